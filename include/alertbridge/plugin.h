@@ -1,0 +1,130 @@
+/*
+ * alertbridge/plugin.h - the one header a channel plugin includes.
+ *
+ * A channel plugin is a shared object in the plugin directory that exports
+ * exactly one symbol, AB_PLUGIN_SYMBOL, a function returning a pointer to a
+ * constant struct ab_plugin.  The host checks the ABI major version and the
+ * struct size before it calls anything else.  A plugin reaches the host only
+ * through struct ab_host (logging, clock, secrets, HTTP): it never links
+ * against daemon symbols, so it can be unit-tested with a mock host.
+ *
+ * Messages and channel settings are handed over as jansson objects: the
+ * canonical event JSON (see doc/alertbridge.conf.5 and DESIGN.md section 4),
+ * or a group/digest/test object.  The plugin renders and transports; the
+ * host owns queueing, retries, rate limits and health.
+ */
+#ifndef ALERTBRIDGE_PLUGIN_H
+#define ALERTBRIDGE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AB_PLUGIN_ABI_MAJOR 1
+#define AB_PLUGIN_ABI_MINOR 0
+#define AB_PLUGIN_ABI ((uint32_t)((AB_PLUGIN_ABI_MAJOR << 16) | AB_PLUGIN_ABI_MINOR))
+#define AB_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+
+/* The one exported symbol: const struct ab_plugin *alertbridge_plugin(void). */
+#define AB_PLUGIN_SYMBOL "alertbridge_plugin"
+
+/* Outcome of a send or test.  The host decides what happens next. */
+enum ab_status {
+	AB_OK = 0,        /* delivered */
+	AB_RETRY = 1,     /* temporary failure: try again later */
+	AB_PERMANENT = 2, /* will never work as is: dead-letter */
+};
+
+#define AB_RESULT_MSG_MAX 256
+
+struct ab_result {
+	enum ab_status status;
+	int retry_after;                  /* RETRY: seconds the peer asked for, 0 = host decides */
+	int code;                         /* protocol status (HTTP code, SMTP reply), 0 if none */
+	char message[AB_RESULT_MSG_MAX];  /* short human text, never a secret */
+};
+
+enum ab_msg_kind {
+	AB_MSG_EVENT = 0,  /* payload: one canonical event object */
+	AB_MSG_GROUP = 1,  /* payload: {"group": {...}, "items": [events...], "counts": {...}} */
+	AB_MSG_DIGEST = 2, /* payload: like a group, with "digest": {...} */
+	AB_MSG_TEST = 3,   /* payload: a clearly marked test event */
+};
+
+struct ab_message {
+	enum ab_msg_kind kind;
+	const char *id;          /* idempotency key, stable across retries */
+	unsigned attempt;        /* 1 for the first try */
+	const json_t *payload;   /* borrowed; valid during the call only */
+};
+
+enum ab_log_level {
+	AB_LOG_ERR = 3,
+	AB_LOG_WARNING = 4,
+	AB_LOG_NOTICE = 5,
+	AB_LOG_INFO = 6,
+	AB_LOG_DEBUG = 7,
+};
+
+/* HTTP helper: filled in by the channels issue; NULL in hosts without it. */
+struct ab_http_request;
+struct ab_http_response;
+
+struct ab_host {
+	uint32_t abi;   /* AB_PLUGIN_ABI of the host */
+	uint32_t size;  /* sizeof(struct ab_host) of the host */
+	void *ctx;      /* host private */
+	void (*log)(const struct ab_host *h, int level, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	int64_t (*now_ms)(const struct ab_host *h); /* wall clock, ms since the epoch */
+	/* Resolve a secret reference ("enc:v1:...", "file:/path", "env:NAME" or a
+	 * literal) into out.  Returns 0, or -1 with a message in err. */
+	int (*secret)(const struct ab_host *h, const char *ref, char *out, size_t outsz,
+		char *err, size_t errsz);
+	/* Perform an HTTP request through the host's guarded helper (SSRF guard,
+	 * timeouts, capped body).  Returns 0 and fills resp, or -1.  May be NULL. */
+	int (*http)(const struct ab_host *h, const struct ab_http_request *req,
+		struct ab_http_response *resp);
+};
+
+struct ab_plugin {
+	uint32_t abi;             /* AB_PLUGIN_ABI the plugin was built against */
+	uint32_t size;            /* sizeof(struct ab_plugin) */
+	const char *name;         /* must equal the file name without ".so" */
+	const char *description;
+	/* Create an instance for one channel.  config holds the channel's own
+	 * settings (the host removes name/type and other host settings).  An
+	 * unknown or bad setting is an error: return NULL with a message in err
+	 * that starts with the setting name. */
+	void *(*create)(const struct ab_host *host, const char *channel,
+		const json_t *config, char *err, size_t errsz);
+	void (*send)(void *inst, const struct ab_message *msg, struct ab_result *res);
+	void (*test)(void *inst, struct ab_result *res);  /* optional */
+	void (*flush)(void *inst);                        /* optional */
+	void (*destroy)(void *inst);
+};
+
+typedef const struct ab_plugin *(*ab_plugin_entry_fn)(void);
+
+/* Helper for plugins: fill a result. */
+static inline void ab_result_set(struct ab_result *r, enum ab_status st, int code,
+	const char *msg)
+{
+	size_t i = 0;
+	r->status = st;
+	r->code = code;
+	r->retry_after = 0;
+	if (msg)
+		for (; msg[i] && i + 1 < sizeof r->message; i++)
+			r->message[i] = msg[i];
+	r->message[i] = '\0';
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ALERTBRIDGE_PLUGIN_H */

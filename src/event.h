@@ -1,0 +1,94 @@
+/*
+ * event.h - the alertbridge event: one struct, one canonical JSON form.
+ *
+ * Severity and category names and every tool scale (syslog PRI severity,
+ * CEF 0-10, Wazuh rule levels, Nagios states, common words) map through
+ * the one table in event.c.
+ */
+#ifndef AB_EVENT_H
+#define AB_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+enum ab_severity {
+	AB_SEV_INFO = 0,
+	AB_SEV_LOW = 1,
+	AB_SEV_MEDIUM = 2,
+	AB_SEV_HIGH = 3,
+	AB_SEV_CRITICAL = 4,
+};
+#define AB_SEV_COUNT 5
+
+enum ab_category {
+	AB_CAT_SECURITY = 0,
+	AB_CAT_SYSTEM = 1,
+	AB_CAT_ERROR = 2,
+};
+#define AB_CAT_COUNT 3
+
+/* Numeric scales that tools use; see ab_severity_from_scale(). */
+enum ab_sev_scale {
+	AB_SCALE_SYSLOG = 0,  /* PRI severity 0 (emerg) .. 7 (debug) */
+	AB_SCALE_CEF = 1,     /* 0..10 */
+	AB_SCALE_WAZUH = 2,   /* rule level 0..15 */
+	AB_SCALE_NAGIOS = 3,  /* 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN */
+	AB_SCALE_SURICATA = 4,/* alert severity 1 (high) .. 4 */
+};
+
+#define AB_ID_LEN 32  /* hex characters */
+
+struct ab_origin {
+	char *kind;        /* "mail", "syslog", "cli" */
+	char *message_id;
+	char *from;
+	char *host;
+};
+
+struct ab_event {
+	char id[AB_ID_LEN + 1];
+	char *type;                 /* dotted, e.g. "finding.created"; never NULL after from_json */
+	enum ab_category category;
+	enum ab_severity severity;
+	char *source, *tool, *title, *summary, *url, *asset, *team, *status, *fingerprint;
+	int priority;               /* 1 = highest; 0 = unset */
+	int64_t occurred_at;        /* ms since epoch; 0 = unset */
+	int64_t received_at;        /* ms since epoch */
+	struct ab_origin origin;
+	json_t *fields;             /* object, owned; never NULL */
+};
+
+struct ab_event *ab_event_new(void);
+void ab_event_free(struct ab_event *ev);
+/* Replace a string member (strdup of value, NULL clears). */
+void ab_event_set_str(char **member, const char *value);
+
+/* Canonical JSON.  to_json() omits unset optional members.  from_json()
+ * validates types and enum names; it fills defaults (type "event.generic",
+ * category security, severity info, origin.kind "cli") and returns NULL with
+ * a message in err on bad input.  Unknown top-level keys are an error. */
+json_t *ab_event_to_json(const struct ab_event *ev);
+struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz);
+/* Compact JSON with sorted keys; caller frees. */
+char *ab_event_dumps(const struct ab_event *ev);
+
+/* Stable id: the first 128 bits of SHA-256 over "ab1", origin kind and
+ * key, as 32 lowercase hex characters. */
+void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen);
+/* id for an event without one: key = canonical JSON without id and
+ * received_at (so the same input yields the same id). */
+void ab_event_ensure_id(struct ab_event *ev);
+bool ab_event_id_valid(const char *id);
+
+/* Severity: case-insensitive words ("crit", "Critical", "warning", "sev1",
+ * "p1", "emerg", "moderate", "informational", ...) and, for bare numbers,
+ * the CEF scale.  Returns 0 or -1. */
+int ab_severity_parse(const char *s, enum ab_severity *out);
+enum ab_severity ab_severity_from_scale(enum ab_sev_scale scale, int value);
+const char *ab_severity_name(enum ab_severity s);
+int ab_category_parse(const char *s, enum ab_category *out);
+const char *ab_category_name(enum ab_category c);
+
+#endif

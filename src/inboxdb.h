@@ -1,0 +1,47 @@
+/*
+ * inboxdb.h - the in-app alert list (the "inbox" channel): a SQLite file of
+ * alerts with read/unread state.  Compiled into the inbox plugin (which
+ * writes it) and the alertbridge tool (which lists and manages it).
+ *
+ * Reading an alert marks it read; it never removes it.  Removing is
+ * explicit (selected ids, or clear all).
+ */
+#ifndef AB_INBOXDB_H
+#define AB_INBOXDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ab_inbox;
+
+struct ab_inbox_item {
+	int64_t id;            /* inbox row id: what the operator types */
+	const char *event_id;
+	const char *severity;
+	const char *type;
+	const char *title;
+	const char *json;      /* full payload JSON */
+	int64_t created_at;    /* ms since epoch */
+	bool read;
+};
+
+struct ab_inbox *ab_inbox_open(const char *path, char *err, size_t errsz);
+void ab_inbox_close(struct ab_inbox *ib);
+/* Add one alert; an event id already in the inbox is not added twice.
+ * Returns 1 added, 0 duplicate, -1 error. */
+int ab_inbox_add(struct ab_inbox *ib, const char *event_id, const char *severity,
+	const char *type, const char *title, const char *json, int64_t now);
+typedef int (*ab_inbox_cb)(const struct ab_inbox_item *it, void *arg);
+/* Newest first; unread_only filters.  Returns 0 or -1. */
+int ab_inbox_list(struct ab_inbox *ib, bool unread_only, ab_inbox_cb cb, void *arg);
+/* Fetch one item and mark it read: 1 found, 0 not found, -1 error. */
+int ab_inbox_read(struct ab_inbox *ib, int64_t id, ab_inbox_cb cb, void *arg);
+int ab_inbox_mark_read(struct ab_inbox *ib, int64_t id);   /* 1/0/-1 */
+/* Remove the given ids; returns the number removed or -1. */
+int ab_inbox_remove(struct ab_inbox *ib, const int64_t *ids, size_t n);
+int ab_inbox_clear(struct ab_inbox *ib);                   /* removed count or -1 */
+int64_t ab_inbox_unread(struct ab_inbox *ib);              /* -1 on error */
+int64_t ab_inbox_total(struct ab_inbox *ib);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * log.h - process logging to stderr or syslog, and secret redaction.
+ */
+#ifndef AB_LOG_H
+#define AB_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <alertbridge/plugin.h>   /* AB_LOG_* levels */
+
+void ab_log_init(const char *ident, bool use_syslog, int max_level);
+void ab_log_set_level(int max_level);
+void ab_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ab_vlog(int level, const char *fmt, va_list ap);
+/* Parse "err", "warning", "notice", "info", "debug"; -1 if unknown. */
+int ab_log_level_parse(const char *s);
+
+/* Redact a URL for logs: keep scheme and host, replace path/query/userinfo
+ * with "/***".  "https://hooks.slack.com/services/T/B/X" ->
+ * "https://hooks.slack.com/***".  Non-URLs become "***". */
+void ab_redact_url(const char *url, char *out, size_t outsz);
+
+#endif

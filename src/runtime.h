@@ -1,0 +1,39 @@
+/*
+ * runtime.h - a reference-counted snapshot of the running configuration:
+ * the validated config plus one live plugin instance per channel.
+ *
+ * Reload builds a complete new snapshot first and swaps it in only when
+ * every plugin loaded and every channel was created; in-flight deliveries
+ * keep their reference to the old snapshot until they finish.
+ */
+#ifndef AB_RUNTIME_H
+#define AB_RUNTIME_H
+
+#include <stddef.h>
+#include "config.h"
+#include "plugin.h"
+
+struct ab_channel_rt {
+	const char *name;              /* borrowed from cfg */
+	struct ab_loaded_plugin plugin;
+	void *inst;
+};
+
+struct ab_runtime {
+	struct ab_config *cfg;         /* owned */
+	struct ab_channel_rt *channels;
+	size_t n_channels;
+	int refs;                      /* atomic */
+};
+
+/* Load plugins and create every channel.  Takes ownership of cfg (freed on
+ * failure too).  plugin_dir overrides cfg->plugin_dir when non-NULL.  On
+ * error returns NULL with "FILE:LINE: channel NAME: message" lines in
+ * *errors (caller frees). */
+struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_dir,
+	const struct ab_host *host, char **errors);
+struct ab_runtime *ab_runtime_ref(struct ab_runtime *rt);
+void ab_runtime_unref(struct ab_runtime *rt);
+struct ab_channel_rt *ab_runtime_channel(struct ab_runtime *rt, const char *name);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * store.h - the durable SQLite store (WAL, synchronous=FULL): events,
+ * delivery jobs, the delivery log and dead letters.
+ *
+ * One struct ab_store per thread (each holds its own connection).  Every
+ * write is a transaction that is on disk (fsync) when the call returns 0.
+ */
+#ifndef AB_STORE_H
+#define AB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <alertbridge/plugin.h>
+#include "event.h"
+
+struct ab_store;
+
+enum ab_job_state {
+	AB_JOB_QUEUED = 0,
+	AB_JOB_RUNNING = 1,
+	AB_JOB_DONE = 2,
+	AB_JOB_DEAD = 3,
+};
+
+struct ab_job {
+	int64_t id;
+	char event_id[AB_ID_LEN + 1];
+	char *channel;
+	int kind;                /* enum ab_msg_kind */
+	char *payload;           /* JSON text: the event, or a group payload */
+	enum ab_job_state state;
+	int attempts;            /* attempts made so far */
+	int64_t created_at, next_at, updated_at;  /* ms since epoch */
+	char *last_error;
+};
+
+struct ab_log_entry {
+	int64_t id, job_id, at, latency_ms;
+	char event_id[AB_ID_LEN + 1];
+	char *channel;
+	int status;              /* enum ab_status */
+	int code;
+	int attempt;
+	char *error;
+};
+
+struct ab_store *ab_store_open(const char *path, char *err, size_t errsz);
+void ab_store_close(struct ab_store *s);
+
+/* In one transaction: insert the event (kept if its id exists already) and
+ * one queued job per channel; a job for the same (event id, channel) that
+ * exists is not added again.  *added (may be NULL) gets the number of new
+ * jobs.  0 on success (durable), -1 on error (nothing written). */
+int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
+	const char *const *channels, size_t n, int64_t now, int *added);
+/* Same with an explicit payload/kind (groups, digests, health events). */
+int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
+	const char *payload, const char *const *channels, size_t n, int64_t now, int *added);
+
+/* Claim the oldest due queued job (next_at <= now): it becomes RUNNING with
+ * a lease until now + lease_ms.  Returns 1 and fills job, 0 if none is due,
+ * -1 on error.  Free with ab_job_clear(). */
+int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job);
+void ab_job_clear(struct ab_job *job);
+
+/* Record one attempt in the delivery log and update the job:
+ *   AB_OK -> DONE;  AB_RETRY and !dead -> QUEUED at next_at;
+ *   AB_PERMANENT or dead -> DEAD (a dead letter). */
+int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct ab_result *r,
+	int64_t latency_ms, int64_t now, int64_t next_at, bool dead);
+
+/* RUNNING jobs whose lease expired (or all, at daemon start) go back to QUEUED. */
+int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all);
+/* Earliest next_at among queued jobs, or -1 if none. */
+int64_t ab_store_next_due(struct ab_store *s);
+
+/* Operator actions.  retry: a DEAD or QUEUED job becomes due now (attempts
+ * kept in the log, counter reset).  Return the number of jobs changed or -1. */
+int ab_store_retry(struct ab_store *s, int64_t job_id, int64_t now);
+int ab_store_retry_dead(struct ab_store *s, int64_t now);
+int ab_store_drop(struct ab_store *s, int64_t job_id);
+
+/* Listing: the callback gets each row (borrowed); return non-zero to stop.
+ * states: bitmask of 1u << ab_job_state, 0 = queued|running|dead. */
+typedef int (*ab_job_cb)(const struct ab_job *job, void *arg);
+typedef int (*ab_log_cb)(const struct ab_log_entry *e, void *arg);
+int ab_store_list_jobs(struct ab_store *s, unsigned states, ab_job_cb cb, void *arg);
+int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log_cb cb, void *arg);
+/* Count jobs in a state (for tests and status). */
+int64_t ab_store_count(struct ab_store *s, enum ab_job_state state);
+/* The stored event JSON for an id (caller frees) or NULL. */
+char *ab_store_event_json(struct ab_store *s, const char *event_id);
+
+const char *ab_job_state_name(enum ab_job_state st);
+const char *ab_status_name(int status);  /* "ok", "retry", "permanent" */
+
+#endif

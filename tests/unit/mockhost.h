@@ -1,0 +1,22 @@
+/*
+ * mockhost.h - a mock struct ab_host for unit-testing plugins alone:
+ * captures log lines, a settable clock, secrets from a small table.
+ */
+#ifndef AB_MOCKHOST_H
+#define AB_MOCKHOST_H
+
+#include <stdint.h>
+#include <alertbridge/plugin.h>
+
+struct mock_host {
+	struct ab_host host;      /* pass &mh.host to plugins */
+	int64_t now;              /* returned by now_ms */
+	char log[8192];           /* every log line appended, '\n'-separated */
+	int n_logs;
+};
+
+void mock_host_init(struct mock_host *mh);
+/* Register a secret ref -> value (up to 16). */
+void mock_host_secret(struct mock_host *mh, const char *ref, const char *value);
+
+#endif
