@@ -43,5 +43,10 @@ int ab_inbox_remove(struct ab_inbox *ib, const int64_t *ids, size_t n);
 int ab_inbox_clear(struct ab_inbox *ib);                   /* removed count or -1 */
 int64_t ab_inbox_unread(struct ab_inbox *ib);              /* -1 on error */
 int64_t ab_inbox_total(struct ab_inbox *ib);
+/* Keep at most max_items: remove the oldest read items first, then the
+ * oldest unread ones.  Returns the number removed or -1. */
+int ab_inbox_prune(struct ab_inbox *ib, int64_t max_items);
+/* The message of the last failed call (never NULL). */
+const char *ab_inbox_errmsg(struct ab_inbox *ib);
 
 #endif

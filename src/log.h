@@ -4,6 +4,7 @@
 #ifndef AB_LOG_H
 #define AB_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <alertbridge/plugin.h>   /* AB_LOG_* levels */
@@ -15,9 +16,10 @@ void ab_vlog(int level, const char *fmt, va_list ap);
 /* Parse "err", "warning", "notice", "info", "debug"; -1 if unknown. */
 int ab_log_level_parse(const char *s);
 
-/* Redact a URL for logs: keep scheme and host, replace path/query/userinfo
- * with "/***".  "https://hooks.slack.com/services/T/B/X" ->
- * "https://hooks.slack.com/***".  Non-URLs become "***". */
+/* Redact a URL for logs: keep scheme://host[:port], drop userinfo, and
+ * replace path/query/fragment with a slash and three asterisks, so
+ * https://hooks.slack.com/services/T/B/X becomes https://hooks.slack.com
+ * followed by that marker.  Non-URLs become "***". */
 void ab_redact_url(const char *url, char *out, size_t outsz);
 
 #endif

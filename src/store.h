@@ -48,6 +48,8 @@ struct ab_log_entry {
 
 struct ab_store *ab_store_open(const char *path, char *err, size_t errsz);
 void ab_store_close(struct ab_store *s);
+/* The message of the last failed call on this connection (never NULL). */
+const char *ab_store_errmsg(struct ab_store *s);
 
 /* In one transaction: insert the event (kept if its id exists already) and
  * one queued job per channel; a job for the same (event id, channel) that

@@ -16,6 +16,7 @@
 #ifndef ALERTBRIDGE_PLUGIN_H
 #define ALERTBRIDGE_PLUGIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -70,9 +71,46 @@ enum ab_log_level {
 	AB_LOG_DEBUG = 7,
 };
 
-/* HTTP helper: filled in by the channels issue; NULL in hosts without it. */
-struct ab_http_request;
-struct ab_http_response;
+/*
+ * HTTP helper (host->http).  One request, no redirects followed, SSRF guard on
+ * every address connected to, https only unless allow_http, capped answer.
+ * Strings are borrowed for the duration of the call.
+ */
+struct ab_http_request {
+	const char *method;                 /* NULL = "POST" */
+	const char *url;                    /* secret: never logged unredacted */
+	const char *const *headers;         /* NULL-terminated "Name: value" list, or NULL */
+	const void *body;                   /* request body, or NULL */
+	size_t body_len;
+	const char *content_type;           /* sets Content-Type when not NULL */
+	long timeout_ms;                    /* whole request; 0 = 10000 (connect <= 5000) */
+	bool allow_http;                    /* permit plain http:// */
+	const char *const *allow_networks;  /* NULL-terminated CIDRs let through the guard */
+	size_t max_response;                /* body cap in bytes; 0 = 65536 */
+	const char *ca_file;                /* PEM CA bundle; NULL = system store */
+};
+
+#define AB_HTTP_ERROR_MAX 256
+
+/*
+ * Always filled in by host->http, whatever the outcome.  body is malloc'd,
+ * NUL-terminated and at most max_response bytes (truncated is set when the
+ * peer sent more); release it with host->http_free (plain free(body) works
+ * as well).  outcome: AB_OK for 2xx; AB_RETRY for 429, 5xx, transport
+ * errors and timeouts; AB_PERMANENT for 3xx (redirects are refused), other
+ * 4xx, SSRF refusals, bad URLs and http:// without allow_http.
+ */
+struct ab_http_response {
+	int status;                 /* HTTP status code, 0 when there was no answer */
+	enum ab_status outcome;
+	char *body;                 /* never NULL after the call ("" when empty) unless ENOMEM */
+	size_t body_len;
+	bool truncated;             /* the answer was longer than max_response */
+	int retry_after;            /* seconds from Retry-After (delta or HTTP-date), 0 if none */
+	int64_t latency_ms;
+	long num_connects;          /* new connections made (0 = an existing one was reused) */
+	char error[AB_HTTP_ERROR_MAX]; /* "" on AB_OK; URL always redacted */
+};
 
 struct ab_host {
 	uint32_t abi;   /* AB_PLUGIN_ABI of the host */
@@ -86,9 +124,13 @@ struct ab_host {
 	int (*secret)(const struct ab_host *h, const char *ref, char *out, size_t outsz,
 		char *err, size_t errsz);
 	/* Perform an HTTP request through the host's guarded helper (SSRF guard,
-	 * timeouts, capped body).  Returns 0 and fills resp, or -1.  May be NULL. */
+	 * timeouts, capped body).  Always fills resp; returns 0 when
+	 * resp->outcome is AB_OK, else -1.  May be NULL. */
 	int (*http)(const struct ab_host *h, const struct ab_http_request *req,
 		struct ab_http_response *resp);
+	/* Release what http() put into resp (safe to call twice).  May be NULL
+	 * exactly when http is NULL.  Appended last: check h->size. */
+	void (*http_free)(const struct ab_host *h, struct ab_http_response *resp);
 };
 
 struct ab_plugin {

@@ -1,0 +1,31 @@
+#!/bin/sh
+# install-deps.sh - install what alertbridge needs to build, run and test on
+# Debian 12 (idempotent: already-installed packages are skipped by apt-get).
+#   contrib/install-deps.sh          build + run dependencies
+#   contrib/install-deps.sh --test   also the test suite's real peers
+set -eu
+
+BUILD="build-essential autoconf automake libtool pkg-config
+libmilter-dev libcurl4-openssl-dev libxml2-dev libssl-dev libconfig-dev
+libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev"
+TEST="sqlite3 python3 openssl miltertest swaks procps psmisc"
+
+want="$BUILD"
+[ "${1:-}" = "--test" ] && want="$BUILD $TEST"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all dependencies present"
+	exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,35 @@
+#!/bin/sh
+# run-tests.sh - the README's second quick-start command and what CI runs:
+# install dependencies, build with -Werror, run the whole test suite, then
+# build again with ASan + UBSan and run it once more.  The last line printed
+# is the totals over every test case: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+contrib/install-deps.sh --test || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+[ -x configure ] || autoreconf -fi || { echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+run_suite() {  # $1 build dir, rest: configure flags
+	dir=$1; shift
+	mkdir -p "$dir"
+	( cd "$dir" && "$top/configure" -q --enable-werror "$@" && make -j"$jobs" >/dev/null &&
+	  make -j"$jobs" check ) || status=1
+}
+
+run_suite "$top/_build/release"
+run_suite "$top/_build/asan" --enable-sanitizers
+
+# Totals from the per-test result files automake's tap driver wrote.
+pass=$(cat _build/*/tests/*/*.trs 2>/dev/null | grep -cE "^:test-result: (PASS|XFAIL)")
+skip=$(cat _build/*/tests/*/*.trs 2>/dev/null | grep -cE '^:test-result: SKIP')
+fail=$(cat _build/*/tests/*/*.trs 2>/dev/null | grep -cE '^:test-result: (FAIL|XPASS|ERROR)')
+for f in _build/*/tests/*/*.log; do
+	grep -qE '^(not ok|Bail out)' "$f" 2>/dev/null && { echo "--- $f"; grep -E '^(not ok|#)' "$f" | head -40; }
+done
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ] || status=1
+if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+echo "$pass passed, $fail failed, $skip skipped"
+exit $status

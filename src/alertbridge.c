@@ -1,0 +1,545 @@
+/*
+ * alertbridge.c - the operator's tool.
+ *
+ *   alertbridge [-c FILE] [-P PLUGIN_DIR] COMMAND ...
+ *     check                       validate the config and load every plugin
+ *     send FILE|-                 route and enqueue an event (canonical JSON)
+ *     explain FILE|-              show how an event would be routed; sends nothing
+ *     queue list [--dead|--all]   queued/running/dead jobs
+ *     queue retry ID | --dead     make a job (or every dead letter) due now
+ *     queue drop ID               delete a job
+ *     log [--channel NAME] [--json] [-n N]   the delivery log, newest first
+ *     inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear
+ *
+ * Exit codes follow sysexits.h; every error says what to do.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "inboxdb.h"
+#include "log.h"
+#include "plugin.h"
+#include "route.h"
+#include "runtime.h"
+#include "store.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/alertbridge/alertbridge.conf"
+#define MAX_INPUT (1024 * 1024)
+
+static const char *conf_path = DEFAULT_CONFIG;
+static const char *plugin_dir;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: alertbridge [-c FILE] [-P PLUGIN_DIR] COMMAND ...\n"
+		"  check                          validate the configuration, load every plugin\n"
+		"  send FILE|-                    route and enqueue an event (canonical JSON)\n"
+		"  explain FILE|-                 show the routing of an event; sends nothing\n"
+		"  queue list [--dead|--all]      list jobs\n"
+		"  queue retry ID | --dead        make a job, or every dead letter, due now\n"
+		"  queue drop ID                  delete a job\n"
+		"  log [--channel NAME] [--json] [-n N]   delivery log, newest first\n"
+		"  inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear\n"
+		"default configuration: " DEFAULT_CONFIG "\n");
+}
+
+static struct ab_config *load_config(void)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = ab_config_load(conf_path, &errors);
+
+	if (!cfg) {
+		fputs(errors ? errors : "configuration refused\n", stderr);
+		free(errors);
+	}
+	return cfg;
+}
+
+static struct ab_store *open_store(const struct ab_config *cfg)
+{
+	char err[1024];
+	struct ab_store *st = ab_store_open(cfg->store_path, err, sizeof err);
+
+	if (!st)
+		fprintf(stderr, "alertbridge: %s\n", err);
+	return st;
+}
+
+static char *read_input(const char *path, size_t *len)
+{
+	struct ab_buf b = AB_BUF_INIT(MAX_INPUT);
+	char chunk[8192];
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "alertbridge: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (ab_buf_append(&b, chunk, n) < 0) {
+			fprintf(stderr, "alertbridge: %s: input larger than %d bytes\n", path, MAX_INPUT);
+			ab_buf_free(&b);
+			if (f != stdin)
+				fclose(f);
+			return NULL;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = b.len;
+	return ab_buf_steal(&b);
+}
+
+/* Read canonical event JSON from a file or stdin. */
+static struct ab_event *read_event(const char *path)
+{
+	size_t len = 0;
+	char *raw = read_input(path, &len), err[512];
+	json_error_t jerr;
+	json_t *j;
+	struct ab_event *ev;
+
+	if (!raw)
+		return NULL;
+	j = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(raw);
+	if (!j) {
+		fprintf(stderr, "alertbridge: %s:%d:%d: not valid JSON: %s\n", path, jerr.line,
+			jerr.column, jerr.text);
+		return NULL;
+	}
+	ev = ab_event_from_json(j, err, sizeof err);
+	json_decref(j);
+	if (!ev) {
+		fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", path, err);
+		return NULL;
+	}
+	if (!ev->received_at)
+		ev->received_at = ab_now_ms();
+	ab_event_ensure_id(ev);
+	return ev;
+}
+
+static int cmd_check(void)
+{
+	struct ab_config *cfg = load_config();
+	struct ab_runtime *rt;
+	char *errors = NULL;
+	size_t nr;
+
+	if (!cfg)
+		return EX_CONFIG;
+	nr = cfg->n_rules;
+	if (ab_mkdir_p(cfg->state_dir, 0750) < 0)
+		fprintf(stderr, "alertbridge: warning: state_dir %s: %s\n", cfg->state_dir,
+			strerror(errno));
+	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
+	if (!rt) {
+		fputs(errors ? errors : "channels refused\n", stderr);
+		free(errors);
+		return EX_CONFIG;
+	}
+	printf("%s: OK: %zu channel(s), %zu rule(s), %zu default channel(s)\n", conf_path,
+		rt->n_channels, nr, rt->cfg->n_default);
+	ab_runtime_unref(rt);
+	return 0;
+}
+
+static int cmd_send(int argc, char **argv, bool explain_only)
+{
+	struct ab_config *cfg;
+	struct ab_event *ev;
+	struct ab_route_result rr;
+	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
+	struct ab_store *st;
+	int added = 0, rc = 0;
+
+	if (argc != 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!(cfg = load_config()))
+		return EX_CONFIG;
+	if (!(ev = read_event(argv[1]))) {
+		ab_config_free(cfg);
+		return EX_DATAERR;
+	}
+	ab_route(cfg, ev, &rr, explain_only ? &trace : NULL);
+	if (explain_only) {
+		char *js = ab_event_dumps(ev);
+		json_t *j = js ? json_loads(js, 0, NULL) : NULL;
+		char *pretty = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		printf("event:\n%s\n\nrules:\n%s", pretty ? pretty : "", ab_buf_cstr(&trace));
+		free(pretty);
+		json_decref(j);
+		free(js);
+		goto out;
+	}
+	if (!(st = open_store(cfg))) {
+		rc = EX_CANTCREAT;
+		goto out;
+	}
+	if (ab_store_enqueue(st, ev, rr.channels, rr.n, ab_now_ms(), &added) < 0) {
+		fprintf(stderr, "alertbridge: could not store the event: %s (nothing was queued; "
+			"try again)\n", ab_store_errmsg(st));
+		rc = EX_TEMPFAIL;
+	} else {
+		printf("%s\n", ev->id);
+		if (rr.n == 0)
+			fprintf(stderr, "alertbridge: note: no rule and no default channel takes this "
+				"event; it was stored but goes nowhere\n");
+		else if (added == 0)
+			fprintf(stderr, "alertbridge: note: event %s was already queued for its "
+				"channels; not queued again\n", ev->id);
+	}
+	ab_store_close(st);
+out:
+	ab_buf_free(&trace);
+	ab_event_free(ev);
+	ab_config_free(cfg);
+	return rc;
+}
+
+static int print_job(const struct ab_job *j, void *arg)
+{
+	char t[40];
+
+	(void)arg;
+	ab_time_format_rfc3339(j->next_at, t, sizeof t);
+	printf("%-6lld %-8s %-16s %s attempts=%d next=%s%s%s\n", (long long)j->id,
+		ab_job_state_name(j->state), j->channel, j->event_id, j->attempts, t,
+		j->last_error ? " error=" : "", j->last_error ? j->last_error : "");
+	return 0;
+}
+
+static int parse_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v <= 0) {
+		fprintf(stderr, "alertbridge: '%s' is not a job id (see 'alertbridge queue list')\n", s);
+		return -1;
+	}
+	*id = v;
+	return 0;
+}
+
+static int cmd_queue(int argc, char **argv)
+{
+	struct ab_config *cfg;
+	struct ab_store *st;
+	int rc = 0, n;
+	int64_t id;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!(cfg = load_config()))
+		return EX_CONFIG;
+	if (!(st = open_store(cfg))) {
+		ab_config_free(cfg);
+		return EX_CANTCREAT;
+	}
+	if (strcmp(argv[1], "list") == 0) {
+		unsigned states = 0;
+		if (argc > 2 && strcmp(argv[2], "--dead") == 0)
+			states = 1u << AB_JOB_DEAD;
+		else if (argc > 2 && strcmp(argv[2], "--all") == 0)
+			states = 0xf;
+		if (ab_store_list_jobs(st, states, print_job, NULL) < 0)
+			rc = EX_IOERR;
+	} else if (strcmp(argv[1], "retry") == 0 && argc == 3) {
+		if (strcmp(argv[2], "--dead") == 0) {
+			n = ab_store_retry_dead(st, ab_now_ms());
+		} else if (parse_id(argv[2], &id) == 0) {
+			n = ab_store_retry(st, id, ab_now_ms());
+			if (n == 0) {
+				fprintf(stderr, "alertbridge: no queued or dead job %s\n", argv[2]);
+				rc = EX_DATAERR;
+			}
+		} else {
+			n = -2;
+			rc = EX_USAGE;
+		}
+		if (n == -1) {
+			fprintf(stderr, "alertbridge: %s\n", ab_store_errmsg(st));
+			rc = EX_IOERR;
+		} else if (n >= 0 && rc == 0) {
+			printf("%d job(s) due now\n", n);
+		}
+	} else if (strcmp(argv[1], "drop") == 0 && argc == 3) {
+		if (parse_id(argv[2], &id) < 0) {
+			rc = EX_USAGE;
+		} else if ((n = ab_store_drop(st, id)) < 0) {
+			fprintf(stderr, "alertbridge: %s\n", ab_store_errmsg(st));
+			rc = EX_IOERR;
+		} else if (n == 0) {
+			fprintf(stderr, "alertbridge: no job %s that can be dropped (a running job "
+				"cannot be dropped)\n", argv[2]);
+			rc = EX_DATAERR;
+		} else {
+			printf("dropped job %s\n", argv[2]);
+		}
+	} else {
+		usage(stderr);
+		rc = EX_USAGE;
+	}
+	ab_store_close(st);
+	ab_config_free(cfg);
+	return rc;
+}
+
+static int print_log(const struct ab_log_entry *e, void *arg)
+{
+	bool json = *(bool *)arg;
+	char t[40];
+
+	ab_time_format_rfc3339(e->at, t, sizeof t);
+	if (json) {
+		json_t *j = json_pack("{s:I,s:s,s:I,s:s,s:s,s:i,s:s,s:i,s:I,s:s?}", "id",
+			(json_int_t)e->id, "at", t, "job", (json_int_t)e->job_id, "event", e->event_id,
+			"channel", e->channel, "attempt", e->attempt, "result",
+			ab_status_name(e->status), "code", e->code, "latency_ms",
+			(json_int_t)e->latency_ms, "error", e->error);
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+	} else {
+		printf("%s %-16s job=%lld attempt=%d %-9s code=%d %lldms%s%s\n", t, e->channel,
+			(long long)e->job_id, e->attempt, ab_status_name(e->status), e->code,
+			(long long)e->latency_ms, e->error && e->error[0] ? " error=" : "",
+			e->error ? e->error : "");
+	}
+	return 0;
+}
+
+static int cmd_log(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "channel", required_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *channel = NULL;
+	bool json = false;
+	int limit = 100, o, rc = 0;
+	struct ab_config *cfg;
+	struct ab_store *st;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "C:jn:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'C': channel = optarg; break;
+		case 'j': json = true; break;
+		case 'n': limit = atoi(optarg); break;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (!(cfg = load_config()))
+		return EX_CONFIG;
+	if (!(st = open_store(cfg))) {
+		ab_config_free(cfg);
+		return EX_CANTCREAT;
+	}
+	if (ab_store_list_log(st, channel, limit > 0 ? limit : 100, print_log, &json) < 0) {
+		fprintf(stderr, "alertbridge: %s\n", ab_store_errmsg(st));
+		rc = EX_IOERR;
+	}
+	ab_store_close(st);
+	ab_config_free(cfg);
+	return rc;
+}
+
+static int print_item(const struct ab_inbox_item *it, void *arg)
+{
+	int mode = *(int *)arg;   /* 0 table, 1 json lines, 2 full */
+	char t[40];
+
+	ab_time_format_rfc3339(it->created_at, t, sizeof t);
+	if (mode == 1) {
+		json_t *j = json_pack("{s:I,s:s,s:s?,s:s?,s:s?,s:s,s:b}", "id", (json_int_t)it->id,
+			"event_id", it->event_id, "severity", it->severity, "type", it->type,
+			"title", it->title, "created_at", t, "read", it->read);
+		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		json_decref(j);
+	} else if (mode == 2) {
+		json_t *j = json_loads(it->json ? it->json : "{}", 0, NULL);
+		char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+		printf("%s\n", s ? s : (it->json ? it->json : ""));
+		free(s);
+		json_decref(j);
+	} else {
+		printf("%-5lld %s %-8s %-24s %s\n", (long long)it->id, it->read ? " " : "*",
+			it->severity ? it->severity : "-", it->type ? it->type : "-",
+			it->title ? it->title : "");
+	}
+	return 0;
+}
+
+static char *inbox_path(const struct ab_config *cfg, const char *channel)
+{
+	for (size_t i = 0; i < cfg->n_channels; i++) {
+		const struct ab_channel_conf *c = &cfg->channels[i];
+		json_t *p;
+
+		if (strcmp(c->type, "inbox") != 0 || (channel && strcmp(c->name, channel) != 0))
+			continue;
+		p = json_object_get(c->settings, "path");
+		if (!json_is_string(p))
+			break;
+		return ab_config_path(cfg, json_string_value(p));
+	}
+	fprintf(stderr, "alertbridge: %s: no inbox channel%s%s in the configuration (add one "
+		"with type = \"inbox\")\n", cfg->path, channel ? " named " : "", channel ? channel : "");
+	return NULL;
+}
+
+static int cmd_inbox(int argc, char **argv)
+{
+	const char *channel = NULL, *sub;
+	struct ab_config *cfg;
+	struct ab_inbox *ib;
+	char err[512], *path;
+	int rc = 0, i = 1;
+
+	if (argc > 2 && strcmp(argv[1], "--channel") == 0) {
+		channel = argv[2];
+		i = 3;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	sub = argv[i++];
+	if (!(cfg = load_config()))
+		return EX_CONFIG;
+	if (!(path = inbox_path(cfg, channel))) {
+		ab_config_free(cfg);
+		return EX_CONFIG;
+	}
+	if (!(ib = ab_inbox_open(path, err, sizeof err))) {
+		fprintf(stderr, "alertbridge: %s\n", err);
+		free(path);
+		ab_config_free(cfg);
+		return EX_NOINPUT;
+	}
+	if (strcmp(sub, "list") == 0) {
+		bool unread = false;
+		int mode = 0;
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--unread") == 0)
+				unread = true;
+			else if (strcmp(argv[i], "--json") == 0)
+				mode = 1;
+			else
+				rc = EX_USAGE;
+		}
+		if (rc == 0) {
+			if (mode == 0)
+				printf("%lld unread of %lld\n", (long long)ab_inbox_unread(ib),
+					(long long)ab_inbox_total(ib));
+			if (ab_inbox_list(ib, unread, print_item, &mode) < 0)
+				rc = EX_IOERR;
+		}
+	} else if (strcmp(sub, "read") == 0 && i + 1 == argc) {
+		int64_t id;
+		int mode = 2, r;
+		if (parse_id(argv[i], &id) < 0) {
+			rc = EX_USAGE;
+		} else if ((r = ab_inbox_read(ib, id, print_item, &mode)) == 0) {
+			fprintf(stderr, "alertbridge: no inbox item %s (see 'alertbridge inbox list')\n",
+				argv[i]);
+			rc = EX_DATAERR;
+		} else if (r < 0) {
+			rc = EX_IOERR;
+		}
+	} else if (strcmp(sub, "remove") == 0 && i < argc) {
+		int64_t ids[256];
+		size_t n = 0;
+		for (; i < argc && n < 256; i++) {
+			if (parse_id(argv[i], &ids[n++]) < 0)
+				rc = EX_USAGE;
+		}
+		if (rc == 0) {
+			int r = ab_inbox_remove(ib, ids, n);
+			if (r < 0)
+				rc = EX_IOERR;
+			else
+				printf("removed %d item(s)\n", r);
+		}
+	} else if (strcmp(sub, "clear") == 0 && i == argc) {
+		int r = ab_inbox_clear(ib);
+		if (r < 0)
+			rc = EX_IOERR;
+		else
+			printf("removed %d item(s)\n", r);
+	} else {
+		usage(stderr);
+		rc = EX_USAGE;
+	}
+	ab_inbox_close(ib);
+	free(path);
+	ab_config_free(cfg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int opt;
+
+	ab_log_init("alertbridge", false, AB_LOG_WARNING);
+	while ((opt = getopt(argc, argv, "+c:P:hV")) != -1) {
+		switch (opt) {
+		case 'c': conf_path = optarg; break;
+		case 'P': plugin_dir = optarg; break;
+		case 'V': printf("alertbridge %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[0], "check") == 0 && argc == 1)
+		return cmd_check();
+	if (strcmp(argv[0], "send") == 0)
+		return cmd_send(argc, argv, false);
+	if (strcmp(argv[0], "explain") == 0)
+		return cmd_send(argc, argv, true);
+	if (strcmp(argv[0], "queue") == 0)
+		return cmd_queue(argc, argv);
+	if (strcmp(argv[0], "log") == 0)
+		return cmd_log(argc, argv);
+	if (strcmp(argv[0], "inbox") == 0)
+		return cmd_inbox(argc, argv);
+	fprintf(stderr, "alertbridge: unknown command '%s'\n", argv[0]);
+	usage(stderr);
+	return EX_USAGE;
+}

@@ -1,0 +1,312 @@
+/*
+ * alertbridged.c - the alertbridge daemon: loads the configuration, opens
+ * the store, loads the channel plugins, drops privileges, runs the
+ * delivery workers and handles signals.
+ *
+ * Usage: alertbridged [-c FILE] [-f] [-p PIDFILE] [-P PLUGIN_DIR] [-d]
+ * Signals: SIGTERM/SIGINT drain in-flight deliveries and exit 0; SIGUSR1
+ *   reloads the configuration (a broken new file is refused and the old
+ *   one keeps running).  SIGHUP is reserved (libmilter treats it as stop).
+ * Diagnostics: config errors as FILE:LINE: message on stderr, exit 78
+ *   (EX_CONFIG); store/plugin problems exit 73/69 with what to do.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "buf.h"
+#include "config.h"
+#include "dispatch.h"
+#include "log.h"
+#include "plugin.h"
+#include "runtime.h"
+#include "store.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/alertbridge/alertbridge.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: alertbridged [-c FILE] [-f] [-p PIDFILE] [-P PLUGIN_DIR] [-d]\n"
+		"  -c FILE        configuration (default " DEFAULT_CONFIG ")\n"
+		"  -f             stay in the foreground, log to stderr\n"
+		"  -p PIDFILE     write and lock a pid file (overrides 'pidfile')\n"
+		"  -P PLUGIN_DIR  load plugins from this directory (overrides 'plugin_dir')\n"
+		"  -d             debug logging\n"
+		"signals: TERM/INT stop after in-flight deliveries, USR1 reloads the configuration\n");
+}
+
+static int write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int n;
+
+	if (fd < 0) {
+		ab_log(AB_LOG_ERR, "pid file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ab_log(AB_LOG_ERR, "pid file %s is locked: is another alertbridged running?", path);
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
+		ab_log(AB_LOG_ERR, "pid file %s: cannot write: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;   /* kept open: the lock lives as long as we do */
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return 0;
+}
+
+/* Give the state directory and the files in it to the service user. */
+static int chown_state(const char *dir, uid_t uid, gid_t gid)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (chown(dir, uid, gid) < 0)
+		return -1;
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fchownat(dirfd(d), de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -1;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int drop_privileges(const struct ab_config *cfg)
+{
+	struct passwd *pw;
+
+	if (!cfg->user || !cfg->user[0])
+		return 0;
+	pw = getpwnam(cfg->user);
+	if (!pw) {
+		ab_log(AB_LOG_ERR, "%s: user '%s' does not exist (create it: useradd --system "
+			"%s, or remove 'user')", cfg->path, cfg->user, cfg->user);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == pw->pw_uid)
+			return 0;
+		ab_log(AB_LOG_ERR, "cannot switch to user '%s': not started as root", cfg->user);
+		return -1;
+	}
+	if (chown_state(cfg->state_dir, pw->pw_uid, pw->pw_gid) < 0)
+		ab_log(AB_LOG_WARNING, "could not give %s to user '%s': %s", cfg->state_dir,
+			cfg->user, strerror(errno));
+	if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		ab_log(AB_LOG_ERR, "cannot drop privileges to '%s': %s", cfg->user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		ab_log(AB_LOG_ERR, "privilege drop to '%s' did not stick", cfg->user);
+		return -1;
+	}
+	ab_log(AB_LOG_INFO, "running as user %s", cfg->user);
+	return 0;
+}
+
+static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = ab_config_load(path, &errors);
+	struct ab_runtime *rt;
+
+	if (!cfg) {
+		ab_log(AB_LOG_ERR, "configuration refused:\n%s", errors ? errors : "");
+		free(errors);
+		return NULL;
+	}
+	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
+	if (!rt) {
+		ab_log(AB_LOG_ERR, "channels refused:\n%s", errors ? errors : "");
+		free(errors);
+		return NULL;
+	}
+	return rt;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = DEFAULT_CONFIG, *pidfile = NULL, *plugin_dir = NULL;
+	bool foreground = false, debug = false;
+	struct ab_runtime *rt;
+	struct ab_dispatcher *disp;
+	struct ab_store *st;
+	struct ab_config *cfg;
+	char *errors = NULL, err[1024];
+	sigset_t sigs;
+	int opt, pidfd = -1, sig;
+
+	while ((opt = getopt(argc, argv, "c:fp:P:dhV")) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'f': foreground = true; break;
+		case 'p': pidfile = optarg; break;
+		case 'P': plugin_dir = optarg; break;
+		case 'd': debug = true; break;
+		case 'V': printf("alertbridged %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+				  AB_PLUGIN_ABI_MAJOR, AB_PLUGIN_ABI_MINOR);
+			return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+
+	/* Validate first, with errors on the terminal. */
+	cfg = ab_config_load(conf, &errors);
+	if (!cfg) {
+		fputs(errors ? errors : "configuration refused\n", stderr);
+		free(errors);
+		return EX_CONFIG;
+	}
+	ab_log_init("alertbridged", !foreground || cfg->log_syslog,
+		debug ? AB_LOG_DEBUG : cfg->log_level);
+	if (!pidfile)
+		pidfile = cfg->pidfile;
+
+	if (ab_mkdir_p(cfg->state_dir, 0750) < 0) {
+		ab_log(AB_LOG_ERR, "state_dir %s: %s (create it or set state_dir)", cfg->state_dir,
+			strerror(errno));
+		ab_config_free(cfg);
+		return EX_CANTCREAT;
+	}
+	st = ab_store_open(cfg->store_path, err, sizeof err);
+	if (!st) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		ab_config_free(cfg);
+		return EX_CANTCREAT;
+	}
+	/* Whatever was in flight when we last stopped (even by kill -9) goes again. */
+	ab_store_requeue_running(st, ab_now_ms(), true);
+
+	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
+	if (!rt) {
+		ab_log(AB_LOG_ERR, "channels refused:\n%s", errors ? errors : "");
+		free(errors);
+		ab_store_close(st);
+		return EX_UNAVAILABLE;
+	}
+	cfg = rt->cfg;
+
+	if (!foreground && daemonize() < 0) {
+		ab_log(AB_LOG_ERR, "cannot daemonize: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if (pidfile && (pidfd = write_pidfile(pidfile)) < 0)
+		return EX_CANTCREAT;
+	if (drop_privileges(cfg) < 0)
+		return EX_NOPERM;
+
+	/* Signals are taken synchronously by this thread only. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	disp = ab_dispatch_start(cfg->store_path, rt, err, sizeof err);
+	if (!disp) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		return EX_OSERR;
+	}
+	ab_log(AB_LOG_NOTICE, "alertbridged %s started: %zu channel(s), %zu rule(s), store %s, "
+		"%d worker(s)", PACKAGE_VERSION, rt->n_channels, cfg->n_rules, cfg->store_path,
+		cfg->dispatch.workers);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			struct ab_runtime *nrt = load_runtime(conf, plugin_dir);
+			if (!nrt) {
+				ab_log(AB_LOG_ERR, "reload refused: still running the previous "
+					"configuration");
+				continue;
+			}
+			if (strcmp(nrt->cfg->store_path, rt->cfg->store_path) != 0)
+				ab_log(AB_LOG_WARNING, "reload: a new store path takes effect only "
+					"after a restart");
+			ab_dispatch_set_runtime(disp, nrt);
+			ab_runtime_unref(rt);
+			rt = nrt;
+			ab_log(AB_LOG_NOTICE, "configuration reloaded: %zu channel(s), %zu rule(s)",
+				rt->n_channels, rt->cfg->n_rules);
+			continue;
+		}
+		if (sig == SIGHUP) {
+			ab_log(AB_LOG_NOTICE, "SIGHUP ignored: use SIGUSR1 to reload, SIGTERM to stop");
+			continue;
+		}
+		ab_log(AB_LOG_NOTICE, "signal %d: finishing in-flight deliveries and stopping", sig);
+		break;
+	}
+	ab_dispatch_stop(disp);
+	ab_store_close(st);
+	if (pidfile && pidfd >= 0) {
+		unlink(pidfile);
+		close(pidfd);
+	}
+	ab_runtime_unref(rt);
+	ab_log(AB_LOG_NOTICE, "stopped");
+	return 0;
+}

@@ -1,0 +1,840 @@
+/*
+ * event.c - the alertbridge event: lifecycle, canonical JSON, stable ids,
+ * and the one severity/category table every parser and tool scale maps
+ * through.
+ *
+ * Public: ab_event_new, ab_event_free, ab_event_set_str, ab_event_to_json,
+ * ab_event_from_json, ab_event_dumps, ab_event_compute_id,
+ * ab_event_ensure_id, ab_event_id_valid, ab_severity_parse,
+ * ab_severity_from_scale, ab_severity_name, ab_category_parse,
+ * ab_category_name (see event.h).
+ *
+ * Canonical JSON (DESIGN.md section 4): id, type, category, severity,
+ * source, tool, title, summary, url, asset, team, status, priority,
+ * fingerprint, occurred_at, received_at (RFC 3339 strings), origin {kind,
+ * message_id, from, host}, fields {object}.  to_json() leaves out unset
+ * optional members (NULL strings, empty id, priority 0, occurred_at 0);
+ * type, category, severity, received_at, origin.kind and fields are always
+ * written.  Strings that are not valid UTF-8 are repaired (bad bytes become
+ * U+FFFD) rather than dropped.
+ *
+ * from_json() is strict: the top level and origin must be objects without
+ * unknown keys, every member has one JSON type (a JSON null counts as
+ * "absent"), strings may not hold NUL and have byte caps (title 1 KiB,
+ * summary 64 KiB, url 4 KiB, others 2 KiB), priority is 0..999, times are
+ * RFC 3339, an id must be 32 lowercase hex characters, fields must be an
+ * object nested at most AB_FIELDS_MAX_DEPTH deep with at most
+ * AB_FIELDS_MAX_NODES values.  Defaults: type "event.generic", category
+ * security, severity info, origin.kind "cli", received_at now.
+ *
+ * Diagnostics: from_json() writes "member 'NAME': what is wrong" (or
+ * "unknown member 'NAME'") into err.  Nothing is logged here.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "event.h"
+#include "util.h"
+
+#define AB_FIELDS_MAX_DEPTH 8
+#define AB_FIELDS_MAX_NODES 10000
+#define AB_PRIORITY_MAX 999
+#define AB_STR_MAX_DEFAULT 2048
+#define AB_TIME_STR_MAX 64
+
+/* ------------------------------------------------------------ the table */
+
+/*
+ * Severity words, case-insensitive; '-' and '_' compare equal to ' '
+ * ("very-high", "very_high").  Decision: "unknown" maps to medium, the same
+ * as the Nagios UNKNOWN state below - a check or tool that cannot tell is
+ * worth a look, and it must not be silently dropped by an info filter.
+ */
+static const struct {
+	const char *word;
+	enum ab_severity sev;
+} sev_words[] = {
+	{ "critical", AB_SEV_CRITICAL },
+	{ "crit", AB_SEV_CRITICAL },
+	{ "emerg", AB_SEV_CRITICAL },
+	{ "emergency", AB_SEV_CRITICAL },
+	{ "alert", AB_SEV_CRITICAL },
+	{ "fatal", AB_SEV_CRITICAL },
+	{ "sev1", AB_SEV_CRITICAL },
+	{ "p1", AB_SEV_CRITICAL },
+	{ "blocker", AB_SEV_CRITICAL },
+	{ "very high", AB_SEV_CRITICAL },
+
+	{ "high", AB_SEV_HIGH },
+	{ "error", AB_SEV_HIGH },
+	{ "err", AB_SEV_HIGH },
+	{ "major", AB_SEV_HIGH },
+	{ "severe", AB_SEV_HIGH },
+	{ "sev2", AB_SEV_HIGH },
+	{ "p2", AB_SEV_HIGH },
+	{ "important", AB_SEV_HIGH },
+
+	{ "medium", AB_SEV_MEDIUM },
+	{ "moderate", AB_SEV_MEDIUM },
+	{ "warning", AB_SEV_MEDIUM },
+	{ "warn", AB_SEV_MEDIUM },
+	{ "sev3", AB_SEV_MEDIUM },
+	{ "p3", AB_SEV_MEDIUM },
+	{ "average", AB_SEV_MEDIUM },
+	{ "unknown", AB_SEV_MEDIUM },
+
+	{ "low", AB_SEV_LOW },
+	{ "minor", AB_SEV_LOW },
+	{ "notice", AB_SEV_LOW },
+	{ "sev4", AB_SEV_LOW },
+	{ "p4", AB_SEV_LOW },
+
+	{ "info", AB_SEV_INFO },
+	{ "informational", AB_SEV_INFO },
+	{ "information", AB_SEV_INFO },
+	{ "debug", AB_SEV_INFO },
+	{ "none", AB_SEV_INFO },
+	{ "note", AB_SEV_INFO },
+	{ "ok", AB_SEV_INFO },
+	{ "sev5", AB_SEV_INFO },
+	{ "p5", AB_SEV_INFO },
+};
+
+/* Canonical names, indexed by enum ab_severity. */
+static const char *const sev_names[AB_SEV_COUNT] = {
+	"info", "low", "medium", "high", "critical",
+};
+
+static const char *const cat_names[AB_CAT_COUNT] = {
+	"security", "system", "error",
+};
+
+/* Tool scales: ordered ranges; a value outside [first.lo, last.hi] is
+ * clamped to the nearest end. */
+struct scale_row {
+	int lo, hi;
+	enum ab_severity sev;
+};
+
+static const struct scale_row scale_syslog[] = {
+	{ 0, 2, AB_SEV_CRITICAL },   /* emerg, alert, crit */
+	{ 3, 3, AB_SEV_HIGH },       /* err */
+	{ 4, 4, AB_SEV_MEDIUM },     /* warning */
+	{ 5, 5, AB_SEV_LOW },        /* notice */
+	{ 6, 7, AB_SEV_INFO },       /* info, debug */
+};
+
+static const struct scale_row scale_cef[] = {
+	{ 0, 3, AB_SEV_LOW },
+	{ 4, 6, AB_SEV_MEDIUM },
+	{ 7, 8, AB_SEV_HIGH },
+	{ 9, 10, AB_SEV_CRITICAL },
+};
+
+static const struct scale_row scale_wazuh[] = {
+	{ 0, 3, AB_SEV_LOW },
+	{ 4, 7, AB_SEV_MEDIUM },
+	{ 8, 11, AB_SEV_HIGH },
+	{ 12, 15, AB_SEV_CRITICAL },
+};
+
+static const struct scale_row scale_nagios[] = {
+	{ 0, 0, AB_SEV_INFO },       /* OK */
+	{ 1, 1, AB_SEV_MEDIUM },     /* WARNING */
+	{ 2, 2, AB_SEV_CRITICAL },   /* CRITICAL */
+	{ 3, 3, AB_SEV_MEDIUM },     /* UNKNOWN */
+};
+
+static const struct scale_row scale_suricata[] = {
+	{ 1, 1, AB_SEV_HIGH },
+	{ 2, 2, AB_SEV_MEDIUM },
+	{ 3, 3, AB_SEV_LOW },
+	{ 4, 4, AB_SEV_INFO },       /* and above */
+};
+
+#define ROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	const struct scale_row *rows;
+	size_t n;
+} scales[] = {
+	[AB_SCALE_SYSLOG] = { scale_syslog, ROWS(scale_syslog) },
+	[AB_SCALE_CEF] = { scale_cef, ROWS(scale_cef) },
+	[AB_SCALE_WAZUH] = { scale_wazuh, ROWS(scale_wazuh) },
+	[AB_SCALE_NAGIOS] = { scale_nagios, ROWS(scale_nagios) },
+	[AB_SCALE_SURICATA] = { scale_suricata, ROWS(scale_suricata) },
+};
+
+enum ab_severity ab_severity_from_scale(enum ab_sev_scale scale, int value)
+{
+	const struct scale_row *rows;
+	size_t i, n;
+
+	if ((unsigned)scale >= ROWS(scales))
+		return AB_SEV_MEDIUM;
+	rows = scales[scale].rows;
+	n = scales[scale].n;
+	if (value < rows[0].lo)
+		value = rows[0].lo;
+	if (value > rows[n - 1].hi)
+		value = rows[n - 1].hi;
+	for (i = 0; i < n; i++)
+		if (value >= rows[i].lo && value <= rows[i].hi)
+			return rows[i].sev;
+	return AB_SEV_MEDIUM;   /* not reached: the rows cover their range */
+}
+
+/* Case-insensitive compare where ' ', '-' and '_' are the same. */
+static bool word_eq(const char *a, size_t alen, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < alen; i++, b++) {
+		char x = (char)tolower((unsigned char)a[i]), y = *b;
+
+		if (!y)
+			return false;
+		if (x == '-' || x == '_')
+			x = ' ';
+		if (x != y)
+			return false;
+	}
+	return *b == '\0';
+}
+
+int ab_severity_parse(const char *s, enum ab_severity *out)
+{
+	size_t len, i;
+	const char *p;
+
+	if (!s)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strnlen(s, 64);
+	if (len >= 64)
+		return -1;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return -1;
+	for (i = 0; i < ROWS(sev_words); i++) {
+		if (word_eq(s, len, sev_words[i].word)) {
+			*out = sev_words[i].sev;
+			return 0;
+		}
+	}
+	/* bare integer, optionally negative: CEF scale, clamped */
+	p = s[0] == '-' ? s + 1 : s;
+	if (p == s + len)
+		return -1;
+	for (; p < s + len; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	{
+		int v = 0;
+
+		p = s[0] == '-' ? s + 1 : s;
+		for (; p < s + len; p++)
+			if (v < 1000)
+				v = v * 10 + (*p - '0');
+		*out = ab_severity_from_scale(AB_SCALE_CEF, s[0] == '-' ? -v : v);
+	}
+	return 0;
+}
+
+const char *ab_severity_name(enum ab_severity s)
+{
+	return (unsigned)s < AB_SEV_COUNT ? sev_names[s] : "info";
+}
+
+int ab_category_parse(const char *s, enum ab_category *out)
+{
+	size_t i;
+
+	if (!s)
+		return -1;
+	for (i = 0; i < AB_CAT_COUNT; i++) {
+		if (strcasecmp(s, cat_names[i]) == 0) {
+			*out = (enum ab_category)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *ab_category_name(enum ab_category c)
+{
+	return (unsigned)c < AB_CAT_COUNT ? cat_names[c] : "security";
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct ab_event *ab_event_new(void)
+{
+	struct ab_event *ev = calloc(1, sizeof *ev);
+
+	if (!ev)
+		return NULL;
+	ev->type = strdup("event.generic");
+	ev->origin.kind = strdup("cli");
+	ev->fields = json_object();
+	if (!ev->type || !ev->origin.kind || !ev->fields) {
+		ab_event_free(ev);
+		return NULL;
+	}
+	ev->category = AB_CAT_SECURITY;
+	ev->severity = AB_SEV_INFO;
+	ev->received_at = ab_now_ms();
+	return ev;
+}
+
+void ab_event_free(struct ab_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->type);
+	free(ev->source);
+	free(ev->tool);
+	free(ev->title);
+	free(ev->summary);
+	free(ev->url);
+	free(ev->asset);
+	free(ev->team);
+	free(ev->status);
+	free(ev->fingerprint);
+	free(ev->origin.kind);
+	free(ev->origin.message_id);
+	free(ev->origin.from);
+	free(ev->origin.host);
+	json_decref(ev->fields);
+	free(ev);
+}
+
+void ab_event_set_str(char **member, const char *value)
+{
+	char *copy = value ? strdup(value) : NULL;
+
+	free(*member);
+	*member = copy;     /* NULL on ENOMEM too: the member reads as unset */
+}
+
+/* ------------------------------------------------------------ members */
+
+/* The optional plain string members, in canonical order; type is handled
+ * apart because it has a default. */
+struct str_member {
+	const char *key;
+	size_t off;        /* offsetof a char * in struct ab_event */
+	size_t max;        /* bytes */
+};
+
+#define SM(name, max) { #name, offsetof(struct ab_event, name), (max) }
+static const struct str_member str_members[] = {
+	SM(source, AB_STR_MAX_DEFAULT),
+	SM(tool, AB_STR_MAX_DEFAULT),
+	SM(title, 1024),
+	SM(summary, 65536),
+	SM(url, 4096),
+	SM(asset, AB_STR_MAX_DEFAULT),
+	SM(team, AB_STR_MAX_DEFAULT),
+	SM(status, AB_STR_MAX_DEFAULT),
+	SM(fingerprint, AB_STR_MAX_DEFAULT),
+};
+#undef SM
+
+#define OM(name) { #name, offsetof(struct ab_origin, name), AB_STR_MAX_DEFAULT }
+static const struct str_member origin_members[] = {
+	OM(kind), OM(message_id), OM(from), OM(host),
+};
+#undef OM
+
+static char **member_ptr(const void *base, const struct str_member *m)
+{
+	return (char **)((char *)(uintptr_t)base + m->off);
+}
+
+/* ------------------------------------------------------------ to_json */
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len, i;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* json_string(), but invalid UTF-8 bytes become U+FFFD instead of failing. */
+static json_t *json_string_repair(const char *s)
+{
+	json_t *j = json_string(s);
+	struct ab_buf b;
+	size_t n, i;
+
+	if (j)
+		return j;
+	n = strlen(s);
+	if (n > SIZE_MAX / 3 - 1)
+		return NULL;
+	ab_buf_init(&b, n * 3 + 1);
+	for (i = 0; i < n;) {
+		size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+
+		if (k) {
+			if (ab_buf_append(&b, s + i, k) < 0)
+				break;
+			i += k;
+		} else {
+			if (ab_buf_puts(&b, "\xef\xbf\xbd") < 0)
+				break;
+			i++;
+		}
+	}
+	j = i == n ? json_stringn(ab_buf_cstr(&b), b.len) : NULL;
+	ab_buf_free(&b);
+	return j;
+}
+
+static int set_str(json_t *obj, const char *key, const char *value)
+{
+	json_t *v;
+
+	if (!value)
+		return 0;
+	v = json_string_repair(value);
+	if (!v)
+		return -1;
+	return json_object_set_new(obj, key, v);
+}
+
+static int set_time(json_t *obj, const char *key, int64_t ms)
+{
+	char tbuf[AB_TIME_STR_MAX];
+
+	ab_time_format_rfc3339(ms, tbuf, sizeof tbuf);
+	if (!tbuf[0])
+		return -1;
+	return json_object_set_new(obj, key, json_string(tbuf));
+}
+
+json_t *ab_event_to_json(const struct ab_event *ev)
+{
+	json_t *j, *o, *f;
+	size_t i;
+
+	if (!ev)
+		return NULL;
+	j = json_object();
+	o = json_object();
+	if (!j || !o)
+		goto fail;
+	if (ev->id[0] && set_str(j, "id", ev->id) < 0)
+		goto fail;
+	if (set_str(j, "type", ev->type ? ev->type : "event.generic") < 0 ||
+	    set_str(j, "category", ab_category_name(ev->category)) < 0 ||
+	    set_str(j, "severity", ab_severity_name(ev->severity)) < 0)
+		goto fail;
+	for (i = 0; i < ROWS(str_members); i++)
+		if (set_str(j, str_members[i].key, *member_ptr(ev, &str_members[i])) < 0)
+			goto fail;
+	if (ev->priority && json_object_set_new(j, "priority", json_integer(ev->priority)) < 0)
+		goto fail;
+	if (ev->occurred_at && set_time(j, "occurred_at", ev->occurred_at) < 0)
+		goto fail;
+	if (set_time(j, "received_at", ev->received_at) < 0)
+		goto fail;
+	if (set_str(o, "kind", ev->origin.kind ? ev->origin.kind : "cli") < 0)
+		goto fail;
+	for (i = 1; i < ROWS(origin_members); i++)
+		if (set_str(o, origin_members[i].key,
+			    *member_ptr(&ev->origin, &origin_members[i])) < 0)
+			goto fail;
+	if (json_object_set_new(j, "origin", o) < 0) {
+		o = NULL;
+		goto fail;
+	}
+	o = NULL;
+	f = ev->fields && json_is_object(ev->fields) ? json_deep_copy(ev->fields) : json_object();
+	if (!f || json_object_set_new(j, "fields", f) < 0)
+		goto fail;
+	return j;
+fail:
+	json_decref(o);
+	json_decref(j);
+	return NULL;
+}
+
+char *ab_event_dumps(const struct ab_event *ev)
+{
+	json_t *j = ab_event_to_json(ev);
+	char *s;
+
+	if (!j)
+		return NULL;
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	return s;
+}
+
+/* ------------------------------------------------------------ from_json */
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+}
+
+/* A string member: type, NUL and length checks; *out is a new copy.
+ * Returns 0, 1 when absent/null (out untouched), -1 on error. */
+static int get_str(const json_t *obj, const char *key, const char *where, size_t max,
+		   char **out, char *err, size_t errsz)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t len;
+	char *copy;
+
+	if (!v || json_is_null(v))
+		return 1;
+	if (!json_is_string(v)) {
+		seterr(err, errsz, "member '%s%s': must be a string", where, key);
+		return -1;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (strlen(s) != len) {
+		seterr(err, errsz, "member '%s%s': contains a NUL character", where, key);
+		return -1;
+	}
+	if (len > max) {
+		seterr(err, errsz, "member '%s%s': longer than %zu bytes", where, key, max);
+		return -1;
+	}
+	copy = strdup(s);
+	if (!copy) {
+		seterr(err, errsz, "member '%s%s': out of memory", where, key);
+		return -1;
+	}
+	free(*out);
+	*out = copy;
+	return 0;
+}
+
+/* Depth and size of a fields value; containers count one level each. */
+static int check_fields(const json_t *v, int depth, size_t *nodes)
+{
+	const char *k;
+	json_t *child;
+	size_t i;
+
+	if (++*nodes > AB_FIELDS_MAX_NODES)
+		return -1;
+	if (!json_is_object(v) && !json_is_array(v))
+		return 0;
+	if (depth > AB_FIELDS_MAX_DEPTH)
+		return -1;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)(uintptr_t)v, k, child)
+			if (check_fields(child, depth + 1, nodes) < 0)
+				return -1;
+	} else {
+		json_array_foreach(v, i, child)
+			if (check_fields(child, depth + 1, nodes) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static bool known_key(const char *k, const struct str_member *m, size_t n,
+		      const char *const *extra)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(k, m[i].key) == 0)
+			return true;
+	for (; extra && *extra; extra++)
+		if (strcmp(k, *extra) == 0)
+			return true;
+	return false;
+}
+
+static const char *const top_extra[] = {
+	"id", "type", "category", "severity", "priority", "occurred_at", "received_at",
+	"origin", "fields", NULL,
+};
+
+/* origin.kind is a short lowercase token: "mail", "syslog", "cli", ... */
+static bool kind_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '-'))
+			return false;
+	return n > 0 && n <= 32;
+}
+
+static int get_time(const json_t *j, const char *key, int64_t *out, char *err, size_t errsz)
+{
+	char *s = NULL;
+	int r = get_str(j, key, "", AB_TIME_STR_MAX, &s, err, errsz);
+
+	if (r != 0)
+		return r;
+	r = ab_time_parse_rfc3339(s, out);
+	if (r < 0)
+		seterr(err, errsz, "member '%s': not an RFC 3339 time", key);
+	free(s);
+	return r;
+}
+
+struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
+{
+	struct ab_event *ev;
+	const json_t *v;
+	const char *k;
+	json_t *child;
+	char *s = NULL;
+	size_t i;
+	int r;
+
+	if (err && errsz)
+		err[0] = '\0';
+	if (!json_is_object(j)) {
+		seterr(err, errsz, "event: must be a JSON object");
+		return NULL;
+	}
+	json_object_foreach((json_t *)(uintptr_t)j, k, child) {
+		if (!known_key(k, str_members, ROWS(str_members), top_extra)) {
+			seterr(err, errsz, "unknown member '%.64s'", k);
+			return NULL;
+		}
+	}
+	ev = ab_event_new();
+	if (!ev) {
+		seterr(err, errsz, "event: out of memory");
+		return NULL;
+	}
+
+	r = get_str(j, "id", "", 256, &s, err, errsz);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		if (!ab_event_id_valid(s)) {
+			seterr(err, errsz, "member 'id': must be %d lowercase hex characters",
+			       AB_ID_LEN);
+			goto fail;
+		}
+		ab_strlcpy(ev->id, s, sizeof ev->id);
+	}
+	free(s);
+	s = NULL;
+
+	if (get_str(j, "type", "", AB_STR_MAX_DEFAULT, &ev->type, err, errsz) < 0)
+		goto fail;
+	if (!ev->type[0]) {
+		seterr(err, errsz, "member 'type': must not be empty");
+		goto fail;
+	}
+
+	r = get_str(j, "category", "", 64, &s, err, errsz);
+	if (r < 0)
+		goto fail;
+	if (r == 0 && ab_category_parse(s, &ev->category) < 0) {
+		seterr(err, errsz, "member 'category': unknown category '%.64s'"
+		       " (use security, system or error)", s);
+		goto fail;
+	}
+	free(s);
+	s = NULL;
+
+	r = get_str(j, "severity", "", 64, &s, err, errsz);
+	if (r < 0)
+		goto fail;
+	if (r == 0 && ab_severity_parse(s, &ev->severity) < 0) {
+		seterr(err, errsz, "member 'severity': unknown severity '%.64s'"
+		       " (use critical, high, medium, low or info)", s);
+		goto fail;
+	}
+	free(s);
+	s = NULL;
+
+	for (i = 0; i < ROWS(str_members); i++)
+		if (get_str(j, str_members[i].key, "", str_members[i].max,
+			    member_ptr(ev, &str_members[i]), err, errsz) < 0)
+			goto fail;
+
+	v = json_object_get(j, "priority");
+	if (v && !json_is_null(v)) {
+		json_int_t p;
+
+		if (!json_is_integer(v)) {
+			seterr(err, errsz, "member 'priority': must be an integer");
+			goto fail;
+		}
+		p = json_integer_value(v);
+		if (p < 0 || p > AB_PRIORITY_MAX) {
+			seterr(err, errsz, "member 'priority': must be 0..%d", AB_PRIORITY_MAX);
+			goto fail;
+		}
+		ev->priority = (int)p;
+	}
+
+	if (get_time(j, "occurred_at", &ev->occurred_at, err, errsz) < 0 ||
+	    get_time(j, "received_at", &ev->received_at, err, errsz) < 0)
+		goto fail;
+
+	v = json_object_get(j, "origin");
+	if (v && !json_is_null(v)) {
+		if (!json_is_object(v)) {
+			seterr(err, errsz, "member 'origin': must be an object");
+			goto fail;
+		}
+		json_object_foreach((json_t *)(uintptr_t)v, k, child) {
+			if (!known_key(k, origin_members, ROWS(origin_members), NULL)) {
+				seterr(err, errsz, "unknown member 'origin.%.64s'", k);
+				goto fail;
+			}
+		}
+		for (i = 0; i < ROWS(origin_members); i++)
+			if (get_str(v, origin_members[i].key, "origin.", origin_members[i].max,
+				    member_ptr(&ev->origin, &origin_members[i]), err, errsz) < 0)
+				goto fail;
+		if (!ev->origin.kind || !kind_valid(ev->origin.kind)) {
+			seterr(err, errsz, "member 'origin.kind': must be a lowercase word"
+			       " such as mail, syslog or cli");
+			goto fail;
+		}
+	}
+
+	v = json_object_get(j, "fields");
+	if (v && !json_is_null(v)) {
+		size_t nodes = 0;
+		json_t *copy;
+
+		if (!json_is_object(v)) {
+			seterr(err, errsz, "member 'fields': must be an object");
+			goto fail;
+		}
+		if (check_fields(v, 1, &nodes) < 0) {
+			seterr(err, errsz, "member 'fields': nested deeper than %d or more than"
+			       " %d values", AB_FIELDS_MAX_DEPTH, AB_FIELDS_MAX_NODES);
+			goto fail;
+		}
+		copy = json_deep_copy(v);
+		if (!copy) {
+			seterr(err, errsz, "member 'fields': out of memory");
+			goto fail;
+		}
+		json_decref(ev->fields);
+		ev->fields = copy;
+	}
+	return ev;
+fail:
+	free(s);
+	ab_event_free(ev);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ ids */
+
+bool ab_event_id_valid(const char *id)
+{
+	size_t i;
+
+	if (!id)
+		return false;
+	for (i = 0; i < AB_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return id[AB_ID_LEN] == '\0';
+}
+
+void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen)
+{
+	static const char prefix[] = "ab1";   /* hashed with its NUL */
+	const char *kind = ev->origin.kind ? ev->origin.kind : "";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(ctx, prefix, sizeof prefix) &&
+	     EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) &&
+	     (keylen == 0 || EVP_DigestUpdate(ctx, key, keylen)) &&
+	     EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= AB_ID_LEN / 2;
+	EVP_MD_CTX_free(ctx);
+	if (ok)
+		ab_hex(md, AB_ID_LEN / 2, ev->id);
+	else
+		ev->id[0] = '\0';   /* OpenSSL failure (ENOMEM): no id */
+}
+
+void ab_event_ensure_id(struct ab_event *ev)
+{
+	json_t *j;
+	char *s = NULL;
+
+	if (!ev || ev->id[0])
+		return;
+	j = ab_event_to_json(ev);
+	if (j) {
+		json_object_del(j, "id");
+		json_object_del(j, "received_at");
+		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(j);
+	}
+	if (s) {
+		ab_event_compute_id(ev, s, strlen(s));
+		free(s);
+	} else {
+		/* out of memory: fall back to a key that needs no allocation */
+		const char *t = ev->title ? ev->title : "";
+
+		ab_event_compute_id(ev, t, strlen(t));
+	}
+}

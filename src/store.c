@@ -1,0 +1,869 @@
+/*
+ * store.c - the durable SQLite store: events, delivery jobs, the delivery
+ * log and dead letters (jobs in state DEAD).
+ *
+ * The file is shared by several connections at once (each dispatcher
+ * thread, the ingest side and the `alertbridge` tool in other processes),
+ * so it runs in WAL mode with synchronous=FULL (a commit is fsynced before
+ * the call returns), foreign_keys=ON and a 10 s busy timeout.  Every write
+ * is one BEGIN IMMEDIATE transaction; SQL is never built from user strings
+ * (all statements are fixed text, prepared once per connection and cached).
+ *
+ * Schema version 1 (PRAGMA user_version):
+ *   events(id, json, received_at)
+ *   jobs(id, event_id, channel, kind, payload NULL = use events.json, state,
+ *        attempts, created_at, next_at, updated_at, lease_until, last_error)
+ *        UNIQUE(event_id, channel): a pair is never queued twice, even when
+ *        the same event arrives again after its job is done.
+ *   delivery_log(id, job_id, event_id, channel, at, attempt, status, code,
+ *        latency_ms, error); job_id becomes NULL when the job is dropped.
+ * Done jobs are kept (they are the dedup record); nothing here prunes them.
+ *
+ * Public: ab_store_open, ab_store_close, ab_store_errmsg, ab_store_enqueue,
+ * ab_store_enqueue_payload, ab_store_claim, ab_job_clear, ab_store_finish,
+ * ab_store_requeue_running, ab_store_next_due, ab_store_retry,
+ * ab_store_retry_dead, ab_store_drop, ab_store_list_jobs, ab_store_list_log,
+ * ab_store_count, ab_store_event_json, ab_job_state_name, ab_status_name.
+ *
+ * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
+ * ("store: enqueue: database is locked", "store PATH: schema version 7 is
+ * newer than this alertbridge supports (1): ..."); ab_store_open writes its
+ * message into err.  List callbacks get borrowed rows and must not call
+ * back into the same struct ab_store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "store.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BUSY_MS 10000
+#define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
+#define STORE_CHANNEL_MAX 256      /* channel name length cap */
+#define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
+
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_INS_EVENT,
+	ST_INS_JOB,
+	ST_CLAIM_PICK,
+	ST_CLAIM_MARK,
+	ST_LOG_ADD,
+	ST_FINISH,
+	ST_REQUEUE,
+	ST_NEXT_DUE,
+	ST_RETRY,
+	ST_RETRY_DEAD,
+	ST_JOB_STATE,
+	ST_DROP,
+	ST_LIST_JOBS,
+	ST_LIST_LOG_ALL,
+	ST_LIST_LOG_CH,
+	ST_COUNT,
+	ST_EVENT_JSON,
+	ST_COUNT_ALL
+};
+
+/* Job columns shared by claim and listing (order matters: see job_fill). */
+#define JOB_COLS "j.id, j.event_id, j.channel, j.kind, COALESCE(j.payload, e.json), " \
+	"j.state, j.attempts, j.created_at, j.next_at, j.updated_at, j.last_error"
+#define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.id = j.event_id "
+#define LOG_COLS "SELECT id, job_id, event_id, channel, at, attempt, status, code, " \
+	"latency_ms, error FROM delivery_log "
+
+static const char *const sql_text[ST_COUNT_ALL] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, json, received_at) VALUES(?1, ?2, ?3)",
+	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
+		"attempts, created_at, next_at, updated_at) VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5)",
+	[ST_CLAIM_PICK] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state = 0 AND j.next_at <= ?1 ORDER BY j.next_at, j.id LIMIT 1",
+	[ST_CLAIM_MARK] = "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_until = ?2, "
+		"updated_at = ?3 WHERE id = ?1 AND state = 0",
+	[ST_LOG_ADD] = "INSERT INTO delivery_log(job_id, event_id, channel, at, attempt, status, "
+		"code, latency_ms, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_FINISH] = "UPDATE jobs SET state = ?2, next_at = ?3, updated_at = ?4, "
+		"lease_until = NULL, last_error = ?5 WHERE id = ?1 AND state = 1 AND attempts = ?6",
+	[ST_REQUEUE] = "UPDATE jobs SET state = 0, lease_until = NULL, updated_at = ?1 "
+		"WHERE state = 1 AND (?2 OR lease_until IS NULL OR lease_until <= ?1)",
+	[ST_NEXT_DUE] = "SELECT MIN(next_at) FROM jobs WHERE state = 0",
+	[ST_RETRY] = "UPDATE jobs SET state = 0, next_at = ?2, attempts = 0, updated_at = ?2, "
+		"lease_until = NULL WHERE id = ?1 AND state IN (0, 3)",
+	[ST_RETRY_DEAD] = "UPDATE jobs SET state = 0, next_at = ?1, attempts = 0, updated_at = ?1, "
+		"lease_until = NULL WHERE state = 3",
+	[ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = ?1",
+	[ST_DROP] = "DELETE FROM jobs WHERE id = ?1 AND state <> 1",
+	[ST_LIST_JOBS] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state IN (?1, ?2, ?3, ?4) ORDER BY j.id",
+	[ST_LIST_LOG_ALL] = LOG_COLS "ORDER BY id DESC LIMIT ?1",
+	[ST_LIST_LOG_CH] = LOG_COLS "WHERE channel = ?2 ORDER BY id DESC LIMIT ?1",
+	[ST_COUNT] = "SELECT COUNT(*) FROM jobs WHERE state = ?1",
+	[ST_EVENT_JSON] = "SELECT json FROM events WHERE id = ?1",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS events ("
+	" id TEXT PRIMARY KEY,"
+	" json TEXT NOT NULL,"
+	" received_at INTEGER);"
+	"CREATE TABLE IF NOT EXISTS jobs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event_id TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" kind INTEGER NOT NULL DEFAULT 0,"
+	" payload TEXT,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" lease_until INTEGER,"
+	" last_error TEXT,"
+	" UNIQUE(event_id, channel));"
+	"CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, next_at);"
+	"CREATE TABLE IF NOT EXISTS delivery_log ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,"
+	" event_id TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" attempt INTEGER NOT NULL,"
+	" status INTEGER NOT NULL,"
+	" code INTEGER NOT NULL DEFAULT 0,"
+	" latency_ms INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT);"
+	"CREATE INDEX IF NOT EXISTS delivery_log_channel ON delivery_log(channel, id);"
+	"CREATE INDEX IF NOT EXISTS delivery_log_job ON delivery_log(job_id);";
+
+struct ab_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT_ALL];
+	char err[512];
+};
+
+static void set_err(struct ab_store *s, const char *what)
+{
+	snprintf(s->err, sizeof s->err, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+const char *ab_store_errmsg(struct ab_store *s)
+{
+	return s ? s->err : "store: not open";
+}
+
+/* The cached statement, reset and with bindings cleared; NULL on error. */
+static sqlite3_stmt *stmt(struct ab_store *s, int which)
+{
+	sqlite3_stmt *st = s->st[which];
+
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	if (sqlite3_prepare_v3(s->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
+		NULL) != SQLITE_OK) {
+		set_err(s, "prepare");
+		return NULL;
+	}
+	s->st[which] = st;
+	return st;
+}
+
+/* Run a statement that returns no rows; 0 or -1. */
+static int run(struct ab_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		set_err(s, what);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int tx_begin(struct ab_store *s, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, ST_BEGIN);
+
+	return st ? run(s, st, what) : -1;
+}
+
+static void tx_rollback(struct ab_store *s)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_get_autocommit(s->db))
+		return; /* already rolled back by SQLite */
+	st = stmt(s, ST_ROLLBACK);
+	if (st) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+}
+
+static int tx_commit(struct ab_store *s, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, ST_COMMIT);
+
+	if (!st || run(s, st, what) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+static int exec_simple(sqlite3 *db, const char *sql, char *err, size_t errsz, const char *path)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "store %s: %s: %s", path, sql[0] == 'C' ? "creating schema" : sql,
+			msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Inside BEGIN IMMEDIATE: create the schema or check its version. */
+static int schema_check(sqlite3 *db, const char *path, char *err, size_t errsz)
+{
+	sqlite3_stmt *st = NULL;
+	int ver = -1;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (ver < 0) {
+		snprintf(err, errsz, "store %s: cannot read the schema version: %s", path,
+			sqlite3_errmsg(db));
+		return -1;
+	}
+	if (ver > STORE_SCHEMA_VERSION) {
+		snprintf(err, errsz, "store %s: schema version %d is newer than this alertbridge "
+			"supports (%d): run a newer alertbridge, or move the file away to start "
+			"an empty store", path, ver, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (ver == STORE_SCHEMA_VERSION)
+		return 0;
+	if (exec_simple(db, schema_sql, err, errsz, path) < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	return exec_simple(db, sql, err, errsz, path);
+}
+
+struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
+{
+	struct ab_store *s;
+	sqlite3_stmt *st = NULL;
+	const char *mode = NULL;
+	int fd;
+
+	if (!path || !*path) {
+		snprintf(err, errsz, "store: no path given");
+		return NULL;
+	}
+	/* Create the file ourselves so it is 0600; SQLite gives the -wal and
+	 * -shm files the same mode. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		snprintf(err, errsz, "store %s: cannot open: %s (check the directory exists and "
+			"is writable by the alertbridge user)", path, strerror(errno));
+		return NULL;
+	}
+	close(fd);
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errsz, "store %s: out of memory", path);
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errsz, "store %s: cannot open: %s", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		snprintf(err, errsz, "store %s: the file is read-only for this user", path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		mode = (const char *)sqlite3_column_text(st, 0);
+	if (!mode || strcmp(mode, "wal") != 0) {
+		snprintf(err, errsz, "store %s: cannot switch to WAL mode: %s", path,
+			mode ? mode : sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	if (exec_simple(s->db, "PRAGMA synchronous=FULL", err, errsz, path) < 0 ||
+	    exec_simple(s->db, "PRAGMA foreign_keys=ON", err, errsz, path) < 0 ||
+	    exec_simple(s->db, "BEGIN IMMEDIATE", err, errsz, path) < 0)
+		goto fail;
+	if (schema_check(s->db, path, err, errsz) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	if (exec_simple(s->db, "COMMIT", err, errsz, path) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	return s;
+fail:
+	sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+void ab_store_close(struct ab_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT_ALL; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static bool channel_ok(const char *ch)
+{
+	return ch && *ch && strlen(ch) <= STORE_CHANNEL_MAX;
+}
+
+static bool event_id_ok(const char *id)
+{
+	size_t n;
+
+	if (!id)
+		return false;
+	n = strlen(id);
+	return n > 0 && n <= AB_ID_LEN;
+}
+
+/* Shared body of both enqueue calls.  event_json NULL: no event row. */
+static int enqueue(struct ab_store *s, const char *event_id, const char *event_json,
+	int64_t received_at, int kind, const char *payload, const char *const *channels,
+	size_t n, int64_t now, int *added)
+{
+	sqlite3_stmt *st;
+	int count = 0;
+
+	if (added)
+		*added = 0;
+	if (!event_id_ok(event_id)) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: bad event id (1 to %d characters)",
+			AB_ID_LEN);
+		return -1;
+	}
+	if (n > STORE_MAX_CHANNELS || (n > 0 && !channels)) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: bad channel list");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!channel_ok(channels[i])) {
+			snprintf(s->err, sizeof s->err, "store: enqueue: bad channel name "
+				"(1 to %d characters)", STORE_CHANNEL_MAX);
+			return -1;
+		}
+	}
+	if (tx_begin(s, "enqueue") < 0)
+		return -1;
+	if (event_json) {
+		if (!(st = stmt(s, ST_INS_EVENT)))
+			goto fail;
+		sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, event_json, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, received_at);
+		if (run(s, st, "enqueue: event") < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(st = stmt(s, ST_INS_JOB)))
+			goto fail;
+		sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, channels[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, kind);
+		if (payload)
+			sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 4);
+		sqlite3_bind_int64(st, 5, now);
+		if (run(s, st, "enqueue: job") < 0)
+			goto fail;
+		count += sqlite3_changes(s->db);
+	}
+	if (tx_commit(s, "enqueue: commit") < 0)
+		return -1;
+	if (added)
+		*added = count;
+	return 0;
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
+	const char *const *channels, size_t n, int64_t now, int *added)
+{
+	char *json;
+	int rc;
+
+	if (!ev) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: no event");
+		return -1;
+	}
+	json = ab_event_dumps(ev);
+	if (!json) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: cannot serialise event %s",
+			ev->id);
+		return -1;
+	}
+	rc = enqueue(s, ev->id, json, ev->received_at ? ev->received_at : now, AB_MSG_EVENT,
+		NULL, channels, n, now, added);
+	free(json);
+	return rc;
+}
+
+int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
+	const char *payload, const char *const *channels, size_t n, int64_t now, int *added)
+{
+	if (!payload) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: no payload");
+		return -1;
+	}
+	return enqueue(s, event_id, NULL, now, kind, payload, channels, n, now, added);
+}
+
+static char *col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+/* Fill job from a JOB_COLS row; 0 or -1 (ENOMEM). */
+static int job_fill(sqlite3_stmt *st, struct ab_job *job)
+{
+	const unsigned char *t;
+
+	memset(job, 0, sizeof *job);
+	job->id = sqlite3_column_int64(st, 0);
+	t = sqlite3_column_text(st, 1);
+	ab_strlcpy(job->event_id, t ? (const char *)t : "", sizeof job->event_id);
+	job->channel = col_dup(st, 2);
+	job->kind = sqlite3_column_int(st, 3);
+	job->payload = col_dup(st, 4);
+	if (!job->payload)
+		job->payload = strdup(""); /* no payload and no event row: cannot happen */
+	job->state = (enum ab_job_state)sqlite3_column_int(st, 5);
+	job->attempts = sqlite3_column_int(st, 6);
+	job->created_at = sqlite3_column_int64(st, 7);
+	job->next_at = sqlite3_column_int64(st, 8);
+	job->updated_at = sqlite3_column_int64(st, 9);
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+		job->last_error = col_dup(st, 10);
+		if (!job->last_error)
+			goto nomem;
+	}
+	if (!job->channel || !job->payload)
+		goto nomem;
+	return 0;
+nomem:
+	ab_job_clear(job);
+	return -1;
+}
+
+void ab_job_clear(struct ab_job *job)
+{
+	if (!job)
+		return;
+	free(job->channel);
+	free(job->payload);
+	free(job->last_error);
+	memset(job, 0, sizeof *job);
+}
+
+int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job)
+{
+	sqlite3_stmt *st;
+	int64_t next;
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	/* Cheap read first, so idle polling never takes the write lock. */
+	next = ab_store_next_due(s);
+	if (next < 0 && s->err[0] == '\0')
+		return 0;
+	if (next > now)
+		return 0;
+	if (tx_begin(s, "claim") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_CLAIM_PICK)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		tx_rollback(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		set_err(s, "claim");
+		sqlite3_reset(st);
+		goto fail;
+	}
+	if (job_fill(st, job) < 0) {
+		sqlite3_reset(st);
+		snprintf(s->err, sizeof s->err, "store: claim: out of memory");
+		goto fail;
+	}
+	sqlite3_reset(st);
+	if (!(st = stmt(s, ST_CLAIM_MARK)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int64(st, 2, now + lease_ms);
+	sqlite3_bind_int64(st, 3, now);
+	if (run(s, st, "claim: mark running") < 0)
+		goto fail;
+	if (sqlite3_changes(s->db) != 1) {
+		snprintf(s->err, sizeof s->err, "store: claim: job %lld changed under us",
+			(long long)job->id);
+		goto fail;
+	}
+	if (tx_commit(s, "claim: commit") < 0) {
+		ab_job_clear(job);
+		return -1;
+	}
+	job->state = AB_JOB_RUNNING;
+	job->attempts++;
+	job->updated_at = now;
+	return 1;
+fail:
+	ab_job_clear(job);
+	tx_rollback(s);
+	return -1;
+}
+
+int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct ab_result *r,
+	int64_t latency_ms, int64_t now, int64_t next_at, bool dead)
+{
+	char msg[STORE_ERROR_MAX + 1];
+	enum ab_job_state state;
+	sqlite3_stmt *st;
+	bool has_msg;
+	size_t ml;
+
+	if (!job || !r || !job->channel) {
+		snprintf(s->err, sizeof s->err, "store: finish: no job or result");
+		return -1;
+	}
+	/* A plugin may have left r->message unterminated: bound the copy. */
+	ml = strnlen(r->message, sizeof r->message);
+	if (ml > STORE_ERROR_MAX)
+		ml = STORE_ERROR_MAX;
+	memcpy(msg, r->message, ml);
+	msg[ml] = '\0';
+	has_msg = ml > 0;
+	if (r->status == AB_OK)
+		state = AB_JOB_DONE;
+	else if (r->status == AB_RETRY && !dead)
+		state = AB_JOB_QUEUED;
+	else
+		state = AB_JOB_DEAD;
+	if (tx_begin(s, "finish") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_LOG_ADD)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_text(st, 2, job->event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, job->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int(st, 5, job->attempts);
+	sqlite3_bind_int(st, 6, (int)r->status);
+	sqlite3_bind_int(st, 7, r->code);
+	sqlite3_bind_int64(st, 8, latency_ms);
+	if (has_msg)
+		sqlite3_bind_text(st, 9, msg, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 9);
+	if (run(s, st, "finish: log") < 0)
+		goto fail;
+	if (!(st = stmt(s, ST_FINISH)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int(st, 2, (int)state);
+	sqlite3_bind_int64(st, 3, state == AB_JOB_QUEUED ? next_at : now);
+	sqlite3_bind_int64(st, 4, now);
+	if (state == AB_JOB_DONE)
+		sqlite3_bind_null(st, 5);
+	else
+		sqlite3_bind_text(st, 5, has_msg ? msg : ab_status_name(r->status), -1,
+			SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, job->attempts);
+	if (run(s, st, "finish: job") < 0)
+		goto fail;
+	/* 0 rows: the lease expired and the job was requeued (and maybe claimed
+	 * again) or dropped; the attempt is logged, the job is left alone. */
+	return tx_commit(s, "finish: commit");
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	if (tx_begin(s, "requeue") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_REQUEUE)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, all ? 1 : 0);
+	if (run(s, st, "requeue") < 0)
+		goto fail;
+	n = sqlite3_changes(s->db);
+	if (tx_commit(s, "requeue: commit") < 0)
+		return -1;
+	return n;
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int64_t ab_store_next_due(struct ab_store *s)
+{
+	sqlite3_stmt *st = stmt(s, ST_NEXT_DUE);
+	int64_t v = -1;
+	int rc;
+
+	s->err[0] = '\0';
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_ROW)
+		set_err(s, "next due");
+	sqlite3_reset(st);
+	return v;
+}
+
+/* One-statement write in its own transaction; returns changes or -1. */
+static int write1(struct ab_store *s, int which, int64_t a, int64_t b, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, which);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	if (run(s, st, what) < 0)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
+int ab_store_retry(struct ab_store *s, int64_t job_id, int64_t now)
+{
+	return write1(s, ST_RETRY, job_id, now, "retry");
+}
+
+int ab_store_retry_dead(struct ab_store *s, int64_t now)
+{
+	return write1(s, ST_RETRY_DEAD, now, 0, "retry dead");
+}
+
+int ab_store_drop(struct ab_store *s, int64_t job_id)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if (tx_begin(s, "drop") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_JOB_STATE)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) == AB_JOB_RUNNING) {
+		sqlite3_reset(st);
+		snprintf(s->err, sizeof s->err, "store: drop: job %lld is being delivered right "
+			"now; try again when the attempt has finished", (long long)job_id);
+		goto fail;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_err(s, "drop");
+		sqlite3_reset(st);
+		goto fail;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		tx_rollback(s);
+		return 0;
+	}
+	if (!(st = stmt(s, ST_DROP)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job_id);
+	if (run(s, st, "drop") < 0)
+		goto fail;
+	n = sqlite3_changes(s->db);
+	if (tx_commit(s, "drop: commit") < 0)
+		return -1;
+	return n;
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int ab_store_list_jobs(struct ab_store *s, unsigned states, ab_job_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	struct ab_job job;
+	int rc, stop = 0;
+
+	if (states == 0)
+		states = 1u << AB_JOB_QUEUED | 1u << AB_JOB_RUNNING | 1u << AB_JOB_DEAD;
+	if (!(st = stmt(s, ST_LIST_JOBS)))
+		return -1;
+	for (int i = 0; i < 4; i++)
+		sqlite3_bind_int(st, i + 1, (states & (1u << i)) ? i : -1);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (job_fill(st, &job) < 0) {
+			snprintf(s->err, sizeof s->err, "store: list jobs: out of memory");
+			sqlite3_reset(st);
+			return -1;
+		}
+		stop = cb(&job, arg);
+		ab_job_clear(&job);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		set_err(s, "list jobs");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log_cb cb,
+	void *arg)
+{
+	struct ab_log_entry e;
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	int rc, stop = 0;
+
+	if (!(st = stmt(s, channel ? ST_LIST_LOG_CH : ST_LIST_LOG_ALL)))
+		return -1;
+	sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
+	if (channel)
+		sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof e);
+		e.id = sqlite3_column_int64(st, 0);
+		e.job_id = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 :
+			sqlite3_column_int64(st, 1);
+		t = sqlite3_column_text(st, 2);
+		ab_strlcpy(e.event_id, t ? (const char *)t : "", sizeof e.event_id);
+		e.channel = col_dup(st, 3);
+		e.at = sqlite3_column_int64(st, 4);
+		e.attempt = sqlite3_column_int(st, 5);
+		e.status = sqlite3_column_int(st, 6);
+		e.code = sqlite3_column_int(st, 7);
+		e.latency_ms = sqlite3_column_int64(st, 8);
+		e.error = col_dup(st, 9);
+		if (!e.channel || (!e.error && sqlite3_column_type(st, 9) != SQLITE_NULL)) {
+			free(e.channel);
+			free(e.error);
+			snprintf(s->err, sizeof s->err, "store: list log: out of memory");
+			sqlite3_reset(st);
+			return -1;
+		}
+		stop = cb(&e, arg);
+		free(e.channel);
+		free(e.error);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		set_err(s, "list log");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int64_t ab_store_count(struct ab_store *s, enum ab_job_state state)
+{
+	sqlite3_stmt *st = stmt(s, ST_COUNT);
+	int64_t v = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)state);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		set_err(s, "count");
+	sqlite3_reset(st);
+	return v;
+}
+
+char *ab_store_event_json(struct ab_store *s, const char *event_id)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+	int rc;
+
+	if (!event_id || !(st = stmt(s, ST_EVENT_JSON)))
+		return NULL;
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		out = col_dup(st, 0);
+	else if (rc != SQLITE_DONE)
+		set_err(s, "event json");
+	sqlite3_reset(st);
+	return out;
+}
+
+const char *ab_job_state_name(enum ab_job_state st)
+{
+	switch (st) {
+	case AB_JOB_QUEUED: return "queued";
+	case AB_JOB_RUNNING: return "running";
+	case AB_JOB_DONE: return "done";
+	case AB_JOB_DEAD: return "dead";
+	}
+	return "unknown";
+}
+
+const char *ab_status_name(int status)
+{
+	switch (status) {
+	case AB_OK: return "ok";
+	case AB_RETRY: return "retry";
+	case AB_PERMANENT: return "permanent";
+	default: return "unknown";
+	}
+}

@@ -1,0 +1,219 @@
+/*
+ * test_dispatch.c - backoff math (full jitter bounds, cap, retry-after)
+ * and the worker threads end to end with the scriptable mock plugin:
+ * OK -> done, RETRY -> retried until OK, PERMANENT -> dead letter, RETRY
+ * past max_age -> dead letter, and every attempt in the delivery log.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <time.h>
+
+#include "dispatch.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "testutil.h"
+
+static void test_backoff_bounds(void **state)
+{
+	static const struct { unsigned attempt; int64_t base, cap, ceiling; } t[] = {
+		{ 1, 1000, 600000, 1000 },
+		{ 2, 1000, 600000, 2000 },
+		{ 3, 1000, 600000, 4000 },
+		{ 10, 1000, 600000, 512000 },
+		{ 11, 1000, 600000, 600000 },
+		{ 64, 1000, 600000, 600000 },
+		{ 200, 2000, 600000, 600000 },
+		{ 0, 500, 600000, 500 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		assert_int_equal(ab_backoff_ms(t[i].attempt, t[i].base, t[i].cap, 0), 0);
+		assert_int_equal(ab_backoff_ms(t[i].attempt, t[i].base, t[i].cap,
+			(uint64_t)t[i].ceiling), t[i].ceiling);
+		assert_int_equal(ab_backoff_ms(t[i].attempt, t[i].base, t[i].cap, UINT64_MAX),
+			(int64_t)(UINT64_MAX % ((uint64_t)t[i].ceiling + 1)));
+		for (uint64_t r = 1; r < 5000; r += 97) {
+			int64_t v = ab_backoff_ms(t[i].attempt, t[i].base, t[i].cap,
+				r * 0x9e3779b97f4a7c15ULL);
+			assert_true(v >= 0 && v <= t[i].ceiling);
+		}
+	}
+}
+
+static void test_retry_after_honoured(void **state)
+{
+	(void)state;
+	/* The peer's Retry-After wins when it is later than the jitter. */
+	assert_int_equal(ab_retry_at(1000, 1, 30, 1000, 60000, 999), 1000 + 30000);
+	/* Jitter wins when later. */
+	assert_int_equal(ab_retry_at(1000, 5, 1, 1000, 60000, 15000), 1000 + 15000);
+	assert_int_equal(ab_retry_at(1000, 1, 0, 1000, 60000, 0), 1000);
+}
+
+/* ------------------------------------------------------------ end to end */
+
+static char *dir;
+
+static const char *conf_fmt =
+	"state_dir = \"%s\";\n"
+	"plugin_dir = \"%s\";\n"
+	"dispatch = { workers = 2; backoff_base = \"10ms\"; backoff_cap = \"40ms\";\n"
+	"             max_age = \"%s\"; poll = \"20ms\"; timeout = \"5s\"; };\n"
+	"channels = (\n"
+	"  { name = \"good\"; type = \"mock\"; record = \"%s/rec\"; },\n"
+	"  { name = \"flaky\"; type = \"mock\"; script = \"retry:2\"; record = \"%s/rec\"; },\n"
+	"  { name = \"gone\"; type = \"mock\"; script = \"permanent\"; record = \"%s/rec\"; },\n"
+	"  { name = \"down\"; type = \"mock\"; script = \"retry\"; record = \"%s/rec\"; }\n"
+	");\n"
+	"default = [\"good\"];\n";
+
+static struct ab_runtime *mkrt(const char *max_age)
+{
+	char text[4096], *path = tu_path(dir, "d.conf"), *errors = NULL;
+	struct ab_config *cfg;
+	struct ab_runtime *rt;
+
+	snprintf(text, sizeof text, conf_fmt, dir, dir, max_age, dir, dir, dir, dir);
+	tu_write(path, text);
+	cfg = ab_config_load(path, &errors);
+	free(path);
+	if (!cfg)
+		fail_msg("config: %s", errors);
+	rt = ab_runtime_build(cfg, NULL, ab_host_default(), &errors);
+	if (!rt)
+		fail_msg("runtime: %s", errors);
+	return rt;
+}
+
+static int setup(void **state)
+{
+	char libs[1024];
+
+	(void)state;
+	ab_log_init("test_dispatch", false, AB_LOG_ERR);
+	dir = tu_tmpdir();
+	snprintf(libs, sizeof libs, "%s/tests/plugins/.libs", tu_builddir());
+	return tu_install_plugin(libs, "mock", dir, 0755);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tu_rm_rf(dir);
+	free(dir);
+	return 0;
+}
+
+static struct ab_event *mkev(const char *title)
+{
+	struct ab_event *ev = ab_event_new();
+
+	ab_event_set_str(&ev->type, "finding.created");
+	ab_event_set_str(&ev->title, title);
+	ev->severity = AB_SEV_HIGH;
+	ev->received_at = ab_now_ms();
+	ab_event_ensure_id(ev);
+	return ev;
+}
+
+/* Wait (bounded) until no job is queued or running. */
+static void wait_idle(struct ab_store *st)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (ab_store_count(st, AB_JOB_QUEUED) == 0 && ab_store_count(st, AB_JOB_RUNNING) == 0)
+			return;
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	fail_msg("dispatcher did not finish within 10 s");
+}
+
+struct logcount { int ok, retry, perm; };
+
+static int count_log(const struct ab_log_entry *e, void *arg)
+{
+	struct logcount *c = arg;
+
+	if (e->status == AB_OK)
+		c->ok++;
+	else if (e->status == AB_RETRY)
+		c->retry++;
+	else
+		c->perm++;
+	return 0;
+}
+
+static void test_end_to_end(void **state)
+{
+	struct ab_runtime *rt = mkrt("1h");
+	char err[512], *dbpath = tu_path(dir, "e2e.db");
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *chans[] = { "good", "flaky", "gone" };
+	struct ab_dispatcher *d;
+	struct logcount lc = { 0, 0, 0 };
+
+	(void)state;
+	assert_non_null(st);
+	for (int i = 0; i < 5; i++) {
+		char t[32];
+		snprintf(t, sizeof t, "event %d", i);
+		struct ab_event *ev = mkev(t);
+		assert_int_equal(ab_store_enqueue(st, ev, chans, 3, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	wait_idle(st);
+	ab_dispatch_stop(d);
+
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 10);
+	assert_int_equal(ab_store_count(st, AB_JOB_DEAD), 5);
+	ab_store_list_log(st, NULL, 1000, count_log, &lc);
+	assert_int_equal(lc.ok, 10);        /* 5 good + 5 flaky after 2 retries */
+	assert_int_equal(lc.retry, 10);     /* flaky: 2 each */
+	assert_int_equal(lc.perm, 5);       /* gone */
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+}
+
+static void test_max_age_dead_letters(void **state)
+{
+	struct ab_runtime *rt = mkrt("50ms");
+	char err[512], *dbpath = tu_path(dir, "age.db");
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *chans[] = { "down" };
+	struct ab_dispatcher *d;
+	struct ab_event *ev = mkev("never delivered");
+
+	(void)state;
+	assert_int_equal(ab_store_enqueue(st, ev, chans, 1, ab_now_ms(), NULL), 0);
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	wait_idle(st);
+	ab_dispatch_stop(d);
+	assert_int_equal(ab_store_count(st, AB_JOB_DEAD), 1);
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 0);
+	/* An operator replays it: it is queued again (and fails again). */
+	assert_int_equal(ab_store_retry_dead(st, ab_now_ms()), 1);
+	assert_int_equal(ab_store_count(st, AB_JOB_QUEUED), 1);
+	ab_event_free(ev);
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff_bounds),
+		cmocka_unit_test(test_retry_after_honoured),
+		cmocka_unit_test(test_end_to_end),
+		cmocka_unit_test(test_max_age_dead_letters),
+	};
+	return cmocka_run_group_tests_name("dispatch", tests, setup, teardown);
+}

@@ -1,0 +1,148 @@
+/*
+ * test_plugin_loader.c - the dlopen loader accepts a good plugin and
+ * refuses: a different ABI major, a missing entry symbol, an extra
+ * exported symbol, files or directories writable by group/others,
+ * symbolic links, bad names and missing files.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "plugin.h"
+#include "testutil.h"
+
+static char libs[1024];
+
+static int setup(void **state)
+{
+	char *d = tu_tmpdir();
+
+	if (!d)
+		return -1;
+	snprintf(libs, sizeof libs, "%s/tests/plugins/.libs", tu_builddir());
+	*state = d;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	tu_rm_rf(*state);
+	free(*state);
+	return 0;
+}
+
+static void expect_refusal(const char *dir, const char *name, const char *needle)
+{
+	struct ab_loaded_plugin p;
+	char err[1024] = "";
+
+	assert_int_equal(ab_plugin_load(dir, name, &p, err, sizeof err), -1);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+	assert_null(p.handle);
+}
+
+static void test_good_plugin_loads(void **state)
+{
+	struct ab_loaded_plugin p;
+	char err[1024] = "";
+
+	assert_int_equal(tu_install_plugin(libs, "mock", *state, 0755), 0);
+	assert_int_equal(ab_plugin_load(*state, "mock", &p, err, sizeof err), 0);
+	assert_non_null(p.api);
+	assert_string_equal(p.api->name, "mock");
+	assert_int_equal(AB_PLUGIN_ABI_MAJOR_OF(p.api->abi), AB_PLUGIN_ABI_MAJOR);
+	ab_plugin_unload(&p);
+}
+
+static void test_wrong_abi(void **state)
+{
+	assert_int_equal(tu_install_plugin(libs, "badabi", *state, 0755), 0);
+	expect_refusal(*state, "badabi", "ABI 2.0");
+}
+
+static void test_missing_symbol(void **state)
+{
+	assert_int_equal(tu_install_plugin(libs, "nosym", *state, 0755), 0);
+	expect_refusal(*state, "nosym", "does not export 'alertbridge_plugin'");
+}
+
+static void test_two_symbols(void **state)
+{
+	assert_int_equal(tu_install_plugin(libs, "twosym", *state, 0755), 0);
+	expect_refusal(*state, "twosym", "twosym_helper");
+}
+
+static void test_writable_file(void **state)
+{
+	{
+		assert_int_equal(tu_install_plugin(libs, "mock", *state, 0775), 0);
+		expect_refusal(*state, "mock", "writable by group or others");
+		assert_int_equal(tu_install_plugin(libs, "mock", *state, 0757), 0);
+		expect_refusal(*state, "mock", "chmod go-w");
+	}
+}
+
+static void test_writable_dir(void **state)
+{
+	assert_int_equal(tu_install_plugin(libs, "mock", *state, 0755), 0);
+	assert_int_equal(chmod(*state, 0777), 0);
+	expect_refusal(*state, "mock", "plugin directory");
+	assert_int_equal(chmod(*state, 0755), 0);
+}
+
+static void test_symlink_refused(void **state)
+{
+	char *target = tu_path(*state, "real.so"), *link = tu_path(*state, "linked.so");
+
+	assert_int_equal(tu_install_plugin(libs, "mock", *state, 0755), 0);
+	assert_int_equal(symlink("mock.so", link), 0);
+	expect_refusal(*state, "linked", "symbolic link");
+	free(target);
+	free(link);
+}
+
+static void test_bad_names_and_missing(void **state)
+{
+	expect_refusal(*state, "../etc/passwd", "not valid");
+	expect_refusal(*state, "", "not valid");
+	expect_refusal(*state, "Slack", "not valid");
+	expect_refusal(*state, "absent", "cannot open");
+	expect_refusal("/nonexistent-dir", "mock", "plugin directory");
+}
+
+static void test_validate_struct(void **state)
+{
+	struct ab_plugin api = { .abi = AB_PLUGIN_ABI, .size = sizeof api, .name = "x" };
+	char err[512];
+
+	(void)state;
+	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), -1);
+	assert_non_null(strstr(err, "mandatory"));
+	api.size = 8;
+	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), -1);
+	assert_non_null(strstr(err, "bytes"));
+	api.size = sizeof api;
+	api.name = "y";
+	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), -1);
+	assert_non_null(strstr(err, "does not match"));
+	assert_int_equal(ab_plugin_validate(NULL, "x", err, sizeof err), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_good_plugin_loads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_abi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_symbol, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_symbols, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writable_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writable_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_names_and_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_validate_struct, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("plugin_loader", tests, NULL, NULL);
+}
