@@ -71,7 +71,14 @@ static struct ab_config *load_config(void)
 static struct ab_store *open_store(const struct ab_config *cfg)
 {
 	char err[1024];
-	struct ab_store *st = ab_store_open(cfg->store_path, err, sizeof err);
+	struct ab_store *st;
+
+	if (ab_mkdir_p(cfg->state_dir, 0750) < 0) {
+		fprintf(stderr, "alertbridge: state_dir %s: %s (create it, or run as the user "
+			"the daemon runs as)\n", cfg->state_dir, strerror(errno));
+		return NULL;
+	}
+	st = ab_store_open(cfg->store_path, err, sizeof err);
 
 	if (!st)
 		fprintf(stderr, "alertbridge: %s\n", err);

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "net/http.h"
 #include "plugin.h"
 #include "runtime.h"
 #include "store.h"
@@ -159,6 +160,20 @@ static int drop_privileges(const struct ab_config *cfg)
 	return 0;
 }
 
+/* Log a multi-line error text one line at a time. */
+static void log_lines(int level, const char *what, const char *text)
+{
+	const char *p = text ? text : "";
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		if (n > 0)
+			ab_log(level, "%s: %.*s", what, n, p);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
 static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 {
 	char *errors = NULL;
@@ -166,13 +181,13 @@ static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 	struct ab_runtime *rt;
 
 	if (!cfg) {
-		ab_log(AB_LOG_ERR, "configuration refused:\n%s", errors ? errors : "");
+		log_lines(AB_LOG_ERR, "configuration refused", errors);
 		free(errors);
 		return NULL;
 	}
 	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
 	if (!rt) {
-		ab_log(AB_LOG_ERR, "channels refused:\n%s", errors ? errors : "");
+		log_lines(AB_LOG_ERR, "channels refused", errors);
 		free(errors);
 		return NULL;
 	}
@@ -210,6 +225,10 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 
+	if (ab_http_global_init() < 0) {
+		fprintf(stderr, "alertbridged: libcurl initialisation failed\n");
+		return EX_SOFTWARE;
+	}
 	/* Validate first, with errors on the terminal. */
 	cfg = ab_config_load(conf, &errors);
 	if (!cfg) {
@@ -239,7 +258,7 @@ int main(int argc, char **argv)
 
 	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
 	if (!rt) {
-		ab_log(AB_LOG_ERR, "channels refused:\n%s", errors ? errors : "");
+		log_lines(AB_LOG_ERR, "channels refused", errors);
 		free(errors);
 		ab_store_close(st);
 		return EX_UNAVAILABLE;

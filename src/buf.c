@@ -5,6 +5,7 @@
  * Diagnostics: none; callers see -1 and the overflow flag.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

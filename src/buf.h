@@ -30,7 +30,7 @@ int ab_buf_append(struct ab_buf *b, const void *p, size_t n);
 int ab_buf_puts(struct ab_buf *b, const char *s);
 int ab_buf_putc(struct ab_buf *b, char c);
 int ab_buf_printf(struct ab_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ab_buf_vprintf(struct ab_buf *b, const char *fmt, va_list ap);
+int ab_buf_vprintf(struct ab_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Append as much as fits, truncating; returns 0 if all fit, -1 if truncated. */
 int ab_buf_append_trunc(struct ab_buf *b, const void *p, size_t n);
 const char *ab_buf_cstr(const struct ab_buf *b); /* "" when empty */

@@ -25,8 +25,10 @@
  * missing channel name/type and backoff_base > backoff_cap.  At most
  * AB_CONF_MAX_ERRORS lines are kept; the rest are counted.
  *
- * Limits: libconfig 1.5 @include takes one plain file name; wildcards such
- * as "profiles.d/ *.conf" are not expanded (the error says so).
+ * Limits: libconfig 1.5 @include takes one plain file name, relative to the
+ * main file's directory; wildcards ("*.conf") are not expanded (the error
+ * says so).  A top-level setting such as channels can appear only once, so
+ * it cannot be split over several included files.
  */
 #include <errno.h>
 #include <libconfig.h>
@@ -60,6 +62,7 @@
 #define AB_CONF_STR_MAX 4096            /* paths and other strings */
 #define AB_CONF_SHOW_MAX 80             /* chars of a value echoed in errors */
 #define AB_CONF_LIST_SHOWN 20           /* channel names listed in a hint */
+#define AB_CONF_MAX_FIELDS 32           /* rows in one schema table */
 
 #define MS_SEC 1000LL
 #define MS_MIN (60 * MS_SEC)
@@ -135,12 +138,17 @@ static const char *show(const char *s, char *out, size_t outsz)
  * are joined to the include directory. */
 static void src_file(const struct ctx *c, const char *f, char *out, size_t outsz)
 {
-	if (!f || !strcmp(f, c->path) || f[0] == '/' || !c->dir || !strcmp(c->dir, "."))
+	size_t dl = c->dir ? strlen(c->dir) : 0;
+
+	if (!f || !strcmp(f, c->path) || f[0] == '/' || !c->dir || !strcmp(c->dir, ".") ||
+	    (!strncmp(f, c->dir, dl) && f[dl] == '/'))   /* libconfig >= 1.7 joins itself */
 		snprintf(out, outsz, "%s", f ? f : c->path);
 	else
 		snprintf(out, outsz, "%s/%s", c->dir, f);
 }
 
+static void verr_at(struct ctx *c, const char *file, int line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 static void verr_at(struct ctx *c, const char *file, int line, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -338,7 +346,7 @@ static const char *type_words(enum ftype t)
 static void check_group(struct ctx *c, const config_setting_t *g, const struct field *fields,
 			size_t nfields, const char *what, void *dst, extra_fn extra)
 {
-	bool seen[32] = { false };
+	bool seen[AB_CONF_MAX_FIELDS] = { false };
 	int i, n = config_setting_length(g);
 	size_t k;
 
@@ -379,7 +387,8 @@ static void check_group(struct ctx *c, const config_setting_t *g, const struct f
 		if (k < sizeof seen / sizeof seen[0])
 			seen[k] = true;
 		if (!type_ok(s, f->type)) {
-			err(c, s, "%ssetting '%s' must be %s", c->prefix, name, type_words(f->type));
+			err(c, s, "%ssetting '%s' must be %s", c->prefix, name,
+			    type_words(f->type));
 			continue;
 		}
 		f->fn(c, s, f, dst);
@@ -866,7 +875,8 @@ static void h_categories(struct ctx *c, const config_setting_t *s, const struct 
 		enum ab_category cat;
 
 		if (ab_category_parse(v, &cat) != 0 || strcasecmp(v, ab_category_name(cat)) != 0) {
-			err(c, elem_at(s, i), "%sunknown category '%s' (use security, system, error)",
+			err(c, elem_at(s, i),
+			    "%sunknown category '%s' (use security, system, error)",
 			    c->prefix, show(v, sh, sizeof sh));
 			continue;
 		}
@@ -1038,6 +1048,13 @@ static const struct field top_fields[] = {
 	{ "default", FT_STRINGS, false, h_chanrefs, TOFF(default_channels), TOFF(n_default), 0, 0 },
 };
 
+#define TABLE_FITS(t) _Static_assert(sizeof t / sizeof t[0] <= AB_CONF_MAX_FIELDS, #t " too long")
+TABLE_FITS(top_fields);
+TABLE_FITS(log_fields);
+TABLE_FITS(dispatch_fields);
+TABLE_FITS(channel_fields);
+TABLE_FITS(rule_fields);
+
 static void check_refs(struct ctx *c)
 {
 	const struct ab_config *cfg = c->cfg;
@@ -1058,7 +1075,8 @@ static void check_refs(struct ctx *c)
 			err(c, c->refs[i].elem, "%s: unknown channel '%s' (defined channels: %s)",
 			    c->refs[i].owner, show(v, sh, sizeof sh), ab_buf_cstr(&names));
 		else
-			err(c, c->refs[i].elem, "%s: unknown channel '%s' (no channels are defined)",
+			err(c, c->refs[i].elem,
+			    "%s: unknown channel '%s' (no channels are defined)",
 			    c->refs[i].owner, show(v, sh, sizeof sh));
 	}
 	ab_buf_free(&names);
@@ -1081,6 +1099,37 @@ static int set_defaults(struct ab_config *cfg, const char *path)
 	return cfg->path && cfg->state_dir && cfg->plugin_dir ? 0 : -1;
 }
 
+/* libconfig does not say which @include failed: read the name from the
+ * line it reports.  Returns 0 with the quoted name in out, or -1. */
+static int include_name(const char *file, int line, char *out, size_t outsz)
+{
+	FILE *f = fopen(file, "r");
+	char buf[1024];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (n < line && n < 65536 && fgets(buf, sizeof buf, f)) {
+		if (!strchr(buf, '\n') && !feof(f)) {
+			int ch;
+
+			while ((ch = fgetc(f)) != EOF && ch != '\n')
+				;
+		}
+		n++;
+	}
+	fclose(f);
+	if (n == line) {
+		const char *p = strstr(buf, "@include"), *q;
+
+		if (p && (p = strchr(p, '"')) && (q = strchr(p + 1, '"'))) {
+			snprintf(out, outsz, "%.*s", (int)(q - p - 1), p + 1);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Read the file; libconfig's own errors become our error lines. */
 static int read_file(struct ctx *c, config_t *lc)
 {
@@ -1097,11 +1146,20 @@ static int read_file(struct ctx *c, config_t *lc)
 		return -1;
 	}
 	src_file(c, config_error_file(lc), file, sizeof file);
-	if (config_error_text(lc) && strstr(config_error_text(lc), "include"))
-		err_at(c, file, config_error_line(lc), "%s (@include takes one file name, "
-		       "relative to %s; libconfig 1.5 does not expand wildcards)",
-		       config_error_text(lc), c->dir);
-	else
+	if (config_error_text(lc) && strstr(config_error_text(lc), "include")) {
+		char inc[256], sh[AB_CONF_SHOW_MAX + 8];
+
+		if (include_name(file, config_error_line(lc), inc, sizeof inc) < 0)
+			err_at(c, file, config_error_line(lc), "%s (@include takes one file "
+			       "name, relative to %s)", config_error_text(lc), c->dir);
+		else if (strpbrk(inc, "*?["))
+			err_at(c, file, config_error_line(lc), "cannot include '%s': libconfig "
+			       "1.5 does not expand wildcards; @include each file by name",
+			       show(inc, sh, sizeof sh));
+		else
+			err_at(c, file, config_error_line(lc), "cannot open include file '%s' "
+			       "(relative to %s)", show(inc, sh, sizeof sh), c->dir);
+	} else
 		err_at(c, file, config_error_line(lc), "%s",
 		       config_error_text(lc) ? config_error_text(lc) : "parse error");
 	return -1;

@@ -213,12 +213,19 @@ struct ab_inbox *ab_inbox_open(const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "inbox: no path given");
 		return NULL;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
+	/* Create the file ourselves so it is 0600 (SQLite gives the -wal and
+	 * -shm files the same mode).  Only when it does not exist yet: closing
+	 * any descriptor of a file drops every POSIX lock this process holds
+	 * on it, which would silently break SQLite's locking for the other
+	 * connections of this process (and let another process delete the
+	 * WAL they are writing to). */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
 		snprintf(err, errsz, "inbox %s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
-	close(fd);
 	ib = calloc(1, sizeof *ib);
 	if (!ib) {
 		snprintf(err, errsz, "inbox %s: out of memory", path);

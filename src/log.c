@@ -117,6 +117,10 @@ static void write_all(int fd, const char *p, size_t n)
 	}
 }
 
+/* log.h has no format attribute on ab_vlog; add it here so clang's
+ * -Wformat-nonliteral accepts the vsnprintf below. */
+void ab_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 void ab_vlog(int level, const char *fmt, va_list ap)
 {
 	char msg[AB_LOG_MSG_MAX];

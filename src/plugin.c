@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "net/http.h"
 #include "plugin.h"
 #include "util.h"
 
@@ -332,7 +333,8 @@ static const struct ab_host default_host = {
 	.log = host_log,
 	.now_ms = host_now,
 	.secret = host_secret,
-	.http = NULL,
+	.http = ab_http_host_do,
+	.http_free = ab_http_host_free,
 };
 
 const struct ab_host *ab_host_default(void)

@@ -298,18 +298,21 @@ int ab_secret_resolve(const char *ref, const char *key_file, char *out, size_t o
 		}
 		v = getenv(name);
 		if (!v) {
-			snprintf(err, errsz, "secret env:%.128s: environment variable %.128s is not set",
+			snprintf(err, errsz,
+				"secret env:%.128s: environment variable %.128s is not set",
 				name, name);
 			return -1;
 		}
 		if (!*v) {
-			snprintf(err, errsz, "secret env:%.128s: environment variable %.128s is empty",
+			snprintf(err, errsz,
+				"secret env:%.128s: environment variable %.128s is empty",
 				name, name);
 			return -1;
 		}
 		len = strlen(v);
 		if (len >= outsz || len > AB_SECRET_MAX) {
-			snprintf(err, errsz, "secret env:%.128s: value too long (%zu bytes)", name, len);
+			snprintf(err, errsz, "secret env:%.128s: value too long (%zu bytes)",
+				name, len);
 			return -1;
 		}
 		memcpy(out, v, len + 1);

@@ -14,7 +14,9 @@
  *   jobs(id, event_id, channel, kind, payload NULL = use events.json, state,
  *        attempts, created_at, next_at, updated_at, lease_until, last_error)
  *        UNIQUE(event_id, channel): a pair is never queued twice, even when
- *        the same event arrives again after its job is done.
+ *        the same event arrives again after its job is done.  event_id is
+ *        not a foreign key: group/digest jobs carry their own payload and
+ *        id, with no events row.
  *   delivery_log(id, job_id, event_id, channel, at, attempt, status, code,
  *        latency_ms, error); job_id becomes NULL when the job is dropped.
  * Done jobs are kept (they are the dedup record); nothing here prunes them.
@@ -280,15 +282,20 @@ struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "store: no path given");
 		return NULL;
 	}
-	/* Create the file ourselves so it is 0600; SQLite gives the -wal and
-	 * -shm files the same mode. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
+	/* Create the file ourselves so it is 0600 (SQLite gives the -wal and
+	 * -shm files the same mode).  Only when it does not exist yet: closing
+	 * any descriptor of a file drops every POSIX lock this process holds
+	 * on it, which would silently break SQLite's locking for the other
+	 * connections of this process (and let another process delete the
+	 * WAL they are writing to). */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
 		snprintf(err, errsz, "store %s: cannot open: %s (check the directory exists and "
 			"is writable by the alertbridge user)", path, strerror(errno));
 		return NULL;
 	}
-	close(fd);
 	s = calloc(1, sizeof *s);
 	if (!s) {
 		snprintf(err, errsz, "store %s: out of memory", path);

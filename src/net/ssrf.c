@@ -123,7 +123,8 @@ int ab_cidr_parse(const char *s, struct ab_cidr *out, char *err, size_t errsz)
 		}
 		p = strtol(slash + 1, &end, 10);
 		if (*end || p < 0 || p > (long)maxp) {
-			snprintf(err, errsz, "network \"%.64s\": prefix length must be 0..%u", s, maxp);
+			snprintf(err, errsz, "network \"%.64s\": prefix length must be 0..%u", s,
+				maxp);
 			return -1;
 		}
 		out->prefix = (unsigned)p;

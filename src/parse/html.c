@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "parse/html.h"
+#include "parse/utf8.h"
 
 #define MAX_NL 2        /* at most one blank line in a row */
 
@@ -91,12 +92,17 @@ static bool is_cell(const xmlNode *n)
 		 strcmp((const char *)n->name, "th") == 0);
 }
 
+/* Append as valid UTF-8 (libxml2 passes invalid input through); when the
+ * cap is reached keep what fits, cut on a character boundary. */
 static void out(struct emit *e, const char *p, size_t n)
 {
-	if (e->cut)
+	if (e->cut || n == 0)
 		return;
-	if (ab_buf_append_trunc(e->b, p, n) < 0)
+	if (ab_utf8_clean(e->b, p, n, false) < 0) {
 		e->cut = true;
+		if (!e->b->overflow)
+			e->nomem = true;
+	}
 }
 
 static void trim_spaces(struct emit *e)
@@ -193,6 +199,8 @@ static void add_link(struct emit *e, const char *href)
 	for (i = 0; i < n; i++)     /* no control characters inside a URL */
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return;
+	if (!ab_utf8_valid(s, n))
+		return;
 	copy = strndup(s, n);
 	if (!copy) {
 		e->nomem = true;

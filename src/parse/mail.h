@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-
 struct ab_mail_limits {
 	size_t max_message;  /* raw bytes parsed; the rest is ignored */
 	size_t max_header;   /* one header field (decoded value) */
@@ -56,7 +54,9 @@ struct ab_mail_attachment {
 	size_t size;         /* decoded size in bytes (counted even when not kept) */
 	char *content;       /* text-like types only (text, json, xml, +json, +xml
 				subtypes): UTF-8, NUL-terminated; NULL otherwise */
-	size_t content_len;
+	size_t content_len;  /* XML was converted from its charset (the Content-Type
+				parameter or the XML declaration) to UTF-8: parse it
+				with the encoding forced to UTF-8 */
 	bool truncated;      /* content cut by max_decoded */
 };
 
@@ -102,14 +102,5 @@ void ab_mail_free(struct ab_mail *m);
 
 /* First header named name (case-insensitive), or NULL. */
 const char *ab_mail_header(const struct ab_mail *m, const char *name);
-
-/*
- * Append in[0..len) to out as valid UTF-8: invalid sequences become U+FFFD,
- * NUL bytes are dropped; with single_line every control character becomes
- * a space, otherwise CR LF and lone CR become LF and other controls except
- * TAB are dropped.  Stops at out->max on a character boundary.  Returns 0,
- * or -1 if the output was cut.
- */
-int ab_utf8_clean(struct ab_buf *out, const char *in, size_t len, bool single_line);
 
 #endif

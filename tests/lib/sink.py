@@ -94,6 +94,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet
         pass
 
+    def setup(self):
+        super().setup()
+        try:  # answers go out in two writes; do not wait for delayed ACKs
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def _body(self):
         n = int(self.headers.get("Content-Length") or 0)
         if n < 0 or n > MAX_BODY:

@@ -235,18 +235,19 @@ static const struct err_case err_cases[] = {
 	  "channels = (\n  { name = \"a\";\n    type = \"../evil\"; }\n);\n",
 	  { { 3, "channel 'a': channel type '../evil' must match [a-z0-9_-]+" } }, 1, NULL },
 	{ "channel_entry_not_group",
-	  "channels = (\n  \"inbox\"\n);\n",
+	  /* libconfig dates a scalar list element by the token after it */
+	  "channels = (\n  \"inbox\" );\n",
 	  { { 2, "channels: entry 1 must be a group" } }, 1, NULL },
 	{ "control_chars_in_value",
 	  "log = { level = \"a\\nb\"; };\n",
-	  { { 1, "unknown log level 'a?b'" } }, 1, NULL },
+	  { { 1, "setting 'level': unknown log level 'a?b'" } }, 1, NULL },
 	{ "include_missing",
 	  "log = { level = \"info\"; };\n@include \"nope.conf\"\n",
-	  { { 2, "cannot open include file (@include takes one file name, relative to @DIR@;" } },
-	  1, NULL },
+	  { { 2, "cannot open include file 'nope.conf' (relative to @DIR@)" } }, 1, NULL },
 	{ "include_glob_unsupported",
 	  "@include \"profiles.d/*.conf\"\n",
-	  { { 1, "libconfig 1.5 does not expand wildcards" } }, 1, NULL },
+	  { { 1, "cannot include 'profiles.d/*.conf': libconfig 1.5 does not expand "
+	      "wildcards; @include each file by name" } }, 1, NULL },
 	{ "many_errors_collected",
 	  "state_dr = \"/x\";\ndispatch = {\n\tworkers = 0;\n\tpoll = \"soon\";\n};\n"
 	  "log = { syslog = 1; };\n",
@@ -580,6 +581,27 @@ static void test_config_path(void **state)
 	assert_null(ab_config_path(&cfg, NULL));
 }
 
+/* 150 unknown settings: the first 100 are shown, the rest counted. */
+static void test_error_cap(void **state)
+{
+	char text[150 * 16 + 1], *errors = NULL, want[4200];
+	const char *path;
+	size_t off = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 150; i++)
+		off += (size_t)snprintf(text + off, sizeof text - off, "zz%d = 1;\n", i);
+	path = write_fixture("cap.conf", text);
+	assert_null(ab_config_load(path, &errors));
+	assert_int_equal(count_lines(errors), 101);
+	snprintf(want, sizeof want, "%s:100: unknown setting 'zz99' in the top level\n", path);
+	assert_has(errors, want);
+	snprintf(want, sizeof want, "%s: 50 more errors not shown\n", path);
+	assert_has(errors, want);
+	free(errors);
+}
+
 static void test_null_errors_pointer(void **state)
 {
 	(void)state;
@@ -618,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_shipped_config),
 		cmocka_unit_test(test_config_path),
+		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_null_errors_pointer),
 	};
 	struct CMUnitTest tests[ARRAY_LEN(fixed) + ARRAY_LEN(err_cases)];

@@ -59,18 +59,18 @@ static void test_retry_after_honoured(void **state)
 
 static char *dir;
 
-static const char *conf_fmt =
-	"state_dir = \"%s\";\n"
-	"plugin_dir = \"%s\";\n"
-	"dispatch = { workers = 2; backoff_base = \"10ms\"; backoff_cap = \"40ms\";\n"
-	"             max_age = \"%s\"; poll = \"20ms\"; timeout = \"5s\"; };\n"
-	"channels = (\n"
-	"  { name = \"good\"; type = \"mock\"; record = \"%s/rec\"; },\n"
-	"  { name = \"flaky\"; type = \"mock\"; script = \"retry:2\"; record = \"%s/rec\"; },\n"
-	"  { name = \"gone\"; type = \"mock\"; script = \"permanent\"; record = \"%s/rec\"; },\n"
-	"  { name = \"down\"; type = \"mock\"; script = \"retry\"; record = \"%s/rec\"; }\n"
-	");\n"
-	"default = [\"good\"];\n";
+#define CONF_FMT \
+	"state_dir = \"%s\";\n" \
+	"plugin_dir = \"%s\";\n" \
+	"dispatch = { workers = 2; backoff_base = \"10ms\"; backoff_cap = \"40ms\";\n" \
+	"             max_age = \"%s\"; poll = \"20ms\"; timeout = \"5s\"; };\n" \
+	"channels = (\n" \
+	"  { name = \"good\"; type = \"mock\"; record = \"%s/rec\"; },\n" \
+	"  { name = \"flaky\"; type = \"mock\"; script = \"retry:2\"; record = \"%s/rec\"; },\n" \
+	"  { name = \"gone\"; type = \"mock\"; script = \"permanent\"; record = \"%s/rec\"; },\n" \
+	"  { name = \"down\"; type = \"mock\"; script = \"retry\"; record = \"%s/rec\"; }\n" \
+	");\n" \
+	"default = [\"good\"];\n"
 
 static struct ab_runtime *mkrt(const char *max_age)
 {
@@ -78,7 +78,7 @@ static struct ab_runtime *mkrt(const char *max_age)
 	struct ab_config *cfg;
 	struct ab_runtime *rt;
 
-	snprintf(text, sizeof text, conf_fmt, dir, dir, max_age, dir, dir, dir, dir);
+	snprintf(text, sizeof text, CONF_FMT, dir, dir, max_age, dir, dir, dir, dir);
 	tu_write(path, text);
 	cfg = ab_config_load(path, &errors);
 	free(path);
@@ -184,7 +184,7 @@ static void test_end_to_end(void **state)
 
 static void test_max_age_dead_letters(void **state)
 {
-	struct ab_runtime *rt = mkrt("50ms");
+	struct ab_runtime *rt = mkrt("1s");
 	char err[512], *dbpath = tu_path(dir, "age.db");
 	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
 	const char *chans[] = { "down" };

@@ -133,7 +133,13 @@ static void test_rule_reasons(void **state)
 	assert_false(ab_rule_match(&cfg->rules[3], ev, why, sizeof why));
 	assert_non_null(strstr(why, "finding.created"));
 	assert_false(ab_rule_match(&cfg->rules[4], ev, why, sizeof why));
+	assert_non_null(strstr(why, "min_severity medium"));
+	ev->severity = AB_SEV_MEDIUM;
+	assert_false(ab_rule_match(&cfg->rules[4], ev, why, sizeof why));
 	assert_non_null(strstr(why, "source 'dast'"));
+	ab_event_set_str(&ev->source, "code_scan");
+	assert_true(ab_rule_match(&cfg->rules[4], ev, why, sizeof why));
+	assert_string_equal(why, "");
 	ab_event_free(ev);
 }
 

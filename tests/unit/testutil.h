@@ -67,8 +67,9 @@ static inline int tu_install_plugin(const char *from_dir, const char *name, cons
 	FILE *in, *out;
 	size_t n;
 
-	snprintf(src, sizeof src, "%s/%s.so", from_dir, name);
-	snprintf(dst, sizeof dst, "%s/%s.so", dir, name);
+	if (snprintf(src, sizeof src, "%s/%s.so", from_dir, name) >= (int)sizeof src ||
+	    snprintf(dst, sizeof dst, "%s/%s.so", dir, name) >= (int)sizeof dst)
+		return -1;
 	in = fopen(src, "rb");
 	if (!in)
 		return -1;

@@ -1,0 +1,678 @@
+/*
+ * net/http.c - the one outbound HTTP helper (libcurl) with the SSRF guard.
+ *
+ * ab_http_do() performs one request for a channel plugin (host->http):
+ *  - https only (http too with allow_http), no redirects followed, proxies
+ *    from the environment ignored (a proxy would hide the real peer from
+ *    the guard), no content decoding (no decompression bombs);
+ *  - the SSRF guard (net/ssrf.c) runs in CURLOPT_OPENSOCKETFUNCTION for
+ *    every address curl is about to connect to, so every resolved address
+ *    and a DNS answer that changed since the last look are covered, and
+ *    again in CURLOPT_PREREQFUNCTION for the peer of a reused connection
+ *    (made for a request that allowed more networks);
+ *  - connect timeout 5 s, total timeout per request (default 10 s);
+ *  - the answer is capped at max_response: the transfer stops there and the
+ *    body is returned truncated (not an error);
+ *  - Retry-After (delta-seconds or HTTP-date) parsed;
+ *  - one curl easy handle per thread (pthread key; curl_easy_reset between
+ *    requests keeps its connection and TLS session caches).
+ * Outcome: 2xx OK; 429, 5xx, transport errors and timeouts RETRY; 3xx
+ * ("redirect to ... refused"), other 4xx, SSRF refusals, bad URLs and
+ * http:// without allow_http PERMANENT.
+ *
+ * Public: ab_http_global_init, ab_http_do, ab_http_free, ab_http_host_do,
+ * ab_http_host_free, ab_http_thread_cleanup, ab_http_check_url, ab_http_parse_retry_after.
+ * Diagnostics: resp->error, e.g. "POST <redacted URL>: HTTP 404: no_service"
+ * or "...: connection refused by the SSRF guard: 127.0.0.1 is a loopback
+ * address (127.0.0.0/8); add ...".  URLs in errors and logs are
+ * always redacted (ab_redact_url), and any copy of the URL's path, query or
+ * user info that a peer or libcurl echoes is replaced by "***".  Logs: debug
+ * line per request, warning per SSRF refusal.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "log.h"
+#include "net/http.h"
+#include "net/ssrf.h"
+
+#define REDACTED_MAX 512
+#define SNIPPET_MAX 200
+#define WHY_MAX 320
+
+/* ------------------------------------------------------------ globals */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static int global_rc = -1;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t handle_key;
+static int key_rc = -1;
+
+static void global_init_once(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+int ab_http_global_init(void)
+{
+	pthread_once(&global_once, global_init_once);
+	return global_rc;
+}
+
+static void handle_destroy(void *p)
+{
+	curl_easy_cleanup(p);
+}
+
+static void key_init_once(void)
+{
+	key_rc = pthread_key_create(&handle_key, handle_destroy) == 0 ? 0 : -1;
+}
+
+/* This thread's easy handle, reset for a new request; NULL on failure. */
+static CURL *thread_handle(void)
+{
+	CURL *c;
+
+	if (ab_http_global_init() != 0)
+		return NULL;
+	pthread_once(&key_once, key_init_once);
+	if (key_rc != 0)
+		return NULL;
+	c = pthread_getspecific(handle_key);
+	if (c) {
+		curl_easy_reset(c);
+		return c;
+	}
+	c = curl_easy_init();
+	if (c && pthread_setspecific(handle_key, c) != 0) {
+		curl_easy_cleanup(c);
+		c = NULL;
+	}
+	return c;
+}
+
+void ab_http_thread_cleanup(void)
+{
+	CURL *c;
+
+	pthread_once(&key_once, key_init_once);
+	if (key_rc != 0)
+		return;
+	c = pthread_getspecific(handle_key);
+	if (c) {
+		pthread_setspecific(handle_key, NULL);
+		curl_easy_cleanup(c);
+	}
+}
+
+void ab_http_free(struct ab_http_response *resp)
+{
+	if (!resp)
+		return;
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Replace every occurrence of needle (if at least 4 bytes) in s by "***";
+ * each replacement shortens s, so this ends. */
+static void scrub_one(char *s, const char *needle, size_t nlen)
+{
+	char *p;
+
+	if (nlen < 4)
+		return;
+	while ((p = memmem(s, strlen(s), needle, nlen)) != NULL) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + nlen, strlen(p + nlen) + 1);
+	}
+}
+
+/* Remove from msg anything of url that ab_redact_url hides: the whole URL,
+ * its user info, and its path/query/fragment. */
+static void scrub_url(char *msg, const char *url)
+{
+	const char *start, *at, *tail;
+
+	if (!url || !*url)
+		return;
+	scrub_one(msg, url, strlen(url));
+	start = strstr(url, "://");
+	start = start ? start + 3 : url;
+	tail = start + strcspn(start, "/?#");
+	at = memchr(start, '@', (size_t)(tail - start));
+	if (at)
+		scrub_one(msg, start, (size_t)(at - start));
+	if (*tail)
+		scrub_one(msg, tail, strlen(tail));
+}
+
+/* Printable, single-line copy of at most n bytes of untrusted text. */
+static void snippet(char *out, size_t outsz, const char *in, size_t n)
+{
+	size_t o = 0;
+	bool space = false;
+
+	if (outsz == 0)
+		return;
+	for (size_t i = 0; i < n && in[i] && o + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c < 0x20 || c == 0x7f) {
+			space = o > 0;
+			continue;
+		}
+		if (space && c != ' ' && o + 2 < outsz)
+			out[o++] = ' ';
+		space = false;
+		out[o++] = (char)c;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+}
+
+int ab_http_parse_retry_after(const char *value, time_t now)
+{
+	char buf[128];
+	size_t n;
+	const char *p;
+
+	if (!value)
+		return 0;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	n = strlen(value);
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t' || value[n - 1] == '\r' ||
+			 value[n - 1] == '\n'))
+		n--;
+	if (n == 0 || n >= sizeof buf)
+		return 0;
+	memcpy(buf, value, n);
+	buf[n] = '\0';
+	for (p = buf; *p >= '0' && *p <= '9'; p++)
+		;
+	if (*p == '\0') {
+		long v = 0;
+		for (p = buf; *p; p++) {
+			v = v * 10 + (*p - '0');
+			if (v > AB_HTTP_RETRY_AFTER_MAX)
+				return AB_HTTP_RETRY_AFTER_MAX;
+		}
+		return (int)v;
+	} else {
+		time_t t = curl_getdate(buf, NULL);
+		if (t == (time_t)-1 || t <= now)
+			return 0;
+		if (t - now > AB_HTTP_RETRY_AFTER_MAX)
+			return AB_HTTP_RETRY_AFTER_MAX;
+		return (int)(t - now);
+	}
+}
+
+/* Check a URL's form: parses, scheme allowed, has a host.  Fills host (no
+ * brackets) and port when asked.  Returns 0 or -1 with a message. */
+static int url_precheck(const char *url, bool allow_http, char *host, size_t hostsz,
+	char *port, size_t portsz, char *err, size_t errsz)
+{
+	CURLU *u;
+	char *scheme = NULL, *h = NULL, *pt = NULL;
+	int rc = -1;
+
+	if (!url || !*url) {
+		snprintf(err, errsz, "no URL");
+		return -1;
+	}
+	u = curl_url();
+	if (!u) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+		snprintf(err, errsz, "not a valid URL (expected https://host/path)");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+		snprintf(err, errsz, "URL has no scheme");
+		goto out;
+	}
+	if (strcasecmp(scheme, "https") != 0) {
+		if (strcasecmp(scheme, "http") != 0)
+			snprintf(err, errsz, "scheme \"%.16s\" not supported; use https", scheme);
+		else if (!allow_http)
+			snprintf(err, errsz, "plain http is refused; use https, or set "
+				"allow_http = true for this channel");
+		else
+			rc = 0;
+		if (rc != 0)
+			goto out;
+	}
+	rc = -1;
+	if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK || !*h) {
+		snprintf(err, errsz, "URL has no host");
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PORT, &pt, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+		snprintf(err, errsz, "URL has no port");
+		goto out;
+	}
+	if (host) {
+		const char *hp = h;
+		size_t hl = strlen(h);
+		if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+			hp++;
+			hl -= 2;
+		}
+		if (hl >= hostsz) {
+			snprintf(err, errsz, "host name too long");
+			goto out;
+		}
+		memcpy(host, hp, hl);
+		host[hl] = '\0';
+	}
+	if (port)
+		ab_strlcpy(port, pt, portsz);
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(h);
+	curl_free(pt);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static bool has_crlf(const char *s)
+{
+	return s && strpbrk(s, "\r\n") != NULL;
+}
+
+/* ------------------------------------------------------------ curl callbacks */
+
+struct req_ctx {
+	const char *const *allow;
+	bool refused;
+	char why[WHY_MAX];
+	struct ab_buf body;
+	bool truncated;
+	char retry_after[128];
+};
+
+static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose,
+	struct curl_sockaddr *address)
+{
+	struct req_ctx *ctx = clientp;
+	char why[WHY_MAX];
+
+	if (purpose != CURLSOCKTYPE_IPCXN) {
+		snprintf(ctx->why, sizeof ctx->why, "unexpected socket type");
+		ctx->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	if (ab_ssrf_check(&address->addr, address->addrlen, ctx->allow, why, sizeof why) != 0) {
+		if (!ctx->refused)
+			ab_strlcpy(ctx->why, why, sizeof ctx->why);
+		ctx->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* Runs for every request, after the connection is made or picked for reuse. */
+static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+	int local_port)
+{
+	struct req_ctx *ctx = clientp;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char ip[INET6_ADDRSTRLEN + 1], why[WHY_MAX];
+
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	memset(&ss, 0, sizeof ss);
+	ab_strlcpy(ip, primary_ip ? primary_ip : "", sizeof ip);
+	ip[strcspn(ip, "%")] = '\0';  /* IPv6 zone */
+	if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		len = sizeof(struct sockaddr_in6);
+	} else {
+		snprintf(ctx->why, sizeof ctx->why, "peer address \"%.64s\" unknown", ip);
+		ctx->refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	if (ab_ssrf_check((struct sockaddr *)&ss, len, ctx->allow, why, sizeof why) != 0) {
+		ab_strlcpy(ctx->why, why, sizeof ctx->why);
+		ctx->refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct req_ctx *ctx = userdata;
+	size_t n = size * nmemb;
+
+	if (ab_buf_append_trunc(&ctx->body, data, n) != 0) {
+		ctx->truncated = true;
+		return 0;   /* stop the transfer: the answer is long enough */
+	}
+	return n;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct req_ctx *ctx = userdata;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		ctx->retry_after[0] = '\0';   /* a new response (after 100 Continue) */
+	} else if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+		size_t vl = n - (sizeof name - 1);
+		if (vl >= sizeof ctx->retry_after)
+			vl = sizeof ctx->retry_after - 1;
+		memcpy(ctx->retry_after, data + sizeof name - 1, vl);
+		ctx->retry_after[vl] = '\0';
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------ the request */
+
+static void set_error(struct ab_http_response *resp, const char *url, const char *prefix,
+	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void set_error(struct ab_http_response *resp, const char *url, const char *prefix,
+	const char *fmt, ...)
+{
+	char msg[AB_HTTP_ERROR_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	scrub_url(msg, url);
+	n = snprintf(resp->error, sizeof resp->error, "%s: %s", prefix, msg);
+	if (n < 0)
+		resp->error[0] = '\0';
+	scrub_url(resp->error, url);
+}
+
+static void classify(struct ab_http_response *resp, CURL *c, const char *url,
+	const char *prefix)
+{
+	char snip[SNIPPET_MAX + 1];
+	int st = resp->status;
+
+	snippet(snip, sizeof snip, resp->body ? resp->body : "", resp->body_len);
+	if (st >= 200 && st < 300) {
+		resp->outcome = AB_OK;
+		resp->error[0] = '\0';
+	} else if (st >= 300 && st < 400) {
+		char *loc = NULL;
+		char red[REDACTED_MAX];
+		resp->outcome = AB_PERMANENT;
+		if (curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
+			ab_redact_url(loc, red, sizeof red);
+		else
+			ab_strlcpy(red, "(no Location)", sizeof red);
+		set_error(resp, url, prefix, "HTTP %d: redirect to %s refused; configure the "
+			"final URL", st, red);
+	} else if (st == 429 || (st >= 500 && st < 600)) {
+		resp->outcome = AB_RETRY;
+		set_error(resp, url, prefix, "HTTP %d%s%s", st, *snip ? ": " : "", snip);
+	} else if (st >= 400 && st < 500) {
+		resp->outcome = AB_PERMANENT;
+		set_error(resp, url, prefix, "HTTP %d%s%s", st, *snip ? ": " : "", snip);
+	} else {
+		resp->outcome = AB_RETRY;
+		set_error(resp, url, prefix, "unexpected HTTP status %d", st);
+	}
+}
+
+int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
+{
+	char red[REDACTED_MAX], prefix[REDACTED_MAX + 24], curlerr[CURL_ERROR_SIZE];
+	char ctype[512], why[AB_HTTP_ERROR_MAX];
+	struct curl_slist *hdrs = NULL, *tmp;
+	const char *method;
+	struct req_ctx ctx;
+	long timeout, connect_timeout, code = 0, nconn = 0;
+	int64_t start = mono_ms();
+	CURLcode rc;
+	CURL *c;
+
+	memset(resp, 0, sizeof *resp);
+	resp->outcome = AB_PERMANENT;
+	memset(&ctx, 0, sizeof ctx);
+	method = req && req->method && *req->method ? req->method : "POST";
+	ab_redact_url(req ? req->url : NULL, red, sizeof red);
+	snprintf(prefix, sizeof prefix, "%.16s %s", method, red);
+	if (!req || !req->url) {
+		set_error(resp, NULL, prefix, "no URL");
+		return -1;
+	}
+	if (url_precheck(req->url, req->allow_http, NULL, 0, NULL, 0, why, sizeof why) != 0) {
+		set_error(resp, req->url, prefix, "%s", why);
+		return -1;
+	}
+	for (const char *p = method; *p; p++)
+		if (!isupper((unsigned char)*p)) {
+			set_error(resp, req->url, prefix, "bad method");
+			return -1;
+		}
+	for (size_t i = 0; req->headers && req->headers[i]; i++)
+		if (has_crlf(req->headers[i]) || !strchr(req->headers[i], ':')) {
+			set_error(resp, req->url, prefix,
+				"header %zu is not one \"Name: value\" line", i + 1);
+			return -1;
+		}
+	if (has_crlf(req->content_type)) {
+		set_error(resp, req->url, prefix, "content type contains CR/LF");
+		return -1;
+	}
+
+	c = thread_handle();
+	if (!c) {
+		resp->outcome = AB_RETRY;
+		set_error(resp, req->url, prefix, "cannot initialise libcurl");
+		return -1;
+	}
+	ab_buf_init(&ctx.body, req->max_response ? req->max_response
+						 : AB_HTTP_DEFAULT_MAX_RESPONSE);
+	ctx.allow = req->allow_networks;
+
+	/* headers: the caller's, Content-Type, and no "Expect: 100-continue" */
+	for (size_t i = 0; req->headers && req->headers[i]; i++) {
+		if (!(tmp = curl_slist_append(hdrs, req->headers[i])))
+			goto nomem;
+		hdrs = tmp;
+	}
+	if (req->content_type) {
+		snprintf(ctype, sizeof ctype, "Content-Type: %s", req->content_type);
+		if (!(tmp = curl_slist_append(hdrs, ctype)))
+			goto nomem;
+		hdrs = tmp;
+	}
+	if (!(tmp = curl_slist_append(hdrs, "Expect:")))
+		goto nomem;
+	hdrs = tmp;
+
+	timeout = req->timeout_ms > 0 ? req->timeout_ms : AB_HTTP_DEFAULT_TIMEOUT_MS;
+	connect_timeout = timeout < AB_HTTP_CONNECT_TIMEOUT_MS ? timeout
+							       : AB_HTTP_CONNECT_TIMEOUT_MS;
+	curlerr[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, req->allow_http ? "http,https" : "https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "alertbridge");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &ctx);
+	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, prereq_cb);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, &ctx);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &ctx);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (req->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+	if (strcmp(method, "GET") == 0) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+			(curl_off_t)(req->body ? req->body_len : 0));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	}
+
+	rc = curl_easy_perform(c);
+	resp->latency_ms = mono_ms() - start;
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);   /* it lives on this stack */
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &nconn);
+	resp->num_connects = nconn;
+	resp->truncated = ctx.truncated;
+	resp->body_len = ctx.body.len;
+	resp->body = ab_buf_steal(&ctx.body);
+	if (!resp->body) {
+		resp->body_len = 0;
+		resp->outcome = AB_RETRY;
+		set_error(resp, req->url, prefix, "out of memory");
+		goto done;
+	}
+
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && ctx.truncated && code > 0)) {
+		resp->status = (int)code;
+		resp->retry_after = ab_http_parse_retry_after(ctx.retry_after, time(NULL));
+		classify(resp, c, req->url, prefix);
+	} else if (ctx.refused) {
+		resp->outcome = AB_PERMANENT;
+		set_error(resp, req->url, prefix, "connection refused by the SSRF guard: %s",
+			ctx.why);
+		ab_log(AB_LOG_WARNING, "http: %s", resp->error);
+	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
+		resp->outcome = AB_RETRY;
+		set_error(resp, req->url, prefix, "timed out after %lld ms (limit %ld ms)",
+			(long long)resp->latency_ms, timeout);
+	} else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT) {
+		resp->outcome = AB_PERMANENT;
+		set_error(resp, req->url, prefix, "%s",
+			curlerr[0] ? curlerr : curl_easy_strerror(rc));
+	} else {
+		size_t l = strlen(curlerr);
+		while (l > 0 && (curlerr[l - 1] == '\n' || curlerr[l - 1] == ' '))
+			curlerr[--l] = '\0';
+		resp->outcome = AB_RETRY;
+		set_error(resp, req->url, prefix, "%s",
+			curlerr[0] ? curlerr : curl_easy_strerror(rc));
+	}
+done:
+	ab_log(AB_LOG_DEBUG, "http: %s -> %d %s in %lld ms%s%s", prefix, resp->status,
+		resp->outcome == AB_OK ? "ok" : resp->outcome == AB_RETRY ? "retry" : "permanent",
+		(long long)resp->latency_ms, resp->truncated ? " (answer truncated)" : "",
+		resp->num_connects == 0 && resp->status ? " (reused connection)" : "");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_URL, "");   /* the URL is a secret: do not keep it */
+	curl_slist_free_all(hdrs);
+	ab_buf_free(&ctx.body);
+	return resp->outcome == AB_OK ? 0 : -1;
+nomem:
+	curl_slist_free_all(hdrs);
+	ab_buf_free(&ctx.body);
+	resp->outcome = AB_RETRY;
+	set_error(resp, req->url, prefix, "out of memory");
+	return -1;
+}
+
+int ab_http_host_do(const struct ab_host *h, const struct ab_http_request *req,
+	struct ab_http_response *resp)
+{
+	(void)h;
+	return ab_http_do(req, resp);
+}
+
+void ab_http_host_free(const struct ab_host *h, struct ab_http_response *resp)
+{
+	(void)h;
+	ab_http_free(resp);
+}
+
+/* ------------------------------------------------------------ config check */
+
+int ab_http_check_url(const char *url, bool allow_http, const char *const *allow_networks,
+	char *err, size_t errsz)
+{
+	char red[REDACTED_MAX], host[256], port[16], why[WHY_MAX];
+	struct addrinfo hints, *res = NULL, *ai;
+	int n = 0, gai;
+
+	ab_redact_url(url, red, sizeof red);
+	if (url_precheck(url, allow_http, host, sizeof host, port, sizeof port, why,
+			 sizeof why) != 0) {
+		snprintf(err, errsz, "%s: %s", red, why);
+		scrub_url(err, url);
+		return -1;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		snprintf(err, errsz, "%s: cannot resolve the host now: %s", red, gai_strerror(gai));
+		return -2;
+	}
+	for (ai = res; ai && n < 64; ai = ai->ai_next, n++) {
+		if (ab_ssrf_check(ai->ai_addr, ai->ai_addrlen, allow_networks, why,
+				  sizeof why) != 0) {
+			snprintf(err, errsz, "%s: refused by the SSRF guard: %s", red, why);
+			scrub_url(err, url);
+			freeaddrinfo(res);
+			return -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (errsz)
+		err[0] = '\0';
+	return 0;
+}

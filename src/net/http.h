@@ -1,0 +1,58 @@
+/*
+ * net/http.h - the one outbound HTTP helper (libcurl) with the SSRF guard.
+ *
+ * Every channel request goes through ab_http_do(): https only (http with
+ * allow_http), no redirects, no proxies, connect and total timeouts, the
+ * SSRF guard on every address connected to, a capped answer, Retry-After
+ * parsed and the outcome classified (see struct ab_http_response in
+ * alertbridge/plugin.h).  One curl easy handle per thread keeps connections
+ * alive between requests.
+ */
+#ifndef AB_NET_HTTP_H
+#define AB_NET_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include <alertbridge/plugin.h>
+
+#define AB_HTTP_DEFAULT_TIMEOUT_MS 10000
+#define AB_HTTP_CONNECT_TIMEOUT_MS 5000
+#define AB_HTTP_DEFAULT_MAX_RESPONSE (64 * 1024)
+#define AB_HTTP_RETRY_AFTER_MAX 86400   /* seconds; longer requests are capped */
+
+/* curl_global_init, once per process (thread-safe).  Returns 0 or -1.
+ * ab_http_do calls it too; call it early, before threads, anyway. */
+int ab_http_global_init(void);
+
+/* Perform one request.  Always fills resp (see plugin.h); returns 0 when
+ * resp->outcome is AB_OK, else -1.  Release resp with ab_http_free. */
+int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp);
+
+/* Free resp->body (safe on a zeroed or already freed response). */
+void ab_http_free(struct ab_http_response *resp);
+
+/* The same two with the struct ab_host signature, for host->http and
+ * host->http_free. */
+int ab_http_host_do(const struct ab_host *h, const struct ab_http_request *req,
+	struct ab_http_response *resp);
+void ab_http_host_free(const struct ab_host *h, struct ab_http_response *resp);
+
+/* Drop the calling thread's curl handle and its connections.  Runs by
+ * itself when a thread exits; the main thread calls it before exit. */
+void ab_http_thread_cleanup(void);
+
+/* Configuration check for `alertbridge check`: the URL must parse, be
+ * https (or http with allow_http), and every address its host resolves to
+ * must pass the SSRF guard.  Returns 0; -1 when the URL is refused (reason
+ * in err); -2 when the host cannot be resolved now (err says so; a warning,
+ * not a configuration error).  The URL appears in err only redacted. */
+int ab_http_check_url(const char *url, bool allow_http, const char *const *allow_networks,
+	char *err, size_t errsz);
+
+/* Retry-After value -> seconds from now: delta-seconds or an HTTP-date.
+ * 0 when absent, unparsable or in the past; capped at
+ * AB_HTTP_RETRY_AFTER_MAX. */
+int ab_http_parse_retry_after(const char *value, time_t now);
+
+#endif

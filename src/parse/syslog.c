@@ -1,0 +1,1404 @@
+/*
+ * syslog.c - the syslog parser chain: one line -> one alertbridge event.
+ *
+ * Order: PRI; RFC 5424 (VERSION 1, TIMESTAMP or "-", NILVALUEs, structured
+ * data -> fields "sd.ID.param", BOM stripped from MSG); else RFC 3164 and
+ * its real-world variants (missing PRI, missing year -> the year nearest to
+ * now, space-padded day, "Mmm dd yyyy hh:mm:ss", ISO timestamps, optional
+ * host, "tag[pid]:").  Then the MSG part: CEF, LEEF 1.0/2.0, "@cee:" JSON,
+ * plain JSON (Wazuh/OSSEC alerts, Suricata EVE, Falco, anything else as
+ * "json.*" fields).  Anything else is a plain "syslog.message".
+ *
+ * The line is copied once into a work buffer (invalid UTF-8 and NUL bytes
+ * become U+FFFD there, lines over AB_SYSLOG_MAX_LINE are cut first); the
+ * parsers walk it with (pointer, length) spans and unescape in place, so
+ * nothing is allocated per field except what goes into the event.
+ * Severities map through the one table in event.c.  Times without a zone
+ * (RFC 3164) are taken as UTC.
+ *
+ * Public: ab_syslog_parse (see syslog.h).
+ * Diagnostics: none logged; "out of memory" or "bad argument" in err.
+ */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "event.h"
+#include "parse/syslog.h"
+
+#define MEMBER_MAX 2047          /* event.c caps most string members at 2 KiB */
+#define SUMMARY_MAX (64 * 1024 - 1)
+#define KEY_MAX 64               /* longest CEF/LEEF/JSON key taken */
+#define HDR_FIELD_MAX 255        /* longest RFC 5424 header field */
+#define TAG_MAX 64
+#define PID_MAX 128
+
+struct span {
+	char *p;
+	size_t n;
+};
+
+struct ctx {
+	struct ab_event *ev;
+	int64_t now_ms;
+	int nfields;                 /* variable fields added (capped) */
+	bool fail;                   /* allocation failed */
+	/* header */
+	int pri;                     /* -1 = none */
+	const char *format;          /* "rfc5424" / "rfc3164" */
+	int64_t ts;                  /* 0 = none */
+	struct span host, app, procid, msgid, msg;
+	/* payload */
+	const char *payload;         /* "cef", "leef", "cee", "json", or NULL */
+	int64_t payload_ts;
+	struct span k_msg, k_sev, k_asset, k_asset2;   /* from key=value lists */
+};
+
+/* ------------------------------------------------------------ small helpers */
+
+static bool starts(const char *p, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+
+	return n >= k && memcmp(p, lit, k) == 0;
+}
+
+/* Length of the longest prefix of n bytes that ends on a UTF-8 boundary. */
+static size_t utf8_cut(const char *p, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+static int set_span(struct ctx *c, char **member, const char *p, size_t n, size_t max)
+{
+	char *s;
+
+	n = utf8_cut(p, n, max);
+	s = malloc(n + 1);
+	if (!s) {
+		c->fail = true;
+		return -1;
+	}
+	memcpy(s, p, n);
+	s[n] = '\0';
+	free(*member);
+	*member = s;
+	return 0;
+}
+
+static int set_lower(struct ctx *c, char **member, const char *p, size_t n)
+{
+	size_t i;
+
+	if (set_span(c, member, p, n, MEMBER_MAX) < 0)
+		return -1;
+	for (i = 0; (*member)[i]; i++)
+		(*member)[i] = (char)tolower((unsigned char)(*member)[i]);
+	return 0;
+}
+
+static void set_lit(struct ctx *c, char **member, const char *s)
+{
+	ab_event_set_str(member, s);
+	if (!*member)
+		c->fail = true;
+}
+
+static void field_set(struct ctx *c, const char *key, json_t *v)
+{
+	if (!v || json_object_set_new(c->ev->fields, key, v) < 0)
+		c->fail = true;
+}
+
+static void field_str(struct ctx *c, const char *key, const char *p, size_t n)
+{
+	field_set(c, key, json_stringn(p, n));
+}
+
+/* A field whose count depends on the input: capped. */
+static bool field_room(struct ctx *c)
+{
+	if (c->nfields >= AB_SYSLOG_MAX_FIELDS)
+		return false;
+	c->nfields++;
+	return true;
+}
+
+/* a + b + c (spans) into out, truncated to fit, NUL-terminated; no printf
+ * on the hot path. */
+static void mkkey3(char *out, size_t outsz, const char *a, size_t an, const char *b, size_t bn,
+		   const char *c3, size_t cn)
+{
+	size_t o = 0;
+
+	if (an > outsz - 1)
+		an = outsz - 1;
+	memcpy(out, a, an);
+	o = an;
+	if (bn > outsz - 1 - o)
+		bn = outsz - 1 - o;
+	memcpy(out + o, b, bn);
+	o += bn;
+	if (cn > outsz - 1 - o)
+		cn = outsz - 1 - o;
+	memcpy(out + o, c3, cn);
+	o += cn;
+	out[o] = '\0';
+}
+
+/* "prefix" + key (bounded) into out. */
+static void mkkey(char *out, size_t outsz, const char *prefix, const char *k, size_t kn)
+{
+	mkkey3(out, outsz, prefix, strlen(prefix), k, kn > KEY_MAX ? KEY_MAX : kn, "", 0);
+}
+
+static void skip_sp(char **p, size_t *n)
+{
+	while (*n > 0 && **p == ' ') {
+		(*p)++;
+		(*n)--;
+	}
+}
+
+/* Parse up to maxd digits as a non-negative int; -1 if none. */
+static int num(const char *p, size_t n, size_t maxd, size_t *used)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < n && i < maxd && p[i] >= '0' && p[i] <= '9'; i++)
+		v = v * 10 + (p[i] - '0');
+	*used = i;
+	return i ? v : -1;
+}
+
+/* Exactly k digits at p (p has >= k bytes) or -1. */
+static int digits(const char *p, size_t k)
+{
+	size_t i;
+	int v = 0;
+
+	for (i = 0; i < k; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* ------------------------------------------------------------ UTF-8 */
+
+/* Length of the valid UTF-8 sequence at s (n > 0), or 0 if invalid/NUL. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+
+	if (c >= 0x01 && c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+
+		return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+
+		return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
+		       (s[3] & 0xC0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/* True when all n bytes are valid UTF-8 without NUL. */
+static bool utf8_clean(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (s[i] >= 0x01 && s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		k = utf8_seq(s + i, n - i);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/* Copy with bad bytes and NUL replaced by U+FFFD; out has room for 3n. */
+static size_t utf8_repair(const unsigned char *s, size_t n, char *out)
+{
+	size_t i = 0, o = 0, k;
+
+	while (i < n) {
+		k = utf8_seq(s + i, n - i);
+		if (k) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	return o;
+}
+
+/* ------------------------------------------------------------ time */
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int year_of(int64_t ms)
+{
+	int64_t z = (ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000) + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+
+	return (int)(yoe + era * 400 + (m <= 2));
+}
+
+static int64_t mk_ms(int y, int mo, int d, int h, int mi, int s, int ms)
+{
+	return ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + s) * 1000 + ms;
+}
+
+static bool valid_tm(int y, int mo, int d, int h, int mi, int s)
+{
+	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 &&
+	       h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+}
+
+/* Fraction ".ddd..." (1..9 digits) -> ms; returns bytes used (0 if none). */
+static size_t frac_ms(const char *p, size_t n, int *ms)
+{
+	size_t i;
+	int v = 0;
+
+	*ms = 0;
+	if (n < 2 || p[0] != '.' || p[1] < '0' || p[1] > '9')
+		return 0;
+	for (i = 1; i < n && i <= 9 && p[i] >= '0' && p[i] <= '9'; i++)
+		if (i <= 3)
+			v = v * 10 + (p[i] - '0');
+	for (size_t k = i; k <= 3; k++)
+		v *= 10;
+	*ms = v;
+	return i;
+}
+
+/*
+ * "YYYY-MM-DDThh:mm:ss[.f][Z|+hh:mm|+hhmm]" -> ms.  Returns bytes used, 0 if
+ * not a timestamp.  Without a zone the time is UTC unless need_zone.
+ */
+static size_t parse_iso(const char *p, size_t n, bool need_zone, int64_t *out)
+{
+	int y, mo, d, h, mi, s, ms = 0, oh, om, sign;
+	size_t i = 19;
+
+	if (n < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') ||
+	    p[13] != ':' || p[16] != ':')
+		return 0;
+	y = digits(p, 4);
+	mo = digits(p + 5, 2);
+	d = digits(p + 8, 2);
+	h = digits(p + 11, 2);
+	mi = digits(p + 14, 2);
+	s = digits(p + 17, 2);
+	if (!valid_tm(y, mo, d, h, mi, s))
+		return 0;
+	i += frac_ms(p + i, n - i, &ms);
+	*out = mk_ms(y, mo, d, h, mi, s, ms);
+	if (i < n && (p[i] == 'Z' || p[i] == 'z'))
+		return i + 1;
+	if (i < n && (p[i] == '+' || p[i] == '-')) {
+		sign = p[i] == '-' ? -1 : 1;
+		if (n - i >= 6 && p[i + 3] == ':') {
+			oh = digits(p + i + 1, 2);
+			om = digits(p + i + 4, 2);
+			i += 6;
+		} else if (n - i >= 5) {
+			oh = digits(p + i + 1, 2);
+			om = digits(p + i + 3, 2);
+			i += 5;
+		} else {
+			return 0;
+		}
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return 0;
+		*out -= sign * (int64_t)(oh * 60 + om) * 60000;
+		return i;
+	}
+	return need_zone ? 0 : i;
+}
+
+static const char months[12][4] = {
+	"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+};
+
+/*
+ * BSD timestamp "Mmm dd hh:mm:ss" with variants: day space-padded or one
+ * digit, a year before or after the time, ".fff", a Cisco-style ':' after.
+ * Without a year, the year nearest to now.  Returns bytes used or 0.
+ */
+static size_t parse_bsd(const char *p, size_t n, int64_t now_ms, int64_t *out)
+{
+	int mo = -1, d, y = -1, h, mi, s, ms = 0, k, best_y;
+	size_t i, used;
+	int64_t best = 0, bestdiff = -1;
+
+	if (n < 14)
+		return 0;
+	for (k = 0; k < 12; k++)
+		if (tolower((unsigned char)p[0]) == months[k][0] &&
+		    tolower((unsigned char)p[1]) == months[k][1] &&
+		    tolower((unsigned char)p[2]) == months[k][2])
+			mo = k + 1;
+	if (mo < 0 || p[3] != ' ')
+		return 0;
+	i = 4;
+	if (p[i] == ' ')
+		i++;
+	d = num(p + i, n - i, 2, &used);
+	i += used;
+	if (d < 1 || d > 31 || i >= n || p[i] != ' ')
+		return 0;
+	i++;
+	if (n - i >= 5 && p[i + 4] == ' ' && (y = digits(p + i, 4)) >= 0)
+		i += 5;
+	if (n - i < 8 || p[i + 2] != ':' || p[i + 5] != ':')
+		return 0;
+	h = digits(p + i, 2);
+	mi = digits(p + i + 3, 2);
+	s = digits(p + i + 6, 2);
+	i += 8;
+	i += frac_ms(p + i, n - i, &ms);
+	if (y < 0 && n - i >= 6 && p[i] == ' ' && (i + 5 == n || p[i + 5] == ' ') &&
+	    (k = digits(p + i + 1, 4)) >= 1970)
+		y = k, i += 5;
+	if (i + 1 < n && p[i] == ':' && p[i + 1] == ' ')
+		i++;
+	if (y >= 0) {
+		if (!valid_tm(y, mo, d, h, mi, s))
+			return 0;
+		*out = mk_ms(y, mo, d, h, mi, s, ms);
+		return i;
+	}
+	if (!valid_tm(2000, mo, d, h, mi, s))
+		return 0;
+	best_y = year_of(now_ms);
+	for (k = best_y - 1; k <= best_y + 1; k++) {
+		int64_t t = mk_ms(k, mo, d, h, mi, s, ms);
+		int64_t diff = t > now_ms ? t - now_ms : now_ms - t;
+
+		if (bestdiff < 0 || diff < bestdiff) {
+			bestdiff = diff;
+			best = t;
+		}
+	}
+	*out = best;
+	return i;
+}
+
+/* ------------------------------------------------------------ RFC 5424 */
+
+static bool printusascii(char ch)
+{
+	return ch >= 33 && ch <= 126;
+}
+
+static bool sdname_char(char ch)
+{
+	return printusascii(ch) && ch != '=' && ch != ']' && ch != '"';
+}
+
+/* Next space-delimited header token; requires a following SP. */
+static bool token(char **p, size_t *n, struct span *out)
+{
+	size_t i;
+
+	for (i = 0; i < *n && (*p)[i] != ' '; i++)
+		if (!printusascii((*p)[i]) || i >= HDR_FIELD_MAX)
+			return false;
+	if (i == 0 || i >= *n)
+		return false;
+	out->p = *p;
+	out->n = i;
+	*p += i + 1;
+	*n -= i + 1;
+	return true;
+}
+
+static size_t sd_name(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 32 && sdname_char(p[i]); i++)
+		;
+	return i < n && sdname_char(p[i]) ? 0 : i;   /* longer than 32: invalid */
+}
+
+/*
+ * Walk SD-ELEMENTs.  With extract false only validate and return the length
+ * (0 = invalid); with extract true also unescape values in place and add
+ * the "sd.ID.param" fields.
+ */
+static size_t sd_walk(struct ctx *c, char *p, size_t n, bool extract)
+{
+	size_t i = 0, k;
+
+	if (n == 0 || p[0] != '[')
+		return 0;
+	while (i < n && p[i] == '[') {
+		char *id = p + i + 1;
+		size_t idn = sd_name(id, n - i - 1);
+
+		if (!idn)
+			return 0;
+		i += 1 + idn;
+		while (i < n && p[i] == ' ') {
+			char *name = p + i + 1, *val, *w;
+			size_t nn = sd_name(name, n - i - 1), vstart;
+			char key[128];
+
+			if (!nn)
+				return 0;
+			i += 1 + nn;
+			if (i + 1 >= n || p[i] != '=' || p[i + 1] != '"')
+				return 0;
+			i += 2;
+			vstart = i;
+			while (i < n && p[i] != '"') {
+				if (p[i] == '\\' && i + 1 < n)
+					i++;
+				i++;
+			}
+			if (i >= n)
+				return 0;
+			if (extract && field_room(c)) {
+				val = p + vstart;
+				w = val;
+				for (k = vstart; k < i; k++) {
+					if (p[k] == '\\' && k + 1 < i &&
+					    (p[k + 1] == '"' || p[k + 1] == '\\' || p[k + 1] == ']'))
+						k++;
+					*w++ = p[k];
+				}
+				mkkey3(key, sizeof key, "sd.", 3, id, idn, ".", 1);
+				mkkey3(key + 3 + idn + 1, sizeof key - 3 - idn - 1, name, nn,
+				       "", 0, "", 0);
+				field_str(c, key, val, (size_t)(w - val));
+			}
+			i++;    /* closing quote */
+		}
+		if (i >= n || p[i] != ']')
+			return 0;
+		i++;
+	}
+	return i;
+}
+
+static bool nil(struct span s)
+{
+	return s.n == 1 && s.p[0] == '-';
+}
+
+static bool parse_5424(struct ctx *c, char *p, size_t n)
+{
+	struct span ts, host, app, procid, msgid;
+	size_t sdlen;
+	int64_t t = 0;
+
+	if (n < 2 || p[0] != '1' || p[1] != ' ')
+		return false;
+	p += 2;
+	n -= 2;
+	if (!token(&p, &n, &ts) || !token(&p, &n, &host) || !token(&p, &n, &app) ||
+	    !token(&p, &n, &procid) || !token(&p, &n, &msgid))
+		return false;
+	if (!nil(ts) && parse_iso(ts.p, ts.n, true, &t) != ts.n)
+		return false;
+	/* structured data: "-" or elements, then SP MSG or the end */
+	if (n >= 1 && p[0] == '-' && (n == 1 || p[1] == ' ')) {
+		sdlen = 1;
+	} else {
+		sdlen = sd_walk(c, p, n, false);
+		if (!sdlen || (sdlen < n && p[sdlen] != ' ')) {
+			field_set(c, "syslog.sd_invalid", json_true());
+			sdlen = 0;
+		} else {
+			sd_walk(c, p, sdlen, true);
+		}
+	}
+	p += sdlen;
+	n -= sdlen;
+	if (sdlen && n > 0) {    /* the SP before MSG */
+		p++;
+		n--;
+	}
+	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+		p += 3;
+		n -= 3;
+	}
+	c->format = "rfc5424";
+	c->ts = t;
+	if (!nil(host))
+		c->host = host;
+	if (!nil(app))
+		c->app = app;
+	if (!nil(procid))
+		c->procid = procid;
+	if (!nil(msgid))
+		c->msgid = msgid;
+	c->msg.p = p;
+	c->msg.n = n;
+	return true;
+}
+
+/* ------------------------------------------------------------ RFC 3164 */
+
+static bool payload_start(const char *p, size_t n)
+{
+	return starts(p, n, "CEF:") || starts(p, n, "LEEF:") || starts(p, n, "@cee:") ||
+	       (n > 0 && p[0] == '{');
+}
+
+static bool host_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '.' || ch == '-' || ch == '_' || ch == ':';
+}
+
+/* "tag[pid]: " or "tag: " at p; fills app/procid and returns bytes used. */
+static size_t parse_tag(struct ctx *c, char *p, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n && i <= TAG_MAX && printusascii(p[i]) && p[i] != '[' && p[i] != ':'; i++)
+		;
+	if (i == 0 || i > TAG_MAX || i >= n)
+		return 0;
+	if (p[i] == '[') {
+		for (j = i + 1; j < n && j - i <= PID_MAX && printusascii(p[j]) && p[j] != ']'; j++)
+			;
+		if (j >= n || p[j] != ']' || j == i + 1)
+			return 0;
+		c->app = (struct span){ p, i };
+		c->procid = (struct span){ p + i + 1, j - i - 1 };
+		j++;
+		if (j < n && p[j] == ':')
+			j++;
+	} else if (p[i] == ':') {
+		c->app = (struct span){ p, i };
+		j = i + 1;
+	} else {
+		return 0;
+	}
+	if (j < n && p[j] == ' ')
+		j++;
+	return j;
+}
+
+static void parse_3164(struct ctx *c, char *p, size_t n)
+{
+	size_t used, i;
+	int64_t t = 0;
+
+	c->format = "rfc3164";
+	used = parse_iso(p, n, false, &t);
+	if (!used || (used < n && p[used] != ' '))
+		used = parse_bsd(p, n, c->now_ms, &t);
+	if (used && (used == n || p[used] == ' ')) {
+		c->ts = t;
+		p += used;
+		n -= used;
+		skip_sp(&p, &n);
+		/* host: a hostname-like token followed by SP, not a tag */
+		if (!payload_start(p, n)) {
+			for (i = 0; i < n && host_char(p[i]); i++)
+				;
+			if (i > 0 && i < n && i <= HDR_FIELD_MAX && p[i] == ' ' && p[i - 1] != ':') {
+				c->host = (struct span){ p, i };
+				p += i + 1;
+				n -= i + 1;
+				skip_sp(&p, &n);
+			}
+		}
+	}
+	if (!payload_start(p, n)) {
+		used = parse_tag(c, p, n);
+		p += used;
+		n -= used;
+	}
+	c->msg.p = p;
+	c->msg.n = n;
+}
+
+/* ------------------------------------------------------------ key=value lists */
+
+static bool key_char(char ch)
+{
+	return isalnum((unsigned char)ch) || ch == '_' || ch == '.' || ch == '-' ||
+	       ch == '[' || ch == ']';
+}
+
+/* Length of a key ending in '=' at p, or 0. */
+static size_t key_at(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i <= KEY_MAX && key_char(p[i]); i++)
+		;
+	return i > 0 && i <= KEY_MAX && i < n && p[i] == '=' ? i : 0;
+}
+
+/* Offset of the SP that starts the next " key=", or n. */
+static size_t next_key(const char *p, size_t n)
+{
+	const char *q = p, *end = p + n;
+
+	while ((q = memchr(q, ' ', (size_t)(end - q))) != NULL) {
+		const char *k = q;
+
+		while (k < end && *k == ' ')
+			k++;
+		if (key_at(k, (size_t)(end - k)))
+			return (size_t)(q - p);
+		q = k;
+	}
+	return n;
+}
+
+/* CEF extension unescaping in place: \\ \= \n \r \| ; returns new length. */
+static size_t cef_unescape(char *p, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\\' && i + 1 < n) {
+			char e = p[i + 1];
+
+			if (e == '\\' || e == '=' || e == '|') {
+				p[o++] = e;
+				i++;
+				continue;
+			}
+			if (e == 'n' || e == 'r') {
+				p[o++] = e == 'n' ? '\n' : '\r';
+				i++;
+				continue;
+			}
+		}
+		p[o++] = p[i];
+	}
+	return o;
+}
+
+static void kv_special(struct ctx *c, const char *k, size_t kn, char *v, size_t vn)
+{
+	struct span s = { v, vn };
+
+	if ((kn == 3 && !memcmp(k, "msg", 3)) || (kn == 7 && !memcmp(k, "message", 7)))
+		c->k_msg = s;
+	else if ((kn == 3 && !memcmp(k, "sev", 3)) || (kn == 8 && !memcmp(k, "severity", 8)))
+		c->k_sev = s;
+	else if (kn == 5 && !memcmp(k, "dhost", 5))
+		c->k_asset = s;
+	else if (kn == 3 && !memcmp(k, "dst", 3))
+		c->k_asset2 = s;
+	else if (kn == 2 && !memcmp(k, "rt", 2) && vn >= 12 && vn <= 13) {
+		int64_t t = 0;
+		size_t i;
+
+		for (i = 0; i < vn && v[i] >= '0' && v[i] <= '9'; i++)
+			t = t * 10 + (v[i] - '0');
+		if (i == vn)
+			c->payload_ts = t;
+	}
+}
+
+static void kv_add(struct ctx *c, const char *prefix, const char *k, size_t kn, char *v, size_t vn)
+{
+	char key[96];
+
+	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+		vn--;
+	kv_special(c, k, kn, v, vn);
+	if (!field_room(c))
+		return;
+	mkkey(key, sizeof key, prefix, k, kn);
+	field_str(c, key, v, vn);
+}
+
+/* "k1=v1 k2=multi word value k3=v3" (CEF extension rules). */
+static void kv_spaced(struct ctx *c, const char *prefix, char *p, size_t n, bool unescape)
+{
+	size_t kn, vend, vn;
+
+	while (n > 0) {
+		skip_sp(&p, &n);
+		kn = key_at(p, n);
+		if (!kn) {               /* junk: resume at the next key */
+			vend = next_key(p, n);
+			p += vend;
+			n -= vend;
+			continue;
+		}
+		vend = next_key(p + kn + 1, n - kn - 1);
+		vn = unescape ? cef_unescape(p + kn + 1, vend) : vend;
+		kv_add(c, prefix, p, kn, p + kn + 1, vn);
+		p += kn + 1 + vend;
+		n -= kn + 1 + vend;
+	}
+}
+
+/* "k1=v1<d>k2=v2" with a single-byte delimiter (LEEF). */
+static void kv_delim(struct ctx *c, const char *prefix, char *p, size_t n, char delim)
+{
+	while (n > 0) {
+		char *e = memchr(p, delim, n), *eq;
+		size_t len = e ? (size_t)(e - p) : n, kn;
+
+		eq = memchr(p, '=', len);
+		if (eq) {
+			char *k = p;
+
+			kn = (size_t)(eq - p);
+			while (kn > 0 && (*k == ' ' || *k == '\t'))
+				k++, kn--;
+			if (kn > 0 && kn <= KEY_MAX)
+				kv_add(c, prefix, k, kn, eq + 1, len - kn - 1 - (size_t)(k - p));
+		}
+		if (!e)
+			break;
+		p += len + 1;
+		n -= len + 1;
+	}
+}
+
+/* ------------------------------------------------------------ CEF / LEEF */
+
+/* Split n header fields on unescaped '|'; returns bytes used or 0. */
+static size_t split_pipes(char *p, size_t n, struct span *out, int count)
+{
+	size_t i = 0;
+	int f;
+
+	for (f = 0; f < count; f++) {
+		size_t start = i;
+
+		while (i < n && p[i] != '|')
+			i += p[i] == '\\' && i + 1 < n ? 2 : 1;
+		if (i >= n)
+			return 0;
+		out[f].p = p + start;
+		out[f].n = i - start;
+		i++;
+	}
+	return i;
+}
+
+/* Header unescaping in place: \| and \\ ; others kept. */
+static void hdr_unescape(struct span *s)
+{
+	size_t i, o = 0;
+
+	if (!memchr(s->p, '\\', s->n))
+		return;
+	for (i = 0; i < s->n; i++) {
+		if (s->p[i] == '\\' && i + 1 < s->n && (s->p[i + 1] == '|' || s->p[i + 1] == '\\'))
+			i++;
+		s->p[o++] = s->p[i];
+	}
+	s->n = o;
+}
+
+static const struct {
+	const char *needle;
+	const char *source;
+} source_hints[] = {
+	{ "web application firewall", "waf" },
+	{ "waf", "waf" },
+	{ "modsecurity", "waf" },
+	{ "imperva", "waf" },
+	{ "ossec", "hids" },
+	{ "wazuh", "hids" },
+	{ "hids", "hids" },
+	{ "suricata", "ids" },
+	{ "snort", "ids" },
+	{ "intrusion", "ids" },
+	{ "firewall", "firewall" },
+	{ "fortigate", "firewall" },
+	{ "pan-os", "firewall" },
+	{ "palo alto", "firewall" },
+	{ "check point", "firewall" },
+	{ "vpn-1", "firewall" },
+	{ "iptables", "firewall" },
+	{ "falco", "runtime" },
+};
+
+static const char *source_guess(struct span vendor, struct span product)
+{
+	char both[256];
+	size_t i;
+
+	snprintf(both, sizeof both, "%.*s %.*s", (int)(vendor.n > 120 ? 120 : vendor.n), vendor.p,
+		 (int)(product.n > 120 ? 120 : product.n), product.p);
+	for (i = 0; i < sizeof source_hints / sizeof source_hints[0]; i++)
+		if (strcasestr(both, source_hints[i].needle))
+			return source_hints[i].source;
+	return "syslog";
+}
+
+static void sev_from_span(struct ctx *c, struct span s)
+{
+	char tmp[64];
+	enum ab_severity sev;
+
+	while (s.n > 0 && s.p[0] == ' ')
+		s.p++, s.n--;
+	if (s.n == 0 || s.n >= sizeof tmp)
+		return;
+	memcpy(tmp, s.p, s.n);
+	tmp[s.n] = '\0';
+	if (ab_severity_parse(tmp, &sev) == 0)
+		c->ev->severity = sev;
+}
+
+static void alert_common(struct ctx *c, struct span vendor, struct span product,
+			 struct span title)
+{
+	struct ab_event *ev = c->ev;
+
+	set_lit(c, &ev->type, "finding.created");
+	ev->category = AB_CAT_SECURITY;
+	set_lower(c, &ev->tool, vendor.p, vendor.n);
+	set_lit(c, &ev->source, source_guess(vendor, product));
+	if (title.n)
+		set_span(c, &ev->title, title.p, title.n, AB_SYSLOG_MAX_TITLE);
+	if (c->k_msg.n)
+		set_span(c, &ev->summary, c->k_msg.p, c->k_msg.n, SUMMARY_MAX);
+	if (c->k_asset.n)
+		set_span(c, &ev->asset, c->k_asset.p, c->k_asset.n, MEMBER_MAX);
+	else if (c->k_asset2.n)
+		set_span(c, &ev->asset, c->k_asset2.p, c->k_asset2.n, MEMBER_MAX);
+}
+
+static bool parse_cef(struct ctx *c, char *p, size_t n)
+{
+	static const char *const names[7] = {
+		"cef.version", "cef.vendor", "cef.product", "cef.device_version",
+		"cef.signature_id", "cef.name", "cef.severity",
+	};
+	struct span h[7];
+	size_t used;
+	int i;
+
+	used = split_pipes(p + 4, n - 4, h, 7);
+	if (!used)
+		return false;
+	c->payload = "cef";
+	for (i = 0; i < 7; i++) {
+		hdr_unescape(&h[i]);
+		field_str(c, names[i], h[i].p, h[i].n);
+	}
+	kv_spaced(c, "cef.", p + 4 + used, n - 4 - used, true);
+	alert_common(c, h[1], h[2], h[5]);
+	sev_from_span(c, h[6]);
+	return true;
+}
+
+/* LEEF 2.0 delimiter field: "^", "x09", "0x5E", "\t"; -1 if not one. */
+static int leef_delim(struct span s)
+{
+	size_t off;
+	int v = 0;
+
+	if (s.n == 1 && s.p[0] != '=')
+		return (unsigned char)s.p[0];
+	if (s.n == 2 && s.p[0] == '\\' && s.p[1] == 't')
+		return '\t';
+	off = s.n >= 2 && (s.p[0] == 'x' || s.p[0] == 'X') ? 1 :
+	      s.n >= 3 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X') ? 2 : 0;
+	if (!off || s.n - off < 1 || s.n - off > 2)
+		return -1;
+	for (; off < s.n; off++) {
+		int ch = tolower((unsigned char)s.p[off]);
+
+		if (ch >= '0' && ch <= '9')
+			v = v * 16 + ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v = v * 16 + ch - 'a' + 10;
+		else
+			return -1;
+	}
+	return v > 0 ? v : -1;
+}
+
+static bool parse_leef(struct ctx *c, char *p, size_t n)
+{
+	static const char *const names[5] = {
+		"leef.version", "leef.vendor", "leef.product", "leef.product_version",
+		"leef.event_id",
+	};
+	struct span h[6];
+	size_t used, rest;
+	char *attrs;
+	int i, delim = '\t';
+
+	used = split_pipes(p + 5, n - 5, h, 5);
+	if (!used)
+		return false;
+	c->payload = "leef";
+	for (i = 0; i < 5; i++) {
+		hdr_unescape(&h[i]);
+		field_str(c, names[i], h[i].p, h[i].n);
+	}
+	attrs = p + 5 + used;
+	rest = n - 5 - used;
+	if (h[0].n > 0 && h[0].p[0] == '2') {
+		char *bar = memchr(attrs, '|', rest);
+
+		if (bar) {
+			struct span d = { attrs, (size_t)(bar - attrs) };
+			int dv = d.n == 0 ? '\t' : leef_delim(d);
+
+			if (dv > 0) {
+				delim = dv;
+				rest -= d.n + 1;
+				attrs = bar + 1;
+			}
+		}
+	}
+	if (memchr(attrs, delim, rest) || !memchr(attrs, ' ', rest))
+		kv_delim(c, "leef.", attrs, rest, (char)delim);
+	else
+		kv_spaced(c, "leef.", attrs, rest, false);
+	alert_common(c, h[1], h[2], h[4]);
+	if (c->k_sev.n)
+		sev_from_span(c, c->k_sev);
+	return true;
+}
+
+/* ------------------------------------------------------------ JSON */
+
+static json_t *jget(json_t *o, const char *a, const char *b)
+{
+	json_t *v = json_object_get(o, a);
+
+	return b ? json_object_get(v, b) : v;
+}
+
+static const char *jstr(json_t *o, const char *a, const char *b)
+{
+	return json_string_value(jget(o, a, b));
+}
+
+static void jset(struct ctx *c, char **member, const char *s, size_t max)
+{
+	if (s)
+		set_span(c, member, s, strlen(s), max);
+}
+
+/* Copy selected members (scalars and arrays of scalars) into fields. */
+struct jsel {
+	const char *a, *b, *key;
+};
+
+static void jcopy(struct ctx *c, json_t *root, const struct jsel *sel, size_t nsel)
+{
+	size_t i;
+
+	for (i = 0; i < nsel; i++) {
+		json_t *v = jget(root, sel[i].a, sel[i].b);
+
+		if (!v || json_is_object(v))
+			continue;
+		if (json_is_array(v) && json_array_size(v) > AB_SYSLOG_MAX_FIELDS)
+			continue;
+		field_set(c, sel[i].key, json_incref(v));
+	}
+}
+
+static void json_time(struct ctx *c, const char *s)
+{
+	int64_t t;
+
+	if (s && parse_iso(s, strlen(s), false, &t) == strlen(s))
+		c->payload_ts = t;
+}
+
+static const struct jsel wazuh_sel[] = {
+	{ "rule", "id", "wazuh.rule.id" },
+	{ "rule", "level", "wazuh.rule.level" },
+	{ "rule", "description", "wazuh.rule.description" },
+	{ "rule", "groups", "wazuh.rule.groups" },
+	{ "agent", "id", "wazuh.agent.id" },
+	{ "agent", "name", "wazuh.agent.name" },
+	{ "agent", "ip", "wazuh.agent.ip" },
+	{ "manager", "name", "wazuh.manager.name" },
+	{ "decoder", "name", "wazuh.decoder.name" },
+	{ "data", "srcip", "wazuh.data.srcip" },
+	{ "data", "srcuser", "wazuh.data.srcuser" },
+	{ "data", "dstuser", "wazuh.data.dstuser" },
+	{ "location", NULL, "wazuh.location" },
+	{ "id", NULL, "wazuh.id" },
+};
+
+static const struct jsel suricata_sel[] = {
+	{ "event_type", NULL, "suricata.event_type" },
+	{ "src_ip", NULL, "suricata.src_ip" },
+	{ "src_port", NULL, "suricata.src_port" },
+	{ "dest_ip", NULL, "suricata.dest_ip" },
+	{ "dest_port", NULL, "suricata.dest_port" },
+	{ "proto", NULL, "suricata.proto" },
+	{ "in_iface", NULL, "suricata.in_iface" },
+	{ "flow_id", NULL, "suricata.flow_id" },
+	{ "alert", "action", "suricata.alert.action" },
+	{ "alert", "signature_id", "suricata.alert.signature_id" },
+	{ "alert", "signature", "suricata.alert.signature" },
+	{ "alert", "category", "suricata.alert.category" },
+	{ "alert", "severity", "suricata.alert.severity" },
+};
+
+static const struct jsel falco_sel[] = {
+	{ "rule", NULL, "falco.rule" },
+	{ "priority", NULL, "falco.priority" },
+	{ "hostname", NULL, "falco.hostname" },
+	{ "source", NULL, "falco.source" },
+	{ "tags", NULL, "falco.tags" },
+};
+
+#define NSEL(a) (sizeof(a) / sizeof((a)[0]))
+
+static void json_alert(struct ctx *c, const char *tool, const char *source)
+{
+	set_lit(c, &c->ev->type, "finding.created");
+	c->ev->category = AB_CAT_SECURITY;
+	set_lit(c, &c->ev->tool, tool);
+	set_lit(c, &c->ev->source, source);
+}
+
+static bool json_wazuh(struct ctx *c, json_t *root)
+{
+	json_t *level = jget(root, "rule", "level");
+	const char *desc = jstr(root, "rule", "description");
+
+	if (!json_is_integer(level))
+		return false;
+	if (!desc)
+		desc = jstr(root, "rule", "comment");     /* OSSEC */
+	json_alert(c, jget(root, "rule", "sidid") ? "ossec" : "wazuh", "hids");
+	c->ev->severity = ab_severity_from_scale(AB_SCALE_WAZUH,
+						 (int)json_integer_value(level));
+	jset(c, &c->ev->title, desc, AB_SYSLOG_MAX_TITLE);
+	jset(c, &c->ev->summary, jstr(root, "full_log", NULL) ? jstr(root, "full_log", NULL) : desc,
+	     SUMMARY_MAX);
+	jset(c, &c->ev->asset, jstr(root, "agent", "name"), MEMBER_MAX);
+	jcopy(c, root, wazuh_sel, NSEL(wazuh_sel));
+	json_time(c, jstr(root, "timestamp", NULL));
+	return true;
+}
+
+static bool json_suricata(struct ctx *c, json_t *root)
+{
+	const char *et = jstr(root, "event_type", NULL);
+	json_t *sev = jget(root, "alert", "severity");
+	char sum[1024];
+
+	if (!et || !jget(root, "src_ip", NULL))
+		return false;
+	if (strcmp(et, "alert") == 0) {
+		json_alert(c, "suricata", "ids");
+		if (json_is_integer(sev))
+			c->ev->severity = ab_severity_from_scale(AB_SCALE_SURICATA,
+								 (int)json_integer_value(sev));
+		jset(c, &c->ev->title, jstr(root, "alert", "signature"), AB_SYSLOG_MAX_TITLE);
+		snprintf(sum, sizeof sum, "%.400s: %.64s:%lld -> %.64s:%lld (%.200s)",
+			 jstr(root, "alert", "signature") ? jstr(root, "alert", "signature") : "alert",
+			 jstr(root, "src_ip", NULL) ? jstr(root, "src_ip", NULL) : "?",
+			 (long long)json_integer_value(jget(root, "src_port", NULL)),
+			 jstr(root, "dest_ip", NULL) ? jstr(root, "dest_ip", NULL) : "?",
+			 (long long)json_integer_value(jget(root, "dest_port", NULL)),
+			 jstr(root, "alert", "category") ? jstr(root, "alert", "category") : "");
+		set_span(c, &c->ev->summary, sum, strlen(sum), SUMMARY_MAX);
+		jset(c, &c->ev->asset, jstr(root, "dest_ip", NULL), MEMBER_MAX);
+	} else {
+		set_lit(c, &c->ev->tool, "suricata");
+		set_lit(c, &c->ev->source, "ids");
+	}
+	jcopy(c, root, suricata_sel, NSEL(suricata_sel));
+	json_time(c, jstr(root, "timestamp", NULL));
+	return true;
+}
+
+static bool json_falco(struct ctx *c, json_t *root)
+{
+	const char *rule = jstr(root, "rule", NULL), *prio = jstr(root, "priority", NULL);
+	const char *out = jstr(root, "output", NULL);
+	enum ab_severity sev;
+
+	if (!rule || !prio || !out)
+		return false;
+	json_alert(c, "falco", "runtime");
+	if (ab_severity_parse(prio, &sev) == 0)
+		c->ev->severity = sev;
+	jset(c, &c->ev->title, rule, AB_SYSLOG_MAX_TITLE);
+	jset(c, &c->ev->summary, out, SUMMARY_MAX);
+	jset(c, &c->ev->asset, jstr(root, "hostname", NULL), MEMBER_MAX);
+	jcopy(c, root, falco_sel, NSEL(falco_sel));
+	json_time(c, jstr(root, "time", NULL));
+	return true;
+}
+
+/* Any other object: top-level scalars as "<prefix>key". */
+static void json_generic(struct ctx *c, json_t *root, const char *prefix)
+{
+	static const char *const msgkeys[] = { "msg", "message", "title", "description" };
+	static const char *const sevkeys[] = { "severity", "level", "priority" };
+	const char *k, *s;
+	json_t *v;
+	char key[96];
+	size_t i;
+	enum ab_severity sev;
+
+	json_object_foreach(root, k, v) {
+		if (json_is_object(v) || json_is_array(v) || strlen(k) > KEY_MAX)
+			continue;
+		if (!field_room(c))
+			break;
+		snprintf(key, sizeof key, "%s%s", prefix, k);
+		field_set(c, key, json_incref(v));
+	}
+	for (i = 0; i < NSEL(msgkeys); i++) {
+		if ((s = jstr(root, msgkeys[i], NULL)) != NULL) {
+			set_span(c, &c->ev->summary, s, strlen(s), SUMMARY_MAX);
+			set_span(c, &c->ev->title, s, strcspn(s, "\r\n"), AB_SYSLOG_MAX_TITLE);
+			break;
+		}
+	}
+	for (i = 0; i < NSEL(sevkeys); i++)
+		if ((s = jstr(root, sevkeys[i], NULL)) && ab_severity_parse(s, &sev) == 0) {
+			c->ev->severity = sev;
+			break;
+		}
+	json_time(c, jstr(root, "timestamp", NULL) ? jstr(root, "timestamp", NULL) :
+		  jstr(root, "time", NULL));
+}
+
+static bool parse_json(struct ctx *c, const char *p, size_t n, bool cee)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(p, n, 0, &jerr);
+
+	if (!root)
+		return false;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return false;
+	}
+	c->payload = cee ? "cee" : "json";
+	if (!json_wazuh(c, root) && !json_suricata(c, root) && !json_falco(c, root))
+		json_generic(c, root, cee ? "cee." : "json.");
+	json_decref(root);
+	return true;
+}
+
+/* ------------------------------------------------------------ payload */
+
+static void parse_payload(struct ctx *c)
+{
+	char *p = c->msg.p, *q;
+	size_t n = c->msg.n, off;
+
+	skip_sp(&p, &n);
+	if (starts(p, n, "CEF:") && parse_cef(c, p, n))
+		return;
+	if (starts(p, n, "LEEF:") && parse_leef(c, p, n))
+		return;
+	if (starts(p, n, "@cee:")) {
+		p += 5;
+		n -= 5;
+		skip_sp(&p, &n);
+		parse_json(c, p, n, true);
+		return;
+	}
+	if (n > 0 && p[0] == '{') {
+		parse_json(c, p, n, false);
+		return;
+	}
+	/* "... CEF:0|" a little way into the message (device prefixes) */
+	off = n > 512 ? 512 : n;
+	q = memmem(p, off, " CEF:", 5);
+	if (q && (size_t)(q - p) + 6 < n && isdigit((unsigned char)q[5]))
+		parse_cef(c, q + 1, n - (size_t)(q + 1 - p));
+}
+
+/* ------------------------------------------------------------ the entry */
+
+static void fill_common(struct ctx *c, const char *peer_host)
+{
+	struct ab_event *ev = c->ev;
+	const char *mp = c->msg.p;
+	size_t mn = c->msg.n;
+
+	if (c->pri >= 0) {
+		field_set(c, "syslog.facility", json_integer(c->pri / 8));
+		field_set(c, "syslog.severity", json_integer(c->pri % 8));
+	}
+	field_set(c, "syslog.format", json_string(c->format));
+	if (c->app.n)
+		field_str(c, "syslog.appname", c->app.p, c->app.n);
+	if (c->procid.n)
+		field_str(c, "syslog.procid", c->procid.p, c->procid.n);
+	if (c->msgid.n)
+		field_str(c, "syslog.msgid", c->msgid.p, c->msgid.n);
+	if (c->payload)
+		field_set(c, "syslog.payload", json_string(c->payload));
+	if (c->host.n)
+		set_span(c, &ev->origin.host, c->host.p, c->host.n, MEMBER_MAX);
+	else if (peer_host)
+		set_span(c, &ev->origin.host, peer_host, strlen(peer_host), MEMBER_MAX);
+	ev->received_at = c->now_ms;
+	ev->occurred_at = c->payload_ts ? c->payload_ts : c->ts;
+	if (!ev->tool && c->app.n)
+		set_span(c, &ev->tool, c->app.p, c->app.n, MEMBER_MAX);
+	if (!ev->source)
+		set_lit(c, &ev->source, "syslog");
+	while (mn > 0 && (mp[mn - 1] == ' ' || mp[mn - 1] == '\t'))
+		mn--;
+	if (!ev->summary && mn)
+		set_span(c, &ev->summary, mp, mn, SUMMARY_MAX);
+	if (!ev->title) {
+		while (mn > 0 && *mp == ' ')
+			mp++, mn--;
+		if (mn) {
+			const char *nl = memchr(mp, '\n', mn);
+
+			set_span(c, &ev->title, mp, nl ? (size_t)(nl - mp) : mn, AB_SYSLOG_MAX_TITLE);
+		} else {
+			set_lit(c, &ev->title, "(empty syslog message)");
+		}
+	}
+}
+
+static int parse_pri(const char *p, size_t n, size_t *used)
+{
+	size_t i;
+	int v;
+
+	if (n < 3 || p[0] != '<')
+		return -1;
+	v = num(p + 1, n - 1, 4, &i);
+	if (v < 0 || i > 3 || 1 + i >= n || p[1 + i] != '>' || v > 191)
+		return -1;
+	*used = i + 2;
+	return v;
+}
+
+int ab_syslog_parse(const char *line, size_t len, const char *peer_host, int64_t now_ms,
+		    struct ab_event *ev, char *err, size_t errsz)
+{
+	struct ctx c;
+	bool truncated = false, clean;
+	size_t hostlen = peer_host ? strlen(peer_host) : 0, need, used = 0;
+	char *buf, *p;
+	size_t n;
+
+	if (!line || !ev) {
+		if (err && errsz)
+			snprintf(err, errsz, "syslog parse: bad argument");
+		return -1;
+	}
+	if (len > AB_SYSLOG_MAX_LINE) {
+		len = AB_SYSLOG_MAX_LINE;
+		truncated = true;
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == '\0'))
+		len--;
+	if (hostlen > MEMBER_MAX)
+		hostlen = MEMBER_MAX;
+	clean = utf8_clean((const unsigned char *)line, len);
+	need = (clean ? len : 3 * len) + 1;
+	if (need < len + hostlen + 2)
+		need = len + hostlen + 2;
+	buf = malloc(need);
+	if (!buf) {
+		if (err && errsz)
+			snprintf(err, errsz, "syslog parse: out of memory");
+		return -1;
+	}
+	/* the id: raw line, NUL, peer host */
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	if (hostlen)
+		memcpy(buf + len + 1, peer_host, hostlen);
+	memset(&c, 0, sizeof c);
+	c.ev = ev;
+	c.now_ms = now_ms;
+	c.pri = -1;
+	set_lit(&c, &ev->origin.kind, "syslog");
+	ab_event_compute_id(ev, buf, len + (hostlen ? hostlen + 1 : 0));
+	if (clean) {
+		n = len;
+	} else {
+		n = utf8_repair((const unsigned char *)line, len, buf);
+	}
+	buf[n] = '\0';
+
+	p = buf;
+	c.pri = parse_pri(p, n, &used);
+	if (c.pri >= 0) {
+		p += used;
+		n -= used;
+	}
+	if (c.pri < 0 || !parse_5424(&c, p, n)) {
+		c.host = c.app = c.procid = c.msgid = (struct span){ NULL, 0 };
+		parse_3164(&c, p, n);
+	}
+	if (c.pri < 0)
+		c.pri = 13;     /* RFC 3164 4.3.3: user.notice when PRI is missing */
+	set_lit(&c, &ev->type, "syslog.message");
+	ev->category = AB_CAT_SYSTEM;
+	ev->severity = ab_severity_from_scale(AB_SCALE_SYSLOG, c.pri % 8);
+	parse_payload(&c);
+	fill_common(&c, peer_host);
+	if (truncated)
+		field_set(&c, "syslog.truncated", json_true());
+	free(buf);
+	if (c.fail) {
+		if (err && errsz)
+			snprintf(err, errsz, "syslog parse: out of memory");
+		return -1;
+	}
+	return 0;
+}

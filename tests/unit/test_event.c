@@ -1,0 +1,647 @@
+/*
+ * test_event.c - unit tests for src/event.c: JSON round trip, defaults,
+ * every from_json error, stable ids, the severity word table, every tool
+ * scale boundary, categories, and UTF-8 repair in to_json.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "event.h"
+#include "util.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char full_json[] =
+	"{\"id\":\"0123456789abcdef0123456789abcdef\",\"type\":\"finding.created\","
+	"\"category\":\"system\",\"severity\":\"high\",\"source\":\"code_scan\","
+	"\"tool\":\"defectdojo\",\"title\":\"SQL injection in /login\","
+	"\"summary\":\"line one\\nline two \\u00e9\",\"url\":\"https://dojo.example/f/1\","
+	"\"asset\":\"payments-api\",\"team\":\"payments\",\"status\":\"open\","
+	"\"priority\":2,\"fingerprint\":\"fp-1\",\"occurred_at\":\"2024-05-01T12:00:00.123Z\","
+	"\"received_at\":\"2024-05-01T12:00:05Z\",\"origin\":{\"kind\":\"mail\","
+	"\"message_id\":\"<abc@example.com>\",\"from\":\"dojo@example.com\","
+	"\"host\":\"mx1.example.com\"},\"fields\":{\"cwe\":89,\"tags\":[\"a\",\"b\"],"
+	"\"nested\":{\"x\":null,\"y\":1.5,\"z\":true}}}";
+
+static json_t *load(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, JSON_ALLOW_NUL, &e);
+
+	if (!j)
+		fail_msg("bad test JSON: %s: %s", s, e.text);
+	return j;
+}
+
+static struct ab_event *parse(const char *s, char *err, size_t errsz)
+{
+	json_t *j = load(s);
+	struct ab_event *ev = ab_event_from_json(j, err, errsz);
+
+	json_decref(j);
+	return ev;
+}
+
+static void test_round_trip(void **state)
+{
+	char err[256];
+	json_t *in = load(full_json), *out;
+	struct ab_event *ev;
+	char *s;
+
+	(void)state;
+	ev = ab_event_from_json(in, err, sizeof err);
+	if (!ev)
+		fail_msg("from_json: %s", err);
+	assert_string_equal(ev->id, "0123456789abcdef0123456789abcdef");
+	assert_string_equal(ev->type, "finding.created");
+	assert_int_equal(ev->category, AB_CAT_SYSTEM);
+	assert_int_equal(ev->severity, AB_SEV_HIGH);
+	assert_string_equal(ev->title, "SQL injection in /login");
+	assert_int_equal(ev->priority, 2);
+	assert_int_equal(ev->occurred_at, 1714564800123LL);
+	assert_int_equal(ev->received_at, 1714564805000LL);
+	assert_string_equal(ev->origin.kind, "mail");
+	assert_string_equal(ev->origin.host, "mx1.example.com");
+	out = ab_event_to_json(ev);
+	assert_non_null(out);
+	if (!json_equal(in, out)) {
+		char *a = json_dumps(in, JSON_SORT_KEYS), *b = json_dumps(out, JSON_SORT_KEYS);
+
+		fail_msg("round trip differs:\n in %s\nout %s", a, b);
+	}
+	s = ab_event_dumps(ev);                  /* compact, sorted keys */
+	assert_non_null(s);
+	assert_memory_equal(s, "{\"asset\":\"payments-api\",\"category\":\"system\",", 43);
+	assert_null(strchr(s, '\n'));
+	free(s);
+	json_decref(out);
+	json_decref(in);
+	ab_event_free(ev);
+}
+
+static void test_defaults(void **state)
+{
+	char err[256];
+	struct ab_event *ev;
+	json_t *j;
+	int64_t before = ab_now_ms();
+
+	(void)state;
+	ev = parse("{}", err, sizeof err);
+	assert_non_null(ev);
+	assert_string_equal(ev->id, "");
+	assert_string_equal(ev->type, "event.generic");
+	assert_int_equal(ev->category, AB_CAT_SECURITY);
+	assert_int_equal(ev->severity, AB_SEV_INFO);
+	assert_string_equal(ev->origin.kind, "cli");
+	assert_null(ev->title);
+	assert_null(ev->origin.host);
+	assert_int_equal(ev->priority, 0);
+	assert_int_equal(ev->occurred_at, 0);
+	assert_true(ev->received_at >= before);
+	assert_non_null(ev->fields);
+	assert_true(json_is_object(ev->fields));
+
+	/* to_json leaves the unset members out */
+	j = ab_event_to_json(ev);
+	assert_non_null(j);
+	assert_null(json_object_get(j, "id"));
+	assert_null(json_object_get(j, "title"));
+	assert_null(json_object_get(j, "priority"));
+	assert_null(json_object_get(j, "occurred_at"));
+	assert_null(json_object_get(json_object_get(j, "origin"), "host"));
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "event.generic");
+	assert_string_equal(json_string_value(json_object_get(j, "severity")), "info");
+	assert_string_equal(json_string_value(json_object_get(j, "category")), "security");
+	assert_string_equal(json_string_value(
+		json_object_get(json_object_get(j, "origin"), "kind")), "cli");
+	assert_non_null(json_object_get(j, "received_at"));
+	assert_int_equal(json_object_size(json_object_get(j, "fields")), 0);
+	json_decref(j);
+	ab_event_free(ev);
+
+	/* null counts as absent; an origin without kind keeps "cli" */
+	ev = parse("{\"title\":null,\"origin\":{\"host\":\"h\"},\"fields\":null}", err, sizeof err);
+	assert_non_null(ev);
+	assert_null(ev->title);
+	assert_string_equal(ev->origin.kind, "cli");
+	assert_string_equal(ev->origin.host, "h");
+	ab_event_free(ev);
+
+	/* input severity words go through the table */
+	ev = parse("{\"severity\":\"CRIT\",\"category\":\"Error\"}", err, sizeof err);
+	assert_non_null(ev);
+	assert_int_equal(ev->severity, AB_SEV_CRITICAL);
+	assert_int_equal(ev->category, AB_CAT_ERROR);
+	ab_event_free(ev);
+}
+
+static void test_new_and_set_str(void **state)
+{
+	struct ab_event *ev = ab_event_new();
+
+	(void)state;
+	assert_non_null(ev);
+	assert_string_equal(ev->type, "event.generic");
+	assert_string_equal(ev->origin.kind, "cli");
+	ab_event_set_str(&ev->title, "hello");
+	assert_string_equal(ev->title, "hello");
+	ab_event_set_str(&ev->title, "again");
+	assert_string_equal(ev->title, "again");
+	ab_event_set_str(&ev->title, NULL);
+	assert_null(ev->title);
+	ab_event_free(ev);
+	ab_event_free(NULL);
+}
+
+/* Build a JSON string value of n 'a's: {"KEY":"aaa..."} */
+static char *long_member(const char *key, size_t n)
+{
+	struct ab_buf b = AB_BUF_INIT(200000);
+	size_t i;
+
+	ab_buf_printf(&b, "{\"%s\":\"", key);
+	for (i = 0; i < n; i++)
+		ab_buf_putc(&b, 'a');
+	ab_buf_puts(&b, "\"}");
+	return ab_buf_steal(&b);
+}
+
+static const struct {
+	const char *json;
+	const char *want;   /* substring of err */
+} bad_cases[] = {
+	{ "[]", "must be a JSON object" },
+	{ "{\"bogus\":1}", "unknown member 'bogus'" },
+	{ "{\"title\":\"t\",\"Title\":\"t\"}", "unknown member 'Title'" },
+	{ "{\"origin\":{\"kind\":\"mail\",\"ip\":\"1.2.3.4\"}}", "unknown member 'origin.ip'" },
+	{ "{\"id\":\"0123456789ABCDEF0123456789ABCDEF\"}", "member 'id'" },
+	{ "{\"id\":\"0123456789abcdef\"}", "member 'id'" },
+	{ "{\"id\":\"0123456789abcdef0123456789abcdef0\"}", "member 'id'" },
+	{ "{\"id\":\"0123456789abcdef0123456789abcdeg\"}", "member 'id'" },
+	{ "{\"id\":\"\"}", "member 'id'" },
+	{ "{\"id\":12}", "member 'id': must be a string" },
+	{ "{\"type\":1}", "member 'type': must be a string" },
+	{ "{\"type\":\"\"}", "member 'type': must not be empty" },
+	{ "{\"category\":\"nope\"}", "member 'category'" },
+	{ "{\"category\":2}", "member 'category': must be a string" },
+	{ "{\"severity\":\"catastrophic\"}", "member 'severity'" },
+	{ "{\"severity\":7}", "member 'severity': must be a string" },
+	{ "{\"title\":[\"x\"]}", "member 'title': must be a string" },
+	{ "{\"summary\":{}}", "member 'summary': must be a string" },
+	{ "{\"url\":true}", "member 'url': must be a string" },
+	{ "{\"source\":1}", "member 'source'" },
+	{ "{\"tool\":1}", "member 'tool'" },
+	{ "{\"asset\":1}", "member 'asset'" },
+	{ "{\"team\":1}", "member 'team'" },
+	{ "{\"status\":1}", "member 'status'" },
+	{ "{\"fingerprint\":1}", "member 'fingerprint'" },
+	{ "{\"title\":\"a\\u0000b\"}", "member 'title': contains a NUL" },
+	{ "{\"priority\":\"2\"}", "member 'priority': must be an integer" },
+	{ "{\"priority\":1.5}", "member 'priority': must be an integer" },
+	{ "{\"priority\":-1}", "member 'priority': must be 0..999" },
+	{ "{\"priority\":1000}", "member 'priority': must be 0..999" },
+	{ "{\"priority\":99999999999999}", "member 'priority'" },
+	{ "{\"occurred_at\":\"yesterday\"}", "member 'occurred_at': not an RFC 3339 time" },
+	{ "{\"occurred_at\":1714564800}", "member 'occurred_at': must be a string" },
+	{ "{\"received_at\":\"2024-02-30T00:00:00Z\"}", "member 'received_at'" },
+	{ "{\"origin\":\"mail\"}", "member 'origin': must be an object" },
+	{ "{\"origin\":{\"kind\":\"Mail\"}}", "member 'origin.kind'" },
+	{ "{\"origin\":{\"kind\":\"\"}}", "member 'origin.kind'" },
+	{ "{\"origin\":{\"kind\":5}}", "member 'origin.kind': must be a string" },
+	{ "{\"origin\":{\"host\":[]}}", "member 'origin.host': must be a string" },
+	{ "{\"fields\":[]}", "member 'fields': must be an object" },
+	{ "{\"fields\":\"x\"}", "member 'fields': must be an object" },
+	/* 9 nested containers, counting fields itself */
+	{ "{\"fields\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}}",
+	  "member 'fields': nested deeper" },
+	{ "{\"fields\":{\"a\":[[[[[[[[1]]]]]]]]}}", "member 'fields': nested deeper" },
+};
+
+static void test_from_json_errors(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(bad_cases); i++) {
+		char err[256] = "untouched";
+		struct ab_event *ev = parse(bad_cases[i].json, err, sizeof err);
+
+		if (ev) {
+			ab_event_free(ev);
+			fail_msg("accepted: %s", bad_cases[i].json);
+		}
+		if (!strstr(err, bad_cases[i].want))
+			fail_msg("%s: error '%s' lacks '%s'", bad_cases[i].json, err,
+				 bad_cases[i].want);
+	}
+	assert_null(ab_event_from_json(NULL, NULL, 0));   /* no err buffer: no crash */
+}
+
+static void test_fields_depth_limit(void **state)
+{
+	char err[256];
+	struct ab_event *ev;
+
+	(void)state;
+	/* 8 nested containers including fields itself: accepted */
+	ev = parse("{\"fields\":{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{}}}}}}}}}",
+		   err, sizeof err);
+	if (!ev)
+		fail_msg("depth 8 rejected: %s", err);
+	ab_event_free(ev);
+	ev = parse("{\"fields\":{\"a\":[[[[[[[1]]]]]]]}}", err, sizeof err);
+	assert_non_null(ev);
+	ab_event_free(ev);
+
+	/* too many values (10000 allowed, counting the fields object) */
+	{
+		struct ab_buf b = AB_BUF_INIT(1 << 20);
+		char *s;
+		int i;
+
+		ab_buf_puts(&b, "{\"fields\":{\"a\":[");
+		for (i = 0; i < 10000; i++)
+			ab_buf_puts(&b, i ? ",0" : "0");
+		ab_buf_puts(&b, "]}}");
+		s = ab_buf_steal(&b);
+		ev = parse(s, err, sizeof err);
+		free(s);
+		assert_null(ev);
+		assert_non_null(strstr(err, "member 'fields'"));
+	}
+}
+
+static const struct {
+	const char *key;
+	size_t max;
+} caps[] = {
+	{ "title", 1024 },
+	{ "summary", 65536 },
+	{ "url", 4096 },
+	{ "source", 2048 },
+	{ "tool", 2048 },
+	{ "asset", 2048 },
+	{ "team", 2048 },
+	{ "status", 2048 },
+	{ "fingerprint", 2048 },
+	{ "type", 2048 },
+};
+
+static void test_length_caps(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(caps); i++) {
+		char err[256], want[64];
+		struct ab_event *ev;
+		char *s;
+
+		s = long_member(caps[i].key, caps[i].max);      /* at the cap: fine */
+		ev = parse(s, err, sizeof err);
+		free(s);
+		if (!ev)
+			fail_msg("%s at cap rejected: %s", caps[i].key, err);
+		ab_event_free(ev);
+
+		s = long_member(caps[i].key, caps[i].max + 1);  /* one over */
+		ev = parse(s, err, sizeof err);
+		free(s);
+		assert_null(ev);
+		snprintf(want, sizeof want, "member '%s': longer than %zu", caps[i].key,
+			 caps[i].max);
+		if (!strstr(err, want))
+			fail_msg("error '%s' lacks '%s'", err, want);
+	}
+}
+
+/* ------------------------------------------------------------ ids */
+
+static void test_id_stability(void **state)
+{
+	char err[256], id1[AB_ID_LEN + 1], id2[AB_ID_LEN + 1];
+	static const char in[] = "{\"title\":\"t\",\"severity\":\"high\","
+		"\"received_at\":\"2024-05-01T12:00:00Z\",\"fields\":{\"b\":1,\"a\":2}}";
+	static const char reordered[] = "{\"fields\":{\"a\":2,\"b\":1},"
+		"\"received_at\":\"2030-01-01T00:00:00Z\",\"severity\":\"High\",\"title\":\"t\"}";
+	struct ab_event *ev;
+
+	(void)state;
+	ev = parse(in, err, sizeof err);
+	assert_non_null(ev);
+	ab_event_ensure_id(ev);
+	assert_true(ab_event_id_valid(ev->id));
+	ab_strlcpy(id1, ev->id, sizeof id1);
+	ab_event_ensure_id(ev);                       /* already set: unchanged */
+	assert_string_equal(ev->id, id1);
+	ab_event_free(ev);
+
+	/* same input, key order and received_at differ: same id */
+	ev = parse(reordered, err, sizeof err);
+	assert_non_null(ev);
+	ab_event_ensure_id(ev);
+	assert_string_equal(ev->id, id1);
+	ab_event_free(ev);
+
+	/* different title: different id */
+	ev = parse("{\"title\":\"u\",\"severity\":\"high\",\"fields\":{\"b\":1,\"a\":2}}",
+		   err, sizeof err);
+	assert_non_null(ev);
+	ab_event_ensure_id(ev);
+	ab_strlcpy(id2, ev->id, sizeof id2);
+	assert_string_not_equal(id1, id2);
+	ab_event_free(ev);
+
+	/* different fields value: different id */
+	ev = parse("{\"title\":\"t\",\"severity\":\"high\",\"fields\":{\"b\":1,\"a\":3}}",
+		   err, sizeof err);
+	assert_non_null(ev);
+	ab_event_ensure_id(ev);
+	assert_string_not_equal(ev->id, id1);
+	ab_event_free(ev);
+
+	/* an id given in the input is kept */
+	ev = parse("{\"id\":\"ffffffffffffffffffffffffffffffff\",\"title\":\"t\"}", err, sizeof err);
+	assert_non_null(ev);
+	ab_event_ensure_id(ev);
+	assert_string_equal(ev->id, "ffffffffffffffffffffffffffffffff");
+	ab_event_free(ev);
+}
+
+static void test_compute_id(void **state)
+{
+	struct ab_event *ev = ab_event_new();
+	char a[AB_ID_LEN + 1];
+
+	(void)state;
+	assert_non_null(ev);
+	/* SHA-256("ab1\0cli\0<m@x>"), first 16 bytes; computed independently with
+	 * printf 'ab1\0cli\0<m@x>' | sha256sum */
+	ab_event_compute_id(ev, "<m@x>", 5);
+	assert_string_equal(ev->id, "4d92012d94bee07e2f694a64eaab306b");
+	ab_strlcpy(a, ev->id, sizeof a);
+	ab_event_compute_id(ev, "<m@x>", 5);
+	assert_string_equal(ev->id, a);
+	ab_event_set_str(&ev->origin.kind, "mail");   /* kind is part of the id */
+	ab_event_compute_id(ev, "<m@x>", 5);
+	assert_string_not_equal(ev->id, a);
+	ab_event_compute_id(ev, "", 0);
+	assert_true(ab_event_id_valid(ev->id));
+	ab_event_free(ev);
+}
+
+static void test_id_valid(void **state)
+{
+	(void)state;
+	assert_true(ab_event_id_valid("0123456789abcdef0123456789abcdef"));
+	assert_false(ab_event_id_valid("0123456789abcdef0123456789abcde"));
+	assert_false(ab_event_id_valid("0123456789abcdef0123456789abcdef0"));
+	assert_false(ab_event_id_valid("0123456789ABCDEF0123456789abcdef"));
+	assert_false(ab_event_id_valid("0123456789abcdef0123456789abcdeg"));
+	assert_false(ab_event_id_valid(""));
+	assert_false(ab_event_id_valid(NULL));
+}
+
+/* ------------------------------------------------------------ severity */
+
+static const struct {
+	const char *word;
+	enum ab_severity sev;
+} sev_cases[] = {
+	{ "critical", AB_SEV_CRITICAL }, { "Critical", AB_SEV_CRITICAL },
+	{ "CRIT", AB_SEV_CRITICAL }, { "emerg", AB_SEV_CRITICAL },
+	{ "emergency", AB_SEV_CRITICAL }, { "alert", AB_SEV_CRITICAL },
+	{ "fatal", AB_SEV_CRITICAL }, { "sev1", AB_SEV_CRITICAL },
+	{ "P1", AB_SEV_CRITICAL }, { "blocker", AB_SEV_CRITICAL },
+	{ "very high", AB_SEV_CRITICAL }, { "Very-High", AB_SEV_CRITICAL },
+	{ "very_high", AB_SEV_CRITICAL },
+
+	{ "high", AB_SEV_HIGH }, { "error", AB_SEV_HIGH }, { "err", AB_SEV_HIGH },
+	{ "major", AB_SEV_HIGH }, { "severe", AB_SEV_HIGH }, { "sev2", AB_SEV_HIGH },
+	{ "p2", AB_SEV_HIGH }, { "important", AB_SEV_HIGH },
+
+	{ "medium", AB_SEV_MEDIUM }, { "moderate", AB_SEV_MEDIUM },
+	{ "warning", AB_SEV_MEDIUM }, { "warn", AB_SEV_MEDIUM }, { "sev3", AB_SEV_MEDIUM },
+	{ "p3", AB_SEV_MEDIUM }, { "average", AB_SEV_MEDIUM }, { "unknown", AB_SEV_MEDIUM },
+
+	{ "low", AB_SEV_LOW }, { "minor", AB_SEV_LOW }, { "notice", AB_SEV_LOW },
+	{ "sev4", AB_SEV_LOW }, { "p4", AB_SEV_LOW },
+
+	{ "info", AB_SEV_INFO }, { "informational", AB_SEV_INFO },
+	{ "information", AB_SEV_INFO }, { "debug", AB_SEV_INFO }, { "none", AB_SEV_INFO },
+	{ "note", AB_SEV_INFO }, { "OK", AB_SEV_INFO }, { "sev5", AB_SEV_INFO },
+	{ "p5", AB_SEV_INFO },
+
+	{ "  high\t", AB_SEV_HIGH },          /* surrounding blanks ignored */
+
+	/* bare integers: CEF scale, clamped */
+	{ "0", AB_SEV_LOW }, { "3", AB_SEV_LOW }, { "4", AB_SEV_MEDIUM },
+	{ "6", AB_SEV_MEDIUM }, { "7", AB_SEV_HIGH }, { "8", AB_SEV_HIGH },
+	{ "9", AB_SEV_CRITICAL }, { "10", AB_SEV_CRITICAL }, { "11", AB_SEV_CRITICAL },
+	{ "99999999999999999999", AB_SEV_CRITICAL }, { "-3", AB_SEV_LOW },
+	{ "007", AB_SEV_HIGH },
+};
+
+static const char *const sev_bad[] = {
+	"", "   ", "hi", "critical!", "very  high", "veryhigh", "p0x", "1.5", "-",
+	"sev 1", "crit ical", "x9",
+	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+};
+
+static void test_severity_words(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(sev_cases); i++) {
+		enum ab_severity s = (enum ab_severity)99;
+
+		if (ab_severity_parse(sev_cases[i].word, &s) != 0)
+			fail_msg("severity '%s' rejected", sev_cases[i].word);
+		if (s != sev_cases[i].sev)
+			fail_msg("severity '%s': got %s want %s", sev_cases[i].word,
+				 ab_severity_name(s), ab_severity_name(sev_cases[i].sev));
+	}
+	for (i = 0; i < N(sev_bad); i++) {
+		enum ab_severity s;
+
+		if (ab_severity_parse(sev_bad[i], &s) == 0)
+			fail_msg("severity '%s' accepted", sev_bad[i]);
+	}
+	assert_int_equal(ab_severity_parse(NULL, &(enum ab_severity){ 0 }), -1);
+}
+
+static void test_severity_names(void **state)
+{
+	static const char *const names[AB_SEV_COUNT] = {
+		"info", "low", "medium", "high", "critical",
+	};
+	int i;
+
+	(void)state;
+	for (i = 0; i < AB_SEV_COUNT; i++) {
+		enum ab_severity s;
+
+		assert_string_equal(ab_severity_name((enum ab_severity)i), names[i]);
+		assert_int_equal(ab_severity_parse(names[i], &s), 0);   /* names parse back */
+		assert_int_equal(s, i);
+	}
+	assert_string_equal(ab_severity_name((enum ab_severity)42), "info");
+}
+
+static const struct {
+	enum ab_sev_scale scale;
+	int value;
+	enum ab_severity sev;
+} scale_cases[] = {
+	{ AB_SCALE_SYSLOG, -1, AB_SEV_CRITICAL },
+	{ AB_SCALE_SYSLOG, 0, AB_SEV_CRITICAL },
+	{ AB_SCALE_SYSLOG, 2, AB_SEV_CRITICAL },
+	{ AB_SCALE_SYSLOG, 3, AB_SEV_HIGH },
+	{ AB_SCALE_SYSLOG, 4, AB_SEV_MEDIUM },
+	{ AB_SCALE_SYSLOG, 5, AB_SEV_LOW },
+	{ AB_SCALE_SYSLOG, 6, AB_SEV_INFO },
+	{ AB_SCALE_SYSLOG, 7, AB_SEV_INFO },
+	{ AB_SCALE_SYSLOG, 8, AB_SEV_INFO },
+
+	{ AB_SCALE_CEF, -1, AB_SEV_LOW },
+	{ AB_SCALE_CEF, 0, AB_SEV_LOW },
+	{ AB_SCALE_CEF, 3, AB_SEV_LOW },
+	{ AB_SCALE_CEF, 4, AB_SEV_MEDIUM },
+	{ AB_SCALE_CEF, 6, AB_SEV_MEDIUM },
+	{ AB_SCALE_CEF, 7, AB_SEV_HIGH },
+	{ AB_SCALE_CEF, 8, AB_SEV_HIGH },
+	{ AB_SCALE_CEF, 9, AB_SEV_CRITICAL },
+	{ AB_SCALE_CEF, 10, AB_SEV_CRITICAL },
+	{ AB_SCALE_CEF, 11, AB_SEV_CRITICAL },
+	{ AB_SCALE_CEF, 2147483647, AB_SEV_CRITICAL },
+
+	{ AB_SCALE_WAZUH, -5, AB_SEV_LOW },
+	{ AB_SCALE_WAZUH, 0, AB_SEV_LOW },
+	{ AB_SCALE_WAZUH, 3, AB_SEV_LOW },
+	{ AB_SCALE_WAZUH, 4, AB_SEV_MEDIUM },
+	{ AB_SCALE_WAZUH, 7, AB_SEV_MEDIUM },
+	{ AB_SCALE_WAZUH, 8, AB_SEV_HIGH },
+	{ AB_SCALE_WAZUH, 11, AB_SEV_HIGH },
+	{ AB_SCALE_WAZUH, 12, AB_SEV_CRITICAL },
+	{ AB_SCALE_WAZUH, 15, AB_SEV_CRITICAL },
+	{ AB_SCALE_WAZUH, 16, AB_SEV_CRITICAL },
+
+	{ AB_SCALE_NAGIOS, -1, AB_SEV_INFO },
+	{ AB_SCALE_NAGIOS, 0, AB_SEV_INFO },
+	{ AB_SCALE_NAGIOS, 1, AB_SEV_MEDIUM },
+	{ AB_SCALE_NAGIOS, 2, AB_SEV_CRITICAL },
+	{ AB_SCALE_NAGIOS, 3, AB_SEV_MEDIUM },
+	{ AB_SCALE_NAGIOS, 4, AB_SEV_MEDIUM },
+
+	{ AB_SCALE_SURICATA, 0, AB_SEV_HIGH },
+	{ AB_SCALE_SURICATA, 1, AB_SEV_HIGH },
+	{ AB_SCALE_SURICATA, 2, AB_SEV_MEDIUM },
+	{ AB_SCALE_SURICATA, 3, AB_SEV_LOW },
+	{ AB_SCALE_SURICATA, 4, AB_SEV_INFO },
+	{ AB_SCALE_SURICATA, 255, AB_SEV_INFO },
+};
+
+static void test_severity_scales(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(scale_cases); i++) {
+		enum ab_severity s = ab_severity_from_scale(scale_cases[i].scale,
+							    scale_cases[i].value);
+
+		if (s != scale_cases[i].sev)
+			fail_msg("scale %d value %d: got %s want %s", scale_cases[i].scale,
+				 scale_cases[i].value, ab_severity_name(s),
+				 ab_severity_name(scale_cases[i].sev));
+	}
+	assert_int_equal(ab_severity_from_scale((enum ab_sev_scale)77, 1), AB_SEV_MEDIUM);
+}
+
+static const struct {
+	const char *in;
+	int ok;
+	enum ab_category cat;
+} cat_cases[] = {
+	{ "security", 1, AB_CAT_SECURITY },
+	{ "SECURITY", 1, AB_CAT_SECURITY },
+	{ "system", 1, AB_CAT_SYSTEM },
+	{ "System", 1, AB_CAT_SYSTEM },
+	{ "error", 1, AB_CAT_ERROR },
+	{ "ERROR", 1, AB_CAT_ERROR },
+	{ "", 0, 0 },
+	{ "sec", 0, 0 },
+	{ "errors", 0, 0 },
+	{ "security ", 0, 0 },
+};
+
+static void test_categories(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(cat_cases); i++) {
+		enum ab_category c = (enum ab_category)9;
+		int r = ab_category_parse(cat_cases[i].in, &c);
+
+		if (cat_cases[i].ok) {
+			if (r != 0)
+				fail_msg("category '%s' rejected", cat_cases[i].in);
+			assert_int_equal(c, cat_cases[i].cat);
+		} else if (r != -1) {
+			fail_msg("category '%s' accepted", cat_cases[i].in);
+		}
+	}
+	assert_string_equal(ab_category_name(AB_CAT_SECURITY), "security");
+	assert_string_equal(ab_category_name(AB_CAT_SYSTEM), "system");
+	assert_string_equal(ab_category_name(AB_CAT_ERROR), "error");
+	assert_int_equal(ab_category_parse(NULL, &(enum ab_category){ 0 }), -1);
+}
+
+static void test_utf8_repair(void **state)
+{
+	struct ab_event *ev = ab_event_new();
+	json_t *j;
+
+	(void)state;
+	assert_non_null(ev);
+	ab_event_set_str(&ev->title, "bad \xff byte, good \xc3\xa9, cut \xe2\x82");
+	j = ab_event_to_json(ev);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "title")),
+			    "bad \xef\xbf\xbd byte, good \xc3\xa9, cut \xef\xbf\xbd\xef\xbf\xbd");
+	json_decref(j);
+	ab_event_free(ev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_new_and_set_str),
+		cmocka_unit_test(test_from_json_errors),
+		cmocka_unit_test(test_fields_depth_limit),
+		cmocka_unit_test(test_length_caps),
+		cmocka_unit_test(test_id_stability),
+		cmocka_unit_test(test_compute_id),
+		cmocka_unit_test(test_id_valid),
+		cmocka_unit_test(test_severity_words),
+		cmocka_unit_test(test_severity_names),
+		cmocka_unit_test(test_severity_scales),
+		cmocka_unit_test(test_categories),
+		cmocka_unit_test(test_utf8_repair),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,660 @@
+/*
+ * test_store.c - unit tests for the durable store (src/store.c): schema and
+ * file mode, version refusal, enqueue dedupe, claim order and leases,
+ * finish outcomes, operator actions, the delivery log, concurrent claims
+ * from two connections, and durability across kill -9 of a writer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "event.h"
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct ab_store *s;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	char err[512];
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/ab_store_XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
+	f->s = ab_store_open(f->path, err, sizeof err);
+	if (!f->s) {
+		fprintf(stderr, "%s\n", err);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[160];
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+
+	ab_store_close(f->s);
+	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+		snprintf(p, sizeof p, "%s%s", f->path, sfx[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A 32-hex event id from a number. */
+static void make_id(char *out, size_t outsz, unsigned n)
+{
+	snprintf(out, outsz, "%032x", n);
+}
+
+static int enqueue_n(struct ab_store *s, unsigned n, const char *const *ch, size_t nch,
+	int64_t now)
+{
+	struct ab_event *ev = ab_event_new();
+	int added = -1, rc;
+
+	assert_non_null(ev);
+	make_id(ev->id, sizeof ev->id, n);
+	ab_event_set_str(&ev->title, "test event");
+	rc = ab_store_enqueue(s, ev, ch, nch, now, &added);
+	ab_event_free(ev);
+	return rc < 0 ? -1 : added;
+}
+
+static void test_open_mode_and_version(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_store *s2;
+	sqlite3 *db;
+	char err[512] = "";
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	s2 = ab_store_open(f->path, err, sizeof err);
+	assert_null(s2);
+	assert_non_null(strstr(err, "schema version 99 is newer"));
+	assert_non_null(strstr(err, f->path));
+}
+
+static void test_enqueue_dedupe(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ab[] = { "a", "b" };
+	static const char *const abc[] = { "a", "b", "c" };
+	static const struct {
+		const char *const *ch;
+		size_t n;
+		int added;
+		int64_t queued;
+	} steps[] = {
+		{ ab, 2, 2, 2 },
+		{ ab, 2, 0, 2 },     /* same event, same channels: nothing new */
+		{ abc, 3, 1, 3 },    /* only c is new */
+		{ abc, 1, 0, 3 },
+	};
+	char *json;
+
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		assert_int_equal(enqueue_n(f->s, 7, steps[i].ch, steps[i].n, 1000), steps[i].added);
+		assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), steps[i].queued);
+	}
+	json = ab_store_event_json(f->s, "00000000000000000000000000000007");
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"title\":\"test event\""));
+	free(json);
+	assert_null(ab_store_event_json(f->s, "ffffffffffffffffffffffffffffffff"));
+}
+
+static void test_dedupe_after_done(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const a[] = { "a" };
+	struct ab_job job;
+	struct ab_result ok;
+
+	ab_result_set(&ok, AB_OK, 200, NULL);
+	assert_int_equal(enqueue_n(f->s, 1, a, 1, 1000), 1);
+	assert_int_equal(ab_store_claim(f->s, 1000, 60000, &job), 1);
+	assert_int_equal(ab_store_finish(f->s, &job, &ok, 5, 1001, 0, false), 0);
+	ab_job_clear(&job);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DONE), 1);
+	/* The same event sent again later is not queued a second time. */
+	assert_int_equal(enqueue_n(f->s, 1, a, 1, 5000), 0);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 0);
+	assert_int_equal(ab_store_claim(f->s, 9000, 60000, &job), 0);
+}
+
+static void test_enqueue_bad_input(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = { "a", "" };
+	static const char *const a[] = { "a" };
+	int added = 5;
+
+	assert_int_equal(ab_store_enqueue_payload(f->s, "", 1, "{}", a, 1, 1, &added), -1);
+	assert_int_equal(added, 0);
+	assert_int_equal(ab_store_enqueue_payload(f->s, "000000000000000000000000000000001",
+		1, "{}", a, 1, 1, NULL), -1);  /* 33 characters */
+	assert_int_equal(ab_store_enqueue_payload(f->s, "g1", 1, "{}", bad, 2, 1, NULL), -1);
+	assert_non_null(strstr(ab_store_errmsg(f->s), "channel"));
+	assert_int_equal(ab_store_enqueue_payload(f->s, "g1", 1, NULL, a, 1, 1, NULL), -1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 0);
+}
+
+static void test_payload_job(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "slack" };
+	struct ab_job job;
+	int added;
+
+	assert_int_equal(ab_store_enqueue_payload(f->s, "group1", AB_MSG_GROUP,
+		"{\"group\":{\"title\":\"x\"},\"items\":[]}", ch, 1, 10, &added), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(ab_store_claim(f->s, 10, 1000, &job), 1);
+	assert_int_equal(job.kind, AB_MSG_GROUP);
+	assert_string_equal(job.event_id, "group1");
+	assert_string_equal(job.channel, "slack");
+	assert_string_equal(job.payload, "{\"group\":{\"title\":\"x\"},\"items\":[]}");
+	assert_int_equal(job.attempts, 1);
+	assert_int_equal(job.state, AB_JOB_RUNNING);
+	ab_job_clear(&job);
+	assert_null(ab_store_event_json(f->s, "group1"));
+}
+
+static void test_claim_order(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "c" };
+	/* event number, enqueue time (= next_at) */
+	static const struct { unsigned n; int64_t at; } in[] = {
+		{ 1, 300 }, { 2, 100 }, { 3, 200 }, { 4, 100 },
+	};
+	static const unsigned order[] = { 2, 4, 3, 1 };
+	char id[40];
+	struct ab_job job;
+
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(enqueue_n(f->s, in[i].n, ch, 1, in[i].at), 1);
+	assert_int_equal(ab_store_next_due(f->s), 100);
+	assert_int_equal(ab_store_claim(f->s, 99, 1000, &job), 0);   /* nothing due */
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(ab_store_claim(f->s, 1000, 1000, &job), 1);
+		make_id(id, sizeof id, order[i]);
+		assert_string_equal(job.event_id, id);
+		assert_non_null(strstr(job.payload, "\"id\":\""));
+		ab_job_clear(&job);
+	}
+	assert_int_equal(ab_store_claim(f->s, 1000, 1000, &job), 0);
+	assert_int_equal(ab_store_next_due(f->s), -1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 4);
+}
+
+static void test_lease_expiry(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "c" };
+	struct ab_job job;
+	int64_t first;
+
+	assert_int_equal(enqueue_n(f->s, 1, ch, 1, 100), 1);
+	assert_int_equal(ab_store_claim(f->s, 1000, 500, &job), 1);   /* lease until 1500 */
+	first = job.id;
+	ab_job_clear(&job);
+	assert_int_equal(ab_store_requeue_running(f->s, 1499, false), 0);
+	assert_int_equal(ab_store_claim(f->s, 1499, 500, &job), 0);
+	assert_int_equal(ab_store_requeue_running(f->s, 1500, false), 1);
+	assert_int_equal(ab_store_claim(f->s, 1600, 500, &job), 1);
+	assert_int_equal(job.id, first);
+	assert_int_equal(job.attempts, 2);
+	ab_job_clear(&job);
+}
+
+static void test_requeue_all(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "a", "b", "c" };
+	struct ab_job job;
+
+	assert_int_equal(enqueue_n(f->s, 1, ch, 3, 100), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ab_store_claim(f->s, 100, 1000000, &job), 1);
+		ab_job_clear(&job);
+	}
+	assert_int_equal(ab_store_requeue_running(f->s, 200, false), 0);
+	assert_int_equal(ab_store_requeue_running(f->s, 200, true), 3);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 3);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 0);
+}
+
+struct found {
+	int n;
+	struct ab_job jobs[8];
+};
+
+static int collect_job(const struct ab_job *job, void *arg)
+{
+	struct found *fd = arg;
+
+	if (fd->n < 8) {
+		fd->jobs[fd->n] = *job;
+		fd->jobs[fd->n].channel = ab_strdup0(job->channel);
+		fd->jobs[fd->n].payload = ab_strdup0(job->payload);
+		fd->jobs[fd->n].last_error = ab_strdup0(job->last_error);
+	}
+	fd->n++;
+	return 0;
+}
+
+static void found_clear(struct found *fd)
+{
+	for (int i = 0; i < fd->n && i < 8; i++)
+		ab_job_clear(&fd->jobs[i]);
+	fd->n = 0;
+}
+
+static void test_finish_outcomes(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		enum ab_status status;
+		bool dead;
+		const char *msg;
+		enum ab_job_state want;
+		int64_t want_next;
+		const char *want_err;
+	} cases[] = {
+		{ AB_OK, false, "", AB_JOB_DONE, 2000, NULL },
+		{ AB_RETRY, false, "HTTP 503", AB_JOB_QUEUED, 9000, "HTTP 503" },
+		{ AB_RETRY, true, "HTTP 503", AB_JOB_DEAD, 2000, "HTTP 503" },
+		{ AB_PERMANENT, false, "HTTP 404", AB_JOB_DEAD, 2000, "HTTP 404" },
+		{ AB_PERMANENT, false, "", AB_JOB_DEAD, 2000, "permanent" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *ch[] = { "x" };
+		struct ab_job job;
+		struct ab_result r;
+		struct found fd = { 0 };
+
+		assert_int_equal(enqueue_n(f->s, 100 + (unsigned)i, ch, 1, 1000), 1);
+		assert_int_equal(ab_store_claim(f->s, 1000, 60000, &job), 1);
+		ab_result_set(&r, cases[i].status, 503, cases[i].msg);
+		assert_int_equal(ab_store_finish(f->s, &job, &r, 12, 2000, 9000, cases[i].dead), 0);
+		assert_int_equal(ab_store_list_jobs(f->s, 1u << cases[i].want, collect_job, &fd), 0);
+		assert_int_equal(fd.n, 1);
+		assert_int_equal(fd.jobs[0].id, job.id);
+		assert_int_equal(fd.jobs[0].state, cases[i].want);
+		assert_int_equal(fd.jobs[0].next_at, cases[i].want_next);
+		assert_int_equal(fd.jobs[0].attempts, 1);
+		if (cases[i].want_err)
+			assert_string_equal(fd.jobs[0].last_error, cases[i].want_err);
+		else
+			assert_null(fd.jobs[0].last_error);
+		found_clear(&fd);
+		/* Move it out of the way so the next case sees only its own job. */
+		if (cases[i].want != AB_JOB_DONE)
+			assert_int_equal(ab_store_drop(f->s, job.id), 1);
+		ab_job_clear(&job);
+	}
+}
+
+static void test_retry_and_drop(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "a", "b", "c" };
+	struct ab_job job;
+	struct ab_result perm, ok;
+	int64_t ids[3];
+
+	ab_result_set(&perm, AB_PERMANENT, 400, "bad request");
+	ab_result_set(&ok, AB_OK, 200, "");
+	assert_int_equal(enqueue_n(f->s, 1, ch, 3, 100), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ab_store_claim(f->s, 100, 1000, &job), 1);
+		ids[i] = job.id;
+		assert_int_equal(ab_store_finish(f->s, &job, i == 2 ? &ok : &perm, 1, 110, 0,
+			false), 0);
+		ab_job_clear(&job);
+	}
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DEAD), 2);
+	/* retry of a done job changes nothing; of a dead job makes it due now */
+	assert_int_equal(ab_store_retry(f->s, ids[2], 500), 0);
+	assert_int_equal(ab_store_retry(f->s, ids[0], 500), 1);
+	assert_int_equal(ab_store_next_due(f->s), 500);
+	assert_int_equal(ab_store_claim(f->s, 500, 1000, &job), 1);
+	assert_int_equal(job.id, ids[0]);
+	assert_int_equal(job.attempts, 1);   /* counter was reset */
+	/* a running job cannot be dropped */
+	assert_int_equal(ab_store_drop(f->s, ids[0]), -1);
+	assert_non_null(strstr(ab_store_errmsg(f->s), "being delivered"));
+	assert_int_equal(ab_store_finish(f->s, &job, &perm, 1, 510, 0, false), 0);
+	ab_job_clear(&job);
+	assert_int_equal(ab_store_retry_dead(f->s, 600), 2);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 2);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DEAD), 0);
+	assert_int_equal(ab_store_drop(f->s, ids[1]), 1);
+	assert_int_equal(ab_store_drop(f->s, ids[1]), 0);
+	assert_int_equal(ab_store_drop(f->s, 999999), 0);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 1);
+}
+
+struct logs {
+	int n;
+	int64_t job_id[16];
+	char channel[16][8];
+	int status[16];
+	int attempt[16];
+};
+
+static int collect_log(const struct ab_log_entry *e, void *arg)
+{
+	struct logs *l = arg;
+
+	if (l->n < 16) {
+		l->job_id[l->n] = e->job_id;
+		ab_strlcpy(l->channel[l->n], e->channel, sizeof l->channel[0]);
+		l->status[l->n] = e->status;
+		l->attempt[l->n] = e->attempt;
+	}
+	l->n++;
+	return 0;
+}
+
+static int stop_at_first(const struct ab_log_entry *e, void *arg)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return 1;
+}
+
+static void test_log_listing(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "a", "b" };
+	struct ab_job job;
+	struct ab_result retry;
+	struct logs l = { 0 };
+	int calls = 0;
+
+	ab_result_set(&retry, AB_RETRY, 500, "server error");
+	assert_int_equal(enqueue_n(f->s, 1, ch, 2, 100), 2);
+	/* three rounds of retries on both jobs: 6 log rows, 3 per channel */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(ab_store_claim(f->s, 100 + round * 10, 1000, &job), 1);
+			assert_int_equal(ab_store_finish(f->s, &job, &retry, 3, 101 + round * 10,
+				110 + round * 10, false), 0);
+			ab_job_clear(&job);
+		}
+	}
+	assert_int_equal(ab_store_list_log(f->s, "a", 0, collect_log, &l), 0);
+	assert_int_equal(l.n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(l.channel[i], "a");
+		assert_int_equal(l.status[i], AB_RETRY);
+		assert_int_equal(l.attempt[i], 3 - i);   /* newest first */
+	}
+	memset(&l, 0, sizeof l);
+	assert_int_equal(ab_store_list_log(f->s, NULL, 4, collect_log, &l), 0);
+	assert_int_equal(l.n, 4);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(ab_store_list_log(f->s, "nosuch", 0, collect_log, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(ab_store_list_log(f->s, NULL, 0, stop_at_first, &calls), 0);
+	assert_int_equal(calls, 1);
+	/* the log survives dropping its job (job_id becomes 0) */
+	memset(&l, 0, sizeof l);
+	assert_int_equal(ab_store_list_log(f->s, "b", 1, collect_log, &l), 0);
+	assert_int_equal(ab_store_drop(f->s, l.job_id[0]), 1);
+	memset(&l, 0, sizeof l);
+	assert_int_equal(ab_store_list_log(f->s, "b", 0, collect_log, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.job_id[0], 0);
+}
+
+static void test_stale_finish_after_requeue(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "a" };
+	struct ab_job old, fresh;
+	struct ab_result ok;
+
+	ab_result_set(&ok, AB_OK, 200, "");
+	assert_int_equal(enqueue_n(f->s, 1, ch, 1, 100), 1);
+	assert_int_equal(ab_store_claim(f->s, 100, 10, &old), 1);
+	assert_int_equal(ab_store_requeue_running(f->s, 200, false), 1);
+	assert_int_equal(ab_store_claim(f->s, 200, 1000, &fresh), 1);
+	/* the worker whose lease expired reports late: logged, job untouched */
+	assert_int_equal(ab_store_finish(f->s, &old, &ok, 1, 210, 0, false), 0);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 1);
+	assert_int_equal(ab_store_finish(f->s, &fresh, &ok, 1, 220, 0, false), 0);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DONE), 1);
+	ab_job_clear(&old);
+	ab_job_clear(&fresh);
+}
+
+#define CONC_JOBS 120
+
+struct claimer {
+	const char *path;
+	int64_t ids[CONC_JOBS];
+	int n;
+	int errors;
+};
+
+static void *claim_thread(void *arg)
+{
+	struct claimer *c = arg;
+	char err[512];
+	struct ab_store *s = ab_store_open(c->path, err, sizeof err);
+	struct ab_job job;
+	struct ab_result ok;
+	int rc;
+
+	if (!s) {
+		c->errors++;
+		return NULL;
+	}
+	ab_result_set(&ok, AB_OK, 200, "");
+	for (int guard = 0; guard < 10 * CONC_JOBS; guard++) {
+		rc = ab_store_claim(s, 1000, 60000, &job);
+		if (rc == 0)
+			break;
+		if (rc < 0) {
+			c->errors++;
+			continue;
+		}
+		if (c->n < CONC_JOBS)
+			c->ids[c->n] = job.id;
+		c->n++;
+		if (ab_store_finish(s, &job, &ok, 1, 1001, 0, false) < 0)
+			c->errors++;
+		ab_job_clear(&job);
+	}
+	ab_store_close(s);
+	return NULL;
+}
+
+static void test_concurrent_claims(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "a", "b", "c" };
+	struct claimer c[2] = { { .path = f->path }, { .path = f->path } };
+	pthread_t t[2];
+	static char seen[CONC_JOBS + 1];
+
+	memset(seen, 0, sizeof seen);
+	for (unsigned i = 0; i < CONC_JOBS / 3; i++)
+		assert_int_equal(enqueue_n(f->s, i, ch, 3, 100), 3);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, claim_thread, &c[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(c[0].errors + c[1].errors, 0);
+	assert_int_equal(c[0].n + c[1].n, CONC_JOBS);
+	for (int i = 0; i < 2; i++) {
+		for (int k = 0; k < c[i].n; k++) {
+			int64_t id = c[i].ids[k];
+
+			assert_true(id >= 1 && id <= CONC_JOBS);
+			assert_int_equal(seen[id], 0);   /* never handed out twice */
+			seen[id] = 1;
+		}
+	}
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DONE), CONC_JOBS);
+}
+
+#define DUR_EVENTS 400
+#define DUR_KILL_AFTER 25
+
+/* Child: enqueue events, report each committed number on the pipe.  The
+ * parent kills it with SIGKILL while it is still writing. */
+static void durability_child(const char *path, int wfd)
+{
+	static const char *const ch[] = { "file", "inbox" };
+	char err[512];
+	struct ab_store *s = ab_store_open(path, err, sizeof err);
+
+	if (!s)
+		_exit(2);
+	for (unsigned i = 1; i <= DUR_EVENTS; i++) {
+		if (enqueue_n(s, 1000 + i, ch, 2, 100) != 2)
+			_exit(3);
+		if (write(wfd, &i, sizeof i) != (ssize_t)sizeof i)
+			_exit(4);
+	}
+	_exit(0);
+}
+
+static void test_durability_kill9(void **state)
+{
+	struct fixture *f = *state;
+	unsigned got = 0, v;
+	int fds[2], status;
+	pid_t pid;
+	char err[512], id[40], *json;
+	struct ab_store *s;
+
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		durability_child(f->path, fds[1]);
+	}
+	close(fds[1]);
+	while (got < DUR_KILL_AFTER && read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+		got = v;
+	kill(pid, SIGKILL);
+	/* Commits reported after the kill decision count too. */
+	while (read(fds[0], &v, sizeof v) == (ssize_t)sizeof v)
+		got = v;
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(got >= DUR_KILL_AFTER);
+	s = ab_store_open(f->path, err, sizeof err);
+	assert_non_null(s);
+	for (unsigned i = 1; i <= got; i++) {
+		make_id(id, sizeof id, 1000 + i);
+		json = ab_store_event_json(s, id);
+		assert_non_null(json);
+		free(json);
+	}
+	assert_true(ab_store_count(s, AB_JOB_QUEUED) >= 2 * (int64_t)got);
+	/* every event present has both its jobs: a transaction is all or nothing */
+	assert_int_equal(ab_store_count(s, AB_JOB_QUEUED) % 2, 0);
+	ab_store_close(s);
+}
+
+static void test_names(void **state)
+{
+	static const struct { int v; const char *job, *status; } t[] = {
+		{ 0, "queued", "ok" }, { 1, "running", "retry" }, { 2, "done", "permanent" },
+		{ 3, "dead", "unknown" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		assert_string_equal(ab_job_state_name((enum ab_job_state)t[i].v), t[i].job);
+		assert_string_equal(ab_status_name(t[i].v), t[i].status);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_mode_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enqueue_dedupe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedupe_after_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enqueue_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_payload_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_requeue_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finish_outcomes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_and_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_listing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_finish_after_requeue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

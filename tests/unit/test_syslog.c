@@ -1,0 +1,525 @@
+/*
+ * test_syslog.c - unit tests for the syslog parser chain (src/parse/syslog.c).
+ *
+ * Table-driven: RFC 5424 examples (RFC 5424 section 6.5), RFC 3164 examples
+ * and real-world variants, CEF from several vendors, LEEF 1.0 and 2.0,
+ * Wazuh, Suricata EVE, Falco and @cee JSON; then hostile input (bad PRI,
+ * truncated headers, 10,000 escaped pipes, invalid UTF-8, NUL bytes, a
+ * 1 MiB line) that must parse without crashing into a sane event.  Every
+ * event is also round-tripped through ab_event_from_json().
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "event.h"
+#include "parse/syslog.h"
+#include "util.h"
+
+#define NOW_MS 1705312800000LL      /* 2024-01-15T10:00:00Z */
+#define MAXF 10
+
+struct fexp {
+	const char *key;
+	const char *json;   /* expected value as compact JSON; NULL = must be absent */
+};
+
+struct tcase {
+	const char *name;
+	const char *line;
+	const char *type, *category, *severity, *tool, *source, *title, *host;
+	const char *occurred;   /* RFC 3339, or NULL for unset */
+	const char *summary;    /* NULL = not checked */
+	const char *asset;      /* NULL = not checked */
+	struct fexp f[MAXF];
+};
+
+static const struct tcase cases[] = {
+	/* ---- RFC 5424 section 6.5 */
+	{ "5424 example 1",
+	  "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \xEF\xBB\xBF'su root' failed for lonvick on /dev/pts/8",
+	  "syslog.message", "system", "critical", "su", "syslog",
+	  "'su root' failed for lonvick on /dev/pts/8", "mymachine.example.com",
+	  "2003-10-11T22:14:15.003Z", "'su root' failed for lonvick on /dev/pts/8", NULL,
+	  { { "syslog.facility", "4" }, { "syslog.severity", "2" }, { "syslog.msgid", "\"ID47\"" },
+	    { "syslog.appname", "\"su\"" }, { "syslog.procid", NULL },
+	    { "syslog.format", "\"rfc5424\"" } } },
+	{ "5424 example 2",
+	  "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.",
+	  "syslog.message", "system", "low", "myproc", "syslog",
+	  "%% It's time to make the do-nuts.", "192.0.2.1", "2003-08-24T12:14:15Z", NULL, NULL,
+	  { { "syslog.facility", "20" }, { "syslog.severity", "5" }, { "syslog.procid", "\"8710\"" },
+	    { "syslog.msgid", NULL } } },
+	{ "5424 example 3",
+	  "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] \xEF\xBB\xBF" "An application event log entry...",
+	  "syslog.message", "system", "low", "evntslog", "syslog",
+	  "An application event log entry...", "mymachine.example.com", "2003-10-11T22:14:15.003Z",
+	  NULL, NULL,
+	  { { "sd.exampleSDID@32473.iut", "\"3\"" },
+	    { "sd.exampleSDID@32473.eventSource", "\"Application\"" },
+	    { "sd.exampleSDID@32473.eventID", "\"1011\"" } } },
+	{ "5424 example 4 (two SD elements, no MSG)",
+	  "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"][examplePriority@32473 class=\"high\"]",
+	  "syslog.message", "system", "low", "evntslog", "syslog",
+	  "(empty syslog message)", "mymachine.example.com", "2003-10-11T22:14:15.003Z", NULL, NULL,
+	  { { "sd.examplePriority@32473.class", "\"high\"" },
+	    { "sd.exampleSDID@32473.iut", "\"3\"" } } },
+	{ "5424 all nil, SD escapes",
+	  "<14>1 - - - - - [x@1 a=\"q\\\"t\\\\b\\]c\" d=\"\\n\"] hi",
+	  "syslog.message", "system", "info", NULL, "syslog", "hi", "peer.example", NULL, NULL, NULL,
+	  { { "sd.x@1.a", "\"q\\\"t\\\\b]c\"" }, { "sd.x@1.d", "\"\\\\n\"" },
+	    { "syslog.appname", NULL } } },
+	{ "5424 bad SD kept as message",
+	  "<14>1 2024-01-15T09:00:00+01:00 h app - - [broken sd no close",
+	  "syslog.message", "system", "info", "app", "syslog", "[broken sd no close", "h",
+	  "2024-01-15T08:00:00Z", NULL, NULL,
+	  { { "syslog.sd_invalid", "true" } } },
+	/* ---- RFC 3164 */
+	{ "3164 example 1",
+	  "<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
+	  "syslog.message", "system", "critical", "su", "syslog",
+	  "'su root' failed for lonvick on /dev/pts/8", "mymachine", "2023-10-11T22:14:15Z", NULL,
+	  NULL, { { "syslog.format", "\"rfc3164\"" }, { "syslog.facility", "4" } } },
+	{ "3164 example 2 (space-padded day, no tag)",
+	  "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
+	  "syslog.message", "system", "low", NULL, "syslog", "Use the BFG!", "10.0.0.99",
+	  "2024-02-05T17:32:18Z", NULL, NULL, { { "syslog.appname", NULL } } },
+	{ "3164 no PRI, tag[pid]",
+	  "Jan  5 10:00:00 web01 sshd[1234]: Failed password for root from 203.0.113.5 port 22 ssh2\n",
+	  "syslog.message", "system", "low", "sshd", "syslog",
+	  "Failed password for root from 203.0.113.5 port 22 ssh2", "web01",
+	  "2024-01-05T10:00:00Z", NULL, NULL,
+	  { { "syslog.procid", "\"1234\"" }, { "syslog.facility", "1" }, { "syslog.severity", "5" } } },
+	{ "3164 no host (local /dev/log style), year rolls back",
+	  "<11>Dec 31 23:59:59 postfix/smtpd[77]: warning: hostname does not resolve\r\n",
+	  "syslog.message", "system", "high", "postfix/smtpd", "syslog",
+	  "warning: hostname does not resolve", "peer.example", "2023-12-31T23:59:59Z", NULL, NULL,
+	  { { "syslog.procid", "\"77\"" } } },
+	{ "3164 Cisco year and trailing colon",
+	  "<166>Jan 14 2024 12:00:00: %ASA-6-302013: Built outbound TCP connection",
+	  "syslog.message", "system", "info", "%ASA-6-302013", "syslog",
+	  "Built outbound TCP connection", "peer.example", "2024-01-14T12:00:00Z", NULL, NULL,
+	  { { "syslog.facility", "20" } } },
+	{ "3164 ISO timestamp (rsyslog forward format)",
+	  "<30>2024-01-15T10:30:00.250+01:00 host1 kernel: [1.2] eth0 up",
+	  "syslog.message", "system", "info", "kernel", "syslog", "[1.2] eth0 up", "host1",
+	  "2024-01-15T09:30:00.250Z", NULL, NULL, { { "syslog.severity", "6" } } },
+	{ "3164 no timestamp, tag only",
+	  "<38>sshd[5]: Accepted publickey for alice",
+	  "syslog.message", "system", "info", "sshd", "syslog", "Accepted publickey for alice",
+	  "peer.example", NULL, NULL, NULL, { { "syslog.procid", "\"5\"" } } },
+	{ "3164 multi-line message: title is the first line",
+	  "<13>Jan 15 09:00:00 h app: first line\nsecond line",
+	  "syslog.message", "system", "low", "app", "syslog", "first line", "h",
+	  "2024-01-15T09:00:00Z", "first line\nsecond line", NULL, { { NULL, NULL } } },
+	/* ---- CEF */
+	{ "CEF ArcSight-style with escapes and multi-word values",
+	  "<134>Sep 19 08:26:10 host CEF:0|Security|threatmanager|1.0|100|worm successfully stopped|10|src=10.0.0.1 dst=2.1.2.2 spt=1232 msg=Detected a threat. No action needed. cs1Label=a\\=b cs1=x\\\\y\\nz",
+	  "finding.created", "security", "critical", "security", "syslog",
+	  "worm successfully stopped", "host", "2023-09-19T08:26:10Z",
+	  "Detected a threat. No action needed.", "2.1.2.2",
+	  { { "cef.vendor", "\"Security\"" }, { "cef.product", "\"threatmanager\"" },
+	    { "cef.signature_id", "\"100\"" }, { "cef.severity", "\"10\"" },
+	    { "cef.msg", "\"Detected a threat. No action needed.\"" }, { "cef.cs1Label", "\"a=b\"" },
+	    { "cef.cs1", "\"x\\\\y\\nz\"" }, { "cef.spt", "\"1232\"" },
+	    { "syslog.payload", "\"cef\"" } } },
+	{ "CEF header escapes \\| and \\\\",
+	  "CEF:0|Vendor\\|X|Pro\\\\duct|2|sig|Name with \\| pipe|Medium|suser=bob",
+	  "finding.created", "security", "medium", "vendor|x", "syslog", "Name with | pipe",
+	  "peer.example", NULL, NULL, NULL,
+	  { { "cef.vendor", "\"Vendor|X\"" }, { "cef.product", "\"Pro\\\\duct\"" },
+	    { "cef.suser", "\"bob\"" } } },
+	{ "CEF Fortinet-like after a device prefix",
+	  "<189>date=2024-01-15 time=10:30:00 devname=\"FGT60F\" CEF:0|Fortinet|Fortigate|v7.2.5|0419016384|ips: signature detected|7|src=198.51.100.9 dst=10.1.1.5 act=dropped rt=1705314600000",
+	  "finding.created", "security", "high", "fortinet", "firewall", "ips: signature detected",
+	  "peer.example", "2024-01-15T10:30:00Z", NULL, "10.1.1.5",
+	  { { "cef.act", "\"dropped\"" }, { "cef.device_version", "\"v7.2.5\"" } } },
+	{ "CEF Check Point-like, word severity and empty extension",
+	  "<134>1 2024-01-15T10:00:00Z fw1 CheckPoint 1234 - - CEF:0|Check Point|VPN-1 & FireWall-1|R81|Drop|Drop|Very-High|",
+	  "finding.created", "security", "critical", "check point", "firewall", "Drop", "fw1",
+	  "2024-01-15T10:00:00Z", NULL, NULL,
+	  { { "cef.severity", "\"Very-High\"" }, { "syslog.appname", "\"CheckPoint\"" } } },
+	{ "CEF WAF with low severity and request URL containing '='",
+	  "<134>Jan 15 10:00:00 waf1 CEF:0|Imperva Inc.|SecureSphere|14.7|SQLi|SQL injection|2|request=https://x.example/?a=1&b=2 dhost=shop.example duser=",
+	  "finding.created", "security", "low", "imperva inc.", "waf", "SQL injection", "waf1",
+	  "2024-01-15T10:00:00Z", NULL, "shop.example",
+	  { { "cef.request", "\"https://x.example/?a=1&b=2\"" }, { "cef.duser", "\"\"" } } },
+	{ "CEF with too few pipes is a plain message",
+	  "<14>Jan 15 10:00:00 h CEF:0|a|b|c",
+	  "syslog.message", "system", "info", NULL, "syslog", "CEF:0|a|b|c", "h",
+	  "2024-01-15T10:00:00Z", NULL, NULL, { { "syslog.payload", NULL } } },
+	/* ---- LEEF */
+	{ "LEEF 1.0 tab-delimited",
+	  "<13>Jan 15 10:00:00 qradar LEEF:1.0|Microsoft|MSExchange|4.0 SP1|15345|src=10.50.1.1\tdst=2.10.20.20\tsev=8\tusrName=joe user",
+	  "finding.created", "security", "high", "microsoft", "syslog", "15345", "qradar",
+	  "2024-01-15T10:00:00Z", NULL, "2.10.20.20",
+	  { { "leef.usrName", "\"joe user\"" }, { "leef.product_version", "\"4.0 SP1\"" },
+	    { "leef.sev", "\"8\"" }, { "syslog.payload", "\"leef\"" } } },
+	{ "LEEF 2.0 with ^ delimiter",
+	  "<13>Jan 15 10:00:00 qradar LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^sev=5^msg=hello world",
+	  "finding.created", "security", "medium", "lancope", "syslog", "41", "qradar",
+	  "2024-01-15T10:00:00Z", "hello world", NULL,
+	  { { "leef.src", "\"10.0.1.8\"" }, { "leef.msg", "\"hello world\"" } } },
+	{ "LEEF 2.0 with hex delimiter x7C-free x5E",
+	  "LEEF:2.0|Trend|DeepSecurity|20|IPS|x5E|sev=10^name=Exploit",
+	  "finding.created", "security", "critical", "trend", "syslog", "IPS", "peer.example",
+	  NULL, NULL, NULL, { { "leef.name", "\"Exploit\"" } } },
+	/* ---- JSON */
+	{ "Wazuh alert JSON",
+	  "<14>Jan 15 10:30:00 wazuh-mgr wazuh: {\"timestamp\":\"2024-01-15T10:30:00.123+0000\",\"rule\":{\"level\":12,\"description\":\"sshd: brute force trying to get access\",\"id\":\"5712\",\"groups\":[\"syslog\",\"sshd\"]},\"agent\":{\"id\":\"001\",\"name\":\"web01\",\"ip\":\"10.0.0.5\"},\"full_log\":\"Jan 15 sshd failed\"}",
+	  "finding.created", "security", "critical", "wazuh", "hids",
+	  "sshd: brute force trying to get access", "wazuh-mgr", "2024-01-15T10:30:00.123Z",
+	  "Jan 15 sshd failed", "web01",
+	  { { "wazuh.rule.level", "12" }, { "wazuh.rule.id", "\"5712\"" },
+	    { "wazuh.agent.name", "\"web01\"" }, { "wazuh.rule.groups", "[\"syslog\",\"sshd\"]" },
+	    { "syslog.payload", "\"json\"" } } },
+	{ "Suricata EVE alert",
+	  "<14>Jan 15 10:30:00 ids1 suricata[99]: {\"timestamp\":\"2024-01-15T10:30:00.123456+0000\",\"event_type\":\"alert\",\"src_ip\":\"198.51.100.7\",\"src_port\":4444,\"dest_ip\":\"10.0.0.5\",\"dest_port\":80,\"proto\":\"TCP\",\"alert\":{\"action\":\"allowed\",\"signature_id\":2010935,\"signature\":\"ET POLICY Suspicious inbound\",\"category\":\"Misc\",\"severity\":2}}",
+	  "finding.created", "security", "medium", "suricata", "ids", "ET POLICY Suspicious inbound",
+	  "ids1", "2024-01-15T10:30:00.123Z",
+	  "ET POLICY Suspicious inbound: 198.51.100.7:4444 -> 10.0.0.5:80 (Misc)", "10.0.0.5",
+	  { { "suricata.alert.signature_id", "2010935" }, { "suricata.src_ip", "\"198.51.100.7\"" },
+	    { "suricata.dest_port", "80" }, { "suricata.alert.severity", "2" } } },
+	{ "Suricata EVE non-alert",
+	  "{\"timestamp\":\"2024-01-15T10:30:00+0000\",\"event_type\":\"flow\",\"src_ip\":\"1.2.3.4\"}",
+	  "syslog.message", "system", "low", "suricata", "ids", NULL, "peer.example",
+	  "2024-01-15T10:30:00Z", NULL, NULL, { { "suricata.event_type", "\"flow\"" } } },
+	{ "Falco",
+	  "<14>Jan 15 10:30:00 k8s falco: {\"output\":\"10:30:00 Notice A shell was spawned\",\"priority\":\"Notice\",\"rule\":\"Terminal shell in container\",\"time\":\"2024-01-15T10:30:00.123456789Z\",\"hostname\":\"node1\",\"source\":\"syscall\",\"tags\":[\"container\",\"shell\"]}",
+	  "finding.created", "security", "low", "falco", "runtime", "Terminal shell in container",
+	  "k8s", "2024-01-15T10:30:00.123Z", "10:30:00 Notice A shell was spawned", "node1",
+	  { { "falco.rule", "\"Terminal shell in container\"" }, { "falco.tags", "[\"container\",\"shell\"]" } } },
+	{ "@cee JSON",
+	  "<14>Jan 15 10:30:00 h app: @cee: {\"msg\":\"login failed\",\"severity\":\"high\",\"user\":\"bob\",\"n\":3,\"nested\":{\"x\":1}}",
+	  "syslog.message", "system", "high", "app", "syslog", "login failed", "h",
+	  "2024-01-15T10:30:00Z", "login failed", NULL,
+	  { { "cee.user", "\"bob\"" }, { "cee.n", "3" }, { "cee.nested", NULL },
+	    { "syslog.payload", "\"cee\"" } } },
+	{ "broken JSON is a plain message",
+	  "<14>Jan 15 10:30:00 h app: {\"msg\": \"unterminated",
+	  "syslog.message", "system", "info", "app", "syslog", "{\"msg\": \"unterminated", "h",
+	  "2024-01-15T10:30:00Z", NULL, NULL, { { "syslog.payload", NULL } } },
+	/* ---- malformed headers */
+	{ "PRI <999> is text",
+	  "<999>Oct 11 22:14:15 h x: y",
+	  "syslog.message", "system", "low", NULL, "syslog", "<999>Oct 11 22:14:15 h x: y",
+	  "peer.example", NULL, NULL, NULL, { { "syslog.facility", "1" } } },
+	{ "PRI <> is text",
+	  "<>hello", "syslog.message", "system", "low", NULL, "syslog", "<>hello", "peer.example",
+	  NULL, NULL, NULL, { { NULL, NULL } } },
+	{ "PRI <192> is text",
+	  "<192>1 2024-01-15T10:00:00Z h a - - - m", "syslog.message", "system", "low", NULL,
+	  "syslog", "<192>1 2024-01-15T10:00:00Z h a - - - m", "peer.example", NULL, NULL, NULL,
+	  { { NULL, NULL } } },
+	{ "PRI <0001> (4 digits) is text",
+	  "<0001>x", "syslog.message", "system", "low", NULL, "syslog", "<0001>x", "peer.example",
+	  NULL, NULL, NULL, { { NULL, NULL } } },
+	{ "truncated 5424 header",
+	  "<34>1 2003-10-11T22:14:15.003Z host", "syslog.message", "system", "critical", NULL,
+	  "syslog", "1 2003-10-11T22:14:15.003Z host", "peer.example", NULL, NULL, NULL,
+	  { { "syslog.format", "\"rfc3164\"" } } },
+	{ "5424 bad timestamp falls back",
+	  "<34>1 2003-13-11T22:14:15Z h a - - - m", "syslog.message", "system", "critical", NULL,
+	  "syslog", "1 2003-13-11T22:14:15Z h a - - - m", "peer.example", NULL, NULL, NULL,
+	  { { NULL, NULL } } },
+	{ "PRI only", "<13>", "syslog.message", "system", "low", NULL, "syslog",
+	  "(empty syslog message)", "peer.example", NULL, NULL, NULL, { { NULL, NULL } } },
+	{ "empty line", "", "syslog.message", "system", "low", NULL, "syslog",
+	  "(empty syslog message)", "peer.example", NULL, NULL, NULL, { { NULL, NULL } } },
+};
+
+static struct ab_event *parse(const char *line, size_t len, const char *peer)
+{
+	struct ab_event *ev = ab_event_new();
+	char err[128] = "";
+
+	assert_non_null(ev);
+	assert_int_equal(ab_syslog_parse(line, len, peer, NOW_MS, ev, err, sizeof err), 0);
+	return ev;
+}
+
+static void check_str(const char *what, const char *want, const char *got)
+{
+	if (!want && !got)
+		return;
+	if (!want || !got || strcmp(want, got) != 0)
+		fail_msg("%s: want '%s', got '%s'", what, want ? want : "(null)", got ? got : "(null)");
+}
+
+/* The event must survive the strict canonical JSON round trip. */
+static void roundtrip(const struct ab_event *ev)
+{
+	char *s = ab_event_dumps(ev), err[256] = "";
+	json_error_t jerr;
+	json_t *j;
+	struct ab_event *back;
+
+	assert_non_null(s);
+	j = json_loads(s, 0, &jerr);
+	assert_non_null(j);
+	back = ab_event_from_json(j, err, sizeof err);
+	if (!back)
+		fail_msg("from_json: %s", err);
+	assert_string_equal(back->id, ev->id);
+	ab_event_free(back);
+	json_decref(j);
+	free(s);
+}
+
+static void test_table(void **state)
+{
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct tcase *t = &cases[i];
+		struct ab_event *ev = parse(t->line, strlen(t->line), "peer.example");
+		char tbuf[64];
+
+		print_message("case: %s\n", t->name);
+		check_str("type", t->type, ev->type);
+		check_str("category", t->category, ab_category_name(ev->category));
+		check_str("severity", t->severity, ab_severity_name(ev->severity));
+		check_str("tool", t->tool, ev->tool);
+		check_str("source", t->source, ev->source);
+		if (t->title)
+			check_str("title", t->title, ev->title);
+		check_str("origin.host", t->host, ev->origin.host);
+		check_str("origin.kind", "syslog", ev->origin.kind);
+		if (t->occurred) {
+			ab_time_format_rfc3339(ev->occurred_at, tbuf, sizeof tbuf);
+			check_str("occurred_at", t->occurred, tbuf);
+		} else if (ev->occurred_at != 0) {
+			fail_msg("occurred_at: want unset, got %lld", (long long)ev->occurred_at);
+		}
+		assert_int_equal(ev->received_at, NOW_MS);
+		if (t->summary)
+			check_str("summary", t->summary, ev->summary);
+		if (t->asset)
+			check_str("asset", t->asset, ev->asset);
+		assert_true(ab_event_id_valid(ev->id));
+		for (k = 0; k < MAXF && t->f[k].key; k++) {
+			json_t *v = json_object_get(ev->fields, t->f[k].key);
+			char *got = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+			check_str(t->f[k].key, t->f[k].json, got);
+			free(got);
+		}
+		roundtrip(ev);
+		ab_event_free(ev);
+	}
+}
+
+static void test_id_stable(void **state)
+{
+	static const char line[] = "<34>Oct 11 22:14:15 mymachine su: 'su root' failed";
+	struct ab_event *a, *b, *c, *d;
+
+	(void)state;
+	a = parse(line, strlen(line), "h1");
+	b = parse(line, strlen(line), "h1");
+	c = parse(line, strlen(line), "h2");
+	d = parse("<34>Oct 11 22:14:15 mymachine su: 'su root' failed\n", strlen(line) + 1, "h1");
+	assert_string_equal(a->id, b->id);
+	assert_string_equal(a->id, d->id);      /* trailing LF is not part of the line */
+	assert_string_not_equal(a->id, c->id);  /* peer host is part of the key */
+	ab_event_free(a);
+	ab_event_free(b);
+	ab_event_free(c);
+	ab_event_free(d);
+}
+
+/* Hostile input: builders for big lines. */
+struct hostile {
+	const char *name;
+	char *(*make)(size_t *len);
+};
+
+static char *mk_pipes(size_t *len)
+{
+	/* CEF whose Name field holds 10,000 escaped pipes */
+	size_t n = 0, i;
+	char *s = malloc(64 + 20000 + 64);
+
+	assert_non_null(s);
+	n += (size_t)snprintf(s, 64, "CEF:0|V|P|1|S|");
+	for (i = 0; i < 10000; i++) {
+		s[n++] = '\\';
+		s[n++] = '|';
+	}
+	memcpy(s + n, "|5|a=b", 6);
+	n += 6;
+	*len = n;
+	return s;
+}
+
+static char *mk_ext_pipes(size_t *len)
+{
+	size_t n = 0, i;
+	char *s = malloc(64 + 30000);
+
+	assert_non_null(s);
+	n += (size_t)snprintf(s, 64, "CEF:0|V|P|1|S|N|5|msg=");
+	for (i = 0; i < 10000; i++) {
+		memcpy(s + n, "\\| ", 3);
+		n += 3;
+	}
+	*len = n;
+	return s;
+}
+
+static char *mk_mib(size_t *len)
+{
+	size_t n = 1024 * 1024;
+	char *s = malloc(n);
+
+	assert_non_null(s);
+	memset(s, 'A', n);
+	memcpy(s, "<13>Jan 15 10:00:00 h app: ", 27);
+	*len = n;
+	return s;
+}
+
+static char *mk_utf8(size_t *len)
+{
+	static const char l[] = "<13>Jan 15 10:00:00 h\xff app\xc3: caf\xc3\xa9 \xed\xa0\x80 \xf4\x90\x80\x80 \xc0\xaf end\xe2\x82";
+
+	*len = sizeof l - 1;
+	return memcpy(malloc(sizeof l), l, sizeof l);
+}
+
+static char *mk_nul(size_t *len)
+{
+	static const char l[] = "<13>Jan 15 10:00:00 h app: a\0b\0CEF:0|x\0|y|1|2|3|4|k=v\0w";
+
+	*len = sizeof l - 1;
+	return memcpy(malloc(sizeof l), l, sizeof l);
+}
+
+static char *mk_sd_many(size_t *len)
+{
+	size_t n = 0, i;
+	char *s = malloc(64 + 500 * 16);
+
+	assert_non_null(s);
+	n += (size_t)snprintf(s, 64, "<13>1 - h a - - [x@1");
+	for (i = 0; i < 500; i++)
+		n += (size_t)snprintf(s + n, 17, " p%03zu=\"v\"", i);
+	s[n++] = ']';
+	*len = n;
+	return s;
+}
+
+static char *mk_json_deep(size_t *len)
+{
+	size_t n = 0, i;
+	char *s = malloc(40000);
+
+	assert_non_null(s);
+	for (i = 0; i < 10000; i++)
+		s[n++] = '[';
+	s[n++] = '1';
+	for (i = 0; i < 10000; i++)
+		s[n++] = ']';
+	*len = n;
+	memmove(s + 1, s, n);
+	s[0] = '{';          /* not valid JSON either way */
+	*len = n + 1;
+	return s;
+}
+
+static const struct hostile hostiles[] = {
+	{ "10,000 escaped pipes in a CEF header", mk_pipes },
+	{ "10,000 escaped pipes in a CEF extension", mk_ext_pipes },
+	{ "1 MiB line", mk_mib },
+	{ "invalid UTF-8", mk_utf8 },
+	{ "NUL bytes", mk_nul },
+	{ "500 SD params", mk_sd_many },
+	{ "deeply nested JSON", mk_json_deep },
+};
+
+static void test_hostile(void **state)
+{
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof hostiles / sizeof hostiles[0]; i++) {
+		char *s = hostiles[i].make(&len);
+		struct ab_event *ev;
+
+		print_message("case: %s\n", hostiles[i].name);
+		ev = parse(s, len, NULL);
+		assert_non_null(ev->title);
+		assert_true(strlen(ev->title) <= AB_SYSLOG_MAX_TITLE);
+		assert_true(json_object_size(ev->fields) <= AB_SYSLOG_MAX_FIELDS + 16);
+		roundtrip(ev);
+		if (len > AB_SYSLOG_MAX_LINE) {
+			assert_true(json_is_true(json_object_get(ev->fields, "syslog.truncated")));
+			assert_true(strlen(ev->summary) <= AB_SYSLOG_MAX_LINE);
+		} else {
+			assert_null(json_object_get(ev->fields, "syslog.truncated"));
+		}
+		ab_event_free(ev);
+		free(s);
+	}
+}
+
+static void test_hostile_content(void **state)
+{
+	size_t len;
+	char *s;
+	struct ab_event *ev;
+	const char *v;
+
+	(void)state;
+	s = mk_pipes(&len);
+	ev = parse(s, len, NULL);
+	assert_string_equal(ev->type, "finding.created");
+	v = json_string_value(json_object_get(ev->fields, "cef.name"));
+	assert_non_null(v);
+	assert_int_equal(strlen(v), 10000);     /* every "\|" became "|" */
+	assert_int_equal(strlen(ev->title), AB_SYSLOG_MAX_TITLE);
+	ab_event_free(ev);
+	free(s);
+
+	s = mk_utf8(&len);
+	ev = parse(s, len, NULL);
+	assert_non_null(strstr(ev->summary, "caf\xc3\xa9"));
+	assert_non_null(strstr(ev->summary, "\xEF\xBF\xBD"));
+	assert_null(ev->origin.host);           /* "h\xff" is no hostname, no peer given */
+	ab_event_free(ev);
+	free(s);
+
+	s = mk_nul(&len);
+	ev = parse(s, len, NULL);
+	assert_string_equal(ev->tool, "app");
+	assert_string_equal(ev->title, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "CEF:0|x\xEF\xBF\xBD|y|1|2|3|4|k=v\xEF\xBF\xBDw");
+	ab_event_free(ev);
+	free(s);
+
+	s = mk_sd_many(&len);
+	ev = parse(s, len, NULL);
+	assert_non_null(json_object_get(ev->fields, "sd.x@1.p000"));
+	assert_null(json_object_get(ev->fields, "sd.x@1.p499"));   /* capped */
+	ab_event_free(ev);
+	free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_id_stable),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_hostile_content),
+	};
+
+	return cmocka_run_group_tests_name("syslog", tests, NULL, NULL);
+}
