@@ -278,7 +278,8 @@ static void test_json_attachment(void **state)
 	assert_int_equal(a->size, a->content_len);
 	j = json_loadb(a->content, a->content_len, 0, &jerr);
 	assert_non_null(j);
-	assert_true(json_real_value(json_object_get(json_object_get(j, "detail"), "severity")) == 8.0);
+	assert_true(json_real_value(json_object_get(json_object_get(j, "detail"),
+						    "severity")) == 8.0);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "detail"), "type")),
 			    "UnauthorizedAccess:EC2/SSHBruteForce");
 	json_decref(j);
@@ -455,8 +456,8 @@ static void test_errors_and_junk(void **state)
 	static const char *const junk[] = {
 		"no colon here at all\n\njust text",
 		"\n\n\n",
-		"Subject: =?UTF-8?B?////?= =?bogus-charset?Q?x?=\nContent-Type: text/plain; "
-		"charset=x-no-such-charset\n\nbody \xff",
+		("Subject: =?UTF-8?B?////?= =?bogus-charset?Q?x?=\nContent-Type: text/plain; "
+		 "charset=x-no-such-charset\n\nbody \xff"),
 		"Content-Type: multipart/mixed; boundary=\n\n--\n--\n",
 		"Content-Type: multipart/mixed\n\nno boundary",
 		"Content-Type: text/html\n\n<table><tr><td>\x00\x01</td></tr>",
@@ -500,7 +501,8 @@ static void test_utf8_clean(void **state)
 	assert_string_equal(ab_buf_cstr(&b), "a  b c");
 	ab_buf_reset(&b);
 	/* overlong, surrogate, too large, truncated */
-	assert_int_equal(ab_utf8_clean(&b, "\xc0\xaf|\xed\xbf\xbf|\xf4\x90\x80\x80|\xe2\x82", 14, false), 0);
+	assert_int_equal(ab_utf8_clean(&b, "\xc0\xaf|\xed\xbf\xbf|\xf4\x90\x80\x80|\xe2\x82", 14,
+				       false), 0);
 	assert_true(ab_utf8_valid(b.data, b.len));
 	assert_null(strstr(b.data, "\xc0"));
 	/* cut on a character boundary */
