@@ -25,6 +25,7 @@
 #include "config.h"
 #include "event.h"
 #include "inboxdb.h"
+#include "ingest.h"
 #include "log.h"
 #include "plugin.h"
 #include "route.h"
@@ -173,6 +174,7 @@ static int cmd_send(int argc, char **argv, bool explain_only)
 	struct ab_route_result rr;
 	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
 	struct ab_store *st;
+	char err[1024];
 	int added = 0, rc = 0;
 
 	if (argc != 2) {
@@ -185,7 +187,8 @@ static int cmd_send(int argc, char **argv, bool explain_only)
 		ab_config_free(cfg);
 		return EX_DATAERR;
 	}
-	ab_route(cfg, ev, &rr, explain_only ? &trace : NULL);
+	if (explain_only)
+		ab_route(cfg, ev, &rr, &trace);
 	if (explain_only) {
 		char *js = ab_event_dumps(ev);
 		json_t *j = js ? json_loads(js, 0, NULL) : NULL;
@@ -200,9 +203,8 @@ static int cmd_send(int argc, char **argv, bool explain_only)
 		rc = EX_CANTCREAT;
 		goto out;
 	}
-	if (ab_store_enqueue(st, ev, rr.channels, rr.n, ab_now_ms(), &added) < 0) {
-		fprintf(stderr, "alertbridge: could not store the event: %s (nothing was queued; "
-			"try again)\n", ab_store_errmsg(st));
+	if (ab_ingest(st, cfg, ev, ab_now_ms(), &rr, &added, err, sizeof err) < 0) {
+		fprintf(stderr, "alertbridge: %s (nothing was queued; try again)\n", err);
 		rc = EX_TEMPFAIL;
 	} else {
 		printf("%s\n", ev->id);

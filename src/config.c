@@ -41,6 +41,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "config_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -58,7 +59,6 @@
 #define AB_CONF_MAX_LIST 1024           /* strings in one list setting */
 #define AB_CONF_MAX_DEPTH 16            /* nesting of channel settings */
 #define AB_CONF_NAME_MAX 64             /* channel name and type */
-#define AB_CONF_RULE_NAME_MAX 128
 #define AB_CONF_STR_MAX 4096            /* paths and other strings */
 #define AB_CONF_SHOW_MAX 80             /* chars of a value echoed in errors */
 #define AB_CONF_LIST_SHOWN 20           /* channel names listed in a hint */
@@ -69,49 +69,6 @@
 #define MS_HOUR (60 * MS_MIN)
 #define MS_DAY (24 * MS_HOUR)
 
-/* A channel name that must exist once all channels are known. */
-struct ref {
-	const config_setting_t *elem;   /* the string element */
-	char *owner;                    /* "rule 'x'" or "default" */
-};
-
-struct ctx {
-	struct ab_config *cfg;
-	const char *path;               /* main file as given */
-	char *dir;                      /* its directory (include dir) */
-	struct ab_buf errs;
-	int nerr;
-	bool oom;
-	char prefix[AB_CONF_RULE_NAME_MAX + 48]; /* "rule 'x': " inside a rule */
-	struct ref *refs;
-	size_t n_refs, cap_refs;
-	char *store_raw;                /* store and pidfile as written */
-	char *pidfile_raw;
-	const config_setting_t *base_set, *cap_set;
-};
-
-enum ftype { FT_STRING, FT_BOOL, FT_INT, FT_DURATION, FT_GROUP, FT_LIST, FT_STRINGS };
-
-struct field;
-typedef void (*field_fn)(struct ctx *c, const config_setting_t *s, const struct field *f,
-			 void *dst);
-
-/* One schema row: check_group() checks the type, then fn validates and
- * stores at dst + off (h_string, h_bool, h_int, h_duration are the generic
- * ones); off_n is the element count of list handlers; min/max bound h_int
- * and h_duration (ms). */
-struct field {
-	const char *name;
-	enum ftype type;
-	bool required;
-	field_fn fn;
-	size_t off;
-	size_t off_n;        /* element count for list handlers */
-	long long min, max;
-};
-
-/* Extra members of an open group (channel plugin settings). */
-typedef void (*extra_fn)(struct ctx *c, const config_setting_t *s, void *dst);
 
 /* ------------------------------------------------------------------ errors */
 
@@ -136,7 +93,7 @@ static const char *show(const char *s, char *out, size_t outsz)
 /* The file name a setting came from, as the admin can open it: included
  * files are recorded by libconfig as written in @include, so relative ones
  * are joined to the include directory. */
-static void src_file(const struct ctx *c, const char *f, char *out, size_t outsz)
+static void src_file(const struct ab_conf_ctx *c, const char *f, char *out, size_t outsz)
 {
 	size_t dl = c->dir ? strlen(c->dir) : 0;
 
@@ -147,9 +104,9 @@ static void src_file(const struct ctx *c, const char *f, char *out, size_t outsz
 		snprintf(out, outsz, "%s/%s", c->dir, f);
 }
 
-static void verr_at(struct ctx *c, const char *file, int line, const char *fmt, va_list ap)
+static void verr_at(struct ab_conf_ctx *c, const char *file, int line, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
-static void verr_at(struct ctx *c, const char *file, int line, const char *fmt, va_list ap)
+static void verr_at(struct ab_conf_ctx *c, const char *file, int line, const char *fmt, va_list ap)
 {
 	char msg[1024];
 
@@ -163,9 +120,9 @@ static void verr_at(struct ctx *c, const char *file, int line, const char *fmt, 
 		ab_buf_printf(&c->errs, "%s: %s\n", file, msg);
 }
 
-static void err_at(struct ctx *c, const char *file, int line, const char *fmt, ...)
+static void err_at(struct ab_conf_ctx *c, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void err_at(struct ctx *c, const char *file, int line, const char *fmt, ...)
+static void err_at(struct ab_conf_ctx *c, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -175,9 +132,9 @@ static void err_at(struct ctx *c, const char *file, int line, const char *fmt, .
 }
 
 /* Error located at setting s (its file and line, or its parent's). */
-static void err(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+static void err(struct ab_conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void err(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+static void err(struct ab_conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
 {
 	char file[PATH_MAX];
 	int line = 0;
@@ -196,7 +153,7 @@ static void err(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static char *xstrdup(struct ctx *c, const char *s)
+static char *xstrdup(struct ab_conf_ctx *c, const char *s)
 {
 	char *p = strdup(s ? s : "");
 
@@ -205,7 +162,7 @@ static char *xstrdup(struct ctx *c, const char *s)
 	return p;
 }
 
-static void *xcalloc(struct ctx *c, size_t n, size_t sz)
+static void *xcalloc(struct ab_conf_ctx *c, size_t n, size_t sz)
 {
 	void *p = calloc(n ? n : 1, sz);
 
@@ -215,7 +172,7 @@ static void *xcalloc(struct ctx *c, size_t n, size_t sz)
 }
 
 /* Where a setting is, as "FILE:LINE", for "first defined at" hints. */
-static void place(const struct ctx *c, const config_setting_t *s, char *out, size_t outsz)
+static void place(const struct ab_conf_ctx *c, const config_setting_t *s, char *out, size_t outsz)
 {
 	char file[PATH_MAX];
 
@@ -297,7 +254,7 @@ static bool text_ok(const char *s, size_t max)
 	return i > 0;
 }
 
-static bool type_ok(const config_setting_t *s, enum ftype t)
+static bool type_ok(const config_setting_t *s, enum ab_conf_ftype t)
 {
 	int ty = config_setting_type(s);
 	int i, n;
@@ -327,7 +284,7 @@ static bool type_ok(const config_setting_t *s, enum ftype t)
 	return false;
 }
 
-static const char *type_words(enum ftype t)
+static const char *type_words(enum ab_conf_ftype t)
 {
 	switch (t) {
 	case FT_STRING: return "a string";
@@ -343,8 +300,8 @@ static const char *type_words(enum ftype t)
 
 /* Walk the members of group g against fields[]; unknown members go to
  * extra (when set) or are errors.  what names the group in messages. */
-static void check_group(struct ctx *c, const config_setting_t *g, const struct field *fields,
-			size_t nfields, const char *what, void *dst, extra_fn extra)
+static void check_group(struct ab_conf_ctx *c, const config_setting_t *g, const struct ab_conf_field *fields,
+			size_t nfields, const char *what, void *dst, ab_conf_extra_fn extra)
 {
 	bool seen[AB_CONF_MAX_FIELDS] = { false };
 	int i, n = config_setting_length(g);
@@ -353,7 +310,7 @@ static void check_group(struct ctx *c, const config_setting_t *g, const struct f
 	for (i = 0; i < n; i++) {
 		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
 		const char *name = config_setting_name(s);
-		const struct field *f = NULL;
+		const struct ab_conf_field *f = NULL;
 
 		for (k = 0; k < nfields; k++) {
 			if (!strcmp(fields[k].name, name)) {
@@ -402,7 +359,7 @@ static void check_group(struct ctx *c, const config_setting_t *g, const struct f
 
 #define AT(dst, off, type) ((type *)(void *)((char *)(dst) + (off)))
 
-static void h_string(struct ctx *c, const config_setting_t *s, const struct field *f, void *dst)
+static void h_string(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
 {
 	const char *v = config_setting_get_string(s);
 	char **p = AT(dst, f->off, char *);
@@ -418,13 +375,13 @@ static void h_string(struct ctx *c, const config_setting_t *s, const struct fiel
 	*p = xstrdup(c, v);
 }
 
-static void h_bool(struct ctx *c, const config_setting_t *s, const struct field *f, void *dst)
+static void h_bool(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
 {
 	(void)c;
 	*AT(dst, f->off, bool) = config_setting_get_bool(s) != 0;
 }
 
-static void h_int(struct ctx *c, const config_setting_t *s, const struct field *f, void *dst)
+static void h_int(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
 {
 	long long v = config_setting_get_int64(s);
 
@@ -436,7 +393,7 @@ static void h_int(struct ctx *c, const config_setting_t *s, const struct field *
 	*AT(dst, f->off, int) = (int)v;
 }
 
-static void h_duration(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_duration(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 		       void *dst)
 {
 	const char *v = config_setting_get_string(s);
@@ -460,7 +417,7 @@ static void h_duration(struct ctx *c, const config_setting_t *s, const struct fi
 }
 
 /* Copy a list of strings (type already checked) into a NULL-free array. */
-static void copy_strings(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void copy_strings(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			 char ***arr, size_t *n)
 {
 	int i, len = config_setting_length(s);
@@ -489,7 +446,7 @@ static const config_setting_t *elem_at(const config_setting_t *s, int i)
 
 /* ------------------------------------------------------------------ log, dispatch */
 
-static void h_log_level(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_log_level(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			void *dst)
 {
 	const char *v = config_setting_get_string(s);
@@ -504,19 +461,19 @@ static void h_log_level(struct ctx *c, const config_setting_t *s, const struct f
 	*AT(dst, f->off, int) = lvl;
 }
 
-static const struct field log_fields[] = {
+static const struct ab_conf_field log_fields[] = {
 	{ "level", FT_STRING, false, h_log_level, offsetof(struct ab_config, log_level), 0, 0, 0 },
 	{ "syslog", FT_BOOL, false, h_bool, offsetof(struct ab_config, log_syslog), 0, 0, 0 },
 };
 
-static void h_log(struct ctx *c, const config_setting_t *s, const struct field *f, void *dst)
+static void h_log(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
 {
 	(void)f;
 	check_group(c, s, log_fields, sizeof log_fields / sizeof log_fields[0], "log", dst, NULL);
 }
 
 /* Remembers the backoff settings for the base <= cap check. */
-static void h_backoff(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_backoff(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 		      void *dst)
 {
 	int before = c->nerr;
@@ -531,7 +488,7 @@ static void h_backoff(struct ctx *c, const config_setting_t *s, const struct fie
 }
 
 #define DOFF(m) offsetof(struct ab_dispatch_conf, m)
-static const struct field dispatch_fields[] = {
+static const struct ab_conf_field dispatch_fields[] = {
 	{ "workers", FT_INT, false, h_int, DOFF(workers), 0, 1, 64 },
 	{ "backoff_base", FT_DURATION, false, h_backoff, DOFF(backoff_base_ms), 0, 1, MS_DAY },
 	{ "backoff_cap", FT_DURATION, false, h_backoff, DOFF(backoff_cap_ms), 0, 1, 30 * MS_DAY },
@@ -540,7 +497,7 @@ static const struct field dispatch_fields[] = {
 	{ "timeout", FT_DURATION, false, h_duration, DOFF(timeout_ms), 0, MS_SEC, MS_DAY },
 };
 
-static void h_dispatch(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_dispatch(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 		       void *dst)
 {
 	struct ab_dispatch_conf *d = &((struct ab_config *)dst)->dispatch;
@@ -559,7 +516,7 @@ static void h_dispatch(struct ctx *c, const config_setting_t *s, const struct fi
 
 /* ------------------------------------------------------------------ channels */
 
-static json_t *to_json(struct ctx *c, const config_setting_t *s, int depth)
+static json_t *to_json(struct ab_conf_ctx *c, const config_setting_t *s, int depth)
 {
 	json_t *j = NULL;
 	int i, n;
@@ -627,7 +584,7 @@ static json_t *to_json(struct ctx *c, const config_setting_t *s, int depth)
 	return j;
 }
 
-static void h_chan_extra(struct ctx *c, const config_setting_t *s, void *dst)
+static void h_chan_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *dst)
 {
 	struct ab_channel_conf *ch = dst;
 	json_t *v = to_json(c, s, 1);
@@ -636,7 +593,7 @@ static void h_chan_extra(struct ctx *c, const config_setting_t *s, void *dst)
 		c->oom = true;
 }
 
-static void h_chan_name(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_chan_name(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			void *dst)
 {
 	const char *v = config_setting_get_string(s);
@@ -650,7 +607,7 @@ static void h_chan_name(struct ctx *c, const config_setting_t *s, const struct f
 	*AT(dst, f->off, char *) = xstrdup(c, v);
 }
 
-static void h_chan_type(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_chan_type(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			void *dst)
 {
 	const char *v = config_setting_get_string(s);
@@ -665,7 +622,7 @@ static void h_chan_type(struct ctx *c, const config_setting_t *s, const struct f
 }
 
 #define COFF(m) offsetof(struct ab_channel_conf, m)
-static const struct field channel_fields[] = {
+static const struct ab_conf_field channel_fields[] = {
 	{ "name", FT_STRING, true, h_chan_name, COFF(name), 0, 0, 0 },
 	{ "type", FT_STRING, true, h_chan_type, COFF(type), 0, 0, 0 },
 };
@@ -679,7 +636,7 @@ static void free_channel(struct ab_channel_conf *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
-static void do_channel(struct ctx *c, const config_setting_t *g, int idx,
+static void do_channel(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
 		       const config_setting_t **defs)
 {
 	struct ab_config *cfg = c->cfg;
@@ -723,7 +680,7 @@ static void do_channel(struct ctx *c, const config_setting_t *g, int idx,
 	cfg->n_channels++;
 }
 
-static void h_channels(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_channels(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 		       void *dst)
 {
 	struct ab_config *cfg = dst;
@@ -757,7 +714,7 @@ static void h_channels(struct ctx *c, const config_setting_t *s, const struct fi
 
 /* ------------------------------------------------------------------ rules, default */
 
-static int add_ref(struct ctx *c, const config_setting_t *elem, const char *owner)
+static int add_ref(struct ab_conf_ctx *c, const config_setting_t *elem, const char *owner)
 {
 	if (c->n_refs == c->cap_refs) {
 		size_t ncap = c->cap_refs ? 2 * c->cap_refs : 16;
@@ -780,7 +737,7 @@ static int add_ref(struct ctx *c, const config_setting_t *elem, const char *owne
 
 /* Channel name lists: copied now, checked against the channels once all
  * are known (rules may come before channels in the file). */
-static void h_chanrefs(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_chanrefs(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 		       void *dst)
 {
 	char owner[sizeof c->prefix];
@@ -797,7 +754,7 @@ static void h_chanrefs(struct ctx *c, const config_setting_t *s, const struct fi
 			return;
 }
 
-static void h_globs(struct ctx *c, const config_setting_t *s, const struct field *f, void *dst)
+static void h_globs(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
 {
 	char sh[AB_CONF_SHOW_MAX + 8];
 	int i, n = config_setting_length(s);
@@ -823,7 +780,7 @@ static int severity_exact(const char *v, enum ab_severity *sev)
 	return 0;
 }
 
-static void bad_severity(struct ctx *c, const config_setting_t *s, const char *v)
+static void bad_severity(struct ab_conf_ctx *c, const config_setting_t *s, const char *v)
 {
 	char sh[AB_CONF_SHOW_MAX + 8];
 
@@ -831,7 +788,7 @@ static void bad_severity(struct ctx *c, const config_setting_t *s, const char *v
 	    show(v, sh, sizeof sh));
 }
 
-static void h_severities(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_severities(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			 void *dst)
 {
 	unsigned mask = 0;
@@ -850,7 +807,7 @@ static void h_severities(struct ctx *c, const config_setting_t *s, const struct 
 	*AT(dst, f->off, unsigned) = mask;
 }
 
-static void h_min_severity(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_min_severity(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			   void *dst)
 {
 	const char *v = config_setting_get_string(s);
@@ -863,7 +820,7 @@ static void h_min_severity(struct ctx *c, const config_setting_t *s, const struc
 	*AT(dst, f->off, int) = (int)sev;
 }
 
-static void h_categories(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_categories(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			 void *dst)
 {
 	char sh[AB_CONF_SHOW_MAX + 8];
@@ -885,7 +842,7 @@ static void h_categories(struct ctx *c, const config_setting_t *s, const struct 
 	*AT(dst, f->off, unsigned) = mask;
 }
 
-static void h_rule_name(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_rule_name(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 			void *dst)
 {
 	const char *v = config_setting_get_string(s);
@@ -900,7 +857,7 @@ static void h_rule_name(struct ctx *c, const config_setting_t *s, const struct f
 }
 
 #define ROFF(m) offsetof(struct ab_rule_conf, m)
-static const struct field rule_fields[] = {
+static const struct ab_conf_field rule_fields[] = {
 	{ "name", FT_STRING, false, h_rule_name, ROFF(name), 0, 0, 0 },
 	{ "events", FT_STRINGS, false, h_globs, ROFF(events), ROFF(n_events), 0, 0 },
 	{ "categories", FT_STRINGS, false, h_categories, ROFF(categories), 0, 0, 0 },
@@ -930,7 +887,7 @@ static void free_rule(struct ab_rule_conf *r)
 	memset(r, 0, sizeof *r);
 }
 
-static void do_rule(struct ctx *c, const config_setting_t *g, int idx,
+static void do_rule(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
 		    const config_setting_t **defs, bool *named)
 {
 	struct ab_config *cfg = c->cfg;
@@ -979,7 +936,7 @@ static void do_rule(struct ctx *c, const config_setting_t *g, int idx,
 	cfg->n_rules++;
 }
 
-static void h_rules(struct ctx *c, const config_setting_t *s, const struct field *f, void *dst)
+static void h_rules(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
 {
 	struct ab_config *cfg = dst;
 	const config_setting_t **defs;
@@ -1011,9 +968,85 @@ out:
 	free(named);
 }
 
+/* ------------------------------------------------------------------ for section modules */
+
+void ab_conf_err(struct ab_conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	err(c, s, "%s", msg);
+}
+
+void ab_conf_check_group(struct ab_conf_ctx *c, const config_setting_t *g,
+	const struct ab_conf_field *fields, size_t nfields, const char *what, void *dst,
+	ab_conf_extra_fn extra)
+{
+	check_group(c, g, fields, nfields, what, dst, extra);
+}
+
+void ab_conf_h_string(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	h_string(c, s, f, dst);
+}
+
+void ab_conf_h_bool(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	h_bool(c, s, f, dst);
+}
+
+void ab_conf_h_int(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	h_int(c, s, f, dst);
+}
+
+void ab_conf_h_duration(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	h_duration(c, s, f, dst);
+}
+
+void ab_conf_h_globs(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	h_globs(c, s, f, dst);
+}
+
+void ab_conf_h_strings(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	copy_strings(c, s, f, AT(dst, f->off, char **), AT(dst, f->off_n, size_t));
+}
+
+char *ab_conf_strdup(struct ab_conf_ctx *c, const char *s)
+{
+	return xstrdup(c, s);
+}
+
+void *ab_conf_calloc(struct ab_conf_ctx *c, size_t n, size_t sz)
+{
+	return xcalloc(c, n, sz);
+}
+
+json_t *ab_conf_to_json(struct ab_conf_ctx *c, const config_setting_t *s)
+{
+	return to_json(c, s, 0);
+}
+
+struct ab_config *ab_conf_config(struct ab_conf_ctx *c)
+{
+	return c->cfg;
+}
+
 /* ------------------------------------------------------------------ top level */
 
-static void h_abspath(struct ctx *c, const config_setting_t *s, const struct field *f,
+static void h_abspath(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 		      void *dst)
 {
 	const char *v = config_setting_get_string(s);
@@ -1028,24 +1061,30 @@ static void h_abspath(struct ctx *c, const config_setting_t *s, const struct fie
 }
 
 /* Stored in the context; resolved against state_dir at the end. */
-static void h_later(struct ctx *c, const config_setting_t *s, const struct field *f, void *dst)
+static void h_later(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
 {
 	(void)dst;
 	h_string(c, s, f, c);
 }
 
 #define TOFF(m) offsetof(struct ab_config, m)
-static const struct field top_fields[] = {
+static const struct ab_conf_field top_fields[] = {
 	{ "state_dir", FT_STRING, false, h_abspath, TOFF(state_dir), 0, 0, 0 },
-	{ "store", FT_STRING, false, h_later, offsetof(struct ctx, store_raw), 0, 0, 0 },
+	{ "store", FT_STRING, false, h_later, offsetof(struct ab_conf_ctx, store_raw), 0, 0, 0 },
 	{ "plugin_dir", FT_STRING, false, h_string, TOFF(plugin_dir), 0, 0, 0 },
 	{ "user", FT_STRING, false, h_string, TOFF(user), 0, 0, 0 },
-	{ "pidfile", FT_STRING, false, h_later, offsetof(struct ctx, pidfile_raw), 0, 0, 0 },
+	{ "pidfile", FT_STRING, false, h_later, offsetof(struct ab_conf_ctx, pidfile_raw), 0, 0, 0 },
 	{ "log", FT_GROUP, false, h_log, 0, 0, 0, 0 },
 	{ "dispatch", FT_GROUP, false, h_dispatch, 0, 0, 0, 0 },
 	{ "channels", FT_LIST, false, h_channels, 0, 0, 0, 0 },
 	{ "rules", FT_LIST, false, h_rules, 0, 0, 0, 0 },
 	{ "default", FT_STRINGS, false, h_chanrefs, TOFF(default_channels), TOFF(n_default), 0, 0 },
+	{ "secrets_key", FT_STRING, false, h_abspath, TOFF(secrets_key), 0, 0, 0 },
+	/* Sections with their own module (config_int.h). */
+	{ "syslog", FT_GROUP, false, ab_conf_syslog, 0, 0, 0, 0 },
+	{ "milter", FT_GROUP, false, ab_conf_milter, 0, 0, 0, 0 },
+	{ "mail_sources", FT_LIST, false, ab_conf_mail_sources, 0, 0, 0, 0 },
+	{ "profiles", FT_LIST, false, ab_conf_profiles, 0, 0, 0, 0 },
 };
 
 #define TABLE_FITS(t) _Static_assert(sizeof t / sizeof t[0] <= AB_CONF_MAX_FIELDS, #t " too long")
@@ -1055,7 +1094,7 @@ TABLE_FITS(dispatch_fields);
 TABLE_FITS(channel_fields);
 TABLE_FITS(rule_fields);
 
-static void check_refs(struct ctx *c)
+static void check_refs(struct ab_conf_ctx *c)
 {
 	const struct ab_config *cfg = c->cfg;
 	struct ab_buf names = AB_BUF_INIT(2048);
@@ -1131,7 +1170,7 @@ static int include_name(const char *file, int line, char *out, size_t outsz)
 }
 
 /* Read the file; libconfig's own errors become our error lines. */
-static int read_file(struct ctx *c, config_t *lc)
+static int read_file(struct ab_conf_ctx *c, config_t *lc)
 {
 	char file[PATH_MAX];
 
@@ -1165,7 +1204,7 @@ static int read_file(struct ctx *c, config_t *lc)
 	return -1;
 }
 
-static void finish_paths(struct ctx *c)
+static void finish_paths(struct ab_conf_ctx *c)
 {
 	struct ab_config *cfg = c->cfg;
 
@@ -1181,7 +1220,7 @@ static void finish_paths(struct ctx *c)
 
 struct ab_config *ab_config_load(const char *path, char **errors)
 {
-	struct ctx c;
+	struct ab_conf_ctx c;
 	config_t lc;
 	char *slash;
 	size_t i;
@@ -1260,6 +1299,9 @@ void ab_config_free(struct ab_config *cfg)
 	free(cfg->plugin_dir);
 	free(cfg->user);
 	free(cfg->pidfile);
+	free(cfg->secrets_key);
+	ab_syslog_conf_free(cfg->syslog);
+	ab_mail_conf_free(cfg->mail);
 	free(cfg);
 }
 

@@ -59,6 +59,9 @@ struct ab_dispatch_conf {
 	int64_t timeout_ms;       /* default 30s: lease on a running job */
 };
 
+struct ab_syslog_conf;   /* syslog_conf.h: listeners and syslog sources */
+struct ab_mail_conf;     /* mail_conf.h: milter, mail sources, profiles */
+
 struct ab_config {
 	char *path;               /* the file loaded */
 	char *state_dir;          /* default "/var/lib/alertbridge" */
@@ -75,6 +78,9 @@ struct ab_config {
 	size_t n_rules;
 	char **default_channels;
 	size_t n_default;
+	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
+	struct ab_syslog_conf *syslog;  /* NULL when not configured */
+	struct ab_mail_conf *mail;      /* NULL when not configured */
 	int refs;                 /* snapshot reference count, see ab_config_ref() */
 };
 
@@ -82,6 +88,8 @@ struct ab_config {
  * problem as "FILE:LINE: message\n" lines (caller frees). */
 struct ab_config *ab_config_load(const char *path, char **errors);
 void ab_config_free(struct ab_config *cfg);
+void ab_syslog_conf_free(struct ab_syslog_conf *sc);
+void ab_mail_conf_free(struct ab_mail_conf *mc);
 const struct ab_channel_conf *ab_config_channel(const struct ab_config *cfg, const char *name);
 /* Resolve a path relative to state_dir (absolute paths are kept); caller frees. */
 char *ab_config_path(const struct ab_config *cfg, const char *p);

@@ -166,7 +166,8 @@ static void test_round_trip(void **state)
 		assert_int_equal(ab_secret_encrypt(values[i], key1, &enc, err, sizeof err), 0);
 		assert_non_null(enc);
 		assert_memory_equal(enc, "enc:v1:", 7);
-		assert_null(strstr(enc, values[i]));
+		if (strlen(values[i]) >= 6)  /* a 1-char value may occur in base64 by chance */
+			assert_null(strstr(enc, values[i]));
 		assert_int_equal(ab_secret_resolve(enc, key1, out, sizeof out, err, sizeof err), 0);
 		assert_string_equal(out, values[i]);
 		/* a fresh IV every time */

@@ -1,0 +1,23 @@
+/*
+ * ingest.h - the one path from a parsed event to durable delivery jobs,
+ * shared by every input (CLI, milter, syslog): route the event, then
+ * commit the event and its jobs to the store (fsync) before returning.
+ * Nothing is acknowledged to an input before this returned 0.
+ */
+#ifndef AB_INGEST_H
+#define AB_INGEST_H
+
+#include <stdint.h>
+#include "config.h"
+#include "event.h"
+#include "route.h"
+#include "store.h"
+
+/* Ensure the id, route and enqueue.  rr (may be NULL) gets the routing
+ * decision, *added (may be NULL) the number of new jobs.  Returns 0, or -1
+ * with a message in err (nothing was stored: the input must not be
+ * acknowledged). */
+int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_route_result *rr, int *added, char *err, size_t errsz);
+
+#endif
