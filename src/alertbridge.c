@@ -336,7 +336,8 @@ static int print_log(const struct ab_log_entry *e, void *arg)
 	} else {
 		printf("%s %-16s job=%lld attempt=%d %-9s code=%d %lldms%s%s\n", t, e->channel,
 			(long long)e->job_id, e->attempt, ab_status_name(e->status), e->code,
-			(long long)e->latency_ms, e->error && e->error[0] ? " error=" : "",
+			(long long)e->latency_ms,
+			!e->error || !e->error[0] ? "" : e->status == AB_OK ? " note=" : " error=",
 			e->error ? e->error : "");
 	}
 	return 0;

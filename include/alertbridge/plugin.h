@@ -49,11 +49,35 @@ struct ab_result {
 	char message[AB_RESULT_MSG_MAX];  /* short human text, never a secret */
 };
 
+/*
+ * Payload shapes (all JSON objects; plugins must render every kind):
+ *
+ * AB_MSG_EVENT, AB_MSG_TEST: one canonical event (DESIGN.md section 4).
+ *   A test message has fields.test = true and a title saying it is a test.
+ *   An event that went out after a throttle window carries
+ *   fields.throttle_suppressed = N (events suppressed in that window).
+ *
+ * AB_MSG_GROUP: many events of one group (grouping rules):
+ *   { "group": { "key": "...", "rule": "NAME", "title": "...", "count": N,
+ *                "counts": { "critical": n, "high": n, ... },   severity -> n
+ *                "by_type": { "finding.created": n, ... },
+ *                "group_by": { "tool": "...", "asset": "..." },
+ *                "first_at": "RFC 3339", "last_at": "RFC 3339",
+ *                "url": "..." (optional) },
+ *     "items": [ event, ... ],     top items, most severe first
+ *     "omitted": M }               items not listed (count - len(items))
+ *
+ * AB_MSG_DIGEST: a scheduled summary; like a group with "digest" in place
+ *   of "group": { "digest": { "rule": "NAME", "title": "...", "schedule": "...",
+ *                 "period_start": "...", "period_end": "...", "count": N,
+ *                 "counts": {...}, "by_type": {...} },
+ *     "items": [ event, ... ], "omitted": M }
+ */
 enum ab_msg_kind {
-	AB_MSG_EVENT = 0,  /* payload: one canonical event object */
-	AB_MSG_GROUP = 1,  /* payload: {"group": {...}, "items": [events...], "counts": {...}} */
-	AB_MSG_DIGEST = 2, /* payload: like a group, with "digest": {...} */
-	AB_MSG_TEST = 3,   /* payload: a clearly marked test event */
+	AB_MSG_EVENT = 0,
+	AB_MSG_GROUP = 1,
+	AB_MSG_DIGEST = 2,
+	AB_MSG_TEST = 3,
 };
 
 struct ab_message {

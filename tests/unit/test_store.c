@@ -621,6 +621,63 @@ static void test_durability_kill9(void **state)
 	ab_store_close(s);
 }
 
+/*
+ * Cross-process visibility with two connections open in one process (as
+ * in the daemon) and a writer in another process (as `alertbridge send`):
+ * every commit is visible to the others at once.  The lost-locks bug that
+ * once hid the daemon's commits (open()+close() of the db file drops this
+ * process's POSIX locks) is caught by tests/integration/daemon_e2e.sh.
+ */
+static int count_in_child(const char *path, enum ab_job_state state)
+{
+	pid_t pid = fork();
+	int status = 0;
+
+	if (pid == 0) {
+		char err[512];
+		struct ab_store *o = ab_store_open(path, err, sizeof err);
+		int64_t n;
+		if (o && state == AB_JOB_QUEUED) {   /* write, like `alertbridge send` */
+			const char *ch[] = { "other" };
+			if (enqueue_n(o, 1000 + (unsigned)getpid(), ch, 1, 500) != 1)
+				_exit(254);
+		}
+		n = o ? ab_store_count(o, state) : -1;
+		ab_store_close(o);   /* as the last connection of its process */
+		_exit(n < 0 || n > 200 ? 255 : (int)n);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void test_second_connection_keeps_locks(void **state)
+{
+	struct fixture *f = *state;
+	const char *ch[] = { "file" };
+	struct ab_store *second;
+	struct ab_job job;
+	struct ab_result r;
+	char err[512];
+
+	assert_int_equal(enqueue_n(f->s, 1, ch, 1, 1000), 1);
+	second = ab_store_open(f->path, err, sizeof err);
+	assert_non_null(second);
+	assert_int_equal(count_in_child(f->path, AB_JOB_QUEUED), 2);
+	assert_int_equal(ab_store_count(second, AB_JOB_QUEUED), 2);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 2);
+	/* The second connection delivers; another process must see it at once. */
+	assert_int_equal(ab_store_claim(second, 2000, 30000, &job), 1);
+	ab_result_set(&r, AB_OK, 200, "ok");
+	assert_int_equal(ab_store_finish(second, &job, &r, 1, 2001, 0, false), 0);
+	ab_job_clear(&job);
+	assert_int_equal(count_in_child(f->path, AB_JOB_DONE), 1);
+	assert_int_equal(enqueue_n(f->s, 2, ch, 1, 3000), 1);
+	assert_int_equal(count_in_child(f->path, AB_JOB_QUEUED), 3);
+	assert_int_equal(count_in_child(f->path, AB_JOB_DONE), 1);
+	ab_store_close(second);
+}
+
 static void test_names(void **state)
 {
 	static const struct { int v; const char *job, *status; } t[] = {
@@ -652,6 +709,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_finish_after_requeue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_claims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_connection_keeps_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
 		cmocka_unit_test(test_names),
 	};

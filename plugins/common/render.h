@@ -1,0 +1,114 @@
+/*
+ * render.h - shared rendering helpers compiled into every chat/HTTP channel
+ * plugin (slack, teams, mattermost, webhook, email): a normalised view of
+ * any message kind (event, group, digest, test), severity colours and
+ * emoji, truncation at UTF-8 boundaries, and escaping per target format.
+ *
+ * Everything here is self-contained (jansson + buf.c): plugins reach the
+ * host only through struct ab_host.  Every function is hidden from the
+ * plugin's exports (the plugins link with -export-symbols-regex).
+ */
+#ifndef AB_PLUGIN_RENDER_H
+#define AB_PLUGIN_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <alertbridge/plugin.h>
+
+#include "buf.h"
+
+#define RD_TITLE_MAX 1024   /* bytes kept of any title */
+
+/* A flat view of any message kind.  Strings are borrowed from the payload
+ * (valid during send) or point into the view's own buffers; never NULL
+ * ("" when absent). */
+struct rd_view {
+	enum ab_msg_kind kind;
+	bool is_group;              /* group or digest */
+	bool test;                  /* fields.test */
+	const char *id, *type, *category, *severity, *source, *tool, *asset, *team, *status;
+	const char *title, *summary, *url;
+	char when[64];              /* occurred_at, else received_at, else period/last_at */
+	/* group / digest */
+	const json_t *items;        /* array of events (may be NULL) */
+	long long count, omitted;
+	char counts[256];           /* "2 critical, 5 high" (most severe first) */
+	char title_buf[RD_TITLE_MAX];
+	long long suppressed;       /* fields.throttle_suppressed */
+};
+
+/* Fill v from a message; payload must be an object.  Returns 0 or -1 with
+ * a message in err (e.g. a group payload without "group"). */
+int rd_view_init(struct rd_view *v, const struct ab_message *msg, char *err, size_t errsz);
+
+/* A string member of an object, or "" (never NULL). */
+const char *rd_str(const json_t *o, const char *key);
+
+/* Severity helpers (unknown -> info). */
+int rd_sev_rank(const char *sev);             /* critical 4 .. info 0 */
+const char *rd_sev_color(const char *sev);    /* "#RRGGBB" */
+const char *rd_sev_emoji(const char *sev);    /* Slack/Mattermost emoji code */
+const char *rd_sev_teams(const char *sev);    /* Adaptive Card color name */
+const char *rd_sev_label(const char *sev);    /* "CRITICAL" ... */
+
+/* Length in bytes of the longest prefix of s (len bytes) that holds at most
+ * max_chars code points and at most max_bytes bytes and does not cut a
+ * UTF-8 sequence. */
+size_t rd_utf8_prefix(const char *s, size_t len, size_t max_chars, size_t max_bytes);
+/* Number of code points in s (invalid bytes count as one each). */
+size_t rd_utf8_chars(const char *s);
+
+/* Append s to b escaped for the format, stopping (at a character boundary)
+ * once max_chars code points of the *escaped* output were written; when
+ * cut, append the ellipsis "…".  Returns true when s was truncated.
+ * max_chars 0 = no limit (the buffer's cap still applies). */
+enum rd_esc {
+	RD_ESC_NONE = 0,
+	RD_ESC_SLACK,     /* & < > as entities: "<!channel>" cannot ping */
+	RD_ESC_MARKDOWN,  /* Mattermost Markdown: \-escape specials, break @mentions */
+	RD_ESC_HTML,      /* & < > " ' as entities */
+	RD_ESC_HEADER,    /* mail header: CR, LF and other controls become spaces */
+};
+bool rd_put(struct ab_buf *b, const char *s, enum rd_esc esc, size_t max_chars);
+/* Same into a fresh malloc'd string (NULL on ENOMEM). */
+char *rd_esc(const char *s, enum rd_esc esc, size_t max_chars);
+
+/* A one-line plain-text summary of the message ("[HIGH] title (asset)" or
+ * "Group: N alerts ... "), for fallbacks and subjects; malloc'd. */
+char *rd_oneline(const struct rd_view *v, size_t max_chars);
+
+/* Build a NULL-terminated string list from a JSON array of strings
+ * (setting values); NULL on a non-string element or ENOMEM.  Free with
+ * rd_strv_free. */
+char **rd_strv(const json_t *arr, size_t max);
+void rd_strv_free(char **v);
+
+/* Resolve a secret setting through the host into a malloc'd string;
+ * NULL with "setting 'NAME': why" in err. */
+char *rd_secret(const struct ab_host *h, const char *name, const char *ref, char *err,
+	size_t errsz);
+
+/* Common HTTP settings shared by the HTTP plugins: url (secret), allow_http,
+ * allow_networks, timeout, ca_file.  parse() consumes those keys from cfg
+ * (a copy; the caller keeps the rest) and fills hs. */
+struct rd_http {
+	char *url;                  /* resolved, secret */
+	bool allow_http;
+	char **allow_networks;      /* NULL-terminated or NULL */
+	long timeout_ms;
+	char *ca_file;
+};
+int rd_http_parse(const struct ab_host *h, json_t *cfg, struct rd_http *hs, bool url_required,
+	char *err, size_t errsz);
+void rd_http_free(struct rd_http *hs);
+/* Send body (JSON) with the host's HTTP helper and map the answer into res
+ * (status, retry_after, code, message with the service's error text). */
+void rd_http_post(const struct ab_host *h, const struct rd_http *hs, const char *const *headers,
+	const char *body, size_t len, const char *content_type, struct ab_result *res);
+
+/* Report unknown keys left in cfg: returns -1 with "setting 'x': unknown
+ * setting for NAME" in err when cfg has any key left. */
+int rd_no_extra(const json_t *cfg, const char *plugin, char *err, size_t errsz);
+
+#endif
