@@ -322,7 +322,9 @@ int main(int argc, char **argv)
 	ab_dispatch_stop(disp);
 	ab_store_close(st);
 	if (pidfile && pidfd >= 0) {
-		unlink(pidfile);
+		/* After a privilege drop the directory may not be ours: empty it then. */
+		if (unlink(pidfile) < 0 && ftruncate(pidfd, 0) < 0)
+			ab_log(AB_LOG_WARNING, "pid file %s: could not remove it", pidfile);
 		close(pidfd);
 	}
 	ab_runtime_unref(rt);

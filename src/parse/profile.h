@@ -1,0 +1,124 @@
+/*
+ * profile.h - parser profiles: an ordered list of extractors that turn a
+ * parsed mail (or a syslog message text) into event fields.
+ *
+ * A profile is data (conf/profiles.d/NAME.conf, built by config_mail.c).
+ * Extractors run in order; the FIRST extractor that yields a value for a
+ * target wins, so put the most trusted source first (X-Alert-* headers).
+ * Then value maps rewrite the raw values (tool words -> our severity),
+ * then "fallback" constants fill targets still unset, then the built-in
+ * defaults (subject -> title, text -> summary, Date -> occurred_at,
+ * severity words in the subject, first link -> url).
+ *
+ * Targets: type category severity source tool title summary url asset team
+ * status priority fingerprint occurred_at, and "fields.NAME" for extra
+ * key/values.  "severity@wazuh", "severity@nagios", "severity@cef" and
+ * "severity@syslog" read a number (or Nagios state word) on that scale.
+ */
+#ifndef AB_PARSE_PROFILE_H
+#define AB_PARSE_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "event.h"
+
+struct ab_mail;
+
+#define AB_PROFILE_MAX_VALUE  4096    /* bytes kept of one extracted value */
+#define AB_PROFILE_MAX_SUMMARY 2000   /* bytes of text used as the default summary */
+#define AB_PROFILE_MAX_JSON_DEPTH 32  /* jansson decode depth */
+#define AB_PROFILE_MAX_XML   (4u * 1024 * 1024)  /* XML document bytes parsed */
+#define AB_PROFILE_MAX_FIELDS 64      /* fields.* targets per event */
+
+enum ab_ext_kind {
+	AB_EXT_HEADERS = 0,  /* X-Alert-<Target> headers (prefix configurable) */
+	AB_EXT_JSON,         /* JSON body or attachment: path -> target */
+	AB_EXT_XML,          /* XML body or attachment: XPath -> target */
+	AB_EXT_KV,           /* "Key: value" lines of the text: key -> target */
+	AB_EXT_REGEX,        /* PCRE2 named groups over subject or text */
+	AB_EXT_HEADER_MAP,   /* any header: header name -> target */
+};
+
+/* Where a JSON/XML/regex extractor looks. */
+enum ab_ext_where {
+	AB_WHERE_ANY = 0,     /* JSON/XML: body, then attachments; regex: subject then text */
+	AB_WHERE_BODY,
+	AB_WHERE_ATTACHMENT,
+	AB_WHERE_SUBJECT,
+	AB_WHERE_TEXT,
+};
+
+struct ab_ext_map {
+	char *from;     /* JSON path (a.b[0].c), XPath, key, header name */
+	char *target;   /* see the targets above */
+};
+
+struct ab_extractor {
+	enum ab_ext_kind kind;
+	enum ab_ext_where where;
+	char *attachment;            /* filename glob for attachments (NULL = any) */
+	char *prefix;                /* headers: default "X-Alert-" */
+	char *separator;             /* kv: default ":" */
+	struct ab_ext_map *maps;
+	size_t n_maps;
+	char **ns;                   /* xml: "prefix=uri" namespace bindings */
+	size_t n_ns;
+	void *re;                    /* regex: pcre2_code * (compiled) */
+	char *pattern;
+};
+
+/* A value map: when target's raw value matches one of match[] (globs,
+ * case-insensitive), it becomes value. */
+struct ab_value_map {
+	char *target;
+	char **match;
+	size_t n_match;
+	char *value;
+};
+
+struct ab_profile {
+	char *name;
+	char *file;                  /* where it is defined (for explain) */
+	int line;
+	struct ab_extractor *ext;
+	size_t n_ext;
+	struct ab_value_map *maps;
+	size_t n_maps;
+	struct ab_ext_map *fallback; /* target -> constant (from = the constant) */
+	size_t n_fallback;
+	bool defaults;               /* run the built-in defaults (default true) */
+};
+
+/* Is name a valid target?  (see above) */
+bool ab_profile_target_ok(const char *name);
+
+/* Compile a PCRE2 pattern for an extractor: named groups must be targets
+ * ("fields_NAME" groups go to fields.NAME).  0, or -1 with err set. */
+int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz);
+
+void ab_profile_free(struct ab_profile *p);   /* members and p itself */
+
+/*
+ * Apply profile p (NULL = the built-in defaults only) to a parsed mail,
+ * filling ev (created by the caller; origin.kind etc. are left to it).
+ * trace (may be NULL) gets one line per extractor and per value taken,
+ * for `alertbridge explain`.  Returns 0, or -1 when memory ran out.
+ * Bad JSON/XML in the mail is not an error: that extractor yields nothing
+ * and the trace says why.
+ */
+int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
+	struct ab_event *ev, struct ab_buf *trace);
+
+/*
+ * The same over a plain message (syslog MSG, a line of text): subject may
+ * be NULL; text is UTF-8.  Header extractors see nothing; JSON/XML
+ * extractors look at the text as a body.  Only targets the profile yields
+ * are changed (defaults: title from subject when set, summary from text).
+ */
+int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const char *text,
+	struct ab_event *ev, struct ab_buf *trace);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * syslog_conf.h - the "syslog" section of alertbridge.conf, as parsed by
+ * config_syslog.c and used by syslog_in.c and syslog_source.c.
+ *
+ *   syslog = {
+ *     high_water = 100000;      # queued jobs above which TCP input pauses
+ *     status_file = "syslog.status";   # relative to state_dir
+ *     listeners = (
+ *       { name = "tcp"; proto = "tcp"; address = "127.0.0.1:5514";
+ *         max_message = 65536; max_connections = 256; idle_timeout = "10m"; },
+ *       { name = "tls"; proto = "tls"; address = "[::]:6514";
+ *         tls_cert = "/etc/...crt"; tls_key = "/etc/...key";
+ *         tls_ca = "/etc/...ca"; tls_verify_client = true; },
+ *       { name = "local"; proto = "unix"; address = "/run/alertbridge/syslog.sock"; }
+ *     );
+ *     sources = (
+ *       { name = "wazuh"; listeners = ["tcp"]; hosts = ["siem-*"]; apps = ["ossec*"];
+ *         facilities = ["local4", "auth"]; regex = "rule"; profile = "wazuh"; drop = false; }
+ *     );
+ *   };
+ */
+#ifndef AB_SYSLOG_CONF_H
+#define AB_SYSLOG_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ab_syslog_proto {
+	AB_SYSLOG_UDP = 0,
+	AB_SYSLOG_TCP = 1,
+	AB_SYSLOG_TLS = 2,
+	AB_SYSLOG_UNIX = 3,       /* unix datagram socket */
+};
+
+#define AB_SYSLOG_DEFAULT_MAX_MESSAGE (64 * 1024)
+#define AB_SYSLOG_MIN_MESSAGE 480           /* RFC 5424 6.1 */
+#define AB_SYSLOG_MAX_MESSAGE (1024 * 1024)
+#define AB_SYSLOG_DEFAULT_MAX_CONN 256
+#define AB_SYSLOG_DEFAULT_IDLE_MS (10 * 60 * 1000)
+#define AB_SYSLOG_DEFAULT_HIGH_WATER 100000
+#define AB_SYSLOG_MAX_LISTENERS 64
+#define AB_SYSLOG_MAX_SOURCES 1024
+
+struct ab_syslog_listener_conf {
+	char *name;
+	enum ab_syslog_proto proto;
+	char *address;            /* "host:port", "[v6]:port" or "/path" (unix) */
+	char *tls_cert, *tls_key, *tls_ca;   /* absolute paths (tls) */
+	bool tls_verify_client;   /* require a client certificate signed by tls_ca */
+	int max_message;          /* bytes; longer messages are truncated and marked */
+	int max_connections;      /* tcp/tls */
+	int64_t idle_timeout_ms;  /* tcp/tls; 0 = never */
+	char *file;               /* where it is defined */
+	int line;
+};
+
+struct ab_syslog_source_conf {
+	char *name;
+	char **listeners;         /* listener names; none = any */
+	size_t n_listeners;
+	char **hosts;             /* globs over origin.host; none = any */
+	size_t n_hosts;
+	char **apps;              /* globs over the app-name / tag; none = any */
+	size_t n_apps;
+	uint32_t facilities;      /* bitmask of 1u << facility (0..23); 0 = any */
+	char *regex;              /* PCRE2 over the line as received; NULL = any */
+	void *re;                 /* pcre2_code * compiled from regex */
+	char *profile;            /* profile name, NULL = none */
+	bool drop;                /* lines of this source are counted and dropped */
+	char *file;
+	int line;
+};
+
+struct ab_syslog_conf {
+	struct ab_syslog_listener_conf *listeners;
+	size_t n_listeners;
+	struct ab_syslog_source_conf *sources;
+	size_t n_sources;
+	int high_water;           /* queued jobs; 0 = no limit */
+	char *status_file;        /* as written; relative paths are under state_dir */
+};
+
+const char *ab_syslog_proto_name(enum ab_syslog_proto p);
+/* Split "host:port" / "[v6]:port" (host may be "*" or empty = any address).
+ * 0 or -1 with the reason in err. */
+int ab_syslog_addr_split(const char *addr, char *host, size_t hostsz, char *port,
+	size_t portsz, char *err, size_t errsz);
+/* Facility name ("kern", "auth", "local4", ... or "0".."23") -> number, or -1. */
+int ab_syslog_facility_parse(const char *s);
+
+#endif
