@@ -7,8 +7,10 @@ set -eu
 
 BUILD="build-essential autoconf automake libtool pkg-config
 libmilter-dev libcurl4-openssl-dev libxml2-dev libssl-dev libconfig-dev
-libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev"
-TEST="sqlite3 python3 openssl miltertest swaks procps psmisc"
+libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev
+libicu-dev"
+TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-openssl bsdutils python3-jsonschema
+postfix"
 
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"
@@ -28,4 +30,10 @@ echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
+# postfix (milter tests): install without its configuration dialog; the
+# tests run their own private instance and never touch /etc/postfix.
+case " $missing " in *" postfix "*)
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		$SUDO debconf-set-selections ;;
+esac
 $SUDO apt-get install -y -qq --no-install-recommends $missing

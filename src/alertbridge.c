@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "channels.h"
+#include "cli.h"
 #include "config.h"
 #include "event.h"
 #include "inboxdb.h"
@@ -49,6 +51,12 @@ static void usage(FILE *f)
 		"  check                          validate the configuration, load every plugin\n"
 		"  send FILE|-                    route and enqueue an event (canonical JSON)\n"
 		"  explain FILE|-                 show the routing of an event; sends nothing\n"
+		"  explain [--at TIME] FILE|-     rules, throttle/group state, deliveries; sends nothing\n"
+		"  send --lines FILE|-            enqueue one event JSON per line in one commit\n"
+		"  parse --syslog 'LINE' | --syslog-file FILE|-   syslog line(s) -> event JSON, one per line\n"
+		"  parse [--source NAME] MAIL.eml|-   a mail -> event JSON (send/explain take mails too)\n"
+		"  explain --syslog 'LINE'        routing of a syslog line (source, rules); sends nothing\n"
+		"  syslog status [--json]         syslog listener counters (received, drops, ...)\n"
 		"  queue list [--dead|--all]      list jobs\n"
 		"  queue retry ID | --dead        make a job, or every dead letter, due now\n"
 		"  queue drop ID                  delete a job\n"
@@ -65,6 +73,8 @@ static struct ab_config *load_config(void)
 	if (!cfg) {
 		fputs(errors ? errors : "configuration refused\n", stderr);
 		free(errors);
+	} else {
+		ab_channels_secrets(cfg->secrets_key);   /* issue 5: plugin secrets */
 	}
 	return cfg;
 }
@@ -159,6 +169,10 @@ static int cmd_check(void)
 	if (!rt) {
 		fputs(errors ? errors : "channels refused\n", stderr);
 		free(errors);
+		return EX_CONFIG;
+	}
+	if (ab_cli_check_channels(rt->cfg) < 0) {   /* issue 5: URLs vs the SSRF guard */
+		ab_runtime_unref(rt);
 		return EX_CONFIG;
 	}
 	printf("%s: OK: %zu channel(s), %zu rule(s), %zu default channel(s)\n", conf_path,
@@ -539,8 +553,16 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "check") == 0 && argc == 1)
 		return cmd_check();
+	if (ab_cli_mail_wants(argc, argv))   /* parse/send/explain MAIL.eml (issue 3) */
+		return ab_cli_mail(argc, argv, conf_path, plugin_dir);
+	if (ab_cli_route_wants(argc, argv))   /* explain EVENT, send --lines (issue 4) */
+		return ab_cli_route(argc, argv, conf_path, plugin_dir);
 	if (strcmp(argv[0], "send") == 0)
 		return cmd_send(argc, argv, false);
+	if (ab_cli_channels_wants(argc, argv))   /* test, log --channels, secret */
+		return ab_cli_channels(argc, argv, conf_path, plugin_dir);
+	if (ab_cli_syslog_wants(argc, argv))   /* parse/explain --syslog, syslog status */
+		return ab_cli_syslog(argc, argv, conf_path, plugin_dir);
 	if (strcmp(argv[0], "explain") == 0)
 		return cmd_send(argc, argv, true);
 	if (strcmp(argv[0], "queue") == 0)

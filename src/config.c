@@ -625,6 +625,11 @@ static void h_chan_type(struct ab_conf_ctx *c, const config_setting_t *s, const 
 static const struct ab_conf_field channel_fields[] = {
 	{ "name", FT_STRING, true, h_chan_name, COFF(name), 0, 0, 0 },
 	{ "type", FT_STRING, true, h_chan_type, COFF(type), 0, 0, 0 },
+	/* host settings (issue 5, config_channel.c): kept out of the plugin's settings */
+	{ "rate", FT_STRING, false, ab_conf_h_rate, COFF(rate), 0, 0, 0 },
+	{ "burst", FT_INT, false, ab_conf_h_int, COFF(burst), 0, 1, 1000 },
+	{ "fallback", FT_STRING, false, ab_conf_h_fallback, COFF(fallback), 0, 0, 0 },
+	{ "failure_threshold", FT_INT, false, ab_conf_h_int, COFF(failure_threshold), 0, 1, 1000 },
 };
 
 static void free_channel(struct ab_channel_conf *ch)
@@ -632,6 +637,7 @@ static void free_channel(struct ab_channel_conf *ch)
 	free(ch->name);
 	free(ch->type);
 	free(ch->file);
+	free(ch->fallback);
 	json_decref(ch->settings);
 	memset(ch, 0, sizeof *ch);
 }
@@ -771,102 +777,7 @@ static void h_globs(struct ab_conf_ctx *c, const config_setting_t *s, const stru
 	copy_strings(c, s, f, AT(dst, f->off, char **), AT(dst, f->off_n, size_t));
 }
 
-/* Exact severity names only (ab_severity_parse also takes synonyms such as
- * "crit" or "p1", which are for parsing alerts, not for policy). */
-static int severity_exact(const char *v, enum ab_severity *sev)
-{
-	if (ab_severity_parse(v, sev) != 0 || strcasecmp(v, ab_severity_name(*sev)) != 0)
-		return -1;
-	return 0;
-}
-
-static void bad_severity(struct ab_conf_ctx *c, const config_setting_t *s, const char *v)
-{
-	char sh[AB_CONF_SHOW_MAX + 8];
-
-	err(c, s, "%sunknown severity '%s' (use critical, high, medium, low, info)", c->prefix,
-	    show(v, sh, sizeof sh));
-}
-
-static void h_severities(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
-			 void *dst)
-{
-	unsigned mask = 0;
-	int i, n = config_setting_length(s);
-
-	for (i = 0; i < n && i < AB_CONF_MAX_LIST; i++) {
-		const char *v = config_setting_get_string_elem(s, (unsigned)i);
-		enum ab_severity sev;
-
-		if (severity_exact(v, &sev) != 0) {
-			bad_severity(c, elem_at(s, i), v);
-			continue;
-		}
-		mask |= 1u << sev;
-	}
-	*AT(dst, f->off, unsigned) = mask;
-}
-
-static void h_min_severity(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
-			   void *dst)
-{
-	const char *v = config_setting_get_string(s);
-	enum ab_severity sev;
-
-	if (severity_exact(v, &sev) != 0) {
-		bad_severity(c, s, v);
-		return;
-	}
-	*AT(dst, f->off, int) = (int)sev;
-}
-
-static void h_categories(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
-			 void *dst)
-{
-	char sh[AB_CONF_SHOW_MAX + 8];
-	unsigned mask = 0;
-	int i, n = config_setting_length(s);
-
-	for (i = 0; i < n && i < AB_CONF_MAX_LIST; i++) {
-		const char *v = config_setting_get_string_elem(s, (unsigned)i);
-		enum ab_category cat;
-
-		if (ab_category_parse(v, &cat) != 0 || strcasecmp(v, ab_category_name(cat)) != 0) {
-			err(c, elem_at(s, i),
-			    "%sunknown category '%s' (use security, system, error)",
-			    c->prefix, show(v, sh, sizeof sh));
-			continue;
-		}
-		mask |= 1u << cat;
-	}
-	*AT(dst, f->off, unsigned) = mask;
-}
-
-static void h_rule_name(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
-			void *dst)
-{
-	const char *v = config_setting_get_string(s);
-	char sh[AB_CONF_SHOW_MAX + 8];
-
-	(void)dst;
-	(void)f;
-	if (!text_ok(v, AB_CONF_RULE_NAME_MAX))
-		err(c, s, "rule name '%s' must be 1 to %d characters without control characters",
-		    show(v, sh, sizeof sh), AB_CONF_RULE_NAME_MAX);
-	/* the name itself was taken in do_rule() */
-}
-
-#define ROFF(m) offsetof(struct ab_rule_conf, m)
-static const struct ab_conf_field rule_fields[] = {
-	{ "name", FT_STRING, false, h_rule_name, ROFF(name), 0, 0, 0 },
-	{ "events", FT_STRINGS, false, h_globs, ROFF(events), ROFF(n_events), 0, 0 },
-	{ "categories", FT_STRINGS, false, h_categories, ROFF(categories), 0, 0, 0 },
-	{ "severities", FT_STRINGS, false, h_severities, ROFF(severities), 0, 0, 0 },
-	{ "min_severity", FT_STRING, false, h_min_severity, ROFF(min_severity), 0, 0, 0 },
-	{ "sources", FT_STRINGS, false, h_globs, ROFF(sources), ROFF(n_sources), 0, 0 },
-	{ "channels", FT_STRINGS, false, h_chanrefs, ROFF(channels), ROFF(n_channels), 0, 0 },
-	{ "final", FT_BOOL, false, h_bool, ROFF(final), 0, 0, 0 },
-};
+/* The rules and teams sections are parsed in config_rules.c. */
 
 static void free_strv(char **v, size_t n)
 {
@@ -877,98 +788,12 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
-static void free_rule(struct ab_rule_conf *r)
-{
-	free(r->name);
-	free(r->file);
-	free_strv(r->events, r->n_events);
-	free_strv(r->sources, r->n_sources);
-	free_strv(r->channels, r->n_channels);
-	memset(r, 0, sizeof *r);
-}
-
-static void do_rule(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
-		    const config_setting_t **defs, bool *named)
-{
-	struct ab_config *cfg = c->cfg;
-	struct ab_rule_conf *r = &cfg->rules[cfg->n_rules];
-	const config_setting_t *ns = config_setting_get_member(g, "name");
-	const config_setting_t *chs = config_setting_get_member(g, "channels");
-	const char *nm = NULL;
-	char buf[AB_CONF_RULE_NAME_MAX + 16], what[AB_CONF_RULE_NAME_MAX + 24], file[PATH_MAX];
-	size_t i;
-
-	if (ns && config_setting_type(ns) == CONFIG_TYPE_STRING &&
-	    text_ok(config_setting_get_string(ns), AB_CONF_RULE_NAME_MAX))
-		nm = config_setting_get_string(ns);
-	if (!nm)
-		snprintf(buf, sizeof buf, "rule %d", idx + 1);
-	r->name = xstrdup(c, nm ? nm : buf);
-	src_file(c, config_setting_source_file(g), file, sizeof file);
-	r->file = xstrdup(c, file);
-	r->line = config_setting_source_line(g);
-	r->min_severity = -1;
-	if (!r->name || !r->file) {
-		free_rule(r);
-		return;
-	}
-	snprintf(what, sizeof what, "rule '%s'", r->name);
-	snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
-	check_group(c, g, rule_fields, sizeof rule_fields / sizeof rule_fields[0], what, r, NULL);
-	if (!chs || (config_setting_is_aggregate(chs) && config_setting_length(chs) == 0))
-		err(c, g, "%sno channels (add channels = [\"inbox\"] or another channel)",
-		    c->prefix);
-	c->prefix[0] = '\0';
-	if (nm) {
-		for (i = 0; i < cfg->n_rules; i++) {
-			if (named[i] && !strcmp(cfg->rules[i].name, r->name)) {
-				char first[PATH_MAX + 16];
-
-				place(c, defs[i], first, sizeof first);
-				err(c, g, "duplicate rule name '%s' (first defined at %s)",
-				    show(r->name, buf, sizeof buf), first);
-				break;
-			}
-		}
-	}
-	defs[cfg->n_rules] = g;
-	named[cfg->n_rules] = nm != NULL;
-	cfg->n_rules++;
-}
-
-static void h_rules(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f, void *dst)
-{
-	struct ab_config *cfg = dst;
-	const config_setting_t **defs;
-	bool *named;
-	int i, n = config_setting_length(s);
-
-	(void)f;
-	if (n > AB_CONF_MAX_RULES) {
-		err(c, s, "setting 'rules' has %d rules (at most %d)", n, AB_CONF_MAX_RULES);
-		return;
-	}
-	cfg->rules = xcalloc(c, (size_t)n, sizeof *cfg->rules);
-	defs = xcalloc(c, (size_t)n, sizeof *defs);
-	named = xcalloc(c, (size_t)n, sizeof *named);
-	if (!cfg->rules || !defs || !named)
-		goto out;
-	for (i = 0; i < n && !c->oom; i++) {
-		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			err(c, elem_at(s, i), "rules: entry %d must be a group "
-			    "{ name = \"...\"; channels = [...]; }", i + 1);
-			continue;
-		}
-		do_rule(c, g, i, defs, named);
-	}
-out:
-	free(defs);
-	free(named);
-}
-
 /* ------------------------------------------------------------------ for section modules */
+
+int ab_conf_add_ref(struct ab_conf_ctx *c, const config_setting_t *elem, const char *owner)
+{
+	return add_ref(c, elem, owner);
+}
 
 void ab_conf_err(struct ab_conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
 {
@@ -1024,6 +849,33 @@ void ab_conf_h_strings(struct ab_conf_ctx *c, const config_setting_t *s,
 	copy_strings(c, s, f, AT(dst, f->off, char **), AT(dst, f->off_n, size_t));
 }
 
+void ab_conf_h_chanrefs(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	h_chanrefs(c, s, f, dst);
+}
+
+bool ab_conf_text_ok(const char *s, size_t max)
+{
+	return text_ok(s, max);
+}
+
+const char *ab_conf_show(const char *s, char *out, size_t outsz)
+{
+	return show(s, out, outsz);
+}
+
+void ab_conf_place(const struct ab_conf_ctx *c, const config_setting_t *s, char *out,
+	size_t outsz)
+{
+	place(c, s, out, outsz);
+}
+
+void ab_conf_src_file(const struct ab_conf_ctx *c, const char *f, char *out, size_t outsz)
+{
+	src_file(c, f, out, outsz);
+}
+
 char *ab_conf_strdup(struct ab_conf_ctx *c, const char *s)
 {
 	return xstrdup(c, s);
@@ -1077,7 +929,8 @@ static const struct ab_conf_field top_fields[] = {
 	{ "log", FT_GROUP, false, h_log, 0, 0, 0, 0 },
 	{ "dispatch", FT_GROUP, false, h_dispatch, 0, 0, 0, 0 },
 	{ "channels", FT_LIST, false, h_channels, 0, 0, 0, 0 },
-	{ "rules", FT_LIST, false, h_rules, 0, 0, 0, 0 },
+	{ "rules", FT_LIST, false, ab_conf_rules, 0, 0, 0, 0 },
+	{ "teams", FT_LIST, false, ab_conf_teams, 0, 0, 0, 0 },
 	{ "default", FT_STRINGS, false, h_chanrefs, TOFF(default_channels), TOFF(n_default), 0, 0 },
 	{ "secrets_key", FT_STRING, false, h_abspath, TOFF(secrets_key), 0, 0, 0 },
 	/* Sections with their own module (config_int.h). */
@@ -1092,7 +945,6 @@ TABLE_FITS(top_fields);
 TABLE_FITS(log_fields);
 TABLE_FITS(dispatch_fields);
 TABLE_FITS(channel_fields);
-TABLE_FITS(rule_fields);
 
 static void check_refs(struct ab_conf_ctx *c)
 {
@@ -1251,6 +1103,7 @@ struct ab_config *ab_config_load(const char *path, char **errors)
 		check_group(&c, config_root_setting(&lc), top_fields,
 			    sizeof top_fields / sizeof top_fields[0], "the top level", c.cfg, NULL);
 		check_refs(&c);
+		ab_conf_mail_finish(&c, config_root_setting(&lc));   /* mail sources -> profiles */
 		finish_paths(&c);
 	}
 	config_destroy(&lc);
@@ -1289,9 +1142,7 @@ void ab_config_free(struct ab_config *cfg)
 	for (i = 0; i < cfg->n_channels; i++)
 		free_channel(&cfg->channels[i]);
 	free(cfg->channels);
-	for (i = 0; i < cfg->n_rules; i++)
-		free_rule(&cfg->rules[i]);
-	free(cfg->rules);
+	ab_conf_rules_free(cfg);
 	free_strv(cfg->default_channels, cfg->n_default);
 	free(cfg->path);
 	free(cfg->state_dir);

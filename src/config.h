@@ -13,7 +13,11 @@
  *   dispatch { workers; backoff_base; backoff_cap; max_age; poll; timeout; }
  *   channels ( { name; type; <plugin settings...> }, ... )
  *   rules    ( { name; events; categories; severities; min_severity;
- *                sources; channels; final; }, ... )
+ *                sources; tools; statuses; min_priority; assets; teams;
+ *                fields; not; active; mute; mute_critical; channels; final;
+ *                throttle; throttle_key; group_by; group_wait;
+ *                group_interval; max_group_size; digest; remind; }, ... )
+ *   teams    ( { name; channels; default; rules; }, ... )
  *   default  [ "channel", ... ]
  */
 #ifndef AB_CONFIG_H
@@ -32,7 +36,17 @@ struct ab_channel_conf {
 	json_t *settings;    /* plugin's own settings (name/type removed) as JSON */
 	char *file;          /* file and line where the channel is defined */
 	int line;
+	/* --- host settings (config_channel.c; not passed to the plugin) --- */
+	double rate;         /* messages per second; 0 = type default (ratelimit.c) */
+	int burst;           /* bucket size; 0 = default */
+	char *fallback;      /* channel told when this one starts failing, or NULL */
+	int failure_threshold; /* consecutive failures before "failing"; 0 = default 3 */
 };
+
+struct ab_window;        /* timewin.h */
+struct ab_schedule;      /* timewin.h */
+struct ab_field_match;
+struct ab_team_conf;
 
 struct ab_rule_conf {
 	char *name;          /* "rule N" when unnamed */
@@ -48,6 +62,54 @@ struct ab_rule_conf {
 	char **channels;     /* names, each a defined channel */
 	size_t n_channels;
 	bool final;
+	/* --- the full rule language (config_rules.c, route.c, noise.c) --- */
+	char *key;           /* state key: name, or "team/name" for team rules */
+	char **tools, **assets, **teams;   /* globs; 0 = any */
+	size_t n_tools, n_assets, n_teams;
+	char **statuses;     /* exact, case-insensitive; unset = the active ones */
+	size_t n_statuses;
+	int min_priority;    /* 1 = highest; 0 = none: priority must be <= this */
+	struct ab_field_match *fields;     /* name -> PCRE2 regex, all must match */
+	size_t n_fields;
+	struct ab_rule_conf *not;          /* nested matcher that excludes, or NULL */
+	bool is_not;         /* this is a nested matcher (no actions, no status default) */
+	struct ab_window *active, *mute;   /* time windows (timewin.h) */
+	size_t n_active, n_mute;
+	bool mute_critical;  /* a mute may silence critical events too */
+	int64_t throttle_ms; /* 0 = no throttle */
+	char **throttle_key; /* field names; 0 = type + fingerprint */
+	size_t n_throttle_key;
+	char **group_by;     /* field names; grouping when n_group_by > 0 */
+	size_t n_group_by;
+	int64_t group_wait_ms, group_interval_ms;
+	int max_group_size;  /* items listed per group message */
+	struct ab_schedule *digest;        /* NULL = no digest */
+	bool digest_send_empty;
+	int digest_max_items;
+	int64_t *remind_ms;  /* offsets before fields.expires_at */
+	size_t n_remind;
+	const struct ab_team_conf *team;   /* owning team, NULL = global */
+};
+
+struct ab_field_match {
+	char *name;          /* "title", "asset", ... or a key of fields ("fields.x" too) */
+	char *pattern;
+	void *re;            /* pcre2_code * */
+};
+
+/* A team block: its rules only see events whose team is this name; its
+ * channels only ever get events of this team. */
+struct ab_team_conf {
+	char *name;
+	char *file;
+	int line;
+	char **channels;     /* channels owned by the team */
+	size_t n_channels;
+	char **default_channels;  /* team fallback; has_default false = global default */
+	size_t n_default;
+	bool has_default;
+	struct ab_rule_conf *rules;
+	size_t n_rules;
 };
 
 struct ab_dispatch_conf {
@@ -78,6 +140,8 @@ struct ab_config {
 	size_t n_rules;
 	char **default_channels;
 	size_t n_default;
+	struct ab_team_conf *teams;   /* team blocks (config_rules.c) */
+	size_t n_teams;
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
 	struct ab_syslog_conf *syslog;  /* NULL when not configured */
 	struct ab_mail_conf *mail;      /* NULL when not configured */

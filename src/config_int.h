@@ -83,10 +83,25 @@ void ab_conf_h_globs(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);              /* char **, size_t at off_n */
 void ab_conf_h_strings(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);              /* char **, size_t at off_n */
+void ab_conf_h_chanrefs(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);              /* char **, size_t at off_n */
+bool ab_conf_text_ok(const char *s, size_t max);
+const char *ab_conf_show(const char *s, char *out, size_t outsz);
+void ab_conf_place(const struct ab_conf_ctx *c, const config_setting_t *s, char *out,
+	size_t outsz);                                          /* "FILE:LINE" */
+void ab_conf_src_file(const struct ab_conf_ctx *c, const char *f, char *out, size_t outsz);
 char *ab_conf_strdup(struct ab_conf_ctx *c, const char *s);
 void *ab_conf_calloc(struct ab_conf_ctx *c, size_t n, size_t sz);
 json_t *ab_conf_to_json(struct ab_conf_ctx *c, const config_setting_t *s);
 struct ab_config *ab_conf_config(struct ab_conf_ctx *c);
+
+/* Remember a channel-name string setting, checked once all channels are known. */
+int ab_conf_add_ref(struct ab_conf_ctx *c, const config_setting_t *elem, const char *owner);
+/* Channel host settings (config_channel.c). */
+void ab_conf_h_rate(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);              /* double, "N/s|m|h" */
+void ab_conf_h_fallback(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);              /* char *, a channel name */
 
 /* Section handlers (one module each) and their destructors. */
 void ab_conf_syslog(struct ab_conf_ctx *c, const config_setting_t *s,
@@ -97,5 +112,13 @@ void ab_conf_mail_sources(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);
 void ab_conf_profiles(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);
+/* After the whole file was read: resolve mail sources -> profiles. */
+void ab_conf_mail_finish(struct ab_conf_ctx *c, const config_setting_t *root);
+/* config_rules.c: "rules" and "teams" and their destructor. */
+void ab_conf_rules(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);
+void ab_conf_teams(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);
+void ab_conf_rules_free(struct ab_config *cfg);
 
 #endif

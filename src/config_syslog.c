@@ -249,15 +249,17 @@ static void check_listener(struct ab_conf_ctx *c, const config_setting_t *g,
 	char host[ADDR_MAX], port[16], why[128];
 	bool tls_set = l->tls_cert || l->tls_key || l->tls_ca || l->tls_verify_client;
 
+	const config_setting_t *a = config_setting_get_member(g, "address");
+
 	if ((int)l->proto < 0 || !l->address)
 		return;
 	if (l->proto == AB_SYSLOG_UNIX) {
 		if (l->address[0] != '/' || strlen(l->address) >= 108)
-			ab_conf_err(c, g, "%ssetting 'address': a unix socket is an absolute path "
+			ab_conf_err(c, a, "%ssetting 'address': a unix socket is an absolute path "
 				"shorter than 108 bytes (got '%.200s')", c->prefix, l->address);
 	} else if (ab_syslog_addr_split(l->address, host, sizeof host, port, sizeof port, why,
 		   sizeof why) < 0) {
-		ab_conf_err(c, g, "%ssetting 'address': bad address '%.200s': %s", c->prefix,
+		ab_conf_err(c, a, "%ssetting 'address': bad address '%.200s': %s", c->prefix,
 			l->address, why);
 	}
 	if (l->proto == AB_SYSLOG_TLS && (!l->tls_cert || !l->tls_key))
@@ -266,7 +268,8 @@ static void check_listener(struct ab_conf_ctx *c, const config_setting_t *g,
 		ab_conf_err(c, g, "%s'tls_verify_client' needs 'tls_ca' (the CA that signs client "
 			"certificates)", c->prefix);
 	if (l->proto != AB_SYSLOG_TLS && tls_set)
-		ab_conf_err(c, g, "%stls_* settings are only for proto \"tls\" (this is \"%s\")",
+		ab_conf_err(c, config_setting_get_member(g, "tls_cert") ? config_setting_get_member(g,
+			"tls_cert") : g, "%stls_* settings are only for proto \"tls\" (this is \"%s\")",
 			c->prefix, ab_syslog_proto_name(l->proto));
 	for (size_t i = 0; i < idx; i++) {
 		const struct ab_syslog_listener_conf *o = &sc->listeners[i];
@@ -276,7 +279,7 @@ static void check_listener(struct ab_conf_ctx *c, const config_setting_t *g,
 			ab_conf_err(c, g, "duplicate syslog listener name '%s' (first defined at "
 				"line %d)", l->name, config_setting_source_line(defs[i]));
 		if (o->address && same_family && strcmp(o->address, l->address) == 0)
-			ab_conf_err(c, g, "%saddress '%.200s' is already used by listener '%s'",
+			ab_conf_err(c, a, "%saddress '%.200s' is already used by listener '%s'",
 				c->prefix, l->address, o->name ? o->name : "?");
 	}
 }
@@ -303,6 +306,7 @@ static void h_listeners(struct ab_conf_ctx *c, const config_setting_t *s,
 		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
 		struct ab_syslog_listener_conf *l = &sc->listeners[sc->n_listeners];
 		const char *nm = NULL;
+		char what[NAME_MAX_LEN + 32];
 
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 			ab_conf_err(c, g, "syslog listeners: entry %d must be a group { name = \"...\"; "
@@ -310,14 +314,15 @@ static void h_listeners(struct ab_conf_ctx *c, const config_setting_t *s,
 			continue;
 		}
 		if (config_setting_lookup_string(g, "name", &nm) && name_ok(nm))
-			snprintf(c->prefix, sizeof c->prefix, "syslog listener '%s': ", nm);
+			snprintf(what, sizeof what, "syslog listener '%s'", nm);
 		else
-			snprintf(c->prefix, sizeof c->prefix, "syslog listener %d: ", i + 1);
+			snprintf(what, sizeof what, "syslog listener %d", i + 1);
+		snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
 		l->max_message = AB_SYSLOG_DEFAULT_MAX_MESSAGE;
 		l->max_connections = AB_SYSLOG_DEFAULT_MAX_CONN;
 		l->idle_timeout_ms = AB_SYSLOG_DEFAULT_IDLE_MS;
 		ab_conf_check_group(c, g, listener_fields,
-			sizeof listener_fields / sizeof listener_fields[0], c->prefix, l, NULL);
+			sizeof listener_fields / sizeof listener_fields[0], what, l, NULL);
 		l->file = ab_conf_strdup(c, config_setting_source_file(g) ?
 			config_setting_source_file(g) : "?");
 		l->line = config_setting_source_line(g);
@@ -347,6 +352,7 @@ static void h_sources(struct ab_conf_ctx *c, const config_setting_t *s,
 		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
 		struct ab_syslog_source_conf *src = &sc->sources[sc->n_sources];
 		const char *nm = NULL;
+		char what[NAME_MAX_LEN + 32];
 
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 			ab_conf_err(c, g, "syslog sources: entry %d must be a group { name = \"...\"; "
@@ -354,11 +360,12 @@ static void h_sources(struct ab_conf_ctx *c, const config_setting_t *s,
 			continue;
 		}
 		if (config_setting_lookup_string(g, "name", &nm) && name_ok(nm))
-			snprintf(c->prefix, sizeof c->prefix, "syslog source '%s': ", nm);
+			snprintf(what, sizeof what, "syslog source '%s'", nm);
 		else
-			snprintf(c->prefix, sizeof c->prefix, "syslog source %d: ", i + 1);
+			snprintf(what, sizeof what, "syslog source %d", i + 1);
+		snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
 		ab_conf_check_group(c, g, source_fields,
-			sizeof source_fields / sizeof source_fields[0], c->prefix, src, NULL);
+			sizeof source_fields / sizeof source_fields[0], what, src, NULL);
 		src->file = ab_conf_strdup(c, config_setting_source_file(g) ?
 			config_setting_source_file(g) : "?");
 		src->line = config_setting_source_line(g);

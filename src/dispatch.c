@@ -27,6 +27,7 @@
 #include "log.h"
 #include "store.h"
 #include "util.h"
+#include "health.h"   /* issue 5: rate limit + channel health */
 
 struct ab_dispatcher {
 	pthread_mutex_t mu;
@@ -96,6 +97,9 @@ static void deliver(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 
 	(void)d;
 	memset(&res, 0, sizeof res);
+	/* --- channels (issue 5): over its rate -> back in the queue, not an attempt */
+	if (ch && ab_chanctl_admit(rt, job, ab_now_ms()) > 0)
+		return;
 	t0 = ab_mono_ms();
 	if (!ch) {
 		ab_result_set(&res, AB_PERMANENT, 0, "channel is not configured (any more): add it "
@@ -145,6 +149,8 @@ static void deliver(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 	if (ab_store_finish(st, job, &res, latency, now, next_at, dead) < 0)
 		ab_log(AB_LOG_ERR, "job %lld: could not record the result: %s (the job will be "
 			"retried when its lease expires)", (long long)job->id, ab_store_errmsg(st));
+	else if (ch)
+		ab_chanctl_result(st, rt, job, &res, now);   /* issue 5: channel health */
 }
 
 static void *worker(void *arg)
@@ -276,6 +282,7 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	for (int i = 0; i < d->n_threads; i++)
 		pthread_join(d->threads[i], NULL);
 	ab_runtime_unref(d->rt);
+	ab_chanctl_shutdown();   /* issue 5 */
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free(d->threads);

@@ -1,28 +1,70 @@
 /*
- * ingest.c - route an event and commit it with its delivery jobs.
+ * ingest.c - route an event and commit it with its delivery jobs and its
+ * noise-control state (throttle, group, digest, reminders) in one
+ * transaction.
  *
- * Public: ab_ingest.
+ * Public: ab_ingest, ab_ingest_explain.
+ * When the caller has a store batch open (group commit), the event joins
+ * it and is durable when the caller's ab_store_commit() returns 0; a
+ * failure rolls that batch back (ab_store_fail_batch).  Otherwise
+ * ab_ingest opens and commits its own transaction.
  * Diagnostics: the store's message when the commit failed (the caller
  *   answers TEMPFAIL / does not acknowledge; nothing is lost).
  */
 #include <stdio.h>
 
 #include "ingest.h"
+#include "noise.h"
 
-int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
-	int64_t now, struct ab_route_result *rr, int *added, char *err, size_t errsz)
+static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_route_result *rr, int *added, struct ab_buf *explain,
+	bool dry, char *err, size_t errsz)
 {
 	struct ab_route_result local;
+	bool own = !ab_store_in_batch(st);
+	char e2[512];
 
 	if (!rr)
 		rr = &local;
 	if (!ev->received_at)
 		ev->received_at = now;
 	ab_event_ensure_id(ev);
-	ab_route(cfg, ev, rr, NULL);
-	if (ab_store_enqueue(st, ev, rr->channels, rr->n, now, added) < 0) {
+	ab_route_at(cfg, ev, now, rr, explain);
+	if (own && ab_store_begin(st) < 0) {
+		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
+		return -1;
+	}
+	if (ab_noise_ingest(st, cfg, ev, rr, now, added, explain, e2, sizeof e2) < 0) {
+		snprintf(err, errsz, "could not store event %s: %s", ev->id, e2);
+		if (own)
+			ab_store_rollback(st);
+		else
+			ab_store_fail_batch(st, err);
+		return -1;
+	}
+	if (own && dry) {
+		ab_store_rollback(st);
+		return 0;
+	}
+	if (own && ab_store_commit(st) < 0) {
 		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
 		return -1;
 	}
 	return 0;
+}
+
+int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_route_result *rr, int *added, char *err, size_t errsz)
+{
+	return run(st, cfg, ev, now, rr, added, NULL, false, err, errsz);
+}
+
+int ab_ingest_explain(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_buf *explain, char *err, size_t errsz)
+{
+	if (ab_store_in_batch(st)) {
+		snprintf(err, errsz, "explain: a batch is open on this connection");
+		return -1;
+	}
+	return run(st, cfg, ev, now, NULL, NULL, explain, true, err, errsz);
 }

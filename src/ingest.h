@@ -19,5 +19,10 @@
  * acknowledged). */
 int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
 	int64_t now, struct ab_route_result *rr, int *added, char *err, size_t errsz);
+/* The same decision as a dry run: the trace (rules, throttle and group
+ * state, deliveries) goes to explain, and the transaction is rolled back,
+ * so nothing is stored or sent. */
+int ab_ingest_explain(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_buf *explain, char *err, size_t errsz);
 
 #endif

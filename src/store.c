@@ -20,12 +20,20 @@
  *   delivery_log(id, job_id, event_id, channel, at, attempt, status, code,
  *        latency_ms, error); job_id becomes NULL when the job is dropped.
  * Done jobs are kept (they are the dedup record); nothing here prunes them.
+ * Schema version 2 adds the routing noise-control state (noise.c):
+ *   throttle(rule, key, window_end, suppressed)
+ *   groups(id, rule, key, group_by, channels, first_at, last_at, due_at,
+ *        last_flush, count), items(seq, scope, severity, at, json),
+ *   counts(scope, dim, name, n), digests(rule, period_start, next_at),
+ *   reminders(id, event_id, rule, offset_ms, fire_at, channels, json, done).
+ *   A version 1 store is migrated in place when opened.
  *
  * Public: ab_store_open, ab_store_close, ab_store_errmsg, ab_store_enqueue,
  * ab_store_enqueue_payload, ab_store_claim, ab_job_clear, ab_store_finish,
  * ab_store_requeue_running, ab_store_next_due, ab_store_retry,
  * ab_store_retry_dead, ab_store_drop, ab_store_list_jobs, ab_store_list_log,
- * ab_store_count, ab_store_event_json, ab_job_state_name, ab_status_name.
+ * ab_store_count, ab_store_event_json, ab_job_state_name, ab_status_name,
+ * ab_store_begin, ab_store_commit, ab_store_rollback (group commit).
  *
  * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
  * ("store: enqueue: database is locked", "store PATH: schema version 7 is
@@ -45,7 +53,7 @@
 #include "buf.h"
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_BUSY_MS 10000
 #define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
 #define STORE_CHANNEL_MAX 256      /* channel name length cap */
@@ -148,10 +156,35 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS delivery_log_channel ON delivery_log(channel, id);"
 	"CREATE INDEX IF NOT EXISTS delivery_log_job ON delivery_log(job_id);";
 
+/* Version 2: routing state (throttle, groups, digests, reminders; noise.c). */
+static const char schema_v2_sql[] =
+	"CREATE TABLE IF NOT EXISTS throttle (rule TEXT NOT NULL, key TEXT NOT NULL,"
+	" window_end INTEGER NOT NULL, suppressed INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(rule, key));"
+	"CREATE TABLE IF NOT EXISTS groups (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" rule TEXT NOT NULL, key TEXT NOT NULL, group_by TEXT NOT NULL, channels TEXT NOT NULL,"
+	" first_at INTEGER, last_at INTEGER, due_at INTEGER, last_flush INTEGER NOT NULL DEFAULT 0,"
+	" count INTEGER NOT NULL DEFAULT 0, UNIQUE(rule, key));"
+	"CREATE INDEX IF NOT EXISTS groups_due ON groups(due_at);"
+	"CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" scope TEXT NOT NULL, severity INTEGER NOT NULL, at INTEGER NOT NULL, json TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS items_scope ON items(scope, severity, seq);"
+	"CREATE TABLE IF NOT EXISTS counts (scope TEXT NOT NULL, dim TEXT NOT NULL,"
+	" name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(scope, dim, name));"
+	"CREATE TABLE IF NOT EXISTS digests (rule TEXT PRIMARY KEY,"
+	" period_start INTEGER NOT NULL, next_at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS reminders (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event_id TEXT NOT NULL, rule TEXT NOT NULL, offset_ms INTEGER NOT NULL,"
+	" fire_at INTEGER NOT NULL, channels TEXT NOT NULL, json TEXT NOT NULL,"
+	" done INTEGER NOT NULL DEFAULT 0, UNIQUE(event_id, rule, offset_ms));"
+	"CREATE INDEX IF NOT EXISTS reminders_due ON reminders(done, fire_at);";
+
 struct ab_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT_ALL];
 	char err[512];
+	bool batch;          /* inside ab_store_begin(): enqueues join one transaction */
+	bool batch_failed;   /* an enqueue failed: the batch was rolled back */
 };
 
 static void set_err(struct ab_store *s, const char *what)
@@ -265,7 +298,8 @@ static int schema_check(sqlite3 *db, const char *path, char *err, size_t errsz)
 	}
 	if (ver == STORE_SCHEMA_VERSION)
 		return 0;
-	if (exec_simple(db, schema_sql, err, errsz, path) < 0)
+	if (exec_simple(db, schema_sql, err, errsz, path) < 0 ||
+	    exec_simple(db, schema_v2_sql, err, errsz, path) < 0)
 		return -1;
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
 	return exec_simple(db, sql, err, errsz, path);
@@ -380,20 +414,24 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 	if (!event_id_ok(event_id)) {
 		snprintf(s->err, sizeof s->err, "store: enqueue: bad event id (1 to %d characters)",
 			AB_ID_LEN);
-		return -1;
+		goto fail;
 	}
 	if (n > STORE_MAX_CHANNELS || (n > 0 && !channels)) {
 		snprintf(s->err, sizeof s->err, "store: enqueue: bad channel list");
-		return -1;
+		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!channel_ok(channels[i])) {
 			snprintf(s->err, sizeof s->err, "store: enqueue: bad channel name "
 				"(1 to %d characters)", STORE_CHANNEL_MAX);
-			return -1;
+			goto fail;
 		}
 	}
-	if (tx_begin(s, "enqueue") < 0)
+	if (s->batch_failed) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: the batch was rolled back");
+		return -1;
+	}
+	if (!s->batch && tx_begin(s, "enqueue") < 0)
 		return -1;
 	if (event_json) {
 		if (!(st = stmt(s, ST_INS_EVENT)))
@@ -419,14 +457,73 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 			goto fail;
 		count += sqlite3_changes(s->db);
 	}
-	if (tx_commit(s, "enqueue: commit") < 0)
+	if (!s->batch && tx_commit(s, "enqueue: commit") < 0)
 		return -1;
 	if (added)
 		*added = count;
 	return 0;
 fail:
 	tx_rollback(s);
+	if (s->batch)
+		s->batch_failed = true;
 	return -1;
+}
+
+/* Group commit (syslog input): see store.h. */
+int ab_store_begin(struct ab_store *s)
+{
+	if (s->batch) {
+		snprintf(s->err, sizeof s->err, "store: begin: a batch is already open");
+		return -1;
+	}
+	if (tx_begin(s, "begin batch") < 0)
+		return -1;
+	s->batch = true;
+	s->batch_failed = false;
+	return 0;
+}
+
+int ab_store_commit(struct ab_store *s)
+{
+	bool failed = s->batch_failed;
+
+	if (!s->batch) {
+		snprintf(s->err, sizeof s->err, "store: commit: no batch is open");
+		return -1;
+	}
+	s->batch = false;
+	s->batch_failed = false;
+	if (failed)
+		return -1;   /* rolled back already; err says why */
+	return tx_commit(s, "commit batch");
+}
+
+bool ab_store_in_batch(const struct ab_store *s)
+{
+	return s->batch;
+}
+
+void ab_store_fail_batch(struct ab_store *s, const char *msg)
+{
+	if (!s->batch)
+		return;
+	snprintf(s->err, sizeof s->err, "%s", msg);
+	tx_rollback(s);
+	s->batch_failed = true;
+}
+
+struct sqlite3 *ab_store_sqlite(struct ab_store *s)
+{
+	return s->db;
+}
+
+void ab_store_rollback(struct ab_store *s)
+{
+	if (!s->batch)
+		return;
+	s->batch = false;
+	s->batch_failed = false;
+	tx_rollback(s);
 }
 
 int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,

@@ -57,6 +57,21 @@ const char *ab_store_errmsg(struct ab_store *s);
  * jobs.  0 on success (durable), -1 on error (nothing written). */
 int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
 	const char *const *channels, size_t n, int64_t now, int *added);
+/* Group commit: after ab_store_begin() every enqueue on this connection
+ * joins one transaction that is durable (fsync) only when ab_store_commit()
+ * returns 0.  If an enqueue fails inside the batch, the whole batch is rolled
+ * back: that enqueue, later ones and the commit return -1 (nothing of the
+ * batch was written).  ab_store_rollback() abandons an open batch. */
+int ab_store_begin(struct ab_store *s);
+int ab_store_commit(struct ab_store *s);
+void ab_store_rollback(struct ab_store *s);
+/* Is a batch open?  fail_batch: roll an open batch back with msg as the
+ * error (its commit then returns -1); for modules that write their own
+ * tables inside a batch (noise.c). */
+bool ab_store_in_batch(const struct ab_store *s);
+void ab_store_fail_batch(struct ab_store *s, const char *msg);
+/* The connection, for modules with their own tables (schema version 2). */
+struct sqlite3 *ab_store_sqlite(struct ab_store *s);
 /* Same with an explicit payload/kind (groups, digests, health events). */
 int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
 	const char *payload, const char *const *channels, size_t n, int64_t now, int *added);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "render.h"
 
@@ -119,6 +120,14 @@ static const char *esc_one(const char *p, size_t n, enum rd_esc esc, bool at_sta
 		if (c == '>') return "&gt;";
 		if (c == '&') return "&amp;";
 		if (strchr("\\`*_~[]()#|!", c) || (at_start && (c == '-' || c == '+'))) {
+			buf[0] = '\\';
+			buf[1] = c;
+			buf[2] = '\0';
+			return buf;
+		}
+		return NULL;
+	case RD_ESC_CARD:
+		if (strchr("\\`*_~[]()#", c) || (at_start && (c == '-' || c == '+'))) {
 			buf[0] = '\\';
 			buf[1] = c;
 			buf[2] = '\0';
@@ -462,4 +471,42 @@ int rd_no_extra(const json_t *cfg, const char *plugin, char *err, size_t errsz)
 		return -1;
 	}
 	return 0;
+}
+
+json_t *rd_jstr(const char *s, enum rd_esc esc, size_t max_chars)
+{
+	char *e = rd_esc(s ? s : "", esc, max_chars);
+	json_t *j = e ? json_string(e) : NULL;
+
+	free(e);
+	return j;
+}
+
+json_t *rd_test_event(const struct ab_host *h, const char *channel)
+{
+	char when[40], title[200];
+	time_t t = (time_t)(h->now_ms(h) / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(title, sizeof title, "Test message from alertbridge to channel %.64s", channel);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}",
+		"id", "00000000000000000000000000000000", "type", "system.test",
+		"category", "system", "severity", "info", "source", "alertbridge",
+		"tool", "alertbridge test", "title", title,
+		"summary", "This is a test message sent by 'alertbridge test'. If you can read it, "
+		"the channel works. No action is needed.", "received_at", when, "fields", "test", 1);
+}
+
+bool rd_url_ok(const char *s)
+{
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+		return false;
+	if (strlen(s) > 2000)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || strchr("\"<>|\\^`{}", *s) || *s == 0x7f)
+			return false;
+	return true;
 }

@@ -69,6 +69,7 @@ enum rd_esc {
 	RD_ESC_MARKDOWN,  /* Mattermost Markdown: \-escape specials, break @mentions */
 	RD_ESC_HTML,      /* & < > " ' as entities */
 	RD_ESC_HEADER,    /* mail header: CR, LF and other controls become spaces */
+	RD_ESC_CARD,      /* Adaptive Card TextBlock Markdown: \-escape specials */
 };
 bool rd_put(struct ab_buf *b, const char *s, enum rd_esc esc, size_t max_chars);
 /* Same into a fresh malloc'd string (NULL on ENOMEM). */
@@ -110,5 +111,12 @@ void rd_http_post(const struct ab_host *h, const struct rd_http *hs, const char 
 /* Report unknown keys left in cfg: returns -1 with "setting 'x': unknown
  * setting for NAME" in err when cfg has any key left. */
 int rd_no_extra(const json_t *cfg, const char *plugin, char *err, size_t errsz);
+
+/* JSON string of s escaped for esc and cut to max_chars (NULL on ENOMEM). */
+json_t *rd_jstr(const char *s, enum rd_esc esc, size_t max_chars);
+/* The canonical test event for channel (fields.test = true), new reference. */
+json_t *rd_test_event(const struct ab_host *h, const char *channel);
+/* Is s an http(s) URL safe to put in a link (no spaces, quotes, <, >, |)? */
+bool rd_url_ok(const char *s);
 
 #endif

@@ -539,15 +539,15 @@ static void test_shipped_config(void **state)
 	assert_int_equal(cfg->n_rules, 4);
 	assert_string_equal(cfg->rules[0].events[0], "finding.*");
 	assert_int_equal(cfg->rules[0].min_severity, AB_SEV_HIGH);
-	assert_string_equal(cfg->rules[1].events[0], "sla.*");
+	assert_string_equal(cfg->rules[1].events[0], "sla.warning");   /* issue 4 policy */
+	assert_string_equal(cfg->rules[1].events[1], "sla.breached");
 	assert_string_equal(cfg->rules[2].events[0], "compliance.drift_detected");
 	assert_string_equal(cfg->rules[3].events[0], "scan.failed");
 	for (i = 0; i < cfg->n_rules; i++) {
 		assert_int_equal(cfg->rules[i].n_channels, 2);
 		assert_false(cfg->rules[i].final);
 	}
-	assert_int_equal(cfg->n_default, 1);
-	assert_string_equal(cfg->default_channels[0], "inbox");
+	assert_int_equal(cfg->n_default, 0);   /* issue 4: only what a rule asks for */
 	ab_config_free(cfg);
 }
 

@@ -1,8 +1,12 @@
 /*
- * test_route.c - routing basics, table-driven over a real config file:
- * type globs, min_severity, severities, categories, sources, every
- * matching rule fires, final stops, default fallback, one delivery per
- * channel, and the explain trace.
+ * test_route.c - routing, table-driven over real config files: type
+ * globs, min_severity, severities, categories, sources, every matching
+ * rule fires, final stops, default fallback, one delivery per channel,
+ * the explain trace; every matcher of the rule language (tools, statuses
+ * and their active default, min_priority, assets, teams, fields regexes,
+ * not); team scoping and isolation; active and mute windows (midnight,
+ * DST, critical never muted unless mute_critical); and the contradictions
+ * `alertbridge check` rejects, each with FILE:LINE.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +16,7 @@
 
 #include "config.h"
 #include "route.h"
+#include "util.h"
 #include "testutil.h"
 
 static const char *conf_text =
@@ -153,9 +158,9 @@ static void test_explain_trace(void **state)
 	(void)state;
 	ab_route(cfg, ev, &rr, &b);
 	assert_non_null(strstr(b.data, "rule 'crit-final'"));
-	assert_non_null(strstr(b.data, "match (final: stop)"));
+	assert_non_null(strstr(b.data, "final: later rules"));
 	assert_null(strstr(b.data, "rule 'findings'"));
-	assert_non_null(strstr(b.data, "deliveries: pager"));
+	assert_non_null(strstr(b.data, "channels: pager\n"));
 	ab_buf_free(&b);
 	ab_event_free(ev);
 }
@@ -173,6 +178,388 @@ static void test_empty_matcher_matches_all(void **state)
 	ab_event_free(ev);
 }
 
+
+/* ------------------------------------------------------------------ the rule language */
+
+static const char *lang_text =
+	"state_dir = \"/tmp\";\n"
+	"channels = ( { name = \"a\"; type = \"file\"; path = \"a\"; },\n"
+	"  { name = \"b\"; type = \"file\"; path = \"b\"; },\n"
+	"  { name = \"pay\"; type = \"file\"; path = \"p\"; },\n"
+	"  { name = \"web\"; type = \"file\"; path = \"w\"; } );\n"
+	"rules = (\n"
+	"  { name = \"tools\"; tools = [\"trivy\", \"semgrep*\"]; channels = [\"a\"]; },\n"
+	"  { name = \"statuses\"; statuses = [\"resolved\", \"false positive\"]; channels = [\"a\"]; },\n"
+	"  { name = \"active\"; channels = [\"a\"]; },\n"
+	"  { name = \"prio\"; min_priority = 2; channels = [\"a\"]; },\n"
+	"  { name = \"assets\"; assets = [\"payments-*\"]; channels = [\"a\"]; },\n"
+	"  { name = \"teams\"; teams = [\"pay*\"]; channels = [\"a\"]; },\n"
+	"  { name = \"fields\"; fields = { cve = \"^CVE-2024-\"; title = \"(?i)sql injection\"; };\n"
+	"    channels = [\"a\"]; },\n"
+	"  { name = \"cvss\"; fields = { cvss = \"^(9|10)\"; }; channels = [\"a\"]; },\n"
+	"  { name = \"not\"; events = [\"finding.*\"]; not = { sources = [\"dast\"]; tools = [\"zap\"]; };\n"
+	"    channels = [\"a\"]; },\n"
+	"  { name = \"notnot\"; not = { not = { severities = [\"critical\"]; }; }; channels = [\"a\"]; },\n"
+	"  { name = \"all\"; events = [\"scan.*\"]; categories = [\"system\", \"error\"];\n"
+	"    min_severity = \"medium\"; severities = [\"medium\", \"high\"]; sources = [\"cspm\"];\n"
+	"    tools = [\"prowler\"]; assets = [\"aws-*\"]; min_priority = 3; channels = [\"a\"]; }\n"
+	");\n"
+	"teams = ( { name = \"payments\"; channels = [\"pay\"]; default = [\"pay\"];\n"
+	"    rules = ( { name = \"pay-crit\"; severities = [\"critical\"]; channels = [\"pay\", \"b\"]; final = true; },\n"
+	"              { name = \"pay-after-final\"; channels = [\"b\"]; } ); },\n"
+	"  { name = \"web\"; channels = [\"web\"];\n"
+	"    rules = ( { name = \"web-all\"; min_severity = \"high\"; channels = [\"web\"]; } ); } );\n"
+	"default = [\"b\", \"pay\", \"web\"];\n";
+
+static struct ab_config *load_text(const char *text, char **errors)
+{
+	char *d = tu_tmpdir(), *path = tu_path(d, "lang.conf");
+	struct ab_config *c;
+
+	tu_write(path, text);
+	c = ab_config_load(path, errors);
+	tu_rm_rf(d);
+	free(d);
+	free(path);
+	return c;
+}
+
+static struct ab_event *ev_json(const char *js)
+{
+	char err[256];
+	json_t *j = json_loads(js, 0, NULL);
+	struct ab_event *ev;
+
+	assert_non_null(j);
+	ev = ab_event_from_json(j, err, sizeof err);
+	json_decref(j);
+	if (!ev)
+		fail_msg("bad test event %s: %s", js, err);
+	ab_event_ensure_id(ev);
+	return ev;
+}
+
+static const struct ab_rule_conf *rule_named(const struct ab_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_rules; i++)
+		if (!strcmp(c->rules[i].name, name))
+			return &c->rules[i];
+	fail_msg("no rule %s", name);
+	return NULL;
+}
+
+static void test_matchers(void **state)
+{
+	static const struct {
+		const char *rule, *event;
+		bool match;
+		const char *why;      /* substring of the first reason when not matched */
+	} tc[] = {
+		{ "tools", "{\"tool\":\"trivy\"}", true, NULL },
+		{ "tools", "{\"tool\":\"semgrep-pro\"}", true, NULL },
+		{ "tools", "{\"tool\":\"TRIVY\"}", true, NULL },
+		{ "tools", "{\"tool\":\"zap\"}", false, "tool 'zap' matches none of tools" },
+		{ "tools", "{}", false, "tool '' matches none" },
+		{ "statuses", "{\"status\":\"resolved\"}", true, NULL },
+		{ "statuses", "{\"status\":\"False_Positive\"}", true, NULL },
+		{ "statuses", "{\"status\":\"open\"}", false, "status 'open' not in statuses" },
+		{ "statuses", "{}", false, "not in statuses" },
+		{ "active", "{\"status\":\"open\"}", true, NULL },
+		{ "active", "{\"status\":\"In Review\"}", true, NULL },
+		{ "active", "{\"status\":\"in_review\"}", true, NULL },
+		{ "active", "{\"status\":\"affected\"}", true, NULL },
+		{ "active", "{\"status\":\"new\"}", true, NULL },
+		{ "active", "{\"status\":\"reopened\"}", true, NULL },
+		{ "active", "{}", true, NULL },
+		{ "active", "{\"status\":\"resolved\"}", false, "not an active one" },
+		{ "active", "{\"status\":\"risk accepted\"}", false, "not an active one" },
+		{ "prio", "{\"priority\":1}", true, NULL },
+		{ "prio", "{\"priority\":2}", true, NULL },
+		{ "prio", "{\"priority\":3}", false, "priority 3 is lower than min_priority 2" },
+		{ "prio", "{}", false, "priority unset" },
+		{ "assets", "{\"asset\":\"payments-api\"}", true, NULL },
+		{ "assets", "{\"asset\":\"web-shop\"}", false, "asset 'web-shop'" },
+		{ "teams", "{\"team\":\"payments\"}", true, NULL },
+		{ "teams", "{\"team\":\"web\"}", false, "team 'web' matches none" },
+		{ "fields", "{\"title\":\"SQL Injection in /login\",\"fields\":{\"cve\":\"CVE-2024-1234\"}}",
+		  true, NULL },
+		{ "fields", "{\"title\":\"XSS\",\"fields\":{\"cve\":\"CVE-2024-1234\"}}", false,
+		  "field 'title' does not match" },
+		{ "fields", "{\"title\":\"sql injection\",\"fields\":{\"cve\":\"CVE-2023-1\"}}", false,
+		  "field 'cve' does not match /^CVE-2024-/" },
+		{ "fields", "{\"title\":\"sql injection\"}", false, "field 'cve' is not set" },
+		{ "cvss", "{\"fields\":{\"cvss\":9.8}}", true, NULL },
+		{ "cvss", "{\"fields\":{\"cvss\":10}}", true, NULL },
+		{ "cvss", "{\"fields\":{\"cvss\":7.5}}", false, "does not match" },
+		{ "not", "{\"type\":\"finding.created\",\"source\":\"dast\",\"tool\":\"zap\"}", false,
+		  "excluded by not" },
+		{ "not", "{\"type\":\"finding.created\",\"source\":\"dast\",\"tool\":\"burp\"}", true,
+		  NULL },
+		{ "not", "{\"type\":\"finding.created\",\"source\":\"sast\",\"tool\":\"zap\"}", true,
+		  NULL },
+		/* the not matcher has no status default: a resolved zap finding is excluded too */
+		{ "not", "{\"type\":\"finding.created\",\"source\":\"dast\",\"tool\":\"zap\","
+		  "\"status\":\"open\"}", false, "excluded" },
+		{ "notnot", "{\"severity\":\"critical\"}", true, NULL },
+		{ "notnot", "{\"severity\":\"high\"}", false, "excluded" },
+		{ "all", "{\"type\":\"scan.failed\",\"category\":\"error\",\"severity\":\"high\","
+		  "\"source\":\"cspm\",\"tool\":\"prowler\",\"asset\":\"aws-prod\",\"priority\":3}", true,
+		  NULL },
+		{ "all", "{\"type\":\"scan.failed\",\"category\":\"error\",\"severity\":\"critical\","
+		  "\"source\":\"cspm\",\"tool\":\"prowler\",\"asset\":\"aws-prod\",\"priority\":3}", false,
+		  "severity critical not in severities" },
+		{ "all", "{\"type\":\"scan.failed\",\"category\":\"error\",\"severity\":\"medium\","
+		  "\"source\":\"cspm\",\"tool\":\"prowler\",\"asset\":\"gcp-prod\",\"priority\":3}", false,
+		  "asset 'gcp-prod'" },
+		{ "all", "{\"type\":\"scan.failed\",\"category\":\"security\",\"severity\":\"medium\"}",
+		  false, "category security" },
+	};
+	char *errors = NULL;
+	struct ab_config *c = load_text(lang_text, &errors);
+
+	(void)state;
+	if (!c)
+		fail_msg("config: %s", errors);
+	for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+		struct ab_event *ev = ev_json(tc[i].event);
+		char why[512];
+		bool m = ab_rule_match(rule_named(c, tc[i].rule), ev, why, sizeof why);
+
+		if (m != tc[i].match || (!m && !strstr(why, tc[i].why)))
+			fail_msg("case %zu: rule %s on %s: got %s '%s'", i, tc[i].rule,
+				tc[i].event, m ? "match" : "no match", why);
+		ab_event_free(ev);
+	}
+	ab_config_free(c);
+}
+
+static void route_str(const struct ab_config *c, const char *event, int64_t now, char *got,
+	size_t gotsz, bool *used_default)
+{
+	struct ab_event *ev = ev_json(event);
+	struct ab_route_result rr;
+
+	ab_route_at(c, ev, now, &rr, NULL);
+	got[0] = '\0';
+	for (size_t i = 0; i < rr.n; i++)
+		snprintf(got + strlen(got), gotsz - strlen(got), "%s%s", i ? " " : "", rr.channels[i]);
+	if (used_default)
+		*used_default = rr.used_default;
+	ab_event_free(ev);
+}
+
+/* Team blocks: their rules see only their team's events, their channels
+ * only ever get their team's events, global rules apply in addition, a
+ * final in a team stops only that team's rules, team default first. */
+static void test_teams(void **state)
+{
+	static const struct {
+		const char *event, *want;
+		bool def;
+	} tc[] = {
+		{ "{\"team\":\"payments\",\"severity\":\"critical\",\"tool\":\"trivy\"}", "pay b a", false },
+		{ "{\"team\":\"payments\",\"severity\":\"low\"}", "b a", false },
+		{ "{\"team\":\"payments\",\"severity\":\"low\",\"status\":\"resolved\",\"type\":\"x.y\"}",
+		  "a", false },
+		{ "{\"team\":\"web\",\"severity\":\"critical\"}", "web a", false },
+		{ "{\"team\":\"web\",\"severity\":\"low\",\"status\":\"resolved\",\"type\":\"x.y\","
+		  "\"title\":\"t\"}", "a", false },
+		{ "{\"team\":\"other\",\"severity\":\"critical\",\"tool\":\"trivy\"}", "a", false },
+		/* no rule at all matches: team default, or the global default without
+		 * the other teams' channels */
+		{ "{\"team\":\"payments\",\"status\":\"closed\",\"type\":\"x.y\"}", "pay", true },
+		{ "{\"team\":\"nobody\",\"status\":\"closed\",\"type\":\"x.y\"}", "b", true },
+		{ "{\"status\":\"closed\",\"type\":\"x.y\"}", "b", true },
+		{ "{\"team\":\"web\",\"status\":\"closed\",\"type\":\"x.y\"}", "b web", true },
+	};
+	char *errors = NULL, got[256];
+	struct ab_config *c = load_text(lang_text, &errors);
+	bool def;
+
+	(void)state;
+	if (!c)
+		fail_msg("config: %s", errors);
+	assert_int_equal(c->n_teams, 2);
+	assert_string_equal(c->teams[0].rules[0].key, "payments/pay-crit");
+	for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+		route_str(c, tc[i].event, 0, got, sizeof got, &def);
+		if (strcmp(got, tc[i].want) != 0 || def != tc[i].def)
+			fail_msg("case %zu %s: got '%s' (default %d) want '%s'", i, tc[i].event,
+				got, def, tc[i].want);
+	}
+	ab_config_free(c);
+}
+
+static int64_t T(const char *s)
+{
+	int64_t ms = -1;
+
+	assert_int_equal(ab_time_parse_rfc3339(s, &ms), 0);
+	return ms;
+}
+
+/* Active and mute windows through ab_route_at: business hours in Berlin
+ * around the DST change, a night mute across midnight that never silences
+ * critical, and one that does (mute_critical). */
+static void test_windows(void **state)
+{
+	static const char *text =
+		"state_dir = \"/tmp\";\n"
+		"channels = ( { name = \"day\"; type = \"file\"; path = \"d\"; },\n"
+		"  { name = \"night\"; type = \"file\"; path = \"n\"; },\n"
+		"  { name = \"fallback\"; type = \"file\"; path = \"f\"; } );\n"
+		"rules = (\n"
+		"  { name = \"office\"; events = [\"office.*\"]; channels = [\"day\"];\n"
+		"    active = ( { days = [\"mon-fri\"]; from = \"08:00\"; to = \"18:00\";\n"
+		"                 time_zone = \"Europe/Berlin\"; } ); },\n"
+		"  { name = \"quiet\"; events = [\"quiet.*\"]; channels = [\"night\"];\n"
+		"    mute = ( { from = \"22:00\"; to = \"07:00\"; time_zone = \"Europe/Berlin\"; } ); },\n"
+		"  { name = \"hard\"; events = [\"hard.*\"]; channels = [\"night\"]; mute_critical = true;\n"
+		"    mute = ( { days = [\"sat-sun\"]; time_zone = \"UTC\"; } ); }\n"
+		");\n"
+		"default = [\"fallback\"];\n";
+	static const struct {
+		const char *event, *at, *want;
+	} tc[] = {
+		/* Friday 07:30 CET = 06:30Z: outside; 08:30 CET: inside */
+		{ "{\"type\":\"office.x\"}", "2025-03-28T06:30:00Z", "fallback" },
+		{ "{\"type\":\"office.x\"}", "2025-03-28T07:30:00Z", "day" },
+		/* Monday after the change: 06:30Z is 08:30 CEST: inside */
+		{ "{\"type\":\"office.x\"}", "2025-03-31T06:30:00Z", "day" },
+		{ "{\"type\":\"office.x\"}", "2025-03-31T05:30:00Z", "fallback" },
+		{ "{\"type\":\"office.x\"}", "2025-03-29T10:00:00Z", "fallback" },
+		/* mute 22:00-07:00 Berlin across midnight; a muted match still counts
+		 * as a match (no default) */
+		{ "{\"type\":\"quiet.x\",\"severity\":\"high\"}", "2025-03-28T20:59:00Z", "night" },
+		{ "{\"type\":\"quiet.x\",\"severity\":\"high\"}", "2025-03-28T21:00:00Z", "" },
+		{ "{\"type\":\"quiet.x\",\"severity\":\"high\"}", "2025-03-28T23:00:00Z", "" },
+		{ "{\"type\":\"quiet.x\",\"severity\":\"high\"}", "2025-03-29T05:59:00Z", "" },
+		{ "{\"type\":\"quiet.x\",\"severity\":\"high\"}", "2025-03-29T06:00:00Z", "night" },
+		/* the DST night: 07:00 CEST is 05:00Z */
+		{ "{\"type\":\"quiet.x\",\"severity\":\"high\"}", "2025-03-30T04:59:00Z", "" },
+		{ "{\"type\":\"quiet.x\",\"severity\":\"high\"}", "2025-03-30T05:00:00Z", "night" },
+		/* critical is never muted unless the rule says so */
+		{ "{\"type\":\"quiet.x\",\"severity\":\"critical\"}", "2025-03-28T23:00:00Z", "night" },
+		{ "{\"type\":\"hard.x\",\"severity\":\"critical\"}", "2025-03-29T12:00:00Z", "" },
+		{ "{\"type\":\"hard.x\",\"severity\":\"critical\"}", "2025-03-28T12:00:00Z", "night" },
+	};
+	char *errors = NULL, got[256];
+	struct ab_config *c = load_text(text, &errors);
+
+	(void)state;
+	if (!c)
+		fail_msg("config: %s", errors);
+	for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+		route_str(c, tc[i].event, T(tc[i].at), got, sizeof got, NULL);
+		if (strcmp(got, tc[i].want) != 0)
+			fail_msg("case %zu %s at %s: got '%s' want '%s'", i, tc[i].event,
+				tc[i].at, got, tc[i].want);
+	}
+	ab_config_free(c);
+}
+
+/* What `alertbridge check` (and the daemon) refuse, each at FILE:LINE. */
+static void test_check_rejects(void **state)
+{
+	static const struct {
+		const char *rules, *want;
+	} tc[] = {
+		{ "rules = ( { name = \"r\"; events = [\"x\"]; } );",
+		  "lang.conf:3: rule 'r': no channels" },
+		{ "rules = ( { name = \"r\"; channels = [\"nope\"]; } );",
+		  "lang.conf:3: rule 'r': unknown channel 'nope'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n min_severity = \"critical\"; "
+		  "severities = [\"low\"]; } );", "lang.conf:3: rule 'r': impossible severity range" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n mute = ( { time_zone = "
+		  "\"Europe/Berlinn\"; } ); } );", "lang.conf:4: rule 'r': time_zone: unknown time "
+		  "zone 'Europe/Berlinn'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n digest = { schedule = \"dayly 08:00\"; "
+		  "}; } );", "lang.conf:4: rule 'r': digest: schedule 'dayly 08:00' does not parse" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n digest = { schedule = \"daily 08:00 "
+		  "Mars/Base\"; }; } );", "unknown time zone 'Mars/Base'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n fields = { cve = \"(unclosed\"; }; } );",
+		  "lang.conf:4: rule 'r': fields: 'cve': bad regular expression" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"]; group_wait = \"1m\"; } );",
+		  "group_wait, group_interval and max_group_size need group_by" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"]; group_by = [\"tool\"];\n digest = { "
+		  "schedule = \"daily 08:00\"; }; } );", "either groups" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"]; throttle = \"1x\"; } );",
+		  "bad duration '1x'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"]; remind = [\"soon\"]; } );",
+		  "remind: bad offset 'soon'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n active = ( { days = [\"funday\"]; } ); } );",
+		  "lang.conf:4: rule 'r': bad day 'funday'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n active = ( { from = \"25:00\"; } ); } );",
+		  "from: bad time '25:00'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"]; tols = [\"x\"]; } );",
+		  "unknown setting 'tols' in rule 'r'; did you mean 'tools'?" },
+		{ "teams = ( { name = \"t1\"; channels = [\"a\"]; },\n { name = \"t2\"; channels = [\"b\"];\n"
+		  " rules = ( { name = \"x\"; channels = [\"a\"]; } ); } );",
+		  "team 't2': rule 'x' sends to channel 'a', which belongs to team 't1'" },
+		{ "teams = ( { name = \"t1\"; channels = [\"a\"]; },\n { name = \"t2\"; channels = [\"a\"]; } );",
+		  "channel 'a' already belongs to team 't1'" },
+		{ "teams = ( { name = \"t1\"; channels = [\"a\"]; },\n { name = \"t1\"; channels = [\"b\"]; } );",
+		  "duplicate team name 't1'" },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"]; not = { channels = [\"a\"]; }; } );",
+		  "unknown setting 'channels' in not" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+		char text[2048], *errors = NULL;
+		struct ab_config *c;
+
+		snprintf(text, sizeof text, "channels = ( { name = \"a\"; type = \"file\"; path = \"a\"; },\n"
+			"  { name = \"b\"; type = \"file\"; path = \"b\"; } );\n%s\n", tc[i].rules);
+		c = load_text(text, &errors);
+		if (c || !errors || !strstr(errors, tc[i].want))
+			fail_msg("case %zu: want '%s', got: %s", i, tc[i].want,
+				errors ? errors : "(accepted)");
+		ab_config_free(c);
+		free(errors);
+	}
+}
+
+/* The shipped conf/alertbridge.conf: critical and high findings, SLA
+ * warnings and breaches, compliance drift and failed scans reach the
+ * default pair inbox + file; everything else goes nowhere until a rule
+ * asks for it. */
+static void test_shipped_policy(void **state)
+{
+	static const struct {
+		const char *event, *want;
+	} tc[] = {
+		{ "{\"type\":\"finding.created\",\"severity\":\"critical\"}", "inbox file" },
+		{ "{\"type\":\"finding.created\",\"severity\":\"high\",\"status\":\"open\"}",
+		  "inbox file" },
+		{ "{\"type\":\"finding.created\",\"severity\":\"medium\"}", "" },
+		{ "{\"type\":\"finding.created\",\"severity\":\"low\"}", "" },
+		{ "{\"type\":\"finding.resolved\",\"severity\":\"high\",\"status\":\"resolved\"}", "" },
+		{ "{\"type\":\"sla.warning\"}", "inbox file" },
+		{ "{\"type\":\"sla.breached\",\"severity\":\"info\"}", "inbox file" },
+		{ "{\"type\":\"sla.reset\"}", "" },
+		{ "{\"type\":\"compliance.drift_detected\",\"category\":\"system\"}", "inbox file" },
+		{ "{\"type\":\"scan.failed\",\"category\":\"error\"}", "inbox file" },
+		{ "{\"type\":\"scan.completed\",\"category\":\"system\"}", "" },
+		{ "{\"type\":\"user.login\",\"category\":\"system\"}", "" },
+	};
+	const char *top = getenv("top_srcdir");
+	char path[4096], *errors = NULL, got[256];
+	struct ab_config *c;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/conf/alertbridge.conf", top && *top ? top : "../..");
+	c = ab_config_load(path, &errors);
+	if (!c)
+		fail_msg("%s", errors ? errors : "?");
+	for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+		route_str(c, tc[i].event, 0, got, sizeof got, NULL);
+		if (strcmp(got, tc[i].want) != 0)
+			fail_msg("case %zu %s: got '%s' want '%s'", i, tc[i].event, got, tc[i].want);
+	}
+	ab_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +567,11 @@ int main(void)
 		cmocka_unit_test(test_rule_reasons),
 		cmocka_unit_test(test_explain_trace),
 		cmocka_unit_test(test_empty_matcher_matches_all),
+		cmocka_unit_test(test_matchers),
+		cmocka_unit_test(test_teams),
+		cmocka_unit_test(test_windows),
+		cmocka_unit_test(test_check_rejects),
+		cmocka_unit_test(test_shipped_policy),
 	};
 	return cmocka_run_group_tests_name("route", tests, setup, teardown);
 }

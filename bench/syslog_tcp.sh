@@ -1,0 +1,105 @@
+#!/bin/bash
+# syslog_tcp.sh - TCP syslog ingest throughput: alertbridged (parse, source
+# selection, route, group commit to the SQLite store with fsync) against
+# rsyslog (imtcp -> JSON template -> omfile) on loopback, in the same run,
+# with the same pre-framed input (RFC 6587 octet counting; a mix of
+# RFC 5424, RFC 3164 and CEF lines).  Prints lines/s for each and the ratio.
+#
+#   bench/syslog_tcp.sh [BUILD_DIR] [LINES]     (default: . and 200000)
+#
+# Not part of make check.  Needs rsyslog, python3 (contrib/install-deps.sh --test).
+set -u
+B=$(cd "${1:-.}" && pwd)
+N=${2:-200000}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+ABD="$B/src/alertbridged"
+[ -x "$ABD" ] || { echo "usage: $0 BUILD_DIR [LINES] (no $ABD)" >&2; exit 64; }
+command -v rsyslogd >/dev/null || { echo "rsyslogd not installed" >&2; exit 69; }
+T=$(mktemp -d /tmp/absbench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+
+read -r P_AB P_RS < <(python3 -c '
+import socket
+a = socket.socket(); a.bind(("127.0.0.1", 0)); b = socket.socket(); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+
+# Input: N numbered lines, octet-counted, in one file.
+python3 - "$N" "$T/input.bin" <<'PY'
+import sys
+n, out = int(sys.argv[1]), sys.argv[2]
+forms = [
+    '<134>1 2026-11-23T09:00:00.123+01:00 web%d nginx 4242 ACCESS [req@32473 ip="10.1.2.3" code="403"] blocked request %d',
+    '<38>Nov 23 09:00:00 bastion%d sshd[1234]: Failed password for root from 203.0.113.9 port 22 ssh2 seq %d',
+    '<132>Nov 23 09:00:00 fw%d CEF:0|Fortinet|FortiGate|7.2|0419016384|Intrusion blocked|8|src=10.0.0.5 dst=10.0.0.9 spt=4431 dpt=443 act=blocked msg=seq %d',
+]
+with open(out, "wb") as f:
+    for i in range(1, n + 1):
+        m = (forms[i % 3] % (i % 50, i)).encode()
+        f.write(b"%d %s" % (len(m), m))
+PY
+
+send() { python3 - "$1" "$T/input.bin" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+with open(sys.argv[2], "rb") as f:
+    while True:
+        b = f.read(1 << 20)
+        if not b: break
+        s.sendall(b)
+s.close()
+PY
+}
+now() { date +%s.%N; }
+# wait_count CMD: poll until CMD prints >= N (bounded: 600 s); prints elapsed seconds.
+run_one() {  # $1 port, $2 counter command
+	local t0 t1 i=0
+	t0=$(now)
+	send "$1"
+	while [ "$(eval "$2")" -lt "$N" ] 2>/dev/null; do
+		sleep 0.02; i=$((i + 1)); [ $i -gt 30000 ] && { echo "timeout" >&2; return 1; }
+	done
+	t1=$(now)
+	echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}'
+}
+
+# ---- alertbridged
+mkdir -m 755 "$T/plugins"
+install -m 0755 "$B/plugins/built/file.so" "$T/plugins/file.so"
+cat > "$T/ab.conf" <<CONF
+state_dir = "$T/ab";
+plugin_dir = "$T/plugins";
+log = { level = "notice"; };
+dispatch = { workers = 1; poll = "1s"; };
+channels = ( { name = "file"; type = "file"; path = "events.jsonl"; } );
+default = [${AB_BENCH_DEFAULT-"file"}];
+syslog = { high_water = 0;
+  listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_AB"; } ); };
+CONF
+"$ABD" -f -c "$T/ab.conf" 2>"$T/ab.log" & PIDS+=($!)
+for _ in $(seq 100); do grep -q 'syslog: listening' "$T/ab.log" && break; sleep 0.05; done
+ab_count() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["received"])' "$T/ab/syslog.status" 2>/dev/null || echo 0; }
+ab_s=$(run_one "$P_AB" ab_count) || exit 1
+
+# ---- rsyslog
+mkdir -p "$T/rs"
+cat > "$T/rsyslog.conf" <<RS
+global(workDirectory="$T/rs" maxMessageSize="64k")
+module(load="imtcp")
+template(name="abjson" type="string"
+  string="{\"time\":\"%timereported:::date-rfc3339,json%\",\"host\":\"%hostname:::json%\",\"app\":\"%app-name:::json%\",\"severity\":\"%syslogseverity-text%\",\"facility\":\"%syslogfacility-text%\",\"msg\":\"%msg:::json%\"}\n")
+input(type="imtcp" port="$P_RS" address="127.0.0.1" ruleset="out")
+ruleset(name="out") { action(type="omfile" file="$T/rs/out.jsonl" template="abjson") }
+RS
+rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rs/pid" 2>"$T/rs.log" & PIDS+=($!)
+for _ in $(seq 100); do python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$P_RS" 2>/dev/null && break; sleep 0.05; done
+rs_count() { [ -f "$T/rs/out.jsonl" ] && wc -l < "$T/rs/out.jsonl" || echo 0; }
+rs_s=$(run_one "$P_RS" rs_count) || exit 1
+
+awk -v n="$N" -v a="$ab_s" -v r="$rs_s" 'BEGIN {
+	printf "lines: %d (RFC 5424 / RFC 3164 / CEF, octet-counted, one TCP connection)\n", n
+	printf "alertbridged (parse+route+group commit, fsync): %.3f s  %.0f lines/s\n", a, n / a
+	printf "rsyslog (imtcp -> JSON -> omfile):            %.3f s  %.0f lines/s\n", r, n / r
+	printf "ratio alertbridged / rsyslog: %.2f\n", (n / a) / (n / r)
+}'

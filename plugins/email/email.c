@@ -1,0 +1,580 @@
+/*
+ * email.c - the "email" channel plugin: re-rendered alert mail over SMTP
+ * (libcurl).
+ *
+ * Settings:
+ *   url        (string, required, secret) "smtp://host:587" or "smtps://host:465"
+ *   tls        "starttls" (default for smtp://: STARTTLS is required, the
+ *              send fails if the server does not offer it), "smtps"
+ *              (implicit TLS, the default for smtps://) or "none"
+ *   username, password  (strings, optional; password is a secret) AUTH
+ *   from       (string, required) sender address
+ *   to         (list of addresses, required, 1..50)
+ *   subject_prefix (string, default "[alertbridge]")
+ *   ca_file    (string) PEM CA bundle for the server certificate
+ *   timeout    (seconds, 1..300, default 30)
+ *
+ * Mail: multipart/alternative (text/plain first, text/html last, inline
+ * CSS, severity-coloured header, fields table, link), Auto-Submitted:
+ * auto-generated, Message-ID derived from the finding (fingerprint, else
+ * the event id): a finding.created (or any event without a fingerprint)
+ * gets "<ab-HASH@DOMAIN>", later events about the same finding get
+ * "<ab-HASH-EVENTID@DOMAIN>" with In-Reply-To/References "<ab-HASH@DOMAIN>"
+ * so mail clients thread them.  CR/LF and other controls are stripped from
+ * every header value; non-ASCII subjects are RFC 2047 encoded; bodies are
+ * base64.
+ *
+ * Public: alertbridge_plugin() (the only exported symbol).
+ * Diagnostics: create() errors start with the setting name; send results
+ * say what failed ("STARTTLS required but not offered by the server",
+ * "SMTP 535: authentication failed", ...) with the password never shown.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <alertbridge/plugin.h>
+
+#include "buf.h"
+#include "render.h"
+
+#define EM_RCPT_MAX 50
+#define EM_ADDR_MAX 254
+#define EM_MAIL_MAX (2 * 1024 * 1024)
+
+enum em_tls { EM_TLS_STARTTLS, EM_TLS_SMTPS, EM_TLS_NONE };
+
+struct em_inst {
+	const struct ab_host *host;
+	char *channel;
+	char *url, *username, *password, *from, *prefix, *ca_file, *domain;
+	char **to;
+	enum em_tls tls;
+	long timeout_ms;
+};
+
+static bool addr_ok(const char *a)
+{
+	const char *at = strchr(a, '@');
+
+	if (!at || at == a || !at[1] || strlen(a) > EM_ADDR_MAX || strchr(at + 1, '@'))
+		return false;
+	for (; *a; a++)
+		if ((unsigned char)*a <= 0x20 || strchr("<>()[],;:\"\\", *a) || *a == 0x7f)
+			return false;
+	return true;
+}
+
+static void em_free(struct em_inst *in)
+{
+	if (in->password) {
+		OPENSSL_cleanse(in->password, strlen(in->password));
+		free(in->password);
+	}
+	if (in->url) {
+		OPENSSL_cleanse(in->url, strlen(in->url));
+		free(in->url);
+	}
+	free(in->username);
+	free(in->from);
+	free(in->prefix);
+	free(in->ca_file);
+	free(in->domain);
+	rd_strv_free(in->to);
+	free(in->channel);
+	free(in);
+}
+
+static int take_str(json_t *cfg, const char *name, char **out, char *err, size_t errsz)
+{
+	json_t *v = json_object_get(cfg, name);
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) > 1024 ||
+	    strpbrk(json_string_value(v), "\r\n")) {
+		snprintf(err, errsz, "setting '%s': must be a one-line string", name);
+		return -1;
+	}
+	if (!(*out = strdup(json_string_value(v)))) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	json_object_del(cfg, name);
+	return 0;
+}
+
+static void *em_create(const struct ab_host *host, const char *channel, const json_t *config,
+	char *err, size_t errsz)
+{
+	struct em_inst *in = calloc(1, sizeof *in);
+	json_t *cfg = json_deep_copy(config), *v;
+	char *url_ref = NULL, *pw_ref = NULL, *tls = NULL;
+
+	if (!in || !cfg || !(in->channel = strdup(channel))) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	in->host = host;
+	in->timeout_ms = 30000;
+	if (take_str(cfg, "url", &url_ref, err, errsz) < 0 ||
+	    take_str(cfg, "password", &pw_ref, err, errsz) < 0 ||
+	    take_str(cfg, "username", &in->username, err, errsz) < 0 ||
+	    take_str(cfg, "from", &in->from, err, errsz) < 0 ||
+	    take_str(cfg, "subject_prefix", &in->prefix, err, errsz) < 0 ||
+	    take_str(cfg, "ca_file", &in->ca_file, err, errsz) < 0 ||
+	    take_str(cfg, "tls", &tls, err, errsz) < 0)
+		goto fail;
+	if (!url_ref) {
+		snprintf(err, errsz, "setting 'url': missing (smtp://host:587 or smtps://host:465)");
+		goto fail;
+	}
+	if (!(in->url = rd_secret(host, "url", url_ref, err, errsz)))
+		goto fail;
+	if (strncasecmp(in->url, "smtp://", 7) && strncasecmp(in->url, "smtps://", 8)) {
+		snprintf(err, errsz, "setting 'url': must start with smtp:// or smtps://");
+		goto fail;
+	}
+	in->tls = strncasecmp(in->url, "smtps://", 8) == 0 ? EM_TLS_SMTPS : EM_TLS_STARTTLS;
+	if (tls) {
+		if (!strcmp(tls, "starttls") && in->tls != EM_TLS_SMTPS)
+			in->tls = EM_TLS_STARTTLS;
+		else if (!strcmp(tls, "smtps") && in->tls == EM_TLS_SMTPS)
+			in->tls = EM_TLS_SMTPS;
+		else if (!strcmp(tls, "none") && in->tls != EM_TLS_SMTPS)
+			in->tls = EM_TLS_NONE;
+		else {
+			snprintf(err, errsz, "setting 'tls': \"starttls\" or \"none\" with smtp://, "
+				"\"smtps\" with smtps://");
+			goto fail;
+		}
+	}
+	if (pw_ref && !(in->password = rd_secret(host, "password", pw_ref, err, errsz)))
+		goto fail;
+	if (in->password && !in->username) {
+		snprintf(err, errsz, "setting 'username': required with 'password'");
+		goto fail;
+	}
+	if (!in->from || !addr_ok(in->from)) {
+		snprintf(err, errsz, "setting 'from': required, a plain address like "
+			"alerts@example.com");
+		goto fail;
+	}
+	in->domain = strdup(strchr(in->from, '@') + 1);
+	v = json_object_get(cfg, "to");
+	if (!json_is_array(v) || !json_array_size(v) || !(in->to = rd_strv(v, EM_RCPT_MAX))) {
+		snprintf(err, errsz, "setting 'to': required, a list of 1 to %d addresses",
+			EM_RCPT_MAX);
+		goto fail;
+	}
+	for (size_t i = 0; in->to[i]; i++) {
+		if (!addr_ok(in->to[i])) {
+			snprintf(err, errsz, "setting 'to': '%.100s' is not a plain address",
+				in->to[i]);
+			goto fail;
+		}
+	}
+	json_object_del(cfg, "to");
+	if ((v = json_object_get(cfg, "timeout"))) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 300) {
+			snprintf(err, errsz, "setting 'timeout': seconds, 1..300");
+			goto fail;
+		}
+		in->timeout_ms = (long)json_integer_value(v) * 1000;
+		json_object_del(cfg, "timeout");
+	}
+	if (!in->prefix && !(in->prefix = strdup("[alertbridge]"))) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	if (!in->domain || rd_no_extra(cfg, "email", err, errsz) < 0)
+		goto fail;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(err, errsz, "libcurl initialisation failed");
+		goto fail;
+	}
+	free(url_ref);
+	free(pw_ref);
+	free(tls);
+	json_decref(cfg);
+	return in;
+fail:
+	free(url_ref);
+	if (pw_ref)
+		OPENSSL_cleanse(pw_ref, strlen(pw_ref));
+	free(pw_ref);
+	free(tls);
+	json_decref(cfg);
+	if (in)
+		em_free(in);
+	return NULL;
+}
+
+/* Header value: controls (CR, LF, ...) become spaces; RFC 2047 when not ASCII. */
+static void put_header(struct ab_buf *b, const char *name, const char *value)
+{
+	char *clean = rd_esc(value, RD_ESC_HEADER, 400);
+	bool ascii = true;
+
+	if (!clean)
+		return;
+	for (const char *p = clean; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			ascii = false;
+	ab_buf_printf(b, "%s: ", name);
+	if (ascii) {
+		ab_buf_printf(b, "%s\r\n", clean);
+	} else {
+		/* Encoded words of <= 45 input bytes, cut at UTF-8 boundaries. */
+		size_t len = strlen(clean), pos = 0;
+		while (pos < len) {
+			size_t n = rd_utf8_prefix(clean + pos, len - pos, (size_t)-1, 45);
+			unsigned char enc[64];
+			if (n == 0)
+				n = 1;
+			EVP_EncodeBlock(enc, (const unsigned char *)clean + pos, (int)n);
+			ab_buf_printf(b, "%s=?UTF-8?B?%s?=", pos ? "\r\n " : "", enc);
+			pos += n;
+		}
+		ab_buf_puts(b, "\r\n");
+	}
+	free(clean);
+}
+
+static void put_base64(struct ab_buf *b, const char *s, size_t len)
+{
+	unsigned char enc[80];
+
+	for (size_t pos = 0; pos < len; pos += 57) {
+		size_t n = len - pos < 57 ? len - pos : 57;
+		EVP_EncodeBlock(enc, (const unsigned char *)s + pos, (int)n);
+		ab_buf_printf(b, "%s\r\n", enc);
+	}
+}
+
+static void text_line(struct ab_buf *t, struct ab_buf *h, const char *name, const char *value)
+{
+	if (!*value)
+		return;
+	ab_buf_printf(t, "%-10s %s\n", name, value);
+	ab_buf_printf(h, "<tr><td style=\"padding:4px 12px 4px 0;color:#555;font-weight:bold\">"
+		"%s</td><td style=\"padding:4px 0\">", name);
+	rd_put(h, value, RD_ESC_HTML, 1000);
+	ab_buf_puts(h, "</td></tr>\n");
+}
+
+static void bodies(const struct rd_view *v, struct ab_buf *t, struct ab_buf *h)
+{
+	const char *color = rd_sev_color(v->severity);
+
+	ab_buf_printf(t, "%s%s: %s\n\n", v->test ? "[TEST] " : "", rd_sev_label(v->severity),
+		v->title);
+	ab_buf_printf(h, "<!DOCTYPE html><html><body style=\"margin:0;font-family:Arial,"
+		"Helvetica,sans-serif;font-size:14px;color:#222\">\n"
+		"<div style=\"background:%s;color:#fff;padding:12px 16px;font-size:18px;"
+		"font-weight:bold\">%s%s: ", color, v->test ? "[TEST] " : "",
+		rd_sev_label(v->severity));
+	rd_put(h, v->title, RD_ESC_HTML, 1000);
+	ab_buf_puts(h, "</div>\n<div style=\"padding:12px 16px\">\n");
+	if (!v->is_group) {
+		if (*v->summary) {
+			ab_buf_printf(t, "%s\n\n", v->summary);
+			ab_buf_puts(h, "<p style=\"white-space:pre-wrap\">");
+			rd_put(h, v->summary, RD_ESC_HTML, 20000);
+			ab_buf_puts(h, "</p>\n");
+		}
+		ab_buf_puts(h, "<table style=\"border-collapse:collapse\">\n");
+		text_line(t, h, "Severity", rd_sev_label(v->severity));
+		text_line(t, h, "Type", v->type);
+		text_line(t, h, "Source", v->source);
+		text_line(t, h, "Tool", v->tool);
+		text_line(t, h, "Asset", v->asset);
+		text_line(t, h, "Team", v->team);
+		text_line(t, h, "Status", v->status);
+		text_line(t, h, "Time", v->when);
+		text_line(t, h, "Event id", v->id);
+		ab_buf_puts(h, "</table>\n");
+	} else {
+		size_t n = v->items ? json_array_size(v->items) : 0;
+		char c[32];
+
+		snprintf(c, sizeof c, "%lld", v->count);
+		ab_buf_puts(h, "<table style=\"border-collapse:collapse\">\n");
+		text_line(t, h, "Alerts", c);
+		text_line(t, h, "Severity", v->counts);
+		text_line(t, h, "Rule", v->source);
+		text_line(t, h, "Last", v->when);
+		ab_buf_puts(h, "</table>\n<ul>\n");
+		ab_buf_puts(t, "\n");
+		for (size_t i = 0; i < n && i < 100; i++) {
+			const json_t *it = json_array_get(v->items, i);
+			const char *ti = *rd_str(it, "title") ? rd_str(it, "title") : rd_str(it, "type");
+			ab_buf_printf(t, "- [%s] %s\n", rd_sev_label(rd_str(it, "severity")), ti);
+			ab_buf_printf(h, "<li><b style=\"color:%s\">%s</b> ",
+				rd_sev_color(rd_str(it, "severity")), rd_sev_label(rd_str(it, "severity")));
+			rd_put(h, ti, RD_ESC_HTML, 500);
+			ab_buf_puts(h, "</li>\n");
+		}
+		ab_buf_puts(h, "</ul>\n");
+		if (v->omitted > 0) {
+			ab_buf_printf(t, "...and %lld more\n", v->omitted);
+			ab_buf_printf(h, "<p>...and %lld more</p>\n", v->omitted);
+		}
+	}
+	if (rd_url_ok(v->url)) {
+		ab_buf_printf(t, "\nView: %s\n", v->url);
+		ab_buf_puts(h, "<p><a style=\"display:inline-block;background:#1264a3;color:#fff;"
+			"padding:8px 14px;text-decoration:none;border-radius:4px\" href=\"");
+		rd_put(h, v->url, RD_ESC_HTML, 0);
+		ab_buf_puts(h, "\">View finding</a></p>\n");
+	}
+	ab_buf_puts(t, "\n-- \nSent by alertbridge (automatic message, do not reply).\n");
+	ab_buf_puts(h, "<p style=\"color:#888;font-size:12px\">Sent by alertbridge (automatic "
+		"message).</p>\n</div></body></html>\n");
+}
+
+/* HASH of the finding key: fingerprint, else the event id / group key. */
+static void finding_hash(const struct ab_message *msg, const struct rd_view *v, char out[33])
+{
+	const char *key = *rd_str(msg->payload, "fingerprint") ? rd_str(msg->payload, "fingerprint")
+		: v->id;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)key, strlen(key), md);
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static char *build_mail(const struct em_inst *in, const struct ab_message *msg, size_t *len,
+	char *err, size_t errsz)
+{
+	struct rd_view v;
+	struct ab_buf m = AB_BUF_INIT(EM_MAIL_MAX), t = AB_BUF_INIT(EM_MAIL_MAX / 4),
+		h = AB_BUF_INIT(EM_MAIL_MAX / 3);
+	char hash[33], boundary[64], date[64], mid[160], subj[1200], *one;
+	time_t now = (time_t)(in->host->now_ms(in->host) / 1000);
+	struct tm tm;
+	bool followup;
+
+	if (rd_view_init(&v, msg, err, errsz) < 0)
+		return NULL;
+	finding_hash(msg, &v, hash);
+	followup = !v.is_group && *rd_str(msg->payload, "fingerprint") &&
+		strcmp(v.type, "finding.created") != 0;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	snprintf(boundary, sizeof boundary, "=_ab_%s", hash);
+	one = rd_oneline(&v, 300);
+	snprintf(subj, sizeof subj, "%s %s", in->prefix, one ? one : "alert");
+	free(one);
+
+	put_header(&m, "From", in->from);
+	ab_buf_puts(&m, "To: ");
+	for (size_t i = 0; in->to[i]; i++)
+		ab_buf_printf(&m, "%s%s", i ? ", " : "", in->to[i]);
+	ab_buf_puts(&m, "\r\n");
+	put_header(&m, "Subject", subj);
+	ab_buf_printf(&m, "Date: %s\r\n", date);
+	if (followup) {
+		snprintf(mid, sizeof mid, "<ab-%s-%.32s@%s>", hash, v.id, in->domain);
+		put_header(&m, "Message-ID", mid);
+		snprintf(mid, sizeof mid, "<ab-%s@%s>", hash, in->domain);
+		put_header(&m, "In-Reply-To", mid);
+		put_header(&m, "References", mid);
+	} else {
+		snprintf(mid, sizeof mid, "<ab-%s@%s>", hash, in->domain);
+		put_header(&m, "Message-ID", mid);
+	}
+	ab_buf_puts(&m, "Auto-Submitted: auto-generated\r\n"
+		"X-Auto-Response-Suppress: All\r\n"
+		"MIME-Version: 1.0\r\n");
+	put_header(&m, "X-Alertbridge-Severity", v.severity);
+	ab_buf_printf(&m, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
+		"This is a multi-part message in MIME format.\r\n", boundary);
+	bodies(&v, &t, &h);
+	ab_buf_printf(&m, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\n", boundary);
+	put_base64(&m, ab_buf_cstr(&t), t.len);
+	ab_buf_printf(&m, "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\n", boundary);
+	put_base64(&m, ab_buf_cstr(&h), h.len);
+	ab_buf_printf(&m, "--%s--\r\n", boundary);
+	ab_buf_free(&t);
+	ab_buf_free(&h);
+	if (m.overflow || !m.data) {
+		ab_buf_free(&m);
+		snprintf(err, errsz, "mail larger than %d bytes", EM_MAIL_MAX);
+		return NULL;
+	}
+	*len = m.len;
+	return ab_buf_steal(&m);
+}
+
+struct reader {
+	const char *p;
+	size_t left;
+};
+
+static size_t read_cb(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct reader *r = arg;
+	size_t n = size * nmemb < r->left ? size * nmemb : r->left;
+
+	memcpy(buf, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return n;
+}
+
+static void classify(CURLcode rc, long code, const char *ebuf, struct ab_result *res)
+{
+	char msg[AB_RESULT_MSG_MAX];
+	enum ab_status st = AB_RETRY;
+
+	switch (rc) {
+	case CURLE_USE_SSL_FAILED:
+		st = AB_PERMANENT;
+		snprintf(msg, sizeof msg, "STARTTLS required (tls = \"starttls\") but the server "
+			"did not offer it: fix the server or set tls = \"none\" knowingly");
+		break;
+	case CURLE_LOGIN_DENIED:
+		st = AB_PERMANENT;
+		snprintf(msg, sizeof msg, "SMTP %ld: authentication failed: check username and "
+			"password (app password)", code);
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		st = AB_PERMANENT;
+		snprintf(msg, sizeof msg, "TLS certificate of the SMTP server not trusted: %.150s "
+			"(set ca_file)", ebuf);
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		st = AB_PERMANENT;
+		snprintf(msg, sizeof msg, "bad SMTP URL: %.150s", ebuf);
+		break;
+	default:
+		if (code >= 500)
+			st = AB_PERMANENT;
+		snprintf(msg, sizeof msg, "SMTP%s%.0ld: %.180s", code ? " " : "", code,
+			*ebuf ? ebuf : curl_easy_strerror(rc));
+		break;
+	}
+	ab_result_set(res, st, (int)code, msg);
+}
+
+static void em_send(void *p, const struct ab_message *msg, struct ab_result *res)
+{
+	struct em_inst *in = p;
+	char err[200], ebuf[CURL_ERROR_SIZE] = "";
+	size_t len = 0;
+	char *mail = build_mail(in, msg, &len, err, sizeof err);
+	struct curl_slist *rcpt = NULL;
+	struct reader rd;
+	CURL *c;
+	CURLcode rc;
+	long code = 0;
+	char from[EM_ADDR_MAX + 3];
+
+	if (!mail) {
+		ab_result_set(res, AB_PERMANENT, 0, err);
+		return;
+	}
+	c = curl_easy_init();
+	if (!c) {
+		free(mail);
+		ab_result_set(res, AB_RETRY, 0, "cannot initialise libcurl");
+		return;
+	}
+	for (size_t i = 0; in->to[i]; i++) {
+		char a[EM_ADDR_MAX + 3];
+		struct curl_slist *n;
+		snprintf(a, sizeof a, "<%s>", in->to[i]);
+		if (!(n = curl_slist_append(rcpt, a)))
+			break;
+		rcpt = n;
+	}
+	snprintf(from, sizeof from, "<%s>", in->from);
+	rd.p = mail;
+	rd.left = len;
+	curl_easy_setopt(c, CURLOPT_URL, in->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, in->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, &rd);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	if (in->tls == EM_TLS_STARTTLS)
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (in->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, in->ca_file);
+	if (in->username)
+		curl_easy_setopt(c, CURLOPT_USERNAME, in->username);
+	if (in->password)
+		curl_easy_setopt(c, CURLOPT_PASSWORD, in->password);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OK) {
+		char ok[64];
+		snprintf(ok, sizeof ok, "SMTP %ld: accepted for %s", code, in->to[1] ?
+			"several recipients" : "1 recipient");
+		ab_result_set(res, AB_OK, (int)code, ok);
+	} else {
+		/* The error buffer may name the server but never the password. */
+		classify(rc, code, ebuf, res);
+	}
+	curl_slist_free_all(rcpt);
+	curl_easy_cleanup(c);
+	OPENSSL_cleanse(mail, len);
+	free(mail);
+}
+
+static void em_test(void *p, struct ab_result *res)
+{
+	struct em_inst *in = p;
+	json_t *ev = rd_test_event(in->host, in->channel);
+	struct ab_message m = { AB_MSG_TEST, "00000000000000000000000000000000", 1, ev };
+
+	if (!ev) {
+		ab_result_set(res, AB_RETRY, 0, "out of memory");
+		return;
+	}
+	em_send(in, &m, res);
+	json_decref(ev);
+}
+
+static void em_destroy(void *p)
+{
+	if (p)
+		em_free(p);
+}
+
+static const struct ab_plugin em_plugin = {
+	.abi = AB_PLUGIN_ABI,
+	.size = sizeof(struct ab_plugin),
+	.name = "email",
+	.description = "re-rendered alert mail over SMTP (STARTTLS/SMTPS, AUTH)",
+	.create = em_create,
+	.send = em_send,
+	.test = em_test,
+	.flush = NULL,
+	.destroy = em_destroy,
+};
+
+const struct ab_plugin *alertbridge_plugin(void);
+const struct ab_plugin *alertbridge_plugin(void)
+{
+	return &em_plugin;
+}

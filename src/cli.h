@@ -1,0 +1,36 @@
+/*
+ * cli.h - subcommands of `alertbridge` that live in their own modules
+ * (src/cli_<area>.c); alertbridge.c's main() dispatches to them.
+ */
+#ifndef AB_CLI_H
+#define AB_CLI_H
+
+#include <stdbool.h>
+
+/* cli_syslog.c: `parse --syslog LINE`, `parse --syslog-file FILE`,
+ * `explain --syslog LINE`, `syslog status [--json]`.  wants() says whether
+ * argv (argv[0] = the command) is one of these. */
+bool ab_cli_syslog_wants(int argc, char **argv);
+int ab_cli_syslog(int argc, char **argv, const char *conf_path, const char *plugin_dir);
+
+/* cli_channels.c: `test CHANNEL [--json]`, `log --channels [--json]`,
+ * `secret keygen FILE | encrypt [-k KEYFILE] [VALUE|-]`, and the URL checks
+ * of `check` (ab_cli_check_channels: 0 ok, -1 a URL is refused). */
+bool ab_cli_channels_wants(int argc, char **argv);
+int ab_cli_channels(int argc, char **argv, const char *conf_path, const char *plugin_dir);
+struct ab_config;
+int ab_cli_check_channels(const struct ab_config *cfg);
+
+/* cli_mail.c: `parse [--source NAME] MAIL.eml|-`, and `send`/`explain`
+ * when the input is a mail (RFC 5322) rather than event JSON. */
+bool ab_cli_mail_wants(int argc, char **argv);
+int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin_dir);
+
+/* cli_route.c: `explain [--at RFC3339] FILE|-` (event JSON: every rule
+ * with match / first reason, throttle and group state, final deliveries;
+ * a dry run against the store) and `send --lines FILE|-` (one event JSON
+ * per line, committed together). */
+bool ab_cli_route_wants(int argc, char **argv);
+int ab_cli_route(int argc, char **argv, const char *conf_path, const char *plugin_dir);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * cli_mail.c - the mail side of `alertbridge`:
+ *   parse [--source NAME] MAIL.eml|-   the event JSON a mail becomes
+ *   send MAIL.eml|-                    parse, route and enqueue (like the milter)
+ *   explain MAIL.eml|-                 event, profile trace, every rule with
+ *                                      match/no-match and why, channels; sends nothing
+ * send and explain take canonical event JSON too (input starting with '{'),
+ * so `alertbridge send -` works with either.
+ *
+ * Public: ab_cli_mail_wants, ab_cli_mail.
+ * Diagnostics: stderr; exit codes from sysexits.h (EX_DATAERR for input
+ * that is neither a mail nor an event, EX_TEMPFAIL when the store could
+ * not commit, EX_CONFIG for a bad configuration or unknown source).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "config.h"
+#include "event.h"
+#include "ingest.h"
+#include "mail_conf.h"
+#include "mail_event.h"
+#include "parse/mail.h"
+#include "route.h"
+#include "store.h"
+#include "util.h"
+
+#define MAX_INPUT (64u * 1024 * 1024)
+
+static bool is_json_text(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	return i < len && s[i] == '{';
+}
+
+/* Is the file a mail (not JSON)?  Peeks at the first bytes. */
+static bool file_is_mail(const char *path)
+{
+	char buf[256];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return false;     /* let the JSON path report the error */
+	n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	return n > 0 && !is_json_text(buf, n);
+}
+
+bool ab_cli_mail_wants(int argc, char **argv)
+{
+	if (argc < 2)
+		return false;
+	if (!strcmp(argv[0], "parse")) {
+		int i;
+
+		for (i = 1; i < argc; i++)
+			if (!strncmp(argv[i], "--syslog", 8))
+				return false;
+		return true;
+	}
+	if (!strcmp(argv[0], "send") || !strcmp(argv[0], "explain"))
+		return argc == 2 && (!strcmp(argv[1], "-") || file_is_mail(argv[1]));
+	return false;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	struct ab_buf b = AB_BUF_INIT(MAX_INPUT);
+	char chunk[65536];
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "alertbridge: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (ab_buf_append(&b, chunk, n) < 0) {
+			fprintf(stderr, "alertbridge: %s: larger than %u bytes\n", path, MAX_INPUT);
+			ab_buf_free(&b);
+			b.data = NULL;
+			break;
+		}
+	if (f != stdin)
+		fclose(f);
+	if (!b.data && !b.overflow)
+		b.data = strdup("");
+	*len = b.len;
+	return b.data;
+}
+
+static void print_event(const struct ab_event *ev)
+{
+	json_t *j = ab_event_to_json(ev);
+	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	printf("%s\n", s ? s : "{}");
+	free(s);
+	json_decref(j);
+}
+
+/* Build the event from raw input (mail or event JSON). */
+static struct ab_event *make_event(const struct ab_config *cfg, const char *path,
+				   const char *source, struct ab_buf *trace, char **to_route,
+				   size_t to_routesz)
+{
+	size_t len = 0;
+	char *raw = read_all(path, &len), err[512];
+	struct ab_mail *m = NULL;
+	const struct ab_mail_source *src = NULL;
+	struct ab_mail_env env;
+	struct ab_event *ev = NULL;
+	size_t i;
+	int rc;
+
+	if (!raw)
+		return NULL;
+	if (is_json_text(raw, len)) {
+		json_error_t jerr;
+		json_t *j = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+
+		free(raw);
+		if (!j) {
+			fprintf(stderr, "alertbridge: %s:%d:%d: not valid JSON: %s\n", path, jerr.line,
+				jerr.column, jerr.text);
+			return NULL;
+		}
+		ev = ab_event_from_json(j, err, sizeof err);
+		json_decref(j);
+		if (!ev)
+			fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", path, err);
+		return ev;
+	}
+	rc = ab_mail_parse(raw, len, cfg->mail ? &cfg->mail->limits : NULL, &m, err, sizeof err);
+	free(raw);
+	if (rc < 0) {
+		fprintf(stderr, "alertbridge: %s: not a mail message: %s\n", path, err);
+		return NULL;
+	}
+	if (rc > 0)
+		fprintf(stderr, "alertbridge: %s: %s (the milter would pass this mail untouched; "
+			"the event below is from what could be parsed)\n", path, err);
+	memset(&env, 0, sizeof env);
+	if (source) {
+		src = ab_mail_source_by_name(cfg->mail, source);
+		if (!src) {
+			fprintf(stderr, "alertbridge: no mail source '%s' in %s\n", source, cfg->path);
+			ab_mail_free(m);
+			return NULL;
+		}
+	} else {
+		src = ab_mail_source_select(cfg->mail, &env, m);
+	}
+	ev = ab_mail_event(cfg->mail, src, m, &env, "cli", trace);
+	if (!ev)
+		fprintf(stderr, "alertbridge: out of memory\n");
+	for (i = 0; ev && to_route && i < m->n_to; i++) {
+		char ch[80];
+
+		if (ab_mail_route_channel(cfg->mail, m->to[i], ch, sizeof ch) &&
+		    ab_config_channel(cfg, ch)) {
+			snprintf(*to_route, to_routesz, "%s", ch);
+			break;
+		}
+	}
+	ab_mail_free(m);
+	return ev;
+}
+
+int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin_dir)
+{
+	const char *source = NULL, *path = NULL, *cmd = argv[0];
+	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
+	struct ab_config *cfg;
+	struct ab_event *ev;
+	char *errors = NULL, routebuf[80] = "", *route = routebuf, err[1024];
+	int i, rc = 0;
+
+	(void)plugin_dir;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--source") && i + 1 < argc && !strcmp(cmd, "parse"))
+			source = argv[++i];
+		else if (!path)
+			path = argv[i];
+		else
+			path = NULL, i = argc + 1;
+	}
+	if (!path || i > argc) {
+		fprintf(stderr, "usage: alertbridge [-c FILE] parse [--source NAME] MAIL.eml|-\n"
+			"       alertbridge [-c FILE] send|explain MAIL.eml|EVENT.json|-\n");
+		return EX_USAGE;
+	}
+	cfg = ab_config_load(conf_path, &errors);
+	if (!cfg) {
+		fputs(errors ? errors : "configuration refused\n", stderr);
+		free(errors);
+		return EX_CONFIG;
+	}
+	ev = make_event(cfg, path, source, !strcmp(cmd, "explain") ? &trace : NULL, &route,
+			sizeof routebuf);
+	if (!ev) {
+		rc = source && !ab_mail_source_by_name(cfg->mail, source) ? EX_CONFIG : EX_DATAERR;
+		ab_config_free(cfg);
+		ab_buf_free(&trace);
+		return rc;
+	}
+	if (!ev->received_at)
+		ev->received_at = ab_now_ms();
+	ab_event_ensure_id(ev);
+	if (!strcmp(cmd, "parse")) {
+		print_event(ev);
+	} else if (!strcmp(cmd, "explain")) {
+		struct ab_route_result rr;
+		struct ab_buf rt = AB_BUF_INIT(256 * 1024);
+		size_t k;
+
+		printf("event:\n");
+		print_event(ev);
+		if (trace.len)
+			printf("\nparsing:\n%s", ab_buf_cstr(&trace));
+		if (routebuf[0]) {
+			printf("\nrules:\n  (not consulted: the recipient route+%s names the "
+			       "channel)\n\nchannels: %s\n", routebuf, routebuf);
+		} else {
+			ab_route(cfg, ev, &rr, &rt);
+			printf("\nrules:\n%s\nchannels:", ab_buf_cstr(&rt));
+			for (k = 0; k < rr.n; k++)
+				printf(" %s", rr.channels[k]);
+			printf("%s\n", rr.n ? (rr.used_default ? "  (default)" : "") : " (none)");
+		}
+		printf("\nnothing was sent\n");
+		ab_buf_free(&rt);
+	} else {
+		char serr[1024];
+		struct ab_store *st;
+		int added = 0;
+
+		if (ab_mkdir_p(cfg->state_dir, 0750) < 0 ||
+		    !(st = ab_store_open(cfg->store_path, serr, sizeof serr))) {
+			fprintf(stderr, "alertbridge: cannot open the store %s: %s\n",
+				cfg->store_path, strerror(errno));
+			rc = EX_CANTCREAT;
+		} else {
+			const char *ch[1] = { routebuf };
+			struct ab_route_result rr;
+			int r;
+
+			if (routebuf[0]) {
+				r = ab_store_enqueue(st, ev, ch, 1, ab_now_ms(), &added);
+				rr.n = 1;
+				if (r < 0)
+					snprintf(err, sizeof err, "%s", ab_store_errmsg(st));
+			} else {
+				r = ab_ingest(st, cfg, ev, ab_now_ms(), &rr, &added, err, sizeof err);
+			}
+			if (r < 0) {
+				fprintf(stderr, "alertbridge: %s (nothing was queued; try again)\n",
+					err);
+				rc = EX_TEMPFAIL;
+			} else {
+				printf("%s\n", ev->id);
+				if (rr.n == 0)
+					fprintf(stderr, "alertbridge: note: no rule and no default "
+						"channel takes this event\n");
+				else if (added == 0)
+					fprintf(stderr, "alertbridge: note: event %s was already "
+						"queued; not queued again\n", ev->id);
+			}
+			ab_store_close(st);
+		}
+	}
+	ab_event_free(ev);
+	ab_buf_free(&trace);
+	ab_config_free(cfg);
+	return rc;
+}

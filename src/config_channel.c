@@ -1,0 +1,95 @@
+/*
+ * config_channel.c - the host settings of a channel block, which the core
+ * keeps and the plugin never sees:
+ *   rate = "1/s"            token bucket rate: N per s, m or h ("2/s", "30/m")
+ *   burst = 3               bucket size (ab_conf_h_int in config.c's table)
+ *   fallback = "inbox"      channel told when this one starts failing
+ *   failure_threshold = 3   consecutive failures before "failing"
+ *
+ * Public: ab_conf_h_rate, ab_conf_h_fallback (rows of config.c's
+ * channel_fields table); ab_channels_secrets (the plugin host's secret
+ * resolver: ab_secret_resolve with the configured secrets_key).
+ * Diagnostics: "FILE:LINE: channel 'x': setting 'rate' ..." via ab_conf_err;
+ * an unknown fallback channel is reported by config.c's reference check.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "channels.h"
+#include "config_int.h"
+#include "plugin.h"
+#include "secret.h"
+
+void ab_conf_h_rate(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	const char *v = config_setting_get_string(s);
+	char *end = NULL;
+	double per = 0, n;
+
+	errno = 0;
+	n = strtod(v, &end);
+	if (end && end != v && *end == '/') {
+		if (!strcmp(end, "/s"))
+			per = 1;
+		else if (!strcmp(end, "/m"))
+			per = 60;
+		else if (!strcmp(end, "/h"))
+			per = 3600;
+	}
+	if (errno || per == 0 || !(n > 0) || n > 1000000) {
+		ab_conf_err(c, s, "%ssetting 'rate': '%.40s' is not a rate; write N/s, N/m or "
+			"N/h with N > 0, e.g. \"1/s\" (Slack allows 1 message per second)",
+			c->prefix, v);
+		return;
+	}
+	*(double *)((char *)dst + f->off) = n / per;
+}
+
+void ab_conf_h_fallback(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	const char *v = config_setting_get_string(s);
+	char owner[sizeof c->prefix];
+	size_t len = strlen(c->prefix);
+	char **out = (char **)((char *)dst + f->off);
+
+	if (len >= 2)
+		snprintf(owner, sizeof owner, "%.*s: setting 'fallback'", (int)(len - 2), c->prefix);
+	else
+		snprintf(owner, sizeof owner, "setting 'fallback'");
+	free(*out);
+	*out = ab_conf_strdup(c, v);
+	ab_conf_add_ref(c, s, owner);
+}
+
+/* ------------------------------------------------------------ secrets */
+
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+static char key_path[4096];
+
+static int resolve(const char *ref, char *out, size_t outsz, char *err, size_t errsz)
+{
+	char path[sizeof key_path];
+
+	pthread_mutex_lock(&key_mu);
+	memcpy(path, key_path, sizeof path);
+	pthread_mutex_unlock(&key_mu);
+	if (!strncmp(ref, "enc:", 4) && !path[0]) {
+		snprintf(err, errsz, "an enc: secret needs the top-level setting secrets_key "
+			"(the key file made by 'alertbridge secret keygen FILE')");
+		return -1;
+	}
+	return ab_secret_resolve(ref, path[0] ? path : NULL, out, outsz, err, errsz);
+}
+
+void ab_channels_secrets(const char *key_file)
+{
+	pthread_mutex_lock(&key_mu);
+	ab_strlcpy(key_path, key_file ? key_file : "", sizeof key_path);
+	pthread_mutex_unlock(&key_mu);
+	ab_host_set_secret_fn(resolve);
+}

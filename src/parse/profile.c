@@ -1,0 +1,1092 @@
+/*
+ * profile.c - the profile engine: ordered extractors over a parsed mail or
+ * a message text -> event fields (see profile.h for the model).
+ *
+ * Public: ab_profile_target_ok, ab_profile_compile_regex, ab_profile_free,
+ *   ab_profile_apply_mail, ab_profile_apply_text.
+ *
+ * Extractors: X-Alert-* headers; header name maps; JSON (jansson, decode
+ * depth capped, a string holding JSON is decoded when a path goes on into
+ * it, as in AWS SNS "Message"); XML via XPath (libxml2 with NONET, without
+ * NOENT/DTDLOAD; a document with a DOCTYPE is refused outright so no
+ * entity can ever be expanded); "Key: value" lines; PCRE2 named groups
+ * (match and depth limits set).  Values are cleaned to single-line UTF-8
+ * and capped at AB_PROFILE_MAX_VALUE bytes (the summary keeps line ends).
+ *
+ * Diagnostics: none logged; what each extractor did (and why it yielded
+ * nothing: bad JSON, DOCTYPE refused, no match) goes to the caller's trace.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <gmime/gmime.h>
+
+#include "buf.h"
+#include "event.h"
+#include "parse/mail.h"
+#include "parse/profile.h"
+#include "parse/utf8.h"
+#include "util.h"
+
+#define RE_MATCH_LIMIT 200000u
+#define RE_DEPTH_LIMIT 5000u
+#define RE_MAX_SUBJECT (64u * 1024)
+#define RE_MAX_TEXT (1024u * 1024)
+
+enum target {
+	T_TYPE, T_CATEGORY, T_SEVERITY, T_SOURCE, T_TOOL, T_TITLE, T_SUMMARY, T_URL,
+	T_ASSET, T_TEAM, T_STATUS, T_PRIORITY, T_FINGERPRINT, T_OCCURRED,
+	T_COUNT,
+	T_FIELD = T_COUNT,
+};
+
+static const char *const target_names[T_COUNT] = {
+	"type", "category", "severity", "source", "tool", "title", "summary", "url",
+	"asset", "team", "status", "priority", "fingerprint", "occurred_at",
+};
+
+enum scale { SC_WORDS = -1 };
+
+struct cand {
+	char *val[T_COUNT];
+	int sev_scale;            /* SC_WORDS or enum ab_sev_scale */
+	json_t *fields;           /* fields.NAME -> string */
+	struct ab_buf *trace;
+	bool oom;
+};
+
+struct view {
+	const char *subject;
+	const char *text;
+	size_t text_len;
+	const struct ab_mail *m;  /* NULL for plain text */
+};
+
+/* ------------------------------------------------------------ targets */
+
+/* Index of a target, T_FIELD for "fields.NAME" (*fname set), -1 if bad. */
+static int target_parse(const char *name, int *scale, const char **fname)
+{
+	size_t i;
+
+	if (scale)
+		*scale = SC_WORDS;
+	if (!name)
+		return -1;
+	if (!strncmp(name, "fields.", 7)) {
+		const char *p = name + 7;
+
+		if (!*p || strlen(p) > 64)
+			return -1;
+		for (; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
+				return -1;
+		if (fname)
+			*fname = name + 7;
+		return T_FIELD;
+	}
+	if (!strncmp(name, "severity@", 9)) {
+		static const char *const sc[] = { "syslog", "cef", "wazuh", "nagios", "suricata" };
+
+		for (i = 0; i < sizeof sc / sizeof sc[0]; i++)
+			if (!strcmp(name + 9, sc[i])) {
+				if (scale)
+					*scale = (int)i;
+				return T_SEVERITY;
+			}
+		return -1;
+	}
+	for (i = 0; i < T_COUNT; i++)
+		if (!strcmp(name, target_names[i]))
+			return (int)i;
+	return -1;
+}
+
+bool ab_profile_target_ok(const char *name)
+{
+	return target_parse(name, NULL, NULL) >= 0;
+}
+
+/* Regex group names cannot hold '.' or '@': fields_X -> fields.X,
+ * severity_wazuh -> severity@wazuh. */
+static void group_target(const char *g, char *out, size_t outsz)
+{
+	if (!strncmp(g, "fields_", 7))
+		snprintf(out, outsz, "fields.%s", g + 7);
+	else if (!strncmp(g, "severity_", 9))
+		snprintf(out, outsz, "severity@%s", g + 9);
+	else
+		snprintf(out, outsz, "%s", g);
+}
+
+/* ------------------------------------------------------------ candidates */
+
+static void tracef(struct cand *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tracef(struct cand *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->trace)
+		return;
+	va_start(ap, fmt);
+	ab_buf_vprintf(c->trace, fmt, ap);
+	va_end(ap);
+}
+
+/* Clean a value: UTF-8, trimmed, capped; single line unless multi. */
+static char *clean_value(const char *v, size_t len, bool multi)
+{
+	struct ab_buf b = AB_BUF_INIT(multi ? AB_PROFILE_MAX_SUMMARY : AB_PROFILE_MAX_VALUE);
+	size_t s = 0, e;
+	char *out;
+
+	while (s < len && isspace((unsigned char)v[s]))
+		s++;
+	e = len;
+	while (e > s && isspace((unsigned char)v[e - 1]))
+		e--;
+	if (e == s)
+		return NULL;
+	if (ab_utf8_clean(&b, v + s, e - s, !multi) < 0 && !b.overflow) {
+		ab_buf_free(&b);
+		return NULL;
+	}
+	out = ab_buf_steal(&b);
+	return out;
+}
+
+/* Offer a value for a target: the first one wins.  who says where it came
+ * from (trace).  Returns true if it was taken. */
+static bool offer(struct cand *c, const char *target, const char *v, size_t len, const char *who)
+{
+	const char *fname = NULL;
+	int scale, t = target_parse(target, &scale, &fname);
+	char *val;
+
+	if (t < 0 || !v)
+		return false;
+	if (t == T_FIELD) {
+		if (json_object_get(c->fields, fname) ||
+		    json_object_size(c->fields) >= AB_PROFILE_MAX_FIELDS)
+			return false;
+	} else if (c->val[t]) {
+		return false;
+	}
+	val = clean_value(v, len, t == T_SUMMARY);
+	if (!val)
+		return false;
+	if (t == T_FIELD) {
+		if (json_object_set_new(c->fields, fname, json_string(val)) < 0)
+			c->oom = true;
+	} else {
+		c->val[t] = val;
+		if (t == T_SEVERITY)
+			c->sev_scale = scale;
+		val = NULL;
+	}
+	tracef(c, "    %s = \"%.120s\"  (%s)\n", target, t == T_FIELD ? json_string_value(
+		json_object_get(c->fields, fname)) : c->val[t], who);
+	free(val);
+	return true;
+}
+
+static bool offer_str(struct cand *c, const char *target, const char *v, const char *who)
+{
+	return v ? offer(c, target, v, strlen(v), who) : false;
+}
+
+/* ------------------------------------------------------------ headers */
+
+static void ext_headers(struct cand *c, const struct ab_extractor *x, const struct view *vw)
+{
+	const char *prefix = x->prefix ? x->prefix : "X-Alert-";
+	size_t pl = strlen(prefix), i, k;
+	int n = 0;
+
+	if (!vw->m)
+		return;
+	for (i = 0; i < vw->m->n_headers; i++) {
+		const struct ab_mail_header *h = &vw->m->headers[i];
+		char target[96], suffix[72];
+
+		if (strncasecmp(h->name, prefix, pl) != 0 || !h->name[pl] ||
+		    strlen(h->name + pl) >= 64)
+			continue;
+		for (k = 0; h->name[pl + k]; k++) {
+			char ch = (char)tolower((unsigned char)h->name[pl + k]);
+
+			suffix[k] = ch == '-' ? '_' : ch;
+		}
+		suffix[k] = '\0';
+		if (!strcmp(suffix, "occurred") || !strcmp(suffix, "time"))
+			snprintf(target, sizeof target, "occurred_at");
+		else if (target_parse(suffix, NULL, NULL) >= 0 && strncmp(suffix, "fields", 6))
+			snprintf(target, sizeof target, "%s", suffix);
+		else if (!strncmp(suffix, "field_", 6))
+			snprintf(target, sizeof target, "fields.%s", suffix + 6);
+		else
+			snprintf(target, sizeof target, "fields.%s", suffix);
+		if (offer_str(c, target, h->value, h->name))
+			n++;
+	}
+	if (!n)
+		tracef(c, "    no %s* header\n", prefix);
+}
+
+static void ext_header_map(struct cand *c, const struct ab_extractor *x, const struct view *vw)
+{
+	size_t i;
+
+	if (!vw->m)
+		return;
+	for (i = 0; i < x->n_maps; i++) {
+		const char *v = ab_mail_header(vw->m, x->maps[i].from);
+
+		if (v)
+			offer_str(c, x->maps[i].target, v, x->maps[i].from);
+	}
+}
+
+/* ------------------------------------------------------------ JSON */
+
+static json_t *json_parse_text(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	if (i == len || (s[i] != '{' && s[i] != '['))
+		return NULL;
+	/* DISABLE_EOF_CHECK: mailers append footers after the JSON (AWS SNS). */
+	return json_loadb(s + i, len - i, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, NULL);
+}
+
+/* Walk a.b[0].c; a string met with path left is decoded as JSON.  Returns
+ * a new reference or NULL. */
+static json_t *json_walk(json_t *root, const char *path)
+{
+	json_t *cur = root, *owned[AB_PROFILE_MAX_JSON_DEPTH];   /* root: the caller's reference, consumed */
+	const char *p = path;
+	size_t n_owned = 0, i;
+	json_t *res = NULL;
+
+	if (*p == '$')
+		p++;
+	if (*p == '.')
+		p++;
+	while (cur && *p) {
+		char key[256];
+		size_t k = 0;
+
+		if (json_is_string(cur)) {   /* JSON inside a string (SNS Message) */
+			json_t *inner = json_parse_text(json_string_value(cur), json_string_length(cur));
+
+			if (!inner || n_owned >= AB_PROFILE_MAX_JSON_DEPTH) {
+				json_decref(inner);
+				cur = NULL;
+				break;
+			}
+			owned[n_owned++] = inner;
+			cur = inner;
+		}
+		if (*p == '[') {
+			char *end;
+			long idx = strtol(p + 1, &end, 10);
+
+			if (*end != ']' || idx < 0 || !json_is_array(cur)) {
+				cur = NULL;
+				break;
+			}
+			cur = json_array_get(cur, (size_t)idx);
+			p = end + 1;
+		} else {
+			while (*p && *p != '.' && *p != '[' && k + 1 < sizeof key)
+				key[k++] = *p++;
+			key[k] = '\0';
+			cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
+		}
+		if (*p == '.')
+			p++;
+	}
+	if (cur && !json_is_null(cur))
+		res = json_incref(cur);
+	json_decref(root);
+	for (i = 0; i < n_owned; i++)
+		json_decref(owned[i]);
+	return res;
+}
+
+/* A JSON value as text (caller frees). */
+static char *json_text(const json_t *v)
+{
+	char num[64];
+
+	if (json_is_string(v))
+		return strndup(json_string_value(v), json_string_length(v));
+	if (json_is_integer(v)) {
+		snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+		return strdup(num);
+	}
+	if (json_is_real(v)) {
+		snprintf(num, sizeof num, "%g", json_real_value(v));
+		return strdup(num);
+	}
+	if (json_is_true(v))
+		return strdup("true");
+	if (json_is_false(v))
+		return strdup("false");
+	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static bool is_json_type(const char *ct)
+{
+	return ct && (strstr(ct, "json") != NULL);
+}
+
+static bool is_xml_type(const char *ct)
+{
+	return ct && (strstr(ct, "xml") != NULL);
+}
+
+static bool att_selected(const struct ab_extractor *x, const struct ab_mail_attachment *a,
+			 bool (*type_ok)(const char *))
+{
+	if (!a->content)
+		return false;
+	if (x->attachment)
+		return a->filename && ab_glob_match(x->attachment, a->filename);
+	return type_ok(a->content_type);
+}
+
+static void json_apply(struct cand *c, const struct ab_extractor *x, json_t *doc, const char *who)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_maps; i++) {
+		json_t *v = json_walk(json_incref(doc), x->maps[i].from);
+		char *s, w[160];
+
+		if (!v)
+			continue;
+		s = json_text(v);
+		json_decref(v);
+		if (!s) {
+			c->oom = true;
+			continue;
+		}
+		snprintf(w, sizeof w, "%s %s", who, x->maps[i].from);
+		offer_str(c, x->maps[i].target, s, w);
+		free(s);
+	}
+}
+
+static void ext_json(struct cand *c, const struct ab_extractor *x, const struct view *vw)
+{
+	json_t *doc;
+	size_t i;
+	int docs = 0;
+
+	if (x->where != AB_WHERE_ATTACHMENT && !x->attachment) {
+		doc = json_parse_text(vw->text, vw->text_len);
+		if (doc) {
+			json_apply(c, x, doc, "body");
+			json_decref(doc);
+			docs++;
+		} else if (x->where == AB_WHERE_BODY) {
+			tracef(c, "    the body is not JSON\n");
+		}
+	}
+	if (vw->m && x->where != AB_WHERE_BODY) {
+		for (i = 0; i < vw->m->n_attachments; i++) {
+			const struct ab_mail_attachment *a = &vw->m->attachments[i];
+			char who[128];
+
+			if (!att_selected(x, a, is_json_type))
+				continue;
+			doc = json_parse_text(a->content, a->content_len);
+			if (!doc) {
+				tracef(c, "    attachment %s: not valid JSON\n",
+				       a->filename ? a->filename : "(unnamed)");
+				continue;
+			}
+			snprintf(who, sizeof who, "attachment %.80s",
+				 a->filename ? a->filename : "(unnamed)");
+			json_apply(c, x, doc, who);
+			json_decref(doc);
+			docs++;
+		}
+	}
+	if (!docs)
+		tracef(c, "    no JSON document found\n");
+}
+
+/* ------------------------------------------------------------ XML */
+
+static void xml_silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+static bool looks_xml(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= 3 && (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbb &&
+	    (unsigned char)s[2] == 0xbf)
+		i = 3;
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	return i < len && s[i] == '<';
+}
+
+static void xml_apply(struct cand *c, const struct ab_extractor *x, const char *s, size_t len,
+		      const char *who)
+{
+	xmlDocPtr doc;
+	xmlXPathContextPtr xp;
+	size_t i;
+
+	if (len > AB_PROFILE_MAX_XML) {
+		tracef(c, "    %s: XML larger than %u bytes ignored\n", who, AB_PROFILE_MAX_XML);
+		return;
+	}
+	/* A DOCTYPE is where entities live: refuse before the parser sees it. */
+	if (memmem(s, len, "<!DOCTYPE", 9) || memmem(s, len, "<!doctype", 9)) {
+		tracef(c, "    %s: XML with a DOCTYPE refused (entities are never expanded)\n", who);
+		return;
+	}
+	xmlSetGenericErrorFunc(NULL, xml_silent);
+	/* Stored as UTF-8 whatever the declaration says: force the encoding.
+	 * NONET, and neither NOENT nor DTDLOAD: entities are never substituted. */
+	doc = xmlReadMemory(s, (int)len, "alert.xml", "UTF-8",
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+			    XML_PARSE_NOCDATA);
+	if (!doc) {
+		tracef(c, "    %s: not well-formed XML\n", who);
+		return;
+	}
+	if (doc->intSubset || doc->extSubset) {
+		tracef(c, "    %s: XML with a DOCTYPE refused (entities are never expanded)\n", who);
+		xmlFreeDoc(doc);
+		return;
+	}
+	xp = xmlXPathNewContext(doc);
+	if (!xp) {
+		c->oom = true;
+		xmlFreeDoc(doc);
+		return;
+	}
+	for (i = 0; i < x->n_ns; i++) {
+		char pfx[64];
+		const char *eq = strchr(x->ns[i], '=');
+
+		if (!eq || (size_t)(eq - x->ns[i]) >= sizeof pfx)
+			continue;
+		memcpy(pfx, x->ns[i], (size_t)(eq - x->ns[i]));
+		pfx[eq - x->ns[i]] = '\0';
+		xmlXPathRegisterNs(xp, (const xmlChar *)pfx, (const xmlChar *)(eq + 1));
+	}
+	for (i = 0; i < x->n_maps; i++) {
+		xmlXPathObjectPtr r = xmlXPathEvalExpression((const xmlChar *)x->maps[i].from, xp);
+		xmlChar *str = NULL;
+		char w[256];
+
+		if (!r)
+			continue;
+		if (r->type == XPATH_NODESET) {
+			if (r->nodesetval && r->nodesetval->nodeNr > 0)
+				str = xmlNodeGetContent(r->nodesetval->nodeTab[0]);
+		} else {
+			str = xmlXPathCastToString(r);
+		}
+		if (str) {
+			snprintf(w, sizeof w, "%s %s", who, x->maps[i].from);
+			offer_str(c, x->maps[i].target, (const char *)str, w);
+			xmlFree(str);
+		}
+		xmlXPathFreeObject(r);
+	}
+	xmlXPathFreeContext(xp);
+	xmlFreeDoc(doc);
+}
+
+static void ext_xml(struct cand *c, const struct ab_extractor *x, const struct view *vw)
+{
+	size_t i;
+	int docs = 0;
+
+	if (x->where != AB_WHERE_ATTACHMENT && !x->attachment &&
+	    looks_xml(vw->text, vw->text_len)) {
+		xml_apply(c, x, vw->text, vw->text_len, "body");
+		docs++;
+	}
+	if (vw->m && x->where != AB_WHERE_BODY) {
+		for (i = 0; i < vw->m->n_attachments; i++) {
+			const struct ab_mail_attachment *a = &vw->m->attachments[i];
+			char who[128];
+
+			if (!att_selected(x, a, is_xml_type))
+				continue;
+			snprintf(who, sizeof who, "attachment %.80s",
+				 a->filename ? a->filename : "(unnamed)");
+			xml_apply(c, x, a->content, a->content_len, who);
+			docs++;
+		}
+	}
+	if (!docs)
+		tracef(c, "    no XML document found\n");
+}
+
+/* ------------------------------------------------------------ key: value */
+
+static void ext_kv(struct cand *c, const struct ab_extractor *x, const struct view *vw)
+{
+	const char *sep = x->separator ? x->separator : ":";
+	size_t sl = strlen(sep);
+	const char *p = vw->text, *end = vw->text + vw->text_len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *s, *k0, *k1;
+		size_t i;
+
+		k0 = p;
+		while (k0 < le && (*k0 == ' ' || *k0 == '\t' || *k0 == '*' || *k0 == '-'))
+			k0++;
+		s = NULL;
+		if (sl && (size_t)(le - k0) > sl) {
+			const char *q;
+
+			for (q = k0; q + sl <= le; q++)
+				if (!memcmp(q, sep, sl)) {
+					s = q;
+					break;
+				}
+		}
+		if (s && s > k0 && s - k0 < 128) {
+			k1 = s;
+			while (k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t'))
+				k1--;
+			const char *v = s + sl;
+
+			/* HTML tables become "Key: | value": skip the cell separator. */
+			while (v < le && (*v == ' ' || *v == '\t' || *v == '|'))
+				v++;
+			for (i = 0; i < x->n_maps; i++) {
+				size_t kl = strlen(x->maps[i].from);
+
+				if ((size_t)(k1 - k0) == kl && !strncasecmp(k0, x->maps[i].from, kl))
+					offer(c, x->maps[i].target, v, (size_t)(le - v), x->maps[i].from);
+			}
+		}
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* ------------------------------------------------------------ regex */
+
+int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz)
+{
+	int ec;
+	PCRE2_SIZE eo;
+	pcre2_code *re;
+	uint32_t n = 0, esz = 0, i;
+	PCRE2_SPTR tab;
+
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE, &ec, &eo, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(ec, msg, sizeof msg);
+		snprintf(err, errsz, "bad regex at offset %zu: %s", (size_t)eo, (char *)msg);
+		return -1;
+	}
+	pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &n);
+	pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esz);
+	pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab);
+	if (n == 0) {
+		snprintf(err, errsz, "regex has no named group (?<target>...): it would set nothing");
+		pcre2_code_free(re);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		char t[96];
+
+		group_target((const char *)(tab + i * esz + 2), t, sizeof t);
+		if (!ab_profile_target_ok(t)) {
+			snprintf(err, errsz, "regex group '%s' is not a target (type, severity, "
+				 "title, url, asset, ..., fields_NAME, severity_wazuh)",
+				 (const char *)(tab + i * esz + 2));
+			pcre2_code_free(re);
+			return -1;
+		}
+	}
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* optional speed-up */
+	x->re = re;
+	return 0;
+}
+
+static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s, size_t len,
+		     const char *who)
+{
+	pcre2_code *re = x->re;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	uint32_t n = 0, esz = 0, i;
+	PCRE2_SPTR tab;
+	int rc;
+
+	if (!md || !mc) {
+		c->oom = true;
+		pcre2_match_data_free(md);
+		pcre2_match_context_free(mc);
+		return false;
+	}
+	pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(mc, RE_DEPTH_LIMIT);
+	rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mc);
+	if (rc > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+		pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &n);
+		pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esz);
+		pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab);
+		for (i = 0; i < n; i++) {
+			PCRE2_SPTR e = tab + i * esz;
+			uint32_t g = ((uint32_t)e[0] << 8) | e[1];
+			char t[96];
+
+			if ((int)g >= rc || ov[2 * g] == PCRE2_UNSET)
+				continue;
+			group_target((const char *)(e + 2), t, sizeof t);
+			offer(c, t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
+		}
+	} else if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
+		tracef(c, "    %s: regex gave up (match limit)\n", who);
+	}
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mc);
+	return rc > 0;
+}
+
+static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct view *vw)
+{
+	bool hit = false;
+
+	if (!x->re)
+		return;
+	if ((x->where == AB_WHERE_ANY || x->where == AB_WHERE_SUBJECT) && vw->subject)
+		hit = regex_on(c, x, vw->subject, strnlen(vw->subject, RE_MAX_SUBJECT), "subject");
+	if (x->where == AB_WHERE_ANY || x->where == AB_WHERE_TEXT || x->where == AB_WHERE_BODY)
+		hit |= regex_on(c, x, vw->text, vw->text_len < RE_MAX_TEXT ? vw->text_len :
+				RE_MAX_TEXT, "text");
+	if (!hit)
+		tracef(c, "    no match\n");
+}
+
+/* ------------------------------------------------------------ defaults */
+
+static const char *const subject_sev_words[] = {
+	"critical", "emergency", "high", "severe", "medium", "moderate", "warning", "low",
+	"informational", "info",
+};
+
+static void subject_severity(struct cand *c, const char *subject)
+{
+	const char *p = subject;
+
+	while (p && *p) {
+		const char *w;
+		size_t n, i;
+
+		while (*p && !isalpha((unsigned char)*p))
+			p++;
+		w = p;
+		while (isalpha((unsigned char)*p))
+			p++;
+		n = (size_t)(p - w);
+		for (i = 0; n && i < sizeof subject_sev_words / sizeof subject_sev_words[0]; i++)
+			if (strlen(subject_sev_words[i]) == n &&
+			    !strncasecmp(w, subject_sev_words[i], n)) {
+				offer(c, "severity", w, n, "default: severity word in the subject");
+				return;
+			}
+	}
+}
+
+static const char *first_line(const char *text, size_t len, size_t *n)
+{
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *q = p;
+
+		while (q < le && isspace((unsigned char)*q))
+			q++;
+		if (q < le) {
+			*n = (size_t)(le - q) > 256 ? 256 : (size_t)(le - q);
+			return q;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return NULL;
+}
+
+static void run_defaults(struct cand *c, const struct view *vw, const struct ab_event *ev)
+{
+	char when[40];
+
+	tracef(c, "  defaults:\n");
+	if (!ev->title) {
+		if (vw->subject)
+			offer_str(c, "title", vw->subject, "default: Subject");
+		else {
+			size_t n = 0;
+			const char *l = first_line(vw->text, vw->text_len, &n);
+
+			if (l)
+				offer(c, "title", l, n, "default: first line of the text");
+		}
+	}
+	if (!ev->summary && vw->text_len)
+		offer(c, "summary", vw->text, vw->text_len, "default: text");
+	if (vw->m && vw->m->date && !ev->occurred_at) {
+		ab_time_format_rfc3339(vw->m->date, when, sizeof when);
+		offer_str(c, "occurred_at", when, "default: Date");
+	}
+	if (vw->subject)
+		subject_severity(c, vw->subject);
+	if (vw->m && vw->m->url && !ev->url)
+		offer_str(c, "url", vw->m->url, "default: first link");
+}
+
+/* ------------------------------------------------------------ conversion */
+
+static int nagios_state(const char *s)
+{
+	static const struct { const char *w; int v; } st[] = {
+		{ "ok", 0 }, { "up", 0 }, { "recovery", 0 }, { "warning", 1 },
+		{ "critical", 2 }, { "down", 2 }, { "unreachable", 2 }, { "unknown", 3 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof st / sizeof st[0]; i++)
+		if (!strcasecmp(s, st[i].w))
+			return st[i].v;
+	return -1;
+}
+
+static int parse_time(const char *s, int64_t *ms)
+{
+	char buf[64], *end;
+	long long n;
+	GDateTime *dt;
+	size_t i;
+
+	if (ab_time_parse_rfc3339(s, ms) == 0)
+		return 0;
+	/* "2024-05-01 12:00:00" (+ optional zone) -> RFC 3339 with T (UTC if no zone). */
+	if (strlen(s) < sizeof buf - 2 && strlen(s) >= 19 && s[10] == ' ') {
+		snprintf(buf, sizeof buf, "%s", s);
+		buf[10] = 'T';
+		for (i = 19; buf[i] == ' '; )
+			memmove(buf + i, buf + i + 1, strlen(buf + i));
+		if (ab_time_parse_rfc3339(buf, ms) == 0)
+			return 0;
+		if (strlen(buf) == 19) {
+			buf[19] = 'Z';
+			buf[20] = '\0';
+			if (ab_time_parse_rfc3339(buf, ms) == 0)
+				return 0;
+		}
+	}
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (!*end && !errno && n > 0) {
+		*ms = n > 100000000000LL ? n : n * 1000;   /* epoch ms or s */
+		return 0;
+	}
+	dt = g_mime_utils_header_decode_date(s);   /* RFC 5322 dates */
+	if (dt) {
+		*ms = g_date_time_to_unix(dt) * 1000;
+		g_date_time_unref(dt);
+		return 0;
+	}
+	return -1;
+}
+
+static void convert(struct cand *c, struct ab_event *ev)
+{
+	size_t t;
+
+	for (t = 0; t < T_COUNT; t++) {
+		const char *v = c->val[t];
+		char lower[128];
+		size_t i;
+
+		if (!v)
+			continue;
+		switch (t) {
+		case T_TYPE:
+			for (i = 0; v[i] && i + 1 < sizeof lower; i++)
+				lower[i] = isspace((unsigned char)v[i]) ? '_' :
+					   (char)tolower((unsigned char)v[i]);
+			lower[i] = '\0';
+			ab_event_set_str(&ev->type, lower);
+			break;
+		case T_CATEGORY: {
+			enum ab_category cat;
+
+			if (ab_category_parse(v, &cat) == 0)
+				ev->category = cat;
+			else
+				tracef(c, "  category \"%.60s\" is not security/system/error: kept %s\n",
+				       v, ab_category_name(ev->category));
+			break;
+		}
+		case T_SEVERITY: {
+			enum ab_severity sev;
+			char *end;
+			long n;
+
+			if (c->sev_scale == SC_WORDS) {
+				if (ab_severity_parse(v, &sev) == 0)
+					ev->severity = sev;
+				else
+					tracef(c, "  severity \"%.60s\" not understood: kept %s\n", v,
+					       ab_severity_name(ev->severity));
+				break;
+			}
+			n = (long)strtod(v, &end);   /* "8.0" (GuardDuty) counts as 8 */
+			if (*end || end == v)
+				n = c->sev_scale == AB_SCALE_NAGIOS ? nagios_state(v) : -1;
+			if (n >= 0)
+				ev->severity = ab_severity_from_scale((enum ab_sev_scale)c->sev_scale,
+								      (int)n);
+			else if (ab_severity_parse(v, &sev) == 0)
+				ev->severity = sev;
+			else
+				tracef(c, "  severity \"%.60s\" not on the scale: kept %s\n", v,
+				       ab_severity_name(ev->severity));
+			break;
+		}
+		case T_PRIORITY: {
+			const char *p = (v[0] == 'p' || v[0] == 'P') ? v + 1 : v;
+			char *end;
+			long n = strtol(p, &end, 10);
+
+			if (!*end && n >= 1 && n <= 999)
+				ev->priority = (int)n;
+			break;
+		}
+		case T_OCCURRED: {
+			int64_t ms;
+
+			if (parse_time(v, &ms) == 0)
+				ev->occurred_at = ms;
+			else
+				tracef(c, "  occurred_at \"%.60s\" is not a time: ignored\n", v);
+			break;
+		}
+		case T_SOURCE: ab_event_set_str(&ev->source, v); break;
+		case T_TOOL: ab_event_set_str(&ev->tool, v); break;
+		case T_TITLE: ab_event_set_str(&ev->title, v); break;
+		case T_SUMMARY: ab_event_set_str(&ev->summary, v); break;
+		case T_URL: ab_event_set_str(&ev->url, v); break;
+		case T_ASSET: ab_event_set_str(&ev->asset, v); break;
+		case T_TEAM: ab_event_set_str(&ev->team, v); break;
+		case T_STATUS: ab_event_set_str(&ev->status, v); break;
+		case T_FINGERPRINT: ab_event_set_str(&ev->fingerprint, v); break;
+		default: break;
+		}
+	}
+	if (json_object_size(c->fields))
+		json_object_update_missing(ev->fields, c->fields);
+}
+
+static void value_maps(struct cand *c, const struct ab_profile *p)
+{
+	bool done[T_COUNT] = { false };
+	size_t i, k;
+
+	for (i = 0; i < p->n_maps; i++) {
+		const struct ab_value_map *vm = &p->maps[i];
+		const char *fname = NULL;
+		int t = target_parse(vm->target, NULL, &fname);
+		const char *cur;
+
+		if (t < 0)
+			continue;
+		if (t == T_FIELD) {
+			cur = json_string_value(json_object_get(c->fields, fname));
+		} else {
+			if (done[t])
+				continue;
+			cur = c->val[t];
+		}
+		if (!cur)
+			continue;
+		for (k = 0; k < vm->n_match; k++) {
+			if (!ab_glob_match(vm->match[k], cur))
+				continue;
+			tracef(c, "  map %s: \"%.60s\" -> \"%s\"\n", vm->target, cur, vm->value);
+			if (t == T_FIELD) {
+				json_object_set_new(c->fields, fname, json_string(vm->value));
+			} else {
+				char *nv = strdup(vm->value);
+
+				if (!nv) {
+					c->oom = true;
+					break;
+				}
+				free(c->val[t]);
+				c->val[t] = nv;
+				if (t == T_SEVERITY)
+					c->sev_scale = SC_WORDS;
+				done[t] = true;
+			}
+			break;
+		}
+	}
+}
+
+static const char *kind_name(enum ab_ext_kind k)
+{
+	switch (k) {
+	case AB_EXT_HEADERS: return "headers";
+	case AB_EXT_JSON: return "json";
+	case AB_EXT_XML: return "xml";
+	case AB_EXT_KV: return "kv";
+	case AB_EXT_REGEX: return "regex";
+	case AB_EXT_HEADER_MAP: return "header";
+	}
+	return "?";
+}
+
+static int apply(const struct ab_profile *p, const struct view *vw, struct ab_event *ev,
+		 struct ab_buf *trace)
+{
+	struct cand c;
+	size_t i;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	c.sev_scale = SC_WORDS;
+	c.trace = trace;
+	c.fields = json_object();
+	if (!c.fields)
+		return -1;
+	if (p)
+		tracef(&c, "profile %s (%s:%d):\n", p->name, p->file ? p->file : "?", p->line);
+	else
+		tracef(&c, "profile: built-in defaults only\n");
+	for (i = 0; p && i < p->n_ext; i++) {
+		const struct ab_extractor *x = &p->ext[i];
+
+		tracef(&c, "  extractor %zu (%s):\n", i + 1, kind_name(x->kind));
+		switch (x->kind) {
+		case AB_EXT_HEADERS: ext_headers(&c, x, vw); break;
+		case AB_EXT_HEADER_MAP: ext_header_map(&c, x, vw); break;
+		case AB_EXT_JSON: ext_json(&c, x, vw); break;
+		case AB_EXT_XML: ext_xml(&c, x, vw); break;
+		case AB_EXT_KV: ext_kv(&c, x, vw); break;
+		case AB_EXT_REGEX: ext_regex(&c, x, vw); break;
+		}
+	}
+	if (p) {
+		value_maps(&c, p);
+		if (p->n_fallback)
+			tracef(&c, "  fallback:\n");
+		for (i = 0; i < p->n_fallback; i++)
+			offer_str(&c, p->fallback[i].target, p->fallback[i].from, "fallback");
+	}
+	if (!p || p->defaults)
+		run_defaults(&c, vw, ev);
+	if (p)
+		value_maps(&c, p);   /* defaults may bring words that need mapping too */
+	convert(&c, ev);
+	rc = c.oom ? -1 : 0;
+	for (i = 0; i < T_COUNT; i++)
+		free(c.val[i]);
+	json_decref(c.fields);
+	return rc;
+}
+
+int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
+	struct ab_event *ev, struct ab_buf *trace)
+{
+	struct view vw = { m->subject, m->text, m->text_len, m };
+
+	return apply(p, &vw, ev, trace);
+}
+
+int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const char *text,
+	struct ab_event *ev, struct ab_buf *trace)
+{
+	struct view vw = { subject, text ? text : "", text ? strlen(text) : 0, NULL };
+
+	return apply(p, &vw, ev, trace);
+}
+
+/* ------------------------------------------------------------ freeing */
+
+static void free_maps(struct ab_ext_map *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(m[i].from);
+		free(m[i].target);
+	}
+	free(m);
+}
+
+void ab_profile_free(struct ab_profile *p)
+{
+	size_t i, k;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_ext; i++) {
+		struct ab_extractor *x = &p->ext[i];
+
+		free(x->attachment);
+		free(x->prefix);
+		free(x->separator);
+		free(x->pattern);
+		free_maps(x->maps, x->n_maps);
+		for (k = 0; k < x->n_ns; k++)
+			free(x->ns[k]);
+		free(x->ns);
+		pcre2_code_free(x->re);
+	}
+	free(p->ext);
+	for (i = 0; i < p->n_maps; i++) {
+		free(p->maps[i].target);
+		free(p->maps[i].value);
+		for (k = 0; k < p->maps[i].n_match; k++)
+			free(p->maps[i].match[k]);
+		free(p->maps[i].match);
+	}
+	free(p->maps);
+	free_maps(p->fallback, p->n_fallback);
+	free(p->name);
+	free(p->file);
+	free(p);
+}

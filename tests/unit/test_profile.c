@@ -1,0 +1,462 @@
+/*
+ * test_profile.c - the profile engine: each extractor on its own (inline
+ * profiles), each shipped profile (conf/profiles.d) against its fixture
+ * mail in tests/data/profiles/ (severity, type, title, url, asset), hostile
+ * XML (billion laughs, external entity) and the config errors of the mail
+ * sections with FILE:LINE.  Fixtures are found under $top_srcdir.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "mail_conf.h"
+#include "mail_event.h"
+#include "parse/mail.h"
+#include "parse/profile.h"
+#include "testutil.h"
+#include "util.h"
+
+static char *tmp;
+
+static const char *srcdir(void)
+{
+	const char *t = getenv("top_srcdir");
+
+	return t && *t ? t : ".";
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	char *s = ab_read_file(path, 64 * 1024 * 1024, len);
+
+	if (!s)
+		fail_msg("cannot read %s (set top_srcdir)", path);
+	return s;
+}
+
+/* Load a config made of body (profiles glob to the shipped ones added). */
+static struct ab_config *load_conf(const char *body, char **errors)
+{
+	char *p = tu_path(tmp, "ab.conf");
+	struct ab_buf b = AB_BUF_INIT(1 << 20);
+	struct ab_config *cfg;
+
+	ab_buf_printf(&b, "state_dir = \"%s\";\n%s", tmp, body);
+	assert_int_equal(tu_write(p, ab_buf_cstr(&b)), 0);
+	cfg = ab_config_load(p, errors);
+	ab_buf_free(&b);
+	free(p);
+	return cfg;
+}
+
+static struct ab_config *shipped(void)
+{
+	char body[2048], *errors = NULL;
+	struct ab_config *cfg;
+
+	snprintf(body, sizeof body, "profiles = ( \"%s/conf/profiles.d/*.conf\" );\n", srcdir());
+	cfg = load_conf(body, &errors);
+	if (!cfg)
+		fail_msg("shipped profiles refused:\n%s", errors ? errors : "?");
+	return cfg;
+}
+
+static struct ab_event *run(const struct ab_profile *p, const char *raw, size_t len,
+			    struct ab_buf *trace)
+{
+	struct ab_mail *m = NULL;
+	char err[256];
+	struct ab_event *ev = ab_event_new();
+
+	assert_non_null(ev);
+	assert_true(ab_mail_parse(raw, len, NULL, &m, err, sizeof err) >= 0);
+	assert_int_equal(ab_profile_apply_mail(p, m, ev, trace), 0);
+	ab_mail_free(m);
+	return ev;
+}
+
+/* ------------------------------------------------------------ shipped */
+
+struct want {
+	const char *profile, *fixture;
+	const char *severity, *type, *title, *url, *asset, *tool;
+	const char *field, *field_value;
+};
+
+static const struct want wants[] = {
+	{ "xalert", "xalert.eml", "critical", "compliance.drift_detected",
+	  "/etc/sudoers changed outside change management", "https://cmdb.example.com/hosts/db01",
+	  "db01", "script", "ticket", "CHG-4711" },
+	{ "defectdojo", "defectdojo.eml", "high", "finding.created",
+	  "SQL Injection in /api/v1/orders", "https://dojo.example.com/finding/1234",
+	  "payments-api", "defectdojo", "cwe", "89" },
+	{ "secobserve", "secobserve.eml", "critical", "finding.created",
+	  "Security gate for product \"shop-frontend\" has changed to failed",
+	  "https://secobserve.example.com/#/products/17", "shop-frontend", "secobserve",
+	  "gate", "failed" },
+	{ "wazuh", "wazuh.eml", "high", "intrusion.detected",
+	  "sshd: brute force trying to get access to the system. Non existent user.", NULL,
+	  "web01", "wazuh", "rule_id", "5712" },
+	{ "nagios", "nagios.eml", "critical", "service.problem",
+	  "** PROBLEM Service Alert: web01/HTTPS is CRITICAL **", NULL, "web01", "nagios",
+	  "service", "HTTPS" },
+	{ "fail2ban", "fail2ban.eml", "low", "intrusion.blocked",
+	  "[Fail2Ban] sshd: banned 203.0.113.50 from web01.example.com", NULL,
+	  "web01.example.com", "fail2ban", "ip", "203.0.113.50" },
+	{ "guardduty", "guardduty.eml", "high", "finding.created",
+	  "203.0.113.50 is performing SSH brute force attacks against i-0abcd1234ef567890.", NULL,
+	  "i-0abcd1234ef567890", "guardduty", "finding_type", "UnauthorizedAccess:EC2/SSHBruteForce" },
+	{ "iodef", "iodef.eml", "high", "incident.reported",
+	  "Host is part of a botnet (C2 traffic observed)",
+	  "https://cert.example.org/incidents/CERT-2024-0042", "mail.example.com", "iodef",
+	  "source_address", "198.51.100.7" },
+	{ "generic", "generic.eml", "medium", "alert.generic",
+	  "WARNING: certificate for shop.example.com expires in 5 days",
+	  "https://wiki.example.com/runbooks/certs", "app01", NULL, NULL, NULL },
+};
+
+static void check_str(const char *what, const char *got, const char *want, const char *prof)
+{
+	if (!want && !got)
+		return;
+	if (!want || !got || strcmp(got, want))
+		fail_msg("profile %s: %s: got '%s', want '%s'", prof, what, got ? got : "(null)",
+			 want ? want : "(null)");
+}
+
+static void test_shipped_profiles(void **state)
+{
+	struct ab_config *cfg = shipped();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof wants / sizeof wants[0]; i++) {
+		const struct want *w = &wants[i];
+		const struct ab_profile *p = ab_mail_profile(cfg->mail, w->profile);
+		char path[1024], *raw;
+		size_t len;
+		struct ab_buf trace = AB_BUF_INIT(1 << 20);
+		struct ab_event *ev;
+
+		if (!p)
+			fail_msg("profile %s not shipped", w->profile);
+		snprintf(path, sizeof path, "%s/tests/data/profiles/%s", srcdir(), w->fixture);
+		raw = slurp(path, &len);
+		ev = run(p, raw, len, &trace);
+		check_str("severity", ab_severity_name(ev->severity), w->severity, w->profile);
+		check_str("type", ev->type, w->type, w->profile);
+		check_str("title", ev->title, w->title, w->profile);
+		check_str("url", ev->url, w->url, w->profile);
+		check_str("asset", ev->asset, w->asset, w->profile);
+		check_str("tool", ev->tool, w->tool, w->profile);
+		if (w->field)
+			check_str(w->field, json_string_value(json_object_get(ev->fields, w->field)),
+				  w->field_value, w->profile);
+		ab_event_free(ev);
+		ab_buf_free(&trace);
+		free(raw);
+	}
+	ab_config_free(cfg);
+}
+
+/* GuardDuty: occurred_at from detail.updatedAt; IODEF: from DetectTime. */
+static void test_shipped_times(void **state)
+{
+	struct ab_config *cfg = shipped();
+	char path[1024], *raw, when[40];
+	size_t len;
+	struct ab_event *ev;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/tests/data/profiles/guardduty.eml", srcdir());
+	raw = slurp(path, &len);
+	ev = run(ab_mail_profile(cfg->mail, "guardduty"), raw, len, NULL);
+	ab_time_format_rfc3339(ev->occurred_at, when, sizeof when);
+	assert_string_equal(when, "2024-05-06T07:59:02Z");
+	assert_string_equal(ev->fingerprint, "16afba5c5c43e07c9e3e5e2e544e95df");
+	ab_event_free(ev);
+	free(raw);
+	snprintf(path, sizeof path, "%s/tests/data/profiles/iodef.eml", srcdir());
+	raw = slurp(path, &len);
+	ev = run(ab_mail_profile(cfg->mail, "iodef"), raw, len, NULL);
+	ab_time_format_rfc3339(ev->occurred_at, when, sizeof when);
+	assert_string_equal(when, "2024-05-07T09:40:00Z");
+	assert_string_equal(ev->fingerprint, "CERT-2024-0042");
+	ab_event_free(ev);
+	free(raw);
+	ab_config_free(cfg);
+}
+
+/* ------------------------------------------------------------ extractors */
+
+static struct ab_event *inline_run(const char *profile, const char *raw, struct ab_buf *trace)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf(profile, &errors);
+	struct ab_event *ev;
+
+	if (!cfg)
+		fail_msg("inline profile refused:\n%s", errors ? errors : "?");
+	assert_int_equal((int)cfg->mail->n_profiles, 1);
+	ev = run(cfg->mail->profiles[0], raw, strlen(raw), trace);
+	ab_config_free(cfg);
+	return ev;
+}
+
+#define HDRS "From: a@example.com\r\nTo: b@example.com\r\nSubject: s\r\n" \
+	"Date: Wed, 01 May 2024 02:15:00 +0000\r\n"
+
+static void test_ext_headers(void **state)
+{
+	struct ab_event *ev = inline_run("profiles = ( { name = \"p\"; extractors = ( "
+		"{ type = \"headers\"; } ); defaults = false; } );",
+		HDRS "X-Alert-Severity: high\r\nX-Alert-Asset: db01\r\nX-Alert-Team: dba\r\n"
+		"X-Alert-Priority: 2\r\nX-Alert-Rack: r17\r\n\r\nbody\r\n", NULL);
+
+	(void)state;
+	assert_int_equal(ev->severity, AB_SEV_HIGH);
+	assert_string_equal(ev->asset, "db01");
+	assert_string_equal(ev->team, "dba");
+	assert_int_equal(ev->priority, 2);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "rack")), "r17");
+	assert_null(ev->title);   /* defaults off */
+	ab_event_free(ev);
+}
+
+static void test_ext_json_attachment_and_nested(void **state)
+{
+	struct ab_event *ev = inline_run("profiles = ( { name = \"p\"; extractors = ( "
+		"{ type = \"json\"; on = \"attachment\"; map = [ \"finding.sev -> severity\", "
+		"\"finding.tags[1] -> fields.tag\", \"wrapped.inner.asset -> asset\" ]; } ); } );",
+		HDRS "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n"
+		"--x\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n"
+		"--x\r\nContent-Type: application/json\r\nContent-Disposition: attachment; "
+		"filename=\"f.json\"\r\n\r\n{\"finding\":{\"sev\":\"Critical\",\"tags\":[\"a\",\"b\"]},"
+		"\"wrapped\":\"{\\\"inner\\\":{\\\"asset\\\":\\\"api\\\"}}\"}\r\n--x--\r\n", NULL);
+
+	(void)state;
+	assert_int_equal(ev->severity, AB_SEV_CRITICAL);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "tag")), "b");
+	assert_string_equal(ev->asset, "api");   /* JSON inside a string is decoded */
+	ab_event_free(ev);
+}
+
+static void test_ext_kv_regex_values_fallback(void **state)
+{
+	struct ab_buf trace = AB_BUF_INIT(1 << 16);
+	struct ab_event *ev = inline_run("profiles = ( { name = \"p\"; extractors = ( "
+		"{ type = \"kv\"; map = [ \"Level -> severity\", \"Box -> asset\" ]; }, "
+		"{ type = \"regex\"; on = \"text\"; pattern = \"ticket (?<fields_ticket>T-\\\\d+)\"; }, "
+		"{ type = \"regex\"; on = \"subject\"; pattern = \"^(?<title>s)$\"; } ); "
+		"values = ( { target = \"severity\"; match = [\"S0\", \"sev-zero*\"]; "
+		"value = \"critical\"; } ); fallback = { type = \"x.y\"; asset = \"nope\"; }; } );",
+		HDRS "\r\nLevel: sev-zero (page)\r\n  Box : web07 \r\nsee ticket T-99 now\r\n",
+		&trace);
+
+	(void)state;
+	assert_int_equal(ev->severity, AB_SEV_CRITICAL);   /* value map with a glob */
+	assert_string_equal(ev->asset, "web07");            /* kv beats the fallback */
+	assert_string_equal(ev->type, "x.y");
+	assert_string_equal(ev->title, "s");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "ticket")), "T-99");
+	assert_non_null(strstr(ab_buf_cstr(&trace), "map severity"));
+	ab_event_free(ev);
+	ab_buf_free(&trace);
+}
+
+static void test_ext_xml_hostile(void **state)
+{
+	const char *prof = "profiles = ( { name = \"p\"; extractors = ( "
+		"{ type = \"xml\"; map = [ \"/r/t -> title\", \"count(//x) -> fields.n\" ]; } ); "
+		"defaults = false; } );";
+	struct ab_buf trace = AB_BUF_INIT(1 << 16);
+	struct ab_event *ev;
+
+	(void)state;
+	ev = inline_run(prof, HDRS "Content-Type: application/xml\r\n\r\n"
+		"<?xml version=\"1.0\"?><r><t>ok</t><x/><x/></r>\r\n", NULL);
+	assert_string_equal(ev->title, "ok");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "n")), "2");
+	ab_event_free(ev);
+	/* Billion laughs: refused, nothing expanded. */
+	ev = inline_run(prof, HDRS "\r\n<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaaaaaa\">"
+		"<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\">"
+		"<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;\">]>"
+		"<r><t>&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;</t></r>\r\n", &trace);
+	assert_null(ev->title);
+	assert_non_null(strstr(ab_buf_cstr(&trace), "DOCTYPE refused"));
+	ab_event_free(ev);
+	/* External entity to /etc/passwd: refused, never read. */
+	ev = inline_run(prof, HDRS "\r\n<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM "
+		"\"file:///etc/passwd\">]><r><t>&x;</t></r>\r\n", NULL);
+	assert_null(ev->title);
+	ab_event_free(ev);
+	ab_buf_free(&trace);
+}
+
+static void test_defaults(void **state)
+{
+	struct ab_event *ev = inline_run("profiles = ( { name = \"p\"; } );",
+		"From: a@example.com\r\nSubject: CRITICAL disk failure on db02\r\n"
+		"Date: Wed, 01 May 2024 02:15:00 +0000\r\nContent-Type: text/html\r\n\r\n"
+		"<p>Disk <b>sdb</b> failed.</p><a href=\"https://mon.example.com/db02\">graph</a>\r\n",
+		NULL);
+	char when[40];
+
+	(void)state;
+	assert_string_equal(ev->title, "CRITICAL disk failure on db02");
+	assert_int_equal(ev->severity, AB_SEV_CRITICAL);
+	assert_string_equal(ev->url, "https://mon.example.com/db02");
+	assert_non_null(strstr(ev->summary, "Disk sdb failed."));
+	ab_time_format_rfc3339(ev->occurred_at, when, sizeof when);
+	assert_string_equal(when, "2024-05-01T02:15:00Z");
+	ab_event_free(ev);
+}
+
+static void test_apply_text(void **state)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf("profiles = ( { name = \"p\"; extractors = ( "
+		"{ type = \"kv\"; separator = \"=\"; map = [ \"host -> asset\", \"sev -> severity\" ]; }"
+		" ); } );", &errors);
+	struct ab_event *ev = ab_event_new();
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(ab_profile_apply_text(cfg->mail->profiles[0], NULL,
+		"sev=high\nhost=fw01\n", ev, NULL), 0);
+	assert_string_equal(ev->asset, "fw01");
+	assert_int_equal(ev->severity, AB_SEV_HIGH);
+	assert_string_equal(ev->title, "sev=high");
+	ab_event_free(ev);
+	ab_config_free(cfg);
+}
+
+/* ------------------------------------------------------------ sources, trust */
+
+static void test_sources_and_trust(void **state)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf(
+		"profiles = ( { name = \"g\"; } );\n"
+		"mail_sources = ( { name = \"a\"; recipients = [\"alerts+*@example.com\"]; profile = \"g\";\n"
+		"  trusted_networks = [\"10.0.0.0/8\"]; authserv_id = \"mx.example.com\"; },\n"
+		"  { name = \"h\"; headers = [\"X-Mailer: ^Nagios\"]; } );\n", &errors);
+	struct ab_mail *m = NULL;
+	struct ab_mail_env env;
+	struct sockaddr_in sin;
+	char *rc[1] = { "alerts+dojo@example.com" }, why[256], ch[64], err[128];
+	const char *raw = "From: x@y\r\nX-Mailer: nagios 4\r\nAuthentication-Results: "
+		"mx.example.com; dkim=pass header.d=y\r\n\r\nb\r\n";
+
+	(void)state;
+	if (!cfg)
+		fail_msg("%s", errors);
+	assert_true(ab_mail_parse(raw, strlen(raw), NULL, &m, err, sizeof err) >= 0);
+	memset(&env, 0, sizeof env);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0xc0000201);   /* 192.0.2.1 */
+	env.client = (struct sockaddr *)&sin;
+	env.rcpts = rc;
+	env.n_rcpts = 1;
+	assert_string_equal(ab_mail_source_select(cfg->mail, &env, m)->name, "a");
+	assert_true(ab_mail_trusted(&cfg->mail->sources[0], &env, m, why, sizeof why));
+	assert_non_null(strstr(why, "dkim=pass"));
+	ab_mail_free(m);
+	raw = "From: x@y\r\nAuthentication-Results: evil.example; dkim=pass\r\n\r\nb\r\n";
+	assert_true(ab_mail_parse(raw, strlen(raw), NULL, &m, err, sizeof err) >= 0);
+	assert_false(ab_mail_trusted(&cfg->mail->sources[0], &env, m, why, sizeof why));
+	sin.sin_addr.s_addr = htonl(0x0a010203);   /* 10.1.2.3 */
+	assert_true(ab_mail_trusted(&cfg->mail->sources[0], &env, m, why, sizeof why));
+	rc[0] = "someone@example.com";
+	assert_null(ab_mail_source_select(cfg->mail, &env, m));   /* no rcpt, no X-Mailer */
+	ab_mail_free(m);
+	assert_true(ab_mail_route_channel(cfg->mail, "route+Slack-Sec@example.com", ch, sizeof ch));
+	assert_string_equal(ch, "slack-sec");
+	assert_false(ab_mail_route_channel(cfg->mail, "router@example.com", ch, sizeof ch));
+	ab_config_free(cfg);
+}
+
+/* ------------------------------------------------------------ config errors */
+
+static void expect_err(const char *body, const char *want)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf(body, &errors);
+
+	if (cfg)
+		fail_msg("config accepted, wanted error /%s/", want);
+	if (!errors || !strstr(errors, want))
+		fail_msg("errors:\n%s\nwanted: %s", errors ? errors : "(none)", want);
+	free(errors);
+}
+
+static void test_config_errors(void **state)
+{
+	(void)state;
+	/* state_dir is line 1: the body starts at line 2. */
+	expect_err("milter = { socket = \"inet:10025\"; };", "ab.conf:2: milter: socket");
+	expect_err("milter = { socket = \"127.0.0.1:25\"; };", "must be unix:/path");
+	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"];\n profile = \"nope\"; } );",
+		   "ab.conf:2: mail source 'a': unknown profile 'nope'");
+	expect_err("profiles = ( { name = \"p\";\n extractors = ( { type = \"regex\"; "
+		   "pattern = \"(?<title>x\"; } ); } );", "ab.conf:3: regex extractor: bad regex");
+	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"kv\";\n"
+		   " map = [ \"A -> colour\" ]; } ); } );", "ab.conf:3: setting 'map': unknown target");
+	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"csv\"; } ); } );",
+		   "extractor type 'csv'");
+	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"];\n"
+		   " trusted_networks = [\"10.0.0.0/33\"]; } );", "ab.conf:3: setting "
+		   "'trusted_networks': bad network");
+	expect_err("mail_sources = ( { name = \"a\"; } );", "set recipients, senders or headers");
+	expect_err("mail_sources = ( { name = \"a\"; headers = [\"X-Mailer ^x\"]; } );",
+		   "must be \"Name: regex\"");
+	expect_err("profiles = ( \"nowhere/*.conf\" );", "no file matches");
+	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"]; "
+		   "disposition = \"drop\"; } );", "disposition 'drop'");
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	tmp = tu_tmpdir();
+	return tmp ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tu_rm_rf(tmp);
+	free(tmp);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shipped_profiles),
+		cmocka_unit_test(test_shipped_times),
+		cmocka_unit_test(test_ext_headers),
+		cmocka_unit_test(test_ext_json_attachment_and_nested),
+		cmocka_unit_test(test_ext_kv_regex_values_fallback),
+		cmocka_unit_test(test_ext_xml_hostile),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_apply_text),
+		cmocka_unit_test(test_sources_and_trust),
+		cmocka_unit_test(test_config_errors),
+	};
+
+	return cmocka_run_group_tests_name("profile", tests, setup, teardown);
+}

@@ -1,0 +1,160 @@
+/*
+ * test_teams.c - unit tests for the teams channel plugin with the mock host
+ * and mock HTTP: the Workflows envelope and Adaptive Card 1.4 field by
+ * field, schema validation of every rendered card (python3 jsonschema with
+ * tests/data/adaptive-card-1.4.schema.json; a broken card must fail it),
+ * the 24 KB cap with huge summaries and groups, 202 accepted.
+ */
+#include <sys/wait.h>
+#include "chantest.h"
+
+#define URL "{\"url\": \"https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=SECRET\"}"
+
+/* 0 when the JSON text validates against the schema. */
+static int validate(const char *json)
+{
+	char path[] = "/tmp/ab_teams_XXXXXX", cmd[1024];
+	const char *src = getenv("top_srcdir");
+	int fd = mkstemp(path), rc;
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	assert_non_null(f);
+	fputs(json, f);
+	fclose(f);
+	snprintf(cmd, sizeof cmd, "python3 -c 'import json,sys,jsonschema; "
+		"s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2])); "
+		"jsonschema.Draft7Validator(s).validate(d)' "
+		"%s/tests/data/adaptive-card-1.4.schema.json %s 2>/dev/null",
+		src ? src : "../..", path);
+	rc = system(cmd);
+	unlink(path);
+	assert_true(WIFEXITED(rc));
+	assert_int_not_equal(WEXITSTATUS(rc), 127);   /* python3 missing is an error */
+	return WEXITSTATUS(rc);
+}
+
+static void test_event_card(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create(URL);
+	json_t *b, *att, *card, *body, *facts, *act;
+
+	(void)state;
+	mock_http.status = 202;
+	b = ct_send(inst, AB_MSG_EVENT, ct_event("critical", "RCE *in* [parser](x)",
+		"Details _here_"), &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_int_equal(res.code, 202);
+	assert_string_equal(mock_http.content_type, "application/json");
+	assert_string_equal(json_string_value(json_object_get(b, "type")), "message");
+	att = json_array_get(json_object_get(b, "attachments"), 0);
+	assert_string_equal(json_string_value(json_object_get(att, "contentType")),
+		"application/vnd.microsoft.card.adaptive");
+	card = json_object_get(att, "content");
+	assert_string_equal(json_string_value(json_object_get(card, "type")), "AdaptiveCard");
+	assert_string_equal(json_string_value(json_object_get(card, "version")), "1.4");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(card, "msteams"),
+		"width")), "Full");
+	body = json_object_get(card, "body");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 0), "color")),
+		"attention");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 0), "text")),
+		"[CRITICAL] RCE \\*in\\* \\[parser\\]\\(x\\)");
+	facts = json_object_get(json_array_get(body, 2), "facts");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 2), "type")),
+		"FactSet");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(facts, 0), "title")),
+		"Severity");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(facts, 3), "value")),
+		"payments-api");
+	act = json_array_get(json_object_get(card, "actions"), 0);
+	assert_string_equal(json_string_value(json_object_get(act, "type")), "Action.OpenUrl");
+	assert_string_equal(json_string_value(json_object_get(act, "url")),
+		"https://findings.example.com/f/42");
+	assert_int_equal(validate(mock_http.body), 0);
+
+	/* The validator really checks structure: broken cards fail it. */
+	json_object_set_new(card, "version", json_string("1.5"));
+	{
+		char *s = json_dumps(b, 0);
+		assert_int_not_equal(validate(s), 0);
+		free(s);
+	}
+	json_object_set_new(card, "version", json_string("1.4"));
+	json_object_set_new(json_array_get(body, 0), "style", json_string("heading"));
+	{
+		char *s = json_dumps(b, 0);
+		assert_int_not_equal(validate(s), 0);
+		free(s);
+	}
+	json_object_del(json_array_get(body, 0), "style");
+	json_object_del(json_array_get(facts, 0), "value");
+	{
+		char *s = json_dumps(b, 0);
+		assert_int_not_equal(validate(s), 0);
+		free(s);
+	}
+	json_decref(b);
+	alertbridge_plugin()->destroy(inst);
+}
+
+static void test_size_cap(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create(URL);
+	char *big = malloc(200001);
+	json_t *b;
+
+	(void)state;
+	memset(big, 'A', 200000);
+	big[200000] = '\0';
+	b = ct_send(inst, AB_MSG_EVENT, ct_event("high", "big", big), &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_true(mock_http.body_len < 24 * 1024);
+	assert_int_equal(validate(mock_http.body), 0);
+	json_decref(b);
+	b = ct_send(inst, AB_MSG_GROUP, ct_group(300, 1000, false), &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_true(mock_http.body_len < 24 * 1024);
+	assert_non_null(strstr(mock_http.body, "1300"));
+	assert_non_null(strstr(mock_http.body, "more"));
+	assert_int_equal(validate(mock_http.body), 0);
+	json_decref(b);
+	b = ct_send(inst, AB_MSG_DIGEST, ct_group(4, 0, true), &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_int_equal(validate(mock_http.body), 0);
+	json_decref(b);
+	free(big);
+	alertbridge_plugin()->test(inst, &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_non_null(strstr(mock_http.body, "[TEST]"));
+	assert_int_equal(validate(mock_http.body), 0);
+	alertbridge_plugin()->destroy(inst);
+}
+
+static void test_errors(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create(URL);
+	json_t *b;
+
+	(void)state;
+	assert_non_null(strstr(ct_create_err("{\"url\": 5}"), "setting 'url'"));
+	mock_http.status = 400;
+	mock_http.answer = "{\"error\":{\"code\":\"InvalidRequestContent\"}}";
+	b = ct_send(inst, AB_MSG_EVENT, ct_event("low", "x", "y"), &res);
+	assert_int_equal(res.status, AB_PERMANENT);
+	assert_non_null(strstr(res.message, "InvalidRequestContent"));
+	json_decref(b);
+	alertbridge_plugin()->destroy(inst);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_event_card, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_size_cap, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_errors, ct_setup, ct_teardown),
+	};
+	return cmocka_run_group_tests_name("teams", tests, NULL, NULL);
+}
