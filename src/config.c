@@ -806,6 +806,17 @@ void ab_conf_err(struct ab_conf_ctx *c, const config_setting_t *s, const char *f
 	err(c, s, "%s", msg);
 }
 
+void ab_conf_err_at(struct ab_conf_ctx *c, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	err_at(c, file, line, "%s", msg);
+}
+
 void ab_conf_check_group(struct ab_conf_ctx *c, const config_setting_t *g,
 	const struct ab_conf_field *fields, size_t nfields, const char *what, void *dst,
 	ab_conf_extra_fn extra)
@@ -1104,6 +1115,7 @@ struct ab_config *ab_config_load(const char *path, char **errors)
 			    sizeof top_fields / sizeof top_fields[0], "the top level", c.cfg, NULL);
 		check_refs(&c);
 		ab_conf_mail_finish(&c, config_root_setting(&lc));   /* mail sources -> profiles */
+		ab_conf_syslog_finish(&c);                           /* syslog sources -> profiles */
 		finish_paths(&c);
 	}
 	config_destroy(&lc);

@@ -67,6 +67,8 @@ typedef void (*ab_conf_extra_fn)(struct ab_conf_ctx *c, const config_setting_t *
 /* Helpers for section modules (wrappers around config.c's own). */
 void ab_conf_err(struct ab_conf_ctx *c, const config_setting_t *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void ab_conf_err_at(struct ab_conf_ctx *c, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void ab_conf_check_group(struct ab_conf_ctx *c, const config_setting_t *g,
 	const struct ab_conf_field *fields, size_t nfields, const char *what, void *dst,
 	ab_conf_extra_fn extra);
@@ -120,5 +122,8 @@ void ab_conf_rules(struct ab_conf_ctx *c, const config_setting_t *s,
 void ab_conf_teams(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);
 void ab_conf_rules_free(struct ab_config *cfg);
+
+/* Cross references of the syslog section, once every section is read. */
+void ab_conf_syslog_finish(struct ab_conf_ctx *c);
 
 #endif

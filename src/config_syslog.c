@@ -24,6 +24,7 @@
 #include <pcre2.h>
 
 #include "config_int.h"
+#include "mail_conf.h"
 #include "syslog_conf.h"
 
 #define NAME_MAX_LEN 64
@@ -466,4 +467,23 @@ void ab_syslog_conf_free(struct ab_syslog_conf *sc)
 	free(sc->sources);
 	free(sc->status_file);
 	free(sc);
+}
+
+/* A syslog source's profile must be one of the configured profiles; the
+ * syslog section keeps a borrowed pointer to them for ab_syslog_process. */
+void ab_conf_syslog_finish(struct ab_conf_ctx *c)
+{
+	struct ab_config *cfg = ab_conf_config(c);
+	struct ab_syslog_conf *sc = cfg->syslog;
+
+	if (!sc)
+		return;
+	sc->profiles = cfg->mail;
+	for (size_t i = 0; i < sc->n_sources; i++) {
+		const struct ab_syslog_source_conf *src = &sc->sources[i];
+
+		if (src->profile && !ab_mail_profile(cfg->mail, src->profile))
+			ab_conf_err_at(c, src->file, src->line, "syslog source '%s': unknown profile "
+				"'%s' (add it to 'profiles')", src->name, src->profile);
+	}
 }

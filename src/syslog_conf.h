@@ -79,6 +79,7 @@ struct ab_syslog_conf {
 	size_t n_sources;
 	int high_water;           /* queued jobs; 0 = no limit */
 	char *status_file;        /* as written; relative paths are under state_dir */
+	const struct ab_mail_conf *profiles;  /* borrowed from cfg->mail: named profiles */
 };
 
 const char *ab_syslog_proto_name(enum ab_syslog_proto p);

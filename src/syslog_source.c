@@ -18,6 +18,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "mail_conf.h"
+#include "parse/profile.h"
 #include "parse/syslog.h"
 #include "syslog_source.h"
 #include "util.h"
@@ -90,11 +92,20 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
 	return NULL;
 }
 
-int ab_syslog_apply_profile(const char *profile, struct ab_event *ev)
+int ab_syslog_apply_profile(const struct ab_syslog_conf *sc, const char *profile,
+	struct ab_event *ev)
 {
+	const struct ab_profile *p;
+
 	if (!profile)
 		return 0;
-	return json_object_set_new(ev->fields, "syslog.profile", json_string(profile)) ? -1 : 0;
+	if (json_object_set_new(ev->fields, "syslog.profile", json_string(profile)))
+		return -1;
+	/* The mail profiles' extractors run over the message text. */
+	p = sc ? ab_mail_profile(sc->profiles, profile) : NULL;
+	if (!p)
+		return 0;
+	return ab_profile_apply_text(p, NULL, ev->summary ? ev->summary : "", ev, NULL) < 0 ? -1 : 0;
 }
 
 int ab_syslog_process(const struct ab_syslog_conf *sc, const char *listener,
@@ -123,7 +134,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const char *listener,
 			return 0;
 		if (!ev->source || strcmp(ev->source, "syslog") == 0)
 			ab_event_set_str(&ev->source, src->name);
-		bad |= ab_syslog_apply_profile(src->profile, ev);
+		bad |= ab_syslog_apply_profile(sc, src->profile, ev);
 	} else if (!ev->source) {
 		ab_event_set_str(&ev->source, "syslog");
 	}

@@ -39,6 +39,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const char *listener,
  * it lands, call the engine from here (syslog_source.c) with the message
  * text in fields "syslog.payload"/summary.  Returns 0 or -1 (out of memory).
  */
-int ab_syslog_apply_profile(const char *profile, struct ab_event *ev);
+int ab_syslog_apply_profile(const struct ab_syslog_conf *sc, const char *profile,
+	struct ab_event *ev);
 
 #endif
