@@ -160,6 +160,7 @@ static void test_valid(void **state)
 	(void)state;
 	snprintf(text, sizeof text,
 		"state_dir = \"%s\";\n"
+		"profiles = ( { name = \"wazuh\"; fallback = { tool = \"wazuh\"; }; } );\n"
 		"syslog = {\n"
 		"  high_water = 5000;\n"
 		"  status_file = \"st.json\";\n"
@@ -201,7 +202,7 @@ static void test_valid(void **state)
 	assert_string_equal(sc->listeners[2].tls_ca, "/ca.pem");
 	assert_true(sc->listeners[2].tls_verify_client);
 	assert_int_equal(sc->listeners[3].proto, AB_SYSLOG_UNIX);
-	assert_int_equal(sc->listeners[3].line, 11);
+	assert_int_equal(sc->listeners[3].line, 12);   /* after the profiles line */
 	assert_int_equal(sc->n_sources, 2);
 	assert_string_equal(sc->sources[0].name, "wazuh");
 	assert_int_equal(sc->sources[0].n_listeners, 2);

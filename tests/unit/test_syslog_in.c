@@ -76,6 +76,7 @@ static struct ab_config *load_text(const char *name, const char *body)
 /* ------------------------------------------------------------ sources */
 
 static const char sources_conf[] =
+	"profiles = ( { name = \"wazuh\"; fallback = { tool = \"wazuh\"; }; } );\n"
 	"syslog = { listeners = ( { name = \"tcp\"; proto = \"tcp\"; address = \"127.0.0.1:1\"; },\n"
 	"  { name = \"udp\"; proto = \"udp\"; address = \"127.0.0.1:1\"; } );\n"
 	"  sources = (\n"
