@@ -6,6 +6,9 @@
 # RFC 5424, RFC 3164 and CEF lines).  Prints lines/s for each and the ratio.
 #
 #   bench/syslog_tcp.sh [BUILD_DIR] [LINES]     (default: . and 200000)
+#   AB_BENCH_DEFAULT='' bench/syslog_tcp.sh ...  ingest only (no default channel;
+#                                                by default a file channel delivers
+#                                                concurrently)
 #
 # Not part of make check.  Needs rsyslog, python3 (contrib/install-deps.sh --test).
 set -u
@@ -65,6 +68,8 @@ run_one() {  # $1 port, $2 counter command
 }
 
 # ---- alertbridged
+# AB_BENCH_DEFAULT: the default channel list ('' = ingest only, no delivery).
+AB_DEF=${AB_BENCH_DEFAULT-'"file"'}
 mkdir -m 755 "$T/plugins"
 install -m 0755 "$B/plugins/built/file.so" "$T/plugins/file.so"
 cat > "$T/ab.conf" <<CONF
@@ -73,12 +78,13 @@ plugin_dir = "$T/plugins";
 log = { level = "notice"; };
 dispatch = { workers = 1; poll = "1s"; };
 channels = ( { name = "file"; type = "file"; path = "events.jsonl"; } );
-default = [${AB_BENCH_DEFAULT-"file"}];
+default = [$AB_DEF];
 syslog = { high_water = 0;
   listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_AB"; } ); };
 CONF
 "$ABD" -f -c "$T/ab.conf" 2>"$T/ab.log" & PIDS+=($!)
 for _ in $(seq 100); do grep -q 'syslog: listening' "$T/ab.log" && break; sleep 0.05; done
+grep -q 'syslog: listening' "$T/ab.log" || { echo "alertbridged did not start:" >&2; cat "$T/ab.log" >&2; exit 1; }
 ab_count() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["received"])' "$T/ab/syslog.status" 2>/dev/null || echo 0; }
 ab_s=$(run_one "$P_AB" ab_count) || exit 1
 

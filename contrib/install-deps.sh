@@ -10,7 +10,7 @@ libmilter-dev libcurl4-openssl-dev libxml2-dev libssl-dev libconfig-dev
 libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev
 libicu-dev"
 TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-openssl bsdutils python3-jsonschema
-postfix"
+postfix python3-aiosmtpd strace"
 
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"

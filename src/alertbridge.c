@@ -62,6 +62,10 @@ static void usage(FILE *f)
 		"  queue drop ID                  delete a job\n"
 		"  log [--channel NAME] [--json] [-n N]   delivery log, newest first\n"
 		"  inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear\n"
+		"  test CHANNEL [--json]          send a test message through a channel\n"
+		"  log --channels [--json]        channel health (healthy, failing, disabled)\n"
+		"  secret keygen FILE | encrypt [-k KEYFILE] [VALUE|-]   key file; print enc:v1:...\n"
+		"settings: alertbridge.conf(5)\n"
 		"default configuration: " DEFAULT_CONFIG "\n");
 }
 
@@ -152,12 +156,19 @@ static struct ab_event *read_event(const char *path)
 	return ev;
 }
 
+/* --- channels (issue 5): notes about disabled channels on stderr */
+static void check_note(void *arg, bool warning, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "%s: %s\n", warning ? "warning" : "note", line);
+}
+
 static int cmd_check(void)
 {
 	struct ab_config *cfg = load_config();
 	struct ab_runtime *rt;
 	char *errors = NULL;
-	size_t nr;
+	size_t nr, nd;
 
 	if (!cfg)
 		return EX_CONFIG;
@@ -165,7 +176,8 @@ static int cmd_check(void)
 	if (ab_mkdir_p(cfg->state_dir, 0750) < 0)
 		fprintf(stderr, "alertbridge: warning: state_dir %s: %s\n", cfg->state_dir,
 			strerror(errno));
-	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
+	/* disabled channels too: their settings are checked like any other */
+	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), true, &errors);
 	if (!rt) {
 		fputs(errors ? errors : "channels refused\n", stderr);
 		free(errors);
@@ -175,8 +187,14 @@ static int cmd_check(void)
 		ab_runtime_unref(rt);
 		return EX_CONFIG;
 	}
-	printf("%s: OK: %zu channel(s), %zu rule(s), %zu default channel(s)\n", conf_path,
-		rt->n_channels, nr, rt->cfg->n_default);
+	ab_channels_notes(rt->cfg, check_note, NULL);
+	nd = 0;
+	for (size_t i = 0; i < rt->cfg->n_channels; i++)
+		nd += !rt->cfg->channels[i].enabled;
+	printf("%s: OK: %zu channel(s)", conf_path, rt->n_channels);
+	if (nd)
+		printf(" (%zu disabled)", nd);
+	printf(", %zu rule(s), %zu default channel(s)\n", nr, rt->cfg->n_default);
 	ab_runtime_unref(rt);
 	return 0;
 }
@@ -222,12 +240,17 @@ static int cmd_send(int argc, char **argv, bool explain_only)
 		rc = EX_TEMPFAIL;
 	} else {
 		printf("%s\n", ev->id);
-		if (rr.n == 0)
-			fprintf(stderr, "alertbridge: note: no rule and no default channel takes this "
-				"event; it was stored but goes nowhere\n");
-		else if (added == 0)
+		if (rr.n == 0) {
+			if (!rr.n_disabled)   /* disabled ones: ab_ingest logged why */
+				fprintf(stderr, "alertbridge: note: no rule and no default channel "
+					"takes this event; it was stored but goes nowhere\n");
+		} else if (rr.disabled_fallback) {
+			fprintf(stderr, "alertbridge: note: the channels of the matching rules are "
+				"disabled: queued for the default channels instead\n");
+		} else if (added == 0) {
 			fprintf(stderr, "alertbridge: note: event %s was already queued for its "
 				"channels; not queued again\n", ev->id);
+		}
 	}
 	ab_store_close(st);
 out:
@@ -239,13 +262,15 @@ out:
 
 static int print_job(const struct ab_job *j, void *arg)
 {
+	const struct ab_config *cfg = arg;
 	char t[40];
 
-	(void)arg;
 	ab_time_format_rfc3339(j->next_at, t, sizeof t);
-	printf("%-6lld %-8s %-16s %s attempts=%d next=%s%s%s\n", (long long)j->id,
+	printf("%-6lld %-8s %-16s %s attempts=%d next=%s%s%s%s\n", (long long)j->id,
 		ab_job_state_name(j->state), j->channel, j->event_id, j->attempts, t,
-		j->last_error ? " error=" : "", j->last_error ? j->last_error : "");
+		j->last_error ? " error=" : "", j->last_error ? j->last_error : "",
+		j->state == AB_JOB_QUEUED && ab_channel_disabled(cfg, j->channel) ?
+		" (held: channel disabled)" : "");
 	return 0;
 }
 
@@ -287,7 +312,7 @@ static int cmd_queue(int argc, char **argv)
 			states = 1u << AB_JOB_DEAD;
 		else if (argc > 2 && strcmp(argv[2], "--all") == 0)
 			states = 0xf;
-		if (ab_store_list_jobs(st, states, print_job, NULL) < 0)
+		if (ab_store_list_jobs(st, states, print_job, cfg) < 0)
 			rc = EX_IOERR;
 	} else if (strcmp(argv[1], "retry") == 0 && argc == 3) {
 		if (strcmp(argv[2], "--dead") == 0) {

@@ -186,6 +186,13 @@ static void syslog_wake(void *d)
 }
 /* --- end syslog listeners --- */
 
+/* --- channels (issue 5): disabled channels and fallbacks, once per load --- */
+static void log_channel_note(void *arg, bool warning, const char *line)
+{
+	(void)arg;
+	ab_log(warning ? AB_LOG_WARNING : AB_LOG_NOTICE, "%s", line);
+}
+
 static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 {
 	char *errors = NULL;
@@ -342,6 +349,7 @@ int main(int argc, char **argv)
 	ab_log(AB_LOG_NOTICE, "alertbridged %s started: %zu channel(s), %zu rule(s), store %s, "
 		"%d worker(s)", PACKAGE_VERSION, rt->n_channels, cfg->n_rules, cfg->store_path,
 		cfg->dispatch.workers);
+	ab_channels_notes(cfg, log_channel_note, NULL);   /* channels (issue 5) */
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -364,6 +372,7 @@ int main(int argc, char **argv)
 			rt = nrt;
 			ab_log(AB_LOG_NOTICE, "configuration reloaded: %zu channel(s), %zu rule(s)",
 				rt->n_channels, rt->cfg->n_rules);
+			ab_channels_notes(rt->cfg, log_channel_note, NULL);   /* issue 5 */
 			continue;
 		}
 		if (sig == SIGHUP) {

@@ -2,13 +2,18 @@
  * cli_channels.c - the operator's channel commands:
  *   alertbridge test CHANNEL [--json]     send a test message through the real
  *                                         plugin; prints status, latency, error
- *   alertbridge log --channels [--json]   channel health (healthy/failing/disabled)
+ *                                         (a disabled channel too, with a note)
+ *   alertbridge log --channels [--json]   channel health (healthy/failing/disabled;
+ *                                         disabled: enabled = false, or no longer
+ *                                         configured)
  *   alertbridge secret keygen FILE        new AES-256-GCM key file (mode 0600)
  *   alertbridge secret encrypt [-k KEYFILE] [VALUE|-]
  *                                         print "enc:v1:..." (value from stdin
  *                                         when - or absent; key from -k or
  *                                         secrets_key)
- * and the URL checks `alertbridge check` runs (ab_cli_check_channels).
+ * and the URL checks `alertbridge check` runs (ab_cli_check_channels): every
+ * HTTP channel's and email channel's URL resolved and put through the SSRF
+ * guard, allow_networks entries parsed.
  *
  * Public: ab_cli_channels_wants, ab_cli_channels, ab_cli_check_channels.
  * Diagnostics: errors on stderr say what to do; exit codes from sysexits.h
@@ -28,12 +33,14 @@
 #include "config.h"
 #include "health.h"
 #include "net/http.h"
+#include "net/ssrf.h"
 #include "plugin.h"
 #include "runtime.h"
 #include "secret.h"
 #include "util.h"
 
 #define CLI_SECRET_INPUT_MAX 4096
+#define AB_DISABLED_REASON "disabled in the configuration"
 
 bool ab_cli_channels_wants(int argc, char **argv)
 {
@@ -86,6 +93,7 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 	struct ab_result res;
 	char *errors = NULL;
 	int64_t t0, ms;
+	bool disabled;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -106,8 +114,13 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 		ab_config_free(cfg);
 		return EX_USAGE;
 	}
+	disabled = ab_channel_disabled(cfg, name);
+	if (disabled)   /* an explicit admin action: sent anyway, but say so */
+		fprintf(stderr, "alertbridge: note: channel '%s' is disabled in %s (enabled = "
+			"false): the daemon delivers nothing to it; this test is sent anyway\n",
+			name, conf_path);
 	ab_http_global_init();
-	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
+	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), true, &errors);
 	if (!rt) {
 		fputs(errors ? errors : "channels refused\n", stderr);
 		free(errors);
@@ -129,9 +142,9 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 	ms = ab_mono_ms() - t0;
 	res.message[sizeof res.message - 1] = '\0';
 	if (json) {
-		json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s}", "channel", name, "type",
+		json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s,s:b}", "channel", name, "type",
 			ch->plugin.api->name, "status", ab_status_name(res.status), "code", res.code,
-			"latency_ms", (json_int_t)ms, "message", res.message);
+			"latency_ms", (json_int_t)ms, "message", res.message, "enabled", !disabled);
 		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 		if (s)
 			printf("%s\n", s);
@@ -144,6 +157,9 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 			res.status == AB_OK ? "note:    " : "error:   ", res.message);
 		if (res.status == AB_RETRY && res.retry_after > 0)
 			printf("retry-after: %d s\n", res.retry_after);
+		if (disabled)
+			printf("enabled:  no (disabled in the configuration: the daemon sends it "
+				"nothing)\n");
 	}
 	ab_runtime_unref(rt);
 	ab_http_thread_cleanup();
@@ -189,15 +205,19 @@ static void print_row(const struct hctx *h, const char *name, const char *state,
 static int health_cb(const struct ab_health_row *r, void *arg)
 {
 	struct hctx *h = arg;
-	const char *state = ab_health_state_name(r->state);
+	const char *state = ab_health_state_name(r->state), *reason = r->reason;
 
 	for (size_t i = 0; i < h->cfg->n_channels; i++)
 		if (!strcmp(h->cfg->channels[i].name, r->channel) && i < sizeof h->seen)
 			h->seen[i] = 1;
-	if (!ab_config_channel(h->cfg, r->channel))
+	if (!ab_config_channel(h->cfg, r->channel)) {
 		state = "disabled";   /* no longer configured: nothing is delivered */
+	} else if (ab_channel_disabled(h->cfg, r->channel)) {
+		state = "disabled";   /* enabled = false (issue 5) */
+		reason = AB_DISABLED_REASON;
+	}
 	print_row(h, r->channel, state, r->failures, r->since, r->last_ok, r->last_fail,
-		r->reason);
+		reason);
 	return 0;
 }
 
@@ -234,8 +254,9 @@ static int cmd_health(int argc, char **argv, const char *conf_path)
 	}
 	for (size_t i = 0; i < cfg->n_channels && i < sizeof h.seen; i++)
 		if (!h.seen[i])
-			print_row(&h, cfg->channels[i].name, "healthy", 0, 0, 0, 0,
-				"(no deliveries yet)");
+			print_row(&h, cfg->channels[i].name, cfg->channels[i].enabled ? "healthy" :
+				"disabled", 0, 0, 0, 0, cfg->channels[i].enabled ?
+				"(no deliveries yet)" : AB_DISABLED_REASON);
 	ab_config_free(cfg);
 	return 0;
 }
@@ -357,7 +378,7 @@ int ab_cli_check_channels(const struct ab_config *cfg)
 		char *url, err[512];
 		int r;
 
-		if (!ref || !http_type(ch->type))
+		if (!ref || (!http_type(ch->type) && strcmp(ch->type, "email") != 0))
 			continue;
 		url = malloc(AB_SECRET_MAX + 1);
 		if (!url)
@@ -373,8 +394,20 @@ int ab_cli_check_channels(const struct ab_config *cfg)
 		    sizeof *allow)))
 			for (size_t k = 0; k < json_array_size(nets); k++)
 				allow[k] = json_string_value(json_array_get(nets, k));
-		r = ab_http_check_url(url, json_is_true(json_object_get(ch->settings, "allow_http")),
-			allow, err, sizeof err);
+		for (size_t k = 0; allow && allow[k]; k++) {
+			struct ab_cidr net;
+			if (ab_cidr_parse(allow[k], &net, err, sizeof err) < 0) {
+				fprintf(stderr, "%s:%d: channel '%s': setting 'allow_networks': %s\n",
+					ch->file, ch->line, ch->name, err);
+				rc = -1;
+			}
+		}
+		/* email: smtp:// or smtps://, the guard the plugin applies via net_check */
+		if (!strcmp(ch->type, "email"))
+			r = ab_smtp_check_url(url, allow, err, sizeof err);
+		else
+			r = ab_http_check_url(url, json_is_true(json_object_get(ch->settings,
+				"allow_http")), allow, err, sizeof err);
 		if (r == -1) {
 			fprintf(stderr, "%s:%d: channel '%s': setting 'url': %s\n", ch->file, ch->line,
 				ch->name, err);

@@ -217,6 +217,12 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 	if (!ev->received_at)
 		ev->received_at = ab_now_ms();
 	ab_event_ensure_id(ev);
+	if (routebuf[0] && ab_channel_disabled(cfg, routebuf)) {   /* issue 5: enabled = false */
+		if (strcmp(cmd, "parse"))
+			fprintf(stderr, "alertbridge: note: the recipient names channel '%s', which "
+				"is disabled: using the rules\n", routebuf);
+		routebuf[0] = '\0';
+	}
 	if (!strcmp(cmd, "parse")) {
 		print_event(ev);
 	} else if (!strcmp(cmd, "explain")) {
@@ -236,7 +242,10 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 			printf("\nrules:\n%s\nchannels:", ab_buf_cstr(&rt));
 			for (k = 0; k < rr.n; k++)
 				printf(" %s", rr.channels[k]);
-			printf("%s\n", rr.n ? (rr.used_default ? "  (default)" : "") : " (none)");
+			printf("%s", rr.n ? (rr.used_default ? "  (default)" : "") : " (none)");
+			for (k = 0; k < rr.n_disabled; k++)   /* issue 5 */
+				printf("%s%s (disabled)", k ? ", " : "  left out: ", rr.disabled[k]);
+			printf("\n");
 		}
 		printf("\nnothing was sent\n");
 		ab_buf_free(&rt);
@@ -269,10 +278,10 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 				rc = EX_TEMPFAIL;
 			} else {
 				printf("%s\n", ev->id);
-				if (rr.n == 0)
+				if (rr.n == 0 && !rr.n_disabled)   /* disabled: ab_ingest logged */
 					fprintf(stderr, "alertbridge: note: no rule and no default "
 						"channel takes this event\n");
-				else if (added == 0)
+				else if (added == 0 && rr.n)
 					fprintf(stderr, "alertbridge: note: event %s was already "
 						"queued; not queued again\n", ev->id);
 			}

@@ -630,6 +630,7 @@ static const struct ab_conf_field channel_fields[] = {
 	{ "burst", FT_INT, false, ab_conf_h_int, COFF(burst), 0, 1, 1000 },
 	{ "fallback", FT_STRING, false, ab_conf_h_fallback, COFF(fallback), 0, 0, 0 },
 	{ "failure_threshold", FT_INT, false, ab_conf_h_int, COFF(failure_threshold), 0, 1, 1000 },
+	{ "enabled", FT_BOOL, false, ab_conf_h_bool, COFF(enabled), 0, 0, 0 },
 };
 
 static void free_channel(struct ab_channel_conf *ch)
@@ -664,6 +665,7 @@ static void do_channel(struct ab_conf_ctx *c, const config_setting_t *g, int idx
 	src_file(c, config_setting_source_file(g), file, sizeof file);
 	ch->file = xstrdup(c, file);
 	ch->line = config_setting_source_line(g);
+	ch->enabled = true;
 	check_group(c, g, channel_fields, sizeof channel_fields / sizeof channel_fields[0], what,
 		    ch, h_chan_extra);
 	c->prefix[0] = '\0';

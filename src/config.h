@@ -11,7 +11,8 @@
  *   state_dir, store, plugin_dir, user, pidfile,
  *   log      { level; syslog; }
  *   dispatch { workers; backoff_base; backoff_cap; max_age; poll; timeout; }
- *   channels ( { name; type; <plugin settings...> }, ... )
+ *   channels ( { name; type; enabled; rate; burst; fallback; failure_threshold;
+ *                <plugin settings...> }, ... )
  *   rules    ( { name; events; categories; severities; min_severity;
  *                sources; tools; statuses; min_priority; assets; teams;
  *                fields; not; active; mute; mute_critical; channels; final;
@@ -41,6 +42,8 @@ struct ab_channel_conf {
 	int burst;           /* bucket size; 0 = default */
 	char *fallback;      /* channel told when this one starts failing, or NULL */
 	int failure_threshold; /* consecutive failures before "failing"; 0 = default 3 */
+	bool enabled;        /* enabled = false: validated, never created by the daemon;
+			      * routes skip it, its queued jobs are held (default true) */
 };
 
 struct ab_window;        /* timewin.h */
@@ -155,6 +158,8 @@ void ab_config_free(struct ab_config *cfg);
 void ab_syslog_conf_free(struct ab_syslog_conf *sc);
 void ab_mail_conf_free(struct ab_mail_conf *mc);
 const struct ab_channel_conf *ab_config_channel(const struct ab_config *cfg, const char *name);
+/* Is the channel defined with enabled = false?  (false for unknown names) */
+bool ab_channel_disabled(const struct ab_config *cfg, const char *name);
 /* Resolve a path relative to state_dir (absolute paths are kept); caller frees. */
 char *ab_config_path(const struct ab_config *cfg, const char *p);
 

@@ -5,12 +5,19 @@
  *   burst = 3               bucket size (ab_conf_h_int in config.c's table)
  *   fallback = "inbox"      channel told when this one starts failing
  *   failure_threshold = 3   consecutive failures before "failing"
+ *   enabled = false         the channel stays configured (and validated) but
+ *                           the daemon does not create it, routing leaves it
+ *                           out (route.h) and its queued jobs are held
+ *                           (dispatch.c) until it is enabled again
  *
  * Public: ab_conf_h_rate, ab_conf_h_fallback (rows of config.c's
  * channel_fields table); ab_channels_secrets (the plugin host's secret
- * resolver: ab_secret_resolve with the configured secrets_key).
+ * resolver: ab_secret_resolve with the configured secrets_key);
+ * ab_channel_disabled, ab_channels_notes (disabled channels).
  * Diagnostics: "FILE:LINE: channel 'x': setting 'rate' ..." via ab_conf_err;
  * an unknown fallback channel is reported by config.c's reference check.
+ * A fallback that names a disabled channel is allowed; ab_channels_notes
+ * gives the one line the daemon logs about it at load.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -64,6 +71,40 @@ void ab_conf_h_fallback(struct ab_conf_ctx *c, const config_setting_t *s,
 	free(*out);
 	*out = ab_conf_strdup(c, v);
 	ab_conf_add_ref(c, s, owner);
+}
+
+/* ------------------------------------------------------------ enabled = false */
+
+bool ab_channel_disabled(const struct ab_config *cfg, const char *name)
+{
+	const struct ab_channel_conf *ch = cfg && name ? ab_config_channel(cfg, name) : NULL;
+
+	return ch && !ch->enabled;
+}
+
+int ab_channels_notes(const struct ab_config *cfg, ab_channel_note_fn fn, void *arg)
+{
+	char line[512];
+	int n = 0;
+
+	for (size_t i = 0; i < cfg->n_channels; i++) {
+		const struct ab_channel_conf *ch = &cfg->channels[i];
+
+		if (!ch->enabled) {
+			snprintf(line, sizeof line, "%s:%d: channel '%s' is disabled (enabled = "
+				"false): not loaded, left out of every route, its queued jobs are "
+				"held until it is enabled again", ch->file, ch->line, ch->name);
+			fn(arg, false, line);
+			n++;
+		} else if (ch->fallback && ab_channel_disabled(cfg, ch->fallback)) {
+			snprintf(line, sizeof line, "%s:%d: channel '%s': its fallback channel '%s' "
+				"is disabled: health events of '%s' (failing, recovered) go only to "
+				"the log", ch->file, ch->line, ch->name, ch->fallback, ch->name);
+			fn(arg, true, line);
+			n++;
+		}
+	}
+	return n;
 }
 
 /* ------------------------------------------------------------ secrets */

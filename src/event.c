@@ -4,7 +4,7 @@
  * through.
  *
  * Public: ab_event_new, ab_event_free, ab_event_set_str, ab_event_to_json,
- * ab_event_from_json, ab_event_dumps, ab_event_compute_id,
+ * ab_event_from_json, ab_event_dumps, ab_event_write_json, ab_event_compute_id,
  * ab_event_ensure_id, ab_event_id_valid, ab_severity_parse,
  * ab_severity_from_scale, ab_severity_name, ab_category_parse,
  * ab_category_name (see event.h).
@@ -33,6 +33,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -497,16 +499,378 @@ fail:
 	return NULL;
 }
 
+/* ------------------------------------------------------------ direct JSON text */
+
+/*
+ * The canonical form written straight into a capped buffer, byte for byte
+ * what json_dumps(ab_event_to_json(ev), JSON_COMPACT | JSON_SORT_KEYS)
+ * gives (jansson's escapes: \" \\ \b \f \n \r \t, other controls as
+ * \u00XX, everything else raw UTF-8), without building a jansson tree or
+ * deep-copying fields on the hot path (every stored event goes through
+ * here).  Reals and values nested deeper than JW_DEPTH_MAX go through
+ * jansson itself.
+ */
+#define JW_DEPTH_MAX 32
+#define JW_SORT_STACK 64
+
+/* ab_buf_append with the common case (room left) inline. */
+static inline int jw_raw(struct ab_buf *b, const char *s, size_t n)
+{
+	if (b->data && n < b->cap - b->len && n <= b->max - b->len) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return ab_buf_append(b, s, n);
+}
+
+static inline int jw_c(struct ab_buf *b, char c)
+{
+	return jw_raw(b, &c, 1);
+}
+
+/* How many leading bytes need no escape and are ASCII: 8 at a time. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, q, bs;
+
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		/* a byte >= 0x80, < 0x20, '"' or '\\' */
+		if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
+			break;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+/*
+ * A JSON string from n bytes: jansson's escapes, valid UTF-8 copied raw,
+ * each byte of an invalid sequence as U+FFFD (what json_string_repair()
+ * stores; field strings are valid already, so they come out as jansson
+ * dumps them).  NULs allowed (escaped).
+ */
+static int jw_str(struct ab_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, from = 0, k;
+	char e[6];
+
+	if (jw_c(b, '"') < 0)
+		return -1;
+	while (i < n) {
+		i += plain_run(u + i, n - i);
+		if (i >= n)
+			break;
+		if (u[i] >= 0x80) {
+			if ((k = utf8_seq(u + i, n - i))) {
+				i += k;
+				continue;
+			}
+			if (jw_raw(b, s + from, i - from) < 0 || jw_raw(b, "\xef\xbf\xbd", 3) < 0)
+				return -1;
+			from = ++i;
+			continue;
+		}
+		e[0] = '\\';
+		e[2] = e[3] = '0';
+		k = 2;
+		switch (u[i]) {
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		default:
+			e[1] = 'u';
+			e[4] = hex[u[i] >> 4];
+			e[5] = hex[u[i] & 15];
+			k = 6;
+			break;
+		}
+		if (jw_raw(b, s + from, i - from) < 0 || jw_raw(b, e, k) < 0)
+			return -1;
+		from = ++i;
+	}
+	if (jw_raw(b, s + from, n - from) < 0)
+		return -1;
+	return jw_c(b, '"');
+}
+
+/* A member string as json_string_repair() would hold it. */
+static int jw_member(struct ab_buf *b, const char *s)
+{
+	return jw_str(b, s, strlen(s));
+}
+
+static int jw_int(struct ab_buf *b, long long v)
+{
+	char t[24];
+	size_t i = sizeof t;
+	unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		t[--i] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	if (v < 0)
+		t[--i] = '-';
+	return jw_raw(b, t + i, sizeof t - i);
+}
+
+struct jw_kv {
+	const char *k;
+	json_t *v;
+};
+
+static int jw_kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct jw_kv *)a)->k, ((const struct jw_kv *)b)->k);
+}
+
+static int jw_value(struct ab_buf *b, json_t *v, int depth);
+
+static int jw_object(struct ab_buf *b, json_t *o, int depth)
+{
+	struct jw_kv stackv[JW_SORT_STACK], *kv = stackv;
+	size_t n = json_object_size(o), i = 0;
+	const char *k;
+	json_t *v;
+	int rc = 0;
+
+	if (n > JW_SORT_STACK && !(kv = malloc(n * sizeof *kv)))
+		return -1;
+	json_object_foreach(o, k, v) {
+		if (i == n)
+			break;
+		kv[i].k = k;
+		kv[i++].v = v;
+	}
+	if (i > 24) {
+		qsort(kv, i, sizeof *kv, jw_kv_cmp);
+	} else {      /* few keys, mostly in order already */
+		for (size_t x = 1; x < i; x++) {
+			struct jw_kv t = kv[x];
+			size_t y = x;
+
+			for (; y > 0 && strcmp(kv[y - 1].k, t.k) > 0; y--)
+				kv[y] = kv[y - 1];
+			kv[y] = t;
+		}
+	}
+	rc = jw_c(b, '{');
+	for (size_t x = 0; rc == 0 && x < i; x++)
+		rc = ((x && jw_c(b, ',') < 0) || jw_str(b, kv[x].k, strlen(kv[x].k)) < 0 ||
+			jw_c(b, ':') < 0 || jw_value(b, kv[x].v, depth + 1) < 0) ? -1 : 0;
+	if (rc == 0)
+		rc = jw_c(b, '}');
+	if (kv != stackv)
+		free(kv);
+	return rc;
+}
+
+static int jw_value(struct ab_buf *b, json_t *v, int depth)
+{
+	char *s;
+	int rc;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return jw_str(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return jw_int(b, (long long)json_integer_value(v));
+	case JSON_TRUE:
+		return jw_raw(b, "true", 4);
+	case JSON_FALSE:
+		return jw_raw(b, "false", 5);
+	case JSON_NULL:
+		return jw_raw(b, "null", 4);
+	case JSON_OBJECT:
+		if (depth < JW_DEPTH_MAX)
+			return jw_object(b, v, depth);
+		break;
+	case JSON_ARRAY:
+		if (depth < JW_DEPTH_MAX) {
+			size_t i, n = json_array_size(v);
+
+			rc = jw_c(b, '[');
+			for (i = 0; rc == 0 && i < n; i++)
+				rc = ((i && jw_c(b, ',') < 0) ||
+					jw_value(b, json_array_get(v, i), depth + 1) < 0) ? -1 : 0;
+			return rc == 0 ? jw_c(b, ']') : -1;
+		}
+		break;
+	default:
+		break;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!s)
+		return -1;
+	rc = ab_buf_puts(b, s);
+	free(s);
+	return rc;
+}
+
+/* ,"key": (keys here are short plain ASCII names) */
+static int jw_key(struct ab_buf *b, bool *first, const char *key)
+{
+	char t[32];
+	size_t n = strlen(key), o = 0;
+
+	if (n > sizeof t - 4)
+		return -1;
+	if (!*first)
+		t[o++] = ',';
+	t[o++] = '"';
+	memcpy(t + o, key, n);
+	o += n;
+	t[o++] = '"';
+	t[o++] = ':';
+	*first = false;
+	return jw_raw(b, t, o);
+}
+
+/* ab_time_format_rfc3339's text (same range and fraction rules), without
+ * printf: two of these per stored event. */
+static size_t jw_fmt_time(int64_t ms, char *out)
+{
+	int64_t secs = ms / 1000;
+	int frac = (int)(ms % 1000), year;
+	time_t t;
+	struct tm tm;
+	char *p = out;
+
+	if (frac < 0) {
+		frac += 1000;
+		secs--;
+	}
+	t = (time_t)secs;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return 0;
+	year = tm.tm_year + 1900;
+#define D2(v) (*p++ = (char)('0' + (v) / 10 % 10), *p++ = (char)('0' + (v) % 10))
+	*p++ = (char)('0' + year / 1000);
+	*p++ = (char)('0' + year / 100 % 10);
+	D2(year);
+	*p++ = '-';
+	D2(tm.tm_mon + 1);
+	*p++ = '-';
+	D2(tm.tm_mday);
+	*p++ = 'T';
+	D2(tm.tm_hour);
+	*p++ = ':';
+	D2(tm.tm_min);
+	*p++ = ':';
+	D2(tm.tm_sec);
+#undef D2
+	if (frac) {
+		*p++ = '.';
+		*p++ = (char)('0' + frac / 100);
+		*p++ = (char)('0' + frac / 10 % 10);
+		*p++ = (char)('0' + frac % 10);
+	}
+	*p++ = 'Z';
+	return (size_t)(p - out);
+}
+
+static int jw_opt(struct ab_buf *b, bool *first, const char *key, const char *value)
+{
+	if (!value)
+		return 0;
+	return jw_key(b, first, key) < 0 || jw_member(b, value) < 0 ? -1 : 0;
+}
+
+static int jw_time(struct ab_buf *b, bool *first, const char *key, int64_t ms, bool write)
+{
+	char tbuf[AB_TIME_STR_MAX];
+	size_t n = jw_fmt_time(ms, tbuf + 1);
+
+	if (!n)
+		return -1;
+	if (!write)
+		return 0;
+	tbuf[0] = '"';
+	tbuf[n + 1] = '"';
+	return jw_key(b, first, key) < 0 || jw_raw(b, tbuf, n + 2) < 0 ? -1 : 0;
+}
+
+/* for_id: without id and received_at (the stable id's key). */
+static int write_json(const struct ab_event *ev, struct ab_buf *b, bool for_id)
+{
+	const struct ab_origin *o = &ev->origin;
+	bool first = true, of = true;
+	int bad = 0;
+
+	bad |= jw_c(b, '{');
+	bad |= jw_opt(b, &first, "asset", ev->asset);
+	bad |= jw_opt(b, &first, "category", ab_category_name(ev->category));
+	bad |= jw_key(b, &first, "fields");
+	if (ev->fields && json_is_object(ev->fields))
+		bad |= jw_object(b, ev->fields, 1);
+	else
+		bad |= jw_raw(b, "{}", 2);
+	bad |= jw_opt(b, &first, "fingerprint", ev->fingerprint);
+	if (!for_id && ev->id[0])
+		bad |= jw_opt(b, &first, "id", ev->id);
+	if (ev->occurred_at)
+		bad |= jw_time(b, &first, "occurred_at", ev->occurred_at, true);
+	bad |= jw_key(b, &first, "origin");
+	bad |= jw_c(b, '{');
+	bad |= jw_opt(b, &of, "from", o->from);
+	bad |= jw_opt(b, &of, "host", o->host);
+	bad |= jw_opt(b, &of, "kind", o->kind ? o->kind : "cli");
+	bad |= jw_opt(b, &of, "message_id", o->message_id);
+	bad |= jw_c(b, '}');
+	if (ev->priority)
+		bad |= jw_key(b, &first, "priority") | jw_int(b, ev->priority);
+	bad |= jw_time(b, &first, "received_at", ev->received_at, !for_id);
+	bad |= jw_opt(b, &first, "severity", ab_severity_name(ev->severity));
+	bad |= jw_opt(b, &first, "source", ev->source);
+	bad |= jw_opt(b, &first, "status", ev->status);
+	bad |= jw_opt(b, &first, "summary", ev->summary);
+	bad |= jw_opt(b, &first, "team", ev->team);
+	bad |= jw_opt(b, &first, "title", ev->title);
+	bad |= jw_opt(b, &first, "tool", ev->tool);
+	bad |= jw_opt(b, &first, "type", ev->type ? ev->type : "event.generic");
+	bad |= jw_opt(b, &first, "url", ev->url);
+	bad |= jw_c(b, '}');
+	return bad ? -1 : 0;
+}
+
+int ab_event_write_json(const struct ab_event *ev, struct ab_buf *b)
+{
+	size_t mark = b->len;
+
+	if (!ev)
+		return -1;
+	if (write_json(ev, b, false) < 0) {
+		b->len = mark;
+		if (b->data)
+			b->data[mark] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
 char *ab_event_dumps(const struct ab_event *ev)
 {
-	json_t *j = ab_event_to_json(ev);
-	char *s;
+	struct ab_buf b = AB_BUF_INIT(AB_EVENT_JSON_MAX);
 
-	if (!j)
+	if (!ev || write_json(ev, &b, false) < 0) {
+		ab_buf_free(&b);
 		return NULL;
-	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	return s;
+	}
+	return ab_buf_steal(&b);
 }
 
 /* ------------------------------------------------------------ from_json */
@@ -793,6 +1157,16 @@ bool ab_event_id_valid(const char *id)
 	return id[AB_ID_LEN] == '\0';
 }
 
+/* SHA-256 fetched once (OpenSSL 3 otherwise looks the algorithm up again
+ * in every EVP_DigestInit_ex: a cost on each received syslog line). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen)
 {
 	static const char prefix[] = "ab1";   /* hashed with its NUL */
@@ -802,7 +1176,8 @@ void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ok;
 
-	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	pthread_once(&sha256_once, sha256_fetch);
+	ok = ctx && EVP_DigestInit_ex(ctx, sha256_md ? sha256_md : EVP_sha256(), NULL) &&
 	     EVP_DigestUpdate(ctx, prefix, sizeof prefix) &&
 	     EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) &&
 	     (keylen == 0 || EVP_DigestUpdate(ctx, key, keylen)) &&
@@ -816,25 +1191,14 @@ void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen)
 
 void ab_event_ensure_id(struct ab_event *ev)
 {
-	json_t *j;
-	char *s = NULL;
+	struct ab_buf b = AB_BUF_INIT(AB_EVENT_JSON_MAX);
 
 	if (!ev || ev->id[0])
 		return;
-	j = ab_event_to_json(ev);
-	if (j) {
-		json_object_del(j, "id");
-		json_object_del(j, "received_at");
-		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(j);
-	}
-	if (s) {
-		ab_event_compute_id(ev, s, strlen(s));
-		free(s);
-	} else {
-		/* out of memory: fall back to a key that needs no allocation */
-		const char *t = ev->title ? ev->title : "";
-
-		ab_event_compute_id(ev, t, strlen(t));
-	}
+	if (write_json(ev, &b, true) == 0)
+		ab_event_compute_id(ev, ab_buf_cstr(&b), b.len);
+	else    /* out of memory: fall back to a key that needs no allocation */
+		ab_event_compute_id(ev, ev->title ? ev->title : "",
+			ev->title ? strlen(ev->title) : 0);
+	ab_buf_free(&b);
 }

@@ -71,8 +71,15 @@ void ab_event_set_str(char **member, const char *value);
  * a message in err on bad input.  Unknown top-level keys are an error. */
 json_t *ab_event_to_json(const struct ab_event *ev);
 struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz);
-/* Compact JSON with sorted keys; caller frees. */
+/* Compact JSON with sorted keys; caller frees.  Written directly (no
+ * jansson tree), the same text json_dumps(ab_event_to_json(ev),
+ * JSON_COMPACT | JSON_SORT_KEYS) gives; at most AB_EVENT_JSON_MAX bytes. */
 char *ab_event_dumps(const struct ab_event *ev);
+#define AB_EVENT_JSON_MAX (64u * 1024 * 1024)
+struct ab_buf;
+/* The same text appended to b (a store's reused buffer); 0, or -1 with b
+ * as it was (b's cap, out of memory, a time out of range). */
+int ab_event_write_json(const struct ab_event *ev, struct ab_buf *b);
 
 /* Stable id: the first 128 bits of SHA-256 over "ab1", origin kind and
  * key, as 32 lowercase hex characters. */

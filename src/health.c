@@ -6,7 +6,9 @@
  *         ab_health_list, ab_health_state_name.
  * Diagnostics: "channel X is failing: REASON" (error) and "channel X
  *         recovered" (notice) in the log, once per state change; store
- *         errors are logged and never stop a delivery.
+ *         errors are logged and never stop a delivery.  When the fallback
+ *         channel is disabled (enabled = false) no health event is queued
+ *         and that log line says the log is the only notice.
  *
  * The dispatcher side keeps one SQLite connection of its own to the store
  * (guarded by a mutex) for the channel_health table and for putting a job
@@ -25,6 +27,7 @@
 #include "ratelimit.h"
 
 #define AB_HEALTH_REASON_MAX 240
+#define HEALTH_OK_REFRESH_MS 1000  /* last_ok of a healthy channel: at most this stale */
 
 static const char health_sql[] =
 	"CREATE TABLE IF NOT EXISTS channel_health ("
@@ -138,8 +141,9 @@ static bool channel_fault(const struct ab_result *res)
 	return res->code != 400 && res->code != 413 && res->code != 422;
 }
 
-static void queue_event(struct ab_store *st, const struct ab_channel_conf *ch, bool failing,
-	const char *reason, int failures, int64_t since, int64_t now)
+static void queue_event(struct ab_store *st, const struct ab_config *cfg,
+	const struct ab_channel_conf *ch, bool failing, const char *reason, int failures,
+	int64_t since, int64_t now)
 {
 	struct ab_event *ev;
 	const char *to[1];
@@ -147,6 +151,8 @@ static void queue_event(struct ab_store *st, const struct ab_channel_conf *ch, b
 
 	if (!ch->fallback || !strcmp(ch->fallback, ch->name))
 		return;
+	if (ab_channel_disabled(cfg, ch->fallback))
+		return;   /* issue 5: a disabled fallback gets nothing; the log line says so */
 	ev = ab_event_new();
 	if (!ev)
 		return;
@@ -190,8 +196,8 @@ void ab_chanctl_result(struct ab_store *st, struct ab_runtime *rt, const struct 
 	const struct ab_channel_conf *ch = ab_config_channel(rt->cfg, job->channel);
 	sqlite3_stmt *q = NULL;
 	int state = 0, failures = 0, threshold, nstate;
-	int64_t since = 0;
-	bool ok = res->status == AB_OK, change;
+	int64_t since = 0, last_ok = -1;
+	bool ok = res->status == AB_OK, change, fb_off;
 	char reason[AB_HEALTH_REASON_MAX + 1];
 
 	if (!ch)
@@ -203,17 +209,27 @@ void ab_chanctl_result(struct ab_store *st, struct ab_runtime *rt, const struct 
 		pthread_mutex_unlock(&ctl_mu);
 		return;
 	}
-	if (sqlite3_prepare_v2(ctl_db, "SELECT state, failures, since FROM channel_health "
-	    "WHERE channel = ?1", -1, &q, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(ctl_db, "SELECT state, failures, since, last_ok FROM "
+	    "channel_health WHERE channel = ?1", -1, &q, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(q, 1, ch->name, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW) {
 			state = sqlite3_column_int(q, 0);
 			failures = sqlite3_column_int(q, 1);
 			since = sqlite3_column_int64(q, 2);
+			last_ok = sqlite3_column_int64(q, 3);
 		}
 	}
 	sqlite3_finalize(q);
 	q = NULL;
+	/* Success on a healthy channel changes nothing but last_ok: written at
+	 * most every HEALTH_OK_REFRESH_MS, not once per delivered job (each
+	 * write is a transaction with an fsync, taking the store's write lock
+	 * from the syslog input's group commits). */
+	if (ok && state == AB_HEALTH_HEALTHY && failures == 0 && last_ok >= 0 &&
+	    now >= last_ok && now - last_ok < HEALTH_OK_REFRESH_MS) {
+		pthread_mutex_unlock(&ctl_mu);
+		return;
+	}
 	if (ok) {
 		failures = 0;
 		nstate = AB_HEALTH_HEALTHY;
@@ -249,13 +265,19 @@ void ab_chanctl_result(struct ab_store *st, struct ab_runtime *rt, const struct 
 	pthread_mutex_unlock(&ctl_mu);
 	if (!change)
 		return;
-	if (nstate == AB_HEALTH_FAILING)
+	fb_off = ch->fallback && ab_channel_disabled(rt->cfg, ch->fallback);
+	if (nstate == AB_HEALTH_FAILING && fb_off)
+		ab_log(AB_LOG_ERR, "channel %s is failing: %s (its fallback channel %s is "
+			"disabled: only this log line tells)", ch->name, reason, ch->fallback);
+	else if (nstate == AB_HEALTH_FAILING)
 		ab_log(AB_LOG_ERR, "channel %s is failing: %s%s%s%s", ch->name, reason,
 			ch->fallback ? " (telling channel " : "", ch->fallback ? ch->fallback : "",
 			ch->fallback ? ")" : "");
 	else
-		ab_log(AB_LOG_NOTICE, "channel %s recovered", ch->name);
-	queue_event(st, ch, nstate == AB_HEALTH_FAILING, reason, failures, since, now);
+		ab_log(AB_LOG_NOTICE, "channel %s recovered%s%s%s", ch->name,
+			fb_off ? " (its fallback channel " : "", fb_off ? ch->fallback : "",
+			fb_off ? " is disabled: only this log line tells)" : "");
+	queue_event(st, rt->cfg, ch, nstate == AB_HEALTH_FAILING, reason, failures, since, now);
 }
 
 const char *ab_health_state_name(enum ab_health_state s)

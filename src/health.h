@@ -24,7 +24,8 @@
 enum ab_health_state {
 	AB_HEALTH_HEALTHY = 0,
 	AB_HEALTH_FAILING = 1,
-	AB_HEALTH_DISABLED = 2,     /* not in the configuration any more */
+	AB_HEALTH_DISABLED = 2,     /* not in the configuration any more, or enabled = false
+				     * (cli_channels.c shows it; never stored) */
 };
 
 /* Before a send: take a rate-limit token.  Returns 0 to go ahead; 1 when the
@@ -43,7 +44,7 @@ struct ab_health_row {
 	int failures;            /* consecutive */
 	const char *reason;      /* last failure, "" if none */
 	int64_t since;           /* when the state began (ms) */
-	int64_t last_ok;         /* last success (ms), 0 = never */
+	int64_t last_ok;         /* last success (ms, up to 1 s stale), 0 = never */
 	int64_t last_fail;       /* last failure (ms), 0 = never */
 };
 typedef int (*ab_health_cb)(const struct ab_health_row *row, void *arg);

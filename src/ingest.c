@@ -9,12 +9,29 @@
  * failure rolls that batch back (ab_store_fail_batch).  Otherwise
  * ab_ingest opens and commits its own transaction.
  * Diagnostics: the store's message when the commit failed (the caller
- *   answers TEMPFAIL / does not acknowledge; nothing is lost).
+ *   answers TEMPFAIL / does not acknowledge; nothing is lost).  One
+ *   warning line when an event is kept but goes nowhere because its
+ *   channels (and the default ones) are disabled, naming the event id and
+ *   the disabled channels.
  */
 #include <stdio.h>
 
 #include "ingest.h"
+#include "log.h"
 #include "noise.h"
+
+/* Every target disabled, default included: say so, once per event. */
+static void warn_disabled(const struct ab_event *ev, const struct ab_route_result *rr)
+{
+	struct ab_buf names = AB_BUF_INIT(1024);
+
+	for (size_t i = 0; i < rr->n_disabled; i++)
+		ab_buf_printf(&names, "%s%s", i ? ", " : "", rr->disabled[i]);
+	ab_log(AB_LOG_WARNING, "event %s: not delivered: its channels are disabled (%s) and no "
+		"enabled default channel is left; the event is kept in the store (enable a "
+		"channel or add an enabled one to 'default')", ev->id, ab_buf_cstr(&names));
+	ab_buf_free(&names);
+}
 
 static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
 	int64_t now, struct ab_route_result *rr, int *added, struct ab_buf *explain,
@@ -50,6 +67,8 @@ static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event
 		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
 		return -1;
 	}
+	if (!dry && rr->n == 0 && rr->n_disabled > 0)
+		warn_disabled(ev, rr);
 	return 0;
 }
 

@@ -3,15 +3,24 @@
  * event, commits it, then answers end-of-message.
  *
  * Public: ab_milter_open, ab_milter_start, ab_milter_set_runtime,
- *   ab_milter_stop (see milter.h).
+ *   ab_milter_stop, ab_milter_plan (see milter.h).
  *
- * Protocol: negotiate asks for connect, MAIL, RCPT, DATA, headers, EOH,
- * body and EOM only (no HELO, no unknown commands) and for no-reply on
- * connect, RCPT, headers, EOH and body when the MTA offers it; actions
- * ADDHDR (pass) and DELRCPT (consume).  Ordinary mail is released with
- * SMFIS_ACCEPT at MAIL FROM when no source can match its client network
- * and sender, else at DATA when no source matches the recipients - the
- * earliest point at which every recipient is known.
+ * Protocol (ab_milter_plan, once per SMTP session from the configuration
+ * snapshot the session keeps): no HELO and no unknown commands ever; no
+ * connect step unless a source selects or trusts by client network (the
+ * client name and address of an alert then come as EOM macros); no DATA
+ * step unless a source selects by recipient; no-reply on connect, MAIL
+ * (when no source can release a mail at MAIL FROM), RCPT, headers, EOH
+ * and body; smfi_setsymlist asks for the queue id only (plus the client
+ * at EOM), sparing the MTA its default macro work; actions ADDHDR (pass)
+ * and DELRCPT (consume).  Ordinary mail is released with SMFIS_ACCEPT at
+ * MAIL FROM when no source can match its client network and sender, else
+ * at DATA when no source matches the recipients - the earliest point at
+ * which every recipient is known: Postfix takes SMFIR_ACCEPT at RCPT as
+ * "accept the whole message" (milter8.c: MILTER8_STAT_ACCEPT_MSG), so a
+ * later alert recipient would be missed, and with no-reply on RCPT
+ * libmilter cannot send it anyway.  No allocation and no lock per
+ * ordinary message: the per-session state is allocated at negotiation.
  * Alert mail: the message (bounded by max_message/max_header) is parsed,
  * a source selected, trust checked, the event routed and committed with
  * its jobs (fsync); only then EOM is answered.  A failed commit answers
@@ -21,7 +30,8 @@
  *
  * Diagnostics (ab_log): one line per alert mail (event id, source,
  * channels), per mail passed because of a limit (which limit), per
- * untrusted sender (what was done), per store failure (TEMPFAIL).
+ * untrusted sender (what was done), per store failure (TEMPFAIL), per
+ * XML document refused for its DOCTYPE (entities never expanded).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -64,7 +74,7 @@ struct ab_milter {
 static struct ab_milter *g_milter;   /* libmilter has one filter per process */
 
 struct msg {
-	struct ab_runtime *rt;
+	struct ab_runtime *rt;       /* the session's snapshot (borrowed from the conn) */
 	char sender[ADDR_MAX];
 	char **rcpts;                /* recipients that some source (or route+) takes */
 	size_t n_rcpts;
@@ -74,13 +84,74 @@ struct msg {
 	size_t hdr_big;
 };
 
+/* One SMTP session (one MTA connection), allocated once at negotiation. */
 struct conn {
-	unsigned long nr;            /* negotiated no-reply flags */
+	struct ab_runtime *rt;       /* configuration snapshot for the whole session */
+	struct ab_milter_plan plan;  /* what was negotiated */
+	unsigned long nr;            /* negotiated no-reply flags (plan.steps & SMFIP_NR_*) */
 	struct sockaddr_storage client;
 	bool has_client;
 	char host[300];
-	struct msg *msg;
+	struct msg *msg;             /* &mbuf while a message may be an alert, else NULL */
+	struct msg mbuf;
 };
+
+/* ------------------------------------------------------------ protocol plan */
+
+void ab_milter_plan(const struct ab_mail_conf *mc, unsigned long mta_actions,
+	unsigned long mta_steps, struct ab_milter_plan *p)
+{
+	unsigned long want = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+			     SMFIP_NR_EOH | SMFIP_NR_BODY;
+	bool client = false, rcpt = false, mail_final = false;
+	size_t i;
+
+	memset(p, 0, sizeof *p);
+	p->actions = mta_actions & (SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_SETSYMLIST);
+	if (!mc || !mc->n_sources) {
+		/* No mail is an alert: release the whole session at CONNECT. */
+		p->accept_conn = true;
+		p->steps = mta_steps & (SMFIP_NOHELO | SMFIP_NOUNKNOWN);
+		return;
+	}
+	for (i = 0; i < mc->n_sources; i++) {
+		const struct ab_mail_source *s = &mc->sources[i];
+
+		client = client || s->n_networks || s->n_trusted;
+		rcpt = rcpt || s->n_rcpt;
+		/* A source that takes any client and sender: MAIL FROM never releases. */
+		mail_final = mail_final || (!s->n_networks && !s->n_senders);
+	}
+	if (!client && (p->actions & SMFIF_SETSYMLIST) && (mta_steps & SMFIP_NOCONNECT)) {
+		want |= SMFIP_NOCONNECT;
+		p->client_macros = true;
+	} else {
+		want |= SMFIP_NR_CONN;
+	}
+	if (mail_final)
+		want |= SMFIP_NR_MAIL;
+	if (!rcpt)
+		want |= SMFIP_NODATA;   /* DATA would only repeat the MAIL FROM decision */
+	p->steps = mta_steps & want;
+}
+
+/* "connect: no-reply, MAIL: decides, ..." for the log line at start and reload. */
+static void plan_text(const struct ab_milter_plan *p, char *out, size_t outsz)
+{
+	unsigned long f = p->steps;
+
+	if (p->accept_conn) {
+		snprintf(out, outsz, "no mail source: every SMTP session released at connect");
+		return;
+	}
+	snprintf(out, outsz, "connect: %s, MAIL FROM: %s, RCPT: %s, DATA: %s, macros: %s",
+		 f & SMFIP_NOCONNECT ? "skipped" : f & SMFIP_NR_CONN ? "no reply" : "reply",
+		 f & SMFIP_NR_MAIL ? "no reply (cannot release)" : "releases or continues",
+		 f & SMFIP_NR_RCPT ? "no reply" : "reply",
+		 f & SMFIP_NODATA ? "skipped" : "releases or continues",
+		 !(p->actions & SMFIF_SETSYMLIST) ? "MTA defaults" :
+		 p->client_macros ? "queue id, client at EOM" : "queue id");
+}
 
 /* ------------------------------------------------------------ state */
 
@@ -94,29 +165,38 @@ static struct ab_runtime *cur_rt(void)
 	return rt;
 }
 
-static void msg_free(struct msg *m)
+/* End the current message: free what it collected (the struct is the conn's). */
+static void msg_done(struct conn *c)
 {
+	struct msg *m = &c->mbuf;
 	size_t i;
 
-	if (!m)
-		return;
 	for (i = 0; i < m->n_rcpts; i++)
 		free(m->rcpts[i]);
 	free(m->rcpts);
 	ab_buf_free(&m->raw);
-	if (m->rt)
-		ab_runtime_unref(m->rt);
-	free(m);
+	memset(m, 0, sizeof *m);
+	c->msg = NULL;
 }
 
+/* The session state; made at negotiation, or here if an MTA skipped it. */
 static struct conn *get_conn(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (!c) {
 		c = calloc(1, sizeof *c);
-		if (c)
-			smfi_setpriv(ctx, c);
+		if (!c)
+			return NULL;
+		if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+			free(c);
+			return NULL;
+		}
+	}
+	if (!c->rt) {
+		c->rt = cur_rt();
+		/* Not negotiated (an MTA that skipped it): every step replies. */
+		ab_milter_plan(c->rt->cfg->mail, SMFIF_ADDHDRS | SMFIF_DELRCPT, 0, &c->plan);
 	}
 	return c;
 }
@@ -124,6 +204,38 @@ static struct conn *get_conn(SMFICTX *ctx)
 static sfsistat noreply(const struct conn *c, unsigned long flag)
 {
 	return c && (c->nr & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* Release the message: SMFIS_ACCEPT, or no reply where the step has none
+ * (libmilter would take an ACCEPT it cannot send as the end of the
+ * message and lose step with the MTA); DATA then releases it. */
+static sfsistat release(struct conn *c, unsigned long flag)
+{
+	if (c)
+		msg_done(c);
+	return c && (c->nr & flag) ? SMFIS_NOREPLY : SMFIS_ACCEPT;
+}
+
+/* Without the connect step the client comes as EOM macros (Postfix:
+ * {client_addr} and {client_name}), asked for only then. */
+static void client_from_macros(SMFICTX *ctx, struct conn *c)
+{
+	const char *a = smfi_getsymval(ctx, "{client_addr}");
+	const char *n = smfi_getsymval(ctx, "{client_name}");
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)&c->client;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)&c->client;
+
+	if (c->has_client || c->host[0] || !a)
+		return;
+	memset(&c->client, 0, sizeof c->client);
+	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		c->has_client = true;
+	} else if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		c->has_client = true;
+	}
+	snprintf(c->host, sizeof c->host, "%.200s[%.64s]", n ? n : "", a);
 }
 
 static void env_of(const struct conn *c, const struct msg *m, struct ab_mail_env *env)
@@ -142,20 +254,37 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
 			     unsigned long *pf2, unsigned long *pf3)
 {
-	struct conn *c = get_conn(ctx);
-	unsigned long want_nr = SMFIP_NR_CONN | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
-				SMFIP_NR_BODY;
-	unsigned long off = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+	static char mac_qid[] = "i";
+	static char mac_eom_client[] = "i {client_addr} {client_name}";
+	static const int stages[] = { SMFIM_CONNECT, SMFIM_HELO, SMFIM_ENVFROM, SMFIM_ENVRCPT,
+				      SMFIM_DATA, SMFIM_EOH };
+	struct conn *c = smfi_getpriv(ctx);
+	size_t i;
 
 	(void)f2;
 	(void)f3;
-	if (!c)
-		return SMFIS_REJECT;   /* libmilter: fail the negotiation (default action) */
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT);
-	c->nr = f1 & want_nr;
-	*pf1 = (f1 & off) | c->nr;
+	if (!c) {
+		c = calloc(1, sizeof *c);
+		if (!c || smfi_setpriv(ctx, c) != MI_SUCCESS) {
+			free(c);
+			return SMFIS_REJECT;   /* libmilter: fail the negotiation (default action) */
+		}
+	}
+	if (!c->rt)
+		c->rt = cur_rt();
+	ab_milter_plan(c->rt->cfg->mail, f0, f1, &c->plan);
+	c->nr = c->plan.steps & (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+				 SMFIP_NR_EOH | SMFIP_NR_BODY);
+	*pf0 = c->plan.actions;
+	*pf1 = c->plan.steps;
 	*pf2 = 0;
 	*pf3 = 0;
+	/* Fewer macros: the MTA computes and sends only what is used. */
+	if (c->plan.actions & SMFIF_SETSYMLIST) {
+		for (i = 0; i < sizeof stages / sizeof stages[0]; i++)
+			smfi_setsymlist(ctx, stages[i], mac_qid);
+		smfi_setsymlist(ctx, SMFIM_EOM, c->plan.client_macros ? mac_eom_client : mac_qid);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -163,8 +292,8 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct conn *c = get_conn(ctx);
 
-	if (!c)
-		return SMFIS_ACCEPT;    /* no memory: never hold mail up */
+	if (!c || c->plan.accept_conn)
+		return SMFIS_ACCEPT;    /* no memory (never hold mail up) or no mail source */
 	if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
 		char a[INET6_ADDRSTRLEN] = "";
 
@@ -192,15 +321,13 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	size_t i;
 
 	if (!c)
-		return SMFIS_ACCEPT;
-	msg_free(c->msg);
-	c->msg = m = calloc(1, sizeof *m);
-	if (!m)
-		return SMFIS_ACCEPT;
-	m->rt = cur_rt();
-	mc = m->rt ? m->rt->cfg->mail : NULL;
+		return SMFIS_ACCEPT;    /* no memory: never hold mail up */
+	msg_done(c);
+	mc = c->rt->cfg->mail;
 	if (!mc || !mc->n_sources)
-		return SMFIS_ACCEPT;
+		return release(c, SMFIP_NR_MAIL);
+	m = &c->mbuf;
+	m->rt = c->rt;
 	ab_mail_addr_clean(argv && argv[0] ? argv[0] : "", m->sender, sizeof m->sender);
 	/* Release now unless some source can take this client and sender. */
 	env_of(c, m, &env);
@@ -213,9 +340,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 			break;
 	}
 	if (i == mc->n_sources)
-		return SMFIS_ACCEPT;
+		return release(c, SMFIP_NR_MAIL);
 	ab_buf_init(&m->raw, mc->limits.max_message + 1);
-	return SMFIS_CONTINUE;
+	c->msg = m;
+	return noreply(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
@@ -256,12 +384,12 @@ static sfsistat cb_data(SMFICTX *ctx)
 	size_t i;
 
 	if (!mc)
-		return SMFIS_ACCEPT;
+		return release(c, 0);
 	env_of(c, m, &env);
 	for (i = 0; i < mc->n_sources; i++)
 		if (ab_mail_source_env_ok(&mc->sources[i], &env))
 			return SMFIS_CONTINUE;
-	return SMFIS_ACCEPT;    /* not an alert: let it go untouched */
+	return release(c, 0);    /* not an alert: let it go untouched */
 }
 
 static void over(struct msg *m, enum ab_mail_limit l)
@@ -335,7 +463,11 @@ static int commit(struct msg *m, const struct ab_config *cfg, struct ab_event *e
 		if (!ab_mail_route_channel(cfg->mail, m->rcpts[i], ch, sizeof ch))
 			continue;
 		cc = ab_config_channel(cfg, ch);
-		if (cc)
+		if (cc && !cc->enabled)   /* issue 5: enabled = false: left out like in routes */
+			ab_log(AB_LOG_WARNING, "milter: recipient %s names channel '%s', which is "
+			       "disabled: left out (the rules take the mail if no channel is left)",
+			       m->rcpts[i], ch);
+		else if (cc)
 			direct[nd++] = cc->name;
 		else
 			ab_log(AB_LOG_WARNING, "milter: recipient %s names channel '%s', which is "
@@ -415,6 +547,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		       rc > 0 ? "over a limit: " : "cannot parse: ", err);
 		goto out;
 	}
+	if (c->plan.client_macros)
+		client_from_macros(ctx, c);
 	env_of(c, m, &env);
 	src = ab_mail_source_select(mc, &env, mail);
 	if (!src)
@@ -452,6 +586,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	ab_log(AB_LOG_INFO, "milter: %s: event %s (%s, %s) from source %s%s -> %s", qid, ev->id,
 	       ev->type, ab_severity_name(ev->severity), src->name,
 	       trusted ? "" : " (unverified sender)", chans[0] ? chans : "no channel");
+	if (json_is_string(json_object_get(ev->fields, "xml_refused")))   /* profile.c */
+		ab_log(AB_LOG_NOTICE, "milter: %s: event %s: %s", qid, ev->id,
+		       json_string_value(json_object_get(ev->fields, "xml_refused")));
 	if (src->disposition == AB_DISP_PASS) {
 		smfi_addheader(ctx, "X-Alertbridge-Event", ev->id);
 		goto out;
@@ -471,8 +608,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 out:
 	ab_event_free(ev);
 	ab_mail_free(mail);
-	msg_free(m);
-	c->msg = NULL;
+	msg_done(c);
 	return ret;
 }
 
@@ -480,10 +616,8 @@ static sfsistat cb_abort(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 
-	if (c) {
-		msg_free(c->msg);
-		c->msg = NULL;
-	}
+	if (c)
+		msg_done(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -492,7 +626,8 @@ static sfsistat cb_close(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 
 	if (c) {
-		msg_free(c->msg);
+		msg_done(c);
+		ab_runtime_unref(c->rt);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}
@@ -576,6 +711,18 @@ static void *milter_thread(void *arg)
 	return NULL;
 }
 
+/* What a Postfix that offers every step (milter_protocol = 6) gets. */
+static void log_plan(const struct ab_mail_conf *mc, const char *when)
+{
+	struct ab_milter_plan p;
+	char txt[256];
+
+	ab_milter_plan(mc, SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_SETSYMLIST, 0x1fffffUL /* all */,
+		       &p);
+	plan_text(&p, txt, sizeof txt);
+	ab_log(AB_LOG_INFO, "milter: %sprotocol for new SMTP sessions: %s", when, txt);
+}
+
 int ab_milter_start(struct ab_milter *m, char *err, size_t errsz)
 {
 	int e = pthread_create(&m->thr, NULL, milter_thread, m);
@@ -586,6 +733,7 @@ int ab_milter_start(struct ab_milter *m, char *err, size_t errsz)
 	}
 	m->running = true;
 	ab_log(AB_LOG_NOTICE, "milter listening on %s", m->rt->cfg->mail->socket);
+	log_plan(m->rt->cfg->mail, "");
 	return 0;
 }
 
@@ -604,6 +752,7 @@ void ab_milter_set_runtime(struct ab_milter *m, struct ab_runtime *rt)
 	m->rt = ab_runtime_ref(rt);
 	pthread_mutex_unlock(&m->lock);
 	ab_runtime_unref(old);
+	log_plan(nm, "reload: ");   /* sessions already open keep their snapshot */
 }
 
 void ab_milter_stop(struct ab_milter *m)

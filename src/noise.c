@@ -478,15 +478,27 @@ static int remind_add(struct nz *z, const struct ab_config *cfg, const struct ab
 	return rc;
 }
 
-static int is_dup(struct nz *z, const char *id)
+/* Whether any hit's rule keeps noise state (then a duplicate is handled
+ * differently from a new event; plain deliveries are idempotent anyway). */
+static bool dup_matters(const struct ab_route_result *rr)
 {
-	sqlite3_stmt *st = prep(z, "SELECT 1 FROM events WHERE id = ?1", "t", id);
-	int rc;
+	for (size_t h = 0; h < rr->n_hits; h++) {
+		const struct ab_rule_conf *r = rr->hits[h].rule;
 
-	if (!st)
-		return -1;
-	rc = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+		if (r && (r->throttle_ms || r->n_group_by || r->digest || r->n_remind))
+			return true;
+	}
+	return false;
+}
+
+/* The store's cached statement: this runs for every ingested event whose
+ * rules keep noise state, or when explaining. */
+static int is_dup(struct nz *z, struct ab_store *st, const char *id)
+{
+	int rc = ab_store_event_exists(st, id);
+
+	if (rc < 0)
+		snprintf(z->err, z->errsz, "noise: %s", ab_store_errmsg(st));
 	return rc;
 }
 
@@ -514,7 +526,7 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 
 	if (added)
 		*added = 0;
-	dup = is_dup(&z, ev->id);
+	dup = ex || dup_matters(rr) ? is_dup(&z, st, ev->id) : 0;
 	if (dup < 0)
 		return -1;
 	if (ex && dup)

@@ -21,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "log.h"
 #include "net/http.h"
+#include "net/ssrf.h"
 #include "plugin.h"
 #include "util.h"
 
@@ -326,6 +328,18 @@ static int host_secret(const struct ab_host *h, const char *ref, char *out, size
 	return 0;
 }
 
+/* host->net_check: the same SSRF guard the HTTP helper applies. */
+static int host_net_check(const struct ab_host *h, const struct sockaddr *sa, size_t salen,
+	const char *const *allow_networks, char *why, size_t whysz)
+{
+	(void)h;
+	if (!sa || salen > sizeof(struct sockaddr_storage)) {
+		snprintf(why, whysz, "bad socket address");
+		return -1;
+	}
+	return ab_ssrf_check(sa, (socklen_t)salen, allow_networks, why, whysz);
+}
+
 static const struct ab_host default_host = {
 	.abi = AB_PLUGIN_ABI,
 	.size = sizeof(struct ab_host),
@@ -335,6 +349,7 @@ static const struct ab_host default_host = {
 	.secret = host_secret,
 	.http = ab_http_host_do,
 	.http_free = ab_http_host_free,
+	.net_check = host_net_check,
 };
 
 const struct ab_host *ab_host_default(void)

@@ -13,9 +13,11 @@
  * windows: with active windows the rule only fires inside one; inside a
  * mute window it matches but delivers nothing, except for critical events
  * unless mute_critical is set.  Scopes, final, default fallback, team
- * channel ownership and channel claiming are described in route.h.  The
- * explain trace gives, per rule, "match" or the first reason it did not
- * match, what each channel got and the final deliveries.
+ * channel ownership, channel claiming and disabled channels (left out;
+ * the default channels when nothing else is left) are described in
+ * route.h.  The explain trace gives, per rule, "match" or the first reason
+ * it did not match, what each channel got ("(disabled)" for a disabled
+ * one, and where the event goes instead) and the final deliveries.
  */
 #include <stdio.h>
 #include <string.h>
@@ -273,6 +275,16 @@ static bool claimed(const struct ab_route_result *out, const char *name)
 	return false;
 }
 
+/* Remember a disabled channel once (for explain, the log and the fallback). */
+static void note_disabled(struct ab_route_result *out, const char *name)
+{
+	for (size_t i = 0; i < out->n_disabled; i++)
+		if (!strcmp(out->disabled[i], name))
+			return;
+	if (out->n_disabled < AB_ROUTE_MAX_CHANNELS)
+		out->disabled[out->n_disabled++] = name;
+}
+
 /* Claim the channels of a hit that nobody has yet and that may get this event. */
 static void claim(const struct ab_config *cfg, const struct ab_event *ev,
 	struct ab_route_result *out, struct ab_route_hit *h, struct ab_buf *explain)
@@ -290,6 +302,13 @@ static void claim(const struct ab_config *cfg, const struct ab_event *ev,
 		if (claimed(out, ch)) {
 			if (explain)
 				ab_buf_printf(explain, "    %s: already taken by an earlier rule\n", ch);
+			continue;
+		}
+		if (ab_channel_disabled(cfg, ch)) {
+			note_disabled(out, ch);
+			if (explain)
+				ab_buf_printf(explain, "    %s: (disabled) left out: enabled = "
+					"false in the configuration\n", ch);
 			continue;
 		}
 		if (out->n >= AB_ROUTE_MAX_CHANNELS)
@@ -342,6 +361,28 @@ static void eval_scope(const struct ab_config *cfg, const struct ab_event *ev, i
 	}
 }
 
+/* The default channels (the team's when it has them) as one more hit. */
+static void use_default(const struct ab_config *cfg, const struct ab_event *ev,
+	struct ab_route_result *out, struct ab_buf *explain, const char *why)
+{
+	struct ab_route_hit *h;
+	bool team_def = out->team && out->team->has_default;
+
+	if (out->n_hits >= AB_ROUTE_MAX_HITS)
+		return;
+	h = &out->hits[out->n_hits++];
+	memset(h, 0, sizeof *h);
+	out->used_default = true;
+	out->disabled_fallback = out->n_matched > 0;
+	h->chans = team_def ? out->team->default_channels : cfg->default_channels;
+	h->n_chans = team_def ? out->team->n_default : cfg->n_default;
+	if (explain)
+		ab_buf_printf(explain, "%s: %s default channels%s\n", why,
+			team_def ? "the team's" : "the",
+			out->disabled_fallback ? " instead (so the alert is not dropped)" : "");
+	claim(cfg, ev, out, h, explain);
+}
+
 void ab_route_at(const struct ab_config *cfg, const struct ab_event *ev, int64_t now,
 	struct ab_route_result *out, struct ab_buf *explain)
 {
@@ -358,26 +399,24 @@ void ab_route_at(const struct ab_config *cfg, const struct ab_event *ev, int64_t
 			ab_buf_puts(explain, "global rules:\n");
 	}
 	eval_scope(cfg, ev, now, cfg->rules, cfg->n_rules, out, explain);
-	if (out->n_matched == 0 && out->n_hits < AB_ROUTE_MAX_HITS) {
-		struct ab_route_hit *h = &out->hits[out->n_hits++];
-		bool team_def = out->team && out->team->has_default;
-
-		memset(h, 0, sizeof *h);
-		out->used_default = true;
-		h->chans = team_def ? out->team->default_channels : cfg->default_channels;
-		h->n_chans = team_def ? out->team->n_default : cfg->n_default;
-		if (explain)
-			ab_buf_printf(explain, "no rule matched: %s default channels\n",
-				team_def ? "the team's" : "the");
-		claim(cfg, ev, out, h, explain);
-	}
+	if (out->n_matched == 0)
+		use_default(cfg, ev, out, explain, "no rule matched");
+	else if (out->n == 0 && out->n_disabled > 0)
+		use_default(cfg, ev, out, explain, "every channel of the matching rules is "
+			"disabled");
 	if (explain) {
 		ab_buf_puts(explain, "channels:");
 		if (!out->n)
 			ab_buf_puts(explain, " (none)");
 		for (size_t c = 0; c < out->n; c++)
 			ab_buf_printf(explain, " %s", out->channels[c]);
+		for (size_t c = 0; c < out->n_disabled; c++)
+			ab_buf_printf(explain, "%s%s (disabled)", c ? ", " : "; left out: ",
+				out->disabled[c]);
 		ab_buf_puts(explain, "\n");
+		if (!out->n && out->n_disabled)
+			ab_buf_puts(explain, "nothing left to deliver to: the event is stored, not "
+				"sent (enable a channel or set an enabled default channel)\n");
 	}
 }
 

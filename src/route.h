@@ -10,6 +10,14 @@
  * channels get the event.  A channel owned by a team only ever gets events
  * of that team.  Each channel is claimed by the first rule that sends to
  * it, and appears once in the result.
+ *
+ * Disabled channels (enabled = false) are left out of every result and
+ * listed in disabled[].  When that leaves a matched event with no channel
+ * at all, it goes to the default channels (the team's or the global ones,
+ * as for an event no rule matched; disabled ones left out again):
+ * disabled_fallback says so.  If still nothing is left (n == 0 and
+ * n_disabled > 0) the event is stored but delivered nowhere; ab_ingest
+ * logs that as a warning.
  */
 #ifndef AB_ROUTE_H
 #define AB_ROUTE_H
@@ -42,6 +50,9 @@ struct ab_route_result {
 	struct ab_route_hit hits[AB_ROUTE_MAX_HITS];
 	size_t n_hits;
 	const struct ab_team_conf *team;  /* the event's team block, or NULL */
+	const char *disabled[AB_ROUTE_MAX_CHANNELS]; /* disabled channels left out, borrowed */
+	size_t n_disabled;
+	bool disabled_fallback;   /* default channels used because of disabled ones */
 };
 
 /* Do the matchers of one rule match (time windows not included)?  On no

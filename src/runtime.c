@@ -2,8 +2,10 @@
  * runtime.c - reference-counted snapshots of the running configuration:
  * the validated config plus one live plugin instance per channel.
  *
- * Public: ab_runtime_build, ab_runtime_ref, ab_runtime_unref,
- *         ab_runtime_channel.
+ * Public: ab_runtime_build, ab_runtime_build_ex, ab_runtime_ref,
+ *         ab_runtime_unref, ab_runtime_channel.
+ * A disabled channel (enabled = false) is not loaded by ab_runtime_build;
+ * ab_runtime_build_ex(..., true, ...) creates it too (check, test).
  * Diagnostics: "FILE:LINE: channel 'NAME': <plugin message>" per channel
  *         that could not be loaded or created; nothing is swapped in then.
  */
@@ -48,6 +50,12 @@ static json_t *resolve_settings(const struct ab_config *cfg, const json_t *in)
 struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_dir,
 	const struct ab_host *host, char **errors)
 {
+	return ab_runtime_build_ex(cfg, plugin_dir, host, false, errors);
+}
+
+struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin_dir,
+	const struct ab_host *host, bool with_disabled, char **errors)
+{
 	struct ab_buf errs = AB_BUF_INIT(64 * 1024);
 	struct ab_runtime *rt = calloc(1, sizeof *rt);
 	const char *dir = plugin_dir ? plugin_dir : cfg->plugin_dir;
@@ -67,6 +75,8 @@ struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_di
 		struct ab_channel_rt *ch = &rt->channels[rt->n_channels];
 		json_t *settings;
 
+		if (!cc->enabled && !with_disabled)
+			continue;   /* enabled = false: no plugin instance at all */
 		err[0] = '\0';
 		if (ab_plugin_load(dir, cc->type, &ch->plugin, err, sizeof err) < 0) {
 			ab_buf_printf(&errs, "%s:%d: channel '%s': %s\n", cc->file, cc->line,

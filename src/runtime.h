@@ -1,6 +1,7 @@
 /*
  * runtime.h - a reference-counted snapshot of the running configuration:
- * the validated config plus one live plugin instance per channel.
+ * the validated config plus one live plugin instance per channel (per
+ * enabled channel: enabled = false ones are not created, see below).
  *
  * Reload builds a complete new snapshot first and swaps it in only when
  * every plugin loaded and every channel was created; in-flight deliveries
@@ -9,6 +10,7 @@
 #ifndef AB_RUNTIME_H
 #define AB_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "config.h"
 #include "plugin.h"
@@ -32,6 +34,10 @@ struct ab_runtime {
  * *errors (caller frees). */
 struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_dir,
 	const struct ab_host *host, char **errors);
+/* The same; with_disabled: also create the channels with enabled = false
+ * (which ab_runtime_build, the daemon's snapshot, leaves out). */
+struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin_dir,
+	const struct ab_host *host, bool with_disabled, char **errors);
 struct ab_runtime *ab_runtime_ref(struct ab_runtime *rt);
 void ab_runtime_unref(struct ab_runtime *rt);
 struct ab_channel_rt *ab_runtime_channel(struct ab_runtime *rt, const char *name);

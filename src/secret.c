@@ -58,7 +58,7 @@ static int load_key(const char *key_file, unsigned char key[AB_SECRET_KEY_LEN],
 	int fd, rc = -1;
 
 	if (!key_file || !*key_file) {
-		snprintf(err, errsz, "no key file configured (set secret_key_file, create one "
+		snprintf(err, errsz, "no key file configured (set secrets_key, create one "
 			"with 'alertbridge secret keygen')");
 		return -1;
 	}

@@ -29,11 +29,15 @@
  *   A version 1 store is migrated in place when opened.
  *
  * Public: ab_store_open, ab_store_close, ab_store_errmsg, ab_store_enqueue,
- * ab_store_enqueue_payload, ab_store_claim, ab_job_clear, ab_store_finish,
+ * ab_store_enqueue_payload, ab_store_claim, ab_store_claim_batch, ab_job_clear,
+ * ab_store_finish, ab_store_finish_batch, ab_store_release, ab_store_count_due,
  * ab_store_requeue_running, ab_store_next_due, ab_store_retry,
  * ab_store_retry_dead, ab_store_drop, ab_store_list_jobs, ab_store_list_log,
- * ab_store_count, ab_store_event_json, ab_job_state_name, ab_status_name,
- * ab_store_begin, ab_store_commit, ab_store_rollback (group commit).
+ * ab_store_count, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
+ * ab_status_name,
+ * ab_store_begin, ab_store_commit, ab_store_rollback (group commit),
+ * ab_store_set_held (claim and next-due skip the queued jobs of the held -
+ * disabled - channels of this connection; they stay queued, unattempted).
  *
  * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
  * ("store: enqueue: database is locked", "store PATH: schema version 7 is
@@ -58,6 +62,7 @@
 #define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
 #define STORE_CHANNEL_MAX 256      /* channel name length cap */
 #define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
+#define STORE_JSON_KEEP (256 * 1024)  /* reused event JSON buffer kept up to this */
 
 enum {
 	ST_BEGIN,
@@ -80,6 +85,11 @@ enum {
 	ST_LIST_LOG_CH,
 	ST_COUNT,
 	ST_EVENT_JSON,
+	ST_CLAIM_PICK_HELD,     /* ab_store_set_held: jobs of disabled channels wait */
+	ST_NEXT_DUE_HELD,
+	ST_EVENT_EXISTS,
+	ST_COUNT_DUE,
+	ST_RELEASE,
 	ST_COUNT_ALL
 };
 
@@ -98,7 +108,7 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
 		"attempts, created_at, next_at, updated_at) VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5)",
 	[ST_CLAIM_PICK] = "SELECT " JOB_COLS JOB_FROM
-		"WHERE j.state = 0 AND j.next_at <= ?1 ORDER BY j.next_at, j.id LIMIT 1",
+		"WHERE j.state = 0 AND j.next_at <= ?1 ORDER BY j.next_at, j.id LIMIT ?3",
 	[ST_CLAIM_MARK] = "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_until = ?2, "
 		"updated_at = ?3 WHERE id = ?1 AND state = 0",
 	[ST_LOG_ADD] = "INSERT INTO delivery_log(job_id, event_id, channel, at, attempt, status, "
@@ -120,6 +130,16 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_LIST_LOG_CH] = LOG_COLS "WHERE channel = ?2 ORDER BY id DESC LIMIT ?1",
 	[ST_COUNT] = "SELECT COUNT(*) FROM jobs WHERE state = ?1",
 	[ST_EVENT_JSON] = "SELECT json FROM events WHERE id = ?1",
+	[ST_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
+	[ST_COUNT_DUE] = "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 0 AND "
+		"next_at <= ?1 LIMIT ?2)",
+	[ST_RELEASE] = "UPDATE jobs SET state = 0, attempts = MAX(attempts - 1, 0), "
+		"lease_until = NULL, updated_at = ?2 WHERE id = ?1 AND state = 1 AND attempts = ?3",
+	[ST_CLAIM_PICK_HELD] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state = 0 AND j.next_at <= ?1 AND j.channel NOT IN "
+		"(SELECT value FROM json_each(?2)) ORDER BY j.next_at, j.id LIMIT ?3",
+	[ST_NEXT_DUE_HELD] = "SELECT MIN(next_at) FROM jobs WHERE state = 0 AND channel NOT IN "
+		"(SELECT value FROM json_each(?1))",
 };
 
 static const char schema_sql[] =
@@ -183,8 +203,10 @@ struct ab_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT_ALL];
 	char err[512];
+	struct ab_buf json;  /* event JSON text, reused across enqueues */
 	bool batch;          /* inside ab_store_begin(): enqueues join one transaction */
 	bool batch_failed;   /* an enqueue failed: the batch was rolled back */
+	char *held;          /* JSON array of held channels (ab_store_set_held), or NULL */
 };
 
 static void set_err(struct ab_store *s, const char *what)
@@ -335,6 +357,7 @@ struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "store %s: out of memory", path);
 		return NULL;
 	}
+	ab_buf_init(&s->json, AB_EVENT_JSON_MAX);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
 		snprintf(err, errsz, "store %s: cannot open: %s", path,
@@ -361,6 +384,7 @@ struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
 	    exec_simple(s->db, "PRAGMA foreign_keys=ON", err, errsz, path) < 0 ||
 	    exec_simple(s->db, "BEGIN IMMEDIATE", err, errsz, path) < 0)
 		goto fail;
+	if (getenv("AB_STORE_PRAGMAS_TMP")) sqlite3_exec(s->db, getenv("AB_STORE_PRAGMAS_TMP"), 0, 0, 0); /* XXX sperf experiment */
 	if (schema_check(s->db, path, err, errsz) < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		goto fail;
@@ -383,6 +407,8 @@ void ab_store_close(struct ab_store *s)
 	for (int i = 0; i < ST_COUNT_ALL; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
+	free(s->held);
+	ab_buf_free(&s->json);
 	free(s);
 }
 
@@ -529,22 +555,22 @@ void ab_store_rollback(struct ab_store *s)
 int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
 	const char *const *channels, size_t n, int64_t now, int *added)
 {
-	char *json;
 	int rc;
 
 	if (!ev) {
 		snprintf(s->err, sizeof s->err, "store: enqueue: no event");
 		return -1;
 	}
-	json = ab_event_dumps(ev);
-	if (!json) {
+	ab_buf_reset(&s->json);
+	if (ab_event_write_json(ev, &s->json) < 0) {
 		snprintf(s->err, sizeof s->err, "store: enqueue: cannot serialise event %s",
 			ev->id);
 		return -1;
 	}
-	rc = enqueue(s, ev->id, json, ev->received_at ? ev->received_at : now, AB_MSG_EVENT,
-		NULL, channels, n, now, added);
-	free(json);
+	rc = enqueue(s, ev->id, ab_buf_cstr(&s->json), ev->received_at ? ev->received_at : now,
+		AB_MSG_EVENT, NULL, channels, n, now, added);
+	if (s->json.cap > STORE_JSON_KEEP)
+		ab_buf_free(&s->json);   /* keep the idle footprint small */
 	return rc;
 }
 
@@ -607,13 +633,17 @@ void ab_job_clear(struct ab_job *job)
 	memset(job, 0, sizeof *job);
 }
 
-int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job)
+/* Claim up to max due jobs in one transaction (see store.h). */
+int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *jobs,
+	int max)
 {
 	sqlite3_stmt *st;
 	int64_t next;
-	int rc;
+	int rc, n = 0;
 
-	memset(job, 0, sizeof *job);
+	if (max < 1)
+		return 0;
+	memset(jobs, 0, (size_t)max * sizeof *jobs);
 	/* Cheap read first, so idle polling never takes the write lock. */
 	next = ab_store_next_due(s);
 	if (next < 0 && s->err[0] == '\0')
@@ -622,65 +652,117 @@ int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_
 		return 0;
 	if (tx_begin(s, "claim") < 0)
 		return -1;
-	if (!(st = stmt(s, ST_CLAIM_PICK)))
+	if (!(st = stmt(s, s->held ? ST_CLAIM_PICK_HELD : ST_CLAIM_PICK)))
 		goto fail;
 	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
-		tx_rollback(s);
-		return 0;
+	if (s->held)
+		sqlite3_bind_text(st, 2, s->held, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (job_fill(st, &jobs[n]) < 0) {
+			sqlite3_reset(st);
+			snprintf(s->err, sizeof s->err, "store: claim: out of memory");
+			goto fail;
+		}
+		n++;
 	}
-	if (rc != SQLITE_ROW) {
+	if (n < max && rc != SQLITE_DONE) {
 		set_err(s, "claim");
 		sqlite3_reset(st);
 		goto fail;
 	}
-	if (job_fill(st, job) < 0) {
-		sqlite3_reset(st);
-		snprintf(s->err, sizeof s->err, "store: claim: out of memory");
-		goto fail;
-	}
 	sqlite3_reset(st);
-	if (!(st = stmt(s, ST_CLAIM_MARK)))
-		goto fail;
-	sqlite3_bind_int64(st, 1, job->id);
-	sqlite3_bind_int64(st, 2, now + lease_ms);
-	sqlite3_bind_int64(st, 3, now);
-	if (run(s, st, "claim: mark running") < 0)
-		goto fail;
-	if (sqlite3_changes(s->db) != 1) {
-		snprintf(s->err, sizeof s->err, "store: claim: job %lld changed under us",
-			(long long)job->id);
-		goto fail;
+	if (n == 0) {
+		tx_rollback(s);
+		return 0;
 	}
-	if (tx_commit(s, "claim: commit") < 0) {
-		ab_job_clear(job);
-		return -1;
+	for (int i = 0; i < n; i++) {
+		if (!(st = stmt(s, ST_CLAIM_MARK)))
+			goto fail;
+		sqlite3_bind_int64(st, 1, jobs[i].id);
+		/* delivered one after the other: the i-th may start i leases late */
+		sqlite3_bind_int64(st, 2, now + lease_ms * (i + 1));
+		sqlite3_bind_int64(st, 3, now);
+		if (run(s, st, "claim: mark running") < 0)
+			goto fail;
+		if (sqlite3_changes(s->db) != 1) {
+			snprintf(s->err, sizeof s->err, "store: claim: job %lld changed under us",
+				(long long)jobs[i].id);
+			goto fail;
+		}
 	}
-	job->state = AB_JOB_RUNNING;
-	job->attempts++;
-	job->updated_at = now;
-	return 1;
+	if (tx_commit(s, "claim: commit") < 0)
+		goto clear;
+	for (int i = 0; i < n; i++) {
+		jobs[i].state = AB_JOB_RUNNING;
+		jobs[i].attempts++;
+		jobs[i].updated_at = now;
+	}
+	return n;
 fail:
-	ab_job_clear(job);
+	tx_rollback(s);
+clear:
+	for (int i = 0; i < n; i++)
+		ab_job_clear(&jobs[i]);
+	return -1;
+}
+
+int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job)
+{
+	return ab_store_claim_batch(s, now, lease_ms, job, 1);
+}
+
+int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(s, "release") < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(st = stmt(s, ST_RELEASE)))
+			goto fail;
+		sqlite3_bind_int64(st, 1, jobs[i].id);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, jobs[i].attempts);
+		if (run(s, st, "release") < 0)
+			goto fail;
+	}
+	return tx_commit(s, "release: commit");
+fail:
 	tx_rollback(s);
 	return -1;
 }
 
-int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct ab_result *r,
-	int64_t latency_ms, int64_t now, int64_t next_at, bool dead)
+int64_t ab_store_count_due(struct ab_store *s, int64_t now, int64_t limit)
 {
+	sqlite3_stmt *st = stmt(s, ST_COUNT_DUE);
+	int64_t v = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		set_err(s, "count due");
+	sqlite3_reset(st);
+	return v;
+}
+
+/* The body of a finish, inside the caller's transaction; 0 or -1. */
+static int finish_one(struct ab_store *s, const struct ab_finish *f)
+{
+	const struct ab_job *job = f->job;
+	const struct ab_result *r = f->res;
 	char msg[STORE_ERROR_MAX + 1];
 	enum ab_job_state state;
 	sqlite3_stmt *st;
 	bool has_msg;
 	size_t ml;
 
-	if (!job || !r || !job->channel) {
-		snprintf(s->err, sizeof s->err, "store: finish: no job or result");
-		return -1;
-	}
 	/* A plugin may have left r->message unterminated: bound the copy. */
 	ml = strnlen(r->message, sizeof r->message);
 	if (ml > STORE_ERROR_MAX)
@@ -690,48 +772,70 @@ int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct a
 	has_msg = ml > 0;
 	if (r->status == AB_OK)
 		state = AB_JOB_DONE;
-	else if (r->status == AB_RETRY && !dead)
+	else if (r->status == AB_RETRY && !f->dead)
 		state = AB_JOB_QUEUED;
 	else
 		state = AB_JOB_DEAD;
-	if (tx_begin(s, "finish") < 0)
-		return -1;
 	if (!(st = stmt(s, ST_LOG_ADD)))
-		goto fail;
+		return -1;
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_text(st, 2, job->event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, job->channel, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 4, f->now);
 	sqlite3_bind_int(st, 5, job->attempts);
 	sqlite3_bind_int(st, 6, (int)r->status);
 	sqlite3_bind_int(st, 7, r->code);
-	sqlite3_bind_int64(st, 8, latency_ms);
+	sqlite3_bind_int64(st, 8, f->latency_ms);
 	if (has_msg)
 		sqlite3_bind_text(st, 9, msg, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 9);
 	if (run(s, st, "finish: log") < 0)
-		goto fail;
+		return -1;
 	if (!(st = stmt(s, ST_FINISH)))
-		goto fail;
+		return -1;
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_int(st, 2, (int)state);
-	sqlite3_bind_int64(st, 3, state == AB_JOB_QUEUED ? next_at : now);
-	sqlite3_bind_int64(st, 4, now);
+	sqlite3_bind_int64(st, 3, state == AB_JOB_QUEUED ? f->next_at : f->now);
+	sqlite3_bind_int64(st, 4, f->now);
 	if (state == AB_JOB_DONE)
 		sqlite3_bind_null(st, 5);
 	else
 		sqlite3_bind_text(st, 5, has_msg ? msg : ab_status_name(r->status), -1,
 			SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, job->attempts);
-	if (run(s, st, "finish: job") < 0)
-		goto fail;
 	/* 0 rows: the lease expired and the job was requeued (and maybe claimed
 	 * again) or dropped; the attempt is logged, the job is left alone. */
+	return run(s, st, "finish: job");
+}
+
+int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!f[i].job || !f[i].res || !f[i].job->channel) {
+			snprintf(s->err, sizeof s->err, "store: finish: no job or result");
+			return -1;
+		}
+	}
+	if (n == 0)
+		return 0;
+	if (tx_begin(s, "finish") < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (finish_one(s, &f[i]) < 0) {
+			tx_rollback(s);
+			return -1;
+		}
+	}
 	return tx_commit(s, "finish: commit");
-fail:
-	tx_rollback(s);
-	return -1;
+}
+
+int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct ab_result *r,
+	int64_t latency_ms, int64_t now, int64_t next_at, bool dead)
+{
+	struct ab_finish f = { job, r, latency_ms, now, next_at, dead };
+
+	return ab_store_finish_batch(s, &f, 1);
 }
 
 int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all)
@@ -758,13 +862,15 @@ fail:
 
 int64_t ab_store_next_due(struct ab_store *s)
 {
-	sqlite3_stmt *st = stmt(s, ST_NEXT_DUE);
+	sqlite3_stmt *st = stmt(s, s->held ? ST_NEXT_DUE_HELD : ST_NEXT_DUE);
 	int64_t v = -1;
 	int rc;
 
 	s->err[0] = '\0';
 	if (!st)
 		return -1;
+	if (s->held)
+		sqlite3_bind_text(st, 1, s->held, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(st, 0);
@@ -772,6 +878,37 @@ int64_t ab_store_next_due(struct ab_store *s)
 		set_err(s, "next due");
 	sqlite3_reset(st);
 	return v;
+}
+
+int ab_store_set_held(struct ab_store *s, const char *const *channels, size_t n)
+{
+	json_t *a;
+	char *text = NULL;
+
+	if (n > STORE_MAX_CHANNELS) {
+		snprintf(s->err, sizeof s->err, "store: held: more than %d channels",
+			STORE_MAX_CHANNELS);
+		return -1;
+	}
+	if (n) {
+		if (!(a = json_array())) {
+			snprintf(s->err, sizeof s->err, "store: held: out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (json_array_append_new(a, json_string(channels[i])) < 0)
+				break;
+		if (json_array_size(a) == n)
+			text = json_dumps(a, JSON_COMPACT);
+		json_decref(a);
+		if (!text) {
+			snprintf(s->err, sizeof s->err, "store: held: out of memory or bad name");
+			return -1;
+		}
+	}
+	free(s->held);
+	s->held = text;
+	return 0;
 }
 
 /* One-statement write in its own transaction; returns changes or -1. */
@@ -949,6 +1086,21 @@ char *ab_store_event_json(struct ab_store *s, const char *event_id)
 		set_err(s, "event json");
 	sqlite3_reset(st);
 	return out;
+}
+
+int ab_store_event_exists(struct ab_store *s, const char *event_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!event_id || !(st = stmt(s, ST_EVENT_EXISTS)))
+		return -1;
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		set_err(s, "event exists");
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 const char *ab_job_state_name(enum ab_job_state st)

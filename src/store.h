@@ -80,13 +80,39 @@ int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
  * a lease until now + lease_ms.  Returns 1 and fills job, 0 if none is due,
  * -1 on error.  Free with ab_job_clear(). */
 int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job);
+/* The same for up to max jobs (oldest due first) in one transaction, for a
+ * worker that delivers them one after the other: the i-th (from 0) gets a
+ * lease until now + (i + 1) * lease_ms.  Returns how many were claimed
+ * (jobs[0..n-1], each freed with ab_job_clear()), 0, or -1. */
+int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *jobs,
+	int max);
 void ab_job_clear(struct ab_job *job);
+/* Claimed jobs that were not attempted after all (the worker stops) go
+ * back to QUEUED with their attempt count as before the claim.  0 or -1. */
+int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, int64_t now);
+/* How many queued jobs are due at now, counting at most limit; -1 on error. */
+int64_t ab_store_count_due(struct ab_store *s, int64_t now, int64_t limit);
 
 /* Record one attempt in the delivery log and update the job:
  *   AB_OK -> DONE;  AB_RETRY and !dead -> QUEUED at next_at;
  *   AB_PERMANENT or dead -> DEAD (a dead letter). */
 int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct ab_result *r,
 	int64_t latency_ms, int64_t now, int64_t next_at, bool dead);
+/* Several finishes in one transaction (one fsync): all recorded, or none
+ * (-1).  The arguments of each are those of ab_store_finish(). */
+struct ab_finish {
+	const struct ab_job *job;
+	const struct ab_result *res;
+	int64_t latency_ms, now, next_at;
+	bool dead;
+};
+int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t n);
+
+/* Hold the jobs of these channels (disabled ones) on this connection: claim
+ * and next_due skip them; they stay QUEUED, attempts and next_at untouched,
+ * so they go as soon as the list no longer names their channel.  n = 0
+ * holds nothing.  The list is copied.  0, or -1 (list unchanged). */
+int ab_store_set_held(struct ab_store *s, const char *const *channels, size_t n);
 
 /* RUNNING jobs whose lease expired (or all, at daemon start) go back to QUEUED. */
 int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all);
@@ -109,6 +135,8 @@ int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log
 int64_t ab_store_count(struct ab_store *s, enum ab_job_state state);
 /* The stored event JSON for an id (caller frees) or NULL. */
 char *ab_store_event_json(struct ab_store *s, const char *event_id);
+/* 1 when an event with this id is stored, 0 when not, -1 on error. */
+int ab_store_event_exists(struct ab_store *s, const char *event_id);
 
 const char *ab_job_state_name(enum ab_job_state st);
 const char *ab_status_name(int status);  /* "ok", "retry", "permanent" */

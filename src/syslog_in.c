@@ -10,9 +10,11 @@
  * datagrams per socket), frame TCP streams with the RFC 6587 framer (one
  * per connection, octet counting or LF detected from the first byte), turn
  * every message into an event (ab_syslog_process: parse, source selection,
- * profile hook), and at the end of the round (or when the batch is full)
- * route and commit the whole batch in ONE store transaction.  Only then are
- * the lines counted as received.  If the commit fails the batch is kept and
+ * profile hook), and route and commit the whole batch in ONE store
+ * transaction (group commit) at the end of the first round that drained the
+ * input, or when the batch is full (BATCH_MAX_EVENTS / BATCH_MAX_BYTES) or
+ * BATCH_MAX_MS old: under a steady flood a batch spans several rounds.  Only
+ * then are the lines counted as received.  If the commit fails the batch is kept and
  * retried every RETRY_MS while nothing else is read (input pauses; nothing
  * is dropped).
  *
@@ -69,6 +71,7 @@
 #define UDP_ROUND 256                /* datagrams per socket per round */
 #define BATCH_MAX_EVENTS 4096
 #define BATCH_MAX_BYTES (8 * 1024 * 1024)
+#define BATCH_MAX_MS 200             /* a batch waits at most this long for more lines */
 #define RETRY_MS 500
 #define HW_CHECK_MS 100
 #define STATUS_MS 500
@@ -133,6 +136,8 @@ struct ab_syslog_in {
 	struct item *items;
 	size_t n_items;
 	size_t batch_bytes;
+	int64_t batch_t0;             /* when its first line came */
+	bool undrained;               /* this round left input unread (a full round) */
 	/* state */
 	bool paused;
 	int64_t last_hw, last_status, last_drop_log, last_idle;
@@ -608,6 +613,8 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		ab_event_free(ev);
 		return;
 	}
+	if (in->n_items == 0)
+		in->batch_t0 = ab_mono_ms();
 	in->items[in->n_items].ev = ev;
 	in->items[in->n_items].l = l;
 	in->n_items++;
@@ -739,6 +746,8 @@ static void conn_read_plain(struct ab_syslog_in *in, struct conn *c)
 		}
 		break;
 	}
+	if (total >= READ_ROUND)
+		in->undrained = true;
 	c->last_ms = ab_mono_ms();
 }
 
@@ -812,7 +821,7 @@ static void conn_io_tls(struct ab_syslog_in *in, struct conn *c)
 		return;
 	}
 	if (total >= READ_ROUND)
-		c->more = true;
+		c->more = in->undrained = true;
 	if (ww != c->want_write) {
 		c->want_write = ww;
 		set_interest(in, c->fd, c, conn_events(in, c));
@@ -891,6 +900,7 @@ static void do_accept(struct ab_syslog_in *in, struct lsn *l)
 
 static void do_dgram(struct ab_syslog_in *in, struct lsn *l)
 {
+	in->undrained = true;   /* unless a read finds the socket empty */
 	for (int k = 0; k < UDP_ROUND; k++) {
 		struct sockaddr_storage ss;
 		char cbuf[CMSG_SPACE(sizeof(uint32_t))], peer[PEER_MAX];
@@ -912,6 +922,7 @@ static void do_dgram(struct ab_syslog_in *in, struct lsn *l)
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				ab_log(AB_LOG_WARNING, "syslog: listener '%s': recv: %s", l->name,
 					strerror(errno));
+			in->undrained = false;
 			return;
 		}
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
@@ -987,6 +998,10 @@ static void *run(void *arg)
 		for (struct conn *c = in->conns; c; c = c->next)
 			more |= c->more;
 		timeout = more ? 0 : in->paused ? HW_CHECK_MS : 1000;
+		if (!more && in->n_items) {   /* a batch waits: BATCH_MAX_MS at most */
+			int64_t left = BATCH_MAX_MS - (ab_mono_ms() - in->batch_t0);
+			timeout = left > 0 ? (int)left : 0;
+		}
 		n = epoll_wait(in->ep, evs, 64, timeout);
 		if (n < 0 && errno != EINTR) {
 			ab_log(AB_LOG_ERR, "syslog: epoll_wait: %s", strerror(errno));
@@ -996,6 +1011,7 @@ static void *run(void *arg)
 		pthread_mutex_lock(&in->mu);
 		in->round_rt = ab_runtime_ref(in->rt);
 		pthread_mutex_unlock(&in->mu);
+		in->undrained = false;
 		for (int i = 0; i < n; i++) {
 			enum kind *k = evs[i].data.ptr;
 
@@ -1033,7 +1049,12 @@ static void *run(void *arg)
 					conn_io_tls(in, c);
 			}
 		}
-		flush(in);
+		/* Group commit: one batch spans rounds while input keeps coming
+		 * faster than it is read (bigger batches, fewer commits); it is
+		 * committed as soon as the input is drained, is full (add_line),
+		 * or BATCH_MAX_MS old. */
+		if (!in->undrained || in->paused || ab_mono_ms() - in->batch_t0 >= BATCH_MAX_MS)
+			flush(in);
 		check_high_water(in);
 		idle_scan(in);
 		drop_log(in);

@@ -5,8 +5,9 @@
  * exactly one symbol, AB_PLUGIN_SYMBOL, a function returning a pointer to a
  * constant struct ab_plugin.  The host checks the ABI major version and the
  * struct size before it calls anything else.  A plugin reaches the host only
- * through struct ab_host (logging, clock, secrets, HTTP): it never links
- * against daemon symbols, so it can be unit-tested with a mock host.
+ * through struct ab_host (logging, clock, secrets, HTTP, the SSRF guard): it
+ * never links against daemon symbols, so it can be unit-tested with a mock
+ * host.
  *
  * Messages and channel settings are handed over as jansson objects: the
  * canonical event JSON (see doc/alertbridge.conf.5 and DESIGN.md section 4),
@@ -26,7 +27,7 @@ extern "C" {
 #endif
 
 #define AB_PLUGIN_ABI_MAJOR 1
-#define AB_PLUGIN_ABI_MINOR 0
+#define AB_PLUGIN_ABI_MINOR 1
 #define AB_PLUGIN_ABI ((uint32_t)((AB_PLUGIN_ABI_MAJOR << 16) | AB_PLUGIN_ABI_MINOR))
 #define AB_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 
@@ -136,6 +137,8 @@ struct ab_http_response {
 	char error[AB_HTTP_ERROR_MAX]; /* "" on AB_OK; URL always redacted */
 };
 
+struct sockaddr;  /* <sys/socket.h>; only pointed to here */
+
 struct ab_host {
 	uint32_t abi;   /* AB_PLUGIN_ABI of the host */
 	uint32_t size;  /* sizeof(struct ab_host) of the host */
@@ -155,6 +158,14 @@ struct ab_host {
 	/* Release what http() put into resp (safe to call twice).  May be NULL
 	 * exactly when http is NULL.  Appended last: check h->size. */
 	void (*http_free)(const struct ab_host *h, struct ab_http_response *resp);
+	/* The SSRF guard for plugins that open their own connections (SMTP):
+	 * may the channel connect to sa?  allow_networks: NULL-terminated CIDR
+	 * strings from the channel's settings, or NULL.  Returns 0, or -1 when
+	 * refused, with the reason and how to allow it in why.  Call it for
+	 * every address before connecting (libcurl: CURLOPT_OPENSOCKETFUNCTION).
+	 * ABI >= 1.1; appended last: check h->size (offsetof + sizeof) first. */
+	int (*net_check)(const struct ab_host *h, const struct sockaddr *sa, size_t salen,
+		const char *const *allow_networks, char *why, size_t whysz);
 };
 
 struct ab_plugin {

@@ -13,6 +13,13 @@
  *   subject_prefix (string, default "[alertbridge]")
  *   ca_file    (string) PEM CA bundle for the server certificate
  *   timeout    (seconds, 1..300, default 30)
+ *   allow_networks (list of CIDR strings, e.g. ["10.0.0.0/8"]) networks let
+ *              through the SSRF guard: every address the plugin connects to
+ *              is checked by the host (host->net_check) and loopback,
+ *              private, link-local, CGNAT, ULA, multicast, ... are refused
+ *              unless listed here (a relay on 127.0.0.1 needs
+ *              ["127.0.0.0/8"]).  A refusal is a permanent failure;
+ *              `alertbridge check` applies the same guard to the URL.
  *
  * Mail: multipart/alternative (text/plain first, text/html last, inline
  * CSS, severity-coloured header, fields table, link), Auto-Submitted:
@@ -20,20 +27,31 @@
  * the event id): a finding.created (or any event without a fingerprint)
  * gets "<ab-HASH@DOMAIN>", later events about the same finding get
  * "<ab-HASH-EVENTID@DOMAIN>" with In-Reply-To/References "<ab-HASH@DOMAIN>"
- * so mail clients thread them.  CR/LF and other controls are stripped from
- * every header value; non-ASCII subjects are RFC 2047 encoded; bodies are
- * base64.
+ * so mail clients thread them (a group or digest is its own thread; a
+ * test mail gets a fresh "<ab-test-MS-HASH@DOMAIN>" each time).  DOMAIN is
+ * the domain of 'from'.  CR/LF and other controls are stripped from every
+ * header value; non-ASCII subjects are RFC 2047 encoded; bodies are base64.
+ * The envelope recipients are exactly 'to'; nothing from the event can add
+ * one.
  *
  * Public: alertbridge_plugin() (the only exported symbol).
  * Diagnostics: create() errors start with the setting name; send results
- * say what failed ("STARTTLS required but not offered by the server",
- * "SMTP 535: authentication failed", ...) with the password never shown.
+ * say what failed with the server's last reply when there was one
+ * ("STARTTLS required ... but the server did not offer it", "SMTP 535:
+ * authentication failed (535 5.7.8 ...)", "connection refused by the SSRF
+ * guard: 127.0.0.1 is a loopback address ...") and never show the password
+ * or the URL's user info.  Outcome: authentication failures, 5xx replies,
+ * missing STARTTLS, untrusted certificates, SSRF refusals and bad URLs are
+ * PERMANENT; 4xx replies, timeouts and connection errors RETRY.  Logs: a
+ * warning per SSRF refusal.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -49,6 +67,8 @@
 #define EM_RCPT_MAX 50
 #define EM_ADDR_MAX 254
 #define EM_MAIL_MAX (2 * 1024 * 1024)
+#define EM_NETS_MAX 64
+#define EM_REPLY_MAX 160
 
 enum em_tls { EM_TLS_STARTTLS, EM_TLS_SMTPS, EM_TLS_NONE };
 
@@ -57,6 +77,7 @@ struct em_inst {
 	char *channel;
 	char *url, *username, *password, *from, *prefix, *ca_file, *domain;
 	char **to;
+	char **allow;            /* allow_networks, NULL-terminated or NULL */
 	enum em_tls tls;
 	long timeout_ms;
 };
@@ -89,6 +110,7 @@ static void em_free(struct em_inst *in)
 	free(in->ca_file);
 	free(in->domain);
 	rd_strv_free(in->to);
+	rd_strv_free(in->allow);
 	free(in->channel);
 	free(in);
 }
@@ -125,6 +147,12 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 	}
 	in->host = host;
 	in->timeout_ms = 30000;
+	if (host->size < offsetof(struct ab_host, net_check) + sizeof host->net_check ||
+	    !host->net_check) {
+		snprintf(err, errsz, "this host offers no SSRF guard for SMTP (net_check, plugin "
+			"ABI >= 1.1): upgrade alertbridge");
+		goto fail;
+	}
 	if (take_str(cfg, "url", &url_ref, err, errsz) < 0 ||
 	    take_str(cfg, "password", &pw_ref, err, errsz) < 0 ||
 	    take_str(cfg, "username", &in->username, err, errsz) < 0 ||
@@ -183,6 +211,14 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 		}
 	}
 	json_object_del(cfg, "to");
+	if ((v = json_object_get(cfg, "allow_networks"))) {
+		if (!json_is_array(v) || !(in->allow = rd_strv(v, EM_NETS_MAX))) {
+			snprintf(err, errsz, "setting 'allow_networks': must be a list of at most "
+				"%d CIDR strings, e.g. [\"10.0.0.0/8\"]", EM_NETS_MAX);
+			goto fail;
+		}
+		json_object_del(cfg, "allow_networks");
+	}
 	if ((v = json_object_get(cfg, "timeout"))) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 300) {
 			snprintf(err, errsz, "setting 'timeout': seconds, 1..300");
@@ -353,14 +389,29 @@ static void finding_hash(const struct ab_message *msg, const struct rd_view *v, 
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* The part of an id that may go into a Message-ID: [A-Za-z0-9._-], at most
+ * 32 characters; "x" when nothing is left. */
+static void id_part(const char *id, char out[33])
+{
+	size_t o = 0;
+
+	for (; *id && o < 32; id++)
+		if (isalnum((unsigned char)*id) || *id == '.' || *id == '_' || *id == '-')
+			out[o++] = *id;
+	if (o == 0)
+		out[o++] = 'x';
+	out[o] = '\0';
+}
+
 static char *build_mail(const struct em_inst *in, const struct ab_message *msg, size_t *len,
 	char *err, size_t errsz)
 {
 	struct rd_view v;
 	struct ab_buf m = AB_BUF_INIT(EM_MAIL_MAX), t = AB_BUF_INIT(EM_MAIL_MAX / 4),
 		h = AB_BUF_INIT(EM_MAIL_MAX / 3);
-	char hash[33], boundary[64], date[64], mid[160], subj[1200], *one;
-	time_t now = (time_t)(in->host->now_ms(in->host) / 1000);
+	char hash[33], idp[33], boundary[64], date[64], mid[400], subj[1200], *one;
+	int64_t now_ms = in->host->now_ms(in->host);
+	time_t now = (time_t)(now_ms / 1000);
 	struct tm tm;
 	bool followup;
 
@@ -379,12 +430,19 @@ static char *build_mail(const struct em_inst *in, const struct ab_message *msg, 
 	put_header(&m, "From", in->from);
 	ab_buf_puts(&m, "To: ");
 	for (size_t i = 0; in->to[i]; i++)
-		ab_buf_printf(&m, "%s%s", i ? ", " : "", in->to[i]);
+		ab_buf_printf(&m, "%s%s", i ? ",\r\n " : "", in->to[i]);   /* folded: <= 998 */
 	ab_buf_puts(&m, "\r\n");
 	put_header(&m, "Subject", subj);
 	ab_buf_printf(&m, "Date: %s\r\n", date);
-	if (followup) {
-		snprintf(mid, sizeof mid, "<ab-%s-%.32s@%s>", hash, v.id, in->domain);
+	id_part(v.id, idp);
+	if (v.test) {
+		/* every test mail is new: a repeated Message-ID would be dropped as
+		 * a duplicate by some mailbox providers */
+		snprintf(mid, sizeof mid, "<ab-test-%lld-%s@%s>", (long long)now_ms, hash,
+			in->domain);
+		put_header(&m, "Message-ID", mid);
+	} else if (followup) {
+		snprintf(mid, sizeof mid, "<ab-%s-%s@%s>", hash, idp, in->domain);
 		put_header(&m, "Message-ID", mid);
 		snprintf(mid, sizeof mid, "<ab-%s@%s>", hash, in->domain);
 		put_header(&m, "In-Reply-To", mid);
@@ -434,21 +492,116 @@ static size_t read_cb(char *buf, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static void classify(CURLcode rc, long code, const char *ebuf, struct ab_result *res)
+/* Per-send state shared with the libcurl callbacks. */
+struct em_conn {
+	const struct em_inst *in;
+	bool refused;                 /* the SSRF guard refused an address */
+	bool passed;                  /* ... and let another one through */
+	char why[AB_RESULT_MSG_MAX];  /* ... and why (the first refusal) */
+	char reply[EM_REPLY_MAX];     /* the server's last reply line, printable */
+};
+
+/* CURLOPT_OPENSOCKETFUNCTION: the host's SSRF guard on every address. */
+static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose,
+	struct curl_sockaddr *address)
 {
-	char msg[AB_RESULT_MSG_MAX];
+	struct em_conn *cx = clientp;
+	const struct ab_host *h = cx->in->host;
+	char why[AB_RESULT_MSG_MAX];
+
+	if (purpose != CURLSOCKTYPE_IPCXN) {
+		if (!cx->refused)
+			snprintf(cx->why, sizeof cx->why, "unexpected socket type");
+		cx->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	if (h->net_check(h, &address->addr, (size_t)address->addrlen,
+			 (const char *const *)cx->in->allow, why, sizeof why) != 0) {
+		if (!cx->refused)
+			snprintf(cx->why, sizeof cx->why, "%s", why);
+		cx->refused = true;
+		return CURL_SOCKET_BAD;
+	}
+	cx->passed = true;
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* CURLOPT_DEBUGFUNCTION: keep the server's last reply line (what it said
+ * about a refusal: "535 5.7.8 Authentication credentials invalid").  Only
+ * incoming protocol lines are looked at: what we send (AUTH data) never is. */
+static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *clientp)
+{
+	struct em_conn *cx = clientp;
+	size_t o = 0;
+
+	(void)c;
+	if (type != CURLINFO_HEADER_IN || size < 3 || !isdigit((unsigned char)data[0]))
+		return 0;
+	for (size_t i = 0; i < size && o + 1 < sizeof cx->reply; i++) {
+		unsigned char ch = (unsigned char)data[i];
+		if (ch == '\r' || ch == '\n')
+			break;
+		cx->reply[o++] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+	}
+	cx->reply[o] = '\0';
+	return 0;
+}
+
+/* Replace every occurrence of needle (4 bytes or more) in s by "***". */
+static void scrub(char *s, const char *needle, size_t nlen)
+{
+	char *p;
+
+	if (!needle || nlen < 4)
+		return;
+	while ((p = memmem(s, strlen(s), needle, nlen)) != NULL) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + nlen, strlen(p + nlen) + 1);
+	}
+}
+
+/* Nothing secret in a result message: the password, the URL, its user info. */
+static void scrub_secrets(const struct em_inst *in, char *msg)
+{
+	const char *start, *at, *end;
+
+	if (in->password)
+		scrub(msg, in->password, strlen(in->password));
+	scrub(msg, in->url, strlen(in->url));
+	start = strstr(in->url, "://");
+	start = start ? start + 3 : in->url;
+	end = start + strcspn(start, "/?#");
+	at = NULL;
+	for (const char *p = start; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at)
+		scrub(msg, start, (size_t)(at - start));
+}
+
+static void classify(const struct em_inst *in, CURLcode rc, long code, const char *ebuf,
+	const struct em_conn *cx, struct ab_result *res)
+{
+	char msg[AB_RESULT_MSG_MAX], said[EM_REPLY_MAX + 4] = "";
 	enum ab_status st = AB_RETRY;
 
-	switch (rc) {
+	if (cx->reply[0] && code >= 400)
+		snprintf(said, sizeof said, " (%s)", cx->reply);
+	if (cx->refused && !cx->passed) {   /* else judge what the allowed address did */
+		st = AB_PERMANENT;
+		snprintf(msg, sizeof msg, "connection refused by the SSRF guard: %.200s",
+			cx->why);
+	} else switch (rc) {
 	case CURLE_USE_SSL_FAILED:
 		st = AB_PERMANENT;
 		snprintf(msg, sizeof msg, "STARTTLS required (tls = \"starttls\") but the server "
-			"did not offer it: fix the server or set tls = \"none\" knowingly");
+			"did not offer it: nothing was sent; fix the server or set tls = \"none\" "
+			"knowingly");
 		break;
 	case CURLE_LOGIN_DENIED:
 		st = AB_PERMANENT;
-		snprintf(msg, sizeof msg, "SMTP %ld: authentication failed: check username and "
-			"password (app password)", code);
+		snprintf(msg, sizeof msg, "SMTP %ld: authentication failed%s: check username and "
+			"password (app password)", code, said);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		st = AB_PERMANENT;
@@ -460,14 +613,23 @@ static void classify(CURLcode rc, long code, const char *ebuf, struct ab_result 
 		st = AB_PERMANENT;
 		snprintf(msg, sizeof msg, "bad SMTP URL: %.150s", ebuf);
 		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		snprintf(msg, sizeof msg, "timed out after %ld s%s", in->timeout_ms / 1000, said);
+		break;
 	default:
 		if (code >= 500)
 			st = AB_PERMANENT;
-		snprintf(msg, sizeof msg, "SMTP%s%.0ld: %.180s", code ? " " : "", code,
-			*ebuf ? ebuf : curl_easy_strerror(rc));
+		if (code >= 400 && cx->reply[0])
+			snprintf(msg, sizeof msg, "SMTP %ld: %.170s", code, cx->reply);
+		else
+			snprintf(msg, sizeof msg, "SMTP%s%.0ld: %.180s", code ? " " : "", code,
+				*ebuf ? ebuf : curl_easy_strerror(rc));
 		break;
 	}
-	ab_result_set(res, st, (int)code, msg);
+	scrub_secrets(in, msg);
+	/* no SMTP reply code for a refusal of ours (the last reply was EHLO's 250) */
+	ab_result_set(res, st, (cx->refused && !cx->passed) || rc == CURLE_USE_SSL_FAILED ? 0
+		: (int)code, msg);
 }
 
 static void em_send(void *p, const struct ab_message *msg, struct ab_result *res)
@@ -477,6 +639,7 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 	size_t len = 0;
 	char *mail = build_mail(in, msg, &len, err, sizeof err);
 	struct curl_slist *rcpt = NULL;
+	struct em_conn cx;
 	struct reader rd;
 	CURL *c;
 	CURLcode rc;
@@ -497,17 +660,33 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 		char a[EM_ADDR_MAX + 3];
 		struct curl_slist *n;
 		snprintf(a, sizeof a, "<%s>", in->to[i]);
-		if (!(n = curl_slist_append(rcpt, a)))
-			break;
+		if (!(n = curl_slist_append(rcpt, a))) {
+			curl_slist_free_all(rcpt);
+			curl_easy_cleanup(c);
+			OPENSSL_cleanse(mail, len);
+			free(mail);
+			ab_result_set(res, AB_RETRY, 0, "out of memory");
+			return;
+		}
 		rcpt = n;
 	}
+	memset(&cx, 0, sizeof cx);
+	cx.in = in;
 	snprintf(from, sizeof from, "<%s>", in->from);
 	rd.p = mail;
 	rd.left = len;
 	curl_easy_setopt(c, CURLOPT_URL, in->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	/* a proxy from the environment would hide the real peer from the guard */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &cx);
+	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(c, CURLOPT_DEBUGDATA, &cx);
+	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);   /* feeds debug_cb only */
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, in->timeout_ms < 10000 ? in->timeout_ms
+		: 10000L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, in->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
@@ -532,8 +711,10 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 			"several recipients" : "1 recipient");
 		ab_result_set(res, AB_OK, (int)code, ok);
 	} else {
-		/* The error buffer may name the server but never the password. */
-		classify(rc, code, ebuf, res);
+		classify(in, rc, code, ebuf, &cx, res);
+		if (cx.refused && !cx.passed)
+			in->host->log(in->host, AB_LOG_WARNING, "email: channel %s: %s", in->channel,
+				res->message);
 	}
 	curl_slist_free_all(rcpt);
 	curl_easy_cleanup(c);

@@ -14,7 +14,8 @@
  * from outside is Markdown-escaped and @mentions are broken with a
  * zero-width space, so "@channel" in a title cannot notify anyone.
  *
- * Public: alertbridge_plugin() (the only exported symbol).
+ * Public: hc_plugin_desc, turned by httpchan.c into alertbridge_plugin()
+ * (the only exported symbol).
  * Diagnostics: create() errors start with the setting name; send results
  * carry the HTTP helper's redacted message with Mattermost's error text.
  */
@@ -25,6 +26,7 @@
 #include <alertbridge/plugin.h>
 
 #include "buf.h"
+#include "httpchan.h"
 #include "render.h"
 
 #define MM_TEXT_MAX 4000
@@ -32,10 +34,7 @@
 #define MM_ITEMS_MAX 40
 #define MM_OPT_MAX 256
 
-struct mm_inst {
-	const struct ab_host *host;
-	char *channel;
-	struct rd_http http;
+struct mm_opts {
 	char *opt[4];               /* channel, username, icon_url, icon_emoji */
 };
 
@@ -57,9 +56,10 @@ static void card_line(struct ab_buf *b, const char *name, const char *value)
 	ab_buf_puts(b, " |\n");
 }
 
-static char *render(const struct mm_inst *in, const struct ab_message *msg, size_t *len,
-	char *err, size_t errsz)
+static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+	size_t errsz)
 {
+	const struct mm_opts *o = priv;
 	struct rd_view v;
 	struct ab_buf text = AB_BUF_INIT(MM_TEXT_MAX * 8), cb = AB_BUF_INIT(MM_CARD_MAX * 8);
 	json_t *fields, *att, *root;
@@ -134,8 +134,8 @@ static char *render(const struct mm_inst *in, const struct ab_message *msg, size
 	ab_buf_free(&text);
 	ab_buf_free(&cb);
 	for (int i = 0; root && i < 4; i++)
-		if (in->opt[i])
-			json_object_set_new(root, opt_names[i], json_string(in->opt[i]));
+		if (o->opt[i])
+			json_object_set_new(root, opt_names[i], json_string(o->opt[i]));
 	out = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	if (!out) {
@@ -146,28 +146,25 @@ static char *render(const struct mm_inst *in, const struct ab_message *msg, size
 	return out;
 }
 
-static void mm_free(struct mm_inst *in)
+static void mm_free(void *priv)
 {
-	rd_http_free(&in->http);
+	struct mm_opts *o = priv;
+
 	for (int i = 0; i < 4; i++)
-		free(in->opt[i]);
-	free(in->channel);
-	free(in);
+		free(o->opt[i]);
+	free(o);
 }
 
-static void *mm_create(const struct ab_host *host, const char *channel, const json_t *config,
-	char *err, size_t errsz)
+static int mm_parse(const struct ab_host *host, json_t *cfg, void **priv, char *err,
+	size_t errsz)
 {
-	struct mm_inst *in = calloc(1, sizeof *in);
-	json_t *cfg = json_deep_copy(config);
+	struct mm_opts *o = calloc(1, sizeof *o);
 
-	if (!in || !cfg || !(in->channel = strdup(channel))) {
+	(void)host;
+	if (!(*priv = o)) {
 		snprintf(err, errsz, "out of memory");
-		goto fail;
+		return -1;
 	}
-	in->host = host;
-	if (rd_http_parse(host, cfg, &in->http, true, err, errsz) < 0)
-		goto fail;
 	for (int i = 0; i < 4; i++) {
 		json_t *v = json_object_get(cfg, opt_names[i]);
 		const char *s = json_string_value(v);
@@ -176,74 +173,20 @@ static void *mm_create(const struct ab_host *host, const char *channel, const js
 		if (!s || !*s || strlen(s) > MM_OPT_MAX || strpbrk(s, "\r\n")) {
 			snprintf(err, errsz, "setting '%s': must be a non-empty one-line string of "
 				"at most %d bytes", opt_names[i], MM_OPT_MAX);
-			goto fail;
+			return -1;
 		}
-		if (!(in->opt[i] = strdup(s))) {
+		if (!(o->opt[i] = strdup(s))) {
 			snprintf(err, errsz, "out of memory");
-			goto fail;
+			return -1;
 		}
 		json_object_del(cfg, opt_names[i]);
 	}
-	if (rd_no_extra(cfg, "mattermost", err, errsz) < 0)
-		goto fail;
-	json_decref(cfg);
-	return in;
-fail:
-	json_decref(cfg);
-	if (in)
-		mm_free(in);
-	return NULL;
+	return 0;
 }
 
-static void mm_send(void *p, const struct ab_message *msg, struct ab_result *res)
-{
-	struct mm_inst *in = p;
-	char err[200];
-	size_t len = 0;
-	char *body = render(in, msg, &len, err, sizeof err);
-
-	if (!body) {
-		ab_result_set(res, AB_PERMANENT, 0, err);
-		return;
-	}
-	rd_http_post(in->host, &in->http, NULL, body, len, "application/json", res);
-	free(body);
-}
-
-static void mm_test(void *p, struct ab_result *res)
-{
-	struct mm_inst *in = p;
-	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { AB_MSG_TEST, "00000000000000000000000000000000", 1, ev };
-
-	if (!ev) {
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
-		return;
-	}
-	mm_send(in, &m, res);
-	json_decref(ev);
-}
-
-static void mm_destroy(void *p)
-{
-	if (p)
-		mm_free(p);
-}
-
-static const struct ab_plugin mm_plugin = {
-	.abi = AB_PLUGIN_ABI,
-	.size = sizeof(struct ab_plugin),
-	.name = "mattermost",
-	.description = "Mattermost incoming webhook (attachments + props.card)",
-	.create = mm_create,
-	.send = mm_send,
-	.test = mm_test,
-	.flush = NULL,
-	.destroy = mm_destroy,
+const struct hc_desc hc_plugin_desc = {
+	.plugin = HC_PLUGIN("mattermost", "Mattermost incoming webhook (attachments + props.card)"),
+	.parse = mm_parse,
+	.render = render,
+	.destroy = mm_free,
 };
-
-const struct ab_plugin *alertbridge_plugin(void);
-const struct ab_plugin *alertbridge_plugin(void)
-{
-	return &mm_plugin;
-}

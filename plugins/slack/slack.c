@@ -15,7 +15,8 @@
  * blocks.  Every text from outside has & < > escaped, so "<!channel>" in a
  * title is shown, never executed.
  *
- * Public: alertbridge_plugin() (the only exported symbol).
+ * Public: hc_plugin_desc, turned by httpchan.c into alertbridge_plugin()
+ * (the only exported symbol).
  * Diagnostics: create() errors start with the setting name; send results
  * carry the HTTP helper's redacted message with Slack's error text
  * (e.g. "HTTP 400: invalid_blocks", "HTTP 404: no_service").
@@ -27,6 +28,7 @@
 #include <alertbridge/plugin.h>
 
 #include "buf.h"
+#include "httpchan.h"
 #include "render.h"
 
 #define SLACK_HEADER_MAX 150
@@ -36,12 +38,6 @@
 #define SLACK_ITEMS_MAX 40        /* item sections in a group message */
 #define SLACK_TEXT_MAX 1000       /* top-level fallback text */
 #define SLACK_BODY_MAX (256 * 1024)
-
-struct slack_inst {
-	const struct ab_host *host;
-	char *channel;
-	struct rd_http http;
-};
 
 static json_t *plain(const char *s, size_t max)
 {
@@ -203,12 +199,14 @@ static void group_blocks(const struct rd_view *v, json_t *blocks)
 }
 
 /* The whole message; NULL with err on failure. */
-static char *render(const struct ab_message *msg, size_t *len, char *err, size_t errsz)
+static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+	size_t errsz)
 {
 	struct rd_view v;
 	json_t *blocks, *root;
 	char *text, *out;
 
+	(void)priv;
 	if (rd_view_init(&v, msg, err, errsz) < 0)
 		return NULL;
 	blocks = json_array();
@@ -245,87 +243,7 @@ oom:
 	return NULL;
 }
 
-static void *slack_create(const struct ab_host *host, const char *channel, const json_t *config,
-	char *err, size_t errsz)
-{
-	struct slack_inst *in = calloc(1, sizeof *in);
-	json_t *cfg = json_deep_copy(config);
-
-	if (!in || !cfg || !(in->channel = strdup(channel))) {
-		snprintf(err, errsz, "out of memory");
-		goto fail;
-	}
-	in->host = host;
-	if (rd_http_parse(host, cfg, &in->http, true, err, errsz) < 0)
-		goto fail;
-	if (rd_no_extra(cfg, "slack", err, errsz) < 0)
-		goto fail;
-	json_decref(cfg);
-	return in;
-fail:
-	json_decref(cfg);
-	if (in) {
-		rd_http_free(&in->http);
-		free(in->channel);
-		free(in);
-	}
-	return NULL;
-}
-
-static void slack_send(void *p, const struct ab_message *msg, struct ab_result *res)
-{
-	struct slack_inst *in = p;
-	char err[200];
-	size_t len = 0;
-	char *body = render(msg, &len, err, sizeof err);
-
-	if (!body) {
-		ab_result_set(res, AB_PERMANENT, 0, err);
-		return;
-	}
-	rd_http_post(in->host, &in->http, NULL, body, len, "application/json", res);
-	free(body);
-}
-
-static void slack_test(void *p, struct ab_result *res)
-{
-	struct slack_inst *in = p;
-	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { AB_MSG_TEST, "00000000000000000000000000000000", 1, ev };
-
-	if (!ev) {
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
-		return;
-	}
-	slack_send(in, &m, res);
-	json_decref(ev);
-}
-
-static void slack_destroy(void *p)
-{
-	struct slack_inst *in = p;
-
-	if (!in)
-		return;
-	rd_http_free(&in->http);
-	free(in->channel);
-	free(in);
-}
-
-static const struct ab_plugin slack_plugin = {
-	.abi = AB_PLUGIN_ABI,
-	.size = sizeof(struct ab_plugin),
-	.name = "slack",
-	.description = "Slack incoming webhook (Block Kit)",
-	.create = slack_create,
-	.send = slack_send,
-	.test = slack_test,
-	.flush = NULL,
-	.destroy = slack_destroy,
+const struct hc_desc hc_plugin_desc = {
+	.plugin = HC_PLUGIN("slack", "Slack incoming webhook (Block Kit)"),
+	.render = render,
 };
-
-const struct ab_plugin *alertbridge_plugin(void);
-const struct ab_plugin *alertbridge_plugin(void)
-{
-	return &slack_plugin;
-}

@@ -17,7 +17,8 @@
  * shortening the summary and the item list.  Text from outside has the
  * Markdown specials of TextBlock backslash-escaped.
  *
- * Public: alertbridge_plugin() (the only exported symbol).
+ * Public: hc_plugin_desc, turned by httpchan.c into alertbridge_plugin()
+ * (the only exported symbol).
  * Diagnostics: create() errors start with the setting name; send results
  * carry the HTTP helper's redacted message with the service's error text.
  */
@@ -28,16 +29,11 @@
 #include <alertbridge/plugin.h>
 
 #include "buf.h"
+#include "httpchan.h"
 #include "render.h"
 
 #define TEAMS_BODY_MAX (24 * 1024 - 512)   /* keep well under Teams' 28 KB */
 #define TEAMS_TITLE_MAX 200
-
-struct teams_inst {
-	const struct ab_host *host;
-	char *channel;
-	struct rd_http http;
-};
 
 static json_t *text_block(const char *text, size_t max, bool escape)
 {
@@ -131,11 +127,13 @@ static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_ma
 		"content", c);
 }
 
-static char *render(const struct ab_message *msg, size_t *len, char *err, size_t errsz)
+static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+	size_t errsz)
 {
 	struct rd_view v;
 	size_t summary_max = 8000, items_max = 40;
 
+	(void)priv;
 	if (rd_view_init(&v, msg, err, errsz) < 0)
 		return NULL;
 	for (int round = 0; round < 12; round++) {
@@ -161,86 +159,7 @@ static char *render(const struct ab_message *msg, size_t *len, char *err, size_t
 	return NULL;
 }
 
-static void *teams_create(const struct ab_host *host, const char *channel, const json_t *config,
-	char *err, size_t errsz)
-{
-	struct teams_inst *in = calloc(1, sizeof *in);
-	json_t *cfg = json_deep_copy(config);
-
-	if (!in || !cfg || !(in->channel = strdup(channel))) {
-		snprintf(err, errsz, "out of memory");
-		goto fail;
-	}
-	in->host = host;
-	if (rd_http_parse(host, cfg, &in->http, true, err, errsz) < 0 ||
-	    rd_no_extra(cfg, "teams", err, errsz) < 0)
-		goto fail;
-	json_decref(cfg);
-	return in;
-fail:
-	json_decref(cfg);
-	if (in) {
-		rd_http_free(&in->http);
-		free(in->channel);
-		free(in);
-	}
-	return NULL;
-}
-
-static void teams_send(void *p, const struct ab_message *msg, struct ab_result *res)
-{
-	struct teams_inst *in = p;
-	char err[200];
-	size_t len = 0;
-	char *body = render(msg, &len, err, sizeof err);
-
-	if (!body) {
-		ab_result_set(res, AB_PERMANENT, 0, err);
-		return;
-	}
-	rd_http_post(in->host, &in->http, NULL, body, len, "application/json", res);
-	free(body);
-}
-
-static void teams_test(void *p, struct ab_result *res)
-{
-	struct teams_inst *in = p;
-	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { AB_MSG_TEST, "00000000000000000000000000000000", 1, ev };
-
-	if (!ev) {
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
-		return;
-	}
-	teams_send(in, &m, res);
-	json_decref(ev);
-}
-
-static void teams_destroy(void *p)
-{
-	struct teams_inst *in = p;
-
-	if (!in)
-		return;
-	rd_http_free(&in->http);
-	free(in->channel);
-	free(in);
-}
-
-static const struct ab_plugin teams_plugin = {
-	.abi = AB_PLUGIN_ABI,
-	.size = sizeof(struct ab_plugin),
-	.name = "teams",
-	.description = "Microsoft Teams Workflows webhook (Adaptive Card 1.4)",
-	.create = teams_create,
-	.send = teams_send,
-	.test = teams_test,
-	.flush = NULL,
-	.destroy = teams_destroy,
+const struct hc_desc hc_plugin_desc = {
+	.plugin = HC_PLUGIN("teams", "Microsoft Teams Workflows webhook (Adaptive Card 1.4)"),
+	.render = render,
 };
-
-const struct ab_plugin *alertbridge_plugin(void);
-const struct ab_plugin *alertbridge_plugin(void)
-{
-	return &teams_plugin;
-}

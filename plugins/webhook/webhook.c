@@ -20,7 +20,8 @@
  * ("v1,<base64 HMAC-SHA256(key, id.timestamp.body)>", space-separated for
  * several keys), Content-Type: application/json.
  *
- * Public: alertbridge_plugin() (the only exported symbol).
+ * Public: hc_plugin_desc, turned by httpchan.c into alertbridge_plugin()
+ * (the only exported symbol).
  * Diagnostics: create() errors start with the setting name; send results
  * carry the HTTP helper's redacted message.
  */
@@ -37,6 +38,7 @@
 #include <alertbridge/plugin.h>
 
 #include "buf.h"
+#include "httpchan.h"
 #include "render.h"
 #include "util.h"
 
@@ -50,10 +52,7 @@ struct wh_key {
 	int len;
 };
 
-struct wh_inst {
-	const struct ab_host *host;
-	char *channel;
-	struct rd_http http;
+struct wh_conf {
 	struct wh_key keys[WH_SECRETS_MAX];
 	int n_keys;
 	char **events;              /* NULL-terminated globs */
@@ -119,7 +118,8 @@ static bool token_ok(const char *s)
 	return true;
 }
 
-static int parse_headers(struct wh_inst *in, const json_t *hdr, char *err, size_t errsz)
+static int parse_headers(const struct ab_host *h, struct wh_conf *in, const json_t *hdr,
+	char *err, size_t errsz)
 {
 	const char *k;
 	json_t *v;
@@ -150,7 +150,7 @@ static int parse_headers(struct wh_inst *in, const json_t *hdr, char *err, size_
 			snprintf(err, errsz, "setting 'headers': value of '%.64s' must be a string", k);
 			return -1;
 		}
-		if (!(val = rd_secret(in->host, "headers", json_string_value(v), err, errsz)))
+		if (!(val = rd_secret(h, "headers", json_string_value(v), err, errsz)))
 			return -1;
 		if (strpbrk(val, "\r\n")) {
 			snprintf(err, errsz, "setting 'headers': value of '%.64s' contains CR/LF", k);
@@ -171,9 +171,10 @@ static int parse_headers(struct wh_inst *in, const json_t *hdr, char *err, size_
 	return 0;
 }
 
-static void wh_free(struct wh_inst *in)
+static void wh_free(void *priv)
 {
-	rd_http_free(&in->http);
+	struct wh_conf *in = priv;
+
 	OPENSSL_cleanse(in->keys, sizeof in->keys);
 	rd_strv_free(in->events);
 	if (in->headers) {
@@ -183,27 +184,24 @@ static void wh_free(struct wh_inst *in)
 		}
 		free(in->headers);
 	}
-	free(in->channel);
 	free(in);
 }
 
-static void *wh_create(const struct ab_host *host, const char *channel, const json_t *config,
-	char *err, size_t errsz)
+/* The plugin's settings: secret, events, headers. */
+static int wh_parse(const struct ab_host *host, json_t *cfg, void **priv, char *err,
+	size_t errsz)
 {
-	struct wh_inst *in = calloc(1, sizeof *in);
-	json_t *cfg = json_deep_copy(config), *v;
+	struct wh_conf *in = calloc(1, sizeof *in);
+	json_t *v;
 
-	if (!in || !cfg || !(in->channel = strdup(channel))) {
+	if (!(*priv = in)) {
 		snprintf(err, errsz, "out of memory");
-		goto fail;
+		return -1;
 	}
-	in->host = host;
-	if (rd_http_parse(host, cfg, &in->http, true, err, errsz) < 0)
-		goto fail;
 	if ((v = json_object_get(cfg, "secret"))) {
 		if (json_is_string(v)) {
 			if (parse_key(host, json_string_value(v), &in->keys[0], err, errsz) < 0)
-				goto fail;
+				return -1;
 			in->n_keys = 1;
 		} else if (json_is_array(v) && json_array_size(v) >= 1 &&
 			   json_array_size(v) <= WH_SECRETS_MAX) {
@@ -212,16 +210,16 @@ static void *wh_create(const struct ab_host *host, const char *channel, const js
 				if (!s) {
 					snprintf(err, errsz, "setting 'secret': list elements must "
 						"be strings");
-					goto fail;
+					return -1;
 				}
 				if (parse_key(host, s, &in->keys[in->n_keys], err, errsz) < 0)
-					goto fail;
+					return -1;
 				in->n_keys++;
 			}
 		} else {
 			snprintf(err, errsz, "setting 'secret': a string or a list of 1 to %d "
 				"strings", WH_SECRETS_MAX);
-			goto fail;
+			return -1;
 		}
 		json_object_del(cfg, "secret");
 	}
@@ -230,33 +228,25 @@ static void *wh_create(const struct ab_host *host, const char *channel, const js
 		if (!json_is_array(v) || !json_array_size(v) || !(in->events = rd_strv(v, 64))) {
 			snprintf(err, errsz, "setting 'events': a non-empty list of at most 64 type "
 				"globs, e.g. [\"finding.*\"]");
-			goto fail;
+			return -1;
 		}
 		for (i = 0; in->events[i]; i++) {
 			if (!ab_glob_valid(in->events[i])) {
 				snprintf(err, errsz, "setting 'events': bad glob '%.64s'", in->events[i]);
-				goto fail;
+				return -1;
 			}
 		}
 		json_object_del(cfg, "events");
 	}
 	if ((v = json_object_get(cfg, "headers"))) {
-		if (parse_headers(in, v, err, errsz) < 0)
-			goto fail;
+		if (parse_headers(host, in, v, err, errsz) < 0)
+			return -1;
 		json_object_del(cfg, "headers");
 	}
-	if (rd_no_extra(cfg, "webhook", err, errsz) < 0)
-		goto fail;
-	json_decref(cfg);
-	return in;
-fail:
-	json_decref(cfg);
-	if (in)
-		wh_free(in);
-	return NULL;
+	return 0;
 }
 
-static bool type_wanted(const struct wh_inst *in, const char *type)
+static bool type_wanted(const struct wh_conf *in, const char *type)
 {
 	if (!in->events)
 		return true;
@@ -266,7 +256,7 @@ static bool type_wanted(const struct wh_inst *in, const char *type)
 	return false;
 }
 
-static bool wanted(const struct wh_inst *in, const struct ab_message *msg, const char **why)
+static bool wanted(const struct wh_conf *in, const struct ab_message *msg, const char **why)
 {
 	const json_t *p = msg->payload, *items, *g;
 	const char *k;
@@ -294,7 +284,7 @@ static bool wanted(const struct wh_inst *in, const struct ab_message *msg, const
 }
 
 /* "v1,<b64> v1,<b64>" over "id.ts.body" with every key. */
-static int sign(const struct wh_inst *in, const char *id, const char *ts, const char *body,
+static int sign(const struct wh_conf *in, const char *id, const char *ts, const char *body,
 	size_t len, struct ab_buf *out)
 {
 	for (int i = 0; i < in->n_keys; i++) {
@@ -327,96 +317,75 @@ static int sign(const struct wh_inst *in, const char *id, const char *ts, const 
 	return out->overflow ? -1 : 0;
 }
 
-static void wh_send(void *p, const struct ab_message *msg, struct ab_result *res)
+/* Messages whose types 'events' does not match are skipped (reported OK). */
+static bool wh_skip(const void *priv, const struct ab_message *msg, char *note, size_t notesz)
 {
-	struct wh_inst *in = p;
-	const char **hdrs;
 	const char *why;
-	char *body, ts[32], idh[96], tsh[64];
-	struct ab_buf sig = AB_BUF_INIT(2048), sigh = AB_BUF_INIT(2200);
-	size_t len, n = 0;
 
-	if (!wanted(in, msg, &why)) {
-		char note[160];
-		snprintf(note, sizeof note, "not subscribed: %.100s does not match 'events'", why);
-		ab_result_set(res, AB_OK, 0, note);
-		return;
-	}
-	body = json_dumps(msg->payload, JSON_COMPACT | JSON_SORT_KEYS);
+	if (wanted(priv, msg, &why))
+		return false;
+	snprintf(note, notesz, "not subscribed: %.100s does not match 'events'", why);
+	return true;
+}
+
+/* The body: the payload itself, compact with sorted keys. */
+static char *wh_render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+	size_t errsz)
+{
+	char *body = json_dumps(msg->payload, JSON_COMPACT | JSON_SORT_KEYS);
+
+	(void)priv;
 	if (!body) {
-		ab_result_set(res, AB_PERMANENT, 0, "payload cannot be serialised");
-		return;
+		snprintf(err, errsz, "payload cannot be serialised");
+		return NULL;
 	}
-	len = strlen(body);
-	if (len > WH_BODY_MAX) {
+	*len = strlen(body);
+	if (*len > WH_BODY_MAX) {
 		free(body);
-		ab_result_set(res, AB_PERMANENT, 0, "payload larger than 1 MiB");
-		return;
+		snprintf(err, errsz, "payload larger than 1 MiB");
+		return NULL;
 	}
-	hdrs = calloc(in->n_headers + 4, sizeof *hdrs);
-	if (!hdrs) {
-		free(body);
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
-		return;
+	return body;
+}
+
+/* webhook-id, webhook-timestamp, webhook-signature (with keys), then the
+ * configured headers. */
+static int wh_headers(const struct ab_host *h, const void *priv, const struct ab_message *msg,
+	const char *body, size_t len, struct hc_headers *out, char *err, size_t errsz)
+{
+	const struct wh_conf *in = priv;
+	struct ab_buf sig = AB_BUF_INIT(2048);
+	const char *id = msg->id ? msg->id : "";
+	char ts[32];
+	int rc = 0;
+
+	snprintf(ts, sizeof ts, "%lld", (long long)(h->now_ms(h) / 1000));
+	if (hc_header_printf(out, "webhook-id: %.64s", id) < 0 ||
+	    hc_header_printf(out, "webhook-timestamp: %s", ts) < 0) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
 	}
-	snprintf(ts, sizeof ts, "%lld", (long long)(in->host->now_ms(in->host) / 1000));
-	snprintf(idh, sizeof idh, "webhook-id: %.64s", msg->id ? msg->id : "");
-	snprintf(tsh, sizeof tsh, "webhook-timestamp: %s", ts);
-	hdrs[n++] = idh;
-	hdrs[n++] = tsh;
 	if (in->n_keys) {
-		if (sign(in, msg->id ? msg->id : "", ts, body, len, &sig) < 0) {
-			ab_result_set(res, AB_RETRY, 0, "signing failed (OpenSSL)");
-			goto out;
+		if (sign(in, id, ts, body, len, &sig) < 0) {
+			snprintf(err, errsz, "signing failed (OpenSSL)");
+			rc = -1;
+		} else if (hc_header_printf(out, "webhook-signature: %s", ab_buf_cstr(&sig)) < 0) {
+			snprintf(err, errsz, "out of memory");
+			rc = -1;
 		}
-		ab_buf_printf(&sigh, "webhook-signature: %s", ab_buf_cstr(&sig));
-		hdrs[n++] = ab_buf_cstr(&sigh);
 	}
-	for (size_t i = 0; i < in->n_headers; i++)
-		hdrs[n++] = in->headers[i];
-	hdrs[n] = NULL;
-	rd_http_post(in->host, &in->http, hdrs, body, len, "application/json", res);
-out:
+	_Static_assert(WH_HEADERS_MAX + 3 <= HC_HEADERS_MAX, "room for the configured headers");
+	for (size_t i = 0; rc == 0 && i < in->n_headers; i++)
+		hc_header_add(out, in->headers[i]);
 	ab_buf_free(&sig);
-	ab_buf_free(&sigh);
-	free(hdrs);
-	free(body);
+	return rc;
 }
 
-static void wh_test(void *p, struct ab_result *res)
-{
-	struct wh_inst *in = p;
-	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { AB_MSG_TEST, "00000000000000000000000000000000", 1, ev };
-
-	if (!ev) {
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
-		return;
-	}
-	wh_send(in, &m, res);
-	json_decref(ev);
-}
-
-static void wh_destroy(void *p)
-{
-	if (p)
-		wh_free(p);
-}
-
-static const struct ab_plugin wh_plugin = {
-	.abi = AB_PLUGIN_ABI,
-	.size = sizeof(struct ab_plugin),
-	.name = "webhook",
-	.description = "generic JSON webhook signed per Standard Webhooks",
-	.create = wh_create,
-	.send = wh_send,
-	.test = wh_test,
-	.flush = NULL,
-	.destroy = wh_destroy,
+const struct hc_desc hc_plugin_desc = {
+	.plugin = HC_PLUGIN("webhook", "generic JSON webhook signed per Standard Webhooks"),
+	.parse = wh_parse,
+	.skip = wh_skip,
+	.render = wh_render,
+	.headers = wh_headers,
+	.destroy = wh_free,
 };
-
-const struct ab_plugin *alertbridge_plugin(void);
-const struct ab_plugin *alertbridge_plugin(void)
-{
-	return &wh_plugin;
-}

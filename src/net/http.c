@@ -21,7 +21,8 @@
  * http:// without allow_http PERMANENT.
  *
  * Public: ab_http_global_init, ab_http_do, ab_http_free, ab_http_host_do,
- * ab_http_host_free, ab_http_thread_cleanup, ab_http_check_url, ab_http_parse_retry_after.
+ * ab_http_host_free, ab_http_thread_cleanup, ab_http_check_url, ab_smtp_check_url,
+ * ab_http_parse_retry_after.
  * Diagnostics: resp->error, e.g. "POST <redacted URL>: HTTP 404: no_service"
  * or "...: connection refused by the SSRF guard: 127.0.0.1 is a loopback
  * address (127.0.0.0/8); add ...".  URLs in errors and logs are
@@ -235,10 +236,14 @@ int ab_http_parse_retry_after(const char *value, time_t now)
 	}
 }
 
+/* Which schemes a URL may have: http(s) for the HTTP helper, smtp(s) for
+ * the email channel's configuration check. */
+enum url_kind { URL_HTTP, URL_SMTP };
+
 /* Check a URL's form: parses, scheme allowed, has a host.  Fills host (no
  * brackets) and port when asked.  Returns 0 or -1 with a message. */
-static int url_precheck(const char *url, bool allow_http, char *host, size_t hostsz,
-	char *port, size_t portsz, char *err, size_t errsz)
+static int url_precheck(const char *url, enum url_kind kind, bool allow_http, char *host,
+	size_t hostsz, char *port, size_t portsz, char *err, size_t errsz)
 {
 	CURLU *u;
 	char *scheme = NULL, *h = NULL, *pt = NULL;
@@ -254,14 +259,21 @@ static int url_precheck(const char *url, bool allow_http, char *host, size_t hos
 		return -1;
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-		snprintf(err, errsz, "not a valid URL (expected https://host/path)");
+		snprintf(err, errsz, "not a valid URL (expected %s)",
+			kind == URL_SMTP ? "smtp://host:587" : "https://host/path");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
 		snprintf(err, errsz, "URL has no scheme");
 		goto out;
 	}
-	if (strcasecmp(scheme, "https") != 0) {
+	if (kind == URL_SMTP) {
+		if (strcasecmp(scheme, "smtp") != 0 && strcasecmp(scheme, "smtps") != 0) {
+			snprintf(err, errsz, "scheme \"%.16s\" not supported; use smtp:// or "
+				"smtps://", scheme);
+			goto out;
+		}
+	} else if (strcasecmp(scheme, "https") != 0) {
 		if (strcasecmp(scheme, "http") != 0)
 			snprintf(err, errsz, "scheme \"%.16s\" not supported; use https", scheme);
 		else if (!allow_http)
@@ -482,7 +494,8 @@ int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
 		set_error(resp, NULL, prefix, "no URL");
 		return -1;
 	}
-	if (url_precheck(req->url, req->allow_http, NULL, 0, NULL, 0, why, sizeof why) != 0) {
+	if (url_precheck(req->url, URL_HTTP, req->allow_http, NULL, 0, NULL, 0, why,
+			 sizeof why) != 0) {
 		set_error(resp, req->url, prefix, "%s", why);
 		return -1;
 	}
@@ -640,18 +653,19 @@ void ab_http_host_free(const struct ab_host *h, struct ab_http_response *resp)
 
 /* ------------------------------------------------------------ config check */
 
-int ab_http_check_url(const char *url, bool allow_http, const char *const *allow_networks,
-	char *err, size_t errsz)
+static int check_url(const char *url, enum url_kind kind, bool allow_http,
+	const char *const *allow_networks, char *err, size_t errsz)
 {
 	char red[REDACTED_MAX], host[256], port[16], why[WHY_MAX];
 	struct addrinfo hints, *res = NULL, *ai;
 	int n = 0, gai;
 
 	ab_redact_url(url, red, sizeof red);
-	if (url_precheck(url, allow_http, host, sizeof host, port, sizeof port, why,
+	if (url_precheck(url, kind, allow_http, host, sizeof host, port, sizeof port, why,
 			 sizeof why) != 0) {
 		snprintf(err, errsz, "%s: %s", red, why);
-		scrub_url(err, url);
+		if (strcmp(red, url) != 0)   /* else nothing in it is secret */
+			scrub_url(err, url);
 		return -1;
 	}
 	memset(&hints, 0, sizeof hints);
@@ -666,7 +680,8 @@ int ab_http_check_url(const char *url, bool allow_http, const char *const *allow
 		if (ab_ssrf_check(ai->ai_addr, ai->ai_addrlen, allow_networks, why,
 				  sizeof why) != 0) {
 			snprintf(err, errsz, "%s: refused by the SSRF guard: %s", red, why);
-			scrub_url(err, url);
+			if (strcmp(red, url) != 0)
+				scrub_url(err, url);
 			freeaddrinfo(res);
 			return -1;
 		}
@@ -675,4 +690,16 @@ int ab_http_check_url(const char *url, bool allow_http, const char *const *allow
 	if (errsz)
 		err[0] = '\0';
 	return 0;
+}
+
+int ab_http_check_url(const char *url, bool allow_http, const char *const *allow_networks,
+	char *err, size_t errsz)
+{
+	return check_url(url, URL_HTTP, allow_http, allow_networks, err, errsz);
+}
+
+int ab_smtp_check_url(const char *url, const char *const *allow_networks, char *err,
+	size_t errsz)
+{
+	return check_url(url, URL_SMTP, false, allow_networks, err, errsz);
 }

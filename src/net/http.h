@@ -50,6 +50,12 @@ void ab_http_thread_cleanup(void);
 int ab_http_check_url(const char *url, bool allow_http, const char *const *allow_networks,
 	char *err, size_t errsz);
 
+/* The same check for an email channel's smtp:// or smtps:// URL: the same
+ * resolution and SSRF guard the email plugin applies when it connects
+ * (through host->net_check).  Same return values; URL redacted in err. */
+int ab_smtp_check_url(const char *url, const char *const *allow_networks, char *err,
+	size_t errsz);
+
 /* Retry-After value -> seconds from now: delta-seconds or an HTTP-date.
  * 0 when absent, unparsable or in the past; capped at
  * AB_HTTP_RETRY_AFTER_MAX. */

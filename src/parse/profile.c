@@ -15,6 +15,8 @@
  *
  * Diagnostics: none logged; what each extractor did (and why it yielded
  * nothing: bad JSON, DOCTYPE refused, no match) goes to the caller's trace.
+ * A refused DOCTYPE is also set as fields.xml_refused ("WHERE: ...") for
+ * the caller to log (the milter does).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -453,6 +455,17 @@ static bool looks_xml(const char *s, size_t len)
 	return i < len && s[i] == '<';
 }
 
+/* A refused DOCTYPE is said in the trace and on the event (fields.xml_refused),
+ * so that whoever makes the event (the milter) can log it. */
+static void xml_refused(struct cand *c, const char *who)
+{
+	char v[200];
+
+	tracef(c, "    %s: XML with a DOCTYPE refused (entities are never expanded)\n", who);
+	snprintf(v, sizeof v, "%s: XML with a DOCTYPE refused, entities not expanded", who);
+	offer_str(c, "fields.xml_refused", v, "XML extractor");
+}
+
 static void xml_apply(struct cand *c, const struct ab_extractor *x, const char *s, size_t len,
 		      const char *who)
 {
@@ -466,7 +479,7 @@ static void xml_apply(struct cand *c, const struct ab_extractor *x, const char *
 	}
 	/* A DOCTYPE is where entities live: refuse before the parser sees it. */
 	if (memmem(s, len, "<!DOCTYPE", 9) || memmem(s, len, "<!doctype", 9)) {
-		tracef(c, "    %s: XML with a DOCTYPE refused (entities are never expanded)\n", who);
+		xml_refused(c, who);
 		return;
 	}
 	xmlSetGenericErrorFunc(NULL, xml_silent);
@@ -480,7 +493,7 @@ static void xml_apply(struct cand *c, const struct ab_extractor *x, const char *
 		return;
 	}
 	if (doc->intSubset || doc->extSubset) {
-		tracef(c, "    %s: XML with a DOCTYPE refused (entities are never expanded)\n", who);
+		xml_refused(c, who);
 		xmlFreeDoc(doc);
 		return;
 	}

@@ -12,16 +12,13 @@
 # Needs root (Postfix) and the Debian packages postfix, swaks, python3.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/postfix.sh"
 B=$top_builddir
 AB="$B/src/alertbridge"
 ABD="$B/src/alertbridged"
 D="$top_srcdir/tests/data/profiles"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v postfix >/dev/null || ! command -v swaks >/dev/null; then
-	# Not a skip in CI: contrib/install-deps.sh --test installs both and CI runs as root.
-	echo "1..1"; echo "not ok 1 - needs root, postfix and swaks (contrib/install-deps.sh --test)"
-	exit 1
-fi
+pf_require
 
 T=$(mktemp -d /tmp/abmilter.XXXXXX)
 chmod 755 "$T"
@@ -29,14 +26,13 @@ PF="$T/pf"
 PIDS=()
 cleanup() {
 	[ -n "${KEEP:-}" ] && return
-	postfix -c "$PF/etc" stop >/dev/null 2>&1
+	pf_stop
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-SPORT=$(port); MPORT=$(port)
+SPORT=$(pf_port); MPORT=$(pf_port)
 
 mkdir -m 755 "$T/plugins"
 install -m 0755 "$AB_PLUGIN_STAGE/file.so" "$T/plugins/file.so"
@@ -66,45 +62,8 @@ mail_sources = (
 CONF
 
 # ---------------------------------------------------------------- postfix
-mkdir -p "$PF/etc" "$PF/queue" "$PF/data" "$T/mail"
-chown nobody "$T/mail"
-chown postfix "$PF/data"
-cp /etc/postfix/master.cf "$PF/etc/master.cf"
-cp /etc/postfix/dynamicmaps.cf "$PF/etc/" 2>/dev/null
-[ -d /etc/postfix/dynamicmaps.cf.d ] && cp -r /etc/postfix/dynamicmaps.cf.d "$PF/etc/"
-for u in alerts+dojo bob carol bridge route+special strict closed; do
-	echo "$u@example.com $u/"; done > "$PF/etc/vmailbox"
-cat > "$PF/etc/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $PF/queue
-data_directory = $PF/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.test.local
-mydomain = test.local
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtputf8_enable = no
-maillog_file = $T/postfix.log
-maillog_file_prefixes = /var, /dev/stdout, /tmp
-virtual_mailbox_domains = example.com
-virtual_mailbox_base = $T/mail
-virtual_mailbox_maps = texthash:$PF/etc/vmailbox
-virtual_uid_maps = static:$(id -u nobody)
-virtual_gid_maps = static:$(id -g nobody)
-virtual_minimum_uid = 100
-smtpd_milters = inet:127.0.0.1:$MPORT
-non_smtpd_milters = inet:127.0.0.1:$MPORT
-milter_default_action = accept
-milter_protocol = 6
-CONF
-postconf -c "$PF/etc" -M# smtp/inet >/dev/null 2>&1
-postconf -c "$PF/etc" -Me "127.0.0.1:$SPORT/inet = 127.0.0.1:$SPORT inet n - n - - smtpd"
-postconf -c "$PF/etc" -M# postlog/unix-dgram >/dev/null 2>&1
-postconf -c "$PF/etc" -Me "postlog/unix-dgram = postlog unix-dgram n - n - 1 postlogd"
-postconf -c "$PF/etc" -F '*/*/chroot = n'
+pf_setup "$T" "$SPORT" "$MPORT" alerts+dojo@example.com bob@example.com carol@example.com \
+	bridge@example.com route+special@example.com strict@example.com closed@example.com
 
 plan 29
 

@@ -55,6 +55,22 @@ static int mock_secret(const struct ab_host *h, const char *ref, char *out, size
 	return 0;
 }
 
+static int mock_net_check(const struct ab_host *h, const struct sockaddr *sa, size_t salen,
+	const char *const *allow_networks, char *why, size_t whysz)
+{
+	struct mock_host *mh = h->ctx;
+
+	(void)sa;
+	(void)salen;
+	(void)allow_networks;
+	mh->n_net_checks++;
+	if (mh->net_refuse) {
+		snprintf(why, whysz, "mock guard: address refused");
+		return -1;
+	}
+	return 0;
+}
+
 void mock_host_init(struct mock_host *mh)
 {
 	memset(mh, 0, sizeof *mh);
@@ -65,6 +81,7 @@ void mock_host_init(struct mock_host *mh)
 	mh->host.now_ms = mock_now;
 	mh->host.secret = mock_secret;
 	mh->host.http = NULL;
+	mh->host.net_check = mock_net_check;
 	mh->now = 1700000000000LL;
 }
 

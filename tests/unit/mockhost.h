@@ -1,10 +1,12 @@
 /*
  * mockhost.h - a mock struct ab_host for unit-testing plugins alone:
- * captures log lines, a settable clock, secrets from a small table.
+ * captures log lines, a settable clock, secrets from a small table, a
+ * net_check (SSRF guard) that counts calls and refuses on demand.
  */
 #ifndef AB_MOCKHOST_H
 #define AB_MOCKHOST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <alertbridge/plugin.h>
 
@@ -13,6 +15,8 @@ struct mock_host {
 	int64_t now;              /* returned by now_ms */
 	char log[8192];           /* every log line appended, '\n'-separated */
 	int n_logs;
+	bool net_refuse;          /* net_check refuses every address when set */
+	int n_net_checks;         /* net_check calls */
 };
 
 void mock_host_init(struct mock_host *mh);

@@ -24,6 +24,7 @@
 
 #include <alertbridge/plugin.h>
 
+#include "channels.h"
 #include "config.h"
 #include "event.h"
 
@@ -248,6 +249,21 @@ static const struct err_case err_cases[] = {
 	  "@include \"profiles.d/*.conf\"\n",
 	  { { 1, "cannot include 'profiles.d/*.conf': libconfig 1.5 does not expand "
 	      "wildcards; @include each file by name" } }, 1, NULL },
+	/* enabled = false (issue 5): a disabled channel is still validated */
+	{ "enabled_not_bool",
+	  "channels = (\n  { name = \"a\"; type = \"file\";\n    enabled = \"no\"; }\n);\n",
+	  { { 3, "channel 'a': setting 'enabled' must be true or false" } }, 1, NULL },
+	{ "disabled_channel_bad_settings",
+	  "channels = (\n  { name = \"off\"; type = \"file\"; enabled = false;\n"
+	  "    rate = \"fast\";\n    burst = 0;\n    fallback = \"nope\"; }\n);\n",
+	  { { 3, "channel 'off': setting 'rate': 'fast' is not a rate" },
+	    { 4, "channel 'off': setting 'burst' must be between 1 and 1000 (got 0)" },
+	    { 5, "channel 'off': setting 'fallback': unknown channel 'nope' "
+		 "(defined channels: off)" } },
+	  3, NULL },
+	{ "disabled_channel_bad_name",
+	  "channels = (\n  { name = \"Off\"; type = \"file\"; enabled = false; }\n);\n",
+	  { { 2, "channel name 'Off' must match" } }, 1, NULL },
 	{ "many_errors_collected",
 	  "state_dr = \"/x\";\ndispatch = {\n\tworkers = 0;\n\tpoll = \"soon\";\n};\n"
 	  "log = { syslog = 1; };\n",
@@ -602,6 +618,70 @@ static void test_error_cap(void **state)
 	free(errors);
 }
 
+/* enabled (issue 5): default true, false kept out of the plugin settings,
+ * a fallback naming a disabled channel loads, and the notes the daemon
+ * logs at load (one per disabled channel, one per such fallback). */
+static const char enabled_conf[] =
+	"channels = (\n"
+	"  { name = \"on\"; type = \"file\"; path = \"on.jsonl\"; },\n"
+	"  { name = \"off\"; type = \"file\"; path = \"off.jsonl\"; enabled = false; },\n"
+	"  { name = \"yes\"; type = \"file\"; enabled = true; fallback = \"off\"; },\n"
+	"  { name = \"off2\"; type = \"file\"; enabled = false; fallback = \"off\"; }\n"
+	");\n"
+	"rules = ({ name = \"r\"; channels = [\"off\"]; });\n"
+	"default = [\"off\", \"on\"];\n";
+
+struct notes { int n, warnings; char text[2048]; };
+
+static void note_cb(void *arg, bool warning, const char *line)
+{
+	struct notes *nt = arg;
+
+	nt->n++;
+	nt->warnings += warning;
+	snprintf(nt->text + strlen(nt->text), sizeof nt->text - strlen(nt->text), "%s\n", line);
+}
+
+static void test_channel_enabled(void **state)
+{
+	const char *path = write_fixture("enabled.conf", enabled_conf);
+	struct ab_config *cfg = load_ok(path);
+	struct notes nt;
+	char want[4096 + 256];
+
+	(void)state;
+	memset(&nt, 0, sizeof nt);
+	assert_int_equal(cfg->n_channels, 4);
+	assert_true(ab_config_channel(cfg, "on")->enabled);
+	assert_false(ab_config_channel(cfg, "off")->enabled);
+	assert_true(ab_config_channel(cfg, "yes")->enabled);
+	assert_string_equal(ab_config_channel(cfg, "yes")->fallback, "off");
+	assert_false(ab_channel_disabled(cfg, "on"));
+	assert_true(ab_channel_disabled(cfg, "off"));
+	assert_true(ab_channel_disabled(cfg, "off2"));
+	assert_false(ab_channel_disabled(cfg, "nope"));
+	assert_false(ab_channel_disabled(cfg, NULL));
+	/* a host setting: the plugin never sees it */
+	assert_null(json_object_get(ab_config_channel(cfg, "off")->settings, "enabled"));
+	assert_null(json_object_get(ab_config_channel(cfg, "yes")->settings, "enabled"));
+	assert_string_equal(json_string_value(json_object_get(
+		ab_config_channel(cfg, "off")->settings, "path")), "off.jsonl");
+
+	assert_int_equal(ab_channels_notes(cfg, note_cb, &nt), 3);
+	assert_int_equal(nt.n, 3);
+	assert_int_equal(nt.warnings, 1);
+	snprintf(want, sizeof want, "%s:3: channel 'off' is disabled (enabled = false)", path);
+	assert_has(nt.text, want);
+	snprintf(want, sizeof want, "%s:5: channel 'off2' is disabled", path);
+	assert_has(nt.text, want);
+	snprintf(want, sizeof want, "%s:4: channel 'yes': its fallback channel 'off' is disabled: "
+		"health events of 'yes' (failing, recovered) go only to the log", path);
+	assert_has(nt.text, want);
+	/* off2 is disabled itself: no note about its fallback */
+	assert_null(strstr(nt.text, "channel 'off2': its fallback"));
+	ab_config_free(cfg);
+}
+
 static void test_null_errors_pointer(void **state)
 {
 	(void)state;
@@ -642,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_config_path),
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_null_errors_pointer),
+		cmocka_unit_test(test_channel_enabled),
 	};
 	struct CMUnitTest tests[ARRAY_LEN(fixed) + ARRAY_LEN(err_cases)];
 	size_t i;

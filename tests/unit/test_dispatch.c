@@ -2,7 +2,9 @@
  * test_dispatch.c - backoff math (full jitter bounds, cap, retry-after)
  * and the worker threads end to end with the scriptable mock plugin:
  * OK -> done, RETRY -> retried until OK, PERMANENT -> dead letter, RETRY
- * past max_age -> dead letter, and every attempt in the delivery log.
+ * past max_age -> dead letter, and every attempt in the delivery log;
+ * jobs of a disabled channel (enabled = false) held until a snapshot
+ * enables it (issue 5).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +210,153 @@ static void test_max_age_dead_letters(void **state)
 	free(dbpath);
 }
 
+/* ------------------------------------------------------------ enabled = false */
+
+#define HELD_FMT \
+	"state_dir = \"%s\";\n" \
+	"plugin_dir = \"%s\";\n" \
+	"dispatch = { workers = 2; poll = \"20ms\"; timeout = \"5s\"; };\n" \
+	"channels = (\n" \
+	"  { name = \"good\"; type = \"mock\"; },\n" \
+	"  { name = \"off\"; type = \"mock\"; record = \"%s/held.rec\"; enabled = %s; }\n" \
+	");\n"
+
+static struct ab_runtime *mkrt_held(bool enabled)
+{
+	char text[4096], *path = tu_path(dir, "held.conf"), *errors = NULL;
+	struct ab_config *cfg;
+	struct ab_runtime *rt;
+
+	snprintf(text, sizeof text, HELD_FMT, dir, dir, dir, enabled ? "true" : "false");
+	tu_write(path, text);
+	cfg = ab_config_load(path, &errors);
+	free(path);
+	if (!cfg)
+		fail_msg("config: %s", errors);
+	rt = ab_runtime_build(cfg, NULL, ab_host_default(), &errors);
+	if (!rt)
+		fail_msg("runtime: %s", errors);
+	return rt;
+}
+
+struct held_count { int queued_unattempted, other; };
+
+static int count_held(const struct ab_job *j, void *arg)
+{
+	struct held_count *c = arg;
+
+	if (!strcmp(j->channel, "off") && j->state == AB_JOB_QUEUED && j->attempts == 0)
+		c->queued_unattempted++;
+	else if (!strcmp(j->channel, "off"))
+		c->other++;
+	return 0;
+}
+
+struct chan_log { const char *channel; int n, first_attempts; };
+
+static int count_chan_log(const struct ab_log_entry *e, void *arg)
+{
+	struct chan_log *c = arg;
+
+	if (!strcmp(e->channel, c->channel)) {
+		c->n++;
+		c->first_attempts += e->attempt == 1;
+	}
+	return 0;
+}
+
+/* The store side: a held channel's due jobs are invisible to claim and
+ * next_due, and come back when the hold is lifted. */
+static void test_store_held(void **state)
+{
+	char err[512], *dbpath = tu_path(dir, "held-store.db");
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *off[] = { "off" }, *two[] = { "off", "x" };
+	struct ab_event *ev = mkev("held in the store");
+	struct ab_job job;
+
+	(void)state;
+	assert_non_null(st);
+	assert_int_equal(ab_store_enqueue(st, ev, off, 1, 1000, NULL), 0);
+	assert_int_equal(ab_store_set_held(st, two, 2), 0);
+	assert_int_equal(ab_store_next_due(st), -1);
+	assert_int_equal(ab_store_claim(st, 5000, 1000, &job), 0);
+	assert_int_equal(ab_store_count(st, AB_JOB_QUEUED), 1);
+	assert_int_equal(ab_store_set_held(st, NULL, 0), 0);
+	assert_int_equal(ab_store_next_due(st), 1000);
+	assert_int_equal(ab_store_claim(st, 5000, 1000, &job), 1);
+	assert_string_equal(job.channel, "off");
+	assert_int_equal(job.attempts, 1);
+	ab_job_clear(&job);
+	ab_event_free(ev);
+	ab_store_close(st);
+	free(dbpath);
+}
+
+/* Jobs queued for a channel that is disabled in the running snapshot are
+ * held - not attempted, not dead-lettered, no plugin instance - while the
+ * other channels deliver; a snapshot that enables it again (reload)
+ * delivers them, each on its first attempt. */
+static void test_disabled_jobs_held(void **state)
+{
+	struct ab_runtime *rt = mkrt_held(false), *rt2;
+	char err[512], *dbpath = tu_path(dir, "held.db"), *rec = tu_path(dir, "held.rec");
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *off[] = { "off" }, *good[] = { "good" };
+	struct held_count hc = { 0, 0 };
+	struct chan_log lc = { "off", 0, 0 };
+	struct ab_dispatcher *d;
+
+	(void)state;
+	assert_non_null(st);
+	assert_null(ab_runtime_channel(rt, "off"));      /* never created */
+	assert_non_null(ab_runtime_channel(rt, "good"));
+	/* held jobs first: unheld, they would be claimed before the good one */
+	for (int i = 0; i < 3; i++) {
+		char t[32];
+		struct ab_event *ev;
+
+		snprintf(t, sizeof t, "held %d", i);
+		ev = mkev(t);
+		assert_int_equal(ab_store_enqueue(st, ev, off, 1, ab_now_ms() - 1000, NULL), 0);
+		ab_event_free(ev);
+	}
+	{
+		struct ab_event *ev = mkev("goes now");
+		assert_int_equal(ab_store_enqueue(st, ev, good, 1, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	wait_final(st, 1);
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 1);
+	assert_int_equal(ab_store_count(st, AB_JOB_DEAD), 0);
+	assert_int_equal(ab_store_count(st, AB_JOB_RUNNING), 0);
+	ab_store_list_jobs(st, 0, count_held, &hc);
+	assert_int_equal(hc.queued_unattempted, 3);
+	assert_int_equal(hc.other, 0);
+	ab_store_list_log(st, "off", 100, count_chan_log, &lc);
+	assert_int_equal(lc.n, 0);
+	assert_int_equal(access(rec, F_OK), -1);          /* the plugin never ran */
+
+	/* reload with the channel enabled: the held jobs go */
+	rt2 = mkrt_held(true);
+	ab_dispatch_set_runtime(d, rt2);
+	ab_runtime_unref(rt2);
+	wait_final(st, 4);
+	ab_dispatch_stop(d);
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 4);
+	assert_int_equal(ab_store_count(st, AB_JOB_DEAD), 0);
+	ab_store_list_log(st, "off", 100, count_chan_log, &lc);
+	assert_int_equal(lc.n, 3);
+	assert_int_equal(lc.first_attempts, 3);
+	assert_int_equal(access(rec, F_OK), 0);
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+	free(rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +364,8 @@ int main(void)
 		cmocka_unit_test(test_retry_after_honoured),
 		cmocka_unit_test(test_end_to_end),
 		cmocka_unit_test(test_max_age_dead_letters),
+		cmocka_unit_test(test_store_held),
+		cmocka_unit_test(test_disabled_jobs_held),
 	};
 	return cmocka_run_group_tests_name("dispatch", tests, setup, teardown);
 }

@@ -1,7 +1,8 @@
 /*
  * test_event.c - unit tests for src/event.c: JSON round trip, defaults,
  * every from_json error, stable ids, the severity word table, every tool
- * scale boundary, categories, and UTF-8 repair in to_json.
+ * scale boundary, categories, UTF-8 repair in to_json, and the direct JSON
+ * writer (dumps, write_json, ensure_id) against jansson's own text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -624,6 +625,223 @@ static void test_utf8_repair(void **state)
 	ab_event_free(ev);
 }
 
+/* ------------------------------------------------------------ direct JSON text */
+
+/* The reference: what ab_event_dumps() gave before it wrote text directly. */
+static char *ref_dumps(const struct ab_event *ev, bool for_id)
+{
+	json_t *j = ab_event_to_json(ev);
+	char *s;
+
+	assert_non_null(j);
+	if (for_id) {
+		json_object_del(j, "id");
+		json_object_del(j, "received_at");
+	}
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	assert_non_null(s);
+	return s;
+}
+
+static uint64_t rnd_state = 88172645463325252ull;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+/* Pieces that exercise every escape, raw UTF-8 (2, 3, 4 bytes, U+2028),
+ * DEL, '/', and invalid sequences (repaired in members, refused by
+ * json_string in fields). */
+static const char *const pieces[] = {
+	"a", "Zz 09", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x01", "\x1f", "\x7f",
+	"\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x94\xa5", "\xff", "\xe2\x82", "\xc0\xaf",
+	"\xed\xa0\x80", " ", "{}[],:",
+};
+
+static void rnd_str(char *out, size_t outsz)
+{
+	size_t n = rnd(12), o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const char *p = pieces[rnd(N(pieces))];
+		size_t k = strlen(p);
+
+		if (o + k + 1 > outsz)
+			break;
+		memcpy(out + o, p, k + 1);
+		o += k;
+	}
+}
+
+static int rnd_budget;   /* nodes left for the current fields tree */
+
+static json_t *rnd_value(int depth)
+{
+	char s[128];
+	json_t *v;
+
+	switch (--rnd_budget <= 0 || depth > 6 ? rnd(5) : rnd(9)) {
+	case 0: return json_integer((json_int_t)rnd(2000) - 1000);
+	case 1: return json_integer(rnd(2) ? INT64_MAX : INT64_MIN);
+	case 2: return rnd(2) ? json_true() : json_null();
+	case 3:
+		rnd_str(s, sizeof s);
+		v = json_string(s);
+		return v ? v : json_false();
+	case 4: return json_real(rnd(2) ? 1.5 : -1e300);
+	case 5: case 6: {
+		json_t *o = json_object();
+		size_t n = rnd(rnd(8) == 0 ? 80 : 5);
+
+		for (size_t i = 0; i < n; i++) {
+			rnd_str(s, sizeof s);
+			if (json_object_set_new(o, s, rnd_value(depth + 1)) < 0)
+				json_object_set_new(o, "k", json_null());
+		}
+		return o;
+	}
+	default: {
+		json_t *a = json_array();
+		size_t n = rnd(4);
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, rnd_value(depth + 1));
+		return a;
+	}
+	}
+}
+
+static void check_same(const struct ab_event *ev)
+{
+	struct ab_buf b = AB_BUF_INIT(1 << 24);
+	char *want = ref_dumps(ev, false), *got = ab_event_dumps(ev);
+	struct ab_event *copy;
+	char id[AB_ID_LEN + 1];
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	/* appended after what the buffer holds */
+	assert_int_equal(ab_buf_puts(&b, "x"), 0);
+	assert_int_equal(ab_event_write_json(ev, &b), 0);
+	assert_string_equal(ab_buf_cstr(&b) + 1, want);
+	ab_buf_free(&b);
+	free(got);
+	free(want);
+	/* the stable id's key is the same text without id and received_at */
+	copy = ab_event_new();
+	assert_non_null(copy);
+	ab_event_set_str(&copy->origin.kind, ev->origin.kind ? ev->origin.kind : "cli");
+	want = ref_dumps(ev, true);
+	ab_event_compute_id(copy, want, strlen(want));
+	ab_strlcpy(id, copy->id, sizeof id);
+	ab_event_free(copy);
+	free(want);
+	{
+		json_t *j = ab_event_to_json(ev);
+		char err[256];
+
+		json_object_del(j, "id");
+		copy = ab_event_from_json(j, err, sizeof err);
+		json_decref(j);
+	}
+	if (copy) {   /* from_json refuses deep fields: then compare nothing */
+		json_decref(copy->fields);
+		copy->fields = json_incref(ev->fields);
+		copy->received_at = ev->received_at;
+		ab_event_ensure_id(copy);
+		assert_string_equal(copy->id, id);
+		ab_event_free(copy);
+	}
+}
+
+static void test_dumps_matches_jansson(void **state)
+{
+	char err[256], s[128];
+	struct ab_event *ev;
+	char **members[9];
+
+	(void)state;
+	ev = parse(full_json, err, sizeof err);
+	assert_non_null(ev);
+	check_same(ev);
+	ab_event_free(ev);
+	ev = ab_event_new();
+	assert_non_null(ev);
+	check_same(ev);                      /* defaults only, empty fields */
+	{
+		json_t *deep = json_string("bottom"), *o;
+
+		for (int d = 0; d < 40; d++) {   /* past the writer's own depth: jansson */
+			o = d % 2 ? json_array() : json_object();
+			if (d % 2)
+				json_array_append_new(o, deep);
+			else
+				json_object_set_new(o, "k\n", deep);
+			deep = o;
+		}
+		json_object_set_new(ev->fields, "deep", deep);
+		for (int k = 0; k < 100; k++) {  /* more keys than the sort's stack room */
+			snprintf(s, sizeof s, "key%03d", (k * 37) % 100);
+			json_object_set_new(ev->fields, s, json_integer(k));
+		}
+		check_same(ev);
+	}
+	ev->occurred_at = -1;                /* before 1970: 1969-12-31T23:59:59.999Z */
+	ev->received_at = 1700000000000LL;   /* a whole second: no fraction */
+	check_same(ev);
+	ev->occurred_at = 253402300800000LL; /* year 10000: no text, like to_json */
+	assert_null(ab_event_to_json(ev));
+	assert_null(ab_event_dumps(ev));
+	ev->occurred_at = 0;
+	json_decref(ev->fields);
+	ev->fields = json_array();           /* not an object: written as {} */
+	check_same(ev);
+	ab_event_free(ev);
+
+	for (int round = 0; round < 3000; round++) {
+		ev = ab_event_new();
+		assert_non_null(ev);
+		members[0] = &ev->source, members[1] = &ev->title, members[2] = &ev->summary;
+		members[3] = &ev->url, members[4] = &ev->asset, members[5] = &ev->fingerprint;
+		members[6] = &ev->origin.host, members[7] = &ev->origin.from;
+		members[8] = &ev->origin.message_id;
+		for (size_t m = 0; m < N(members); m++) {
+			if (rnd(3) == 0)
+				continue;
+			rnd_str(s, sizeof s);
+			ab_event_set_str(members[m], s);
+		}
+		if (rnd(4) == 0)
+			ab_event_set_str(&ev->type, NULL);
+		if (rnd(4) == 0)
+			ab_event_set_str(&ev->origin.kind, NULL);
+		ev->severity = (enum ab_severity)rnd(AB_SEV_COUNT);
+		ev->category = (enum ab_category)rnd(AB_CAT_COUNT);
+		ev->priority = (int)rnd(3);
+		ev->occurred_at = rnd(2) ? 1700000000123LL + rnd(100000) : 0;
+		ev->received_at = 1700000000000LL + rnd(1000000);
+		if (rnd(2))
+			ab_strlcpy(ev->id, "0123456789abcdef0123456789abcdef", sizeof ev->id);
+		json_decref(ev->fields);
+		rnd_budget = 200;
+		ev->fields = rnd_value(rnd(8) == 0 ? 0 : 1);
+		if (!json_is_object(ev->fields)) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "v", ev->fields);
+			ev->fields = o;
+		}
+		check_same(ev);
+		ab_event_free(ev);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -641,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_severity_scales),
 		cmocka_unit_test(test_categories),
 		cmocka_unit_test(test_utf8_repair),
+		cmocka_unit_test(test_dumps_matches_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,8 +4,8 @@
  * ports): outcome classes per answer (2xx, 3xx, 4xx, 429, 5xx, slow,
  * reset), Retry-After, the SSRF guard (also on a reused connection), http
  * without allow_http, the answer cap, what the sink receives, connection
- * reuse, TLS with a throwaway CA, ab_http_check_url, and that the URL's
- * secret path never shows in errors or logs.  Needs python3 and openssl.
+ * reuse, TLS with a throwaway CA, ab_http_check_url, ab_smtp_check_url, and
+ * that the URL's secret path never shows in errors or logs.  Needs python3 and openssl.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -793,6 +793,36 @@ static void test_check_url(void **state)
 	}
 }
 
+/* The email channel's URL check: smtp(s) only, the same guard. */
+static void test_smtp_check_url(void **state)
+{
+	const struct check_case cases[] = {
+		{ "smtp://127.0.0.1:2525", false, false, -1,
+			"smtp://127.0.0.1:2525: refused by the SSRF guard: 127.0.0.1 is a loopback" },
+		{ "smtp://127.0.0.1:2525", false, true, 0, "" },
+		{ "smtps://alice:SECRET123@127.0.0.1", false, false, -1,
+			"smtps://127.0.0.1/***: refused by the SSRF guard" },
+		{ "smtps://alice:SECRET123@127.0.0.1", false, true, 0, "" },
+		{ "smtp://[::1]:587", false, true, -1, "::1 is a loopback address" },
+		{ "smtp://10.1.2.3:587", false, false, -1, "private" },
+		{ "smtps://8.8.8.8", false, false, 0, "" },
+		{ "https://8.8.8.8/SECRET123", false, false, -1, "use smtp:// or smtps://" },
+		{ "smtp://", false, false, -1, "not a valid URL" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct check_case *c = &cases[i];
+		char err[512] = "";
+		int rc = ab_smtp_check_url(c->url, c->allow_lo ? allow_lo : NULL, err, sizeof err);
+
+		if (rc != c->want || (*c->err ? !strstr(err, c->err) : err[0] != '\0'))
+			fail_msg("%s: got %d \"%s\", want %d \"%s\"", c->url, rc, err, c->want,
+				c->err);
+		assert_no_secret(c->url, err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -809,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_secret_never_logged),
 		cmocka_unit_test(test_check_url),
+		cmocka_unit_test(test_smtp_check_url),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -288,19 +288,24 @@ static void test_ext_xml_hostile(void **state)
 		"<?xml version=\"1.0\"?><r><t>ok</t><x/><x/></r>\r\n", NULL);
 	assert_string_equal(ev->title, "ok");
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "n")), "2");
+	assert_null(json_object_get(ev->fields, "xml_refused"));
 	ab_event_free(ev);
-	/* Billion laughs: refused, nothing expanded. */
+	/* Billion laughs: refused, nothing expanded, said on the event for the log. */
 	ev = inline_run(prof, HDRS "\r\n<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaaaaaa\">"
 		"<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\">"
 		"<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;\">]>"
 		"<r><t>&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;</t></r>\r\n", &trace);
 	assert_null(ev->title);
 	assert_non_null(strstr(ab_buf_cstr(&trace), "DOCTYPE refused"));
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "xml_refused")),
+			    "body: XML with a DOCTYPE refused, entities not expanded");
 	ab_event_free(ev);
 	/* External entity to /etc/passwd: refused, never read. */
 	ev = inline_run(prof, HDRS "\r\n<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM "
 		"\"file:///etc/passwd\">]><r><t>&x;</t></r>\r\n", NULL);
 	assert_null(ev->title);
+	assert_non_null(strstr(json_string_value(json_object_get(ev->fields, "xml_refused")),
+			       "DOCTYPE refused"));
 	ab_event_free(ev);
 	ab_buf_free(&trace);
 }

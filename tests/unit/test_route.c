@@ -560,6 +560,134 @@ static void test_shipped_policy(void **state)
 	ab_config_free(c);
 }
 
+/* ------------------------------------------------------------------ enabled = false */
+
+static const char *disabled_text =
+	"state_dir = \"/tmp\";\n"
+	"channels = ( { name = \"a\"; type = \"file\"; path = \"a\"; },\n"
+	"  { name = \"b\"; type = \"file\"; path = \"b\"; enabled = false; },\n"
+	"  { name = \"c\"; type = \"file\"; path = \"c\"; },\n"
+	"  { name = \"d\"; type = \"file\"; path = \"d\"; enabled = false; },\n"
+	"  { name = \"pay\"; type = \"file\"; path = \"p\"; },\n"
+	"  { name = \"payoff\"; type = \"file\"; path = \"po\"; enabled = false; } );\n"
+	"rules = (\n"
+	"  { name = \"to-b\"; events = [\"b.*\"]; channels = [\"b\"]; },\n"
+	"  { name = \"to-ab\"; events = [\"ab.*\"]; channels = [\"b\", \"a\"]; },\n"
+	"  { name = \"to-bd\"; events = [\"bd.*\"]; channels = [\"b\", \"d\"]; },\n"
+	"  { name = \"also-b\"; events = [\"bd.*\", \"ab.*\"]; channels = [\"b\"]; },\n"
+	"  { name = \"muted\"; events = [\"m.*\"]; channels = [\"a\"];\n"
+	"    mute = ({ time_zone = \"UTC\"; }); },\n"
+	"  { name = \"muted-and-b\"; events = [\"m.*\"]; channels = [\"b\"]; }\n"
+	");\n"
+	"teams = ( { name = \"payments\"; channels = [\"pay\", \"payoff\"]; default = [\"pay\"];\n"
+	"    rules = ( { name = \"p\"; events = [\"p.*\"]; channels = [\"payoff\"]; } ); } );\n"
+	"default = [\"b\", \"c\"];\n";
+
+static void disabled_str(const struct ab_route_result *rr, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < rr->n_disabled; i++)
+		snprintf(out + strlen(out), outsz - strlen(out), "%s%s", i ? " " : "",
+			rr->disabled[i]);
+}
+
+/* A disabled channel is left out of every result; an event left with no
+ * channel goes to the default channels (minus disabled ones): the team's
+ * when it has some; a mute is not "left with no channel because of a
+ * disabled one" unless a disabled channel was also in the way. */
+static void test_disabled_channels(void **state)
+{
+	static const struct {
+		const char *event, *want, *disabled;
+		bool def, fallback;
+	} tc[] = {
+		{ "{\"type\":\"b.x\"}", "c", "b", true, true },
+		{ "{\"type\":\"ab.x\"}", "a", "b", false, false },
+		{ "{\"type\":\"bd.x\"}", "c", "b d", true, true },
+		{ "{\"type\":\"none.x\"}", "c", "b", true, false },
+		{ "{\"type\":\"m.x\",\"severity\":\"low\"}", "c", "b", true, true },
+		{ "{\"type\":\"p.x\",\"team\":\"payments\"}", "pay", "payoff", true, true },
+		{ "{\"type\":\"none.x\",\"team\":\"payments\"}", "pay", "", true, false },
+	};
+	char *errors = NULL, got[256], dis[256];
+	struct ab_config *c = load_text(disabled_text, &errors);
+
+	(void)state;
+	if (!c)
+		fail_msg("config: %s", errors);
+	for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+		struct ab_event *ev = ev_json(tc[i].event);
+		struct ab_route_result rr;
+
+		ab_route_at(c, ev, 0, &rr, NULL);
+		got[0] = '\0';
+		for (size_t k = 0; k < rr.n; k++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", k ? " " : "",
+				rr.channels[k]);
+		disabled_str(&rr, dis, sizeof dis);
+		if (strcmp(got, tc[i].want) || strcmp(dis, tc[i].disabled) ||
+		    rr.used_default != tc[i].def || rr.disabled_fallback != tc[i].fallback)
+			fail_msg("case %zu %s: got '%s' disabled '%s' default %d fallback %d, want "
+				"'%s' '%s' %d %d", i, tc[i].event, got, dis, rr.used_default,
+				rr.disabled_fallback, tc[i].want, tc[i].disabled, tc[i].def,
+				tc[i].fallback);
+		/* no hit claims a disabled channel (noise.c turns claims into jobs) */
+		for (size_t h = 0; h < rr.n_hits; h++)
+			for (size_t k = 0; k < rr.hits[h].n_chans; k++)
+				if (rr.hits[h].claim & (1ull << k))
+					assert_false(ab_channel_disabled(c, rr.hits[h].chans[k]));
+		ab_event_free(ev);
+	}
+	ab_config_free(c);
+}
+
+/* Nothing left at all: no channel, the disabled ones listed (ab_ingest
+ * logs the warning from them), and explain says where the event went. */
+static void test_disabled_nothing_left(void **state)
+{
+	char *errors = NULL, dis[256], *text = strdup(disabled_text), *p;
+	struct ab_config *c;
+	struct ab_event *ev;
+	struct ab_route_result rr;
+	struct ab_buf b = AB_BUF_INIT(65536);
+
+	(void)state;
+	assert_non_null(text);
+	p = strstr(text, "default = [\"b\", \"c\"];");
+	assert_non_null(p);
+	memcpy(p, "default = [\"d\", \"b\"];", strlen("default = [\"d\", \"b\"];"));
+	c = load_text(text, &errors);
+	free(text);
+	if (!c)
+		fail_msg("config: %s", errors);
+	ev = ev_json("{\"type\":\"b.x\"}");
+	ab_route_at(c, ev, 0, &rr, &b);
+	assert_int_equal(rr.n, 0);
+	disabled_str(&rr, dis, sizeof dis);
+	assert_string_equal(dis, "b d");
+	assert_true(rr.used_default);
+	assert_true(rr.disabled_fallback);
+	assert_non_null(strstr(b.data, "rule 'to-b' ("));
+	assert_non_null(strstr(b.data, "    b: (disabled) left out"));
+	assert_non_null(strstr(b.data, "every channel of the matching rules is disabled: the "
+		"default channels instead"));
+	assert_non_null(strstr(b.data, "    d: (disabled) left out"));
+	assert_non_null(strstr(b.data, "channels: (none); left out: b (disabled), d (disabled)\n"));
+	assert_non_null(strstr(b.data, "nothing left to deliver to: the event is stored"));
+	ab_buf_free(&b);
+	ab_event_free(ev);
+
+	/* explain of a partly disabled rule: the enabled channel, the disabled one marked */
+	b = (struct ab_buf)AB_BUF_INIT(65536);
+	ev = ev_json("{\"type\":\"ab.x\"}");
+	ab_route_at(c, ev, 0, &rr, &b);
+	assert_non_null(strstr(b.data, "channels: a; left out: b (disabled)\n"));
+	assert_null(strstr(b.data, "default channels"));
+	ab_buf_free(&b);
+	ab_event_free(ev);
+	ab_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +700,8 @@ int main(void)
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_check_rejects),
 		cmocka_unit_test(test_shipped_policy),
+		cmocka_unit_test(test_disabled_channels),
+		cmocka_unit_test(test_disabled_nothing_left),
 	};
 	return cmocka_run_group_tests_name("route", tests, setup, teardown);
 }

@@ -1,0 +1,151 @@
+/*
+ * httpchan.c - the create/send/test/destroy skeleton shared by the HTTP
+ * channel plugins (slack, teams, mattermost, webhook), driven by the
+ * plugin's descriptor hc_plugin_desc (see httpchan.h).
+ *
+ * Public: alertbridge_plugin() (the plugin's only exported symbol),
+ *   hc_create, hc_send, hc_test, hc_destroy (through HC_PLUGIN),
+ *   hc_header_add, hc_header_printf.
+ * Diagnostics: create() errors come from rd_http_parse, the plugin's
+ *   parser ("setting 'x': ...") or rd_no_extra ("setting 'x': unknown
+ *   setting for a NAME channel"), else "out of memory"; send results carry
+ *   the render/headers error or rd_http_post's redacted HTTP message.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "httpchan.h"
+#include "render.h"
+
+#define HC_TEST_ID "00000000000000000000000000000000"
+
+struct hc_inst {
+	const struct ab_host *host;
+	char *channel;
+	struct rd_http http;
+	void *priv;                     /* the plugin's settings (hc_desc.parse) */
+};
+
+const struct ab_plugin *alertbridge_plugin(void);
+const struct ab_plugin *alertbridge_plugin(void)
+{
+	return &hc_plugin_desc.plugin;
+}
+
+int hc_header_add(struct hc_headers *hh, const char *line)
+{
+	if (hh->n >= HC_HEADERS_MAX)
+		return -1;
+	hh->v[hh->n++] = line;
+	hh->v[hh->n] = NULL;
+	return 0;
+}
+
+int hc_header_printf(struct hc_headers *hh, const char *fmt, ...)
+{
+	struct ab_buf b = AB_BUF_INIT(HC_HEADER_LINE_MAX);
+	va_list ap;
+	char *line;
+	int rc;
+
+	if (hh->n >= HC_HEADERS_MAX)
+		return -1;
+	va_start(ap, fmt);
+	rc = ab_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc < 0 || !(line = ab_buf_steal(&b))) {
+		ab_buf_free(&b);
+		return -1;
+	}
+	hh->own[hh->n_own++] = line;
+	return hc_header_add(hh, line);
+}
+
+static void headers_free(struct hc_headers *hh)
+{
+	for (size_t i = 0; i < hh->n_own; i++)
+		free(hh->own[i]);
+}
+
+void hc_destroy(void *p)
+{
+	struct hc_inst *in = p;
+
+	if (!in)
+		return;
+	if (in->priv && hc_plugin_desc.destroy)
+		hc_plugin_desc.destroy(in->priv);
+	rd_http_free(&in->http);
+	free(in->channel);
+	free(in);
+}
+
+void *hc_create(const struct ab_host *host, const char *channel, const json_t *config,
+	char *err, size_t errsz)
+{
+	const struct hc_desc *d = &hc_plugin_desc;
+	struct hc_inst *in = calloc(1, sizeof *in);
+	json_t *cfg = json_deep_copy(config);
+
+	if (!in || !cfg || !(in->channel = strdup(channel))) {
+		snprintf(err, errsz, "out of memory");
+		goto fail;
+	}
+	in->host = host;
+	if (rd_http_parse(host, cfg, &in->http, true, err, errsz) < 0)
+		goto fail;
+	if (d->parse && d->parse(host, cfg, &in->priv, err, errsz) < 0)
+		goto fail;
+	if (rd_no_extra(cfg, d->plugin.name, err, errsz) < 0)
+		goto fail;
+	json_decref(cfg);
+	return in;
+fail:
+	json_decref(cfg);
+	hc_destroy(in);
+	return NULL;
+}
+
+void hc_send(void *p, const struct ab_message *msg, struct ab_result *res)
+{
+	const struct hc_desc *d = &hc_plugin_desc;
+	struct hc_inst *in = p;
+	struct hc_headers hh;
+	char err[200];
+	size_t len = 0;
+	char *body;
+
+	if (d->skip && d->skip(in->priv, msg, err, sizeof err)) {
+		ab_result_set(res, AB_OK, 0, err);
+		return;
+	}
+	if (!(body = d->render(in->priv, msg, &len, err, sizeof err))) {
+		ab_result_set(res, AB_PERMANENT, 0, err);
+		return;
+	}
+	memset(&hh, 0, sizeof hh);
+	if (d->headers && d->headers(in->host, in->priv, msg, body, len, &hh, err, sizeof err) < 0)
+		ab_result_set(res, AB_RETRY, 0, err);
+	else
+		rd_http_post(in->host, &in->http, hh.n ? hh.v : NULL, body, len,
+			d->content_type ? d->content_type : "application/json", res);
+	headers_free(&hh);
+	free(body);
+}
+
+void hc_test(void *p, struct ab_result *res)
+{
+	struct hc_inst *in = p;
+	json_t *ev = rd_test_event(in->host, in->channel);
+	struct ab_message m = { AB_MSG_TEST, HC_TEST_ID, 1, ev };
+
+	if (!ev) {
+		ab_result_set(res, AB_RETRY, 0, "out of memory");
+		return;
+	}
+	hc_send(in, &m, res);
+	json_decref(ev);
+}

@@ -1,0 +1,86 @@
+/*
+ * httpchan.h - the common skeleton of the HTTP channel plugins (slack,
+ * teams, mattermost, webhook): one POST of a rendered body per message.
+ *
+ * A plugin defines one descriptor, hc_plugin_desc, with its name and
+ * description (HC_PLUGIN), a parser for its own settings into a private
+ * struct, a render function and optional hooks; httpchan.c provides
+ * create/send/test/destroy, the exported alertbridge_plugin() and the
+ * common settings (url, allow_http, allow_networks, timeout, ca_file: see
+ * rd_http in render.h).  Compiled into each plugin together with render.c;
+ * only alertbridge_plugin is exported (-export-symbols-regex).
+ *
+ * create: copy the config, rd_http_parse, parse (plugin settings),
+ *   rd_no_extra (an unknown setting is an error naming the plugin).
+ * send:   skip? -> AB_OK with the note; render -> AB_PERMANENT on error;
+ *   headers -> AB_RETRY on error; rd_http_post with content_type.
+ * test:   rd_test_event for the channel, sent as an AB_MSG_TEST message.
+ */
+#ifndef AB_PLUGIN_HTTPCHAN_H
+#define AB_PLUGIN_HTTPCHAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include <alertbridge/plugin.h>
+
+#define HC_HEADERS_MAX 40           /* extra request headers per message */
+#define HC_HEADER_LINE_MAX 8192     /* one formatted header line */
+
+/* Extra headers for one request: "Name: value" lines, NULL-terminated. */
+struct hc_headers {
+	const char *v[HC_HEADERS_MAX + 1];
+	size_t n;
+	char *own[HC_HEADERS_MAX];      /* lines from hc_header_printf, freed after the POST */
+	size_t n_own;
+};
+
+/* Add a line that stays valid until send returns (e.g. from the private
+ * struct).  Returns 0, or -1 when HC_HEADERS_MAX lines are already there. */
+int hc_header_add(struct hc_headers *hh, const char *line);
+/* Add a line formatted into storage the base frees after the request.
+ * Returns 0, or -1 when full, too long (HC_HEADER_LINE_MAX) or on ENOMEM. */
+int hc_header_printf(struct hc_headers *hh, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+struct hc_desc {
+	struct ab_plugin plugin;        /* HC_PLUGIN("name", "description") */
+	const char *content_type;       /* NULL = "application/json" */
+	/* Consume the plugin's own keys from cfg (a copy; what is left over is
+	 * reported as unknown) and build the private struct into *priv.
+	 * Returns 0, or -1 with "setting 'x': ..." in err; on -1 a non-NULL
+	 * *priv is released with destroy.  NULL = no settings (priv NULL). */
+	int (*parse)(const struct ab_host *h, json_t *cfg, void **priv, char *err,
+		size_t errsz);
+	/* Optional: true when msg is not for this channel; the message is then
+	 * reported delivered (AB_OK) with note as the result text. */
+	bool (*skip)(const void *priv, const struct ab_message *msg, char *note, size_t notesz);
+	/* The request body (malloc'd, *len bytes), or NULL with err: the
+	 * message can never be sent as is (AB_PERMANENT). */
+	char *(*render)(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+		size_t errsz);
+	/* Optional: add request headers, which may depend on the body (e.g.
+	 * signatures).  Returns 0, or -1 with err (AB_RETRY). */
+	int (*headers)(const struct ab_host *h, const void *priv, const struct ab_message *msg,
+		const char *body, size_t len, struct hc_headers *out, char *err, size_t errsz);
+	void (*destroy)(void *priv);    /* optional: release the private struct */
+};
+
+/* Defined by the plugin: its descriptor. */
+extern const struct hc_desc hc_plugin_desc;
+
+/* The plugin entry points, for HC_PLUGIN. */
+void *hc_create(const struct ab_host *host, const char *channel, const json_t *config,
+	char *err, size_t errsz);
+void hc_send(void *inst, const struct ab_message *msg, struct ab_result *res);
+void hc_test(void *inst, struct ab_result *res);
+void hc_destroy(void *inst);
+
+#define HC_PLUGIN(nm, desc) {                                           \
+		.abi = AB_PLUGIN_ABI, .size = sizeof(struct ab_plugin),   \
+		.name = (nm), .description = (desc),                      \
+		.create = hc_create, .send = hc_send, .test = hc_test,    \
+		.flush = NULL, .destroy = hc_destroy,                     \
+	}
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * test_email.c - unit tests for the email channel plugin with the mock
+ * host: settings (each error names its setting), the SSRF guard reached
+ * through host->net_check for every send and test (a refusal is PERMANENT,
+ * nothing connects, neither the password nor the URL's user info shows in
+ * the message), and a host without net_check refused at create.  Rendering
+ * and SMTP are covered against a real server by
+ * tests/integration/email_e2e.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <alertbridge/plugin.h>
+#include "mockhost.h"
+
+const struct ab_plugin *alertbridge_plugin(void);
+
+static struct mock_host mh;
+
+#define BASE "\"url\": \"smtp://127.0.0.1:2525\", \"from\": \"alerts@example.com\", " \
+	"\"to\": [\"ops@example.org\"]"
+
+static void *create(const char *conf, char *err, size_t errsz)
+{
+	json_t *c = json_loads(conf, 0, NULL);
+	void *inst;
+
+	assert_non_null(c);
+	err[0] = '\0';
+	inst = alertbridge_plugin()->create(&mh.host, "mail", c, err, errsz);
+	json_decref(c);
+	return inst;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	mock_host_init(&mh);
+	return 0;
+}
+
+static void test_settings(void **state)
+{
+	static const struct {
+		const char *conf;
+		const char *err;   /* NULL: create must succeed */
+	} cases[] = {
+		{ "{" BASE "}", NULL },
+		{ "{" BASE ", \"allow_networks\": [\"127.0.0.0/8\"], \"tls\": \"none\", "
+			"\"username\": \"u\", \"password\": \"p\", \"timeout\": 5, "
+			"\"subject_prefix\": \"[x]\", \"ca_file\": \"/etc/ssl/ca.pem\"}", NULL },
+		{ "{\"url\": \"smtps://127.0.0.1\", \"tls\": \"smtps\", \"from\": \"a@b.c\", "
+			"\"to\": [\"d@e.f\"]}", NULL },
+		{ "{\"from\": \"a@b.c\", \"to\": [\"d@e.f\"]}", "setting 'url'" },
+		{ "{\"url\": \"https://x\", \"from\": \"a@b.c\", \"to\": [\"d@e.f\"]}",
+			"setting 'url'" },
+		{ "{\"url\": \"smtps://x\", \"tls\": \"starttls\", \"from\": \"a@b.c\", "
+			"\"to\": [\"d@e.f\"]}", "setting 'tls'" },
+		{ "{" BASE ", \"tls\": \"smtps\"}", "setting 'tls'" },
+		{ "{" BASE ", \"password\": \"p\"}", "setting 'username'" },
+		{ "{\"url\": \"smtp://x\", \"from\": \"not an address\", \"to\": [\"d@e.f\"]}",
+			"setting 'from'" },
+		{ "{\"url\": \"smtp://x\", \"from\": \"a@b.c\", \"to\": []}", "setting 'to'" },
+		{ "{\"url\": \"smtp://x\", \"from\": \"a@b.c\", \"to\": [\"x@y.z>\\r\\nRCPT\"]}",
+			"setting 'to'" },
+		{ "{" BASE ", \"allow_networks\": \"127.0.0.0/8\"}", "setting 'allow_networks'" },
+		{ "{" BASE ", \"allow_networks\": [1]}", "setting 'allow_networks'" },
+		{ "{" BASE ", \"timeout\": 0}", "setting 'timeout'" },
+		{ "{" BASE ", \"subject_prefix\": \"a\\r\\nBcc: x@y.z\"}", "setting 'subject_prefix'" },
+		{ "{" BASE ", \"bogus\": 1}", "setting 'bogus'" },
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		void *inst = create(cases[i].conf, err, sizeof err);
+		if (!cases[i].err) {
+			if (!inst)
+				fail_msg("case %zu: create failed: %s", i, err);
+			alertbridge_plugin()->destroy(inst);
+		} else if (inst || !strstr(err, cases[i].err)) {
+			fail_msg("case %zu: want an error with \"%s\", got %s \"%s\"", i,
+				cases[i].err, inst ? "an instance" : "", err);
+		}
+	}
+}
+
+/* A refused address: permanent, the guard's reason, no secret, no connection. */
+static void test_guard_refuses(void **state)
+{
+	const struct ab_plugin *p = alertbridge_plugin();
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "id", "0123456789abcdef0123456789abcdef",
+		"type", "finding.created", "severity", "high", "title", "t");
+	struct ab_message m = { AB_MSG_EVENT, "0123456789abcdef0123456789abcdef", 1, ev };
+	struct ab_result res;
+	char err[256];
+	void *inst = create("{\"url\": \"smtp://bob:UrlSecret77@127.0.0.1:1\", "
+		"\"username\": \"alice\", \"password\": \"PwSecret99\", \"from\": \"a@b.c\", "
+		"\"to\": [\"d@e.f\"]}", err, sizeof err);
+
+	(void)state;
+	assert_non_null(inst);
+	mh.net_refuse = true;
+	memset(&res, 0, sizeof res);
+	p->send(inst, &m, &res);
+	assert_int_equal(res.status, AB_PERMANENT);
+	assert_int_equal(res.code, 0);
+	assert_string_equal(res.message,
+		"connection refused by the SSRF guard: mock guard: address refused");
+	assert_true(mh.n_net_checks >= 1);
+	assert_non_null(strstr(mh.log, "channel mail: connection refused by the SSRF guard"));
+	assert_null(strstr(mh.log, "UrlSecret77"));
+	assert_null(strstr(mh.log, "PwSecret99"));
+
+	/* `alertbridge test` goes through the same guard */
+	mh.n_net_checks = 0;
+	memset(&res, 0, sizeof res);
+	p->test(inst, &res);
+	assert_int_equal(res.status, AB_PERMANENT);
+	assert_non_null(strstr(res.message, "refused by the SSRF guard"));
+	assert_true(mh.n_net_checks >= 1);
+	p->destroy(inst);
+	json_decref(ev);
+}
+
+/* The guard lets the address through: the connection is attempted (port 1
+ * on loopback refuses it) and the failure is a retry, not a guard refusal. */
+static void test_guard_allows(void **state)
+{
+	const struct ab_plugin *p = alertbridge_plugin();
+	struct ab_result res;
+	char err[256];
+	void *inst = create("{\"url\": \"smtp://127.0.0.1:1\", \"password\": \"PwSecret99\", "
+		"\"username\": \"alice\", \"from\": \"a@b.c\", \"to\": [\"d@e.f\"], "
+		"\"timeout\": 5}", err, sizeof err);
+
+	(void)state;
+	assert_non_null(inst);
+	memset(&res, 0, sizeof res);
+	p->test(inst, &res);
+	assert_int_equal(res.status, AB_RETRY);
+	assert_null(strstr(res.message, "SSRF"));
+	assert_null(strstr(res.message, "PwSecret99"));
+	assert_true(mh.n_net_checks >= 1);
+	p->destroy(inst);
+}
+
+/* A host from before ABI 1.1 (no net_check): the plugin refuses to run
+ * unguarded. */
+static void test_old_host(void **state)
+{
+	char err[256] = "";
+	json_t *c = json_loads("{" BASE "}", 0, NULL);
+	void *inst;
+
+	(void)state;
+	mh.host.size = (uint32_t)offsetof(struct ab_host, net_check);
+	inst = alertbridge_plugin()->create(&mh.host, "mail", c, err, sizeof err);
+	assert_null(inst);
+	assert_non_null(strstr(err, "net_check"));
+	mh.host.size = sizeof mh.host;
+	mh.host.net_check = NULL;
+	inst = alertbridge_plugin()->create(&mh.host, "mail", c, err, sizeof err);
+	assert_null(inst);
+	json_decref(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_settings, setup),
+		cmocka_unit_test_setup(test_guard_refuses, setup),
+		cmocka_unit_test_setup(test_guard_allows, setup),
+		cmocka_unit_test_setup(test_old_host, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
