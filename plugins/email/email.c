@@ -6,7 +6,8 @@
  *   url        (string, required, secret) "smtp://host:587" or "smtps://host:465"
  *   tls        "starttls" (default for smtp://: STARTTLS is required, the
  *              send fails if the server does not offer it), "smtps"
- *              (implicit TLS, the default for smtps://) or "none"
+ *              (implicit TLS, the default for smtps://) or "none" (no TLS;
+ *              then a password is refused: it would cross in clear)
  *   username, password  (strings, optional; password is a secret) AUTH
  *   from       (string, required) sender address
  *   to         (list of addresses, required, 1..50)
@@ -189,6 +190,11 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 		goto fail;
 	if (in->password && !in->username) {
 		snprintf(err, errsz, "setting 'username': required with 'password'");
+		goto fail;
+	}
+	if (in->password && in->tls == EM_TLS_NONE) {
+		snprintf(err, errsz, "setting 'password': refused with tls = \"none\" (it would "
+			"cross the network in clear); use \"starttls\" or smtps://");
 		goto fail;
 	}
 	if (!in->from || !addr_ok(in->from)) {

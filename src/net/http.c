@@ -327,7 +327,8 @@ static bool has_crlf(const char *s)
 
 struct req_ctx {
 	const char *const *allow;
-	bool refused;
+	bool refused;           /* the guard refused an address (or the peer) */
+	bool passed;            /* ... and another address passed: judge that one */
 	char why[WHY_MAX];
 	struct ab_buf body;
 	bool truncated;
@@ -351,6 +352,7 @@ static curl_socket_t open_socket_cb(void *clientp, curlsocktype purpose,
 		ctx->refused = true;
 		return CURL_SOCKET_BAD;
 	}
+	ctx->passed = true;
 	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
@@ -378,11 +380,13 @@ static int prereq_cb(void *clientp, char *primary_ip, char *local_ip, int primar
 	} else {
 		snprintf(ctx->why, sizeof ctx->why, "peer address \"%.64s\" unknown", ip);
 		ctx->refused = true;
+		ctx->passed = false;
 		return CURL_PREREQFUNC_ABORT;
 	}
 	if (ab_ssrf_check((struct sockaddr *)&ss, len, ctx->allow, why, sizeof why) != 0) {
 		ab_strlcpy(ctx->why, why, sizeof ctx->why);
 		ctx->refused = true;
+		ctx->passed = false;    /* the connected peer itself is refused */
 		return CURL_PREREQFUNC_ABORT;
 	}
 	return CURL_PREREQFUNC_OK;
@@ -599,7 +603,9 @@ int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
 		resp->status = (int)code;
 		resp->retry_after = ab_http_parse_retry_after(ctx.retry_after, time(NULL));
 		classify(resp, c, req->url, prefix);
-	} else if (ctx.refused) {
+	} else if (ctx.refused && !ctx.passed) {
+		/* Every address was refused (an allowed one that failed is judged
+		 * by its own error below). */
 		resp->outcome = AB_PERMANENT;
 		set_error(resp, req->url, prefix, "connection refused by the SSRF guard: %s",
 			ctx.why);

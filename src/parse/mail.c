@@ -117,6 +117,8 @@ static char *clean_dup(struct ctx *c, const char *s, size_t max, bool single_lin
 		*cut = false;
 	if (!s)
 		return NULL;
+	if (!ab_utf8_valid(s, strlen(s)))
+		c->m->n_bad_utf8++;
 	if (ab_utf8_clean(&b, s, strlen(s), single_line) < 0) {
 		if (!b.overflow) {
 			ab_buf_free(&b);
@@ -515,6 +517,8 @@ static char *take_text(struct ctx *c, GMimePart *part, size_t *outlen, size_t *s
 	read_content(part, part_charset(part, c->sniff), &raw, size);
 	if (raw.overflow)
 		*cut = true;
+	if (raw.len && !ab_utf8_valid(raw.data, raw.len))
+		c->m->n_bad_utf8++;
 	if (ab_utf8_clean(&clean, raw.data ? raw.data : "", raw.len, false) < 0) {
 		if (!clean.overflow) {
 			c->nomem = true;

@@ -83,6 +83,7 @@ struct ab_mail {
 	size_t n_attachments;
 	size_t n_parts;                   /* MIME entities walked */
 	bool truncated;                   /* some content was cut or skipped */
+	size_t n_bad_utf8;                /* headers/parts whose invalid UTF-8 became U+FFFD */
 	enum ab_mail_limit limit;         /* first limit hit */
 };
 

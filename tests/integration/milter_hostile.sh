@@ -216,7 +216,7 @@ if ldd "$ABD" 2>/dev/null | grep -q libasan; then
 	ASAN_KB=$((16 * 1024))
 fi
 
-plan 50
+plan 51
 
 "$ABD" -f -c "$T/ab.conf" >>"$T/daemon.log" 2>&1 & DPID=$!; PIDS+=("$DPID")
 ok "daemon listens on the milter socket" wait_for 10 grep -q "milter listening" "$T/daemon.log"
@@ -356,6 +356,8 @@ ok "utf8: event exists" wait_for 20 bash -c "grep -q 'MARK-utf8' '$T/state/event
 ok "utf8: event file is strict UTF-8 JSON, U+FFFD for the bad bytes" \
 	python3 "$T/hostile.py" utf8 "$T/state/events.jsonl" MARK-utf8
 ok "utf8: log line with the event id" logged "event $(id_of utf8) .* from source hostile"
+ok "utf8: log line says invalid UTF-8 was replaced" \
+	logged "event $(id_of utf8): invalid UTF-8 in [1-9][0-9]* header(s)/part(s) replaced with U+FFFD"
 ok "utf8: delivered (body bytes identical) with X-Alertbridge-Event: <id>" with_event alerts utf8
 ok "utf8: same daemon still running" alive
 

@@ -52,9 +52,13 @@ static void test_settings(void **state)
 		const char *err;   /* NULL: create must succeed */
 	} cases[] = {
 		{ "{" BASE "}", NULL },
-		{ "{" BASE ", \"allow_networks\": [\"127.0.0.0/8\"], \"tls\": \"none\", "
+		{ "{" BASE ", \"allow_networks\": [\"127.0.0.0/8\"], \"tls\": \"starttls\", "
 			"\"username\": \"u\", \"password\": \"p\", \"timeout\": 5, "
 			"\"subject_prefix\": \"[x]\", \"ca_file\": \"/etc/ssl/ca.pem\"}", NULL },
+		{ "{" BASE ", \"tls\": \"none\"}", NULL },
+		/* a password never crosses the network in clear */
+		{ "{" BASE ", \"tls\": \"none\", \"username\": \"u\", \"password\": \"p\"}",
+			"setting 'password'" },
 		{ "{\"url\": \"smtps://127.0.0.1\", \"tls\": \"smtps\", \"from\": \"a@b.c\", "
 			"\"to\": [\"d@e.f\"]}", NULL },
 		{ "{\"from\": \"a@b.c\", \"to\": [\"d@e.f\"]}", "setting 'url'" },

@@ -113,6 +113,7 @@ static void test_plain_alert(void **state)
 	assert_int_equal(m->n_to, 2);
 	assert_string_equal(m->to[0], "alerts@example.com");
 	assert_string_equal(m->to[1], "appsec-team@example.com");
+	assert_int_equal(m->n_bad_utf8, 0);
 	/* Tue, 14 May 2024 09:30:10 +0200 */
 	assert_int_equal(m->date, INT64_C(1715671810000));
 	assert_string_equal(m->message_id, "20240514073010.12345@scanner.example.com");
@@ -353,6 +354,7 @@ static void test_invalid_utf8(void **state)
 			       "[\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd] "
 			       "[\xef\xbf\xbd\xef\xbf\xbd] nul:[] ok: caf\xc3\xa9\nend of report"));
 	assert_true(ab_utf8_valid(m->text, m->text_len));
+	assert_true(m->n_bad_utf8 >= 1);   /* the milter logs that bytes were replaced */
 	ab_mail_free(m);
 }
 
