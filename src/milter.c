@@ -586,6 +586,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	ab_log(AB_LOG_INFO, "milter: %s: event %s (%s, %s) from source %s%s -> %s", qid, ev->id,
 	       ev->type, ab_severity_name(ev->severity), src->name,
 	       trusted ? "" : " (unverified sender)", chans[0] ? chans : "no channel");
+	if (mail->n_bad_utf8)
+		ab_log(AB_LOG_NOTICE, "milter: %s: event %s: invalid UTF-8 in %zu header(s)/part(s) "
+		       "replaced with U+FFFD", qid, ev->id, mail->n_bad_utf8);
 	if (json_is_string(json_object_get(ev->fields, "xml_refused")))   /* profile.c */
 		ab_log(AB_LOG_NOTICE, "milter: %s: event %s: %s", qid, ev->id,
 		       json_string_value(json_object_get(ev->fields, "xml_refused")));
