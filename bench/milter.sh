@@ -12,6 +12,8 @@
 #              (alerts@example.com): ordinary mail is released at DATA
 #   ab-sender  Postfix + alertbridged, one source selected by sender
 #              (scanner@alerts.example.com): released at MAIL FROM
+#   ab-net     Postfix + alertbridged, one source selected by client network
+#              (192.0.2.0/24) and sender: the session is released at CONNECT
 #   old-rcpt, old-sender   the same with the alertbridged of another build
 #              (AB_COMPARE=OTHER_BUILD_DIR), e.g. before a change
 # Prints every run, the medians, each milter's ratio to bare and
@@ -42,7 +44,7 @@ fi
 T=$(mktemp -d /tmp/abbench.XXXXXX); chmod 755 "$T"; PF="$T/pf"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SPORT=$(port); SINK=$(port)
-CONFIGS=(bare null ab-rcpt ab-sender)
+CONFIGS=(bare null ab-rcpt ab-sender ab-net)
 [ -n "$OLD" ] && CONFIGS+=(old-rcpt old-sender)
 declare -A MILTER=([bare]="")
 for c in "${CONFIGS[@]:1}"; do MILTER[$c]="inet:127.0.0.1:$(port)"; done
@@ -132,6 +134,7 @@ spawn load smtp-sink -u postfix "127.0.0.1:$SINK" 1000 >/dev/null 2>&1
 spawn null "$B/bench/null_milter" "inet:${MILTER[null]##*:}@127.0.0.1" 2>"$T/null.log"
 abd ab-rcpt "$B" 'recipients = ["alerts@example.com"];'
 abd ab-sender "$B" 'senders = ["scanner@alerts.example.com"];'
+abd ab-net "$B" 'networks = ["192.0.2.0/24"]; senders = ["scanner@alerts.example.com"];'
 if [ -n "$OLD" ]; then
 	abd old-rcpt "$OLD" 'recipients = ["alerts@example.com"];'
 	abd old-sender "$OLD" 'senders = ["scanner@alerts.example.com"];'

@@ -3,6 +3,8 @@
 # Debian 12 (idempotent: already-installed packages are skipped by apt-get).
 #   contrib/install-deps.sh          build + run dependencies
 #   contrib/install-deps.sh --test   also the test suite's real peers
+#   contrib/install-deps.sh --fuzz   also clang + libFuzzer for --enable-fuzzing
+#                                    (tests/fuzz/README; CI does not fuzz)
 set -eu
 
 BUILD="build-essential autoconf automake libtool pkg-config
@@ -12,8 +14,12 @@ libicu-dev"
 TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-openssl bsdutils python3-jsonschema
 postfix python3-aiosmtpd strace"
 
+# libFuzzer ships in libclang-rt-14-dev, only a Recommends of clang-14.
+FUZZ="clang libclang-rt-14-dev"
+
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"
+[ "${1:-}" = "--fuzz" ] && want="$BUILD $FUZZ"
 
 missing=""
 for p in $want; do

@@ -230,11 +230,19 @@ bool ab_mail_trusted(const struct ab_mail_source *src, const struct ab_mail_env 
 
 void ab_mail_mark_unverified(struct ab_event *ev, enum ab_severity max, const char *why)
 {
-	char title[1024];
+	static const char prefix[] = "[unverified sender] ";
+	const char *t = ev->title ? ev->title : "";
+	char title[1024];   /* ab_event_from_json()'s cap on title */
+	size_t k = strlen(t);
 
 	if (ev->severity > max)
 		ev->severity = max;
-	snprintf(title, sizeof title, "[unverified sender] %s", ev->title ? ev->title : "");
+	if (k > sizeof title - sizeof prefix) {
+		k = sizeof title - sizeof prefix;
+		while (k > 0 && ((unsigned char)t[k] & 0xc0) == 0x80)
+			k--;    /* cut on a character boundary */
+	}
+	snprintf(title, sizeof title, "%s%.*s", prefix, (int)k, t);
 	ab_event_set_str(&ev->title, title);
 	json_object_set_new(ev->fields, "unverified_sender", json_true());
 	if (why)

@@ -9,11 +9,13 @@
  * snapshot the session keeps): no HELO and no unknown commands ever; no
  * connect step unless a source selects or trusts by client network (the
  * client name and address of an alert then come as EOM macros); no DATA
- * step unless a source selects by recipient; no-reply on connect, MAIL
- * (when no source can release a mail at MAIL FROM), RCPT, headers, EOH
- * and body; smfi_setsymlist asks for the queue id only (plus the client
- * at EOM), sparing the MTA its default macro work; actions ADDHDR (pass)
- * and DELRCPT (consume).  Ordinary mail is released with SMFIS_ACCEPT at
+ * step unless a source selects by recipient; no-reply on MAIL (when no
+ * source can release a mail at MAIL FROM), RCPT, headers, EOH, body, and
+ * on connect unless it decides; smfi_setsymlist asks for the queue id only
+ * (plus the client at EOM), sparing the MTA its default macro work;
+ * actions ADDHDR (pass) and DELRCPT (consume).
+ * Ordinary mail is released with SMFIS_ACCEPT at CONNECT for the whole
+ * session when every source names networks and none holds the client, at
  * MAIL FROM when no source can match its client network and sender, else
  * at DATA when no source matches the recipients - the earliest point at
  * which every recipient is known: Postfix takes SMFIR_ACCEPT at RCPT as
@@ -103,7 +105,7 @@ void ab_milter_plan(const struct ab_mail_conf *mc, unsigned long mta_actions,
 {
 	unsigned long want = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_RCPT | SMFIP_NR_HDR |
 			     SMFIP_NR_EOH | SMFIP_NR_BODY;
-	bool client = false, rcpt = false, mail_final = false;
+	bool client = false, rcpt = false, mail_final = false, all_net = true;
 	size_t i;
 
 	memset(p, 0, sizeof *p);
@@ -118,11 +120,16 @@ void ab_milter_plan(const struct ab_mail_conf *mc, unsigned long mta_actions,
 		const struct ab_mail_source *s = &mc->sources[i];
 
 		client = client || s->n_networks || s->n_trusted;
+		all_net = all_net && s->n_networks;
 		rcpt = rcpt || s->n_rcpt;
 		/* A source that takes any client and sender: MAIL FROM never releases. */
 		mail_final = mail_final || (!s->n_networks && !s->n_senders);
 	}
-	if (!client && (p->actions & SMFIF_SETSYMLIST) && (mta_steps & SMFIP_NOCONNECT)) {
+	if (all_net) {
+		/* Every source names client networks: a client outside them all is
+		 * released for the whole session at CONNECT, which must reply. */
+		p->conn_decides = true;
+	} else if (!client && (p->actions & SMFIF_SETSYMLIST) && (mta_steps & SMFIP_NOCONNECT)) {
 		want |= SMFIP_NOCONNECT;
 		p->client_macros = true;
 	} else {
@@ -145,7 +152,8 @@ static void plan_text(const struct ab_milter_plan *p, char *out, size_t outsz)
 		return;
 	}
 	snprintf(out, outsz, "connect: %s, MAIL FROM: %s, RCPT: %s, DATA: %s, macros: %s",
-		 f & SMFIP_NOCONNECT ? "skipped" : f & SMFIP_NR_CONN ? "no reply" : "reply",
+		 f & SMFIP_NOCONNECT ? "skipped" : f & SMFIP_NR_CONN ? "no reply" :
+		 p->conn_decides ? "releases the session or continues" : "reply",
 		 f & SMFIP_NR_MAIL ? "no reply (cannot release)" : "releases or continues",
 		 f & SMFIP_NR_RCPT ? "no reply" : "reply",
 		 f & SMFIP_NODATA ? "skipped" : "releases or continues",
@@ -267,7 +275,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 		c = calloc(1, sizeof *c);
 		if (!c || smfi_setpriv(ctx, c) != MI_SUCCESS) {
 			free(c);
-			return SMFIS_REJECT;   /* libmilter: fail the negotiation (default action) */
+			return SMFIS_REJECT;   /* libmilter: fail the negotiation */
 		}
 	}
 	if (!c->rt)
@@ -308,6 +316,17 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		snprintf(c->host, sizeof c->host, "%.200s[%s]", hostname ? hostname : "", a);
 	} else if (hostname) {
 		snprintf(c->host, sizeof c->host, "%.200s", hostname);
+	}
+	if (c->plan.conn_decides && !(c->nr & SMFIP_NR_CONN)) {
+		const struct ab_mail_conf *mc = c->rt->cfg->mail;
+		const struct sockaddr *cl = c->has_client ? (const struct sockaddr *)&c->client :
+					    NULL;
+		size_t i;
+
+		for (i = 0; i < mc->n_sources; i++)
+			if (ab_net_match(mc->sources[i].networks, mc->sources[i].n_networks, cl))
+				return SMFIS_CONTINUE;
+		return SMFIS_ACCEPT;   /* no source takes this client: the whole session */
 	}
 	return noreply(c, SMFIP_NR_CONN);
 }

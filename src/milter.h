@@ -34,6 +34,7 @@ struct ab_milter_plan {
 	unsigned long actions;   /* SMFIF_* asked for */
 	unsigned long steps;     /* SMFIP_NO* and SMFIP_NR_* asked for */
 	bool accept_conn;        /* no mail source: release the session at connect */
+	bool conn_decides;       /* all sources name networks: connect releases others */
 	bool client_macros;      /* no connect step: client name/address as EOM macros */
 };
 

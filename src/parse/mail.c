@@ -287,9 +287,12 @@ static void add_addresses(struct ctx *c, InternetAddressList *list, char ***arr,
 
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+			char *a = addr && *addr ? clean_dup(c, addr, c->lim.max_header, true, NULL) :
+				  NULL;
 
-			if (addr && *addr &&
-			    push_str(arr, n, clean_dup(c, addr, c->lim.max_header, true, NULL)) < 0)
+			if (a && strlen(a) > AB_MAIL_MAX_ADDR)
+				free(a);
+			else if (a && push_str(arr, n, a) < 0)
 				c->nomem = true;
 		} else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
 			add_addresses(c, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)),
@@ -333,6 +336,10 @@ static void take_envelope(struct ctx *c, GMimeMessage *msg)
 	s = g_mime_message_get_message_id(msg);
 	if (s && *s)
 		m->message_id = clean_dup(c, s, c->lim.max_header, true, NULL);
+	if (m->message_id && strlen(m->message_id) > AB_MAIL_MAX_ADDR) {
+		free(m->message_id);   /* not a valid one: as if absent */
+		m->message_id = NULL;
+	}
 }
 
 /* ------------------------------------------------------------ MIME walk */

@@ -32,6 +32,8 @@ struct ab_mail_limits {
 #define AB_MAIL_MAX_AUTH      20    /* Authentication-Results kept */
 #define AB_MAIL_MAX_LINKS     64
 #define AB_MAIL_MAX_FILENAME  1024
+#define AB_MAIL_MAX_ADDR      998   /* longer addresses and Message-IDs (past RFC 5322's
+				       line limit) are not valid: dropped */
 
 /* Why parsing stopped short (the first limit hit). */
 enum ab_mail_limit {

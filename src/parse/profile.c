@@ -844,6 +844,31 @@ static int parse_time(const char *s, int64_t *ms)
 	return -1;
 }
 
+/* Set a string member cut to max bytes on a character boundary: the
+ * caps of ab_event_from_json() (event.c), so that what the store keeps
+ * loads back (tests/fuzz/fuzz_mail.c checks it). */
+static void set_capped(char **member, const char *v, size_t max)
+{
+	size_t n = strlen(v);
+	char *cut;
+
+	if (n <= max) {
+		ab_event_set_str(member, v);
+		return;
+	}
+	n = max;
+	while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+		n--;
+	cut = strndup(v, n);
+	if (cut)
+		ab_event_set_str(member, cut);
+	free(cut);
+}
+
+#define EV_MAX_STR 2048   /* event.c AB_STR_MAX_DEFAULT */
+#define EV_MAX_TITLE 1024
+#define EV_MAX_URL 4096
+
 static void convert(struct cand *c, struct ab_event *ev)
 {
 	size_t t;
@@ -860,6 +885,8 @@ static void convert(struct cand *c, struct ab_event *ev)
 			for (i = 0; v[i] && i + 1 < sizeof lower; i++)
 				lower[i] = isspace((unsigned char)v[i]) ? '_' :
 					   (char)tolower((unsigned char)v[i]);
+			while (i > 0 && ((unsigned char)v[i] & 0xc0) == 0x80)
+				i--;    /* cut on a character boundary */
 			lower[i] = '\0';
 			ab_event_set_str(&ev->type, lower);
 			break;
@@ -917,15 +944,15 @@ static void convert(struct cand *c, struct ab_event *ev)
 				tracef(c, "  occurred_at \"%.60s\" is not a time: ignored\n", v);
 			break;
 		}
-		case T_SOURCE: ab_event_set_str(&ev->source, v); break;
-		case T_TOOL: ab_event_set_str(&ev->tool, v); break;
-		case T_TITLE: ab_event_set_str(&ev->title, v); break;
+		case T_SOURCE: set_capped(&ev->source, v, EV_MAX_STR); break;
+		case T_TOOL: set_capped(&ev->tool, v, EV_MAX_STR); break;
+		case T_TITLE: set_capped(&ev->title, v, EV_MAX_TITLE); break;
 		case T_SUMMARY: ab_event_set_str(&ev->summary, v); break;
-		case T_URL: ab_event_set_str(&ev->url, v); break;
-		case T_ASSET: ab_event_set_str(&ev->asset, v); break;
-		case T_TEAM: ab_event_set_str(&ev->team, v); break;
-		case T_STATUS: ab_event_set_str(&ev->status, v); break;
-		case T_FINGERPRINT: ab_event_set_str(&ev->fingerprint, v); break;
+		case T_URL: set_capped(&ev->url, v, EV_MAX_URL); break;
+		case T_ASSET: set_capped(&ev->asset, v, EV_MAX_STR); break;
+		case T_TEAM: set_capped(&ev->team, v, EV_MAX_STR); break;
+		case T_STATUS: set_capped(&ev->status, v, EV_MAX_STR); break;
+		case T_FINGERPRINT: set_capped(&ev->fingerprint, v, EV_MAX_STR); break;
 		default: break;
 		}
 	}

@@ -1,21 +1,44 @@
 /*
- * fuzz_mail.c - libFuzzer target for the mail parser (src/parse/mail.c and,
- * through HTML-only mails, src/parse/html.c).
+ * fuzz_mail.c - libFuzzer target for raw mail -> event: the mail parser
+ * (src/parse/mail.c and, through HTML-only mails, src/parse/html.c), then
+ * the profile engine (src/parse/profile.c) through ab_mail_event() as the
+ * milter calls it.
  *
  * Public: LLVMFuzzerTestOneInput.
- * Diagnostics: none; crashes, sanitizer reports and hangs are the findings.
- *         Seeds: tests/fuzz/corpus/mail/.
+ * Diagnostics: abort() on a broken invariant; crashes, sanitizer reports
+ *         and hangs are the findings.  Exit 2 with a message on stderr when
+ *         the shipped profiles cannot be loaded.  Seeds: tests/fuzz/corpus/mail/.
  *
  * Small limits make every limit path reachable with small inputs; every
- * string handed out must be valid UTF-8 without NUL bytes.
+ * string handed out must be valid UTF-8 without NUL bytes.  The shipped
+ * profiles (conf/profiles.d/ *.conf under $top_srcdir, else under the
+ * source tree this was built from, AB_FUZZ_SRCDIR) are loaded once; each
+ * mail becomes one event per profile (and one through the small-limit
+ * parse with "generic"), and every event must have a valid id (the same
+ * for every profile when the mail has a Message-ID), a valid severity and
+ * category, valid UTF-8 strings, and canonical JSON that
+ * ab_event_from_json() takes back unchanged; the "generic" event is then
+ * marked as from an unverified sender and checked again.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <jansson.h>
+
+#include "config.h"
+#include "event.h"
+#include "mail_conf.h"
+#include "mail_event.h"
 #include "parse/mail.h"
 #include "parse/utf8.h"
+
+#ifndef AB_FUZZ_SRCDIR
+#define AB_FUZZ_SRCDIR "."
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,18 +74,136 @@ static void check_mail(const struct ab_mail *m)
 	}
 }
 
+static struct ab_config *cfg;   /* the shipped profiles, kept for the run */
+
+/* Load conf/profiles.d/ *.conf through a throw-away alertbridge.conf. */
+static void load_profiles(void)
+{
+	const char *top = getenv("top_srcdir");
+	char dir[] = "/tmp/abfuzz.XXXXXX", conf[4200], *errors = NULL;
+	FILE *fp;
+
+	if (!top || !*top)
+		top = AB_FUZZ_SRCDIR;
+	if (strpbrk(top, "\"\\") || strlen(top) > 4000 || !mkdtemp(dir)) {
+		fprintf(stderr, "fuzz_mail: cannot prepare a config for %s\n", top);
+		exit(2);
+	}
+	snprintf(conf, sizeof conf, "%s/ab.conf", dir);
+	fp = fopen(conf, "w");
+	if (fp) {
+		fprintf(fp, "state_dir = \"%s\";\nprofiles = ( \"%s/conf/profiles.d/*.conf\" );\n",
+			dir, top);
+		if (fclose(fp) == 0)
+			cfg = ab_config_load(conf, &errors);
+	}
+	unlink(conf);
+	rmdir(dir);
+	if (!cfg || !cfg->mail || !ab_mail_profile(cfg->mail, "generic") ||
+	    !ab_mail_profile(cfg->mail, "xalert")) {
+		fprintf(stderr, "fuzz_mail: cannot load the shipped profiles from "
+			"%s/conf/profiles.d (set top_srcdir to the source tree):\n%s\n", top,
+			errors ? errors : "generic or xalert missing");
+		exit(2);
+	}
+	free(errors);
+}
+
+static void check_event(const struct ab_event *ev)
+{
+	const char *const strs[] = {
+		ev->type, ev->source, ev->tool, ev->title, ev->summary, ev->url, ev->asset,
+		ev->team, ev->status, ev->fingerprint, ev->origin.kind, ev->origin.message_id,
+		ev->origin.from, ev->origin.host,
+	};
+	struct ab_event *back;
+	json_error_t jerr;
+	char err[256], *s, *s2;
+	size_t i;
+	json_t *j;
+
+	if ((unsigned)ev->severity >= AB_SEV_COUNT || (unsigned)ev->category >= AB_CAT_COUNT ||
+	    !ab_event_id_valid(ev->id) || !json_is_object(ev->fields))
+		abort();
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		check(strs[i]);
+	if (!ev->type || !*ev->type || !ev->origin.kind || strcmp(ev->origin.kind, "mail"))
+		abort();
+	/* What the store keeps must load back as the same event. */
+	s = ab_event_dumps(ev);
+	if (!s)
+		abort();
+	j = json_loads(s, 0, &jerr);
+	if (!j)
+		abort();
+	back = ab_event_from_json(j, err, sizeof err);
+	if (!back) {
+		fprintf(stderr, "fuzz_mail: event JSON refused: %s\n", err);
+		abort();
+	}
+	s2 = ab_event_dumps(back);
+	if (!s2 || strcmp(s, s2) != 0)
+		abort();
+	free(s2);
+	ab_event_free(back);
+	json_decref(j);
+	free(s);
+}
+
+/* The mail through a source using profile p (NULL: no source, so the
+ * profile "generic"), as the milter does it. */
+static void to_event(const struct ab_mail *m, const struct ab_profile *p, char *first_id)
+{
+	struct ab_mail_source src;
+	struct ab_event *ev;
+
+	memset(&src, 0, sizeof src);
+	src.name = (char *)"fuzz";
+	src.profile = p;
+	ev = ab_mail_event(cfg->mail, p ? &src : NULL, m, NULL, "mail", NULL);
+	if (!ev)
+		abort();
+	if (m->message_id) {
+		/* the id comes from the Message-ID alone, whatever the profile */
+		if (!ab_event_id_valid(ev->id))
+			abort();
+		if (!first_id[0])
+			memcpy(first_id, ev->id, sizeof ev->id);
+		else if (strcmp(first_id, ev->id) != 0)
+			abort();
+	}
+	ev->received_at = 1705312800000LL;
+	ab_event_ensure_id(ev);
+	check_event(ev);
+	if (!p) {
+		/* the milter's untrusted = "mark" */
+		ab_mail_mark_unverified(ev, AB_SEV_MEDIUM, "fuzz: client not trusted");
+		if (ev->severity > AB_SEV_MEDIUM || !ev->title ||
+		    strncmp(ev->title, "[unverified sender] ", 20) != 0)
+			abort();
+		check_event(ev);
+	}
+	ab_event_free(ev);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct ab_mail_limits small = { 64 * 1024, 4096, 8, 40, 64 * 1024 };
 	struct ab_mail *m = NULL;
-	char err[256];
+	char err[256], id[AB_ID_LEN + 1] = "";
+	size_t i;
 	int rc;
 
+	if (!cfg)
+		load_profiles();
 	rc = ab_mail_parse((const char *)data, size, NULL, &m, err, sizeof(err));
 	if ((rc < 0) != (m == NULL))
 		abort();
 	if (m) {
 		check_mail(m);
+		to_event(m, NULL, id);
+		for (i = 0; i < cfg->mail->n_profiles; i++)
+			to_event(m, cfg->mail->profiles[i], id);
 		ab_mail_free(m);
 	}
 	m = NULL;
@@ -71,6 +212,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == 1 && m->limit == AB_MAIL_LIMIT_NONE)
 			abort();
 		check_mail(m);
+		id[0] = '\0';   /* a cut Message-ID may differ */
+		to_event(m, NULL, id);
 		ab_mail_free(m);
 	}
 	return 0;

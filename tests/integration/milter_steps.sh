@@ -6,13 +6,17 @@
 # listeners of one private Postfix instance (tests/lib/postfix.sh):
 #   A  recipient-selected source: no reply at MAIL FROM, released at DATA
 #   B  sender-selected source: released at MAIL FROM, no DATA step
-# Asserts for each: the negotiated plan (logged), an alert mail becomes an
+#   C  source selected by network (192.0.2.0/24) and sender: the 127.0.0.1
+#      client is released at CONNECT for the whole session
+# Asserts for A and B: the negotiated plan (logged), an alert mail becomes an
 # event with the envelope sender and the client host, an alert recipient
 # after an ordinary one is still caught (Postfix takes SMFIR_ACCEPT at RCPT
 # as the whole message, so alertbridge must not decide there), ordinary
 # mail is delivered unchanged with no event, and two messages in one SMTP
-# session (ordinary, then alert) are told apart.  No milter errors in the
-# Postfix log.  Needs root, postfix, swaks, python3.
+# session (ordinary, then alert) are told apart; for C: the plan, and mail
+# (even alert-like) passes untouched with no event.  No milter errors in
+# the Postfix log (so the checks of C cannot pass with its daemon down).
+# Needs root, postfix, swaks, python3.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/postfix.sh"
@@ -33,6 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 SPORT=$(pf_port); SPORT2=$(pf_port); MPORT=$(pf_port); MPORT2=$(pf_port)
+SPORT3=$(pf_port); MPORT3=$(pf_port)
 mkdir -m 755 "$T/plugins"
 install -m 0755 "$AB_PLUGIN_STAGE/file.so" "$T/plugins/file.so"
 abconf() {   # abconf NAME PORT SELECTOR
@@ -51,17 +56,23 @@ CONF
 }
 abconf byrcpt "$MPORT" 'recipients = ["alerts@example.com"];'
 abconf bysender "$MPORT2" 'senders = ["scanner@alerts.example.net"];'
+abconf bynet "$MPORT3" 'networks = ["192.0.2.0/24"]; senders = ["scanner@alerts.example.net"];'
 
 pf_setup "$T" "$SPORT" "$MPORT" alerts@example.com bob@example.com carol@example.com
-postconf -c "$PF/etc" -Me "127.0.0.1:$SPORT2/inet = 127.0.0.1:$SPORT2 inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$MPORT2"
+for l in "$SPORT2 $MPORT2" "$SPORT3 $MPORT3"; do   # more smtpd listeners, one milter each
+	set -- $l
+	postconf -c "$PF/etc" -Me "127.0.0.1:$1/inet = 127.0.0.1:$1 inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$2"
+done
 postconf -c "$PF/etc" non_smtpd_milters= >/dev/null
 
-plan 24
+plan 29
 
 "$ABD" -f -c "$T/byrcpt/ab.conf" 2>>"$T/byrcpt/daemon.log" & PIDS+=($!)
 "$ABD" -f -c "$T/bysender/ab.conf" 2>>"$T/bysender/daemon.log" & PIDS+=($!)
-ok "both daemons listen" wait_for 10 bash -c "grep -q 'milter listening' '$T/byrcpt/daemon.log' &&
-	grep -q 'milter listening' '$T/bysender/daemon.log'"
+"$ABD" -f -c "$T/bynet/ab.conf" 2>>"$T/bynet/daemon.log" & PIDS+=($!)
+ok "the daemons listen" wait_for 10 bash -c "grep -q 'milter listening' '$T/byrcpt/daemon.log' &&
+	grep -q 'milter listening' '$T/bysender/daemon.log' &&
+	grep -q 'milter listening' '$T/bynet/daemon.log'"
 postfix -c "$PF/etc" start >"$T/pfstart.log" 2>&1
 ok "private postfix instance starts" wait_for 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SPORT2"
 
@@ -76,8 +87,8 @@ maildir_has() { grep -rlq -- "$2" "$T/mail/$1/new" 2>/dev/null; }
 events() { cat "$T/$1/state/events.jsonl" 2>/dev/null; }
 nev() { events "$1" | wc -l; }
 mail() {   # mail SUBJECT MSGID: a small alert-looking message on stdout
-	printf 'Subject: %s\nFrom: ops@example.net\nMessage-ID: <%s@example.net>\n\nHost: db%s\nSeverity: high\n' \
-		"$1" "$2" "$2"
+	printf 'Subject: %s\nFrom: ops@example.net\nMessage-ID: <%s@example.net>\n\n' "$1" "$2"
+	printf 'Host: db%s\nSeverity: high\n' "$2"
 }
 send() {   # send PORT FROM TO[,TO] SUBJECT MSGID
 	mail "$4" "$5" > "$T/m.eml"
@@ -138,10 +149,20 @@ ok "B: one session: ordinary then alert, the alert is caught" wait_for 20 \
 	grep -q "same session alert B" "$T/bysender/state/events.jsonl"
 is "B: ordinary mails made no event" "$(nev bysender)" "$((n + 1))"
 
+# ---------------------------------------------------------------- C: by network
+like "C: plan: connect releases the session" "$(grep 'protocol for new SMTP sessions' "$T/bynet/daemon.log")" \
+	'connect: releases the session or continues, MAIL FROM: releases or continues'
+send "$SPORT3" scanner@alerts.example.net carol@example.com "HIGH: outside net" c1
+like "C: mail accepted" "$(cat "$T/swaks.out")" "<-  250 2.0.0 Ok: queued"
+ok "C: mail delivered" wait_for 20 maildir_has carol "outside net"
+f=$(grep -rl "outside net" "$T/mail/carol/new" | head -1)
+ok "C: delivered untouched (no alertbridge header)" bash -c "! grep -qi '^X-Alertbridge' '$f'"
+is "C: no event" "$(nev bynet)" 0
+
 ok "no milter warnings in the Postfix log" bash -c "! grep -i 'warning:.*milter' '$T/postfix.log'"
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 rc=0; for p in "${PIDS[@]}"; do wait "$p" || rc=$?; done; PIDS=()
-is "SIGTERM stops both daemons cleanly" "$rc" 0
-[ "$TAP_FAILED" -eq 0 ] || { for d in byrcpt bysender; do diag "$d daemon log:";
+is "SIGTERM stops the daemons cleanly" "$rc" 0
+[ "$TAP_FAILED" -eq 0 ] || { for d in byrcpt bysender bynet; do diag "$d daemon log:";
 	tail -20 "$T/$d/daemon.log" | sed 's/^/#   /'; done
 	diag "postfix log:"; tail -30 "$T/postfix.log" 2>/dev/null | sed 's/^/#   /'; }

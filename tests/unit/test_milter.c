@@ -45,49 +45,55 @@ static const struct {
 	int src[3];               /* up to 3 sources, 0 = none */
 	unsigned long actions, steps;   /* offered by the MTA */
 	unsigned long set, clear; /* steps that must be / must not be asked for */
-	bool accept_conn, client_macros, symlist;
+	bool accept_conn, client_macros, symlist, conn_decides;
 } cases[] = {
 	{ "recipient source: no connect, no reply at MAIL, decide at DATA",
 	  { S_RCPT }, PF_ACTIONS, PF_STEPS,
 	  SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
 	  SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY,
-	  SMFIP_NODATA | SMFIP_NR_CONN | NEVER, false, true, true },
+	  SMFIP_NODATA | SMFIP_NR_CONN | NEVER, false, true, true, false },
 	{ "sender source: no connect, MAIL decides, no DATA",
 	  { S_SENDER }, PF_ACTIONS, PF_STEPS,
 	  SMFIP_NOCONNECT | SMFIP_NODATA | SMFIP_NR_RCPT,
-	  SMFIP_NR_MAIL | SMFIP_NR_CONN | NEVER, false, true, true },
-	{ "network source: connect kept without reply, MAIL decides",
+	  SMFIP_NR_MAIL | SMFIP_NR_CONN | NEVER, false, true, true, false },
+	{ "network source: connect replies (releases other clients), MAIL decides",
 	  { S_NET }, PF_ACTIONS, PF_STEPS,
-	  SMFIP_NR_CONN | SMFIP_NODATA,
-	  SMFIP_NOCONNECT | SMFIP_NR_MAIL | NEVER, false, false, true },
+	  SMFIP_NODATA,
+	  SMFIP_NOCONNECT | SMFIP_NR_CONN | SMFIP_NR_MAIL | NEVER, false, false, true, true },
+	{ "network sources with recipients: connect releases, DATA decides",
+	  { S_NET | S_RCPT, S_NET | S_SENDER }, PF_ACTIONS, PF_STEPS,
+	  0,
+	  SMFIP_NOCONNECT | SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NODATA | NEVER,
+	  false, false, true, true },
 	{ "trusted networks: connect kept; recipients: no reply at MAIL",
 	  { S_RCPT | S_TRUST }, PF_ACTIONS, PF_STEPS,
 	  SMFIP_NR_CONN | SMFIP_NR_MAIL,
-	  SMFIP_NOCONNECT | SMFIP_NODATA | NEVER, false, false, true },
+	  SMFIP_NOCONNECT | SMFIP_NODATA | NEVER, false, false, true, false },
 	{ "recipient + sender sources: MAIL cannot release, DATA decides",
 	  { S_RCPT, S_SENDER }, PF_ACTIONS, PF_STEPS,
 	  SMFIP_NOCONNECT | SMFIP_NR_MAIL,
-	  SMFIP_NODATA | NEVER, false, true, true },
+	  SMFIP_NODATA | NEVER, false, true, true, false },
 	{ "sender + network on one source: MAIL decides",
 	  { S_SENDER | S_NET, S_SENDER }, PF_ACTIONS, PF_STEPS,
 	  SMFIP_NR_CONN | SMFIP_NODATA,
-	  SMFIP_NR_MAIL | SMFIP_NOCONNECT | NEVER, false, false, true },
+	  SMFIP_NR_MAIL | SMFIP_NOCONNECT | NEVER, false, false, true, false },
 	{ "header-only source: every mail reaches EOM",
 	  { S_HEADER }, PF_ACTIONS, PF_STEPS,
 	  SMFIP_NOCONNECT | SMFIP_NR_MAIL | SMFIP_NODATA,
-	  NEVER, false, true, true },
+	  NEVER, false, true, true, false },
 	{ "no macro lists offered: connect kept (the client is needed at EOM)",
 	  { S_RCPT }, SMFIF_ADDHDRS | SMFIF_DELRCPT, PF_STEPS,
 	  SMFIP_NR_CONN | SMFIP_NR_MAIL,
-	  SMFIP_NOCONNECT | NEVER, false, false, false },
+	  SMFIP_NOCONNECT | NEVER, false, false, false, false },
 	{ "old MTA (protocol 2): only the steps it knows, no no-reply",
 	  { S_RCPT }, SMFIF_ADDHDRS | SMFIF_DELRCPT, 0x7f,
 	  SMFIP_NOHELO,
-	  SMFIP_NOCONNECT | SMFIP_NODATA | SMFIP_NOUNKNOWN | NR_ALL | NEVER, false, false, false },
+	  SMFIP_NOCONNECT | SMFIP_NODATA | SMFIP_NOUNKNOWN | NR_ALL | NEVER,
+	  false, false, false, false },
 	{ "no source: release the session at connect, which must reply",
 	  { 0 }, PF_ACTIONS, PF_STEPS,
 	  SMFIP_NOHELO,
-	  SMFIP_NOCONNECT | SMFIP_NR_CONN | NEVER, true, false, true },
+	  SMFIP_NOCONNECT | SMFIP_NR_CONN | NEVER, true, false, true, false },
 };
 
 static char *glob_rcpt[] = { (char *)"alerts@example.com" };
@@ -145,6 +151,7 @@ static void test_plans(void **state)
 		assert_true(p.accept_conn == cases[i].accept_conn);
 		assert_true(p.client_macros == cases[i].client_macros);
 		assert_true(!!(p.actions & SMFIF_SETSYMLIST) == cases[i].symlist);
+		assert_true(p.conn_decides == cases[i].conn_decides);
 		if (!p.accept_conn)   /* ADDHDR for pass, DELRCPT for consume */
 			assert_int_equal(p.actions & (SMFIF_ADDHDRS | SMFIF_DELRCPT),
 					 cases[i].actions & (SMFIF_ADDHDRS | SMFIF_DELRCPT));
