@@ -20,7 +20,7 @@ ABD="$B/src/alertbridged"
 command -v rsyslogd >/dev/null || { echo "rsyslogd not installed" >&2; exit 69; }
 T=$(mktemp -d /tmp/absbench.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+cleanup() { for p in "${PIDS[@]:-}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
 
 read -r P_AB P_RS < <(python3 -c '

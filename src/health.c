@@ -41,6 +41,7 @@ static const char health_sql[] =
 
 static pthread_mutex_t ctl_mu = PTHREAD_MUTEX_INITIALIZER;
 static sqlite3 *ctl_db;
+static sqlite3_stmt *ctl_read;   /* the per-result health read, prepared once */
 static char *ctl_path;
 static struct ab_ratelimit *ctl_rl;
 
@@ -70,6 +71,8 @@ static sqlite3 *ctl(const char *store_path)
 
 	if (ctl_db && ctl_path && !strcmp(ctl_path, store_path))
 		return ctl_db;
+	sqlite3_finalize(ctl_read);
+	ctl_read = NULL;
 	sqlite3_close(ctl_db);
 	free(ctl_path);
 	ctl_path = strdup(store_path);
@@ -84,6 +87,8 @@ static sqlite3 *ctl(const char *store_path)
 void ab_chanctl_shutdown(void)
 {
 	pthread_mutex_lock(&ctl_mu);
+	sqlite3_finalize(ctl_read);
+	ctl_read = NULL;
 	sqlite3_close(ctl_db);
 	ctl_db = NULL;
 	free(ctl_path);
@@ -209,18 +214,20 @@ void ab_chanctl_result(struct ab_store *st, struct ab_runtime *rt, const struct 
 		pthread_mutex_unlock(&ctl_mu);
 		return;
 	}
-	if (sqlite3_prepare_v2(ctl_db, "SELECT state, failures, since, last_ok FROM "
-	    "channel_health WHERE channel = ?1", -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, ch->name, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			state = sqlite3_column_int(q, 0);
-			failures = sqlite3_column_int(q, 1);
-			since = sqlite3_column_int64(q, 2);
-			last_ok = sqlite3_column_int64(q, 3);
+	/* runs once per delivery attempt: the statement is kept (ctl_mu) */
+	if (ctl_read || sqlite3_prepare_v3(ctl_db, "SELECT state, failures, since, last_ok FROM "
+	    "channel_health WHERE channel = ?1", -1, SQLITE_PREPARE_PERSISTENT, &ctl_read,
+	    NULL) == SQLITE_OK) {
+		sqlite3_bind_text(ctl_read, 1, ch->name, -1, SQLITE_STATIC);
+		if (sqlite3_step(ctl_read) == SQLITE_ROW) {
+			state = sqlite3_column_int(ctl_read, 0);
+			failures = sqlite3_column_int(ctl_read, 1);
+			since = sqlite3_column_int64(ctl_read, 2);
+			last_ok = sqlite3_column_int64(ctl_read, 3);
 		}
+		sqlite3_reset(ctl_read);
+		sqlite3_clear_bindings(ctl_read);
 	}
-	sqlite3_finalize(q);
-	q = NULL;
 	/* Success on a healthy channel changes nothing but last_ok: written at
 	 * most every HEALTH_OK_REFRESH_MS, not once per delivered job (each
 	 * write is a transaction with an fsync, taking the store's write lock

@@ -65,6 +65,9 @@ int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
 int ab_store_begin(struct ab_store *s);
 int ab_store_commit(struct ab_store *s);
 void ab_store_rollback(struct ab_store *s);
+/* Tune this connection for large group commits (bigger page cache, rarer
+ * WAL checkpoints); durability is unchanged.  0 or -1. */
+int ab_store_set_bulk(struct ab_store *s);
 /* Is a batch open?  fail_batch: roll an open batch back with msg as the
  * error (its commit then returns -1); for modules that write their own
  * tables inside a batch (noise.c). */

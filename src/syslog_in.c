@@ -5,21 +5,27 @@
  * Public: ab_syslog_in_open, ab_syslog_in_start, ab_syslog_in_set_runtime,
  *         ab_syslog_in_stop (see syslog_in.h).
  *
- * One thread, one epoll set, level-triggered.  A round: wait, then read
- * what is ready (at most READ_ROUND bytes per connection, UDP_ROUND
- * datagrams per socket), frame TCP streams with the RFC 6587 framer (one
- * per connection, octet counting or LF detected from the first byte), turn
- * every message into an event (ab_syslog_process: parse, source selection,
- * profile hook), and route and commit the whole batch in ONE store
- * transaction (group commit) at the end of the first round that drained the
- * input, or when the batch is full (BATCH_MAX_EVENTS / BATCH_MAX_BYTES) or
- * BATCH_MAX_MS old: under a steady flood a batch spans several rounds.  Only
- * then are the lines counted as received.  If the commit fails the batch is kept and
- * retried every RETRY_MS while nothing else is read (input pauses; nothing
- * is dropped).
+ * Two threads.  The listener thread: one epoll set, level-triggered.  A
+ * round: wait, then read what is ready (at most READ_ROUND bytes per
+ * connection, UDP_ROUND datagrams per socket), frame TCP streams with the
+ * RFC 6587 framer (one per connection, octet counting or LF detected from
+ * the first byte), turn every message into an event (ab_syslog_process:
+ * parse, source selection, profile hook) and add it to the current batch.
+ * The batch goes to the committer thread (its own store connection), which
+ * routes and commits it in ONE store transaction (group commit, fsync),
+ * at the end of the first round that drained the input, or when it is full
+ * (BATCH_MAX_EVENTS / BATCH_MAX_BYTES) or BATCH_MAX_MS old; while the
+ * committer works, the listener fills the other batch (so a batch spans
+ * several rounds under a flood, and commits overlap with parsing).  Only
+ * when its commit returned are the lines counted as received (by the
+ * listener thread, which owns every counter).  If the commit fails the
+ * batch is kept and retried every RETRY_MS; once the other batch is full
+ * too nothing else is read (input pauses; nothing is dropped).  At most
+ * two batches are in memory.
  *
- * Backpressure: with high_water > 0 the queued-job count is checked after
- * commits (at most every HW_CHECK_MS); above the mark every stream socket
+ * Backpressure: with high_water > 0 the queued-job count is checked by the
+ * listener (a read-only connection of its own, at most every HW_CHECK_MS);
+ * above the mark every stream socket
  * (TCP/TLS connections and listening sockets, the unix socket) leaves the
  * epoll set's read interest, so the kernel buffers fill and senders' TCP
  * backs off; UDP datagrams are still read, dropped and counted.  Reading
@@ -115,6 +121,18 @@ struct item {
 	struct lsn *l;
 };
 
+/* A group commit: filled by the listener thread, committed by the
+ * committer thread, counted (or dropped at stop) by the listener again. */
+struct batch {
+	struct item *items;
+	size_t n;
+	size_t bytes;
+	int64_t t0;                   /* when its first line came */
+	struct ab_runtime *rt;        /* the snapshot it is routed with (handed over) */
+	bool ok;                      /* committed */
+	uint64_t errors;              /* failed commit tries */
+};
+
 struct ab_syslog_in {
 	enum kind kind;               /* K_WAKE: the eventfd's tag */
 	struct lsn *ls;
@@ -128,16 +146,21 @@ struct ab_syslog_in {
 	struct ab_runtime *round_rt;  /* held for one round */
 	void (*wake)(void *);
 	void *wake_arg;
-	struct ab_store *st;
+	struct ab_store *st;          /* the committer thread's connection */
+	struct ab_store *st_ro;       /* the listener thread's (high-water count) */
 	char *status_path;
 	int high_water;
 	struct conn *conns;
-	/* batch */
-	struct item *items;
-	size_t n_items;
-	size_t batch_bytes;
-	int64_t batch_t0;             /* when its first line came */
+	/* batches: the listener fills cur while the committer commits sent */
+	struct batch bt[2];
+	struct batch *cur;
+	struct batch *sent;           /* handed over and not counted yet, or NULL */
 	bool undrained;               /* this round left input unread (a full round) */
+	pthread_t cth;
+	bool cstarted;
+	pthread_mutex_t cmu;          /* guards c_work, c_done, c_stop */
+	pthread_cond_t c_work_cv, c_done_cv;
+	bool c_work, c_done, c_stop;
 	/* state */
 	bool paused;
 	int64_t last_hw, last_status, last_drop_log, last_idle;
@@ -371,9 +394,13 @@ static void in_free(struct ab_syslog_in *in)
 	if (in->wfd >= 0)
 		close(in->wfd);
 	free(in->status_path);
-	free(in->items);
+	free(in->bt[0].items);
+	free(in->bt[1].items);
 	free(in->rbuf);
 	pthread_mutex_destroy(&in->mu);
+	pthread_mutex_destroy(&in->cmu);
+	pthread_cond_destroy(&in->c_work_cv);
+	pthread_cond_destroy(&in->c_done_cv);
 	free(in);
 }
 
@@ -394,11 +421,16 @@ struct ab_syslog_in *ab_syslog_in_open(const struct ab_config *cfg, char *err, s
 	in->kind = K_WAKE;
 	in->ep = in->wfd = -1;
 	pthread_mutex_init(&in->mu, NULL);
+	pthread_mutex_init(&in->cmu, NULL);
+	pthread_cond_init(&in->c_work_cv, NULL);
+	pthread_cond_init(&in->c_done_cv, NULL);
 	in->high_water = sc->high_water;
 	in->ls = calloc(sc->n_listeners, sizeof *in->ls);
-	in->items = calloc(BATCH_MAX_EVENTS, sizeof *in->items);
+	in->bt[0].items = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[0].items);
+	in->bt[1].items = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[1].items);
+	in->cur = &in->bt[0];
 	in->status_path = ab_config_path(cfg, sc->status_file ? sc->status_file : "syslog.status");
-	if (!in->ls || !in->items || !in->status_path) {
+	if (!in->ls || !in->bt[0].items || !in->bt[1].items || !in->status_path) {
 		snprintf(err, errsz, "syslog: out of memory");
 		goto fail;
 	}
@@ -463,7 +495,7 @@ static void write_status(struct ab_syslog_in *in, bool force)
 	int64_t now = ab_mono_ms();
 	json_t *j, *ls;
 	char tmp[4096], t[40];
-	FILE *f;
+	int fd;
 	char *s;
 
 	if (!force && (!in->dirty || now - in->last_status < STATUS_MS))
@@ -502,10 +534,16 @@ static void write_status(struct ab_syslog_in *in, bool force)
 	if (!s)
 		return;
 	snprintf(tmp, sizeof tmp, "%s.tmp", in->status_path);
-	f = fopen(tmp, "w");
-	if (f) {
-		fprintf(f, "%s\n", s);
-		if (fclose(f) == 0 && rename(tmp, in->status_path) == 0) {
+	/* write(2), not stdio: no 4 KB FILE buffer to allocate every STATUS_MS
+	 * (that malloc made glibc consolidate the batch's freed chunks) */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd >= 0) {
+		size_t n = strlen(s);
+		bool ok;
+
+		s[n] = '\n';       /* replaces the NUL: the length is known */
+		ok = write(fd, s, n + 1) == (ssize_t)(n + 1);
+		if (close(fd) == 0 && ok && rename(tmp, in->status_path) == 0) {
 			free(s);
 			return;
 		}
@@ -517,25 +555,28 @@ static void write_status(struct ab_syslog_in *in, bool force)
 
 /* ------------------------------------------------------------ batch and commit */
 
-static void batch_free(struct ab_syslog_in *in)
+static void batch_free(struct batch *b)
 {
-	for (size_t i = 0; i < in->n_items; i++)
-		ab_event_free(in->items[i].ev);
-	in->n_items = 0;
-	in->batch_bytes = 0;
+	for (size_t i = 0; i < b->n; i++)
+		ab_event_free(b->items[i].ev);
+	b->n = 0;
+	b->bytes = 0;
+	ab_runtime_unref(b->rt);
+	b->rt = NULL;
 }
 
-static int try_commit(struct ab_syslog_in *in, const struct ab_config *cfg, char *err,
-	size_t errsz)
+/* Committer thread: route and store a whole batch in one transaction. */
+static int try_commit(struct ab_syslog_in *in, struct batch *b, char *err, size_t errsz)
 {
+	const struct ab_config *cfg = b->rt->cfg;
 	int64_t now = ab_now_ms();
 
 	if (ab_store_begin(in->st) < 0) {
 		snprintf(err, errsz, "%s", ab_store_errmsg(in->st));
 		return -1;
 	}
-	for (size_t i = 0; i < in->n_items; i++) {
-		if (ab_ingest(in->st, cfg, in->items[i].ev, now, NULL, NULL, err, errsz) < 0) {
+	for (size_t i = 0; i < b->n; i++) {
+		if (ab_ingest(in->st, cfg, b->items[i].ev, now, NULL, NULL, err, errsz) < 0) {
 			ab_store_rollback(in->st);
 			return -1;
 		}
@@ -558,41 +599,145 @@ static bool nap(struct ab_syslog_in *in, int ms)
 	return atomic_load(&in->stop);
 }
 
-/* Commit the batch (retrying while the store fails); then count it. */
-static void flush(struct ab_syslog_in *in)
+/* Committer thread, between tries: wait up to ms; true when stopping. */
+static bool committer_nap(struct ab_syslog_in *in, int ms)
 {
-	char err[1024];
-	unsigned tries = 0;
+	struct timespec ts;
+	bool stopping;
 
-	if (in->n_items == 0)
-		return;
-	while (try_commit(in, in->round_rt->cfg, err, sizeof err) < 0) {
-		in->store_errors++;
-		in->dirty = true;
-		if (tries++ % 20 == 0)
-			ab_log(AB_LOG_ERR, "syslog: could not commit %zu line(s): %s; input paused, "
-				"retrying", in->n_items, err);
-		if (nap(in, RETRY_MS)) {
-			ab_log(AB_LOG_ERR, "syslog: stopping with %zu uncommitted line(s) (not "
-				"counted as received): %s", in->n_items, err);
-			batch_free(in);
-			return;
-		}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
 	}
-	for (size_t i = 0; i < in->n_items; i++)
-		in->items[i].l->received++;
-	in->received += in->n_items;
-	in->batches++;
+	pthread_mutex_lock(&in->cmu);
+	if (!atomic_load(&in->stop) && !in->c_stop)
+		pthread_cond_timedwait(&in->c_work_cv, &in->cmu, &ts);
+	stopping = atomic_load(&in->stop) || in->c_stop;
+	pthread_mutex_unlock(&in->cmu);
+	return stopping;
+}
+
+/*
+ * The committer thread: commits each handed-over batch (retrying every
+ * RETRY_MS while the store fails; meanwhile the listener fills the other
+ * batch and then stops reading: input pauses, nothing is dropped), then
+ * tells the listener, which counts the lines.  Commits and their fsyncs
+ * thus overlap with reading and parsing the next batch.
+ */
+static void *committer(void *arg)
+{
+	struct ab_syslog_in *in = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&in->cmu);
+	for (;;) {
+		struct batch *b;
+		char err[1024];
+		unsigned tries = 0;
+		bool ok = true;
+
+		while (!in->c_work && !in->c_stop)
+			pthread_cond_wait(&in->c_work_cv, &in->cmu);
+		if (!in->c_work)
+			break;
+		b = in->sent;
+		pthread_mutex_unlock(&in->cmu);
+		b->errors = 0;
+		while (try_commit(in, b, err, sizeof err) < 0) {
+			b->errors++;
+			if (tries++ % 20 == 0)
+				ab_log(AB_LOG_ERR, "syslog: could not commit %zu line(s): %s; input "
+					"paused, retrying", b->n, err);
+			if (committer_nap(in, RETRY_MS)) {
+				ab_log(AB_LOG_ERR, "syslog: stopping with %zu uncommitted line(s) (not "
+					"counted as received): %s", b->n, err);
+				ok = false;
+				break;
+			}
+		}
+		if (ok && in->wake)
+			in->wake(in->wake_arg);
+		pthread_mutex_lock(&in->cmu);
+		b->ok = ok;
+		in->c_work = false;
+		in->c_done = true;
+		pthread_cond_broadcast(&in->c_done_cv);
+		pthread_mutex_unlock(&in->cmu);
+		if (write(in->wfd, &one, sizeof one) < 0)     /* the listener counts it */
+			ab_log(AB_LOG_DEBUG, "syslog: eventfd: %s", strerror(errno));
+		pthread_mutex_lock(&in->cmu);
+	}
+	pthread_mutex_unlock(&in->cmu);
+	return NULL;
+}
+
+/* Listener: count the batch the committer is done with, if any. */
+static void reap(struct ab_syslog_in *in)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&in->cmu);
+	if (!in->c_done) {
+		pthread_mutex_unlock(&in->cmu);
+		return;
+	}
+	b = in->sent;
+	in->sent = NULL;
+	in->c_done = false;
+	pthread_mutex_unlock(&in->cmu);
+	in->store_errors += b->errors;
+	if (b->ok) {
+		for (size_t i = 0; i < b->n; i++)
+			b->items[i].l->received++;
+		in->received += b->n;
+		in->batches++;
+	}
 	in->dirty = true;
-	batch_free(in);
-	if (in->wake)
-		in->wake(in->wake_arg);
+	batch_free(b);
+}
+
+/* Listener: wait until the committer has finished the batch it has. */
+static void wait_committer(struct ab_syslog_in *in)
+{
+	pthread_mutex_lock(&in->cmu);
+	while (in->sent && !in->c_done)
+		pthread_cond_wait(&in->c_done_cv, &in->cmu);
+	pthread_mutex_unlock(&in->cmu);
+	reap(in);
+}
+
+/* Listener: hand the current batch to the committer.  When the committer
+ * still works on the previous one: wait for it if wait, else keep
+ * collecting (the committer's wake-up brings us back here). */
+static void flush(struct ab_syslog_in *in, bool wait)
+{
+	struct batch *b = in->cur;
+
+	reap(in);
+	if (b->n == 0)
+		return;
+	if (in->sent) {
+		if (!wait)
+			return;
+		wait_committer(in);
+	}
+	b->rt = ab_runtime_ref(in->round_rt);
+	in->cur = b == &in->bt[0] ? &in->bt[1] : &in->bt[0];
+	pthread_mutex_lock(&in->cmu);
+	in->sent = b;
+	in->c_work = true;
+	pthread_cond_signal(&in->c_work_cv);
+	pthread_mutex_unlock(&in->cmu);
 }
 
 static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, const char *msg,
 	size_t len, bool truncated)
 {
 	struct ab_event *ev = ab_event_new();
+	struct batch *b;
 	char err[256];
 	int rc;
 
@@ -613,14 +758,15 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		ab_event_free(ev);
 		return;
 	}
-	if (in->n_items == 0)
-		in->batch_t0 = ab_mono_ms();
-	in->items[in->n_items].ev = ev;
-	in->items[in->n_items].l = l;
-	in->n_items++;
-	in->batch_bytes += len;
-	if (in->n_items >= BATCH_MAX_EVENTS || in->batch_bytes >= BATCH_MAX_BYTES)
-		flush(in);
+	b = in->cur;
+	if (b->n == 0)
+		b->t0 = ab_mono_ms();
+	b->items[b->n].ev = ev;
+	b->items[b->n].l = l;
+	b->n++;
+	b->bytes += len;
+	if (b->n >= BATCH_MAX_EVENTS || b->bytes >= BATCH_MAX_BYTES)
+		flush(in, true);
 }
 
 /* ------------------------------------------------------------ backpressure */
@@ -644,7 +790,7 @@ static void check_high_water(struct ab_syslog_in *in)
 	if (in->high_water <= 0 || now - in->last_hw < HW_CHECK_MS)
 		return;
 	in->last_hw = now;
-	q = ab_store_count(in->st, AB_JOB_QUEUED);
+	q = ab_store_count(in->st_ro, AB_JOB_QUEUED);
 	if (q < 0)
 		return;
 	want = in->paused ? q > (int64_t)in->high_water * 9 / 10 : q > in->high_water;
@@ -998,8 +1144,8 @@ static void *run(void *arg)
 		for (struct conn *c = in->conns; c; c = c->next)
 			more |= c->more;
 		timeout = more ? 0 : in->paused ? HW_CHECK_MS : 1000;
-		if (!more && in->n_items) {   /* a batch waits: BATCH_MAX_MS at most */
-			int64_t left = BATCH_MAX_MS - (ab_mono_ms() - in->batch_t0);
+		if (!more && in->cur->n && !in->sent) {   /* a batch waits: BATCH_MAX_MS */
+			int64_t left = BATCH_MAX_MS - (ab_mono_ms() - in->cur->t0);
 			timeout = left > 0 ? (int)left : 0;
 		}
 		n = epoll_wait(in->ep, evs, 64, timeout);
@@ -1053,8 +1199,10 @@ static void *run(void *arg)
 		 * faster than it is read (bigger batches, fewer commits); it is
 		 * committed as soon as the input is drained, is full (add_line),
 		 * or BATCH_MAX_MS old. */
-		if (!in->undrained || in->paused || ab_mono_ms() - in->batch_t0 >= BATCH_MAX_MS)
-			flush(in);
+		if (!in->undrained || in->paused || ab_mono_ms() - in->cur->t0 >= BATCH_MAX_MS)
+			flush(in, false);
+		else
+			reap(in);
 		check_high_water(in);
 		idle_scan(in);
 		drop_log(in);
@@ -1069,24 +1217,46 @@ static void *run(void *arg)
 	return NULL;
 }
 
+static void stop_committer(struct ab_syslog_in *in)
+{
+	if (!in->cstarted)
+		return;
+	pthread_mutex_lock(&in->cmu);
+	in->c_stop = true;
+	pthread_cond_broadcast(&in->c_work_cv);
+	pthread_mutex_unlock(&in->cmu);
+	pthread_join(in->cth, NULL);
+	in->cstarted = false;
+}
+
 int ab_syslog_in_start(struct ab_syslog_in *in, struct ab_runtime *rt, const char *store_path,
 	void (*wake)(void *arg), void *wake_arg, char *err, size_t errsz)
 {
 	in->st = ab_store_open(store_path, err, errsz);
 	if (!in->st)
 		return -1;
+	in->st_ro = ab_store_open(store_path, err, errsz);
+	if (!in->st_ro) {
+		ab_store_close(in->st);
+		in->st = NULL;
+		return -1;
+	}
+	if (ab_store_set_bulk(in->st) < 0)
+		ab_log(AB_LOG_WARNING, "syslog: %s (commits work, only slower)",
+			ab_store_errmsg(in->st));
 	in->rt = ab_runtime_ref(rt);
 	in->wake = wake;
 	in->wake_arg = wake_arg;
 	in->dirty = true;
 	write_status(in, true);
+	if (pthread_create(&in->cth, NULL, committer, in) != 0) {
+		snprintf(err, errsz, "syslog: cannot start the committer thread");
+		goto fail;
+	}
+	in->cstarted = true;
 	if (pthread_create(&in->th, NULL, run, in) != 0) {
 		snprintf(err, errsz, "syslog: cannot start the listener thread");
-		ab_runtime_unref(in->rt);
-		in->rt = NULL;
-		ab_store_close(in->st);
-		in->st = NULL;
-		return -1;
+		goto fail;
 	}
 	in->started = true;
 	for (size_t i = 0; i < in->n_ls; i++)
@@ -1094,6 +1264,14 @@ int ab_syslog_in_start(struct ab_syslog_in *in, struct ab_runtime *rt, const cha
 			in->ls[i].address, ab_syslog_proto_name(in->ls[i].proto), in->ls[i].name,
 			in->ls[i].max_message);
 	return 0;
+fail:
+	stop_committer(in);
+	ab_runtime_unref(in->rt);
+	in->rt = NULL;
+	ab_store_close(in->st);
+	ab_store_close(in->st_ro);
+	in->st = in->st_ro = NULL;
+	return -1;
 }
 
 void ab_syslog_in_set_runtime(struct ab_syslog_in *in, struct ab_runtime *rt)
@@ -1119,12 +1297,16 @@ void ab_syslog_in_stop(struct ab_syslog_in *in)
 		atomic_store(&in->stop, true);
 		if (write(in->wfd, &one, sizeof one) < 0)
 			ab_log(AB_LOG_DEBUG, "syslog: eventfd: %s", strerror(errno));
+		pthread_mutex_lock(&in->cmu);      /* a committer between retries: stop now */
+		pthread_cond_broadcast(&in->c_work_cv);
+		pthread_mutex_unlock(&in->cmu);
 		pthread_join(in->th, NULL);
 		/* What is still buffered in open connections is committed too. */
 		in->round_rt = ab_runtime_ref(in->rt);
 		while (in->conns)
 			end_of_stream(in, in->conns);
-		flush(in);   /* one try: stop is set */
+		flush(in, true);   /* one try: stop is set */
+		wait_committer(in);
 		ab_runtime_unref(in->round_rt);
 		in->round_rt = NULL;
 		write_status(in, true);
@@ -1133,8 +1315,12 @@ void ab_syslog_in_stop(struct ab_syslog_in *in)
 	}
 	while (in->conns)
 		conn_close(in, in->conns);
-	batch_free(in);
+	wait_committer(in);
+	stop_committer(in);
+	batch_free(&in->bt[0]);
+	batch_free(&in->bt[1]);
 	ab_store_close(in->st);
+	ab_store_close(in->st_ro);
 	ab_runtime_unref(in->rt);
 	in_free(in);
 }

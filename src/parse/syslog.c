@@ -869,12 +869,22 @@ static const struct {
 static const char *source_guess(struct span vendor, struct span product)
 {
 	char both[256];
-	size_t i;
+	size_t i, vn = vendor.n > 120 ? 120 : vendor.n, pn = product.n > 120 ? 120 : product.n;
 
-	snprintf(both, sizeof both, "%.*s %.*s", (int)(vendor.n > 120 ? 120 : vendor.n), vendor.p,
-		 (int)(product.n > 120 ? 120 : product.n), product.p);
+	/* "vendor product", ASCII-lowercased once (the needles are lowercase):
+	 * strstr per hint, no printf and no per-hint case folding (every CEF
+	 * and LEEF line comes here) */
+	if (vn)
+		memcpy(both, vendor.p, vn);
+	both[vn] = ' ';
+	if (pn)
+		memcpy(both + vn + 1, product.p, pn);
+	both[vn + 1 + pn] = '\0';
+	for (i = 0; i < vn + 1 + pn; i++)
+		if (both[i] >= 'A' && both[i] <= 'Z')
+			both[i] = (char)(both[i] - 'A' + 'a');
 	for (i = 0; i < sizeof source_hints / sizeof source_hints[0]; i++)
-		if (strcasestr(both, source_hints[i].needle))
+		if (strstr(both, source_hints[i].needle))
 			return source_hints[i].source;
 	return "syslog";
 }

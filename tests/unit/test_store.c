@@ -1,7 +1,8 @@
 /*
  * test_store.c - unit tests for the durable store (src/store.c): schema and
  * file mode, version refusal, enqueue dedupe, claim order and leases,
- * finish outcomes, operator actions, the delivery log, concurrent claims
+ * finish outcomes, batch claims and finishes, release of unattempted jobs,
+ * operator actions, the delivery log, concurrent claims
  * from two connections, and durability across kill -9 of a writer.
  */
 #include <errno.h>
@@ -241,6 +242,63 @@ static void test_claim_order(void **state)
 	assert_int_equal(ab_store_claim(f->s, 1000, 1000, &job), 0);
 	assert_int_equal(ab_store_next_due(f->s), -1);
 	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 4);
+}
+
+/* Batch claims: oldest first, staggered leases, one batch of finishes,
+ * release of jobs that were not attempted, the bounded due count. */
+static void test_claim_batch(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "c" };
+	struct ab_job jobs[4], job;
+	struct ab_result ok, retry;
+	struct ab_finish fin[2];
+	char id[40];
+
+	for (unsigned i = 1; i <= 5; i++)
+		assert_int_equal(enqueue_n(f->s, i, ch, 1, 100 + i), 1);
+	assert_int_equal(ab_store_count_due(f->s, 103, 100), 3);
+	assert_int_equal(ab_store_count_due(f->s, 1000, 2), 2);    /* bounded */
+	assert_int_equal(ab_store_claim_batch(f->s, 1000, 500, jobs, 0), 0);
+	assert_int_equal(ab_store_claim_batch(f->s, 50, 500, jobs, 4), 0);   /* none due */
+	assert_int_equal(ab_store_claim_batch(f->s, 1000, 500, jobs, 4), 4);
+	for (unsigned i = 0; i < 4; i++) {
+		make_id(id, sizeof id, i + 1);
+		assert_string_equal(jobs[i].event_id, id);
+		assert_int_equal(jobs[i].state, AB_JOB_RUNNING);
+		assert_int_equal(jobs[i].attempts, 1);
+	}
+	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 4);
+	/* leases until 1500, 2000, 2500, 3000: only the first has expired at 1999 */
+	assert_int_equal(ab_store_requeue_running(f->s, 1999, false), 1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 2);
+	/* jobs[1] ok, jobs[2] retry later: one transaction */
+	ab_result_set(&ok, AB_OK, 200, NULL);
+	ab_result_set(&retry, AB_RETRY, 503, "busy");
+	fin[0] = (struct ab_finish){ &jobs[1], &ok, 5, 1100, 0, false };
+	fin[1] = (struct ab_finish){ &jobs[2], &retry, 5, 1100, 9000, false };
+	assert_int_equal(ab_store_finish_batch(f->s, fin, 2), 0);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DONE), 1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 3);
+	/* jobs[3] was not attempted: back to the queue with attempts 0 */
+	assert_int_equal(ab_store_release(f->s, &jobs[3], 1, 1200), 0);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 0);
+	assert_int_equal(ab_store_claim(f->s, 1300, 500, &job), 1);
+	make_id(id, sizeof id, 1);                  /* the requeued first one */
+	assert_string_equal(job.event_id, id);
+	assert_int_equal(job.attempts, 2);
+	ab_job_clear(&job);
+	assert_int_equal(ab_store_claim(f->s, 1300, 500, &job), 1);
+	make_id(id, sizeof id, 4);
+	assert_string_equal(job.event_id, id);
+	assert_int_equal(job.attempts, 1);          /* the release gave it back */
+	ab_job_clear(&job);
+	for (unsigned i = 0; i < 4; i++)
+		ab_job_clear(&jobs[i]);
+	/* a finish batch with a bad entry records nothing */
+	fin[0] = (struct ab_finish){ NULL, &ok, 0, 0, 0, false };
+	assert_int_equal(ab_store_finish_batch(f->s, fin, 1), -1);
+	assert_int_equal(ab_store_finish_batch(f->s, fin, 0), 0);
 }
 
 static void test_lease_expiry(void **state)
@@ -708,6 +766,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_and_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_finish_after_requeue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_connection_keeps_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
