@@ -40,6 +40,7 @@
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
+#define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
 
 struct ab_dispatcher {
 	pthread_mutex_t mu;
@@ -277,7 +278,12 @@ static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_run
 	if (n <= 0)
 		return n;
 	for (i = 0; i < n; i++) {
-		if (i > from && (stopping(d) || ab_mono_ms() - t0 >= FINISH_MAX_MS)) {
+		/* Record what is pending every FINISH_MAX_MS, on stop, and before an
+		 * attempt that could outlast the lease of the oldest pending job
+		 * (job k's lease is claim time + (k + 2) timeouts; see store.c). */
+		if (i > from && (stopping(d) || ab_mono_ms() - t0 >= FINISH_MAX_MS ||
+				 ab_now_ms() - now + LEASE_MARGIN_MS >
+				 rt->cfg->dispatch.timeout_ms * (int64_t)(from + 1))) {
 			record(st, rt, jobs + from, o + from, (size_t)(i - from));
 			from = i;
 			t0 = ab_mono_ms();

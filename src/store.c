@@ -700,8 +700,11 @@ int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, stru
 		if (!(st = stmt(s, ST_CLAIM_MARK)))
 			goto fail;
 		sqlite3_bind_int64(st, 1, jobs[i].id);
-		/* delivered one after the other: the i-th may start i leases late */
-		sqlite3_bind_int64(st, 2, now + lease_ms * (i + 1));
+		/* Delivered one after the other, outcomes recorded in groups: the
+		 * i-th may start i leases late and, unless it is the last, its
+		 * outcome may wait for one more attempt (dispatch.c records first
+		 * when that would not fit). */
+		sqlite3_bind_int64(st, 2, now + lease_ms * (i + (i + 1 < n ? 2 : 1)));
 		sqlite3_bind_int64(st, 3, now);
 		if (run(s, st, "claim: mark running") < 0)
 			goto fail;

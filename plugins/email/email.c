@@ -95,6 +95,26 @@ static bool addr_ok(const char *a)
 	return true;
 }
 
+/* Does url carry a password in its user info (smtp://user:pw@host)?  A URL
+ * curl cannot parse counts as yes: it is refused where that matters. */
+static bool url_has_password(const char *url)
+{
+	CURLU *u = curl_url();
+	char *pw = NULL;
+	bool has;
+
+	if (!u)
+		return true;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+		curl_url_cleanup(u);
+		return true;
+	}
+	has = curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK && pw && *pw;
+	curl_free(pw);
+	curl_url_cleanup(u);
+	return has;
+}
+
 static void em_free(struct em_inst *in)
 {
 	if (in->password) {
@@ -190,6 +210,11 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 		goto fail;
 	if (in->password && !in->username) {
 		snprintf(err, errsz, "setting 'username': required with 'password'");
+		goto fail;
+	}
+	if (in->tls == EM_TLS_NONE && url_has_password(in->url)) {
+		snprintf(err, errsz, "setting 'url': a password in the URL is refused with tls = "
+			"\"none\" (it would cross the network in clear)");
 		goto fail;
 	}
 	if (in->password && in->tls == EM_TLS_NONE) {

@@ -59,6 +59,10 @@ static void test_settings(void **state)
 		/* a password never crosses the network in clear */
 		{ "{" BASE ", \"tls\": \"none\", \"username\": \"u\", \"password\": \"p\"}",
 			"setting 'password'" },
+		{ "{\"url\": \"smtp://u:UrlPw@127.0.0.1:25\", \"tls\": \"none\", "
+			"\"from\": \"a@b.c\", \"to\": [\"d@e.f\"]}", "setting 'url'" },
+		{ "{\"url\": \"smtp://u@127.0.0.1:25\", \"tls\": \"none\", "
+			"\"from\": \"a@b.c\", \"to\": [\"d@e.f\"]}", NULL },
 		{ "{\"url\": \"smtps://127.0.0.1\", \"tls\": \"smtps\", \"from\": \"a@b.c\", "
 			"\"to\": [\"d@e.f\"]}", NULL },
 		{ "{\"from\": \"a@b.c\", \"to\": [\"d@e.f\"]}", "setting 'url'" },
