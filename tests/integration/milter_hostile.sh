@@ -16,16 +16,7 @@ ABD="$top_builddir/src/alertbridged"
 
 pf_require
 
-T=$(mktemp -d /tmp/abhostile.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() {
-	[ -n "${KEEP:-}" ] && return
-	pf_stop
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
+pf_begin abhostile
 
 SPORT=$(pf_port); MPORT=$(pf_port)
 mkdir -m 755 "$T/plugins"

@@ -20,17 +20,8 @@ D="$top_srcdir/tests/data/profiles"
 
 pf_require
 
-T=$(mktemp -d /tmp/abmilter.XXXXXX)
-chmod 755 "$T"
+pf_begin abmilter
 PF="$T/pf"
-PIDS=()
-cleanup() {
-	[ -n "${KEEP:-}" ] && return
-	pf_stop
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
 
 SPORT=$(pf_port); MPORT=$(pf_port)
 

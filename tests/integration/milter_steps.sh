@@ -25,16 +25,7 @@ ABD="$B/src/alertbridged"
 
 pf_require
 
-T=$(mktemp -d /tmp/absteps.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() {
-	[ -n "${KEEP:-}" ] && return
-	pf_stop
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
+pf_begin absteps
 
 SPORT=$(pf_port); SPORT2=$(pf_port); MPORT=$(pf_port); MPORT2=$(pf_port)
 SPORT3=$(pf_port); MPORT3=$(pf_port)

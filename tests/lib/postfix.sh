@@ -12,6 +12,10 @@
 #                              DIR/mail/user/; add settings with
 #                              postconf -c "$PF/etc" name=value afterwards
 #   pf_stop                    stop the instance (for the cleanup trap)
+#   pf_begin PREFIX            make the test's temp dir $T (/tmp/PREFIX.*, mode
+#                              755), an empty PIDS array and an EXIT trap that
+#                              stops Postfix, kills PIDS and removes $T
+#                              (KEEP=1 keeps everything for debugging)
 # Start it with: postfix -c "$PF/etc" start.
 
 pf_require() {
@@ -69,3 +73,17 @@ CONF
 }
 
 pf_stop() { [ -n "${PF:-}" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1; }
+
+pf_cleanup() {
+	[ -n "${KEEP:-}" ] && return
+	pf_stop
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+
+pf_begin() {
+	T=$(mktemp -d "/tmp/$1.XXXXXX")
+	chmod 755 "$T"
+	PIDS=()
+	trap pf_cleanup EXIT
+}
