@@ -932,6 +932,30 @@ static void h_later(struct ab_conf_ctx *c, const config_setting_t *s, const stru
 	h_string(c, s, f, c);
 }
 
+/* retention: 0 keeps every row; otherwise at least an hour. */
+static void h_retention(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	const char *v = config_setting_get_string(s);
+	char sh[AB_CONF_SHOW_MAX + 8], lo[32], hi[32], got[32];
+	int64_t ms;
+
+	if (ab_duration_parse(v, &ms) != 0) {
+		err(c, s, "setting '%s': bad duration '%s' (use 30d, 12h, 2w; \"0\" keeps "
+		    "everything)", f->name, show(v, sh, sizeof sh));
+		return;
+	}
+	if (ms != 0 && (ms < f->min || ms > f->max)) {
+		fmt_duration(f->min, lo, sizeof lo);
+		fmt_duration(f->max, hi, sizeof hi);
+		fmt_duration(ms, got, sizeof got);
+		err(c, s, "setting '%s' must be 0 (keep everything) or between %s and %s (got %s)",
+		    f->name, lo, hi, got);
+		return;
+	}
+	*AT(dst, f->off, int64_t) = ms;
+}
+
 #define TOFF(m) offsetof(struct ab_config, m)
 static const struct ab_conf_field top_fields[] = {
 	{ "state_dir", FT_STRING, false, h_abspath, TOFF(state_dir), 0, 0, 0 },
@@ -939,6 +963,8 @@ static const struct ab_conf_field top_fields[] = {
 	{ "plugin_dir", FT_STRING, false, h_string, TOFF(plugin_dir), 0, 0, 0 },
 	{ "user", FT_STRING, false, h_string, TOFF(user), 0, 0, 0 },
 	{ "pidfile", FT_STRING, false, h_later, offsetof(struct ab_conf_ctx, pidfile_raw), 0, 0, 0 },
+	{ "retention", FT_DURATION, false, h_retention, TOFF(retention_ms), 0, MS_HOUR,
+	  100 * 365 * MS_DAY },
 	{ "log", FT_GROUP, false, h_log, 0, 0, 0, 0 },
 	{ "dispatch", FT_GROUP, false, h_dispatch, 0, 0, 0, 0 },
 	{ "channels", FT_LIST, false, h_channels, 0, 0, 0, 0 },
@@ -997,6 +1023,7 @@ static int set_defaults(struct ab_config *cfg, const char *path)
 	cfg->dispatch.max_age_ms = 2 * MS_DAY;
 	cfg->dispatch.poll_ms = 500;
 	cfg->dispatch.timeout_ms = 30 * MS_SEC;
+	cfg->retention_ms = 30 * MS_DAY;
 	cfg->path = strdup(path);
 	cfg->state_dir = strdup(AB_CONF_DEFAULT_STATE_DIR);
 	cfg->plugin_dir = strdup(PKGPLUGINDIR);

@@ -134,6 +134,7 @@ struct ab_config {
 	char *plugin_dir;         /* default PKGPLUGINDIR */
 	char *user;               /* NULL = do not drop privileges */
 	char *pidfile;            /* NULL = none */
+	int64_t retention_ms;     /* default 30d; 0 = keep every row (store pruning) */
 	int log_level;            /* AB_LOG_*; default AB_LOG_INFO */
 	bool log_syslog;          /* default false */
 	struct ab_dispatch_conf dispatch;

@@ -19,7 +19,11 @@
  *        id, with no events row.
  *   delivery_log(id, job_id, event_id, channel, at, attempt, status, code,
  *        latency_ms, error); job_id becomes NULL when the job is dropped.
- * Done jobs are kept (they are the dedup record); nothing here prunes them.
+ * Done jobs are the dedup record.  ab_store_prune (the scheduler, per the
+ * `retention` setting) deletes, older than a cutoff: delivery_log rows,
+ * DONE jobs (never queued, running or dead ones), and events that no job
+ * and no reminder row references, in short transactions; the dedup record
+ * is therefore the retention window.
  * Schema version 2 adds the routing noise-control state (noise.c):
  *   throttle(rule, key, window_end, suppressed)
  *   groups(id, rule, key, group_by, channels, first_at, last_at, due_at,
@@ -36,6 +40,7 @@
  * ab_store_count, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
  * ab_status_name,
  * ab_store_begin, ab_store_commit, ab_store_rollback (group commit), ab_store_set_bulk,
+ * ab_store_prune (retention),
  * ab_store_set_held (claim and next-due skip the queued jobs of the held -
  * disabled - channels of this connection; they stay queued, unattempted).
  *
@@ -50,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -65,6 +71,8 @@
 #define STORE_JSON_KEEP (256 * 1024)  /* reused event JSON buffer kept up to this */
 #define STORE_BULK_CACHE_KB 16384     /* ab_store_set_bulk: page cache */
 #define STORE_BULK_CHECKPOINT 8000    /* ab_store_set_bulk: WAL pages (32 MB) */
+#define STORE_PRUNE_MAX_CHUNKS 50     /* ab_store_prune: transactions per call */
+#define STORE_PRUNE_PAUSE_NS 1000000L /* between full chunks: let other writers in */
 
 enum {
 	ST_BEGIN,
@@ -92,6 +100,9 @@ enum {
 	ST_EVENT_EXISTS,
 	ST_COUNT_DUE,
 	ST_RELEASE,
+	ST_PRUNE_LOG,
+	ST_PRUNE_JOBS,
+	ST_PRUNE_EVENTS,
 	ST_COUNT_ALL
 };
 
@@ -99,6 +110,10 @@ enum {
 #define JOB_COLS "j.id, j.event_id, j.channel, j.kind, COALESCE(j.payload, e.json), " \
 	"j.state, j.attempts, j.created_at, j.next_at, j.updated_at, j.last_error"
 #define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.id = j.event_id "
+/* The first rowid of table whose time column is not older than ?1 (the
+ * end of the retention scan), or past the last row. */
+#define PRUNE_BOUND(table, col) "COALESCE((SELECT rowid FROM " table " WHERE " col \
+	" >= ?1 ORDER BY rowid LIMIT 1), 9223372036854775807)"
 #define LOG_COLS "SELECT id, job_id, event_id, channel, at, attempt, status, code, " \
 	"latency_ms, error FROM delivery_log "
 
@@ -142,6 +157,21 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"(SELECT value FROM json_each(?2)) ORDER BY j.next_at, j.id LIMIT ?3",
 	[ST_NEXT_DUE_HELD] = "SELECT MIN(next_at) FROM jobs WHERE state = 0 AND channel NOT IN "
 		"(SELECT value FROM json_each(?1))",
+	/* Retention (ab_store_prune): ?1 = cutoff, ?2 = rows per transaction.
+	 * Rows are stored in time order, so each scan stops at the first row
+	 * (by rowid) that is recent: the scalar subquery runs once and skips
+	 * only the old rows that stay, never the whole table (no time index).
+	 * "+state": walk jobs by rowid, not all done jobs through jobs_due. */
+	[ST_PRUNE_LOG] = "DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log "
+		"WHERE id < " PRUNE_BOUND("delivery_log", "at") " AND at < ?1 ORDER BY id LIMIT ?2)",
+	[ST_PRUNE_JOBS] = "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+		"WHERE id < " PRUNE_BOUND("jobs", "created_at") " AND +state = 2 AND "
+		"updated_at < ?1 ORDER BY id LIMIT ?2)",
+	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e "
+		"WHERE e.rowid < " PRUNE_BOUND("events", "received_at") " AND "
+		"e.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE "
+		"j.event_id = e.id) AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
+		"r.event_id = e.id) ORDER BY e.rowid LIMIT ?2)",
 };
 
 static const char schema_sql[] =
@@ -1091,6 +1121,80 @@ int64_t ab_store_count(struct ab_store *s, enum ab_job_state state)
 		set_err(s, "count");
 	sqlite3_reset(st);
 	return v;
+}
+
+/* One retention chunk: delete up to max_rows rows of one table in its own
+ * transaction.  Rows deleted, or -1. */
+static int64_t prune_chunk(struct ab_store *s, int which, int64_t cutoff_ms, int max_rows)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	if (tx_begin(s, "prune") < 0)
+		return -1;
+	st = stmt(s, which);
+	if (!st) {
+		tx_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, cutoff_ms);
+	sqlite3_bind_int(st, 2, max_rows);
+	if (run(s, st, "prune") < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	n = sqlite3_changes(s->db);
+	if (tx_commit(s, "prune") < 0)
+		return -1;
+	return n;
+}
+
+int64_t ab_store_prune(struct ab_store *s, int64_t cutoff_ms, int max_rows,
+	struct ab_prune_counts *deleted)
+{
+	/* Order matters: log rows first, then done jobs, then the events that
+	 * the pruned jobs no longer reference. */
+	static const int which[] = { ST_PRUNE_LOG, ST_PRUNE_JOBS, ST_PRUNE_EVENTS };
+	struct ab_prune_counts d = { 0, 0, 0, false };
+	int64_t *count[] = { &d.log, &d.jobs, &d.events };
+	const struct timespec pause = { 0, STORE_PRUNE_PAUSE_NS };
+	int chunks = 0;
+	size_t t;
+
+	if (deleted)
+		*deleted = d;
+	if (s->batch) {
+		snprintf(s->err, sizeof s->err, "store: prune: a group commit is open");
+		return -1;
+	}
+	if (max_rows < 1 || cutoff_ms <= 0)
+		return 0;
+	for (t = 0; t < sizeof which / sizeof which[0]; t++) {
+		for (;;) {
+			int64_t n;
+
+			if (chunks == STORE_PRUNE_MAX_CHUNKS) {
+				d.more = true;
+				goto out;
+			}
+			if (chunks > 0)
+				nanosleep(&pause, NULL);
+			n = prune_chunk(s, which[t], cutoff_ms, max_rows);
+			chunks++;
+			if (n < 0) {
+				if (deleted)
+					*deleted = d;
+				return -1;
+			}
+			*count[t] += n;
+			if (n < max_rows)
+				break;
+		}
+	}
+out:
+	if (deleted)
+		*deleted = d;
+	return d.log + d.jobs + d.events;
 }
 
 char *ab_store_event_json(struct ab_store *s, const char *event_id)

@@ -111,6 +111,21 @@ struct ab_finish {
 };
 int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t n);
 
+/* Retention: delete delivery_log rows with at < cutoff_ms, DONE jobs with
+ * updated_at < cutoff_ms (queued, running and dead jobs stay), then events
+ * with received_at < cutoff_ms that no job and no reminder references.
+ * Each transaction deletes at most max_rows rows of one table; a call makes
+ * at most a fixed number of transactions and sets deleted->more when it
+ * stopped before the end (call again soon).  cutoff_ms <= 0 prunes nothing.
+ * Returns the rows deleted (deleted, may be NULL, gets them per table), or
+ * -1 (what the committed chunks deleted stays deleted and is counted). */
+struct ab_prune_counts {
+	int64_t events, jobs, log;
+	bool more;
+};
+int64_t ab_store_prune(struct ab_store *s, int64_t cutoff_ms, int max_rows,
+	struct ab_prune_counts *deleted);
+
 /* Hold the jobs of these channels (disabled ones) on this connection: claim
  * and next_due skip them; they stay QUEUED, attempts and next_at untouched,
  * so they go as soon as the list no longer names their channel.  n = 0

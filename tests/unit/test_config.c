@@ -122,6 +122,16 @@ static const struct err_case err_cases[] = {
 	  "channels = ({ name = \"a\"; type = \"file\"; });\n"
 	  "rules = (\n  { name = \"r1\";\n    chanels = [\"a\"];\n    channels = [\"a\"]; }\n);\n",
 	  { { 4, "unknown setting 'chanels' in rule 'r1'; did you mean 'channels'?" } }, 1, NULL },
+	{ "retention_bad_duration",
+	  "# keep\nretention = \"a month\";\n",
+	  { { 2, "setting 'retention': bad duration 'a month'" } }, 1, NULL },
+	{ "retention_below_an_hour",
+	  "\nretention = \"30m\";\n",
+	  { { 2, "setting 'retention' must be 0 (keep everything) or between 1h and 36500d "
+	    "(got 30m)" } }, 1, NULL },
+	{ "retention_not_a_string",
+	  "retention = 30;\n",
+	  { { 1, "setting 'retention' must be a duration string" } }, 1, NULL },
 	{ "wrong_type_int",
 	  "dispatch = {\n\tworkers = \"2\";\n};\n",
 	  { { 2, "setting 'workers' must be an integer" } }, 1, NULL },
@@ -402,6 +412,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->dispatch.max_age_ms, 2LL * 86400 * 1000);
 	assert_int_equal(cfg->dispatch.poll_ms, 500);
 	assert_int_equal(cfg->dispatch.timeout_ms, 30000);
+	assert_int_equal(cfg->retention_ms, 30LL * 86400 * 1000);
 	assert_int_equal(cfg->n_channels, 0);
 	assert_int_equal(cfg->n_rules, 0);
 	assert_int_equal(cfg->n_default, 0);
@@ -698,6 +709,26 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 	return remove(p);
 }
 
+/* retention: a duration, "0"/"0s" keeps everything, at least an hour. */
+static void test_retention(void **state)
+{
+	static const struct { const char *v; int64_t ms; } ok[] = {
+		{ "0", 0 }, { "0s", 0 }, { "1h", 3600LL * 1000 }, { "90d", 90LL * 86400 * 1000 },
+		{ "2w", 14LL * 86400 * 1000 },
+	};
+	char text[128], name[64];
+	struct ab_config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+		snprintf(name, sizeof name, "retention%zu.conf", i);
+		snprintf(text, sizeof text, "retention = \"%s\";\n", ok[i].v);
+		cfg = load_ok(write_fixture(name, text));
+		assert_int_equal(cfg->retention_ms, ok[i].ms);
+		ab_config_free(cfg);
+	}
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -723,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_error_cap),
 		cmocka_unit_test(test_null_errors_pointer),
 		cmocka_unit_test(test_channel_enabled),
+		cmocka_unit_test(test_retention),
 	};
 	struct CMUnitTest tests[ARRAY_LEN(fixed) + ARRAY_LEN(err_cases)];
 	size_t i;

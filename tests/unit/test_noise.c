@@ -6,7 +6,7 @@
  * and type, top items most severe first); digests on their schedule (empty
  * ones only with send_empty); reminder offsets before fields.expires_at;
  * duplicates leave the state alone; the scheduler thread with an injected
- * clock.
+ * clock, and its retention pruning at start (retention "0": none).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -449,6 +449,60 @@ static void test_scheduler_thread(void **state)
 	ab_store_close(st);
 }
 
+/* A done job for event n, received and delivered at `at`. */
+static void done_job(struct ab_store *st, unsigned n, int64_t at)
+{
+	static const char *const a[] = { "a" };
+	struct ab_event *ev = ab_event_new();
+	struct ab_result ok;
+	struct ab_job job;
+
+	assert_non_null(ev);
+	snprintf(ev->id, sizeof ev->id, "%032x", n);
+	ev->received_at = at;
+	assert_int_equal(ab_store_enqueue(st, ev, a, 1, at, NULL), 0);
+	ab_event_free(ev);
+	ab_result_set(&ok, AB_OK, 200, NULL);
+	assert_int_equal(ab_store_claim(st, at, 60000, &job), 1);
+	assert_int_equal(ab_store_finish(st, &job, &ok, 1, at, 0, false), 0);
+	ab_job_clear(&job);
+}
+
+/* At start the scheduler prunes rows older than `retention` (default 30d):
+ * a done job of 40 days ago goes with its event, one of 10 days ago stays;
+ * with retention "0" nothing goes. */
+static void test_scheduler_prunes(void **state)
+{
+	static const int64_t keep[] = { 30LL * 86400000, 0 };
+	int64_t day = 86400000;
+
+	(void)state;
+	__atomic_store_n(&fake_now, T("2025-03-28T12:00:00Z"), __ATOMIC_SEQ_CST);
+	assert_int_equal(cfg->retention_ms, keep[0]);
+	for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++) {
+		struct ab_store *st = fresh(k ? "prune0.db" : "prune.db");
+		struct ab_runtime rt = { .cfg = cfg, .refs = 1 };
+		struct ab_sched *s;
+		char err[256];
+		int i;
+
+		done_job(st, 1, fake_now - 40 * day);
+		done_job(st, 2, fake_now - 10 * day);
+		cfg->retention_ms = keep[k];
+		s = ab_sched_start(store_path, &rt, NULL, fake_clock, NULL, err, sizeof err);
+		assert_non_null(s);
+		for (i = 0; i < 500 && ab_sched_passes(s) < 1; i++)
+			usleep(10000);
+		ab_sched_stop(s);
+		cfg->retention_ms = keep[0];
+		assert_int_equal(ab_store_count(st, AB_JOB_DONE), k ? 2 : 1);
+		assert_int_equal(ab_store_event_exists(st, "00000000000000000000000000000001"),
+			k ? 1 : 0);
+		assert_int_equal(ab_store_event_exists(st, "00000000000000000000000000000002"), 1);
+		ab_store_close(st);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_digest_schedule),
 		cmocka_unit_test(test_reminders),
 		cmocka_unit_test(test_scheduler_thread),
+		cmocka_unit_test(test_scheduler_prunes),
 		cmocka_unit_test(test_migrate_v1),
 	};
 	int rc = cmocka_run_group_tests_name("noise", tests, setup, teardown);

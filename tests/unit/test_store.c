@@ -3,7 +3,8 @@
  * file mode, version refusal, enqueue dedupe, claim order and leases,
  * finish outcomes, batch claims and finishes, release of unattempted jobs,
  * operator actions, the delivery log, concurrent claims
- * from two connections, and durability across kill -9 of a writer.
+ * from two connections, durability across kill -9 of a writer, and
+ * retention pruning (what goes, what stays, chunked transactions).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -738,6 +739,189 @@ static void test_second_connection_keeps_locks(void **state)
 	ab_store_close(second);
 }
 
+/* ------------------------------------------------------------ retention */
+
+#define OLD 1000000LL        /* rows written then are older than the cutoff */
+#define CUTOFF 5000000LL
+#define RECENT 10000000LL
+
+/* enqueue_n with the event received at now (ab_event_new stamps the real
+ * clock). */
+static int enqueue_at(struct ab_store *s, unsigned n, const char *const *ch, int64_t now)
+{
+	struct ab_event *ev = ab_event_new();
+	int added = -1, rc;
+
+	assert_non_null(ev);
+	make_id(ev->id, sizeof ev->id, n);
+	ev->received_at = now;
+	rc = ab_store_enqueue(s, ev, ch, 1, now, &added);
+	ab_event_free(ev);
+	return rc < 0 ? -1 : added;
+}
+
+static int64_t count_sql(struct ab_store *s, const char *sql)
+{
+	sqlite3_stmt *q;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(ab_store_sqlite(s), sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return n;
+}
+
+static bool event_there(struct ab_store *s, unsigned n)
+{
+	char id[AB_ID_LEN + 1];
+	int rc;
+
+	make_id(id, sizeof id, n);
+	rc = ab_store_event_exists(s, id);
+	assert_true(rc >= 0);
+	return rc == 1;
+}
+
+/* Old done jobs, their log rows and unreferenced events go; queued,
+ * running and dead jobs, recent rows, and events that a remaining job or
+ * a reminder references stay.  An event seen again after pruning is new. */
+static void test_prune_retention(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const a[] = { "a" };
+	struct ab_prune_counts d;
+	struct ab_result ok, perm;
+	struct ab_job job;
+	char sql[256], id[AB_ID_LEN + 1];
+	unsigned i;
+
+	ab_result_set(&ok, AB_OK, 200, NULL);
+	ab_result_set(&perm, AB_PERMANENT, 400, "bad");
+	/* 1-5 done, 6 dead, 7 done + reminder, 8 done recently, 9 running,
+	 * 10 queued: all created long ago. */
+	for (i = 1; i <= 10; i++)
+		assert_int_equal(enqueue_at(f->s, i, a, OLD), 1);
+	for (i = 1; i <= 9; i++) {
+		assert_int_equal(ab_store_claim(f->s, OLD, 60000, &job), 1);
+		make_id(id, sizeof id, i);
+		assert_string_equal(job.event_id, id);
+		if (i <= 5 || i == 7)
+			assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, OLD + 1, 0, false), 0);
+		else if (i == 6)
+			assert_int_equal(ab_store_finish(f->s, &job, &perm, 1, OLD + 1, 0, false), 0);
+		else if (i == 8)
+			assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, RECENT, 0, false), 0);
+		ab_job_clear(&job);
+	}
+	make_id(id, sizeof id, 7);
+	snprintf(sql, sizeof sql, "INSERT INTO reminders(event_id, rule, offset_ms, fire_at, "
+		"channels, json) VALUES('%s', 'r', 0, %lld, '[\"a\"]', '{}')", id, RECENT);
+	assert_int_equal(sqlite3_exec(ab_store_sqlite(f->s), sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(count_sql(f->s, "SELECT COUNT(*) FROM delivery_log"), 8);
+
+	/* Retention 0 (no cutoff) prunes nothing. */
+	assert_int_equal(ab_store_prune(f->s, 0, 1000, &d), 0);
+	assert_int_equal(d.events + d.jobs + d.log, 0);
+	assert_int_equal(count_sql(f->s, "SELECT COUNT(*) FROM jobs"), 10);
+
+	/* Two rows per transaction: several chunks per table. */
+	assert_int_equal(ab_store_prune(f->s, CUTOFF, 2, &d), 7 + 6 + 5);
+	assert_int_equal(d.log, 7);      /* 1-7 at OLD + 1; 8's row is recent */
+	assert_int_equal(d.jobs, 6);     /* 1-5 and 7 */
+	assert_int_equal(d.events, 5);   /* 1-5; 7 is a reminder's */
+	assert_false(d.more);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DONE), 1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_DEAD), 1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 1);
+	assert_int_equal(count_sql(f->s, "SELECT COUNT(*) FROM delivery_log"), 1);
+	assert_int_equal(count_sql(f->s, "SELECT COUNT(*) FROM reminders"), 1);
+	for (i = 1; i <= 10; i++)
+		assert_int_equal(event_there(f->s, i), i > 5);
+	/* Nothing more to do. */
+	assert_int_equal(ab_store_prune(f->s, CUTOFF, 2, &d), 0);
+	assert_false(d.more);
+	/* The dedup record is the retention window: event 1 is new again. */
+	assert_int_equal(enqueue_at(f->s, 1, a, RECENT), 1);
+	assert_int_equal(enqueue_at(f->s, 6, a, RECENT), 0);  /* dead job still there */
+}
+
+static int commits, deletes, max_per_commit;
+
+static int on_commit(void *arg)
+{
+	(void)arg;
+	commits++;
+	if (deletes > max_per_commit)
+		max_per_commit = deletes;
+	deletes = 0;
+	return 0;
+}
+
+static void on_update(void *arg, int op, const char *db, const char *tbl, sqlite3_int64 row)
+{
+	(void)arg;
+	(void)db;
+	(void)tbl;
+	(void)row;
+	if (op == SQLITE_DELETE)
+		deletes++;
+}
+
+/* No transaction deletes more than max_rows rows, and a call stops after a
+ * bounded number of transactions (more set), the next call going on. */
+static void test_prune_chunks(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db = ab_store_sqlite(f->s);
+	struct ab_prune_counts d;
+	int64_t n, total = 0;
+	int calls = 0;
+
+	assert_int_equal(sqlite3_exec(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+		"SELECT x + 1 FROM c WHERE x < 1000) INSERT INTO delivery_log(job_id, event_id, "
+		"channel, at, attempt, status) SELECT NULL, printf('%032x', x), 'a', "
+		"CASE WHEN x <= 995 THEN 1000 ELSE 9000000 END, 1, 0 FROM c", NULL, NULL, NULL),
+		SQLITE_OK);
+	commits = deletes = max_per_commit = 0;
+	sqlite3_commit_hook(db, on_commit, NULL);
+	sqlite3_update_hook(db, on_update, NULL);
+	n = ab_store_prune(f->s, CUTOFF, 7, &d);
+	assert_true(n > 0 && n < 995);   /* the pass budget stopped it */
+	assert_true(d.more);
+	assert_int_equal(n % 7, 0);
+	total = n;
+	calls = 1;
+	while (d.more && calls < 1000) {
+		n = ab_store_prune(f->s, CUTOFF, 7, &d);
+		assert_true(n >= 0);
+		total += n;
+		calls++;
+	}
+	sqlite3_commit_hook(db, NULL, NULL);
+	sqlite3_update_hook(db, NULL, NULL);
+	assert_false(d.more);
+	assert_int_equal(total, 995);
+	assert_true(calls > 1);
+	assert_int_equal(max_per_commit, 7);
+	assert_true(commits >= 995 / 7 + 1);
+	assert_int_equal(count_sql(f->s, "SELECT COUNT(*) FROM delivery_log"), 5);
+}
+
+/* A group commit on the connection: prune refuses rather than join it. */
+static void test_prune_in_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_prune_counts d;
+
+	assert_int_equal(ab_store_begin(f->s), 0);
+	assert_int_equal(ab_store_prune(f->s, CUTOFF, 10, &d), -1);
+	assert_non_null(strstr(ab_store_errmsg(f->s), "prune"));
+	assert_int_equal(ab_store_commit(f->s), 0);
+	assert_int_equal(ab_store_prune(f->s, CUTOFF, 10, NULL), 0);
+}
+
 static void test_names(void **state)
 {
 	static const struct { int v; const char *job, *status; } t[] = {
@@ -772,6 +956,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_connection_keeps_locks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durability_kill9, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_in_batch, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 
