@@ -74,13 +74,14 @@ static char *dir;
 	");\n" \
 	"default = [\"good\"];\n"
 
-static struct ab_runtime *mkrt(const char *max_age)
+/* Write text as dir/name, load it and build its runtime (fails the test
+ * with the error on any problem). */
+static struct ab_runtime *rt_from(const char *name, const char *text)
 {
-	char text[4096], *path = tu_path(dir, "d.conf"), *errors = NULL;
+	char *path = tu_path(dir, name), *errors = NULL;
 	struct ab_config *cfg;
 	struct ab_runtime *rt;
 
-	snprintf(text, sizeof text, CONF_FMT, dir, dir, max_age, dir, dir, dir, dir);
 	tu_write(path, text);
 	cfg = ab_config_load(path, &errors);
 	free(path);
@@ -90,6 +91,14 @@ static struct ab_runtime *mkrt(const char *max_age)
 	if (!rt)
 		fail_msg("runtime: %s", errors);
 	return rt;
+}
+
+static struct ab_runtime *mkrt(const char *max_age)
+{
+	char text[4096];
+
+	snprintf(text, sizeof text, CONF_FMT, dir, dir, max_age, dir, dir, dir, dir);
+	return rt_from("d.conf", text);
 }
 
 static int setup(void **state)
@@ -223,20 +232,10 @@ static void test_max_age_dead_letters(void **state)
 
 static struct ab_runtime *mkrt_held(bool enabled)
 {
-	char text[4096], *path = tu_path(dir, "held.conf"), *errors = NULL;
-	struct ab_config *cfg;
-	struct ab_runtime *rt;
+	char text[4096];
 
 	snprintf(text, sizeof text, HELD_FMT, dir, dir, dir, enabled ? "true" : "false");
-	tu_write(path, text);
-	cfg = ab_config_load(path, &errors);
-	free(path);
-	if (!cfg)
-		fail_msg("config: %s", errors);
-	rt = ab_runtime_build(cfg, NULL, ab_host_default(), &errors);
-	if (!rt)
-		fail_msg("runtime: %s", errors);
-	return rt;
+	return rt_from("held.conf", text);
 }
 
 struct held_count { int queued_unattempted, other; };
