@@ -52,7 +52,7 @@
 #define AB_FIELDS_MAX_DEPTH 8
 #define AB_FIELDS_MAX_NODES 10000
 #define AB_PRIORITY_MAX 999
-#define AB_STR_MAX_DEFAULT 2048
+#define AB_STR_MAX_DEFAULT AB_EVENT_STR_MAX
 #define AB_TIME_STR_MAX 64
 
 /* ------------------------------------------------------------ the table */
@@ -346,9 +346,9 @@ struct str_member {
 static const struct str_member str_members[] = {
 	SM(source, AB_STR_MAX_DEFAULT),
 	SM(tool, AB_STR_MAX_DEFAULT),
-	SM(title, 1024),
-	SM(summary, 65536),
-	SM(url, 4096),
+	SM(title, AB_EVENT_TITLE_MAX),
+	SM(summary, AB_EVENT_SUMMARY_MAX),
+	SM(url, AB_EVENT_URL_MAX),
 	SM(asset, AB_STR_MAX_DEFAULT),
 	SM(team, AB_STR_MAX_DEFAULT),
 	SM(status, AB_STR_MAX_DEFAULT),

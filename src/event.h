@@ -40,6 +40,13 @@ enum ab_sev_scale {
 
 #define AB_ID_LEN 32  /* hex characters */
 
+/* Longest string members ab_event_from_json() accepts, in bytes; producers
+ * (profiles, mail) cut their values to these on a character boundary. */
+#define AB_EVENT_STR_MAX 2048      /* source, tool, asset, team, status, ... */
+#define AB_EVENT_TITLE_MAX 1024
+#define AB_EVENT_SUMMARY_MAX 65536
+#define AB_EVENT_URL_MAX 4096
+
 struct ab_origin {
 	char *kind;        /* "mail", "syslog", "cli" */
 	char *message_id;

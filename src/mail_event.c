@@ -232,7 +232,7 @@ void ab_mail_mark_unverified(struct ab_event *ev, enum ab_severity max, const ch
 {
 	static const char prefix[] = "[unverified sender] ";
 	const char *t = ev->title ? ev->title : "";
-	char title[1024];   /* ab_event_from_json()'s cap on title */
+	char title[AB_EVENT_TITLE_MAX];
 	size_t k = strlen(t);
 
 	if (ev->severity > max)

@@ -865,9 +865,6 @@ static void set_capped(char **member, const char *v, size_t max)
 	free(cut);
 }
 
-#define EV_MAX_STR 2048   /* event.c AB_STR_MAX_DEFAULT */
-#define EV_MAX_TITLE 1024
-#define EV_MAX_URL 4096
 
 static void convert(struct cand *c, struct ab_event *ev)
 {
@@ -944,15 +941,15 @@ static void convert(struct cand *c, struct ab_event *ev)
 				tracef(c, "  occurred_at \"%.60s\" is not a time: ignored\n", v);
 			break;
 		}
-		case T_SOURCE: set_capped(&ev->source, v, EV_MAX_STR); break;
-		case T_TOOL: set_capped(&ev->tool, v, EV_MAX_STR); break;
-		case T_TITLE: set_capped(&ev->title, v, EV_MAX_TITLE); break;
+		case T_SOURCE: set_capped(&ev->source, v, AB_EVENT_STR_MAX); break;
+		case T_TOOL: set_capped(&ev->tool, v, AB_EVENT_STR_MAX); break;
+		case T_TITLE: set_capped(&ev->title, v, AB_EVENT_TITLE_MAX); break;
 		case T_SUMMARY: ab_event_set_str(&ev->summary, v); break;
-		case T_URL: set_capped(&ev->url, v, EV_MAX_URL); break;
-		case T_ASSET: set_capped(&ev->asset, v, EV_MAX_STR); break;
-		case T_TEAM: set_capped(&ev->team, v, EV_MAX_STR); break;
-		case T_STATUS: set_capped(&ev->status, v, EV_MAX_STR); break;
-		case T_FINGERPRINT: set_capped(&ev->fingerprint, v, EV_MAX_STR); break;
+		case T_URL: set_capped(&ev->url, v, AB_EVENT_URL_MAX); break;
+		case T_ASSET: set_capped(&ev->asset, v, AB_EVENT_STR_MAX); break;
+		case T_TEAM: set_capped(&ev->team, v, AB_EVENT_STR_MAX); break;
+		case T_STATUS: set_capped(&ev->status, v, AB_EVENT_STR_MAX); break;
+		case T_FINGERPRINT: set_capped(&ev->fingerprint, v, AB_EVENT_STR_MAX); break;
 		default: break;
 		}
 	}
