@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "fuzz_event.h"
 #include "mail_conf.h"
 #include "mail_event.h"
 #include "parse/mail.h"
@@ -116,11 +117,7 @@ static void check_event(const struct ab_event *ev)
 		ev->team, ev->status, ev->fingerprint, ev->origin.kind, ev->origin.message_id,
 		ev->origin.from, ev->origin.host,
 	};
-	struct ab_event *back;
-	json_error_t jerr;
-	char err[256], *s, *s2;
 	size_t i;
-	json_t *j;
 
 	if ((unsigned)ev->severity >= AB_SEV_COUNT || (unsigned)ev->category >= AB_CAT_COUNT ||
 	    !ab_event_id_valid(ev->id) || !json_is_object(ev->fields))
@@ -130,24 +127,7 @@ static void check_event(const struct ab_event *ev)
 	if (!ev->type || !*ev->type || !ev->origin.kind || strcmp(ev->origin.kind, "mail"))
 		abort();
 	/* What the store keeps must load back as the same event. */
-	s = ab_event_dumps(ev);
-	if (!s)
-		abort();
-	j = json_loads(s, 0, &jerr);
-	if (!j)
-		abort();
-	back = ab_event_from_json(j, err, sizeof err);
-	if (!back) {
-		fprintf(stderr, "fuzz_mail: event JSON refused: %s\n", err);
-		abort();
-	}
-	s2 = ab_event_dumps(back);
-	if (!s2 || strcmp(s, s2) != 0)
-		abort();
-	free(s2);
-	ab_event_free(back);
-	json_decref(j);
-	free(s);
+	fuzz_event_roundtrip(ev, "fuzz_mail");
 }
 
 /* The mail through a source using profile p (NULL: no source, so the

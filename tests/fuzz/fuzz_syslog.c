@@ -12,16 +12,15 @@
 #include <jansson.h>
 
 #include "event.h"
+#include "fuzz_event.h"
 #include "parse/syslog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ab_event *ev = ab_event_new(), *ev2 = ab_event_new(), *back;
-	char err[128], *s;
-	json_error_t jerr;
-	json_t *j;
+	struct ab_event *ev = ab_event_new(), *ev2 = ab_event_new();
+	char err[128];
 
 	if (!ev || !ev2)
 		abort();
@@ -33,18 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (!ev->title || strlen(ev->title) > AB_SYSLOG_MAX_TITLE)
 		abort();
-	s = ab_event_dumps(ev);
-	if (!s)
-		abort();
-	j = json_loads(s, 0, &jerr);
-	if (!j)
-		abort();
-	back = ab_event_from_json(j, err, sizeof err);
-	if (!back)
-		abort();
-	ab_event_free(back);
-	json_decref(j);
-	free(s);
+	fuzz_event_roundtrip(ev, "fuzz_syslog");
 	ab_event_free(ev);
 	ab_event_free(ev2);
 	return 0;
