@@ -1,0 +1,45 @@
+/*
+ * fuzz_event.h - the invariant every fuzz target checks on the events it
+ * makes: the canonical JSON (what the store keeps) loads back with
+ * ab_event_from_json() and dumps to the same text.  abort() otherwise,
+ * with the refusal on stderr.  Header-only so each target stays one file.
+ */
+#ifndef AB_FUZZ_EVENT_H
+#define AB_FUZZ_EVENT_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "event.h"
+
+static inline void fuzz_event_roundtrip(const struct ab_event *ev, const char *who)
+{
+	struct ab_event *back;
+	json_error_t jerr;
+	char err[256], *s, *s2;
+	json_t *j;
+
+	s = ab_event_dumps(ev);
+	if (!s)
+		abort();
+	j = json_loads(s, 0, &jerr);
+	if (!j)
+		abort();
+	back = ab_event_from_json(j, err, sizeof err);
+	if (!back) {
+		fprintf(stderr, "%s: event JSON refused: %s\n", who, err);
+		abort();
+	}
+	s2 = ab_event_dumps(back);
+	if (!s2 || strcmp(s, s2) != 0)
+		abort();
+	free(s2);
+	ab_event_free(back);
+	json_decref(j);
+	free(s);
+}
+
+#endif
