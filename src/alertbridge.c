@@ -53,8 +53,11 @@ static void usage(FILE *f)
 		"  explain FILE|-                 show the routing of an event; sends nothing\n"
 		"  explain [--at TIME] FILE|-     rules, throttle/group state, deliveries; sends nothing\n"
 		"  send --lines FILE|-            enqueue one event JSON per line in one commit\n"
-		"  parse --syslog 'LINE' | --syslog-file FILE|-   syslog line(s) -> event JSON, one per line\n"
-		"  parse [--source NAME] MAIL.eml|-   a mail -> event JSON (send/explain take mails too)\n"
+		"  parse --syslog 'LINE' | --syslog-file FILE|- [--profile NAME]   syslog line(s) -> event\n"
+		"                                 JSON, one per line\n"
+		"  parse [--source NAME] [--profile NAME] MAIL.eml|-   a mail -> event JSON; stderr:\n"
+		"                                 which profile recognized it and why\n"
+		"  profiles                       profiles, their tools, the detection order\n"
 		"  explain --syslog 'LINE'        routing of a syslog line (source, rules); sends nothing\n"
 		"  syslog status [--json]         syslog listener counters (received, drops, ...)\n"
 		"  queue list [--dead|--all]      list jobs\n"
@@ -578,6 +581,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "check") == 0 && argc == 1)
 		return cmd_check();
+	if (strcmp(argv[0], "profiles") == 0)
+		return ab_cli_profiles(argc, argv, conf_path);
 	if (ab_cli_mail_wants(argc, argv))   /* parse/send/explain MAIL.eml (issue 3) */
 		return ab_cli_mail(argc, argv, conf_path, plugin_dir);
 	if (ab_cli_route_wants(argc, argv))   /* explain EVENT, send --lines (issue 4) */

@@ -25,6 +25,8 @@ int ab_cli_check_channels(const struct ab_config *cfg);
  * when the input is a mail (RFC 5322) rather than event JSON. */
 bool ab_cli_mail_wants(int argc, char **argv);
 int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin_dir);
+/* profiles: the profiles and the detection order (cli_mail.c). */
+int ab_cli_profiles(int argc, char **argv, const char *conf_path);
 
 /* cli_route.c: `explain [--at RFC3339] FILE|-` (event JSON: every rule
  * with match / first reason, throttle and group state, final deliveries;

@@ -1,13 +1,19 @@
 /*
  * cli_mail.c - the mail side of `alertbridge`:
- *   parse [--source NAME] MAIL.eml|-   the event JSON a mail becomes
+ *   parse [--source NAME] [--profile NAME] MAIL.eml|-
+ *                                      the event JSON a mail becomes; stderr
+ *                                      says which profile and why
  *   send MAIL.eml|-                    parse, route and enqueue (like the milter)
- *   explain MAIL.eml|-                 event, profile trace, every rule with
- *                                      match/no-match and why, channels; sends nothing
+ *   explain [--profile NAME] MAIL.eml|-
+ *                                      event, profile choice and trace, every rule
+ *                                      with match/no-match and why, channels;
+ *                                      sends nothing
+ *   profiles                           the profiles, their tools and the order in
+ *                                      which their detect blocks are tried
  * send and explain take canonical event JSON too (input starting with '{'),
  * so `alertbridge send -` works with either.
  *
- * Public: ab_cli_mail_wants, ab_cli_mail.
+ * Public: ab_cli_mail_wants, ab_cli_mail, ab_cli_profiles.
  * Diagnostics: stderr; exit codes from sysexits.h (EX_DATAERR for input
  * that is neither a mail nor an event, EX_TEMPFAIL when the store could
  * not commit, EX_CONFIG for a bad configuration or unknown source).
@@ -26,7 +32,9 @@
 #include "ingest.h"
 #include "mail_conf.h"
 #include "mail_event.h"
+#include "parse/detect.h"
 #include "parse/mail.h"
+#include "parse/profile.h"
 #include "route.h"
 #include "store.h"
 #include "util.h"
@@ -68,8 +76,14 @@ bool ab_cli_mail_wants(int argc, char **argv)
 				return false;
 		return true;
 	}
-	if (!strcmp(argv[0], "send") || !strcmp(argv[0], "explain"))
+	if (!strcmp(argv[0], "send"))
 		return argc == 2 && (!strcmp(argv[1], "-") || file_is_mail(argv[1]));
+	if (!strcmp(argv[0], "explain")) {
+		const char *path = argc == 2 ? argv[1] : argc == 4 && !strcmp(argv[1], "--profile") ?
+			argv[3] : NULL;
+
+		return path && (!strcmp(path, "-") || file_is_mail(path));
+	}
 	return false;
 }
 
@@ -111,7 +125,8 @@ static void print_event(const struct ab_event *ev)
 
 /* Build the event from raw input (mail or event JSON). */
 static struct ab_event *make_event(const struct ab_config *cfg, const char *path,
-				   const char *source, struct ab_buf *trace, char **to_route,
+				   const char *source, const struct ab_profile *force,
+				   struct ab_buf *why, struct ab_buf *trace, char **to_route,
 				   size_t to_routesz)
 {
 	size_t len = 0;
@@ -161,7 +176,21 @@ static struct ab_event *make_event(const struct ab_config *cfg, const char *path
 	} else {
 		src = ab_mail_source_select(cfg->mail, &env, m);
 	}
-	ev = ab_mail_event(cfg->mail, src, m, &env, "cli", trace);
+	if (why) {
+		const struct ab_detect_entry *hit = NULL;
+		const struct ab_profile *p = ab_mail_pick_profile(cfg->mail, src, m, force, &hit);
+
+		ab_buf_printf(why, "profile %s: ", p ? p->name : "(built-in defaults)");
+		if (force)
+			ab_buf_printf(why, "forced with --profile");
+		else if (src && src->profile)
+			ab_buf_printf(why, "pinned by mail source %s", src->name);
+		else if (hit)
+			ab_detect_describe(hit, why);
+		else
+			ab_buf_printf(why, "no profile's detect block holds");
+	}
+	ev = ab_mail_event(cfg->mail, src, m, &env, "cli", force, trace);
 	if (!ev)
 		fprintf(stderr, "alertbridge: out of memory\n");
 	for (i = 0; ev && to_route && i < m->n_to; i++) {
@@ -179,7 +208,9 @@ static struct ab_event *make_event(const struct ab_config *cfg, const char *path
 
 int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin_dir)
 {
-	const char *source = NULL, *path = NULL, *cmd = argv[0];
+	const char *source = NULL, *path = NULL, *cmd = argv[0], *pname = NULL;
+	const struct ab_profile *force = NULL;
+	struct ab_buf why = AB_BUF_INIT(4096);
 	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
 	struct ab_config *cfg;
 	struct ab_event *ev;
@@ -190,14 +221,18 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--source") && i + 1 < argc && !strcmp(cmd, "parse"))
 			source = argv[++i];
+		else if (!strcmp(argv[i], "--profile") && i + 1 < argc && strcmp(cmd, "send"))
+			pname = argv[++i];
 		else if (!path)
 			path = argv[i];
 		else
 			path = NULL, i = argc + 1;
 	}
 	if (!path || i > argc) {
-		fprintf(stderr, "usage: alertbridge [-c FILE] parse [--source NAME] MAIL.eml|-\n"
-			"       alertbridge [-c FILE] send|explain MAIL.eml|EVENT.json|-\n");
+		fprintf(stderr, "usage: alertbridge [-c FILE] parse [--source NAME] [--profile NAME] "
+			"MAIL.eml|-\n"
+			"       alertbridge [-c FILE] explain [--profile NAME] MAIL.eml|EVENT.json|-\n"
+			"       alertbridge [-c FILE] send MAIL.eml|EVENT.json|-\n");
 		return EX_USAGE;
 	}
 	cfg = ab_config_load(conf_path, &errors);
@@ -206,8 +241,18 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 		free(errors);
 		return EX_CONFIG;
 	}
-	ev = make_event(cfg, path, source, !strcmp(cmd, "explain") ? &trace : NULL, &route,
-			sizeof routebuf);
+	if (pname && !(force = ab_mail_profile(cfg->mail, pname))) {
+		fprintf(stderr, "alertbridge: no profile '%s' in %s (alertbridge profiles lists "
+			"them)\n", pname, cfg->path);
+		ab_config_free(cfg);
+		ab_buf_free(&trace);
+		return EX_CONFIG;
+	}
+	ev = make_event(cfg, path, source, force, !strcmp(cmd, "parse") ? &why : NULL,
+			!strcmp(cmd, "explain") ? &trace : NULL, &route, sizeof routebuf);
+	if (why.len)
+		fprintf(stderr, "alertbridge: %s\n", ab_buf_cstr(&why));
+	ab_buf_free(&why);
 	if (!ev) {
 		rc = source && !ab_mail_source_by_name(cfg->mail, source) ? EX_CONFIG : EX_DATAERR;
 		ab_config_free(cfg);
@@ -292,4 +337,60 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 	ab_buf_free(&trace);
 	ab_config_free(cfg);
 	return rc;
+}
+
+static void print_order(const struct ab_mail_conf *mc, bool syslog)
+{
+	size_t i, n = ab_detect_count(mc ? mc->detect : NULL, syslog);
+
+	printf("%s detection, in the order tried (the first that holds wins):\n",
+	       syslog ? "Syslog" : "Mail");
+	for (i = 0; i < n; i++) {
+		const struct ab_detect_entry *e = ab_detect_at(mc->detect, syslog, i);
+		struct ab_buf d = AB_BUF_INIT(8192);
+
+		ab_detect_describe(e, &d);
+		printf("  %3zu. %-18s %s%s\n", i + 1, e->profile->name, ab_buf_cstr(&d),
+		       e->profile->priority ? " (priority set)" : "");
+		ab_buf_free(&d);
+	}
+	if (!n)
+		printf("  (none)\n");
+	printf("  then: %s\n\n", syslog ? "the syslog parser's event as it is" :
+	       ab_mail_profile(mc, "generic") ? "profile generic" : "the built-in defaults");
+}
+
+int ab_cli_profiles(int argc, char **argv, const char *conf_path)
+{
+	struct ab_config *cfg;
+	char *errors = NULL;
+	size_t i;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: alertbridge [-c FILE] profiles\n");
+		return EX_USAGE;
+	}
+	cfg = ab_config_load(conf_path, &errors);
+	if (!cfg) {
+		fputs(errors ? errors : "configuration refused\n", stderr);
+		free(errors);
+		return EX_CONFIG;
+	}
+	printf("Profiles (%zu):\n", cfg->mail ? cfg->mail->n_profiles : (size_t)0);
+	for (i = 0; cfg->mail && i < cfg->mail->n_profiles; i++) {
+		const struct ab_profile *p = cfg->mail->profiles[i];
+
+		printf("  %-18s %s\n", p->name, p->description ? p->description : "");
+		if (p->reference)
+			printf("  %-18s   format: %s\n", "", p->reference);
+		printf("  %-18s   %s:%d\n", "", p->file ? p->file : "?", p->line);
+	}
+	printf("\n");
+	print_order(cfg->mail, false);
+	print_order(cfg->mail, true);
+	printf("A mail or syslog source that names a profile pins it; parse --profile NAME "
+	       "forces one.\n");
+	ab_config_free(cfg);
+	return 0;
 }

@@ -1,11 +1,12 @@
 /*
  * cli_syslog.c - the syslog commands of `alertbridge`:
  *
- *   parse --syslog 'LINE' [--listener NAME] [--host PEER]
- *   parse --syslog-file FILE|- [--listener NAME] [--host PEER]
+ *   parse --syslog 'LINE' [--listener NAME] [--host PEER] [--profile NAME]
+ *   parse --syslog-file FILE|- [--listener NAME] [--host PEER] [--profile NAME]
  *       one event JSON (compact, sorted keys) per line on stdout; the syslog
- *       sources of the configuration apply when it exists (a line whose
- *       source says drop is reported on stderr and not printed)
+ *       sources and profiles of the configuration apply when it exists (a
+ *       line whose source says drop is reported on stderr and not printed);
+ *       for one --syslog line stderr says which profile recognized it and why
  *   explain --syslog 'LINE' [--listener NAME] [--host PEER]
  *       the event, the syslog source taken, then each rule with match / the
  *       first reason it did not, and the channels (as `explain` for JSON)
@@ -30,6 +31,9 @@
 #include "cli.h"
 #include "config.h"
 #include "event.h"
+#include "mail_conf.h"
+#include "parse/detect.h"
+#include "parse/profile.h"
 #include "parse/syslog.h"
 #include "route.h"
 #include "syslog_conf.h"
@@ -39,7 +43,8 @@
 #define STATUS_MAX (1024 * 1024)
 
 struct opts {
-	const char *line, *file, *listener, *host;
+	const char *line, *file, *listener, *host, *profile;
+	const struct ab_profile *force;
 	bool json;
 };
 
@@ -60,9 +65,12 @@ bool ab_cli_syslog_wants(int argc, char **argv)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: alertbridge parse --syslog 'LINE' [--listener NAME] [--host PEER]\n"
-		"       alertbridge parse --syslog-file FILE|- [--listener NAME] [--host PEER]\n"
-		"       alertbridge explain --syslog 'LINE' [--listener NAME] [--host PEER]\n"
+		"usage: alertbridge parse --syslog 'LINE' [--listener NAME] [--host PEER] "
+		"[--profile NAME]\n"
+		"       alertbridge parse --syslog-file FILE|- [--listener NAME] [--host PEER] "
+		"[--profile NAME]\n"
+		"       alertbridge explain --syslog 'LINE' [--listener NAME] [--host PEER] "
+		"[--profile NAME]\n"
 		"       alertbridge syslog status [--json]\n");
 }
 
@@ -80,6 +88,8 @@ static int get_opts(int argc, char **argv, struct opts *o)
 			dst = &o->listener;
 		else if (strcmp(argv[i], "--host") == 0)
 			dst = &o->host;
+		else if (strcmp(argv[i], "--profile") == 0)
+			dst = &o->profile;
 		else if (strcmp(argv[i], "--json") == 0) {
 			o->json = true;
 			continue;
@@ -120,11 +130,42 @@ static struct ab_config *load(const char *path, bool required, int *rc)
 	return cfg;
 }
 
+/* Which profile the line went through, and why. */
+static void profile_why(const struct opts *o, const struct ab_syslog_source_conf *src,
+	const struct ab_detect_entry *hit, const struct ab_event *ev, struct ab_buf *w)
+{
+	const char *name = json_string_value(json_object_get(ev->fields, "syslog.profile"));
+
+	if (!name) {
+		ab_buf_printf(w, "profile: none (no profile's detect block holds: the syslog "
+			      "parser's event as it is)");
+		return;
+	}
+	ab_buf_printf(w, "profile %s: ", name);
+	if (o->force)
+		ab_buf_printf(w, "forced with --profile");
+	else if (src && src->profile)
+		ab_buf_printf(w, "pinned by syslog source %s", src->name);
+	else if (hit)
+		ab_detect_describe(hit, w);
+}
+
+static void say_profile(const struct opts *o, const struct ab_syslog_source_conf *src,
+	const struct ab_detect_entry *hit, const struct ab_event *ev)
+{
+	struct ab_buf w = AB_BUF_INIT(4096);
+
+	profile_why(o, src, hit, ev, &w);
+	fprintf(stderr, "alertbridge: %s\n", ab_buf_cstr(&w));
+	ab_buf_free(&w);
+}
+
 /* Parse one line and print it; 0, or an exit code. */
 static int parse_one(const struct ab_config *cfg, const struct opts *o, const char *line,
 	size_t len, bool truncated, unsigned long lineno)
 {
 	const struct ab_syslog_source_conf *src = NULL;
+	const struct ab_detect_entry *hit = NULL;
 	struct ab_event *ev = ab_event_new();
 	char err[256], *js;
 	int r;
@@ -133,8 +174,11 @@ static int parse_one(const struct ab_config *cfg, const struct opts *o, const ch
 		fprintf(stderr, "alertbridge: out of memory\n");
 		return EX_OSERR;
 	}
-	r = ab_syslog_process(cfg ? cfg->syslog : NULL, o->listener, o->host, line, len,
-		truncated, ab_now_ms(), ev, &src, err, sizeof err);
+	r = ab_syslog_process(cfg ? cfg->syslog : NULL, cfg ? cfg->mail : NULL, o->force,
+		o->listener, o->host, line, len, truncated, ab_now_ms(), ev, &src, &hit, err,
+		sizeof err);
+	if (r > 0 && o->line)
+		say_profile(o, src, hit, ev);
 	if (r < 0) {
 		fprintf(stderr, "alertbridge: %s\n", err);
 		ab_event_free(ev);
@@ -206,6 +250,7 @@ static int parse_file(const struct ab_config *cfg, const struct opts *o)
 static int explain(const struct ab_config *cfg, const struct opts *o)
 {
 	const struct ab_syslog_source_conf *src = NULL;
+	const struct ab_detect_entry *hit = NULL;
 	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
 	struct ab_route_result rr;
 	struct ab_event *ev = ab_event_new();
@@ -215,8 +260,8 @@ static int explain(const struct ab_config *cfg, const struct opts *o)
 
 	if (!ev)
 		return EX_OSERR;
-	r = ab_syslog_process(cfg->syslog, o->listener, o->host, o->line, strlen(o->line), false,
-		ab_now_ms(), ev, &src, err, sizeof err);
+	r = ab_syslog_process(cfg->syslog, cfg->mail, o->force, o->listener, o->host, o->line,
+		strlen(o->line), false, ab_now_ms(), ev, &src, &hit, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "alertbridge: %s\n", err);
 		ab_event_free(ev);
@@ -233,6 +278,13 @@ static int explain(const struct ab_config *cfg, const struct opts *o)
 			src->drop ? ": DROPPED (drop = true), not routed" : "");
 	else
 		printf("syslog source: none matched (source \"syslog\")\n\n");
+	{
+		struct ab_buf w = AB_BUF_INIT(4096);
+
+		profile_why(o, src, hit, ev, &w);
+		printf("%s\n\n", ab_buf_cstr(&w));
+		ab_buf_free(&w);
+	}
 	if (r == 1) {
 		ab_route(cfg, ev, &rr, &trace);
 		printf("rules:\n%s", ab_buf_cstr(&trace));
@@ -339,14 +391,22 @@ int ab_cli_syslog(int argc, char **argv, const char *conf_path, const char *plug
 		}
 		if (!(cfg = load(conf_path, true, &rc)))
 			return rc;
-		rc = explain(cfg, &o);
 	} else {
-		cfg = load(conf_path, false, &rc);
+		cfg = load(conf_path, o.profile != NULL, &rc);
 		if (rc)
 			return rc;
+	}
+	if (o.profile && !(o.force = ab_mail_profile(cfg->mail, o.profile))) {
+		fprintf(stderr, "alertbridge: no profile '%s' in %s (alertbridge profiles lists "
+			"them)\n", o.profile, cfg->path);
+		ab_config_free(cfg);
+		return EX_CONFIG;
+	}
+	if (strcmp(argv[0], "explain") == 0)
+		rc = explain(cfg, &o);
+	else
 		rc = o.line ? parse_one(cfg, &o, o.line, strlen(o.line), false, 0) :
 			parse_file(cfg, &o);
-	}
 	ab_config_free(cfg);
 	return rc;
 }

@@ -32,6 +32,7 @@
 
 #include "config_int.h"
 #include "mail_conf.h"
+#include "parse/detect.h"
 #include "util.h"
 
 #define MAX_PROFILES 256
@@ -42,6 +43,8 @@
 #define MOFF(m) offsetof(struct ab_mail_conf, m)
 #define SOFF(m) offsetof(struct ab_mail_source, m)
 #define XOFF(m) offsetof(struct ab_extractor, m)
+#define DOFF(m) offsetof(struct ab_detect_alt, m)
+#define MAX_DETECT 16            /* alternatives per profile */
 #define POFF(m) offsetof(struct ab_profile, m)
 
 static struct ab_mail_conf *get_mc(struct ab_conf_ctx *c)
@@ -533,6 +536,7 @@ static const struct ab_conf_field ext_own_fields[] = {
 	{ "separator", FT_STRING, false, ab_conf_h_string, XOFF(separator), 0, 0, 0 },
 	{ "map", FT_STRINGS, false, h_maps, XOFF(maps), XOFF(n_maps), 0, 0 },
 	{ "namespaces", FT_STRINGS, false, ab_conf_h_strings, XOFF(ns), XOFF(n_ns), 0, 0 },
+	{ "all", FT_BOOL, false, ab_conf_h_bool, XOFF(all), 0, 0, 0 },
 };
 
 static void ext_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *dst)
@@ -547,10 +551,12 @@ static void ext_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *ds
 		if (strcmp(f->name, name))
 			continue;
 		if ((f->type == FT_STRING && config_setting_type(s) != CONFIG_TYPE_STRING) ||
+		    (f->type == FT_BOOL && config_setting_type(s) != CONFIG_TYPE_BOOL) ||
 		    (f->type == FT_STRINGS && config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 		     config_setting_type(s) != CONFIG_TYPE_LIST)) {
 			ab_conf_err(c, s, "extractor: setting '%s' must be %s", name,
-				    f->type == FT_STRING ? "a string" : "a list of strings");
+				    f->type == FT_STRING ? "a string" : f->type == FT_BOOL ?
+				    "true or false" : "a list of strings");
 			return;
 		}
 		if (f->type == FT_STRINGS) {
@@ -568,7 +574,7 @@ static void ext_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *ds
 		return;
 	}
 	ab_conf_err(c, s, "unknown setting '%s' in extractor (type, on, map, pattern, "
-		    "attachment, prefix, separator, namespaces)", name);
+		    "attachment, prefix, separator, namespaces, all)", name);
 }
 
 static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struct ab_extractor *x)
@@ -576,7 +582,7 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 	static const struct { const char *n; enum ab_ext_kind k; } kinds[] = {
 		{ "headers", AB_EXT_HEADERS }, { "header", AB_EXT_HEADER_MAP },
 		{ "json", AB_EXT_JSON }, { "xml", AB_EXT_XML }, { "kv", AB_EXT_KV },
-		{ "regex", AB_EXT_REGEX },
+		{ "regex", AB_EXT_REGEX }, { "fields", AB_EXT_FIELDS },
 	};
 	static const struct { const char *n; enum ab_ext_where w; } wheres[] = {
 		{ "any", AB_WHERE_ANY }, { "body", AB_WHERE_BODY },
@@ -601,8 +607,8 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 			found = true;
 		}
 	if (!found) {
-		ab_conf_err(c, g, "extractor type '%.40s' must be headers, header, json, xml, kv "
-			    "or regex", b.kind);
+		ab_conf_err(c, g, "extractor type '%.40s' must be headers, header, json, xml, kv, "
+			    "regex or fields", b.kind);
 		goto out;
 	}
 	if (b.on) {
@@ -626,8 +632,11 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 	} else if (b.pattern) {
 		ab_conf_err(c, g, "extractor '%s': 'pattern' is only for regex extractors", b.kind);
 	}
+	if (x->all && x->kind != AB_EXT_REGEX && x->kind != AB_EXT_JSON)
+		ab_conf_err(c, g, "extractor '%s': 'all' is only for regex and json extractors",
+			    b.kind);
 	if ((x->kind == AB_EXT_JSON || x->kind == AB_EXT_XML || x->kind == AB_EXT_KV ||
-	     x->kind == AB_EXT_HEADER_MAP) && !x->n_maps)
+	     x->kind == AB_EXT_HEADER_MAP || x->kind == AB_EXT_FIELDS) && !x->n_maps)
 		ab_conf_err(c, g, "extractor '%s': missing 'map' (\"FROM -> TARGET\" strings)",
 			    b.kind);
 	for (k = 0; k < x->n_ns; k++)
@@ -731,13 +740,170 @@ static void h_fallback(struct ab_conf_ctx *c, const config_setting_t *s,
 	ab_conf_check_group(c, s, NULL, 0, "fallback", dst, fallback_extra);
 }
 
+/* ------------------------------------------------------------ detect */
+
+/* "Name: regex" list (header / field conditions); "Name:" = present. */
+static void h_detect_kv(struct ab_conf_ctx *c, const config_setting_t *s,
+			const struct ab_conf_field *f, void *dst)
+{
+	struct ab_detect_kv **arr = (struct ab_detect_kv **)(void *)((char *)dst + f->off);
+	size_t *n = (size_t *)(void *)((char *)dst + f->off_n);
+	int i, len = config_setting_length(s);
+
+	if (len > 32) {
+		ab_conf_err(c, s, "detect: setting '%s': at most 32 entries", f->name);
+		return;
+	}
+	*arr = ab_conf_calloc(c, (size_t)(len ? len : 1), sizeof **arr);
+	if (!*arr)
+		return;
+	for (i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_get_string(e), *colon, *re;
+		struct ab_detect_kv *kv = &(*arr)[*n];
+		char err[256];
+
+		colon = v ? strchr(v, ':') : NULL;
+		if (!colon || colon == v || colon - v > 128) {
+			ab_conf_err(c, e, "detect: %s entry '%.80s' must be \"NAME: regex\" (or "
+				    "\"NAME:\" for presence), e.g. \"X-Mailer: ^Zabbix\"", f->name,
+				    v ? v : "");
+			continue;
+		}
+		kv->name = strndup(v, (size_t)(colon - v));
+		re = colon + 1;
+		while (*re == ' ' || *re == '\t')
+			re++;
+		if (*re) {
+			kv->pattern = ab_conf_strdup(c, re);
+			kv->re = ab_profile_regex(re, err, sizeof err);
+			if (!kv->re)
+				ab_conf_err(c, e, "detect: %s '%.60s': %s", f->name, kv->name, err);
+		}
+		(*n)++;
+	}
+}
+
+static void h_detect_payload(struct ab_conf_ctx *c, const config_setting_t *s,
+			     const struct ab_conf_field *f, void *dst)
+{
+	struct ab_detect_alt *a = dst;
+	size_t i;
+
+	ab_conf_h_strings(c, s, f, dst);
+	for (i = 0; i < a->n_payload; i++)
+		if (strcmp(a->payload[i], "cef") && strcmp(a->payload[i], "leef") &&
+		    strcmp(a->payload[i], "json") && strcmp(a->payload[i], "cee") &&
+		    strcmp(a->payload[i], "none"))
+			ab_conf_err(c, s, "detect: payload '%.40s' must be cef, leef, json, cee "
+				    "or none", a->payload[i]);
+}
+
+static const struct ab_conf_field detect_fields[] = {
+	{ "from", FT_STRINGS, false, ab_conf_h_globs, DOFF(from), DOFF(n_from), 0, 0 },
+	{ "subject", FT_STRING, false, ab_conf_h_string, DOFF(subject_pat), 0, 0, 0 },
+	{ "header", FT_STRINGS, false, h_detect_kv, DOFF(header), DOFF(n_header), 0, 0 },
+	{ "body", FT_STRING, false, ab_conf_h_string, DOFF(body_pat), 0, 0, 0 },
+	{ "attachment", FT_STRINGS, false, ab_conf_h_globs, DOFF(attachment),
+	  DOFF(n_attachment), 0, 0 },
+	{ "app", FT_STRINGS, false, ab_conf_h_globs, DOFF(app), DOFF(n_app), 0, 0 },
+	{ "message", FT_STRING, false, ab_conf_h_string, DOFF(message_pat), 0, 0, 0 },
+	{ "payload", FT_STRINGS, false, h_detect_payload, DOFF(payload), DOFF(n_payload), 0, 0 },
+	{ "field", FT_STRINGS, false, h_detect_kv, DOFF(field), DOFF(n_field), 0, 0 },
+};
+
+static void detect_re(struct ab_conf_ctx *c, const config_setting_t *g, const char *name,
+		      const char *pattern, void **re)
+{
+	char err[256];
+
+	if (!pattern)
+		return;
+	*re = ab_profile_regex(pattern, err, sizeof err);
+	if (!*re)
+		ab_conf_err(c, config_setting_get_member(g, name) ? config_setting_get_member(g, name)
+			    : g, "detect: %s: %s", name, err);
+}
+
+static void do_detect(struct ab_conf_ctx *c, const config_setting_t *g, struct ab_detect_alt *a)
+{
+	int nmail, nsys;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		ab_conf_err(c, g, "detect: each alternative must be a group { subject = ...; }");
+		return;
+	}
+	ab_conf_check_group(c, g, detect_fields, sizeof detect_fields / sizeof detect_fields[0],
+			    "detect", a, NULL);
+	detect_re(c, g, "subject", a->subject_pat, &a->subject);
+	detect_re(c, g, "body", a->body_pat, &a->body);
+	detect_re(c, g, "message", a->message_pat, &a->message);
+	nmail = (a->n_from > 0) + (a->subject_pat != NULL) + (int)a->n_header +
+		(a->body_pat != NULL) + (a->n_attachment > 0);
+	nsys = (a->n_app > 0) + (a->message_pat != NULL) + (a->n_payload > 0) + (int)a->n_field;
+	a->syslog = nsys > 0;
+	a->score = nmail + nsys;
+	a->file_line = config_setting_source_line(g);
+	if (nmail && nsys)
+		ab_conf_err(c, g, "detect: an alternative holds mail conditions (from, subject, "
+			    "header, body, attachment) or syslog conditions (app, message, payload, "
+			    "field), not both: write two alternatives");
+	else if (!nmail && !nsys)
+		ab_conf_err(c, g, "detect: an alternative needs at least one condition (it would "
+			    "recognize everything)");
+}
+
+static void h_detect(struct ab_conf_ctx *c, const config_setting_t *s, struct ab_profile *p)
+{
+	int i, len;
+
+	if (config_setting_type(s) == CONFIG_TYPE_GROUP) {
+		p->detect = ab_conf_calloc(c, 1, sizeof *p->detect);
+		if (p->detect) {
+			p->n_detect = 1;
+			do_detect(c, s, p->detect);
+		}
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		ab_conf_err(c, s, "profile: 'detect' must be a group { ... } or a list of groups "
+			    "( { ... }, { ... } )");
+		return;
+	}
+	len = config_setting_length(s);
+	if (len > MAX_DETECT) {
+		ab_conf_err(c, s, "profile: at most %d detect alternatives", MAX_DETECT);
+		return;
+	}
+	p->detect = ab_conf_calloc(c, (size_t)(len ? len : 1), sizeof *p->detect);
+	if (!p->detect)
+		return;
+	for (i = 0; i < len; i++) {
+		do_detect(c, config_setting_get_elem(s, (unsigned)i), &p->detect[i]);
+		p->n_detect++;
+	}
+}
+
+static void profile_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *dst)
+{
+	if (!strcmp(config_setting_name(s), "detect")) {
+		h_detect(c, s, dst);
+		return;
+	}
+	ab_conf_err(c, s, "unknown setting '%s' in profile (name, description, reference, "
+		    "priority, detect, extractors, values, fallback, defaults)",
+		    config_setting_name(s));
+}
+
 static const struct ab_conf_field profile_fields[] = {
 	{ "name", FT_STRING, true, h_name, POFF(name), 0, 0, 0 },
 	{ "extractors", FT_LIST, false, h_extractors, 0, 0, 0, 0 },
 	{ "values", FT_LIST, false, h_values, 0, 0, 0, 0 },
 	{ "fallback", FT_GROUP, false, h_fallback, 0, 0, 0, 0 },
 	{ "defaults", FT_BOOL, false, ab_conf_h_bool, POFF(defaults), 0, 0, 0 },
-	{ "description", FT_STRING, false, ab_conf_h_string, POFF(file), 0, 0, 0 },
+	{ "description", FT_STRING, false, ab_conf_h_string, POFF(description), 0, 0, 0 },
+	{ "reference", FT_STRING, false, ab_conf_h_string, POFF(reference), 0, 0, 0 },
+	{ "priority", FT_INT, false, ab_conf_h_int, POFF(priority), 0, -1000, 1000 },
 };
 
 static void add_profile(struct ab_conf_ctx *c, struct ab_mail_conf *mc, const config_setting_t *g,
@@ -759,7 +925,7 @@ static void add_profile(struct ab_conf_ctx *c, struct ab_mail_conf *mc, const co
 		return;
 	p->defaults = true;
 	ab_conf_check_group(c, g, profile_fields, sizeof profile_fields / sizeof profile_fields[0],
-			    "profile", p, NULL);
+			    "profile", p, profile_extra);
 	free(p->file);      /* "description" is documentation only */
 	p->file = ab_conf_strdup(c, file);
 	p->line = (int)config_setting_source_line(g);
@@ -876,6 +1042,10 @@ void ab_conf_profiles(struct ab_conf_ctx *c, const config_setting_t *s,
 			load_profile_file(c, mc, e, gl.gl_pathv[k]);
 		globfree(&gl);
 	}
+	/* detection order: compiled once for this snapshot */
+	mc->detect = ab_detect_build(mc->profiles, mc->n_profiles);
+	if (!mc->detect)
+		ab_conf_err(c, s, "profiles: out of memory");
 }
 
 /* ------------------------------------------------------------ finish */
@@ -944,6 +1114,7 @@ void ab_mail_conf_free(struct ab_mail_conf *mc)
 	for (i = 0; mc->sources && i < mc->n_sources; i++)
 		free_source(&mc->sources[i]);
 	free(mc->sources);
+	ab_detect_free(mc->detect);
 	for (i = 0; mc->profiles && i < mc->n_profiles; i++)
 		ab_profile_free(mc->profiles[i]);
 	free(mc->profiles);

@@ -33,6 +33,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,79 +123,193 @@ static const char *const cat_names[AB_CAT_COUNT] = {
 	"security", "system", "error",
 };
 
-/* Tool scales: ordered ranges; a value outside [first.lo, last.hi] is
- * clamped to the nearest end. */
+/* Tool scales: rows in ascending order of their lower bound; a value
+ * belongs to the last row whose lo it reaches.  A value below the first
+ * row's lo clamps to it, a value above the last row's hi to the last row. */
 struct scale_row {
-	int lo, hi;
+	double lo;
 	enum ab_severity sev;
 };
 
 static const struct scale_row scale_syslog[] = {
-	{ 0, 2, AB_SEV_CRITICAL },   /* emerg, alert, crit */
-	{ 3, 3, AB_SEV_HIGH },       /* err */
-	{ 4, 4, AB_SEV_MEDIUM },     /* warning */
-	{ 5, 5, AB_SEV_LOW },        /* notice */
-	{ 6, 7, AB_SEV_INFO },       /* info, debug */
+	{ 0, AB_SEV_CRITICAL },      /* emerg, alert, crit */
+	{ 3, AB_SEV_HIGH },          /* err */
+	{ 4, AB_SEV_MEDIUM },        /* warning */
+	{ 5, AB_SEV_LOW },           /* notice */
+	{ 6, AB_SEV_INFO },          /* info, debug */
 };
 
+/* ArcSight: 0-3 Low, 4-6 Medium, 7-8 High, 9-10 Very-High. */
 static const struct scale_row scale_cef[] = {
-	{ 0, 3, AB_SEV_LOW },
-	{ 4, 6, AB_SEV_MEDIUM },
-	{ 7, 8, AB_SEV_HIGH },
-	{ 9, 10, AB_SEV_CRITICAL },
+	{ 0, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
 };
 
+/* Wazuh dashboard: 0-6 Low, 7-11 Medium, 12-14 High, 15+ Critical. */
 static const struct scale_row scale_wazuh[] = {
-	{ 0, 3, AB_SEV_LOW },
-	{ 4, 7, AB_SEV_MEDIUM },
-	{ 8, 11, AB_SEV_HIGH },
-	{ 12, 15, AB_SEV_CRITICAL },
+	{ 0, AB_SEV_LOW },
+	{ 7, AB_SEV_MEDIUM },
+	{ 12, AB_SEV_HIGH },
+	{ 15, AB_SEV_CRITICAL },
 };
 
 static const struct scale_row scale_nagios[] = {
-	{ 0, 0, AB_SEV_INFO },       /* OK */
-	{ 1, 1, AB_SEV_MEDIUM },     /* WARNING */
-	{ 2, 2, AB_SEV_CRITICAL },   /* CRITICAL */
-	{ 3, 3, AB_SEV_MEDIUM },     /* UNKNOWN */
+	{ 0, AB_SEV_INFO },          /* OK */
+	{ 1, AB_SEV_MEDIUM },        /* WARNING */
+	{ 2, AB_SEV_CRITICAL },      /* CRITICAL */
+	{ 3, AB_SEV_MEDIUM },        /* UNKNOWN */
 };
 
 static const struct scale_row scale_suricata[] = {
-	{ 1, 1, AB_SEV_HIGH },
-	{ 2, 2, AB_SEV_MEDIUM },
-	{ 3, 3, AB_SEV_LOW },
-	{ 4, 4, AB_SEV_INFO },       /* and above */
+	{ 0, AB_SEV_HIGH },          /* 1 */
+	{ 2, AB_SEV_MEDIUM },
+	{ 3, AB_SEV_LOW },
+	{ 4, AB_SEV_INFO },          /* and above */
+};
+
+/* QRadar LEEF sev 1-10, read as CEF's bands. */
+static const struct scale_row scale_leef[] = {
+	{ 1, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
+};
+
+/* GuardDuty: Low 1.0-3.9, Medium 4.0-6.9, High 7.0-8.9, Critical 9.0-10.0. */
+static const struct scale_row scale_guardduty[] = {
+	{ 1, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
+};
+
+/* CVSS v3 qualitative: None 0.0, Low 0.1-3.9, Medium 4.0-6.9, High 7.0-8.9,
+ * Critical 9.0-10.0. */
+static const struct scale_row scale_cvss[] = {
+	{ 0, AB_SEV_INFO },
+	{ 0.1, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
 };
 
 #define ROWS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
+	const char *name;
 	const struct scale_row *rows;
 	size_t n;
-} scales[] = {
-	[AB_SCALE_SYSLOG] = { scale_syslog, ROWS(scale_syslog) },
-	[AB_SCALE_CEF] = { scale_cef, ROWS(scale_cef) },
-	[AB_SCALE_WAZUH] = { scale_wazuh, ROWS(scale_wazuh) },
-	[AB_SCALE_NAGIOS] = { scale_nagios, ROWS(scale_nagios) },
-	[AB_SCALE_SURICATA] = { scale_suricata, ROWS(scale_suricata) },
+} scales[AB_SCALE_COUNT] = {
+	[AB_SCALE_SYSLOG] = { "syslog", scale_syslog, ROWS(scale_syslog) },
+	[AB_SCALE_CEF] = { "cef", scale_cef, ROWS(scale_cef) },
+	[AB_SCALE_WAZUH] = { "wazuh", scale_wazuh, ROWS(scale_wazuh) },
+	[AB_SCALE_NAGIOS] = { "nagios", scale_nagios, ROWS(scale_nagios) },
+	[AB_SCALE_SURICATA] = { "suricata", scale_suricata, ROWS(scale_suricata) },
+	[AB_SCALE_LEEF] = { "leef", scale_leef, ROWS(scale_leef) },
+	[AB_SCALE_GUARDDUTY] = { "guardduty", scale_guardduty, ROWS(scale_guardduty) },
+	[AB_SCALE_CVSS] = { "cvss", scale_cvss, ROWS(scale_cvss) },
 };
 
-enum ab_severity ab_severity_from_scale(enum ab_sev_scale scale, int value)
+/* Other names tools use for the same scales. */
+static const struct {
+	const char *name;
+	enum ab_sev_scale scale;
+} scale_aliases[] = {
+	{ "asa", AB_SCALE_SYSLOG },
+	{ "modsecurity", AB_SCALE_SYSLOG },
+	{ "snort", AB_SCALE_SURICATA },
+};
+
+int ab_sev_scale_parse(const char *name, enum ab_sev_scale *out)
+{
+	size_t i;
+
+	for (i = 0; name && i < ROWS(scales); i++)
+		if (!strcmp(name, scales[i].name)) {
+			*out = (enum ab_sev_scale)i;
+			return 0;
+		}
+	for (i = 0; name && i < ROWS(scale_aliases); i++)
+		if (!strcmp(name, scale_aliases[i].name)) {
+			*out = scale_aliases[i].scale;
+			return 0;
+		}
+	return -1;
+}
+
+int ab_severity_from_number(enum ab_sev_scale scale, double value, enum ab_severity *out)
 {
 	const struct scale_row *rows;
 	size_t i, n;
 
-	if ((unsigned)scale >= ROWS(scales))
-		return AB_SEV_MEDIUM;
+	if (!isfinite(value))
+		return -1;
+	if ((unsigned)scale >= ROWS(scales)) {
+		*out = AB_SEV_MEDIUM;
+		return 0;
+	}
 	rows = scales[scale].rows;
 	n = scales[scale].n;
-	if (value < rows[0].lo)
-		value = rows[0].lo;
-	if (value > rows[n - 1].hi)
-		value = rows[n - 1].hi;
+	*out = rows[0].sev;
 	for (i = 0; i < n; i++)
-		if (value >= rows[i].lo && value <= rows[i].hi)
-			return rows[i].sev;
-	return AB_SEV_MEDIUM;   /* not reached: the rows cover their range */
+		if (value >= rows[i].lo)
+			*out = rows[i].sev;
+	return 0;
+}
+
+enum ab_severity ab_severity_from_scale(enum ab_sev_scale scale, int value)
+{
+	enum ab_severity s = AB_SEV_MEDIUM;
+
+	ab_severity_from_number(scale, (double)value, &s);
+	return s;
+}
+
+static int nagios_state(const char *s)
+{
+	static const struct { const char *w; int v; } st[] = {
+		{ "ok", 0 }, { "up", 0 }, { "recovery", 0 }, { "warning", 1 },
+		{ "critical", 2 }, { "down", 2 }, { "unreachable", 2 }, { "unknown", 3 },
+	};
+	size_t i;
+
+	for (i = 0; i < ROWS(st); i++)
+		if (!strcasecmp(s, st[i].w))
+			return st[i].v;
+	return -1;
+}
+
+int ab_severity_from_text(enum ab_sev_scale scale, const char *s, enum ab_severity *out)
+{
+	char tmp[40], *end;
+	size_t n, i;
+	double v;
+
+	if (!s)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strnlen(s, sizeof tmp);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n > 32)
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (scale == AB_SCALE_NAGIOS && nagios_state(tmp) >= 0)
+		return ab_severity_from_number(scale, nagios_state(tmp), out);
+	/* a plain decimal: optional sign, digits, optional fraction; nothing
+	 * that strtod would read as hex, an exponent, inf or nan */
+	for (i = (tmp[0] == '-' || tmp[0] == '+'); i < n; i++)
+		if (!isdigit((unsigned char)tmp[i]) && tmp[i] != '.')
+			return -1;
+	errno = 0;
+	v = strtod(tmp, &end);
+	if (end == tmp || *end || errno == ERANGE)
+		return -1;
+	return ab_severity_from_number(scale, v, out);
 }
 
 /* Case-insensitive compare where ' ', '-' and '_' are the same. */

@@ -29,14 +29,19 @@ enum ab_category {
 };
 #define AB_CAT_COUNT 3
 
-/* Numeric scales that tools use; see ab_severity_from_scale(). */
+/* Numeric scales that tools publish; see ab_severity_from_scale() and the
+ * table in event.c (documented in doc/profiles.md). */
 enum ab_sev_scale {
-	AB_SCALE_SYSLOG = 0,  /* PRI severity 0 (emerg) .. 7 (debug) */
+	AB_SCALE_SYSLOG = 0,  /* PRI severity 0 (emerg) .. 7 (debug); ModSecurity, Cisco ASA */
 	AB_SCALE_CEF = 1,     /* 0..10 */
-	AB_SCALE_WAZUH = 2,   /* rule level 0..15 */
+	AB_SCALE_WAZUH = 2,   /* rule level 0..16, the Wazuh dashboard's bands */
 	AB_SCALE_NAGIOS = 3,  /* 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN */
-	AB_SCALE_SURICATA = 4,/* alert severity 1 (high) .. 4 */
+	AB_SCALE_SURICATA = 4,/* alert severity / Snort priority 1 (high) .. 4 */
+	AB_SCALE_LEEF = 5,    /* LEEF sev 1..10 */
+	AB_SCALE_GUARDDUTY = 6,/* AWS GuardDuty 1.0..10.0 */
+	AB_SCALE_CVSS = 7,    /* CVSS v3 base score 0.0..10.0 (GVM, Nessus) */
 };
+#define AB_SCALE_COUNT 8
 
 #define AB_ID_LEN 32  /* hex characters */
 
@@ -101,6 +106,17 @@ bool ab_event_id_valid(const char *id);
  * the CEF scale.  Returns 0 or -1. */
 int ab_severity_parse(const char *s, enum ab_severity *out);
 enum ab_severity ab_severity_from_scale(enum ab_sev_scale scale, int value);
+/* The same for a number that may have a fraction (GuardDuty 7.5, CVSS 9.8);
+ * out-of-range values clamp to the scale's ends.  -1 for NaN/infinity. */
+int ab_severity_from_number(enum ab_sev_scale scale, double value, enum ab_severity *out);
+/* A number written as text on a scale ("8", "7.5", " 12 "; for the nagios
+ * scale also OK/WARNING/CRITICAL/UNKNOWN/UP/DOWN/UNREACHABLE).  The text
+ * must be a plain decimal of at most 32 characters: a 90-digit number,
+ * "1e999", "nan" or trailing junk is refused (-1), never cast. */
+int ab_severity_from_text(enum ab_sev_scale scale, const char *s, enum ab_severity *out);
+/* "syslog", "cef", "leef", "wazuh", "nagios", "suricata", "snort",
+ * "guardduty", "cvss", "asa", "modsecurity" -> scale; 0 or -1. */
+int ab_sev_scale_parse(const char *name, enum ab_sev_scale *out);
 const char *ab_severity_name(enum ab_severity s);
 int ab_category_parse(const char *s, enum ab_category *out);
 const char *ab_category_name(enum ab_category c);

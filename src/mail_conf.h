@@ -67,6 +67,8 @@ struct ab_mail_source {
 	char *event_source;      /* event "source" when the profile sets none */
 };
 
+struct ab_detect;
+
 struct ab_mail_conf {
 	char *socket;            /* NULL: no milter */
 	char *socket_file;       /* where it was set */
@@ -78,6 +80,7 @@ struct ab_mail_conf {
 	size_t n_sources;
 	struct ab_profile **profiles;
 	size_t n_profiles;
+	struct ab_detect *detect;         /* detection order over profiles (parse/detect.h) */
 };
 
 const struct ab_profile *ab_mail_profile(const struct ab_mail_conf *mc, const char *name);

@@ -3,7 +3,7 @@
  *
  * Public: ab_mail_addr_clean, ab_mail_source_env_ok, ab_mail_source_rcpt,
  *   ab_mail_source_match, ab_mail_source_select, ab_mail_route_channel,
- *   ab_mail_trusted, ab_mail_event, ab_mail_mark_unverified.
+ *   ab_mail_trusted, ab_mail_pick_profile, ab_mail_event, ab_mail_mark_unverified.
  *
  * A source matches when every condition it sets holds: client network,
  * envelope sender glob, at least one envelope recipient glob (without an
@@ -29,6 +29,7 @@
 #include <pcre2.h>
 
 #include "mail_event.h"
+#include "parse/detect.h"
 #include "parse/profile.h"
 #include "util.h"
 
@@ -249,19 +250,52 @@ void ab_mail_mark_unverified(struct ab_event *ev, enum ab_severity max, const ch
 		json_object_set_new(ev->fields, "trust", json_string(why));
 }
 
+const struct ab_profile *ab_mail_pick_profile(const struct ab_mail_conf *mc,
+	const struct ab_mail_source *src, const struct ab_mail *m, const struct ab_profile *force,
+	const struct ab_detect_entry **hit)
+{
+	const struct ab_detect_entry *e = NULL;
+	const struct ab_profile *p = force;
+
+	if (!p && src && src->profile)
+		p = src->profile;
+	if (!p && mc && (e = ab_detect_mail(mc->detect, m)) != NULL)
+		p = e->profile;
+	if (!p)
+		p = ab_mail_profile(mc, "generic");
+	if (hit)
+		*hit = e;
+	return p;
+}
+
 struct ab_event *ab_mail_event(const struct ab_mail_conf *mc, const struct ab_mail_source *src,
 	const struct ab_mail *m, const struct ab_mail_env *env, const char *kind,
-	struct ab_buf *trace)
+	const struct ab_profile *force, struct ab_buf *trace)
 {
-	const struct ab_profile *p = src ? src->profile : ab_mail_profile(mc, "generic");
+	const struct ab_detect_entry *hit = NULL;
+	const struct ab_profile *p = ab_mail_pick_profile(mc, src, m, force, &hit);
 	struct ab_event *ev = ab_event_new();
 
 	if (!ev)
 		return NULL;
-	if (trace)
-		ab_buf_printf(trace, "mail source: %s\n", src ? src->name :
-			      "(none matched: generic)");
+	if (trace) {
+		ab_buf_printf(trace, "mail source: %s\n", src ? src->name : "(none matched)");
+		ab_buf_printf(trace, "profile: %s (", p ? p->name : "built-in defaults");
+		if (force)
+			ab_buf_printf(trace, "forced with --profile");
+		else if (src && src->profile)
+			ab_buf_printf(trace, "pinned by mail source %s", src->name);
+		else if (hit)
+			ab_detect_describe(hit, trace);
+		else
+			ab_buf_printf(trace, "no profile's detect block holds");
+		ab_buf_printf(trace, ")\n");
+	}
 	if (ab_profile_apply_mail(p, m, ev, trace) < 0) {
+		ab_event_free(ev);
+		return NULL;
+	}
+	if (p && json_object_set_new(ev->fields, "profile", json_string(p->name)) < 0) {
 		ab_event_free(ev);
 		return NULL;
 	}

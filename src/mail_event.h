@@ -48,13 +48,24 @@ bool ab_mail_route_channel(const struct ab_mail_conf *mc, const char *rcpt, char
 bool ab_mail_trusted(const struct ab_mail_source *src, const struct ab_mail_env *env,
 	const struct ab_mail *m, char *why, size_t whysz);
 
-/* Build the event for a parsed mail (src may be NULL: the profile named
- * "generic" if defined, else the built-in defaults).  kind is the origin
- * kind ("mail" or "cli").  trace (may be NULL) gets the profile trace.
+struct ab_profile;
+struct ab_detect_entry;
+
+/* The profile for a parsed mail: force when set; else src's profile when
+ * it names one; else the first detect alternative that holds (*hit gets
+ * it; hit may be NULL); else the profile named "generic" (NULL when not
+ * defined: the built-in defaults). */
+const struct ab_profile *ab_mail_pick_profile(const struct ab_mail_conf *mc,
+	const struct ab_mail_source *src, const struct ab_mail *m, const struct ab_profile *force,
+	const struct ab_detect_entry **hit);
+
+/* Build the event for a parsed mail with the profile ab_mail_pick_profile
+ * chooses (fields.profile names it).  kind is the origin kind ("mail" or
+ * "cli").  trace (may be NULL) gets the profile choice and trace.
  * Returns the event or NULL (no memory). */
 struct ab_event *ab_mail_event(const struct ab_mail_conf *mc, const struct ab_mail_source *src,
 	const struct ab_mail *m, const struct ab_mail_env *env, const char *kind,
-	struct ab_buf *trace);
+	const struct ab_profile *force, struct ab_buf *trace);
 
 /* Mark an event from an untrusted sender: severity capped at max, title
  * prefixed "[unverified sender] ", fields.unverified_sender = true. */

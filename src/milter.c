@@ -586,7 +586,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		       "untouched, no event", qid, src->name, why);
 		goto out;
 	}
-	ev = ab_mail_event(mc, src, mail, &env, "mail", NULL);
+	ev = ab_mail_event(mc, src, mail, &env, "mail", NULL, NULL);
 	if (!ev) {
 		smfi_setreply(ctx, "451", "4.3.0", "alertbridge: out of memory, try again later");
 		ret = SMFIS_TEMPFAIL;

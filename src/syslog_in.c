@@ -747,8 +747,9 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		in->parse_errors++;
 		return;
 	}
-	rc = ab_syslog_process(in->round_rt->cfg->syslog, l->name, peer && *peer ? peer : NULL,
-		msg, len, truncated, ab_now_ms(), ev, NULL, err, sizeof err);
+	rc = ab_syslog_process(in->round_rt->cfg->syslog, in->round_rt->cfg->mail, NULL, l->name,
+		peer && *peer ? peer : NULL, msg, len, truncated, ab_now_ms(), ev, NULL, NULL, err,
+		sizeof err);
 	if (rc <= 0) {
 		if (rc == 0)
 			in->dropped_by_source++;

@@ -1,7 +1,7 @@
 /*
  * syslog_source.c - parse one syslog line and pick its syslog source.
  *
- * Public: ab_syslog_select, ab_syslog_process, ab_syslog_apply_profile.
+ * Public: ab_syslog_select, ab_syslog_process.
  * Matching, per source, all given criteria must hold: listener name in
  * 'listeners', origin.host matches one 'hosts' glob, the app-name / tag
  * (fields "syslog.appname") one 'apps' glob, the facility is in
@@ -9,7 +9,9 @@
  * line as received (invalid UTF-8 allowed).  The chosen source names the
  * event's source (unless the payload named a more specific one than the
  * generic "syslog") and is recorded in fields
- * "syslog.source"; without a match the source is "syslog".
+ * "syslog.source"; without a match the source is "syslog".  The profile
+ * (forced, the source's, or detected: parse/detect.h) then runs over the
+ * MSG text and the parser's fields.
  * Diagnostics: none logged; "out of memory" in err.
  */
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <pcre2.h>
 
 #include "mail_conf.h"
+#include "parse/detect.h"
 #include "parse/profile.h"
 #include "parse/syslog.h"
 #include "syslog_source.h"
@@ -92,32 +95,20 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
 	return NULL;
 }
 
-int ab_syslog_apply_profile(const struct ab_syslog_conf *sc, const char *profile,
-	struct ab_event *ev)
-{
-	const struct ab_profile *p;
-
-	if (!profile)
-		return 0;
-	if (json_object_set_new(ev->fields, "syslog.profile", json_string(profile)))
-		return -1;
-	/* The mail profiles' extractors run over the message text. */
-	p = sc ? ab_mail_profile(sc->profiles, profile) : NULL;
-	if (!p)
-		return 0;
-	return ab_profile_apply_text(p, NULL, ev->summary ? ev->summary : "", ev, NULL) < 0 ? -1 : 0;
-}
-
-int ab_syslog_process(const struct ab_syslog_conf *sc, const char *listener,
+int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
+	const struct ab_profile *force, const char *listener,
 	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
-	struct ab_event *ev, const struct ab_syslog_source_conf **matched, char *err,
-	size_t errsz)
+	struct ab_event *ev, const struct ab_syslog_source_conf **matched,
+	const struct ab_detect_entry **detected, char *err, size_t errsz)
 {
 	const struct ab_syslog_source_conf *src;
+	const struct ab_profile *p = force;
 	int bad = 0;
 
 	if (matched)
 		*matched = NULL;
+	if (detected)
+		*detected = NULL;
 	if (ab_syslog_parse(line, len, peer_host, now_ms, ev, err, errsz) < 0)
 		return -1;
 	ev->received_at = now_ms;
@@ -134,9 +125,22 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const char *listener,
 			return 0;
 		if (!ev->source || strcmp(ev->source, "syslog") == 0)
 			ab_event_set_str(&ev->source, src->name);
-		bad |= ab_syslog_apply_profile(sc, src->profile, ev);
 	} else if (!ev->source) {
 		ab_event_set_str(&ev->source, "syslog");
+	}
+	if (!p && src && src->profile)
+		p = ab_mail_profile(mc, src->profile);
+	else if (!p && mc) {
+		const struct ab_detect_entry *e = ab_detect_syslog(mc->detect, ev);
+
+		if (e)
+			p = e->profile;
+		if (detected)
+			*detected = e;
+	}
+	if (p) {
+		bad |= json_object_set_new(ev->fields, "syslog.profile", json_string(p->name));
+		bad |= ab_profile_apply_syslog(p, ev, NULL) < 0;
 	}
 	if (bad || !ev->source) {
 		snprintf(err, errsz, "syslog: out of memory");

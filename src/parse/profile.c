@@ -2,8 +2,9 @@
  * profile.c - the profile engine: ordered extractors over a parsed mail or
  * a message text -> event fields (see profile.h for the model).
  *
- * Public: ab_profile_target_ok, ab_profile_compile_regex, ab_profile_free,
- *   ab_profile_apply_mail, ab_profile_apply_text.
+ * Public: ab_profile_target_ok, ab_profile_compile_regex, ab_profile_regex,
+ *   ab_profile_regex_search, ab_profile_regex_free, ab_profile_free,
+ *   ab_profile_apply_mail, ab_profile_apply_text, ab_profile_apply_syslog.
  *
  * Extractors: X-Alert-* headers; header name maps; JSON (jansson, decode
  * depth capped, a string holding JSON is decoded when a path goes on into
@@ -20,6 +21,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@
 #define RE_DEPTH_LIMIT 5000u
 #define RE_MAX_SUBJECT (64u * 1024)
 #define RE_MAX_TEXT (1024u * 1024)
+#define ALL_MAX_MATCHES 1000u     /* matches an "all" extractor offers */
 
 enum target {
 	T_TYPE, T_CATEGORY, T_SEVERITY, T_SOURCE, T_TOOL, T_TITLE, T_SUMMARY, T_URL,
@@ -65,6 +68,9 @@ enum scale { SC_WORDS = -1 };
 struct cand {
 	char *val[T_COUNT];
 	int sev_scale;            /* SC_WORDS or enum ab_sev_scale */
+	int cur_ext;              /* extractor running (-1: maps, fallback, defaults) */
+	bool agg;                 /* it is an "all" extractor: highest severity wins */
+	int sev_from;             /* extractor that set val[T_SEVERITY] */
 	json_t *fields;           /* fields.NAME -> string */
 	struct ab_buf *trace;
 	bool oom;
@@ -75,6 +81,7 @@ struct view {
 	const char *text;
 	size_t text_len;
 	const struct ab_mail *m;  /* NULL for plain text */
+	json_t *evfields;         /* syslog: the parser's fields ("fields" extractor) */
 };
 
 /* ------------------------------------------------------------ targets */
@@ -101,15 +108,13 @@ static int target_parse(const char *name, int *scale, const char **fname)
 		return T_FIELD;
 	}
 	if (!strncmp(name, "severity@", 9)) {
-		static const char *const sc[] = { "syslog", "cef", "wazuh", "nagios", "suricata" };
+		enum ab_sev_scale sc;
 
-		for (i = 0; i < sizeof sc / sizeof sc[0]; i++)
-			if (!strcmp(name + 9, sc[i])) {
-				if (scale)
-					*scale = (int)i;
-				return T_SEVERITY;
-			}
-		return -1;
+		if (ab_sev_scale_parse(name + 9, &sc) < 0)
+			return -1;
+		if (scale)
+			*scale = (int)sc;
+		return T_SEVERITY;
 	}
 	for (i = 0; i < T_COUNT; i++)
 		if (!strcmp(name, target_names[i]))
@@ -170,8 +175,19 @@ static char *clean_value(const char *v, size_t len, bool multi)
 	return out;
 }
 
-/* Offer a value for a target: the first one wins.  who says where it came
- * from (trace).  Returns true if it was taken. */
+/* A raw severity on its scale as a rank, -1 when not understood. */
+static int sev_rank(const char *v, int scale)
+{
+	enum ab_severity sev;
+
+	if (scale != SC_WORDS && ab_severity_from_text((enum ab_sev_scale)scale, v, &sev) == 0)
+		return (int)sev;
+	return ab_severity_parse(v, &sev) == 0 ? (int)sev : -1;
+}
+
+/* Offer a value for a target: the first one wins, except that within one
+ * "all" extractor a higher severity replaces a lower one.  who says where
+ * it came from (trace).  Returns true if it was taken. */
 static bool offer(struct cand *c, const char *target, const char *v, size_t len, const char *who)
 {
 	const char *fname = NULL;
@@ -184,19 +200,29 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 		if (json_object_get(c->fields, fname) ||
 		    json_object_size(c->fields) >= AB_PROFILE_MAX_FIELDS)
 			return false;
-	} else if (c->val[t]) {
+	} else if (c->val[t] && !(t == T_SEVERITY && c->agg && c->sev_from == c->cur_ext)) {
 		return false;
 	}
 	val = clean_value(v, len, t == T_SUMMARY);
 	if (!val)
 		return false;
+	if (t == T_SEVERITY && c->val[t]) {     /* aggregation: keep the higher */
+		if (sev_rank(val, scale) <= sev_rank(c->val[t], c->sev_scale)) {
+			free(val);
+			return false;
+		}
+		free(c->val[t]);
+		c->val[t] = NULL;
+	}
 	if (t == T_FIELD) {
 		if (json_object_set_new(c->fields, fname, json_string(val)) < 0)
 			c->oom = true;
 	} else {
 		c->val[t] = val;
-		if (t == T_SEVERITY)
+		if (t == T_SEVERITY) {
 			c->sev_scale = scale;
+			c->sev_from = c->cur_ext;
+		}
 		val = NULL;
 	}
 	tracef(c, "    %s = \"%.120s\"  (%s)\n", target, t == T_FIELD ? json_string_value(
@@ -276,61 +302,6 @@ static json_t *json_parse_text(const char *s, size_t len)
 	return json_loadb(s + i, len - i, JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, NULL);
 }
 
-/* Walk a.b[0].c; a string met with path left is decoded as JSON.  Returns
- * a new reference or NULL. */
-static json_t *json_walk(json_t *root, const char *path)
-{
-	json_t *cur = root, *owned[AB_PROFILE_MAX_JSON_DEPTH];   /* root: the caller's reference, consumed */
-	const char *p = path;
-	size_t n_owned = 0, i;
-	json_t *res = NULL;
-
-	if (*p == '$')
-		p++;
-	if (*p == '.')
-		p++;
-	while (cur && *p) {
-		char key[256];
-		size_t k = 0;
-
-		if (json_is_string(cur)) {   /* JSON inside a string (SNS Message) */
-			json_t *inner = json_parse_text(json_string_value(cur), json_string_length(cur));
-
-			if (!inner || n_owned >= AB_PROFILE_MAX_JSON_DEPTH) {
-				json_decref(inner);
-				cur = NULL;
-				break;
-			}
-			owned[n_owned++] = inner;
-			cur = inner;
-		}
-		if (*p == '[') {
-			char *end;
-			long idx = strtol(p + 1, &end, 10);
-
-			if (*end != ']' || idx < 0 || !json_is_array(cur)) {
-				cur = NULL;
-				break;
-			}
-			cur = json_array_get(cur, (size_t)idx);
-			p = end + 1;
-		} else {
-			while (*p && *p != '.' && *p != '[' && k + 1 < sizeof key)
-				key[k++] = *p++;
-			key[k] = '\0';
-			cur = json_is_object(cur) ? json_object_get(cur, key) : NULL;
-		}
-		if (*p == '.')
-			p++;
-	}
-	if (cur && !json_is_null(cur))
-		res = json_incref(cur);
-	json_decref(root);
-	for (i = 0; i < n_owned; i++)
-		json_decref(owned[i]);
-	return res;
-}
-
 /* A JSON value as text (caller frees). */
 static char *json_text(const json_t *v)
 {
@@ -373,25 +344,94 @@ static bool att_selected(const struct ab_extractor *x, const struct ab_mail_atta
 	return type_ok(a->content_type);
 }
 
+struct jwalk {
+	struct cand *c;
+	const char *target;
+	const char *who;
+	bool all;
+	unsigned found;
+};
+
+/* Walk a.b[0].c from cur and offer the value found at its end.  "[*]" visits
+ * every element (all) or the elements until one has the value.  A string
+ * met with path left is decoded as JSON (AWS SNS "Message").  Returns true
+ * when a value was found. */
+static bool jwalk(struct jwalk *w, json_t *cur, const char *p, int depth)
+{
+	json_t *inner = NULL;
+	bool hit = false;
+
+	if (!cur || depth > AB_PROFILE_MAX_JSON_DEPTH || w->found >= ALL_MAX_MATCHES)
+		return false;
+	if (*p == '.')
+		p++;
+	if (!*p) {
+		char *s;
+
+		if (json_is_null(cur))
+			return false;
+		s = json_text(cur);
+		if (!s) {
+			w->c->oom = true;
+			return false;
+		}
+		w->found++;
+		offer_str(w->c, w->target, s, w->who);
+		free(s);
+		return true;
+	}
+	if (json_is_string(cur)) {
+		inner = json_parse_text(json_string_value(cur), json_string_length(cur));
+		if (!inner)
+			return false;
+		cur = inner;
+	}
+	if (*p == '[' && p[1] == '*' && p[2] == ']') {
+		size_t i;
+		json_t *e;
+
+		if (json_is_array(cur))
+			json_array_foreach(cur, i, e)
+				if (jwalk(w, e, p + 3, depth + 1)) {
+					hit = true;
+					if (!w->all)
+						break;
+				}
+	} else if (*p == '[') {
+		char *end;
+		long idx;
+
+		errno = 0;
+		idx = strtol(p + 1, &end, 10);
+		if (*end == ']' && !errno && idx >= 0 && json_is_array(cur))
+			hit = jwalk(w, json_array_get(cur, (size_t)idx), end + 1, depth + 1);
+	} else {
+		char key[256];
+		size_t k = 0;
+
+		while (*p && *p != '.' && *p != '[' && k + 1 < sizeof key)
+			key[k++] = *p++;
+		key[k] = '\0';
+		if (json_is_object(cur) && (!*p || *p == '.' || *p == '['))
+			hit = jwalk(w, json_object_get(cur, key), p, depth + 1);
+	}
+	json_decref(inner);
+	return hit;
+}
+
 static void json_apply(struct cand *c, const struct ab_extractor *x, json_t *doc, const char *who)
 {
 	size_t i;
 
 	for (i = 0; i < x->n_maps; i++) {
-		json_t *v = json_walk(json_incref(doc), x->maps[i].from);
-		char *s, w[160];
+		char w[160];
+		const char *path = x->maps[i].from;
+		struct jwalk jw = { c, x->maps[i].target, w, x->all, 0 };
 
-		if (!v)
-			continue;
-		s = json_text(v);
-		json_decref(v);
-		if (!s) {
-			c->oom = true;
-			continue;
-		}
-		snprintf(w, sizeof w, "%s %s", who, x->maps[i].from);
-		offer_str(c, x->maps[i].target, s, w);
-		free(s);
+		snprintf(w, sizeof w, "%s %s", who, path);
+		if (*path == '$')
+			path++;
+		jwalk(&jw, doc, path, 0);
 	}
 }
 
@@ -612,13 +652,11 @@ static void ext_kv(struct cand *c, const struct ab_extractor *x, const struct vi
 
 /* ------------------------------------------------------------ regex */
 
-int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz)
+void *ab_profile_regex(const char *pattern, char *err, size_t errsz)
 {
 	int ec;
 	PCRE2_SIZE eo;
 	pcre2_code *re;
-	uint32_t n = 0, esz = 0, i;
-	PCRE2_SPTR tab;
 
 	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
 			   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE, &ec, &eo, NULL);
@@ -627,8 +665,61 @@ int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *
 
 		pcre2_get_error_message(ec, msg, sizeof msg);
 		snprintf(err, errsz, "bad regex at offset %zu: %s", (size_t)eo, (char *)msg);
-		return -1;
+		return NULL;
 	}
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* optional speed-up */
+	return re;
+}
+
+void ab_profile_regex_free(void *re)
+{
+	pcre2_code_free(re);
+}
+
+/* Match data and limits, made once per thread and grown for the pattern. */
+static _Thread_local pcre2_match_context *tl_mc;
+static _Thread_local pcre2_match_data *tl_md;
+static _Thread_local uint32_t tl_md_pairs;
+
+static pcre2_match_data *match_data(const pcre2_code *re, pcre2_match_context **mc)
+{
+	uint32_t need = 0;
+
+	if (!tl_mc) {
+		tl_mc = pcre2_match_context_create(NULL);
+		if (!tl_mc)
+			return NULL;
+		pcre2_set_match_limit(tl_mc, RE_MATCH_LIMIT);
+		pcre2_set_depth_limit(tl_mc, RE_DEPTH_LIMIT);
+	}
+	pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &need);
+	need++;
+	if (!tl_md || tl_md_pairs < need) {
+		pcre2_match_data_free(tl_md);
+		tl_md = pcre2_match_data_create(need < 16 ? 16 : need, NULL);
+		tl_md_pairs = tl_md ? (need < 16 ? 16 : need) : 0;
+	}
+	*mc = tl_mc;
+	return tl_md;
+}
+
+bool ab_profile_regex_search(const void *re, const char *s, size_t len)
+{
+	pcre2_match_context *mc;
+	pcre2_match_data *md = match_data(re, &mc);
+
+	return md && pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mc) > 0;
+}
+
+int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz)
+{
+	pcre2_code *re;
+	uint32_t n = 0, esz = 0, i;
+	PCRE2_SPTR tab;
+
+	re = ab_profile_regex(pattern, err, errsz);
+	if (!re)
+		return -1;
 	pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &n);
 	pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esz);
 	pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab);
@@ -649,36 +740,39 @@ int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *
 			return -1;
 		}
 	}
-	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* optional speed-up */
 	x->re = re;
 	return 0;
 }
 
+/* Run x's regex over s; every named group that matched is offered.  With
+ * x->all every match is (up to ALL_MAX_MATCHES), else the first. */
 static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s, size_t len,
 		     const char *who)
 {
 	pcre2_code *re = x->re;
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	pcre2_match_context *mc;
+	pcre2_match_data *md = match_data(re, &mc);
 	uint32_t n = 0, esz = 0, i;
 	PCRE2_SPTR tab;
-	int rc;
+	PCRE2_SIZE start = 0;
+	unsigned matches = 0;
+	int rc = 0;
 
-	if (!md || !mc) {
+	if (!md) {
 		c->oom = true;
-		pcre2_match_data_free(md);
-		pcre2_match_context_free(mc);
 		return false;
 	}
-	pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
-	pcre2_set_depth_limit(mc, RE_DEPTH_LIMIT);
-	rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mc);
-	if (rc > 0) {
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &n);
+	pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esz);
+	pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab);
+	while (start <= len && matches < ALL_MAX_MATCHES) {
+		PCRE2_SIZE *ov;
 
-		pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &n);
-		pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esz);
-		pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab);
+		rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, 0, md, mc);
+		if (rc <= 0)
+			break;
+		matches++;
+		ov = pcre2_get_ovector_pointer(md);
 		for (i = 0; i < n; i++) {
 			PCRE2_SPTR e = tab + i * esz;
 			uint32_t g = ((uint32_t)e[0] << 8) | e[1];
@@ -689,12 +783,18 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 			group_target((const char *)(e + 2), t, sizeof t);
 			offer(c, t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
 		}
-	} else if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
-		tracef(c, "    %s: regex gave up (match limit)\n", who);
+		if (!x->all)
+			break;
+		start = ov[1];
+		if (ov[1] == ov[0]) {     /* empty match: step over one character */
+			start++;
+			while (start < len && ((unsigned char)s[start] & 0xc0) == 0x80)
+				start++;
+		}
 	}
-	pcre2_match_data_free(md);
-	pcre2_match_context_free(mc);
-	return rc > 0;
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT)
+		tracef(c, "    %s: regex gave up (match limit)\n", who);
+	return matches > 0;
 }
 
 static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct view *vw)
@@ -710,6 +810,31 @@ static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct
 				RE_MAX_TEXT, "text");
 	if (!hit)
 		tracef(c, "    no match\n");
+}
+
+/* ------------------------------------------------------------ event fields */
+
+static void ext_fields(struct cand *c, const struct ab_extractor *x, const struct view *vw)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; vw->evfields && i < x->n_maps; i++) {
+		json_t *v = json_object_get(vw->evfields, x->maps[i].from);
+		char *s;
+
+		if (!v || json_is_null(v))
+			continue;
+		s = json_text(v);
+		if (!s) {
+			c->oom = true;
+			continue;
+		}
+		n += offer_str(c, x->maps[i].target, s, x->maps[i].from);
+		free(s);
+	}
+	if (!n)
+		tracef(c, "    no field taken\n");
 }
 
 /* ------------------------------------------------------------ defaults */
@@ -790,20 +915,6 @@ static void run_defaults(struct cand *c, const struct view *vw, const struct ab_
 }
 
 /* ------------------------------------------------------------ conversion */
-
-static int nagios_state(const char *s)
-{
-	static const struct { const char *w; int v; } st[] = {
-		{ "ok", 0 }, { "up", 0 }, { "recovery", 0 }, { "warning", 1 },
-		{ "critical", 2 }, { "down", 2 }, { "unreachable", 2 }, { "unknown", 3 },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof st / sizeof st[0]; i++)
-		if (!strcasecmp(s, st[i].w))
-			return st[i].v;
-	return -1;
-}
 
 static int parse_time(const char *s, int64_t *ms)
 {
@@ -899,27 +1010,15 @@ static void convert(struct cand *c, struct ab_event *ev)
 		}
 		case T_SEVERITY: {
 			enum ab_severity sev;
-			char *end;
-			long n;
 
-			if (c->sev_scale == SC_WORDS) {
-				if (ab_severity_parse(v, &sev) == 0)
-					ev->severity = sev;
-				else
-					tracef(c, "  severity \"%.60s\" not understood: kept %s\n", v,
-					       ab_severity_name(ev->severity));
-				break;
-			}
-			n = (long)strtod(v, &end);   /* "8.0" (GuardDuty) counts as 8 */
-			if (*end || end == v)
-				n = c->sev_scale == AB_SCALE_NAGIOS ? nagios_state(v) : -1;
-			if (n >= 0)
-				ev->severity = ab_severity_from_scale((enum ab_sev_scale)c->sev_scale,
-								      (int)n);
+			if (c->sev_scale != SC_WORDS &&
+			    ab_severity_from_text((enum ab_sev_scale)c->sev_scale, v, &sev) == 0)
+				ev->severity = sev;
 			else if (ab_severity_parse(v, &sev) == 0)
 				ev->severity = sev;
 			else
-				tracef(c, "  severity \"%.60s\" not on the scale: kept %s\n", v,
+				tracef(c, "  severity \"%.60s\" not understood%s: kept %s\n", v,
+				       c->sev_scale == SC_WORDS ? "" : " on the scale",
 				       ab_severity_name(ev->severity));
 			break;
 		}
@@ -1012,6 +1111,7 @@ static const char *kind_name(enum ab_ext_kind k)
 	case AB_EXT_KV: return "kv";
 	case AB_EXT_REGEX: return "regex";
 	case AB_EXT_HEADER_MAP: return "header";
+	case AB_EXT_FIELDS: return "fields";
 	}
 	return "?";
 }
@@ -1025,6 +1125,8 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 
 	memset(&c, 0, sizeof c);
 	c.sev_scale = SC_WORDS;
+	c.cur_ext = -1;
+	c.sev_from = -1;
 	c.trace = trace;
 	c.fields = json_object();
 	if (!c.fields)
@@ -1036,7 +1138,10 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	for (i = 0; p && i < p->n_ext; i++) {
 		const struct ab_extractor *x = &p->ext[i];
 
-		tracef(&c, "  extractor %zu (%s):\n", i + 1, kind_name(x->kind));
+		tracef(&c, "  extractor %zu (%s%s):\n", i + 1, kind_name(x->kind),
+		       x->all ? ", all" : "");
+		c.cur_ext = (int)i;
+		c.agg = x->all;
 		switch (x->kind) {
 		case AB_EXT_HEADERS: ext_headers(&c, x, vw); break;
 		case AB_EXT_HEADER_MAP: ext_header_map(&c, x, vw); break;
@@ -1044,8 +1149,11 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 		case AB_EXT_XML: ext_xml(&c, x, vw); break;
 		case AB_EXT_KV: ext_kv(&c, x, vw); break;
 		case AB_EXT_REGEX: ext_regex(&c, x, vw); break;
+		case AB_EXT_FIELDS: ext_fields(&c, x, vw); break;
 		}
 	}
+	c.cur_ext = -1;
+	c.agg = false;
 	if (p) {
 		value_maps(&c, p);
 		if (p->n_fallback)
@@ -1068,7 +1176,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
 	struct ab_event *ev, struct ab_buf *trace)
 {
-	struct view vw = { m->subject, m->text, m->text_len, m };
+	struct view vw = { m->subject, m->text, m->text_len, m, NULL };
 
 	return apply(p, &vw, ev, trace);
 }
@@ -1076,9 +1184,28 @@ int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
 int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const char *text,
 	struct ab_event *ev, struct ab_buf *trace)
 {
-	struct view vw = { subject, text ? text : "", text ? strlen(text) : 0, NULL };
+	struct view vw = { subject, text ? text : "", text ? strlen(text) : 0, NULL, NULL };
 
 	return apply(p, &vw, ev, trace);
+}
+
+int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, struct ab_buf *trace)
+{
+	const char *text = ev->summary ? ev->summary : "";
+	struct view vw = { NULL, text, strlen(text), NULL, ev->fields };
+	char *own = NULL;
+	int rc;
+
+	/* the summary may be replaced by the profile: work on a copy */
+	if (ev->summary) {
+		own = strdup(ev->summary);
+		if (!own)
+			return -1;
+		vw.text = own;
+	}
+	rc = apply(p, &vw, ev, trace);
+	free(own);
+	return rc;
 }
 
 /* ------------------------------------------------------------ freeing */
@@ -1092,6 +1219,43 @@ static void free_maps(struct ab_ext_map *m, size_t n)
 		free(m[i].target);
 	}
 	free(m);
+}
+
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_kv(struct ab_detect_kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].pattern);
+		pcre2_code_free(kv[i].re);
+	}
+	free(kv);
+}
+
+static void detect_alt_free(struct ab_detect_alt *a)
+{
+	free_strv(a->from, a->n_from);
+	free_strv(a->attachment, a->n_attachment);
+	free_strv(a->app, a->n_app);
+	free_strv(a->payload, a->n_payload);
+	free_kv(a->header, a->n_header);
+	free_kv(a->field, a->n_field);
+	pcre2_code_free(a->subject);
+	pcre2_code_free(a->body);
+	pcre2_code_free(a->message);
+	free(a->subject_pat);
+	free(a->body_pat);
+	free(a->message_pat);
 }
 
 void ab_profile_free(struct ab_profile *p)
@@ -1123,6 +1287,11 @@ void ab_profile_free(struct ab_profile *p)
 	}
 	free(p->maps);
 	free_maps(p->fallback, p->n_fallback);
+	for (i = 0; i < p->n_detect; i++)
+		detect_alt_free(&p->detect[i]);
+	free(p->detect);
+	free(p->description);
+	free(p->reference);
 	free(p->name);
 	free(p->file);
 	free(p);

@@ -12,8 +12,16 @@
  *
  * Targets: type category severity source tool title summary url asset team
  * status priority fingerprint occurred_at, and "fields.NAME" for extra
- * key/values.  "severity@wazuh", "severity@nagios", "severity@cef" and
- * "severity@syslog" read a number (or Nagios state word) on that scale.
+ * key/values.  "severity@SCALE" reads a number (or Nagios state word) on
+ * a tool's scale (ab_sev_scale_parse: syslog, cef, leef, wazuh, nagios,
+ * suricata, guardduty, cvss, ...).
+ *
+ * An extractor with "all" offers every match (regex) or every element of
+ * a "[*]" path (json): the highest severity among them wins (a report takes
+ * its worst result); other targets keep the first value.
+ *
+ * Detection (detect.h) picks a profile for input that no source pins; its
+ * alternatives live here, compiled with the profile.
  */
 #ifndef AB_PARSE_PROFILE_H
 #define AB_PARSE_PROFILE_H
@@ -40,6 +48,7 @@ enum ab_ext_kind {
 	AB_EXT_KV,           /* "Key: value" lines of the text: key -> target */
 	AB_EXT_REGEX,        /* PCRE2 named groups over subject or text */
 	AB_EXT_HEADER_MAP,   /* any header: header name -> target */
+	AB_EXT_FIELDS,       /* syslog: event field set by the parser -> target */
 };
 
 /* Where a JSON/XML/regex extractor looks. */
@@ -68,6 +77,39 @@ struct ab_extractor {
 	size_t n_ns;
 	void *re;                    /* regex: pcre2_code * (compiled) */
 	char *pattern;
+	bool all;                    /* every match / every [*] element */
+};
+
+/* "Name: regex" condition (header or event field); re NULL = present. */
+struct ab_detect_kv {
+	char *name;
+	void *re;                    /* pcre2_code * */
+	char *pattern;
+};
+
+/* One detect alternative: every condition set must hold. */
+struct ab_detect_alt {
+	bool syslog;                 /* syslog conditions (else mail) */
+	int score;                   /* number of conditions */
+	int file_line;               /* where it is written */
+	/* mail */
+	char **from;                 /* globs on the From address */
+	size_t n_from;
+	void *subject, *body;        /* pcre2_code * */
+	char *subject_pat, *body_pat;
+	struct ab_detect_kv *header;
+	size_t n_header;
+	char **attachment;           /* globs on content type or file name */
+	size_t n_attachment;
+	/* syslog */
+	char **app;                  /* globs on APP-NAME / tag */
+	size_t n_app;
+	void *message;
+	char *message_pat;
+	char **payload;              /* cef, leef, json, cee, none */
+	size_t n_payload;
+	struct ab_detect_kv *field;
+	size_t n_field;
 };
 
 /* A value map: when target's raw value matches one of match[] (globs,
@@ -90,6 +132,11 @@ struct ab_profile {
 	struct ab_ext_map *fallback; /* target -> constant (from = the constant) */
 	size_t n_fallback;
 	bool defaults;               /* run the built-in defaults (default true) */
+	char *description;           /* one line for `alertbridge profiles` */
+	char *reference;             /* where the tool's format was read */
+	int priority;                /* detection order: higher first */
+	struct ab_detect_alt *detect;
+	size_t n_detect;
 };
 
 /* Is name a valid target?  (see above) */
@@ -98,6 +145,14 @@ bool ab_profile_target_ok(const char *name);
 /* Compile a PCRE2 pattern for an extractor: named groups must be targets
  * ("fields_NAME" groups go to fields.NAME).  0, or -1 with err set. */
 int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz);
+
+/* The bounded regex of profiles and detection: compile (UTF-8, invalid
+ * UTF-8 in subjects tolerated; multiline) and search with match and depth
+ * limits.  compile: pcre2_code * or NULL with err set; search: true when
+ * it matches (a limit hit counts as no match). */
+void *ab_profile_regex(const char *pattern, char *err, size_t errsz);
+bool ab_profile_regex_search(const void *re, const char *s, size_t len);
+void ab_profile_regex_free(void *re);
 
 void ab_profile_free(struct ab_profile *p);   /* members and p itself */
 
@@ -120,5 +175,9 @@ int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
  */
 int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const char *text,
 	struct ab_event *ev, struct ab_buf *trace);
+
+/* A syslog event's MSG text through profile p: ab_profile_apply_text over
+ * ev->summary, with "fields" extractors reading ev->fields. */
+int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, struct ab_buf *trace);
 
 #endif

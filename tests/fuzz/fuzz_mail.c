@@ -140,7 +140,7 @@ static void to_event(const struct ab_mail *m, const struct ab_profile *p, char *
 	memset(&src, 0, sizeof src);
 	src.name = (char *)"fuzz";
 	src.profile = p;
-	ev = ab_mail_event(cfg->mail, p ? &src : NULL, m, NULL, "mail", NULL);
+	ev = ab_mail_event(cfg->mail, p ? &src : NULL, m, NULL, "mail", NULL, NULL);
 	if (!ev)
 		abort();
 	if (m->message_id) {

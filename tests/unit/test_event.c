@@ -528,14 +528,24 @@ static const struct {
 
 	{ AB_SCALE_WAZUH, -5, AB_SEV_LOW },
 	{ AB_SCALE_WAZUH, 0, AB_SEV_LOW },
-	{ AB_SCALE_WAZUH, 3, AB_SEV_LOW },
-	{ AB_SCALE_WAZUH, 4, AB_SEV_MEDIUM },
+	{ AB_SCALE_WAZUH, 6, AB_SEV_LOW },
 	{ AB_SCALE_WAZUH, 7, AB_SEV_MEDIUM },
-	{ AB_SCALE_WAZUH, 8, AB_SEV_HIGH },
-	{ AB_SCALE_WAZUH, 11, AB_SEV_HIGH },
-	{ AB_SCALE_WAZUH, 12, AB_SEV_CRITICAL },
+	{ AB_SCALE_WAZUH, 10, AB_SEV_MEDIUM },
+	{ AB_SCALE_WAZUH, 11, AB_SEV_MEDIUM },
+	{ AB_SCALE_WAZUH, 12, AB_SEV_HIGH },
+	{ AB_SCALE_WAZUH, 14, AB_SEV_HIGH },
 	{ AB_SCALE_WAZUH, 15, AB_SEV_CRITICAL },
 	{ AB_SCALE_WAZUH, 16, AB_SEV_CRITICAL },
+
+	{ AB_SCALE_LEEF, 0, AB_SEV_LOW },
+	{ AB_SCALE_LEEF, 1, AB_SEV_LOW },
+	{ AB_SCALE_LEEF, 3, AB_SEV_LOW },
+	{ AB_SCALE_LEEF, 4, AB_SEV_MEDIUM },
+	{ AB_SCALE_LEEF, 6, AB_SEV_MEDIUM },
+	{ AB_SCALE_LEEF, 7, AB_SEV_HIGH },
+	{ AB_SCALE_LEEF, 8, AB_SEV_HIGH },
+	{ AB_SCALE_LEEF, 9, AB_SEV_CRITICAL },
+	{ AB_SCALE_LEEF, 10, AB_SEV_CRITICAL },
 
 	{ AB_SCALE_NAGIOS, -1, AB_SEV_INFO },
 	{ AB_SCALE_NAGIOS, 0, AB_SEV_INFO },
@@ -567,6 +577,78 @@ static void test_severity_scales(void **state)
 				 ab_severity_name(scale_cases[i].sev));
 	}
 	assert_int_equal(ab_severity_from_scale((enum ab_sev_scale)77, 1), AB_SEV_MEDIUM);
+}
+
+/* Numbers written as text, fractional bands and what must be refused. */
+static const struct {
+	const char *scale;
+	const char *in;
+	int ok;
+	enum ab_severity sev;
+} text_scale_cases[] = {
+	{ "guardduty", "1.0", 1, AB_SEV_LOW },
+	{ "guardduty", "3.9", 1, AB_SEV_LOW },
+	{ "guardduty", "4.0", 1, AB_SEV_MEDIUM },
+	{ "guardduty", "6.9", 1, AB_SEV_MEDIUM },
+	{ "guardduty", "7", 1, AB_SEV_HIGH },
+	{ "guardduty", "8.9", 1, AB_SEV_HIGH },
+	{ "guardduty", "9.0", 1, AB_SEV_CRITICAL },
+	{ "guardduty", "10", 1, AB_SEV_CRITICAL },
+	{ "guardduty", "0.5", 1, AB_SEV_LOW },
+	{ "cvss", "0.0", 1, AB_SEV_INFO },
+	{ "cvss", "0.1", 1, AB_SEV_LOW },
+	{ "cvss", "3.9", 1, AB_SEV_LOW },
+	{ "cvss", "4.0", 1, AB_SEV_MEDIUM },
+	{ "cvss", "6.9", 1, AB_SEV_MEDIUM },
+	{ "cvss", "7.0", 1, AB_SEV_HIGH },
+	{ "cvss", "8.9", 1, AB_SEV_HIGH },
+	{ "cvss", "9.0", 1, AB_SEV_CRITICAL },
+	{ "cvss", " 9.8 ", 1, AB_SEV_CRITICAL },
+	{ "wazuh", "12", 1, AB_SEV_HIGH },
+	{ "wazuh", "10", 1, AB_SEV_MEDIUM },
+	{ "wazuh", "00000000000000000000000000015", 1, AB_SEV_CRITICAL },
+	{ "asa", "2", 1, AB_SEV_CRITICAL },
+	{ "modsecurity", "4", 1, AB_SEV_MEDIUM },
+	{ "snort", "1", 1, AB_SEV_HIGH },
+	{ "nagios", "DOWN", 1, AB_SEV_CRITICAL },
+	{ "nagios", "Warning", 1, AB_SEV_MEDIUM },
+	{ "nagios", "OK", 1, AB_SEV_INFO },
+	/* refused: never cast, severity left to the caller */
+	{ "wazuh", "123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890", 0, 0 },
+	{ "wazuh", "1e90", 0, 0 },
+	{ "cef", "1e999", 0, 0 },
+	{ "cef", "nan", 0, 0 },
+	{ "cef", "inf", 0, 0 },
+	{ "cef", "0x10", 0, 0 },
+	{ "cef", "7 high", 0, 0 },
+	{ "cef", "", 0, 0 },
+	{ "nagios", "PENDING", 0, 0 },
+};
+
+static void test_severity_text_scales(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(text_scale_cases); i++) {
+		enum ab_sev_scale sc;
+		enum ab_severity s = AB_SEV_INFO;
+		int rc;
+
+		assert_int_equal(ab_sev_scale_parse(text_scale_cases[i].scale, &sc), 0);
+		rc = ab_severity_from_text(sc, text_scale_cases[i].in, &s);
+		if ((rc == 0) != text_scale_cases[i].ok ||
+		    (rc == 0 && s != text_scale_cases[i].sev))
+			fail_msg("%s \"%s\": rc %d got %s want %s%s", text_scale_cases[i].scale,
+				 text_scale_cases[i].in, rc, ab_severity_name(s),
+				 text_scale_cases[i].ok ? "" : "refusal ",
+				 ab_severity_name(text_scale_cases[i].sev));
+	}
+	{
+		enum ab_sev_scale sc;
+
+		assert_int_equal(ab_sev_scale_parse("richter", &sc), -1);
+	}
 }
 
 static const struct {
@@ -857,6 +939,7 @@ int main(void)
 		cmocka_unit_test(test_severity_words),
 		cmocka_unit_test(test_severity_names),
 		cmocka_unit_test(test_severity_scales),
+		cmocka_unit_test(test_severity_text_scales),
 		cmocka_unit_test(test_categories),
 		cmocka_unit_test(test_utf8_repair),
 		cmocka_unit_test(test_dumps_matches_jansson),

@@ -2,8 +2,9 @@
  * test_profile.c - the profile engine: each extractor on its own (inline
  * profiles), each shipped profile (conf/profiles.d) against its fixture
  * mail in tests/data/profiles/ (severity, type, title, url, asset), hostile
- * XML (billion laughs, external entity) and the config errors of the mail
- * sections with FILE:LINE.  Fixtures are found under $top_srcdir.
+ * XML (billion laughs, external entity), detection order and conditions,
+ * "all" extractors (highest severity wins), and the config errors of the
+ * mail sections with FILE:LINE.  Fixtures are found under $top_srcdir.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,8 +23,10 @@
 #include "event.h"
 #include "mail_conf.h"
 #include "mail_event.h"
+#include "parse/detect.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
+#include "syslog_source.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -105,7 +108,7 @@ static const struct want wants[] = {
 	  "Security gate for product \"shop-frontend\" has changed to failed",
 	  "https://secobserve.example.com/#/products/17", "shop-frontend", "secobserve",
 	  "gate", "failed" },
-	{ "wazuh", "wazuh.eml", "high", "intrusion.detected",
+	{ "wazuh", "wazuh.eml", "medium", "intrusion.detected",
 	  "sshd: brute force trying to get access to the system. Non existent user.", NULL,
 	  "web01", "wazuh", "rule_id", "5712" },
 	{ "nagios", "nagios.eml", "critical", "service.problem",
@@ -394,6 +397,195 @@ static void test_sources_and_trust(void **state)
 	ab_config_free(cfg);
 }
 
+/* ------------------------------------------------------------ detection */
+
+/* Profiles for the detection tests: written so that several alternatives
+ * hold for the same mail and the documented order decides. */
+static const char detect_conf[] =
+	"profiles = (\n"
+	" { name = \"generic\"; fallback = { type = \"alert.generic\"; }; },\n"
+	" { name = \"one\"; detect = { subject = \"^Alert\"; };\n"
+	"   fallback = { type = \"t.one\"; }; },\n"
+	" { name = \"two\"; detect = ( { from = [\"*@tool.example\"]; },\n"
+	"   { subject = \"^Alert\"; header = [\"X-Tool:\"]; } );\n"
+	"   fallback = { type = \"t.two\"; }; },\n"
+	" { name = \"boost\"; priority = 5; detect = { body = \"(?i)boost me\"; };\n"
+	"   fallback = { type = \"t.boost\"; }; },\n"
+	" { name = \"att\"; detect = { attachment = [\"application/json\"]; subject = \"^Scan\"; };\n"
+	"   extractors = ( { type = \"json\"; all = true; map = [ \"findings[*].severity -> severity\",\n"
+	"     \"findings[*].title -> title\" ]; } );\n"
+	"   fallback = { type = \"t.att\"; }; },\n"
+	" { name = \"rep\"; detect = { header = [\"X-Report: ^v[0-9]\", \"X-Kind: scan\"]; };\n"
+	"   extractors = ( { type = \"regex\"; all = true;\n"
+	"     pattern = \"(?m)^(?<severity>High|Medium|Low|Informational): [1-9]\"; } );\n"
+	"   fallback = { type = \"t.rep\"; }; },\n"
+	" { name = \"sys\"; detect = ( { app = [\"sshd\"]; message = \"^Failed\"; },\n"
+	"   { payload = [\"cef\"]; field = [\"cef.vendor: (?i)^acme$\"]; } );\n"
+	"   extractors = ( { type = \"fields\"; map = [ \"cef.product -> fields.product\",\n"
+	"     \"syslog.procid -> fields.pid\" ]; } );\n"
+	"   fallback = { type = \"t.sys\"; }; }\n"
+	");\n";
+
+static const char *detect_type(struct ab_config *cfg, const char *raw)
+{
+	static char type[64];
+	struct ab_mail *m = NULL;
+	struct ab_event *ev;
+	char err[256];
+
+	assert_true(ab_mail_parse(raw, strlen(raw), NULL, &m, err, sizeof err) >= 0);
+	ev = ab_mail_event(cfg->mail, NULL, m, NULL, "mail", NULL, NULL);
+	assert_non_null(ev);
+	snprintf(type, sizeof type, "%s", ev->type ? ev->type : "");
+	ab_event_free(ev);
+	ab_mail_free(m);
+	return type;
+}
+
+static void test_detect_order(void **state)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf(detect_conf, &errors);
+	const struct ab_detect_entry *e;
+
+	(void)state;
+	if (!cfg)
+		fail_msg("%s", errors);
+	/* one condition each: alphabetical (one < two) */
+	assert_string_equal(detect_type(cfg, "From: x@tool.example\nSubject: Alert 1\n\nx\n"),
+			    "t.one");
+	/* two conditions beat one */
+	assert_string_equal(detect_type(cfg, "From: x@y.example\nX-Tool: 1\nSubject: Alert 1\n\nx\n"),
+			    "t.two");
+	/* header presence is per name, any case */
+	assert_string_equal(detect_type(cfg, "From: x@y.example\nx-tool: 1\nSubject: Alert 1\n\nx\n"),
+			    "t.two");
+	/* priority beats more conditions */
+	assert_string_equal(detect_type(cfg, "From: x@y.example\nX-Tool: 1\nSubject: Alert 1\n\n"
+					"please Boost me\n"), "t.boost");
+	/* nothing holds: generic */
+	assert_string_equal(detect_type(cfg, "From: x@y.example\nSubject: hello\n\nx\n"),
+			    "alert.generic");
+	/* every header condition must hold, with its regex */
+	assert_string_equal(detect_type(cfg, "From: a@b.example\nX-Report: v2\nSubject: r\n\nx\n"),
+			    "alert.generic");
+	assert_string_equal(detect_type(cfg, "From: a@b.example\nX-Report: beta\nX-Kind: scan\n"
+					"Subject: r\n\nx\n"), "alert.generic");
+	/* the order as `alertbridge profiles` lists it */
+	e = ab_detect_at(cfg->mail->detect, false, 0);
+	assert_string_equal(e->profile->name, "boost");
+	e = ab_detect_at(cfg->mail->detect, false, 1);
+	assert_string_equal(e->profile->name, "att");
+	assert_int_equal(ab_detect_count(cfg->mail->detect, false), 6);
+	assert_int_equal(ab_detect_count(cfg->mail->detect, true), 2);
+	ab_config_free(cfg);
+}
+
+static void test_all_highest_severity(void **state)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf(detect_conf, &errors);
+	struct ab_mail *m = NULL;
+	struct ab_event *ev;
+	char err[256];
+	static const char rep[] =
+		"From: a@b.example\nX-Report: v2\nX-Kind: scan\nSubject: weekly\n\n"
+		"Summary\nInformational: 4\nHigh: 0\nLow: 2\nMedium: 3\n";
+	static const char att[] =
+		"From: a@b.example\nSubject: Scan done\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\n"
+		"see attachment\n--b\nContent-Type: application/json; name=\"r.json\"\n"
+		"Content-Disposition: attachment; filename=\"r.json\"\n\n"
+		"{\"findings\": [{\"severity\": \"Low\", \"title\": \"first\"},"
+		" {\"severity\": \"Critical\", \"title\": \"second\"},"
+		" {\"severity\": \"info\", \"title\": \"third\"}]}\n--b--\n";
+
+	(void)state;
+	if (!cfg)
+		fail_msg("%s", errors);
+	assert_true(ab_mail_parse(rep, strlen(rep), NULL, &m, err, sizeof err) >= 0);
+	ev = ab_mail_event(cfg->mail, NULL, m, NULL, "mail", NULL, NULL);
+	assert_string_equal(ev->type, "t.rep");
+	/* "High: 0" is no result; "Informational: 4" does not lower Medium */
+	assert_string_equal(ab_severity_name(ev->severity), "medium");
+	ab_event_free(ev);
+	ab_mail_free(m);
+
+	assert_true(ab_mail_parse(att, strlen(att), NULL, &m, err, sizeof err) >= 0);
+	ev = ab_mail_event(cfg->mail, NULL, m, NULL, "mail", NULL, NULL);
+	assert_string_equal(ev->type, "t.att");
+	assert_string_equal(ab_severity_name(ev->severity), "critical");
+	assert_string_equal(ev->title, "first");     /* other targets: the first wins */
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "profile")), "att");
+	ab_event_free(ev);
+	ab_mail_free(m);
+	ab_config_free(cfg);
+}
+
+static void test_detect_syslog(void **state)
+{
+	char *errors = NULL, err[256];
+	struct ab_config *cfg = load_conf(detect_conf, &errors);
+	const struct ab_detect_entry *hit = NULL;
+	struct ab_event *ev;
+	static const char ssh[] = "<38>Nov 23 10:00:00 bastion sshd[812]: Failed password for root";
+	static const char cef[] = "<134>Nov 23 10:00:00 fw CEF:0|ACME|Wall|1.0|100|Blocked|7|src=1.2.3.4";
+	static const char other[] = "<134>Nov 23 10:00:00 fw CEF:0|Other|Wall|1.0|100|Blocked|7|src=1.2.3.4";
+
+	(void)state;
+	if (!cfg)
+		fail_msg("%s", errors);
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, ssh, strlen(ssh), false,
+		1, ev, NULL, &hit, err, sizeof err), 1);
+	assert_non_null(hit);
+	assert_string_equal(ev->type, "t.sys");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.profile")), "sys");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "pid")), "812");
+	ab_event_free(ev);
+
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, cef, strlen(cef), false,
+		1, ev, NULL, &hit, err, sizeof err), 1);
+	assert_string_equal(ev->type, "t.sys");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "product")), "Wall");
+	ab_event_free(ev);
+
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, other, strlen(other),
+		false, 1, ev, NULL, &hit, err, sizeof err), 1);
+	assert_null(hit);
+	assert_string_equal(ev->type, "finding.created");     /* the parser's own */
+	assert_null(json_object_get(ev->fields, "syslog.profile"));
+	ab_event_free(ev);
+	ab_config_free(cfg);
+}
+
+/* A 90-digit level or an exponent is refused, never cast (UBSan). */
+static void test_scale_numbers_checked(void **state)
+{
+	static const char big[] =
+		"From: a@b.example\nSubject: x\n\nlevel 123456789012345678901234567890123456789012"
+		"345678901234567890123456789012345678901234567890\nscore 1e90\n";
+	struct ab_event *ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; pattern = \"level (?<severity_wazuh>\\\\d+)\"; } ); } );", big, NULL);
+
+	(void)state;
+	assert_string_equal(ab_severity_name(ev->severity), "info");
+	ab_event_free(ev);
+	ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; pattern = \"score (?<severity_guardduty>\\\\S+)\"; } ); } );", big,
+		NULL);
+	assert_string_equal(ab_severity_name(ev->severity), "info");
+	ab_event_free(ev);
+	/* the same patterns do read a number in range */
+	ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; pattern = \"level (?<severity_wazuh>\\\\d+)\"; } ); } );",
+		"From: a@b.example\nSubject: x\n\nlevel 13\n", NULL);
+	assert_string_equal(ab_severity_name(ev->severity), "high");
+	ab_event_free(ev);
+}
+
 /* ------------------------------------------------------------ config errors */
 
 static void expect_err(const char *body, const char *want)
@@ -431,6 +623,25 @@ static void test_config_errors(void **state)
 	expect_err("profiles = ( \"nowhere/*.conf\" );", "no file matches");
 	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"]; "
 		   "disposition = \"drop\"; } );", "disposition 'drop'");
+	/* detect blocks */
+	expect_err("profiles = ( { name = \"p\";\n detect = { subject = \"(x\"; }; } );",
+		   "ab.conf:3: detect: subject: bad regex");
+	expect_err("profiles = ( { name = \"p\"; detect = {\n subject = \"x\"; app = [\"sshd\"]; }; } );",
+		   "ab.conf:2: detect: an alternative holds mail conditions");
+	expect_err("profiles = ( { name = \"p\"; detect = ( {} ); } );",
+		   "needs at least one condition");
+	expect_err("profiles = ( { name = \"p\"; detect = { header = [\"X-Mailer\"]; }; } );",
+		   "must be \"NAME: regex\"");
+	expect_err("profiles = ( { name = \"p\"; detect = { payload = [\"xml\"]; }; } );",
+		   "payload 'xml' must be cef");
+	expect_err("profiles = ( { name = \"p\"; detect = { colour = \"red\"; }; } );",
+		   "unknown setting 'colour'");
+	expect_err("profiles = ( { name = \"p\"; detect = \"x\"; } );",
+		   "'detect' must be a group");
+	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"kv\"; all = true;\n"
+		   " map = [ \"A -> title\" ]; } ); } );", "'all' is only for regex and json");
+	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"regex\";\n"
+		   " pattern = \"(?<severity_richter>x)\"; } ); } );", "is not a target");
 }
 
 static int setup(void **state)
@@ -460,6 +671,10 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_apply_text),
 		cmocka_unit_test(test_sources_and_trust),
+		cmocka_unit_test(test_detect_order),
+		cmocka_unit_test(test_all_highest_severity),
+		cmocka_unit_test(test_detect_syslog),
+		cmocka_unit_test(test_scale_numbers_checked),
 		cmocka_unit_test(test_config_errors),
 	};
 

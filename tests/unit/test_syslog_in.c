@@ -94,8 +94,8 @@ static int process(const struct ab_config *cfg, const char *listener, const char
 	int r;
 
 	assert_non_null(ev);
-	r = ab_syslog_process(cfg->syslog, listener, "192.0.2.7", line, strlen(line), false,
-		1700000000000LL, ev, src, err, sizeof err);
+	r = ab_syslog_process(cfg->syslog, cfg->mail, NULL, listener, "192.0.2.7", line,
+		strlen(line), false, 1700000000000LL, ev, src, NULL, err, sizeof err);
 	*out = ev;
 	return r;
 }
@@ -153,8 +153,8 @@ static void test_process_marks(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(ab_syslog_process(NULL, "tcp", NULL, "<13>hello", 9, true, 1, ev, NULL,
-		err, sizeof err), 1);
+	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, "<13>hello", 9, true, 1,
+		ev, NULL, NULL, err, sizeof err), 1);
 	assert_true(json_is_true(json_object_get(ev->fields, "syslog.truncated")));
 	assert_string_equal(ev->source, "syslog");
 	assert_int_equal(ev->received_at, 1);

@@ -1,0 +1,48 @@
+/*
+ * detect.h - which profile recognizes a mail or a syslog event that no
+ * source pins to a profile.
+ *
+ * Every profile's detect alternatives (struct ab_detect_alt in profile.h)
+ * are put once per configuration snapshot into two ordered lists, one for
+ * mail and one for syslog: higher profile priority first, then more
+ * conditions first (more specific), then profile name, then position.  The
+ * first alternative whose conditions all hold wins.  See doc/profiles.md.
+ */
+#ifndef AB_PARSE_DETECT_H
+#define AB_PARSE_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "event.h"
+#include "parse/profile.h"
+
+struct ab_mail;
+struct ab_detect;
+
+/* One entry of an order: the profile and its alternative (index in
+ * profile->detect is alt - profile->detect). */
+struct ab_detect_entry {
+	const struct ab_profile *profile;
+	const struct ab_detect_alt *alt;
+};
+
+/* Build the orders over profiles[0..n) (borrowed: they must outlive it).
+ * NULL only when memory ran out. */
+struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n);
+void ab_detect_free(struct ab_detect *d);
+
+/* The recognizing entry for a parsed mail / a parsed syslog event, or NULL
+ * when no alternative holds (d may be NULL). */
+const struct ab_detect_entry *ab_detect_mail(const struct ab_detect *d, const struct ab_mail *m);
+const struct ab_detect_entry *ab_detect_syslog(const struct ab_detect *d, const struct ab_event *ev);
+
+/* The order itself, for `alertbridge profiles`. */
+size_t ab_detect_count(const struct ab_detect *d, bool syslog);
+const struct ab_detect_entry *ab_detect_at(const struct ab_detect *d, bool syslog, size_t i);
+
+/* "#K: subject /.../, from [a, b]" for explain, parse and profiles. */
+void ab_detect_describe(const struct ab_detect_entry *e, struct ab_buf *out);
+
+#endif
