@@ -32,14 +32,11 @@
 #include "config.h"
 #include "event.h"
 #include "fuzz_event.h"
+#include "fuzz_profiles.h"
 #include "mail_conf.h"
 #include "mail_event.h"
 #include "parse/mail.h"
 #include "parse/utf8.h"
-
-#ifndef AB_FUZZ_SRCDIR
-#define AB_FUZZ_SRCDIR "."
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -76,39 +73,6 @@ static void check_mail(const struct ab_mail *m)
 }
 
 static struct ab_config *cfg;   /* the shipped profiles, kept for the run */
-
-/* Load conf/profiles.d/ *.conf through a throw-away alertbridge.conf. */
-static void load_profiles(void)
-{
-	const char *top = getenv("top_srcdir");
-	char dir[] = "/tmp/abfuzz.XXXXXX", conf[4200], *errors = NULL;
-	FILE *fp;
-
-	if (!top || !*top)
-		top = AB_FUZZ_SRCDIR;
-	if (strpbrk(top, "\"\\") || strlen(top) > 4000 || !mkdtemp(dir)) {
-		fprintf(stderr, "fuzz_mail: cannot prepare a config for %s\n", top);
-		exit(2);
-	}
-	snprintf(conf, sizeof conf, "%s/ab.conf", dir);
-	fp = fopen(conf, "w");
-	if (fp) {
-		fprintf(fp, "state_dir = \"%s\";\nprofiles = ( \"%s/conf/profiles.d/*.conf\" );\n",
-			dir, top);
-		if (fclose(fp) == 0)
-			cfg = ab_config_load(conf, &errors);
-	}
-	unlink(conf);
-	rmdir(dir);
-	if (!cfg || !cfg->mail || !ab_mail_profile(cfg->mail, "generic") ||
-	    !ab_mail_profile(cfg->mail, "xalert")) {
-		fprintf(stderr, "fuzz_mail: cannot load the shipped profiles from "
-			"%s/conf/profiles.d (set top_srcdir to the source tree):\n%s\n", top,
-			errors ? errors : "generic or xalert missing");
-		exit(2);
-	}
-	free(errors);
-}
 
 static void check_event(const struct ab_event *ev)
 {
@@ -175,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	if (!cfg)
-		load_profiles();
+		cfg = fuzz_load_profiles("fuzz_mail");
 	rc = ab_mail_parse((const char *)data, size, NULL, &m, err, sizeof(err));
 	if ((rc < 0) != (m == NULL))
 		abort();

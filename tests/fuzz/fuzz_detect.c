@@ -1,0 +1,125 @@
+/*
+ * fuzz_detect.c - libFuzzer target for profile detection: the shipped
+ * profiles' detect blocks (src/parse/detect.c) and the profile they pick,
+ * over a mail or a syslog line.
+ *
+ * Public: LLVMFuzzerTestOneInput.
+ * Diagnostics: abort() on a broken invariant; crashes, sanitizer reports
+ *         and hangs are the findings.  Seeds: tests/fuzz/corpus/detect/.
+ *
+ * The first byte chooses the input: 'S' a syslog line (the rest, up to
+ * the first newline), anything else a mail (the rest).  Invariants: the
+ * same input picks the same profile twice; the profile named on the event
+ * (fields.profile / fields["syslog.profile"]) is the one detection picked;
+ * a mail that no alternative recognizes goes to "generic"; the event's
+ * strings are valid UTF-8 and its canonical JSON loads back unchanged.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "event.h"
+#include "fuzz_event.h"
+#include "fuzz_profiles.h"
+#include "mail_conf.h"
+#include "mail_event.h"
+#include "parse/detect.h"
+#include "parse/mail.h"
+#include "parse/utf8.h"
+#include "syslog_source.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct ab_config *cfg;   /* the shipped profiles, kept for the run */
+
+static void check_strings(const struct ab_event *ev)
+{
+	const char *const strs[] = {
+		ev->type, ev->source, ev->tool, ev->title, ev->summary, ev->url, ev->asset,
+		ev->team, ev->status, ev->fingerprint,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		if (strs[i] && !ab_utf8_valid(strs[i], strlen(strs[i])))
+			abort();
+	if ((unsigned)ev->severity >= AB_SEV_COUNT || (unsigned)ev->category >= AB_CAT_COUNT)
+		abort();
+}
+
+static void one_mail(const uint8_t *data, size_t size)
+{
+	const struct ab_detect_entry *a = NULL, *b = NULL;
+	const struct ab_profile *p, *q;
+	struct ab_mail *m = NULL;
+	struct ab_event *ev;
+	char err[256];
+	const char *named;
+
+	if (ab_mail_parse((const char *)data, size, NULL, &m, err, sizeof err) < 0)
+		return;
+	p = ab_mail_pick_profile(cfg->mail, NULL, m, NULL, &a);
+	q = ab_mail_pick_profile(cfg->mail, NULL, m, NULL, &b);
+	if (p != q || a != b || (a && a->profile != p))
+		abort();
+	if (!a && p != ab_mail_profile(cfg->mail, "generic"))
+		abort();
+	ev = ab_mail_event(cfg->mail, NULL, m, NULL, "mail", NULL, NULL);
+	if (!ev)
+		abort();
+	named = json_string_value(json_object_get(ev->fields, "profile"));
+	if (!named || strcmp(named, p->name))
+		abort();
+	ev->received_at = 1705312800000LL;
+	ab_event_ensure_id(ev);
+	check_strings(ev);
+	fuzz_event_roundtrip(ev, "fuzz_detect");
+	ab_event_free(ev);
+	ab_mail_free(m);
+}
+
+static void one_line(const uint8_t *data, size_t size)
+{
+	const struct ab_detect_entry *a = NULL, *b = NULL;
+	struct ab_event *ev = ab_event_new(), *ev2 = ab_event_new();
+	const uint8_t *nl = memchr(data, '\n', size);
+	const char *named;
+	char err[256];
+
+	if (!ev || !ev2)
+		abort();
+	if (nl)
+		size = (size_t)(nl - data);
+	if (ab_syslog_process(NULL, cfg->mail, NULL, "fuzz", "192.0.2.1", (const char *)data, size,
+			      false, 1705312800000LL, ev, NULL, &a, err, sizeof err) != 1 ||
+	    ab_syslog_process(NULL, cfg->mail, NULL, "fuzz", "192.0.2.1", (const char *)data, size,
+			      false, 1705312800000LL, ev2, NULL, &b, err, sizeof err) != 1)
+		abort();
+	if (a != b)
+		abort();
+	named = json_string_value(json_object_get(ev->fields, "syslog.profile"));
+	if ((a == NULL) != (named == NULL) || (a && strcmp(named, a->profile->name)))
+		abort();
+	ab_event_ensure_id(ev);
+	check_strings(ev);
+	fuzz_event_roundtrip(ev, "fuzz_detect");
+	ab_event_free(ev);
+	ab_event_free(ev2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!cfg)
+		cfg = fuzz_load_profiles("fuzz_detect");
+	if (size < 1)
+		return 0;
+	if (data[0] == 'S')
+		one_line(data + 1, size - 1);
+	else
+		one_mail(data + 1, size - 1);
+	return 0;
+}
