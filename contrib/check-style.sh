@@ -16,6 +16,6 @@ for f in $(echo "$files" | grep '\.c$'); do
 done
 if [ -z "$nohead" ]; then echo "ok 2 - every .c opens with a comment"; else
 	echo "not ok 2 - files without an opening comment:$nohead"; fi
-fmt=$(grep -nE 'syslog[[:space:]]*\([^,]+,[[:space:]]*[a-z_]+[[:space:]]*\)' $files 2>/dev/null)
+fmt=$(grep -nE '(^|[^a-zA-Z0-9_])v?syslog[[:space:]]*\([^,]+,[[:space:]]*[a-z_]+[[:space:]]*\)' $files 2>/dev/null)
 if [ -z "$fmt" ]; then echo "ok 3 - syslog() formats are literals"; else
 	echo "not ok 3 - syslog() with a non-literal format"; echo "$fmt" | sed 's/^/# /'; fi
