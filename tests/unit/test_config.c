@@ -563,15 +563,17 @@ static void test_shipped_config(void **state)
 	assert_non_null(ch);
 	assert_string_equal(ch->type, "file");
 	assert_true(json_is_true(json_object_get(ch->settings, "fsync")));
-	assert_int_equal(cfg->n_rules, 4);
-	assert_string_equal(cfg->rules[0].events[0], "finding.*");
+	assert_int_equal(cfg->n_rules, 5);
+	/* issue 10: high and critical alerts of every recognized type */
+	assert_int_equal(cfg->rules[0].n_events, 0);
 	assert_int_equal(cfg->rules[0].min_severity, AB_SEV_HIGH);
 	assert_string_equal(cfg->rules[1].events[0], "sla.warning");   /* issue 4 policy */
 	assert_string_equal(cfg->rules[1].events[1], "sla.breached");
 	assert_string_equal(cfg->rules[2].events[0], "compliance.drift_detected");
 	assert_string_equal(cfg->rules[3].events[0], "scan.failed");
+	assert_string_equal(cfg->rules[4].events[0], "*.resolved");
 	for (i = 0; i < cfg->n_rules; i++) {
-		assert_int_equal(cfg->rules[i].n_channels, 2);
+		assert_int_equal(cfg->rules[i].n_channels, i == 4 ? 1 : 2);
 		assert_false(cfg->rules[i].final);
 	}
 	assert_int_equal(cfg->n_default, 0);   /* issue 4: only what a rule asks for */
