@@ -1056,11 +1056,25 @@ static void convert(struct cand *c, struct ab_event *ev)
 		json_object_update_missing(ev->fields, c->fields);
 }
 
-static void value_maps(struct cand *c, const struct ab_profile *p)
+/* Targets a value map may no longer change: those it changed in this pass,
+ * and in the second pass (after fallback and defaults) every target that
+ * already had its value in the first, so that no value is mapped twice. */
+struct mapped {
+	bool t[T_COUNT];
+	json_t *fields;           /* field name -> true */
+};
+
+static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped *skip)
 {
-	bool done[T_COUNT] = { false };
+	struct mapped done;
 	size_t i, k;
 
+	memcpy(done.t, skip->t, sizeof done.t);
+	done.fields = json_copy(skip->fields);
+	if (!done.fields) {
+		c->oom = true;
+		return;
+	}
 	for (i = 0; i < p->n_maps; i++) {
 		const struct ab_value_map *vm = &p->maps[i];
 		const char *fname = NULL;
@@ -1070,9 +1084,11 @@ static void value_maps(struct cand *c, const struct ab_profile *p)
 		if (t < 0)
 			continue;
 		if (t == T_FIELD) {
+			if (json_object_get(done.fields, fname))
+				continue;
 			cur = json_string_value(json_object_get(c->fields, fname));
 		} else {
-			if (done[t])
+			if (done.t[t])
 				continue;
 			cur = c->val[t];
 		}
@@ -1084,6 +1100,7 @@ static void value_maps(struct cand *c, const struct ab_profile *p)
 			tracef(c, "  map %s: \"%.60s\" -> \"%s\"\n", vm->target, cur, vm->value);
 			if (t == T_FIELD) {
 				json_object_set_new(c->fields, fname, json_string(vm->value));
+				json_object_set_new(done.fields, fname, json_true());
 			} else {
 				char *nv = strdup(vm->value);
 
@@ -1095,11 +1112,25 @@ static void value_maps(struct cand *c, const struct ab_profile *p)
 				c->val[t] = nv;
 				if (t == T_SEVERITY)
 					c->sev_scale = SC_WORDS;
-				done[t] = true;
+				done.t[t] = true;
 			}
 			break;
 		}
 	}
+	json_decref(done.fields);
+}
+
+/* After the first pass: every target and field with a value is settled. */
+static void settle(const struct cand *c, struct mapped *skip)
+{
+	const char *k;
+	json_t *v;
+	size_t t;
+
+	for (t = 0; t < T_COUNT; t++)
+		skip->t[t] = c->val[t] != NULL;
+	json_object_foreach(c->fields, k, v)
+		json_object_set_new(skip->fields, k, json_true());
 }
 
 static const char *kind_name(enum ab_ext_kind k)
@@ -1120,17 +1151,23 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 		 struct ab_buf *trace)
 {
 	struct cand c;
+	struct mapped skip;
 	size_t i;
 	int rc;
 
 	memset(&c, 0, sizeof c);
+	memset(&skip, 0, sizeof skip);
 	c.sev_scale = SC_WORDS;
 	c.cur_ext = -1;
 	c.sev_from = -1;
 	c.trace = trace;
 	c.fields = json_object();
-	if (!c.fields)
+	skip.fields = json_object();
+	if (!c.fields || !skip.fields) {
+		json_decref(c.fields);
+		json_decref(skip.fields);
 		return -1;
+	}
 	if (p)
 		tracef(&c, "profile %s (%s:%d):\n", p->name, p->file ? p->file : "?", p->line);
 	else
@@ -1155,7 +1192,8 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	c.cur_ext = -1;
 	c.agg = false;
 	if (p) {
-		value_maps(&c, p);
+		value_maps(&c, p, &skip);
+		settle(&c, &skip);
 		if (p->n_fallback)
 			tracef(&c, "  fallback:\n");
 		for (i = 0; i < p->n_fallback; i++)
@@ -1164,9 +1202,10 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	if (!p || p->defaults)
 		run_defaults(&c, vw, ev);
 	if (p)
-		value_maps(&c, p);   /* defaults may bring words that need mapping too */
+		value_maps(&c, p, &skip);   /* fallback and defaults may bring words to map */
 	convert(&c, ev);
 	rc = c.oom ? -1 : 0;
+	json_decref(skip.fields);
 	for (i = 0; i < T_COUNT; i++)
 		free(c.val[i]);
 	json_decref(c.fields);
