@@ -587,7 +587,7 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 	static const struct { const char *n; enum ab_ext_where w; } wheres[] = {
 		{ "any", AB_WHERE_ANY }, { "body", AB_WHERE_BODY },
 		{ "attachment", AB_WHERE_ATTACHMENT }, { "subject", AB_WHERE_SUBJECT },
-		{ "text", AB_WHERE_TEXT },
+		{ "text", AB_WHERE_TEXT }, { "links", AB_WHERE_LINKS },
 	};
 	struct xbuild b = { x, NULL, NULL, NULL };
 	size_t k;
@@ -620,7 +620,9 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 			}
 		if (!found)
 			ab_conf_err(c, g, "extractor: on = '%.40s' must be any, body, attachment, "
-				    "subject or text", b.on);
+				    "subject, text or links", b.on);
+		else if (x->where == AB_WHERE_LINKS && x->kind != AB_EXT_REGEX)
+			ab_conf_err(c, g, "extractor: on = \"links\" is only for regex extractors");
 	}
 	if (x->kind == AB_EXT_REGEX) {
 		char e[256];
@@ -891,7 +893,7 @@ static void profile_extra(struct ab_conf_ctx *c, const config_setting_t *s, void
 		return;
 	}
 	ab_conf_err(c, s, "unknown setting '%s' in profile (name, description, reference, "
-		    "priority, detect, extractors, values, fallback, defaults)",
+		    "priority, detect, extractors, values, fallback, defaults, ignore_links)",
 		    config_setting_name(s));
 }
 
@@ -904,6 +906,8 @@ static const struct ab_conf_field profile_fields[] = {
 	{ "description", FT_STRING, false, ab_conf_h_string, POFF(description), 0, 0, 0 },
 	{ "reference", FT_STRING, false, ab_conf_h_string, POFF(reference), 0, 0, 0 },
 	{ "priority", FT_INT, false, ab_conf_h_int, POFF(priority), 0, -1000, 1000 },
+	{ "ignore_links", FT_STRINGS, false, ab_conf_h_globs, POFF(ignore_links),
+	  POFF(n_ignore_links), 0, 0 },
 };
 
 static void add_profile(struct ab_conf_ctx *c, struct ab_mail_conf *mc, const config_setting_t *g,

@@ -195,6 +195,14 @@ static const struct scale_row scale_cvss[] = {
 	{ 9, AB_SEV_CRITICAL },
 };
 
+/* OWASP ZAP riskcode: 0 Informational, 1 Low, 2 Medium, 3 High. */
+static const struct scale_row scale_zap[] = {
+	{ 0, AB_SEV_INFO },
+	{ 1, AB_SEV_LOW },
+	{ 2, AB_SEV_MEDIUM },
+	{ 3, AB_SEV_HIGH },
+};
+
 #define ROWS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
@@ -210,6 +218,7 @@ static const struct {
 	[AB_SCALE_LEEF] = { "leef", scale_leef, ROWS(scale_leef) },
 	[AB_SCALE_GUARDDUTY] = { "guardduty", scale_guardduty, ROWS(scale_guardduty) },
 	[AB_SCALE_CVSS] = { "cvss", scale_cvss, ROWS(scale_cvss) },
+	[AB_SCALE_ZAP] = { "zap", scale_zap, ROWS(scale_zap) },
 };
 
 /* Other names tools use for the same scales. */

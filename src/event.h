@@ -40,8 +40,9 @@ enum ab_sev_scale {
 	AB_SCALE_LEEF = 5,    /* LEEF sev 1..10 */
 	AB_SCALE_GUARDDUTY = 6,/* AWS GuardDuty 1.0..10.0 */
 	AB_SCALE_CVSS = 7,    /* CVSS v3 base score 0.0..10.0 (GVM, Nessus) */
+	AB_SCALE_ZAP = 8,     /* OWASP ZAP riskcode 0 (informational) .. 3 (high) */
 };
-#define AB_SCALE_COUNT 8
+#define AB_SCALE_COUNT 9
 
 #define AB_ID_LEN 32  /* hex characters */
 
@@ -115,7 +116,7 @@ int ab_severity_from_number(enum ab_sev_scale scale, double value, enum ab_sever
  * "1e999", "nan" or trailing junk is refused (-1), never cast. */
 int ab_severity_from_text(enum ab_sev_scale scale, const char *s, enum ab_severity *out);
 /* "syslog", "cef", "leef", "wazuh", "nagios", "suricata", "snort",
- * "guardduty", "cvss", "asa", "modsecurity" -> scale; 0 or -1. */
+ * "guardduty", "cvss", "zap", "asa", "modsecurity" -> scale; 0 or -1. */
 int ab_sev_scale_parse(const char *name, enum ab_sev_scale *out);
 const char *ab_severity_name(enum ab_severity s);
 int ab_category_parse(const char *s, enum ab_category *out);

@@ -800,9 +800,36 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct view *vw)
 {
 	bool hit = false;
+	size_t i;
 
 	if (!x->re)
 		return;
+	if (x->where == AB_WHERE_LINKS) {
+		/* every link of the mail, in order (HTML first), until one matches */
+		for (i = 0; vw->m && i < vw->m->n_links && !hit; i++)
+			hit = regex_on(c, x, vw->m->links[i], strnlen(vw->m->links[i], RE_MAX_SUBJECT),
+				       "link");
+		if (!hit)
+			tracef(c, "    no link matches\n");
+		return;
+	}
+	if (x->where == AB_WHERE_ATTACHMENT) {
+		for (i = 0; vw->m && i < vw->m->n_attachments; i++) {
+			const struct ab_mail_attachment *a = &vw->m->attachments[i];
+			char who[128];
+
+			if (!a->content || (x->attachment && (!a->filename ||
+			    !ab_glob_match(x->attachment, a->filename))))
+				continue;
+			snprintf(who, sizeof who, "attachment %.80s",
+				 a->filename ? a->filename : "(unnamed)");
+			hit |= regex_on(c, x, a->content, a->content_len < RE_MAX_TEXT ?
+					a->content_len : RE_MAX_TEXT, who);
+		}
+		if (!hit)
+			tracef(c, "    no attachment matches\n");
+		return;
+	}
 	if ((x->where == AB_WHERE_ANY || x->where == AB_WHERE_SUBJECT) && vw->subject)
 		hit = regex_on(c, x, vw->subject, strnlen(vw->subject, RE_MAX_SUBJECT), "subject");
 	if (x->where == AB_WHERE_ANY || x->where == AB_WHERE_TEXT || x->where == AB_WHERE_BODY)
@@ -886,7 +913,30 @@ static const char *first_line(const char *text, size_t len, size_t *n)
 	return NULL;
 }
 
-static void run_defaults(struct cand *c, const struct view *vw, const struct ab_event *ev)
+/* The default url: the first http(s) link that no ignore_links glob of
+ * the profile matches. */
+static const char *default_link(const struct ab_profile *p, const struct ab_mail *m)
+{
+	size_t i, k;
+
+	if (!p || !p->n_ignore_links)
+		return m->url;
+	for (i = 0; i < m->n_links; i++) {
+		const char *l = m->links[i];
+
+		if (strncasecmp(l, "http://", 7) && strncasecmp(l, "https://", 8))
+			continue;
+		for (k = 0; k < p->n_ignore_links; k++)
+			if (ab_glob_match(p->ignore_links[k], l))
+				break;
+		if (k == p->n_ignore_links)
+			return l;
+	}
+	return NULL;
+}
+
+static void run_defaults(struct cand *c, const struct view *vw, const struct ab_event *ev,
+			 const struct ab_profile *p)
 {
 	char when[40];
 
@@ -910,8 +960,8 @@ static void run_defaults(struct cand *c, const struct view *vw, const struct ab_
 	}
 	if (vw->subject)
 		subject_severity(c, vw->subject);
-	if (vw->m && vw->m->url && !ev->url)
-		offer_str(c, "url", vw->m->url, "default: first link");
+	if (vw->m && !ev->url && default_link(p, vw->m))
+		offer_str(c, "url", default_link(p, vw->m), "default: first link");
 }
 
 /* ------------------------------------------------------------ conversion */
@@ -1200,7 +1250,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 			offer_str(&c, p->fallback[i].target, p->fallback[i].from, "fallback");
 	}
 	if (!p || p->defaults)
-		run_defaults(&c, vw, ev);
+		run_defaults(&c, vw, ev, p);
 	if (p)
 		value_maps(&c, p, &skip);   /* fallback and defaults may bring words to map */
 	convert(&c, ev);
@@ -1331,6 +1381,7 @@ void ab_profile_free(struct ab_profile *p)
 	free(p->detect);
 	free(p->description);
 	free(p->reference);
+	free_strv(p->ignore_links, p->n_ignore_links);
 	free(p->name);
 	free(p->file);
 	free(p);

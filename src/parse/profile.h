@@ -58,6 +58,7 @@ enum ab_ext_where {
 	AB_WHERE_ATTACHMENT,
 	AB_WHERE_SUBJECT,
 	AB_WHERE_TEXT,
+	AB_WHERE_LINKS,       /* regex: each link of the mail (HTML first) until one matches */
 };
 
 struct ab_ext_map {
@@ -135,6 +136,8 @@ struct ab_profile {
 	char *description;           /* one line for `alertbridge profiles` */
 	char *reference;             /* where the tool's format was read */
 	int priority;                /* detection order: higher first */
+	char **ignore_links;         /* globs: links the default url skips ("*": none) */
+	size_t n_ignore_links;
 	struct ab_detect_alt *detect;
 	size_t n_detect;
 };

@@ -623,6 +623,11 @@ static const struct {
 	{ "cef", "7 high", 0, 0 },
 	{ "cef", "", 0, 0 },
 	{ "nagios", "PENDING", 0, 0 },
+	{ "zap", "0", 1, AB_SEV_INFO },
+	{ "zap", "1", 1, AB_SEV_LOW },
+	{ "zap", "2", 1, AB_SEV_MEDIUM },
+	{ "zap", "3", 1, AB_SEV_HIGH },
+	{ "zap", "4", 1, AB_SEV_HIGH },
 };
 
 static void test_severity_text_scales(void **state)

@@ -561,6 +561,37 @@ static void test_detect_syslog(void **state)
 	ab_config_free(cfg);
 }
 
+/* regex over the links and over attachments; ignore_links for the default url */
+static void test_links_and_attachments(void **state)
+{
+	static const char mail[] =
+		"From: a@b.example\nSubject: Scan added\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/html\n\n"
+		"<p><a href=\"https://dojo.example/product/3\">p</a> "
+		"<a href=\"https://dojo.example/engagement/7\">e</a> "
+		"<a href=\"https://dojo.example/test/42\">t</a></p>\n"
+		"--b\nContent-Type: text/plain; name=\"r.txt\"\n"
+		"Content-Disposition: attachment; filename=\"r.txt\"\n\nRisk: High\n--b--\n";
+	struct ab_event *ev;
+
+	(void)state;
+	ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; on = \"links\"; pattern = \"(?<url>^https://[^/]+/test/\\\\d+$)\"; },\n"
+		" { type = \"regex\"; on = \"attachment\"; pattern = \"Risk: (?<severity>\\\\w+)\"; }\n"
+		" ); } );", mail, NULL);
+	assert_string_equal(ev->url, "https://dojo.example/test/42");
+	assert_string_equal(ab_severity_name(ev->severity), "high");
+	ab_event_free(ev);
+	/* the default url skips ignored links; "*" leaves none */
+	ev = inline_run("profiles = ( { name = \"p\"; ignore_links = [\"*/product/*\"]; } );", mail,
+			NULL);
+	assert_string_equal(ev->url, "https://dojo.example/engagement/7");
+	ab_event_free(ev);
+	ev = inline_run("profiles = ( { name = \"p\"; ignore_links = [\"*\"]; } );", mail, NULL);
+	assert_null(ev->url);
+	ab_event_free(ev);
+}
+
 /* A 90-digit level or an exponent is refused, never cast (UBSan). */
 static void test_scale_numbers_checked(void **state)
 {
@@ -675,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_all_highest_severity),
 		cmocka_unit_test(test_detect_syslog),
 		cmocka_unit_test(test_scale_numbers_checked),
+		cmocka_unit_test(test_links_and_attachments),
 		cmocka_unit_test(test_config_errors),
 	};
 
