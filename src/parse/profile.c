@@ -70,6 +70,7 @@ struct cand {
 	int sev_scale;            /* SC_WORDS or enum ab_sev_scale */
 	int cur_ext;              /* extractor running (-1: maps, fallback, defaults) */
 	bool agg;                 /* it is an "all" extractor: highest severity wins */
+	const struct ab_profile *prof;
 	int sev_from;             /* extractor that set val[T_SEVERITY] */
 	json_t *fields;           /* fields.NAME -> string */
 	struct ab_buf *trace;
@@ -172,13 +173,34 @@ static char *clean_value(const char *v, size_t len, bool multi)
 		return NULL;
 	}
 	out = ab_buf_steal(&b);
+	if (out && !multi) {     /* a value over folded lines: one space per run */
+		size_t i, o = 0;
+
+		for (i = 0; out[i]; i++)
+			if (!(out[i] == ' ' && o > 0 && out[o - 1] == ' '))
+				out[o++] = out[i];
+		out[o] = '\0';
+	}
 	return out;
 }
 
-/* A raw severity on its scale as a rank, -1 when not understood. */
-static int sev_rank(const char *v, int scale)
+/* A raw severity on its scale as a rank, -1 when not understood; a tool
+ * word the profile's severity value maps know is ranked as its mapped word
+ * (Zabbix "Disaster", Checkmk "DOWN"). */
+static int sev_rank(const struct cand *c, const char *v, int scale)
 {
 	enum ab_severity sev;
+	size_t i, k;
+
+	for (i = 0; c->prof && i < c->prof->n_maps; i++) {
+		const struct ab_value_map *vm = &c->prof->maps[i];
+
+		if (strcmp(vm->target, "severity"))
+			continue;
+		for (k = 0; k < vm->n_match; k++)
+			if (ab_glob_match(vm->match[k], v))
+				return ab_severity_parse(vm->value, &sev) == 0 ? (int)sev : -1;
+	}
 
 	if (scale != SC_WORDS && ab_severity_from_text((enum ab_sev_scale)scale, v, &sev) == 0)
 		return (int)sev;
@@ -207,7 +229,7 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 	if (!val)
 		return false;
 	if (t == T_SEVERITY && c->val[t]) {     /* aggregation: keep the higher */
-		if (sev_rank(val, scale) <= sev_rank(c->val[t], c->sev_scale)) {
+		if (sev_rank(c, val, scale) <= sev_rank(c, c->val[t], c->sev_scale)) {
 			free(val);
 			return false;
 		}
@@ -1211,6 +1233,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	c.cur_ext = -1;
 	c.sev_from = -1;
 	c.trace = trace;
+	c.prof = p;
 	c.fields = json_object();
 	skip.fields = json_object();
 	if (!c.fields || !skip.fields) {
@@ -1248,6 +1271,16 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 			tracef(&c, "  fallback:\n");
 		for (i = 0; i < p->n_fallback; i++)
 			offer_str(&c, p->fallback[i].target, p->fallback[i].from, "fallback");
+	}
+	if (c.val[T_OCCURRED]) {     /* a time that does not parse leaves room for Date */
+		int64_t ms;
+
+		if (parse_time(c.val[T_OCCURRED], &ms) < 0) {
+			tracef(&c, "  occurred_at \"%.60s\" is not a time: ignored\n",
+			       c.val[T_OCCURRED]);
+			free(c.val[T_OCCURRED]);
+			c.val[T_OCCURRED] = NULL;
+		}
 	}
 	if (!p || p->defaults)
 		run_defaults(&c, vw, ev, p);
