@@ -3,18 +3,72 @@
  *
  * Order: PRI; RFC 5424 (VERSION 1, TIMESTAMP or "-", NILVALUEs, structured
  * data -> fields "sd.ID.param", BOM stripped from MSG); else RFC 3164 and
- * its real-world variants (missing PRI, missing year -> the year nearest to
- * now, space-padded day, "Mmm dd yyyy hh:mm:ss", ISO timestamps, optional
- * host, "tag[pid]:").  Then the MSG part: CEF, LEEF 1.0/2.0, "@cee:" JSON,
- * plain JSON (Wazuh/OSSEC alerts, Suricata EVE, Falco, anything else as
- * "json.*" fields).  Anything else is a plain "syslog.message".
+ * its real-world variants (below).  Then the MSG part: CEF, LEEF 1.0/2.0,
+ * "@cee:" JSON, plain JSON (Wazuh/OSSEC alerts, Suricata EVE, Falco,
+ * anything else as "json.*" fields).  Anything else is a plain
+ * "syslog.message".
+ *
+ * RFC 3164 is read as rsyslog's pmrfc3164 (with its default options)
+ * reads it:
+ *  - blanks after the PRI are skipped ("<167> Mar  7 ..."; rsyslog skips
+ *    one, for HP ProCurve); text that opens with '{' or '[' has no header;
+ *  - TIMESTAMP: RFC 3339, else "Mmm dd hh:mm:ss" with a space-padded or
+ *    one-digit day, ".fff", a year before the month ("2023 Mar  7",
+ *    Brocade) or between day and time ("Mar  7 2023 19:06:53", Cisco), a
+ *    ':' after it (Cisco).  Without a year: the year nearest to now.  A
+ *    day past the end of its month is no timestamp.  Zone-less times are
+ *    UTC;
+ *  - HOSTNAME: the word after the timestamp, when it is letters, digits,
+ *    '.', '_', '-', ends in a letter or digit and is followed by SP or the
+ *    end of the line: so a lone word after the timestamp is a host;
+ *  - TAG: up to ':' or SP; "tag[pid]" gives the procid; the ':' and one SP
+ *    after the TAG are not part of MSG.
+ * Where we differ, on purpose:
+ *  - an IPv6 address is a HOSTNAME too (rsyslog stops at its first ':');
+ *  - after the timestamp, rsyslog takes the next word as the TAG whatever
+ *    it is.  We take a word ended by SP only when it is a program name (a
+ *    letter or '_', then letters, digits, "_.-/", at most 32, RFC 3164's
+ *    limit), and never a word with '=' (FortiGate / auditd key=value
+ *    lines), a Cisco "%FAC-SEV-MNEMONIC:" (its message ID: kept in MSG,
+ *    the same with or without a device-id host "asa01 : %ASA-..."), or a
+ *    PAN-OS "1,2024/03/07 ..." CSV record: those lines have no TAG, and
+ *    taking a piece of the record as a TAG cuts the alert text that
+ *    profiles and titles read.  "name   [pid]:" (fail2ban) is one TAG;
+ *  - with no timestamp there is no header to read a HOSTNAME from, so we
+ *    take only a "tag:" or "tag[pid]:" TAG (rsyslog would read the first
+ *    two words of "<13>disk 3 failed" as host and TAG).
+ *
+ * CEF and LEEF (as Elastic's decode_cef and the common CEF decoders read
+ * them): "CEF:" / "LEEF:" followed by a version and '|' is found anywhere
+ * in MSG, also right after other text or glued to the header ("host
+ * CEF:0|", "hostCEF:0|", "<134>CEF:0|"); what precedes it is not part of
+ * the payload.  Header fields are cef.version, cef.vendor, cef.product,
+ * cef.device_version, cef.signature_id, cef.name, cef.severity (LEEF:
+ * leef.version, leef.vendor, leef.product, leef.product_version,
+ * leef.event_id).  Extension keys (a letter, digit or '_' first, then
+ * also '.', ',', '-', '[', ']') become "cef.KEY" / "leef.KEY", except a KEY
+ * named like a header field or beginning with "ext.": "cef.ext.KEY".  So
+ * an extension never overwrites the header, and title and severity come
+ * from the header (CEF Name and Severity, LEEF EventID and sev on the LEEF
+ * scale).  Extension values run to the SP before the next key: they keep
+ * spaces, '|' and unescaped '=' (decode_cef drops such a value; we keep
+ * it), unescape \= \\ \n \r (and \|); spaces before the separating SP
+ * are kept, trailing white space of the last value is not; a tab is no
+ * separator.  CEF rt and LEEF devTime (epoch ms, or "Mmm dd yyyy
+ * hh:mm:ss") give occurred_at.
+ *
+ * Numbers taken from the line are range-checked before use: PRI 0-191 (at
+ * most 3 digits), dates field by field, epoch times at most 14 digits,
+ * LEEF delimiters 1-4 hex digits, severities through
+ * ab_severity_from_text (a 90-digit number is refused, never cast), JSON
+ * integers clamped.
  *
  * The line is copied once into a work buffer (invalid UTF-8 and NUL bytes
  * become U+FFFD there, lines over AB_SYSLOG_MAX_LINE are cut first); the
  * parsers walk it with (pointer, length) spans and unescape in place, so
- * nothing is allocated per field except what goes into the event.
- * Severities map through the one table in event.c.  Times without a zone
- * (RFC 3164) are taken as UTC.
+ * nothing is allocated per field except what goes into the event.  No
+ * regex, no printf on the hot path.  Severities map through the tables in
+ * event.c.
  *
  * Public: ab_syslog_parse (see syslog.h).
  * Diagnostics: none logged; "out of memory" or "bad argument" in err.
@@ -35,9 +89,11 @@
 
 #define MEMBER_MAX 2047          /* event.c caps most string members at 2 KiB */
 #define SUMMARY_MAX (64 * 1024 - 1)
-#define KEY_MAX 64               /* longest CEF/LEEF/JSON key taken */
+#define KEY_MAX 64               /* longest JSON key taken */
+#define KV_KEY_MAX 128           /* longest CEF/LEEF extension key */
 #define HDR_FIELD_MAX 255        /* longest RFC 5424 header field */
-#define TAG_MAX 64
+#define TAG_MAX 64               /* longest TAG ended by ':' or "[pid]" */
+#define TAG_SP_MAX 32            /* longest TAG ended by SP (RFC 3164 4.1.3) */
 #define PID_MAX 128
 
 struct span {
@@ -55,6 +111,8 @@ struct ctx {
 	const char *format;          /* "rfc5424" / "rfc3164" */
 	int64_t ts;                  /* 0 = none */
 	struct span host, app, procid, msgid, msg;
+	struct span rest;            /* RFC 3164: the text after the PRI, then
+				      * after the timestamp (CEF search) */
 	/* payload */
 	const char *payload;         /* "cef", "leef", "cee", "json", or NULL */
 	int64_t payload_ts;
@@ -158,10 +216,21 @@ static void mkkey3(char *out, size_t outsz, const char *a, size_t an, const char
 	out[o] = '\0';
 }
 
-/* "prefix" + key (bounded) into out. */
-static void mkkey(char *out, size_t outsz, const char *prefix, const char *k, size_t kn)
+/* ASCII classes without the locale tables (hot loops; the work buffer is
+ * UTF-8, whose non-ASCII bytes are never letters here). */
+static bool a_digit(char ch)
 {
-	mkkey3(out, outsz, prefix, strlen(prefix), k, kn > KEY_MAX ? KEY_MAX : kn, "", 0);
+	return (unsigned)((unsigned char)ch - '0') < 10;
+}
+
+static bool a_alpha(char ch)
+{
+	return (unsigned)(((unsigned char)ch | 0x20) - 'a') < 26;
+}
+
+static bool a_alnum(char ch)
+{
+	return a_digit(ch) || a_alpha(ch);
 }
 
 static void skip_sp(char **p, size_t *n)
@@ -293,9 +362,19 @@ static int64_t mk_ms(int y, int mo, int d, int h, int mi, int s, int ms)
 	return ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + s) * 1000 + ms;
 }
 
+static int mdays(int y, int mo)
+{
+	static const unsigned char dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return dm[mo - 1];
+}
+
+/* Every field in range, the day in its month (no Feb 30 rolled into March). */
 static bool valid_tm(int y, int mo, int d, int h, int mi, int s)
 {
-	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 &&
+	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= mdays(y, mo) &&
 	       h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
 }
 
@@ -368,12 +447,13 @@ static const char months[12][4] = {
 
 /*
  * BSD timestamp "Mmm dd hh:mm:ss" with variants: day space-padded or one
- * digit, a year before or after the time, ".fff", a Cisco-style ':' after.
+ * digit, a year before the month (y0 >= 0, Brocade), between the day and
+ * the time (Cisco) or after the time, ".fff", a Cisco-style ':' after.
  * Without a year, the year nearest to now.  Returns bytes used or 0.
  */
-static size_t parse_bsd(const char *p, size_t n, int64_t now_ms, int64_t *out)
+static size_t bsd_at(const char *p, size_t n, int64_t now_ms, int y0, int64_t *out)
 {
-	int mo = -1, d, y = -1, h, mi, s, ms = 0, k, best_y;
+	int mo = -1, d, y = y0, h, mi, s, ms = 0, k, best_y;
 	size_t i, used;
 	int64_t best = 0, bestdiff = -1;
 
@@ -394,7 +474,7 @@ static size_t parse_bsd(const char *p, size_t n, int64_t now_ms, int64_t *out)
 	if (d < 1 || d > 31 || i >= n || p[i] != ' ')
 		return 0;
 	i++;
-	if (n - i >= 5 && p[i + 4] == ' ' && (y = digits(p + i, 4)) >= 0)
+	if (y < 0 && n - i >= 5 && p[i + 4] == ' ' && (y = digits(p + i, 4)) >= 0)
 		i += 5;
 	if (n - i < 8 || p[i + 2] != ':' || p[i + 5] != ':')
 		return 0;
@@ -403,10 +483,10 @@ static size_t parse_bsd(const char *p, size_t n, int64_t now_ms, int64_t *out)
 	s = digits(p + i + 6, 2);
 	i += 8;
 	i += frac_ms(p + i, n - i, &ms);
-	if (y < 0 && n - i >= 6 && p[i] == ' ' && (i + 5 == n || p[i + 5] == ' ') &&
-	    (k = digits(p + i + 1, 4)) >= 1970)
+	if (y < 0 && n - i >= 5 && p[i] == ' ' && (i + 5 == n || p[i + 5] == ' ') &&
+	    (k = digits(p + i + 1, 4)) >= 1970 && k <= 2100)
 		y = k, i += 5;
-	if (i + 1 < n && p[i] == ':' && p[i + 1] == ' ')
+	if (i < n && p[i] == ':' && (i + 1 == n || p[i + 1] == ' '))
 		i++;
 	if (y >= 0) {
 		if (!valid_tm(y, mo, d, h, mi, s))
@@ -414,20 +494,40 @@ static size_t parse_bsd(const char *p, size_t n, int64_t now_ms, int64_t *out)
 		*out = mk_ms(y, mo, d, h, mi, s, ms);
 		return i;
 	}
-	if (!valid_tm(2000, mo, d, h, mi, s))
+	if (!valid_tm(2000, mo, d, h, mi, s))   /* 2000: a leap year, Feb 29 passes */
 		return 0;
 	best_y = year_of(now_ms);
 	for (k = best_y - 1; k <= best_y + 1; k++) {
-		int64_t t = mk_ms(k, mo, d, h, mi, s, ms);
-		int64_t diff = t > now_ms ? t - now_ms : now_ms - t;
+		int64_t t, diff;
 
+		if (d > mdays(k, mo))
+			continue;
+		t = mk_ms(k, mo, d, h, mi, s, ms);
+		diff = t > now_ms ? t - now_ms : now_ms - t;
 		if (bestdiff < 0 || diff < bestdiff) {
 			bestdiff = diff;
 			best = t;
 		}
 	}
+	if (bestdiff < 0)
+		return 0;
 	*out = best;
 	return i;
+}
+
+/* bsd_at() after an optional leading "yyyy " (1970..2100, as rsyslog). */
+static size_t parse_bsd(const char *p, size_t n, int64_t now_ms, int64_t *out)
+{
+	int y;
+	size_t used;
+
+	if (n >= 5 && p[4] == ' ' && (y = digits(p, 4)) >= 0) {
+		if (y < 1970 || y > 2100)
+			return 0;
+		used = bsd_at(p + 5, n - 5, now_ms, y, out);
+		return used ? used + 5 : 0;
+	}
+	return bsd_at(p, n, now_ms, -1, out);
 }
 
 /* ------------------------------------------------------------ RFC 5424 */
@@ -593,81 +693,201 @@ static bool payload_start(const char *p, size_t n)
 	       (n > 0 && p[0] == '{');
 }
 
-static bool host_char(char ch)
+static bool hexdig(char ch)
 {
-	return isalnum((unsigned char)ch) || ch == '.' || ch == '-' || ch == '_' || ch == ':';
+	return (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f');
 }
 
-/* "tag[pid]: " or "tag: " at p; fills app/procid and returns bytes used. */
-static size_t parse_tag(struct ctx *c, char *p, size_t n)
+/*
+ * Length of a HOSTNAME at p: letters, digits, '.', '_', '-' (rsyslog's set),
+ * or an IPv6 address (hex digits, '.', two or more ':'), ending in a letter
+ * or digit, followed by SP or the end of the line.  0 if none.
+ */
+static size_t host_at(const char *p, size_t n)
 {
-	size_t i, j;
+	size_t i, k, colons = 0;
+
+	if (n > HDR_FIELD_MAX + 1)
+		n = HDR_FIELD_MAX + 1;
+	for (i = 0; i < n && p[i] != ' '; i++) {
+		char ch = p[i];
+
+		if (a_alnum(ch) || ch == '.' || ch == '-' || ch == '_')
+			continue;
+		if (ch != ':')
+			return 0;
+		colons++;
+	}
+	if (i == 0 || i > HDR_FIELD_MAX || !a_alnum(p[i - 1]))
+		return 0;
+	if (colons) {           /* IPv6: hex digits, '.', two or more ':' */
+		if (colons < 2)
+			return 0;
+		for (k = 0; k < i; k++)
+			if (!hexdig(p[k]) && p[k] != ':' && p[k] != '.')
+				return 0;
+	}
+	return i;
+}
+
+/* A program name, the only thing taken as a TAG that a space ends: a
+ * letter or '_' first, then letters, digits, '_', '.', '-', '/'. */
+static bool prog_name(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > TAG_SP_MAX || !(a_alpha(p[0]) || p[0] == '_'))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!a_alnum(p[i]) && p[i] != '_' && p[i] != '.' && p[i] != '-' &&
+		    p[i] != '/')
+			return false;
+	return true;
+}
+
+/* "[pid]" at p: returns the bytes up to and with ']' (pid in *pid), or 0. */
+static size_t pid_at(const char *p, size_t n, struct span *pid)
+{
+	size_t j;
+
+	if (n < 3 || p[0] != '[')
+		return 0;
+	for (j = 1; j < n && j <= PID_MAX && printusascii(p[j]) && p[j] != ']' && p[j] != '['; j++)
+		;
+	if (j >= n || p[j] != ']' || j == 1)
+		return 0;
+	pid->p = (char *)p + 1;
+	pid->n = j - 1;
+	return j + 1;
+}
+
+/*
+ * The TAG at p (see the header comment): "tag[pid]:", "tag[pid]", "tag:",
+ * and with after_hdr also "tag " (a program name ended by SP, or by the
+ * end of the line), "tag   [pid]:" (fail2ban) and an empty tag before ':'
+ * (Cisco "host : %ASA-..."). Fills app/procid; returns the bytes to skip
+ * to the MSG (one SP after the tag included), 0 if there is no tag.
+ */
+static size_t parse_tag(struct ctx *c, char *p, size_t n, bool after_hdr)
+{
+	size_t i, j, k;
+	struct span pid = { NULL, 0 };
 
 	for (i = 0; i < n && i <= TAG_MAX && printusascii(p[i]) && p[i] != '[' && p[i] != ':'; i++)
 		;
-	if (i == 0 || i > TAG_MAX || i >= n)
+	if (i > TAG_MAX)
 		return 0;
-	if (p[i] == '[') {
-		for (j = i + 1; j < n && j - i <= PID_MAX && printusascii(p[j]) && p[j] != ']'; j++)
-			;
-		if (j >= n || p[j] != ']' || j == i + 1)
-			return 0;
-		c->app = (struct span){ p, i };
-		c->procid = (struct span){ p + i + 1, j - i - 1 };
-		j++;
-		if (j < n && p[j] == ':')
-			j++;
-	} else if (p[i] == ':') {
-		c->app = (struct span){ p, i };
-		j = i + 1;
-	} else {
+	if (i == 0) {
+		if (after_hdr && n > 0 && p[0] == ':')      /* "host : msg" */
+			return n > 1 && p[1] == ' ' ? 2 : 1;
 		return 0;
 	}
+	/* never a tag: a Cisco "%FAC-SEV-MNEMONIC", key=value text, quotes */
+	if (p[0] == '%' || p[0] == '"' || p[0] == '\'' || memchr(p, '=', i))
+		return 0;
+	if (i < n && p[i] == '[') {
+		j = pid_at(p + i, n - i, &pid);
+		if (!j)
+			return 0;
+		j += i;
+		if (j < n && p[j] == ':')
+			j++;
+		else if (j < n && p[j] != ' ')
+			return 0;
+	} else if (i < n && p[i] == ':') {
+		j = i + 1;
+	} else {                    /* ended by SP or by the end of the line */
+		if (!after_hdr || !prog_name(p, i))
+			return 0;
+		j = i;
+		for (k = i; k < n && p[k] == ' '; k++)
+			;
+		if (k > i && k < n && p[k] == '[') {     /* "name   [pid]:" */
+			size_t m = pid_at(p + k, n - k, &pid);
+
+			if (m && k + m < n && p[k + m] == ':')
+				j = k + m + 1;
+			else
+				pid.n = 0;
+		}
+	}
+	c->app = (struct span){ p, i };
+	if (pid.n)
+		c->procid = pid;
 	if (j < n && p[j] == ' ')
 		j++;
 	return j;
 }
 
+/*
+ * RFC 3164 and its variants, read as rsyslog's pmrfc3164 reads them unless
+ * the header comment says otherwise.
+ */
 static void parse_3164(struct ctx *c, char *p, size_t n)
 {
 	size_t used, i;
 	int64_t t = 0;
+	char *q = p;
+	size_t qn = n;
 
 	c->format = "rfc3164";
-	used = parse_iso(p, n, false, &t);
-	if (!used || (used < n && p[used] != ' '))
-		used = parse_bsd(p, n, c->now_ms, &t);
-	if (used && (used == n || p[used] == ' ')) {
-		c->ts = t;
-		p += used;
-		n -= used;
-		skip_sp(&p, &n);
-		/* host: a hostname-like token followed by SP, not a tag */
-		if (!payload_start(p, n)) {
-			for (i = 0; i < n && host_char(p[i]); i++)
-				;
-			if (i > 0 && i < n && i <= HDR_FIELD_MAX && p[i] == ' ' && p[i - 1] != ':') {
-				c->host = (struct span){ p, i };
-				p += i + 1;
-				n -= i + 1;
-				skip_sp(&p, &n);
-			}
+	while (qn > 0 && (*q == ' ' || *q == '\t'))
+		q++, qn--;
+	c->rest = (struct span){ q, qn };
+	/* rsyslog: text that opens with '{' or '[' has no header */
+	if (qn > 0 && (*q == '{' || *q == '[')) {
+		c->msg = c->rest;
+		return;
+	}
+	used = parse_iso(q, qn, false, &t);
+	if (!used || (used < qn && q[used] != ' '))
+		used = parse_bsd(q, qn, c->now_ms, &t);
+	if (!used || (used < qn && q[used] != ' ')) {
+		/* no timestamp: no header to read a HOSTNAME from; only a
+		 * "tag:" / "tag[pid]:" (local /dev/log style) */
+		if (!payload_start(q, qn)) {
+			used = parse_tag(c, q, qn, false);
+			q += used;
+			qn -= used;
+		}
+		c->msg = (struct span){ q, qn };
+		return;
+	}
+	c->ts = t;
+	q += used;
+	qn -= used;
+	skip_sp(&q, &qn);
+	c->rest = (struct span){ q, qn };
+	if (!payload_start(q, qn)) {
+		i = host_at(q, qn);
+		if (i) {
+			c->host = (struct span){ q, i };
+			q += i;
+			qn -= i;
+			skip_sp(&q, &qn);
 		}
 	}
-	if (!payload_start(p, n)) {
-		used = parse_tag(c, p, n);
-		p += used;
-		n -= used;
+	if (!payload_start(q, qn)) {
+		used = parse_tag(c, q, qn, true);
+		q += used;
+		qn -= used;
 	}
-	c->msg.p = p;
-	c->msg.n = n;
+	c->msg = (struct span){ q, qn };
 }
 
 /* ------------------------------------------------------------ key=value lists */
 
+/* Extension keys as the common CEF decoders take them (Elastic's
+ * decode_cef: a letter, digit or '_' first, then also '.', ',', '[', ']');
+ * '-' is taken too (seen in the wild). */
+static bool key_start(char ch)
+{
+	return a_alnum(ch) || ch == '_';
+}
+
 static bool key_char(char ch)
 {
-	return isalnum((unsigned char)ch) || ch == '_' || ch == '.' || ch == '-' ||
+	return a_alnum(ch) || ch == '_' || ch == '.' || ch == ',' || ch == '-' ||
 	       ch == '[' || ch == ']';
 }
 
@@ -676,34 +896,37 @@ static size_t key_at(const char *p, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n && i <= KEY_MAX && key_char(p[i]); i++)
+	if (n == 0 || !key_start(p[0]))
+		return 0;
+	for (i = 1; i < n && i <= KV_KEY_MAX && key_char(p[i]); i++)
 		;
-	return i > 0 && i <= KEY_MAX && i < n && p[i] == '=' ? i : 0;
+	return i <= KV_KEY_MAX && i < n && p[i] == '=' ? i : 0;
 }
 
-/* Offset of the SP that starts the next " key=", or n. */
+/* Offset of the SP right before the next "key=" (the last SP of a run:
+ * the others belong to the value, as in decode_cef), or n. */
 static size_t next_key(const char *p, size_t n)
 {
 	const char *q = p, *end = p + n;
 
 	while ((q = memchr(q, ' ', (size_t)(end - q))) != NULL) {
-		const char *k = q;
-
-		while (k < end && *k == ' ')
-			k++;
-		if (key_at(k, (size_t)(end - k)))
-			return (size_t)(q - p);
-		q = k;
+		q++;
+		if (q < end && key_start(*q) && key_at(q, (size_t)(end - q)))
+			return (size_t)(q - 1 - p);
 	}
 	return n;
 }
 
-/* CEF extension unescaping in place: \\ \= \n \r \| ; returns new length. */
+/* CEF extension unescaping in place: \\ \= \n \r, and \| (not in the
+ * spec, but sent); any other backslash stays.  Returns the new length. */
 static size_t cef_unescape(char *p, size_t n)
 {
-	size_t i, o = 0;
+	size_t i, o;
+	char *b = memchr(p, '\\', n);
 
-	for (i = 0; i < n; i++) {
+	if (!b)
+		return n;
+	for (i = o = (size_t)(b - p); i < n; i++) {
 		if (p[i] == '\\' && i + 1 < n) {
 			char e = p[i + 1];
 
@@ -723,70 +946,184 @@ static size_t cef_unescape(char *p, size_t n)
 	return o;
 }
 
+/* A device time: epoch milliseconds (12-13 digits) or seconds (10), or
+ * "Mmm dd [yyyy] hh:mm:ss[.fff]" optionally followed by " UTC" / " GMT" /
+ * " Z" (CEF rt, LEEF devTime).  Other zones are not guessed. */
+static bool kv_time(struct ctx *c, const char *v, size_t vn, int64_t *out)
+{
+	size_t i, used;
+	int64_t t = 0;
+
+	for (i = 0; i < vn && i < 14 && v[i] >= '0' && v[i] <= '9'; i++)
+		t = t * 10 + (v[i] - '0');      /* at most 14 digits: no overflow */
+	if (i == vn) {
+		if (vn == 10)
+			t *= 1000;
+		else if (vn != 12 && vn != 13)
+			return false;
+		*out = t;
+		return true;
+	}
+	used = parse_bsd(v, vn, c->now_ms, &t);
+	if (!used)
+		return false;
+	if (used < vn && !((vn - used == 4 && (!memcmp(v + used, " UTC", 4) ||
+					       !memcmp(v + used, " GMT", 4))) ||
+			   (vn - used == 2 && !memcmp(v + used, " Z", 2))))
+		return false;
+	*out = t;
+	return true;
+}
+
 static void kv_special(struct ctx *c, const char *k, size_t kn, char *v, size_t vn)
 {
 	struct span s = { v, vn };
+	int64_t t;
 
-	if ((kn == 3 && !memcmp(k, "msg", 3)) || (kn == 7 && !memcmp(k, "message", 7)))
-		c->k_msg = s;
-	else if ((kn == 3 && !memcmp(k, "sev", 3)) || (kn == 8 && !memcmp(k, "severity", 8)))
-		c->k_sev = s;
-	else if (kn == 5 && !memcmp(k, "dhost", 5))
-		c->k_asset = s;
-	else if (kn == 3 && !memcmp(k, "dst", 3))
-		c->k_asset2 = s;
-	else if (kn == 2 && !memcmp(k, "rt", 2) && vn >= 12 && vn <= 13) {
-		int64_t t = 0;
-		size_t i;
-
-		for (i = 0; i < vn && v[i] >= '0' && v[i] <= '9'; i++)
-			t = t * 10 + (v[i] - '0');
-		if (i == vn)
+	switch (kn) {
+	case 2:
+		if (!memcmp(k, "rt", 2) && kv_time(c, v, vn, &t))
 			c->payload_ts = t;
+		break;
+	case 3:
+		if (!memcmp(k, "msg", 3))
+			c->k_msg = s;
+		else if (!memcmp(k, "sev", 3))
+			c->k_sev = s;
+		else if (!memcmp(k, "dst", 3))
+			c->k_asset2 = s;
+		break;
+	case 5:
+		if (!memcmp(k, "dhost", 5))
+			c->k_asset = s;
+		break;
+	case 7:
+		if (!memcmp(k, "message", 7) && !c->k_msg.p)
+			c->k_msg = s;
+		else if (!memcmp(k, "devTime", 7) && kv_time(c, v, vn, &t))
+			c->payload_ts = t;
+		break;
+	case 8:
+		if (!memcmp(k, "severity", 8) && !c->k_sev.p)
+			c->k_sev = s;
+		break;
+	default:
+		break;
 	}
 }
 
-static void kv_add(struct ctx *c, const char *prefix, const char *k, size_t kn, char *v, size_t vn)
-{
-	char key[96];
+/*
+ * Where the extension fields of one payload go: "<prefix>KEY", except that
+ * a KEY that is one of the header field names, or that begins with "ext.",
+ * goes to "<prefix>ext.KEY".  So an extension never overwrites a header
+ * field (cef.name stays the header's Name; "name=" lands in cef.ext.name)
+ * and no two different keys share a field name.
+ */
+struct kvname {
+	const char *s;
+	size_t n;
+};
 
-	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
-		vn--;
+struct kvset {
+	const char *prefix;
+	size_t plen;
+	const struct kvname *hdr;    /* header names without prefix, {NULL} ends */
+};
+
+#define KVN(lit) { lit, sizeof(lit) - 1 }
+static const struct kvname cef_hdr[] = {
+	KVN("version"), KVN("vendor"), KVN("product"), KVN("device_version"),
+	KVN("signature_id"), KVN("name"), KVN("severity"), { NULL, 0 },
+};
+static const struct kvname leef_hdr[] = {
+	KVN("version"), KVN("vendor"), KVN("product"), KVN("product_version"),
+	KVN("event_id"), { NULL, 0 },
+};
+static const struct kvset cef_set = { "cef.", 4, cef_hdr };
+static const struct kvset leef_set = { "leef.", 5, leef_hdr };
+
+static bool kv_reserved(const struct kvset *set, const char *k, size_t kn)
+{
+	const struct kvname *h;
+
+	if (kn >= 4 && !memcmp(k, "ext.", 4))
+		return true;
+	for (h = set->hdr; h->s; h++)
+		if (h->n == kn && k[0] == h->s[0] && !memcmp(h->s, k, kn))
+			return true;
+	return false;
+}
+
+static void kv_add(struct ctx *c, const struct kvset *set, const char *k, size_t kn, char *v,
+		   size_t vn)
+{
+	char key[KV_KEY_MAX + 16];
+
 	kv_special(c, k, kn, v, vn);
 	if (!field_room(c))
 		return;
-	mkkey(key, sizeof key, prefix, k, kn);
+	if (kn > KV_KEY_MAX)
+		kn = KV_KEY_MAX;
+	if (kv_reserved(set, k, kn))
+		mkkey3(key, sizeof key, set->prefix, set->plen, "ext.", 4, k, kn);
+	else
+		mkkey3(key, sizeof key, set->prefix, set->plen, k, kn, "", 0);
 	field_str(c, key, v, vn);
 }
 
-/* "k1=v1 k2=multi word value k3=v3" (CEF extension rules). */
-static void kv_spaced(struct ctx *c, const char *prefix, char *p, size_t n, bool unescape)
+static bool is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/*
+ * "k1=v1 k2=multi word value k3=v3" (CEF extension rules, as decode_cef):
+ * a key starts after a SP; a value runs to the SP before the next key, so
+ * it may hold spaces, '|' and unescaped '=' (kept, where decode_cef drops
+ * the value); spaces before that SP are kept, trailing white space of the
+ * last value is not; "k=" is an empty value.  Text before the first key is
+ * skipped.
+ */
+static void kv_spaced(struct ctx *c, const struct kvset *set, char *p, size_t n, bool unescape)
 {
 	size_t kn, vend, vn;
+	char *v;
 
+	skip_sp(&p, &n);
 	while (n > 0) {
-		skip_sp(&p, &n);
 		kn = key_at(p, n);
 		if (!kn) {               /* junk: resume at the next key */
 			vend = next_key(p, n);
-			p += vend;
-			n -= vend;
+			if (vend >= n)
+				break;
+			p += vend + 1;
+			n -= vend + 1;
 			continue;
 		}
-		vend = next_key(p + kn + 1, n - kn - 1);
-		vn = unescape ? cef_unescape(p + kn + 1, vend) : vend;
-		kv_add(c, prefix, p, kn, p + kn + 1, vn);
-		p += kn + 1 + vend;
-		n -= kn + 1 + vend;
+		v = p + kn + 1;
+		n -= kn + 1;
+		vend = next_key(v, n);
+		vn = vend;
+		if (vend == n)
+			while (vn > 0 && is_ws(v[vn - 1]))
+				vn--;
+		if (unescape)
+			vn = cef_unescape(v, vn);
+		kv_add(c, set, p, kn, v, vn);
+		if (vend >= n)
+			break;
+		p = v + vend + 1;
+		n -= vend + 1;
 	}
 }
 
-/* "k1=v1<d>k2=v2" with a single-byte delimiter (LEEF). */
-static void kv_delim(struct ctx *c, const char *prefix, char *p, size_t n, char delim)
+/* "k1=v1<d>k2=v2" with a single-byte delimiter (LEEF); keys and values
+ * are trimmed of spaces and tabs. */
+static void kv_delim(struct ctx *c, const struct kvset *set, char *p, size_t n, char delim)
 {
 	while (n > 0) {
 		char *e = memchr(p, delim, n), *eq;
-		size_t len = e ? (size_t)(e - p) : n, kn;
+		size_t len = e ? (size_t)(e - p) : n, kn, vn;
 
 		eq = memchr(p, '=', len);
 		if (eq) {
@@ -795,8 +1132,13 @@ static void kv_delim(struct ctx *c, const char *prefix, char *p, size_t n, char 
 			kn = (size_t)(eq - p);
 			while (kn > 0 && (*k == ' ' || *k == '\t'))
 				k++, kn--;
-			if (kn > 0 && kn <= KEY_MAX)
-				kv_add(c, prefix, k, kn, eq + 1, len - kn - 1 - (size_t)(k - p));
+			while (kn > 0 && (k[kn - 1] == ' ' || k[kn - 1] == '\t'))
+				kn--;
+			vn = len - (size_t)(eq + 1 - p);
+			while (vn > 0 && is_ws(eq[vn]))
+				vn--;
+			if (kn > 0 && kn <= KV_KEY_MAX)
+				kv_add(c, set, k, kn, eq + 1, vn);
 		}
 		if (!e)
 			break;
@@ -889,77 +1231,127 @@ static const char *source_guess(struct span vendor, struct span product)
 	return "syslog";
 }
 
-static void sev_from_span(struct ctx *c, struct span s)
+/* Severity text on a scale ("7", "7.5"), else a word ("High", "Very-High");
+ * numbers are range-checked by ab_severity_from_text (never cast). */
+static void sev_from_span(struct ctx *c, struct span s, enum ab_sev_scale scale)
 {
 	char tmp[64];
 	enum ab_severity sev;
 
-	while (s.n > 0 && s.p[0] == ' ')
+	while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t'))
 		s.p++, s.n--;
+	while (s.n > 0 && is_ws(s.p[s.n - 1]))
+		s.n--;
 	if (s.n == 0 || s.n >= sizeof tmp)
 		return;
 	memcpy(tmp, s.p, s.n);
 	tmp[s.n] = '\0';
-	if (ab_severity_parse(tmp, &sev) == 0)
+	if (ab_severity_from_text(scale, tmp, &sev) == 0 ||
+	    (isalpha((unsigned char)tmp[0]) && ab_severity_parse(tmp, &sev) == 0))
 		c->ev->severity = sev;
+}
+
+/* s without trailing white space, and up to its first line end. */
+static struct span first_line(struct span s)
+{
+	const char *nl = memchr(s.p, '\n', s.n);
+
+	if (nl)
+		s.n = (size_t)(nl - s.p);
+	while (s.n > 0 && is_ws(s.p[s.n - 1]))
+		s.n--;
+	return s;
 }
 
 static void alert_common(struct ctx *c, struct span vendor, struct span product,
 			 struct span title)
 {
 	struct ab_event *ev = c->ev;
+	struct span m = c->k_msg;
 
 	set_lit(c, &ev->type, "finding.created");
 	ev->category = AB_CAT_SECURITY;
 	set_lower(c, &ev->tool, vendor.p, vendor.n);
 	set_lit(c, &ev->source, source_guess(vendor, product));
+	while (m.n > 0 && is_ws(m.p[m.n - 1]))
+		m.n--;
+	if (!title.n && m.n)
+		title = first_line(m);
 	if (title.n)
 		set_span(c, &ev->title, title.p, title.n, AB_SYSLOG_MAX_TITLE);
-	if (c->k_msg.n)
-		set_span(c, &ev->summary, c->k_msg.p, c->k_msg.n, SUMMARY_MAX);
+	if (m.n)
+		set_span(c, &ev->summary, m.p, m.n, SUMMARY_MAX);
 	if (c->k_asset.n)
 		set_span(c, &ev->asset, c->k_asset.p, c->k_asset.n, MEMBER_MAX);
 	else if (c->k_asset2.n)
 		set_span(c, &ev->asset, c->k_asset2.p, c->k_asset2.n, MEMBER_MAX);
 }
 
+/* 1..maxd digits, with '.' too when dots (a CEF / LEEF version). */
+static bool version_ok(struct span s, size_t maxd, bool dots)
+{
+	size_t i;
+
+	if (s.n == 0 || s.n > maxd || !a_digit(s.p[0]))
+		return false;
+	for (i = 1; i < s.n; i++)
+		if (!a_digit(s.p[i]) && !(dots && s.p[i] == '.'))
+			return false;
+	return true;
+}
+
+/* "CEF:Version|Device Vendor|Device Product|Device Version|Signature ID|
+ * Name|Severity|Extension" at p.  Header fields -> cef.version, cef.vendor,
+ * cef.product, cef.device_version, cef.signature_id, cef.name,
+ * cef.severity; extension "k=v" -> cef.k (cef.ext.k for a k named like a
+ * header field, see struct kvset).  Title = Name (else msg, else the
+ * Signature ID), severity = Severity (0-10 on the CEF scale or a word);
+ * an extension's own "name=" or "severity=" never changes them. */
 static bool parse_cef(struct ctx *c, char *p, size_t n)
 {
 	static const char *const names[7] = {
 		"cef.version", "cef.vendor", "cef.product", "cef.device_version",
 		"cef.signature_id", "cef.name", "cef.severity",
 	};
-	struct span h[7];
+	struct span h[7], title;
 	size_t used;
 	int i;
 
+	if (n < 4)
+		return false;
 	used = split_pipes(p + 4, n - 4, h, 7);
-	if (!used)
+	if (!used || !version_ok(h[0], 4, false))
 		return false;
 	c->payload = "cef";
 	for (i = 0; i < 7; i++) {
 		hdr_unescape(&h[i]);
 		field_str(c, names[i], h[i].p, h[i].n);
 	}
-	kv_spaced(c, "cef.", p + 4 + used, n - 4 - used, true);
-	alert_common(c, h[1], h[2], h[5]);
-	sev_from_span(c, h[6]);
+	kv_spaced(c, &cef_set, p + 4 + used, n - 4 - used, true);
+	title = h[5];
+	while (title.n > 0 && is_ws(title.p[title.n - 1]))
+		title.n--;
+	if (!title.n && !c->k_msg.n)
+		title = h[4];
+	alert_common(c, h[1], h[2], title);
+	sev_from_span(c, h[6], AB_SCALE_CEF);
 	return true;
 }
 
-/* LEEF 2.0 delimiter field: "^", "x09", "0x5E", "\t"; -1 if not one. */
+/* LEEF 2.0 delimiter field: "^", "\t", "x5E", "0x5e" (1-4 hex digits,
+ * an ASCII character); -1 if not one. */
 static int leef_delim(struct span s)
 {
 	size_t off;
 	int v = 0;
 
-	if (s.n == 1 && s.p[0] != '=')
+	if (s.n == 1 && s.p[0] != '=' && (unsigned char)s.p[0] < 0x80)
 		return (unsigned char)s.p[0];
 	if (s.n == 2 && s.p[0] == '\\' && s.p[1] == 't')
 		return '\t';
 	off = s.n >= 2 && (s.p[0] == 'x' || s.p[0] == 'X') ? 1 :
 	      s.n >= 3 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X') ? 2 : 0;
-	if (!off || s.n - off < 1 || s.n - off > 2)
+	if (!off || s.n - off < 1 || s.n - off > 4)
 		return -1;
 	for (; off < s.n; off++) {
 		int ch = tolower((unsigned char)s.p[off]);
@@ -971,22 +1363,41 @@ static int leef_delim(struct span s)
 		else
 			return -1;
 	}
-	return v > 0 ? v : -1;
+	return v > 0 && v < 0x80 && v != '=' ? v : -1;
 }
 
+/* "LEEF:Version|Vendor|Product|Version|EventID|[Delimiter|]attributes"
+ * at p.  LEEF 1.0: attributes separated by tabs.  LEEF 2.0: the optional
+ * delimiter field (a character, "xHH", "0xHH" or "\t") is taken when the
+ * text before the next '|' is one; else (no delimiter field) tabs.  A
+ * sender that separates by spaces is read with the CEF rules.  Header ->
+ * leef.version, leef.vendor, leef.product, leef.product_version,
+ * leef.event_id; attributes -> leef.k (leef.ext.k for a k named like a
+ * header field).  Title = EventID, severity = sev (1-10, LEEF scale). */
 static bool parse_leef(struct ctx *c, char *p, size_t n)
 {
 	static const char *const names[5] = {
 		"leef.version", "leef.vendor", "leef.product", "leef.product_version",
 		"leef.event_id",
 	};
-	struct span h[6];
+	struct span h[5];
 	size_t used, rest;
 	char *attrs;
 	int i, delim = '\t';
 
+	if (n < 5)
+		return false;
 	used = split_pipes(p + 5, n - 5, h, 5);
-	if (!used)
+	if (!used) {
+		/* header only, without the '|' after the EventID */
+		used = split_pipes(p + 5, n - 5, h, 4);
+		if (!used || memchr(p + 5 + used, '=', n - 5 - used) ||
+		    memchr(p + 5 + used, '|', n - 5 - used))
+			return false;
+		h[4] = (struct span){ p + 5 + used, n - 5 - used };
+		used = n - 5;
+	}
+	if (!version_ok(h[0], 8, true))
 		return false;
 	c->payload = "leef";
 	for (i = 0; i < 5; i++) {
@@ -995,7 +1406,7 @@ static bool parse_leef(struct ctx *c, char *p, size_t n)
 	}
 	attrs = p + 5 + used;
 	rest = n - 5 - used;
-	if (h[0].n > 0 && h[0].p[0] == '2') {
+	if (h[0].p[0] == '2') {
 		char *bar = memchr(attrs, '|', rest);
 
 		if (bar) {
@@ -1010,12 +1421,12 @@ static bool parse_leef(struct ctx *c, char *p, size_t n)
 		}
 	}
 	if (memchr(attrs, delim, rest) || !memchr(attrs, ' ', rest))
-		kv_delim(c, "leef.", attrs, rest, (char)delim);
+		kv_delim(c, &leef_set, attrs, rest, (char)delim);
 	else
-		kv_spaced(c, "leef.", attrs, rest, false);
+		kv_spaced(c, &leef_set, attrs, rest, false);
 	alert_common(c, h[1], h[2], h[4]);
 	if (c->k_sev.n)
-		sev_from_span(c, c->k_sev);
+		sev_from_span(c, c->k_sev, AB_SCALE_LEEF);
 	return true;
 }
 
@@ -1031,6 +1442,14 @@ static json_t *jget(json_t *o, const char *a, const char *b)
 static const char *jstr(json_t *o, const char *a, const char *b)
 {
 	return json_string_value(jget(o, a, b));
+}
+
+/* An integer member clamped to lo..hi (a huge level never reaches a cast). */
+static int jint(json_t *v, int lo, int hi)
+{
+	json_int_t x = json_integer_value(v);
+
+	return x < lo ? lo : x > hi ? hi : (int)x;
 }
 
 static void jset(struct ctx *c, char **member, const char *s, size_t max)
@@ -1129,7 +1548,7 @@ static bool json_wazuh(struct ctx *c, json_t *root)
 		desc = jstr(root, "rule", "comment");     /* OSSEC */
 	json_alert(c, jget(root, "rule", "sidid") ? "ossec" : "wazuh", "hids");
 	c->ev->severity = ab_severity_from_scale(AB_SCALE_WAZUH,
-						 (int)json_integer_value(level));
+						 jint(level, -1, 1000));
 	jset(c, &c->ev->title, desc, AB_SYSLOG_MAX_TITLE);
 	jset(c, &c->ev->summary, jstr(root, "full_log", NULL) ? jstr(root, "full_log", NULL) : desc,
 	     SUMMARY_MAX);
@@ -1151,7 +1570,7 @@ static bool json_suricata(struct ctx *c, json_t *root)
 		json_alert(c, "suricata", "ids");
 		if (json_is_integer(sev))
 			c->ev->severity = ab_severity_from_scale(AB_SCALE_SURICATA,
-								 (int)json_integer_value(sev));
+								 jint(sev, 0, 1000));
 		jset(c, &c->ev->title, jstr(root, "alert", "signature"), AB_SYSLOG_MAX_TITLE);
 		snprintf(sum, sizeof sum, "%.400s: %.64s:%lld -> %.64s:%lld (%.200s)",
 			 jstr(root, "alert", "signature") ? jstr(root, "alert", "signature") : "alert",
@@ -1245,10 +1664,40 @@ static bool parse_json(struct ctx *c, const char *p, size_t n, bool cee)
 
 /* ------------------------------------------------------------ payload */
 
+/*
+ * The first "CEF:<digits>|" or "LEEF:<digits/dots>|" in n bytes at p, also
+ * right after other text ("host CEF:0|", "hostCEF:0|"), as the common CEF
+ * decoders ignore whatever precedes "CEF:".  NULL if none; *leef says
+ * which.  One memchr pass over the colons.
+ */
+static char *find_marker(char *p, size_t n, bool *leef)
+{
+	char *q = p, *end = p + n;
+
+	while ((q = memchr(q, ':', (size_t)(end - q))) != NULL) {
+		char *s = NULL, *d = q + 1;
+
+		if (q - p >= 4 && !memcmp(q - 4, "LEEF", 4))
+			s = q - 4, *leef = true;
+		else if (q - p >= 3 && !memcmp(q - 3, "CEF", 3))
+			s = q - 3, *leef = false;
+		q++;
+		if (!s || d >= end || !a_digit(*d))
+			continue;
+		while (d < end && d - q < 8 && (a_digit(*d) || (*leef && *d == '.')))
+			d++;
+		if (d < end && *d == '|')
+			return s;
+	}
+	return NULL;
+}
+
 static void parse_payload(struct ctx *c)
 {
-	char *p = c->msg.p, *q;
-	size_t n = c->msg.n, off;
+	char *p = c->msg.p, *m;
+	size_t n = c->msg.n;
+	struct span area;
+	bool leef = false;
 
 	skip_sp(&p, &n);
 	if (starts(p, n, "CEF:") && parse_cef(c, p, n))
@@ -1266,11 +1715,29 @@ static void parse_payload(struct ctx *c)
 		parse_json(c, p, n, false);
 		return;
 	}
-	/* "... CEF:0|" a little way into the message (device prefixes) */
-	off = n > 512 ? 512 : n;
-	q = memmem(p, off, " CEF:", 5);
-	if (q && (size_t)(q - p) + 6 < n && isdigit((unsigned char)q[5]))
-		parse_cef(c, q + 1, n - (size_t)(q + 1 - p));
+	/* "CEF:" / "LEEF:" after other text; for RFC 3164 also inside what
+	 * was read as the header (no space before it: "hostCEF:0|...") */
+	area = c->rest.p && c->rest.p <= p ? c->rest : (struct span){ p, n };
+	if (area.p + area.n < p + n)
+		area.n = (size_t)(p + n - area.p);
+	m = find_marker(area.p, area.n, &leef);
+	if (!m)
+		return;
+	if (!(leef ? parse_leef(c, m, (size_t)(p + n - m)) : parse_cef(c, m, (size_t)(p + n - m))))
+		return;
+	if (m < p) {    /* the header took part of the payload: drop that part */
+		if (c->app.p && c->app.p < m) {
+			size_t hl = host_at(c->app.p, (size_t)(m - c->app.p));
+
+			if (!c->host.n && hl == (size_t)(m - c->app.p))
+				c->host = (struct span){ c->app.p, hl };
+		}
+		if (c->host.p && c->host.p + c->host.n > m)
+			c->host = (struct span){ NULL, 0 };
+		if (c->app.p && c->app.p + c->app.n > m)
+			c->app = c->procid = (struct span){ NULL, 0 };
+		c->msg = (struct span){ m, (size_t)(p + n - m) };
+	}
 }
 
 /* ------------------------------------------------------------ the entry */

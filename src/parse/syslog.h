@@ -4,6 +4,8 @@
  * RFC 5424 first, then RFC 3164 and its real-world variants; then the MSG
  * part is examined for CEF, LEEF 1.0/2.0, "@cee:" JSON and plain JSON
  * (Wazuh/OSSEC alerts, Suricata EVE, Falco).  Pure functions, no I/O.
+ * How RFC 3164 variants are read and how CEF/LEEF header and extension
+ * fields are named (cef.name vs cef.ext.name): the header of syslog.c.
  */
 #ifndef AB_PARSE_SYSLOG_H
 #define AB_PARSE_SYSLOG_H

@@ -24,7 +24,7 @@
 #include "util.h"
 
 #define NOW_MS 1705312800000LL      /* 2024-01-15T10:00:00Z */
-#define MAXF 10
+#define MAXF 16
 
 struct fexp {
 	const char *key;
@@ -87,10 +87,12 @@ static const struct tcase cases[] = {
 	  "syslog.message", "system", "critical", "su", "syslog",
 	  "'su root' failed for lonvick on /dev/pts/8", "mymachine", "2023-10-11T22:14:15Z", NULL,
 	  NULL, { { "syslog.format", "\"rfc3164\"" }, { "syslog.facility", "4" } } },
-	{ "3164 example 2 (space-padded day, no tag)",
+	/* RFC 3164 4.1.3 and rsyslog: a non-alphanumeric character (here SP)
+	 * ends the TAG, so "Use" is the TAG */
+	{ "3164 example 2 (space-padded day, TAG ended by SP)",
 	  "<13>Feb  5 17:32:18 10.0.0.99 Use the BFG!",
-	  "syslog.message", "system", "low", NULL, "syslog", "Use the BFG!", "10.0.0.99",
-	  "2024-02-05T17:32:18Z", NULL, NULL, { { "syslog.appname", NULL } } },
+	  "syslog.message", "system", "low", "Use", "syslog", "the BFG!", "10.0.0.99",
+	  "2024-02-05T17:32:18Z", NULL, NULL, { { "syslog.appname", "\"Use\"" } } },
 	{ "3164 no PRI, tag[pid]",
 	  "Jan  5 10:00:00 web01 sshd[1234]: Failed password for root from 203.0.113.5 port 22 ssh2\n",
 	  "syslog.message", "system", "low", "sshd", "syslog",
@@ -102,11 +104,91 @@ static const struct tcase cases[] = {
 	  "syslog.message", "system", "high", "postfix/smtpd", "syslog",
 	  "warning: hostname does not resolve", "peer.example", "2023-12-31T23:59:59Z", NULL, NULL,
 	  { { "syslog.procid", "\"77\"" } } },
+	/* a Cisco "%ASA-n-nnnnnn:" is the message's own ID, not a TAG: kept
+	 * in MSG, the same with and without a device-id host */
 	{ "3164 Cisco year and trailing colon",
 	  "<166>Jan 14 2024 12:00:00: %ASA-6-302013: Built outbound TCP connection",
-	  "syslog.message", "system", "info", "%ASA-6-302013", "syslog",
-	  "Built outbound TCP connection", "peer.example", "2024-01-14T12:00:00Z", NULL, NULL,
-	  { { "syslog.facility", "20" } } },
+	  "syslog.message", "system", "info", NULL, "syslog",
+	  "%ASA-6-302013: Built outbound TCP connection", "peer.example", "2024-01-14T12:00:00Z",
+	  NULL, NULL, { { "syslog.facility", "20" }, { "syslog.appname", NULL } } },
+	{ "3164 Cisco ASA with device-id host and \" : \"",
+	  "<164>Mar  7 19:06:53 asa01 : %ASA-4-106023: Deny tcp src outside:192.0.2.1/5 dst inside:10.0.0.1/80",
+	  "syslog.message", "system", "medium", NULL, "syslog",
+	  "%ASA-4-106023: Deny tcp src outside:192.0.2.1/5 dst inside:10.0.0.1/80", "asa01",
+	  "2024-03-07T19:06:53Z", NULL, NULL, { { "syslog.appname", NULL } } },
+	/* ---- RFC 3164 as rsyslog's pmrfc3164 reads it */
+	{ "3164 space after PRI (HP ProCurve style)",
+	  "<167> Mar  7 19:06:53 host tag: m",
+	  "syslog.message", "system", "info", "tag", "syslog", "m", "host", "2024-03-07T19:06:53Z",
+	  "m", NULL, { { "syslog.appname", "\"tag\"" }, { "syslog.severity", "7" } } },
+	{ "3164 TAG ended by a space",
+	  "<13>Mar  7 19:06:53 host tag m",
+	  "syslog.message", "system", "low", "tag", "syslog", "m", "host", "2024-03-07T19:06:53Z",
+	  "m", NULL, { { "syslog.appname", "\"tag\"" }, { "syslog.procid", NULL } } },
+	{ "3164 TAG[pid] ended by a space",
+	  "<13>Mar  7 19:06:53 host tag[42] m",
+	  "syslog.message", "system", "low", "tag", "syslog", "m", "host", "2024-03-07T19:06:53Z",
+	  "m", NULL, { { "syslog.procid", "\"42\"" } } },
+	{ "3164 lone word after the timestamp is the HOSTNAME",
+	  "<13>Mar  7 19:06:53 lone",
+	  "syslog.message", "system", "low", NULL, "syslog", "(empty syslog message)", "lone",
+	  "2024-03-07T19:06:53Z", NULL, NULL, { { "syslog.appname", NULL } } },
+	{ "3164 host and a lone word: the TAG",
+	  "<13>Mar  7 19:06:53 host word",
+	  "syslog.message", "system", "low", "word", "syslog", "(empty syslog message)", "host",
+	  "2024-03-07T19:06:53Z", NULL, NULL, { { "syslog.appname", "\"word\"" } } },
+	{ "3164 tag:msg without SP",
+	  "<13>Mar  7 19:06:53 host app:text",
+	  "syslog.message", "system", "low", "app", "syslog", "text", "host",
+	  "2024-03-07T19:06:53Z", NULL, NULL, { { NULL, NULL } } },
+	{ "3164 IPv6 HOSTNAME",
+	  "<13>Mar  7 19:06:53 2001:db8::1 sshd[7]: Accepted publickey",
+	  "syslog.message", "system", "low", "sshd", "syslog", "Accepted publickey", "2001:db8::1",
+	  "2024-03-07T19:06:53Z", NULL, NULL, { { "syslog.procid", "\"7\"" } } },
+	{ "3164 year before the month (Brocade)",
+	  "<13>2023 Mar  7 19:06:53 sw1 raslogd: port 3 down",
+	  "syslog.message", "system", "low", "raslogd", "syslog", "port 3 down", "sw1",
+	  "2023-03-07T19:06:53Z", NULL, NULL, { { NULL, NULL } } },
+	{ "3164 year after the time",
+	  "<13>Mar  7 19:06:53 2022 sw1 raslogd: port 3 down",
+	  "syslog.message", "system", "low", "raslogd", "syslog", "port 3 down", "sw1",
+	  "2022-03-07T19:06:53Z", NULL, NULL, { { NULL, NULL } } },
+	{ "3164 Feb 30 is no timestamp",
+	  "<13>Feb 30 10:00:00 host app: x",
+	  "syslog.message", "system", "low", NULL, "syslog", "Feb 30 10:00:00 host app: x",
+	  "peer.example", NULL, NULL, NULL, { { "syslog.appname", NULL } } },
+	{ "3164 FortiGate key=value, no timestamp, no TAG",
+	  "<189>date=2024-01-02 time=10:11:12 devname=\"FGT60F\" devid=\"FGT60F0000000001\" logid=\"0419016384\" type=\"utm\" subtype=\"ips\" level=\"alert\" msg=\"tcp_flood\"",
+	  "syslog.message", "system", "low", NULL, "syslog",
+	  "date=2024-01-02 time=10:11:12 devname=\"FGT60F\" devid=\"FGT60F0000000001\" logid=\"0419016384\" type=\"utm\" subtype=\"ips\" level=\"alert\" msg=\"tcp_flood\"",
+	  "peer.example", NULL, NULL, NULL, { { "syslog.appname", NULL }, { "syslog.facility", "23" } } },
+	{ "3164 FortiGate key=value after timestamp and host",
+	  "<189>Jan  2 10:11:12 fgt01 date=2024-01-02 time=10:11:12 devname=\"FGT60F\" level=\"warning\"",
+	  "syslog.message", "system", "low", NULL, "syslog",
+	  "date=2024-01-02 time=10:11:12 devname=\"FGT60F\" level=\"warning\"", "fgt01",
+	  "2024-01-02T10:11:12Z", NULL, NULL, { { "syslog.appname", NULL } } },
+	{ "3164 key=value right after the timestamp: no HOSTNAME",
+	  "<189>Jan  2 10:11:12 date=2024-01-02 time=10:11:12",
+	  "syslog.message", "system", "low", NULL, "syslog", "date=2024-01-02 time=10:11:12",
+	  "peer.example", "2024-01-02T10:11:12Z", NULL, NULL, { { "syslog.appname", NULL } } },
+	{ "3164 PAN-OS CSV after the host: no TAG",
+	  "<14>Mar  7 19:06:53 PA-VM 1,2024/03/07 19:06:53,012801000001,THREAT,url,2561,2024/03/07 19:06:53,10.0.0.5",
+	  "syslog.message", "system", "info", NULL, "syslog",
+	  "1,2024/03/07 19:06:53,012801000001,THREAT,url,2561,2024/03/07 19:06:53,10.0.0.5", "PA-VM",
+	  "2024-03-07T19:06:53Z", NULL, NULL, { { "syslog.appname", NULL } } },
+	{ "3164 fail2ban: name, spaces, [pid]:",
+	  "<13>Mar  7 19:06:53 host fail2ban.actions        [1234]: NOTICE  [sshd] Ban 192.0.2.1",
+	  "syslog.message", "system", "low", "fail2ban.actions", "syslog",
+	  "NOTICE  [sshd] Ban 192.0.2.1", "host", "2024-03-07T19:06:53Z", NULL, NULL,
+	  { { "syslog.procid", "\"1234\"" } } },
+	{ "3164 no timestamp: no HOSTNAME, no SP-ended TAG",
+	  "<13>hello world foo",
+	  "syslog.message", "system", "low", NULL, "syslog", "hello world foo", "peer.example",
+	  NULL, NULL, NULL, { { "syslog.appname", NULL } } },
+	{ "3164 headerless '[' text (rsyslog rule)",
+	  "<11>[Mon Jan 15 10:00:00 2024] [error] x",
+	  "syslog.message", "system", "high", NULL, "syslog", "[Mon Jan 15 10:00:00 2024] [error] x",
+	  "peer.example", NULL, NULL, NULL, { { "syslog.appname", NULL } } },
 	{ "3164 ISO timestamp (rsyslog forward format)",
 	  "<30>2024-01-15T10:30:00.250+01:00 host1 kernel: [1.2] eth0 up",
 	  "syslog.message", "system", "info", "kernel", "syslog", "[1.2] eth0 up", "host1",
@@ -155,6 +237,72 @@ static const struct tcase cases[] = {
 	  "<14>Jan 15 10:00:00 h CEF:0|a|b|c",
 	  "syslog.message", "system", "info", NULL, "syslog", "CEF:0|a|b|c", "h",
 	  "2024-01-15T10:00:00Z", NULL, NULL, { { "syslog.payload", NULL } } },
+	{ "CEF extension keys named like header fields stay apart",
+	  "<134>Jan 15 10:00:00 h CEF:0|Trend Micro|Deep Security Agent|20.0|1001|Header title|3|name=ext name severity=10 vendor=ev product=ep version=9 device_version=dv signature_id=si ext.x=y src=10.0.0.1",
+	  "finding.created", "security", "low", "trend micro", "syslog", "Header title", "h",
+	  "2024-01-15T10:00:00Z", NULL, NULL,
+	  { { "cef.name", "\"Header title\"" }, { "cef.severity", "\"3\"" },
+	    { "cef.vendor", "\"Trend Micro\"" }, { "cef.product", "\"Deep Security Agent\"" },
+	    { "cef.version", "\"0\"" }, { "cef.device_version", "\"20.0\"" },
+	    { "cef.signature_id", "\"1001\"" }, { "cef.ext.name", "\"ext name\"" },
+	    { "cef.ext.severity", "\"10\"" }, { "cef.ext.vendor", "\"ev\"" },
+	    { "cef.ext.product", "\"ep\"" }, { "cef.ext.version", "\"9\"" },
+	    { "cef.ext.device_version", "\"dv\"" }, { "cef.ext.signature_id", "\"si\"" },
+	    { "cef.ext.ext.x", "\"y\"" }, { "cef.src", "\"10.0.0.1\"" } } },
+	{ "CEF keys with ',', '.', '_', '-', '[]' and digits",
+	  "CEF:0|Microsoft|Windows|10|4625|An account failed to log on|5|msg=Logon failure ad.Error_,Code=0xC000006D ad.Sub-Status=0xC000006A cs1Label=Logon Type cs1=3 ad.Key[0]=a 2nd=b suser=bob",
+	  "finding.created", "security", "medium", "microsoft", "syslog",
+	  "An account failed to log on", "peer.example", NULL, "Logon failure", NULL,
+	  { { "cef.msg", "\"Logon failure\"" }, { "cef.ad.Error_,Code", "\"0xC000006D\"" },
+	    { "cef.ad.Sub-Status", "\"0xC000006A\"" }, { "cef.cs1Label", "\"Logon Type\"" },
+	    { "cef.cs1", "\"3\"" }, { "cef.ad.Key[0]", "\"a\"" }, { "cef.2nd", "\"b\"" },
+	    { "cef.suser", "\"bob\"" } } },
+	{ "CEF decode_cef edge cases: escapes, spaces, empty, pipe, tab",
+	  "CEF:0|security\\\\compliance|threat\\|->manager|1.0|100|escapes|10|spt=1232 msg=Newlines\\nhere\\\\n and a\\=b src= cs1=x|y cs2=Tab\tis no separator\tcs3=z pad=kept   dhost=h1.example   \t ",
+	  "finding.created", "security", "critical", "security\\compliance", "syslog", "escapes",
+	  "peer.example", NULL, NULL, "h1.example",
+	  { { "cef.vendor", "\"security\\\\compliance\"" }, { "cef.product", "\"threat|->manager\"" },
+	    { "cef.msg", "\"Newlines\\nhere\\\\n and a=b\"" }, { "cef.src", "\"\"" },
+	    { "cef.cs1", "\"x|y\"" }, { "cef.cs2", "\"Tab\\tis no separator\\tcs3=z\"" },
+	    { "cef.cs3", NULL }, { "cef.pad", "\"kept  \"" }, { "cef.dhost", "\"h1.example\"" },
+	    { "cef.spt", "\"1232\"" } } },
+	{ "CEF leading space in the extension, unescaped '=' kept",
+	  "CEF:0|V|P|1|S|N|1| src=10.0.0.1 request=/a?b=c&d=e act=blocked",
+	  "finding.created", "security", "low", "v", "syslog", "N", "peer.example", NULL, NULL, NULL,
+	  { { "cef.src", "\"10.0.0.1\"" }, { "cef.request", "\"/a?b=c&d=e\"" },
+	    { "cef.act", "\"blocked\"" } } },
+	{ "CEF right after the PRI",
+	  "<134>CEF:0|V|P|1|S|N|8|src=10.0.0.1",
+	  "finding.created", "security", "high", "v", "syslog", "N", "peer.example", NULL, NULL, NULL,
+	  { { "cef.src", "\"10.0.0.1\"" }, { "syslog.payload", "\"cef\"" } } },
+	{ "CEF glued to the host (no SP between header and CEF)",
+	  "<134>Jan 15 10:00:00 fw01CEF:0|V|P|1|S|N|8|src=10.0.0.1",
+	  "finding.created", "security", "high", "v", "syslog", "N", "fw01",
+	  "2024-01-15T10:00:00Z", "CEF:0|V|P|1|S|N|8|src=10.0.0.1", NULL,
+	  { { "cef.src", "\"10.0.0.1\"" }, { "syslog.appname", NULL } } },
+	{ "CEF after a tag with no SP",
+	  "<134>Jan 15 10:00:00 host app:CEF:0|V|P|1|S|N|8|src=10.0.0.1",
+	  "finding.created", "security", "high", "v", "syslog", "N", "host",
+	  "2024-01-15T10:00:00Z", NULL, NULL,
+	  { { "cef.src", "\"10.0.0.1\"" }, { "syslog.appname", "\"app\"" } } },
+	{ "CEF right after other text in the message",
+	  "<134>Jan 15 10:00:00 host app: prefix-text:CEF:0|V|P|1|S|N|8|src=10.0.0.1",
+	  "finding.created", "security", "high", "v", "syslog", "N", "host",
+	  "2024-01-15T10:00:00Z", "prefix-text:CEF:0|V|P|1|S|N|8|src=10.0.0.1", NULL,
+	  { { "cef.src", "\"10.0.0.1\"" } } },
+	{ "CEF rt as a date, no Name: title from msg",
+	  "CEF:0|FooBar|Web Gateway|1.2|200||2|rt=Sep 07 2018 14:50:39 cat=Access Log msg=first line\\nsecond",
+	  "finding.created", "security", "low", "foobar", "syslog", "first line", "peer.example",
+	  "2018-09-07T14:50:39Z", "first line\nsecond", NULL,
+	  { { "cef.cat", "\"Access Log\"" }, { "cef.rt", "\"Sep 07 2018 14:50:39\"" } } },
+	{ "CEF severity a 90-digit number: refused, PRI severity kept",
+	  "<131>Jan 15 10:00:00 h CEF:0|V|P|1|S|N|999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999|rt=99999999999999999999999999",
+	  "finding.created", "security", "high", "v", "syslog", "N", "h", "2024-01-15T10:00:00Z",
+	  NULL, NULL, { { "cef.rt", "\"99999999999999999999999999\"" } } },
+	{ "CEF version not a number is no CEF",
+	  "<14>Jan 15 10:00:00 h app: CEF:x|a|b|c|d|e|f|g=h",
+	  "syslog.message", "system", "info", "app", "syslog", "CEF:x|a|b|c|d|e|f|g=h", "h",
+	  "2024-01-15T10:00:00Z", NULL, NULL, { { "syslog.payload", NULL } } },
 	/* ---- LEEF */
 	{ "LEEF 1.0 tab-delimited",
 	  "<13>Jan 15 10:00:00 qradar LEEF:1.0|Microsoft|MSExchange|4.0 SP1|15345|src=10.50.1.1\tdst=2.10.20.20\tsev=8\tusrName=joe user",
@@ -171,10 +319,49 @@ static const struct tcase cases[] = {
 	  "LEEF:2.0|Trend|DeepSecurity|20|IPS|x5E|sev=10^name=Exploit",
 	  "finding.created", "security", "critical", "trend", "syslog", "IPS", "peer.example",
 	  NULL, NULL, NULL, { { "leef.name", "\"Exploit\"" } } },
+	{ "LEEF 2.0 without the delimiter field (tabs)",
+	  "<13>Jan 15 10:00:00 qradar LEEF:2.0|Vendor|Product|1.0|EventID|src=10.0.0.1\tsev=3\tusrName=joe user\tvendor=attr",
+	  "finding.created", "security", "low", "vendor", "syslog", "EventID", "qradar",
+	  "2024-01-15T10:00:00Z", NULL, NULL,
+	  { { "leef.event_id", "\"EventID\"" }, { "leef.src", "\"10.0.0.1\"" },
+	    { "leef.usrName", "\"joe user\"" }, { "leef.vendor", "\"Vendor\"" },
+	    { "leef.ext.vendor", "\"attr\"" }, { "leef.product_version", "\"1.0\"" } } },
+	{ "LEEF 2.0 delimiter 0x5e, sev 7 is high on the LEEF scale",
+	  "LEEF:2.0|V|P|1.0|E1|0x5e|src=1.1.1.1^sev=7^cat=a b",
+	  "finding.created", "security", "high", "v", "syslog", "E1", "peer.example", NULL, NULL,
+	  NULL, { { "leef.src", "\"1.1.1.1\"" }, { "leef.cat", "\"a b\"" } } },
+	{ "LEEF 2.0 delimiter written \\t",
+	  "LEEF:2.0|V|P|1.0|E2|\\t|src=1.1.1.1\tsev=4",
+	  "finding.created", "security", "medium", "v", "syslog", "E2", "peer.example", NULL, NULL,
+	  NULL, { { "leef.src", "\"1.1.1.1\"" }, { "leef.sev", "\"4\"" } } },
+	{ "LEEF 2.0 delimiter a literal tab",
+	  "LEEF:2.0|V|P|1.0|E3|\t|src=1.1.1.1\tsev=9",
+	  "finding.created", "security", "critical", "v", "syslog", "E3", "peer.example", NULL,
+	  NULL, NULL, { { "leef.src", "\"1.1.1.1\"" } } },
+	{ "LEEF 2.0 empty delimiter field",
+	  "LEEF:2.0|V|P|1.0|E4||src=1.1.1.1\tsev=1",
+	  "finding.created", "security", "low", "v", "syslog", "E4", "peer.example", NULL, NULL,
+	  NULL, { { "leef.src", "\"1.1.1.1\"" } } },
+	{ "LEEF 2.0 '|' in a value without the delimiter field",
+	  "LEEF:2.0|V|P|1.0|E5|url=/a|b\tsev=6",
+	  "finding.created", "security", "medium", "v", "syslog", "E5", "peer.example", NULL, NULL,
+	  NULL, { { "leef.url", "\"/a|b\"" } } },
+	{ "LEEF header only, no '|' after the EventID",
+	  "LEEF:1.0|V|P|1.0|LoginFailed",
+	  "finding.created", "security", "low", "v", "syslog", "LoginFailed", "peer.example", NULL,
+	  NULL, NULL, { { "leef.event_id", "\"LoginFailed\"" } } },
+	{ "LEEF sev 1e999 is refused",
+	  "<12>Jan 15 10:00:00 h LEEF:1.0|V|P|1.0|E|sev=1e999",
+	  "finding.created", "security", "medium", "v", "syslog", "E", "h", "2024-01-15T10:00:00Z",
+	  NULL, NULL, { { "leef.sev", "\"1e999\"" } } },
+	{ "LEEF devTime epoch ms",
+	  "LEEF:1.0|V|P|1.0|E|devTime=1705314600000\tsev=2",
+	  "finding.created", "security", "low", "v", "syslog", "E", "peer.example",
+	  "2024-01-15T10:30:00Z", NULL, NULL, { { NULL, NULL } } },
 	/* ---- JSON */
 	{ "Wazuh alert JSON",
 	  "<14>Jan 15 10:30:00 wazuh-mgr wazuh: {\"timestamp\":\"2024-01-15T10:30:00.123+0000\",\"rule\":{\"level\":12,\"description\":\"sshd: brute force trying to get access\",\"id\":\"5712\",\"groups\":[\"syslog\",\"sshd\"]},\"agent\":{\"id\":\"001\",\"name\":\"web01\",\"ip\":\"10.0.0.5\"},\"full_log\":\"Jan 15 sshd failed\"}",
-	  "finding.created", "security", "critical", "wazuh", "hids",
+	  "finding.created", "security", "high", "wazuh", "hids",      /* 12-14: High */
 	  "sshd: brute force trying to get access", "wazuh-mgr", "2024-01-15T10:30:00.123Z",
 	  "Jan 15 sshd failed", "web01",
 	  { { "wazuh.rule.level", "12" }, { "wazuh.rule.id", "\"5712\"" },
@@ -202,6 +389,14 @@ static const struct tcase cases[] = {
 	  "2024-01-15T10:30:00Z", "login failed", NULL,
 	  { { "cee.user", "\"bob\"" }, { "cee.n", "3" }, { "cee.nested", NULL },
 	    { "syslog.payload", "\"cee\"" } } },
+	{ "Wazuh level past 2^32 is clamped, not wrapped",
+	  "{\"rule\":{\"level\":4294967308,\"description\":\"big\"}}",
+	  "finding.created", "security", "critical", "wazuh", "hids", "big", "peer.example", NULL,
+	  NULL, NULL, { { "wazuh.rule.level", "4294967308" } } },
+	{ "Suricata severity past 2^32 is clamped, not wrapped",
+	  "{\"event_type\":\"alert\",\"src_ip\":\"1.2.3.4\",\"alert\":{\"signature\":\"s\",\"severity\":4294967297}}",
+	  "finding.created", "security", "info", "suricata", "ids", "s", "peer.example", NULL, NULL,
+	  NULL, { { NULL, NULL } } },
 	{ "broken JSON is a plain message",
 	  "<14>Jan 15 10:30:00 h app: {\"msg\": \"unterminated",
 	  "syslog.message", "system", "info", "app", "syslog", "{\"msg\": \"unterminated", "h",
@@ -499,8 +694,14 @@ static void test_hostile_content(void **state)
 
 	s = mk_nul(&len);
 	ev = parse(s, len, NULL);
-	assert_string_equal(ev->tool, "app");
-	assert_string_equal(ev->title, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "CEF:0|x\xEF\xBF\xBD|y|1|2|3|4|k=v\xEF\xBF\xBDw");
+	/* "CEF:" right after other text is CEF, as decode_cef reads it */
+	assert_string_equal(ev->tool, "x\xEF\xBF\xBD");
+	assert_string_equal(ev->title, "3");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.appname")), "app");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.k")),
+			    "v\xEF\xBF\xBDw");
+	assert_string_equal(ev->summary, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD"
+			    "CEF:0|x\xEF\xBF\xBD|y|1|2|3|4|k=v\xEF\xBF\xBDw");
 	ab_event_free(ev);
 	free(s);
 
@@ -512,6 +713,111 @@ static void test_hostile_content(void **state)
 	free(s);
 }
 
+/* A CEF line of more than 4 KiB, its "CEF:" more than 1 KiB into the
+ * message (after a device prefix), parses to its last extension field. */
+static void test_long_cef(void **state)
+{
+	size_t n = 0, i, cap = 8192;
+	char *s = malloc(cap);
+	struct ab_event *ev;
+	const char *v;
+
+	(void)state;
+	assert_non_null(s);
+	n += (size_t)snprintf(s, cap, "<132>Jan 15 10:00:00 fw01 ");
+	for (i = 0; i < 80; i++)
+		n += (size_t)snprintf(s + n, cap - n, "pre%02zu=value%02zu ", i, i);
+	assert_true(n > 1024);
+	n += (size_t)snprintf(s + n, cap - n,
+			      "CEF:0|Vendor|Product|1.0|100|Long line|9|src=192.0.2.1 msg=");
+	for (i = 0; i < 1500; i++)
+		s[n++] = (char)('a' + i % 26);
+	for (i = 0; i < 60; i++)
+		n += (size_t)snprintf(s + n, cap - n, " cs%zu=%040zu", i, i);
+	n += (size_t)snprintf(s + n, cap - n, " dhost=last.example");
+	assert_true(n > 4096);
+	assert_true(n < cap);
+
+	ev = parse(s, n, "peer.example");
+	assert_string_equal(ev->type, "finding.created");
+	assert_string_equal(ev->title, "Long line");
+	assert_string_equal(ab_severity_name(ev->severity), "critical");
+	assert_string_equal(ev->origin.host, "fw01");
+	assert_string_equal(ev->asset, "last.example");
+	assert_int_equal(strlen(ev->summary), 1500);
+	v = json_string_value(json_object_get(ev->fields, "cef.msg"));
+	assert_non_null(v);
+	assert_int_equal(strlen(v), 1500);
+	v = json_string_value(json_object_get(ev->fields, "cef.cs59"));
+	assert_non_null(v);
+	assert_string_equal(v, "0000000000000000000000000000000000000059");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.dhost")),
+			    "last.example");
+	assert_null(json_object_get(ev->fields, "syslog.truncated"));
+	roundtrip(ev);
+	ab_event_free(ev);
+	free(s);
+}
+
+/* LEEF sev 1-10 on the LEEF scale: 1-3 low, 4-6 medium, 7-8 high, 9-10
+ * critical; outside the scale clamped; not a plain number: unchanged (the
+ * PRI's severity, here <12> = warning = medium) unless a word. */
+static void test_leef_sev(void **state)
+{
+	static const struct {
+		const char *sev, *want;
+	} t[] = {
+		{ "1", "low" }, { "3", "low" }, { "4", "medium" }, { "6", "medium" },
+		{ "7", "high" }, { "8", "high" }, { "9", "critical" }, { "10", "critical" },
+		{ "0", "low" }, { "11", "critical" }, { "-5", "low" }, { " 8 ", "high" },
+		{ "99999999999999999999999999999999999999999999999999999999999999999999999999999999999999999", "medium" },
+		{ "0x10", "medium" }, { "nan", "medium" }, { "High", "high" }, { "", "medium" },
+	};
+	char line[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ab_event *ev;
+		int len = snprintf(line, sizeof line, "<12>LEEF:1.0|V|P|1|E|src=1.1.1.1\tsev=%s",
+				   t[i].sev);
+
+		assert_true(len > 0 && (size_t)len < sizeof line);
+		ev = parse(line, (size_t)len, NULL);
+		print_message("sev=%s\n", t[i].sev);
+		check_str("severity", t[i].want, ab_severity_name(ev->severity));
+		ab_event_free(ev);
+	}
+}
+
+/* CEF Severity 0-10 on the CEF scale, or the spec's words. */
+static void test_cef_sev(void **state)
+{
+	static const struct {
+		const char *sev, *want;
+	} t[] = {
+		{ "0", "low" }, { "3", "low" }, { "4", "medium" }, { "6", "medium" },
+		{ "7", "high" }, { "8", "high" }, { "9", "critical" }, { "10", "critical" },
+		{ "Low", "low" }, { "Medium", "medium" }, { "High", "high" },
+		{ "Very-High", "critical" }, { "4294967303", "critical" }, { "", "medium" },
+	};
+	char line[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ab_event *ev;
+		int len = snprintf(line, sizeof line, "<12>CEF:0|V|P|1|S|N|%s|src=1.1.1.1",
+				   t[i].sev);
+
+		assert_true(len > 0 && (size_t)len < sizeof line);
+		ev = parse(line, (size_t)len, NULL);
+		print_message("Severity=%s\n", t[i].sev);
+		check_str("severity", t[i].want, ab_severity_name(ev->severity));
+		ab_event_free(ev);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,6 +825,9 @@ int main(void)
 		cmocka_unit_test(test_id_stable),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_content),
+		cmocka_unit_test(test_long_cef),
+		cmocka_unit_test(test_leef_sev),
+		cmocka_unit_test(test_cef_sev),
 	};
 
 	return cmocka_run_group_tests_name("syslog", tests, NULL, NULL);
