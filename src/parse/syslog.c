@@ -1610,24 +1610,62 @@ static bool json_falco(struct ctx *c, json_t *root)
 }
 
 /* Any other object: top-level scalars as "<prefix>key". */
+/* An array holding an object or an array is not a field. */
+static bool array_has_containers(json_t *a)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(a, i, e)
+		if (json_is_object(e) || json_is_array(e))
+			return true;
+	return false;
+}
+
+#define JSON_FLAT_DEPTH 4      /* nesting levels flattened into dotted names */
+#define JSON_FLAT_KEY 192      /* longest dotted name kept */
+
+/* Members of o as "<prefix>a.b.c" fields: scalars and arrays of scalars,
+ * nested objects down to JSON_FLAT_DEPTH (Winlogbeat's winlog.event_id,
+ * ECS's log.level), while there is room for fields. */
+static void json_flatten(struct ctx *c, json_t *o, char *key, size_t klen, int depth)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		size_t n = strlen(k);
+
+		if (n > KEY_MAX || klen + n + 2 > JSON_FLAT_KEY)
+			continue;
+		memcpy(key + klen, k, n + 1);
+		if (json_is_object(v)) {
+			if (depth + 1 < JSON_FLAT_DEPTH) {
+				key[klen + n] = '.';
+				key[klen + n + 1] = '\0';
+				json_flatten(c, v, key, klen + n + 1, depth + 1);
+			}
+		} else if (!json_is_array(v) || (json_array_size(v) <= AB_SYSLOG_MAX_FIELDS &&
+						  !array_has_containers(v))) {
+			if (!field_room(c))
+				return;
+			field_set(c, key, json_incref(v));
+		}
+		key[klen] = '\0';
+	}
+}
+
 static void json_generic(struct ctx *c, json_t *root, const char *prefix)
 {
 	static const char *const msgkeys[] = { "msg", "message", "title", "description" };
 	static const char *const sevkeys[] = { "severity", "level", "priority" };
-	const char *k, *s;
-	json_t *v;
-	char key[96];
-	size_t i;
+	const char *s;
+	char key[JSON_FLAT_KEY + 8];
+	size_t i, pl = strlen(prefix);
 	enum ab_severity sev;
 
-	json_object_foreach(root, k, v) {
-		if (json_is_object(v) || json_is_array(v) || strlen(k) > KEY_MAX)
-			continue;
-		if (!field_room(c))
-			break;
-		snprintf(key, sizeof key, "%s%s", prefix, k);
-		field_set(c, key, json_incref(v));
-	}
+	memcpy(key, prefix, pl + 1);
+	json_flatten(c, root, key, pl, 0);
 	for (i = 0; i < NSEL(msgkeys); i++) {
 		if ((s = jstr(root, msgkeys[i], NULL)) != NULL) {
 			set_span(c, &c->ev->summary, s, strlen(s), SUMMARY_MAX);
@@ -1641,6 +1679,7 @@ static void json_generic(struct ctx *c, json_t *root, const char *prefix)
 			break;
 		}
 	json_time(c, jstr(root, "timestamp", NULL) ? jstr(root, "timestamp", NULL) :
+		  jstr(root, "@timestamp", NULL) ? jstr(root, "@timestamp", NULL) :
 		  jstr(root, "time", NULL));
 }
 
