@@ -814,7 +814,8 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 				start++;
 		}
 	}
-	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT)
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_JIT_STACKLIMIT)
 		tracef(c, "    %s: regex gave up (match limit)\n", who);
 	return matches > 0;
 }
@@ -1086,8 +1087,9 @@ static void convert(struct cand *c, struct ab_event *ev)
 			if (c->sev_scale != SC_WORDS &&
 			    ab_severity_from_text((enum ab_sev_scale)c->sev_scale, v, &sev) == 0)
 				ev->severity = sev;
-			else if (ab_severity_parse(v, &sev) == 0)
-				ev->severity = sev;
+			else if ((c->sev_scale == SC_WORDS || !strpbrk(v, "0123456789")) &&
+				 ab_severity_parse(v, &sev) == 0)
+				ev->severity = sev;     /* a word; a number off the scale is refused */
 			else
 				tracef(c, "  severity \"%.60s\" not understood%s: kept %s\n", v,
 				       c->sev_scale == SC_WORDS ? "" : " on the scale",

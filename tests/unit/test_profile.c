@@ -117,7 +117,7 @@ static const struct want wants[] = {
 	{ "fail2ban", "fail2ban.eml", "low", "intrusion.blocked",
 	  "[Fail2Ban] sshd: banned 203.0.113.50 from web01.example.com", NULL,
 	  "web01.example.com", "fail2ban", "ip", "203.0.113.50" },
-	{ "guardduty", "guardduty.eml", "high", "finding.created",
+	{ "aws-guardduty", "guardduty.eml", "high", "finding.created",
 	  "203.0.113.50 is performing SSH brute force attacks against i-0abcd1234ef567890.", NULL,
 	  "i-0abcd1234ef567890", "guardduty", "finding_type", "UnauthorizedAccess:EC2/SSHBruteForce" },
 	{ "iodef", "iodef.eml", "high", "incident.reported",
@@ -184,7 +184,7 @@ static void test_shipped_times(void **state)
 	(void)state;
 	snprintf(path, sizeof path, "%s/tests/data/profiles/guardduty.eml", srcdir());
 	raw = slurp(path, &len);
-	ev = run(ab_mail_profile(cfg->mail, "guardduty"), raw, len, NULL);
+	ev = run(ab_mail_profile(cfg->mail, "aws-guardduty"), raw, len, NULL);
 	ab_time_format_rfc3339(ev->occurred_at, when, sizeof when);
 	assert_string_equal(when, "2024-05-06T07:59:02Z");
 	assert_string_equal(ev->fingerprint, "16afba5c5c43e07c9e3e5e2e544e95df");
@@ -606,6 +606,13 @@ static void test_scale_numbers_checked(void **state)
 	ab_event_free(ev);
 	ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
 		" { type = \"regex\"; pattern = \"score (?<severity_guardduty>\\\\S+)\"; } ); } );", big,
+		NULL);
+	assert_string_equal(ab_severity_name(ev->severity), "info");
+	ab_event_free(ev);
+	/* 40 digits: too long for the scale, and not read as a bare CEF number */
+	ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; pattern = \"level (?<severity_wazuh>\\\\d+)\"; } ); } );",
+		"From: a@b.example\nSubject: x\n\nlevel 1234567890123456789012345678901234567890\n",
 		NULL);
 	assert_string_equal(ab_severity_name(ev->severity), "info");
 	ab_event_free(ev);
