@@ -5,7 +5,8 @@
  * Diagnostics: none; callers see -1 (unparsable input or no memory) or 1
  *         (text cut at the buffer's cap).
  *
- * The input is untrusted mail content.  It is parsed with NONET (no network),
+ * The input is untrusted mail content, already UTF-8 (IGNORE_ENC: a <meta
+ * charset> in it is not obeyed again).  It is parsed with NONET (no network),
  * without NOENT/DTDLOAD (no entity expansion from outside), errors and
  * warnings silenced, in recovery mode.  The tree walk is iterative and
  * skips anything deeper than AB_HTML_MAX_DEPTH; output is bounded by the
@@ -33,6 +34,8 @@ struct emit {
 	bool pending_sp;
 	int pre;                /* inside <pre> */
 	bool cut;               /* the buffer's cap was hit */
+	size_t th_start;        /* b->len when the last <th> began */
+	size_t row_start;       /* b->len when the last <tr> began */
 	char **links;
 	size_t n_links, max_links;
 	bool nomem;
@@ -90,6 +93,20 @@ static bool is_cell(const xmlNode *n)
 	return n->type == XML_ELEMENT_NODE && n->name &&
 		(strcmp((const char *)n->name, "td") == 0 ||
 		 strcmp((const char *)n->name, "th") == 0);
+}
+
+static bool is_elem(const xmlNode *n, const char *name)
+{
+	return n && n->type == XML_ELEMENT_NODE && n->name &&
+		strcmp((const char *)n->name, name) == 0;
+}
+
+/* The next element among n's siblings, or NULL. */
+static const xmlNode *next_elem(const xmlNode *n)
+{
+	for (n = n->next; n && n->type != XML_ELEMENT_NODE; n = n->next)
+		;
+	return n;
 }
 
 /* Append as valid UTF-8 (libxml2 passes invalid input through); when the
@@ -253,11 +270,15 @@ static bool enter(struct emit *e, xmlNode *n, bool want_links)
 		for (p = n->prev; p && p->type != XML_ELEMENT_NODE; p = p->prev)
 			;
 		if (p && is_cell(p)) {
+			if (e->b->len == e->row_start)
+				flush(e);       /* empty cells so far: the row's line break */
 			e->pending_nl = 0;
 			e->pending_sp = false;
 			trim_spaces(e);
 			out(e, " | ", 3);
 		}
+		if (is_elem(n, "th"))
+			e->th_start = e->b->len;
 		return true;
 	}
 	if (in_list(name, para_tags)) {
@@ -266,6 +287,8 @@ static bool enter(struct emit *e, xmlNode *n, bool want_links)
 			e->pre++;
 	} else if (in_list(name, line_tags)) {
 		want_nl(e, 1);
+		if (strcmp(name, "tr") == 0)
+			e->row_start = e->b->len;
 		if (strcmp(name, "li") == 0) {
 			flush(e);
 			out(e, "- ", 2);
@@ -289,6 +312,15 @@ static void leave(struct emit *e, xmlNode *n)
 	if (n->type != XML_ELEMENT_NODE || !n->name)
 		return;
 	name = (const char *)n->name;
+	if (strcmp(name, "th") == 0 && is_elem(next_elem(n), "td")) {
+		/* a row header before its value: "Key: | value" for key: value readers */
+		struct ab_buf *b = e->b;
+
+		if (b->len > e->th_start && b->len > e->start && b->data[b->len - 1] != ':' &&
+		    b->data[b->len - 1] != '\n')
+			out(e, ":", 1);
+		return;
+	}
 	if (in_list(name, para_tags)) {
 		want_nl(e, 2);
 		if (strcmp(name, "pre") == 0 && e->pre > 0)
@@ -313,9 +345,10 @@ int ab_html_to_text(const char *html, size_t len, struct ab_buf *text,
 	if (!html || !text || len > INT_MAX || (links && !n_links))
 		return -1;
 	pthread_once(&xml_once, xml_init);
+	/* IGNORE_ENC: the text is UTF-8 whatever a <meta charset> in it says */
 	doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
 			     HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-			     HTML_PARSE_RECOVER | HTML_PARSE_NOBLANKS);
+			     HTML_PARSE_RECOVER | HTML_PARSE_NOBLANKS | HTML_PARSE_IGNORE_ENC);
 	if (!doc)
 		return len == 0 ? 0 : -1;
 

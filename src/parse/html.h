@@ -20,7 +20,9 @@
  *  - block elements (p, div, br, tr, li, h1-h6, table, pre, blockquote, hr,
  *    section, article, header, footer, ...) become line breaks, at most one
  *    blank line in a row; li items start with "- ";
- *  - table cells of a row are separated by " | ";
+ *  - table cells of a row are separated by " | "; a <th> followed by a
+ *    <td> in its row is a key: it ends with ":" ("Severity: | High"), so
+ *    that "Key: value" readers find it;
  *  - head, title, script, style, noscript and template are dropped;
  *  - whitespace (and U+00A0) is collapsed outside <pre>; entities decoded;
  *  - a[href] with an http, https or mailto URL is collected into *links

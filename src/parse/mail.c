@@ -12,12 +12,17 @@
  * each header value is cut at max_header; the MIME tree is walked with a
  * depth cap (max_depth) and an entity count cap (max_parts); decoded content
  * (text, html, attachment bodies) is read in chunks through GMime's decoding
- * and charset filters and kept up to max_decoded bytes in total, body parts
- * first.  Every string handed out is valid UTF-8 without NUL bytes.
+ * filters, converted to UTF-8 (see "charsets" below) and kept up to
+ * max_decoded bytes in total, body parts first.  Header values are decoded
+ * here (see "RFC 2047" below), not by GMime.  Every string handed out is
+ * valid UTF-8 without NUL bytes.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +139,612 @@ static char *clean_dup(struct ctx *c, const char *s, size_t max, bool single_lin
 	return r;
 }
 
+/* ------------------------------------------------------------ charsets */
+
+static bool ieq(const char *a, const char *b)
+{
+	return a && b && strcasecmp(a, b) == 0;
+}
+
+static bool in_names(const char *cs, const char *const *names)
+{
+	for (; *names; names++)
+		if (ieq(cs, *names))
+			return true;
+	return false;
+}
+
+/* Labels whose text is read as UTF-8 (ASCII is a subset; a label that says
+ * nothing is no better than none). */
+static bool is_utf8_charset(const char *cs)
+{
+	static const char *const names[] = {
+		"utf-8", "utf8", "unicode-1-1-utf-8", "us-ascii", "ascii", "ansi_x3.4-1968",
+		"iso646-us", "us", "cp367", "x-unknown", "unknown", "unknown-8bit", "default",
+		"x-user-defined", NULL
+	};
+
+	return in_names(cs, names);
+}
+
+/* Labels read as windows-1252 (the WHATWG Encoding Standard's reading). */
+static bool is_latin1_charset(const char *cs)
+{
+	static const char *const names[] = {
+		"iso-8859-1", "iso8859-1", "iso_8859-1", "iso_8859-1:1987", "iso-ir-100",
+		"latin1", "latin-1", "l1", "ibm819", "cp819", "csisolatin1", "windows-1252",
+		"cp1252", "x-cp1252", "cp-1252", "win-1252", NULL
+	};
+
+	return in_names(cs, names);
+}
+
+/* UTF-16/32 text is not checked for a UTF-8 mislabel (its bytes never are). */
+static bool is_wide_charset(const char *cs)
+{
+	return strncasecmp(cs, "utf-16", 6) == 0 || strncasecmp(cs, "utf16", 5) == 0 ||
+		strncasecmp(cs, "utf-32", 6) == 0 || strncasecmp(cs, "utf32", 5) == 0 ||
+		strncasecmp(cs, "ucs-", 4) == 0 || strncasecmp(cs, "ucs2", 4) == 0 ||
+		strncasecmp(cs, "ucs4", 4) == 0 || ieq(cs, "unicode");
+}
+
+static bool has_bom16(const char *in, size_t len)
+{
+	return len >= 2 && (memcmp(in, "\xff\xfe", 2) == 0 || memcmp(in, "\xfe\xff", 2) == 0);
+}
+
+static bool has_bom32(const char *in, size_t len)
+{
+	return len >= 4 && (memcmp(in, "\xff\xfe\0\0", 4) == 0 ||
+			    memcmp(in, "\0\0\xfe\xff", 4) == 0);
+}
+
+static int put_fffd(struct ab_buf *out)
+{
+	return ab_utf8_clean(out, "\xef\xbf\xbd", 3, false);
+}
+
+/*
+ * in[0..len) through iconv cd, appended to out as clean UTF-8; a byte iconv
+ * cannot convert, and an incomplete sequence at the end, become U+FFFD
+ * (counted in *nbad).  A CR at a chunk's end waits for the next chunk so
+ * that CR LF stays one line end.
+ */
+static int iconv_append(struct ab_buf *out, iconv_t cd, const char *in, size_t len,
+			bool single_line, size_t *nbad)
+{
+	char chunk[4096];
+	char *ip = (char *)in;     /* iconv's prototype; the input is not written */
+	size_t il = len, keep = 0;
+	bool done = false;
+
+	(void)iconv(cd, NULL, NULL, NULL, NULL);
+	while (!done) {
+		char *op = chunk + keep, *ip0 = ip;
+		size_t ol = sizeof(chunk) - keep, r, n, k0 = keep;
+		int e = 0;
+
+		if (il > 0) {
+			r = iconv(cd, &ip, &il, &op, &ol);
+			e = r == (size_t)-1 ? errno : 0;
+		} else {
+			(void)iconv(cd, NULL, NULL, &op, &ol);   /* back to the initial state */
+			done = true;
+		}
+		n = (size_t)(op - chunk);
+		keep = !done && (e == 0 || e == E2BIG) && n > 0 && chunk[n - 1] == '\r' ? 1 : 0;
+		if (ab_utf8_clean(out, chunk, n - keep, single_line) < 0)
+			return -1;
+		if (keep)
+			chunk[0] = '\r';
+		if (e == E2BIG && (n > k0 || ip > ip0))
+			continue;
+		if (e) {
+			/* EILSEQ, EINVAL (cut at the end) or anything else: skip a byte */
+			if (put_fffd(out) < 0)
+				return -1;
+			(*nbad)++;
+			if (il > 0) {
+				ip++;
+				il--;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Append text in charset cs (NULL when none was given) to out as clean
+ * UTF-8 (see ab_utf8_clean for single_line, the cap and the return value).
+ *  - A byte order mark wins over the label (UTF-8 BOM dropped; UTF-16 BOM
+ *    with no label or a UTF-8/ASCII one: UTF-16); UTF-16 and UTF-32
+ *    without one are big-endian (RFC 2781).
+ *  - No label, a UTF-8 or ASCII one, or one iconv does not know: UTF-8 when
+ *    the text reads as UTF-8 (bad bytes then become U+FFFD), else
+ *    windows-1252, so 8-bit text in a legacy charset is never lost.
+ *  - Any other 8-bit label: text that is valid UTF-8 with at least one
+ *    multibyte character is UTF-8 mislabeled (legacy text almost never is
+ *    valid UTF-8); else ISO-8859-1 and windows-1252 are read as
+ *    windows-1252, the rest through iconv (bytes it cannot convert become
+ *    U+FFFD).
+ * *nbad counts the bytes that became U+FFFD.
+ */
+static int to_utf8(struct ab_buf *out, const char *in, size_t len, const char *cs,
+		   bool single_line, size_t *nbad)
+{
+	size_t multi, bad;
+	iconv_t cd;
+	int r;
+
+	*nbad = 0;
+	if (cs && !*cs)
+		cs = NULL;
+	if (len >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0 && (!cs || !is_wide_charset(cs))) {
+		in += 3;
+		len -= 3;
+		cs = "UTF-8";
+	} else if (has_bom16(in, len) && (!cs || is_utf8_charset(cs))) {
+		cs = "UTF-16";
+	}
+	if (cs && (ieq(cs, "utf-16") || ieq(cs, "utf16")) && !has_bom16(in, len))
+		cs = "UTF-16BE";        /* RFC 2781 4.3 (iconv would take the host's order) */
+	else if (cs && (ieq(cs, "utf-32") || ieq(cs, "utf32")) && !has_bom32(in, len))
+		cs = "UTF-32BE";
+	if (cs && !is_utf8_charset(cs) && !is_wide_charset(cs)) {
+		ab_utf8_count(in, len, &multi, &bad);
+		if (multi > 0 && bad == 0)
+			cs = NULL;
+	}
+	if (cs && is_latin1_charset(cs))
+		return ab_utf8_from_cp1252(out, in, len, single_line);
+	if (cs && !is_utf8_charset(cs)) {
+		cd = g_mime_iconv_open("UTF-8", cs);
+		if (cd != (iconv_t)-1) {
+			size_t start = out->len;
+
+			r = iconv_append(out, cd, in, len, single_line, nbad);
+			g_mime_iconv_close(cd);
+			/* a BOM the charset did not consume (UTF-16LE, ...) */
+			if (out->len >= start + 3 &&
+			    memcmp(out->data + start, "\xef\xbb\xbf", 3) == 0) {
+				memmove(out->data + start, out->data + start + 3,
+					out->len - start - 3 + 1);
+				out->len -= 3;
+			}
+			return r;
+		}
+	}
+	ab_utf8_count(in, len, &multi, &bad);
+	if (bad > 0 && multi == 0)
+		return ab_utf8_from_cp1252(out, in, len, single_line);
+	*nbad = bad;
+	return ab_utf8_clean(out, in, len, single_line);
+}
+
+/* ------------------------------------------------------------ RFC 2047 */
+
+/*
+ * Header values are decoded here, not by GMime: GMime 3.2 before 3.2.14
+ * decodes a run of base64 encoded words of one charset as one base64
+ * stream and stops at the first word's "=" padding, so everything after a
+ * padded word was lost ("=?UTF-8?B?...=?= =?UTF-8?B?...?=" kept only the
+ * first word, and a character split between the words became "?").  Its
+ * '?' for bytes that do not convert also hid damage that we show as U+FFFD.
+ *
+ * What is decoded (RFC 2047, read the way mailers write it):
+ *  - "=?charset[*lang]?B|Q?text?=" anywhere, also without white space
+ *    around it; B and Q in either case;
+ *  - the white space between two encoded words is dropped;
+ *  - adjacent words of one charset are decoded into one byte string before
+ *    the charset conversion, so a character split between them survives; a
+ *    base64 word that ends mid-quantum and a Q "=XX" cut between words are
+ *    joined with the next word;
+ *  - a word whose text is not base64 / Q is kept as it is written;
+ *  - unencoded 8-bit bytes are UTF-8 when they read as UTF-8, else
+ *    windows-1252.
+ * Linear time: the searches for "?=" and for the first character invalid in
+ * an encoded text remember their answer (the scan only moves forward).
+ */
+
+#define EW_MAX_CHARSET 64
+
+struct ew {
+	size_t start, end;          /* "=?" .. past "?=" */
+	size_t cs, cs_len;          /* charset (without "*lang") */
+	char enc;                   /* 'B' or 'Q' */
+	size_t text, text_len;
+};
+
+struct hscan {
+	const char *s;
+	size_t n;
+	bool qe_ok;
+	size_t qe_from, qe;         /* first "?=" at or after qe_from (n: none) */
+	bool bad_ok[2];
+	size_t bad_from[2], bad[2]; /* first char invalid in B [0] / Q [1] text */
+};
+
+static bool b64_char(unsigned char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		ch == '+' || ch == '/' || ch == '=' || ch == ' ' || ch == '\t';
+}
+
+static bool q_char(unsigned char ch)
+{
+	return (ch >= 0x20 && ch < 0x7f) || ch == '\t';
+}
+
+static size_t find_qe(struct hscan *h, size_t from)
+{
+	size_t i;
+
+	if (h->qe_ok && from >= h->qe_from && from <= h->qe)
+		return h->qe;
+	for (i = from; i + 1 < h->n; i++)
+		if (h->s[i] == '?' && h->s[i + 1] == '=')
+			break;
+	if (i + 1 >= h->n)
+		i = h->n;
+	h->qe_ok = true;
+	h->qe_from = from;
+	h->qe = i;
+	return i;
+}
+
+static size_t find_bad(struct hscan *h, int k, size_t from)
+{
+	size_t i;
+
+	if (h->bad_ok[k] && from >= h->bad_from[k] && from <= h->bad[k])
+		return h->bad[k];
+	for (i = from; i < h->n; i++)
+		if (!(k == 0 ? b64_char((unsigned char)h->s[i]) : q_char((unsigned char)h->s[i])))
+			break;
+	h->bad_ok[k] = true;
+	h->bad_from[k] = from;
+	h->bad[k] = i;
+	return i;
+}
+
+/* An encoded word at pos ("=?" there)? */
+static bool parse_ew(struct hscan *h, size_t pos, struct ew *w)
+{
+	const char *s = h->s;
+	size_t i = pos + 2, qe;
+	char enc;
+
+	while (i < h->n && s[i] != '?' && i - (pos + 2) < EW_MAX_CHARSET &&
+	       (unsigned char)s[i] > 0x20 && (unsigned char)s[i] < 0x7f)
+		i++;
+	if (i + 2 >= h->n || s[i] != '?' || s[i + 2] != '?')
+		return false;
+	enc = s[i + 1];
+	if (enc == 'b' || enc == 'q')
+		enc = (char)(enc - 'a' + 'A');
+	if (enc != 'B' && enc != 'Q')
+		return false;
+	w->start = pos;
+	w->cs = pos + 2;
+	w->cs_len = i - (pos + 2);
+	w->enc = enc;
+	w->text = i + 3;
+	qe = find_qe(h, w->text);
+	if (qe >= h->n || find_bad(h, enc == 'B' ? 0 : 1, w->text) < qe)
+		return false;
+	w->text_len = qe - w->text;
+	w->end = qe + 2;
+	for (i = 0; i < w->cs_len; i++)     /* RFC 2231 language suffix */
+		if (s[w->cs + i] == '*') {
+			w->cs_len = i;
+			break;
+		}
+	return true;
+}
+
+/* Decoded bytes of a run of encoded words in one charset. */
+struct ew_run {
+	struct ab_buf bytes;
+	char cs[EW_MAX_CHARSET + 1];
+	unsigned long bits;         /* base64 sextets not yet written */
+	int nsext;
+	char qcarry[3];             /* "=" or "=X" at the end of a Q word */
+	size_t nq;
+};
+
+static int run_b64_flush(struct ew_run *r)
+{
+	unsigned char o[2];
+	int n = 0;
+
+	if (r->nsext == 2) {
+		o[0] = (unsigned char)(r->bits >> 4);
+		n = 1;
+	} else if (r->nsext == 3) {
+		o[0] = (unsigned char)(r->bits >> 10);
+		o[1] = (unsigned char)(r->bits >> 2);
+		n = 2;
+	}
+	r->bits = 0;
+	r->nsext = 0;
+	return n ? ab_buf_append_trunc(&r->bytes, o, (size_t)n) : 0;
+}
+
+static int run_q_flush(struct ew_run *r)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < r->nq && rc == 0; i++)
+		rc = ab_buf_putc(&r->bytes, r->qcarry[i] == '_' ? ' ' : r->qcarry[i]);
+	r->nq = 0;
+	return rc;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+static int run_add_b64(struct ew_run *r, const char *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)t[i];
+		int v;
+
+		if (ch == '=') {
+			/* padding ends this quantum; the next word starts afresh */
+			if (run_b64_flush(r) < 0)
+				return -1;
+			continue;
+		}
+		if (ch >= 'A' && ch <= 'Z')
+			v = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			v = ch - 'a' + 26;
+		else if (ch >= '0' && ch <= '9')
+			v = ch - '0' + 52;
+		else if (ch == '+')
+			v = 62;
+		else if (ch == '/')
+			v = 63;
+		else
+			continue;           /* white space */
+		r->bits = (r->bits << 6) | (unsigned long)v;
+		if (++r->nsext == 4) {
+			unsigned char o[3];
+
+			o[0] = (unsigned char)(r->bits >> 16);
+			o[1] = (unsigned char)(r->bits >> 8);
+			o[2] = (unsigned char)r->bits;
+			r->bits = 0;
+			r->nsext = 0;
+			if (ab_buf_append_trunc(&r->bytes, o, 3) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int run_add_q(struct ew_run *r, const char *t, size_t n)
+{
+	size_t i = 0;
+
+	while (r->nq > 0 && r->nq < 3 && i < n)
+		r->qcarry[r->nq++] = t[i++];
+	if (r->nq == 3) {
+		int hi = hexval(r->qcarry[1]), lo = hexval(r->qcarry[2]);
+
+		if (hi >= 0 && lo >= 0) {
+			r->nq = 0;
+			if (ab_buf_putc(&r->bytes, (char)(hi << 4 | lo)) < 0)
+				return -1;
+		} else if (run_q_flush(r) < 0) {
+			return -1;
+		}
+	}
+	while (i < n) {
+		char ch = t[i];
+
+		if (ch == '=' && n - i < 3) {
+			/* "=" or "=X" at the end: may go on in the next word */
+			while (i < n)
+				r->qcarry[r->nq++] = t[i++];
+			break;
+		}
+		if (ch == '=' && hexval(t[i + 1]) >= 0 && hexval(t[i + 2]) >= 0) {
+			ch = (char)(hexval(t[i + 1]) << 4 | hexval(t[i + 2]));
+			i += 2;
+		} else if (ch == '_') {
+			ch = ' ';
+		}
+		i++;
+		if (ab_buf_putc(&r->bytes, ch) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int run_add(struct ew_run *r, const struct hscan *h, const struct ew *w)
+{
+	int rc;
+
+	if (w->enc == 'B') {
+		if (r->nq && run_q_flush(r) < 0)
+			return -1;
+		rc = run_add_b64(r, h->s + w->text, w->text_len);
+	} else {
+		if (r->nsext && run_b64_flush(r) < 0)
+			return -1;
+		rc = run_add_q(r, h->s + w->text, w->text_len);
+	}
+	return rc;
+}
+
+/* Convert the run to UTF-8 onto out and empty it. */
+static int run_end(struct ew_run *r, struct ab_buf *out, size_t *nbad)
+{
+	size_t bad = 0;
+	int rc = 0;
+
+	(void)run_b64_flush(r);
+	(void)run_q_flush(r);
+	if (r->bytes.len)
+		rc = to_utf8(out, r->bytes.data, r->bytes.len, r->cs[0] ? r->cs : NULL, true, &bad);
+	*nbad += bad;
+	ab_buf_reset(&r->bytes);
+	r->cs[0] = '\0';
+	return rc;
+}
+
+static int plain_text(struct ab_buf *out, const char *s, size_t n, size_t *nbad)
+{
+	size_t bad = 0;
+	int rc = n ? to_utf8(out, s, n, NULL, true, &bad) : 0;
+
+	*nbad += bad;
+	return rc;
+}
+
+static bool all_space(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	return true;
+}
+
+/*
+ * Unfold raw[0..rawlen) (CR and LF dropped, the white space after them
+ * kept, leading and trailing white space trimmed) and decode it onto out as
+ * one clean line.  *nbad counts bytes that became U+FFFD.  Returns 0, or -1
+ * when out was cut (overflow set) or memory ran out.
+ */
+static int decode_header_value(struct ab_buf *out, const char *raw, size_t rawlen, size_t *nbad)
+{
+	/* encoded text takes at most 3 bytes (Q) per byte it stands for */
+	size_t cap = out->max < SIZE_MAX / 4 ? out->max * 3 + 64 : SIZE_MAX / 4;
+	struct ab_buf u = AB_BUF_INIT(cap);
+	struct ew_run r;
+	struct hscan h;
+	struct ew w;
+	size_t i, p = 0, lit = 0;
+	bool in_run = false, cut = false;
+	int rc = 0;
+
+	*nbad = 0;
+	for (i = 0; i < rawlen; i++) {
+		const char *q = raw + i;
+		size_t k = i;
+
+		while (k < rawlen && raw[k] != '\r' && raw[k] != '\n')
+			k++;
+		if (k > i && ab_buf_append_trunc(&u, q, k - i) < 0) {
+			if (!u.overflow) {
+				ab_buf_free(&u);
+				return -1;
+			}
+			cut = true;
+			break;
+		}
+		i = k;
+	}
+	while (u.len && (u.data[u.len - 1] == ' ' || u.data[u.len - 1] == '\t'))
+		u.len--;
+	while (lit < u.len && (u.data[lit] == ' ' || u.data[lit] == '\t'))
+		lit++;
+	memset(&h, 0, sizeof(h));
+	h.s = u.data;
+	h.n = u.len;
+	memset(&r, 0, sizeof(r));
+	ab_buf_init(&r.bytes, cap);
+	for (p = lit; p + 1 < h.n && rc == 0; ) {
+		const char *q = memchr(h.s + p, '=', h.n - p);
+
+		if (!q || (size_t)(q - h.s) + 1 >= h.n)
+			break;
+		p = (size_t)(q - h.s);
+		if (h.s[p + 1] != '?' || !parse_ew(&h, p, &w)) {
+			p++;
+			continue;
+		}
+		if (in_run && all_space(h.s + lit, p - lit) && w.cs_len == strlen(r.cs) &&
+		    strncasecmp(r.cs, h.s + w.cs, w.cs_len) == 0) {
+			/* same charset: decoded together */
+		} else {
+			bool ws = in_run && all_space(h.s + lit, p - lit);
+
+			if (in_run)
+				rc = run_end(&r, out, nbad);
+			if (rc == 0 && !ws)
+				rc = plain_text(out, h.s + lit, p - lit, nbad);
+			memcpy(r.cs, h.s + w.cs, w.cs_len);
+			r.cs[w.cs_len] = '\0';
+			in_run = true;
+		}
+		if (rc == 0 && run_add(&r, &h, &w) < 0) {
+			if (r.bytes.overflow)
+				cut = true;     /* what fits is still converted */
+			else
+				rc = -1;
+		}
+		p = lit = w.end;
+	}
+	if (in_run && rc == 0)
+		rc = run_end(&r, out, nbad);
+	if (rc == 0 && lit < h.n)
+		rc = plain_text(out, h.s + lit, h.n - lit, nbad);
+	ab_buf_free(&r.bytes);
+	ab_buf_free(&u);
+	if (rc == 0 && cut) {
+		out->overflow = true;
+		rc = -1;
+	}
+	return rc;
+}
+
 /* ------------------------------------------------------------ lists */
+
+/* A header field's value: raw (folded, maybe encoded) when GMime kept it,
+ * else GMime's decoded value.  Decoded, cleaned, malloc'd, at most
+ * max_header bytes; NULL on ENOMEM (c->nomem set). */
+static char *header_dup(struct ctx *c, GMimeHeader *h, bool *cut)
+{
+	const char *raw = g_mime_header_get_raw_value(h);
+	struct ab_buf b = AB_BUF_INIT(c->lim.max_header);
+	size_t nbad = 0;
+	char *r;
+
+	*cut = false;
+	if (!raw)
+		return clean_dup(c, g_mime_header_get_value(h) ? g_mime_header_get_value(h) : "",
+				 c->lim.max_header, true, cut);
+	if (decode_header_value(&b, raw, strlen(raw), &nbad) < 0) {
+		if (!b.overflow) {
+			ab_buf_free(&b);
+			c->nomem = true;
+			return NULL;
+		}
+		*cut = true;
+	}
+	if (nbad)
+		c->m->n_bad_utf8++;
+	r = ab_buf_steal(&b);
+	if (!r)
+		c->nomem = true;
+	return r;
+}
+
 
 static int push_str(char ***arr, size_t *n, char *s)
 {
@@ -246,13 +856,12 @@ static void take_headers(struct ctx *c, GMimeMessage *msg)
 	}
 	for (i = 0; i < count && !c->nomem; i++) {
 		GMimeHeader *h = refs[i].h;
-		const char *value = g_mime_header_get_value(h);
 		const char *rawv = g_mime_header_get_raw_value(h);
 		struct ab_mail_header *mh = &m->headers[m->n_headers];
 		bool cut = false;
 
 		mh->name = clean_dup(c, g_mime_header_get_name(h), c->lim.max_header, true, NULL);
-		mh->value = clean_dup(c, value ? value : "", c->lim.max_header, true, &cut);
+		mh->value = header_dup(c, h, &cut);
 		if (!mh->name || !mh->value) {
 			free(mh->name);
 			free(mh->value);
@@ -305,14 +914,16 @@ static void take_envelope(struct ctx *c, GMimeMessage *msg)
 {
 	struct ab_mail *m = c->m;
 	const char *s;
+	GMimeHeader *hs;
 	char **from = NULL;
 	size_t n_from = 0;
 	GDateTime *dt;
 	bool cut = false;
 
-	s = g_mime_message_get_subject(msg);
-	if (s) {
-		m->subject = clean_dup(c, s, c->lim.max_header, true, &cut);
+	hs = g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(msg)),
+					   "Subject");
+	if (hs) {
+		m->subject = header_dup(c, hs, &cut);
 		if (cut)
 			hit(c, AB_MAIL_LIMIT_HEADER, "mail: Subject longer than max_header %zu; cut",
 			    c->lim.max_header);
@@ -389,37 +1000,64 @@ static void walk(struct ctx *c, GMimeObject *obj, size_t depth)
 	add_leaf(c, obj);
 }
 
-static bool ieq(const char *a, const char *b)
+static bool ends_with(const char *s, const char *suffix)
 {
-	return a && b && strcasecmp(a, b) == 0;
-}
+	size_t l = s ? strlen(s) : 0, k = strlen(suffix);
 
-static bool is_utf8_charset(const char *cs)
-{
-	return ieq(cs, "utf-8") || ieq(cs, "utf8") || ieq(cs, "us-ascii") || ieq(cs, "ascii");
+	return l > k && strcasecmp(s + l - k, suffix) == 0;
 }
 
 static bool text_like(const char *type, const char *sub)
 {
-	size_t l;
+	static const char *const app[] = {
+		"json", "xml", "x-json", "x-ndjson", "ndjson", "jsonl", "x-xml", NULL
+	};
 
 	if (!type || !sub)
 		return false;
 	if (ieq(type, "text"))
 		return true;
-	if (ieq(type, "application") && (ieq(sub, "json") || ieq(sub, "xml")))
+	if (ieq(type, "application") && in_names(sub, app))
 		return true;
-	l = strlen(sub);
-	return (l > 4 && strcasecmp(sub + l - 4, "+xml") == 0) ||
-		(l > 5 && strcasecmp(sub + l - 5, "+json") == 0);
+	return ends_with(sub, "+xml") || ends_with(sub, "+json");
 }
 
 /*
- * Decode a leaf part's content (transfer encoding, then charset cs to UTF-8
- * unless cs is NULL) in chunks.  Up to dst->max bytes go to dst (dst may be NULL to
- * only count); *size gets the full decoded size.
+ * The type a part really has when its Content-Type says nothing (a generic
+ * binary type) but its file name does: "application/json" for *.json, ...;
+ * NULL otherwise.
  */
-static void read_content(GMimePart *part, const char *cs, struct ab_buf *dst, size_t *size)
+static const char *type_from_name(const char *type, const char *sub, const char *filename)
+{
+	static const char *const generic[] = {
+		"octet-stream", "x-octet-stream", "download", "x-download", "force-download",
+		"binary", "x-binary", "unknown", "x-unknown", NULL
+	};
+	static const struct {
+		const char *ext, *type;
+	} ext[] = {
+		{ ".json", "application/json" }, { ".ndjson", "application/json" },
+		{ ".jsonl", "application/json" }, { ".xml", "application/xml" },
+		{ ".txt", "text/plain" }, { ".log", "text/plain" }, { ".csv", "text/csv" },
+	};
+	size_t i;
+
+	if (!filename || !type || !sub)
+		return NULL;
+	if (!(ieq(type, "application") && in_names(sub, generic)) && !ieq(type, "binary"))
+		return NULL;
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+		if (ends_with(filename, ext[i].ext))
+			return ext[i].type;
+	return NULL;
+}
+
+/*
+ * Decode a leaf part's content (its transfer encoding only) in chunks.  Up
+ * to dst->max bytes go to dst (dst may be NULL to only count); *size gets
+ * the full decoded size.
+ */
+static void read_content(GMimePart *part, struct ab_buf *dst, size_t *size)
 {
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
 	GMimeStream *src, *fs;
@@ -441,15 +1079,6 @@ static void read_content(GMimePart *part, const char *cs, struct ab_buf *dst, si
 		g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
 		g_object_unref(f);
 	}
-	if (cs && *cs && !is_utf8_charset(cs)) {
-		/* unknown charsets stay as they are; invalid UTF-8 is replaced later */
-		GMimeFilter *f = g_mime_filter_charset_new(cs, "UTF-8");
-
-		if (f) {
-			g_mime_stream_filter_add(GMIME_STREAM_FILTER(fs), f);
-			g_object_unref(f);
-		}
-	}
 	while ((n = g_mime_stream_read(fs, chunk, sizeof(chunk))) > 0) {
 		*size += (size_t)n;
 		if (dst && !dst->overflow)
@@ -462,71 +1091,119 @@ static bool is_xml(GMimeContentType *ct)
 {
 	const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
 	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
-	size_t l = sub ? strlen(sub) : 0;
 
-	return type && sub && (ieq(sub, "xml") || (l > 4 && strcasecmp(sub + l - 4, "+xml") == 0));
+	return type && sub && (ieq(sub, "xml") || ieq(sub, "x-xml") || ends_with(sub, "+xml"));
+}
+
+static bool is_html(GMimeContentType *ct)
+{
+	return ct && g_mime_content_type_is_type(ct, "text", "html");
 }
 
 /*
- * The charset to convert from: the Content-Type parameter, or for XML without
- * one the encoding named in the XML declaration (copied into sniff).
+ * Find name = "value" (or 'value', or a bare value) in s[0..n) after key,
+ * case-insensitive; copy the value into out[64].  True when found.
  */
-static const char *part_charset(GMimePart *part, char sniff[64])
+static bool sniff_attr(const char *s, size_t n, const char *key, char out[64])
+{
+	const char *end = s + n, *p = s, *v;
+	size_t kl = strlen(key), vl;
+
+	while (p + kl < end) {
+		if (strncasecmp(p, key, kl) != 0) {
+			p++;
+			continue;
+		}
+		p += kl;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			p++;
+		if (p >= end || *p != '=')
+			continue;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' ||
+				   *p == '"' || *p == '\''))
+			p++;
+		v = p;
+		while (p < end && (isalnum((unsigned char)*p) || *p == '-' || *p == '_' ||
+				   *p == '.' || *p == ':'))
+			p++;
+		vl = (size_t)(p - v);
+		if (vl == 0 || vl >= 64)
+			continue;
+		memcpy(out, v, vl);
+		out[vl] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The charset of a part's decoded bytes: the Content-Type parameter, else
+ * for XML the encoding in its declaration, for HTML the charset of a <meta>
+ * element in the first 2 KiB (copied into sniff); NULL when none says.
+ */
+static const char *part_charset(GMimePart *part, const char *data, size_t len, char sniff[64])
 {
 	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-	struct ab_buf head = AB_BUF_INIT(256);
-	const char *p, *end, *q;
-	size_t size;
-	char quote;
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	const char *p, *end;
 
 	if (cs && *cs)
 		return cs;
-	if (!is_xml(g_mime_object_get_content_type(GMIME_OBJECT(part))))
+	if (!data || !len)
 		return NULL;
-	read_content(part, NULL, &head, &size);
-	p = ab_buf_cstr(&head);
-	if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
-		p += 3;
-	if (strncmp(p, "<?xml", 5) != 0 || !(end = strstr(p, "?>")) ||
-	    !(p = strstr(p, "encoding")) || p > end) {
-		ab_buf_free(&head);
-		return NULL;
+	if (len > 2048)
+		len = 2048;
+	if (is_xml(ct)) {
+		p = data;
+		if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+			p += 3;
+		if ((size_t)(p - data) + 5 > len || strncmp(p, "<?xml", 5) != 0)
+			return NULL;
+		end = memmem(p, len - (size_t)(p - data), "?>", 2);
+		return end && sniff_attr(p + 5, (size_t)(end - p - 5), "encoding", sniff) ?
+			sniff : NULL;
 	}
-	p += 8;
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (*p++ != '=') {
-		ab_buf_free(&head);
-		return NULL;
+	if (is_html(ct)) {
+		p = data;
+		while (p < data + len) {
+			const char *m = NULL, *q;
+
+			for (q = p; q + 5 <= data + len; q++)
+				if (strncasecmp(q, "<meta", 5) == 0) {
+					m = q;
+					break;
+				}
+			if (!m)
+				break;
+			end = memchr(m, '>', len - (size_t)(m - data));
+			if (!end)
+				end = data + len;
+			if (sniff_attr(m + 5, (size_t)(end - m - 5), "charset", sniff))
+				return sniff;
+			p = end;
+		}
 	}
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	quote = *p++;
-	q = (quote == '"' || quote == '\'') ? strchr(p, quote) : NULL;
-	if (!q || q > end || q == p || (size_t)(q - p) >= 64) {
-		ab_buf_free(&head);
-		return NULL;
-	}
-	memcpy(sniff, p, (size_t)(q - p));
-	sniff[q - p] = '\0';
-	ab_buf_free(&head);
-	return sniff;
+	return NULL;
 }
 
-/* Decode part and clean it into a malloc'd string within the budget. */
+/* Decode part and convert it to clean UTF-8 in a malloc'd string within
+ * the budget. */
 static char *take_text(struct ctx *c, GMimePart *part, size_t *outlen, size_t *size,
 		       bool *cut, const char *what)
 {
-	struct ab_buf raw = AB_BUF_INIT(c->budget), clean = AB_BUF_INIT(c->budget);
+	/* the bytes of a charset may take more room than their UTF-8 (UTF-16) */
+	size_t rawmax = c->budget < SIZE_MAX / 4 ? c->budget * 2 + 64 : SIZE_MAX / 2;
+	struct ab_buf raw = AB_BUF_INIT(rawmax), clean = AB_BUF_INIT(c->budget);
+	size_t nbad = 0;
 	char *r;
 
 	*cut = false;
-	read_content(part, part_charset(part, c->sniff), &raw, size);
+	read_content(part, &raw, size);
 	if (raw.overflow)
 		*cut = true;
-	if (raw.len && !ab_utf8_valid(raw.data, raw.len))
-		c->m->n_bad_utf8++;
-	if (ab_utf8_clean(&clean, raw.data ? raw.data : "", raw.len, false) < 0) {
+	if (to_utf8(&clean, raw.data ? raw.data : "", raw.len,
+		    part_charset(part, raw.data, raw.len, c->sniff), false, &nbad) < 0) {
 		if (!clean.overflow) {
 			c->nomem = true;
 			ab_buf_free(&raw);
@@ -535,6 +1212,8 @@ static char *take_text(struct ctx *c, GMimePart *part, size_t *outlen, size_t *s
 		}
 		*cut = true;
 	}
+	if (nbad)
+		c->m->n_bad_utf8++;
 	ab_buf_free(&raw);
 	if (*cut)
 		hit(c, AB_MAIL_LIMIT_DECODED, "mail: decoded content over max_decoded %zu; %s cut",
@@ -554,6 +1233,7 @@ static void take_attachment(struct ctx *c, GMimeObject *obj)
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
 	const char *sub = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+	const char *named;
 	struct ab_buf tb = AB_BUF_INIT(256);
 
 	na = realloc(m->attachments, (m->n_attachments + 1) * sizeof(*na));
@@ -565,8 +1245,13 @@ static void take_attachment(struct ctx *c, GMimeObject *obj)
 	a = &na[m->n_attachments++];
 	memset(a, 0, sizeof(*a));
 
-	(void)ab_buf_printf(&tb, "%.100s/%.100s", type ? type : "application",
-			    sub ? sub : "octet-stream");
+	named = GMIME_IS_PART(obj) ?
+		type_from_name(type, sub, g_mime_part_get_filename(GMIME_PART(obj))) : NULL;
+	if (named)
+		(void)ab_buf_puts(&tb, named);
+	else
+		(void)ab_buf_printf(&tb, "%.100s/%.100s", type ? type : "application",
+				    sub ? sub : "octet-stream");
 	a->content_type = clean_dup(c, ab_buf_cstr(&tb), 256, true, NULL);
 	ab_buf_free(&tb);
 	if (a->content_type) {
@@ -580,11 +1265,11 @@ static void take_attachment(struct ctx *c, GMimeObject *obj)
 		return;
 	a->filename = clean_dup(c, g_mime_part_get_filename(GMIME_PART(obj)),
 				AB_MAIL_MAX_FILENAME, true, NULL);
-	if (text_like(type, sub) && !c->nomem)
+	if ((named || text_like(type, sub)) && !c->nomem)
 		a->content = take_text(c, GMIME_PART(obj), &a->content_len, &a->size,
 				       &a->truncated, "attachment");
 	else
-		read_content(GMIME_PART(obj), NULL, NULL, &a->size);
+		read_content(GMIME_PART(obj), NULL, &a->size);
 }
 
 /* Is this leaf the message body (inline, no file name, text/plain or html)? */
@@ -667,6 +1352,14 @@ static void scan_links(struct ctx *c, const char *text)
 
 /* ------------------------------------------------------------ body */
 
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n')
+			return false;
+	return true;
+}
+
 static void take_body(struct ctx *c)
 {
 	struct ab_mail *m = c->m;
@@ -695,6 +1388,13 @@ static void take_body(struct ctx *c)
 		m->text = take_text(c, text, &m->text_len, &size, &cut, "text body");
 	if (html && !c->nomem)
 		m->html = take_text(c, html, &m->html_len, &size, &cut, "html body");
+	if (m->html && m->text && blank(m->text)) {
+		/* an empty text/plain alternative: the HTML is the body */
+		free(m->text);
+		m->text = NULL;
+		m->text_len = 0;
+		text = NULL;
+	}
 	if (m->html && !c->nomem) {
 		/* links always; the text too when there is no text/plain part */
 		struct ab_buf hb = AB_BUF_INIT(text ? m->html_len + 1 : c->budget);

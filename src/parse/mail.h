@@ -5,6 +5,16 @@
  * Every string in struct ab_mail is valid UTF-8 without NUL bytes (invalid
  * sequences become U+FFFD); single-line fields have control characters
  * replaced by spaces; text uses "\n" line ends.
+ *
+ * Text in other charsets is converted: header values are RFC 2047 decoded
+ * (adjacent encoded words of one charset decoded together, so a character
+ * split between two words survives); parts are converted from their
+ * charset (the Content-Type parameter, else an XML declaration or an HTML
+ * <meta charset>).  Without a usable charset (none, US-ASCII, unknown),
+ * text that reads as UTF-8 is UTF-8 and anything else windows-1252, so
+ * 8-bit text is never dropped; ISO-8859-1 is read as windows-1252; text
+ * that is valid UTF-8 with non-ASCII characters is UTF-8 whatever 8-bit
+ * charset its label names.
  */
 #ifndef AB_PARSE_MAIL_H
 #define AB_PARSE_MAIL_H
@@ -52,10 +62,18 @@ struct ab_mail_header {
 
 struct ab_mail_attachment {
 	char *filename;      /* RFC 2231/2047 decoded; NULL if none */
-	char *content_type;  /* lowercase "type/subtype" */
-	size_t size;         /* decoded size in bytes (counted even when not kept) */
-	char *content;       /* text-like types only (text, json, xml, +json, +xml
-				subtypes): UTF-8, NUL-terminated; NULL otherwise */
+	char *content_type;  /* lowercase "type/subtype"; a generic type
+				(application/octet-stream, ...) whose file name ends
+				in .json/.ndjson/.jsonl, .xml, .txt/.log or .csv is
+				given as application/json, application/xml,
+				text/plain or text/csv */
+	size_t size;         /* size in bytes after the transfer decoding (base64,
+				quoted-printable; counted even when not kept) */
+	char *content;       /* text-like types only (every text type;
+				application/json, xml, x-json, ndjson, jsonl; +json
+				and +xml subtypes; the types named from a file name
+				above): converted to UTF-8, NUL-terminated; NULL
+				otherwise */
 	size_t content_len;  /* XML was converted from its charset (the Content-Type
 				parameter or the XML declaration) to UTF-8: parse it
 				with the encoding forced to UTF-8 */
@@ -73,7 +91,9 @@ struct ab_mail {
 	char *message_id;                 /* without <>; NULL when absent */
 	char **auth_results;              /* Authentication-Results values, in order */
 	size_t n_auth_results;
-	char *text;                       /* never NULL: best text/plain, else HTML as text */
+	char *text;                       /* never NULL: the first inline text/plain
+					     part, else (none, or only white space in
+					     it) the first text/html one as text */
 	size_t text_len;
 	bool text_from_html;
 	char *html;                       /* first text/html body part (UTF-8), or NULL */

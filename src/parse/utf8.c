@@ -1,9 +1,10 @@
 /*
  * utf8.c - UTF-8 validation and cleaning for text taken from outside.
  *
- * Public: ab_utf8_clean, ab_utf8_valid.
- * Diagnostics: none; ab_utf8_clean returns -1 when its output was cut (the
- *         buffer's overflow flag set) or on ENOMEM.
+ * Public: ab_utf8_clean, ab_utf8_valid, ab_utf8_count, ab_utf8_plausible,
+ *         ab_utf8_from_cp1252.
+ * Diagnostics: none; ab_utf8_clean and ab_utf8_from_cp1252 return -1 when
+ *         their output was cut (the buffer's overflow flag set) or on ENOMEM.
  *
  * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
  * U+10FFFF, the same rules jansson applies, so every cleaned string is a
@@ -121,4 +122,78 @@ bool ab_utf8_valid(const char *s, size_t len)
 		p += n;
 	}
 	return true;
+}
+
+void ab_utf8_count(const char *s, size_t len, size_t *multi, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	*multi = *bad = 0;
+	while (p < end) {
+		size_t n;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		n = utf8_seq(p, end);
+		if (n) {
+			(*multi)++;
+			p += n;
+		} else {
+			(*bad)++;
+			p++;
+		}
+	}
+}
+
+bool ab_utf8_plausible(const char *s, size_t len)
+{
+	size_t multi, bad;
+
+	ab_utf8_count(s, len, &multi, &bad);
+	return bad == 0 || multi > 0;
+}
+
+/* windows-1252 0x80..0x9f; 0 where the charset defines nothing */
+static const unsigned short cp1252_c1[32] = {
+	0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+	0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
+};
+
+int ab_utf8_from_cp1252(struct ab_buf *out, const char *in, size_t len, bool single_line)
+{
+	const unsigned char *p = (const unsigned char *)in, *end = p + len, *run = p;
+
+	while (p < end) {
+		unsigned cp = *p;
+		unsigned char u[3];
+		size_t n;
+
+		if (cp < 0x80) {
+			p++;
+			continue;
+		}
+		if (ab_utf8_clean(out, (const char *)run, (size_t)(p - run), single_line) < 0)
+			return -1;
+		if (cp < 0xa0)
+			cp = cp1252_c1[cp - 0x80] ? cp1252_c1[cp - 0x80] : 0xfffd;
+		if (cp < 0x800) {
+			u[0] = (unsigned char)(0xc0 | (cp >> 6));
+			u[1] = (unsigned char)(0x80 | (cp & 0x3f));
+			n = 2;
+		} else {
+			u[0] = (unsigned char)(0xe0 | (cp >> 12));
+			u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+			u[2] = (unsigned char)(0x80 | (cp & 0x3f));
+			n = 3;
+		}
+		if (put_valid(out, u, n) < 0)
+			return -1;
+		p++;
+		run = p;
+	}
+	return ab_utf8_clean(out, (const char *)run, (size_t)(p - run), single_line);
 }

@@ -66,6 +66,22 @@ static const struct text_case text_cases[] = {
 	{ "<table><tr><th>Host</th><th>Sev</th></tr><tr><td>10.0.0.1</td><td>High</td></tr>"
 	  "</table>after", "Host | Sev\n10.0.0.1 | High\n\nafter" },
 	{ "<table><tr><td> a </td>\n<td></td><td>c</td></tr></table>", "a | | c" },
+	/* a <th> before a <td> is a key: "Key: | value" (a colon is not doubled) */
+	{ "<table><tr><th>Risk</th><td>High</td></tr><tr><th>Sev: </th><td>x</td></tr>"
+	  "<tr><th> <b>Host</b>&nbsp;</th><!-- c -->\n<td>web-01</td><td>2</td></tr></table>",
+	  "Risk: | High\nSev: | x\nHost: | web-01 | 2" },
+	/* header rows of <th> only, and an empty <th>, get no colon */
+	{ "<table><tr><th>Host</th><th>Sev</th></tr><tr><td>h1</td><td>High</td></tr>"
+	  "<tr><th></th><td>v</td></tr></table>", "Host | Sev\nh1 | High\n | v" },
+	{ "<table><tr><th><p>Key</p></th><td>v</td></tr></table>", "Key: | v" },
+	/* named and numeric entities */
+	{ "<p>a &amp; b&nbsp;c &#8211; &eacute;t&eacute; &#x2014; &lt;&gt; &quot;q&quot;</p>",
+	  "a & b c \xe2\x80\x93 \xc3\xa9t\xc3\xa9 \xe2\x80\x94 <> \"q\"" },
+	/* the text is UTF-8 already: a <meta charset> in it is not obeyed */
+	{ "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+	  "charset=iso-8859-1\"></head><body><p>caf\xc3\xa9</p></body></html>", "caf\xc3\xa9" },
+	{ "<meta charset=\"windows-1252\"><p>\xe2\x80\x9cq\xe2\x80\x9d</p>",
+	  "\xe2\x80\x9cq\xe2\x80\x9d" },
 	/* dropped elements */
 	{ "<html><head><title>T</title><style>p{color:red}</style></head><body>"
 	  "<script>var x = 'hidden';</script>shown<noscript>no</noscript></body></html>", "shown" },
@@ -219,6 +235,12 @@ static void test_invalid_input(void **state)
 	/* invalid UTF-8 and binary junk still give valid UTF-8 */
 	s = conv("<p>bad \xff\xfe \xc3\x28 bytes</p>\x01\x02<b>\x80</b>", 4096, 0, NULL, NULL, 0);
 	assert_non_null(strstr(s, "bytes"));
+	free(s);
+	/* numeric references out of range: libxml2 checks them, the text stays UTF-8 */
+	s = conv("<p>a&#99999999999999999999;b&#x110000;c&#0;d&#xD800;e&#-5;f&#1e90;end</p>",
+		 4096, 0, NULL, NULL, 0);
+	assert_non_null(strstr(s, "end"));
+	assert_null(strchr(s, '\x01'));
 	free(s);
 	/* no external entities, no network */
 	s = conv("<!DOCTYPE html [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><p>&x;</p>",

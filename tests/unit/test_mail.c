@@ -521,6 +521,370 @@ static void test_utf8_clean(void **state)
 	ab_buf_free(&s);
 }
 
+struct hdr_case {
+	const char *name;
+	const char *want;
+};
+
+static void test_rfc2047_words(void **state)
+{
+	/* rfc2047_words.eml, CRLF line ends; see the comments for each trap */
+	static const struct hdr_case cases[] = {
+		/* B words split inside U+2013 (3 bytes), one word padded */
+		{ "From", "Wazuh Manager \xe2\x80\x93 Paris <wazuh@siem.example.net>" },
+		/* split inside a 3-byte CJK character */
+		{ "X-Split-CJK", "\xe7\xa3\x81\xe7\x9b\x98\xe7\xa9\xba\xe9\x97\xb4\xe4\xb8\x8d"
+				 "\xe8\xb6\xb3 on db-01" },
+		/* the first word ends in "=" padding: the second was lost (GMime 3.2.13) */
+		{ "X-Two-Words", "Wazuh notification - (web-01) any - Alert level 12"
+				 " - sshd: authentication failed" },
+		/* Q: "=C3" | "=A9", and a triplet cut "=" | "A9" across a fold */
+		{ "X-Q-Split", "d\xc3\xa9" "faillance caf\xc3\xa9" },
+		/* base64 cut inside a quantum: "w6" | "k=" */
+		{ "X-B-Quantum", "\xc3\xa9" },
+		{ "X-Latin1-Q", "R\xc3\xa9sum\xc3\xa9 de l'alerte" },
+		{ "X-Cp1252", "\xe2\x80\x9c" "Disk full\xe2\x80\x9d \xe2\x80\x93 98\xe2\x82\xac" },
+		{ "X-Iso2022jp", "\xe3\x83\x87\xe3\x82\xa3\xe3\x82\xb9\xe3\x82\xaf\xe8\xad\xa6"
+				 "\xe5\x91\x8a on nas-01" },
+		{ "X-Sjis", "\xe3\x83\x87\xe3\x82\xa3\xe3\x82\xb9\xe3\x82\xaf"
+			    "\xe8\xad\xa6\xe5\x91\x8a" },
+		/* no space between the words, lowercase "?q?" */
+		{ "X-No-Space", "caf\xc3\xa9 cr\xc3\xa8me" },
+		{ "X-Mixed", "Alert: d\xc3\xa9" "faillance on web-01" },
+		/* the space between words of different charsets goes too (RFC 2047 6.2) */
+		{ "X-Charsets", "caf\xc3\xa9 cr\xc3\xa8me" },
+		/* RFC 2231 language suffix */
+		{ "X-Lang", "d\xc3\xa9" "faillance" },
+		/* not base64, unknown encoding, unknown charset (Latin-1 bytes), unterminated */
+		{ "X-Malformed", "=?UTF-8?B?not base64!!?= =?UTF-8?X?bad?= okx\xc3\xa9 =?UTF-8?B?w6" },
+		/* unencoded 8-bit: UTF-8, and Latin-1 read as windows-1252 */
+		{ "X-Raw-Utf8", "Temp\xc3\xa9rature \xc3\xa9lev\xc3\xa9" "e" },
+		{ "X-Raw-Latin1", "Temp\xc3\xa9rature \xc3\xa9lev\xc3\xa9" "e" },
+	};
+	struct ab_mail *m = parse_fixture("rfc2047_words.eml", NULL, 0, NULL, 0);
+	size_t i;
+
+	(void)state;
+	/* folded with CRLF, split inside the first "é" of "défaillance" */
+	assert_string_equal(m->subject, "Wazuh notification - (web-01) - Alerte niveau 12 : "
+			    "d\xc3\xa9" "faillance d\xc3\xa9tect\xc3\xa9" "e");
+	assert_string_equal(ab_mail_header(m, "subject"), m->subject);
+	assert_string_equal(m->from, "wazuh@siem.example.net");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *v = ab_mail_header(m, cases[i].name);
+
+		if (!v || strcmp(v, cases[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].name, v ? v : "(none)",
+				 cases[i].want);
+	}
+	assert_int_equal(m->n_bad_utf8, 0);
+	assert_string_equal(m->text, "RFC 2047 header test.\n");
+	ab_mail_free(m);
+}
+
+#define CS62 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* Encoded words built in the test: what GMime 3.2.13 got wrong, and junk. */
+static void test_rfc2047_inline(void **state)
+{
+	static const struct hdr_case cases[] = {
+		/* "Dé" | "passement" split inside é, the first word padded */
+		{ "Subject: =?UTF-8?B?RMM=?= =?UTF-8?B?qXBhc3NlbWVudA==?=\n\nx",
+		  "D\xc3\xa9passement" },
+		/* three padded words */
+		{ "Subject: =?utf-8?b?YQ==?= =?utf-8?b?Yg==?=\n =?utf-8?b?Yw==?=\n\nx", "abc" },
+		/* a lone half character in UTF-8 text stays visible as U+FFFD ... */
+		{ "Subject: =?UTF-8?B?RMOpww==?= end\n\nx", "D\xc3\xa9\xef\xbf\xbd end" },
+		/* ... but 8-bit bytes with no UTF-8 character at all are windows-1252 */
+		{ "Subject: =?UTF-8?B?RMM=?= =?UTF-8?Q?caf=E9?=\n\nx", "D\xc3\x83" "caf\xc3\xa9" },
+		{ "Subject: =?UTF-8?Q?a?= b =?UTF-8?Q?c?=\n\nx", "a b c" },
+		{ "Subject: pre=?UTF-8?Q?x?=post\n\nx", "prexpost" },
+		{ "Subject: =?UTF-8?Q?=ZZ_=4?=\n\nx", "=ZZ =4" },
+		{ "Subject: =?UTF-8?Q?" "?=\n\nx", "" },
+		{ "Subject: =??Q?caf=E9?=\n\nx", "caf\xc3\xa9" },
+		{ "Subject: =?UTF-8?B?////?=\n\nx", "\xc3\xbf\xc3\xbf\xc3\xbf" },
+		{ "Subject: =?UTF-8?B?\n\nx", "=?UTF-8?B?" },
+		{ "Subject: =?=?=?UTF-8?Q?a?=?=\n\nx", "=?=?a?=" },
+		{ "Subject:   spaced   \n\nx", "spaced" },
+		{ "subject: =?UTF-16?B?2D3cKQ==?=\n\nx", "\xf0\x9f\x90\xa9" },
+		/* charset names: 64 characters at most */
+		{ "Subject: =?x-" CS62 "?Q?caf=E9?=\n\nx", "caf\xc3\xa9" },
+		{ "Subject: =?x-" CS62 "y?Q?caf=E9?=\n\nx", "=?x-" CS62 "y?Q?caf=E9?=" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ab_mail *m = NULL;
+		char err[256];
+		int rc = ab_mail_parse(cases[i].name, strlen(cases[i].name), NULL, &m, err,
+				       sizeof(err));
+
+		if (rc != 0)
+			fail_msg("case %zu: rc %d (%s)", i, rc, err);
+		assert_mail_utf8(m);
+		if (!m->subject || strcmp(m->subject, cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i,
+				 m->subject ? m->subject : "(null)", cases[i].want);
+		ab_mail_free(m);
+	}
+}
+
+/* Pathological encoded-word look-alikes stay linear and bounded. */
+static void test_rfc2047_junk(void **state)
+{
+	static const char *const units[] = {
+		"=?a?q?x", "=?", "=?utf-8?b?", "?=", "=?utf-8?q?=", "=?utf-8?b?QUJD?=",
+		"=?\x01?q?x?=", "=?utf-8?q?\xff?=", "=?utf-8?q?a?=\t",
+	};
+	struct ab_buf b = AB_BUF_INIT(300000);
+	struct ab_mail *m = NULL;
+	size_t u;
+	int rc;
+
+	(void)state;
+	for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		ab_buf_reset(&b);
+		assert_int_equal(ab_buf_puts(&b, "Subject: "), 0);
+		while (b.len < 200000)
+			assert_int_equal(ab_buf_puts(&b, units[u]), 0);
+		assert_int_equal(ab_buf_puts(&b, "\n\nbody"), 0);
+		rc = ab_mail_parse(b.data, b.len, NULL, &m, NULL, 0);
+		assert_true(rc == 0 || rc == 1);
+		assert_mail_utf8(m);
+		assert_non_null(m->subject);
+		assert_true(strlen(m->subject) <= AB_MAIL_DEF_MAX_HEADER);
+		ab_mail_free(m);
+	}
+	ab_buf_free(&b);
+}
+
+static void test_header_case_folded(void **state)
+{
+	struct ab_mail *m = parse_fixture("header_case.eml", NULL, 0, NULL, 0);
+
+	(void)state;
+	/* "SUBJECT:" folded over three lines, unfolded (RFC 5322 2.2.3) */
+	assert_string_equal(m->subject,
+			    "[Icinga] PROBLEM - Service web-01/http  is CRITICAL since 10:02");
+	assert_string_equal(m->from, "icinga@mon.example.org");
+	assert_int_equal(m->n_to, 2);
+	assert_string_equal(m->to[1], "noc@example.org");
+	assert_int_equal(m->date, INT64_C(1715932923000));
+	assert_string_equal(m->message_id, "icinga.42@mon.example.org");
+	assert_string_equal(ab_mail_header(m, "X-Icinga-State"), "CRITICAL");
+	assert_string_equal(ab_mail_header(m, "From"), "Icinga 2 <icinga@mon.example.org>");
+	assert_string_equal(m->headers[1].name, "from");     /* names as written */
+	/* "TEXT/PLAIN; CHARSET=ISO-8859-1", "QUOTED-PRINTABLE" */
+	assert_non_null(strstr(m->text, "(d\xc3\xa9lai d\xc3\xa9pass\xc3\xa9 sur la premi\xc3\xa8re "
+			       "requ\xc3\xaate, une tr\xc3\xa8s longue ligne)\nWhen:"));
+	assert_false(m->text_from_html);
+	ab_mail_free(m);
+}
+
+static void test_mbox_no_mime_latin1(void **state)
+{
+	struct ab_mail *m = parse_fixture("mbox_latin1.eml", NULL, 0, NULL, 0);
+
+	(void)state;
+	/* the "From " line is not a header; no MIME headers; 8-bit windows-1252 */
+	assert_string_equal(m->headers[0].name, "Return-Path");
+	assert_string_equal(m->from, "root@legacy.example.com");
+	assert_string_equal(m->subject, "Cron <root@legacy> /etc/cron.daily/logwatch \xe2\x80\x93 "
+			    "r\xc3\xa9sultat");
+	assert_true(strncmp(m->text, "################### Logwatch 7.5.6", 34) == 0);
+	assert_non_null(strstr(m->text, "Machine: legacy \xe2\x80\x9cproduction\xe2\x80\x9d\n"));
+	assert_non_null(strstr(m->text, "142 times \xe2\x80\x93 d\xc3\xa9j\xc3\xa0 bloqu\xc3\xa9\n"
+			       ">From the archive"));
+	assert_int_equal(m->n_bad_utf8, 0);
+	assert_int_equal(m->n_parts, 1);
+	assert_int_equal(m->n_attachments, 0);
+	ab_mail_free(m);
+}
+
+static void test_no_mime_utf8(void **state)
+{
+	struct ab_mail *m = parse_fixture("no_mime_utf8.eml", NULL, 0, NULL, 0);
+
+	(void)state;
+	assert_string_equal(m->subject, "SMART error (FailedReadSmartSelfTestLog) on \xc2\xbbnas-01"
+			    "\xc2\xab: Pr\xc3\xbc" "fung fehlgeschlagen");
+	assert_non_null(strstr(m->text, "   Ger\xc3\xa4t: /dev/sda [SAT], Temperatur 61 \xc2\xb0" "C "
+			       "\xe2\x80\x93 \xc3\xbc" "ber dem Grenzwert\n"));
+	assert_null(strchr(m->text, '\r'));
+	assert_int_equal(m->n_bad_utf8, 0);
+	ab_mail_free(m);
+}
+
+static void test_charsets(void **state)
+{
+	static const struct hdr_case cases[] = {   /* attachment file name, content */
+		{ "koi8r.txt", "\xd0\xa2\xd1\x80\xd0\xb5\xd0\xb2\xd0\xbe\xd0\xb3\xd0\xb0: \xd0\xb4"
+			       "\xd0\xb8\xd1\x81\xd0\xba \xd0\xb7\xd0\xb0\xd0\xbf\xd0\xbe\xd0\xbb\xd0"
+			       "\xbd\xd0\xb5\xd0\xbd\n" },
+		{ "sjis.txt", "\xe8\xad\xa6\xe5\x91\x8a: \xe3\x83\x87\xe3\x82\xa3\xe3\x82\xb9\xe3\x82"
+			      "\xaf\xe5\xae\xb9\xe9\x87\x8f\xe4\xb8\x8d\xe8\xb6\xb3 (nas-01)\n" },
+		{ "gb2312.txt", "\xe5\x91\x8a\xe8\xad\xa6: \xe7\xa3\x81\xe7\x9b\x98\xe7\xa9\xba"
+				"\xe9\x97\xb4\xe4\xb8\x8d\xe8\xb6\xb3 (db-01)\n" },
+		{ "utf16.txt", "UTF-16 text: \xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac "
+			       "\xf0\x9f\x94\xa5\n" },
+		{ "utf16-nolabel.txt", "BOM, no charset: na\xc3\xafve\n" },
+		{ "latin1-cp1252.txt", "Labelled Latin-1, written in windows-1252: \xe2\x80\x9cquoted"
+				       "\xe2\x80\x9d \xe2\x80\x93 caf\xc3\xa9\n" },
+		{ "latin1-utf8.txt", "Labelled Latin-1, really UTF-8: caf\xc3\xa9 \xe2\x80\x93 "
+				     "\xe6\x97\xa5\xe6\x9c\xac\n" },
+		{ "unknown-label.txt", "Unknown label, Latin-1 bytes: caf\xc3\xa9 cr\xc3\xa8me\n" },
+		{ "ascii-8bit.txt", "ASCII label, 8-bit windows-1252: \xc3\x89" "chec \xe2\x80\x93 "
+				    "r\xc3\xa9" "essayer\n" },
+		{ "utf8-latin1.txt", "UTF-8 label, Latin-1 bytes: d\xc3\xa9j\xc3\xa0 vu\n" },
+		{ "sjis-utf8.txt", "Shift_JIS label, UTF-8 bytes: \xe8\xad\xa6\xe5\x91\x8a\n" },
+		/* a lead byte without its trail byte: U+FFFD, the rest kept */
+		{ "sjis-broken.txt", "\xe8\xad\xa6\xe5\x91\x8a\xef\xbf\xbd\n\xe7\xb5\x82\xe3\x82\x8f"
+				     "\xe3\x82\x8a\n" },
+	};
+	struct ab_mail *m = parse_fixture("charsets.eml", NULL, 0, NULL, 0);
+	size_t i;
+
+	(void)state;
+	/* windows-1252, quoted-printable body */
+	assert_string_equal(m->text, "Zabbix: \xe2\x80\x9c" "Disk space is low\xe2\x80\x9d "
+			    "\xe2\x80\x93 92 % used on /var \xe2\x80\xa6 \xe2\x82\xac 0,00\n");
+	assert_int_equal(m->n_attachments, sizeof(cases) / sizeof(cases[0]));
+	for (i = 0; i < m->n_attachments; i++) {
+		const struct ab_mail_attachment *a = &m->attachments[i];
+
+		assert_string_equal(a->filename, cases[i].name);
+		assert_string_equal(a->content_type, "text/plain");
+		if (!a->content || strcmp(a->content, cases[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i].name,
+				 a->content ? a->content : "(null)", cases[i].want);
+		assert_int_equal(a->content_len, strlen(a->content));
+	}
+	assert_int_equal(m->n_bad_utf8, 1);    /* sjis-broken.txt */
+	ab_mail_free(m);
+}
+
+static void test_html_meta_charset(void **state)
+{
+	struct ab_mail *m = parse_fixture("html_latin1_meta.eml", NULL, 0, NULL, 0);
+
+	(void)state;
+	/* no charset parameter: <meta ... charset=windows-1252>, quoted-printable */
+	assert_true(m->text_from_html);
+	assert_non_null(strstr(m->html, "<h1>ZAP Scanning Report \xe2\x80\x93 \xc2\xabshop"));
+	assert_true(strncmp(m->text, "ZAP Scanning Report \xe2\x80\x93 \xc2\xabshop.example.com"
+			    "\xc2\xbb\n\nSite: https://shop.example.com\nGenerated on", 64) == 0);
+	/* a header row of <th> only: no colons; <th> then <td>: "Key: | value" */
+	assert_non_null(strstr(m->text, "\nRisk Level | Number of Alerts\nHigh | 2\n"
+			       "Informational | 4\n"));
+	assert_non_null(strstr(m->text, "\nHigh | Cross Site Scripting (Reflected)\n"
+			       "Description | Cross-site Scripting (XSS) is an attack "
+			       "technique\xe2\x80\xa6\n"
+			       "URL: | https://shop.example.com/search?q=%3Cscript%3E&page=1\n"
+			       "Risk: | High (Medium confidence)\nCWE Id: | 79\n"));
+	/* entities and windows-1252 characters, &nbsp; as a space */
+	assert_non_null(strstr(m->text, "Reference: | caf\xc3\xa9 & cr\xc3\xa8me \xe2\x80\x93 "
+			       "\xe2\x80\x9csmart quotes\xe2\x80\x9d \xc3\xa9t\xc3\xa9"));
+	assert_null(strstr(m->text, "zap-hidden"));
+	assert_null(strstr(m->text, "Verdana"));
+	assert_int_equal(m->n_links, 3);
+	assert_string_equal(m->links[0], "https://shop.example.com");
+	assert_string_equal(m->links[1], "https://shop.example.com/search?q=%3Cscript%3E&page=1");
+	assert_string_equal(m->links[2], "https://cwe.mitre.org/data/definitions/79.html");
+	assert_ptr_equal(m->url, m->links[0]);
+	assert_int_equal(m->n_bad_utf8, 0);
+	ab_mail_free(m);
+}
+
+static void test_html_alt_empty_text(void **state)
+{
+	struct ab_mail *m = parse_fixture("html_alt_empty_text.eml", NULL, 0, NULL, 0);
+
+	(void)state;
+	/* the text/plain alternative is empty: the HTML (base64) is the text */
+	assert_true(m->text_from_html);
+	assert_string_equal(m->text,
+			    "Grafana alert [FIRING:1] High CPU & load on web-02\n\n"
+			    "Severity: | critical\n"
+			    "Summary: | CPU > 95 % for 10 min \xe2\x80\x93 d\xc3\xa9passement\n"
+			    "Host: | web-02\n\n"
+			    "First line\nsecond line\n\nafter a blank line\n\n"
+			    "Dashboard | View alert | Silence");
+	assert_int_equal(m->text_len, strlen(m->text));
+	assert_int_equal(m->n_links, 3);
+	assert_string_equal(m->links[1], "https://grafana.example.com/alerting/grafana/uid-42/view");
+	assert_string_equal(m->url, "https://grafana.example.com/d/abc/overview");
+	assert_int_equal(m->n_attachments, 0);
+	ab_mail_free(m);
+}
+
+static void test_json_xml_types(void **state)
+{
+	struct ab_mail *m = parse_fixture("json_octet.eml", NULL, 0, NULL, 0);
+	const struct ab_mail_attachment *a;
+	json_error_t jerr;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(m->n_attachments, 5);
+	/* application/octet-stream named *.json: JSON, base64 decoded */
+	a = &m->attachments[0];
+	assert_string_equal(a->filename, "guardduty-finding.json");
+	assert_string_equal(a->content_type, "application/json");
+	j = json_loadb(a->content, a->content_len, 0, &jerr);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "detail"), "title")),
+			    "Unprotected port on EC2 instance i-0abc123 is being probed");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(j, "detail"),
+								  "description")),
+			       "\xe2\x80\x93 Z\xc3\xbcrich"));
+	json_decref(j);
+	/* text/json, quoted-printable */
+	a = &m->attachments[1];
+	assert_string_equal(a->content_type, "text/json");
+	assert_string_equal(a->content, "{\"alert\": {\"name\": \"QP JSON \xc3\xa9t\xc3\xa9\", "
+			    "\"level\": 7}}");
+	/* a +json subtype without a name */
+	a = &m->attachments[2];
+	assert_null(a->filename);
+	assert_string_equal(a->content_type, "application/vnd.acme.finding+json");
+	assert_string_equal(a->content, "{\"finding\": {\"severity\": \"HIGH\", "
+			    "\"cve\": \"CVE-2024-0001\"}}");
+	/* octet-stream named *.XML: XML, converted from its declared ISO-8859-1 */
+	a = &m->attachments[3];
+	assert_string_equal(a->content_type, "application/xml");
+	assert_non_null(strstr(a->content, "<name>Caf\xc3\xa9 service exposed</name>"));
+	/* any other octet-stream: size only */
+	a = &m->attachments[4];
+	assert_string_equal(a->content_type, "application/octet-stream");
+	assert_null(a->content);
+	assert_int_equal(a->size, 17);
+	ab_mail_free(m);
+}
+
+static void test_utf8_cp1252(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(100), s = AB_BUF_INIT(5);
+
+	(void)state;
+	assert_int_equal(ab_utf8_from_cp1252(&b, "\x80 \x93q\x94 \x96 caf\xe9 \x81\x9f\xff\r\n", 17,
+					     false), 0);
+	assert_string_equal(ab_buf_cstr(&b), "\xe2\x82\xac \xe2\x80\x9cq\xe2\x80\x9d \xe2\x80\x93 "
+			    "caf\xc3\xa9 \xef\xbf\xbd\xc5\xb8\xc3\xbf\n");
+	ab_buf_reset(&b);
+	assert_int_equal(ab_utf8_from_cp1252(&b, "a\tb\x01", 4, true), 0);
+	assert_string_equal(ab_buf_cstr(&b), "a b ");
+	/* cut on a character boundary */
+	assert_int_equal(ab_utf8_from_cp1252(&s, "ab\xe9\xe9", 4, false), -1);
+	assert_true(s.overflow);
+	assert_string_equal(ab_buf_cstr(&s), "ab\xc3\xa9");
+	assert_true(ab_utf8_plausible("plain", 5));
+	assert_true(ab_utf8_plausible("caf\xc3\xa9 \xff", 7));    /* damaged UTF-8 */
+	assert_false(ab_utf8_plausible("caf\xe9", 4));           /* Latin-1 */
+	ab_buf_free(&b);
+	ab_buf_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +905,17 @@ int main(void)
 		cmocka_unit_test(test_max_message_and_decoded),
 		cmocka_unit_test(test_errors_and_junk),
 		cmocka_unit_test(test_utf8_clean),
+		cmocka_unit_test(test_rfc2047_words),
+		cmocka_unit_test(test_rfc2047_inline),
+		cmocka_unit_test(test_rfc2047_junk),
+		cmocka_unit_test(test_header_case_folded),
+		cmocka_unit_test(test_mbox_no_mime_latin1),
+		cmocka_unit_test(test_no_mime_utf8),
+		cmocka_unit_test(test_charsets),
+		cmocka_unit_test(test_html_meta_charset),
+		cmocka_unit_test(test_html_alt_empty_text),
+		cmocka_unit_test(test_json_xml_types),
+		cmocka_unit_test(test_utf8_cp1252),
 	};
 
 	return cmocka_run_group_tests_name("mail", tests, NULL, NULL);
