@@ -40,6 +40,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "parse/html.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
 #include "parse/utf8.h"
@@ -846,6 +847,16 @@ static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct
 				continue;
 			snprintf(who, sizeof who, "attachment %.80s",
 				 a->filename ? a->filename : "(unnamed)");
+			if (a->content_type && !strcmp(a->content_type, "text/html")) {
+				/* an HTML report: its text, as the body would be read */
+				struct ab_buf t = AB_BUF_INIT(RE_MAX_TEXT);
+
+				if (ab_html_to_text(a->content, a->content_len, &t, NULL, NULL, 0) >= 0 &&
+				    t.data)
+					hit |= regex_on(c, x, t.data, t.len, who);
+				ab_buf_free(&t);
+				continue;
+			}
 			hit |= regex_on(c, x, a->content, a->content_len < RE_MAX_TEXT ?
 					a->content_len : RE_MAX_TEXT, who);
 		}

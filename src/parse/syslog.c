@@ -1292,12 +1292,54 @@ static bool version_ok(struct span s, size_t maxd, bool dots)
 {
 	size_t i;
 
+	while (s.n > 0 && s.p[0] == ' ')   /* "CEF: 0|": FortiOS writes a blank */
+		s.p++, s.n--;
 	if (s.n == 0 || s.n > maxd || !a_digit(s.p[0]))
 		return false;
 	for (i = 1; i < s.n; i++)
 		if (!a_digit(s.p[i]) && !(dots && s.p[i] == '.'))
 			return false;
 	return true;
+}
+
+/* CEF custom fields carry their meaning in a label ("cs1Label=url
+ * cs1=https://..."): each labelled one is also "cef.label.<label>" (the
+ * label cut to 64 characters of [A-Za-z0-9_.-], others as '_'), so that a
+ * profile can ask for the url or the rule name whichever csN holds it. */
+static void cef_labels(struct ctx *c)
+{
+	static const struct { const char *base; int n; } custom[] = {
+		{ "cs", 6 }, { "cn", 3 }, { "cfp", 4 }, { "c6a", 4 }, { "flexString", 2 },
+		{ "flexNumber", 2 }, { "deviceCustomDate", 2 },
+	};
+	char key[96], lkey[96];
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof custom / sizeof custom[0]; i++)
+		for (k = 1; k <= custom[i].n; k++) {
+			const char *label;
+			json_t *v;
+			size_t j, o;
+
+			snprintf(key, sizeof key, "cef.%s%dLabel", custom[i].base, k);
+			label = json_string_value(json_object_get(c->ev->fields, key));
+			snprintf(key, sizeof key, "cef.%s%d", custom[i].base, k);
+			v = json_object_get(c->ev->fields, key);
+			if (!label || !*label || !v)
+				continue;
+			memcpy(lkey, "cef.label.", 10);
+			for (j = 0, o = 10; label[j] && o < 10 + 64; j++, o++) {
+				char ch = label[j];
+
+				lkey[o] = (a_digit(ch) || (ch >= 'a' && ch <= 'z') ||
+					   (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '.' ||
+					   ch == '-') ? ch : '_';
+			}
+			lkey[o] = '\0';
+			if (!json_object_get(c->ev->fields, lkey) && field_room(c))
+				field_set(c, lkey, json_incref(v));
+		}
 }
 
 /* "CEF:Version|Device Vendor|Device Product|Device Version|Signature ID|
@@ -1315,11 +1357,14 @@ static bool parse_cef(struct ctx *c, char *p, size_t n)
 	};
 	struct span h[7], title;
 	size_t used;
+	bool labels;
 	int i;
 
 	if (n < 4)
 		return false;
 	used = split_pipes(p + 4, n - 4, h, 7);
+	while (used && h[0].n > 0 && h[0].p[0] == ' ')
+		h[0].p++, h[0].n--;
 	if (!used || !version_ok(h[0], 4, false))
 		return false;
 	c->payload = "cef";
@@ -1327,7 +1372,10 @@ static bool parse_cef(struct ctx *c, char *p, size_t n)
 		hdr_unescape(&h[i]);
 		field_str(c, names[i], h[i].p, h[i].n);
 	}
+	labels = memmem(p + 4 + used, n - 4 - used, "Label=", 6) != NULL;   /* most: none */
 	kv_spaced(c, &cef_set, p + 4 + used, n - 4 - used, true);
+	if (labels)
+		cef_labels(c);
 	title = h[5];
 	while (title.n > 0 && is_ws(title.p[title.n - 1]))
 		title.n--;
@@ -1397,6 +1445,8 @@ static bool parse_leef(struct ctx *c, char *p, size_t n)
 		h[4] = (struct span){ p + 5 + used, n - 5 - used };
 		used = n - 5;
 	}
+	while (h[0].n > 0 && h[0].p[0] == ' ')
+		h[0].p++, h[0].n--;
 	if (!version_ok(h[0], 8, true))
 		return false;
 	c->payload = "leef";
@@ -1721,6 +1771,8 @@ static char *find_marker(char *p, size_t n, bool *leef)
 		else if (q - p >= 3 && !memcmp(q - 3, "CEF", 3))
 			s = q - 3, *leef = false;
 		q++;
+		while (s && d < end && d - q < 2 && *d == ' ')   /* "CEF: 0|" (FortiOS) */
+			d++;
 		if (!s || d >= end || !a_digit(*d))
 			continue;
 		while (d < end && d - q < 8 && (a_digit(*d) || (*leef && *d == '.')))
