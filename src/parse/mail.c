@@ -269,6 +269,18 @@ static int iconv_append(struct ab_buf *out, iconv_t cd, const char *in, size_t l
  *    U+FFFD).
  * *nbad counts the bytes that became U+FFFD.
  */
+/* Does the text hold a continuation byte (0x80-0xBF) right after another
+ * high byte, as damaged UTF-8 does and Latin-1 text seldom does? */
+static bool utf8_like_damage(const char *in, size_t len)
+{
+	size_t i;
+
+	for (i = 1; i < len; i++)
+		if (((unsigned char)in[i] & 0xc0) == 0x80 && (unsigned char)in[i - 1] >= 0x80)
+			return true;
+	return false;
+}
+
 static int to_utf8(struct ab_buf *out, const char *in, size_t len, const char *cs,
 		   bool single_line, size_t *nbad)
 {
@@ -315,7 +327,14 @@ static int to_utf8(struct ab_buf *out, const char *in, size_t len, const char *c
 		}
 	}
 	ab_utf8_count(in, len, &multi, &bad);
-	if (bad > 0 && multi == 0)
+	/* 8-bit text with not one valid multibyte sequence: windows-1252 when
+	 * there is no label (or us-ascii, unknown), or when a UTF-8 label is
+	 * on text whose high bytes stand alone as Latin-1 letters do ("d\xe9j\xe0
+	 * vu").  Broken UTF-8 (a lead byte with continuation bytes: overlong
+	 * forms, surrogates) under a UTF-8 label stays UTF-8, its bad bytes
+	 * replaced and counted, so the milter logs it. */
+	if (bad > 0 && multi == 0 &&
+	    (!(cs && (ieq(cs, "utf-8") || ieq(cs, "utf8"))) || !utf8_like_damage(in, len)))
 		return ab_utf8_from_cp1252(out, in, len, single_line);
 	*nbad = bad;
 	return ab_utf8_clean(out, in, len, single_line);

@@ -716,6 +716,28 @@ static void test_no_mime_utf8(void **state)
 	ab_mail_free(m);
 }
 
+/* Under a UTF-8 label, damaged UTF-8 (overlong forms, surrogates: a lead
+ * byte with continuation bytes) stays UTF-8 with U+FFFD and is counted;
+ * lone high bytes are Latin-1 text mislabelled and read as windows-1252. */
+static void test_utf8_label_damage(void **state)
+{
+	static const char broken[] = "From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\nbody \xc0\xaf overlong \xed\xa0\x80 end\n";
+	static const char latin[] = "From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\nd\xe9j\xe0 vu\n";
+	struct ab_mail *m = NULL;
+
+	(void)state;
+	assert_true(ab_mail_parse(broken, strlen(broken), NULL, &m, NULL, 0) >= 0);
+	assert_non_null(strstr(m->text, "\xef\xbf\xbd"));
+	assert_true(m->n_bad_utf8 >= 1);
+	ab_mail_free(m);
+	m = NULL;
+	assert_true(ab_mail_parse(latin, strlen(latin), NULL, &m, NULL, 0) >= 0);
+	assert_string_equal(m->text, "d\xc3\xa9j\xc3\xa0 vu\n");
+	ab_mail_free(m);
+}
+
 static void test_charsets(void **state)
 {
 	static const struct hdr_case cases[] = {   /* attachment file name, content */
@@ -912,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_mbox_no_mime_latin1),
 		cmocka_unit_test(test_no_mime_utf8),
 		cmocka_unit_test(test_charsets),
+		cmocka_unit_test(test_utf8_label_damage),
 		cmocka_unit_test(test_html_meta_charset),
 		cmocka_unit_test(test_html_alt_empty_text),
 		cmocka_unit_test(test_json_xml_types),
