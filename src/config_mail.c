@@ -532,6 +532,7 @@ static const struct ab_conf_field ext_fields[] = {
 /* Members that live in the extractor itself. */
 static const struct ab_conf_field ext_own_fields[] = {
 	{ "attachment", FT_STRING, false, ab_conf_h_string, XOFF(attachment), 0, 0, 0 },
+	{ "field", FT_STRING, false, ab_conf_h_string, XOFF(field), 0, 0, 0 },
 	{ "prefix", FT_STRING, false, ab_conf_h_string, XOFF(prefix), 0, 0, 0 },
 	{ "separator", FT_STRING, false, ab_conf_h_string, XOFF(separator), 0, 0, 0 },
 	{ "map", FT_STRINGS, false, h_maps, XOFF(maps), XOFF(n_maps), 0, 0 },
@@ -574,7 +575,7 @@ static void ext_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *ds
 		return;
 	}
 	ab_conf_err(c, s, "unknown setting '%s' in extractor (type, on, map, pattern, "
-		    "attachment, prefix, separator, namespaces, all)", name);
+		    "attachment, field, prefix, separator, namespaces, all)", name);
 }
 
 static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struct ab_extractor *x)
@@ -587,7 +588,7 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 	static const struct { const char *n; enum ab_ext_where w; } wheres[] = {
 		{ "any", AB_WHERE_ANY }, { "body", AB_WHERE_BODY },
 		{ "attachment", AB_WHERE_ATTACHMENT }, { "subject", AB_WHERE_SUBJECT },
-		{ "text", AB_WHERE_TEXT }, { "links", AB_WHERE_LINKS },
+		{ "text", AB_WHERE_TEXT }, { "links", AB_WHERE_LINKS }, { "field", AB_WHERE_FIELD },
 	};
 	struct xbuild b = { x, NULL, NULL, NULL };
 	size_t k;
@@ -620,7 +621,7 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 			}
 		if (!found)
 			ab_conf_err(c, g, "extractor: on = '%.40s' must be any, body, attachment, "
-				    "subject, text or links", b.on);
+				    "subject, text, links or field", b.on);
 		else if (x->where == AB_WHERE_LINKS && x->kind != AB_EXT_REGEX)
 			ab_conf_err(c, g, "extractor: on = \"links\" is only for regex extractors");
 	}
@@ -633,6 +634,14 @@ static void do_extractor(struct ab_conf_ctx *c, const config_setting_t *g, struc
 			ab_conf_err(c, g, "regex extractor: %s", e);
 	} else if (b.pattern) {
 		ab_conf_err(c, g, "extractor '%s': 'pattern' is only for regex extractors", b.kind);
+	}
+	if (x->field) {
+		if (x->kind != AB_EXT_REGEX || (b.on && strcmp(b.on, "field")))
+			ab_conf_err(c, g, "extractor '%s': 'field' is for regex extractors "
+				    "(on = \"field\")", b.kind);
+		x->where = AB_WHERE_FIELD;
+	} else if (b.on && !strcmp(b.on, "field")) {
+		ab_conf_err(c, g, "extractor: on = \"field\" needs field = \"NAME\"");
 	}
 	if (x->all && x->kind != AB_EXT_REGEX && x->kind != AB_EXT_JSON)
 		ab_conf_err(c, g, "extractor '%s': 'all' is only for regex and json extractors",

@@ -1057,6 +1057,7 @@ static const char *type_from_name(const char *type, const char *sub, const char 
 	} ext[] = {
 		{ ".json", "application/json" }, { ".ndjson", "application/json" },
 		{ ".jsonl", "application/json" }, { ".xml", "application/xml" },
+		{ ".nessus", "application/xml" },
 		{ ".txt", "text/plain" }, { ".log", "text/plain" }, { ".csv", "text/csv" },
 	};
 	size_t i;

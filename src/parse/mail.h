@@ -64,7 +64,7 @@ struct ab_mail_attachment {
 	char *filename;      /* RFC 2231/2047 decoded; NULL if none */
 	char *content_type;  /* lowercase "type/subtype"; a generic type
 				(application/octet-stream, ...) whose file name ends
-				in .json/.ndjson/.jsonl, .xml, .txt/.log or .csv is
+				in .json/.ndjson/.jsonl, .xml/.nessus, .txt/.log or .csv is
 				given as application/json, application/xml,
 				text/plain or text/csv */
 	size_t size;         /* size in bytes after the transfer decoding (base64,

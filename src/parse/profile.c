@@ -828,6 +828,21 @@ static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct
 
 	if (!x->re)
 		return;
+	if (x->where == AB_WHERE_FIELD) {
+		char num[64];
+		json_t *v = vw->evfields ? json_object_get(vw->evfields, x->field) : NULL;
+		const char *t = NULL;
+
+		if (json_is_string(v))
+			t = json_string_value(v);
+		else if (json_is_integer(v)) {
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			t = num;
+		}
+		if (!t || !regex_on(c, x, t, strnlen(t, RE_MAX_TEXT), x->field))
+			tracef(c, "    field %s: %s\n", x->field, t ? "no match" : "not set");
+		return;
+	}
 	if (x->where == AB_WHERE_LINKS) {
 		/* every link of the mail, in order (HTML first), until one matches */
 		for (i = 0; vw->m && i < vw->m->n_links && !hit; i++)
@@ -1277,8 +1292,15 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	}
 	c.cur_ext = -1;
 	c.agg = false;
-	if (p) {
+	if (p)
 		value_maps(&c, p, &skip);
+	if (c.val[T_SEVERITY] && sev_rank(&c, c.val[T_SEVERITY], c.sev_scale) < 0) {
+		/* a word no scale knows ("page") leaves room for fallback/defaults */
+		tracef(&c, "  severity \"%.60s\" not understood: ignored\n", c.val[T_SEVERITY]);
+		free(c.val[T_SEVERITY]);
+		c.val[T_SEVERITY] = NULL;
+	}
+	if (p) {
 		settle(&c, &skip);
 		if (p->n_fallback)
 			tracef(&c, "  fallback:\n");
@@ -1403,6 +1425,7 @@ void ab_profile_free(struct ab_profile *p)
 		struct ab_extractor *x = &p->ext[i];
 
 		free(x->attachment);
+		free(x->field);
 		free(x->prefix);
 		free(x->separator);
 		free(x->pattern);

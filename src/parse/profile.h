@@ -59,6 +59,7 @@ enum ab_ext_where {
 	AB_WHERE_SUBJECT,
 	AB_WHERE_TEXT,
 	AB_WHERE_LINKS,       /* regex: each link of the mail (HTML first) until one matches */
+	AB_WHERE_FIELD,       /* regex, syslog: the text of one event field (x->field) */
 };
 
 struct ab_ext_map {
@@ -70,6 +71,7 @@ struct ab_extractor {
 	enum ab_ext_kind kind;
 	enum ab_ext_where where;
 	char *attachment;            /* filename glob for attachments (NULL = any) */
+	char *field;                 /* regex over this event field (syslog) */
 	char *prefix;                /* headers: default "X-Alert-" */
 	char *separator;             /* kv: default ":" */
 	struct ab_ext_map *maps;
