@@ -727,13 +727,24 @@ static void h_values(struct ab_conf_ctx *c, const config_setting_t *s,
 static void fallback_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *dst)
 {
 	struct ab_profile *p = dst;
-	const char *name = config_setting_name(s);
+	const char *name = config_setting_name(s), *t, *e;
 	struct ab_ext_map *m;
 
 	if (!ab_profile_target_ok(name) || config_setting_type(s) != CONFIG_TYPE_STRING) {
 		ab_conf_err(c, s, "fallback: '%s' must be a target (type, category, severity, "
 			    "tool, source, ...) set to a string", name);
 		return;
+	}
+	for (t = config_setting_get_string(s); (t = strstr(t, "{fields.")); t = e) {
+		char ref[80];
+
+		e = strchr(t, '}');
+		snprintf(ref, sizeof ref, "%.*s", e ? (int)(e - t - 1) : 0, t + 1);
+		if (!e || !ab_profile_target_ok(ref) || strncmp(ref, "fields.", 7)) {
+			ab_conf_err(c, s, "fallback: '%s': a template place must read "
+				    "{fields.NAME} (letters, digits, _ - .)", name);
+			return;
+		}
 	}
 	m = realloc(p->fallback, (p->n_fallback + 1) * sizeof *m);
 	if (!m)

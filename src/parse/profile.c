@@ -72,8 +72,11 @@ struct cand {
 	int cur_ext;              /* extractor running (-1: maps, fallback, defaults) */
 	bool agg;                 /* it is an "all" extractor: highest severity wins */
 	const struct ab_profile *prof;
-	int sev_from;             /* extractor that set val[T_SEVERITY] */
+	int from[T_COUNT];        /* extractor that set val[t] (-1: none) */
+	bool worse;               /* "all": this match raised the severity, its other
+				     captures replace the extractor's earlier ones */
 	json_t *fields;           /* fields.NAME -> string */
+	json_t *field_from;       /* fields.NAME -> extractor that set it */
 	struct ab_buf *trace;
 	bool oom;
 };
@@ -220,10 +223,14 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 	if (t < 0 || !v)
 		return false;
 	if (t == T_FIELD) {
-		if (json_object_get(c->fields, fname) ||
+		json_t *by = json_object_get(c->field_from, fname);
+		bool mine = c->worse && by && json_integer_value(by) == c->cur_ext;
+
+		if ((json_object_get(c->fields, fname) && !mine) ||
 		    json_object_size(c->fields) >= AB_PROFILE_MAX_FIELDS)
 			return false;
-	} else if (c->val[t] && !(t == T_SEVERITY && c->agg && c->sev_from == c->cur_ext)) {
+	} else if (c->val[t] && !(c->agg && c->from[t] == c->cur_ext &&
+				  (t == T_SEVERITY || c->worse))) {
 		return false;
 	}
 	val = clean_value(v, len, t == T_SUMMARY);
@@ -238,13 +245,15 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 		c->val[t] = NULL;
 	}
 	if (t == T_FIELD) {
-		if (json_object_set_new(c->fields, fname, json_string(val)) < 0)
+		if (json_object_set_new(c->fields, fname, json_string(val)) < 0 ||
+		    json_object_set_new(c->field_from, fname, json_integer(c->cur_ext)) < 0)
 			c->oom = true;
 	} else {
+		free(c->val[t]);     /* set before by this "all" extractor's lesser match */
 		c->val[t] = val;
+		c->from[t] = c->cur_ext;
 		if (t == T_SEVERITY) {
 			c->sev_scale = scale;
-			c->sev_from = c->cur_ext;
 		}
 		val = NULL;
 	}
@@ -257,6 +266,53 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 static bool offer_str(struct cand *c, const char *target, const char *v, const char *who)
 {
 	return v ? offer(c, target, v, strlen(v), who) : false;
+}
+
+/* A fallback value, its {fields.NAME} placeholders filled from the fields
+ * found so far (percent-encoded in a url).  A placeholder whose field was
+ * not found leaves the target to the defaults. */
+static void offer_fallback(struct cand *c, const struct ab_ext_map *m)
+{
+	const char *v = m->from, *p, *end = NULL;
+	bool url = target_parse(m->target, NULL, NULL) == T_URL;
+	struct ab_buf b;
+
+	if (!strstr(v, "{fields.")) {
+		offer_str(c, m->target, v, "fallback");
+		return;
+	}
+	ab_buf_init(&b, AB_PROFILE_MAX_VALUE);
+	for (p = v; *p; p = end) {
+		const char *open = strstr(p, "{fields."), *close;
+		char name[72];
+		json_t *f;
+		size_t k;
+
+		if (!open || !(close = strchr(open, '}'))) {
+			ab_buf_append(&b, p, strlen(p));
+			break;
+		}
+		ab_buf_append(&b, p, (size_t)(open - p));
+		end = close + 1;
+		snprintf(name, sizeof name, "%.*s", (int)(close - open - 8), open + 8);
+		f = json_object_get(c->fields, name);
+		if (!json_is_string(f)) {
+			tracef(c, "    %s: no fields.%s for its template\n", m->target, name);
+			ab_buf_free(&b);
+			return;
+		}
+		for (v = json_string_value(f), k = 0; v[k]; k++) {
+			unsigned char ch = (unsigned char)v[k];
+
+			if (!url || isalnum(ch) || strchr("-._~", ch))
+				ab_buf_append(&b, &v[k], 1);
+			else
+				ab_buf_printf(&b, "%%%02X", ch);
+		}
+	}
+	if (!b.overflow && b.data)
+		offer(c, m->target, b.data, b.len, "fallback");
+	ab_buf_free(&b);
 }
 
 /* ------------------------------------------------------------ headers */
@@ -779,7 +835,7 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 	PCRE2_SPTR tab;
 	PCRE2_SIZE start = 0;
 	unsigned matches = 0;
-	int rc = 0;
+	int rc = 0, pass;
 
 	if (!md) {
 		c->oom = true;
@@ -796,16 +852,27 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 			break;
 		matches++;
 		ov = pcre2_get_ovector_pointer(md);
-		for (i = 0; i < n; i++) {
-			PCRE2_SPTR e = tab + i * esz;
-			uint32_t g = ((uint32_t)e[0] << 8) | e[1];
-			char t[96];
+		/* severity first: with "all", the match that raises it brings its
+		 * other captures along (the worst finding's id, name, ...) */
+		c->worse = false;
+		for (pass = 0; pass < 2; pass++)
+			for (i = 0; i < n; i++) {
+				PCRE2_SPTR e = tab + i * esz;
+				uint32_t g = ((uint32_t)e[0] << 8) | e[1];
+				char t[96];
+				bool sev, took;
 
-			if ((int)g >= rc || ov[2 * g] == PCRE2_UNSET)
-				continue;
-			group_target((const char *)(e + 2), t, sizeof t);
-			offer(c, t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
-		}
+				if ((int)g >= rc || ov[2 * g] == PCRE2_UNSET)
+					continue;
+				group_target((const char *)(e + 2), t, sizeof t);
+				sev = target_parse(t, NULL, NULL) == T_SEVERITY;
+				if (sev != (pass == 0))
+					continue;
+				took = offer(c, t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
+				if (sev && took && x->all && matches > 1)
+					c->worse = true;
+			}
+		c->worse = false;
 		if (!x->all)
 			break;
 		start = ov[1];
@@ -1259,13 +1326,16 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	memset(&skip, 0, sizeof skip);
 	c.sev_scale = SC_WORDS;
 	c.cur_ext = -1;
-	c.sev_from = -1;
+	for (i = 0; i < T_COUNT; i++)
+		c.from[i] = -1;
 	c.trace = trace;
 	c.prof = p;
 	c.fields = json_object();
+	c.field_from = json_object();
 	skip.fields = json_object();
-	if (!c.fields || !skip.fields) {
+	if (!c.fields || !c.field_from || !skip.fields) {
 		json_decref(c.fields);
+		json_decref(c.field_from);
 		json_decref(skip.fields);
 		return -1;
 	}
@@ -1305,7 +1375,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 		if (p->n_fallback)
 			tracef(&c, "  fallback:\n");
 		for (i = 0; i < p->n_fallback; i++)
-			offer_str(&c, p->fallback[i].target, p->fallback[i].from, "fallback");
+			offer_fallback(&c, &p->fallback[i]);
 	}
 	if (c.val[T_OCCURRED]) {     /* a time that does not parse leaves room for Date */
 		int64_t ms;
@@ -1327,6 +1397,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	for (i = 0; i < T_COUNT; i++)
 		free(c.val[i]);
 	json_decref(c.fields);
+	json_decref(c.field_from);
 	return rc;
 }
 

@@ -624,6 +624,91 @@ static void test_scale_numbers_checked(void **state)
 	ab_event_free(ev);
 }
 
+/* "all": the match that raises the severity brings its other captures;
+ * fallback templates {fields.NAME}; a severity word no scale knows falls back */
+static void test_all_captures_templates(void **state)
+{
+	static const char rows[] =
+		"From: a@b.example\nSubject: report\n\n"
+		"Low | 11 | first\nCritical | 22 | second\nHigh | 33 | third\n"
+		"Critical | 44 | fourth\n";
+	static const char prof[] = "profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; all = true;\n"
+		"   pattern = \"(?m)^(?<severity>\\\\w+) \\\\| (?<fields_id>\\\\d+) \\\\| (?<title>.+)$\"; } );\n"
+		" fallback = { url = \"https://x.example/p/{fields.id}?q={fields.id}\"; }; } );";
+	struct ab_event *ev;
+
+	(void)state;
+	ev = inline_run(prof, rows, NULL);
+	assert_string_equal(ab_severity_name(ev->severity), "critical");
+	/* the first Critical row: a later equal severity does not replace it */
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "id")), "22");
+	assert_string_equal(ev->title, "second");
+	assert_string_equal(ev->url, "https://x.example/p/22?q=22");
+	ab_event_free(ev);
+
+	/* a field value is percent-encoded in a url, kept as is elsewhere */
+	ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; pattern = \"Host: (?<fields_host>.+)\"; } );\n"
+		" fallback = { url = \"https://cmdb.example/h/{fields.host}\";\n"
+		"   title = \"down: {fields.host}\"; }; } );",
+		"From: a@b.example\nSubject: s\n\nHost: db 01/a&b\n", NULL);
+	assert_string_equal(ev->url, "https://cmdb.example/h/db%2001%2Fa%26b");
+	assert_string_equal(ev->title, "down: db 01/a&b");
+	ab_event_free(ev);
+
+	/* a template whose field was not found leaves the target to the defaults */
+	ev = inline_run("profiles = ( { name = \"p\"; fallback = {\n"
+		" url = \"https://x.example/{fields.nope}\"; title = \"{fields.nope}\"; }; } );",
+		"From: a@b.example\nSubject: the subject\n\nno link here\n", NULL);
+	assert_null(ev->url);
+	assert_string_equal(ev->title, "the subject");
+	ab_event_free(ev);
+
+	/* "Severity: page" is no severity: the fallback's applies */
+	ev = inline_run("profiles = ( { name = \"p\"; extractors = (\n"
+		" { type = \"regex\"; pattern = \"Severity: (?<severity>\\\\w+)\"; } );\n"
+		" fallback = { severity = \"high\"; }; } );",
+		"From: a@b.example\nSubject: s\n\nSeverity: page\n", NULL);
+	assert_string_equal(ab_severity_name(ev->severity), "high");
+	ab_event_free(ev);
+}
+
+/* regex over one syslog field (on = "field") */
+static void test_regex_on_field(void **state)
+{
+	char *errors = NULL, err[256];
+	struct ab_config *cfg = load_conf("profiles = ( { name = \"win\";\n"
+		" detect = { field = [ \"json.winlog.event_id:\" ]; };\n"
+		" extractors = ( { type = \"regex\"; on = \"field\"; field = \"json.winlog.event_id\";\n"
+		"   pattern = \"^(?<type>46(?:25|40))$\"; },\n"
+		"  { type = \"regex\"; on = \"field\"; field = \"json.user\";\n"
+		"   pattern = \"(?<asset>^[a-z]+)\"; } ); } );", &errors);
+	const struct ab_detect_entry *hit = NULL;
+	struct ab_event *ev;
+	static const char line[] = "<134>Nov 23 10:00:00 dc01 winlogbeat: "
+		"{\"winlog\": {\"event_id\": 4625}, \"user\": \"alice\"}";
+	static const char other[] = "<134>Nov 23 10:00:00 dc01 winlogbeat: "
+		"{\"winlog\": {\"event_id\": \"4720\"}}";
+
+	(void)state;
+	if (!cfg)
+		fail_msg("%s", errors);
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, line, strlen(line),
+		false, 1, ev, NULL, &hit, err, sizeof err), 1);
+	assert_non_null(hit);
+	assert_string_equal(ev->type, "4625");       /* an integer field is matched as text */
+	assert_string_equal(ev->asset, "alice");
+	ab_event_free(ev);
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, other, strlen(other),
+		false, 1, ev, NULL, &hit, err, sizeof err), 1);
+	assert_string_not_equal(ev->type, "4720");   /* no match: the parser's own type */
+	ab_event_free(ev);
+	ab_config_free(cfg);
+}
+
 /* ------------------------------------------------------------ config errors */
 
 static void expect_err(const char *body, const char *want)
@@ -680,6 +765,14 @@ static void test_config_errors(void **state)
 		   " map = [ \"A -> title\" ]; } ); } );", "'all' is only for regex and json");
 	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"regex\";\n"
 		   " pattern = \"(?<severity_richter>x)\"; } ); } );", "is not a target");
+	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"regex\";\n"
+		   " on = \"field\"; pattern = \"x\"; } ); } );", "on = \"field\" needs field");
+	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"kv\";\n"
+		   " field = \"json.a\"; } ); } );", "'field' is for regex extractors");
+	expect_err("profiles = ( { name = \"p\";\n fallback = { url = \"https://x/{fields.}\"; }; } );",
+		   "ab.conf:3: fallback: 'url': a template place must read {fields.NAME}");
+	expect_err("profiles = ( { name = \"p\"; fallback = { url = \"https://x/{fields.a\"; }; } );",
+		   "a template place must read");
 }
 
 static int setup(void **state)
@@ -714,6 +807,8 @@ int main(void)
 		cmocka_unit_test(test_detect_syslog),
 		cmocka_unit_test(test_scale_numbers_checked),
 		cmocka_unit_test(test_links_and_attachments),
+		cmocka_unit_test(test_all_captures_templates),
+		cmocka_unit_test(test_regex_on_field),
 		cmocka_unit_test(test_config_errors),
 	};
 
