@@ -2,13 +2,20 @@
 # run-tests.sh - the README's second quick-start command and what CI runs:
 # install dependencies, build with -Werror, run the whole test suite, then
 # build again with ASan + UBSan and run it once more.  The last line printed
-# is the totals over every test case: "N passed, N failed".
+# is the totals over every test case: "N passed, N failed".  Works as root
+# (no sudo needed) and as a user with sudo (used by install-deps only), before
+# or after contrib/quickstart.sh, and again.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 contrib/install-deps.sh --test || { echo "install-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+if [ -f config.status ]; then
+	# configured in the tree by hand: out-of-tree builds refuse to share it
+	echo "run-tests: the source tree was configured in place: make distclean there first"
+	make -s distclean >/dev/null 2>&1 || rm -f config.status
+fi
 [ -x configure ] || autoreconf -fi || { echo "0 passed, 1 failed"; exit 1; }
 
 status=0

@@ -29,6 +29,7 @@
 #include "inboxdb.h"
 #include "ingest.h"
 #include "log.h"
+#include "net/http.h"
 #include "plugin.h"
 #include "route.h"
 #include "runtime.h"
@@ -44,32 +45,65 @@
 static const char *conf_path = DEFAULT_CONFIG;
 static const char *plugin_dir;
 
+/* Every command's synopsis: the first word names the command ("log" has two
+ * lines); "alertbridge COMMAND -h" prints that command's lines. */
+static const char *const usage_lines[] = {
+	"check                          validate the configuration, load every plugin",
+	"send FILE|-                    route and enqueue an event (canonical JSON)",
+	"send --lines FILE|-            enqueue one event JSON per line in one commit",
+	"send MAIL.eml                  parse an alert mail, route and enqueue its event",
+	"explain [--at TIME] FILE|-     an event's rules, throttle/group state, deliveries;\n"
+	"                                 sends nothing",
+	"explain --syslog 'LINE'        routing of a syslog line (source, rules); sends nothing",
+	"explain MAIL.eml               a mail's profile, event and routing; sends nothing",
+	"parse --syslog 'LINE' | --syslog-file FILE|- [--profile NAME]   syslog line(s) -> event\n"
+	"                                 JSON, one per line",
+	"parse [--source NAME] [--profile NAME] MAIL.eml|-   a mail -> event JSON; stderr:\n"
+	"                                 which profile recognized it and why",
+	"profiles                       profiles, their tools, the detection order",
+	"syslog status [--json]         syslog listener counters (received, drops, ...)",
+	"queue list [--dead|--all]      list jobs",
+	"queue retry ID | --dead        make a job, or every dead letter, due now",
+	"queue drop ID                  delete a job",
+	"log [--channel NAME] [--json] [-n N]   delivery log, newest first",
+	"log --channels [--json]        channel health (healthy, failing, disabled)",
+	"inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear",
+	"test CHANNEL [--json]          send a test message through a channel",
+	"secret keygen FILE | encrypt [-k KEYFILE] [VALUE|-]   key file; print enc:v1:...",
+};
+
+/* The usage of every command, or of the one named cmd (NULL: all). */
+static void usage_of(FILE *f, const char *cmd)
+{
+	size_t i, n = cmd ? strlen(cmd) : 0;
+
+	fprintf(f, "usage: alertbridge [-c FILE] [-P PLUGIN_DIR] COMMAND ...\n"
+		"       alertbridge -h|--help | -V|--version | COMMAND -h|--help\n");
+	for (i = 0; i < sizeof usage_lines / sizeof *usage_lines; i++)
+		if (!cmd || (!strncmp(usage_lines[i], cmd, n) && usage_lines[i][n] == ' '))
+			fprintf(f, "  %s\n", usage_lines[i]);
+	if (!cmd)
+		fputs("options:\n"
+		      "  -c, --config FILE      configuration (default " DEFAULT_CONFIG ")\n"
+		      "  -P, --plugin-dir DIR   load plugins from DIR (overrides 'plugin_dir')\n", f);
+	fputs("exit: 0 ok, 64 usage, 65 bad input, 69 unavailable, 75 try again, 78 config\n"
+	      "settings: alertbridge.conf(5); commands: alertbridge(1)\n", f);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: alertbridge [-c FILE] [-P PLUGIN_DIR] COMMAND ...\n"
-		"  check                          validate the configuration, load every plugin\n"
-		"  send FILE|-                    route and enqueue an event (canonical JSON)\n"
-		"  explain FILE|-                 show the routing of an event; sends nothing\n"
-		"  explain [--at TIME] FILE|-     rules, throttle/group state, deliveries; sends nothing\n"
-		"  send --lines FILE|-            enqueue one event JSON per line in one commit\n"
-		"  parse --syslog 'LINE' | --syslog-file FILE|- [--profile NAME]   syslog line(s) -> event\n"
-		"                                 JSON, one per line\n"
-		"  parse [--source NAME] [--profile NAME] MAIL.eml|-   a mail -> event JSON; stderr:\n"
-		"                                 which profile recognized it and why\n"
-		"  profiles                       profiles, their tools, the detection order\n"
-		"  explain --syslog 'LINE'        routing of a syslog line (source, rules); sends nothing\n"
-		"  syslog status [--json]         syslog listener counters (received, drops, ...)\n"
-		"  queue list [--dead|--all]      list jobs\n"
-		"  queue retry ID | --dead        make a job, or every dead letter, due now\n"
-		"  queue drop ID                  delete a job\n"
-		"  log [--channel NAME] [--json] [-n N]   delivery log, newest first\n"
-		"  inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear\n"
-		"  test CHANNEL [--json]          send a test message through a channel\n"
-		"  log --channels [--json]        channel health (healthy, failing, disabled)\n"
-		"  secret keygen FILE | encrypt [-k KEYFILE] [VALUE|-]   key file; print enc:v1:...\n"
-		"settings: alertbridge.conf(5)\n"
-		"default configuration: " DEFAULT_CONFIG "\n");
+	usage_of(f, NULL);
+}
+
+/* True if cmd is a command usage_lines knows. */
+static bool known_command(const char *cmd)
+{
+	size_t i, n = strlen(cmd);
+
+	for (i = 0; i < sizeof usage_lines / sizeof *usage_lines; i++)
+		if (!strncmp(usage_lines[i], cmd, n) && usage_lines[i][n] == ' ')
+			return true;
+	return false;
 }
 
 static struct ab_config *load_config(void)
@@ -86,107 +120,44 @@ static struct ab_config *load_config(void)
 	return cfg;
 }
 
-static struct ab_store *open_store(const struct ab_config *cfg)
-{
-	char err[1024];
-	struct ab_store *st;
-
-	if (ab_mkdir_p(cfg->state_dir, 0750) < 0) {
-		fprintf(stderr, "alertbridge: state_dir %s: %s (create it, or run as the user "
-			"the daemon runs as)\n", cfg->state_dir, strerror(errno));
-		return NULL;
-	}
-	st = ab_store_open(cfg->store_path, err, sizeof err);
-
-	if (!st)
-		fprintf(stderr, "alertbridge: %s\n", err);
-	return st;
-}
-
-static char *read_input(const char *path, size_t *len)
-{
-	struct ab_buf b = AB_BUF_INIT(MAX_INPUT);
-	char chunk[8192];
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, "alertbridge: %s: %s\n", path, strerror(errno));
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (ab_buf_append(&b, chunk, n) < 0) {
-			fprintf(stderr, "alertbridge: %s: input larger than %d bytes\n", path, MAX_INPUT);
-			ab_buf_free(&b);
-			if (f != stdin)
-				fclose(f);
-			return NULL;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	*len = b.len;
-	return ab_buf_steal(&b);
-}
-
-/* Read canonical event JSON from a file or stdin. */
-static struct ab_event *read_event(const char *path)
-{
-	size_t len = 0;
-	char *raw = read_input(path, &len), err[512];
-	json_error_t jerr;
-	json_t *j;
-	struct ab_event *ev;
-
-	if (!raw)
-		return NULL;
-	j = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
-	free(raw);
-	if (!j) {
-		fprintf(stderr, "alertbridge: %s:%d:%d: not valid JSON: %s\n", path, jerr.line,
-			jerr.column, jerr.text);
-		return NULL;
-	}
-	ev = ab_event_from_json(j, err, sizeof err);
-	json_decref(j);
-	if (!ev) {
-		fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", path, err);
-		return NULL;
-	}
-	if (!ev->received_at)
-		ev->received_at = ab_now_ms();
-	ab_event_ensure_id(ev);
-	return ev;
-}
-
-/* --- channels (issue 5): notes about disabled channels on stderr */
 static void check_note(void *arg, bool warning, const char *line)
 {
 	(void)arg;
 	fprintf(stderr, "%s: %s\n", warning ? "warning" : "note", line);
 }
 
+/* check: every error of the file, of the plugins' settings and of the URLs
+ * in one run (a file with errors is still read for its channels). */
 static int cmd_check(void)
 {
-	struct ab_config *cfg = load_config();
+	char *errors = NULL, *chan_errors = NULL, *warnings = NULL;
+	struct ab_config *cfg = ab_config_load_partial(conf_path, &errors);
 	struct ab_runtime *rt;
-	char *errors = NULL;
 	size_t nr, nd;
+	bool bad = errors != NULL;
 
+	if (errors)
+		fputs(errors, stderr);
+	free(errors);
 	if (!cfg)
 		return EX_CONFIG;
+	ab_channels_secrets(cfg->secrets_key);
 	nr = cfg->n_rules;
-	if (ab_mkdir_p(cfg->state_dir, 0750) < 0)
+	if (!bad && ab_mkdir_p(cfg->state_dir, 0750) < 0)
 		fprintf(stderr, "alertbridge: warning: state_dir %s: %s\n", cfg->state_dir,
 			strerror(errno));
 	/* disabled channels too: their settings are checked like any other */
-	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), true, &errors);
-	if (!rt) {
-		fputs(errors ? errors : "channels refused\n", stderr);
-		free(errors);
-		return EX_CONFIG;
-	}
-	if (ab_cli_check_channels(rt->cfg) < 0) {   /* issue 5: URLs vs the SSRF guard */
+	ab_http_global_init();
+	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), AB_RT_WITH_DISABLED,
+				 &chan_errors, &warnings);
+	ab_http_thread_cleanup();
+	if (warnings)
+		fputs(warnings, stderr);
+	free(warnings);
+	if (!rt || bad) {
+		if (chan_errors)
+			fputs(chan_errors, stderr);
+		free(chan_errors);
 		ab_runtime_unref(rt);
 		return EX_CONFIG;
 	}
@@ -200,67 +171,6 @@ static int cmd_check(void)
 	printf(", %zu rule(s), %zu default channel(s)\n", nr, rt->cfg->n_default);
 	ab_runtime_unref(rt);
 	return 0;
-}
-
-static int cmd_send(int argc, char **argv, bool explain_only)
-{
-	struct ab_config *cfg;
-	struct ab_event *ev;
-	struct ab_route_result rr;
-	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
-	struct ab_store *st;
-	char err[1024];
-	int added = 0, rc = 0;
-
-	if (argc != 2) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if (!(cfg = load_config()))
-		return EX_CONFIG;
-	if (!(ev = read_event(argv[1]))) {
-		ab_config_free(cfg);
-		return EX_DATAERR;
-	}
-	if (explain_only)
-		ab_route(cfg, ev, &rr, &trace);
-	if (explain_only) {
-		char *js = ab_event_dumps(ev);
-		json_t *j = js ? json_loads(js, 0, NULL) : NULL;
-		char *pretty = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-		printf("event:\n%s\n\nrules:\n%s", pretty ? pretty : "", ab_buf_cstr(&trace));
-		free(pretty);
-		json_decref(j);
-		free(js);
-		goto out;
-	}
-	if (!(st = open_store(cfg))) {
-		rc = EX_CANTCREAT;
-		goto out;
-	}
-	if (ab_ingest(st, cfg, ev, ab_now_ms(), &rr, &added, err, sizeof err) < 0) {
-		fprintf(stderr, "alertbridge: %s (nothing was queued; try again)\n", err);
-		rc = EX_TEMPFAIL;
-	} else {
-		printf("%s\n", ev->id);
-		if (rr.n == 0) {
-			if (!rr.n_disabled)   /* disabled ones: ab_ingest logged why */
-				fprintf(stderr, "alertbridge: note: no rule and no default channel "
-					"takes this event; it was stored but goes nowhere\n");
-		} else if (rr.disabled_fallback) {
-			fprintf(stderr, "alertbridge: note: the channels of the matching rules are "
-				"disabled: queued for the default channels instead\n");
-		} else if (added == 0) {
-			fprintf(stderr, "alertbridge: note: event %s was already queued for its "
-				"channels; not queued again\n", ev->id);
-		}
-	}
-	ab_store_close(st);
-out:
-	ab_buf_free(&trace);
-	ab_event_free(ev);
-	ab_config_free(cfg);
-	return rc;
 }
 
 static int print_job(const struct ab_job *j, void *arg)
@@ -277,7 +187,9 @@ static int print_job(const struct ab_job *j, void *arg)
 	return 0;
 }
 
-static int parse_id(const char *s, int64_t *id)
+/* An id of a queue job (what = "job", list = "queue list") or of an inbox
+ * alert (what = "alert", list = "inbox list"). */
+static int parse_id_of(const char *s, int64_t *id, const char *what, const char *list)
 {
 	char *end;
 	long long v;
@@ -285,11 +197,22 @@ static int parse_id(const char *s, int64_t *id)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || *end || v <= 0) {
-		fprintf(stderr, "alertbridge: '%s' is not a job id (see 'alertbridge queue list')\n", s);
+		fprintf(stderr, "alertbridge: '%s' is not %s id: a positive number (see "
+			"'alertbridge %s')\n", s, what, list);
 		return -1;
 	}
 	*id = v;
 	return 0;
+}
+
+static int parse_id(const char *s, int64_t *id)
+{
+	return parse_id_of(s, id, "a job", "queue list");
+}
+
+static int parse_alert_id(const char *s, int64_t *id)
+{
+	return parse_id_of(s, id, "an alert", "inbox list");
 }
 
 static int cmd_queue(int argc, char **argv)
@@ -305,7 +228,7 @@ static int cmd_queue(int argc, char **argv)
 	}
 	if (!(cfg = load_config()))
 		return EX_CONFIG;
-	if (!(st = open_store(cfg))) {
+	if (!(st = ab_cli_open_store(cfg))) {
 		ab_config_free(cfg);
 		return EX_CANTCREAT;
 	}
@@ -410,7 +333,7 @@ static int cmd_log(int argc, char **argv)
 	}
 	if (!(cfg = load_config()))
 		return EX_CONFIG;
-	if (!(st = open_store(cfg))) {
+	if (!(st = ab_cli_open_store(cfg))) {
 		ab_config_free(cfg);
 		return EX_CANTCREAT;
 	}
@@ -520,7 +443,7 @@ static int cmd_inbox(int argc, char **argv)
 	} else if (strcmp(sub, "read") == 0 && i + 1 == argc) {
 		int64_t id;
 		int mode = 2, r;
-		if (parse_id(argv[i], &id) < 0) {
+		if (parse_alert_id(argv[i], &id) < 0) {
 			rc = EX_USAGE;
 		} else if ((r = ab_inbox_read(ib, id, print_item, &mode)) == 0) {
 			fprintf(stderr, "alertbridge: no inbox item %s (see 'alertbridge inbox list')\n",
@@ -533,7 +456,7 @@ static int cmd_inbox(int argc, char **argv)
 		int64_t ids[256];
 		size_t n = 0;
 		for (; i < argc && n < 256; i++) {
-			if (parse_id(argv[i], &ids[n++]) < 0)
+			if (parse_alert_id(argv[i], &ids[n++]) < 0)
 				rc = EX_USAGE;
 		}
 		if (rc == 0) {
@@ -563,8 +486,17 @@ int main(int argc, char **argv)
 {
 	int opt;
 
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int i;
+
 	ab_log_init("alertbridge", false, AB_LOG_WARNING);
-	while ((opt = getopt(argc, argv, "+c:P:hV")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:P:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf_path = optarg; break;
 		case 'P': plugin_dir = optarg; break;
@@ -579,6 +511,22 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (!strcmp(argv[0], "help")) {
+		if (argc > 1 && known_command(argv[1]))
+			usage_of(stdout, argv[1]);
+		else
+			usage(stdout);
+		return 0;
+	}
+	/* COMMAND -h / --help anywhere among its arguments: that command's usage
+	 * (never a file or a value named "--help") */
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			if (!known_command(argv[0]))
+				break;
+			usage_of(stdout, argv[0]);
+			return 0;
+		}
 	if (strcmp(argv[0], "check") == 0 && argc == 1)
 		return cmd_check();
 	if (strcmp(argv[0], "profiles") == 0)
@@ -587,14 +535,10 @@ int main(int argc, char **argv)
 		return ab_cli_mail(argc, argv, conf_path, plugin_dir);
 	if (ab_cli_route_wants(argc, argv))   /* explain EVENT, send --lines (issue 4) */
 		return ab_cli_route(argc, argv, conf_path, plugin_dir);
-	if (strcmp(argv[0], "send") == 0)
-		return cmd_send(argc, argv, false);
 	if (ab_cli_channels_wants(argc, argv))   /* test, log --channels, secret */
 		return ab_cli_channels(argc, argv, conf_path, plugin_dir);
 	if (ab_cli_syslog_wants(argc, argv))   /* parse/explain --syslog, syslog status */
 		return ab_cli_syslog(argc, argv, conf_path, plugin_dir);
-	if (strcmp(argv[0], "explain") == 0)
-		return cmd_send(argc, argv, true);
 	if (strcmp(argv[0], "queue") == 0)
 		return cmd_queue(argc, argv);
 	if (strcmp(argv[0], "log") == 0)

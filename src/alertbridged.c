@@ -11,6 +11,7 @@
  *   (EX_CONFIG); store/plugin problems exit 73/69 with what to do.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -48,12 +49,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: alertbridged [-c FILE] [-f] [-p PIDFILE] [-P PLUGIN_DIR] [-d]\n"
-		"  -c FILE        configuration (default " DEFAULT_CONFIG ")\n"
-		"  -f             stay in the foreground, log to stderr\n"
-		"  -p PIDFILE     write and lock a pid file (overrides 'pidfile')\n"
-		"  -P PLUGIN_DIR  load plugins from this directory (overrides 'plugin_dir')\n"
-		"  -d             debug logging\n"
-		"signals: TERM/INT stop after in-flight deliveries, USR1 reloads the configuration\n");
+		"  -c, --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
+		"  -f, --foreground         stay in the foreground, log to stderr\n"
+		"  -p, --pidfile PIDFILE    write and lock a pid file (overrides 'pidfile')\n"
+		"  -P, --plugin-dir DIR     load plugins from this directory (overrides 'plugin_dir')\n"
+		"  -d, --debug              debug logging\n"
+		"  -h, --help               this help\n"
+		"  -V, --version            version and plugin ABI\n"
+		"signals: TERM/INT stop after in-flight deliveries, USR1 reloads the configuration\n"
+		"manual: alertbridged(8) / alertbridge(1), settings: alertbridge.conf(5)\n");
 }
 
 static int write_pidfile(const char *path)
@@ -193,11 +197,27 @@ static void log_channel_note(void *arg, bool warning, const char *line)
 	ab_log(warning ? AB_LOG_WARNING : AB_LOG_NOTICE, "%s", line);
 }
 
+/* Plugins, channels and their URLs: the same validation as `alertbridge
+ * check` (warnings logged, errors refuse the configuration). */
+static struct ab_runtime *build_runtime(struct ab_config *cfg, const char *plugin_dir)
+{
+	char *errors = NULL, *warnings = NULL;
+	struct ab_runtime *rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), 0,
+						    &errors, &warnings);
+
+	if (warnings)
+		log_lines(AB_LOG_WARNING, "channels", warnings);
+	free(warnings);
+	if (!rt)
+		log_lines(AB_LOG_ERR, "channels refused", errors);
+	free(errors);
+	return rt;
+}
+
 static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 {
 	char *errors = NULL;
 	struct ab_config *cfg = ab_config_load(path, &errors);
-	struct ab_runtime *rt;
 
 	if (!cfg) {
 		log_lines(AB_LOG_ERR, "configuration refused", errors);
@@ -205,13 +225,7 @@ static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 		return NULL;
 	}
 	ab_channels_secrets(cfg->secrets_key);   /* --- channels (issue 5) */
-	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
-	if (!rt) {
-		log_lines(AB_LOG_ERR, "channels refused", errors);
-		free(errors);
-		return NULL;
-	}
-	return rt;
+	return build_runtime(cfg, plugin_dir);
 }
 
 int main(int argc, char **argv)
@@ -229,7 +243,18 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int opt, pidfd = -1, sig;
 
-	while ((opt = getopt(argc, argv, "c:fp:P:dhV")) != -1) {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "plugin-dir", required_argument, NULL, 'P' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((opt = getopt_long(argc, argv, "c:fp:P:dhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': conf = optarg; break;
 		case 'f': foreground = true; break;
@@ -280,12 +305,10 @@ int main(int argc, char **argv)
 	/* Whatever was in flight when we last stopped (even by kill -9) goes again. */
 	ab_store_requeue_running(st, ab_now_ms(), true);
 
-	rt = ab_runtime_build(cfg, plugin_dir, ab_host_default(), &errors);
+	rt = build_runtime(cfg, plugin_dir);
 	if (!rt) {
-		log_lines(AB_LOG_ERR, "channels refused", errors);
-		free(errors);
 		ab_store_close(st);
-		return EX_UNAVAILABLE;
+		return EX_CONFIG;
 	}
 	cfg = rt->cfg;
 

@@ -14,25 +14,26 @@ bool ab_cli_syslog_wants(int argc, char **argv);
 int ab_cli_syslog(int argc, char **argv, const char *conf_path, const char *plugin_dir);
 
 /* cli_channels.c: `test CHANNEL [--json]`, `log --channels [--json]`,
- * `secret keygen FILE | encrypt [-k KEYFILE] [VALUE|-]`, and the URL checks
- * of `check` (ab_cli_check_channels: 0 ok, -1 a URL is refused). */
+ * `secret keygen FILE | encrypt [-k KEYFILE] [VALUE|-]`. */
 bool ab_cli_channels_wants(int argc, char **argv);
 int ab_cli_channels(int argc, char **argv, const char *conf_path, const char *plugin_dir);
-struct ab_config;
-int ab_cli_check_channels(const struct ab_config *cfg);
 
-/* cli_mail.c: `parse [--source NAME] MAIL.eml|-`, and `send`/`explain`
- * when the input is a mail (RFC 5322) rather than event JSON. */
+/* cli_mail.c: `parse [--source NAME] MAIL.eml|-`, and `send`/`explain` of
+ * any input (a mail or event JSON, a file or standard input; explain:
+ * every rule with match / first reason, throttle and group state, final
+ * deliveries, a dry run against the store). */
 bool ab_cli_mail_wants(int argc, char **argv);
 int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin_dir);
 /* profiles: the profiles and the detection order (cli_mail.c). */
 int ab_cli_profiles(int argc, char **argv, const char *conf_path);
 
-/* cli_route.c: `explain [--at RFC3339] FILE|-` (event JSON: every rule
- * with match / first reason, throttle and group state, final deliveries;
- * a dry run against the store) and `send --lines FILE|-` (one event JSON
- * per line, committed together). */
+/* cli_route.c: `send --lines FILE|-` (one event JSON per line, committed
+ * together). */
 bool ab_cli_route_wants(int argc, char **argv);
 int ab_cli_route(int argc, char **argv, const char *conf_path, const char *plugin_dir);
+/* The store of cfg opened for a command (state_dir made first); NULL after
+ * a message on stderr. */
+struct ab_config;
+struct ab_store *ab_cli_open_store(const struct ab_config *cfg);
 
 #endif

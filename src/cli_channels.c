@@ -11,11 +11,8 @@
  *                                         print "enc:v1:..." (value from stdin
  *                                         when - or absent; key from -k or
  *                                         secrets_key)
- * and the URL checks `alertbridge check` runs (ab_cli_check_channels): every
- * HTTP channel's and email channel's URL resolved and put through the SSRF
- * guard, allow_networks entries parsed.
  *
- * Public: ab_cli_channels_wants, ab_cli_channels, ab_cli_check_channels.
+ * Public: ab_cli_channels_wants, ab_cli_channels.
  * Diagnostics: errors on stderr say what to do; exit codes from sysexits.h
  * (test: 0 delivered, 69 EX_UNAVAILABLE not delivered).  URLs are shown
  * only redacted; secret values are never printed except the encrypt output.
@@ -71,12 +68,13 @@ static struct ab_config *load(const char *conf_path)
 
 static json_t *test_event(const char *channel)
 {
-	char when[40], title[160];
+	char when[40], title[160], id[33];
 
+	ab_random_id(id);   /* fresh per test: receivers drop duplicates by id */
 	ab_time_format_rfc3339(ab_now_ms(), when, sizeof when);
 	snprintf(title, sizeof title, "Test message from alertbridge to channel %s", channel);
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}",
-		"id", "00000000000000000000000000000000", "type", "system.test",
+		"id", id, "type", "system.test",
 		"category", "system", "severity", "info", "source", "alertbridge",
 		"tool", "alertbridge test", "title", title, "summary",
 		"This is a test message sent by 'alertbridge test'. No action is needed.",
@@ -120,7 +118,10 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 			"false): the daemon delivers nothing to it; this test is sent anyway\n",
 			name, conf_path);
 	ab_http_global_init();
-	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), true, &errors);
+	/* the url is not refused here: the test shows what the guard does at send
+	 * time (check and the daemon refuse such a configuration) */
+	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(),
+				 AB_RT_WITH_DISABLED | AB_RT_NO_URL_CHECK, &errors, NULL);
 	if (!rt) {
 		fputs(errors ? errors : "channels refused\n", stderr);
 		free(errors);
@@ -134,7 +135,8 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 		ch->plugin.api->test(ch->inst, &res);
 	} else {
 		json_t *ev = test_event(name);
-		struct ab_message m = { AB_MSG_TEST, "00000000000000000000000000000000", 1, ev };
+		struct ab_message m = { AB_MSG_TEST, json_string_value(json_object_get(ev, "id")),
+					1, ev };
 		if (ev)
 			ch->plugin.api->send(ch->inst, &m, &res);
 		json_decref(ev);
@@ -358,68 +360,3 @@ int ab_cli_channels(int argc, char **argv, const char *conf_path, const char *pl
 	return cmd_health(argc, argv, conf_path);
 }
 
-static bool http_type(const char *t)
-{
-	return !strcmp(t, "slack") || !strcmp(t, "teams") || !strcmp(t, "mattermost") ||
-		!strcmp(t, "webhook");
-}
-
-int ab_cli_check_channels(const struct ab_config *cfg)
-{
-	const struct ab_host *host = ab_host_default();
-	int rc = 0;
-
-	ab_http_global_init();
-	for (size_t i = 0; i < cfg->n_channels; i++) {
-		const struct ab_channel_conf *ch = &cfg->channels[i];
-		const char *ref = json_string_value(json_object_get(ch->settings, "url"));
-		json_t *nets = json_object_get(ch->settings, "allow_networks");
-		const char **allow = NULL;
-		char *url, err[512];
-		int r;
-
-		if (!ref || (!http_type(ch->type) && strcmp(ch->type, "email") != 0))
-			continue;
-		url = malloc(AB_SECRET_MAX + 1);
-		if (!url)
-			return -1;
-		if (host->secret(host, ref, url, AB_SECRET_MAX + 1, err, sizeof err) < 0) {
-			fprintf(stderr, "%s:%d: channel '%s': setting 'url': %s\n", ch->file, ch->line,
-				ch->name, err);
-			free(url);
-			rc = -1;
-			continue;
-		}
-		if (json_array_size(nets) && (allow = calloc(json_array_size(nets) + 1,
-		    sizeof *allow)))
-			for (size_t k = 0; k < json_array_size(nets); k++)
-				allow[k] = json_string_value(json_array_get(nets, k));
-		for (size_t k = 0; allow && allow[k]; k++) {
-			struct ab_cidr net;
-			if (ab_cidr_parse(allow[k], &net, err, sizeof err) < 0) {
-				fprintf(stderr, "%s:%d: channel '%s': setting 'allow_networks': %s\n",
-					ch->file, ch->line, ch->name, err);
-				rc = -1;
-			}
-		}
-		/* email: smtp:// or smtps://, the guard the plugin applies via net_check */
-		if (!strcmp(ch->type, "email"))
-			r = ab_smtp_check_url(url, allow, err, sizeof err);
-		else
-			r = ab_http_check_url(url, json_is_true(json_object_get(ch->settings,
-				"allow_http")), allow, err, sizeof err);
-		if (r == -1) {
-			fprintf(stderr, "%s:%d: channel '%s': setting 'url': %s\n", ch->file, ch->line,
-				ch->name, err);
-			rc = -1;
-		} else if (r == -2) {
-			fprintf(stderr, "%s:%d: channel '%s': warning: %s\n", ch->file, ch->line,
-				ch->name, err);
-		}
-		memset(url, 0, AB_SECRET_MAX + 1);
-		free(url);
-		free(allow);
-	}
-	ab_http_thread_cleanup();
-	return rc;
-}

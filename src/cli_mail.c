@@ -3,15 +3,18 @@
  *   parse [--source NAME] [--profile NAME] MAIL.eml|-
  *                                      the event JSON a mail becomes; stderr
  *                                      says which profile and why
- *   send MAIL.eml|-                    parse, route and enqueue (like the milter)
- *   explain [--profile NAME] MAIL.eml|-
+ *   send MAIL.eml|EVENT.json|-         parse, route and enqueue (like the milter);
+ *                                      stderr says what happened (queued, grouped,
+ *                                      digested, throttled, duplicate)
+ *   explain [--at TIME] [--profile NAME] MAIL.eml|EVENT.json|-
  *                                      event, profile choice and trace, every rule
- *                                      with match/no-match and why, channels;
- *                                      sends nothing
+ *                                      with match/no-match and why, throttle /
+ *                                      group / digest state and the deliveries (a
+ *                                      dry run in the store); sends nothing
  *   profiles                           the profiles, their tools and the order in
  *                                      which their detect blocks are tried
  * send and explain take canonical event JSON too (input starting with '{'),
- * so `alertbridge send -` works with either.
+ * a file and standard input alike: one code path for every input.
  *
  * Public: ab_cli_mail_wants, ab_cli_mail, ab_cli_profiles.
  * Diagnostics: stderr; exit codes from sysexits.h (EX_DATAERR for input
@@ -47,44 +50,23 @@ static bool is_json_text(const char *s, size_t len)
 
 	while (i < len && isspace((unsigned char)s[i]))
 		i++;
-	return i < len && s[i] == '{';
-}
-
-/* Is the file a mail (not JSON)?  Peeks at the first bytes. */
-static bool file_is_mail(const char *path)
-{
-	char buf[256];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		return false;     /* let the JSON path report the error */
-	n = fread(buf, 1, sizeof buf, f);
-	fclose(f);
-	return n > 0 && !is_json_text(buf, n);
+	return i < len && (s[i] == '{' || s[i] == '[' || s[i] == '"');   /* never a mail */
 }
 
 bool ab_cli_mail_wants(int argc, char **argv)
 {
+	int i;
+
 	if (argc < 2)
 		return false;
-	if (!strcmp(argv[0], "parse")) {
-		int i;
-
-		for (i = 1; i < argc; i++)
-			if (!strncmp(argv[i], "--syslog", 8))
-				return false;
-		return true;
-	}
 	if (!strcmp(argv[0], "send"))
-		return argc == 2 && (!strcmp(argv[1], "-") || file_is_mail(argv[1]));
-	if (!strcmp(argv[0], "explain")) {
-		const char *path = argc == 2 ? argv[1] : argc == 4 && !strcmp(argv[1], "--profile") ?
-			argv[3] : NULL;
-
-		return path && (!strcmp(path, "-") || file_is_mail(path));
-	}
-	return false;
+		return strcmp(argv[1], "--lines") != 0;
+	if (strcmp(argv[0], "parse") && strcmp(argv[0], "explain"))
+		return false;
+	for (i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--syslog", 8))
+			return false;
+	return true;
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -150,6 +132,13 @@ static struct ab_event *make_event(const struct ab_config *cfg, const char *path
 				jerr.column, jerr.text);
 			return NULL;
 		}
+		if (!json_is_object(j)) {
+			fprintf(stderr, "alertbridge: %s: not an event: an event is a JSON object "
+				"(got %s)\n", path, json_is_array(j) ? "an array; for one event per "
+				"line use send --lines" : "a string");
+			json_decref(j);
+			return NULL;
+		}
 		ev = ab_event_from_json(j, err, sizeof err);
 		json_decref(j);
 		if (!ev)
@@ -206,6 +195,107 @@ static struct ab_event *make_event(const struct ab_config *cfg, const char *path
 	return ev;
 }
 
+/* What send did, in the operator's words (stderr; the id is on stdout). */
+static void send_notes(const struct ab_event *ev, const struct ab_route_result *rr,
+		       const struct ab_ingest_outcome *o)
+{
+	if (rr->n == 0) {
+		if (!rr->n_disabled)   /* disabled ones: ab_ingest logged why */
+			fprintf(stderr, "alertbridge: note: no rule and no default channel takes "
+				"this event; it was stored but goes nowhere\n");
+		return;
+	}
+	if (rr->disabled_fallback)
+		fprintf(stderr, "alertbridge: note: the channels of the matching rules are "
+			"disabled: queued for the default channels instead\n");
+	if (o->duplicate && o->added == 0) {
+		fprintf(stderr, "alertbridge: note: event %s was already stored (the same "
+			"input gives the same id): not queued again\n", ev->id);
+		return;
+	}
+	if (o->grouped)
+		fprintf(stderr, "alertbridge: note: added to a group message for %d channel(s); "
+			"it goes out when the group is sent ('explain' shows when)\n", o->grouped);
+	if (o->digested)
+		fprintf(stderr, "alertbridge: note: collected into a digest for %d channel(s); "
+			"it goes out with the next digest\n", o->digested);
+	if (o->suppressed)
+		fprintf(stderr, "alertbridge: note: suppressed by a throttle for %d channel(s) "
+			"(counted; the next delivery says how many were suppressed)\n",
+			o->suppressed);
+	if (o->added)
+		fprintf(stderr, "alertbridge: queued %d delivery job(s)\n", o->added);
+}
+
+static int do_send(struct ab_config *cfg, struct ab_event *ev, const char *route_to)
+{
+	struct ab_route_result rr;
+	struct ab_ingest_outcome o;
+	struct ab_store *st;
+	char err[1024];
+	int r, rc = 0;
+
+	if (!(st = ab_cli_open_store(cfg)))
+		return EX_CANTCREAT;
+	memset(&rr, 0, sizeof rr);
+	memset(&o, 0, sizeof o);
+	if (route_to[0]) {   /* the recipient route+CHANNEL names the channel */
+		const char *ch[1] = { route_to };
+
+		r = ab_store_enqueue(st, ev, ch, 1, ab_now_ms(), &o.added);
+		rr.n = 1;
+		o.duplicate = r == 0 && o.added == 0;
+		if (r < 0)
+			snprintf(err, sizeof err, "%s", ab_store_errmsg(st));
+	} else {
+		r = ab_ingest(st, cfg, ev, ab_now_ms(), &rr, &o, err, sizeof err);
+	}
+	if (r < 0) {
+		fprintf(stderr, "alertbridge: %s (nothing was queued; try again)\n", err);
+		rc = EX_TEMPFAIL;
+	} else {
+		printf("%s\n", ev->id);
+		send_notes(ev, &rr, &o);
+	}
+	ab_store_close(st);
+	return rc;
+}
+
+/* explain: the event, how it was parsed, and the routing decision as a dry
+ * run in the store (rules, throttle / group / digest state, deliveries). */
+static int do_explain(struct ab_config *cfg, struct ab_event *ev, const char *parsing,
+		      const char *route_to, int64_t now)
+{
+	struct ab_buf rt = AB_BUF_INIT(256 * 1024);
+	struct ab_store *st;
+	char err[1024], t[40];
+	int rc = 0;
+
+	printf("event:\n");
+	print_event(ev);
+	if (parsing && *parsing)
+		printf("\nparsing:\n%s", parsing);
+	ab_time_format_rfc3339(now, t, sizeof t);
+	if (route_to[0]) {
+		printf("\nrules:\n  (not consulted: the recipient route+%s names the channel)\n\n"
+		       "channels: %s\n", route_to, route_to);
+	} else if (!(st = ab_cli_open_store(cfg))) {
+		rc = EX_CANTCREAT;
+	} else {
+		if (ab_ingest_explain(st, cfg, ev, now, &rt, err, sizeof err) < 0) {
+			fprintf(stderr, "alertbridge: %s\n", err);
+			rc = EX_TEMPFAIL;
+		} else {
+			printf("\nat %s:\n%s", t, ab_buf_cstr(&rt));
+		}
+		ab_store_close(st);
+	}
+	if (!rc)
+		printf("\nnothing was sent\n");
+	ab_buf_free(&rt);
+	return rc;
+}
+
 int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin_dir)
 {
 	const char *source = NULL, *path = NULL, *cmd = argv[0], *pname = NULL;
@@ -214,24 +304,33 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
 	struct ab_config *cfg;
 	struct ab_event *ev;
-	char *errors = NULL, routebuf[80] = "", *route = routebuf, err[1024];
+	char *errors = NULL, routebuf[80] = "", *route = routebuf;
+	int64_t now = ab_now_ms();
 	int i, rc = 0;
 
 	(void)plugin_dir;
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--source") && i + 1 < argc && !strcmp(cmd, "parse"))
+		if (!strcmp(argv[i], "--source") && i + 1 < argc && !strcmp(cmd, "parse")) {
 			source = argv[++i];
-		else if (!strcmp(argv[i], "--profile") && i + 1 < argc && strcmp(cmd, "send"))
+		} else if (!strcmp(argv[i], "--profile") && i + 1 < argc && strcmp(cmd, "send")) {
 			pname = argv[++i];
-		else if (!path)
+		} else if (!strcmp(argv[i], "--at") && i + 1 < argc && !strcmp(cmd, "explain")) {
+			if (ab_time_parse_rfc3339(argv[++i], &now) < 0) {
+				fprintf(stderr, "alertbridge: --at '%s' is not an RFC 3339 time such "
+					"as 2025-03-30T01:30:00Z\n", argv[i]);
+				return EX_USAGE;
+			}
+		} else if (!path) {
 			path = argv[i];
-		else
+		} else {
 			path = NULL, i = argc + 1;
+		}
 	}
 	if (!path || i > argc) {
 		fprintf(stderr, "usage: alertbridge [-c FILE] parse [--source NAME] [--profile NAME] "
 			"MAIL.eml|-\n"
-			"       alertbridge [-c FILE] explain [--profile NAME] MAIL.eml|EVENT.json|-\n"
+			"       alertbridge [-c FILE] explain [--at TIME] [--profile NAME] "
+			"MAIL.eml|EVENT.json|-\n"
 			"       alertbridge [-c FILE] send MAIL.eml|EVENT.json|-\n");
 		return EX_USAGE;
 	}
@@ -260,7 +359,7 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 		return rc;
 	}
 	if (!ev->received_at)
-		ev->received_at = ab_now_ms();
+		ev->received_at = now;
 	ab_event_ensure_id(ev);
 	if (routebuf[0] && ab_channel_disabled(cfg, routebuf)) {   /* issue 5: enabled = false */
 		if (strcmp(cmd, "parse"))
@@ -268,71 +367,12 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 				"is disabled: using the rules\n", routebuf);
 		routebuf[0] = '\0';
 	}
-	if (!strcmp(cmd, "parse")) {
+	if (!strcmp(cmd, "parse"))
 		print_event(ev);
-	} else if (!strcmp(cmd, "explain")) {
-		struct ab_route_result rr;
-		struct ab_buf rt = AB_BUF_INIT(256 * 1024);
-		size_t k;
-
-		printf("event:\n");
-		print_event(ev);
-		if (trace.len)
-			printf("\nparsing:\n%s", ab_buf_cstr(&trace));
-		if (routebuf[0]) {
-			printf("\nrules:\n  (not consulted: the recipient route+%s names the "
-			       "channel)\n\nchannels: %s\n", routebuf, routebuf);
-		} else {
-			ab_route(cfg, ev, &rr, &rt);
-			printf("\nrules:\n%s\nchannels:", ab_buf_cstr(&rt));
-			for (k = 0; k < rr.n; k++)
-				printf(" %s", rr.channels[k]);
-			printf("%s", rr.n ? (rr.used_default ? "  (default)" : "") : " (none)");
-			for (k = 0; k < rr.n_disabled; k++)   /* issue 5 */
-				printf("%s%s (disabled)", k ? ", " : "  left out: ", rr.disabled[k]);
-			printf("\n");
-		}
-		printf("\nnothing was sent\n");
-		ab_buf_free(&rt);
-	} else {
-		char serr[1024];
-		struct ab_store *st;
-		int added = 0;
-
-		if (ab_mkdir_p(cfg->state_dir, 0750) < 0 ||
-		    !(st = ab_store_open(cfg->store_path, serr, sizeof serr))) {
-			fprintf(stderr, "alertbridge: cannot open the store %s: %s\n",
-				cfg->store_path, strerror(errno));
-			rc = EX_CANTCREAT;
-		} else {
-			const char *ch[1] = { routebuf };
-			struct ab_route_result rr;
-			int r;
-
-			if (routebuf[0]) {
-				r = ab_store_enqueue(st, ev, ch, 1, ab_now_ms(), &added);
-				rr.n = 1;
-				if (r < 0)
-					snprintf(err, sizeof err, "%s", ab_store_errmsg(st));
-			} else {
-				r = ab_ingest(st, cfg, ev, ab_now_ms(), &rr, &added, err, sizeof err);
-			}
-			if (r < 0) {
-				fprintf(stderr, "alertbridge: %s (nothing was queued; try again)\n",
-					err);
-				rc = EX_TEMPFAIL;
-			} else {
-				printf("%s\n", ev->id);
-				if (rr.n == 0 && !rr.n_disabled)   /* disabled: ab_ingest logged */
-					fprintf(stderr, "alertbridge: note: no rule and no default "
-						"channel takes this event\n");
-				else if (added == 0 && rr.n)
-					fprintf(stderr, "alertbridge: note: event %s was already "
-						"queued; not queued again\n", ev->id);
-			}
-			ab_store_close(st);
-		}
-	}
+	else if (!strcmp(cmd, "explain"))
+		rc = do_explain(cfg, ev, ab_buf_cstr(&trace), routebuf, now);
+	else
+		rc = do_send(cfg, ev, routebuf);
 	ab_event_free(ev);
 	ab_buf_free(&trace);
 	ab_config_free(cfg);

@@ -1,15 +1,11 @@
 /*
- * cli_route.c - the routing subcommands of `alertbridge`:
- *   explain [--at RFC3339] FILE|-   the routing of one event (canonical
- *       JSON): every rule with match / no match and the first reason,
- *       per channel what happens (now, throttle state, group state, digest,
- *       reminders) and the final deliveries.  A dry run: the decision is
- *       computed in a store transaction that is rolled back.
+ * cli_route.c - the batch side of `alertbridge` and the store opener every
+ * command shares (ab_cli_open_store):
  *   send --lines FILE|-   one event JSON per line (a scan's findings),
  *       routed and committed together in batches of LINES_PER_COMMIT; the
  *       ids are printed in input order.
  *
- * Public: ab_cli_route_wants, ab_cli_route.
+ * Public: ab_cli_route_wants, ab_cli_route, ab_cli_open_store.
  * Diagnostics: "alertbridge: FILE:LINE: ..." for input that is not an
  * event; store errors say that nothing of the batch was queued.  Exit
  * codes from sysexits.h.
@@ -34,8 +30,6 @@
 
 bool ab_cli_route_wants(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[0], "explain"))
-		return strcmp(argv[1], "--syslog") != 0;
 	return argc == 3 && !strcmp(argv[0], "send") && !strcmp(argv[1], "--lines");
 }
 
@@ -51,7 +45,7 @@ static struct ab_config *load(const char *conf_path)
 	return cfg;
 }
 
-static struct ab_store *open_store(const struct ab_config *cfg)
+struct ab_store *ab_cli_open_store(const struct ab_config *cfg)
 {
 	char err[1024];
 	struct ab_store *st;
@@ -94,80 +88,6 @@ static FILE *open_in(const char *path)
 	return f;
 }
 
-static int explain(int argc, char **argv, const char *conf_path)
-{
-	struct ab_buf in = AB_BUF_INIT(MAX_INPUT), trace = AB_BUF_INIT(256 * 1024);
-	const char *path;
-	int64_t now = ab_now_ms();
-	struct ab_config *cfg = NULL;
-	struct ab_event *ev = NULL;
-	struct ab_store *st = NULL;
-	char chunk[8192], err[1024];
-	size_t n;
-	FILE *f;
-	int rc = EX_DATAERR;
-
-	if (argc == 4 && !strcmp(argv[1], "--at")) {
-		if (ab_time_parse_rfc3339(argv[2], &now) < 0) {
-			fprintf(stderr, "alertbridge: --at '%s' is not an RFC 3339 time such as "
-				"2025-03-30T01:30:00Z\n", argv[2]);
-			return EX_USAGE;
-		}
-		path = argv[3];
-	} else if (argc == 2) {
-		path = argv[1];
-	} else {
-		fprintf(stderr, "usage: alertbridge explain [--at RFC3339] FILE|-\n");
-		return EX_USAGE;
-	}
-	if (!(cfg = load(conf_path)))
-		return EX_CONFIG;
-	if (!(f = open_in(path)))
-		goto out;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (ab_buf_append(&in, chunk, n) < 0) {
-			fprintf(stderr, "alertbridge: %s: input larger than %d bytes\n", path,
-				MAX_INPUT);
-			if (f != stdin)
-				fclose(f);
-			goto out;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	if (!(ev = parse_event(ab_buf_cstr(&in), in.len, path)))
-		goto out;
-	if (!ev->received_at)
-		ev->received_at = now;
-	ab_event_ensure_id(ev);
-	if (!(st = open_store(cfg))) {
-		rc = EX_CANTCREAT;
-		goto out;
-	}
-	if (ab_ingest_explain(st, cfg, ev, now, &trace, err, sizeof err) < 0) {
-		fprintf(stderr, "alertbridge: %s\n", err);
-		rc = EX_TEMPFAIL;
-		goto out;
-	}
-	{
-		json_t *j = ab_event_to_json(ev);
-		char *pretty = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL, t[40];
-
-		ab_time_format_rfc3339(now, t, sizeof t);
-		printf("event:\n%s\n\nat %s:\n%s", pretty ? pretty : "", t, ab_buf_cstr(&trace));
-		free(pretty);
-		json_decref(j);
-	}
-	rc = 0;
-out:
-	ab_store_close(st);
-	ab_event_free(ev);
-	ab_config_free(cfg);
-	ab_buf_free(&in);
-	ab_buf_free(&trace);
-	return rc;
-}
-
 static int send_lines(const char *path, const char *conf_path)
 {
 	struct ab_config *cfg = load(conf_path);
@@ -183,7 +103,7 @@ static int send_lines(const char *path, const char *conf_path)
 		return EX_CONFIG;
 	if (!(f = open_in(path)))
 		goto out;
-	if (!(st = open_store(cfg))) {
+	if (!(st = ab_cli_open_store(cfg))) {
 		rc = EX_CANTCREAT;
 		goto out;
 	}
@@ -256,7 +176,5 @@ out:
 int ab_cli_route(int argc, char **argv, const char *conf_path, const char *plugin_dir)
 {
 	(void)plugin_dir;
-	if (!strcmp(argv[0], "explain"))
-		return explain(argc, argv, conf_path);
 	return send_lines(argv[2], conf_path);
 }

@@ -1110,9 +1110,10 @@ static void finish_paths(struct ab_conf_ctx *c)
 	}
 }
 
-struct ab_config *ab_config_load(const char *path, char **errors)
+static struct ab_config *load(const char *path, char **errors, bool partial)
 {
 	struct ab_conf_ctx c;
+	bool parsed = false;
 	config_t lc;
 	char *slash;
 	size_t i;
@@ -1140,6 +1141,7 @@ struct ab_config *ab_config_load(const char *path, char **errors)
 	config_set_auto_convert(&lc, 0);
 	config_set_include_dir(&lc, c.dir);
 	if (read_file(&c, &lc) == 0) {
+		parsed = true;
 		check_group(&c, config_root_setting(&lc), top_fields,
 			    sizeof top_fields / sizeof top_fields[0], "the top level", c.cfg, NULL);
 		check_refs(&c);
@@ -1167,11 +1169,23 @@ done:
 				*errors = strdup("out of memory\n");
 		}
 		ab_buf_free(&c.errs);
+		if (partial && parsed && !c.oom)
+			return c.cfg;
 		ab_config_free(c.cfg);
 		return NULL;
 	}
 	ab_buf_free(&c.errs);
 	return c.cfg;
+}
+
+struct ab_config *ab_config_load(const char *path, char **errors)
+{
+	return load(path, errors, false);
+}
+
+struct ab_config *ab_config_load_partial(const char *path, char **errors)
+{
+	return load(path, errors, true);
 }
 
 void ab_config_free(struct ab_config *cfg)

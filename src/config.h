@@ -155,6 +155,10 @@ struct ab_config {
 /* Load and validate.  On error returns NULL and *errors holds every
  * problem as "FILE:LINE: message\n" lines (caller frees). */
 struct ab_config *ab_config_load(const char *path, char **errors);
+/* For `check`: the same, but a file that parsed is returned even when it
+ * has errors (then *errors is set), so that the channels that were read can
+ * still be validated by their plugins in the same run.  Never run it. */
+struct ab_config *ab_config_load_partial(const char *path, char **errors);
 void ab_config_free(struct ab_config *cfg);
 void ab_syslog_conf_free(struct ab_syslog_conf *sc);
 void ab_mail_conf_free(struct ab_mail_conf *mc);

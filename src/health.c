@@ -177,6 +177,7 @@ static void queue_event(struct ab_store *st, const struct ab_config *cfg,
 		"--dead'." : "Deliveries to this channel work again.");
 	ab_event_set_str(&ev->asset, ch->name);
 	ab_event_set_str(&ev->status, "new");
+	ab_event_set_str(&ev->origin.kind, "daemon");   /* made by the dispatcher */
 	json_object_set_new(ev->fields, "channel", json_string(ch->name));
 	json_object_set_new(ev->fields, "health", json_string(failing ? "failing" : "healthy"));
 	if (failing) {

@@ -60,7 +60,8 @@ static void warn_disabled(const struct ab_event *ev, const struct ab_route_resul
 }
 
 static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
-	int64_t now, struct ab_route_result *rr, int *added, struct ab_buf *explain,
+	int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out,
+	struct ab_buf *explain,
 	bool dry, char *err, size_t errsz)
 {
 	struct ab_route_result local;
@@ -77,7 +78,7 @@ static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event
 		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
 		return -1;
 	}
-	if (ab_noise_ingest(st, cfg, ev, rr, now, added, explain, e2, sizeof e2) < 0) {
+	if (ab_noise_ingest(st, cfg, ev, rr, now, out, explain, e2, sizeof e2) < 0) {
 		snprintf(err, errsz, "could not store event %s: %s", ev->id, e2);
 		if (own)
 			ab_store_rollback(st);
@@ -99,9 +100,10 @@ static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event
 }
 
 int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
-	int64_t now, struct ab_route_result *rr, int *added, char *err, size_t errsz)
+	int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out, char *err,
+	size_t errsz)
 {
-	return run(st, cfg, ev, now, rr, added, NULL, false, err, errsz);
+	return run(st, cfg, ev, now, rr, out, NULL, false, err, errsz);
 }
 
 int ab_ingest_explain(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,

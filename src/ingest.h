@@ -10,15 +10,18 @@
 #include <stdint.h>
 #include "config.h"
 #include "event.h"
+#include "noise.h"
 #include "route.h"
 #include "store.h"
 
 /* Ensure the id, route and enqueue.  rr (may be NULL) gets the routing
- * decision, *added (may be NULL) the number of new jobs.  Returns 0, or -1
+ * decision, out (may be NULL) what was done (jobs queued, duplicate,
+ * grouped, digested, suppressed by a throttle).  Returns 0, or -1
  * with a message in err (nothing was stored: the input must not be
  * acknowledged). */
 int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
-	int64_t now, struct ab_route_result *rr, int *added, char *err, size_t errsz);
+	int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out, char *err,
+	size_t errsz);
 /* The same decision as a dry run: the trace (rules, throttle and group
  * state, deliveries) goes to explain, and the transaction is rolled back,
  * so nothing is stored or sent. */

@@ -513,8 +513,8 @@ static void list_print(struct ab_buf *ex, const char *what, const char *const *c
 }
 
 int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
-	const struct ab_event *ev, const struct ab_route_result *rr, int64_t now, int *added,
-	struct ab_buf *ex, char *err, size_t errsz)
+	const struct ab_event *ev, const struct ab_route_result *rr, int64_t now,
+	struct ab_ingest_outcome *out, struct ab_buf *ex, char *err, size_t errsz)
 {
 	struct nz z = { ab_store_sqlite(st), err, errsz };
 	const char *direct[AB_ROUTE_MAX_CHANNELS], *counted[AB_ROUTE_MAX_CHANNELS];
@@ -524,9 +524,9 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 	int64_t counted_n = 0;
 	int dup, a1 = 0, a2 = 0;
 
-	if (added)
-		*added = 0;
-	dup = ex || dup_matters(rr) ? is_dup(&z, st, ev->id) : 0;
+	if (out)
+		memset(out, 0, sizeof *out);
+	dup = ex || out || dup_matters(rr) ? is_dup(&z, st, ev->id) : 0;
 	if (dup < 0)
 		return -1;
 	if (ex && dup)
@@ -626,8 +626,13 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 		}
 		free(p);
 	}
-	if (added)
-		*added = a1 + a2;
+	if (out) {
+		out->added = a1 + a2;
+		out->duplicate = dup > 0;
+		out->grouped = (int)ng;
+		out->digested = (int)ndg;
+		out->suppressed = (int)ns;
+	}
 	if (ex) {
 		ab_buf_puts(ex, "deliveries:");
 		if (!nd && !nc && !ng && !ndg)

@@ -12,7 +12,9 @@
  * regex, match limit bounded), not { matchers } (excludes).  Time
  * windows: with active windows the rule only fires inside one; inside a
  * mute window it matches but delivers nothing, except for critical events
- * unless mute_critical is set.  Scopes, final, default fallback, team
+ * unless mute_critical is set.  The default channels take what no rule
+ * matched only when its status is active too (or unset).  Scopes, final,
+ * default fallback, team
  * channel ownership, channel claiming and disabled channels (left out;
  * the default channels when nothing else is left) are described in
  * route.h.  The explain trace gives, per rule, "match" or the first reason
@@ -127,6 +129,14 @@ static bool re_match(const struct ab_field_match *fm, const char *s)
 	return rc >= 0;
 }
 
+static bool status_active(const char *st)
+{
+	for (size_t i = 0; i < sizeof active_statuses / sizeof active_statuses[0]; i++)
+		if (status_eq(active_statuses[i], st))
+			return true;
+	return false;
+}
+
 static bool status_match(const struct ab_rule_conf *r, const struct ab_event *ev, char *why,
 	size_t whysz)
 {
@@ -139,11 +149,8 @@ static bool status_match(const struct ab_rule_conf *r, const struct ab_event *ev
 		snprintf(why, whysz, "status '%s' not in statuses", st ? st : "");
 		return false;
 	}
-	if (r->is_not || !st)
+	if (r->is_not || !st || status_active(st))
 		return true;
-	for (size_t i = 0; i < sizeof active_statuses / sizeof active_statuses[0]; i++)
-		if (status_eq(active_statuses[i], st))
-			return true;
 	snprintf(why, whysz, "status '%s' is not an active one (set statuses to take it)", st);
 	return false;
 }
@@ -370,6 +377,14 @@ static void use_default(const struct ab_config *cfg, const struct ab_event *ev,
 
 	if (out->n_hits >= AB_ROUTE_MAX_HITS)
 		return;
+	if (out->n_matched == 0 && ev->status && *ev->status && !status_active(ev->status)) {
+		/* the statuses default holds for the default route too */
+		if (explain)
+			ab_buf_printf(explain, "%s: status '%s' is not an active one, so the "
+				"default channels do not take it (a rule with statuses can)\n",
+				why, ev->status);
+		return;
+	}
 	h = &out->hits[out->n_hits++];
 	memset(h, 0, sizeof *h);
 	out->used_default = true;

@@ -5,16 +5,28 @@
  * Public: ab_runtime_build, ab_runtime_build_ex, ab_runtime_ref,
  *         ab_runtime_unref, ab_runtime_channel.
  * A disabled channel (enabled = false) is not loaded by ab_runtime_build;
- * ab_runtime_build_ex(..., true, ...) creates it too (check, test).
+ * ab_runtime_build_ex(..., AB_RT_WITH_DISABLED, ...) creates it too (check,
+ * test).
+ * A channel's "url" setting (any plugin: it names the endpoint the plugin
+ * sends to) is checked as the plugin will use it: the secret resolved, the
+ * scheme (smtp/smtps, or https / http with allow_http), the host's
+ * addresses through the SSRF guard and allow_networks; check, start and
+ * reload therefore refuse the same configurations.
  * Diagnostics: "FILE:LINE: channel 'NAME': <plugin message>" per channel
- *         that could not be loaded or created; nothing is swapped in then.
+ *         that could not be loaded or created, or whose url is refused;
+ *         nothing is swapped in then.  A host that does not resolve now is a
+ *         warning ("FILE:LINE: channel 'NAME': warning: ...").
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
+#include "net/http.h"
+#include "net/ssrf.h"
 #include "runtime.h"
+#include "secret.h"
 
 /* Path-like settings are relative to state_dir, like the store. */
 static bool path_key(const char *k)
@@ -47,21 +59,73 @@ static json_t *resolve_settings(const struct ab_config *cfg, const json_t *in)
 	return out;
 }
 
+/* The url setting of a channel, as the plugin will use it (see the top). */
+static void check_url(const struct ab_channel_conf *cc, const struct ab_host *host,
+		      struct ab_buf *errs, struct ab_buf *warns)
+{
+	const char *ref = json_string_value(json_object_get(cc->settings, "url"));
+	json_t *nets = json_object_get(cc->settings, "allow_networks");
+	const char **allow = NULL;
+	char *url, err[512];
+	size_t k;
+	int r;
+
+	if (!ref)
+		return;
+	if (!(url = malloc(AB_SECRET_MAX + 1))) {
+		ab_buf_printf(errs, "%s:%d: channel '%s': out of memory\n", cc->file, cc->line,
+			      cc->name);
+		return;
+	}
+	if (host->secret(host, ref, url, AB_SECRET_MAX + 1, err, sizeof err) < 0) {
+		ab_buf_printf(errs, "%s:%d: channel '%s': setting 'url': %s\n", cc->file, cc->line,
+			      cc->name, err);
+		free(url);
+		return;
+	}
+	if (json_array_size(nets))
+		allow = calloc(json_array_size(nets) + 1, sizeof *allow);
+	for (k = 0; allow && k < json_array_size(nets); k++) {
+		struct ab_cidr net;
+
+		allow[k] = json_string_value(json_array_get(nets, k));
+		if (allow[k] && ab_cidr_parse(allow[k], &net, err, sizeof err) < 0)
+			ab_buf_printf(errs, "%s:%d: channel '%s': setting 'allow_networks': %s\n",
+				      cc->file, cc->line, cc->name, err);
+	}
+	if (!strncasecmp(url, "smtp://", 7) || !strncasecmp(url, "smtps://", 8))
+		r = ab_smtp_check_url(url, allow, err, sizeof err);
+	else
+		r = ab_http_check_url(url, json_is_true(json_object_get(cc->settings,
+			"allow_http")), allow, err, sizeof err);
+	if (r == -1)
+		ab_buf_printf(errs, "%s:%d: channel '%s': setting 'url': %s\n", cc->file, cc->line,
+			      cc->name, err);
+	else if (r == -2 && warns)
+		ab_buf_printf(warns, "%s:%d: channel '%s': warning: %s\n", cc->file, cc->line,
+			      cc->name, err);
+	explicit_bzero(url, AB_SECRET_MAX + 1);
+	free(url);
+	free(allow);
+}
+
 struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_dir,
 	const struct ab_host *host, char **errors)
 {
-	return ab_runtime_build_ex(cfg, plugin_dir, host, false, errors);
+	return ab_runtime_build_ex(cfg, plugin_dir, host, 0, errors, NULL);
 }
 
 struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin_dir,
-	const struct ab_host *host, bool with_disabled, char **errors)
+	const struct ab_host *host, unsigned flags, char **errors, char **warnings)
 {
-	struct ab_buf errs = AB_BUF_INIT(64 * 1024);
+	struct ab_buf errs = AB_BUF_INIT(64 * 1024), warns = AB_BUF_INIT(16 * 1024);
 	struct ab_runtime *rt = calloc(1, sizeof *rt);
 	const char *dir = plugin_dir ? plugin_dir : cfg->plugin_dir;
 	char err[1024];
 
 	*errors = NULL;
+	if (warnings)
+		*warnings = NULL;
 	if (!rt || (cfg->n_channels && !(rt->channels = calloc(cfg->n_channels, sizeof *rt->channels)))) {
 		free(rt);
 		ab_config_free(cfg);
@@ -75,8 +139,10 @@ struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin
 		struct ab_channel_rt *ch = &rt->channels[rt->n_channels];
 		json_t *settings;
 
-		if (!cc->enabled && !with_disabled)
+		if (!cc->enabled && !(flags & AB_RT_WITH_DISABLED))
 			continue;   /* enabled = false: no plugin instance at all */
+		if (!cc->name || !cc->type)
+			continue;   /* a partial configuration (check): already reported */
 		err[0] = '\0';
 		if (ab_plugin_load(dir, cc->type, &ch->plugin, err, sizeof err) < 0) {
 			ab_buf_printf(&errs, "%s:%d: channel '%s': %s\n", cc->file, cc->line,
@@ -95,7 +161,12 @@ struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin
 		}
 		ch->name = cc->name;
 		rt->n_channels++;
+		if (!(flags & AB_RT_NO_URL_CHECK))
+			check_url(cc, host, &errs, &warns);
 	}
+	if (warnings && warns.len)
+		*warnings = ab_buf_steal(&warns);
+	ab_buf_free(&warns);
 	if (errs.len) {
 		*errors = ab_buf_steal(&errs);
 		ab_runtime_unref(rt);

@@ -34,10 +34,18 @@ struct ab_runtime {
  * *errors (caller frees). */
 struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_dir,
 	const struct ab_host *host, char **errors);
-/* The same; with_disabled: also create the channels with enabled = false
- * (which ab_runtime_build, the daemon's snapshot, leaves out). */
+/* ab_runtime_build_ex flags */
+enum {
+	AB_RT_WITH_DISABLED = 1,   /* also create the channels with enabled = false
+				      (which the daemon's snapshot leaves out) */
+	AB_RT_NO_URL_CHECK = 2,    /* leave url settings to the plugin and the guard
+				      at send time (`alertbridge test` shows it) */
+};
+/* The same with flags; warnings (may be NULL): "FILE:LINE: channel 'NAME':
+ * warning: ..." lines (a url host that does not resolve now), NULL if none;
+ * caller frees. */
 struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin_dir,
-	const struct ab_host *host, bool with_disabled, char **errors);
+	const struct ab_host *host, unsigned flags, char **errors, char **warnings);
 struct ab_runtime *ab_runtime_ref(struct ab_runtime *rt);
 void ab_runtime_unref(struct ab_runtime *rt);
 struct ab_channel_rt *ab_runtime_channel(struct ab_runtime *rt, const char *name);

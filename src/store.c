@@ -128,8 +128,12 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"WHERE j.state = 0 AND j.next_at <= ?1 ORDER BY j.next_at, j.id LIMIT ?3",
 	[ST_CLAIM_MARK] = "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_until = ?2, "
 		"updated_at = ?3 WHERE id = ?1 AND state = 0",
+	/* attempt: counts on across a replay (queue retry resets the job's
+	 * retry budget, not the history) */
 	[ST_LOG_ADD] = "INSERT INTO delivery_log(job_id, event_id, channel, at, attempt, status, "
-		"code, latency_ms, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		"code, latency_ms, error) VALUES(?1, ?2, ?3, ?4, MAX(?5, (SELECT "
+		"COALESCE(MAX(attempt), 0) + 1 FROM delivery_log WHERE job_id = ?1)), ?6, ?7, ?8, "
+		"?9)",
 	[ST_FINISH] = "UPDATE jobs SET state = ?2, next_at = ?3, updated_at = ?4, "
 		"lease_until = NULL, last_error = ?5 WHERE id = ?1 AND state = 1 AND attempts = ?6",
 	[ST_REQUEUE] = "UPDATE jobs SET state = 0, lease_until = NULL, updated_at = ?1 "

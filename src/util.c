@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -412,4 +413,17 @@ fail:
 	close(fd);
 	errno = saved;
 	return NULL;
+}
+
+void ab_random_id(char out[33])
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		int64_t t = ab_now_ms() ^ ((int64_t)getpid() << 40) ^ ab_mono_ms();
+
+		for (size_t i = 0; i < sizeof r; i++)
+			r[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i * 131u);
+	}
+	ab_hex(r, sizeof r, out);
 }

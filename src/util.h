@@ -29,6 +29,8 @@ int64_t ab_mono_ms(void);         /* CLOCK_MONOTONIC */
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void ab_hex(const unsigned char *in, size_t n, char *out);
+/* A fresh random 128-bit id as 32 lowercase hex digits (out: 33 bytes). */
+void ab_random_id(char out[33]);
 
 /* mkdir -p with mode for created components; 0 or -1 (errno set). */
 int ab_mkdir_p(const char *path, unsigned mode);

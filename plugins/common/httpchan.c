@@ -20,7 +20,6 @@
 #include "httpchan.h"
 #include "render.h"
 
-#define HC_TEST_ID "00000000000000000000000000000000"
 
 struct hc_inst {
 	const struct ab_host *host;
@@ -140,7 +139,7 @@ void hc_test(void *p, struct ab_result *res)
 {
 	struct hc_inst *in = p;
 	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { AB_MSG_TEST, HC_TEST_ID, 1, ev };
+	struct ab_message m = { AB_MSG_TEST, json_string_value(json_object_get(ev, "id")), 1, ev };
 
 	if (!ev) {
 		ab_result_set(res, AB_RETRY, 0, "out of memory");

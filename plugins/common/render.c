@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "render.h"
@@ -484,15 +486,26 @@ json_t *rd_jstr(const char *s, enum rd_esc esc, size_t max_chars)
 
 json_t *rd_test_event(const struct ab_host *h, const char *channel)
 {
-	char when[40], title[200];
+	char when[40], title[200], id[33];
+	unsigned char r[16];
 	time_t t = (time_t)(h->now_ms(h) / 1000);
 	struct tm tm;
+	size_t i;
 
+	/* a fresh id per test: receivers drop duplicates by id / webhook-id */
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		int64_t ms = h->now_ms(h);
+
+		for (i = 0; i < sizeof r; i++)
+			r[i] = (unsigned char)((ms >> (8 * (i % 8))) ^ (getpid() >> (i % 4)));
+	}
+	for (i = 0; i < sizeof r; i++)
+		snprintf(id + 2 * i, 3, "%02x", r[i]);
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(title, sizeof title, "Test message from alertbridge to channel %.64s", channel);
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}",
-		"id", "00000000000000000000000000000000", "type", "system.test",
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}",
+		"id", id, "type", "system.test",
 		"category", "system", "severity", "info", "source", "alertbridge",
 		"tool", "alertbridge test", "title", title,
 		"summary", "This is a test message sent by 'alertbridge test'. If you can read it, "

@@ -156,7 +156,9 @@ static void scrub_one(char *s, const char *needle, size_t nlen)
 }
 
 /* Remove from msg anything of url that ab_redact_url hides: the whole URL,
- * its user info, and its path/query/fragment. */
+ * its user info, and its path/query/fragment.  Only for text that does not
+ * hold the redacted URL already (its host may equal a hidden component:
+ * http://localhost/localhost). */
 static void scrub_url(char *msg, const char *url)
 {
 	const char *start, *at, *tail;
@@ -437,11 +439,10 @@ static void set_error(struct ab_http_response *resp, const char *url, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	scrub_url(msg, url);
+	scrub_url(msg, url);   /* the untrusted text; prefix holds the redacted URL */
 	n = snprintf(resp->error, sizeof resp->error, "%s: %s", prefix, msg);
 	if (n < 0)
 		resp->error[0] = '\0';
-	scrub_url(resp->error, url);
 }
 
 static void classify(struct ab_http_response *resp, CURL *c, const char *url,
@@ -669,9 +670,9 @@ static int check_url(const char *url, enum url_kind kind, bool allow_http,
 	ab_redact_url(url, red, sizeof red);
 	if (url_precheck(url, kind, allow_http, host, sizeof host, port, sizeof port, why,
 			 sizeof why) != 0) {
-		snprintf(err, errsz, "%s: %s", red, why);
 		if (strcmp(red, url) != 0)   /* else nothing in it is secret */
-			scrub_url(err, url);
+			scrub_url(why, url);
+		snprintf(err, errsz, "%s: %s", red, why);
 		return -1;
 	}
 	memset(&hints, 0, sizeof hints);
@@ -685,9 +686,9 @@ static int check_url(const char *url, enum url_kind kind, bool allow_http,
 	for (ai = res; ai && n < 64; ai = ai->ai_next, n++) {
 		if (ab_ssrf_check(ai->ai_addr, ai->ai_addrlen, allow_networks, why,
 				  sizeof why) != 0) {
-			snprintf(err, errsz, "%s: refused by the SSRF guard: %s", red, why);
 			if (strcmp(red, url) != 0)
-				scrub_url(err, url);
+				scrub_url(why, url);
+			snprintf(err, errsz, "%s: refused by the SSRF guard: %s", red, why);
 			freeaddrinfo(res);
 			return -1;
 		}

@@ -15,9 +15,10 @@
  *  - TIMESTAMP: RFC 3339, else "Mmm dd hh:mm:ss" with a space-padded or
  *    one-digit day, ".fff", a year before the month ("2023 Mar  7",
  *    Brocade) or between day and time ("Mar  7 2023 19:06:53", Cisco), a
- *    ':' after it (Cisco).  Without a year: the year nearest to now.  A
- *    day past the end of its month is no timestamp.  Zone-less times are
- *    UTC;
+ *    ':' after it (Cisco).  Without a year: the latest year that puts it
+ *    at most 31 days after now (a log line is from the past, give or take
+ *    the sender's clock).  A day past the end of its month is no
+ *    timestamp.  Zone-less times are UTC;
  *  - HOSTNAME: the word after the timestamp, when it is letters, digits,
  *    '.', '_', '-', ends in a letter or digit and is followed by SP or the
  *    end of the line: so a lone word after the timestamp is a host;
@@ -95,6 +96,7 @@
 #define TAG_MAX 64               /* longest TAG ended by ':' or "[pid]" */
 #define TAG_SP_MAX 32            /* longest TAG ended by SP (RFC 3164 4.1.3) */
 #define PID_MAX 128
+#define FUTURE_SLACK_MS (31 * 86400000LL)   /* a yearless time may be this far ahead */
 
 struct span {
 	char *p;
@@ -449,7 +451,8 @@ static const char months[12][4] = {
  * BSD timestamp "Mmm dd hh:mm:ss" with variants: day space-padded or one
  * digit, a year before the month (y0 >= 0, Brocade), between the day and
  * the time (Cisco) or after the time, ".fff", a Cisco-style ':' after.
- * Without a year, the year nearest to now.  Returns bytes used or 0.
+ * Without a year, the latest year at most FUTURE_SLACK_MS ahead (see the
+ * top).  Returns bytes used or 0.
  */
 static size_t bsd_at(const char *p, size_t n, int64_t now_ms, int y0, int64_t *out)
 {
@@ -496,17 +499,20 @@ static size_t bsd_at(const char *p, size_t n, int64_t now_ms, int y0, int64_t *o
 	}
 	if (!valid_tm(2000, mo, d, h, mi, s))   /* 2000: a leap year, Feb 29 passes */
 		return 0;
+	/* a log line is from the past, give or take a sender's clock: the
+	 * latest year that puts it at most FUTURE_SLACK_MS ahead of now ("Mar  7"
+	 * read in December is this March, "Oct 11" read in January last
+	 * October, "Jan  2" read on Dec 30 next year's) */
 	best_y = year_of(now_ms);
-	for (k = best_y - 1; k <= best_y + 1; k++) {
-		int64_t t, diff;
+	for (k = best_y + 1; k >= best_y - 1 && bestdiff < 0; k--) {
+		int64_t t;
 
 		if (d > mdays(k, mo))
 			continue;
 		t = mk_ms(k, mo, d, h, mi, s, ms);
-		diff = t > now_ms ? t - now_ms : now_ms - t;
-		if (bestdiff < 0 || diff < bestdiff) {
-			bestdiff = diff;
+		if (t <= now_ms + FUTURE_SLACK_MS) {
 			best = t;
+			bestdiff = 0;
 		}
 	}
 	if (bestdiff < 0)

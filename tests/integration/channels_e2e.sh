@@ -62,7 +62,7 @@ idle() { # nothing queued or running (dead letters do not count)
 }
 start() { "$ABD" -f -c "$1" 2>>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID"); }
 
-plan 27
+plan 28
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts loopback URLs listed in allow_networks" "$rc" 0
@@ -82,6 +82,13 @@ is "test against a 404 exits EX_UNAVAILABLE" "$rc" 69
 like "test prints the permanent error with Slack's text" "$(tr '\n' ' ' <<< "$out")" "status: +permanent .*code: +404 .*no_service"
 : > "$T/ctl.json"
 
+# --- the daemon refuses what check refuses (issue 11): no start with the
+# loopback channel; the runtime guard itself is ssrf_table.sh's (alertbridge test)
+timeout 20 "$ABD" -f -c "$T/ssrf.conf" 2>"$T/ssrf-start.log"; rc=$?
+is "the daemon refuses to start with a URL check refuses" "$rc" 78
+like "and says why, naming the channel and setting" "$(cat "$T/ssrf-start.log")" \
+	"channel 'ssrf': setting 'url':.*(loopback|SSRF|refus)"
+sed -i "s|default = \[\"slack\", \"ssrf\"\];|default = [\"slack\"];|; /name = \"ssrf\"/d" "$T/ssrf.conf"
 start "$T/ssrf.conf"
 # --- 500 twice, then 200: delivered exactly once
 echo '{"mode":"status","status":500,"body":"oops","count":2}' > "$T/ctl.json"
@@ -91,9 +98,6 @@ is "three requests reached the sink for it (2 x 500, 1 x 200)" "$(reqs retry-me)
 out=$("$AB" -c "$T/ssrf.conf" log --channel slack -n 3 | tr '\n' ' ')
 like "delivery log shows retry, retry, ok" "$out" "attempt=3 ok .*code=200.*attempt=2 retry .*code=500.*attempt=1 retry .*code=500"
 
-# --- SSRF: the same guard refuses deliveries to a channel without allow_networks
-like "SSRF refusal is a permanent failure with a clear message" \
-	"$("$AB" -c "$T/ssrf.conf" log --channel ssrf -n 1)" "permanent .*SSRF|permanent .*refused"
 ok "SSRF channel: nothing reached the sink" test "$(grep -c '/services/ssrf/' "$T/rec.jsonl")" = 0
 
 # --- 429 with Retry-After: 3 is honoured

@@ -11,7 +11,7 @@ ABD="$B/src/alertbridged"
 T=$(mktemp -d /tmp/abe2e.XXXXXX)
 chmod 755 "$T"
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; [ -n "${AB_KEEP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT
 
 mkdir -m 755 "$T/plugins"

@@ -125,10 +125,10 @@ ev() { # ev TYPE TITLE TOOL [FINGERPRINT]
 	printf '{"type":"%s","severity":"high","title":"%s","summary":"Parameter user is injectable.","source":"code_scan","tool":"%s","asset":"payments-api","url":"https://dojo.example.com/finding/42"%s}' \
 		"$1" "$2" "$3" "${4:+,\"fingerprint\":\"$4\"}"
 }
-dead() { "$AB" -c "$T/guard.conf" queue list --dead 2>/dev/null | grep -q " $1 "; }
+dead() { "$AB" -c "$T/ab.conf" queue list --dead 2>/dev/null | grep -q " $1 "; }
 start() { "$ABD" -f -c "$1" 2>>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID"); }
 
-plan 66
+plan 65
 
 # --- check: loopback listed in allow_networks passes; without it the guard refuses
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
@@ -156,10 +156,16 @@ like "test mail is marked as a test in the subject" "$(fact "$(mailfile main 1)"
 	'^\[ab-e2e\] \[TEST\] \[INFO\] Test message from alertbridge to channel mail$'
 like "test mail says it is a test in the body" "$(fact "$(mailfile main 1)" text_first)" '^\[TEST\] INFO: Test message'
 
-start "$T/guard.conf"
+# --- the daemon refuses what check refuses (the guarded channel), and runs
+# without it
+timeout 20 "$ABD" -f -c "$T/guard.conf" 2>"$T/guard-start.log"; rc=$?
+is "the daemon refuses to start with the guarded url (EX_CONFIG)" "$rc" 78
+like "and names the channel and the guard's reason" "$(cat "$T/guard-start.log")" \
+	"channel 'guarded': setting 'url': smtp://127\.0\.0\.1:$P1: refused by the SSRF guard"
+start "$T/ab.conf"
 
 # --- one finding: STARTTLS + AUTH, parsed and checked field by field
-"$AB" -c "$T/guard.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'SQL injection in /login <b>' dojo fp-4711)" >/dev/null
+"$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'SQL injection in /login <b>' dojo fp-4711)" >/dev/null
 ok "finding.created delivered to the STARTTLS+AUTH server" wait_for 20 has main 2
 M1=$(mailfile main 2); inspect "$M1"
 is "envelope sender" "$(envelope main 2 mail_from)" "alerts@ab.test"
@@ -185,7 +191,7 @@ is "text part: severity and title first, then the link" \
 is "CRLF line ends only" "$(fact "$M1" bare_lf)" 0
 
 # --- a follow-up about the same finding threads under the first mail
-"$AB" -c "$T/guard.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.updated 'SQL injection in /login <b>' dojo fp-4711)" >/dev/null
+"$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.updated 'SQL injection in /login <b>' dojo fp-4711)" >/dev/null
 ok "follow-up delivered" wait_for 20 has main 3
 M2=$(mailfile main 3); inspect "$M2"
 is "follow-up In-Reply-To is the first mail's Message-ID" "$(fact "$M2" in-reply-to)" "$(fact "$M1" message-id)"
@@ -196,7 +202,7 @@ like "follow-up has its own Message-ID in the finding's thread" "$(fact "$M2" me
 ok "follow-up Message-ID differs from the first" test "$(fact "$M2" message-id)" != "$(fact "$M1" message-id)"
 
 # --- CR/LF in the title cannot add a header or a recipient
-"$AB" -c "$T/guard.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'inject\r\nBcc: evil@example.net' dojo fp-inj)" >/dev/null
+"$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'inject\r\nBcc: evil@example.net' dojo fp-inj)" >/dev/null
 ok "injection attempt delivered" wait_for 20 has main 4
 M3=$(mailfile main 4); inspect "$M3"
 ok "no Bcc header" bash -c '! grep -q bcc <<< "$0"' "$(fact "$M3" headers)"
@@ -208,7 +214,7 @@ ok "evil@example.net received nothing" bash -c "! grep -l evil@example.net $T/ma
 
 # --- a group of three findings: one mail listing them
 for i in 1 2 3; do ev finding.created "grouped finding $i" grouped "fp-g$i"; echo; done > "$T/burst.jsonl"
-"$AB" -c "$T/guard.conf" send --lines "$T/burst.jsonl" >/dev/null 2>>"$T/cli.log"
+"$AB" -c "$T/ab.conf" send --lines "$T/burst.jsonl" >/dev/null 2>>"$T/cli.log"
 ok "group delivered as one mail" wait_for 20 has main 5
 M4=$(mailfile main 5); inspect "$M4"
 like "group Subject counts the alerts" "$(fact "$M4" subject)" '^\[ab-e2e\] \[HIGH\] .*3 alerts: 3 high$'
@@ -221,35 +227,30 @@ is "group text lists every finding" "$(tr ',' '\n' <<< "$(fact "$M4" text_items)
 is "group mail: Auto-Submitted, no thread" "$(fact "$M4" auto-submitted)/$(fact "$M4" in-reply-to)" "auto-generated/"
 
 # --- wrong password: dead letter with the server's 535 text, password never logged
-"$AB" -c "$T/guard.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'bad password' badpw)" >/dev/null
+"$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'bad password' badpw)" >/dev/null
 ok "wrong password: dead letter" wait_for 20 dead badpw
-out=$("$AB" -c "$T/guard.conf" log --channel badpw -n 5)
+out=$("$AB" -c "$T/ab.conf" log --channel badpw -n 5)
 like "wrong password: permanent, SMTP 535 with the server's text, after one attempt" "$out" \
 	"attempt=1 permanent +code=535 .*535 5\.7\.8 Authentication credentials invalid"
 is "wrong password: one attempt only" "$(grep -c attempt= <<< "$out")" 1
 grep -q "auth alice .* failed" "$T/main.log"; ok "the server saw the failed AUTH" test $? = 0
 
 # --- STARTTLS required, server does not offer it: nothing sent in clear
-"$AB" -c "$T/guard.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'needs tls' notls)" >/dev/null
+"$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'needs tls' notls)" >/dev/null
 ok "no STARTTLS: dead letter" wait_for 20 dead notls
-like "no STARTTLS: clear permanent error" "$("$AB" -c "$T/guard.conf" log --channel notls -n 1)" \
+like "no STARTTLS: clear permanent error" "$("$AB" -c "$T/ab.conf" log --channel notls -n 1)" \
 	'permanent .*STARTTLS required .*did not offer it'
 is "no STARTTLS: the server received no message" "$(nmail plain)" 0
 
 # --- smtps:// (implicit TLS) with AUTH LOGIN
-"$AB" -c "$T/guard.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'over smtps' implicit)" >/dev/null
+"$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'over smtps' implicit)" >/dev/null
 ok "smtps: delivered" wait_for 20 has implicit 1
 is "smtps: TLS session, AUTH LOGIN as alice" \
 	"$(envelope implicit 1 tls) $(envelope implicit 1 auth_mech) $(envelope implicit 1 auth_user)" "True LOGIN alice"
 inspect "$(mailfile implicit 1)"
 is "smtps: the mail is the rendered alert" "$(fact "$(mailfile implicit 1)" parts)" "text/plain,text/html"
 
-# --- the SSRF guard refuses a real delivery too
-"$AB" -c "$T/guard.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'guarded' guarded)" >/dev/null
-ok "guarded: dead letter" wait_for 20 dead guarded
-like "guarded: permanent, refused by the SSRF guard" "$("$AB" -c "$T/guard.conf" log --channel guarded -n 1)" \
-	'permanent .*refused by the SSRF guard: 127\.0\.0\.1 is a loopback address'
-is "guarded: nothing more reached the server (and one group mail only)" "$(nmail main)" 5
+is "nothing more reached the server (and one group mail only)" "$(nmail main)" 5
 
 kill -TERM "$DPID"; wait "$DPID"; rc=$?
 is "the daemon stopped cleanly" "$rc" 0
@@ -257,8 +258,8 @@ ok "no sanitizer report from the daemon or the CLI" \
 	bash -c "! grep -l -E 'Sanitizer|runtime error' $T/daemon.log $T/cli.log"
 
 # --- secrets: neither password in any log, the delivery log or stderr
-"$AB" -c "$T/guard.conf" log --json -n 1000 > "$T/deliveries.json" 2>&1
-"$AB" -c "$T/guard.conf" queue list --dead >> "$T/deliveries.json" 2>&1
+"$AB" -c "$T/ab.conf" log --json -n 1000 > "$T/deliveries.json" 2>&1
+"$AB" -c "$T/ab.conf" queue list --dead >> "$T/deliveries.json" 2>&1
 ok "passwords appear in no log, delivery log or stderr" \
 	bash -c "! grep -l -e '$PASS' -e '$WRONG' $T/daemon.log $T/deliveries.json $T/*.log"
 [ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; sed 's/^/#   /' "$T/daemon.log" | tail -40; }

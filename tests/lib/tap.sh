@@ -26,3 +26,5 @@ wait_for() {
 	while [ "$i" -lt $((limit * 10)) ]; do "$@" && return 0; sleep 0.1; i=$((i + 1)); done
 	return 1
 }
+# done_testing: the plan at the end (for tests whose count follows the data).
+done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }

@@ -115,17 +115,17 @@ static int in(struct ab_store *st, const char *js, int64_t now)
 	char err[512];
 	json_t *j = json_loads(js, 0, NULL);
 	struct ab_event *ev;
-	int added = -1;
+	struct ab_ingest_outcome o = { -1, false, 0, 0, 0 };
 
 	assert_non_null(j);
 	ev = ab_event_from_json(j, err, sizeof err);
 	json_decref(j);
 	if (!ev)
 		fail_msg("%s: %s", js, err);
-	if (ab_ingest(st, cfg, ev, now, NULL, &added, err, sizeof err) < 0)
+	if (ab_ingest(st, cfg, ev, now, NULL, &o, err, sizeof err) < 0)
 		fail_msg("ingest: %s", err);
 	ab_event_free(ev);
-	return added;
+	return o.added;
 }
 
 static int flush(struct ab_store *st, int64_t now)

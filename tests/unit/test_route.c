@@ -365,13 +365,31 @@ static void test_teams(void **state)
 		{ "{\"team\":\"web\",\"severity\":\"low\",\"status\":\"resolved\",\"type\":\"x.y\","
 		  "\"title\":\"t\"}", "a", false },
 		{ "{\"team\":\"other\",\"severity\":\"critical\",\"tool\":\"trivy\"}", "a", false },
-		/* no rule at all matches: team default, or the global default without
-		 * the other teams' channels */
-		{ "{\"team\":\"payments\",\"status\":\"closed\",\"type\":\"x.y\"}", "pay", true },
-		{ "{\"team\":\"nobody\",\"status\":\"closed\",\"type\":\"x.y\"}", "b", true },
-		{ "{\"status\":\"closed\",\"type\":\"x.y\"}", "b", true },
-		{ "{\"team\":\"web\",\"status\":\"closed\",\"type\":\"x.y\"}", "b web", true },
+		/* no rule matches a closed finding, and the default channels do
+		 * not take an inactive status either */
+		{ "{\"team\":\"payments\",\"status\":\"closed\",\"type\":\"x.y\"}", "", false },
+		{ "{\"status\":\"closed\",\"type\":\"x.y\"}", "", false },
 	};
+	/* no rule at all matches: team default, or the global default without
+	 * the other teams' channels */
+	static const struct {
+		const char *event, *want;
+	} dc[] = {
+		{ "{\"team\":\"payments\",\"type\":\"x.y\"}", "pay" },
+		{ "{\"team\":\"nobody\",\"type\":\"x.y\"}", "b" },
+		{ "{\"type\":\"x.y\"}", "b" },
+		{ "{\"team\":\"web\",\"type\":\"x.y\"}", "b web" },
+		{ "{\"team\":\"web\",\"type\":\"x.y\",\"status\":\"open\"}", "b web" },
+	};
+	static const char def_text[] =
+		"state_dir = \"/tmp\";\n"
+		"channels = ( { name = \"b\"; type = \"file\"; path = \"b\"; },\n"
+		"  { name = \"pay\"; type = \"file\"; path = \"p\"; },\n"
+		"  { name = \"web\"; type = \"file\"; path = \"w\"; } );\n"
+		"rules = ( { name = \"only-hits\"; events = [\"hit.*\"]; channels = [\"b\"]; } );\n"
+		"teams = ( { name = \"payments\"; channels = [\"pay\"]; default = [\"pay\"]; },\n"
+		"  { name = \"web\"; channels = [\"web\"]; } );\n"
+		"default = [\"b\", \"pay\", \"web\"];\n";
 	char *errors = NULL, got[256];
 	struct ab_config *c = load_text(lang_text, &errors);
 	bool def;
@@ -386,6 +404,16 @@ static void test_teams(void **state)
 		if (strcmp(got, tc[i].want) != 0 || def != tc[i].def)
 			fail_msg("case %zu %s: got '%s' (default %d) want '%s'", i, tc[i].event,
 				got, def, tc[i].want);
+	}
+	ab_config_free(c);
+	c = load_text(def_text, &errors);
+	if (!c)
+		fail_msg("config: %s", errors);
+	for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++) {
+		route_str(c, dc[i].event, 0, got, sizeof got, &def);
+		if (strcmp(got, dc[i].want) != 0 || !def)
+			fail_msg("default case %zu %s: got '%s' (default %d) want '%s'", i,
+				dc[i].event, got, def, dc[i].want);
 	}
 	ab_config_free(c);
 }

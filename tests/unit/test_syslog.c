@@ -23,7 +23,7 @@
 #include "parse/syslog.h"
 #include "util.h"
 
-#define NOW_MS 1705312800000LL      /* 2024-01-15T10:00:00Z */
+#define NOW_MS 1710928800000LL      /* 2024-03-20T10:00:00Z */
 #define MAXF 16
 
 struct fexp {
@@ -477,6 +477,36 @@ static void roundtrip(const struct ab_event *ev)
 	free(s);
 }
 
+/* A yearless RFC 3164 time takes the latest year that puts it at most 31
+ * days ahead (from the past, give or take the sender's clock). */
+static void test_yearless(void **state)
+{
+	static const struct { int64_t now; const char *line, *want; } t[] = {
+		/* read on 2026-12-05: March is this year's (not next March) */
+		{ 1796457600000LL, "<13>Mar  7 08:00:00 web01 app: x", "2026-03-07T08:00:00Z" },
+		{ 1796457600000LL, "<13>Jan  2 08:00:00 web01 app: x", "2027-01-02T08:00:00Z" },
+		{ 1796457600000LL, "<13>Dec  6 08:00:00 web01 app: x", "2026-12-06T08:00:00Z" },
+		/* read on 2024-01-15 */
+		{ NOW_MS, "<13>Dec 31 08:00:00 web01 app: x", "2023-12-31T08:00:00Z" },
+		{ NOW_MS, "<13>Feb  5 08:00:00 web01 app: x", "2024-02-05T08:00:00Z" },
+		{ NOW_MS, "<13>Oct 11 08:00:00 web01 app: x", "2023-10-11T08:00:00Z" },
+	};
+	char err[256], got[40];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ab_event *ev = ab_event_new();
+
+		assert_int_equal(ab_syslog_parse(t[i].line, strlen(t[i].line), "peer.example",
+						 t[i].now, ev, err, sizeof err), 0);
+		ab_time_format_rfc3339(ev->occurred_at, got, sizeof got);
+		if (strcmp(got, t[i].want))
+			fail_msg("%s: got %s, want %s", t[i].line, got, t[i].want);
+		ab_event_free(ev);
+	}
+}
+
 static void test_table(void **state)
 {
 	size_t i, k;
@@ -831,6 +861,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_yearless),
 		cmocka_unit_test(test_id_stable),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_hostile_content),
