@@ -53,7 +53,7 @@
  * from the header (CEF Name and Severity, LEEF EventID and sev on the LEEF
  * scale).  Extension values run to the SP before the next key: they keep
  * spaces, '|' and unescaped '=' (decode_cef drops such a value; we keep
- * it), unescape \= \\ \n \r (and \|); spaces before the separating SP
+ * it), unescape \= \\ \n \r (and \| \:); spaces before the separating SP
  * are kept, trailing white space of the last value is not; a tab is no
  * separator.  CEF rt and LEEF devTime (epoch ms, or "Mmm dd yyyy
  * hh:mm:ss") give occurred_at.
@@ -923,8 +923,9 @@ static size_t next_key(const char *p, size_t n)
 	return n;
 }
 
-/* CEF extension unescaping in place: \\ \= \n \r, and \| (not in the
- * spec, but sent); any other backslash stays.  Returns the new length. */
+/* CEF extension unescaping in place: \\ \= \n \r, and \| and \: (not in
+ * the spec, but sent: Microsoft Defender for Identity writes https\://);
+ * any other backslash stays.  Returns the new length. */
 static size_t cef_unescape(char *p, size_t n)
 {
 	size_t i, o;
@@ -936,7 +937,7 @@ static size_t cef_unescape(char *p, size_t n)
 		if (p[i] == '\\' && i + 1 < n) {
 			char e = p[i + 1];
 
-			if (e == '\\' || e == '=' || e == '|') {
+			if (e == '\\' || e == '=' || e == '|' || e == ':') {
 				p[o++] = e;
 				i++;
 				continue;

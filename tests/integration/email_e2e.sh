@@ -128,7 +128,7 @@ ev() { # ev TYPE TITLE TOOL [FINGERPRINT]
 dead() { "$AB" -c "$T/ab.conf" queue list --dead 2>/dev/null | grep -q " $1 "; }
 start() { "$ABD" -f -c "$1" 2>>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID"); }
 
-plan 65
+plan 66
 
 # --- check: loopback listed in allow_networks passes; without it the guard refuses
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?

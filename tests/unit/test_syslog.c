@@ -223,6 +223,12 @@ static const struct tcase cases[] = {
 	  "finding.created", "security", "high", "fortinet", "firewall", "ips: signature detected",
 	  "peer.example", "2024-01-15T10:30:00Z", NULL, "10.1.1.5",
 	  { { "cef.act", "\"dropped\"" }, { "cef.device_version", "\"v7.2.5\"" } } },
+	/* Defender for Identity escapes the colon of its links (https\://) */
+	{ "CEF MDI-like, escaped colon in a link",
+	  "<36>Jan 10 09:00:00 mdi01 CEF:0|Microsoft|Azure ATP|2.0|EncryptionDowngradeSecurityAlert|Encryption downgrade activity|5|start=2024-01-10T09:00:00.0000000Z app=Kerberos shost=WS01 msg=Encryption downgrade cs1Label=url cs1=https\\://contoso.atp.azure.com/securityAlert/ab12",
+	  "finding.created", "security", "medium", "microsoft", "syslog", "Encryption downgrade activity",
+	  "mdi01", "2024-01-10T09:00:00Z", NULL, NULL,
+	  { { "cef.cs1", "\"https://contoso.atp.azure.com/securityAlert/ab12\"" } } },
 	{ "CEF Check Point-like, word severity and empty extension",
 	  "<134>1 2024-01-15T10:00:00Z fw1 CheckPoint 1234 - - CEF:0|Check Point|VPN-1 & FireWall-1|R81|Drop|Drop|Very-High|",
 	  "finding.created", "security", "critical", "check point", "firewall", "Drop", "fw1",
