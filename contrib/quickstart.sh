@@ -41,6 +41,14 @@ AB="$build/src/alertbridge"
 ABD="$build/src/alertbridged"
 CONF="$top/conf/alertbridge.conf"
 PLUGINS="$build/plugins/built"
+if [ -n "$SUDO" ]; then
+	# the daemon runs as root, and root loads plugins only from a directory
+	# and files owned by root: stage a root-owned copy outside the tree
+	PLUGINS=/run/alertbridge-quickstart/plugins
+	sudo rm -rf /run/alertbridge-quickstart
+	sudo install -d -m 0755 -o root -g root /run/alertbridge-quickstart "$PLUGINS"
+	sudo install -m 0755 -o root -g root "$build"/plugins/built/*.so "$PLUGINS/"
+fi
 $SUDO "$AB" -c "$CONF" -P "$PLUGINS" check
 [ "${1:-}" = "--no-run" ] && exit 0
 cat <<MSG
