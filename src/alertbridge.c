@@ -115,7 +115,7 @@ static struct ab_config *load_config(void)
 		fputs(errors ? errors : "configuration refused\n", stderr);
 		free(errors);
 	} else {
-		ab_channels_secrets(cfg->secrets_key);   /* issue 5: plugin secrets */
+		ab_channels_secrets(cfg->secrets_key);   /* plugin secrets */
 	}
 	return cfg;
 }
@@ -531,9 +531,9 @@ int main(int argc, char **argv)
 		return cmd_check();
 	if (strcmp(argv[0], "profiles") == 0)
 		return ab_cli_profiles(argc, argv, conf_path);
-	if (ab_cli_mail_wants(argc, argv))   /* parse/send/explain MAIL.eml (issue 3) */
+	if (ab_cli_mail_wants(argc, argv))   /* parse, send and explain of any input */
 		return ab_cli_mail(argc, argv, conf_path, plugin_dir);
-	if (ab_cli_route_wants(argc, argv))   /* explain EVENT, send --lines (issue 4) */
+	if (ab_cli_route_wants(argc, argv))   /* send --lines */
 		return ab_cli_route(argc, argv, conf_path, plugin_dir);
 	if (ab_cli_channels_wants(argc, argv))   /* test, log --channels, secret */
 		return ab_cli_channels(argc, argv, conf_path, plugin_dir);

@@ -26,16 +26,16 @@
 #include <dirent.h>
 
 #include "buf.h"
-#include "channels.h"   /* issue 5: plugin secrets */
+#include "channels.h"   /* plugin secrets */
 #include "config.h"
 #include "dispatch.h"
-#include "mail_conf.h"   /* issue 3: milter settings */
+#include "mail_conf.h"   /* milter settings */
 #include "milter.h"
 #include "log.h"
 #include "net/http.h"
 #include "plugin.h"
 #include "runtime.h"
-#include "scheduler.h"   /* issue 4: groups, digests, reminders */
+#include "scheduler.h"   /* groups, digests, reminders */
 #include "store.h"
 #include "syslog_in.h"
 #include "util.h"
@@ -183,14 +183,14 @@ static void log_lines(int level, const char *what, const char *text)
 	}
 }
 
-/* --- syslog listeners (issue 6): wake the dispatcher after a group commit --- */
+/* --- syslog listeners: wake the dispatcher after a group commit --- */
 static void syslog_wake(void *d)
 {
 	ab_dispatch_wake(d);
 }
 /* --- end syslog listeners --- */
 
-/* --- channels (issue 5): disabled channels and fallbacks, once per load --- */
+/* --- channels: disabled channels and fallbacks, once per load --- */
 static void log_channel_note(void *arg, bool warning, const char *line)
 {
 	(void)arg;
@@ -224,7 +224,7 @@ static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 		free(errors);
 		return NULL;
 	}
-	ab_channels_secrets(cfg->secrets_key);   /* --- channels (issue 5) */
+	ab_channels_secrets(cfg->secrets_key);   /* --- channels */
 	return build_runtime(cfg, plugin_dir);
 }
 
@@ -234,9 +234,9 @@ int main(int argc, char **argv)
 	bool foreground = false, debug = false;
 	struct ab_runtime *rt;
 	struct ab_dispatcher *disp;
-	struct ab_sched *sched;   /* issue 4 */
+	struct ab_sched *sched;
 	struct ab_milter *milter = NULL;   /* mail ingestion, NULL when not configured */
-	struct ab_syslog_in *syslog_in = NULL;   /* syslog listeners (issue 6) */
+	struct ab_syslog_in *syslog_in = NULL;   /* syslog listeners */
 	struct ab_store *st;
 	struct ab_config *cfg;
 	char *errors = NULL, err[1024];
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 	}
 	ab_log_init("alertbridged", !foreground || cfg->log_syslog,
 		debug ? AB_LOG_DEBUG : cfg->log_level);
-	ab_channels_secrets(cfg->secrets_key);   /* --- channels (issue 5): enc:/file:/env: */
+	ab_channels_secrets(cfg->secrets_key);   /* --- channels: enc:/file:/env: */
 	if (!pidfile)
 		pidfile = cfg->pidfile;
 
@@ -318,7 +318,7 @@ int main(int argc, char **argv)
 	}
 	if (pidfile && (pidfd = write_pidfile(pidfile)) < 0)
 		return EX_CANTCREAT;
-	/* --- syslog listeners (issue 6): bind as root, before the privilege drop --- */
+	/* --- syslog listeners: bind as root, before the privilege drop --- */
 	syslog_in = ab_syslog_in_open(cfg, err, sizeof err);
 	if (!syslog_in && err[0]) {
 		ab_log(AB_LOG_ERR, "%s", err);
@@ -349,14 +349,14 @@ int main(int argc, char **argv)
 		ab_log(AB_LOG_ERR, "%s", err);
 		return EX_OSERR;
 	}
-	/* --- scheduler: due groups, digests, reminders (issue 4) --- */
+	/* --- scheduler: due groups, digests, reminders --- */
 	sched = ab_sched_start(cfg->store_path, rt, disp, NULL, NULL, err, sizeof err);
 	if (!sched) {
 		ab_log(AB_LOG_ERR, "%s", err);
 		return EX_OSERR;
 	}
 	/* --- end scheduler --- */
-	/* --- syslog listeners (issue 6) --- */
+	/* --- syslog listeners --- */
 	if (syslog_in && ab_syslog_in_start(syslog_in, rt, cfg->store_path, syslog_wake, disp, err,
 		sizeof err) < 0) {
 		ab_log(AB_LOG_ERR, "%s", err);
@@ -372,7 +372,7 @@ int main(int argc, char **argv)
 	ab_log(AB_LOG_NOTICE, "alertbridged %s started: %zu channel(s), %zu rule(s), store %s, "
 		"%d worker(s)", PACKAGE_VERSION, rt->n_channels, cfg->n_rules, cfg->store_path,
 		cfg->dispatch.workers);
-	ab_channels_notes(cfg, log_channel_note, NULL);   /* channels (issue 5) */
+	ab_channels_notes(cfg, log_channel_note, NULL);   /* channels */
 
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0)
@@ -388,14 +388,14 @@ int main(int argc, char **argv)
 				ab_log(AB_LOG_WARNING, "reload: a new store path takes effect only "
 					"after a restart");
 			ab_dispatch_set_runtime(disp, nrt);
-			ab_syslog_in_set_runtime(syslog_in, nrt);   /* syslog (issue 6) */
-			ab_milter_set_runtime(milter, nrt);         /* milter (issue 3) */
-			ab_sched_set_runtime(sched, nrt);           /* scheduler (issue 4) */
+			ab_syslog_in_set_runtime(syslog_in, nrt);   /* syslog */
+			ab_milter_set_runtime(milter, nrt);         /* milter */
+			ab_sched_set_runtime(sched, nrt);           /* scheduler */
 			ab_runtime_unref(rt);
 			rt = nrt;
 			ab_log(AB_LOG_NOTICE, "configuration reloaded: %zu channel(s), %zu rule(s)",
 				rt->n_channels, rt->cfg->n_rules);
-			ab_channels_notes(rt->cfg, log_channel_note, NULL);   /* issue 5 */
+			ab_channels_notes(rt->cfg, log_channel_note, NULL);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -405,9 +405,9 @@ int main(int argc, char **argv)
 		ab_log(AB_LOG_NOTICE, "signal %d: finishing in-flight deliveries and stopping", sig);
 		break;
 	}
-	ab_milter_stop(milter);         /* milter (issue 3): answers in-flight mail first */
-	ab_syslog_in_stop(syslog_in);   /* syslog (issue 6): commits what it read */
-	ab_sched_stop(sched);           /* scheduler (issue 4): a pass in progress commits */
+	ab_milter_stop(milter);         /* milter: answers in-flight mail first */
+	ab_syslog_in_stop(syslog_in);   /* syslog: commits what it read */
+	ab_sched_stop(sched);           /* scheduler: a pass in progress commits */
 	ab_dispatch_stop(disp);
 	ab_store_close(st);
 	if (pidfile && pidfd >= 0) {

@@ -215,7 +215,7 @@ static int health_cb(const struct ab_health_row *r, void *arg)
 	if (!ab_config_channel(h->cfg, r->channel)) {
 		state = "disabled";   /* no longer configured: nothing is delivered */
 	} else if (ab_channel_disabled(h->cfg, r->channel)) {
-		state = "disabled";   /* enabled = false (issue 5) */
+		state = "disabled";   /* enabled = false */
 		reason = AB_DISABLED_REASON;
 	}
 	print_row(h, r->channel, state, r->failures, r->since, r->last_ok, r->last_fail,

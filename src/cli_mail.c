@@ -361,7 +361,7 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 	if (!ev->received_at)
 		ev->received_at = now;
 	ab_event_ensure_id(ev);
-	if (routebuf[0] && ab_channel_disabled(cfg, routebuf)) {   /* issue 5: enabled = false */
+	if (routebuf[0] && ab_channel_disabled(cfg, routebuf)) {   /* enabled = false */
 		if (strcmp(cmd, "parse"))
 			fprintf(stderr, "alertbridge: note: the recipient names channel '%s', which "
 				"is disabled: using the rules\n", routebuf);

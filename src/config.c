@@ -625,7 +625,7 @@ static void h_chan_type(struct ab_conf_ctx *c, const config_setting_t *s, const 
 static const struct ab_conf_field channel_fields[] = {
 	{ "name", FT_STRING, true, h_chan_name, COFF(name), 0, 0, 0 },
 	{ "type", FT_STRING, true, h_chan_type, COFF(type), 0, 0, 0 },
-	/* host settings (issue 5, config_channel.c): kept out of the plugin's settings */
+	/* host settings (config_channel.c): kept out of the plugin's settings */
 	{ "rate", FT_STRING, false, ab_conf_h_rate, COFF(rate), 0, 0, 0 },
 	{ "burst", FT_INT, false, ab_conf_h_int, COFF(burst), 0, 1, 1000 },
 	{ "fallback", FT_STRING, false, ab_conf_h_fallback, COFF(fallback), 0, 0, 0 },

@@ -36,7 +36,7 @@
 #include "log.h"
 #include "store.h"
 #include "util.h"
-#include "health.h"   /* issue 5: rate limit + channel health */
+#include "health.h"   /* rate limit + channel health */
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
@@ -146,7 +146,7 @@ static void attempt(struct ab_runtime *rt, struct ab_job *job, struct outcome *o
 			job->channel);
 		return;
 	}
-	/* --- channels (issue 5): over its rate -> back in the queue, not an attempt */
+	/* --- channels: over its rate -> back in the queue, not an attempt */
 	if (ch && ab_chanctl_admit(rt, job, ab_now_ms()) > 0)
 		return;
 	t0 = ab_mono_ms();
@@ -231,7 +231,7 @@ static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jo
 				ab_store_errmsg(st));
 		return;
 	}
-	for (size_t i = 0; i < n; i++)   /* issue 5: channel health */
+	for (size_t i = 0; i < n; i++)   /* channel health */
 		if (o[i].attempted && ab_runtime_channel(rt, jobs[i].channel))
 			ab_chanctl_result(st, rt, &jobs[i], &o[i].res, o[i].now);
 }
@@ -439,7 +439,7 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	for (int i = 0; i < d->n_threads; i++)
 		pthread_join(d->threads[i], NULL);
 	ab_runtime_unref(d->rt);
-	ab_chanctl_shutdown();   /* issue 5 */
+	ab_chanctl_shutdown();
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free(d->threads);

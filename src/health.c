@@ -157,7 +157,7 @@ static void queue_event(struct ab_store *st, const struct ab_config *cfg,
 	if (!ch->fallback || !strcmp(ch->fallback, ch->name))
 		return;
 	if (ab_channel_disabled(cfg, ch->fallback))
-		return;   /* issue 5: a disabled fallback gets nothing; the log line says so */
+		return;   /* a disabled fallback gets nothing; the log line says so */
 	ev = ab_event_new();
 	if (!ev)
 		return;

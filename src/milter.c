@@ -482,7 +482,7 @@ static int commit(struct msg *m, const struct ab_config *cfg, struct ab_event *e
 		if (!ab_mail_route_channel(cfg->mail, m->rcpts[i], ch, sizeof ch))
 			continue;
 		cc = ab_config_channel(cfg, ch);
-		if (cc && !cc->enabled)   /* issue 5: enabled = false: left out like in routes */
+		if (cc && !cc->enabled)   /* enabled = false: left out like in routes */
 			ab_log(AB_LOG_WARNING, "milter: recipient %s names channel '%s', which is "
 			       "disabled: left out (the rules take the mail if no channel is left)",
 			       m->rcpts[i], ch);

@@ -82,7 +82,7 @@ is "test against a 404 exits EX_UNAVAILABLE" "$rc" 69
 like "test prints the permanent error with Slack's text" "$(tr '\n' ' ' <<< "$out")" "status: +permanent .*code: +404 .*no_service"
 : > "$T/ctl.json"
 
-# --- the daemon refuses what check refuses (issue 11): no start with the
+# --- the daemon refuses what check refuses: no start with the
 # loopback channel; the runtime guard itself is ssrf_table.sh's (alertbridge test)
 timeout 20 "$ABD" -f -c "$T/ssrf.conf" 2>"$T/ssrf-start.log"; rc=$?
 is "the daemon refuses to start with a URL check refuses" "$rc" 78

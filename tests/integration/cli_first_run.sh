@@ -3,7 +3,7 @@
 #   - --help / --version for both programs (exit 0, stdout), -h after every
 #     command prints that command's usage and never opens a file "--help";
 #   - an unknown option exits 64 with the usage on stderr;
-# and the defects a new user hit (issue 11), one test each:
+# and the defects a new user hit, one test each:
 #   1 start and SIGUSR1 reload refuse the channel URLs that check refuses;
 #   2 `test CHANNEL` sends received_at as an RFC 3339 string and a fresh id
 #     (webhook-id) every time;

@@ -259,7 +259,7 @@ static const struct err_case err_cases[] = {
 	  "@include \"profiles.d/*.conf\"\n",
 	  { { 1, "cannot include 'profiles.d/*.conf': libconfig 1.5 does not expand "
 	      "wildcards; @include each file by name" } }, 1, NULL },
-	/* enabled = false (issue 5): a disabled channel is still validated */
+	/* enabled = false: a disabled channel is still validated */
 	{ "enabled_not_bool",
 	  "channels = (\n  { name = \"a\"; type = \"file\";\n    enabled = \"no\"; }\n);\n",
 	  { { 3, "channel 'a': setting 'enabled' must be true or false" } }, 1, NULL },
@@ -564,10 +564,10 @@ static void test_shipped_config(void **state)
 	assert_string_equal(ch->type, "file");
 	assert_true(json_is_true(json_object_get(ch->settings, "fsync")));
 	assert_int_equal(cfg->n_rules, 5);
-	/* issue 10: high and critical alerts of every recognized type */
+	/* high and critical alerts of every recognized type */
 	assert_int_equal(cfg->rules[0].n_events, 0);
 	assert_int_equal(cfg->rules[0].min_severity, AB_SEV_HIGH);
-	assert_string_equal(cfg->rules[1].events[0], "sla.warning");   /* issue 4 policy */
+	assert_string_equal(cfg->rules[1].events[0], "sla.warning");   /* the shipped policy */
 	assert_string_equal(cfg->rules[1].events[1], "sla.breached");
 	assert_string_equal(cfg->rules[2].events[0], "compliance.drift_detected");
 	assert_string_equal(cfg->rules[3].events[0], "scan.failed");
@@ -576,7 +576,7 @@ static void test_shipped_config(void **state)
 		assert_int_equal(cfg->rules[i].n_channels, i == 4 ? 1 : 2);
 		assert_false(cfg->rules[i].final);
 	}
-	assert_int_equal(cfg->n_default, 0);   /* issue 4: only what a rule asks for */
+	assert_int_equal(cfg->n_default, 0);   /* only what a rule asks for */
 	ab_config_free(cfg);
 }
 
@@ -631,7 +631,7 @@ static void test_error_cap(void **state)
 	free(errors);
 }
 
-/* enabled (issue 5): default true, false kept out of the plugin settings,
+/* enabled: default true, false kept out of the plugin settings,
  * a fallback naming a disabled channel loads, and the notes the daemon
  * logs at load (one per disabled channel, one per such fallback). */
 static const char enabled_conf[] =

@@ -4,7 +4,7 @@
  * OK -> done, RETRY -> retried until OK, PERMANENT -> dead letter, RETRY
  * past max_age -> dead letter, and every attempt in the delivery log;
  * jobs of a disabled channel (enabled = false) held until a snapshot
- * enables it (issue 5).
+ * enables it.
  */
 #include <stdarg.h>
 #include <stddef.h>
