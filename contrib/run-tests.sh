@@ -18,12 +18,17 @@ if [ -f config.status ]; then
 fi
 [ -x configure ] || autoreconf -fi || { echo "0 passed, 1 failed"; exit 1; }
 
+# The suite runs as root (Postfix, rsyslog on privileged ports, /etc/hosts
+# lines, the privilege drop): a user builds as themself and runs the tests
+# through sudo, so the build stays theirs.
+RUN=""
+[ "$(id -u)" -eq 0 ] || RUN="sudo"
 status=0
 run_suite() {  # $1 build dir, rest: configure flags
 	dir=$1; shift
 	mkdir -p "$dir"
 	( cd "$dir" && "$top/configure" -q --enable-werror "$@" && make -j"$jobs" >/dev/null &&
-	  make -j"$jobs" check ) || status=1
+	  make -j"$jobs" check TESTS= >/dev/null && $RUN make -j"$jobs" check ) || status=1
 }
 
 rm -f _build/release/tests/*/*.trs _build/asan/tests/*/*.trs   # no stale results

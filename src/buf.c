@@ -19,6 +19,7 @@ void ab_buf_init(struct ab_buf *b, size_t max)
 	b->cap = 0;
 	b->max = max;
 	b->overflow = false;
+	b->oom = false;
 }
 
 void ab_buf_free(struct ab_buf *b)
@@ -27,12 +28,14 @@ void ab_buf_free(struct ab_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 	b->overflow = false;
+	b->oom = false;
 }
 
 void ab_buf_reset(struct ab_buf *b)
 {
 	b->len = 0;
 	b->overflow = false;
+	b->oom = false;
 	if (b->data)
 		b->data[0] = '\0';
 }
@@ -43,6 +46,10 @@ static int reserve(struct ab_buf *b, size_t n)
 	size_t need, ncap;
 	char *p;
 
+	if (b->oom) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (n > b->max || b->len > b->max - n) {
 		b->overflow = true;
 		errno = EMSGSIZE;
@@ -57,8 +64,11 @@ static int reserve(struct ab_buf *b, size_t n)
 	if (ncap > b->max + 1)
 		ncap = b->max + 1;
 	p = realloc(b->data, ncap);
-	if (!p)
+	if (!p) {
+		b->oom = b->overflow = true;
+		errno = ENOMEM;
 		return -1;
+	}
 	b->data = p;
 	b->cap = ncap;
 	return 0;

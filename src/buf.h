@@ -17,10 +17,13 @@ struct ab_buf {
 	size_t len;      /* bytes used, excluding the NUL */
 	size_t cap;      /* bytes allocated */
 	size_t max;      /* hard cap on len */
-	bool overflow;   /* an append was refused because of max */
+	bool overflow;   /* an append was refused because of max, or memory ran
+			    out (then oom too) */
+	bool oom;        /* memory ran out: sticky, every later append fails too,
+			    so a buffer is never silently missing a middle part */
 };
 
-#define AB_BUF_INIT(maxlen) { NULL, 0, 0, (maxlen), false }
+#define AB_BUF_INIT(maxlen) { NULL, 0, 0, (maxlen), false, false }
 
 void ab_buf_init(struct ab_buf *b, size_t max);
 void ab_buf_free(struct ab_buf *b);

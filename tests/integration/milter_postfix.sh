@@ -87,7 +87,7 @@ n_before=$(events | wc -l)
 send --from alice@example.net --to bob@example.com --data @"$T/ordinary.eml"
 ok "ordinary mail delivered" wait_for 20 maildir_has bob "Pizza at noon"
 f=$(grep -rl "Pizza at noon" "$T/mail/bob/new" | head -1)
-ok "ordinary mail has no alertbridge header" bash -c "! grep -qi '^X-Alertbridge' '$f'"
+lacks "ordinary mail has no alertbridge header" "$f" -i '^X-Alertbridge'
 ok "ordinary mail body unchanged" bash -c "tail -n 2 '$f' | grep -qx 'Pizza at noon? CRITICAL question.'"
 is "ordinary mail made no event" "$(events | wc -l)" "$n_before"
 

@@ -116,7 +116,7 @@ n=$(nev byrcpt)
 send "$SPORT" alice@example.net bob@example.com "CRITICAL lunch" a3
 ok "A: ordinary mail delivered" wait_for 20 maildir_has bob "CRITICAL lunch"
 f=$(grep -rl "CRITICAL lunch" "$T/mail/bob/new" | head -1)
-ok "A: ordinary mail has no alertbridge header" bash -c "! grep -qi '^X-Alertbridge' '$f'"
+lacks "A: ordinary mail has no alertbridge header" "$f" -i '^X-Alertbridge'
 session "$SPORT" scanner@x.example.net alerts@example.com A >"$T/session.out" 2>&1
 ok "A: one session: ordinary then alert, the alert is caught" wait_for 20 \
 	grep -q "same session alert A" "$T/byrcpt/state/events.jsonl"
@@ -134,7 +134,7 @@ n=$(nev bysender)
 send "$SPORT2" alice@example.net carol@example.com "CRITICAL coffee" b2
 ok "B: ordinary mail delivered" wait_for 20 maildir_has carol "CRITICAL coffee"
 f=$(grep -rl "CRITICAL coffee" "$T/mail/carol/new" | head -1)
-ok "B: ordinary mail has no alertbridge header" bash -c "! grep -qi '^X-Alertbridge' '$f'"
+lacks "B: ordinary mail has no alertbridge header" "$f" -i '^X-Alertbridge'
 session "$SPORT2" scanner@alerts.example.net carol@example.com B >"$T/session2.out" 2>&1
 ok "B: one session: ordinary then alert, the alert is caught" wait_for 20 \
 	grep -q "same session alert B" "$T/bysender/state/events.jsonl"
@@ -147,7 +147,7 @@ send "$SPORT3" scanner@alerts.example.net carol@example.com "HIGH: outside net" 
 like "C: mail accepted" "$(cat "$T/swaks.out")" "<-  250 2.0.0 Ok: queued"
 ok "C: mail delivered" wait_for 20 maildir_has carol "outside net"
 f=$(grep -rl "outside net" "$T/mail/carol/new" | head -1)
-ok "C: delivered untouched (no alertbridge header)" bash -c "! grep -qi '^X-Alertbridge' '$f'"
+lacks "C: delivered untouched (no alertbridge header)" "$f" -i '^X-Alertbridge'
 is "C: no event" "$(nev bynet)" 0
 
 ok "no milter warnings in the Postfix log" bash -c "! grep -i 'warning:.*milter' '$T/postfix.log'"

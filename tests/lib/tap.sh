@@ -28,3 +28,10 @@ wait_for() {
 }
 # done_testing: the plan at the end (for tests whose count follows the data).
 done_testing() { echo "1..$TAP_N"; [ "$TAP_FAILED" -eq 0 ]; }
+# lacks NAME FILE GREP-ARGS...: FILE exists and grep finds nothing in it (a
+# missing file is a failure, never a pass)
+lacks() {
+	local name=$1 f=$2; shift 2
+	if [ -r "$f" ] && ! grep -q "$@" "$f"; then ok "$name" true
+	else ok "$name" false; [ -r "$f" ] || diag "$f: missing"; fi
+}

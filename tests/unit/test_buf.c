@@ -225,10 +225,29 @@ static void test_strdup0(void **state)
 	free(s);
 }
 
+/* Out of memory is sticky: once an allocation failed, no later (smaller)
+ * append succeeds, so the text is never missing a middle part. */
+static void test_oom_sticky(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(1024);
+
+	(void)state;
+	assert_int_equal(ab_buf_puts(&b, "head "), 0);
+	b.oom = b.overflow = true;   /* what a failed realloc leaves */
+	assert_int_equal(ab_buf_puts(&b, "x"), -1);
+	assert_int_equal(ab_buf_printf(&b, "%d", 7), -1);
+	assert_string_equal(ab_buf_cstr(&b), "head ");
+	ab_buf_reset(&b);
+	assert_false(b.oom);
+	assert_int_equal(ab_buf_puts(&b, "again"), 0);
+	ab_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_oom_sticky),
 		cmocka_unit_test(test_append_within_cap),
 		cmocka_unit_test(test_cap_enforced),
 		cmocka_unit_test(test_huge_append_refused),
