@@ -115,7 +115,7 @@ static struct ab_config *load_config(void)
 		fputs(errors ? errors : "configuration refused\n", stderr);
 		free(errors);
 	} else {
-		ab_channels_secrets(cfg->secrets_key);   /* plugin secrets */
+		ab_host_set_secrets_key(cfg->secrets_key);   /* plugin secrets */
 	}
 	return cfg;
 }
@@ -141,7 +141,7 @@ static int cmd_check(void)
 	free(errors);
 	if (!cfg)
 		return EX_CONFIG;
-	ab_channels_secrets(cfg->secrets_key);
+	ab_host_set_secrets_key(cfg->secrets_key);
 	nr = cfg->n_rules;
 	if (!bad && ab_mkdir_p(cfg->state_dir, 0750) < 0)
 		fprintf(stderr, "alertbridge: warning: state_dir %s: %s\n", cfg->state_dir,

@@ -26,7 +26,7 @@
 #include <dirent.h>
 
 #include "buf.h"
-#include "channels.h"   /* plugin secrets */
+#include "channels.h"   /* notes about disabled channels */
 #include "config.h"
 #include "dispatch.h"
 #include "mail_conf.h"   /* milter settings */
@@ -224,7 +224,7 @@ static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 		free(errors);
 		return NULL;
 	}
-	ab_channels_secrets(cfg->secrets_key);   /* --- channels */
+	ab_host_set_secrets_key(cfg->secrets_key);   /* --- channels */
 	return build_runtime(cfg, plugin_dir);
 }
 
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 	}
 	ab_log_init("alertbridged", !foreground || cfg->log_syslog,
 		debug ? AB_LOG_DEBUG : cfg->log_level);
-	ab_channels_secrets(cfg->secrets_key);   /* --- channels: enc:/file:/env: */
+	ab_host_set_secrets_key(cfg->secrets_key);   /* --- channels: enc:/file:/env: */
 	if (!pidfile)
 		pidfile = cfg->pidfile;
 

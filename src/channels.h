@@ -1,17 +1,11 @@
 /*
- * channels.h - host-side channel services shared by the daemon and the
- * operator tool (config_channel.c): the secret resolver given to plugins,
- * and the notes about disabled channels.
+ * channels.h - the notes about disabled channels (config_channel.c), shared
+ * by the daemon's log and `alertbridge check`.
  */
 #ifndef AB_CHANNELS_H
 #define AB_CHANNELS_H
 
 #include <stdbool.h>
-
-/* Make the plugin host resolve "enc:v1:" secrets with key_file (NULL: enc:
- * references fail with a message saying to set secrets_key); "file:" and
- * "env:" always work.  Call before building a runtime; the last call wins. */
-void ab_channels_secrets(const char *key_file);
 
 /* Notes about disabled channels (enabled = false), one line each, for the
  * daemon's log at start/reload and `alertbridge check`: every disabled

@@ -62,7 +62,7 @@ static struct ab_config *load(const char *conf_path)
 		free(errors);
 		return NULL;
 	}
-	ab_channels_secrets(cfg->secrets_key);
+	ab_host_set_secrets_key(cfg->secrets_key);
 	return cfg;
 }
 

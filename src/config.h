@@ -51,6 +51,9 @@ struct ab_schedule;      /* timewin.h */
 struct ab_field_match;
 struct ab_team_conf;
 
+/* Channels one rule (or default) may name: routing keeps them in fixed arrays. */
+#define AB_RULE_MAX_CHANNELS 64
+
 struct ab_rule_conf {
 	char *name;          /* "rule N" when unnamed */
 	char *file;

@@ -11,24 +11,20 @@
  *                           (dispatch.c) until it is enabled again
  *
  * Public: ab_conf_h_rate, ab_conf_h_fallback (rows of config.c's
- * channel_fields table); ab_channels_secrets (the plugin host's secret
- * resolver: ab_secret_resolve with the configured secrets_key);
- * ab_channel_disabled, ab_channels_notes (disabled channels).
+ * channel_fields table); ab_channel_disabled, ab_channels_notes (disabled
+ * channels).
  * Diagnostics: "FILE:LINE: channel 'x': setting 'rate' ..." via ab_conf_err;
  * an unknown fallback channel is reported by config.c's reference check.
  * A fallback that names a disabled channel is allowed; ab_channels_notes
  * gives the one line the daemon logs about it at load.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "channels.h"
 #include "config_int.h"
-#include "plugin.h"
-#include "secret.h"
 
 void ab_conf_h_rate(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
@@ -105,32 +101,4 @@ int ab_channels_notes(const struct ab_config *cfg, ab_channel_note_fn fn, void *
 		}
 	}
 	return n;
-}
-
-/* ------------------------------------------------------------ secrets */
-
-static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
-static char key_path[4096];
-
-static int resolve(const char *ref, char *out, size_t outsz, char *err, size_t errsz)
-{
-	char path[sizeof key_path];
-
-	pthread_mutex_lock(&key_mu);
-	memcpy(path, key_path, sizeof path);
-	pthread_mutex_unlock(&key_mu);
-	if (!strncmp(ref, "enc:", 4) && !path[0]) {
-		snprintf(err, errsz, "an enc: secret needs the top-level setting secrets_key "
-			"(the key file made by 'alertbridge secret keygen FILE')");
-		return -1;
-	}
-	return ab_secret_resolve(ref, path[0] ? path : NULL, out, outsz, err, errsz);
-}
-
-void ab_channels_secrets(const char *key_file)
-{
-	pthread_mutex_lock(&key_mu);
-	ab_strlcpy(key_path, key_file ? key_file : "", sizeof key_path);
-	pthread_mutex_unlock(&key_mu);
-	ab_host_set_secret_fn(resolve);
 }

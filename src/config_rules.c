@@ -9,7 +9,7 @@
  * settings, bad globs, severities, categories, regexes (with the PCRE2
  * message and offset), durations, days, times and time zones, digest
  * schedules that do not parse, a rule with no channels or more than
- * AB_ROUTE_MAX_CHANNELS, an impossible severity range (severities and
+ * AB_RULE_MAX_CHANNELS, an impossible severity range (severities and
  * min_severity that can never both hold), grouping settings without
  * group_by, group_by together with a digest or a throttle, duplicate rule
  * or team names, a team rule or team default sending to a channel owned
@@ -25,7 +25,6 @@
 #include <pcre2.h>
 
 #include "config_int.h"
-#include "route.h"
 #include "timewin.h"
 #include "util.h"
 
@@ -545,9 +544,9 @@ static void h_not(struct ab_conf_ctx *c, const config_setting_t *s,
 /* Contradictions a rule carries in itself. */
 static void rule_checks(struct ab_conf_ctx *c, const config_setting_t *g, struct ab_rule_conf *r)
 {
-	if (r->n_channels > AB_ROUTE_MAX_CHANNELS)
+	if (r->n_channels > AB_RULE_MAX_CHANNELS)
 		ab_conf_err(c, g, "%s%zu channels (at most %d)", c->prefix, r->n_channels,
-			AB_ROUTE_MAX_CHANNELS);
+			AB_RULE_MAX_CHANNELS);
 	if (r->min_severity >= 0 && r->severities) {
 		unsigned ok = 0;
 

@@ -3,7 +3,8 @@
  * services.
  *
  * Public: ab_plugin_load, ab_plugin_unload, ab_plugin_validate,
- *         ab_host_default.
+ *         ab_host_default, ab_host_set_secrets_key (secrets: ab_secret_resolve
+ *         with the configured secrets_key).
  * Diagnostics: every refusal says which file, why, and what to do
  *         (e.g. "chmod go-w FILE", "rebuild the plugin against ABI 1").
  *
@@ -17,6 +18,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #include "buf.h"
 #include "log.h"
 #include "net/http.h"
+#include "secret.h"
 #include "net/ssrf.h"
 #include "plugin.h"
 #include "util.h"
@@ -303,29 +306,31 @@ static int64_t host_now(const struct ab_host *h)
 	return ab_now_ms();
 }
 
-static ab_host_secret_fn secret_fn;
+static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
+static char key_path[4096];
 
-void ab_host_set_secret_fn(ab_host_secret_fn fn)
+void ab_host_set_secrets_key(const char *key_file)
 {
-	secret_fn = fn;
+	pthread_mutex_lock(&key_mu);
+	ab_strlcpy(key_path, key_file ? key_file : "", sizeof key_path);
+	pthread_mutex_unlock(&key_mu);
 }
 
 static int host_secret(const struct ab_host *h, const char *ref, char *out, size_t outsz,
 	char *err, size_t errsz)
 {
+	char path[sizeof key_path];
+
 	(void)h;
-	if (secret_fn)
-		return secret_fn(ref, out, outsz, err, errsz);
-	if (strncmp(ref, "enc:", 4) == 0 || strncmp(ref, "file:", 5) == 0 ||
-	    strncmp(ref, "env:", 4) == 0) {
-		snprintf(err, errsz, "secret references are not supported by this host");
+	pthread_mutex_lock(&key_mu);
+	memcpy(path, key_path, sizeof path);
+	pthread_mutex_unlock(&key_mu);
+	if (!strncmp(ref, "enc:", 4) && !path[0]) {
+		snprintf(err, errsz, "an enc: secret needs the top-level setting secrets_key "
+			"(the key file made by 'alertbridge secret keygen FILE')");
 		return -1;
 	}
-	if (ab_strlcpy(out, ref, outsz) >= outsz) {
-		snprintf(err, errsz, "secret too long");
-		return -1;
-	}
-	return 0;
+	return ab_secret_resolve(ref, path[0] ? path : NULL, out, outsz, err, errsz);
 }
 
 /* host->net_check: the same SSRF guard the HTTP helper applies. */

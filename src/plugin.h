@@ -29,8 +29,10 @@ int ab_plugin_validate(const struct ab_plugin *api, const char *name, char *err,
 
 /* The daemon's host services (log through ab_log, real clock, secrets). */
 const struct ab_host *ab_host_default(void);
-/* Install the secret resolver the host uses (set once at start). */
-typedef int (*ab_host_secret_fn)(const char *ref, char *out, size_t outsz, char *err, size_t errsz);
-void ab_host_set_secret_fn(ab_host_secret_fn fn);
+/* Make the host resolve "enc:v1:" secrets with key_file (the configuration's
+ * secrets_key; NULL: enc: references fail with a message saying to set it);
+ * "file:" and "env:" always work.  Call before building a runtime; the last
+ * call wins. */
+void ab_host_set_secrets_key(const char *key_file);
 
 #endif

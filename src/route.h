@@ -30,7 +30,7 @@
 #include "config.h"
 #include "event.h"
 
-#define AB_ROUTE_MAX_CHANNELS 64
+#define AB_ROUTE_MAX_CHANNELS AB_RULE_MAX_CHANNELS   /* config.h */
 #define AB_ROUTE_MAX_HITS 64
 
 /* One rule that fired (rule NULL: the default channels). */
