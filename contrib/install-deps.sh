@@ -12,7 +12,8 @@ libmilter-dev libcurl4-openssl-dev libxml2-dev libssl-dev libconfig-dev
 libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev
 libicu-dev"
 TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-openssl bsdutils python3-jsonschema
-postfix python3-aiosmtpd strace"
+postfix python3-aiosmtpd strace
+dpkg-dev debhelper fakeroot lintian adduser"
 
 # libFuzzer ships in libclang-rt-14-dev, only a Recommends of clang-14.
 FUZZ="clang libclang-rt-14-dev"
