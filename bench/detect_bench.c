@@ -18,13 +18,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "event.h"
-#include "mail_conf.h"
-#include "mail_event.h"
+#include "config/config.h"
+#include "event/event.h"
+#include "config/mail_conf.h"
+#include "ingest/mail_event.h"
 #include "parse/mail.h"
-#include "syslog_source.h"
-#include "util.h"
+#include "ingest/syslog_source.h"
+#include "lib/util.h"
 
 #define MAX_SAMPLES 2000
 

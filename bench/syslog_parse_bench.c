@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "event.h"
+#include "event/event.h"
 #include "parse/syslog.h"
 
 static const struct {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "httpchan.h"
 #include "render.h"
 

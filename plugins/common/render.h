@@ -16,7 +16,7 @@
 #include <jansson.h>
 #include <alertbridge/plugin.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 
 #define RD_TITLE_MAX 1024   /* bytes kept of any title */
 

@@ -62,7 +62,7 @@
 
 #include <alertbridge/plugin.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "render.h"
 
 #define EM_RCPT_MAX 50

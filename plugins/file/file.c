@@ -32,7 +32,7 @@
 
 #include <alertbridge/plugin.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 
 #define FILE_LINE_MAX ((size_t)1 << 20)   /* bytes, including the '\n' */
 #define FILE_PATH_MAX 4096

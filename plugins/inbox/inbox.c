@@ -1,6 +1,6 @@
 /*
  * inbox.c - the "inbox" channel plugin: stores each alert in the in-app
- * alert list (src/inboxdb.c, a SQLite file) that `alertbridge inbox` shows.
+ * alert list (src/store/inboxdb.c, a SQLite file) that `alertbridge inbox` shows.
  * Works with no network at all.
  *
  * Settings:
@@ -32,8 +32,8 @@
 
 #include <alertbridge/plugin.h>
 
-#include "buf.h"
-#include "inboxdb.h"
+#include "lib/buf.h"
+#include "store/inboxdb.h"
 
 #define INBOX_DEFAULT_MAX 10000
 #define INBOX_MAX_MAX 10000000

@@ -28,7 +28,7 @@
 
 #include <alertbridge/plugin.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "httpchan.h"
 #include "render.h"
 

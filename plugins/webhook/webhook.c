@@ -37,10 +37,10 @@
 
 #include <alertbridge/plugin.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "httpchan.h"
 #include "render.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define WH_SECRETS_MAX 8
 #define WH_KEY_MAX 256

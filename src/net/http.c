@@ -47,8 +47,8 @@
 
 #include <curl/curl.h>
 
-#include "buf.h"
-#include "log.h"
+#include "lib/buf.h"
+#include "lib/log.h"
 #include "net/http.h"
 #include "net/ssrf.h"
 

@@ -21,7 +21,7 @@
 
 #include "parse/detect.h"
 #include "parse/mail.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define BODY_MAX (256u * 1024)      /* bytes of mail text a body regex sees */
 #define SUBJECT_MAX (16u * 1024)

@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
-#include "event.h"
+#include "lib/buf.h"
+#include "event/event.h"
 #include "parse/profile.h"
 
 struct ab_mail;

@@ -21,9 +21,9 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "parse/html.h"
-#include "parse/utf8.h"
+#include "lib/utf8.h"
 
 #define MAX_NL 2        /* at most one blank line in a row */
 

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 
 #define AB_HTML_MAX_DEPTH 256      /* deeper elements are skipped */
 #define AB_HTML_MAX_LINK 2048      /* longer hrefs are ignored */

@@ -30,10 +30,10 @@
 
 #include <gmime/gmime.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "parse/html.h"
 #include "parse/mail.h"
-#include "parse/utf8.h"
+#include "lib/utf8.h"
 
 #define DEPTH_HARD_MAX 512          /* whatever the configuration says */
 #define READ_CHUNK 8192

@@ -38,13 +38,13 @@
 #include <libxml/xpathInternals.h>
 #include <gmime/gmime.h>
 
-#include "buf.h"
-#include "event.h"
+#include "lib/buf.h"
+#include "event/event.h"
 #include "parse/html.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
-#include "parse/utf8.h"
-#include "util.h"
+#include "lib/utf8.h"
+#include "lib/util.h"
 
 #define RE_MATCH_LIMIT 200000u
 #define RE_DEPTH_LIMIT 5000u

@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
-#include "event.h"
+#include "lib/buf.h"
+#include "event/event.h"
 
 struct ab_mail;
 

@@ -84,8 +84,8 @@
 
 #include <jansson.h>
 
-#include "buf.h"
-#include "event.h"
+#include "lib/buf.h"
+#include "event/event.h"
 #include "parse/syslog.h"
 
 #define MEMBER_MAX 2047          /* event.c caps most string members at 2 KiB */

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "event/event.h"
 
 /* Longest line parsed; longer input is truncated and the event carries
  * fields."syslog.truncated" = true. */

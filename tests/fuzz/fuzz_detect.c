@@ -21,16 +21,16 @@
 
 #include <jansson.h>
 
-#include "config.h"
-#include "event.h"
+#include "config/config.h"
+#include "event/event.h"
 #include "fuzz_event.h"
 #include "fuzz_profiles.h"
-#include "mail_conf.h"
-#include "mail_event.h"
+#include "config/mail_conf.h"
+#include "ingest/mail_event.h"
 #include "parse/detect.h"
 #include "parse/mail.h"
-#include "parse/utf8.h"
-#include "syslog_source.h"
+#include "lib/utf8.h"
+#include "ingest/syslog_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "event.h"
+#include "event/event.h"
 
 static inline void fuzz_event_roundtrip(const struct ab_event *ev, const char *who)
 {

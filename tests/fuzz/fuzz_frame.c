@@ -1,5 +1,5 @@
 /*
- * fuzz_frame.c - libFuzzer target for the RFC 6587 framer (src/syslog_frame.c).
+ * fuzz_frame.c - libFuzzer target for the RFC 6587 framer (src/ingest/syslog_frame.c).
  *
  * Public: LLVMFuzzerTestOneInput.  The first input byte picks the maximum
  * message size and the chunk size; the rest is fed in chunks.  Checks that
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "syslog_frame.h"
+#include "ingest/syslog_frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

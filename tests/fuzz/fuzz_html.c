@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "parse/html.h"
 #include "parse/mail.h"
-#include "parse/utf8.h"
+#include "lib/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "mail_conf.h"
+#include "config/config.h"
+#include "config/mail_conf.h"
 
 #ifndef AB_FUZZ_SRCDIR
 #define AB_FUZZ_SRCDIR "."

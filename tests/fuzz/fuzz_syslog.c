@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "event.h"
+#include "event/event.h"
 #include "fuzz_event.h"
 #include "parse/syslog.h"
 

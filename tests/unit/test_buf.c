@@ -1,5 +1,5 @@
 /*
- * test_buf.c - unit tests for src/buf.c: the cap is enforced, the overflow
+ * test_buf.c - unit tests for src/lib/buf.c: the cap is enforced, the overflow
  * flag is set, append_trunc keeps what fits, printf past the cap fails and
  * leaves the content intact, steal hands over the data, ab_strlcpy bounds.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 
 static void test_empty(void **state)
 {

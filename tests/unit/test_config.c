@@ -24,9 +24,9 @@
 
 #include <alertbridge/plugin.h>
 
-#include "channels.h"
-#include "config.h"
-#include "event.h"
+#include "config/channels.h"
+#include "config/config.h"
+#include "event/event.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -21,8 +21,8 @@
 #include <regex.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "syslog_conf.h"
+#include "config/config.h"
+#include "config/syslog_conf.h"
 #include "testutil.h"
 
 static char *dir;

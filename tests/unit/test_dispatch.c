@@ -13,10 +13,10 @@
 #include <cmocka.h>
 #include <time.h>
 
-#include "dispatch.h"
-#include "log.h"
-#include "store.h"
-#include "util.h"
+#include "deliver/dispatch.h"
+#include "lib/log.h"
+#include "store/store.h"
+#include "lib/util.h"
 #include "testutil.h"
 
 static void test_backoff_bounds(void **state)

@@ -1,5 +1,5 @@
 /*
- * test_event.c - unit tests for src/event.c: JSON round trip, defaults,
+ * test_event.c - unit tests for src/event/event.c: JSON round trip, defaults,
  * every from_json error, stable ids, the severity word table, every tool
  * scale boundary, categories, UTF-8 repair in to_json, and the direct JSON
  * writer (dumps, write_json, ensure_id) against jansson's own text.
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "event.h"
-#include "util.h"
+#include "lib/buf.h"
+#include "event/event.h"
+#include "lib/util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

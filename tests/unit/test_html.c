@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "parse/html.h"
 
 /* The text must be valid UTF-8 (jansson refuses anything else). */

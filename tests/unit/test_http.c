@@ -27,8 +27,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "buf.h"
-#include "log.h"
+#include "lib/buf.h"
+#include "lib/log.h"
 #include "net/http.h"
 
 #define SECRET "SECRET123"

@@ -1,5 +1,5 @@
 /*
- * test_inbox.c - unit tests for the inbox database (src/inboxdb.c) and the
+ * test_inbox.c - unit tests for the inbox database (src/store/inboxdb.c) and the
  * inbox channel plugin (plugins/inbox/inbox.c, linked in directly and
  * reached through alertbridge_plugin() with the mock host).
  */
@@ -17,8 +17,8 @@
 #include <sqlite3.h>
 
 #include <alertbridge/plugin.h>
-#include "buf.h"
-#include "inboxdb.h"
+#include "lib/buf.h"
+#include "store/inboxdb.h"
 #include "mockhost.h"
 
 const struct ab_plugin *alertbridge_plugin(void);

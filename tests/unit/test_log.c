@@ -1,5 +1,5 @@
 /*
- * test_log.c - unit tests for src/log.c: URL redaction table, level names,
+ * test_log.c - unit tests for src/lib/log.c: URL redaction table, level names,
  * the stderr line format, level filtering, control-character defanging and
  * the message cap.
  */
@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,5 +1,5 @@
 /*
- * test_mail.c - unit tests for src/parse/mail.c and src/parse/utf8.c over the
+ * test_mail.c - unit tests for src/parse/mail.c and src/lib/utf8.c over the
  * fixtures in tests/data/mail/.
  *
  * Public: main (one cmocka group).
@@ -18,9 +18,9 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
-#include "buf.h"
+#include "lib/buf.h"
 #include "parse/mail.h"
-#include "parse/utf8.h"
+#include "lib/utf8.h"
 
 #define MAX_FIXTURE (1u << 20)
 

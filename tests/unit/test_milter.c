@@ -16,8 +16,8 @@
 
 #include <libmilter/mfapi.h>
 
-#include "mail_conf.h"
-#include "milter.h"
+#include "config/mail_conf.h"
+#include "ingest/milter.h"
 
 /* What Postfix 3.x offers with milter_protocol = 6 (milter8.c), plus the
  * no-reply flags libmilter can always fake. */

@@ -18,14 +18,14 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "config.h"
-#include "ingest.h"
-#include "noise.h"
-#include "runtime.h"
-#include "scheduler.h"
-#include "store.h"
+#include "config/config.h"
+#include "ingest/ingest.h"
+#include "route/noise.h"
+#include "deliver/runtime.h"
+#include "deliver/scheduler.h"
+#include "store/store.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define CONF_FMT \
 	"state_dir = \"%s\";\n" \

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "plugin.h"
+#include "deliver/plugin.h"
 #include "testutil.h"
 
 static char libs[1024];

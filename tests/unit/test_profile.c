@@ -18,17 +18,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "buf.h"
-#include "config.h"
-#include "event.h"
-#include "mail_conf.h"
-#include "mail_event.h"
+#include "lib/buf.h"
+#include "config/config.h"
+#include "event/event.h"
+#include "config/mail_conf.h"
+#include "ingest/mail_event.h"
 #include "parse/detect.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
-#include "syslog_source.h"
+#include "ingest/syslog_source.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 static char *tmp;
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ratelimit.h"
+#include "deliver/ratelimit.h"
 
 static void test_bucket(void **state)
 {

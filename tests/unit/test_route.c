@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "route.h"
-#include "util.h"
+#include "config/config.h"
+#include "route/route.h"
+#include "lib/util.h"
 #include "testutil.h"
 
 static const char *conf_text =

@@ -18,7 +18,7 @@
 
 #include <openssl/evp.h>
 
-#include "secret.h"
+#include "lib/secret.h"
 
 #define SECRET "https://hooks.slack.com/services/T000/B000/XSECRETXSECRETX"
 

@@ -1,5 +1,5 @@
 /*
- * test_store.c - unit tests for the durable store (src/store.c): schema and
+ * test_store.c - unit tests for the durable store (src/store/store.c): schema and
  * file mode, version refusal, enqueue dedupe, claim order and leases,
  * finish outcomes, batch claims and finishes, release of unattempted jobs,
  * operator actions, the delivery log, concurrent claims
@@ -23,9 +23,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "buf.h"
-#include "event.h"
-#include "store.h"
+#include "lib/buf.h"
+#include "event/event.h"
+#include "store/store.h"
 
 struct fixture {
 	char dir[64];

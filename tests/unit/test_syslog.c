@@ -19,9 +19,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "event.h"
+#include "event/event.h"
 #include "parse/syslog.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define NOW_MS 1710928800000LL      /* 2024-03-20T10:00:00Z */
 #define MAXF 16

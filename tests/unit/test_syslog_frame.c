@@ -1,5 +1,5 @@
 /*
- * test_syslog_frame.c - unit tests for RFC 6587 framing (src/syslog_frame.c).
+ * test_syslog_frame.c - unit tests for RFC 6587 framing (src/ingest/syslog_frame.c).
  *
  * Table-driven: each case is a byte stream, a max message size and the
  * messages (with truncation marks) or the error expected.  Every case is
@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "buf.h"
-#include "syslog_frame.h"
+#include "lib/buf.h"
+#include "ingest/syslog_frame.h"
 
 #define MAXMSG 8
 

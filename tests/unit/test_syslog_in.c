@@ -28,16 +28,16 @@
 
 #include <sqlite3.h>
 
-#include "buf.h"
-#include "config.h"
-#include "plugin.h"
-#include "runtime.h"
-#include "store.h"
-#include "syslog_conf.h"
-#include "syslog_in.h"
-#include "syslog_source.h"
+#include "lib/buf.h"
+#include "config/config.h"
+#include "deliver/plugin.h"
+#include "deliver/runtime.h"
+#include "store/store.h"
+#include "config/syslog_conf.h"
+#include "ingest/syslog_in.h"
+#include "ingest/syslog_source.h"
 #include "testutil.h"
-#include "util.h"
+#include "lib/util.h"
 
 static char *dir;
 

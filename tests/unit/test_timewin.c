@@ -13,8 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "timewin.h"
-#include "util.h"
+#include "lib/timewin.h"
+#include "lib/util.h"
 
 static int64_t T(const char *s)
 {

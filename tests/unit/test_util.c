@@ -1,5 +1,5 @@
 /*
- * test_util.c - unit tests for src/util.c: duration, glob and RFC 3339
+ * test_util.c - unit tests for src/lib/util.c: duration, glob and RFC 3339
  * tables, time formatting, clocks, hex, mkdir -p and bounded file reads.
  */
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,0 +1,448 @@
+/*
+ * dispatch.c - delivery worker threads.
+ *
+ * Public: ab_dispatch_start, ab_dispatch_set_runtime, ab_dispatch_wake,
+ *         ab_dispatch_stop, ab_backoff_ms, ab_retry_at.
+ * Diagnostics: one log line per failed attempt (warning) and per dead
+ *         letter (error), with the channel, job, attempt and the plugin's
+ *         short message; never the payload or a secret.
+ *
+ * Each worker owns a store connection.  It claims the oldest due jobs (a
+ * lease protects them from other workers; expired leases are requeued, and
+ * at start every RUNNING job is requeued, so a kill -9 loses nothing),
+ * takes a reference on the current runtime snapshot, calls the channel's
+ * plugin for each and records the outcomes.  Claims and outcomes go in
+ * batches (up to DISPATCH_BATCH jobs per transaction, outcomes committed at
+ * least every FINISH_MAX_MS), so a busy queue costs two fsyncs per batch,
+ * not two per job; with several workers each takes its share of what is
+ * due.  The core owns retry: exponential
+ * backoff with full jitter, never sooner than the plugin's retry-after,
+ * dead-lettered after max_age.  Jobs of a disabled channel (enabled =
+ * false) are held: the worker's store connection skips them (not claimed,
+ * not attempted, not dead-lettered) until a reload or restart enables the
+ * channel again, and then they go like any due job.  That covers jobs
+ * queued before it was disabled and the group, digest and reminder jobs
+ * the scheduler queues for it meanwhile (routing itself queues none).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "deliver/dispatch.h"
+#include "lib/log.h"
+#include "store/store.h"
+#include "lib/util.h"
+#include "deliver/health.h"   /* rate limit + channel health */
+
+#define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
+#define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
+#define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
+
+struct ab_dispatcher {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct ab_runtime *rt;      /* current snapshot (one reference held) */
+	unsigned gen;               /* bumped with every new snapshot */
+	bool stopping;
+	unsigned wakeups;
+	char *store_path;
+	pthread_t *threads;
+	int n_threads;
+	int n_workers;              /* configured, set before the threads start */
+};
+
+int64_t ab_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd)
+{
+	int64_t ceiling = base_ms > 0 ? base_ms : 1;
+
+	if (attempt < 1)
+		attempt = 1;
+	for (unsigned i = 1; i < attempt && ceiling < cap_ms; i++)
+		ceiling = ceiling > INT64_MAX / 2 ? INT64_MAX : ceiling * 2;
+	if (ceiling > cap_ms)
+		ceiling = cap_ms;
+	if (ceiling <= 0)
+		return 0;
+	return (int64_t)(rnd % ((uint64_t)ceiling + 1));
+}
+
+int64_t ab_retry_at(int64_t now, unsigned attempt, int retry_after_s, int64_t base_ms,
+	int64_t cap_ms, uint64_t rnd)
+{
+	int64_t delay = ab_backoff_ms(attempt, base_ms, cap_ms, rnd);
+	int64_t peer = retry_after_s > 0 ? (int64_t)retry_after_s * 1000 : 0;
+
+	return now + (delay > peer ? delay : peer);
+}
+
+static uint64_t random64(void)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+		r = (uint64_t)ab_mono_ms() * 6364136223846793005ULL + 1442695040888963407ULL;
+	return r;
+}
+
+static struct ab_runtime *current(struct ab_dispatcher *d, unsigned *gen)
+{
+	struct ab_runtime *rt;
+
+	pthread_mutex_lock(&d->mu);
+	rt = ab_runtime_ref(d->rt);
+	*gen = d->gen;
+	pthread_mutex_unlock(&d->mu);
+	return rt;
+}
+
+/* Jobs of disabled channels (enabled = false) are held: this worker's
+ * connection skips them until a snapshot enables the channel again. */
+static int hold_disabled(struct ab_store *st, const struct ab_config *cfg)
+{
+	const char **names = cfg->n_channels ? calloc(cfg->n_channels, sizeof *names) : NULL;
+	size_t n = 0;
+	int rc;
+
+	if (cfg->n_channels && !names)
+		return -1;
+	for (size_t i = 0; i < cfg->n_channels; i++)
+		if (!cfg->channels[i].enabled)
+			names[n++] = cfg->channels[i].name;
+	rc = ab_store_set_held(st, names, n);
+	free(names);
+	return rc;
+}
+
+/* One delivery attempt's outcome, recorded later with its batch. */
+struct outcome {
+	struct ab_result res;
+	int64_t latency, now, next_at;
+	bool dead;
+	bool attempted;           /* false: held or over its rate, nothing to record */
+};
+
+/* Call the plugin for one claimed job; the outcome goes to *o. */
+static void attempt(struct ab_runtime *rt, struct ab_job *job, struct outcome *o)
+{
+	const struct ab_dispatch_conf *dc = &rt->cfg->dispatch;
+	struct ab_channel_rt *ch = ab_runtime_channel(rt, job->channel);
+	struct ab_result res;
+	struct ab_message msg;
+	json_error_t jerr;
+	json_t *payload = NULL;
+	int64_t t0, now, latency, next_at = 0;
+	bool dead = false;
+
+	memset(o, 0, sizeof *o);
+	memset(&res, 0, sizeof res);
+	if (!ch && ab_channel_disabled(rt->cfg, job->channel)) {
+		/* Only when the held list could not be set: no attempt; the lease
+		 * expires and the job is queued again, still unattempted in the log. */
+		ab_log(AB_LOG_DEBUG, "job %lld: channel %s is disabled: held", (long long)job->id,
+			job->channel);
+		return;
+	}
+	/* --- channels: over its rate -> back in the queue, not an attempt */
+	if (ch && ab_chanctl_admit(rt, job, ab_now_ms()) > 0)
+		return;
+	t0 = ab_mono_ms();
+	if (!ch) {
+		ab_result_set(&res, AB_PERMANENT, 0, "channel is not configured (any more): add it "
+			"back and run 'alertbridge queue retry'");
+	} else if (!(payload = json_loads(job->payload ? job->payload : "null", 0, &jerr)) ||
+		   !json_is_object(payload)) {
+		ab_result_set(&res, AB_PERMANENT, 0, "stored payload is not a JSON object");
+	} else {
+		msg.kind = (enum ab_msg_kind)job->kind;
+		msg.id = job->event_id;
+		msg.attempt = (unsigned)job->attempts;
+		msg.payload = payload;
+		ab_result_set(&res, AB_RETRY, 0, "plugin returned no result");
+		ch->plugin.api->send(ch->inst, &msg, &res);
+		res.message[sizeof res.message - 1] = '\0';
+	}
+	json_decref(payload);
+	now = ab_now_ms();
+	latency = ab_mono_ms() - t0;
+
+	switch (res.status) {
+	case AB_OK:
+		ab_log(AB_LOG_DEBUG, "job %lld: delivered to %s (attempt %d, %lld ms)",
+			(long long)job->id, job->channel, job->attempts, (long long)latency);
+		break;
+	case AB_RETRY:
+		if (now - job->created_at >= dc->max_age_ms) {
+			dead = true;
+			ab_log(AB_LOG_ERR, "job %lld: channel %s still failing after %d attempts "
+				"(older than max_age): dead letter: %s", (long long)job->id,
+				job->channel, job->attempts, res.message);
+		} else {
+			next_at = ab_retry_at(now, (unsigned)job->attempts, res.retry_after,
+				dc->backoff_base_ms, dc->backoff_cap_ms, random64());
+			ab_log(AB_LOG_WARNING, "job %lld: channel %s attempt %d failed (%s), retry in "
+				"%lld ms", (long long)job->id, job->channel, job->attempts,
+				res.message, (long long)(next_at - now));
+		}
+		break;
+	default:
+		res.status = AB_PERMANENT;
+		dead = true;
+		ab_log(AB_LOG_ERR, "job %lld: channel %s refused permanently: dead letter: %s",
+			(long long)job->id, job->channel, res.message);
+		break;
+	}
+	o->res = res;
+	o->latency = latency;
+	o->now = now;
+	o->next_at = next_at;
+	o->dead = dead;
+	o->attempted = true;
+}
+
+/* Record the outcomes of jobs[0..n-1] in one store transaction (one
+ * fsync), then channel health for each. */
+static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
+	struct outcome *o, size_t n)
+{
+	struct ab_finish f[DISPATCH_BATCH];
+	size_t k = 0;
+
+	memset(f, 0, sizeof f);
+
+	for (size_t i = 0; i < n && k < DISPATCH_BATCH; i++) {
+		if (!o[i].attempted)
+			continue;
+		f[k].job = &jobs[i];
+		f[k].res = &o[i].res;
+		f[k].latency_ms = o[i].latency;
+		f[k].now = o[i].now;
+		f[k].next_at = o[i].next_at;
+		f[k].dead = o[i].dead;
+		k++;
+	}
+	if (ab_store_finish_batch(st, f, k) < 0) {
+		for (size_t i = 0; i < k; i++)
+			ab_log(AB_LOG_ERR, "job %lld: could not record the result: %s (the job will "
+				"be retried when its lease expires)", (long long)f[i].job->id,
+				ab_store_errmsg(st));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)   /* channel health */
+		if (o[i].attempted && ab_runtime_channel(rt, jobs[i].channel))
+			ab_chanctl_result(st, rt, &jobs[i], &o[i].res, o[i].now);
+}
+
+static bool stopping(struct ab_dispatcher *d)
+{
+	bool s;
+
+	pthread_mutex_lock(&d->mu);
+	s = d->stopping;
+	pthread_mutex_unlock(&d->mu);
+	return s;
+}
+
+/* How many due jobs this worker takes at once: all (up to DISPATCH_BATCH)
+ * when it is alone, else its share of what is due, so that the other
+ * workers are not left idle while one works through a long list. */
+static int batch_size(struct ab_dispatcher *d, struct ab_store *st, int64_t now)
+{
+	int64_t due;
+
+	if (d->n_workers <= 1)
+		return DISPATCH_BATCH;
+	due = ab_store_count_due(st, now, (int64_t)DISPATCH_BATCH * d->n_workers);
+	if (due <= d->n_workers)
+		return 1;
+	due = (due + d->n_workers - 1) / d->n_workers;
+	return due > DISPATCH_BATCH ? DISPATCH_BATCH : (int)due;
+}
+
+/* Claim a batch, attempt each job in turn, record the outcomes every
+ * FINISH_MAX_MS and at the end.  On stop, the jobs not attempted yet go
+ * back to the queue untouched.  Returns the number claimed, or -1. */
+static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	int64_t now)
+{
+	struct ab_job jobs[DISPATCH_BATCH];
+	struct outcome o[DISPATCH_BATCH];
+	int n = ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms, jobs,
+		batch_size(d, st, now));
+	int i, from = 0;
+	int64_t t0 = ab_mono_ms();
+
+	if (n <= 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		/* Record what is pending every FINISH_MAX_MS, on stop, and before an
+		 * attempt that could outlast the lease of the oldest pending job
+		 * (job k's lease is claim time + (k + 2) timeouts; see store.c). */
+		if (i > from && (stopping(d) || ab_mono_ms() - t0 >= FINISH_MAX_MS ||
+				 ab_now_ms() - now + LEASE_MARGIN_MS >
+				 rt->cfg->dispatch.timeout_ms * (int64_t)(from + 1))) {
+			record(st, rt, jobs + from, o + from, (size_t)(i - from));
+			from = i;
+			t0 = ab_mono_ms();
+		}
+		if (stopping(d))
+			break;
+		attempt(rt, &jobs[i], &o[i]);
+	}
+	record(st, rt, jobs + from, o + from, (size_t)(i - from));
+	if (i < n && ab_store_release(st, jobs + i, (size_t)(n - i), ab_now_ms()) < 0)
+		ab_log(AB_LOG_WARNING, "dispatcher: %d claimed job(s) go back to the queue when "
+			"their lease expires: %s", n - i, ab_store_errmsg(st));
+	for (int k = 0; k < n; k++)
+		ab_job_clear(&jobs[k]);
+	return n;
+}
+
+static void *worker(void *arg)
+{
+	struct ab_dispatcher *d = arg;
+	char err[512];
+	struct ab_store *st = ab_store_open(d->store_path, err, sizeof err);
+	int64_t last_requeue = 0;
+	unsigned held_gen = 0;
+	bool held_set = false;
+
+	if (!st) {
+		ab_log(AB_LOG_ERR, "dispatcher: %s", err);
+		return NULL;
+	}
+	for (;;) {
+		struct ab_runtime *rt;
+		int64_t now, poll_ms, next;
+		unsigned seen, gen;
+		int r;
+
+		pthread_mutex_lock(&d->mu);
+		if (d->stopping) {
+			pthread_mutex_unlock(&d->mu);
+			break;
+		}
+		seen = d->wakeups;
+		pthread_mutex_unlock(&d->mu);
+
+		rt = current(d, &gen);
+		if (!held_set || gen != held_gen) {
+			if (hold_disabled(st, rt->cfg) == 0) {
+				held_gen = gen;
+				held_set = true;
+			} else {
+				ab_log(AB_LOG_ERR, "dispatcher: cannot hold the jobs of disabled "
+					"channels: %s", ab_store_errmsg(st));
+			}
+		}
+		now = ab_now_ms();
+		poll_ms = rt->cfg->dispatch.poll_ms;
+		if (now - last_requeue >= poll_ms) {
+			ab_store_requeue_running(st, now, false);
+			last_requeue = now;
+		}
+		r = run_batch(d, st, rt, now);
+		if (r > 0) {
+			ab_runtime_unref(rt);
+			continue;
+		}
+		if (r < 0)
+			ab_log(AB_LOG_ERR, "dispatcher: cannot read the queue: %s", ab_store_errmsg(st));
+		ab_runtime_unref(rt);
+
+		/* Sleep until woken, the next job is due, or the poll interval. */
+		next = r == 0 ? ab_store_next_due(st) : -1;
+		if (next >= 0 && next - now < poll_ms)
+			poll_ms = next - now > 0 ? next - now : 1;
+		pthread_mutex_lock(&d->mu);
+		if (!d->stopping && d->wakeups == seen) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += poll_ms / 1000;
+			ts.tv_nsec += (poll_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
+		}
+		pthread_mutex_unlock(&d->mu);
+	}
+	ab_store_close(st);
+	return NULL;
+}
+
+struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtime *rt,
+	char *err, size_t errsz)
+{
+	struct ab_dispatcher *d = calloc(1, sizeof *d);
+	int n = rt->cfg->dispatch.workers > 0 ? rt->cfg->dispatch.workers : 1;
+
+	if (!d || !(d->store_path = strdup(store_path)) ||
+	    !(d->threads = calloc((size_t)n, sizeof *d->threads))) {
+		snprintf(err, errsz, "out of memory");
+		if (d)
+			free(d->store_path);
+		free(d);
+		return NULL;
+	}
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	d->rt = ab_runtime_ref(rt);
+	d->n_workers = n;
+	for (int i = 0; i < n; i++) {
+		int e = pthread_create(&d->threads[i], NULL, worker, d);
+		if (e) {
+			snprintf(err, errsz, "cannot start dispatcher thread: %s", strerror(e));
+			d->n_threads = i;
+			ab_dispatch_stop(d);
+			return NULL;
+		}
+	}
+	d->n_threads = n;
+	return d;
+}
+
+void ab_dispatch_set_runtime(struct ab_dispatcher *d, struct ab_runtime *rt)
+{
+	struct ab_runtime *old;
+
+	pthread_mutex_lock(&d->mu);
+	old = d->rt;
+	d->rt = ab_runtime_ref(rt);
+	d->gen++;
+	d->wakeups++;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	ab_runtime_unref(old);
+}
+
+void ab_dispatch_wake(struct ab_dispatcher *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->wakeups++;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
+void ab_dispatch_stop(struct ab_dispatcher *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->mu);
+	d->stopping = true;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	for (int i = 0; i < d->n_threads; i++)
+		pthread_join(d->threads[i], NULL);
+	ab_runtime_unref(d->rt);
+	ab_chanctl_shutdown();
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	free(d->threads);
+	free(d->store_path);
+	free(d);
+}

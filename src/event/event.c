@@ -1,0 +1,1328 @@
+/*
+ * event.c - the alertbridge event: lifecycle, canonical JSON, stable ids,
+ * and the one severity/category table every parser and tool scale maps
+ * through.
+ *
+ * Public: ab_event_new, ab_event_free, ab_event_set_str, ab_event_to_json,
+ * ab_event_from_json, ab_event_dumps, ab_event_write_json, ab_event_compute_id,
+ * ab_event_ensure_id, ab_event_id_valid, ab_severity_parse,
+ * ab_severity_from_scale, ab_severity_name, ab_category_parse,
+ * ab_category_name (see event.h).
+ *
+ * Canonical JSON (DESIGN.md section 4): id, type, category, severity,
+ * source, tool, title, summary, url, asset, team, status, priority,
+ * fingerprint, occurred_at, received_at (RFC 3339 strings), origin {kind,
+ * message_id, from, host}, fields {object}.  to_json() leaves out unset
+ * optional members (NULL strings, empty id, priority 0, occurred_at 0);
+ * type, category, severity, received_at, origin.kind and fields are always
+ * written.  Strings that are not valid UTF-8 are repaired (bad bytes become
+ * U+FFFD) rather than dropped.
+ *
+ * from_json() is strict: the top level and origin must be objects without
+ * unknown keys, every member has one JSON type (a JSON null counts as
+ * "absent"), strings may not hold NUL and have byte caps (title 1 KiB,
+ * summary 64 KiB, url 4 KiB, others 2 KiB), priority is 0..999, times are
+ * RFC 3339, an id must be 32 lowercase hex characters, fields must be an
+ * object nested at most AB_FIELDS_MAX_DEPTH deep with at most
+ * AB_FIELDS_MAX_NODES values.  Defaults: type "event.generic", category
+ * security, severity info, origin.kind "cli", received_at now.
+ *
+ * Diagnostics: from_json() writes "member 'NAME': what is wrong" (or
+ * "unknown member 'NAME'") into err.  Nothing is logged here.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "lib/buf.h"
+#include "event/event.h"
+#include "lib/util.h"
+
+#define AB_FIELDS_MAX_DEPTH 8
+#define AB_FIELDS_MAX_NODES 10000
+#define AB_PRIORITY_MAX 999
+#define AB_STR_MAX_DEFAULT AB_EVENT_STR_MAX
+#define AB_TIME_STR_MAX 64
+
+/* ------------------------------------------------------------ the table */
+
+/*
+ * Severity words, case-insensitive; '-' and '_' compare equal to ' '
+ * ("very-high", "very_high").  Decision: "unknown" maps to medium, the same
+ * as the Nagios UNKNOWN state below - a check or tool that cannot tell is
+ * worth a look, and it must not be silently dropped by an info filter.
+ */
+static const struct {
+	const char *word;
+	enum ab_severity sev;
+} sev_words[] = {
+	{ "critical", AB_SEV_CRITICAL },
+	{ "crit", AB_SEV_CRITICAL },
+	{ "emerg", AB_SEV_CRITICAL },
+	{ "emergency", AB_SEV_CRITICAL },
+	{ "alert", AB_SEV_CRITICAL },
+	{ "fatal", AB_SEV_CRITICAL },
+	{ "sev1", AB_SEV_CRITICAL },
+	{ "p1", AB_SEV_CRITICAL },
+	{ "blocker", AB_SEV_CRITICAL },
+	{ "very high", AB_SEV_CRITICAL },
+
+	{ "high", AB_SEV_HIGH },
+	{ "error", AB_SEV_HIGH },
+	{ "err", AB_SEV_HIGH },
+	{ "major", AB_SEV_HIGH },
+	{ "severe", AB_SEV_HIGH },
+	{ "sev2", AB_SEV_HIGH },
+	{ "p2", AB_SEV_HIGH },
+	{ "important", AB_SEV_HIGH },
+
+	{ "medium", AB_SEV_MEDIUM },
+	{ "moderate", AB_SEV_MEDIUM },
+	{ "warning", AB_SEV_MEDIUM },
+	{ "warn", AB_SEV_MEDIUM },
+	{ "sev3", AB_SEV_MEDIUM },
+	{ "p3", AB_SEV_MEDIUM },
+	{ "average", AB_SEV_MEDIUM },
+	{ "unknown", AB_SEV_MEDIUM },
+
+	{ "low", AB_SEV_LOW },
+	{ "minor", AB_SEV_LOW },
+	{ "notice", AB_SEV_LOW },
+	{ "sev4", AB_SEV_LOW },
+	{ "p4", AB_SEV_LOW },
+
+	{ "info", AB_SEV_INFO },
+	{ "informational", AB_SEV_INFO },
+	{ "information", AB_SEV_INFO },
+	{ "debug", AB_SEV_INFO },
+	{ "none", AB_SEV_INFO },
+	{ "note", AB_SEV_INFO },
+	{ "ok", AB_SEV_INFO },
+	{ "sev5", AB_SEV_INFO },
+	{ "p5", AB_SEV_INFO },
+};
+
+/* Canonical names, indexed by enum ab_severity. */
+static const char *const sev_names[AB_SEV_COUNT] = {
+	"info", "low", "medium", "high", "critical",
+};
+
+static const char *const cat_names[AB_CAT_COUNT] = {
+	"security", "system", "error",
+};
+
+/* Tool scales: rows in ascending order of their lower bound; a value
+ * belongs to the last row whose lo it reaches.  A value below the first
+ * row's lo clamps to it, a value above the last row's hi to the last row. */
+struct scale_row {
+	double lo;
+	enum ab_severity sev;
+};
+
+static const struct scale_row scale_syslog[] = {
+	{ 0, AB_SEV_CRITICAL },      /* emerg, alert, crit */
+	{ 3, AB_SEV_HIGH },          /* err */
+	{ 4, AB_SEV_MEDIUM },        /* warning */
+	{ 5, AB_SEV_LOW },           /* notice */
+	{ 6, AB_SEV_INFO },          /* info, debug */
+};
+
+/* ArcSight: 0-3 Low, 4-6 Medium, 7-8 High, 9-10 Very-High. */
+static const struct scale_row scale_cef[] = {
+	{ 0, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
+};
+
+/* Wazuh dashboard: 0-6 Low, 7-11 Medium, 12-14 High, 15+ Critical. */
+static const struct scale_row scale_wazuh[] = {
+	{ 0, AB_SEV_LOW },
+	{ 7, AB_SEV_MEDIUM },
+	{ 12, AB_SEV_HIGH },
+	{ 15, AB_SEV_CRITICAL },
+};
+
+static const struct scale_row scale_nagios[] = {
+	{ 0, AB_SEV_INFO },          /* OK */
+	{ 1, AB_SEV_MEDIUM },        /* WARNING */
+	{ 2, AB_SEV_CRITICAL },      /* CRITICAL */
+	{ 3, AB_SEV_MEDIUM },        /* UNKNOWN */
+};
+
+static const struct scale_row scale_suricata[] = {
+	{ 0, AB_SEV_HIGH },          /* 1 */
+	{ 2, AB_SEV_MEDIUM },
+	{ 3, AB_SEV_LOW },
+	{ 4, AB_SEV_INFO },          /* and above */
+};
+
+/* QRadar LEEF sev 1-10, read as CEF's bands. */
+static const struct scale_row scale_leef[] = {
+	{ 1, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
+};
+
+/* GuardDuty: Low 1.0-3.9, Medium 4.0-6.9, High 7.0-8.9, Critical 9.0-10.0. */
+static const struct scale_row scale_guardduty[] = {
+	{ 1, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
+};
+
+/* CVSS v3 qualitative: None 0.0, Low 0.1-3.9, Medium 4.0-6.9, High 7.0-8.9,
+ * Critical 9.0-10.0. */
+static const struct scale_row scale_cvss[] = {
+	{ 0, AB_SEV_INFO },
+	{ 0.1, AB_SEV_LOW },
+	{ 4, AB_SEV_MEDIUM },
+	{ 7, AB_SEV_HIGH },
+	{ 9, AB_SEV_CRITICAL },
+};
+
+/* OWASP ZAP riskcode: 0 Informational, 1 Low, 2 Medium, 3 High. */
+static const struct scale_row scale_zap[] = {
+	{ 0, AB_SEV_INFO },
+	{ 1, AB_SEV_LOW },
+	{ 2, AB_SEV_MEDIUM },
+	{ 3, AB_SEV_HIGH },
+};
+
+#define ROWS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct {
+	const char *name;
+	const struct scale_row *rows;
+	size_t n;
+} scales[AB_SCALE_COUNT] = {
+	[AB_SCALE_SYSLOG] = { "syslog", scale_syslog, ROWS(scale_syslog) },
+	[AB_SCALE_CEF] = { "cef", scale_cef, ROWS(scale_cef) },
+	[AB_SCALE_WAZUH] = { "wazuh", scale_wazuh, ROWS(scale_wazuh) },
+	[AB_SCALE_NAGIOS] = { "nagios", scale_nagios, ROWS(scale_nagios) },
+	[AB_SCALE_SURICATA] = { "suricata", scale_suricata, ROWS(scale_suricata) },
+	[AB_SCALE_LEEF] = { "leef", scale_leef, ROWS(scale_leef) },
+	[AB_SCALE_GUARDDUTY] = { "guardduty", scale_guardduty, ROWS(scale_guardduty) },
+	[AB_SCALE_CVSS] = { "cvss", scale_cvss, ROWS(scale_cvss) },
+	[AB_SCALE_ZAP] = { "zap", scale_zap, ROWS(scale_zap) },
+};
+
+/* Other names tools use for the same scales. */
+static const struct {
+	const char *name;
+	enum ab_sev_scale scale;
+} scale_aliases[] = {
+	{ "asa", AB_SCALE_SYSLOG },
+	{ "modsecurity", AB_SCALE_SYSLOG },
+	{ "snort", AB_SCALE_SURICATA },
+};
+
+int ab_sev_scale_parse(const char *name, enum ab_sev_scale *out)
+{
+	size_t i;
+
+	for (i = 0; name && i < ROWS(scales); i++)
+		if (!strcmp(name, scales[i].name)) {
+			*out = (enum ab_sev_scale)i;
+			return 0;
+		}
+	for (i = 0; name && i < ROWS(scale_aliases); i++)
+		if (!strcmp(name, scale_aliases[i].name)) {
+			*out = scale_aliases[i].scale;
+			return 0;
+		}
+	return -1;
+}
+
+int ab_severity_from_number(enum ab_sev_scale scale, double value, enum ab_severity *out)
+{
+	const struct scale_row *rows;
+	size_t i, n;
+
+	if (!isfinite(value))
+		return -1;
+	if ((unsigned)scale >= ROWS(scales)) {
+		*out = AB_SEV_MEDIUM;
+		return 0;
+	}
+	rows = scales[scale].rows;
+	n = scales[scale].n;
+	*out = rows[0].sev;
+	for (i = 0; i < n; i++)
+		if (value >= rows[i].lo)
+			*out = rows[i].sev;
+	return 0;
+}
+
+enum ab_severity ab_severity_from_scale(enum ab_sev_scale scale, int value)
+{
+	enum ab_severity s = AB_SEV_MEDIUM;
+
+	ab_severity_from_number(scale, (double)value, &s);
+	return s;
+}
+
+static int nagios_state(const char *s)
+{
+	static const struct { const char *w; int v; } st[] = {
+		{ "ok", 0 }, { "up", 0 }, { "recovery", 0 }, { "warning", 1 },
+		{ "critical", 2 }, { "down", 2 }, { "unreachable", 2 }, { "unknown", 3 },
+	};
+	size_t i;
+
+	for (i = 0; i < ROWS(st); i++)
+		if (!strcasecmp(s, st[i].w))
+			return st[i].v;
+	return -1;
+}
+
+int ab_severity_from_text(enum ab_sev_scale scale, const char *s, enum ab_severity *out)
+{
+	char tmp[40], *end;
+	size_t n, i;
+	double v;
+
+	if (!s)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strnlen(s, sizeof tmp);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n > 32)
+		return -1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	if (scale == AB_SCALE_NAGIOS && nagios_state(tmp) >= 0)
+		return ab_severity_from_number(scale, nagios_state(tmp), out);
+	/* a plain decimal: optional sign, digits, optional fraction; nothing
+	 * that strtod would read as hex, an exponent, inf or nan */
+	for (i = (tmp[0] == '-' || tmp[0] == '+'); i < n; i++)
+		if (!isdigit((unsigned char)tmp[i]) && tmp[i] != '.')
+			return -1;
+	errno = 0;
+	v = strtod(tmp, &end);
+	if (end == tmp || *end || errno == ERANGE)
+		return -1;
+	return ab_severity_from_number(scale, v, out);
+}
+
+/* Case-insensitive compare where ' ', '-' and '_' are the same. */
+static bool word_eq(const char *a, size_t alen, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < alen; i++, b++) {
+		char x = (char)tolower((unsigned char)a[i]), y = *b;
+
+		if (!y)
+			return false;
+		if (x == '-' || x == '_')
+			x = ' ';
+		if (x != y)
+			return false;
+	}
+	return *b == '\0';
+}
+
+int ab_severity_parse(const char *s, enum ab_severity *out)
+{
+	size_t len, i;
+	const char *p;
+
+	if (!s)
+		return -1;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strnlen(s, 64);
+	if (len >= 64)
+		return -1;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0)
+		return -1;
+	for (i = 0; i < ROWS(sev_words); i++) {
+		if (word_eq(s, len, sev_words[i].word)) {
+			*out = sev_words[i].sev;
+			return 0;
+		}
+	}
+	/* bare integer, optionally negative: CEF scale, clamped */
+	p = s[0] == '-' ? s + 1 : s;
+	if (p == s + len)
+		return -1;
+	for (; p < s + len; p++)
+		if (*p < '0' || *p > '9')
+			return -1;
+	{
+		int v = 0;
+
+		p = s[0] == '-' ? s + 1 : s;
+		for (; p < s + len; p++)
+			if (v < 1000)
+				v = v * 10 + (*p - '0');
+		*out = ab_severity_from_scale(AB_SCALE_CEF, s[0] == '-' ? -v : v);
+	}
+	return 0;
+}
+
+const char *ab_severity_name(enum ab_severity s)
+{
+	return (unsigned)s < AB_SEV_COUNT ? sev_names[s] : "info";
+}
+
+int ab_category_parse(const char *s, enum ab_category *out)
+{
+	size_t i;
+
+	if (!s)
+		return -1;
+	for (i = 0; i < AB_CAT_COUNT; i++) {
+		if (strcasecmp(s, cat_names[i]) == 0) {
+			*out = (enum ab_category)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *ab_category_name(enum ab_category c)
+{
+	return (unsigned)c < AB_CAT_COUNT ? cat_names[c] : "security";
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+struct ab_event *ab_event_new(void)
+{
+	struct ab_event *ev = calloc(1, sizeof *ev);
+
+	if (!ev)
+		return NULL;
+	ev->type = strdup("event.generic");
+	ev->origin.kind = strdup("cli");
+	ev->fields = json_object();
+	if (!ev->type || !ev->origin.kind || !ev->fields) {
+		ab_event_free(ev);
+		return NULL;
+	}
+	ev->category = AB_CAT_SECURITY;
+	ev->severity = AB_SEV_INFO;
+	ev->received_at = ab_now_ms();
+	return ev;
+}
+
+void ab_event_free(struct ab_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->type);
+	free(ev->source);
+	free(ev->tool);
+	free(ev->title);
+	free(ev->summary);
+	free(ev->url);
+	free(ev->asset);
+	free(ev->team);
+	free(ev->status);
+	free(ev->fingerprint);
+	free(ev->origin.kind);
+	free(ev->origin.message_id);
+	free(ev->origin.from);
+	free(ev->origin.host);
+	json_decref(ev->fields);
+	free(ev);
+}
+
+void ab_event_set_str(char **member, const char *value)
+{
+	char *copy = value ? strdup(value) : NULL;
+
+	free(*member);
+	*member = copy;     /* NULL on ENOMEM too: the member reads as unset */
+}
+
+/* ------------------------------------------------------------ members */
+
+/* The optional plain string members, in canonical order; type is handled
+ * apart because it has a default. */
+struct str_member {
+	const char *key;
+	size_t off;        /* offsetof a char * in struct ab_event */
+	size_t max;        /* bytes */
+};
+
+#define SM(name, max) { #name, offsetof(struct ab_event, name), (max) }
+static const struct str_member str_members[] = {
+	SM(source, AB_STR_MAX_DEFAULT),
+	SM(tool, AB_STR_MAX_DEFAULT),
+	SM(title, AB_EVENT_TITLE_MAX),
+	SM(summary, AB_EVENT_SUMMARY_MAX),
+	SM(url, AB_EVENT_URL_MAX),
+	SM(asset, AB_STR_MAX_DEFAULT),
+	SM(team, AB_STR_MAX_DEFAULT),
+	SM(status, AB_STR_MAX_DEFAULT),
+	SM(fingerprint, AB_STR_MAX_DEFAULT),
+};
+#undef SM
+
+#define OM(name) { #name, offsetof(struct ab_origin, name), AB_STR_MAX_DEFAULT }
+static const struct str_member origin_members[] = {
+	OM(kind), OM(message_id), OM(from), OM(host),
+};
+#undef OM
+
+static char **member_ptr(const void *base, const struct str_member *m)
+{
+	return (char **)((char *)(uintptr_t)base + m->off);
+}
+
+/* ------------------------------------------------------------ to_json */
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len, i;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* json_string(), but invalid UTF-8 bytes become U+FFFD instead of failing. */
+static json_t *json_string_repair(const char *s)
+{
+	json_t *j = json_string(s);
+	struct ab_buf b;
+	size_t n, i;
+
+	if (j)
+		return j;
+	n = strlen(s);
+	if (n > SIZE_MAX / 3 - 1)
+		return NULL;
+	ab_buf_init(&b, n * 3 + 1);
+	for (i = 0; i < n;) {
+		size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+
+		if (k) {
+			if (ab_buf_append(&b, s + i, k) < 0)
+				break;
+			i += k;
+		} else {
+			if (ab_buf_puts(&b, "\xef\xbf\xbd") < 0)
+				break;
+			i++;
+		}
+	}
+	j = i == n ? json_stringn(ab_buf_cstr(&b), b.len) : NULL;
+	ab_buf_free(&b);
+	return j;
+}
+
+static int set_str(json_t *obj, const char *key, const char *value)
+{
+	json_t *v;
+
+	if (!value)
+		return 0;
+	v = json_string_repair(value);
+	if (!v)
+		return -1;
+	return json_object_set_new(obj, key, v);
+}
+
+static int set_time(json_t *obj, const char *key, int64_t ms)
+{
+	char tbuf[AB_TIME_STR_MAX];
+
+	ab_time_format_rfc3339(ms, tbuf, sizeof tbuf);
+	if (!tbuf[0])
+		return -1;
+	return json_object_set_new(obj, key, json_string(tbuf));
+}
+
+json_t *ab_event_to_json(const struct ab_event *ev)
+{
+	json_t *j, *o, *f;
+	size_t i;
+
+	if (!ev)
+		return NULL;
+	j = json_object();
+	o = json_object();
+	if (!j || !o)
+		goto fail;
+	if (ev->id[0] && set_str(j, "id", ev->id) < 0)
+		goto fail;
+	if (set_str(j, "type", ev->type ? ev->type : "event.generic") < 0 ||
+	    set_str(j, "category", ab_category_name(ev->category)) < 0 ||
+	    set_str(j, "severity", ab_severity_name(ev->severity)) < 0)
+		goto fail;
+	for (i = 0; i < ROWS(str_members); i++)
+		if (set_str(j, str_members[i].key, *member_ptr(ev, &str_members[i])) < 0)
+			goto fail;
+	if (ev->priority && json_object_set_new(j, "priority", json_integer(ev->priority)) < 0)
+		goto fail;
+	if (ev->occurred_at && set_time(j, "occurred_at", ev->occurred_at) < 0)
+		goto fail;
+	if (set_time(j, "received_at", ev->received_at) < 0)
+		goto fail;
+	if (set_str(o, "kind", ev->origin.kind ? ev->origin.kind : "cli") < 0)
+		goto fail;
+	for (i = 1; i < ROWS(origin_members); i++)
+		if (set_str(o, origin_members[i].key,
+			    *member_ptr(&ev->origin, &origin_members[i])) < 0)
+			goto fail;
+	if (json_object_set_new(j, "origin", o) < 0) {
+		o = NULL;
+		goto fail;
+	}
+	o = NULL;
+	f = ev->fields && json_is_object(ev->fields) ? json_deep_copy(ev->fields) : json_object();
+	if (!f || json_object_set_new(j, "fields", f) < 0)
+		goto fail;
+	return j;
+fail:
+	json_decref(o);
+	json_decref(j);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ direct JSON text */
+
+/*
+ * The canonical form written straight into a capped buffer, byte for byte
+ * what json_dumps(ab_event_to_json(ev), JSON_COMPACT | JSON_SORT_KEYS)
+ * gives (jansson's escapes: \" \\ \b \f \n \r \t, other controls as
+ * \u00XX, everything else raw UTF-8), without building a jansson tree or
+ * deep-copying fields on the hot path (every stored event goes through
+ * here).  Reals and values nested deeper than JW_DEPTH_MAX go through
+ * jansson itself.
+ */
+#define JW_DEPTH_MAX 32
+#define JW_SORT_STACK 64
+
+/* ab_buf_append with the common case (room left) inline. */
+static inline int jw_raw(struct ab_buf *b, const char *s, size_t n)
+{
+	if (b->data && n < b->cap - b->len && n <= b->max - b->len) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return ab_buf_append(b, s, n);
+}
+
+static inline int jw_c(struct ab_buf *b, char c)
+{
+	return jw_raw(b, &c, 1);
+}
+
+/* How many leading bytes need no escape and are ASCII: 8 at a time. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, q, bs;
+
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		/* a byte >= 0x80, < 0x20, '"' or '\\' */
+		if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
+			break;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+/*
+ * A JSON string from n bytes: jansson's escapes, valid UTF-8 copied raw,
+ * each byte of an invalid sequence as U+FFFD (what json_string_repair()
+ * stores; field strings are valid already, so they come out as jansson
+ * dumps them).  NULs allowed (escaped).
+ */
+static int jw_str(struct ab_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, from = 0, k;
+	char e[6];
+
+	if (jw_c(b, '"') < 0)
+		return -1;
+	while (i < n) {
+		i += plain_run(u + i, n - i);
+		if (i >= n)
+			break;
+		if (u[i] >= 0x80) {
+			if ((k = utf8_seq(u + i, n - i))) {
+				i += k;
+				continue;
+			}
+			if (jw_raw(b, s + from, i - from) < 0 || jw_raw(b, "\xef\xbf\xbd", 3) < 0)
+				return -1;
+			from = ++i;
+			continue;
+		}
+		e[0] = '\\';
+		e[2] = e[3] = '0';
+		k = 2;
+		switch (u[i]) {
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		default:
+			e[1] = 'u';
+			e[4] = hex[u[i] >> 4];
+			e[5] = hex[u[i] & 15];
+			k = 6;
+			break;
+		}
+		if (jw_raw(b, s + from, i - from) < 0 || jw_raw(b, e, k) < 0)
+			return -1;
+		from = ++i;
+	}
+	if (jw_raw(b, s + from, n - from) < 0)
+		return -1;
+	return jw_c(b, '"');
+}
+
+/* A member string as json_string_repair() would hold it. */
+static int jw_member(struct ab_buf *b, const char *s)
+{
+	return jw_str(b, s, strlen(s));
+}
+
+static int jw_int(struct ab_buf *b, long long v)
+{
+	char t[24];
+	size_t i = sizeof t;
+	unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		t[--i] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	if (v < 0)
+		t[--i] = '-';
+	return jw_raw(b, t + i, sizeof t - i);
+}
+
+struct jw_kv {
+	const char *k;
+	json_t *v;
+};
+
+static int jw_kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct jw_kv *)a)->k, ((const struct jw_kv *)b)->k);
+}
+
+static int jw_value(struct ab_buf *b, json_t *v, int depth);
+
+static int jw_object(struct ab_buf *b, json_t *o, int depth)
+{
+	struct jw_kv stackv[JW_SORT_STACK], *kv = stackv;
+	size_t n = json_object_size(o), i = 0;
+	const char *k;
+	json_t *v;
+	int rc = 0;
+
+	if (n > JW_SORT_STACK && !(kv = malloc(n * sizeof *kv)))
+		return -1;
+	json_object_foreach(o, k, v) {
+		if (i == n)
+			break;
+		kv[i].k = k;
+		kv[i++].v = v;
+	}
+	if (i > 24) {
+		qsort(kv, i, sizeof *kv, jw_kv_cmp);
+	} else {      /* few keys, mostly in order already */
+		for (size_t x = 1; x < i; x++) {
+			struct jw_kv t = kv[x];
+			size_t y = x;
+
+			for (; y > 0 && strcmp(kv[y - 1].k, t.k) > 0; y--)
+				kv[y] = kv[y - 1];
+			kv[y] = t;
+		}
+	}
+	rc = jw_c(b, '{');
+	for (size_t x = 0; rc == 0 && x < i; x++)
+		rc = ((x && jw_c(b, ',') < 0) || jw_str(b, kv[x].k, strlen(kv[x].k)) < 0 ||
+			jw_c(b, ':') < 0 || jw_value(b, kv[x].v, depth + 1) < 0) ? -1 : 0;
+	if (rc == 0)
+		rc = jw_c(b, '}');
+	if (kv != stackv)
+		free(kv);
+	return rc;
+}
+
+static int jw_value(struct ab_buf *b, json_t *v, int depth)
+{
+	char *s;
+	int rc;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return jw_str(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return jw_int(b, (long long)json_integer_value(v));
+	case JSON_TRUE:
+		return jw_raw(b, "true", 4);
+	case JSON_FALSE:
+		return jw_raw(b, "false", 5);
+	case JSON_NULL:
+		return jw_raw(b, "null", 4);
+	case JSON_OBJECT:
+		if (depth < JW_DEPTH_MAX)
+			return jw_object(b, v, depth);
+		break;
+	case JSON_ARRAY:
+		if (depth < JW_DEPTH_MAX) {
+			size_t i, n = json_array_size(v);
+
+			rc = jw_c(b, '[');
+			for (i = 0; rc == 0 && i < n; i++)
+				rc = ((i && jw_c(b, ',') < 0) ||
+					jw_value(b, json_array_get(v, i), depth + 1) < 0) ? -1 : 0;
+			return rc == 0 ? jw_c(b, ']') : -1;
+		}
+		break;
+	default:
+		break;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!s)
+		return -1;
+	rc = ab_buf_puts(b, s);
+	free(s);
+	return rc;
+}
+
+/* ,"key": (keys here are short plain ASCII names) */
+static int jw_key(struct ab_buf *b, bool *first, const char *key)
+{
+	char t[32];
+	size_t n = strlen(key), o = 0;
+
+	if (n > sizeof t - 4)
+		return -1;
+	if (!*first)
+		t[o++] = ',';
+	t[o++] = '"';
+	memcpy(t + o, key, n);
+	o += n;
+	t[o++] = '"';
+	t[o++] = ':';
+	*first = false;
+	return jw_raw(b, t, o);
+}
+
+/* ab_time_format_rfc3339's text (same range and fraction rules), without
+ * printf: two of these per stored event. */
+static size_t jw_fmt_time(int64_t ms, char *out)
+{
+	int64_t secs = ms / 1000;
+	int frac = (int)(ms % 1000), year;
+	time_t t;
+	struct tm tm;
+	char *p = out;
+
+	if (frac < 0) {
+		frac += 1000;
+		secs--;
+	}
+	t = (time_t)secs;
+	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return 0;
+	year = tm.tm_year + 1900;
+#define D2(v) (*p++ = (char)('0' + (v) / 10 % 10), *p++ = (char)('0' + (v) % 10))
+	*p++ = (char)('0' + year / 1000);
+	*p++ = (char)('0' + year / 100 % 10);
+	D2(year);
+	*p++ = '-';
+	D2(tm.tm_mon + 1);
+	*p++ = '-';
+	D2(tm.tm_mday);
+	*p++ = 'T';
+	D2(tm.tm_hour);
+	*p++ = ':';
+	D2(tm.tm_min);
+	*p++ = ':';
+	D2(tm.tm_sec);
+#undef D2
+	if (frac) {
+		*p++ = '.';
+		*p++ = (char)('0' + frac / 100);
+		*p++ = (char)('0' + frac / 10 % 10);
+		*p++ = (char)('0' + frac % 10);
+	}
+	*p++ = 'Z';
+	return (size_t)(p - out);
+}
+
+static int jw_opt(struct ab_buf *b, bool *first, const char *key, const char *value)
+{
+	if (!value)
+		return 0;
+	return jw_key(b, first, key) < 0 || jw_member(b, value) < 0 ? -1 : 0;
+}
+
+static int jw_time(struct ab_buf *b, bool *first, const char *key, int64_t ms, bool write)
+{
+	char tbuf[AB_TIME_STR_MAX];
+	size_t n = jw_fmt_time(ms, tbuf + 1);
+
+	if (!n)
+		return -1;
+	if (!write)
+		return 0;
+	tbuf[0] = '"';
+	tbuf[n + 1] = '"';
+	return jw_key(b, first, key) < 0 || jw_raw(b, tbuf, n + 2) < 0 ? -1 : 0;
+}
+
+/* for_id: without id and received_at (the stable id's key). */
+static int write_json(const struct ab_event *ev, struct ab_buf *b, bool for_id)
+{
+	const struct ab_origin *o = &ev->origin;
+	bool first = true, of = true;
+	int bad = 0;
+
+	bad |= jw_c(b, '{');
+	bad |= jw_opt(b, &first, "asset", ev->asset);
+	bad |= jw_opt(b, &first, "category", ab_category_name(ev->category));
+	bad |= jw_key(b, &first, "fields");
+	if (ev->fields && json_is_object(ev->fields))
+		bad |= jw_object(b, ev->fields, 1);
+	else
+		bad |= jw_raw(b, "{}", 2);
+	bad |= jw_opt(b, &first, "fingerprint", ev->fingerprint);
+	if (!for_id && ev->id[0])
+		bad |= jw_opt(b, &first, "id", ev->id);
+	if (ev->occurred_at)
+		bad |= jw_time(b, &first, "occurred_at", ev->occurred_at, true);
+	bad |= jw_key(b, &first, "origin");
+	bad |= jw_c(b, '{');
+	bad |= jw_opt(b, &of, "from", o->from);
+	bad |= jw_opt(b, &of, "host", o->host);
+	bad |= jw_opt(b, &of, "kind", o->kind ? o->kind : "cli");
+	bad |= jw_opt(b, &of, "message_id", o->message_id);
+	bad |= jw_c(b, '}');
+	if (ev->priority)
+		bad |= jw_key(b, &first, "priority") | jw_int(b, ev->priority);
+	bad |= jw_time(b, &first, "received_at", ev->received_at, !for_id);
+	bad |= jw_opt(b, &first, "severity", ab_severity_name(ev->severity));
+	bad |= jw_opt(b, &first, "source", ev->source);
+	bad |= jw_opt(b, &first, "status", ev->status);
+	bad |= jw_opt(b, &first, "summary", ev->summary);
+	bad |= jw_opt(b, &first, "team", ev->team);
+	bad |= jw_opt(b, &first, "title", ev->title);
+	bad |= jw_opt(b, &first, "tool", ev->tool);
+	bad |= jw_opt(b, &first, "type", ev->type ? ev->type : "event.generic");
+	bad |= jw_opt(b, &first, "url", ev->url);
+	bad |= jw_c(b, '}');
+	return bad ? -1 : 0;
+}
+
+int ab_event_write_json(const struct ab_event *ev, struct ab_buf *b)
+{
+	size_t mark = b->len;
+
+	if (!ev)
+		return -1;
+	if (write_json(ev, b, false) < 0) {
+		b->len = mark;
+		if (b->data)
+			b->data[mark] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+char *ab_event_dumps(const struct ab_event *ev)
+{
+	struct ab_buf b = AB_BUF_INIT(AB_EVENT_JSON_MAX);
+
+	if (!ev || write_json(ev, &b, false) < 0) {
+		ab_buf_free(&b);
+		return NULL;
+	}
+	return ab_buf_steal(&b);
+}
+
+/* ------------------------------------------------------------ from_json */
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errsz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+}
+
+/* A string member: type, NUL and length checks; *out is a new copy.
+ * Returns 0, 1 when absent/null (out untouched), -1 on error. */
+static int get_str(const json_t *obj, const char *key, const char *where, size_t max,
+		   char **out, char *err, size_t errsz)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t len;
+	char *copy;
+
+	if (!v || json_is_null(v))
+		return 1;
+	if (!json_is_string(v)) {
+		seterr(err, errsz, "member '%s%s': must be a string", where, key);
+		return -1;
+	}
+	s = json_string_value(v);
+	len = json_string_length(v);
+	if (strlen(s) != len) {
+		seterr(err, errsz, "member '%s%s': contains a NUL character", where, key);
+		return -1;
+	}
+	if (len > max) {
+		seterr(err, errsz, "member '%s%s': longer than %zu bytes", where, key, max);
+		return -1;
+	}
+	copy = strdup(s);
+	if (!copy) {
+		seterr(err, errsz, "member '%s%s': out of memory", where, key);
+		return -1;
+	}
+	free(*out);
+	*out = copy;
+	return 0;
+}
+
+/* Depth and size of a fields value; containers count one level each. */
+static int check_fields(const json_t *v, int depth, size_t *nodes)
+{
+	const char *k;
+	json_t *child;
+	size_t i;
+
+	if (++*nodes > AB_FIELDS_MAX_NODES)
+		return -1;
+	if (!json_is_object(v) && !json_is_array(v))
+		return 0;
+	if (depth > AB_FIELDS_MAX_DEPTH)
+		return -1;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)(uintptr_t)v, k, child)
+			if (check_fields(child, depth + 1, nodes) < 0)
+				return -1;
+	} else {
+		json_array_foreach(v, i, child)
+			if (check_fields(child, depth + 1, nodes) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static bool known_key(const char *k, const struct str_member *m, size_t n,
+		      const char *const *extra)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(k, m[i].key) == 0)
+			return true;
+	for (; extra && *extra; extra++)
+		if (strcmp(k, *extra) == 0)
+			return true;
+	return false;
+}
+
+static const char *const top_extra[] = {
+	"id", "type", "category", "severity", "priority", "occurred_at", "received_at",
+	"origin", "fields", NULL,
+};
+
+/* origin.kind is a short lowercase token: "mail", "syslog", "cli", ... */
+static bool kind_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '-'))
+			return false;
+	return n > 0 && n <= 32;
+}
+
+static int get_time(const json_t *j, const char *key, int64_t *out, char *err, size_t errsz)
+{
+	char *s = NULL;
+	int r = get_str(j, key, "", AB_TIME_STR_MAX, &s, err, errsz);
+
+	if (r != 0)
+		return r;
+	r = ab_time_parse_rfc3339(s, out);
+	if (r < 0)
+		seterr(err, errsz, "member '%s': not an RFC 3339 time", key);
+	free(s);
+	return r;
+}
+
+struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
+{
+	struct ab_event *ev;
+	const json_t *v;
+	const char *k;
+	json_t *child;
+	char *s = NULL;
+	size_t i;
+	int r;
+
+	if (err && errsz)
+		err[0] = '\0';
+	if (!json_is_object(j)) {
+		seterr(err, errsz, "event: must be a JSON object");
+		return NULL;
+	}
+	json_object_foreach((json_t *)(uintptr_t)j, k, child) {
+		if (!known_key(k, str_members, ROWS(str_members), top_extra)) {
+			seterr(err, errsz, "unknown member '%.64s'", k);
+			return NULL;
+		}
+	}
+	ev = ab_event_new();
+	if (!ev) {
+		seterr(err, errsz, "event: out of memory");
+		return NULL;
+	}
+
+	r = get_str(j, "id", "", 256, &s, err, errsz);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		if (!ab_event_id_valid(s)) {
+			seterr(err, errsz, "member 'id': must be %d lowercase hex characters",
+			       AB_ID_LEN);
+			goto fail;
+		}
+		ab_strlcpy(ev->id, s, sizeof ev->id);
+	}
+	free(s);
+	s = NULL;
+
+	if (get_str(j, "type", "", AB_STR_MAX_DEFAULT, &ev->type, err, errsz) < 0)
+		goto fail;
+	if (!ev->type[0]) {
+		seterr(err, errsz, "member 'type': must not be empty");
+		goto fail;
+	}
+
+	r = get_str(j, "category", "", 64, &s, err, errsz);
+	if (r < 0)
+		goto fail;
+	if (r == 0 && ab_category_parse(s, &ev->category) < 0) {
+		seterr(err, errsz, "member 'category': unknown category '%.64s'"
+		       " (use security, system or error)", s);
+		goto fail;
+	}
+	free(s);
+	s = NULL;
+
+	r = get_str(j, "severity", "", 64, &s, err, errsz);
+	if (r < 0)
+		goto fail;
+	if (r == 0 && ab_severity_parse(s, &ev->severity) < 0) {
+		seterr(err, errsz, "member 'severity': unknown severity '%.64s'"
+		       " (use critical, high, medium, low or info)", s);
+		goto fail;
+	}
+	free(s);
+	s = NULL;
+
+	for (i = 0; i < ROWS(str_members); i++)
+		if (get_str(j, str_members[i].key, "", str_members[i].max,
+			    member_ptr(ev, &str_members[i]), err, errsz) < 0)
+			goto fail;
+
+	v = json_object_get(j, "priority");
+	if (v && !json_is_null(v)) {
+		json_int_t p;
+
+		if (!json_is_integer(v)) {
+			seterr(err, errsz, "member 'priority': must be an integer");
+			goto fail;
+		}
+		p = json_integer_value(v);
+		if (p < 0 || p > AB_PRIORITY_MAX) {
+			seterr(err, errsz, "member 'priority': must be 0..%d", AB_PRIORITY_MAX);
+			goto fail;
+		}
+		ev->priority = (int)p;
+	}
+
+	if (get_time(j, "occurred_at", &ev->occurred_at, err, errsz) < 0 ||
+	    get_time(j, "received_at", &ev->received_at, err, errsz) < 0)
+		goto fail;
+
+	v = json_object_get(j, "origin");
+	if (v && !json_is_null(v)) {
+		if (!json_is_object(v)) {
+			seterr(err, errsz, "member 'origin': must be an object");
+			goto fail;
+		}
+		json_object_foreach((json_t *)(uintptr_t)v, k, child) {
+			if (!known_key(k, origin_members, ROWS(origin_members), NULL)) {
+				seterr(err, errsz, "unknown member 'origin.%.64s'", k);
+				goto fail;
+			}
+		}
+		for (i = 0; i < ROWS(origin_members); i++)
+			if (get_str(v, origin_members[i].key, "origin.", origin_members[i].max,
+				    member_ptr(&ev->origin, &origin_members[i]), err, errsz) < 0)
+				goto fail;
+		if (!ev->origin.kind || !kind_valid(ev->origin.kind)) {
+			seterr(err, errsz, "member 'origin.kind': must be a lowercase word"
+			       " such as mail, syslog or cli");
+			goto fail;
+		}
+	}
+
+	v = json_object_get(j, "fields");
+	if (v && !json_is_null(v)) {
+		size_t nodes = 0;
+		json_t *copy;
+
+		if (!json_is_object(v)) {
+			seterr(err, errsz, "member 'fields': must be an object");
+			goto fail;
+		}
+		if (check_fields(v, 1, &nodes) < 0) {
+			seterr(err, errsz, "member 'fields': nested deeper than %d or more than"
+			       " %d values", AB_FIELDS_MAX_DEPTH, AB_FIELDS_MAX_NODES);
+			goto fail;
+		}
+		copy = json_deep_copy(v);
+		if (!copy) {
+			seterr(err, errsz, "member 'fields': out of memory");
+			goto fail;
+		}
+		json_decref(ev->fields);
+		ev->fields = copy;
+	}
+	return ev;
+fail:
+	free(s);
+	ab_event_free(ev);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ ids */
+
+bool ab_event_id_valid(const char *id)
+{
+	size_t i;
+
+	if (!id)
+		return false;
+	for (i = 0; i < AB_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return id[AB_ID_LEN] == '\0';
+}
+
+/* SHA-256 fetched once (OpenSSL 3 otherwise looks the algorithm up again
+ * in every EVP_DigestInit_ex: a cost on each received syslog line). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen)
+{
+	static const char prefix[] = "ab1";   /* hashed with its NUL */
+	const char *kind = ev->origin.kind ? ev->origin.kind : "";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	ok = ctx && EVP_DigestInit_ex(ctx, sha256_md ? sha256_md : EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(ctx, prefix, sizeof prefix) &&
+	     EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) &&
+	     (keylen == 0 || EVP_DigestUpdate(ctx, key, keylen)) &&
+	     EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= AB_ID_LEN / 2;
+	EVP_MD_CTX_free(ctx);
+	if (ok)
+		ab_hex(md, AB_ID_LEN / 2, ev->id);
+	else
+		ev->id[0] = '\0';   /* OpenSSL failure (ENOMEM): no id */
+}
+
+void ab_event_ensure_id(struct ab_event *ev)
+{
+	struct ab_buf b = AB_BUF_INIT(AB_EVENT_JSON_MAX);
+
+	if (!ev || ev->id[0])
+		return;
+	if (write_json(ev, &b, true) == 0)
+		ab_event_compute_id(ev, ab_buf_cstr(&b), b.len);
+	else    /* out of memory: fall back to a key that needs no allocation */
+		ab_event_compute_id(ev, ev->title ? ev->title : "",
+			ev->title ? strlen(ev->title) : 0);
+	ab_buf_free(&b);
+}

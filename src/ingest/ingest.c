@@ -1,0 +1,117 @@
+/*
+ * ingest.c - route an event and commit it with its delivery jobs and its
+ * noise-control state (throttle, group, digest, reminders) in one
+ * transaction.
+ *
+ * Public: ab_ingest, ab_ingest_explain.
+ * When the caller has a store batch open (group commit), the event joins
+ * it and is durable when the caller's ab_store_commit() returns 0; a
+ * failure rolls that batch back (ab_store_fail_batch).  Otherwise
+ * ab_ingest opens and commits its own transaction.
+ * Diagnostics: the store's message when the commit failed (the caller
+ *   answers TEMPFAIL / does not acknowledge; nothing is lost).  One
+ *   warning line when an event is kept but goes nowhere because its
+ *   channels (and the default ones) are disabled, naming the event id and
+ *   the disabled channels (at most one per 10 s, with the count of the
+ *   events not warned about).
+ */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "ingest/ingest.h"
+#include "lib/log.h"
+#include "route/noise.h"
+#include "lib/util.h"
+
+/* Every target disabled, default included: say so (rate limited). */
+/* One warning per WARN_EVERY_MS at most (a flood routed only to disabled
+ * channels must not become a log flood); the next one says how many
+ * events were not warned about. */
+#define WARN_EVERY_MS 10000
+static void warn_disabled(const struct ab_event *ev, const struct ab_route_result *rr)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t last_ms;
+	static unsigned long quiet;
+	struct ab_buf names = AB_BUF_INIT(1024);
+	int64_t now = ab_mono_ms();
+	unsigned long more;
+	char tail[96] = "";
+
+	pthread_mutex_lock(&mu);
+	if (last_ms && now - last_ms < WARN_EVERY_MS) {
+		quiet++;
+		pthread_mutex_unlock(&mu);
+		return;
+	}
+	last_ms = now;
+	more = quiet;
+	quiet = 0;
+	pthread_mutex_unlock(&mu);
+	for (size_t i = 0; i < rr->n_disabled; i++)
+		ab_buf_printf(&names, "%s%s", i ? ", " : "", rr->disabled[i]);
+	if (more)
+		snprintf(tail, sizeof tail, " [and %lu more such events since the last warning]",
+			more);
+	ab_log(AB_LOG_WARNING, "event %s: not delivered: its channels are disabled (%s) and no "
+		"enabled default channel is left; the event is kept in the store (enable a "
+		"channel or add an enabled one to 'default')%s", ev->id, ab_buf_cstr(&names), tail);
+	ab_buf_free(&names);
+}
+
+static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out,
+	struct ab_buf *explain,
+	bool dry, char *err, size_t errsz)
+{
+	struct ab_route_result local;
+	bool own = !ab_store_in_batch(st);
+	char e2[512];
+
+	if (!rr)
+		rr = &local;
+	if (!ev->received_at)
+		ev->received_at = now;
+	ab_event_ensure_id(ev);
+	ab_route_at(cfg, ev, now, rr, explain);
+	if (own && ab_store_begin(st) < 0) {
+		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
+		return -1;
+	}
+	if (ab_noise_ingest(st, cfg, ev, rr, now, out, explain, e2, sizeof e2) < 0) {
+		snprintf(err, errsz, "could not store event %s: %s", ev->id, e2);
+		if (own)
+			ab_store_rollback(st);
+		else
+			ab_store_fail_batch(st, err);
+		return -1;
+	}
+	if (own && dry) {
+		ab_store_rollback(st);
+		return 0;
+	}
+	if (own && ab_store_commit(st) < 0) {
+		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
+		return -1;
+	}
+	if (!dry && rr->n == 0 && rr->n_disabled > 0)
+		warn_disabled(ev, rr);
+	return 0;
+}
+
+int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out, char *err,
+	size_t errsz)
+{
+	return run(st, cfg, ev, now, rr, out, NULL, false, err, errsz);
+}
+
+int ab_ingest_explain(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
+	int64_t now, struct ab_buf *explain, char *err, size_t errsz)
+{
+	if (ab_store_in_batch(st)) {
+		snprintf(err, errsz, "explain: a batch is open on this connection");
+		return -1;
+	}
+	return run(st, cfg, ev, now, NULL, NULL, explain, true, err, errsz);
+}

@@ -1,0 +1,1327 @@
+/*
+ * syslog_in.c - the syslog listeners (UDP, TCP, TLS, unix datagram) and
+ * their group commit into the store.
+ *
+ * Public: ab_syslog_in_open, ab_syslog_in_start, ab_syslog_in_set_runtime,
+ *         ab_syslog_in_stop (see syslog_in.h).
+ *
+ * Two threads.  The listener thread: one epoll set, level-triggered.  A
+ * round: wait, then read what is ready (at most READ_ROUND bytes per
+ * connection, UDP_ROUND datagrams per socket), frame TCP streams with the
+ * RFC 6587 framer (one per connection, octet counting or LF detected from
+ * the first byte), turn every message into an event (ab_syslog_process:
+ * parse, source selection, profile hook) and add it to the current batch.
+ * The batch goes to the committer thread (its own store connection), which
+ * routes and commits it in ONE store transaction (group commit, fsync),
+ * at the end of the first round that drained the input, or when it is full
+ * (BATCH_MAX_EVENTS / BATCH_MAX_BYTES) or BATCH_MAX_MS old; while the
+ * committer works, the listener fills the other batch (so a batch spans
+ * several rounds under a flood, and commits overlap with parsing).  Only
+ * when its commit returned are the lines counted as received (by the
+ * listener thread, which owns every counter).  If the commit fails the
+ * batch is kept and retried every RETRY_MS; once the other batch is full
+ * too nothing else is read (input pauses; nothing is dropped).  At most
+ * two batches are in memory.
+ *
+ * Backpressure: with high_water > 0 the queued-job count is checked by the
+ * listener (a read-only connection of its own, at most every HW_CHECK_MS);
+ * above the mark every stream socket
+ * (TCP/TLS connections and listening sockets, the unix socket) leaves the
+ * epoll set's read interest, so the kernel buffers fill and senders' TCP
+ * backs off; UDP datagrams are still read, dropped and counted.  Reading
+ * resumes below 90 % of the mark.  Kernel-side UDP drops (SO_RXQ_OVFL) are
+ * counted too.
+ *
+ * Limits: max_message per message (longer ones are truncated and carry
+ * fields "syslog.truncated"), max_connections per listener (extra ones are
+ * accepted and closed at once, counted), idle_timeout per connection, a
+ * broken octet count closes the connection.
+ *
+ * Diagnostics (ab_log): listener start lines, bind/TLS errors with the
+ * address and what to do, framing errors and TLS handshake failures per
+ * peer (warning), rejected connections, pause/resume (notice), UDP drop
+ * summaries and commit failures (rate limited).  Lines are never logged.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "lib/buf.h"
+#include "ingest/ingest.h"
+#include "lib/log.h"
+#include "store/store.h"
+#include "config/syslog_conf.h"
+#include "ingest/syslog_frame.h"
+#include "ingest/syslog_in.h"
+#include "ingest/syslog_source.h"
+#include "lib/util.h"
+
+#define READ_ROUND (256 * 1024)      /* bytes per connection per round */
+#define UDP_ROUND 256                /* datagrams per socket per round */
+#define BATCH_MAX_EVENTS 4096
+#define BATCH_MAX_BYTES (8 * 1024 * 1024)
+#define BATCH_MAX_MS 200             /* a batch waits at most this long for more lines */
+#define RETRY_MS 500
+#define HW_CHECK_MS 100
+#define STATUS_MS 500
+#define DROP_LOG_MS 10000
+#define ACCEPT_ROUND 64
+#define PEER_MAX 64
+
+enum kind { K_WAKE, K_LISTEN, K_CONN };
+
+struct lsn {
+	enum kind kind;               /* K_LISTEN; first member (epoll tag) */
+	char name[72];
+	char address[256];
+	enum ab_syslog_proto proto;
+	int fd;
+	size_t max_message;
+	int max_conn;
+	int64_t idle_ms;
+	SSL_CTX *ssl;
+	int nconn;
+	bool unlink_path;
+	uint64_t received, conns, rejected, dropped, kernel_drops;
+};
+
+struct conn {
+	enum kind kind;               /* K_CONN */
+	struct lsn *l;
+	int fd;
+	SSL *ssl;
+	bool handshaken;
+	bool want_write;
+	bool more;                    /* TLS: stopped at READ_ROUND with data left */
+	struct ab_framer fr;
+	char peer[PEER_MAX];
+	int64_t last_ms;
+	struct conn *prev, *next;
+};
+
+struct item {
+	struct ab_event *ev;
+	struct lsn *l;
+};
+
+/* A group commit: filled by the listener thread, committed by the
+ * committer thread, counted (or dropped at stop) by the listener again. */
+struct batch {
+	struct item *items;
+	size_t n;
+	size_t bytes;
+	int64_t t0;                   /* when its first line came */
+	struct ab_runtime *rt;        /* the snapshot it is routed with (handed over) */
+	bool ok;                      /* committed */
+	uint64_t errors;              /* failed commit tries */
+};
+
+struct ab_syslog_in {
+	enum kind kind;               /* K_WAKE: the eventfd's tag */
+	struct lsn *ls;
+	size_t n_ls;
+	int ep, wfd;
+	pthread_t th;
+	bool started;
+	atomic_bool stop;
+	pthread_mutex_t mu;
+	struct ab_runtime *rt;        /* current snapshot (guarded by mu) */
+	struct ab_runtime *round_rt;  /* held for one round */
+	void (*wake)(void *);
+	void *wake_arg;
+	struct ab_store *st;          /* the committer thread's connection */
+	struct ab_store *st_ro;       /* the listener thread's (high-water count) */
+	char *status_path;
+	int high_water;
+	struct conn *conns;
+	/* batches: the listener fills cur while the committer commits sent */
+	struct batch bt[2];
+	struct batch *cur;
+	struct batch *sent;           /* handed over and not counted yet, or NULL */
+	bool undrained;               /* this round left input unread (a full round) */
+	pthread_t cth;
+	bool cstarted;
+	pthread_mutex_t cmu;          /* guards c_work, c_done, c_stop */
+	pthread_cond_t c_work_cv, c_done_cv;
+	bool c_work, c_done, c_stop;
+	/* state */
+	bool paused;
+	int64_t last_hw, last_status, last_drop_log, last_idle;
+	bool dirty;
+	uint64_t received, batches, dropped_by_source, udp_dropped, truncated, framing_errors,
+		conn_rejected, idle_closed, tls_failures, store_errors, pauses, parse_errors;
+	uint64_t udp_dropped_logged;
+	/* per-message context while feeding a connection */
+	struct lsn *cur_l;
+	const char *cur_peer;
+	unsigned char *rbuf;          /* READ buffer, max_message + 1 of the largest */
+	size_t rbufsz;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void ssl_errstr(char *out, size_t outsz)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e)
+		ERR_error_string_n(e, out, outsz);
+	else
+		ab_strlcpy(out, "unknown TLS error", outsz);
+	ERR_clear_error();
+}
+
+static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t outsz)
+{
+	char host[NI_MAXHOST];
+
+	if (ss->ss_family == AF_UNIX || len == 0 ||
+	    getnameinfo((const struct sockaddr *)ss, len, host, sizeof host, NULL, 0,
+		NI_NUMERICHOST) != 0) {
+		out[0] = '\0';
+		return;
+	}
+	/* ::ffff:1.2.3.4 -> 1.2.3.4 */
+	ab_strlcpy(out, strncmp(host, "::ffff:", 7) == 0 && strchr(host, '.') ? host + 7 : host,
+		outsz);
+}
+
+static int set_interest(struct ab_syslog_in *in, int fd, void *tag, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = tag };
+
+	return epoll_ctl(in->ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static uint32_t conn_events(const struct ab_syslog_in *in, const struct conn *c)
+{
+	if (in->paused)
+		return 0;
+	return EPOLLIN | (c->want_write ? EPOLLOUT : 0);
+}
+
+/* ------------------------------------------------------------ open */
+
+static SSL_CTX *tls_ctx(const struct ab_syslog_listener_conf *lc, char *err, size_t errsz)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	char e[256];
+
+	if (!ctx) {
+		snprintf(err, errsz, "syslog listener '%s': cannot create a TLS context", lc->name);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(ctx, lc->tls_cert) != 1) {
+		ssl_errstr(e, sizeof e);
+		snprintf(err, errsz, "%s:%d: syslog listener '%s': tls_cert %s: %s (a PEM "
+			"certificate chain readable by root)", lc->file, lc->line, lc->name,
+			lc->tls_cert, e);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, lc->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_errstr(e, sizeof e);
+		snprintf(err, errsz, "%s:%d: syslog listener '%s': tls_key %s: %s (a PEM key "
+			"matching tls_cert)", lc->file, lc->line, lc->name, lc->tls_key, e);
+		goto fail;
+	}
+	if (lc->tls_ca) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(lc->tls_ca);
+
+		if (SSL_CTX_load_verify_locations(ctx, lc->tls_ca, NULL) != 1 || !names) {
+			ssl_errstr(e, sizeof e);
+			snprintf(err, errsz, "%s:%d: syslog listener '%s': tls_ca %s: %s",
+				lc->file, lc->line, lc->name, lc->tls_ca, e);
+			if (names)
+				sk_X509_NAME_pop_free(names, X509_NAME_free);
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+	}
+	if (lc->tls_verify_client)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static int bind_inet(struct lsn *l, const struct ab_syslog_listener_conf *lc, char *err,
+	size_t errsz)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256], port[16], why[128];
+	int rc, one = 1, fd = -1, type;
+
+	if (ab_syslog_addr_split(lc->address, host, sizeof host, port, sizeof port, why,
+		sizeof why) < 0) {
+		snprintf(err, errsz, "%s:%d: syslog listener '%s': %s", lc->file, lc->line,
+			lc->name, why);
+		return -1;
+	}
+	type = lc->proto == AB_SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = type;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errsz, "%s:%d: syslog listener '%s': address %s: %s", lc->file,
+			lc->line, lc->name, lc->address, gai_strerror(rc));
+		return -1;
+	}
+	/* Prefer IPv6 for the wildcard (dual stack), else the first answer. */
+	ai = res;
+	for (struct addrinfo *p = res; !host[0] && p; p = p->ai_next)
+		if (p->ai_family == AF_INET6) {
+			ai = p;
+			break;
+		}
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (ai->ai_family == AF_INET6 && !host[0]) {
+		int zero = 0;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+	}
+	if (type == SOCK_DGRAM) {
+		int rcv = 4 * 1024 * 1024;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+	}
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 128) < 0))
+		goto fail;
+	freeaddrinfo(res);
+	l->fd = fd;
+	return 0;
+fail:
+	snprintf(err, errsz, "%s:%d: syslog listener '%s': cannot listen on %s (%s): %s%s",
+		lc->file, lc->line, lc->name, lc->address, ab_syslog_proto_name(lc->proto),
+		strerror(errno), errno == EADDRINUSE ? " (another program uses it: change "
+		"'address' or stop that program)" : errno == EACCES ? " (ports below 1024 need "
+		"root at start)" : "");
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+static int bind_unix(struct lsn *l, const struct ab_syslog_listener_conf *lc, char *err,
+	size_t errsz)
+{
+	struct sockaddr_un sun;
+	struct stat sb;
+	int fd, rcv = 4 * 1024 * 1024;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (ab_strlcpy(sun.sun_path, lc->address, sizeof sun.sun_path) >= sizeof sun.sun_path) {
+		snprintf(err, errsz, "%s:%d: syslog listener '%s': path too long", lc->file,
+			lc->line, lc->name);
+		return -1;
+	}
+	/* A socket left over from a previous run is replaced; any other file is not. */
+	if (lstat(lc->address, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode)) {
+			snprintf(err, errsz, "%s:%d: syslog listener '%s': %s exists and is not a "
+				"socket (remove it or choose another path)", lc->file, lc->line,
+				lc->name, lc->address);
+			return -1;
+		}
+		unlink(lc->address);
+	}
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		snprintf(err, errsz, "%s:%d: syslog listener '%s': cannot bind %s: %s (does the "
+			"directory exist?)", lc->file, lc->line, lc->name, lc->address, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+	chmod(lc->address, 0660);
+	l->fd = fd;
+	l->unlink_path = true;
+	return 0;
+}
+
+static void close_listeners(struct ab_syslog_in *in)
+{
+	for (size_t i = 0; i < in->n_ls; i++) {
+		struct lsn *l = &in->ls[i];
+		if (l->fd >= 0)
+			close(l->fd);
+		if (l->unlink_path)
+			unlink(l->address);
+		SSL_CTX_free(l->ssl);
+	}
+	free(in->ls);
+	in->ls = NULL;
+	in->n_ls = 0;
+}
+
+static void in_free(struct ab_syslog_in *in)
+{
+	if (!in)
+		return;
+	close_listeners(in);
+	if (in->ep >= 0)
+		close(in->ep);
+	if (in->wfd >= 0)
+		close(in->wfd);
+	free(in->status_path);
+	free(in->bt[0].items);
+	free(in->bt[1].items);
+	free(in->rbuf);
+	pthread_mutex_destroy(&in->mu);
+	pthread_mutex_destroy(&in->cmu);
+	pthread_cond_destroy(&in->c_work_cv);
+	pthread_cond_destroy(&in->c_done_cv);
+	free(in);
+}
+
+struct ab_syslog_in *ab_syslog_in_open(const struct ab_config *cfg, char *err, size_t errsz)
+{
+	const struct ab_syslog_conf *sc = cfg->syslog;
+	struct ab_syslog_in *in;
+	struct epoll_event ev;
+
+	err[0] = '\0';
+	if (!sc || sc->n_listeners == 0)
+		return NULL;
+	in = calloc(1, sizeof *in);
+	if (!in) {
+		snprintf(err, errsz, "syslog: out of memory");
+		return NULL;
+	}
+	in->kind = K_WAKE;
+	in->ep = in->wfd = -1;
+	pthread_mutex_init(&in->mu, NULL);
+	pthread_mutex_init(&in->cmu, NULL);
+	pthread_cond_init(&in->c_work_cv, NULL);
+	pthread_cond_init(&in->c_done_cv, NULL);
+	in->high_water = sc->high_water;
+	in->ls = calloc(sc->n_listeners, sizeof *in->ls);
+	in->bt[0].items = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[0].items);
+	in->bt[1].items = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[1].items);
+	in->cur = &in->bt[0];
+	in->status_path = ab_config_path(cfg, sc->status_file ? sc->status_file : "syslog.status");
+	if (!in->ls || !in->bt[0].items || !in->bt[1].items || !in->status_path) {
+		snprintf(err, errsz, "syslog: out of memory");
+		goto fail;
+	}
+	in->ep = epoll_create1(EPOLL_CLOEXEC);
+	in->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (in->ep < 0 || in->wfd < 0) {
+		snprintf(err, errsz, "syslog: epoll/eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	ev.events = EPOLLIN;
+	ev.data.ptr = in;
+	if (epoll_ctl(in->ep, EPOLL_CTL_ADD, in->wfd, &ev) < 0) {
+		snprintf(err, errsz, "syslog: epoll: %s", strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < sc->n_listeners; i++) {
+		const struct ab_syslog_listener_conf *lc = &sc->listeners[i];
+		struct lsn *l = &in->ls[i];
+		int rc;
+
+		in->n_ls++;
+		l->kind = K_LISTEN;
+		l->fd = -1;
+		ab_strlcpy(l->name, lc->name, sizeof l->name);
+		ab_strlcpy(l->address, lc->address, sizeof l->address);
+		l->proto = lc->proto;
+		l->max_message = (size_t)lc->max_message;
+		l->max_conn = lc->max_connections;
+		l->idle_ms = lc->idle_timeout_ms;
+		if (l->max_message + 1 > in->rbufsz)
+			in->rbufsz = l->max_message + 1;
+		if (lc->proto == AB_SYSLOG_TLS && !(l->ssl = tls_ctx(lc, err, errsz)))
+			goto fail;
+		rc = lc->proto == AB_SYSLOG_UNIX ? bind_unix(l, lc, err, errsz) :
+			bind_inet(l, lc, err, errsz);
+		if (rc < 0)
+			goto fail;
+		ev.events = EPOLLIN;
+		ev.data.ptr = l;
+		if (epoll_ctl(in->ep, EPOLL_CTL_ADD, l->fd, &ev) < 0) {
+			snprintf(err, errsz, "syslog: epoll: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (in->rbufsz < READ_ROUND / 4)
+		in->rbufsz = READ_ROUND / 4;
+	in->rbuf = malloc(in->rbufsz);
+	if (!in->rbuf) {
+		snprintf(err, errsz, "syslog: out of memory");
+		goto fail;
+	}
+	return in;
+fail:
+	in_free(in);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ status file */
+
+static void write_status(struct ab_syslog_in *in, bool force)
+{
+	int64_t now = ab_mono_ms();
+	json_t *j, *ls;
+	char tmp[4096], t[40];
+	int fd;
+	char *s;
+
+	if (!force && (!in->dirty || now - in->last_status < STATUS_MS))
+		return;
+	in->last_status = now;
+	in->dirty = false;
+	ab_time_format_rfc3339(ab_now_ms(), t, sizeof t);
+	ls = json_array();
+	for (size_t i = 0; ls && i < in->n_ls; i++) {
+		const struct lsn *l = &in->ls[i];
+		json_array_append_new(ls, json_pack("{s:s,s:s,s:s,s:I,s:i,s:I,s:I,s:I,s:I}",
+			"name", l->name, "proto", ab_syslog_proto_name(l->proto), "address",
+			l->address, "received", (json_int_t)l->received, "connections", l->nconn,
+			"connections_total", (json_int_t)l->conns, "connections_rejected",
+			(json_int_t)l->rejected, "dropped", (json_int_t)l->dropped,
+			"kernel_dropped", (json_int_t)l->kernel_drops));
+	}
+	j = json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:i,s:o}",
+		"pid", (int)getpid(), "updated_at", t,
+		"received", (json_int_t)in->received,
+		"batches", (json_int_t)in->batches,
+		"dropped_by_source", (json_int_t)in->dropped_by_source,
+		"udp_dropped", (json_int_t)in->udp_dropped,
+		"truncated", (json_int_t)in->truncated,
+		"framing_errors", (json_int_t)in->framing_errors,
+		"connections_rejected", (json_int_t)in->conn_rejected,
+		"idle_closed", (json_int_t)in->idle_closed,
+		"tls_failures", (json_int_t)in->tls_failures,
+		"store_errors", (json_int_t)in->store_errors,
+		"parse_errors", (json_int_t)in->parse_errors,
+		"paused", in->paused, "pauses", (json_int_t)in->pauses,
+		"high_water", in->high_water,
+		"listeners", ls ? ls : json_array());
+	s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (!s)
+		return;
+	snprintf(tmp, sizeof tmp, "%s.tmp", in->status_path);
+	/* write(2), not stdio: no 4 KB FILE buffer to allocate every STATUS_MS
+	 * (that malloc made glibc consolidate the batch's freed chunks) */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd >= 0) {
+		size_t n = strlen(s);
+		bool ok;
+
+		s[n] = '\n';       /* replaces the NUL: the length is known */
+		ok = write(fd, s, n + 1) == (ssize_t)(n + 1);
+		if (close(fd) == 0 && ok && rename(tmp, in->status_path) == 0) {
+			free(s);
+			return;
+		}
+	}
+	ab_log(AB_LOG_WARNING, "syslog: cannot write status file %s: %s", in->status_path,
+		strerror(errno));
+	free(s);
+}
+
+/* ------------------------------------------------------------ batch and commit */
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		ab_event_free(b->items[i].ev);
+	b->n = 0;
+	b->bytes = 0;
+	ab_runtime_unref(b->rt);
+	b->rt = NULL;
+}
+
+/* Committer thread: route and store a whole batch in one transaction. */
+static int try_commit(struct ab_syslog_in *in, struct batch *b, char *err, size_t errsz)
+{
+	const struct ab_config *cfg = b->rt->cfg;
+	int64_t now = ab_now_ms();
+
+	if (ab_store_begin(in->st) < 0) {
+		snprintf(err, errsz, "%s", ab_store_errmsg(in->st));
+		return -1;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (ab_ingest(in->st, cfg, b->items[i].ev, now, NULL, NULL, err, errsz) < 0) {
+			ab_store_rollback(in->st);
+			return -1;
+		}
+	}
+	if (ab_store_commit(in->st) < 0) {
+		snprintf(err, errsz, "%s", ab_store_errmsg(in->st));
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait up to ms on the wake eventfd; true when stopping. */
+static bool nap(struct ab_syslog_in *in, int ms)
+{
+	struct pollfd p = { .fd = in->wfd, .events = POLLIN };
+
+	if (atomic_load(&in->stop))
+		return true;
+	poll(&p, 1, ms);
+	return atomic_load(&in->stop);
+}
+
+/* Committer thread, between tries: wait up to ms; true when stopping. */
+static bool committer_nap(struct ab_syslog_in *in, int ms)
+{
+	struct timespec ts;
+	bool stopping;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&in->cmu);
+	if (!atomic_load(&in->stop) && !in->c_stop)
+		pthread_cond_timedwait(&in->c_work_cv, &in->cmu, &ts);
+	stopping = atomic_load(&in->stop) || in->c_stop;
+	pthread_mutex_unlock(&in->cmu);
+	return stopping;
+}
+
+/*
+ * The committer thread: commits each handed-over batch (retrying every
+ * RETRY_MS while the store fails; meanwhile the listener fills the other
+ * batch and then stops reading: input pauses, nothing is dropped), then
+ * tells the listener, which counts the lines.  Commits and their fsyncs
+ * thus overlap with reading and parsing the next batch.
+ */
+static void *committer(void *arg)
+{
+	struct ab_syslog_in *in = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&in->cmu);
+	for (;;) {
+		struct batch *b;
+		char err[1024];
+		unsigned tries = 0;
+		bool ok = true;
+
+		while (!in->c_work && !in->c_stop)
+			pthread_cond_wait(&in->c_work_cv, &in->cmu);
+		if (!in->c_work)
+			break;
+		b = in->sent;
+		pthread_mutex_unlock(&in->cmu);
+		b->errors = 0;
+		while (try_commit(in, b, err, sizeof err) < 0) {
+			b->errors++;
+			if (tries++ % 20 == 0)
+				ab_log(AB_LOG_ERR, "syslog: could not commit %zu line(s): %s; input "
+					"paused, retrying", b->n, err);
+			if (committer_nap(in, RETRY_MS)) {
+				ab_log(AB_LOG_ERR, "syslog: stopping with %zu uncommitted line(s) (not "
+					"counted as received): %s", b->n, err);
+				ok = false;
+				break;
+			}
+		}
+		if (ok && in->wake)
+			in->wake(in->wake_arg);
+		pthread_mutex_lock(&in->cmu);
+		b->ok = ok;
+		in->c_work = false;
+		in->c_done = true;
+		pthread_cond_broadcast(&in->c_done_cv);
+		pthread_mutex_unlock(&in->cmu);
+		if (write(in->wfd, &one, sizeof one) < 0)     /* the listener counts it */
+			ab_log(AB_LOG_DEBUG, "syslog: eventfd: %s", strerror(errno));
+		pthread_mutex_lock(&in->cmu);
+	}
+	pthread_mutex_unlock(&in->cmu);
+	return NULL;
+}
+
+/* Listener: count the batch the committer is done with, if any. */
+static void reap(struct ab_syslog_in *in)
+{
+	struct batch *b;
+
+	pthread_mutex_lock(&in->cmu);
+	if (!in->c_done) {
+		pthread_mutex_unlock(&in->cmu);
+		return;
+	}
+	b = in->sent;
+	in->sent = NULL;
+	in->c_done = false;
+	pthread_mutex_unlock(&in->cmu);
+	in->store_errors += b->errors;
+	if (b->ok) {
+		for (size_t i = 0; i < b->n; i++)
+			b->items[i].l->received++;
+		in->received += b->n;
+		in->batches++;
+	}
+	in->dirty = true;
+	batch_free(b);
+}
+
+/* Listener: wait until the committer has finished the batch it has. */
+static void wait_committer(struct ab_syslog_in *in)
+{
+	pthread_mutex_lock(&in->cmu);
+	while (in->sent && !in->c_done)
+		pthread_cond_wait(&in->c_done_cv, &in->cmu);
+	pthread_mutex_unlock(&in->cmu);
+	reap(in);
+}
+
+/* Listener: hand the current batch to the committer.  When the committer
+ * still works on the previous one: wait for it if wait, else keep
+ * collecting (the committer's wake-up brings us back here). */
+static void flush(struct ab_syslog_in *in, bool wait)
+{
+	struct batch *b = in->cur;
+
+	reap(in);
+	if (b->n == 0)
+		return;
+	if (in->sent) {
+		if (!wait)
+			return;
+		wait_committer(in);
+	}
+	b->rt = ab_runtime_ref(in->round_rt);
+	in->cur = b == &in->bt[0] ? &in->bt[1] : &in->bt[0];
+	pthread_mutex_lock(&in->cmu);
+	in->sent = b;
+	in->c_work = true;
+	pthread_cond_signal(&in->c_work_cv);
+	pthread_mutex_unlock(&in->cmu);
+}
+
+static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, const char *msg,
+	size_t len, bool truncated)
+{
+	struct ab_event *ev = ab_event_new();
+	struct batch *b;
+	char err[256];
+	int rc;
+
+	if (truncated)
+		in->truncated++;
+	if (!ev) {
+		in->parse_errors++;
+		return;
+	}
+	rc = ab_syslog_process(in->round_rt->cfg->syslog, in->round_rt->cfg->mail, NULL, l->name,
+		peer && *peer ? peer : NULL, msg, len, truncated, ab_now_ms(), ev, NULL, NULL, err,
+		sizeof err);
+	if (rc <= 0) {
+		if (rc == 0)
+			in->dropped_by_source++;
+		else
+			in->parse_errors++;
+		in->dirty = true;
+		ab_event_free(ev);
+		return;
+	}
+	b = in->cur;
+	if (b->n == 0)
+		b->t0 = ab_mono_ms();
+	b->items[b->n].ev = ev;
+	b->items[b->n].l = l;
+	b->n++;
+	b->bytes += len;
+	if (b->n >= BATCH_MAX_EVENTS || b->bytes >= BATCH_MAX_BYTES)
+		flush(in, true);
+}
+
+/* ------------------------------------------------------------ backpressure */
+
+static void apply_pause(struct ab_syslog_in *in)
+{
+	for (size_t i = 0; i < in->n_ls; i++) {
+		struct lsn *l = &in->ls[i];
+		if (l->proto != AB_SYSLOG_UDP)
+			set_interest(in, l->fd, l, in->paused ? 0 : EPOLLIN);
+	}
+	for (struct conn *c = in->conns; c; c = c->next)
+		set_interest(in, c->fd, c, conn_events(in, c));
+}
+
+static void check_high_water(struct ab_syslog_in *in)
+{
+	int64_t now = ab_mono_ms(), q;
+	bool want;
+
+	if (in->high_water <= 0 || now - in->last_hw < HW_CHECK_MS)
+		return;
+	in->last_hw = now;
+	q = ab_store_count(in->st_ro, AB_JOB_QUEUED);
+	if (q < 0)
+		return;
+	want = in->paused ? q > (int64_t)in->high_water * 9 / 10 : q > in->high_water;
+	if (want == in->paused)
+		return;
+	in->paused = want;
+	in->dirty = true;
+	if (want) {
+		in->pauses++;
+		ab_log(AB_LOG_NOTICE, "syslog: %lld jobs queued (high_water %d): stream input "
+			"paused, UDP datagrams are dropped and counted", (long long)q, in->high_water);
+	} else {
+		ab_log(AB_LOG_NOTICE, "syslog: %lld jobs queued: input resumed", (long long)q);
+	}
+	apply_pause(in);
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void conn_close(struct ab_syslog_in *in, struct conn *c)
+{
+	epoll_ctl(in->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->ssl) {
+		if (c->handshaken)
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	close(c->fd);
+	ab_framer_free(&c->fr);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		in->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->l->nconn--;
+	in->dirty = true;
+	free(c);
+}
+
+static int frame_cb(const char *msg, size_t len, unsigned flags, void *arg)
+{
+	struct ab_syslog_in *in = arg;
+
+	add_line(in, in->cur_l, in->cur_peer, msg, len, (flags & AB_FRAME_TRUNCATED) != 0);
+	return 0;
+}
+
+/* Feed bytes; false when the stream is broken (connection to be closed). */
+static bool feed(struct ab_syslog_in *in, struct conn *c, const void *p, size_t n)
+{
+	char err[160];
+
+	in->cur_l = c->l;
+	in->cur_peer = c->peer;
+	if (ab_framer_feed(&c->fr, p, n, frame_cb, in, err, sizeof err) < 0) {
+		in->framing_errors++;
+		ab_log(AB_LOG_WARNING, "syslog: listener '%s': peer %s: %s: closing the "
+			"connection", c->l->name, c->peer[0] ? c->peer : "?", err);
+		return false;
+	}
+	return true;
+}
+
+static void end_of_stream(struct ab_syslog_in *in, struct conn *c)
+{
+	in->cur_l = c->l;
+	in->cur_peer = c->peer;
+	ab_framer_finish(&c->fr, frame_cb, in);
+	conn_close(in, c);
+}
+
+static void conn_read_plain(struct ab_syslog_in *in, struct conn *c)
+{
+	size_t total = 0;
+
+	while (total < READ_ROUND) {
+		ssize_t n = read(c->fd, in->rbuf, in->rbufsz);
+
+		if (n > 0) {
+			total += (size_t)n;
+			if (!feed(in, c, in->rbuf, (size_t)n)) {
+				conn_close(in, c);
+				return;
+			}
+			continue;
+		}
+		if (n == 0) {
+			end_of_stream(in, c);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			ab_log(AB_LOG_INFO, "syslog: listener '%s': peer %s: %s", c->l->name,
+				c->peer, strerror(errno));
+			conn_close(in, c);
+			return;
+		}
+		break;
+	}
+	if (total >= READ_ROUND)
+		in->undrained = true;
+	c->last_ms = ab_mono_ms();
+}
+
+/* TLS: handshake, then read records.  Returns with c possibly freed. */
+static void conn_io_tls(struct ab_syslog_in *in, struct conn *c)
+{
+	size_t total = 0;
+	char e[256];
+	int r, er;
+	bool ww = false;
+
+	c->last_ms = ab_mono_ms();
+	c->more = false;
+	if (!c->handshaken) {
+		ERR_clear_error();
+		r = SSL_accept(c->ssl);
+		if (r != 1) {
+			er = SSL_get_error(c->ssl, r);
+			if (er == SSL_ERROR_WANT_READ || er == SSL_ERROR_WANT_WRITE) {
+				bool w = er == SSL_ERROR_WANT_WRITE;
+				if (w != c->want_write) {
+					c->want_write = w;
+					set_interest(in, c->fd, c, conn_events(in, c));
+				}
+				return;
+			}
+			ssl_errstr(e, sizeof e);
+			in->tls_failures++;
+			ab_log(AB_LOG_WARNING, "syslog: listener '%s': peer %s: TLS handshake "
+				"failed: %s", c->l->name, c->peer[0] ? c->peer : "?", e);
+			conn_close(in, c);
+			return;
+		}
+		c->handshaken = true;
+		{
+			X509 *cert = SSL_get1_peer_certificate(c->ssl);
+			if (cert) {
+				char subj[256];
+				X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof subj);
+				ab_log(AB_LOG_DEBUG, "syslog: listener '%s': peer %s: client "
+					"certificate %s", c->l->name, c->peer, subj);
+				X509_free(cert);
+			}
+		}
+	}
+	while (total < READ_ROUND) {
+		ERR_clear_error();
+		r = SSL_read(c->ssl, in->rbuf, (int)(in->rbufsz > INT32_MAX ? INT32_MAX : in->rbufsz));
+		if (r > 0) {
+			total += (size_t)r;
+			if (!feed(in, c, in->rbuf, (size_t)r)) {
+				conn_close(in, c);
+				return;
+			}
+			continue;
+		}
+		er = SSL_get_error(c->ssl, r);
+		if (er == SSL_ERROR_WANT_READ)
+			break;
+		if (er == SSL_ERROR_WANT_WRITE) {
+			ww = true;
+			break;
+		}
+		if (er == SSL_ERROR_ZERO_RETURN || (er == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
+			end_of_stream(in, c);
+			return;
+		}
+		ssl_errstr(e, sizeof e);
+		ab_log(AB_LOG_INFO, "syslog: listener '%s': peer %s: TLS: %s", c->l->name, c->peer, e);
+		end_of_stream(in, c);
+		return;
+	}
+	if (total >= READ_ROUND)
+		c->more = in->undrained = true;
+	if (ww != c->want_write) {
+		c->want_write = ww;
+		set_interest(in, c->fd, c, conn_events(in, c));
+	}
+}
+
+static void do_accept(struct ab_syslog_in *in, struct lsn *l)
+{
+	for (int k = 0; k < ACCEPT_ROUND; k++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		struct epoll_event ev;
+		struct conn *c;
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		char peer[PEER_MAX];
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    errno != ECONNABORTED)
+				ab_log(AB_LOG_WARNING, "syslog: listener '%s': accept: %s", l->name,
+					strerror(errno));
+			return;
+		}
+		peer_name(&ss, sl, peer, sizeof peer);
+		if (l->nconn >= l->max_conn) {
+			close(fd);
+			l->rejected++;
+			in->conn_rejected++;
+			in->dirty = true;
+			ab_log(AB_LOG_WARNING, "syslog: listener '%s': connection from %s refused: "
+				"max_connections (%d) reached", l->name, peer, l->max_conn);
+			continue;
+		}
+		c = calloc(1, sizeof *c);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->kind = K_CONN;
+		c->l = l;
+		c->fd = fd;
+		ab_strlcpy(c->peer, peer, sizeof c->peer);
+		c->last_ms = ab_mono_ms();
+		ab_framer_init(&c->fr, l->max_message);
+		c->handshaken = l->proto != AB_SYSLOG_TLS;
+		if (l->proto == AB_SYSLOG_TLS) {
+			c->ssl = SSL_new(l->ssl);
+			if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+				SSL_free(c->ssl);
+				ab_framer_free(&c->fr);
+				close(fd);
+				free(c);
+				continue;
+			}
+		}
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(in->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			SSL_free(c->ssl);
+			ab_framer_free(&c->fr);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = in->conns;
+		if (in->conns)
+			in->conns->prev = c;
+		in->conns = c;
+		l->nconn++;
+		l->conns++;
+		in->dirty = true;
+	}
+}
+
+/* ------------------------------------------------------------ datagrams */
+
+static void do_dgram(struct ab_syslog_in *in, struct lsn *l)
+{
+	in->undrained = true;   /* unless a read finds the socket empty */
+	for (int k = 0; k < UDP_ROUND; k++) {
+		struct sockaddr_storage ss;
+		char cbuf[CMSG_SPACE(sizeof(uint32_t))], peer[PEER_MAX];
+		struct iovec iov = { in->rbuf, l->max_message + 1 };
+		struct msghdr mh;
+		struct cmsghdr *cm;
+		ssize_t n;
+		size_t len;
+
+		memset(&mh, 0, sizeof mh);
+		mh.msg_name = &ss;
+		mh.msg_namelen = sizeof ss;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof cbuf;
+		n = recvmsg(l->fd, &mh, MSG_TRUNC);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				ab_log(AB_LOG_WARNING, "syslog: listener '%s': recv: %s", l->name,
+					strerror(errno));
+			in->undrained = false;
+			return;
+		}
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+				uint32_t v;
+				memcpy(&v, CMSG_DATA(cm), sizeof v);
+				if (v > l->kernel_drops) {
+					in->udp_dropped += v - l->kernel_drops;
+					l->dropped += v - l->kernel_drops;
+					l->kernel_drops = v;
+					in->dirty = true;
+				}
+			}
+		}
+		if (in->paused && l->proto == AB_SYSLOG_UDP) {
+			in->udp_dropped++;
+			l->dropped++;
+			in->dirty = true;
+			continue;
+		}
+		len = (size_t)n > l->max_message ? l->max_message : (size_t)n;
+		peer_name(&ss, mh.msg_namelen, peer, sizeof peer);
+		if (len == 0)
+			continue;
+		add_line(in, l, peer, (const char *)in->rbuf, len, (size_t)n > l->max_message);
+	}
+}
+
+/* ------------------------------------------------------------ the thread */
+
+static void idle_scan(struct ab_syslog_in *in)
+{
+	int64_t now = ab_mono_ms();
+	struct conn *c, *next;
+
+	if (now - in->last_idle < 1000)
+		return;
+	in->last_idle = now;
+	for (c = in->conns; c; c = next) {
+		next = c->next;
+		if (c->l->idle_ms > 0 && !in->paused && now - c->last_ms > c->l->idle_ms) {
+			in->idle_closed++;
+			ab_log(AB_LOG_INFO, "syslog: listener '%s': peer %s idle for more than "
+				"%lld ms: closing", c->l->name, c->peer, (long long)c->l->idle_ms);
+			end_of_stream(in, c);
+		}
+	}
+}
+
+static void drop_log(struct ab_syslog_in *in)
+{
+	int64_t now = ab_mono_ms();
+
+	if (in->udp_dropped == in->udp_dropped_logged || now - in->last_drop_log < DROP_LOG_MS)
+		return;
+	ab_log(AB_LOG_WARNING, "syslog: %llu UDP datagram(s) dropped so far (%llu since the last "
+		"report): the store is behind (high_water) or the socket buffer overflowed; see "
+		"'alertbridge syslog status'", (unsigned long long)in->udp_dropped,
+		(unsigned long long)(in->udp_dropped - in->udp_dropped_logged));
+	in->udp_dropped_logged = in->udp_dropped;
+	in->last_drop_log = now;
+}
+
+static void *run(void *arg)
+{
+	struct ab_syslog_in *in = arg;
+	struct epoll_event evs[64];
+
+	while (!atomic_load(&in->stop)) {
+		bool more = false;
+		int n, timeout;
+
+		for (struct conn *c = in->conns; c; c = c->next)
+			more |= c->more;
+		timeout = more ? 0 : in->paused ? HW_CHECK_MS : 1000;
+		if (!more && in->cur->n && !in->sent) {   /* a batch waits: BATCH_MAX_MS */
+			int64_t left = BATCH_MAX_MS - (ab_mono_ms() - in->cur->t0);
+			timeout = left > 0 ? (int)left : 0;
+		}
+		n = epoll_wait(in->ep, evs, 64, timeout);
+		if (n < 0 && errno != EINTR) {
+			ab_log(AB_LOG_ERR, "syslog: epoll_wait: %s", strerror(errno));
+			nap(in, 100);
+			continue;
+		}
+		pthread_mutex_lock(&in->mu);
+		in->round_rt = ab_runtime_ref(in->rt);
+		pthread_mutex_unlock(&in->mu);
+		in->undrained = false;
+		for (int i = 0; i < n; i++) {
+			enum kind *k = evs[i].data.ptr;
+
+			if (*k == K_WAKE) {
+				uint64_t v;
+				if (read(in->wfd, &v, sizeof v) < 0 && errno != EAGAIN)
+					ab_log(AB_LOG_DEBUG, "syslog: eventfd: %s", strerror(errno));
+			} else if (*k == K_LISTEN) {
+				struct lsn *l = (struct lsn *)k;
+				if (l->proto == AB_SYSLOG_UDP || l->proto == AB_SYSLOG_UNIX)
+					do_dgram(in, l);
+				else if (!in->paused)
+					do_accept(in, l);
+			}
+		}
+		/* Connections after listeners: an accept above never frees a conn
+		 * that is still in evs[], and a closed conn is not touched again
+		 * because each appears at most once and is handled last. */
+		for (int i = 0; i < n; i++) {
+			enum kind *k = evs[i].data.ptr;
+
+			if (*k == K_CONN && !in->paused) {
+				struct conn *c = (struct conn *)k;
+				if (c->ssl)
+					conn_io_tls(in, c);
+				else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+					conn_read_plain(in, c);
+			}
+		}
+		if (more && !in->paused) {
+			struct conn *c, *next;
+			for (c = in->conns; c; c = next) {
+				next = c->next;
+				if (c->more)
+					conn_io_tls(in, c);
+			}
+		}
+		/* Group commit: one batch spans rounds while input keeps coming
+		 * faster than it is read (bigger batches, fewer commits); it is
+		 * committed as soon as the input is drained, is full (add_line),
+		 * or BATCH_MAX_MS old. */
+		if (!in->undrained || in->paused || ab_mono_ms() - in->cur->t0 >= BATCH_MAX_MS)
+			flush(in, false);
+		else
+			reap(in);
+		check_high_water(in);
+		idle_scan(in);
+		drop_log(in);
+		write_status(in, false);
+		ab_runtime_unref(in->round_rt);
+		in->round_rt = NULL;
+		/* Paused: hung-up connections stay readable (EPOLLHUP is always
+		 * reported); do not spin on them. */
+		if (in->paused && n > 0)
+			nap(in, HW_CHECK_MS / 2);
+	}
+	return NULL;
+}
+
+static void stop_committer(struct ab_syslog_in *in)
+{
+	if (!in->cstarted)
+		return;
+	pthread_mutex_lock(&in->cmu);
+	in->c_stop = true;
+	pthread_cond_broadcast(&in->c_work_cv);
+	pthread_mutex_unlock(&in->cmu);
+	pthread_join(in->cth, NULL);
+	in->cstarted = false;
+}
+
+int ab_syslog_in_start(struct ab_syslog_in *in, struct ab_runtime *rt, const char *store_path,
+	void (*wake)(void *arg), void *wake_arg, char *err, size_t errsz)
+{
+	in->st = ab_store_open(store_path, err, errsz);
+	if (!in->st)
+		return -1;
+	in->st_ro = ab_store_open(store_path, err, errsz);
+	if (!in->st_ro) {
+		ab_store_close(in->st);
+		in->st = NULL;
+		return -1;
+	}
+	if (ab_store_set_bulk(in->st) < 0)
+		ab_log(AB_LOG_WARNING, "syslog: %s (commits work, only slower)",
+			ab_store_errmsg(in->st));
+	in->rt = ab_runtime_ref(rt);
+	in->wake = wake;
+	in->wake_arg = wake_arg;
+	in->dirty = true;
+	write_status(in, true);
+	if (pthread_create(&in->cth, NULL, committer, in) != 0) {
+		snprintf(err, errsz, "syslog: cannot start the committer thread");
+		goto fail;
+	}
+	in->cstarted = true;
+	if (pthread_create(&in->th, NULL, run, in) != 0) {
+		snprintf(err, errsz, "syslog: cannot start the listener thread");
+		goto fail;
+	}
+	in->started = true;
+	for (size_t i = 0; i < in->n_ls; i++)
+		ab_log(AB_LOG_NOTICE, "syslog: listening on %s (%s) as '%s', max_message %zu",
+			in->ls[i].address, ab_syslog_proto_name(in->ls[i].proto), in->ls[i].name,
+			in->ls[i].max_message);
+	return 0;
+fail:
+	stop_committer(in);
+	ab_runtime_unref(in->rt);
+	in->rt = NULL;
+	ab_store_close(in->st);
+	ab_store_close(in->st_ro);
+	in->st = in->st_ro = NULL;
+	return -1;
+}
+
+void ab_syslog_in_set_runtime(struct ab_syslog_in *in, struct ab_runtime *rt)
+{
+	struct ab_runtime *old;
+
+	if (!in)
+		return;
+	pthread_mutex_lock(&in->mu);
+	old = in->rt;
+	in->rt = ab_runtime_ref(rt);
+	pthread_mutex_unlock(&in->mu);
+	ab_runtime_unref(old);
+}
+
+void ab_syslog_in_stop(struct ab_syslog_in *in)
+{
+	uint64_t one = 1;
+
+	if (!in)
+		return;
+	if (in->started) {
+		atomic_store(&in->stop, true);
+		if (write(in->wfd, &one, sizeof one) < 0)
+			ab_log(AB_LOG_DEBUG, "syslog: eventfd: %s", strerror(errno));
+		pthread_mutex_lock(&in->cmu);      /* a committer between retries: stop now */
+		pthread_cond_broadcast(&in->c_work_cv);
+		pthread_mutex_unlock(&in->cmu);
+		pthread_join(in->th, NULL);
+		/* What is still buffered in open connections is committed too. */
+		in->round_rt = ab_runtime_ref(in->rt);
+		while (in->conns)
+			end_of_stream(in, in->conns);
+		flush(in, true);   /* one try: stop is set */
+		wait_committer(in);
+		ab_runtime_unref(in->round_rt);
+		in->round_rt = NULL;
+		write_status(in, true);
+		ab_log(AB_LOG_NOTICE, "syslog: stopped after %llu line(s) received",
+			(unsigned long long)in->received);
+	}
+	while (in->conns)
+		conn_close(in, in->conns);
+	wait_committer(in);
+	stop_committer(in);
+	batch_free(&in->bt[0]);
+	batch_free(&in->bt[1]);
+	ab_store_close(in->st);
+	ab_store_close(in->st_ro);
+	ab_runtime_unref(in->rt);
+	in_free(in);
+}

@@ -1,0 +1,150 @@
+/*
+ * syslog_source.c - parse one syslog line and pick its syslog source.
+ *
+ * Public: ab_syslog_select, ab_syslog_process.
+ * Matching, per source, all given criteria must hold: listener name in
+ * 'listeners', origin.host matches one 'hosts' glob, the app-name / tag
+ * (fields "syslog.appname") one 'apps' glob, the facility is in
+ * 'facilities', and 'regex' (PCRE2, match limits set) finds a match in the
+ * line as received (invalid UTF-8 allowed).  The chosen source names the
+ * event's source (unless the payload named a more specific one than the
+ * generic "syslog") and is recorded in fields
+ * "syslog.source"; without a match the source is "syslog".  The profile
+ * (forced, the source's, or detected: parse/detect.h) then runs over the
+ * MSG text and the parser's fields.
+ * Diagnostics: none logged; "out of memory" in err.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "config/mail_conf.h"
+#include "parse/detect.h"
+#include "parse/profile.h"
+#include "parse/syslog.h"
+#include "ingest/syslog_source.h"
+#include "lib/util.h"
+
+#define RE_MATCH_LIMIT 100000
+#define RE_DEPTH_LIMIT 1000
+
+static bool any_glob(char *const *globs, size_t n, const char *s)
+{
+	if (n == 0)
+		return true;
+	if (!s)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (ab_glob_match(globs[i], s))
+			return true;
+	return false;
+}
+
+static bool regex_match(void *code, const char *line, size_t len)
+{
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+	int rc;
+
+	md = pcre2_match_data_create(1, NULL);
+	mc = pcre2_match_context_create(NULL);
+	if (!md || !mc) {
+		pcre2_match_data_free(md);
+		pcre2_match_context_free(mc);
+		return false;
+	}
+	pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(mc, RE_DEPTH_LIMIT);
+	rc = pcre2_match(code, (PCRE2_SPTR)line, len, 0, 0, md, mc);
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mc);
+	return rc >= 0;
+}
+
+const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf *sc,
+	const char *listener, const struct ab_event *ev, const char *line, size_t len)
+{
+	json_t *app, *fac;
+
+	if (!sc)
+		return NULL;
+	app = json_object_get(ev->fields, "syslog.appname");
+	fac = json_object_get(ev->fields, "syslog.facility");
+	for (size_t i = 0; i < sc->n_sources; i++) {
+		const struct ab_syslog_source_conf *s = &sc->sources[i];
+		bool ok = true;
+
+		if (s->n_listeners) {
+			ok = false;
+			for (size_t k = 0; listener && k < s->n_listeners && !ok; k++)
+				ok = strcmp(s->listeners[k], listener) == 0;
+		}
+		if (!ok || !any_glob(s->hosts, s->n_hosts, ev->origin.host) ||
+		    !any_glob(s->apps, s->n_apps, json_string_value(app)))
+			continue;
+		if (s->facilities && (!json_is_integer(fac) || json_integer_value(fac) < 0 ||
+		    json_integer_value(fac) > 23 ||
+		    !(s->facilities & (1u << json_integer_value(fac)))))
+			continue;
+		if (s->re && !regex_match(s->re, line, len))
+			continue;
+		return s;
+	}
+	return NULL;
+}
+
+int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
+	const struct ab_profile *force, const char *listener,
+	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
+	struct ab_event *ev, const struct ab_syslog_source_conf **matched,
+	const struct ab_detect_entry **detected, char *err, size_t errsz)
+{
+	const struct ab_syslog_source_conf *src;
+	const struct ab_profile *p = force;
+	int bad = 0;
+
+	if (matched)
+		*matched = NULL;
+	if (detected)
+		*detected = NULL;
+	if (ab_syslog_parse(line, len, peer_host, now_ms, ev, err, errsz) < 0)
+		return -1;
+	ev->received_at = now_ms;
+	if (truncated)
+		bad |= json_object_set_new(ev->fields, "syslog.truncated", json_true());
+	if (listener)
+		bad |= json_object_set_new(ev->fields, "syslog.listener", json_string(listener));
+	src = ab_syslog_select(sc, listener, ev, line, len);
+	if (matched)
+		*matched = src;
+	if (src) {
+		bad |= json_object_set_new(ev->fields, "syslog.source", json_string(src->name));
+		if (src->drop)
+			return 0;
+		if (!ev->source || strcmp(ev->source, "syslog") == 0)
+			ab_event_set_str(&ev->source, src->name);
+	} else if (!ev->source) {
+		ab_event_set_str(&ev->source, "syslog");
+	}
+	if (!p && src && src->profile)
+		p = ab_mail_profile(mc, src->profile);
+	else if (!p && mc) {
+		const struct ab_detect_entry *e = ab_detect_syslog(mc->detect, ev);
+
+		if (e)
+			p = e->profile;
+		if (detected)
+			*detected = e;
+	}
+	if (p) {
+		bad |= json_object_set_new(ev->fields, "syslog.profile", json_string(p->name));
+		bad |= ab_profile_apply_syslog(p, ev, NULL) < 0;
+	}
+	if (bad || !ev->source) {
+		snprintf(err, errsz, "syslog: out of memory");
+		return -1;
+	}
+	return 1;
+}

@@ -1,0 +1,44 @@
+/*
+ * syslog_source.h - one received syslog line -> one routed-ready event:
+ * parse (parse/syslog.h), select the syslog source from config
+ * (listener, host glob, app-name glob, facility, PCRE2 regex; first match
+ * wins), mark truncation, apply the source's profile or, when no source
+ * pins one, the profile whose detect block recognizes the line.
+ * Shared by the listeners (syslog_in.c) and `alertbridge parse --syslog`.
+ */
+#ifndef AB_SYSLOG_SOURCE_H
+#define AB_SYSLOG_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event/event.h"
+#include "config/mail_conf.h"
+#include "config/syslog_conf.h"
+
+/* The first source that takes the parsed event, or NULL.  listener may be
+ * NULL (the CLI): then sources restricted to listeners do not match. */
+const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf *sc,
+	const char *listener, const struct ab_event *ev, const char *line, size_t len);
+
+/*
+ * Parse line into ev (from ab_event_new()) and apply sources (sc may be
+ * NULL) and profiles (mc may be NULL: none).  The profile is force when
+ * set, else the matched source's, else the first detect alternative that
+ * holds (fields "syslog.profile" names it); without one the parser's event
+ * stays as it is.  truncated: the transport cut the message (fields
+ * "syslog.truncated" = true).  Returns 1 when the event is to be ingested,
+ * 0 when its source says drop, -1 on out-of-memory (message in err).
+ * *matched (may be NULL) gets the source or NULL; *detected (may be NULL)
+ * the detect entry that chose the profile, or NULL.
+ */
+struct ab_detect_entry;
+struct ab_profile;
+int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
+	const struct ab_profile *force, const char *listener,
+	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
+	struct ab_event *ev, const struct ab_syslog_source_conf **matched,
+	const struct ab_detect_entry **detected, char *err, size_t errsz);
+
+#endif

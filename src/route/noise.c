@@ -1,0 +1,984 @@
+/*
+ * noise.c - throttle, grouping, digests and expiry reminders, with their
+ * state in the store (tables of schema version 2, see store.c).
+ *
+ * Public: ab_noise_ingest, ab_noise_flush, ab_noise_next_due.
+ *
+ * Throttle: key = rule + the values of throttle_key (default type and
+ * fingerprint).  The first event of a key goes out and opens a window of
+ * `throttle`; events inside it are counted, not sent; the first one after
+ * the window goes out with fields.throttle_suppressed = count.  Windows
+ * are absolute times, so day boundaries and restarts do not matter.
+ * Grouping: key = rule + values of group_by.  The first event opens a
+ * group due after group_wait; events join it until it is flushed; after a
+ * flush the next batch of the same key waits at least group_interval
+ * after the previous flush.  A group message lists the max_group_size most
+ * severe events (only those are kept) with counts per severity and type.
+ * Digests: events are collected per rule and sent at each schedule time;
+ * an empty digest only with send_empty.  Reminders: an event with
+ * fields.expires_at (RFC 3339 or epoch seconds) matched by a rule with
+ * remind = ["7d", "0d"] schedules risk_acceptance.expiring events at
+ * those offsets before expiry (offsets already past are skipped).
+ *
+ * Diagnostics: SQLite errors as "noise: WHAT: MESSAGE" in err.  All SQL is
+ * fixed text with bound parameters.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "route/noise.h"
+#include "lib/timewin.h"
+#include "lib/util.h"
+
+#define MAX_LIST_ITEMS 100
+#define FLUSH_BATCH 100
+#define SCOPE_MAX 300            /* "d:" + team/rule key */
+
+struct nz {
+	sqlite3 *db;
+	char *err;
+	size_t errsz;
+};
+
+/* Prepare sql and bind args by types: 't' text (NULL -> NULL), 'i' int64. */
+static sqlite3_stmt *prep(struct nz *z, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt *st = NULL;
+	va_list ap;
+	int i = 1;
+
+	if (sqlite3_prepare_v2(z->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(z->err, z->errsz, "noise: prepare: %s", sqlite3_errmsg(z->db));
+		return NULL;
+	}
+	va_start(ap, types);
+	for (const char *t = types; *t; t++, i++) {
+		if (*t == 't') {
+			const char *v = va_arg(ap, const char *);
+
+			if (v)
+				sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(st, i);
+		} else {
+			sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+		}
+	}
+	va_end(ap);
+	return st;
+}
+
+/* Step a statement that returns no rows, finalize; 0 or -1. */
+static int done(struct nz *z, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		snprintf(z->err, z->errsz, "noise: %s: %s", what, sqlite3_errmsg(z->db));
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static void fmt_time(int64_t ms, char *out, size_t outsz)
+{
+	ab_time_format_rfc3339(ms, out, outsz);
+}
+
+static void fmt_offset(int64_t ms, char *out, size_t outsz)
+{
+	if (ms % (24LL * 3600000) == 0)
+		snprintf(out, outsz, "%lldd", (long long)(ms / (24LL * 3600000)));
+	else if (ms % 3600000 == 0)
+		snprintf(out, outsz, "%lldh", (long long)(ms / 3600000));
+	else if (ms % 60000 == 0)
+		snprintf(out, outsz, "%lldm", (long long)(ms / 60000));
+	else
+		snprintf(out, outsz, "%llds", (long long)(ms / 1000));
+}
+
+static uint64_t fnv64(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* A key as a JSON array of the values of names (unset -> null); the
+ * object form goes to *obj when obj is not NULL.  Caller frees. */
+static char *key_of(const struct ab_event *ev, char *const *names, size_t n, json_t **obj)
+{
+	json_t *arr = json_array();
+	char buf[64], *s;
+
+	if (obj)
+		*obj = json_object();
+	if (!arr || (obj && !*obj)) {
+		json_decref(arr);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *v = ab_event_member(ev, names[i], buf, sizeof buf);
+
+		json_array_append_new(arr, v ? json_string(v) : json_null());
+		if (obj)
+			json_object_set_new(*obj, names[i], v ? json_string(v) : json_null());
+	}
+	s = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return s;
+}
+
+/* Channels of a rule that may get events of the rule's scope (a channel
+ * of another team never does). */
+static size_t allowed_channels(const struct ab_config *cfg, const struct ab_rule_conf *r,
+	const struct ab_team_conf *team, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_channels && n < max; i++) {
+		const struct ab_team_conf *o = ab_route_channel_team(cfg, r->channels[i]);
+
+		if (!o || o == team)
+			out[n++] = r->channels[i];
+	}
+	return n;
+}
+
+static char *chan_json(const char *const *ch, size_t n)
+{
+	json_t *a = json_array();
+	char *s;
+
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(ch[i]));
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+/* ------------------------------------------------------------------ shared items/counts */
+
+static int count_inc(struct nz *z, const char *scope, const char *dim, const char *name)
+{
+	return done(z, prep(z, "INSERT INTO counts(scope, dim, name, n) VALUES(?1, ?2, ?3, 1) "
+		"ON CONFLICT(scope, dim, name) DO UPDATE SET n = n + 1", "ttt", scope, dim, name),
+		"count");
+}
+
+/* Keep at most cap items per scope: the most severe, earliest first. */
+static int item_add(struct nz *z, const char *scope, const struct ab_event *ev, int64_t now,
+	int cap)
+{
+	sqlite3_stmt *st;
+	char *json = ab_event_dumps(ev);
+	int64_t n = 0;
+	int rc;
+
+	if (!json) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		return -1;
+	}
+	rc = done(z, prep(z, "INSERT INTO items(scope, severity, at, json) VALUES(?1, ?2, ?3, ?4)",
+		"tiit", scope, (int64_t)ev->severity, now, json), "item");
+	free(json);
+	if (rc < 0)
+		return -1;
+	st = prep(z, "SELECT COUNT(*) FROM items WHERE scope = ?1", "t", scope);
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (n <= cap)
+		return 0;
+	return done(z, prep(z, "DELETE FROM items WHERE seq = (SELECT seq FROM items WHERE "
+		"scope = ?1 ORDER BY severity ASC, seq DESC LIMIT 1)", "t", scope), "item cap");
+}
+
+/* counts and by_type objects and the total for a scope. */
+static int scope_counts(struct nz *z, const char *scope, json_t *counts, json_t *by_type,
+	int64_t *total)
+{
+	sqlite3_stmt *st = prep(z, "SELECT dim, name, n FROM counts WHERE scope = ?1 "
+		"ORDER BY dim, n DESC, name", "t", scope);
+	int rc;
+
+	*total = 0;
+	if (!st)
+		return -1;
+	for (int s = AB_SEV_CRITICAL; s >= AB_SEV_INFO; s--)
+		json_object_set_new(counts, ab_severity_name((enum ab_severity)s), json_integer(0));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *dim = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		int64_t n = sqlite3_column_int64(st, 2);
+
+		if (!dim || !name)
+			continue;
+		if (!strcmp(dim, "severity")) {
+			json_object_set_new(counts, name, json_integer(n));
+			*total += n;
+		} else {
+			json_object_set_new(by_type, name, json_integer(n));
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(z->err, z->errsz, "noise: counts: %s", sqlite3_errmsg(z->db));
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *scope_items(struct nz *z, const char *scope, int limit)
+{
+	sqlite3_stmt *st = prep(z, "SELECT json FROM items WHERE scope = ?1 "
+		"ORDER BY severity DESC, seq ASC LIMIT ?2", "ti", scope, (int64_t)limit);
+	json_t *arr = json_array();
+
+	if (!st || !arr) {
+		sqlite3_finalize(st);
+		json_decref(arr);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+
+		if (j)
+			json_array_append_new(arr, j);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+static int scope_clear(struct nz *z, const char *scope)
+{
+	if (done(z, prep(z, "DELETE FROM items WHERE scope = ?1", "t", scope), "clear") < 0)
+		return -1;
+	return done(z, prep(z, "DELETE FROM counts WHERE scope = ?1", "t", scope), "clear");
+}
+
+/* ------------------------------------------------------------------ ingest side */
+
+static int throttle(struct nz *z, const struct ab_rule_conf *r, const struct ab_event *ev,
+	int64_t now, int64_t *suppressed_before, struct ab_buf *ex)
+{
+	static char *const defkey[] = { "type", "fingerprint" };
+	char *key = key_of(ev, r->n_throttle_key ? r->throttle_key : defkey,
+		r->n_throttle_key ? r->n_throttle_key : 2, NULL);
+	sqlite3_stmt *st;
+	int64_t wend = -1, sup = 0;
+	char t[40];
+	int rc = -1;
+
+	if (!key) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		return -1;
+	}
+	st = prep(z, "SELECT window_end, suppressed FROM throttle WHERE rule = ?1 AND key = ?2",
+		"tt", r->key, key);
+	if (!st)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		wend = sqlite3_column_int64(st, 0);
+		sup = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (wend >= 0 && now < wend) {
+		fmt_time(wend, t, sizeof t);
+		if (ex)
+			ab_buf_printf(ex, "throttle %s: suppressed (window until %s; %lld suppressed "
+				"before this one)", key, t, (long long)sup);
+		rc = done(z, prep(z, "UPDATE throttle SET suppressed = suppressed + 1 WHERE "
+			"rule = ?1 AND key = ?2", "tt", r->key, key), "throttle") < 0 ? -1 : 0;
+		goto out;
+	}
+	fmt_time(now + r->throttle_ms, t, sizeof t);
+	if (ex)
+		ab_buf_printf(ex, "throttle %s: sent%s, new window until %s", key,
+			wend < 0 ? " (first of its key)" : sup ? " with the suppressed count" :
+			" (window over)", t);
+	*suppressed_before = sup;
+	if (done(z, prep(z, "INSERT INTO throttle(rule, key, window_end, suppressed) "
+		"VALUES(?1, ?2, ?3, 0) ON CONFLICT(rule, key) DO UPDATE SET window_end = ?3, "
+		"suppressed = 0", "tti", r->key, key, now + r->throttle_ms), "throttle") < 0)
+		goto out;
+	rc = 1;
+out:
+	free(key);
+	return rc;
+}
+
+static int group_add(struct nz *z, const struct ab_rule_conf *r, const struct ab_event *ev,
+	const char *chans, int64_t now, struct ab_buf *ex)
+{
+	json_t *gb = NULL;
+	char *key = key_of(ev, r->group_by, r->n_group_by, &gb), *gbs = NULL, scope[32], t[40];
+	sqlite3_stmt *st;
+	int64_t id = -1, due = 0, last_flush = 0, count = 0;
+	bool have_due = false;
+	int rc = -1;
+
+	if (!key || !(gbs = json_dumps(gb, JSON_COMPACT | JSON_SORT_KEYS))) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		goto out;
+	}
+	st = prep(z, "SELECT id, due_at, last_flush, count FROM groups WHERE rule = ?1 AND "
+		"key = ?2", "tt", r->key, key);
+	if (!st)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		have_due = sqlite3_column_type(st, 1) != SQLITE_NULL;
+		due = sqlite3_column_int64(st, 1);
+		last_flush = sqlite3_column_int64(st, 2);
+		count = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (id < 0) {
+		due = now + r->group_wait_ms;
+		if (done(z, prep(z, "INSERT INTO groups(rule, key, group_by, channels, first_at, "
+			"last_at, due_at, last_flush, count) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, 0, 0)",
+			"ttttii", r->key, key, gbs, chans, now, due), "group") < 0)
+			goto out;
+		id = sqlite3_last_insert_rowid(z->db);
+	} else if (!have_due) {
+		due = now + r->group_wait_ms;
+		if (last_flush + r->group_interval_ms > due)
+			due = last_flush + r->group_interval_ms;
+		if (done(z, prep(z, "UPDATE groups SET due_at = ?2, first_at = ?3 WHERE id = ?1",
+			"iii", id, due, now), "group") < 0)
+			goto out;
+	}
+	if (done(z, prep(z, "UPDATE groups SET count = count + 1, last_at = ?2, channels = ?3 "
+		"WHERE id = ?1", "iit", id, now, chans), "group") < 0)
+		goto out;
+	snprintf(scope, sizeof scope, "g:%lld", (long long)id);
+	if (item_add(z, scope, ev, now, r->max_group_size) < 0 ||
+	    count_inc(z, scope, "severity", ab_severity_name(ev->severity)) < 0 ||
+	    count_inc(z, scope, "type", ev->type) < 0)
+		goto out;
+	fmt_time(due, t, sizeof t);
+	if (ex)
+		ab_buf_printf(ex, "group %s: %s (%lld event(s) before this one), sent at %s", gbs,
+			have_due || count ? "joins the open group" : "opens a new group",
+			(long long)count, t);
+	rc = 0;
+out:
+	json_decref(gb);
+	free(gbs);
+	free(key);
+	return rc;
+}
+
+static int digest_add(struct nz *z, const struct ab_rule_conf *r, const struct ab_event *ev,
+	int64_t now, struct ab_buf *ex)
+{
+	sqlite3_stmt *st;
+	char scope[SCOPE_MAX], t[40];
+	int64_t next = -1;
+
+	st = prep(z, "SELECT next_at FROM digests WHERE rule = ?1", "t", r->key);
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		next = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (next < 0) {
+		next = ab_schedule_next(r->digest, now);
+		if (done(z, prep(z, "INSERT INTO digests(rule, period_start, next_at) VALUES(?1, "
+			"?2, ?3)", "tii", r->key, now, next), "digest") < 0)
+			return -1;
+	}
+	snprintf(scope, sizeof scope, "d:%s", r->key);
+	if (item_add(z, scope, ev, now, r->digest_max_items) < 0 ||
+	    count_inc(z, scope, "severity", ab_severity_name(ev->severity)) < 0 ||
+	    count_inc(z, scope, "type", ev->type) < 0)
+		return -1;
+	fmt_time(next, t, sizeof t);
+	if (ex)
+		ab_buf_printf(ex, "digest '%s': collected, sent at %s", r->digest->text, t);
+	return 0;
+}
+
+static int expires_at(const struct ab_event *ev, int64_t *ms)
+{
+	const json_t *v = json_object_get(ev->fields, "expires_at");
+
+	if (json_is_string(v))
+		return ab_time_parse_rfc3339(json_string_value(v), ms);
+	if (json_is_integer(v) && json_integer_value(v) > 0) {
+		int64_t x = json_integer_value(v);
+
+		*ms = x < 100000000000LL ? x * 1000 : x;   /* seconds or ms */
+		return 0;
+	}
+	return -1;
+}
+
+static int remind_add(struct nz *z, const struct ab_config *cfg, const struct ab_rule_conf *r,
+	const struct ab_event *ev, int64_t now, struct ab_buf *ex)
+{
+	const char *chans[AB_ROUTE_MAX_CHANNELS];
+	size_t n = allowed_channels(cfg, r, r->team, chans, AB_ROUTE_MAX_CHANNELS);
+	char *cj, *json, t[40], off[24];
+	int64_t exp;
+	int rc = 0;
+
+	if (!strcmp(ev->type, AB_NOISE_REMIND_TYPE))
+		return 0;  /* a reminder does not schedule reminders */
+	if (expires_at(ev, &exp) < 0) {
+		if (ex)
+			ab_buf_printf(ex, "\n      remind: no usable fields.expires_at");
+		return 0;
+	}
+	cj = chan_json(chans, n);
+	json = ab_event_dumps(ev);
+	if (!cj || !json) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < r->n_remind; i++) {
+		int64_t at = exp - r->remind_ms[i];
+
+		fmt_offset(r->remind_ms[i], off, sizeof off);
+		fmt_time(at, t, sizeof t);
+		if (at < now) {
+			if (ex)
+				ab_buf_printf(ex, "\n      remind %s before expiry: %s is past, skipped",
+					off, t);
+			continue;
+		}
+		if (ex)
+			ab_buf_printf(ex, "\n      remind %s before expiry: %s at %s", off,
+				AB_NOISE_REMIND_TYPE, t);
+		rc = done(z, prep(z, "INSERT OR IGNORE INTO reminders(event_id, rule, offset_ms, "
+			"fire_at, channels, json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", "ttiitt",
+			ev->id, r->key, r->remind_ms[i], at, cj, json), "reminder");
+	}
+	free(cj);
+	free(json);
+	return rc;
+}
+
+/* Whether any hit's rule keeps noise state (then a duplicate is handled
+ * differently from a new event; plain deliveries are idempotent anyway). */
+static bool dup_matters(const struct ab_route_result *rr)
+{
+	for (size_t h = 0; h < rr->n_hits; h++) {
+		const struct ab_rule_conf *r = rr->hits[h].rule;
+
+		if (r && (r->throttle_ms || r->n_group_by || r->digest || r->n_remind))
+			return true;
+	}
+	return false;
+}
+
+/* The store's cached statement: this runs for every ingested event whose
+ * rules keep noise state, or when explaining. */
+static int is_dup(struct nz *z, struct ab_store *st, const char *id)
+{
+	int rc = ab_store_event_exists(st, id);
+
+	if (rc < 0)
+		snprintf(z->err, z->errsz, "noise: %s", ab_store_errmsg(st));
+	return rc;
+}
+
+static void list_print(struct ab_buf *ex, const char *what, const char *const *ch, size_t n)
+{
+	if (!n)
+		return;
+	ab_buf_printf(ex, " %s:", what);
+	for (size_t i = 0; i < n; i++)
+		ab_buf_printf(ex, " %s", ch[i]);
+	ab_buf_puts(ex, ";");
+}
+
+int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
+	const struct ab_event *ev, const struct ab_route_result *rr, int64_t now,
+	struct ab_ingest_outcome *out, struct ab_buf *ex, char *err, size_t errsz)
+{
+	struct nz z = { ab_store_sqlite(st), err, errsz };
+	const char *direct[AB_ROUTE_MAX_CHANNELS], *counted[AB_ROUTE_MAX_CHANNELS];
+	const char *grouped[AB_ROUTE_MAX_CHANNELS], *digested[AB_ROUTE_MAX_CHANNELS];
+	const char *dropped[AB_ROUTE_MAX_CHANNELS];
+	size_t nd = 0, nc = 0, ng = 0, ndg = 0, ns = 0;
+	int64_t counted_n = 0;
+	int dup, a1 = 0, a2 = 0;
+
+	if (out)
+		memset(out, 0, sizeof *out);
+	dup = ex || out || dup_matters(rr) ? is_dup(&z, st, ev->id) : 0;
+	if (dup < 0)
+		return -1;
+	if (ex && dup)
+		ab_buf_puts(ex, "event id already stored: a duplicate (noise state untouched)\n");
+	for (size_t h = 0; h < rr->n_hits; h++) {
+		const struct ab_route_hit *hit = &rr->hits[h];
+		const struct ab_rule_conf *r = hit->rule;
+		const char *mine[AB_ROUTE_MAX_CHANNELS];
+		size_t nm = 0;
+		char *cj = NULL;
+		int64_t sup = 0;
+		int rc = 0;
+
+		for (size_t c = 0; c < hit->n_chans && c < AB_ROUTE_MAX_CHANNELS; c++)
+			if (hit->claim & (1ull << c))
+				mine[nm++] = hit->chans[c];
+		if (ex) {
+			ab_buf_printf(ex, "  %s%s%s:", r ? "rule '" : "default", r ? r->key : "",
+				r ? "'" : "");
+			if (hit->muted)
+				ab_buf_puts(ex, " muted, nothing sent");
+			for (size_t c = 0; c < nm; c++)
+				ab_buf_printf(ex, " %s", mine[c]);
+			if (!nm && !hit->muted)
+				ab_buf_puts(ex, " (no channel left)");
+		}
+		if (!hit->muted && nm) {
+			if (r && dup && (r->throttle_ms || r->n_group_by || r->digest)) {
+				if (ex)
+					ab_buf_puts(ex, " -> nothing (duplicate: handled already)");
+			} else if (!r || dup || (!r->throttle_ms && !r->n_group_by && !r->digest)) {
+				if (ex)
+					ab_buf_puts(ex, " -> now");
+				for (size_t c = 0; c < nm; c++)
+					direct[nd++] = mine[c];
+			} else if (r->n_group_by) {
+				if (ex)
+					ab_buf_puts(ex, " -> ");
+				if (!(cj = chan_json(mine, nm))) {
+					snprintf(err, errsz, "noise: out of memory");
+					return -1;
+				}
+				rc = group_add(&z, r, ev, cj, now, ex);
+				free(cj);
+				for (size_t c = 0; c < nm; c++)
+					grouped[ng++] = mine[c];
+			} else if (r->digest) {
+				if (ex)
+					ab_buf_puts(ex, " -> ");
+				rc = digest_add(&z, r, ev, now, ex);
+				for (size_t c = 0; c < nm; c++)
+					digested[ndg++] = mine[c];
+			} else {
+				if (ex)
+					ab_buf_puts(ex, " -> ");
+				rc = throttle(&z, r, ev, now, &sup, ex);
+				for (size_t c = 0; rc >= 0 && c < nm; c++) {
+					if (rc == 0)
+						dropped[ns++] = mine[c];
+					else if (sup > 0)
+						counted[nc++] = mine[c];
+					else
+						direct[nd++] = mine[c];
+				}
+				if (sup > counted_n)
+					counted_n = sup;
+			}
+		}
+		if (rc >= 0 && r && r->n_remind && !hit->muted && !dup)
+			rc = remind_add(&z, cfg, r, ev, now, ex);
+		if (ex)
+			ab_buf_puts(ex, "\n");
+		if (rc < 0)
+			return -1;
+	}
+	if (ab_store_enqueue(st, ev, direct, nd, now, &a1) < 0) {
+		snprintf(err, errsz, "%s", ab_store_errmsg(st));
+		return -1;
+	}
+	if (nc) {
+		json_t *j = ab_event_to_json(ev);
+		char *p;
+
+		if (!j || json_object_set_new(json_object_get(j, "fields"), "throttle_suppressed",
+			json_integer(counted_n)) < 0 || !(p = json_dumps(j, JSON_COMPACT |
+			JSON_SORT_KEYS))) {
+			json_decref(j);
+			snprintf(err, errsz, "noise: out of memory");
+			return -1;
+		}
+		json_decref(j);
+		if (ab_store_enqueue_payload(st, ev->id, AB_MSG_EVENT, p, counted, nc, now,
+			&a2) < 0) {
+			free(p);
+			snprintf(err, errsz, "%s", ab_store_errmsg(st));
+			return -1;
+		}
+		free(p);
+	}
+	if (out) {
+		out->added = a1 + a2;
+		out->duplicate = dup > 0;
+		out->grouped = (int)ng;
+		out->digested = (int)ndg;
+		out->suppressed = (int)ns;
+	}
+	if (ex) {
+		ab_buf_puts(ex, "deliveries:");
+		if (!nd && !nc && !ng && !ndg)
+			ab_buf_puts(ex, " (none)");
+		list_print(ex, "now", direct, nd);
+		if (nc)
+			ab_buf_printf(ex, " now with throttle_suppressed=%lld:", (long long)counted_n);
+		for (size_t c = 0; c < nc; c++)
+			ab_buf_printf(ex, " %s", counted[c]);
+		list_print(ex, "in a group message", grouped, ng);
+		list_print(ex, "in a digest", digested, ndg);
+		list_print(ex, "suppressed by throttle", dropped, ns);
+		ab_buf_puts(ex, "\n");
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ flush side */
+
+static int tx_start(struct ab_store *st, struct nz *z)
+{
+	if (ab_store_begin(st) < 0) {
+		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(st));
+		return -1;
+	}
+	return 0;
+}
+
+static int tx_end(struct ab_store *st, struct nz *z, int rc)
+{
+	if (rc < 0) {
+		ab_store_rollback(st);
+		return -1;
+	}
+	if (ab_store_commit(st) < 0) {
+		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(st));
+		return -1;
+	}
+	return 0;
+}
+
+static size_t parse_chans(const char *js, json_t **holder, const char **out, size_t max)
+{
+	size_t n = 0, i;
+	json_t *v;
+
+	*holder = js ? json_loads(js, 0, NULL) : NULL;
+	json_array_foreach(*holder, i, v)
+		if (json_is_string(v) && n < max)
+			out[n++] = json_string_value(v);
+	return n;
+}
+
+static int enqueue_msg(struct ab_store *st, struct nz *z, const char *id, int kind,
+	json_t *payload, const char *const *chans, size_t n, int64_t now, int *queued)
+{
+	char *p = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	int added = 0, rc;
+
+	if (!p) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		return -1;
+	}
+	rc = ab_store_enqueue_payload(st, id, kind, p, chans, n, now, &added);
+	free(p);
+	if (rc < 0) {
+		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(st));
+		return -1;
+	}
+	*queued += added;
+	return 0;
+}
+
+static int flush_group(struct ab_store *st, struct nz *z, int64_t gid, int64_t now,
+	int *queued)
+{
+	sqlite3_stmt *q = prep(z, "SELECT rule, key, group_by, channels, first_at, last_at, "
+		"count FROM groups WHERE id = ?1", "i", gid);
+	json_t *pl = NULL, *g, *counts = json_object(), *by_type = json_object(), *items = NULL;
+	json_t *gb = NULL, *holder = NULL;
+	const char *chans[AB_ROUTE_MAX_CHANNELS];
+	char scope[32], id[40], t1[40], t2[40], title[512];
+	int64_t total = 0, count;
+	size_t nch, n_items;
+	int rc = -1;
+
+	if (!q || sqlite3_step(q) != SQLITE_ROW || !counts || !by_type) {
+		if (q)
+			snprintf(z->err, z->errsz, "noise: group %lld vanished", (long long)gid);
+		goto out;
+	}
+	snprintf(scope, sizeof scope, "g:%lld", (long long)gid);
+	count = sqlite3_column_int64(q, 6);
+	gb = json_loads((const char *)sqlite3_column_text(q, 2), 0, NULL);
+	nch = parse_chans((const char *)sqlite3_column_text(q, 3), &holder, chans,
+		AB_ROUTE_MAX_CHANNELS);
+	fmt_time(sqlite3_column_int64(q, 4), t1, sizeof t1);
+	fmt_time(sqlite3_column_int64(q, 5), t2, sizeof t2);
+	if (scope_counts(z, scope, counts, by_type, &total) < 0 ||
+	    !(items = scope_items(z, scope, MAX_LIST_ITEMS)))
+		goto out;
+	{
+		struct ab_buf tb = AB_BUF_INIT(sizeof title);
+		const char *k;
+		json_t *v;
+		bool first = true;
+
+		ab_buf_printf(&tb, "%lld events", (long long)count);
+		json_object_foreach(gb, k, v) {
+			ab_buf_printf(&tb, "%s%s=%s", first ? ": " : ", ", k,
+				json_is_string(v) ? json_string_value(v) : "-");
+			first = false;
+		}
+		ab_strlcpy(title, ab_buf_cstr(&tb), sizeof title);
+		ab_buf_free(&tb);
+	}
+	n_items = json_array_size(items);
+	g = json_pack("{s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:s, s:s}",
+		"key", (const char *)sqlite3_column_text(q, 1),
+		"rule", (const char *)sqlite3_column_text(q, 0), "title", title,
+		"count", (json_int_t)count, "counts", counts, "by_type", by_type,
+		"group_by", gb ? gb : json_null(), "first_at", t1, "last_at", t2);
+	pl = g ? json_pack("{s:o, s:O, s:I}", "group", g, "items", items, "omitted",
+		(json_int_t)(count - (int64_t)n_items)) : NULL;
+	if (!pl) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		goto out;
+	}
+	snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long)gid,
+		(unsigned long long)now);
+	if (count > 0 && enqueue_msg(st, z, id, AB_MSG_GROUP, pl, chans, nch, now, queued) < 0)
+		goto out;
+	if (scope_clear(z, scope) < 0 ||
+	    done(z, prep(z, "UPDATE groups SET due_at = NULL, count = 0, last_flush = ?2 WHERE "
+		"id = ?1", "ii", gid, now), "group flush") < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	json_decref(pl);
+	json_decref(items);
+	json_decref(counts);
+	json_decref(by_type);
+	json_decref(gb);
+	json_decref(holder);
+	return rc;
+}
+
+static int flush_digest(struct ab_store *st, struct nz *z, const struct ab_config *cfg,
+	const struct ab_rule_conf *r, int64_t now, int *queued)
+{
+	sqlite3_stmt *q = prep(z, "SELECT period_start, next_at, rowid FROM digests WHERE "
+		"rule = ?1", "t", r->key);
+	json_t *counts = json_object(), *by_type = json_object(), *items = NULL, *pl = NULL;
+	const char *chans[AB_ROUTE_MAX_CHANNELS];
+	char scope[SCOPE_MAX], id[40], t1[40], t2[40], title[160];
+	int64_t start, next, total = 0;
+	size_t nch;
+	int rc = -1;
+
+	if (!q || !counts || !by_type)
+		goto out;
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		rc = done(z, prep(z, "INSERT INTO digests(rule, period_start, next_at) VALUES(?1, "
+			"?2, ?3)", "tii", r->key, now, ab_schedule_next(r->digest, now)), "digest");
+		goto out;
+	}
+	start = sqlite3_column_int64(q, 0);
+	next = sqlite3_column_int64(q, 1);
+	if (next > now) {
+		rc = 0;
+		goto out;
+	}
+	snprintf(scope, sizeof scope, "d:%s", r->key);
+	if (scope_counts(z, scope, counts, by_type, &total) < 0 ||
+	    !(items = scope_items(z, scope, MAX_LIST_ITEMS)))
+		goto out;
+	fmt_time(start, t1, sizeof t1);
+	fmt_time(next, t2, sizeof t2);
+	snprintf(title, sizeof title, "%s digest: %lld event(s)",
+		r->digest->kind == AB_SCHED_WEEKLY ? "Weekly" : "Daily", (long long)total);
+	pl = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:I, s:O, s:O}, s:O, s:I}",
+		"digest", "rule", r->key, "title", title, "schedule", r->digest->text,
+		"period_start", t1, "period_end", t2, "count", (json_int_t)total,
+		"counts", counts, "by_type", by_type, "items", items,
+		"omitted", (json_int_t)(total - (int64_t)json_array_size(items)));
+	if (!pl) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		goto out;
+	}
+	nch = allowed_channels(cfg, r, r->team, chans, AB_ROUTE_MAX_CHANNELS);
+	snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long)fnv64(r->key),
+		(unsigned long long)next);
+	if ((total > 0 || r->digest_send_empty) &&
+	    enqueue_msg(st, z, id, AB_MSG_DIGEST, pl, chans, nch, now, queued) < 0)
+		goto out;
+	if (scope_clear(z, scope) < 0 ||
+	    done(z, prep(z, "UPDATE digests SET period_start = ?2, next_at = ?3 WHERE rule = ?1",
+		"tii", r->key, next, ab_schedule_next(r->digest, now)), "digest flush") < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	json_decref(pl);
+	json_decref(items);
+	json_decref(counts);
+	json_decref(by_type);
+	return rc;
+}
+
+static int fire_reminder(struct ab_store *st, struct nz *z, sqlite3_stmt *row, int64_t now,
+	int *queued)
+{
+	int64_t rid = sqlite3_column_int64(row, 0), off = sqlite3_column_int64(row, 3);
+	const char *orig = (const char *)sqlite3_column_text(row, 1);
+	const char *rule = (const char *)sqlite3_column_text(row, 2);
+	const char *chans[AB_ROUTE_MAX_CHANNELS];
+	json_t *holder = NULL, *j = json_loads((const char *)sqlite3_column_text(row, 6), 0, NULL);
+	size_t nch = parse_chans((const char *)sqlite3_column_text(row, 5), &holder, chans,
+		AB_ROUTE_MAX_CHANNELS);
+	struct ab_event *ev = NULL;
+	char e2[256], ofs[24], title[1024], key[256];
+	int added = 0, rc = -1;
+
+	if (j)
+		json_object_del(j, "id");
+	ev = j ? ab_event_from_json(j, e2, sizeof e2) : NULL;
+	if (!ev) {
+		/* unusable stored event: mark it done rather than retry forever */
+		rc = done(z, prep(z, "UPDATE reminders SET done = 2 WHERE id = ?1", "i", rid),
+			"reminder");
+		goto out;
+	}
+	fmt_offset(off, ofs, sizeof ofs);
+	if (off == 0)
+		snprintf(title, sizeof title, "Expires now: %s", ev->title ? ev->title : ev->type);
+	else
+		snprintf(title, sizeof title, "Expires in %s: %s", ofs,
+			ev->title ? ev->title : ev->type);
+	json_object_set_new(ev->fields, "remind_offset", json_string(ofs));
+	json_object_set_new(ev->fields, "reminder_of", json_string(orig ? orig : ""));
+	json_object_set_new(ev->fields, "reminder_rule", json_string(rule ? rule : ""));
+	json_object_set_new(ev->fields, "original_type", json_string(ev->type));
+	ab_event_set_str(&ev->type, AB_NOISE_REMIND_TYPE);
+	ab_event_set_str(&ev->title, title);
+	ev->received_at = now;
+	snprintf(key, sizeof key, "remind:%s:%s:%lld", orig ? orig : "", rule ? rule : "",
+		(long long)off);
+	ab_event_compute_id(ev, key, strlen(key));
+	if (ab_store_enqueue(st, ev, chans, nch, now, &added) < 0) {
+		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(st));
+		goto out;
+	}
+	*queued += added;
+	rc = done(z, prep(z, "UPDATE reminders SET done = 1 WHERE id = ?1", "i", rid), "reminder");
+out:
+	ab_event_free(ev);
+	json_decref(j);
+	json_decref(holder);
+	return rc;
+}
+
+static int flush_digests(struct ab_store *st, struct nz *z, const struct ab_config *cfg,
+	const struct ab_rule_conf *rules, size_t n, int64_t now, int *queued)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!rules[i].digest)
+			continue;
+		if (tx_start(st, z) < 0 ||
+		    tx_end(st, z, flush_digest(st, z, cfg, &rules[i], now, queued)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int ab_noise_flush(struct ab_store *st, const struct ab_config *cfg, int64_t now,
+	int *queued, char *err, size_t errsz)
+{
+	struct nz z = { ab_store_sqlite(st), err, errsz };
+	int64_t ids[FLUSH_BATCH];
+	size_t n = 0;
+	sqlite3_stmt *q;
+	int more = 1;
+
+	*queued = 0;
+	while (more) {
+		q = prep(&z, "SELECT id FROM groups WHERE due_at IS NOT NULL AND due_at <= ?1 "
+			"ORDER BY due_at LIMIT ?2", "ii", now, (int64_t)FLUSH_BATCH);
+		if (!q)
+			return -1;
+		for (n = 0; n < FLUSH_BATCH && sqlite3_step(q) == SQLITE_ROW; n++)
+			ids[n] = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+		more = n == FLUSH_BATCH;
+		for (size_t i = 0; i < n; i++)
+			if (tx_start(st, &z) < 0 ||
+			    tx_end(st, &z, flush_group(st, &z, ids[i], now, queued)) < 0)
+				return -1;
+	}
+	if (flush_digests(st, &z, cfg, cfg->rules, cfg->n_rules, now, queued) < 0)
+		return -1;
+	for (size_t k = 0; k < cfg->n_teams; k++)
+		if (flush_digests(st, &z, cfg, cfg->teams[k].rules, cfg->teams[k].n_rules, now,
+			queued) < 0)
+			return -1;
+	for (more = 1; more;) {
+		int rc = 0;
+		size_t got = 0;
+
+		if (tx_start(st, &z) < 0)
+			return -1;
+		q = prep(&z, "SELECT id, event_id, rule, offset_ms, fire_at, channels, json FROM "
+			"reminders WHERE done = 0 AND fire_at <= ?1 ORDER BY fire_at LIMIT ?2", "ii",
+			now, (int64_t)FLUSH_BATCH);
+		if (!q)
+			rc = -1;
+		while (rc == 0 && q && sqlite3_step(q) == SQLITE_ROW) {
+			rc = fire_reminder(st, &z, q, now, queued);
+			got++;
+		}
+		sqlite3_finalize(q);
+		if (tx_end(st, &z, rc) < 0)
+			return -1;
+		more = got == FLUSH_BATCH;
+	}
+	/* groups idle for 30 days are forgotten */
+	return done(&z, prep(&z, "DELETE FROM groups WHERE due_at IS NULL AND last_flush < ?1",
+		"i", now - 30LL * 24 * 3600000), "prune");
+}
+
+int64_t ab_noise_next_due(struct ab_store *st)
+{
+	sqlite3 *db = ab_store_sqlite(st);
+	sqlite3_stmt *q = NULL;
+	int64_t best = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT MIN(due_at) FROM groups UNION ALL SELECT MIN(next_at) "
+		"FROM digests UNION ALL SELECT MIN(fire_at) FROM reminders WHERE done = 0", -1, &q,
+		NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		if (sqlite3_column_type(q, 0) == SQLITE_NULL)
+			continue;
+		if (best < 0 || sqlite3_column_int64(q, 0) < best)
+			best = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
+	return best;
+}

@@ -1,0 +1,1256 @@
+/*
+ * store.c - the durable SQLite store: events, delivery jobs, the delivery
+ * log and dead letters (jobs in state DEAD).
+ *
+ * The file is shared by several connections at once (each dispatcher
+ * thread, the ingest side and the `alertbridge` tool in other processes),
+ * so it runs in WAL mode with synchronous=FULL (a commit is fsynced before
+ * the call returns), foreign_keys=ON and a 10 s busy timeout.  Every write
+ * is one BEGIN IMMEDIATE transaction; SQL is never built from user strings
+ * (all statements are fixed text, prepared once per connection and cached).
+ *
+ * Schema version 1 (PRAGMA user_version):
+ *   events(id, json, received_at)
+ *   jobs(id, event_id, channel, kind, payload NULL = use events.json, state,
+ *        attempts, created_at, next_at, updated_at, lease_until, last_error)
+ *        UNIQUE(event_id, channel): a pair is never queued twice, even when
+ *        the same event arrives again after its job is done.  event_id is
+ *        not a foreign key: group/digest jobs carry their own payload and
+ *        id, with no events row.
+ *   delivery_log(id, job_id, event_id, channel, at, attempt, status, code,
+ *        latency_ms, error); job_id becomes NULL when the job is dropped.
+ * Done jobs are the dedup record.  ab_store_prune (the scheduler, per the
+ * `retention` setting) deletes, older than a cutoff: delivery_log rows,
+ * DONE jobs (never queued, running or dead ones), and events that no job
+ * and no reminder row references, in short transactions; the dedup record
+ * is therefore the retention window.
+ * Schema version 2 adds the routing noise-control state (noise.c):
+ *   throttle(rule, key, window_end, suppressed)
+ *   groups(id, rule, key, group_by, channels, first_at, last_at, due_at,
+ *        last_flush, count), items(seq, scope, severity, at, json),
+ *   counts(scope, dim, name, n), digests(rule, period_start, next_at),
+ *   reminders(id, event_id, rule, offset_ms, fire_at, channels, json, done).
+ *   A version 1 store is migrated in place when opened.
+ *
+ * Public: ab_store_open, ab_store_close, ab_store_errmsg, ab_store_enqueue,
+ * ab_store_enqueue_payload, ab_store_claim, ab_store_claim_batch, ab_job_clear,
+ * ab_store_finish, ab_store_finish_batch, ab_store_release, ab_store_count_due,
+ * ab_store_requeue_running, ab_store_next_due, ab_store_retry,
+ * ab_store_retry_dead, ab_store_drop, ab_store_list_jobs, ab_store_list_log,
+ * ab_store_count, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
+ * ab_status_name,
+ * ab_store_begin, ab_store_commit, ab_store_rollback (group commit), ab_store_set_bulk,
+ * ab_store_prune (retention),
+ * ab_store_set_held (claim and next-due skip the queued jobs of the held -
+ * disabled - channels of this connection; they stay queued, unattempted).
+ *
+ * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
+ * ("store: enqueue: database is locked", "store PATH: schema version 7 is
+ * newer than this alertbridge supports (1): ..."); ab_store_open writes its
+ * message into err.  List callbacks get borrowed rows and must not call
+ * back into the same struct ab_store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lib/buf.h"
+#include "store/store.h"
+
+#define STORE_SCHEMA_VERSION 2
+#define STORE_BUSY_MS 10000
+#define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
+#define STORE_CHANNEL_MAX 256      /* channel name length cap */
+#define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
+#define STORE_JSON_KEEP (256 * 1024)  /* reused event JSON buffer kept up to this */
+#define STORE_BULK_CACHE_KB 16384     /* ab_store_set_bulk: page cache */
+#define STORE_BULK_CHECKPOINT 8000    /* ab_store_set_bulk: WAL pages (32 MB) */
+#define STORE_PRUNE_MAX_CHUNKS 50     /* ab_store_prune: transactions per call */
+#define STORE_PRUNE_PAUSE_NS 1000000L /* between full chunks: let other writers in */
+
+enum {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_INS_EVENT,
+	ST_INS_JOB,
+	ST_CLAIM_PICK,
+	ST_CLAIM_MARK,
+	ST_LOG_ADD,
+	ST_FINISH,
+	ST_REQUEUE,
+	ST_NEXT_DUE,
+	ST_RETRY,
+	ST_RETRY_DEAD,
+	ST_JOB_STATE,
+	ST_DROP,
+	ST_LIST_JOBS,
+	ST_LIST_LOG_ALL,
+	ST_LIST_LOG_CH,
+	ST_COUNT,
+	ST_EVENT_JSON,
+	ST_CLAIM_PICK_HELD,     /* ab_store_set_held: jobs of disabled channels wait */
+	ST_NEXT_DUE_HELD,
+	ST_EVENT_EXISTS,
+	ST_COUNT_DUE,
+	ST_RELEASE,
+	ST_PRUNE_LOG,
+	ST_PRUNE_JOBS,
+	ST_PRUNE_EVENTS,
+	ST_COUNT_ALL
+};
+
+/* Job columns shared by claim and listing (order matters: see job_fill). */
+#define JOB_COLS "j.id, j.event_id, j.channel, j.kind, COALESCE(j.payload, e.json), " \
+	"j.state, j.attempts, j.created_at, j.next_at, j.updated_at, j.last_error"
+#define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.id = j.event_id "
+/* The first rowid of table whose time column is not older than ?1 (the
+ * end of the retention scan), or past the last row. */
+#define PRUNE_BOUND(table, col) "COALESCE((SELECT rowid FROM " table " WHERE " col \
+	" >= ?1 ORDER BY rowid LIMIT 1), 9223372036854775807)"
+#define LOG_COLS "SELECT id, job_id, event_id, channel, at, attempt, status, code, " \
+	"latency_ms, error FROM delivery_log "
+
+static const char *const sql_text[ST_COUNT_ALL] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, json, received_at) VALUES(?1, ?2, ?3)",
+	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
+		"attempts, created_at, next_at, updated_at) VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5)",
+	[ST_CLAIM_PICK] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state = 0 AND j.next_at <= ?1 ORDER BY j.next_at, j.id LIMIT ?3",
+	[ST_CLAIM_MARK] = "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_until = ?2, "
+		"updated_at = ?3 WHERE id = ?1 AND state = 0",
+	/* attempt: counts on across a replay (queue retry resets the job's
+	 * retry budget, not the history) */
+	[ST_LOG_ADD] = "INSERT INTO delivery_log(job_id, event_id, channel, at, attempt, status, "
+		"code, latency_ms, error) VALUES(?1, ?2, ?3, ?4, MAX(?5, (SELECT "
+		"COALESCE(MAX(attempt), 0) + 1 FROM delivery_log WHERE job_id = ?1)), ?6, ?7, ?8, "
+		"?9)",
+	[ST_FINISH] = "UPDATE jobs SET state = ?2, next_at = ?3, updated_at = ?4, "
+		"lease_until = NULL, last_error = ?5 WHERE id = ?1 AND state = 1 AND attempts = ?6",
+	[ST_REQUEUE] = "UPDATE jobs SET state = 0, lease_until = NULL, updated_at = ?1 "
+		"WHERE state = 1 AND (?2 OR lease_until IS NULL OR lease_until <= ?1)",
+	[ST_NEXT_DUE] = "SELECT MIN(next_at) FROM jobs WHERE state = 0",
+	[ST_RETRY] = "UPDATE jobs SET state = 0, next_at = ?2, attempts = 0, updated_at = ?2, "
+		"lease_until = NULL WHERE id = ?1 AND state IN (0, 3)",
+	[ST_RETRY_DEAD] = "UPDATE jobs SET state = 0, next_at = ?1, attempts = 0, updated_at = ?1, "
+		"lease_until = NULL WHERE state = 3",
+	[ST_JOB_STATE] = "SELECT state FROM jobs WHERE id = ?1",
+	[ST_DROP] = "DELETE FROM jobs WHERE id = ?1 AND state <> 1",
+	[ST_LIST_JOBS] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state IN (?1, ?2, ?3, ?4) ORDER BY j.id",
+	[ST_LIST_LOG_ALL] = LOG_COLS "ORDER BY id DESC LIMIT ?1",
+	[ST_LIST_LOG_CH] = LOG_COLS "WHERE channel = ?2 ORDER BY id DESC LIMIT ?1",
+	[ST_COUNT] = "SELECT COUNT(*) FROM jobs WHERE state = ?1",
+	[ST_EVENT_JSON] = "SELECT json FROM events WHERE id = ?1",
+	[ST_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
+	[ST_COUNT_DUE] = "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 0 AND "
+		"next_at <= ?1 LIMIT ?2)",
+	[ST_RELEASE] = "UPDATE jobs SET state = 0, attempts = MAX(attempts - 1, 0), "
+		"lease_until = NULL, updated_at = ?2 WHERE id = ?1 AND state = 1 AND attempts = ?3",
+	[ST_CLAIM_PICK_HELD] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state = 0 AND j.next_at <= ?1 AND j.channel NOT IN "
+		"(SELECT value FROM json_each(?2)) ORDER BY j.next_at, j.id LIMIT ?3",
+	[ST_NEXT_DUE_HELD] = "SELECT MIN(next_at) FROM jobs WHERE state = 0 AND channel NOT IN "
+		"(SELECT value FROM json_each(?1))",
+	/* Retention (ab_store_prune): ?1 = cutoff, ?2 = rows per transaction.
+	 * Rows are stored in time order, so each scan stops at the first row
+	 * (by rowid) that is recent: the scalar subquery runs once and skips
+	 * only the old rows that stay, never the whole table (no time index).
+	 * "+state": walk jobs by rowid, not all done jobs through jobs_due. */
+	[ST_PRUNE_LOG] = "DELETE FROM delivery_log WHERE id IN (SELECT id FROM delivery_log "
+		"WHERE id < " PRUNE_BOUND("delivery_log", "at") " AND at < ?1 ORDER BY id LIMIT ?2)",
+	[ST_PRUNE_JOBS] = "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs "
+		"WHERE id < " PRUNE_BOUND("jobs", "created_at") " AND +state = 2 AND "
+		"updated_at < ?1 ORDER BY id LIMIT ?2)",
+	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e "
+		"WHERE e.rowid < " PRUNE_BOUND("events", "received_at") " AND "
+		"e.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE "
+		"j.event_id = e.id) AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
+		"r.event_id = e.id) ORDER BY e.rowid LIMIT ?2)",
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS events ("
+	" id TEXT PRIMARY KEY,"
+	" json TEXT NOT NULL,"
+	" received_at INTEGER);"
+	"CREATE TABLE IF NOT EXISTS jobs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event_id TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" kind INTEGER NOT NULL DEFAULT 0,"
+	" payload TEXT,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" lease_until INTEGER,"
+	" last_error TEXT,"
+	" UNIQUE(event_id, channel));"
+	"CREATE INDEX IF NOT EXISTS jobs_due ON jobs(state, next_at);"
+	"CREATE TABLE IF NOT EXISTS delivery_log ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,"
+	" event_id TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" attempt INTEGER NOT NULL,"
+	" status INTEGER NOT NULL,"
+	" code INTEGER NOT NULL DEFAULT 0,"
+	" latency_ms INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT);"
+	"CREATE INDEX IF NOT EXISTS delivery_log_channel ON delivery_log(channel, id);"
+	"CREATE INDEX IF NOT EXISTS delivery_log_job ON delivery_log(job_id);";
+
+/* Version 2: routing state (throttle, groups, digests, reminders; noise.c). */
+static const char schema_v2_sql[] =
+	"CREATE TABLE IF NOT EXISTS throttle (rule TEXT NOT NULL, key TEXT NOT NULL,"
+	" window_end INTEGER NOT NULL, suppressed INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(rule, key));"
+	"CREATE TABLE IF NOT EXISTS groups (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" rule TEXT NOT NULL, key TEXT NOT NULL, group_by TEXT NOT NULL, channels TEXT NOT NULL,"
+	" first_at INTEGER, last_at INTEGER, due_at INTEGER, last_flush INTEGER NOT NULL DEFAULT 0,"
+	" count INTEGER NOT NULL DEFAULT 0, UNIQUE(rule, key));"
+	"CREATE INDEX IF NOT EXISTS groups_due ON groups(due_at);"
+	"CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" scope TEXT NOT NULL, severity INTEGER NOT NULL, at INTEGER NOT NULL, json TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS items_scope ON items(scope, severity, seq);"
+	"CREATE TABLE IF NOT EXISTS counts (scope TEXT NOT NULL, dim TEXT NOT NULL,"
+	" name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(scope, dim, name));"
+	"CREATE TABLE IF NOT EXISTS digests (rule TEXT PRIMARY KEY,"
+	" period_start INTEGER NOT NULL, next_at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS reminders (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event_id TEXT NOT NULL, rule TEXT NOT NULL, offset_ms INTEGER NOT NULL,"
+	" fire_at INTEGER NOT NULL, channels TEXT NOT NULL, json TEXT NOT NULL,"
+	" done INTEGER NOT NULL DEFAULT 0, UNIQUE(event_id, rule, offset_ms));"
+	"CREATE INDEX IF NOT EXISTS reminders_due ON reminders(done, fire_at);";
+
+struct ab_store {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT_ALL];
+	char err[512];
+	struct ab_buf json;  /* event JSON text, reused across enqueues */
+	bool batch;          /* inside ab_store_begin(): enqueues join one transaction */
+	bool batch_failed;   /* an enqueue failed: the batch was rolled back */
+	char *held;          /* JSON array of held channels (ab_store_set_held), or NULL */
+};
+
+static void set_err(struct ab_store *s, const char *what)
+{
+	snprintf(s->err, sizeof s->err, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+const char *ab_store_errmsg(struct ab_store *s)
+{
+	return s ? s->err : "store: not open";
+}
+
+/* The cached statement, reset and with bindings cleared; NULL on error. */
+static sqlite3_stmt *stmt(struct ab_store *s, int which)
+{
+	sqlite3_stmt *st = s->st[which];
+
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return st;
+	}
+	if (sqlite3_prepare_v3(s->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
+		NULL) != SQLITE_OK) {
+		set_err(s, "prepare");
+		return NULL;
+	}
+	s->st[which] = st;
+	return st;
+}
+
+/* Run a statement that returns no rows; 0 or -1. */
+static int run(struct ab_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		set_err(s, what);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int tx_begin(struct ab_store *s, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, ST_BEGIN);
+
+	return st ? run(s, st, what) : -1;
+}
+
+static void tx_rollback(struct ab_store *s)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_get_autocommit(s->db))
+		return; /* already rolled back by SQLite */
+	st = stmt(s, ST_ROLLBACK);
+	if (st) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+}
+
+static int tx_commit(struct ab_store *s, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, ST_COMMIT);
+
+	if (!st || run(s, st, what) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+static int exec_simple(sqlite3 *db, const char *sql, char *err, size_t errsz, const char *path)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "store %s: %s: %s", path, sql[0] == 'C' ? "creating schema" : sql,
+			msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Inside BEGIN IMMEDIATE: create the schema or check its version. */
+static int schema_check(sqlite3 *db, const char *path, char *err, size_t errsz)
+{
+	sqlite3_stmt *st = NULL;
+	int ver = -1;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (ver < 0) {
+		snprintf(err, errsz, "store %s: cannot read the schema version: %s", path,
+			sqlite3_errmsg(db));
+		return -1;
+	}
+	if (ver > STORE_SCHEMA_VERSION) {
+		snprintf(err, errsz, "store %s: schema version %d is newer than this alertbridge "
+			"supports (%d): run a newer alertbridge, or move the file away to start "
+			"an empty store", path, ver, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	if (ver == STORE_SCHEMA_VERSION)
+		return 0;
+	if (exec_simple(db, schema_sql, err, errsz, path) < 0 ||
+	    exec_simple(db, schema_v2_sql, err, errsz, path) < 0)
+		return -1;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	return exec_simple(db, sql, err, errsz, path);
+}
+
+struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
+{
+	struct ab_store *s;
+	sqlite3_stmt *st = NULL;
+	const char *mode = NULL;
+	int fd;
+
+	if (!path || !*path) {
+		snprintf(err, errsz, "store: no path given");
+		return NULL;
+	}
+	/* Create the file ourselves so it is 0600 (SQLite gives the -wal and
+	 * -shm files the same mode).  Only when it does not exist yet: closing
+	 * any descriptor of a file drops every POSIX lock this process holds
+	 * on it, which would silently break SQLite's locking for the other
+	 * connections of this process (and let another process delete the
+	 * WAL they are writing to). */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
+		snprintf(err, errsz, "store %s: cannot open: %s (check the directory exists and "
+			"is writable by the alertbridge user)", path, strerror(errno));
+		return NULL;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(err, errsz, "store %s: out of memory", path);
+		return NULL;
+	}
+	ab_buf_init(&s->json, AB_EVENT_JSON_MAX);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errsz, "store %s: cannot open: %s", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		snprintf(err, errsz, "store %s: the file is read-only for this user", path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		mode = (const char *)sqlite3_column_text(st, 0);
+	if (!mode || strcmp(mode, "wal") != 0) {
+		snprintf(err, errsz, "store %s: cannot switch to WAL mode: %s", path,
+			mode ? mode : sqlite3_errmsg(s->db));
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	if (exec_simple(s->db, "PRAGMA synchronous=FULL", err, errsz, path) < 0 ||
+	    exec_simple(s->db, "PRAGMA foreign_keys=ON", err, errsz, path) < 0 ||
+	    exec_simple(s->db, "BEGIN IMMEDIATE", err, errsz, path) < 0)
+		goto fail;
+	if (schema_check(s->db, path, err, errsz) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	if (exec_simple(s->db, "COMMIT", err, errsz, path) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	return s;
+fail:
+	sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+/* Bulk writer (the syslog input's group commits): a page cache that holds
+ * what a batch touches, so pages are not read back from the WAL, and a
+ * checkpoint only every STORE_BULK_CHECKPOINT pages instead of SQLite's
+ * 1000: index pages that every batch rewrites are copied to the database
+ * once per checkpoint, not once per 4 MB of log.  Other connections keep
+ * the default, so while deliveries run they do most checkpoints. */
+int ab_store_set_bulk(struct ab_store *s)
+{
+	char sql[96];
+
+	snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA wal_autocheckpoint=%d",
+		STORE_BULK_CACHE_KB, STORE_BULK_CHECKPOINT);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		set_err(s, "bulk settings");
+		return -1;
+	}
+	return 0;
+}
+
+void ab_store_close(struct ab_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < ST_COUNT_ALL; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s->held);
+	ab_buf_free(&s->json);
+	free(s);
+}
+
+static bool channel_ok(const char *ch)
+{
+	return ch && *ch && strlen(ch) <= STORE_CHANNEL_MAX;
+}
+
+static bool event_id_ok(const char *id)
+{
+	size_t n;
+
+	if (!id)
+		return false;
+	n = strlen(id);
+	return n > 0 && n <= AB_ID_LEN;
+}
+
+/* Shared body of both enqueue calls.  event_json NULL: no event row. */
+static int enqueue(struct ab_store *s, const char *event_id, const char *event_json,
+	int64_t received_at, int kind, const char *payload, const char *const *channels,
+	size_t n, int64_t now, int *added)
+{
+	sqlite3_stmt *st;
+	int count = 0;
+
+	if (added)
+		*added = 0;
+	if (!event_id_ok(event_id)) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: bad event id (1 to %d characters)",
+			AB_ID_LEN);
+		goto fail;
+	}
+	if (n > STORE_MAX_CHANNELS || (n > 0 && !channels)) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: bad channel list");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!channel_ok(channels[i])) {
+			snprintf(s->err, sizeof s->err, "store: enqueue: bad channel name "
+				"(1 to %d characters)", STORE_CHANNEL_MAX);
+			goto fail;
+		}
+	}
+	if (s->batch_failed) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: the batch was rolled back");
+		return -1;
+	}
+	if (!s->batch && tx_begin(s, "enqueue") < 0)
+		return -1;
+	if (event_json) {
+		if (!(st = stmt(s, ST_INS_EVENT)))
+			goto fail;
+		sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, event_json, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, received_at);
+		if (run(s, st, "enqueue: event") < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!(st = stmt(s, ST_INS_JOB)))
+			goto fail;
+		sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, channels[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, kind);
+		if (payload)
+			sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 4);
+		sqlite3_bind_int64(st, 5, now);
+		if (run(s, st, "enqueue: job") < 0)
+			goto fail;
+		count += sqlite3_changes(s->db);
+	}
+	if (!s->batch && tx_commit(s, "enqueue: commit") < 0)
+		return -1;
+	if (added)
+		*added = count;
+	return 0;
+fail:
+	tx_rollback(s);
+	if (s->batch)
+		s->batch_failed = true;
+	return -1;
+}
+
+/* Group commit (syslog input): see store.h. */
+int ab_store_begin(struct ab_store *s)
+{
+	if (s->batch) {
+		snprintf(s->err, sizeof s->err, "store: begin: a batch is already open");
+		return -1;
+	}
+	if (tx_begin(s, "begin batch") < 0)
+		return -1;
+	s->batch = true;
+	s->batch_failed = false;
+	return 0;
+}
+
+int ab_store_commit(struct ab_store *s)
+{
+	bool failed = s->batch_failed;
+
+	if (!s->batch) {
+		snprintf(s->err, sizeof s->err, "store: commit: no batch is open");
+		return -1;
+	}
+	s->batch = false;
+	s->batch_failed = false;
+	if (failed)
+		return -1;   /* rolled back already; err says why */
+	return tx_commit(s, "commit batch");
+}
+
+bool ab_store_in_batch(const struct ab_store *s)
+{
+	return s->batch;
+}
+
+void ab_store_fail_batch(struct ab_store *s, const char *msg)
+{
+	if (!s->batch)
+		return;
+	snprintf(s->err, sizeof s->err, "%s", msg);
+	tx_rollback(s);
+	s->batch_failed = true;
+}
+
+struct sqlite3 *ab_store_sqlite(struct ab_store *s)
+{
+	return s->db;
+}
+
+void ab_store_rollback(struct ab_store *s)
+{
+	if (!s->batch)
+		return;
+	s->batch = false;
+	s->batch_failed = false;
+	tx_rollback(s);
+}
+
+int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
+	const char *const *channels, size_t n, int64_t now, int *added)
+{
+	int rc;
+
+	if (!ev) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: no event");
+		return -1;
+	}
+	ab_buf_reset(&s->json);
+	if (ab_event_write_json(ev, &s->json) < 0) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: cannot serialise event %s",
+			ev->id);
+		return -1;
+	}
+	rc = enqueue(s, ev->id, ab_buf_cstr(&s->json), ev->received_at ? ev->received_at : now,
+		AB_MSG_EVENT, NULL, channels, n, now, added);
+	if (s->json.cap > STORE_JSON_KEEP)
+		ab_buf_free(&s->json);   /* keep the idle footprint small */
+	return rc;
+}
+
+int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
+	const char *payload, const char *const *channels, size_t n, int64_t now, int *added)
+{
+	if (!payload) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: no payload");
+		return -1;
+	}
+	return enqueue(s, event_id, NULL, now, kind, payload, channels, n, now, added);
+}
+
+static char *col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+/* Fill job from a JOB_COLS row; 0 or -1 (ENOMEM). */
+static int job_fill(sqlite3_stmt *st, struct ab_job *job)
+{
+	const unsigned char *t;
+
+	memset(job, 0, sizeof *job);
+	job->id = sqlite3_column_int64(st, 0);
+	t = sqlite3_column_text(st, 1);
+	ab_strlcpy(job->event_id, t ? (const char *)t : "", sizeof job->event_id);
+	job->channel = col_dup(st, 2);
+	job->kind = sqlite3_column_int(st, 3);
+	job->payload = col_dup(st, 4);
+	if (!job->payload)
+		job->payload = strdup(""); /* no payload and no event row: cannot happen */
+	job->state = (enum ab_job_state)sqlite3_column_int(st, 5);
+	job->attempts = sqlite3_column_int(st, 6);
+	job->created_at = sqlite3_column_int64(st, 7);
+	job->next_at = sqlite3_column_int64(st, 8);
+	job->updated_at = sqlite3_column_int64(st, 9);
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+		job->last_error = col_dup(st, 10);
+		if (!job->last_error)
+			goto nomem;
+	}
+	if (!job->channel || !job->payload)
+		goto nomem;
+	return 0;
+nomem:
+	ab_job_clear(job);
+	return -1;
+}
+
+void ab_job_clear(struct ab_job *job)
+{
+	if (!job)
+		return;
+	free(job->channel);
+	free(job->payload);
+	free(job->last_error);
+	memset(job, 0, sizeof *job);
+}
+
+/* Claim up to max due jobs in one transaction (see store.h). */
+int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *jobs,
+	int max)
+{
+	sqlite3_stmt *st;
+	int64_t next;
+	int rc, n = 0;
+
+	if (max < 1)
+		return 0;
+	memset(jobs, 0, (size_t)max * sizeof *jobs);
+	/* Cheap read first, so idle polling never takes the write lock. */
+	next = ab_store_next_due(s);
+	if (next < 0 && s->err[0] == '\0')
+		return 0;
+	if (next > now)
+		return 0;
+	if (tx_begin(s, "claim") < 0)
+		return -1;
+	if (!(st = stmt(s, s->held ? ST_CLAIM_PICK_HELD : ST_CLAIM_PICK)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, now);
+	if (s->held)
+		sqlite3_bind_text(st, 2, s->held, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (job_fill(st, &jobs[n]) < 0) {
+			sqlite3_reset(st);
+			snprintf(s->err, sizeof s->err, "store: claim: out of memory");
+			goto fail;
+		}
+		n++;
+	}
+	if (n < max && rc != SQLITE_DONE) {
+		set_err(s, "claim");
+		sqlite3_reset(st);
+		goto fail;
+	}
+	sqlite3_reset(st);
+	if (n == 0) {
+		tx_rollback(s);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!(st = stmt(s, ST_CLAIM_MARK)))
+			goto fail;
+		sqlite3_bind_int64(st, 1, jobs[i].id);
+		/* Delivered one after the other, outcomes recorded in groups: the
+		 * i-th may start i leases late and, unless it is the last, its
+		 * outcome may wait for one more attempt (dispatch.c records first
+		 * when that would not fit). */
+		sqlite3_bind_int64(st, 2, now + lease_ms * (i + (i + 1 < n ? 2 : 1)));
+		sqlite3_bind_int64(st, 3, now);
+		if (run(s, st, "claim: mark running") < 0)
+			goto fail;
+		if (sqlite3_changes(s->db) != 1) {
+			snprintf(s->err, sizeof s->err, "store: claim: job %lld changed under us",
+				(long long)jobs[i].id);
+			goto fail;
+		}
+	}
+	if (tx_commit(s, "claim: commit") < 0)
+		goto clear;
+	for (int i = 0; i < n; i++) {
+		jobs[i].state = AB_JOB_RUNNING;
+		jobs[i].attempts++;
+		jobs[i].updated_at = now;
+	}
+	return n;
+fail:
+	tx_rollback(s);
+clear:
+	for (int i = 0; i < n; i++)
+		ab_job_clear(&jobs[i]);
+	return -1;
+}
+
+int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job)
+{
+	return ab_store_claim_batch(s, now, lease_ms, job, 1);
+}
+
+int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(s, "release") < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(st = stmt(s, ST_RELEASE)))
+			goto fail;
+		sqlite3_bind_int64(st, 1, jobs[i].id);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, jobs[i].attempts);
+		if (run(s, st, "release") < 0)
+			goto fail;
+	}
+	return tx_commit(s, "release: commit");
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int64_t ab_store_count_due(struct ab_store *s, int64_t now, int64_t limit)
+{
+	sqlite3_stmt *st = stmt(s, ST_COUNT_DUE);
+	int64_t v = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		set_err(s, "count due");
+	sqlite3_reset(st);
+	return v;
+}
+
+/* The body of a finish, inside the caller's transaction; 0 or -1. */
+static int finish_one(struct ab_store *s, const struct ab_finish *f)
+{
+	const struct ab_job *job = f->job;
+	const struct ab_result *r = f->res;
+	char msg[STORE_ERROR_MAX + 1];
+	enum ab_job_state state;
+	sqlite3_stmt *st;
+	bool has_msg;
+	size_t ml;
+
+	/* A plugin may have left r->message unterminated: bound the copy. */
+	ml = strnlen(r->message, sizeof r->message);
+	if (ml > STORE_ERROR_MAX)
+		ml = STORE_ERROR_MAX;
+	memcpy(msg, r->message, ml);
+	msg[ml] = '\0';
+	has_msg = ml > 0;
+	if (r->status == AB_OK)
+		state = AB_JOB_DONE;
+	else if (r->status == AB_RETRY && !f->dead)
+		state = AB_JOB_QUEUED;
+	else
+		state = AB_JOB_DEAD;
+	if (!(st = stmt(s, ST_LOG_ADD)))
+		return -1;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_text(st, 2, job->event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, job->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, f->now);
+	sqlite3_bind_int(st, 5, job->attempts);
+	sqlite3_bind_int(st, 6, (int)r->status);
+	sqlite3_bind_int(st, 7, r->code);
+	sqlite3_bind_int64(st, 8, f->latency_ms);
+	if (has_msg)
+		sqlite3_bind_text(st, 9, msg, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 9);
+	if (run(s, st, "finish: log") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_FINISH)))
+		return -1;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int(st, 2, (int)state);
+	sqlite3_bind_int64(st, 3, state == AB_JOB_QUEUED ? f->next_at : f->now);
+	sqlite3_bind_int64(st, 4, f->now);
+	if (state == AB_JOB_DONE)
+		sqlite3_bind_null(st, 5);
+	else
+		sqlite3_bind_text(st, 5, has_msg ? msg : ab_status_name(r->status), -1,
+			SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, job->attempts);
+	/* 0 rows: the lease expired and the job was requeued (and maybe claimed
+	 * again) or dropped; the attempt is logged, the job is left alone. */
+	return run(s, st, "finish: job");
+}
+
+int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!f[i].job || !f[i].res || !f[i].job->channel) {
+			snprintf(s->err, sizeof s->err, "store: finish: no job or result");
+			return -1;
+		}
+	}
+	if (n == 0)
+		return 0;
+	if (tx_begin(s, "finish") < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (finish_one(s, &f[i]) < 0) {
+			tx_rollback(s);
+			return -1;
+		}
+	}
+	return tx_commit(s, "finish: commit");
+}
+
+int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct ab_result *r,
+	int64_t latency_ms, int64_t now, int64_t next_at, bool dead)
+{
+	struct ab_finish f = { job, r, latency_ms, now, next_at, dead };
+
+	return ab_store_finish_batch(s, &f, 1);
+}
+
+int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	if (tx_begin(s, "requeue") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_REQUEUE)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, all ? 1 : 0);
+	if (run(s, st, "requeue") < 0)
+		goto fail;
+	n = sqlite3_changes(s->db);
+	if (tx_commit(s, "requeue: commit") < 0)
+		return -1;
+	return n;
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int64_t ab_store_next_due(struct ab_store *s)
+{
+	sqlite3_stmt *st = stmt(s, s->held ? ST_NEXT_DUE_HELD : ST_NEXT_DUE);
+	int64_t v = -1;
+	int rc;
+
+	s->err[0] = '\0';
+	if (!st)
+		return -1;
+	if (s->held)
+		sqlite3_bind_text(st, 1, s->held, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_ROW)
+		set_err(s, "next due");
+	sqlite3_reset(st);
+	return v;
+}
+
+int ab_store_set_held(struct ab_store *s, const char *const *channels, size_t n)
+{
+	json_t *a;
+	char *text = NULL;
+
+	if (n > STORE_MAX_CHANNELS) {
+		snprintf(s->err, sizeof s->err, "store: held: more than %d channels",
+			STORE_MAX_CHANNELS);
+		return -1;
+	}
+	if (n) {
+		if (!(a = json_array())) {
+			snprintf(s->err, sizeof s->err, "store: held: out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (json_array_append_new(a, json_string(channels[i])) < 0)
+				break;
+		if (json_array_size(a) == n)
+			text = json_dumps(a, JSON_COMPACT);
+		json_decref(a);
+		if (!text) {
+			snprintf(s->err, sizeof s->err, "store: held: out of memory or bad name");
+			return -1;
+		}
+	}
+	free(s->held);
+	s->held = text;
+	return 0;
+}
+
+/* One-statement write in its own transaction; returns changes or -1. */
+static int write1(struct ab_store *s, int which, int64_t a, int64_t b, const char *what)
+{
+	sqlite3_stmt *st = stmt(s, which);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, a);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, b);
+	if (run(s, st, what) < 0)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
+int ab_store_retry(struct ab_store *s, int64_t job_id, int64_t now)
+{
+	return write1(s, ST_RETRY, job_id, now, "retry");
+}
+
+int ab_store_retry_dead(struct ab_store *s, int64_t now)
+{
+	return write1(s, ST_RETRY_DEAD, now, 0, "retry dead");
+}
+
+int ab_store_drop(struct ab_store *s, int64_t job_id)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if (tx_begin(s, "drop") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_JOB_STATE)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) == AB_JOB_RUNNING) {
+		sqlite3_reset(st);
+		snprintf(s->err, sizeof s->err, "store: drop: job %lld is being delivered right "
+			"now; try again when the attempt has finished", (long long)job_id);
+		goto fail;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_err(s, "drop");
+		sqlite3_reset(st);
+		goto fail;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		tx_rollback(s);
+		return 0;
+	}
+	if (!(st = stmt(s, ST_DROP)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job_id);
+	if (run(s, st, "drop") < 0)
+		goto fail;
+	n = sqlite3_changes(s->db);
+	if (tx_commit(s, "drop: commit") < 0)
+		return -1;
+	return n;
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+int ab_store_list_jobs(struct ab_store *s, unsigned states, ab_job_cb cb, void *arg)
+{
+	sqlite3_stmt *st;
+	struct ab_job job;
+	int rc, stop = 0;
+
+	if (states == 0)
+		states = 1u << AB_JOB_QUEUED | 1u << AB_JOB_RUNNING | 1u << AB_JOB_DEAD;
+	if (!(st = stmt(s, ST_LIST_JOBS)))
+		return -1;
+	for (int i = 0; i < 4; i++)
+		sqlite3_bind_int(st, i + 1, (states & (1u << i)) ? i : -1);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (job_fill(st, &job) < 0) {
+			snprintf(s->err, sizeof s->err, "store: list jobs: out of memory");
+			sqlite3_reset(st);
+			return -1;
+		}
+		stop = cb(&job, arg);
+		ab_job_clear(&job);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		set_err(s, "list jobs");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log_cb cb,
+	void *arg)
+{
+	struct ab_log_entry e;
+	sqlite3_stmt *st;
+	const unsigned char *t;
+	int rc, stop = 0;
+
+	if (!(st = stmt(s, channel ? ST_LIST_LOG_CH : ST_LIST_LOG_ALL)))
+		return -1;
+	sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
+	if (channel)
+		sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&e, 0, sizeof e);
+		e.id = sqlite3_column_int64(st, 0);
+		e.job_id = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 :
+			sqlite3_column_int64(st, 1);
+		t = sqlite3_column_text(st, 2);
+		ab_strlcpy(e.event_id, t ? (const char *)t : "", sizeof e.event_id);
+		e.channel = col_dup(st, 3);
+		e.at = sqlite3_column_int64(st, 4);
+		e.attempt = sqlite3_column_int(st, 5);
+		e.status = sqlite3_column_int(st, 6);
+		e.code = sqlite3_column_int(st, 7);
+		e.latency_ms = sqlite3_column_int64(st, 8);
+		e.error = col_dup(st, 9);
+		if (!e.channel || (!e.error && sqlite3_column_type(st, 9) != SQLITE_NULL)) {
+			free(e.channel);
+			free(e.error);
+			snprintf(s->err, sizeof s->err, "store: list log: out of memory");
+			sqlite3_reset(st);
+			return -1;
+		}
+		stop = cb(&e, arg);
+		free(e.channel);
+		free(e.error);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		set_err(s, "list log");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int64_t ab_store_count(struct ab_store *s, enum ab_job_state state)
+{
+	sqlite3_stmt *st = stmt(s, ST_COUNT);
+	int64_t v = -1;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)state);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else
+		set_err(s, "count");
+	sqlite3_reset(st);
+	return v;
+}
+
+/* One retention chunk: delete up to max_rows rows of one table in its own
+ * transaction.  Rows deleted, or -1. */
+static int64_t prune_chunk(struct ab_store *s, int which, int64_t cutoff_ms, int max_rows)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	if (tx_begin(s, "prune") < 0)
+		return -1;
+	st = stmt(s, which);
+	if (!st) {
+		tx_rollback(s);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, cutoff_ms);
+	sqlite3_bind_int(st, 2, max_rows);
+	if (run(s, st, "prune") < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	n = sqlite3_changes(s->db);
+	if (tx_commit(s, "prune") < 0)
+		return -1;
+	return n;
+}
+
+int64_t ab_store_prune(struct ab_store *s, int64_t cutoff_ms, int max_rows,
+	struct ab_prune_counts *deleted)
+{
+	/* Order matters: log rows first, then done jobs, then the events that
+	 * the pruned jobs no longer reference. */
+	static const int which[] = { ST_PRUNE_LOG, ST_PRUNE_JOBS, ST_PRUNE_EVENTS };
+	struct ab_prune_counts d = { 0, 0, 0, false };
+	int64_t *count[] = { &d.log, &d.jobs, &d.events };
+	const struct timespec pause = { 0, STORE_PRUNE_PAUSE_NS };
+	int chunks = 0;
+	size_t t;
+
+	if (deleted)
+		*deleted = d;
+	if (s->batch) {
+		snprintf(s->err, sizeof s->err, "store: prune: a group commit is open");
+		return -1;
+	}
+	if (max_rows < 1 || cutoff_ms <= 0)
+		return 0;
+	for (t = 0; t < sizeof which / sizeof which[0]; t++) {
+		for (;;) {
+			int64_t n;
+
+			if (chunks == STORE_PRUNE_MAX_CHUNKS) {
+				d.more = true;
+				goto out;
+			}
+			if (chunks > 0)
+				nanosleep(&pause, NULL);
+			n = prune_chunk(s, which[t], cutoff_ms, max_rows);
+			chunks++;
+			if (n < 0) {
+				if (deleted)
+					*deleted = d;
+				return -1;
+			}
+			*count[t] += n;
+			if (n < max_rows)
+				break;
+		}
+	}
+out:
+	if (deleted)
+		*deleted = d;
+	return d.log + d.jobs + d.events;
+}
+
+char *ab_store_event_json(struct ab_store *s, const char *event_id)
+{
+	sqlite3_stmt *st;
+	char *out = NULL;
+	int rc;
+
+	if (!event_id || !(st = stmt(s, ST_EVENT_JSON)))
+		return NULL;
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		out = col_dup(st, 0);
+	else if (rc != SQLITE_DONE)
+		set_err(s, "event json");
+	sqlite3_reset(st);
+	return out;
+}
+
+int ab_store_event_exists(struct ab_store *s, const char *event_id)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!event_id || !(st = stmt(s, ST_EVENT_EXISTS)))
+		return -1;
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		set_err(s, "event exists");
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+const char *ab_job_state_name(enum ab_job_state st)
+{
+	switch (st) {
+	case AB_JOB_QUEUED: return "queued";
+	case AB_JOB_RUNNING: return "running";
+	case AB_JOB_DONE: return "done";
+	case AB_JOB_DEAD: return "dead";
+	}
+	return "unknown";
+}
+
+const char *ab_status_name(int status)
+{
+	switch (status) {
+	case AB_OK: return "ok";
+	case AB_RETRY: return "retry";
+	case AB_PERMANENT: return "permanent";
+	default: return "unknown";
+	}
+}

@@ -1,0 +1,162 @@
+/*
+ * store.h - the durable SQLite store (WAL, synchronous=FULL): events,
+ * delivery jobs, the delivery log and dead letters.
+ *
+ * One struct ab_store per thread (each holds its own connection).  Every
+ * write is a transaction that is on disk (fsync) when the call returns 0.
+ */
+#ifndef AB_STORE_H
+#define AB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <alertbridge/plugin.h>
+#include "event/event.h"
+
+struct ab_store;
+
+enum ab_job_state {
+	AB_JOB_QUEUED = 0,
+	AB_JOB_RUNNING = 1,
+	AB_JOB_DONE = 2,
+	AB_JOB_DEAD = 3,
+};
+
+struct ab_job {
+	int64_t id;
+	char event_id[AB_ID_LEN + 1];
+	char *channel;
+	int kind;                /* enum ab_msg_kind */
+	char *payload;           /* JSON text: the event, or a group payload */
+	enum ab_job_state state;
+	int attempts;            /* attempts made so far */
+	int64_t created_at, next_at, updated_at;  /* ms since epoch */
+	char *last_error;
+};
+
+struct ab_log_entry {
+	int64_t id, job_id, at, latency_ms;
+	char event_id[AB_ID_LEN + 1];
+	char *channel;
+	int status;              /* enum ab_status */
+	int code;
+	int attempt;
+	char *error;
+};
+
+struct ab_store *ab_store_open(const char *path, char *err, size_t errsz);
+void ab_store_close(struct ab_store *s);
+/* The message of the last failed call on this connection (never NULL). */
+const char *ab_store_errmsg(struct ab_store *s);
+
+/* In one transaction: insert the event (kept if its id exists already) and
+ * one queued job per channel; a job for the same (event id, channel) that
+ * exists is not added again.  *added (may be NULL) gets the number of new
+ * jobs.  0 on success (durable), -1 on error (nothing written). */
+int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
+	const char *const *channels, size_t n, int64_t now, int *added);
+/* Group commit: after ab_store_begin() every enqueue on this connection
+ * joins one transaction that is durable (fsync) only when ab_store_commit()
+ * returns 0.  If an enqueue fails inside the batch, the whole batch is rolled
+ * back: that enqueue, later ones and the commit return -1 (nothing of the
+ * batch was written).  ab_store_rollback() abandons an open batch. */
+int ab_store_begin(struct ab_store *s);
+int ab_store_commit(struct ab_store *s);
+void ab_store_rollback(struct ab_store *s);
+/* Tune this connection for large group commits (bigger page cache, rarer
+ * WAL checkpoints); durability is unchanged.  0 or -1. */
+int ab_store_set_bulk(struct ab_store *s);
+/* Is a batch open?  fail_batch: roll an open batch back with msg as the
+ * error (its commit then returns -1); for modules that write their own
+ * tables inside a batch (noise.c). */
+bool ab_store_in_batch(const struct ab_store *s);
+void ab_store_fail_batch(struct ab_store *s, const char *msg);
+/* The connection, for modules with their own tables (schema version 2). */
+struct sqlite3 *ab_store_sqlite(struct ab_store *s);
+/* Same with an explicit payload/kind (groups, digests, health events). */
+int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
+	const char *payload, const char *const *channels, size_t n, int64_t now, int *added);
+
+/* Claim the oldest due queued job (next_at <= now): it becomes RUNNING with
+ * a lease until now + lease_ms.  Returns 1 and fills job, 0 if none is due,
+ * -1 on error.  Free with ab_job_clear(). */
+int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job);
+/* The same for up to max jobs (oldest due first) in one transaction, for a
+ * worker that delivers them one after the other: the i-th (from 0) gets a
+ * lease until now + (i + 1) * lease_ms.  Returns how many were claimed
+ * (jobs[0..n-1], each freed with ab_job_clear()), 0, or -1. */
+int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *jobs,
+	int max);
+void ab_job_clear(struct ab_job *job);
+/* Claimed jobs that were not attempted after all (the worker stops) go
+ * back to QUEUED with their attempt count as before the claim.  0 or -1. */
+int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, int64_t now);
+/* How many queued jobs are due at now, counting at most limit; -1 on error. */
+int64_t ab_store_count_due(struct ab_store *s, int64_t now, int64_t limit);
+
+/* Record one attempt in the delivery log and update the job:
+ *   AB_OK -> DONE;  AB_RETRY and !dead -> QUEUED at next_at;
+ *   AB_PERMANENT or dead -> DEAD (a dead letter). */
+int ab_store_finish(struct ab_store *s, const struct ab_job *job, const struct ab_result *r,
+	int64_t latency_ms, int64_t now, int64_t next_at, bool dead);
+/* Several finishes in one transaction (one fsync): all recorded, or none
+ * (-1).  The arguments of each are those of ab_store_finish(). */
+struct ab_finish {
+	const struct ab_job *job;
+	const struct ab_result *res;
+	int64_t latency_ms, now, next_at;
+	bool dead;
+};
+int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t n);
+
+/* Retention: delete delivery_log rows with at < cutoff_ms, DONE jobs with
+ * updated_at < cutoff_ms (queued, running and dead jobs stay), then events
+ * with received_at < cutoff_ms that no job and no reminder references.
+ * Each transaction deletes at most max_rows rows of one table; a call makes
+ * at most a fixed number of transactions and sets deleted->more when it
+ * stopped before the end (call again soon).  cutoff_ms <= 0 prunes nothing.
+ * Returns the rows deleted (deleted, may be NULL, gets them per table), or
+ * -1 (what the committed chunks deleted stays deleted and is counted). */
+struct ab_prune_counts {
+	int64_t events, jobs, log;
+	bool more;
+};
+int64_t ab_store_prune(struct ab_store *s, int64_t cutoff_ms, int max_rows,
+	struct ab_prune_counts *deleted);
+
+/* Hold the jobs of these channels (disabled ones) on this connection: claim
+ * and next_due skip them; they stay QUEUED, attempts and next_at untouched,
+ * so they go as soon as the list no longer names their channel.  n = 0
+ * holds nothing.  The list is copied.  0, or -1 (list unchanged). */
+int ab_store_set_held(struct ab_store *s, const char *const *channels, size_t n);
+
+/* RUNNING jobs whose lease expired (or all, at daemon start) go back to QUEUED. */
+int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all);
+/* Earliest next_at among queued jobs, or -1 if none. */
+int64_t ab_store_next_due(struct ab_store *s);
+
+/* Operator actions.  retry: a DEAD or QUEUED job becomes due now (attempts
+ * kept in the log, counter reset).  Return the number of jobs changed or -1. */
+int ab_store_retry(struct ab_store *s, int64_t job_id, int64_t now);
+int ab_store_retry_dead(struct ab_store *s, int64_t now);
+int ab_store_drop(struct ab_store *s, int64_t job_id);
+
+/* Listing: the callback gets each row (borrowed); return non-zero to stop.
+ * states: bitmask of 1u << ab_job_state, 0 = queued|running|dead. */
+typedef int (*ab_job_cb)(const struct ab_job *job, void *arg);
+typedef int (*ab_log_cb)(const struct ab_log_entry *e, void *arg);
+int ab_store_list_jobs(struct ab_store *s, unsigned states, ab_job_cb cb, void *arg);
+int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log_cb cb, void *arg);
+/* Count jobs in a state (for tests and status). */
+int64_t ab_store_count(struct ab_store *s, enum ab_job_state state);
+/* The stored event JSON for an id (caller frees) or NULL. */
+char *ab_store_event_json(struct ab_store *s, const char *event_id);
+/* 1 when an event with this id is stored, 0 when not, -1 on error. */
+int ab_store_event_exists(struct ab_store *s, const char *event_id);
+
+const char *ab_job_state_name(enum ab_job_state st);
+const char *ab_status_name(int status);  /* "ok", "retry", "permanent" */
+
+#endif
