@@ -1,12 +1,14 @@
 #!/bin/sh
 # check-style.sh - the mechanical part of CODE_STYLE.md, printed as TAP:
 # no banned string functions, every .c opens with a comment, syslog() only
-# with a literal format, every shipped profile is installed.
+# with a literal format, every shipped profile is installed, the layer rules
+# of doc/DESIGN.md (a src/ folder includes only its own and lower layers'
+# headers, always as "layer/name.h"), public names start with ab_ / AB_.
 # Run from anywhere: contrib/check-style.sh [SRCDIR]
 top=${1:-${top_srcdir:-$(dirname "$0")/..}}
 cd "$top" || exit 1
 files=$(find src plugins include tests/unit tests/plugins tests/fuzz bench -name '*.[ch]' 2>/dev/null | sort)
-echo "1..4"
+echo "1..7"
 bad=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' $files 2>/dev/null | grep -v 'snprintf\|vsnprintf' )
 if [ -z "$bad" ]; then echo "ok 1 - no sprintf/vsprintf/strcpy/strcat/gets"; else
 	echo "not ok 1 - banned string functions"; echo "$bad" | sed 's/^/# /'; fi
@@ -27,3 +29,34 @@ for f in conf/profiles.d/*.conf; do
 done
 if [ -z "$missing" ]; then echo "ok 4 - every conf/profiles.d file is in Makefile.am"; else
 	echo "not ok 4 - profiles missing from dist_alertbridgeprofiles_DATA:$missing"; fi
+
+# the layers, bottom-up (doc/DESIGN.md): a file in src/L may include headers
+# of L and of the layers before it, never of a later one
+layers="lib net event parse config store route deliver ingest cli daemon"
+rank() { n=0; for l in $layers; do [ "$l" = "$1" ] && { echo $n; return; }; n=$((n + 1)); done; echo 99; }
+up=""
+for f in $(find src -name '*.[ch]' | sort); do
+	me=$(echo "$f" | cut -d/ -f2); mr=$(rank "$me")
+	for inc in $(sed -n 's/^#include "\([^"]*\)".*/\1/p' "$f"); do
+		case "$inc" in */*) ;; *) up="$up
+$f: \"$inc\" is not layer/name.h"; continue;; esac
+		il=${inc%%/*}; ir=$(rank "$il")
+		[ "$ir" -eq 99 ] && continue
+		[ "$ir" -gt "$mr" ] && up="$up
+$f ($me) includes $inc ($il, a higher layer)"
+	done
+done
+if [ -z "$up" ]; then echo "ok 5 - every src/ include goes to the same or a lower layer"; else
+	echo "not ok 5 - layer rule broken:"; echo "$up" | sed '/^$/d; s/^/# /'; fi
+# the folders are the layers (a new folder is added to the list and DESIGN.md)
+odd=""
+for d in src/*/; do d=$(basename "$d"); [ "$(rank "$d")" -eq 99 ] && odd="$odd $d"; done
+if [ -z "$odd" ]; then echo "ok 6 - every src/ folder is a known layer"; else
+	echo "not ok 6 - folders not in doc/DESIGN.md's layer list:$odd"; fi
+# public (non-static) functions of the core are ab_*; macros of its headers AB_*
+names=$(grep -hnE '^[a-z_][a-z0-9_ \*]*[ *](([a-z_][a-z0-9_]*))\(' $(find src -name '*.c') 2>/dev/null |
+	grep -vE '^[0-9]+:(static|typedef|extern|int main|return|else|if|for|while|switch)' |
+	sed -E 's/ __attribute__.*//; s/^[0-9]+:[^(]*[ *]([a-z_][a-z0-9_]*)\(.*/\1/' |
+	grep -vE '^(ab_|main$)' | sort -u)
+if [ -z "$names" ]; then echo "ok 7 - public core functions start with ab_"; else
+	echo "not ok 7 - public functions without the ab_ prefix:"; echo "$names" | sed 's/^/# /'; fi

@@ -10,7 +10,7 @@
  * host.
  *
  * Messages and channel settings are handed over as jansson objects: the
- * canonical event JSON (see doc/alertbridge.conf.5 and DESIGN.md section 4),
+ * canonical event JSON (see doc/alertbridge.conf.5 and doc/DESIGN.md, "The event"),
  * or a group/digest/test object.  The plugin renders and transports; the
  * host owns queueing, retries, rate limits and health.
  */
@@ -53,7 +53,7 @@ struct ab_result {
 /*
  * Payload shapes (all JSON objects; plugins must render every kind):
  *
- * AB_MSG_EVENT, AB_MSG_TEST: one canonical event (DESIGN.md section 4).
+ * AB_MSG_EVENT, AB_MSG_TEST: one canonical event (doc/DESIGN.md, "The event").
  *   A test message has fields.test = true and a title saying it is a test.
  *   An event that went out after a throttle window carries
  *   fields.throttle_suppressed = N (events suppressed in that window).
