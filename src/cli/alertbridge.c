@@ -106,20 +106,6 @@ static bool known_command(const char *cmd)
 	return false;
 }
 
-static struct ab_config *load_config(void)
-{
-	char *errors = NULL;
-	struct ab_config *cfg = ab_config_load(conf_path, &errors);
-
-	if (!cfg) {
-		fputs(errors ? errors : "configuration refused\n", stderr);
-		free(errors);
-	} else {
-		ab_host_set_secrets_key(cfg->secrets_key);   /* plugin secrets */
-	}
-	return cfg;
-}
-
 static void check_note(void *arg, bool warning, const char *line)
 {
 	(void)arg;
@@ -226,7 +212,7 @@ static int cmd_queue(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (!(cfg = load_config()))
+	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
 	if (!(st = ab_cli_open_store(cfg))) {
 		ab_config_free(cfg);
@@ -331,7 +317,7 @@ static int cmd_log(int argc, char **argv)
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
-	if (!(cfg = load_config()))
+	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
 	if (!(st = ab_cli_open_store(cfg))) {
 		ab_config_free(cfg);
@@ -410,7 +396,7 @@ static int cmd_inbox(int argc, char **argv)
 		return EX_USAGE;
 	}
 	sub = argv[i++];
-	if (!(cfg = load_config()))
+	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
 	if (!(path = inbox_path(cfg, channel))) {
 		ab_config_free(cfg);

@@ -52,20 +52,6 @@ bool ab_cli_channels_wants(int argc, char **argv)
 	return false;
 }
 
-static struct ab_config *load(const char *conf_path)
-{
-	char *errors = NULL;
-	struct ab_config *cfg = ab_config_load(conf_path, &errors);
-
-	if (!cfg) {
-		fputs(errors ? errors : "configuration refused\n", stderr);
-		free(errors);
-		return NULL;
-	}
-	ab_host_set_secrets_key(cfg->secrets_key);
-	return cfg;
-}
-
 static json_t *test_event(const char *channel)
 {
 	char when[40], title[160], id[33];
@@ -105,7 +91,7 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 		fprintf(stderr, "usage: alertbridge test CHANNEL [--json]\n");
 		return EX_USAGE;
 	}
-	if (!(cfg = load(conf_path)))
+	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
 	if (!ab_config_channel(cfg, name)) {
 		fprintf(stderr, "alertbridge: test: no channel named '%s' in %s\n", name, conf_path);
@@ -238,7 +224,7 @@ static int cmd_health(int argc, char **argv, const char *conf_path)
 			return EX_USAGE;
 		}
 	}
-	if (!(cfg = load(conf_path)))
+	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
 	h.cfg = cfg;
 	if (ab_mkdir_p(cfg->state_dir, 0750) < 0) {
@@ -319,7 +305,7 @@ static int cmd_secret(int argc, char **argv, const char *conf_path)
 				goto usage;
 		}
 		if (!key) {
-			if (!(cfg = load(conf_path)))
+			if (!(cfg = ab_cli_load_config(conf_path)))
 				return EX_CONFIG;
 			key = cfg->secrets_key;
 			if (!key) {

@@ -304,7 +304,7 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
 	struct ab_config *cfg;
 	struct ab_event *ev;
-	char *errors = NULL, routebuf[80] = "", *route = routebuf;
+	char routebuf[80] = "", *route = routebuf;
 	int64_t now = ab_now_ms();
 	int i, rc = 0;
 
@@ -334,12 +334,8 @@ int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin
 			"       alertbridge [-c FILE] send MAIL.eml|EVENT.json|-\n");
 		return EX_USAGE;
 	}
-	cfg = ab_config_load(conf_path, &errors);
-	if (!cfg) {
-		fputs(errors ? errors : "configuration refused\n", stderr);
-		free(errors);
+	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
-	}
 	if (pname && !(force = ab_mail_profile(cfg->mail, pname))) {
 		fprintf(stderr, "alertbridge: no profile '%s' in %s (alertbridge profiles lists "
 			"them)\n", pname, cfg->path);
@@ -403,7 +399,6 @@ static void print_order(const struct ab_mail_conf *mc, bool syslog)
 int ab_cli_profiles(int argc, char **argv, const char *conf_path)
 {
 	struct ab_config *cfg;
-	char *errors = NULL;
 	size_t i;
 
 	(void)argv;
@@ -411,12 +406,8 @@ int ab_cli_profiles(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "usage: alertbridge [-c FILE] profiles\n");
 		return EX_USAGE;
 	}
-	cfg = ab_config_load(conf_path, &errors);
-	if (!cfg) {
-		fputs(errors ? errors : "configuration refused\n", stderr);
-		free(errors);
+	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
-	}
 	printf("Profiles (%zu):\n", cfg->mail ? cfg->mail->n_profiles : (size_t)0);
 	for (i = 0; cfg->mail && i < cfg->mail->n_profiles; i++) {
 		const struct ab_profile *p = cfg->mail->profiles[i];

@@ -1,11 +1,12 @@
 /*
- * cli_route.c - the batch side of `alertbridge` and the store opener every
- * command shares (ab_cli_open_store):
+ * cli_route.c - the batch side of `alertbridge` and the configuration loader
+ * and store opener every command shares (ab_cli_load_config, ab_cli_open_store):
  *   send --lines FILE|-   one event JSON per line (a scan's findings),
  *       routed and committed together in batches of LINES_PER_COMMIT; the
  *       ids are printed in input order.
  *
- * Public: ab_cli_route_wants, ab_cli_route, ab_cli_open_store.
+ * Public: ab_cli_route_wants, ab_cli_route, ab_cli_open_store,
+ * ab_cli_load_config.
  * Diagnostics: "alertbridge: FILE:LINE: ..." for input that is not an
  * event; store errors say that nothing of the batch was queued.  Exit
  * codes from sysexits.h.
@@ -19,6 +20,7 @@
 #include "lib/buf.h"
 #include "cli/cli.h"
 #include "config/config.h"
+#include "deliver/plugin.h"
 #include "event/event.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
@@ -33,7 +35,7 @@ bool ab_cli_route_wants(int argc, char **argv)
 	return argc == 3 && !strcmp(argv[0], "send") && !strcmp(argv[1], "--lines");
 }
 
-static struct ab_config *load(const char *conf_path)
+struct ab_config *ab_cli_load_config(const char *conf_path)
 {
 	char *errors = NULL;
 	struct ab_config *cfg = ab_config_load(conf_path, &errors);
@@ -41,7 +43,9 @@ static struct ab_config *load(const char *conf_path)
 	if (!cfg) {
 		fputs(errors ? errors : "configuration refused\n", stderr);
 		free(errors);
+		return NULL;
 	}
+	ab_host_set_secrets_key(cfg->secrets_key);   /* plugin secrets (test, check) */
 	return cfg;
 }
 
@@ -90,7 +94,7 @@ static FILE *open_in(const char *path)
 
 static int send_lines(const char *path, const char *conf_path)
 {
-	struct ab_config *cfg = load(conf_path);
+	struct ab_config *cfg = ab_cli_load_config(conf_path);
 	struct ab_store *st = NULL;
 	struct ab_buf ids = AB_BUF_INIT(64 * 1024 * 1024);
 	char *line = NULL, err[1024], where[64];

@@ -131,7 +131,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	if (!p && src && src->profile)
 		p = ab_mail_profile(mc, src->profile);
 	else if (!p && mc) {
-		const struct ab_detect_entry *e = ab_detect_syslog(mc->detect, ev);
+		const struct ab_detect_entry *e = ab_detect_syslog_line(mc->detect, ev);
 
 		if (e)
 			p = e->profile;

@@ -3,7 +3,7 @@
  * profiles, and the test of one alternative against a mail or a syslog
  * event (see detect.h and doc/profiles.md).
  *
- * Public: ab_detect_build, ab_detect_free, ab_detect_mail, ab_detect_syslog,
+ * Public: ab_detect_build, ab_detect_free, ab_detect_mail, ab_detect_syslog_line,
  *   ab_detect_count, ab_detect_at, ab_detect_describe.
  *
  * Cost: the orders are sorted once per configuration snapshot; per input
@@ -209,7 +209,8 @@ static bool syslog_holds(const struct ab_detect_alt *a, const struct ab_event *e
 	return true;
 }
 
-const struct ab_detect_entry *ab_detect_syslog(const struct ab_detect *d, const struct ab_event *ev)
+const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
+	const struct ab_event *ev)
 {
 	const char *app, *payload;
 	size_t i;

@@ -36,7 +36,8 @@ void ab_detect_free(struct ab_detect *d);
 /* The recognizing entry for a parsed mail / a parsed syslog event, or NULL
  * when no alternative holds (d may be NULL). */
 const struct ab_detect_entry *ab_detect_mail(const struct ab_detect *d, const struct ab_mail *m);
-const struct ab_detect_entry *ab_detect_syslog(const struct ab_detect *d, const struct ab_event *ev);
+const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
+	const struct ab_event *ev);
 
 /* The order itself, for `alertbridge profiles`. */
 size_t ab_detect_count(const struct ab_detect *d, bool syslog);
