@@ -31,17 +31,18 @@ run_suite() {  # $1 build dir, rest: configure flags
 	  make -j"$jobs" check TESTS= >/dev/null && $RUN make -j"$jobs" check ) || status=1
 }
 
-rm -f _build/release/tests/*/*.trs _build/asan/tests/*/*.trs   # no stale results
+results() { find _build/release/tests _build/asan/tests -name "*.$1" 2>/dev/null; }
+results trs | xargs -r rm -f   # no stale results
 run_suite "$top/_build/release"
 run_suite "$top/_build/asan" --enable-sanitizers
 
 # Totals from the per-test result files automake's tap driver wrote, in
 # these two builds only (other _build/ directories may hold stale results).
-trs=$(ls _build/release/tests/*/*.trs _build/asan/tests/*/*.trs 2>/dev/null)
+trs=$(results trs)
 pass=$(cat $trs /dev/null | grep -cE "^:test-result: (PASS|XFAIL)")
 skip=$(cat $trs /dev/null | grep -cE '^:test-result: SKIP')
 fail=$(cat $trs /dev/null | grep -cE '^:test-result: (FAIL|XPASS|ERROR)')
-for f in _build/release/tests/*/*.log _build/asan/tests/*/*.log; do
+for f in $(results log); do
 	grep -qE '^(not ok|Bail out)' "$f" 2>/dev/null && { echo "--- $f"; grep -E '^(not ok|#)' "$f" | head -40; }
 done
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ] || status=1

@@ -6,7 +6,7 @@
  * the 24 KB cap with huge summaries and groups, 202 accepted.
  */
 #include <sys/wait.h>
-#include "chantest.h"
+#include "../harness/chantest.h"
 
 #define URL "{\"url\": \"https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=SECRET\"}"
 

@@ -17,7 +17,7 @@
 #include "config/config.h"
 #include "route/route.h"
 #include "lib/util.h"
-#include "testutil.h"
+#include "../harness/testutil.h"
 
 static const char *conf_text =
 	"state_dir = \"/tmp\";\n"

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "deliver/plugin.h"
-#include "testutil.h"
+#include "../harness/testutil.h"
 
 static char libs[1024];
 

@@ -17,7 +17,7 @@
 #include "lib/log.h"
 #include "store/store.h"
 #include "lib/util.h"
-#include "testutil.h"
+#include "../harness/testutil.h"
 
 static void test_backoff_bounds(void **state)
 {

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include <alertbridge/plugin.h>
-#include "mockhost.h"
+#include "../harness/mockhost.h"
 
 const struct ab_plugin *alertbridge_plugin(void);
 

@@ -6,7 +6,7 @@
  * headers and bad settings.
  */
 #include <sys/wait.h>
-#include "chantest.h"
+#include "../harness/chantest.h"
 
 /* whsec_ + base64("alertbridge-test-key-0123456789") */
 #define K1 "whsec_YWxlcnRicmlkZ2UtdGVzdC1rZXktMDEyMzQ1Njc4OQ=="

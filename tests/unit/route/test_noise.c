@@ -24,7 +24,7 @@
 #include "deliver/runtime.h"
 #include "deliver/scheduler.h"
 #include "store/store.h"
-#include "testutil.h"
+#include "../harness/testutil.h"
 #include "lib/util.h"
 
 #define CONF_FMT \

@@ -36,7 +36,7 @@
 #include "config/syslog_conf.h"
 #include "ingest/syslog_in.h"
 #include "ingest/syslog_source.h"
-#include "testutil.h"
+#include "../harness/testutil.h"
 #include "lib/util.h"
 
 static char *dir;

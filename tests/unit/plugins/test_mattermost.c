@@ -3,7 +3,7 @@
  * attachments (color, title, title_link, fields), optional channel /
  * username / icon, props.card, Markdown escaping and broken @mentions.
  */
-#include "chantest.h"
+#include "../harness/chantest.h"
 
 static void test_shape(void **state)
 {

@@ -23,7 +23,7 @@
 
 #include "config/config.h"
 #include "config/syslog_conf.h"
-#include "testutil.h"
+#include "../harness/testutil.h"
 
 static char *dir;
 

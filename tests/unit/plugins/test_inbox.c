@@ -19,7 +19,7 @@
 #include <alertbridge/plugin.h>
 #include "lib/buf.h"
 #include "store/inboxdb.h"
-#include "mockhost.h"
+#include "../harness/mockhost.h"
 
 const struct ab_plugin *alertbridge_plugin(void);
 

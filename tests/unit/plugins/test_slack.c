@@ -5,7 +5,7 @@
  * with UTF-8-safe truncation and a "view full" link, groups and digests
  * within 50 blocks, result classes and the test message.
  */
-#include "chantest.h"
+#include "../harness/chantest.h"
 
 #define URL "{\"url\": \"https://hooks.slack.com/services/T0/B0/secret\"}"
 

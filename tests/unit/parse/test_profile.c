@@ -27,7 +27,7 @@
 #include "parse/mail.h"
 #include "parse/profile.h"
 #include "ingest/syslog_source.h"
-#include "testutil.h"
+#include "../harness/testutil.h"
 #include "lib/util.h"
 
 static char *tmp;

@@ -5,7 +5,7 @@
  * private struct, skip/render/headers hooks and the result each failure
  * maps to, content type, test(), and the header list bounds.
  */
-#include "chantest.h"
+#include "../harness/chantest.h"
 #include "httpchan.h"
 #include "render.h"
 
