@@ -12,7 +12,7 @@
  *                                         when - or absent; key from -k or
  *                                         secrets_key)
  *
- * Public: ab_cli_channels_wants, ab_cli_channels.
+ * Public: ab_cli_test, ab_cli_health, ab_cli_secret (cli.h).
  * Diagnostics: errors on stderr say what to do; exit codes from sysexits.h
  * (test: 0 delivered, 69 EX_UNAVAILABLE not delivered).  URLs are shown
  * only redacted; secret values are never printed except the encrypt output.
@@ -38,19 +38,6 @@
 
 #define CLI_SECRET_INPUT_MAX 4096
 #define AB_DISABLED_REASON "disabled in the configuration"
-
-bool ab_cli_channels_wants(int argc, char **argv)
-{
-	if (argc < 1)
-		return false;
-	if (!strcmp(argv[0], "test") || !strcmp(argv[0], "secret"))
-		return true;
-	if (!strcmp(argv[0], "log"))
-		for (int i = 1; i < argc; i++)
-			if (!strcmp(argv[i], "--channels"))
-				return true;
-	return false;
-}
 
 static json_t *test_event(const char *channel)
 {
@@ -337,12 +324,17 @@ usage:
 	return EX_USAGE;
 }
 
-int ab_cli_channels(int argc, char **argv, const char *conf_path, const char *plugin_dir)
+int ab_cli_test(int argc, char **argv, const struct ab_cli *cli)
 {
-	if (!strcmp(argv[0], "test"))
-		return cmd_test(argc, argv, conf_path, plugin_dir);
-	if (!strcmp(argv[0], "secret"))
-		return cmd_secret(argc, argv, conf_path);
-	return cmd_health(argc, argv, conf_path);
+	return cmd_test(argc, argv, cli->conf_path, cli->plugin_dir);
 }
 
+int ab_cli_health(int argc, char **argv, const struct ab_cli *cli)
+{
+	return cmd_health(argc, argv, cli->conf_path);
+}
+
+int ab_cli_secret(int argc, char **argv, const struct ab_cli *cli)
+{
+	return cmd_secret(argc, argv, cli->conf_path);
+}

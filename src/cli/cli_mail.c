@@ -1,48 +1,67 @@
 /*
- * cli_mail.c - the mail side of `alertbridge`:
- *   parse [--source NAME] [--profile NAME] MAIL.eml|-
- *                                      the event JSON a mail becomes; stderr
- *                                      says which profile and why
- *   send MAIL.eml|EVENT.json|-         parse, route and enqueue (like the milter);
- *                                      stderr says what happened (queued, grouped,
- *                                      digested, throttled, duplicate)
- *   explain [--at TIME] [--profile NAME] MAIL.eml|EVENT.json|-
- *                                      event, profile choice and trace, every rule
- *                                      with match/no-match and why, throttle /
- *                                      group / digest state and the deliveries (a
- *                                      dry run in the store); sends nothing
- *   profiles                           the profiles, their tools and the order in
- *                                      which their detect blocks are tried
- * send and explain take canonical event JSON too (input starting with '{'),
- * a file and standard input alike: one code path for every input.
+ * cli_mail.c - mail and event JSON in `alertbridge`:
+ *   parse [--source NAME] [--profile NAME] [ENVELOPE] MAIL.eml|-
+ *       the event JSON a mail becomes; stderr says which profile and why,
+ *       and what the milter would do with the mail
+ *   send [--source NAME] [ENVELOPE] MAIL.eml|EVENT.json|-
+ *       parse, route and enqueue, as the milter does: the same mail source
+ *       selection, sender trust and untrusted policy (ab_mail_accept), then
+ *       the one send (cli_common.c); stderr says what happened
+ *   explain [--at TIME] [--source NAME] [--profile NAME] [ENVELOPE] MAIL.eml|EVENT.json|-
+ *       event, profile choice and trace, then the one explain (a dry run
+ *       in the store); sends nothing
+ *   profiles
+ *       the profiles, their tools and the order in which their detect
+ *       blocks are tried
+ * ENVELOPE is what the milter gets from the MTA: --client ADDR (the SMTP
+ * client's IP address, for trusted_networks and client networks),
+ * --sender ADDR (MAIL FROM), --rcpt ADDR (RCPT TO, repeatable; without
+ * it the To: addresses stand in).  Input starting with '{' is canonical
+ * event JSON: one reader for a file and standard input alike.
  *
- * Public: ab_cli_mail_wants, ab_cli_mail, ab_cli_profiles.
+ * Public: ab_cli_mail, ab_cli_profiles (cli.h).
  * Diagnostics: stderr; exit codes from sysexits.h (EX_DATAERR for input
- * that is neither a mail nor an event, EX_TEMPFAIL when the store could
- * not commit, EX_CONFIG for a bad configuration or unknown source).
+ * that is neither a mail nor an event, or a mail the milter would refuse
+ * or pass untouched; EX_TEMPFAIL when the store could not commit;
+ * EX_CONFIG for a bad configuration or an unknown source or profile).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "lib/buf.h"
-#include "cli/cli.h"
+#include "lib/util.h"
 #include "config/config.h"
-#include "event/event.h"
-#include "ingest/ingest.h"
 #include "config/mail_conf.h"
-#include "ingest/mail_event.h"
+#include "event/event.h"
 #include "parse/detect.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
-#include "route/route.h"
-#include "store/store.h"
-#include "lib/util.h"
+#include "ingest/mail_event.h"
+#include "cli/cli.h"
 
 #define MAX_INPUT (64u * 1024 * 1024)
+#define MAX_RCPTS 64
+
+/* What the command line says: the verb, its options, the envelope. */
+struct mail_opts {
+	const char *cmd, *path, *source, *profile, *client, *sender;
+	char *rcpts[MAX_RCPTS];
+	size_t n_rcpts;
+	int64_t at;
+	struct sockaddr_storage client_sa;
+};
+
+/* The event of the input, and what taking it like the milter decided. */
+struct mail_input {
+	struct ab_event *ev;
+	bool is_mail;
+	struct ab_mail_accept acc;   /* for a mail */
+};
 
 static bool is_json_text(const char *s, size_t len)
 {
@@ -53,323 +72,275 @@ static bool is_json_text(const char *s, size_t len)
 	return i < len && (s[i] == '{' || s[i] == '[' || s[i] == '"');   /* never a mail */
 }
 
-bool ab_cli_mail_wants(int argc, char **argv)
+static struct ab_event *event_from_json(const char *path, const char *raw, size_t len)
 {
-	int i;
+	json_error_t jerr;
+	json_t *j = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
+	struct ab_event *ev;
+	char err[512];
 
-	if (argc < 2)
-		return false;
-	if (!strcmp(argv[0], "send"))
-		return strcmp(argv[1], "--lines") != 0;
-	if (strcmp(argv[0], "parse") && strcmp(argv[0], "explain"))
-		return false;
-	for (i = 1; i < argc; i++)
-		if (!strncmp(argv[i], "--syslog", 8))
-			return false;
-	return true;
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-	struct ab_buf b = AB_BUF_INIT(MAX_INPUT);
-	char chunk[65536];
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	size_t n;
-
-	if (!f) {
-		fprintf(stderr, "alertbridge: %s: %s\n", path, strerror(errno));
+	if (!j) {
+		fprintf(stderr, "alertbridge: %s:%d:%d: not valid JSON: %s\n", path, jerr.line,
+			jerr.column, jerr.text);
 		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (ab_buf_append(&b, chunk, n) < 0) {
-			fprintf(stderr, "alertbridge: %s: larger than %u bytes\n", path, MAX_INPUT);
-			ab_buf_free(&b);
-			b.data = NULL;
-			break;
-		}
-	if (f != stdin)
-		fclose(f);
-	if (!b.data && !b.overflow)
-		b.data = strdup("");
-	*len = b.len;
-	return b.data;
-}
-
-static void print_event(const struct ab_event *ev)
-{
-	json_t *j = ab_event_to_json(ev);
-	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-
-	printf("%s\n", s ? s : "{}");
-	free(s);
-	json_decref(j);
-}
-
-/* Build the event from raw input (mail or event JSON). */
-static struct ab_event *make_event(const struct ab_config *cfg, const char *path,
-				   const char *source, const struct ab_profile *force,
-				   struct ab_buf *why, struct ab_buf *trace, char **to_route,
-				   size_t to_routesz)
-{
-	size_t len = 0;
-	char *raw = read_all(path, &len), err[512];
-	struct ab_mail *m = NULL;
-	const struct ab_mail_source *src = NULL;
-	struct ab_mail_env env;
-	struct ab_event *ev = NULL;
-	size_t i;
-	int rc;
-
-	if (!raw)
-		return NULL;
-	if (is_json_text(raw, len)) {
-		json_error_t jerr;
-		json_t *j = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
-
-		free(raw);
-		if (!j) {
-			fprintf(stderr, "alertbridge: %s:%d:%d: not valid JSON: %s\n", path, jerr.line,
-				jerr.column, jerr.text);
-			return NULL;
-		}
-		if (!json_is_object(j)) {
-			fprintf(stderr, "alertbridge: %s: not an event: an event is a JSON object "
-				"(got %s)\n", path, json_is_array(j) ? "an array; for one event per "
-				"line use send --lines" : "a string");
-			json_decref(j);
-			return NULL;
-		}
-		ev = ab_event_from_json(j, err, sizeof err);
+	if (!json_is_object(j)) {
+		fprintf(stderr, "alertbridge: %s: not an event: an event is a JSON object "
+			"(got %s)\n", path, json_is_array(j) ? "an array; for one event per "
+			"line use send --lines" : "a string");
 		json_decref(j);
-		if (!ev)
-			fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", path, err);
-		return ev;
-	}
-	rc = ab_mail_parse(raw, len, cfg->mail ? &cfg->mail->limits : NULL, &m, err, sizeof err);
-	free(raw);
-	if (rc < 0) {
-		fprintf(stderr, "alertbridge: %s: not a mail message: %s\n", path, err);
 		return NULL;
 	}
-	if (rc > 0)
-		fprintf(stderr, "alertbridge: %s: %s (the milter would pass this mail untouched; "
-			"the event below is from what could be parsed)\n", path, err);
-	memset(&env, 0, sizeof env);
-	if (source) {
-		src = ab_mail_source_by_name(cfg->mail, source);
-		if (!src) {
-			fprintf(stderr, "alertbridge: no mail source '%s' in %s\n", source, cfg->path);
-			ab_mail_free(m);
-			return NULL;
-		}
-	} else {
-		src = ab_mail_source_select(cfg->mail, &env, m);
-	}
-	if (why) {
-		const struct ab_detect_entry *hit = NULL;
-		const struct ab_profile *p = ab_mail_pick_profile(cfg->mail, src, m, force, &hit);
-
-		ab_buf_printf(why, "profile %s: ", p ? p->name : "(built-in defaults)");
-		if (force)
-			ab_buf_printf(why, "forced with --profile");
-		else if (src && src->profile)
-			ab_buf_printf(why, "pinned by mail source %s", src->name);
-		else if (hit)
-			ab_detect_describe(hit, why);
-		else
-			ab_buf_printf(why, "no profile's detect block holds");
-	}
-	ev = ab_mail_event(cfg->mail, src, m, &env, "cli", force, trace);
+	ev = ab_event_from_json(j, err, sizeof err);
+	json_decref(j);
 	if (!ev)
-		fprintf(stderr, "alertbridge: out of memory\n");
-	for (i = 0; ev && to_route && i < m->n_to; i++) {
-		char ch[80];
-
-		if (ab_mail_route_channel(cfg->mail, m->to[i], ch, sizeof ch) &&
-		    ab_config_channel(cfg, ch)) {
-			snprintf(*to_route, to_routesz, "%s", ch);
-			break;
-		}
-	}
-	ab_mail_free(m);
+		fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", path, err);
 	return ev;
 }
 
-/* What send did, in the operator's words (stderr; the id is on stdout). */
-static void send_notes(const struct ab_event *ev, const struct ab_route_result *rr,
-		       const struct ab_ingest_outcome *o)
+/* Why this profile (for parse). */
+static void profile_why(const struct ab_config *cfg, const struct ab_mail_source *src,
+			const struct ab_mail *m, const struct ab_profile *force, struct ab_buf *why)
 {
-	if (rr->n == 0) {
-		if (!rr->n_disabled)   /* disabled ones: ab_ingest logged why */
-			fprintf(stderr, "alertbridge: note: no rule and no default channel takes "
-				"this event; it was stored but goes nowhere\n");
-		return;
-	}
-	if (rr->disabled_fallback)
-		fprintf(stderr, "alertbridge: note: the channels of the matching rules are "
-			"disabled: queued for the default channels instead\n");
-	if (o->duplicate && o->added == 0) {
-		fprintf(stderr, "alertbridge: note: event %s was already stored (the same "
-			"input gives the same id): not queued again\n", ev->id);
-		return;
-	}
-	if (o->grouped)
-		fprintf(stderr, "alertbridge: note: added to a group message for %d channel(s); "
-			"it goes out when the group is sent ('explain' shows when)\n", o->grouped);
-	if (o->digested)
-		fprintf(stderr, "alertbridge: note: collected into a digest for %d channel(s); "
-			"it goes out with the next digest\n", o->digested);
-	if (o->suppressed)
-		fprintf(stderr, "alertbridge: note: suppressed by a throttle for %d channel(s) "
-			"(counted; the next delivery says how many were suppressed)\n",
-			o->suppressed);
-	if (o->added)
-		fprintf(stderr, "alertbridge: queued %d delivery job(s)\n", o->added);
+	const struct ab_detect_entry *hit = NULL;
+	const struct ab_profile *p = ab_mail_pick_profile(cfg->mail, src, m, force, &hit);
+
+	ab_buf_printf(why, "profile %s: ", p ? p->name : "(built-in defaults)");
+	if (force)
+		ab_buf_printf(why, "forced with --profile");
+	else if (src && src->profile)
+		ab_buf_printf(why, "pinned by mail source %s", src->name);
+	else if (hit)
+		ab_detect_describe(hit, why);
+	else
+		ab_buf_printf(why, "no profile's detect block holds");
 }
 
-static int do_send(struct ab_config *cfg, struct ab_event *ev, const char *route_to)
+/* What the milter would do with this mail, when that is not "take it". */
+static void verdict_note(const struct ab_mail_accept *a)
 {
-	struct ab_route_result rr;
-	struct ab_ingest_outcome o;
-	struct ab_store *st;
-	char err[1024];
-	int r, rc = 0;
+	const char *hint = "; --client ADDR gives the address the mail came from";
 
-	if (!(st = ab_cli_open_store(cfg)))
-		return EX_CANTCREAT;
-	memset(&rr, 0, sizeof rr);
-	memset(&o, 0, sizeof o);
-	if (route_to[0]) {   /* the recipient route+CHANNEL names the channel */
-		const char *ch[1] = { route_to };
-
-		r = ab_store_enqueue(st, ev, ch, 1, ab_now_ms(), &o.added);
-		rr.n = 1;
-		o.duplicate = r == 0 && o.added == 0;
-		if (r < 0)
-			snprintf(err, sizeof err, "%s", ab_store_errmsg(st));
-	} else {
-		r = ab_ingest(st, cfg, ev, ab_now_ms(), &rr, &o, err, sizeof err);
+	switch (a->verdict) {
+	case AB_MAIL_IGNORED:
+		fprintf(stderr, "alertbridge: note: no mail source takes this mail: the milter "
+			"would pass it untouched (the event is built with the profiles' "
+			"detection)\n");
+		break;
+	case AB_MAIL_REJECTED:
+		fprintf(stderr, "alertbridge: note: untrusted sender (%s): mail source %s "
+			"refuses it (untrusted = \"reject\"), the milter would answer 550%s\n",
+			a->why, a->src->name, hint);
+		break;
+	case AB_MAIL_PASSED:
+		fprintf(stderr, "alertbridge: note: untrusted sender (%s): mail source %s passes "
+			"it untouched (untrusted = \"pass\"), the milter would make no event%s\n",
+			a->why, a->src->name, hint);
+		break;
+	case AB_MAIL_ACCEPTED:
+		if (a->src && !a->trusted)
+			fprintf(stderr, "alertbridge: note: untrusted sender (%s): the event is "
+				"marked unverified (mail source %s)%s\n", a->why, a->src->name, hint);
+		break;
+	case AB_MAIL_NOMEM:
+		break;
 	}
-	if (r < 0) {
-		fprintf(stderr, "alertbridge: %s (nothing was queued; try again)\n", err);
-		rc = EX_TEMPFAIL;
-	} else {
-		printf("%s\n", ev->id);
-		send_notes(ev, &rr, &o);
-	}
-	ab_store_close(st);
-	return rc;
 }
 
-/* explain: the event, how it was parsed, and the routing decision as a dry
- * run in the store (rules, throttle / group / digest state, deliveries). */
-static int do_explain(struct ab_config *cfg, struct ab_event *ev, const char *parsing,
-		      const char *route_to, int64_t now)
+/* Print each line of notes as a note on stderr. */
+static void print_notes(const struct ab_buf *notes)
 {
-	struct ab_buf rt = AB_BUF_INIT(256 * 1024);
-	struct ab_store *st;
-	char err[1024], t[40];
-	int rc = 0;
+	const char *p = notes->len ? notes->data : "", *nl;
 
-	printf("event:\n");
-	print_event(ev);
-	if (parsing && *parsing)
-		printf("\nparsing:\n%s", parsing);
-	ab_time_format_rfc3339(now, t, sizeof t);
-	if (route_to[0]) {
-		printf("\nrules:\n  (not consulted: the recipient route+%s names the channel)\n\n"
-		       "channels: %s\n", route_to, route_to);
-	} else if (!(st = ab_cli_open_store(cfg))) {
-		rc = EX_CANTCREAT;
-	} else {
-		if (ab_ingest_explain(st, cfg, ev, now, &rt, err, sizeof err) < 0) {
-			fprintf(stderr, "alertbridge: %s\n", err);
-			rc = EX_TEMPFAIL;
-		} else {
-			printf("\nat %s:\n%s", t, ab_buf_cstr(&rt));
-		}
-		ab_store_close(st);
+	for (; *p; p = nl + 1) {
+		if (!(nl = strchr(p, '\n')))
+			nl = p + strlen(p);
+		fprintf(stderr, "alertbridge: note: %.*s\n", (int)(nl - p), p);
+		if (!*nl)
+			break;
 	}
-	if (!rc)
-		printf("\nnothing was sent\n");
-	ab_buf_free(&rt);
-	return rc;
 }
 
-int ab_cli_mail(int argc, char **argv, const char *conf_path, const char *plugin_dir)
+/* Read the input and make its event: a mail goes through the milter's
+ * acceptance path.  0, or an exit code after a message. */
+static int read_event(const struct ab_config *cfg, const struct mail_opts *o,
+		      const struct ab_profile *force, struct ab_buf *why, struct ab_buf *trace,
+		      struct mail_input *in)
 {
-	const char *source = NULL, *path = NULL, *cmd = argv[0], *pname = NULL;
-	const struct ab_profile *force = NULL;
-	struct ab_buf why = AB_BUF_INIT(4096);
-	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
-	struct ab_config *cfg;
-	struct ab_event *ev;
-	char routebuf[80] = "", *route = routebuf;
-	int64_t now = ab_now_ms();
-	int i, rc = 0;
+	const struct ab_mail_source *src = NULL;
+	struct ab_buf notes = AB_BUF_INIT(4096);
+	struct ab_mail *m = NULL;
+	struct ab_mail_env env;
+	size_t len = 0;
+	char *raw, err[512];
+	int rc;
 
-	(void)plugin_dir;
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--source") && i + 1 < argc && !strcmp(cmd, "parse")) {
-			source = argv[++i];
-		} else if (!strcmp(argv[i], "--profile") && i + 1 < argc && strcmp(cmd, "send")) {
-			pname = argv[++i];
-		} else if (!strcmp(argv[i], "--at") && i + 1 < argc && !strcmp(cmd, "explain")) {
-			if (ab_time_parse_rfc3339(argv[++i], &now) < 0) {
+	memset(in, 0, sizeof *in);
+	if (o->source && !(src = ab_mail_source_by_name(cfg->mail, o->source))) {
+		fprintf(stderr, "alertbridge: no mail source '%s' in %s\n", o->source, cfg->path);
+		return EX_CONFIG;
+	}
+	if (!(raw = ab_cli_read_input(o->path, MAX_INPUT, &len)))
+		return EX_NOINPUT;
+	if (is_json_text(raw, len)) {
+		in->ev = event_from_json(o->path, raw, len);
+		free(raw);
+		return in->ev ? 0 : EX_DATAERR;
+	}
+	in->is_mail = true;
+	rc = ab_mail_parse(raw, len, cfg->mail ? &cfg->mail->limits : NULL, &m, err, sizeof err);
+	free(raw);
+	if (rc < 0) {
+		fprintf(stderr, "alertbridge: %s: not a mail message: %s\n", o->path, err);
+		return EX_DATAERR;
+	}
+	if (rc > 0)
+		fprintf(stderr, "alertbridge: %s: %s (the milter would pass this mail untouched; "
+			"the event below is from what could be parsed)\n", o->path, err);
+	memset(&env, 0, sizeof env);
+	if (o->client) {
+		env.client = (const struct sockaddr *)&o->client_sa;
+		env.client_host = o->client;
+	}
+	env.sender = o->sender;
+	env.rcpts = o->rcpts;
+	env.n_rcpts = o->n_rcpts;
+	ab_mail_accept(cfg, src, &env, m, "cli", force, trace, AB_MAIL_ALWAYS_EVENT, &notes,
+		       &in->acc);
+	in->ev = in->acc.ev;
+	if (why)
+		profile_why(cfg, in->acc.src, m, force, why);
+	print_notes(&notes);
+	ab_buf_free(&notes);
+	ab_mail_free(m);
+	if (!in->ev) {
+		fprintf(stderr, "alertbridge: out of memory\n");
+		return EX_OSERR;
+	}
+	verdict_note(&in->acc);
+	return 0;
+}
+
+/* An IPv4 or IPv6 address for --client; -1 if it is not one. */
+static int client_addr(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, s, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+static int mail_usage(void)
+{
+	fprintf(stderr, "usage: alertbridge [-c FILE] parse [--source NAME] [--profile NAME] "
+		"[ENVELOPE] MAIL.eml|-\n"
+		"       alertbridge [-c FILE] explain [--at TIME] [--source NAME] [--profile NAME] "
+		"[ENVELOPE] MAIL.eml|EVENT.json|-\n"
+		"       alertbridge [-c FILE] send [--source NAME] [ENVELOPE] MAIL.eml|EVENT.json|-\n"
+		"ENVELOPE: [--client ADDR] [--sender ADDR] [--rcpt ADDR]... (as the MTA would "
+		"give them to the milter)\n");
+	return EX_USAGE;
+}
+
+/* Options of parse / send / explain; 0 or an exit code after a message. */
+static int mail_options(int argc, char **argv, struct mail_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->cmd = argv[0];
+	o->at = ab_now_ms();
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool has = i + 1 < argc;
+
+		if (!strcmp(a, "--source") && has) {
+			o->source = argv[++i];
+		} else if (!strcmp(a, "--profile") && has && strcmp(o->cmd, "send")) {
+			o->profile = argv[++i];
+		} else if (!strcmp(a, "--at") && has && !strcmp(o->cmd, "explain")) {
+			if (ab_time_parse_rfc3339(argv[++i], &o->at) < 0) {
 				fprintf(stderr, "alertbridge: --at '%s' is not an RFC 3339 time such "
 					"as 2025-03-30T01:30:00Z\n", argv[i]);
 				return EX_USAGE;
 			}
-		} else if (!path) {
-			path = argv[i];
+		} else if (!strcmp(a, "--client") && has) {
+			o->client = argv[++i];
+			if (client_addr(o->client, &o->client_sa) < 0) {
+				fprintf(stderr, "alertbridge: --client '%s' is not an IPv4 or IPv6 "
+					"address\n", o->client);
+				return EX_USAGE;
+			}
+		} else if (!strcmp(a, "--sender") && has) {
+			o->sender = argv[++i];
+		} else if (!strcmp(a, "--rcpt") && has) {
+			if (o->n_rcpts == MAX_RCPTS) {
+				fprintf(stderr, "alertbridge: at most %d --rcpt\n", MAX_RCPTS);
+				return EX_USAGE;
+			}
+			o->rcpts[o->n_rcpts++] = argv[++i];
+		} else if (!o->path && (a[0] != '-' || !strcmp(a, "-"))) {
+			o->path = a;
 		} else {
-			path = NULL, i = argc + 1;
+			return mail_usage();
 		}
 	}
-	if (!path || i > argc) {
-		fprintf(stderr, "usage: alertbridge [-c FILE] parse [--source NAME] [--profile NAME] "
-			"MAIL.eml|-\n"
-			"       alertbridge [-c FILE] explain [--at TIME] [--profile NAME] "
-			"MAIL.eml|EVENT.json|-\n"
-			"       alertbridge [-c FILE] send MAIL.eml|EVENT.json|-\n");
-		return EX_USAGE;
-	}
-	if (!(cfg = ab_cli_load_config(conf_path)))
+	return o->path ? 0 : mail_usage();
+}
+
+int ab_cli_mail(int argc, char **argv, const struct ab_cli *cli)
+{
+	const struct ab_profile *force = NULL;
+	struct ab_buf why = AB_BUF_INIT(4096);
+	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
+	struct ab_config *cfg;
+	struct mail_input in;
+	struct mail_opts o;
+	bool parse, explain;
+	int rc;
+
+	if ((rc = mail_options(argc, argv, &o)) != 0)
+		return rc;
+	parse = !strcmp(o.cmd, "parse");
+	explain = !strcmp(o.cmd, "explain");
+	if (!(cfg = ab_cli_load_config(cli->conf_path)))
 		return EX_CONFIG;
-	if (pname && !(force = ab_mail_profile(cfg->mail, pname))) {
+	if (o.profile && !(force = ab_mail_profile(cfg->mail, o.profile))) {
 		fprintf(stderr, "alertbridge: no profile '%s' in %s (alertbridge profiles lists "
-			"them)\n", pname, cfg->path);
+			"them)\n", o.profile, cfg->path);
 		ab_config_free(cfg);
-		ab_buf_free(&trace);
 		return EX_CONFIG;
 	}
-	ev = make_event(cfg, path, source, force, !strcmp(cmd, "parse") ? &why : NULL,
-			!strcmp(cmd, "explain") ? &trace : NULL, &route, sizeof routebuf);
+	rc = read_event(cfg, &o, force, parse ? &why : NULL, explain ? &trace : NULL, &in);
 	if (why.len)
 		fprintf(stderr, "alertbridge: %s\n", ab_buf_cstr(&why));
+	if (rc == 0) {
+		if (!in.ev->received_at)
+			in.ev->received_at = o.at;
+		ab_event_ensure_id(in.ev);
+		if (parse) {
+			ab_cli_print_event(in.ev);
+		} else if (explain) {
+			rc = ab_cli_explain_event(cfg, in.ev, ab_buf_cstr(&trace), in.acc.direct,
+						  in.acc.n_direct, o.at);
+		} else if (in.is_mail && (in.acc.verdict == AB_MAIL_REJECTED ||
+					  in.acc.verdict == AB_MAIL_PASSED)) {
+			fprintf(stderr, "alertbridge: nothing was queued (the mail source's untrusted "
+				"policy refuses this mail)\n");
+			rc = EX_DATAERR;
+		} else {
+			rc = ab_cli_send_event(cfg, in.ev, in.acc.direct, in.acc.n_direct);
+		}
+	}
+	ab_event_free(in.ev);
 	ab_buf_free(&why);
-	if (!ev) {
-		rc = source && !ab_mail_source_by_name(cfg->mail, source) ? EX_CONFIG : EX_DATAERR;
-		ab_config_free(cfg);
-		ab_buf_free(&trace);
-		return rc;
-	}
-	if (!ev->received_at)
-		ev->received_at = now;
-	ab_event_ensure_id(ev);
-	if (routebuf[0] && ab_channel_disabled(cfg, routebuf)) {   /* enabled = false */
-		if (strcmp(cmd, "parse"))
-			fprintf(stderr, "alertbridge: note: the recipient names channel '%s', which "
-				"is disabled: using the rules\n", routebuf);
-		routebuf[0] = '\0';
-	}
-	if (!strcmp(cmd, "parse"))
-		print_event(ev);
-	else if (!strcmp(cmd, "explain"))
-		rc = do_explain(cfg, ev, ab_buf_cstr(&trace), routebuf, now);
-	else
-		rc = do_send(cfg, ev, routebuf);
-	ab_event_free(ev);
 	ab_buf_free(&trace);
 	ab_config_free(cfg);
 	return rc;
@@ -396,7 +367,7 @@ static void print_order(const struct ab_mail_conf *mc, bool syslog)
 	       ab_mail_profile(mc, "generic") ? "profile generic" : "the built-in defaults");
 }
 
-int ab_cli_profiles(int argc, char **argv, const char *conf_path)
+int ab_cli_profiles(int argc, char **argv, const struct ab_cli *cli)
 {
 	struct ab_config *cfg;
 	size_t i;
@@ -406,7 +377,7 @@ int ab_cli_profiles(int argc, char **argv, const char *conf_path)
 		fprintf(stderr, "usage: alertbridge [-c FILE] profiles\n");
 		return EX_USAGE;
 	}
-	if (!(cfg = ab_cli_load_config(conf_path)))
+	if (!(cfg = ab_cli_load_config(cli->conf_path)))
 		return EX_CONFIG;
 	printf("Profiles (%zu):\n", cfg->mail ? cfg->mail->n_profiles : (size_t)0);
 	for (i = 0; cfg->mail && i < cfg->mail->n_profiles; i++) {

@@ -13,7 +13,7 @@
  *   syslog status [--json]
  *       the listeners' counters from the status file the daemon writes
  *
- * Public: ab_cli_syslog_wants, ab_cli_syslog (cli.h).
+ * Public: ab_cli_syslog (cli.h).
  * Diagnostics: on stderr, exit codes from sysexits.h (64 usage, 66 no
  * input, 78 configuration).  Lines longer than AB_SYSLOG_MAX_LINE in a
  * file are cut (and marked truncated), never read whole.
@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -47,20 +46,6 @@ struct opts {
 	const struct ab_profile *force;
 	bool json;
 };
-
-bool ab_cli_syslog_wants(int argc, char **argv)
-{
-	if (argc < 1)
-		return false;
-	if (strcmp(argv[0], "syslog") == 0)
-		return true;
-	if (strcmp(argv[0], "parse") != 0 && strcmp(argv[0], "explain") != 0)
-		return false;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--syslog") == 0 || strcmp(argv[i], "--syslog-file") == 0)
-			return true;
-	return false;
-}
 
 static void usage(void)
 {
@@ -112,24 +97,6 @@ static int get_opts(int argc, char **argv, struct opts *o)
 
 /* The configuration: required for explain and status; for parse only when
  * the file exists (sources apply then). */
-static struct ab_config *load(const char *path, bool required, int *rc)
-{
-	char *errors = NULL;
-	struct ab_config *cfg;
-	struct stat sb;
-
-	*rc = 0;
-	if (!required && stat(path, &sb) < 0 && errno == ENOENT)
-		return NULL;
-	cfg = ab_config_load(path, &errors);
-	if (!cfg) {
-		fputs(errors ? errors : "configuration refused\n", stderr);
-		*rc = EX_CONFIG;
-	}
-	free(errors);
-	return cfg;
-}
-
 /* Which profile the line went through, and why. */
 static void profile_why(const struct opts *o, const struct ab_syslog_source_conf *src,
 	const struct ab_detect_entry *hit, const struct ab_event *ev, struct ab_buf *w)
@@ -203,7 +170,7 @@ static int parse_one(const struct ab_config *cfg, const struct opts *o, const ch
 
 static int parse_file(const struct ab_config *cfg, const struct opts *o)
 {
-	FILE *f = strcmp(o->file, "-") == 0 ? stdin : fopen(o->file, "rb");
+	FILE *f = ab_cli_open_input(o->file);
 	struct ab_buf b = AB_BUF_INIT(AB_SYSLOG_MAX_LINE);
 	char chunk[16384];
 	bool over = false;
@@ -211,10 +178,8 @@ static int parse_file(const struct ab_config *cfg, const struct opts *o)
 	size_t n;
 	int rc = 0;
 
-	if (!f) {
-		fprintf(stderr, "alertbridge: %s: %s\n", o->file, strerror(errno));
+	if (!f)
 		return EX_NOINPUT;
-	}
 	while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		const char *p = chunk, *end = chunk + n;
 
@@ -247,54 +212,47 @@ static int parse_file(const struct ab_config *cfg, const struct opts *o)
 	return rc;
 }
 
+/* explain --syslog: how the line was taken (source, profile), then the one
+ * explain of its event (cli_common.c); a dropped line is not routed. */
 static int explain(const struct ab_config *cfg, const struct opts *o)
 {
 	const struct ab_syslog_source_conf *src = NULL;
 	const struct ab_detect_entry *hit = NULL;
-	struct ab_buf trace = AB_BUF_INIT(256 * 1024);
-	struct ab_route_result rr;
+	struct ab_buf how = AB_BUF_INIT(8192);
 	struct ab_event *ev = ab_event_new();
-	char err[256], *js = NULL, *pretty = NULL;
-	json_t *j = NULL;
-	int r;
+	int64_t now = ab_now_ms();
+	char err[256];
+	int r, rc = 0;
 
 	if (!ev)
 		return EX_OSERR;
 	r = ab_syslog_process(cfg->syslog, cfg->mail, o->force, o->listener, o->host, o->line,
-		strlen(o->line), false, ab_now_ms(), ev, &src, &hit, err, sizeof err);
+		strlen(o->line), false, now, ev, &src, &hit, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "alertbridge: %s\n", err);
 		ab_event_free(ev);
 		return EX_OSERR;
 	}
-	ab_event_ensure_id(ev);
-	js = ab_event_dumps(ev);
-	j = js ? json_loads(js, 0, NULL) : NULL;
-	pretty = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	printf("event:\n%s\n\n", pretty ? pretty : "");
 	if (src)
-		printf("syslog source: '%s' (%s:%d)%s%s%s\n\n", src->name, src->file, src->line,
-			src->profile ? ", profile " : "", src->profile ? src->profile : "",
+		ab_buf_printf(&how, "  syslog source: '%s' (%s:%d)%s%s%s\n", src->name, src->file,
+			src->line, src->profile ? ", profile " : "", src->profile ? src->profile : "",
 			src->drop ? ": DROPPED (drop = true), not routed" : "");
 	else
-		printf("syslog source: none matched (source \"syslog\")\n\n");
-	{
-		struct ab_buf w = AB_BUF_INIT(4096);
-
-		profile_why(o, src, hit, ev, &w);
-		printf("%s\n\n", ab_buf_cstr(&w));
-		ab_buf_free(&w);
-	}
+		ab_buf_printf(&how, "  syslog source: none matched (source \"syslog\")\n");
+	ab_buf_printf(&how, "  ");
+	profile_why(o, src, hit, ev, &how);
+	ab_buf_printf(&how, "\n");
 	if (r == 1) {
-		ab_route(cfg, ev, &rr, &trace);
-		printf("rules:\n%s", ab_buf_cstr(&trace));
+		rc = ab_cli_explain_event(cfg, ev, ab_buf_cstr(&how), NULL, 0, now);
+	} else {
+		ab_event_ensure_id(ev);
+		printf("event:\n");
+		ab_cli_print_event(ev);
+		printf("\nparsing:\n%s\nnot routed, nothing was sent\n", ab_buf_cstr(&how));
 	}
-	free(pretty);
-	json_decref(j);
-	free(js);
-	ab_buf_free(&trace);
+	ab_buf_free(&how);
 	ab_event_free(ev);
-	return 0;
+	return rc;
 }
 
 static const char *str_or(const char *s)
@@ -361,20 +319,19 @@ static int status(const struct ab_config *cfg, const struct opts *o)
 	return 0;
 }
 
-int ab_cli_syslog(int argc, char **argv, const char *conf_path, const char *plugin_dir)
+int ab_cli_syslog(int argc, char **argv, const struct ab_cli *cli)
 {
 	struct ab_config *cfg = NULL;
 	struct opts o;
 	int rc;
 
-	(void)plugin_dir;
 	if (strcmp(argv[0], "syslog") == 0) {
 		if (argc < 2 || strcmp(argv[1], "status") != 0 ||
 		    get_opts(argc - 1, argv + 1, &o) < 0) {
 			usage();
 			return EX_USAGE;
 		}
-		if (!(cfg = load(conf_path, true, &rc)))
+		if (!(cfg = ab_cli_load_config_opt(cli->conf_path, true, &rc)))
 			return rc;
 		rc = status(cfg, &o);
 		ab_config_free(cfg);
@@ -389,10 +346,10 @@ int ab_cli_syslog(int argc, char **argv, const char *conf_path, const char *plug
 			fprintf(stderr, "alertbridge: explain takes --syslog 'LINE'\n");
 			return EX_USAGE;
 		}
-		if (!(cfg = load(conf_path, true, &rc)))
+		if (!(cfg = ab_cli_load_config_opt(cli->conf_path, true, &rc)))
 			return rc;
 	} else {
-		cfg = load(conf_path, o.profile != NULL, &rc);
+		cfg = ab_cli_load_config_opt(cli->conf_path, o.profile != NULL, &rc);
 		if (rc)
 			return rc;
 	}

@@ -3,7 +3,7 @@
  * noise-control state (throttle, group, digest, reminders) in one
  * transaction.
  *
- * Public: ab_ingest, ab_ingest_explain.
+ * Public: ab_ingest, ab_ingest_direct, ab_ingest_explain.
  * When the caller has a store batch open (group commit), the event joins
  * it and is durable when the caller's ab_store_commit() returns 0; a
  * failure rolls that batch back (ab_store_fail_batch).  Otherwise
@@ -17,6 +17,7 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ingest/ingest.h"
 #include "lib/log.h"
@@ -104,6 +105,35 @@ int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event 
 	size_t errsz)
 {
 	return run(st, cfg, ev, now, rr, out, NULL, false, err, errsz);
+}
+
+int ab_ingest_direct(struct ab_store *st, struct ab_event *ev, const char *const *channels,
+	size_t n, int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out,
+	char *err, size_t errsz)
+{
+	int added = 0;
+
+	if (n > AB_ROUTE_MAX_CHANNELS)
+		n = AB_ROUTE_MAX_CHANNELS;
+	if (!ev->received_at)
+		ev->received_at = now;
+	ab_event_ensure_id(ev);
+	if (ab_store_enqueue(st, ev, channels, n, now, &added) < 0) {
+		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
+		return -1;
+	}
+	if (rr) {
+		memset(rr, 0, sizeof *rr);
+		for (size_t i = 0; i < n; i++)
+			rr->channels[i] = channels[i];
+		rr->n = n;
+	}
+	if (out) {
+		memset(out, 0, sizeof *out);
+		out->added = added;
+		out->duplicate = added == 0 && n > 0;
+	}
+	return 0;
 }
 
 int ab_ingest_explain(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,

@@ -22,6 +22,13 @@
 int ab_ingest(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
 	int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out, char *err,
 	size_t errsz);
+/* The sender named the channels (a mail's route+CHANNEL recipients): ensure
+ * the id and enqueue the event for channels[0..n) without consulting the
+ * rules or noise control; rr and out as for ab_ingest.  0, or -1 with a
+ * message in err (nothing was stored). */
+int ab_ingest_direct(struct ab_store *st, struct ab_event *ev, const char *const *channels,
+	size_t n, int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out,
+	char *err, size_t errsz);
 /* The same decision as a dry run: the trace (rules, throttle and group
  * state, deliveries) goes to explain, and the transaction is rolled back,
  * so nothing is stored or sent. */

@@ -3,7 +3,8 @@
  *
  * Public: ab_mail_addr_clean, ab_mail_source_env_ok, ab_mail_source_rcpt,
  *   ab_mail_source_match, ab_mail_source_select, ab_mail_route_channel,
- *   ab_mail_trusted, ab_mail_pick_profile, ab_mail_event, ab_mail_mark_unverified.
+ *   ab_mail_trusted, ab_mail_pick_profile, ab_mail_event, ab_mail_mark_unverified,
+ *   ab_mail_accept (the one acceptance path of the milter and the CLI).
  *
  * A source matches when every condition it sets holds: client network,
  * envelope sender glob, at least one envelope recipient glob (without an
@@ -316,4 +317,70 @@ struct ab_event *ab_mail_event(const struct ab_mail_conf *mc, const struct ab_ma
 	if (m->message_id)
 		ab_event_compute_id(ev, m->message_id, strlen(m->message_id));
 	return ev;
+}
+
+/* The route+CHANNEL recipients: enabled channels into out->direct, a note
+ * for each one naming a disabled or an undefined channel. */
+static void direct_channels(const struct ab_config *cfg, char *const *rcpts, size_t n,
+			    struct ab_buf *notes, struct ab_mail_accept *out)
+{
+	for (size_t i = 0; i < n && out->n_direct < AB_RULE_MAX_CHANNELS; i++) {
+		const struct ab_channel_conf *cc;
+		char ch[80];
+		size_t k;
+
+		if (!ab_mail_route_channel(cfg->mail, rcpts[i], ch, sizeof ch))
+			continue;
+		cc = ab_config_channel(cfg, ch);
+		if (!cc) {
+			if (notes)
+				ab_buf_printf(notes, "recipient %s names channel '%s', which is not "
+					      "defined: using the rules\n", rcpts[i], ch);
+			continue;
+		}
+		if (!cc->enabled) {   /* enabled = false: left out like in routes */
+			if (notes)
+				ab_buf_printf(notes, "recipient %s names channel '%s', which is "
+					      "disabled: left out (the rules take the mail if no "
+					      "channel is left)\n", rcpts[i], ch);
+			continue;
+		}
+		for (k = 0; k < out->n_direct && strcmp(out->direct[k], cc->name); k++)
+			;
+		if (k == out->n_direct)
+			out->direct[out->n_direct++] = cc->name;
+	}
+}
+
+void ab_mail_accept(const struct ab_config *cfg, const struct ab_mail_source *src,
+	const struct ab_mail_env *env, const struct ab_mail *m, const char *kind,
+	const struct ab_profile *force, struct ab_buf *trace, unsigned flags,
+	struct ab_buf *notes, struct ab_mail_accept *out)
+{
+	const struct ab_mail_conf *mc = cfg->mail;
+
+	memset(out, 0, sizeof *out);
+	out->src = src ? src : ab_mail_source_select(mc, env, m);
+	if (!out->src) {
+		out->verdict = AB_MAIL_IGNORED;
+		snprintf(out->why, sizeof out->why, "no mail source takes this mail");
+	} else {
+		out->trusted = ab_mail_trusted(out->src, env, m, out->why, sizeof out->why);
+		out->verdict = out->trusted || out->src->untrusted == AB_UNTRUSTED_MARK ?
+			AB_MAIL_ACCEPTED : out->src->untrusted == AB_UNTRUSTED_REJECT ?
+			AB_MAIL_REJECTED : AB_MAIL_PASSED;
+	}
+	if (out->verdict != AB_MAIL_ACCEPTED && !(flags & AB_MAIL_ALWAYS_EVENT))
+		return;
+	out->ev = ab_mail_event(mc, out->src, m, env, kind, force, trace);
+	if (!out->ev) {
+		out->verdict = AB_MAIL_NOMEM;
+		return;
+	}
+	if (out->src && !out->trusted)
+		ab_mail_mark_unverified(out->ev, out->src->untrusted_max, out->why);
+	if (env && env->n_rcpts)
+		direct_channels(cfg, env->rcpts, env->n_rcpts, notes, out);
+	else
+		direct_channels(cfg, m->to, m->n_to, notes, out);
 }

@@ -2,7 +2,8 @@
  * mail_event.h - from a raw alert mail to an event: mail source selection
  * (envelope recipient/sender, client network, header regexes), sender
  * trust (client networks, Authentication-Results) and the profile run.
- * Shared by the milter and by `alertbridge parse|send|explain`.
+ * Shared by the milter and by `alertbridge parse|send|explain`: both take
+ * a mail through ab_mail_accept().
  */
 #ifndef AB_MAIL_EVENT_H
 #define AB_MAIL_EVENT_H
@@ -70,5 +71,46 @@ struct ab_event *ab_mail_event(const struct ab_mail_conf *mc, const struct ab_ma
 /* Mark an event from an untrusted sender: severity capped at max, title
  * prefixed "[unverified sender] ", fields.unverified_sender = true. */
 void ab_mail_mark_unverified(struct ab_event *ev, enum ab_severity max, const char *why);
+
+/* What the acceptance of one mail decided. */
+enum ab_mail_verdict {
+	AB_MAIL_IGNORED,    /* no mail source takes it: pass it untouched */
+	AB_MAIL_PASSED,     /* untrusted sender, its source says untrusted = "pass" */
+	AB_MAIL_REJECTED,   /* untrusted sender, its source says untrusted = "reject" */
+	AB_MAIL_ACCEPTED,   /* an event (marked when the sender is unverified) */
+	AB_MAIL_NOMEM,
+};
+
+struct ab_mail_accept {
+	enum ab_mail_verdict verdict;
+	const struct ab_mail_source *src;   /* the source that took it, or NULL */
+	bool trusted;
+	char why[256];                      /* why the sender is (not) trusted */
+	struct ab_event *ev;                /* ACCEPTED (or any verdict with
+	                                     * AB_MAIL_ALWAYS_EVENT): caller frees */
+	/* enabled channels named by route+CHANNEL recipients (borrowed from
+	 * the configuration): they take the event instead of the rules */
+	const char *direct[AB_RULE_MAX_CHANNELS];
+	size_t n_direct;
+};
+
+/* Build the event whatever the verdict (parse, explain and send of the
+ * CLI show what a mail becomes and then say what the milter would do). */
+#define AB_MAIL_ALWAYS_EVENT 1u
+
+/*
+ * The one acceptance path of an alert mail, for the milter and the CLI:
+ * select the mail source (src when the caller names one), check the
+ * sender's trust and apply the source's untrusted policy, build the event
+ * (kind, force and trace as for ab_mail_event), mark it when unverified,
+ * and collect the route+CHANNEL recipients (the envelope's, else the To:
+ * addresses).  notes (may be NULL) gets one line per recipient that names
+ * a disabled or an undefined channel.  out->ev is NULL unless the verdict
+ * is AB_MAIL_ACCEPTED or flags has AB_MAIL_ALWAYS_EVENT.
+ */
+void ab_mail_accept(const struct ab_config *cfg, const struct ab_mail_source *src,
+	const struct ab_mail_env *env, const struct ab_mail *m, const char *kind,
+	const struct ab_profile *force, struct ab_buf *trace, unsigned flags,
+	struct ab_buf *notes, struct ab_mail_accept *out);
 
 #endif

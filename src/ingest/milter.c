@@ -466,32 +466,14 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 }
 
 /* Commit: route+CHANNEL recipients name the channels, else the rules. */
-static int commit(struct msg *m, const struct ab_config *cfg, struct ab_event *ev,
-		  char *chans, size_t chsz, char *err, size_t errsz)
+static int commit(const struct ab_config *cfg, const struct ab_mail_accept *acc, char *chans,
+		  size_t chsz, char *err, size_t errsz)
 {
-	const char *direct[AB_ROUTE_MAX_CHANNELS];
 	struct ab_route_result rr;
-	size_t nd = 0, i;
-	int rc;
 	int64_t now = ab_now_ms();
+	size_t i;
+	int rc;
 
-	for (i = 0; i < m->n_rcpts && nd < AB_ROUTE_MAX_CHANNELS; i++) {
-		char ch[80];
-		const struct ab_channel_conf *cc;
-
-		if (!ab_mail_route_channel(cfg->mail, m->rcpts[i], ch, sizeof ch))
-			continue;
-		cc = ab_config_channel(cfg, ch);
-		if (cc && !cc->enabled)   /* enabled = false: left out like in routes */
-			ab_log(AB_LOG_WARNING, "milter: recipient %s names channel '%s', which is "
-			       "disabled: left out (the rules take the mail if no channel is left)",
-			       m->rcpts[i], ch);
-		else if (cc)
-			direct[nd++] = cc->name;
-		else
-			ab_log(AB_LOG_WARNING, "milter: recipient %s names channel '%s', which is "
-			       "not defined: using the rules", m->rcpts[i], ch);
-	}
 	pthread_mutex_lock(&g_milter->lock);
 	if (!g_milter->st)
 		g_milter->st = ab_store_open(g_milter->store_path, err, errsz);
@@ -499,20 +481,11 @@ static int commit(struct msg *m, const struct ab_config *cfg, struct ab_event *e
 		pthread_mutex_unlock(&g_milter->lock);
 		return -1;
 	}
-	if (nd) {
-		if (!ev->received_at)
-			ev->received_at = now;
-		ab_event_ensure_id(ev);
-		rc = ab_store_enqueue(g_milter->st, ev, direct, nd, now, NULL);
-		if (rc < 0)
-			snprintf(err, errsz, "could not store event %s: %s", ev->id,
-				 ab_store_errmsg(g_milter->st));
-		rr.n = nd;
-		for (i = 0; i < nd; i++)
-			rr.channels[i] = direct[i];
-	} else {
-		rc = ab_ingest(g_milter->st, cfg, ev, now, &rr, NULL, err, errsz);
-	}
+	if (acc->n_direct)
+		rc = ab_ingest_direct(g_milter->st, acc->ev, acc->direct, acc->n_direct, now, &rr,
+				      NULL, err, errsz);
+	else
+		rc = ab_ingest(g_milter->st, cfg, acc->ev, now, &rr, NULL, err, errsz);
 	if (rc < 0) {   /* reopen next time: the fault may be the connection's */
 		ab_store_close(g_milter->st);
 		g_milter->st = NULL;
@@ -525,6 +498,20 @@ static int commit(struct msg *m, const struct ab_config *cfg, struct ab_event *e
 	return rc;
 }
 
+/* Log each line of notes for message qid. */
+static void log_notes(const char *qid, const struct ab_buf *notes)
+{
+	const char *p = notes->len ? notes->data : "", *nl;
+
+	for (; *p; p = nl + 1) {
+		if (!(nl = strchr(p, '\n')))
+			nl = p + strlen(p);
+		ab_log(AB_LOG_WARNING, "milter: %s: %.*s", qid, (int)(nl - p), p);
+		if (!*nl)
+			break;
+	}
+}
+
 static sfsistat cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = get_conn(ctx);
@@ -534,12 +521,13 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	const struct ab_mail_source *src;
 	struct ab_mail *mail = NULL;
 	struct ab_mail_env env;
+	struct ab_mail_accept acc;
+	struct ab_buf notes = AB_BUF_INIT(4096);
 	struct ab_event *ev = NULL;
-	char err[512], why[256], chans[1024];
+	char err[512], chans[1024];
 	const char *qid;
 	sfsistat ret = SMFIS_CONTINUE;
 	size_t i, left;
-	bool trusted;
 	int rc;
 
 	if (!m || !m->rt)
@@ -569,32 +557,32 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	if (c->plan.client_macros)
 		client_from_macros(ctx, c);
 	env_of(c, m, &env);
-	src = ab_mail_source_select(mc, &env, mail);
-	if (!src)
+	ab_mail_accept(cfg, NULL, &env, mail, "mail", NULL, NULL, 0, &notes, &acc);
+	log_notes(qid, &notes);
+	src = acc.src;
+	ev = acc.ev;
+	switch (acc.verdict) {
+	case AB_MAIL_IGNORED:
 		goto out;
-	trusted = ab_mail_trusted(src, &env, mail, why, sizeof why);
-	if (!trusted && src->untrusted == AB_UNTRUSTED_REJECT) {
+	case AB_MAIL_REJECTED:
 		ab_log(AB_LOG_NOTICE, "milter: %s: source %s: untrusted sender (%s): rejected",
-		       qid, src->name, why);
+		       qid, src->name, acc.why);
 		smfi_setreply(ctx, "550", "5.7.1", "alertbridge: alert mail from an unverified "
 			      "sender refused");
 		ret = SMFIS_REJECT;
 		goto out;
-	}
-	if (!trusted && src->untrusted == AB_UNTRUSTED_PASS) {
+	case AB_MAIL_PASSED:
 		ab_log(AB_LOG_NOTICE, "milter: %s: source %s: untrusted sender (%s): mail passed "
-		       "untouched, no event", qid, src->name, why);
+		       "untouched, no event", qid, src->name, acc.why);
 		goto out;
-	}
-	ev = ab_mail_event(mc, src, mail, &env, "mail", NULL, NULL);
-	if (!ev) {
+	case AB_MAIL_NOMEM:
 		smfi_setreply(ctx, "451", "4.3.0", "alertbridge: out of memory, try again later");
 		ret = SMFIS_TEMPFAIL;
 		goto out;
+	case AB_MAIL_ACCEPTED:
+		break;
 	}
-	if (!trusted)
-		ab_mail_mark_unverified(ev, src->untrusted_max, why);
-	if (commit(m, cfg, ev, chans, sizeof chans, err, sizeof err) < 0) {
+	if (commit(cfg, &acc, chans, sizeof chans, err, sizeof err) < 0) {
 		ab_log(AB_LOG_ERR, "milter: %s: %s: answering TEMPFAIL, the MTA keeps the mail",
 		       qid, err);
 		smfi_setreply(ctx, "451", "4.3.0", "alertbridge: cannot store the alert now, "
@@ -604,7 +592,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	}
 	ab_log(AB_LOG_INFO, "milter: %s: event %s (%s, %s) from source %s%s -> %s", qid, ev->id,
 	       ev->type, ab_severity_name(ev->severity), src->name,
-	       trusted ? "" : " (unverified sender)", chans[0] ? chans : "no channel");
+	       acc.trusted ? "" : " (unverified sender)", chans[0] ? chans : "no channel");
 	if (mail->n_bad_utf8)
 		ab_log(AB_LOG_NOTICE, "milter: %s: event %s: invalid UTF-8 in %zu header(s)/part(s) "
 		       "replaced with U+FFFD", qid, ev->id, mail->n_bad_utf8);
@@ -630,6 +618,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 out:
 	ab_event_free(ev);
 	ab_mail_free(mail);
+	ab_buf_free(&notes);
 	msg_done(c);
 	return ret;
 }

@@ -1,17 +1,14 @@
 /*
- * cli_route.c - the batch side of `alertbridge` and the configuration loader
- * and store opener every command shares (ab_cli_load_config, ab_cli_open_store):
+ * cli_lines.c - the batch side of `alertbridge`:
  *   send --lines FILE|-   one event JSON per line (a scan's findings),
  *       routed and committed together in batches of LINES_PER_COMMIT; the
  *       ids are printed in input order.
  *
- * Public: ab_cli_route_wants, ab_cli_route, ab_cli_open_store,
- * ab_cli_load_config.
+ * Public: ab_cli_send_lines (cli.h).
  * Diagnostics: "alertbridge: FILE:LINE: ..." for input that is not an
  * event; store errors say that nothing of the batch was queued.  Exit
  * codes from sysexits.h.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,50 +17,13 @@
 #include "lib/buf.h"
 #include "cli/cli.h"
 #include "config/config.h"
-#include "deliver/plugin.h"
 #include "event/event.h"
 #include "ingest/ingest.h"
 #include "store/store.h"
 #include "lib/util.h"
 
-#define MAX_INPUT (1024 * 1024)
 #define MAX_LINE (1024 * 1024)
 #define LINES_PER_COMMIT 1000
-
-bool ab_cli_route_wants(int argc, char **argv)
-{
-	return argc == 3 && !strcmp(argv[0], "send") && !strcmp(argv[1], "--lines");
-}
-
-struct ab_config *ab_cli_load_config(const char *conf_path)
-{
-	char *errors = NULL;
-	struct ab_config *cfg = ab_config_load(conf_path, &errors);
-
-	if (!cfg) {
-		fputs(errors ? errors : "configuration refused\n", stderr);
-		free(errors);
-		return NULL;
-	}
-	ab_host_set_secrets_key(cfg->secrets_key);   /* plugin secrets (test, check) */
-	return cfg;
-}
-
-struct ab_store *ab_cli_open_store(const struct ab_config *cfg)
-{
-	char err[1024];
-	struct ab_store *st;
-
-	if (ab_mkdir_p(cfg->state_dir, 0750) < 0) {
-		fprintf(stderr, "alertbridge: state_dir %s: %s (create it, or run as the user the "
-			"daemon runs as)\n", cfg->state_dir, strerror(errno));
-		return NULL;
-	}
-	st = ab_store_open(cfg->store_path, err, sizeof err);
-	if (!st)
-		fprintf(stderr, "alertbridge: %s\n", err);
-	return st;
-}
 
 static struct ab_event *parse_event(const char *text, size_t len, const char *where)
 {
@@ -83,15 +43,6 @@ static struct ab_event *parse_event(const char *text, size_t len, const char *wh
 	return ev;
 }
 
-static FILE *open_in(const char *path)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-
-	if (!f)
-		fprintf(stderr, "alertbridge: %s: %s\n", path, strerror(errno));
-	return f;
-}
-
 static int send_lines(const char *path, const char *conf_path)
 {
 	struct ab_config *cfg = ab_cli_load_config(conf_path);
@@ -105,7 +56,7 @@ static int send_lines(const char *path, const char *conf_path)
 
 	if (!cfg)
 		return EX_CONFIG;
-	if (!(f = open_in(path)))
+	if (!(f = ab_cli_open_input(path)))
 		goto out;
 	if (!(st = ab_cli_open_store(cfg))) {
 		rc = EX_CANTCREAT;
@@ -177,8 +128,11 @@ out:
 	return rc;
 }
 
-int ab_cli_route(int argc, char **argv, const char *conf_path, const char *plugin_dir)
+int ab_cli_send_lines(int argc, char **argv, const struct ab_cli *cli)
 {
-	(void)plugin_dir;
-	return send_lines(argv[2], conf_path);
+	if (argc != 3 || strcmp(argv[1], "--lines") != 0) {
+		fprintf(stderr, "usage: alertbridge [-c FILE] send --lines FILE|-\n");
+		return EX_USAGE;
+	}
+	return send_lines(argv[2], cli->conf_path);
 }
