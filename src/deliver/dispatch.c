@@ -41,6 +41,9 @@
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
+#define COMPLAIN_EVERY_MS 60000 /* a queue that cannot be read: one log line a minute */
+
+static struct ab_complaint queue_unreadable = AB_COMPLAINT_INIT;
 
 struct ab_dispatcher {
 	pthread_mutex_t mu;
@@ -350,7 +353,11 @@ static void *worker(void *arg)
 			continue;
 		}
 		if (r < 0)
-			ab_log(AB_LOG_ERR, "dispatcher: cannot read the queue: %s", ab_store_errmsg(st));
+			ab_complain(&queue_unreadable, COMPLAIN_EVERY_MS, AB_LOG_ERR,
+				    "dispatcher: cannot read the queue: %s", ab_store_errmsg(st));
+		else
+			ab_complain_clear(&queue_unreadable, AB_LOG_NOTICE,
+					  "dispatcher: the queue can be read again");
 		ab_runtime_unref(rt);
 
 		/* Sleep until woken, the next job is due, or the poll interval. */

@@ -15,7 +15,6 @@
  *   the disabled channels (at most one per 10 s, with the count of the
  *   events not warned about).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,39 +23,21 @@
 #include "route/noise.h"
 #include "lib/util.h"
 
-/* Every target disabled, default included: say so (rate limited). */
-/* One warning per WARN_EVERY_MS at most (a flood routed only to disabled
- * channels must not become a log flood); the next one says how many
- * events were not warned about. */
+/* Every target disabled, default included: say so, once per WARN_EVERY_MS
+ * at most (a flood routed only to disabled channels must not become a log
+ * flood). */
 #define WARN_EVERY_MS 10000
 static void warn_disabled(const struct ab_event *ev, const struct ab_route_result *rr)
 {
-	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	static int64_t last_ms;
-	static unsigned long quiet;
+	static struct ab_complaint disabled = AB_COMPLAINT_INIT;
 	struct ab_buf names = AB_BUF_INIT(1024);
-	int64_t now = ab_mono_ms();
-	unsigned long more;
-	char tail[96] = "";
 
-	pthread_mutex_lock(&mu);
-	if (last_ms && now - last_ms < WARN_EVERY_MS) {
-		quiet++;
-		pthread_mutex_unlock(&mu);
-		return;
-	}
-	last_ms = now;
-	more = quiet;
-	quiet = 0;
-	pthread_mutex_unlock(&mu);
 	for (size_t i = 0; i < rr->n_disabled; i++)
 		ab_buf_printf(&names, "%s%s", i ? ", " : "", rr->disabled[i]);
-	if (more)
-		snprintf(tail, sizeof tail, " [and %lu more such events since the last warning]",
-			more);
-	ab_log(AB_LOG_WARNING, "event %s: not delivered: its channels are disabled (%s) and no "
-		"enabled default channel is left; the event is kept in the store (enable a "
-		"channel or add an enabled one to 'default')%s", ev->id, ab_buf_cstr(&names), tail);
+	ab_complain(&disabled, WARN_EVERY_MS, AB_LOG_WARNING, "event %s: not delivered: its "
+		"channels are disabled (%s) and no enabled default channel is left; the event is "
+		"kept in the store (enable a channel or add an enabled one to 'default')", ev->id,
+		ab_buf_cstr(&names));
 	ab_buf_free(&names);
 }
 

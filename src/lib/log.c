@@ -2,7 +2,8 @@
  * log.c - process logging to stderr or syslog, and URL redaction for logs.
  *
  * Public: ab_log_init, ab_log_set_level, ab_log, ab_vlog,
- * ab_log_level_parse, ab_redact_url (see log.h).
+ * ab_log_level_parse, ab_complain, ab_complain_clear, ab_redact_url (see
+ * log.h).
  *
  * Each message is formatted into a fixed buffer (AB_LOG_MSG_MAX bytes,
  * longer messages are cut and end in "..."), and every control character
@@ -26,6 +27,7 @@
 
 #include "lib/buf.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define AB_LOG_MSG_MAX 2048
 #define AB_LOG_IDENT_MAX 64
@@ -151,6 +153,58 @@ void ab_vlog(int level, const char *fmt, va_list ap)
 		}
 	}
 	errno = saved;
+}
+
+void ab_complain(struct ab_complaint *c, int64_t every_ms, int level, const char *fmt, ...)
+{
+	char msg[AB_LOG_MSG_MAX];
+	int64_t now = ab_mono_ms();
+	unsigned long quiet;
+	va_list ap;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->active && now - c->last_ms < every_ms) {
+		c->quiet++;
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	quiet = c->quiet;
+	c->quiet = 0;
+	c->last_ms = now;
+	c->active = true;
+	pthread_mutex_unlock(&c->mu);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (quiet)
+		ab_log(level, "%s [repeated %lu more time(s) since the last such message]", msg,
+		       quiet);
+	else
+		ab_log(level, "%s", msg);
+}
+
+void ab_complain_clear(struct ab_complaint *c, int level, const char *fmt, ...)
+{
+	char msg[AB_LOG_MSG_MAX];
+	unsigned long quiet;
+	va_list ap;
+
+	pthread_mutex_lock(&c->mu);
+	if (!c->active) {
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	quiet = c->quiet;
+	c->active = false;
+	c->quiet = 0;
+	pthread_mutex_unlock(&c->mu);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (quiet)
+		ab_log(level, "%s [after %lu more occurrence(s) not logged]", msg, quiet);
+	else
+		ab_log(level, "%s", msg);
 }
 
 void ab_log(int level, const char *fmt, ...)

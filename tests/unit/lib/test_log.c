@@ -206,6 +206,37 @@ static void test_log_cap(void **state)
 	assert_memory_equal(nl - 3, "...", 3);        /* and marked as cut */
 }
 
+static void log_complaints(void)
+{
+	static struct ab_complaint c = AB_COMPLAINT_INIT;
+
+	ab_log_init("abtest", false, AB_LOG_INFO);
+	ab_complain_clear(&c, AB_LOG_NOTICE, "not logged: nothing was complained about");
+	for (int i = 0; i < 1000; i++)   /* an hour apart at most: one line */
+		ab_complain(&c, 3600000, AB_LOG_ERR, "queue: %s", "locked");
+	ab_complain_clear(&c, AB_LOG_NOTICE, "queue: readable again");
+	ab_complain_clear(&c, AB_LOG_NOTICE, "not logged: already cleared");
+	ab_complain(&c, 3600000, AB_LOG_ERR, "queue: %s", "locked again");   /* new episode */
+	ab_complain(&c, 0, AB_LOG_ERR, "every time %d", 1);   /* interval 0: each one */
+	ab_complain(&c, 0, AB_LOG_ERR, "every time %d", 2);
+}
+
+static void test_complain(void **state)
+{
+	char want[1024];
+	long pid = (long)getpid();
+
+	(void)state;
+	snprintf(want, sizeof want,
+		 "abtest[%ld]: error: queue: locked\n"
+		 "abtest[%ld]: notice: queue: readable again [after 999 more occurrence(s) not "
+		 "logged]\n"
+		 "abtest[%ld]: error: queue: locked again\n"
+		 "abtest[%ld]: error: every time 1\n"
+		 "abtest[%ld]: error: every time 2\n", pid, pid, pid, pid, pid);
+	assert_string_equal(capture(log_complaints), want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_log_format),
 		cmocka_unit_test(test_log_defang),
 		cmocka_unit_test(test_log_cap),
+		cmocka_unit_test(test_complain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
