@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 struct ab_config;
 struct ab_event;
 struct ab_store;
@@ -61,6 +63,12 @@ FILE *ab_cli_open_input(const char *path);
 /* All of path ("-": standard input), at most max bytes, NUL-terminated
  * (*len without it); NULL after a message on stderr. */
 char *ab_cli_read_input(const char *path, size_t max, size_t *len);
+/* The event in canonical JSON text[0..len) (where names it in messages:
+ * "FILE" or "FILE:LINE"); NULL after a message on stderr. */
+struct ab_event *ab_cli_event_from_text(const char *text, size_t len, const char *where);
+/* j (may be NULL; its reference is taken) as one compact line with sorted
+ * keys on stdout. */
+void ab_cli_print_json_line(json_t *j);
 /* The event as indented JSON with sorted keys on stdout. */
 void ab_cli_print_event(const struct ab_event *ev);
 /* The one `send`: route and commit ev (or enqueue it for the channels a

@@ -120,11 +120,7 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 		json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s,s:b}", "channel", name, "type",
 			ch->plugin.api->name, "status", ab_status_name(res.status), "code", res.code,
 			"latency_ms", (json_int_t)ms, "message", res.message, "enabled", !disabled);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		ab_cli_print_json_line(j);
 	} else {
 		printf("channel:  %s (%s)\nstatus:   %s\ncode:     %d\nlatency:  %lld ms\n%s %s\n",
 			name, ch->plugin.api->name, res.status == AB_OK ? "ok" :

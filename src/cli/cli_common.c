@@ -5,7 +5,8 @@
  * event, whatever input it came from (mail, event JSON, syslog line).
  *
  * Public: ab_cli_load_config, ab_cli_load_config_opt, ab_cli_open_store,
- *   ab_cli_open_input, ab_cli_read_input, ab_cli_print_event,
+ *   ab_cli_open_input, ab_cli_read_input, ab_cli_event_from_text,
+ *   ab_cli_print_json_line, ab_cli_print_event,
  *   ab_cli_send_event, ab_cli_explain_event.
  * Diagnostics: "alertbridge: ..." on stderr, saying what to do; the exit
  * codes the commands return are from sysexits.h (EX_TEMPFAIL when the
@@ -114,6 +115,42 @@ char *ab_cli_read_input(const char *path, size_t max, size_t *len)
 	}
 	*len = b.len;
 	return b.data;
+}
+
+struct ab_event *ab_cli_event_from_text(const char *text, size_t len, const char *where)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	struct ab_event *ev;
+	char err[512];
+
+	if (!j) {
+		fprintf(stderr, "alertbridge: %s: not valid JSON (line %d, column %d): %s\n", where,
+			jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		fprintf(stderr, "alertbridge: %s: not an event: an event is a JSON object "
+			"(got %s)\n", where, json_is_array(j) ? "an array; for one event per "
+			"line use send --lines" : "a string");
+		json_decref(j);
+		return NULL;
+	}
+	ev = ab_event_from_json(j, err, sizeof err);
+	json_decref(j);
+	if (!ev)
+		fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", where, err);
+	return ev;
+}
+
+void ab_cli_print_json_line(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(j);
 }
 
 void ab_cli_print_event(const struct ab_event *ev)

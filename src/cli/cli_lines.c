@@ -25,24 +25,6 @@
 #define MAX_LINE (1024 * 1024)
 #define LINES_PER_COMMIT 1000
 
-static struct ab_event *parse_event(const char *text, size_t len, const char *where)
-{
-	json_error_t jerr;
-	char err[512];
-	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	struct ab_event *ev;
-
-	if (!j) {
-		fprintf(stderr, "alertbridge: %s: not valid JSON: %s\n", where, jerr.text);
-		return NULL;
-	}
-	ev = ab_event_from_json(j, err, sizeof err);
-	json_decref(j);
-	if (!ev)
-		fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", where, err);
-	return ev;
-}
-
 static int send_lines(const char *path, const char *conf_path)
 {
 	struct ab_config *cfg = ab_cli_load_config(conf_path);
@@ -75,7 +57,7 @@ static int send_lines(const char *path, const char *conf_path)
 			fprintf(stderr, "alertbridge: %s: line longer than %d bytes\n", where, MAX_LINE);
 			goto fail;
 		}
-		if (!(ev = parse_event(line, (size_t)len, where)))
+		if (!(ev = ab_cli_event_from_text(line, (size_t)len, where)))
 			goto fail;
 		if (!in_batch && ab_store_begin(st) < 0) {
 			fprintf(stderr, "alertbridge: %s\n", ab_store_errmsg(st));

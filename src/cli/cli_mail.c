@@ -72,33 +72,7 @@ static bool is_json_text(const char *s, size_t len)
 	return i < len && (s[i] == '{' || s[i] == '[' || s[i] == '"');   /* never a mail */
 }
 
-static struct ab_event *event_from_json(const char *path, const char *raw, size_t len)
-{
-	json_error_t jerr;
-	json_t *j = json_loadb(raw, len, JSON_REJECT_DUPLICATES, &jerr);
-	struct ab_event *ev;
-	char err[512];
-
-	if (!j) {
-		fprintf(stderr, "alertbridge: %s:%d:%d: not valid JSON: %s\n", path, jerr.line,
-			jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		fprintf(stderr, "alertbridge: %s: not an event: an event is a JSON object "
-			"(got %s)\n", path, json_is_array(j) ? "an array; for one event per "
-			"line use send --lines" : "a string");
-		json_decref(j);
-		return NULL;
-	}
-	ev = ab_event_from_json(j, err, sizeof err);
-	json_decref(j);
-	if (!ev)
-		fprintf(stderr, "alertbridge: %s: not a valid event: %s\n", path, err);
-	return ev;
-}
-
-/* Why this profile (for parse). */
+/* Which profile, and why (for parse). */
 static void profile_why(const struct ab_config *cfg, const struct ab_mail_source *src,
 			const struct ab_mail *m, const struct ab_profile *force, struct ab_buf *why)
 {
@@ -106,14 +80,7 @@ static void profile_why(const struct ab_config *cfg, const struct ab_mail_source
 	const struct ab_profile *p = ab_mail_pick_profile(cfg->mail, src, m, force, &hit);
 
 	ab_buf_printf(why, "profile %s: ", p ? p->name : "(built-in defaults)");
-	if (force)
-		ab_buf_printf(why, "forced with --profile");
-	else if (src && src->profile)
-		ab_buf_printf(why, "pinned by mail source %s", src->name);
-	else if (hit)
-		ab_detect_describe(hit, why);
-	else
-		ab_buf_printf(why, "no profile's detect block holds");
+	ab_mail_profile_reason(src, force, hit, why);
 }
 
 /* What the milter would do with this mail, when that is not "take it". */
@@ -183,7 +150,7 @@ static int read_event(const struct ab_config *cfg, const struct mail_opts *o,
 	if (!(raw = ab_cli_read_input(o->path, MAX_INPUT, &len)))
 		return EX_NOINPUT;
 	if (is_json_text(raw, len)) {
-		in->ev = event_from_json(o->path, raw, len);
+		in->ev = ab_cli_event_from_text(raw, len, o->path);
 		free(raw);
 		return in->ev ? 0 : EX_DATAERR;
 	}

@@ -162,11 +162,7 @@ static int print_log(const struct ab_log_entry *e, void *arg)
 			"channel", e->channel, "attempt", e->attempt, "result",
 			ab_status_name(e->status), "code", e->code, "latency_ms",
 			(json_int_t)e->latency_ms, "error", e->error);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		ab_cli_print_json_line(j);
 	} else {
 		printf("%s %-16s job=%lld attempt=%d %-9s code=%d %lldms%s%s\n", t, e->channel,
 			(long long)e->job_id, e->attempt, ab_status_name(e->status), e->code,
@@ -225,11 +221,7 @@ static int print_item(const struct ab_inbox_item *it, void *arg)
 		json_t *j = json_pack("{s:I,s:s,s:s?,s:s?,s:s?,s:s,s:b}", "id", (json_int_t)it->id,
 			"event_id", it->event_id, "severity", it->severity, "type", it->type,
 			"title", it->title, "created_at", t, "read", it->read);
-		char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		json_decref(j);
+		ab_cli_print_json_line(j);
 	} else if (mode == 2) {
 		json_t *j = json_loads(it->json ? it->json : "{}", 0, NULL);
 		char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;

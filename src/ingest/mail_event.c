@@ -3,7 +3,8 @@
  *
  * Public: ab_mail_addr_clean, ab_mail_source_env_ok, ab_mail_source_rcpt,
  *   ab_mail_source_match, ab_mail_source_select, ab_mail_route_channel,
- *   ab_mail_trusted, ab_mail_pick_profile, ab_mail_event, ab_mail_mark_unverified,
+ *   ab_mail_trusted, ab_mail_pick_profile, ab_mail_profile_reason, ab_mail_event,
+ *   ab_mail_mark_unverified,
  *   ab_mail_accept (the one acceptance path of the milter and the CLI).
  *
  * A source matches when every condition it sets holds: client network,
@@ -269,6 +270,19 @@ const struct ab_profile *ab_mail_pick_profile(const struct ab_mail_conf *mc,
 	return p;
 }
 
+void ab_mail_profile_reason(const struct ab_mail_source *src, const struct ab_profile *force,
+	const struct ab_detect_entry *hit, struct ab_buf *out)
+{
+	if (force)
+		ab_buf_printf(out, "forced with --profile");
+	else if (src && src->profile)
+		ab_buf_printf(out, "pinned by mail source %s", src->name);
+	else if (hit)
+		ab_detect_describe(hit, out);
+	else
+		ab_buf_printf(out, "no profile's detect block holds");
+}
+
 struct ab_event *ab_mail_event(const struct ab_mail_conf *mc, const struct ab_mail_source *src,
 	const struct ab_mail *m, const struct ab_mail_env *env, const char *kind,
 	const struct ab_profile *force, struct ab_buf *trace)
@@ -282,14 +296,7 @@ struct ab_event *ab_mail_event(const struct ab_mail_conf *mc, const struct ab_ma
 	if (trace) {
 		ab_buf_printf(trace, "mail source: %s\n", src ? src->name : "(none matched)");
 		ab_buf_printf(trace, "profile: %s (", p ? p->name : "built-in defaults");
-		if (force)
-			ab_buf_printf(trace, "forced with --profile");
-		else if (src && src->profile)
-			ab_buf_printf(trace, "pinned by mail source %s", src->name);
-		else if (hit)
-			ab_detect_describe(hit, trace);
-		else
-			ab_buf_printf(trace, "no profile's detect block holds");
+		ab_mail_profile_reason(src, force, hit, trace);
 		ab_buf_printf(trace, ")\n");
 	}
 	if (ab_profile_apply_mail(p, m, ev, trace) < 0) {

@@ -60,6 +60,11 @@ const struct ab_profile *ab_mail_pick_profile(const struct ab_mail_conf *mc,
 	const struct ab_mail_source *src, const struct ab_mail *m, const struct ab_profile *force,
 	const struct ab_detect_entry **hit);
 
+/* Why that profile, in words (forced, pinned by a source, the detect
+ * alternative hit that held, or none held), appended to out. */
+void ab_mail_profile_reason(const struct ab_mail_source *src, const struct ab_profile *force,
+	const struct ab_detect_entry *hit, struct ab_buf *out);
+
 /* Build the event for a parsed mail with the profile ab_mail_pick_profile
  * chooses (fields.profile names it).  kind is the origin kind ("mail" or
  * "cli").  trace (may be NULL) gets the profile choice and trace.
