@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
-#include "config/channels.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "event/event.h"

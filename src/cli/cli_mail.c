@@ -33,7 +33,7 @@
 #include "config/config.h"
 #include "event/event.h"
 #include "ingest/ingest.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "ingest/mail_event.h"
 #include "parse/detect.h"
 #include "parse/mail.h"
