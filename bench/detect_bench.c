@@ -20,7 +20,7 @@
 
 #include "config/config.h"
 #include "event/event.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "ingest/mail_event.h"
 #include "parse/mail.h"
 #include "ingest/syslog_source.h"

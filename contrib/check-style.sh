@@ -3,12 +3,13 @@
 # no banned string functions, every .c opens with a comment, syslog() only
 # with a literal format, every shipped profile is installed, the layer rules
 # of doc/DESIGN.md (a src/ folder includes only its own and lower layers'
-# headers, always as "layer/name.h"), public names start with ab_ / AB_.
+# headers, always as "layer/name.h"), public names start with ab_ / AB_,
+# no two modules of src/ depend on each other through their includes.
 # Run from anywhere: contrib/check-style.sh [SRCDIR]
 top=${1:-${top_srcdir:-$(dirname "$0")/..}}
 cd "$top" || exit 1
 files=$(find src plugins include tests/unit tests/plugins tests/fuzz bench -name '*.[ch]' 2>/dev/null | sort)
-echo "1..7"
+echo "1..8"
 bad=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' $files 2>/dev/null | grep -v 'snprintf\|vsnprintf' )
 if [ -z "$bad" ]; then echo "ok 1 - no sprintf/vsprintf/strcpy/strcat/gets"; else
 	echo "not ok 1 - banned string functions"; echo "$bad" | sed 's/^/# /'; fi
@@ -60,3 +61,28 @@ names=$(grep -hnE '^[a-z_][a-z0-9_ \*]*[ *](([a-z_][a-z0-9_]*))\(' $(find src -n
 	grep -vE '^(ab_|main$)' | sort -u)
 if [ -z "$names" ]; then echo "ok 7 - public core functions start with ab_"; else
 	echo "not ok 7 - public functions without the ab_ prefix:"; echo "$names" | sed 's/^/# /'; fi
+# modules (src/L/X.c + src/L/X.h = "L/X") and their includes form no cycle:
+# a depends on b when a file of a includes "b.h"; a cycle means neither can
+# be understood, tested or changed without the other (doc/DESIGN.md)
+cycles=$(for f in $(find src -name '*.[ch]' | sort); do
+	m=${f#src/}; m=${m%.[ch]}
+	sed -n 's/^#include "\([^"]*\)\.h".*/\1/p' "$f" | sed "s|^|$m |"
+done | awk '$1 != $2 && !seen[$0]++ { n[$1]++; to[$1, n[$1]] = $2; node[$1] = 1 }
+function visit(u,   i, k, v, path) {
+	state[u] = 1; stack[++sp] = u
+	for (i = 1; i <= n[u]; i++) {
+		v = to[u, i]
+		if (state[v] == 1) {
+			path = v
+			for (k = sp; k > 0 && stack[k] != v; k--)
+				path = stack[k] " -> " path
+			print v " -> " path
+		} else if (!state[v])
+			visit(v)
+	}
+	sp--; state[u] = 2
+}
+END { for (u in node) if (!state[u]) visit(u) }')
+if [ -z "$cycles" ]; then echo "ok 8 - the include graph of src/ modules has no cycle"; else
+	echo "not ok 8 - modules that include each other (directly or around a cycle):"
+	echo "$cycles" | sed 's/^/# /'; fi

@@ -18,7 +18,6 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "config/config.h"
-#include "config/channels.h"
 #include "net/http.h"
 #include "deliver/plugin.h"
 #include "deliver/runtime.h"

@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
-#include "config/channels.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "deliver/health.h"

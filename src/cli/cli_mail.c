@@ -36,7 +36,7 @@
 #include "lib/buf.h"
 #include "lib/util.h"
 #include "config/config.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "event/event.h"
 #include "parse/detect.h"
 #include "parse/mail.h"

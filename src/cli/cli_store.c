@@ -19,7 +19,6 @@
 
 #include "lib/util.h"
 #include "config/config.h"
-#include "config/channels.h"
 #include "event/event.h"
 #include "store/store.h"
 #include "store/inboxdb.h"

@@ -1,25 +1,24 @@
 /*
- * config.h - alertbridge.conf: libconfig loading, schema validation and
- * reference-counted snapshots.
+ * config.h - alertbridge.conf loaded and checked: struct ab_config, the
+ * top-level settings, and the lookups over a loaded configuration.
  *
- * The loaded file is checked against a schema: unknown settings, wrong
- * types, bad durations and globs, duplicate or unknown channel names are
- * errors reported as "FILE:LINE: message" (every error, not only the first).
- * Relative paths are resolved against state_dir.
+ * The loaded file is checked against a schema (config_schema.h): unknown
+ * settings, wrong types, bad durations and globs, duplicate or unknown
+ * channel names are errors reported as "FILE:LINE: message" (every error,
+ * not only the first).  Relative paths are resolved against state_dir.
+ * A loaded configuration is not reference-counted itself: the daemon shares
+ * it inside the reference-counted snapshot of deliver/runtime.h.
  *
  * Top-level settings (see conf/alertbridge.conf for the commented default):
- *   state_dir, store, plugin_dir, user, pidfile,
+ *   state_dir, store, plugin_dir, user, pidfile, retention, secrets_key,
  *   log      { level; syslog; }
  *   dispatch { workers; backoff_base; backoff_cap; max_age; poll; timeout; }
- *   channels ( { name; type; enabled; rate; burst; fallback; failure_threshold;
- *                <plugin settings...> }, ... )
- *   rules    ( { name; events; categories; severities; min_severity;
- *                sources; tools; statuses; min_priority; assets; teams;
- *                fields; not; active; mute; mute_critical; channels; final;
- *                throttle; throttle_key; group_by; group_wait;
- *                group_interval; max_group_size; digest; remind; }, ... )
- *   teams    ( { name; channels; default; rules; }, ... )
  *   default  [ "channel", ... ]
+ * and the sections, one module each:
+ *   channels                             config_channel.h
+ *   rules, teams                         config_rules.h
+ *   syslog                               config_syslog.h
+ *   milter, mail_sources, profiles       config_mail.h
  */
 #ifndef AB_CONFIG_H
 #define AB_CONFIG_H
@@ -27,96 +26,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
-#include "event/event.h"
-
-struct ab_channel_conf {
-	char *name;
-	char *type;          /* plugin name */
-	json_t *settings;    /* plugin's own settings (name/type removed) as JSON */
-	char *file;          /* file and line where the channel is defined */
-	int line;
-	/* --- host settings (config_channel.c; not passed to the plugin) --- */
-	double rate;         /* messages per second; 0 = type default (ratelimit.c) */
-	int burst;           /* bucket size; 0 = default */
-	char *fallback;      /* channel told when this one starts failing, or NULL */
-	int failure_threshold; /* consecutive failures before "failing"; 0 = default 3 */
-	bool enabled;        /* enabled = false: validated, never created by the daemon;
-			      * routes skip it, its queued jobs are held (default true) */
-};
-
-struct ab_window;        /* timewin.h */
-struct ab_schedule;      /* timewin.h */
-struct ab_field_match;
-struct ab_team_conf;
-
-/* Channels one rule (or default) may name: routing keeps them in fixed arrays. */
-#define AB_RULE_MAX_CHANNELS 64
-
-struct ab_rule_conf {
-	char *name;          /* "rule N" when unnamed */
-	char *file;
-	int line;
-	char **events;       /* type globs; n_events == 0 matches any */
-	size_t n_events;
-	unsigned categories; /* bitmask of 1u << ab_category; 0 = any */
-	unsigned severities; /* bitmask of 1u << ab_severity; 0 = any */
-	int min_severity;    /* -1 = none */
-	char **sources;      /* globs; 0 = any */
-	size_t n_sources;
-	char **channels;     /* names, each a defined channel */
-	size_t n_channels;
-	bool final;
-	/* --- the full rule language (config_rules.c, route.c, noise.c) --- */
-	char *key;           /* state key: name, or "team/name" for team rules */
-	char **tools, **assets, **teams;   /* globs; 0 = any */
-	size_t n_tools, n_assets, n_teams;
-	char **statuses;     /* exact, case-insensitive; unset = the active ones */
-	size_t n_statuses;
-	int min_priority;    /* 1 = highest; 0 = none: priority must be <= this */
-	struct ab_field_match *fields;     /* name -> PCRE2 regex, all must match */
-	size_t n_fields;
-	struct ab_rule_conf *not;          /* nested matcher that excludes, or NULL */
-	bool is_not;         /* this is a nested matcher (no actions, no status default) */
-	struct ab_window *active, *mute;   /* time windows (timewin.h) */
-	size_t n_active, n_mute;
-	bool mute_critical;  /* a mute may silence critical events too */
-	int64_t throttle_ms; /* 0 = no throttle */
-	char **throttle_key; /* field names; 0 = type + fingerprint */
-	size_t n_throttle_key;
-	char **group_by;     /* field names; grouping when n_group_by > 0 */
-	size_t n_group_by;
-	int64_t group_wait_ms, group_interval_ms;
-	int max_group_size;  /* items listed per group message */
-	struct ab_schedule *digest;        /* NULL = no digest */
-	bool digest_send_empty;
-	int digest_max_items;
-	int64_t *remind_ms;  /* offsets before fields.expires_at */
-	size_t n_remind;
-	const struct ab_team_conf *team;   /* owning team, NULL = global */
-};
-
-struct ab_field_match {
-	char *name;          /* "title", "asset", ... or a key of fields ("fields.x" too) */
-	char *pattern;
-	void *re;            /* pcre2_code * */
-};
-
-/* A team block: its rules only see events whose team is this name; its
- * channels only ever get events of this team. */
-struct ab_team_conf {
-	char *name;
-	char *file;
-	int line;
-	char **channels;     /* channels owned by the team */
-	size_t n_channels;
-	char **default_channels;  /* team fallback; has_default false = global default */
-	size_t n_default;
-	bool has_default;
-	struct ab_rule_conf *rules;
-	size_t n_rules;
-};
+#include "config/config_channel.h"
+#include "config/config_mail.h"
+#include "config/config_rules.h"
+#include "config/config_syslog.h"
 
 struct ab_dispatch_conf {
 	int workers;              /* default 2 */
@@ -126,9 +40,6 @@ struct ab_dispatch_conf {
 	int64_t poll_ms;          /* default 500ms: how often the store is polled */
 	int64_t timeout_ms;       /* default 30s: lease on a running job */
 };
-
-struct ab_syslog_conf;   /* syslog_conf.h: listeners and syslog sources */
-struct ab_mail_conf;     /* mail_conf.h: milter, mail sources, profiles */
 
 struct ab_config {
 	char *path;               /* the file loaded */
@@ -147,12 +58,13 @@ struct ab_config {
 	size_t n_rules;
 	char **default_channels;
 	size_t n_default;
-	struct ab_team_conf *teams;   /* team blocks (config_rules.c) */
+	struct ab_team_conf *teams;   /* team blocks */
 	size_t n_teams;
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
 	struct ab_syslog_conf *syslog;  /* NULL when not configured */
 	struct ab_mail_conf *mail;      /* NULL when not configured */
-	int refs;                 /* snapshot reference count, see ab_config_ref() */
+	int refs;                 /* always 1 and unused: configurations are shared through
+	                           * the reference-counted struct ab_runtime (runtime.h) */
 };
 
 /* Load and validate.  On error returns NULL and *errors holds every
@@ -163,11 +75,16 @@ struct ab_config *ab_config_load(const char *path, char **errors);
  * still be validated by their plugins in the same run.  Never run it. */
 struct ab_config *ab_config_load_partial(const char *path, char **errors);
 void ab_config_free(struct ab_config *cfg);
-void ab_syslog_conf_free(struct ab_syslog_conf *sc);
-void ab_mail_conf_free(struct ab_mail_conf *mc);
+/* The channel called name, or NULL. */
 const struct ab_channel_conf *ab_config_channel(const struct ab_config *cfg, const char *name);
 /* Is the channel defined with enabled = false?  (false for unknown names) */
 bool ab_channel_disabled(const struct ab_config *cfg, const char *name);
+/* Notes about disabled channels (enabled = false), one line each, for the
+ * daemon's log at start/reload and `alertbridge check`: every disabled
+ * channel, and every enabled channel whose fallback is disabled (its
+ * health events then go only to the log).  Returns the number of lines. */
+typedef void (*ab_channel_note_fn)(void *arg, bool warning, const char *line);
+int ab_channels_notes(const struct ab_config *cfg, ab_channel_note_fn fn, void *arg);
 /* Resolve a path relative to state_dir (absolute paths are kept); caller frees. */
 char *ab_config_path(const struct ab_config *cfg, const char *p);
 

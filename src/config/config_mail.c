@@ -1,8 +1,9 @@
 /*
  * config_mail.c - the "milter", "mail_sources" and "profiles" sections of
- * alertbridge.conf (struct ab_mail_conf, see mail_conf.h for the syntax).
+ * alertbridge.conf (struct ab_mail_conf, see config_mail.h for the syntax).
  *
- * Public: ab_conf_milter, ab_conf_mail_sources, ab_conf_profiles,
+ * Public (config_mail.h): ab_conf_milter, ab_conf_mail_sources,
+ *   ab_conf_profiles (section handlers of config.c's table),
  *   ab_conf_mail_finish (cross references, called once all is read),
  *   ab_mail_conf_free, ab_mail_profile, ab_mail_source_by_name,
  *   ab_net_parse, ab_net_match.
@@ -30,10 +31,11 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "config/config_int.h"
-#include "config/mail_conf.h"
-#include "parse/detect.h"
+#include "config/config_mail.h"
+#include "config/config_schema.h"
+#include "lib/buf.h"
 #include "lib/util.h"
+#include "parse/detect.h"
 
 #define MAX_PROFILES 256
 #define MAX_SOURCES 256
@@ -47,20 +49,22 @@
 #define MAX_DETECT 16            /* alternatives per profile */
 #define POFF(m) offsetof(struct ab_profile, m)
 
-static struct ab_mail_conf *get_mc(struct ab_conf_ctx *c)
+/* The struct ab_mail_conf at dst + f->off, made by the first section. */
+static struct ab_mail_conf *get_mc(struct ab_conf_ctx *c, const struct ab_conf_field *f,
+				   void *dst)
 {
-	struct ab_config *cfg = ab_conf_config(c);
+	struct ab_mail_conf **mcp = (struct ab_mail_conf **)(void *)((char *)dst + f->off);
 
-	if (!cfg->mail) {
+	if (!*mcp) {
 		struct ab_mail_conf *mc = ab_conf_calloc(c, 1, sizeof *mc);
 
 		if (!mc)
 			return NULL;
 		mc->timeout_ms = 30000;
 		ab_mail_limits_default(&mc->limits);
-		cfg->mail = mc;
+		*mcp = mc;
 	}
-	return cfg->mail;
+	return *mcp;
 }
 
 /* ------------------------------------------------------------ networks */
@@ -225,23 +229,22 @@ static void h_route_prefix(struct ab_conf_ctx *c, const config_setting_t *s,
 
 #define LIM(m) (MOFF(limits) + offsetof(struct ab_mail_limits, m))
 static const struct ab_conf_field milter_fields[] = {
-	{ "socket", FT_STRING, true, h_socket, MOFF(socket), 0, 0, 0 },
-	{ "timeout", FT_DURATION, false, ab_conf_h_duration, MOFF(timeout_ms), 0, 1000, 3600000 },
-	{ "max_message", FT_INT, false, h_size, LIM(max_message), 0, 1024, 1LL << 30 },
-	{ "max_header", FT_INT, false, h_size, LIM(max_header), 0, 256, 16LL << 20 },
-	{ "max_depth", FT_INT, false, h_size, LIM(max_depth), 0, 1, 100 },
-	{ "max_parts", FT_INT, false, h_size, LIM(max_parts), 0, 1, 10000 },
-	{ "max_decoded", FT_INT, false, h_size, LIM(max_decoded), 0, 1024, 1LL << 30 },
-	{ "route_prefix", FT_STRING, false, h_route_prefix, MOFF(route_prefix), 0, 0, 0 },
+	{ "socket", AB_CONF_T_STRING, true, h_socket, MOFF(socket), 0, 0, 0 },
+	{ "timeout", AB_CONF_T_DURATION, false, ab_conf_h_duration, MOFF(timeout_ms), 0,
+	  1000, 3600000 },
+	{ "max_message", AB_CONF_T_INT, false, h_size, LIM(max_message), 0, 1024, 1LL << 30 },
+	{ "max_header", AB_CONF_T_INT, false, h_size, LIM(max_header), 0, 256, 16LL << 20 },
+	{ "max_depth", AB_CONF_T_INT, false, h_size, LIM(max_depth), 0, 1, 100 },
+	{ "max_parts", AB_CONF_T_INT, false, h_size, LIM(max_parts), 0, 1, 10000 },
+	{ "max_decoded", AB_CONF_T_INT, false, h_size, LIM(max_decoded), 0, 1024, 1LL << 30 },
+	{ "route_prefix", AB_CONF_T_STRING, false, h_route_prefix, MOFF(route_prefix), 0, 0, 0 },
 };
 
 void ab_conf_milter(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	struct ab_mail_conf *mc = get_mc(c);
+	struct ab_mail_conf *mc = get_mc(c, f, dst);
 
-	(void)f;
-	(void)dst;
 	if (!mc)
 		return;
 	ab_conf_check_group(c, s, milter_fields, sizeof milter_fields / sizeof milter_fields[0],
@@ -368,20 +371,22 @@ static void h_name(struct ab_conf_ctx *c, const config_setting_t *s, const struc
 }
 
 static const struct ab_conf_field source_fields[] = {
-	{ "name", FT_STRING, true, h_name, SOFF(name), 0, 0, 0 },
-	{ "recipients", FT_STRINGS, false, ab_conf_h_globs, SOFF(rcpt), SOFF(n_rcpt), 0, 0 },
-	{ "senders", FT_STRINGS, false, ab_conf_h_globs, SOFF(senders), SOFF(n_senders), 0, 0 },
-	{ "headers", FT_STRINGS, false, h_hdrs, 0, 0, 0, 0 },
-	{ "networks", FT_STRINGS, false, h_nets, SOFF(networks), SOFF(n_networks), 0, 0 },
-	{ "profile", FT_STRING, false, h_name, SOFF(profile_name), 0, 0, 0 },
-	{ "disposition", FT_STRING, false, h_disposition, 0, 0, 0, 0 },
-	{ "trusted_networks", FT_STRINGS, false, h_nets, SOFF(trusted), SOFF(n_trusted), 0, 0 },
-	{ "authserv_id", FT_STRING, false, ab_conf_h_string, SOFF(authserv_id), 0, 0, 0 },
-	{ "auth_methods", FT_STRINGS, false, ab_conf_h_strings, SOFF(auth_methods),
+	{ "name", AB_CONF_T_STRING, true, h_name, SOFF(name), 0, 0, 0 },
+	{ "recipients", AB_CONF_T_STRINGS, false, ab_conf_h_globs, SOFF(rcpt), SOFF(n_rcpt), 0, 0 },
+	{ "senders", AB_CONF_T_STRINGS, false, ab_conf_h_globs, SOFF(senders), SOFF(n_senders),
+	  0, 0 },
+	{ "headers", AB_CONF_T_STRINGS, false, h_hdrs, 0, 0, 0, 0 },
+	{ "networks", AB_CONF_T_STRINGS, false, h_nets, SOFF(networks), SOFF(n_networks), 0, 0 },
+	{ "profile", AB_CONF_T_STRING, false, h_name, SOFF(profile_name), 0, 0, 0 },
+	{ "disposition", AB_CONF_T_STRING, false, h_disposition, 0, 0, 0, 0 },
+	{ "trusted_networks", AB_CONF_T_STRINGS, false, h_nets, SOFF(trusted), SOFF(n_trusted),
+	  0, 0 },
+	{ "authserv_id", AB_CONF_T_STRING, false, ab_conf_h_string, SOFF(authserv_id), 0, 0, 0 },
+	{ "auth_methods", AB_CONF_T_STRINGS, false, ab_conf_h_strings, SOFF(auth_methods),
 	  SOFF(n_auth_methods), 0, 0 },
-	{ "untrusted", FT_STRING, false, h_untrusted, 0, 0, 0, 0 },
-	{ "untrusted_max_severity", FT_STRING, false, h_maxsev, 0, 0, 0, 0 },
-	{ "source", FT_STRING, false, ab_conf_h_string, SOFF(event_source), 0, 0, 0 },
+	{ "untrusted", AB_CONF_T_STRING, false, h_untrusted, 0, 0, 0, 0 },
+	{ "untrusted_max_severity", AB_CONF_T_STRING, false, h_maxsev, 0, 0, 0, 0 },
+	{ "source", AB_CONF_T_STRING, false, ab_conf_h_string, SOFF(event_source), 0, 0, 0 },
 };
 
 static void free_source(struct ab_mail_source *s)
@@ -415,11 +420,9 @@ static void free_source(struct ab_mail_source *s)
 void ab_conf_mail_sources(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	struct ab_mail_conf *mc = get_mc(c);
+	struct ab_mail_conf *mc = get_mc(c, f, dst);
 	int i, len = config_setting_length(s);
 
-	(void)f;
-	(void)dst;
 	if (!mc)
 		return;
 	if (len > MAX_SOURCES) {
@@ -525,19 +528,19 @@ static void h_xstr(struct ab_conf_ctx *c, const config_setting_t *s, const struc
 
 #define BOFF(m) offsetof(struct xbuild, m)
 static const struct ab_conf_field ext_fields[] = {
-	{ "type", FT_STRING, true, h_xstr, BOFF(kind), 0, 0, 0 },
-	{ "on", FT_STRING, false, h_xstr, BOFF(on), 0, 0, 0 },
-	{ "pattern", FT_STRING, false, h_xstr, BOFF(pattern), 0, 0, 0 },
+	{ "type", AB_CONF_T_STRING, true, h_xstr, BOFF(kind), 0, 0, 0 },
+	{ "on", AB_CONF_T_STRING, false, h_xstr, BOFF(on), 0, 0, 0 },
+	{ "pattern", AB_CONF_T_STRING, false, h_xstr, BOFF(pattern), 0, 0, 0 },
 };
 /* Members that live in the extractor itself. */
 static const struct ab_conf_field ext_own_fields[] = {
-	{ "attachment", FT_STRING, false, ab_conf_h_string, XOFF(attachment), 0, 0, 0 },
-	{ "field", FT_STRING, false, ab_conf_h_string, XOFF(field), 0, 0, 0 },
-	{ "prefix", FT_STRING, false, ab_conf_h_string, XOFF(prefix), 0, 0, 0 },
-	{ "separator", FT_STRING, false, ab_conf_h_string, XOFF(separator), 0, 0, 0 },
-	{ "map", FT_STRINGS, false, h_maps, XOFF(maps), XOFF(n_maps), 0, 0 },
-	{ "namespaces", FT_STRINGS, false, ab_conf_h_strings, XOFF(ns), XOFF(n_ns), 0, 0 },
-	{ "all", FT_BOOL, false, ab_conf_h_bool, XOFF(all), 0, 0, 0 },
+	{ "attachment", AB_CONF_T_STRING, false, ab_conf_h_string, XOFF(attachment), 0, 0, 0 },
+	{ "field", AB_CONF_T_STRING, false, ab_conf_h_string, XOFF(field), 0, 0, 0 },
+	{ "prefix", AB_CONF_T_STRING, false, ab_conf_h_string, XOFF(prefix), 0, 0, 0 },
+	{ "separator", AB_CONF_T_STRING, false, ab_conf_h_string, XOFF(separator), 0, 0, 0 },
+	{ "map", AB_CONF_T_STRINGS, false, h_maps, XOFF(maps), XOFF(n_maps), 0, 0 },
+	{ "namespaces", AB_CONF_T_STRINGS, false, ab_conf_h_strings, XOFF(ns), XOFF(n_ns), 0, 0 },
+	{ "all", AB_CONF_T_BOOL, false, ab_conf_h_bool, XOFF(all), 0, 0, 0 },
 };
 
 static void ext_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *dst)
@@ -551,16 +554,17 @@ static void ext_extra(struct ab_conf_ctx *c, const config_setting_t *s, void *ds
 
 		if (strcmp(f->name, name))
 			continue;
-		if ((f->type == FT_STRING && config_setting_type(s) != CONFIG_TYPE_STRING) ||
-		    (f->type == FT_BOOL && config_setting_type(s) != CONFIG_TYPE_BOOL) ||
-		    (f->type == FT_STRINGS && config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+		if ((f->type == AB_CONF_T_STRING && config_setting_type(s) != CONFIG_TYPE_STRING) ||
+		    (f->type == AB_CONF_T_BOOL && config_setting_type(s) != CONFIG_TYPE_BOOL) ||
+		    (f->type == AB_CONF_T_STRINGS && config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 		     config_setting_type(s) != CONFIG_TYPE_LIST)) {
 			ab_conf_err(c, s, "extractor: setting '%s' must be %s", name,
-				    f->type == FT_STRING ? "a string" : f->type == FT_BOOL ?
-				    "true or false" : "a list of strings");
+				    f->type == AB_CONF_T_STRING ? "a string" :
+				    f->type == AB_CONF_T_BOOL ? "true or false" :
+				    "a list of strings");
 			return;
 		}
-		if (f->type == FT_STRINGS) {
+		if (f->type == AB_CONF_T_STRINGS) {
 			int i, n = config_setting_length(s);
 
 			for (i = 0; i < n; i++)
@@ -696,12 +700,12 @@ static void h_values(struct ab_conf_ctx *c, const config_setting_t *s,
 		return;
 	for (i = 0; i < len; i++) {
 		static const struct ab_conf_field vf[] = {
-			{ "target", FT_STRING, true, ab_conf_h_string,
+			{ "target", AB_CONF_T_STRING, true, ab_conf_h_string,
 			  offsetof(struct ab_value_map, target), 0, 0, 0 },
-			{ "match", FT_STRINGS, true, ab_conf_h_globs,
+			{ "match", AB_CONF_T_STRINGS, true, ab_conf_h_globs,
 			  offsetof(struct ab_value_map, match),
 			  offsetof(struct ab_value_map, n_match), 0, 0 },
-			{ "value", FT_STRING, true, ab_conf_h_string,
+			{ "value", AB_CONF_T_STRING, true, ab_conf_h_string,
 			  offsetof(struct ab_value_map, value), 0, 0, 0 },
 		};
 		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
@@ -822,16 +826,17 @@ static void h_detect_payload(struct ab_conf_ctx *c, const config_setting_t *s,
 }
 
 static const struct ab_conf_field detect_fields[] = {
-	{ "from", FT_STRINGS, false, ab_conf_h_globs, DOFF(from), DOFF(n_from), 0, 0 },
-	{ "subject", FT_STRING, false, ab_conf_h_string, DOFF(subject_pat), 0, 0, 0 },
-	{ "header", FT_STRINGS, false, h_detect_kv, DOFF(header), DOFF(n_header), 0, 0 },
-	{ "body", FT_STRING, false, ab_conf_h_string, DOFF(body_pat), 0, 0, 0 },
-	{ "attachment", FT_STRINGS, false, ab_conf_h_globs, DOFF(attachment),
+	{ "from", AB_CONF_T_STRINGS, false, ab_conf_h_globs, DOFF(from), DOFF(n_from), 0, 0 },
+	{ "subject", AB_CONF_T_STRING, false, ab_conf_h_string, DOFF(subject_pat), 0, 0, 0 },
+	{ "header", AB_CONF_T_STRINGS, false, h_detect_kv, DOFF(header), DOFF(n_header), 0, 0 },
+	{ "body", AB_CONF_T_STRING, false, ab_conf_h_string, DOFF(body_pat), 0, 0, 0 },
+	{ "attachment", AB_CONF_T_STRINGS, false, ab_conf_h_globs, DOFF(attachment),
 	  DOFF(n_attachment), 0, 0 },
-	{ "app", FT_STRINGS, false, ab_conf_h_globs, DOFF(app), DOFF(n_app), 0, 0 },
-	{ "message", FT_STRING, false, ab_conf_h_string, DOFF(message_pat), 0, 0, 0 },
-	{ "payload", FT_STRINGS, false, h_detect_payload, DOFF(payload), DOFF(n_payload), 0, 0 },
-	{ "field", FT_STRINGS, false, h_detect_kv, DOFF(field), DOFF(n_field), 0, 0 },
+	{ "app", AB_CONF_T_STRINGS, false, ab_conf_h_globs, DOFF(app), DOFF(n_app), 0, 0 },
+	{ "message", AB_CONF_T_STRING, false, ab_conf_h_string, DOFF(message_pat), 0, 0, 0 },
+	{ "payload", AB_CONF_T_STRINGS, false, h_detect_payload, DOFF(payload), DOFF(n_payload),
+	  0, 0 },
+	{ "field", AB_CONF_T_STRINGS, false, h_detect_kv, DOFF(field), DOFF(n_field), 0, 0 },
 };
 
 static void detect_re(struct ab_conf_ctx *c, const config_setting_t *g, const char *name,
@@ -918,15 +923,15 @@ static void profile_extra(struct ab_conf_ctx *c, const config_setting_t *s, void
 }
 
 static const struct ab_conf_field profile_fields[] = {
-	{ "name", FT_STRING, true, h_name, POFF(name), 0, 0, 0 },
-	{ "extractors", FT_LIST, false, h_extractors, 0, 0, 0, 0 },
-	{ "values", FT_LIST, false, h_values, 0, 0, 0, 0 },
-	{ "fallback", FT_GROUP, false, h_fallback, 0, 0, 0, 0 },
-	{ "defaults", FT_BOOL, false, ab_conf_h_bool, POFF(defaults), 0, 0, 0 },
-	{ "description", FT_STRING, false, ab_conf_h_string, POFF(description), 0, 0, 0 },
-	{ "reference", FT_STRING, false, ab_conf_h_string, POFF(reference), 0, 0, 0 },
-	{ "priority", FT_INT, false, ab_conf_h_int, POFF(priority), 0, -1000, 1000 },
-	{ "ignore_links", FT_STRINGS, false, ab_conf_h_globs, POFF(ignore_links),
+	{ "name", AB_CONF_T_STRING, true, h_name, POFF(name), 0, 0, 0 },
+	{ "extractors", AB_CONF_T_LIST, false, h_extractors, 0, 0, 0, 0 },
+	{ "values", AB_CONF_T_LIST, false, h_values, 0, 0, 0, 0 },
+	{ "fallback", AB_CONF_T_GROUP, false, h_fallback, 0, 0, 0, 0 },
+	{ "defaults", AB_CONF_T_BOOL, false, ab_conf_h_bool, POFF(defaults), 0, 0, 0 },
+	{ "description", AB_CONF_T_STRING, false, ab_conf_h_string, POFF(description), 0, 0, 0 },
+	{ "reference", AB_CONF_T_STRING, false, ab_conf_h_string, POFF(reference), 0, 0, 0 },
+	{ "priority", AB_CONF_T_INT, false, ab_conf_h_int, POFF(priority), 0, -1000, 1000 },
+	{ "ignore_links", AB_CONF_T_STRINGS, false, ab_conf_h_globs, POFF(ignore_links),
 	  POFF(n_ignore_links), 0, 0 },
 };
 
@@ -1008,14 +1013,12 @@ static void load_profile_file(struct ab_conf_ctx *c, struct ab_mail_conf *mc,
 void ab_conf_profiles(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	struct ab_mail_conf *mc = get_mc(c);
-	const char *main_path = ab_conf_config(c)->path;
+	struct ab_mail_conf *mc = get_mc(c, f, dst);
+	const char *main_path = c->path;
 	char dir[4096];
 	const char *slash;
 	int i, len = config_setting_length(s);
 
-	(void)f;
-	(void)dst;
 	if (!mc)
 		return;
 	slash = strrchr(main_path, '/');
@@ -1095,9 +1098,9 @@ const struct ab_mail_source *ab_mail_source_by_name(const struct ab_mail_conf *m
 	return NULL;
 }
 
-void ab_conf_mail_finish(struct ab_conf_ctx *c, const config_setting_t *root)
+void ab_conf_mail_finish(struct ab_conf_ctx *c, struct ab_mail_conf *mc,
+	const config_setting_t *root)
 {
-	struct ab_mail_conf *mc = ab_conf_config(c)->mail;
 	const config_setting_t *list;
 	size_t i;
 

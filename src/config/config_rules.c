@@ -3,7 +3,8 @@
  * the rule language (matchers, time windows, throttle, grouping, digests,
  * reminders) and team blocks.
  *
- * Public (config_int.h): ab_conf_rules, ab_conf_teams, ab_conf_rules_free.
+ * Public (config_rules.h): ab_conf_rules, ab_conf_teams (section handlers of
+ * config.c's table), ab_conf_rules_free, ab_conf_teams_free.
  *
  * Diagnostics, all "FILE:LINE: rule 'NAME': ...": unknown or misspelt
  * settings, bad globs, severities, categories, regexes (with the PCRE2
@@ -24,7 +25,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "config/config_int.h"
+#include "config/config_rules.h"
+#include "config/config_schema.h"
+#include "event/event.h"
 #include "lib/timewin.h"
 #include "lib/util.h"
 
@@ -258,18 +261,46 @@ static void h_win_tz(struct ab_conf_ctx *c, const config_setting_t *s,
 
 #define WOFF(m) offsetof(struct wparse, w) + offsetof(struct ab_window, m)
 static const struct ab_conf_field window_fields[] = {
-	{ "days", FT_STRINGS, false, h_win_days, 0, 0, 0, 0 },
-	{ "from", FT_STRING, false, h_win_time, WOFF(from_min), 0, 0, 0 },
-	{ "to", FT_STRING, false, h_win_time, WOFF(to_min), 0, 0, 0 },
-	{ "time_zone", FT_STRING, false, h_win_tz, 0, 0, 0, 0 },
+	{ "days", AB_CONF_T_STRINGS, false, h_win_days, 0, 0, 0, 0 },
+	{ "from", AB_CONF_T_STRING, false, h_win_time, WOFF(from_min), 0, 0, 0 },
+	{ "to", AB_CONF_T_STRING, false, h_win_time, WOFF(to_min), 0, 0, 0 },
+	{ "time_zone", AB_CONF_T_STRING, false, h_win_tz, 0, 0, 0, 0 },
 };
+
+struct wlist {
+	struct ab_window *arr;
+	size_t *cnt;
+	const char *name;    /* "active" or "mute" */
+};
+
+static void do_window(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
+	const char *label, void *arg)
+{
+	struct wlist *wl = arg;
+	struct wparse wp;
+
+	(void)idx;
+	(void)label;
+	memset(&wp, 0, sizeof wp);
+	wp.ok = true;
+	wp.w.days = 0x7f;
+	wp.w.to_min = 1440;
+	ab_strlcpy(wp.w.tz, "UTC", sizeof wp.w.tz);
+	ab_conf_check_group(c, g, window_fields, sizeof window_fields / sizeof window_fields[0],
+		wl->name, &wp, NULL);
+	if (wp.ok)
+		wl->arr[(*wl->cnt)++] = wp.w;
+}
 
 static void h_windows(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
 	struct ab_window **arr = AT(dst, f->off, struct ab_window *);
-	size_t *cnt = AT(dst, f->off_n, size_t);
-	int i, n = config_setting_length(s);
+	struct wlist wl = { NULL, AT(dst, f->off_n, size_t), f->name };
+	char what[sizeof c->prefix + 32];
+	struct ab_conf_list list = { what, "{ days = [\"mon-fri\"]; from = \"08:00\"; "
+		"to = \"18:00\"; time_zone = \"UTC\"; }", NULL, NULL };
+	int n = config_setting_length(s);
 
 	if (n > MAX_WINDOWS || n == 0) {
 		ab_conf_err(c, s, "%s'%s' needs 1 to %d windows", c->prefix, f->name, MAX_WINDOWS);
@@ -278,26 +309,9 @@ static void h_windows(struct ab_conf_ctx *c, const config_setting_t *s,
 	*arr = ab_conf_calloc(c, (size_t)n, sizeof **arr);
 	if (!*arr)
 		return;
-	for (i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-		struct wparse wp;
-
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			ab_conf_err(c, g, "%s%s: entry %d must be a group { days = [\"mon-fri\"]; "
-				"from = \"08:00\"; to = \"18:00\"; time_zone = \"UTC\"; }", c->prefix,
-				f->name, i + 1);
-			continue;
-		}
-		memset(&wp, 0, sizeof wp);
-		wp.ok = true;
-		wp.w.days = 0x7f;
-		wp.w.to_min = 1440;
-		ab_strlcpy(wp.w.tz, "UTC", sizeof wp.w.tz);
-		ab_conf_check_group(c, g, window_fields, sizeof window_fields /
-			sizeof window_fields[0], f->name, &wp, NULL);
-		if (wp.ok)
-			(*arr)[(*cnt)++] = wp.w;
-	}
+	wl.arr = *arr;
+	snprintf(what, sizeof what, "%s%s", c->prefix, f->name);
+	ab_conf_each_group(c, s, &list, do_window, &wl);
 }
 
 /* ------------------------------------------------------------------ actions */
@@ -405,9 +419,9 @@ static void h_dg_max(struct ab_conf_ctx *c, const config_setting_t *s,
 }
 
 static const struct ab_conf_field digest_fields[] = {
-	{ "schedule", FT_STRING, true, h_dg_schedule, 0, 0, 0, 0 },
-	{ "send_empty", FT_BOOL, false, h_dg_bool, 0, 0, 0, 0 },
-	{ "max_items", FT_INT, false, h_dg_max, ROFF(digest_max_items), 0, 1, 100 },
+	{ "schedule", AB_CONF_T_STRING, true, h_dg_schedule, 0, 0, 0, 0 },
+	{ "send_empty", AB_CONF_T_BOOL, false, h_dg_bool, 0, 0, 0, 0 },
+	{ "max_items", AB_CONF_T_INT, false, h_dg_max, ROFF(digest_max_items), 0, 1, 100 },
 };
 
 static void h_digest(struct ab_conf_ctx *c, const config_setting_t *s,
@@ -431,60 +445,58 @@ static void h_not(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);
 
 static const struct ab_conf_field matcher_fields[] = {
-	{ "events", FT_STRINGS, false, ab_conf_h_globs, ROFF(events), ROFF(n_events), 0, 0 },
-	{ "categories", FT_STRINGS, false, h_categories, ROFF(categories), 0, 0, 0 },
-	{ "severities", FT_STRINGS, false, h_severities, ROFF(severities), 0, 0, 0 },
-	{ "min_severity", FT_STRING, false, h_min_severity, ROFF(min_severity), 0, 0, 0 },
-	{ "sources", FT_STRINGS, false, ab_conf_h_globs, ROFF(sources), ROFF(n_sources), 0, 0 },
-	{ "tools", FT_STRINGS, false, ab_conf_h_globs, ROFF(tools), ROFF(n_tools), 0, 0 },
-	{ "statuses", FT_STRINGS, false, h_statuses, ROFF(statuses), ROFF(n_statuses), 0, 0 },
-	{ "min_priority", FT_INT, false, ab_conf_h_int, ROFF(min_priority), 0, 1, 100 },
-	{ "assets", FT_STRINGS, false, ab_conf_h_globs, ROFF(assets), ROFF(n_assets), 0, 0 },
-	{ "teams", FT_STRINGS, false, ab_conf_h_globs, ROFF(teams), ROFF(n_teams), 0, 0 },
-	{ "fields", FT_GROUP, false, h_fields, 0, 0, 0, 0 },
-	{ "not", FT_GROUP, false, h_not, 0, 0, 0, 0 },
+	{ "events", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(events), ROFF(n_events), 0, 0 },
+	{ "categories", AB_CONF_T_STRINGS, false, h_categories, ROFF(categories), 0, 0, 0 },
+	{ "severities", AB_CONF_T_STRINGS, false, h_severities, ROFF(severities), 0, 0, 0 },
+	{ "min_severity", AB_CONF_T_STRING, false, h_min_severity, ROFF(min_severity), 0, 0, 0 },
+	{ "sources", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(sources), ROFF(n_sources),
+	  0, 0 },
+	{ "tools", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(tools), ROFF(n_tools), 0, 0 },
+	{ "statuses", AB_CONF_T_STRINGS, false, h_statuses, ROFF(statuses), ROFF(n_statuses),
+	  0, 0 },
+	{ "min_priority", AB_CONF_T_INT, false, ab_conf_h_int, ROFF(min_priority), 0, 1, 100 },
+	{ "assets", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(assets), ROFF(n_assets), 0, 0 },
+	{ "teams", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(teams), ROFF(n_teams), 0, 0 },
+	{ "fields", AB_CONF_T_GROUP, false, h_fields, 0, 0, 0, 0 },
+	{ "not", AB_CONF_T_GROUP, false, h_not, 0, 0, 0, 0 },
 };
 
 static const struct ab_conf_field rule_fields[] = {
-	{ "name", FT_STRING, false, h_rule_name, ROFF(name), 0, 0, 0 },
-	{ "events", FT_STRINGS, false, ab_conf_h_globs, ROFF(events), ROFF(n_events), 0, 0 },
-	{ "categories", FT_STRINGS, false, h_categories, ROFF(categories), 0, 0, 0 },
-	{ "severities", FT_STRINGS, false, h_severities, ROFF(severities), 0, 0, 0 },
-	{ "min_severity", FT_STRING, false, h_min_severity, ROFF(min_severity), 0, 0, 0 },
-	{ "sources", FT_STRINGS, false, ab_conf_h_globs, ROFF(sources), ROFF(n_sources), 0, 0 },
-	{ "tools", FT_STRINGS, false, ab_conf_h_globs, ROFF(tools), ROFF(n_tools), 0, 0 },
-	{ "statuses", FT_STRINGS, false, h_statuses, ROFF(statuses), ROFF(n_statuses), 0, 0 },
-	{ "min_priority", FT_INT, false, ab_conf_h_int, ROFF(min_priority), 0, 1, 100 },
-	{ "assets", FT_STRINGS, false, ab_conf_h_globs, ROFF(assets), ROFF(n_assets), 0, 0 },
-	{ "teams", FT_STRINGS, false, ab_conf_h_globs, ROFF(teams), ROFF(n_teams), 0, 0 },
-	{ "fields", FT_GROUP, false, h_fields, 0, 0, 0, 0 },
-	{ "not", FT_GROUP, false, h_not, 0, 0, 0, 0 },
-	{ "active", FT_LIST, false, h_windows, ROFF(active), ROFF(n_active), 0, 0 },
-	{ "mute", FT_LIST, false, h_windows, ROFF(mute), ROFF(n_mute), 0, 0 },
-	{ "mute_critical", FT_BOOL, false, ab_conf_h_bool, ROFF(mute_critical), 0, 0, 0 },
-	{ "channels", FT_STRINGS, false, ab_conf_h_chanrefs, ROFF(channels), ROFF(n_channels),
+	{ "name", AB_CONF_T_STRING, false, h_rule_name, ROFF(name), 0, 0, 0 },
+	{ "events", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(events), ROFF(n_events), 0, 0 },
+	{ "categories", AB_CONF_T_STRINGS, false, h_categories, ROFF(categories), 0, 0, 0 },
+	{ "severities", AB_CONF_T_STRINGS, false, h_severities, ROFF(severities), 0, 0, 0 },
+	{ "min_severity", AB_CONF_T_STRING, false, h_min_severity, ROFF(min_severity), 0, 0, 0 },
+	{ "sources", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(sources), ROFF(n_sources),
 	  0, 0 },
-	{ "final", FT_BOOL, false, ab_conf_h_bool, ROFF(final), 0, 0, 0 },
-	{ "throttle", FT_DURATION, false, ab_conf_h_duration, ROFF(throttle_ms), 0, 1000,
-	  30 * MS_DAY },
-	{ "throttle_key", FT_STRINGS, false, h_field_names, ROFF(throttle_key),
+	{ "tools", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(tools), ROFF(n_tools), 0, 0 },
+	{ "statuses", AB_CONF_T_STRINGS, false, h_statuses, ROFF(statuses), ROFF(n_statuses),
+	  0, 0 },
+	{ "min_priority", AB_CONF_T_INT, false, ab_conf_h_int, ROFF(min_priority), 0, 1, 100 },
+	{ "assets", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(assets), ROFF(n_assets), 0, 0 },
+	{ "teams", AB_CONF_T_STRINGS, false, ab_conf_h_globs, ROFF(teams), ROFF(n_teams), 0, 0 },
+	{ "fields", AB_CONF_T_GROUP, false, h_fields, 0, 0, 0, 0 },
+	{ "not", AB_CONF_T_GROUP, false, h_not, 0, 0, 0, 0 },
+	{ "active", AB_CONF_T_LIST, false, h_windows, ROFF(active), ROFF(n_active), 0, 0 },
+	{ "mute", AB_CONF_T_LIST, false, h_windows, ROFF(mute), ROFF(n_mute), 0, 0 },
+	{ "mute_critical", AB_CONF_T_BOOL, false, ab_conf_h_bool, ROFF(mute_critical), 0, 0, 0 },
+	{ "channels", AB_CONF_T_STRINGS, false, ab_conf_h_chanrefs, ROFF(channels),
+	  ROFF(n_channels), 0, 0 },
+	{ "final", AB_CONF_T_BOOL, false, ab_conf_h_bool, ROFF(final), 0, 0, 0 },
+	{ "throttle", AB_CONF_T_DURATION, false, ab_conf_h_duration, ROFF(throttle_ms), 0,
+	  1000, 30 * MS_DAY },
+	{ "throttle_key", AB_CONF_T_STRINGS, false, h_field_names, ROFF(throttle_key),
 	  ROFF(n_throttle_key), 0, 0 },
-	{ "group_by", FT_STRINGS, false, h_field_names, ROFF(group_by), ROFF(n_group_by), 0, 0 },
-	{ "group_wait", FT_DURATION, false, ab_conf_h_duration, ROFF(group_wait_ms), 0, 0,
-	  MS_DAY },
-	{ "group_interval", FT_DURATION, false, ab_conf_h_duration, ROFF(group_interval_ms), 0,
-	  0, 7 * MS_DAY },
-	{ "max_group_size", FT_INT, false, ab_conf_h_int, ROFF(max_group_size), 0, 1, 100 },
-	{ "digest", FT_GROUP, false, h_digest, 0, 0, 0, 0 },
-	{ "remind", FT_STRINGS, false, h_remind, 0, 0, 0, 0 },
+	{ "group_by", AB_CONF_T_STRINGS, false, h_field_names, ROFF(group_by), ROFF(n_group_by),
+	  0, 0 },
+	{ "group_wait", AB_CONF_T_DURATION, false, ab_conf_h_duration, ROFF(group_wait_ms), 0,
+	  0, MS_DAY },
+	{ "group_interval", AB_CONF_T_DURATION, false, ab_conf_h_duration, ROFF(group_interval_ms),
+	  0, 0, 7 * MS_DAY },
+	{ "max_group_size", AB_CONF_T_INT, false, ab_conf_h_int, ROFF(max_group_size), 0, 1, 100 },
+	{ "digest", AB_CONF_T_GROUP, false, h_digest, 0, 0, 0, 0 },
+	{ "remind", AB_CONF_T_STRINGS, false, h_remind, 0, 0, 0, 0 },
 };
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
 
 static void free_rule(struct ab_rule_conf *r)
 {
@@ -493,15 +505,15 @@ static void free_rule(struct ab_rule_conf *r)
 	free(r->name);
 	free(r->key);
 	free(r->file);
-	free_strv(r->events, r->n_events);
-	free_strv(r->sources, r->n_sources);
-	free_strv(r->channels, r->n_channels);
-	free_strv(r->tools, r->n_tools);
-	free_strv(r->assets, r->n_assets);
-	free_strv(r->teams, r->n_teams);
-	free_strv(r->statuses, r->n_statuses);
-	free_strv(r->throttle_key, r->n_throttle_key);
-	free_strv(r->group_by, r->n_group_by);
+	ab_conf_strv_free(r->events, r->n_events);
+	ab_conf_strv_free(r->sources, r->n_sources);
+	ab_conf_strv_free(r->channels, r->n_channels);
+	ab_conf_strv_free(r->tools, r->n_tools);
+	ab_conf_strv_free(r->assets, r->n_assets);
+	ab_conf_strv_free(r->teams, r->n_teams);
+	ab_conf_strv_free(r->statuses, r->n_statuses);
+	ab_conf_strv_free(r->throttle_key, r->n_throttle_key);
+	ab_conf_strv_free(r->group_by, r->n_group_by);
 	for (size_t i = 0; i < r->n_fields; i++) {
 		free(r->fields[i].name);
 		free(r->fields[i].pattern);
@@ -572,17 +584,30 @@ static void rule_checks(struct ab_conf_ctx *c, const config_setting_t *g, struct
 		ab_conf_err(c, g, "%sthrottle_key needs throttle", c->prefix);
 }
 
+struct rlist {
+	struct ab_rule_conf *rules;
+	size_t *n_rules;
+	const config_setting_t **defs;    /* where each rule is defined */
+	bool *named;                      /* the rule has a name of its own */
+	const struct ab_team_conf *team;  /* NULL: the global rules */
+};
+
 static void do_rule(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
-	struct ab_rule_conf *rules, size_t *n_rules, const config_setting_t **defs, bool *named,
-	const struct ab_team_conf *team)
+	const char *label, void *arg)
 {
-	struct ab_rule_conf *r = &rules[*n_rules];
+	struct rlist *rl = arg;
+	struct ab_rule_conf *rules = rl->rules, *r = &rules[*rl->n_rules];
+	size_t *n_rules = rl->n_rules;
+	const config_setting_t **defs = rl->defs;
+	bool *named = rl->named;
+	const struct ab_team_conf *team = rl->team;
 	const config_setting_t *ns = config_setting_get_member(g, "name");
 	const config_setting_t *chs = config_setting_get_member(g, "channels");
 	const char *nm = NULL;
 	char buf[AB_CONF_RULE_NAME_MAX + 16], what[AB_CONF_RULE_NAME_MAX + 96], file[PATH_MAX];
 	char key[AB_CONF_RULE_NAME_MAX * 2 + 16];
 
+	(void)label;
 	if (ns && config_setting_type(ns) == CONFIG_TYPE_STRING &&
 	    ab_conf_text_ok(config_setting_get_string(ns), AB_CONF_RULE_NAME_MAX))
 		nm = config_setting_get_string(ns);
@@ -635,9 +660,11 @@ static void do_rule(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
 static void parse_rules(struct ab_conf_ctx *c, const config_setting_t *s,
 	struct ab_rule_conf **rules, size_t *n_rules, const struct ab_team_conf *team)
 {
-	const config_setting_t **defs;
-	bool *named;
-	int i, n = config_setting_length(s);
+	static const struct ab_conf_list list = {
+		"rules", "{ name = \"...\"; channels = [...]; }", NULL, NULL,
+	};
+	struct rlist rl = { NULL, n_rules, NULL, NULL, team };
+	int n = config_setting_length(s);
 
 	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
 		ab_conf_err(c, s, "%ssetting 'rules' must be a list ( { ... }, ... )", c->prefix);
@@ -648,32 +675,20 @@ static void parse_rules(struct ab_conf_ctx *c, const config_setting_t *s,
 		return;
 	}
 	*rules = ab_conf_calloc(c, (size_t)n, sizeof **rules);
-	defs = ab_conf_calloc(c, (size_t)n, sizeof *defs);
-	named = ab_conf_calloc(c, (size_t)n, sizeof *named);
-	if (!*rules || !defs || !named)
-		goto out;
-	for (i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			ab_conf_err(c, g, "rules: entry %d must be a group "
-				"{ name = \"...\"; channels = [...]; }", i + 1);
-			continue;
-		}
-		do_rule(c, g, i, *rules, n_rules, defs, named, team);
-	}
-out:
-	free(defs);
-	free(named);
+	rl.defs = ab_conf_calloc(c, (size_t)n, sizeof *rl.defs);
+	rl.named = ab_conf_calloc(c, (size_t)n, sizeof *rl.named);
+	rl.rules = *rules;
+	if (*rules && rl.defs && rl.named)
+		ab_conf_each_group(c, s, &list, do_rule, &rl);
+	free(rl.defs);
+	free(rl.named);
 }
 
 void ab_conf_rules(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	struct ab_config *cfg = dst;
-
-	(void)f;
-	parse_rules(c, s, &cfg->rules, &cfg->n_rules, NULL);
+	parse_rules(c, s, AT(dst, f->off, struct ab_rule_conf *), AT(dst, f->off_n, size_t),
+		NULL);
 }
 
 /* ------------------------------------------------------------------ teams */
@@ -712,11 +727,12 @@ static void h_team_rules(struct ab_conf_ctx *c, const config_setting_t *s,
 
 #define TOFF(m) offsetof(struct ab_team_conf, m)
 static const struct ab_conf_field team_fields[] = {
-	{ "name", FT_STRING, true, h_team_name, 0, 0, 0, 0 },
-	{ "channels", FT_STRINGS, true, h_team_chans, TOFF(channels), TOFF(n_channels), 0, 0 },
-	{ "default", FT_STRINGS, false, h_team_chans, TOFF(default_channels), TOFF(n_default),
+	{ "name", AB_CONF_T_STRING, true, h_team_name, 0, 0, 0, 0 },
+	{ "channels", AB_CONF_T_STRINGS, true, h_team_chans, TOFF(channels), TOFF(n_channels),
 	  0, 0 },
-	{ "rules", FT_LIST, false, h_team_rules, 0, 0, 0, 0 },
+	{ "default", AB_CONF_T_STRINGS, false, h_team_chans, TOFF(default_channels),
+	  TOFF(n_default), 0, 0 },
+	{ "rules", AB_CONF_T_LIST, false, h_team_rules, 0, 0, 0, 0 },
 };
 
 static bool owns(const struct ab_team_conf *t, const char *ch)
@@ -729,126 +745,135 @@ static bool owns(const struct ab_team_conf *t, const char *ch)
 
 /* A channel list of team t (rules or default) naming a channel of another team. */
 static void check_foreign(struct ab_conf_ctx *c, const config_setting_t *g,
-	const struct ab_config *cfg, const struct ab_team_conf *t, char *const *chans, size_t n,
-	const char *what)
+	const struct ab_team_conf *teams, size_t n_teams, const struct ab_team_conf *t,
+	char *const *chans, size_t n, const char *what)
 {
 	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < cfg->n_teams; k++)
-			if (&cfg->teams[k] != t && owns(&cfg->teams[k], chans[i]))
+		for (size_t k = 0; k < n_teams; k++)
+			if (&teams[k] != t && owns(&teams[k], chans[i]))
 				ab_conf_err(c, g, "team '%s': %s sends to channel '%s', which belongs "
 					"to team '%s' and only ever gets that team's events", t->name,
-					what, chans[i], cfg->teams[k].name);
+					what, chans[i], teams[k].name);
+}
+
+struct tlist {
+	struct ab_team_conf *teams;
+	size_t *n;
+	const config_setting_t **defs;    /* where each team is defined */
+	const config_setting_t **rules;   /* its rules, parsed once every team is known */
+};
+
+static void do_team(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
+	const char *label, void *arg)
+{
+	struct tlist *tl = arg;
+	struct ab_team_conf *t = &tl->teams[*tl->n];
+	struct tparse tp = { .t = t };
+	const char *nm = NULL;
+	char file[PATH_MAX], what[96], sh[SHOW];
+
+	(void)label;
+	if (!config_setting_lookup_string(g, "name", &nm) || !ab_conf_text_ok(nm, 64) ||
+	    strchr(nm, '/')) {
+		ab_conf_err(c, g, "teams: entry %d needs name = \"...\" (1 to 64 characters, "
+			"no '/')", idx + 1);
+		return;
+	}
+	for (size_t k = 0; k < *tl->n; k++) {
+		if (!strcmp(tl->teams[k].name, nm)) {
+			char first[PATH_MAX + 16];
+
+			ab_conf_place(c, tl->defs[k], first, sizeof first);
+			ab_conf_err(c, g, "duplicate team name '%s' (first defined at %s)",
+				ab_conf_show(nm, sh, sizeof sh), first);
+			return;
+		}
+	}
+	t->name = ab_conf_strdup(c, nm);
+	ab_conf_src_file(c, config_setting_source_file(g), file, sizeof file);
+	t->file = ab_conf_strdup(c, file);
+	t->line = config_setting_source_line(g);
+	snprintf(what, sizeof what, "team '%s'", nm);
+	snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
+	ab_conf_check_group(c, g, team_fields, sizeof team_fields / sizeof team_fields[0], what,
+		&tp, NULL);
+	c->prefix[0] = '\0';
+	tl->defs[*tl->n] = g;
+	tl->rules[*tl->n] = tp.rules;
+	(*tl->n)++;
 }
 
 void ab_conf_teams(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	struct ab_config *cfg = dst;
-	const config_setting_t **defs, **rl;
-	int i, n = config_setting_length(s);
-	char sh[SHOW];
+	static const struct ab_conf_list list = {
+		"teams", "{ name = \"...\"; channels = [...]; rules = ( ... ); }", NULL, NULL,
+	};
+	struct ab_team_conf **teams = AT(dst, f->off, struct ab_team_conf *);
+	size_t *n_teams = AT(dst, f->off_n, size_t);
+	struct tlist tl = { NULL, n_teams, NULL, NULL };
+	int n = config_setting_length(s);
 
-	(void)f;
 	if (n > MAX_TEAMS) {
 		ab_conf_err(c, s, "setting 'teams' has %d teams (at most %d)", n, MAX_TEAMS);
 		return;
 	}
-	cfg->teams = ab_conf_calloc(c, (size_t)n, sizeof *cfg->teams);
-	defs = ab_conf_calloc(c, (size_t)n, sizeof *defs);
-	rl = ab_conf_calloc(c, (size_t)n, sizeof *rl);
-	if (!cfg->teams || !defs || !rl)
+	*teams = ab_conf_calloc(c, (size_t)n, sizeof **teams);
+	tl.defs = ab_conf_calloc(c, (size_t)n, sizeof *tl.defs);
+	tl.rules = ab_conf_calloc(c, (size_t)n, sizeof *tl.rules);
+	if (!*teams || !tl.defs || !tl.rules)
 		goto out;
-	for (i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-		struct ab_team_conf *t = &cfg->teams[cfg->n_teams];
-		struct tparse tp = { .t = t };
-		const char *nm = NULL;
-		char file[PATH_MAX], what[96];
-
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			ab_conf_err(c, g, "teams: entry %d must be a group { name = \"...\"; "
-				"channels = [...]; rules = ( ... ); }", i + 1);
-			continue;
-		}
-		if (!config_setting_lookup_string(g, "name", &nm) || !ab_conf_text_ok(nm, 64) ||
-		    strchr(nm, '/')) {
-			ab_conf_err(c, g, "teams: entry %d needs name = \"...\" (1 to 64 characters, "
-				"no '/')", i + 1);
-			continue;
-		}
-		for (size_t k = 0; k < cfg->n_teams; k++) {
-			if (!strcmp(cfg->teams[k].name, nm)) {
-				char first[PATH_MAX + 16];
-
-				ab_conf_place(c, defs[k], first, sizeof first);
-				ab_conf_err(c, g, "duplicate team name '%s' (first defined at %s)",
-					ab_conf_show(nm, sh, sizeof sh), first);
-				nm = NULL;
-				break;
-			}
-		}
-		if (!nm)
-			continue;
-		t->name = ab_conf_strdup(c, nm);
-		ab_conf_src_file(c, config_setting_source_file(g), file, sizeof file);
-		t->file = ab_conf_strdup(c, file);
-		t->line = config_setting_source_line(g);
-		snprintf(what, sizeof what, "team '%s'", nm);
-		snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
-		ab_conf_check_group(c, g, team_fields, sizeof team_fields / sizeof team_fields[0],
-			what, &tp, NULL);
-		c->prefix[0] = '\0';
-		defs[cfg->n_teams] = g;
-		rl[cfg->n_teams] = tp.rules;
-		cfg->n_teams++;
-	}
+	tl.teams = *teams;
+	ab_conf_each_group(c, s, &list, do_team, &tl);
 	/* Rules after every team is known (their rule->team pointers are stable now). */
-	for (size_t k = 0; k < cfg->n_teams; k++) {
-		struct ab_team_conf *t = &cfg->teams[k];
+	for (size_t k = 0; k < *n_teams; k++) {
+		struct ab_team_conf *t = &tl.teams[k];
 
-		if (rl[k])
-			parse_rules(c, rl[k], &t->rules, &t->n_rules, t);
+		if (tl.rules[k])
+			parse_rules(c, tl.rules[k], &t->rules, &t->n_rules, t);
 		for (size_t j = 0; j < t->n_channels; j++)
 			for (size_t o = 0; o < k; o++)
-				if (owns(&cfg->teams[o], t->channels[j]))
-					ab_conf_err(c, defs[k], "team '%s': channel '%s' already belongs "
-						"to team '%s' (a channel has at most one team)",
-						t->name, t->channels[j], cfg->teams[o].name);
+				if (owns(&tl.teams[o], t->channels[j]))
+					ab_conf_err(c, tl.defs[k], "team '%s': channel '%s' "
+						"already belongs to team '%s' (a channel has at "
+						"most one team)", t->name, t->channels[j],
+						tl.teams[o].name);
 	}
-	for (size_t k = 0; k < cfg->n_teams; k++) {
-		struct ab_team_conf *t = &cfg->teams[k];
+	for (size_t k = 0; k < *n_teams; k++) {
+		struct ab_team_conf *t = &tl.teams[k];
 
-		check_foreign(c, defs[k], cfg, t, t->default_channels, t->n_default, "default");
+		check_foreign(c, tl.defs[k], tl.teams, *n_teams, t, t->default_channels,
+			t->n_default, "default");
 		for (size_t j = 0; j < t->n_rules; j++) {
 			char w[AB_CONF_RULE_NAME_MAX + 16];
 
 			snprintf(w, sizeof w, "rule '%s'", t->rules[j].name);
-			check_foreign(c, defs[k], cfg, t, t->rules[j].channels, t->rules[j].n_channels,
-				w);
+			check_foreign(c, tl.defs[k], tl.teams, *n_teams, t, t->rules[j].channels,
+				t->rules[j].n_channels, w);
 		}
 	}
 out:
-	free(defs);
-	free(rl);
+	free(tl.defs);
+	free(tl.rules);
 }
 
-void ab_conf_rules_free(struct ab_config *cfg)
+void ab_conf_rules_free(struct ab_rule_conf *rules, size_t n)
 {
-	for (size_t i = 0; i < cfg->n_rules; i++)
-		free_rule(&cfg->rules[i]);
-	free(cfg->rules);
-	cfg->rules = NULL;
-	for (size_t k = 0; k < cfg->n_teams; k++) {
-		struct ab_team_conf *t = &cfg->teams[k];
+	for (size_t i = 0; i < n; i++)
+		free_rule(&rules[i]);
+	free(rules);
+}
 
-		for (size_t i = 0; i < t->n_rules; i++)
-			free_rule(&t->rules[i]);
-		free(t->rules);
+void ab_conf_teams_free(struct ab_team_conf *teams, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct ab_team_conf *t = &teams[k];
+
+		ab_conf_rules_free(t->rules, t->n_rules);
 		free(t->name);
 		free(t->file);
-		free_strv(t->channels, t->n_channels);
-		free_strv(t->default_channels, t->n_default);
+		ab_conf_strv_free(t->channels, t->n_channels);
+		ab_conf_strv_free(t->default_channels, t->n_default);
 	}
-	free(cfg->teams);
-	cfg->teams = NULL;
+	free(teams);
 }

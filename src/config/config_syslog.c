@@ -1,11 +1,11 @@
 /*
  * config_syslog.c - the "syslog" section of alertbridge.conf: listeners,
- * syslog sources and the store high-water mark (see syslog_conf.h for the
+ * syslog sources and the store high-water mark (see config_syslog.h for the
  * syntax and the struct it fills).
  *
- * Public: ab_conf_syslog (section handler, config_int.h),
- *         ab_syslog_conf_free, ab_syslog_proto_name, ab_syslog_facility_parse,
- *         ab_syslog_addr_split.
+ * Public (config_syslog.h): ab_conf_syslog (section handler of config.c's
+ *         table), ab_syslog_conf_free, ab_syslog_proto_name,
+ *         ab_syslog_facility_parse, ab_syslog_addr_split.
  * Diagnostics (all as FILE:LINE: via ab_conf_err, every error reported):
  *   bad or duplicate listener/source names, unknown proto, bad addresses
  *   ("127.0.0.1:5514", "[::1]:5514", "/abs/path" for unix), duplicate
@@ -23,9 +23,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "config/config_int.h"
-#include "config/mail_conf.h"
-#include "config/syslog_conf.h"
+#include "config/config_schema.h"
+#include "config/config_syslog.h"
 
 #define NAME_MAX_LEN 64
 #define ADDR_MAX 256
@@ -216,31 +215,33 @@ static void h_regex(struct ab_conf_ctx *c, const config_setting_t *s,
 
 #define LOFF(m) offsetof(struct ab_syslog_listener_conf, m)
 static const struct ab_conf_field listener_fields[] = {
-	{ "name", FT_STRING, true, h_name, LOFF(name), 0, 0, 0 },
-	{ "proto", FT_STRING, true, h_proto, 0, 0, 0, 0 },
-	{ "address", FT_STRING, true, ab_conf_h_string, LOFF(address), 0, 0, 0 },
-	{ "tls_cert", FT_STRING, false, h_abs, LOFF(tls_cert), 0, 0, 0 },
-	{ "tls_key", FT_STRING, false, h_abs, LOFF(tls_key), 0, 0, 0 },
-	{ "tls_ca", FT_STRING, false, h_abs, LOFF(tls_ca), 0, 0, 0 },
-	{ "tls_verify_client", FT_BOOL, false, ab_conf_h_bool, LOFF(tls_verify_client), 0, 0, 0 },
-	{ "max_message", FT_INT, false, ab_conf_h_int, LOFF(max_message), 0,
+	{ "name", AB_CONF_T_STRING, true, h_name, LOFF(name), 0, 0, 0 },
+	{ "proto", AB_CONF_T_STRING, true, h_proto, 0, 0, 0, 0 },
+	{ "address", AB_CONF_T_STRING, true, ab_conf_h_string, LOFF(address), 0, 0, 0 },
+	{ "tls_cert", AB_CONF_T_STRING, false, h_abs, LOFF(tls_cert), 0, 0, 0 },
+	{ "tls_key", AB_CONF_T_STRING, false, h_abs, LOFF(tls_key), 0, 0, 0 },
+	{ "tls_ca", AB_CONF_T_STRING, false, h_abs, LOFF(tls_ca), 0, 0, 0 },
+	{ "tls_verify_client", AB_CONF_T_BOOL, false, ab_conf_h_bool, LOFF(tls_verify_client), 0,
+	  0, 0 },
+	{ "max_message", AB_CONF_T_INT, false, ab_conf_h_int, LOFF(max_message), 0,
 	  AB_SYSLOG_MIN_MESSAGE, AB_SYSLOG_MAX_MESSAGE },
-	{ "max_connections", FT_INT, false, ab_conf_h_int, LOFF(max_connections), 0, 1, 65536 },
-	{ "idle_timeout", FT_DURATION, false, ab_conf_h_duration, LOFF(idle_timeout_ms), 0, 0,
-	  7LL * 24 * 3600 * 1000 },
+	{ "max_connections", AB_CONF_T_INT, false, ab_conf_h_int, LOFF(max_connections), 0,
+	  1, 65536 },
+	{ "idle_timeout", AB_CONF_T_DURATION, false, ab_conf_h_duration, LOFF(idle_timeout_ms), 0,
+	  0, 7LL * 24 * 3600 * 1000 },
 };
 
 #define SOFF(m) offsetof(struct ab_syslog_source_conf, m)
 static const struct ab_conf_field source_fields[] = {
-	{ "name", FT_STRING, true, h_name, SOFF(name), 0, 0, 0 },
-	{ "listeners", FT_STRINGS, false, ab_conf_h_strings, SOFF(listeners), SOFF(n_listeners),
-	  0, 0 },
-	{ "hosts", FT_STRINGS, false, ab_conf_h_globs, SOFF(hosts), SOFF(n_hosts), 0, 0 },
-	{ "apps", FT_STRINGS, false, ab_conf_h_globs, SOFF(apps), SOFF(n_apps), 0, 0 },
-	{ "facilities", FT_STRINGS, false, h_facilities, 0, 0, 0, 0 },
-	{ "regex", FT_STRING, false, h_regex, SOFF(regex), 0, 0, 0 },
-	{ "profile", FT_STRING, false, h_name, SOFF(profile), 0, 0, 0 },
-	{ "drop", FT_BOOL, false, ab_conf_h_bool, SOFF(drop), 0, 0, 0 },
+	{ "name", AB_CONF_T_STRING, true, h_name, SOFF(name), 0, 0, 0 },
+	{ "listeners", AB_CONF_T_STRINGS, false, ab_conf_h_strings, SOFF(listeners),
+	  SOFF(n_listeners), 0, 0 },
+	{ "hosts", AB_CONF_T_STRINGS, false, ab_conf_h_globs, SOFF(hosts), SOFF(n_hosts), 0, 0 },
+	{ "apps", AB_CONF_T_STRINGS, false, ab_conf_h_globs, SOFF(apps), SOFF(n_apps), 0, 0 },
+	{ "facilities", AB_CONF_T_STRINGS, false, h_facilities, 0, 0, 0, 0 },
+	{ "regex", AB_CONF_T_STRING, false, h_regex, SOFF(regex), 0, 0, 0 },
+	{ "profile", AB_CONF_T_STRING, false, h_name, SOFF(profile), 0, 0, 0 },
+	{ "drop", AB_CONF_T_BOOL, false, ab_conf_h_bool, SOFF(drop), 0, 0, 0 },
 };
 
 static void check_listener(struct ab_conf_ctx *c, const config_setting_t *g,
@@ -285,11 +286,41 @@ static void check_listener(struct ab_conf_ctx *c, const config_setting_t *g,
 	}
 }
 
+struct llist {
+	struct ab_syslog_conf *sc;
+	const config_setting_t **defs;    /* where each listener is defined */
+};
+
+static void do_listener(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
+	const char *what, void *arg)
+{
+	struct llist *ll = arg;
+	struct ab_syslog_conf *sc = ll->sc;
+	struct ab_syslog_listener_conf *l = &sc->listeners[sc->n_listeners];
+
+	(void)idx;
+	l->max_message = AB_SYSLOG_DEFAULT_MAX_MESSAGE;
+	l->max_connections = AB_SYSLOG_DEFAULT_MAX_CONN;
+	l->idle_timeout_ms = AB_SYSLOG_DEFAULT_IDLE_MS;
+	ab_conf_check_group(c, g, listener_fields,
+		sizeof listener_fields / sizeof listener_fields[0], what, l, NULL);
+	l->file = ab_conf_strdup(c, config_setting_source_file(g) ?
+		config_setting_source_file(g) : "?");
+	l->line = config_setting_source_line(g);
+	ll->defs[sc->n_listeners] = g;
+	sc->n_listeners++;
+	check_listener(c, g, sc, ll->defs, sc->n_listeners - 1);
+}
+
 static void h_listeners(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
+	static const struct ab_conf_list list = {
+		"syslog listeners", "{ name = \"...\"; proto = \"tcp\"; address = "
+		"\"127.0.0.1:5514\"; }", "syslog listener", name_ok,
+	};
 	struct ab_syslog_conf *sc = dst;
-	const config_setting_t **defs;
+	struct llist ll = { sc, NULL };
 	int n = config_setting_length(s);
 
 	(void)f;
@@ -298,46 +329,38 @@ static void h_listeners(struct ab_conf_ctx *c, const config_setting_t *s,
 		return;
 	}
 	sc->listeners = ab_conf_calloc(c, (size_t)n + 1, sizeof *sc->listeners);
-	defs = calloc((size_t)n + 1, sizeof *defs);
-	if (!sc->listeners || !defs) {
-		free(defs);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-		struct ab_syslog_listener_conf *l = &sc->listeners[sc->n_listeners];
-		const char *nm = NULL;
-		char what[NAME_MAX_LEN + 32];
+	ll.defs = calloc((size_t)n + 1, sizeof *ll.defs);
+	if (sc->listeners && ll.defs)
+		ab_conf_each_group(c, s, &list, do_listener, &ll);
+	free(ll.defs);
+}
 
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			ab_conf_err(c, g, "syslog listeners: entry %d must be a group { name = \"...\"; "
-				"proto = \"tcp\"; address = \"127.0.0.1:5514\"; }", i + 1);
-			continue;
-		}
-		if (config_setting_lookup_string(g, "name", &nm) && name_ok(nm))
-			snprintf(what, sizeof what, "syslog listener '%s'", nm);
-		else
-			snprintf(what, sizeof what, "syslog listener %d", i + 1);
-		snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
-		l->max_message = AB_SYSLOG_DEFAULT_MAX_MESSAGE;
-		l->max_connections = AB_SYSLOG_DEFAULT_MAX_CONN;
-		l->idle_timeout_ms = AB_SYSLOG_DEFAULT_IDLE_MS;
-		ab_conf_check_group(c, g, listener_fields,
-			sizeof listener_fields / sizeof listener_fields[0], what, l, NULL);
-		l->file = ab_conf_strdup(c, config_setting_source_file(g) ?
-			config_setting_source_file(g) : "?");
-		l->line = config_setting_source_line(g);
-		defs[sc->n_listeners] = g;
-		sc->n_listeners++;
-		check_listener(c, g, sc, defs, sc->n_listeners - 1);
-		c->prefix[0] = '\0';
-	}
-	free(defs);
+static void do_source(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
+	const char *what, void *arg)
+{
+	struct ab_syslog_conf *sc = arg;
+	struct ab_syslog_source_conf *src = &sc->sources[sc->n_sources];
+
+	(void)idx;
+	ab_conf_check_group(c, g, source_fields, sizeof source_fields / sizeof source_fields[0],
+		what, src, NULL);
+	src->file = ab_conf_strdup(c, config_setting_source_file(g) ?
+		config_setting_source_file(g) : "?");
+	src->line = config_setting_source_line(g);
+	for (size_t k = 0; k < sc->n_sources; k++)
+		if (src->name && sc->sources[k].name && !strcmp(src->name, sc->sources[k].name))
+			ab_conf_err(c, g, "duplicate syslog source name '%s' (first defined at line "
+				"%d)", src->name, sc->sources[k].line);
+	sc->n_sources++;
 }
 
 static void h_sources(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
+	static const struct ab_conf_list list = {
+		"syslog sources", "{ name = \"...\"; apps = [\"...\"]; }", "syslog source",
+		name_ok,
+	};
 	struct ab_syslog_conf *sc = dst;
 	int n = config_setting_length(s);
 
@@ -347,36 +370,8 @@ static void h_sources(struct ab_conf_ctx *c, const config_setting_t *s,
 		return;
 	}
 	sc->sources = ab_conf_calloc(c, (size_t)n + 1, sizeof *sc->sources);
-	if (!sc->sources)
-		return;
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
-		struct ab_syslog_source_conf *src = &sc->sources[sc->n_sources];
-		const char *nm = NULL;
-		char what[NAME_MAX_LEN + 32];
-
-		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			ab_conf_err(c, g, "syslog sources: entry %d must be a group { name = \"...\"; "
-				"apps = [\"...\"]; }", i + 1);
-			continue;
-		}
-		if (config_setting_lookup_string(g, "name", &nm) && name_ok(nm))
-			snprintf(what, sizeof what, "syslog source '%s'", nm);
-		else
-			snprintf(what, sizeof what, "syslog source %d", i + 1);
-		snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
-		ab_conf_check_group(c, g, source_fields,
-			sizeof source_fields / sizeof source_fields[0], what, src, NULL);
-		src->file = ab_conf_strdup(c, config_setting_source_file(g) ?
-			config_setting_source_file(g) : "?");
-		src->line = config_setting_source_line(g);
-		for (size_t k = 0; k < sc->n_sources; k++)
-			if (src->name && sc->sources[k].name && !strcmp(src->name, sc->sources[k].name))
-				ab_conf_err(c, g, "duplicate syslog source name '%s' (first defined "
-					"at line %d)", src->name, sc->sources[k].line);
-		sc->n_sources++;
-		c->prefix[0] = '\0';
-	}
+	if (sc->sources)
+		ab_conf_each_group(c, s, &list, do_source, sc);
 }
 
 static void h_high_water(struct ab_conf_ctx *c, const config_setting_t *s,
@@ -387,25 +382,23 @@ static void h_high_water(struct ab_conf_ctx *c, const config_setting_t *s,
 
 #define COFF(m) offsetof(struct ab_syslog_conf, m)
 static const struct ab_conf_field syslog_fields[] = {
-	{ "listeners", FT_LIST, false, h_listeners, 0, 0, 0, 0 },
-	{ "sources", FT_LIST, false, h_sources, 0, 0, 0, 0 },
-	{ "high_water", FT_INT, false, h_high_water, COFF(high_water), 0, 0, 100000000 },
-	{ "status_file", FT_STRING, false, ab_conf_h_string, COFF(status_file), 0, 0, 0 },
+	{ "listeners", AB_CONF_T_LIST, false, h_listeners, 0, 0, 0, 0 },
+	{ "sources", AB_CONF_T_LIST, false, h_sources, 0, 0, 0, 0 },
+	{ "high_water", AB_CONF_T_INT, false, h_high_water, COFF(high_water), 0, 0, 100000000 },
+	{ "status_file", AB_CONF_T_STRING, false, ab_conf_h_string, COFF(status_file), 0, 0, 0 },
 };
 
 void ab_conf_syslog(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	struct ab_config *cfg = ab_conf_config(c);
+	struct ab_syslog_conf **scp = (struct ab_syslog_conf **)(void *)((char *)dst + f->off);
 	struct ab_syslog_conf *sc;
 
-	(void)f;
-	(void)dst;
 	sc = ab_conf_calloc(c, 1, sizeof *sc);
 	if (!sc)
 		return;
-	ab_syslog_conf_free(cfg->syslog);
-	cfg->syslog = sc;
+	ab_syslog_conf_free(*scp);
+	*scp = sc;
 	sc->high_water = AB_SYSLOG_DEFAULT_HIGH_WATER;
 	ab_conf_check_group(c, s, syslog_fields, sizeof syslog_fields / sizeof syslog_fields[0],
 		"syslog", sc, NULL);
@@ -432,13 +425,6 @@ void ab_conf_syslog(struct ab_conf_ctx *c, const config_setting_t *s,
 	}
 }
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void ab_syslog_conf_free(struct ab_syslog_conf *sc)
 {
 	if (!sc)
@@ -456,9 +442,9 @@ void ab_syslog_conf_free(struct ab_syslog_conf *sc)
 	for (size_t i = 0; i < sc->n_sources; i++) {
 		struct ab_syslog_source_conf *src = &sc->sources[i];
 		free(src->name);
-		free_strv(src->listeners, src->n_listeners);
-		free_strv(src->hosts, src->n_hosts);
-		free_strv(src->apps, src->n_apps);
+		ab_conf_strv_free(src->listeners, src->n_listeners);
+		ab_conf_strv_free(src->hosts, src->n_hosts);
+		ab_conf_strv_free(src->apps, src->n_apps);
 		free(src->regex);
 		pcre2_code_free(src->re);
 		free(src->profile);
@@ -467,23 +453,4 @@ void ab_syslog_conf_free(struct ab_syslog_conf *sc)
 	free(sc->sources);
 	free(sc->status_file);
 	free(sc);
-}
-
-/* A syslog source's profile must be one of the configured profiles; the
- * syslog section keeps a borrowed pointer to them for ab_syslog_process. */
-void ab_conf_syslog_finish(struct ab_conf_ctx *c)
-{
-	struct ab_config *cfg = ab_conf_config(c);
-	struct ab_syslog_conf *sc = cfg->syslog;
-
-	if (!sc)
-		return;
-	sc->profiles = cfg->mail;
-	for (size_t i = 0; i < sc->n_sources; i++) {
-		const struct ab_syslog_source_conf *src = &sc->sources[i];
-
-		if (src->profile && !ab_mail_profile(cfg->mail, src->profile))
-			ab_conf_err_at(c, src->file, src->line, "syslog source '%s': unknown profile "
-				"'%s' (add it to 'profiles')", src->name, src->profile);
-	}
 }

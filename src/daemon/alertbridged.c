@@ -26,10 +26,9 @@
 #include <dirent.h>
 
 #include "lib/buf.h"
-#include "config/channels.h"   /* notes about disabled channels */
 #include "config/config.h"
 #include "deliver/dispatch.h"
-#include "config/mail_conf.h"   /* milter settings */
+#include "config/config_mail.h"   /* milter settings */
 #include "ingest/milter.h"
 #include "lib/log.h"
 #include "net/http.h"

@@ -15,7 +15,7 @@
 #include "lib/buf.h"
 #include "config/config.h"
 #include "event/event.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "parse/mail.h"
 
 /* The SMTP envelope as the milter saw it (all members may be NULL/0). */

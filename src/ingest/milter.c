@@ -53,7 +53,7 @@
 #include "config/config.h"
 #include "ingest/ingest.h"
 #include "lib/log.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "ingest/mail_event.h"
 #include "ingest/milter.h"
 #include "parse/mail.h"

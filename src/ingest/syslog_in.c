@@ -67,7 +67,7 @@
 #include "ingest/ingest.h"
 #include "lib/log.h"
 #include "store/store.h"
-#include "config/syslog_conf.h"
+#include "config/config_syslog.h"
 #include "ingest/syslog_frame.h"
 #include "ingest/syslog_in.h"
 #include "ingest/syslog_source.h"

@@ -20,7 +20,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "parse/detect.h"
 #include "parse/profile.h"
 #include "parse/syslog.h"

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "event/event.h"
-#include "config/mail_conf.h"
-#include "config/syslog_conf.h"
+#include "config/config_mail.h"
+#include "config/config_syslog.h"
 
 /* The first source that takes the parsed event, or NULL.  listener may be
  * NULL (the CLI): then sources restricted to listeners do not match. */

@@ -25,7 +25,7 @@
 #include "event/event.h"
 #include "fuzz_event.h"
 #include "fuzz_profiles.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "ingest/mail_event.h"
 #include "parse/detect.h"
 #include "parse/mail.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 
 #ifndef AB_FUZZ_SRCDIR
 #define AB_FUZZ_SRCDIR "."

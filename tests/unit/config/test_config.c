@@ -24,7 +24,6 @@
 
 #include <alertbridge/plugin.h>
 
-#include "config/channels.h"
 #include "config/config.h"
 #include "event/event.h"
 

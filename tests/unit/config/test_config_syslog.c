@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
-#include "config/syslog_conf.h"
+#include "config/config_syslog.h"
 #include "../harness/testutil.h"
 
 static char *dir;

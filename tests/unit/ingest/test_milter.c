@@ -16,7 +16,7 @@
 
 #include <libmilter/mfapi.h>
 
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "ingest/milter.h"
 
 /* What Postfix 3.x offers with milter_protocol = 6 (milter8.c), plus the

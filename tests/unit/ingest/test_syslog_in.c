@@ -33,7 +33,7 @@
 #include "deliver/plugin.h"
 #include "deliver/runtime.h"
 #include "store/store.h"
-#include "config/syslog_conf.h"
+#include "config/config_syslog.h"
 #include "ingest/syslog_in.h"
 #include "ingest/syslog_source.h"
 #include "../harness/testutil.h"

@@ -21,7 +21,7 @@
 #include "lib/buf.h"
 #include "config/config.h"
 #include "event/event.h"
-#include "config/mail_conf.h"
+#include "config/config_mail.h"
 #include "ingest/mail_event.h"
 #include "parse/detect.h"
 #include "parse/mail.h"

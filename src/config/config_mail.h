@@ -1,7 +1,8 @@
 /*
- * mail_conf.h - the mail side of alertbridge.conf (config_mail.c): the
- * milter listener, mail sources (which mails are alerts, which profile
- * parses them, what happens to the mail) and parser profiles.
+ * config_mail.h - the mail side of alertbridge.conf (config_mail.c): the
+ * "milter" listener, "mail_sources" (which mails are alerts, which profile
+ * parses them, what happens to the mail) and parser "profiles" (which the
+ * syslog sources use too).
  *
  *   milter = { socket = "inet:10025@127.0.0.1"; timeout = "30s";
  *              max_message; max_header; max_depth; max_parts; max_decoded;
@@ -15,8 +16,8 @@
  *              untrusted_max_severity = "medium"; source = "mail"; } );
  *   profiles = ( "profiles.d/NAME.conf" or a glob, { name = ...; extractors = (...); } );
  */
-#ifndef AB_MAIL_CONF_H
-#define AB_MAIL_CONF_H
+#ifndef AB_CONFIG_MAIL_H
+#define AB_CONFIG_MAIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -90,5 +91,23 @@ const struct ab_mail_source *ab_mail_source_by_name(const struct ab_mail_conf *m
 /* "10.0.0.0/8", "::1", "fd00::/8" -> net; 0 or -1. */
 int ab_net_parse(const char *s, struct ab_net *out);
 bool ab_net_match(const struct ab_net *nets, size_t n, const struct sockaddr *sa);
+
+/* For config.c's table (config_schema.h): "milter", "mail_sources" and
+ * "profiles" all fill the one struct ab_mail_conf whose pointer is at
+ * dst + f->off (made by the first of them to appear). */
+struct ab_conf_ctx;
+struct ab_conf_field;
+struct config_setting_t;   /* libconfig.h */
+void ab_conf_milter(struct ab_conf_ctx *c, const struct config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);
+void ab_conf_mail_sources(struct ab_conf_ctx *c, const struct config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);
+void ab_conf_profiles(struct ab_conf_ctx *c, const struct config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);
+/* Once the whole file is read: mail sources -> profiles (root: the file's
+ * root setting, for the place of an error). */
+void ab_conf_mail_finish(struct ab_conf_ctx *c, struct ab_mail_conf *mc,
+	const struct config_setting_t *root);
+void ab_mail_conf_free(struct ab_mail_conf *mc);
 
 #endif

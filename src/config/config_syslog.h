@@ -1,5 +1,5 @@
 /*
- * syslog_conf.h - the "syslog" section of alertbridge.conf, as parsed by
+ * config_syslog.h - the "syslog" section of alertbridge.conf, as parsed by
  * config_syslog.c and used by syslog_in.c and syslog_source.c.
  *
  *   syslog = {
@@ -19,8 +19,8 @@
  *     );
  *   };
  */
-#ifndef AB_SYSLOG_CONF_H
-#define AB_SYSLOG_CONF_H
+#ifndef AB_CONFIG_SYSLOG_H
+#define AB_CONFIG_SYSLOG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +32,8 @@ enum ab_syslog_proto {
 	AB_SYSLOG_TLS = 2,
 	AB_SYSLOG_UNIX = 3,       /* unix datagram socket */
 };
+
+struct ab_mail_conf;      /* config_mail.h: the profiles */
 
 #define AB_SYSLOG_DEFAULT_MAX_MESSAGE (64 * 1024)
 #define AB_SYSLOG_MIN_MESSAGE 480           /* RFC 5424 6.1 */
@@ -79,7 +81,8 @@ struct ab_syslog_conf {
 	size_t n_sources;
 	int high_water;           /* queued jobs; 0 = no limit */
 	char *status_file;        /* as written; relative paths are under state_dir */
-	const struct ab_mail_conf *profiles;  /* borrowed from cfg->mail: named profiles */
+	const struct ab_mail_conf *profiles;  /* borrowed from cfg->mail: named profiles
+	                                       * (set by config.c once all is read) */
 };
 
 const char *ab_syslog_proto_name(enum ab_syslog_proto p);
@@ -89,5 +92,14 @@ int ab_syslog_addr_split(const char *addr, char *host, size_t hostsz, char *port
 	size_t portsz, char *err, size_t errsz);
 /* Facility name ("kern", "auth", "local4", ... or "0".."23") -> number, or -1. */
 int ab_syslog_facility_parse(const char *s);
+
+/* For config.c's table (config_schema.h): the "syslog" group, stored as a
+ * struct ab_syslog_conf pointer at dst + f->off. */
+struct ab_conf_ctx;
+struct ab_conf_field;
+struct config_setting_t;   /* libconfig.h */
+void ab_conf_syslog(struct ab_conf_ctx *c, const struct config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);
+void ab_syslog_conf_free(struct ab_syslog_conf *sc);
 
 #endif
