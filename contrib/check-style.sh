@@ -31,7 +31,8 @@ if [ -z "$missing" ]; then echo "ok 4 - every conf/profiles.d file is in Makefil
 	echo "not ok 4 - profiles missing from dist_alertbridgeprofiles_DATA:$missing"; fi
 
 # the layers, bottom-up (doc/DESIGN.md): a file in src/L may include headers
-# of L and of the layers before it, never of a later one
+# of L and of the layers before it, never of a later one; only store/ includes
+# <sqlite3.h>
 layers="lib net event parse config store route deliver ingest cli daemon"
 rank() { n=0; for l in $layers; do [ "$l" = "$1" ] && { echo $n; return; }; n=$((n + 1)); done; echo 99; }
 up=""
@@ -45,6 +46,9 @@ $f: \"$inc\" is not layer/name.h"; continue;; esac
 		[ "$ir" -gt "$mr" ] && up="$up
 $f ($me) includes $inc ($il, a higher layer)"
 	done
+	# SQLite belongs to the store (doc/DESIGN.md)
+	[ "$me" != store ] && grep -q '^#include <sqlite3.h>' "$f" && up="$up
+$f ($me) includes <sqlite3.h>: only store/ talks to SQLite"
 done
 if [ -z "$up" ]; then echo "ok 5 - every src/ include goes to the same or a lower layer"; else
 	echo "not ok 5 - layer rule broken:"; echo "$up" | sed '/^$/d; s/^/# /'; fi
