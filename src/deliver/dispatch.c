@@ -23,6 +23,11 @@
  * channel again, and then they go like any due job.  That covers jobs
  * queued before it was disabled and the group, digest and reminder jobs
  * the scheduler queues for it meanwhile (routing itself queues none).
+ * Rate limits: the dispatcher keeps one token bucket per channel
+ * (ratelimit.c), shared by its workers; a job over its channel's rate goes
+ * back to the queue through the worker's store connection (ab_store_defer),
+ * due when a token is free, its attempt not counted.  After each recorded
+ * attempt the channel's health is updated (health.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,7 +41,8 @@
 #include "lib/log.h"
 #include "store/store.h"
 #include "lib/util.h"
-#include "deliver/health.h"   /* rate limit + channel health */
+#include "deliver/health.h"
+#include "deliver/ratelimit.h"
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
@@ -56,6 +62,7 @@ struct ab_dispatcher {
 	pthread_t *threads;
 	int n_threads;
 	int n_workers;              /* configured, set before the threads start */
+	struct ab_ratelimit *rl;    /* per-channel token buckets of all the workers */
 };
 
 int64_t ab_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd)
@@ -128,8 +135,40 @@ struct outcome {
 	bool attempted;           /* false: held or over its rate, nothing to record */
 };
 
+/* Before a send: take a rate-limit token for the job's channel.  Returns 0
+ * to go ahead; 1 when the job was put back (due when a token is free, its
+ * attempt not counted). */
+static int admit(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	const struct ab_job *job, int64_t now)
+{
+	const struct ab_channel_conf *ch = ab_config_channel(rt->cfg, job->channel);
+	double rate;
+	int burst, r;
+	int64_t wait;
+
+	if (!ch)
+		return 0;
+	ab_ratelimit_conf(ch, &rate, &burst);
+	if (rate <= 0)
+		return 0;
+	wait = ab_ratelimit_take(d->rl, job->channel, rate, burst, now);
+	if (wait <= 0)
+		return 0;
+	r = ab_store_defer(st, job, now + wait, now);
+	if (r <= 0) {
+		ab_log(AB_LOG_WARNING, "rate limit: cannot put job %lld back: %s",
+			(long long)job->id, r < 0 ? ab_store_errmsg(st) : "its lease expired");
+		return 0;
+	}
+	ab_log(AB_LOG_DEBUG, "job %lld: channel %s over its rate (%.3g/s, burst %d): "
+		"due again in %lld ms", (long long)job->id, job->channel, rate, burst,
+		(long long)wait);
+	return 1;
+}
+
 /* Call the plugin for one claimed job; the outcome goes to *o. */
-static void attempt(struct ab_runtime *rt, struct ab_job *job, struct outcome *o)
+static void attempt(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *job, struct outcome *o)
 {
 	const struct ab_dispatch_conf *dc = &rt->cfg->dispatch;
 	struct ab_channel_rt *ch = ab_runtime_channel(rt, job->channel);
@@ -150,7 +189,7 @@ static void attempt(struct ab_runtime *rt, struct ab_job *job, struct outcome *o
 		return;
 	}
 	/* --- channels: over its rate -> back in the queue, not an attempt */
-	if (ch && ab_chanctl_admit(rt, job, ab_now_ms()) > 0)
+	if (ch && admit(d, st, rt, job, ab_now_ms()) > 0)
 		return;
 	t0 = ab_mono_ms();
 	if (!ch) {
@@ -236,7 +275,7 @@ static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jo
 	}
 	for (size_t i = 0; i < n; i++)   /* channel health */
 		if (o[i].attempted && ab_runtime_channel(rt, jobs[i].channel))
-			ab_chanctl_result(st, rt, &jobs[i], &o[i].res, o[i].now);
+			ab_health_record(st, rt, &jobs[i], &o[i].res, o[i].now);
 }
 
 static bool stopping(struct ab_dispatcher *d)
@@ -293,7 +332,7 @@ static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_run
 		}
 		if (stopping(d))
 			break;
-		attempt(rt, &jobs[i], &o[i]);
+		attempt(d, st, rt, &jobs[i], &o[i]);
 	}
 	record(st, rt, jobs + from, o + from, (size_t)(i - from));
 	if (i < n && ab_store_release(st, jobs + i, (size_t)(n - i), ab_now_ms()) < 0)
@@ -389,10 +428,13 @@ struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtim
 	int n = rt->cfg->dispatch.workers > 0 ? rt->cfg->dispatch.workers : 1;
 
 	if (!d || !(d->store_path = strdup(store_path)) ||
-	    !(d->threads = calloc((size_t)n, sizeof *d->threads))) {
+	    !(d->threads = calloc((size_t)n, sizeof *d->threads)) ||
+	    !(d->rl = ab_ratelimit_new())) {
 		snprintf(err, errsz, "out of memory");
-		if (d)
+		if (d) {
 			free(d->store_path);
+			free(d->threads);
+		}
 		free(d);
 		return NULL;
 	}
@@ -446,7 +488,7 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	for (int i = 0; i < d->n_threads; i++)
 		pthread_join(d->threads[i], NULL);
 	ab_runtime_unref(d->rt);
-	ab_chanctl_shutdown();
+	ab_ratelimit_free(d->rl);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
 	free(d->threads);

@@ -1,6 +1,7 @@
 /*
  * noise.c - throttle, grouping, digests and expiry reminders, with their
- * state in the store (tables of schema version 2, see store.c).
+ * state in the store (tables of schema version 2, read and written
+ * through store/noisedb.h; this file has no SQL).
  *
  * Public: ab_noise_ingest, ab_noise_flush, ab_noise_next_due.
  *
@@ -20,73 +21,40 @@
  * remind = ["7d", "0d"] schedules risk_acceptance.expiring events at
  * those offsets before expiry (offsets already past are skipped).
  *
- * Diagnostics: SQLite errors as "noise: WHAT: MESSAGE" in err.  All SQL is
- * fixed text with bound parameters.
+ * Diagnostics: store errors as "noise: WHAT: MESSAGE" in err (the store's
+ * message).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "route/noise.h"
 #include "lib/timewin.h"
 #include "lib/util.h"
+#include "store/noisedb.h"
 
 #define MAX_LIST_ITEMS 100
 #define FLUSH_BATCH 100
 #define SCOPE_MAX 300            /* "d:" + team/rule key */
 
+/* The store and where its errors go. */
 struct nz {
-	sqlite3 *db;
+	struct ab_store *st;
 	char *err;
 	size_t errsz;
 };
 
-/* Prepare sql and bind args by types: 't' text (NULL -> NULL), 'i' int64. */
-static sqlite3_stmt *prep(struct nz *z, const char *sql, const char *types, ...)
+/* A store call failed: its message into err; -1. */
+static int fail(struct nz *z)
 {
-	sqlite3_stmt *st = NULL;
-	va_list ap;
-	int i = 1;
-
-	if (sqlite3_prepare_v2(z->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(z->err, z->errsz, "noise: prepare: %s", sqlite3_errmsg(z->db));
-		return NULL;
-	}
-	va_start(ap, types);
-	for (const char *t = types; *t; t++, i++) {
-		if (*t == 't') {
-			const char *v = va_arg(ap, const char *);
-
-			if (v)
-				sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(st, i);
-		} else {
-			sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-		}
-	}
-	va_end(ap);
-	return st;
+	snprintf(z->err, z->errsz, "%s", ab_store_errmsg(z->st));
+	return -1;
 }
 
-/* Step a statement that returns no rows, finalize; 0 or -1. */
-static int done(struct nz *z, sqlite3_stmt *st, const char *what)
+/* A store call's result: 0 for ok, -1 (err set) for a failure. */
+static int chk(struct nz *z, int rc)
 {
-	int rc;
-
-	if (!st)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		snprintf(z->err, z->errsz, "noise: %s: %s", what, sqlite3_errmsg(z->db));
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	return 0;
+	return rc < 0 ? fail(z) : 0;
 }
 
 static void fmt_time(int64_t ms, char *out, size_t outsz)
@@ -176,103 +144,86 @@ static char *chan_json(const char *const *ch, size_t n)
 
 static int count_inc(struct nz *z, const char *scope, const char *dim, const char *name)
 {
-	return done(z, prep(z, "INSERT INTO counts(scope, dim, name, n) VALUES(?1, ?2, ?3, 1) "
-		"ON CONFLICT(scope, dim, name) DO UPDATE SET n = n + 1", "ttt", scope, dim, name),
-		"count");
+	return chk(z, ab_noisedb_count_inc(z->st, scope, dim, name));
 }
 
 /* Keep at most cap items per scope: the most severe, earliest first. */
 static int item_add(struct nz *z, const char *scope, const struct ab_event *ev, int64_t now,
 	int cap)
 {
-	sqlite3_stmt *st;
 	char *json = ab_event_dumps(ev);
-	int64_t n = 0;
 	int rc;
 
 	if (!json) {
 		snprintf(z->err, z->errsz, "noise: out of memory");
 		return -1;
 	}
-	rc = done(z, prep(z, "INSERT INTO items(scope, severity, at, json) VALUES(?1, ?2, ?3, ?4)",
-		"tiit", scope, (int64_t)ev->severity, now, json), "item");
+	rc = ab_noisedb_item_add(z->st, scope, (int)ev->severity, now, json, cap);
 	free(json);
-	if (rc < 0)
-		return -1;
-	st = prep(z, "SELECT COUNT(*) FROM items WHERE scope = ?1", "t", scope);
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (n <= cap)
-		return 0;
-	return done(z, prep(z, "DELETE FROM items WHERE seq = (SELECT seq FROM items WHERE "
-		"scope = ?1 ORDER BY severity ASC, seq DESC LIMIT 1)", "t", scope), "item cap");
+	return chk(z, rc);
+}
+
+struct counts_acc {
+	json_t *counts, *by_type;
+	int64_t total;
+};
+
+static int count_row(const char *dim, const char *name, int64_t n, void *arg)
+{
+	struct counts_acc *a = arg;
+
+	if (!strcmp(dim, "severity")) {
+		json_object_set_new(a->counts, name, json_integer(n));
+		a->total += n;
+	} else {
+		json_object_set_new(a->by_type, name, json_integer(n));
+	}
+	return 0;
 }
 
 /* counts and by_type objects and the total for a scope. */
 static int scope_counts(struct nz *z, const char *scope, json_t *counts, json_t *by_type,
 	int64_t *total)
 {
-	sqlite3_stmt *st = prep(z, "SELECT dim, name, n FROM counts WHERE scope = ?1 "
-		"ORDER BY dim, n DESC, name", "t", scope);
-	int rc;
+	struct counts_acc a = { counts, by_type, 0 };
 
 	*total = 0;
-	if (!st)
-		return -1;
 	for (int s = AB_SEV_CRITICAL; s >= AB_SEV_INFO; s--)
 		json_object_set_new(counts, ab_severity_name((enum ab_severity)s), json_integer(0));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *dim = (const char *)sqlite3_column_text(st, 0);
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		int64_t n = sqlite3_column_int64(st, 2);
+	if (ab_noisedb_scope_counts(z->st, scope, count_row, &a) < 0)
+		return fail(z);
+	*total = a.total;
+	return 0;
+}
 
-		if (!dim || !name)
-			continue;
-		if (!strcmp(dim, "severity")) {
-			json_object_set_new(counts, name, json_integer(n));
-			*total += n;
-		} else {
-			json_object_set_new(by_type, name, json_integer(n));
-		}
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(z->err, z->errsz, "noise: counts: %s", sqlite3_errmsg(z->db));
-		return -1;
-	}
+static int item_row(const char *json, void *arg)
+{
+	json_t *j = json_loads(json, 0, NULL);
+
+	if (j)
+		json_array_append_new(arg, j);
 	return 0;
 }
 
 static json_t *scope_items(struct nz *z, const char *scope, int limit)
 {
-	sqlite3_stmt *st = prep(z, "SELECT json FROM items WHERE scope = ?1 "
-		"ORDER BY severity DESC, seq ASC LIMIT ?2", "ti", scope, (int64_t)limit);
 	json_t *arr = json_array();
 
-	if (!st || !arr) {
-		sqlite3_finalize(st);
-		json_decref(arr);
+	if (!arr) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
 		return NULL;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-		json_t *j = t ? json_loads(t, 0, NULL) : NULL;
-
-		if (j)
-			json_array_append_new(arr, j);
+	if (ab_noisedb_scope_items(z->st, scope, limit, item_row, arr) < 0) {
+		json_decref(arr);
+		fail(z);
+		return NULL;
 	}
-	sqlite3_finalize(st);
 	return arr;
 }
 
 static int scope_clear(struct nz *z, const char *scope)
 {
-	if (done(z, prep(z, "DELETE FROM items WHERE scope = ?1", "t", scope), "clear") < 0)
-		return -1;
-	return done(z, prep(z, "DELETE FROM counts WHERE scope = ?1", "t", scope), "clear");
+	return chk(z, ab_noisedb_scope_clear(z->st, scope));
 }
 
 /* ------------------------------------------------------------------ ingest side */
@@ -283,7 +234,6 @@ static int throttle(struct nz *z, const struct ab_rule_conf *r, const struct ab_
 	static char *const defkey[] = { "type", "fingerprint" };
 	char *key = key_of(ev, r->n_throttle_key ? r->throttle_key : defkey,
 		r->n_throttle_key ? r->n_throttle_key : 2, NULL);
-	sqlite3_stmt *st;
 	int64_t wend = -1, sup = 0;
 	char t[40];
 	int rc = -1;
@@ -292,22 +242,16 @@ static int throttle(struct nz *z, const struct ab_rule_conf *r, const struct ab_
 		snprintf(z->err, z->errsz, "noise: out of memory");
 		return -1;
 	}
-	st = prep(z, "SELECT window_end, suppressed FROM throttle WHERE rule = ?1 AND key = ?2",
-		"tt", r->key, key);
-	if (!st)
+	if (ab_noisedb_throttle_get(z->st, r->key, key, &wend, &sup) < 0) {
+		fail(z);
 		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		wend = sqlite3_column_int64(st, 0);
-		sup = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
 	if (wend >= 0 && now < wend) {
 		fmt_time(wend, t, sizeof t);
 		if (ex)
 			ab_buf_printf(ex, "throttle %s: suppressed (window until %s; %lld suppressed "
 				"before this one)", key, t, (long long)sup);
-		rc = done(z, prep(z, "UPDATE throttle SET suppressed = suppressed + 1 WHERE "
-			"rule = ?1 AND key = ?2", "tt", r->key, key), "throttle") < 0 ? -1 : 0;
+		rc = chk(z, ab_noisedb_throttle_suppress(z->st, r->key, key));
 		goto out;
 	}
 	fmt_time(now + r->throttle_ms, t, sizeof t);
@@ -316,9 +260,7 @@ static int throttle(struct nz *z, const struct ab_rule_conf *r, const struct ab_
 			wend < 0 ? " (first of its key)" : sup ? " with the suppressed count" :
 			" (window over)", t);
 	*suppressed_before = sup;
-	if (done(z, prep(z, "INSERT INTO throttle(rule, key, window_end, suppressed) "
-		"VALUES(?1, ?2, ?3, 0) ON CONFLICT(rule, key) DO UPDATE SET window_end = ?3, "
-		"suppressed = 0", "tti", r->key, key, now + r->throttle_ms), "throttle") < 0)
+	if (chk(z, ab_noisedb_throttle_open(z->st, r->key, key, now + r->throttle_ms)) < 0)
 		goto out;
 	rc = 1;
 out:
@@ -331,44 +273,38 @@ static int group_add(struct nz *z, const struct ab_rule_conf *r, const struct ab
 {
 	json_t *gb = NULL;
 	char *key = key_of(ev, r->group_by, r->n_group_by, &gb), *gbs = NULL, scope[32], t[40];
-	sqlite3_stmt *st;
-	int64_t id = -1, due = 0, last_flush = 0, count = 0;
-	bool have_due = false;
+	struct ab_noise_group g;
+	int64_t id, due, count;
+	bool have_due;
 	int rc = -1;
 
 	if (!key || !(gbs = json_dumps(gb, JSON_COMPACT | JSON_SORT_KEYS))) {
 		snprintf(z->err, z->errsz, "noise: out of memory");
 		goto out;
 	}
-	st = prep(z, "SELECT id, due_at, last_flush, count FROM groups WHERE rule = ?1 AND "
-		"key = ?2", "tt", r->key, key);
-	if (!st)
+	if (ab_noisedb_group_find(z->st, r->key, key, &g) < 0) {
+		fail(z);
 		goto out;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-		have_due = sqlite3_column_type(st, 1) != SQLITE_NULL;
-		due = sqlite3_column_int64(st, 1);
-		last_flush = sqlite3_column_int64(st, 2);
-		count = sqlite3_column_int64(st, 3);
 	}
-	sqlite3_finalize(st);
+	id = g.id;
+	have_due = g.has_due;
+	due = g.due_at;
+	count = g.count;
 	if (id < 0) {
 		due = now + r->group_wait_ms;
-		if (done(z, prep(z, "INSERT INTO groups(rule, key, group_by, channels, first_at, "
-			"last_at, due_at, last_flush, count) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, 0, 0)",
-			"ttttii", r->key, key, gbs, chans, now, due), "group") < 0)
+		id = ab_noisedb_group_new(z->st, r->key, key, gbs, chans, now, due);
+		if (id < 0) {
+			fail(z);
 			goto out;
-		id = sqlite3_last_insert_rowid(z->db);
+		}
 	} else if (!have_due) {
 		due = now + r->group_wait_ms;
-		if (last_flush + r->group_interval_ms > due)
-			due = last_flush + r->group_interval_ms;
-		if (done(z, prep(z, "UPDATE groups SET due_at = ?2, first_at = ?3 WHERE id = ?1",
-			"iii", id, due, now), "group") < 0)
+		if (g.last_flush + r->group_interval_ms > due)
+			due = g.last_flush + r->group_interval_ms;
+		if (chk(z, ab_noisedb_group_reopen(z->st, id, due, now)) < 0)
 			goto out;
 	}
-	if (done(z, prep(z, "UPDATE groups SET count = count + 1, last_at = ?2, channels = ?3 "
-		"WHERE id = ?1", "iit", id, now, chans), "group") < 0)
+	if (chk(z, ab_noisedb_group_join(z->st, id, now, chans)) < 0)
 		goto out;
 	snprintf(scope, sizeof scope, "g:%lld", (long long)id);
 	if (item_add(z, scope, ev, now, r->max_group_size) < 0 ||
@@ -391,20 +327,15 @@ out:
 static int digest_add(struct nz *z, const struct ab_rule_conf *r, const struct ab_event *ev,
 	int64_t now, struct ab_buf *ex)
 {
-	sqlite3_stmt *st;
 	char scope[SCOPE_MAX], t[40];
-	int64_t next = -1;
+	int64_t start, next = -1;
+	int found = ab_noisedb_digest_get(z->st, r->key, &start, &next);
 
-	st = prep(z, "SELECT next_at FROM digests WHERE rule = ?1", "t", r->key);
-	if (!st)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		next = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (next < 0) {
+	if (found < 0)
+		return fail(z);
+	if (!found) {
 		next = ab_schedule_next(r->digest, now);
-		if (done(z, prep(z, "INSERT INTO digests(rule, period_start, next_at) VALUES(?1, "
-			"?2, ?3)", "tii", r->key, now, next), "digest") < 0)
+		if (chk(z, ab_noisedb_digest_new(z->st, r->key, now, next)) < 0)
 			return -1;
 	}
 	snprintf(scope, sizeof scope, "d:%s", r->key);
@@ -469,9 +400,8 @@ static int remind_add(struct nz *z, const struct ab_config *cfg, const struct ab
 		if (ex)
 			ab_buf_printf(ex, "\n      remind %s before expiry: %s at %s", off,
 				AB_NOISE_REMIND_TYPE, t);
-		rc = done(z, prep(z, "INSERT OR IGNORE INTO reminders(event_id, rule, offset_ms, "
-			"fire_at, channels, json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)", "ttiitt",
-			ev->id, r->key, r->remind_ms[i], at, cj, json), "reminder");
+		rc = chk(z, ab_noisedb_reminder_add(z->st, ev->id, r->key, r->remind_ms[i], at,
+			cj, json));
 	}
 	free(cj);
 	free(json);
@@ -493,12 +423,12 @@ static bool dup_matters(const struct ab_route_result *rr)
 
 /* The store's cached statement: this runs for every ingested event whose
  * rules keep noise state, or when explaining. */
-static int is_dup(struct nz *z, struct ab_store *st, const char *id)
+static int is_dup(struct nz *z, const char *id)
 {
-	int rc = ab_store_event_exists(st, id);
+	int rc = ab_store_event_exists(z->st, id);
 
 	if (rc < 0)
-		snprintf(z->err, z->errsz, "noise: %s", ab_store_errmsg(st));
+		snprintf(z->err, z->errsz, "noise: %s", ab_store_errmsg(z->st));
 	return rc;
 }
 
@@ -516,8 +446,9 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 	const struct ab_event *ev, const struct ab_route_result *rr, int64_t now,
 	struct ab_ingest_outcome *out, struct ab_buf *ex, char *err, size_t errsz)
 {
-	struct nz z = { ab_store_sqlite(st), err, errsz };
-	const char *direct[AB_ROUTE_MAX_CHANNELS], *counted[AB_ROUTE_MAX_CHANNELS];
+	struct nz z = { st, err, errsz };
+	/* direct: initialised only to quiet a false -Wmaybe-uninitialized */
+	const char *direct[AB_ROUTE_MAX_CHANNELS] = { NULL }, *counted[AB_ROUTE_MAX_CHANNELS];
 	const char *grouped[AB_ROUTE_MAX_CHANNELS], *digested[AB_ROUTE_MAX_CHANNELS];
 	const char *dropped[AB_ROUTE_MAX_CHANNELS];
 	size_t nd = 0, nc = 0, ng = 0, ndg = 0, ns = 0;
@@ -526,7 +457,7 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 
 	if (out)
 		memset(out, 0, sizeof *out);
-	dup = ex || out || dup_matters(rr) ? is_dup(&z, st, ev->id) : 0;
+	dup = ex || out || dup_matters(rr) ? is_dup(&z, ev->id) : 0;
 	if (dup < 0)
 		return -1;
 	if (ex && dup)
@@ -709,8 +640,8 @@ static int enqueue_msg(struct ab_store *st, struct nz *z, const char *id, int ki
 static int flush_group(struct ab_store *st, struct nz *z, int64_t gid, int64_t now,
 	int *queued)
 {
-	sqlite3_stmt *q = prep(z, "SELECT rule, key, group_by, channels, first_at, last_at, "
-		"count FROM groups WHERE id = ?1", "i", gid);
+	struct ab_noise_group q;
+	int found = ab_noisedb_group_get(st, gid, &q);
 	json_t *pl = NULL, *g, *counts = json_object(), *by_type = json_object(), *items = NULL;
 	json_t *gb = NULL, *holder = NULL;
 	const char *chans[AB_ROUTE_MAX_CHANNELS];
@@ -719,18 +650,21 @@ static int flush_group(struct ab_store *st, struct nz *z, int64_t gid, int64_t n
 	size_t nch, n_items;
 	int rc = -1;
 
-	if (!q || sqlite3_step(q) != SQLITE_ROW || !counts || !by_type) {
-		if (q)
+	if (found <= 0 || !counts || !by_type) {
+		if (found < 0)
+			fail(z);
+		else if (found == 0)
 			snprintf(z->err, z->errsz, "noise: group %lld vanished", (long long)gid);
+		else
+			snprintf(z->err, z->errsz, "noise: out of memory");
 		goto out;
 	}
 	snprintf(scope, sizeof scope, "g:%lld", (long long)gid);
-	count = sqlite3_column_int64(q, 6);
-	gb = json_loads((const char *)sqlite3_column_text(q, 2), 0, NULL);
-	nch = parse_chans((const char *)sqlite3_column_text(q, 3), &holder, chans,
-		AB_ROUTE_MAX_CHANNELS);
-	fmt_time(sqlite3_column_int64(q, 4), t1, sizeof t1);
-	fmt_time(sqlite3_column_int64(q, 5), t2, sizeof t2);
+	count = q.count;
+	gb = q.group_by ? json_loads(q.group_by, 0, NULL) : NULL;
+	nch = parse_chans(q.channels, &holder, chans, AB_ROUTE_MAX_CHANNELS);
+	fmt_time(q.first_at, t1, sizeof t1);
+	fmt_time(q.last_at, t2, sizeof t2);
 	if (scope_counts(z, scope, counts, by_type, &total) < 0 ||
 	    !(items = scope_items(z, scope, MAX_LIST_ITEMS)))
 		goto out;
@@ -751,8 +685,7 @@ static int flush_group(struct ab_store *st, struct nz *z, int64_t gid, int64_t n
 	}
 	n_items = json_array_size(items);
 	g = json_pack("{s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:s, s:s}",
-		"key", (const char *)sqlite3_column_text(q, 1),
-		"rule", (const char *)sqlite3_column_text(q, 0), "title", title,
+		"key", q.key, "rule", q.rule, "title", title,
 		"count", (json_int_t)count, "counts", counts, "by_type", by_type,
 		"group_by", gb ? gb : json_null(), "first_at", t1, "last_at", t2);
 	pl = g ? json_pack("{s:o, s:O, s:I}", "group", g, "items", items, "omitted",
@@ -765,13 +698,11 @@ static int flush_group(struct ab_store *st, struct nz *z, int64_t gid, int64_t n
 		(unsigned long long)now);
 	if (count > 0 && enqueue_msg(st, z, id, AB_MSG_GROUP, pl, chans, nch, now, queued) < 0)
 		goto out;
-	if (scope_clear(z, scope) < 0 ||
-	    done(z, prep(z, "UPDATE groups SET due_at = NULL, count = 0, last_flush = ?2 WHERE "
-		"id = ?1", "ii", gid, now), "group flush") < 0)
+	if (scope_clear(z, scope) < 0 || chk(z, ab_noisedb_group_flushed(st, gid, now)) < 0)
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(q);
+	ab_noisedb_group_clear(&q);
 	json_decref(pl);
 	json_decref(items);
 	json_decref(counts);
@@ -784,24 +715,28 @@ out:
 static int flush_digest(struct ab_store *st, struct nz *z, const struct ab_config *cfg,
 	const struct ab_rule_conf *r, int64_t now, int *queued)
 {
-	sqlite3_stmt *q = prep(z, "SELECT period_start, next_at, rowid FROM digests WHERE "
-		"rule = ?1", "t", r->key);
+	int64_t start = 0, next = 0;
+	int found = ab_noisedb_digest_get(st, r->key, &start, &next);
 	json_t *counts = json_object(), *by_type = json_object(), *items = NULL, *pl = NULL;
 	const char *chans[AB_ROUTE_MAX_CHANNELS];
 	char scope[SCOPE_MAX], id[40], t1[40], t2[40], title[160];
-	int64_t start, next, total = 0;
+	int64_t total = 0;
 	size_t nch;
 	int rc = -1;
 
-	if (!q || !counts || !by_type)
-		goto out;
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		rc = done(z, prep(z, "INSERT INTO digests(rule, period_start, next_at) VALUES(?1, "
-			"?2, ?3)", "tii", r->key, now, ab_schedule_next(r->digest, now)), "digest");
+	if (found < 0) {
+		fail(z);
 		goto out;
 	}
-	start = sqlite3_column_int64(q, 0);
-	next = sqlite3_column_int64(q, 1);
+	if (!counts || !by_type) {
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		goto out;
+	}
+	if (!found) {
+		rc = chk(z, ab_noisedb_digest_new(st, r->key, now,
+			ab_schedule_next(r->digest, now)));
+		goto out;
+	}
 	if (next > now) {
 		rc = 0;
 		goto out;
@@ -830,12 +765,11 @@ static int flush_digest(struct ab_store *st, struct nz *z, const struct ab_confi
 	    enqueue_msg(st, z, id, AB_MSG_DIGEST, pl, chans, nch, now, queued) < 0)
 		goto out;
 	if (scope_clear(z, scope) < 0 ||
-	    done(z, prep(z, "UPDATE digests SET period_start = ?2, next_at = ?3 WHERE rule = ?1",
-		"tii", r->key, next, ab_schedule_next(r->digest, now)), "digest flush") < 0)
+	    chk(z, ab_noisedb_digest_advance(st, r->key, next,
+		ab_schedule_next(r->digest, now))) < 0)
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(q);
 	json_decref(pl);
 	json_decref(items);
 	json_decref(counts);
@@ -843,16 +777,14 @@ out:
 	return rc;
 }
 
-static int fire_reminder(struct ab_store *st, struct nz *z, sqlite3_stmt *row, int64_t now,
-	int *queued)
+static int fire_reminder(struct ab_store *st, struct nz *z, const struct ab_noise_reminder *row,
+	int64_t now, int *queued)
 {
-	int64_t rid = sqlite3_column_int64(row, 0), off = sqlite3_column_int64(row, 3);
-	const char *orig = (const char *)sqlite3_column_text(row, 1);
-	const char *rule = (const char *)sqlite3_column_text(row, 2);
+	int64_t rid = row->id, off = row->offset_ms;
+	const char *orig = row->event_id, *rule = row->rule;
 	const char *chans[AB_ROUTE_MAX_CHANNELS];
-	json_t *holder = NULL, *j = json_loads((const char *)sqlite3_column_text(row, 6), 0, NULL);
-	size_t nch = parse_chans((const char *)sqlite3_column_text(row, 5), &holder, chans,
-		AB_ROUTE_MAX_CHANNELS);
+	json_t *holder = NULL, *j = row->json ? json_loads(row->json, 0, NULL) : NULL;
+	size_t nch = parse_chans(row->channels, &holder, chans, AB_ROUTE_MAX_CHANNELS);
 	struct ab_event *ev = NULL;
 	char e2[256], ofs[24], title[1024], key[256];
 	int added = 0, rc = -1;
@@ -862,8 +794,7 @@ static int fire_reminder(struct ab_store *st, struct nz *z, sqlite3_stmt *row, i
 	ev = j ? ab_event_from_json(j, e2, sizeof e2) : NULL;
 	if (!ev) {
 		/* unusable stored event: mark it done rather than retry forever */
-		rc = done(z, prep(z, "UPDATE reminders SET done = 2 WHERE id = ?1", "i", rid),
-			"reminder");
+		rc = chk(z, ab_noisedb_reminder_done(st, rid, 2));
 		goto out;
 	}
 	fmt_offset(off, ofs, sizeof ofs);
@@ -887,7 +818,7 @@ static int fire_reminder(struct ab_store *st, struct nz *z, sqlite3_stmt *row, i
 		goto out;
 	}
 	*queued += added;
-	rc = done(z, prep(z, "UPDATE reminders SET done = 1 WHERE id = ?1", "i", rid), "reminder");
+	rc = chk(z, ab_noisedb_reminder_done(st, rid, 1));
 out:
 	ab_event_free(ev);
 	json_decref(j);
@@ -911,23 +842,17 @@ static int flush_digests(struct ab_store *st, struct nz *z, const struct ab_conf
 int ab_noise_flush(struct ab_store *st, const struct ab_config *cfg, int64_t now,
 	int *queued, char *err, size_t errsz)
 {
-	struct nz z = { ab_store_sqlite(st), err, errsz };
+	struct nz z = { st, err, errsz };
+	struct ab_noise_reminder due[FLUSH_BATCH];
 	int64_t ids[FLUSH_BATCH];
-	size_t n = 0;
-	sqlite3_stmt *q;
-	int more = 1;
+	int n, more = 1;
 
 	*queued = 0;
 	while (more) {
-		q = prep(&z, "SELECT id FROM groups WHERE due_at IS NOT NULL AND due_at <= ?1 "
-			"ORDER BY due_at LIMIT ?2", "ii", now, (int64_t)FLUSH_BATCH);
-		if (!q)
-			return -1;
-		for (n = 0; n < FLUSH_BATCH && sqlite3_step(q) == SQLITE_ROW; n++)
-			ids[n] = sqlite3_column_int64(q, 0);
-		sqlite3_finalize(q);
+		if ((n = ab_noisedb_groups_due(st, now, ids, FLUSH_BATCH)) < 0)
+			return fail(&z);
 		more = n == FLUSH_BATCH;
-		for (size_t i = 0; i < n; i++)
+		for (int i = 0; i < n; i++)
 			if (tx_start(st, &z) < 0 ||
 			    tx_end(st, &z, flush_group(st, &z, ids[i], now, queued)) < 0)
 				return -1;
@@ -940,45 +865,26 @@ int ab_noise_flush(struct ab_store *st, const struct ab_config *cfg, int64_t now
 			return -1;
 	for (more = 1; more;) {
 		int rc = 0;
-		size_t got = 0;
 
 		if (tx_start(st, &z) < 0)
 			return -1;
-		q = prep(&z, "SELECT id, event_id, rule, offset_ms, fire_at, channels, json FROM "
-			"reminders WHERE done = 0 AND fire_at <= ?1 ORDER BY fire_at LIMIT ?2", "ii",
-			now, (int64_t)FLUSH_BATCH);
-		if (!q)
-			rc = -1;
-		while (rc == 0 && q && sqlite3_step(q) == SQLITE_ROW) {
-			rc = fire_reminder(st, &z, q, now, queued);
-			got++;
+		n = ab_noisedb_reminders_due(st, now, due, FLUSH_BATCH);
+		if (n < 0)
+			rc = fail(&z);
+		for (int i = 0; i < n; i++) {
+			if (rc == 0)
+				rc = fire_reminder(st, &z, &due[i], now, queued);
+			ab_noisedb_reminder_clear(&due[i]);
 		}
-		sqlite3_finalize(q);
 		if (tx_end(st, &z, rc) < 0)
 			return -1;
-		more = got == FLUSH_BATCH;
+		more = n == FLUSH_BATCH;
 	}
 	/* groups idle for 30 days are forgotten */
-	return done(&z, prep(&z, "DELETE FROM groups WHERE due_at IS NULL AND last_flush < ?1",
-		"i", now - 30LL * 24 * 3600000), "prune");
+	return chk(&z, ab_noisedb_groups_prune(st, now - 30LL * 24 * 3600000));
 }
 
 int64_t ab_noise_next_due(struct ab_store *st)
 {
-	sqlite3 *db = ab_store_sqlite(st);
-	sqlite3_stmt *q = NULL;
-	int64_t best = -1;
-
-	if (sqlite3_prepare_v2(db, "SELECT MIN(due_at) FROM groups UNION ALL SELECT MIN(next_at) "
-		"FROM digests UNION ALL SELECT MIN(fire_at) FROM reminders WHERE done = 0", -1, &q,
-		NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		if (sqlite3_column_type(q, 0) == SQLITE_NULL)
-			continue;
-		if (best < 0 || sqlite3_column_int64(q, 0) < best)
-			best = sqlite3_column_int64(q, 0);
-	}
-	sqlite3_finalize(q);
-	return best;
+	return ab_noisedb_next_due(st);
 }

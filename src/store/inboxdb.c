@@ -1,6 +1,7 @@
 /*
  * inboxdb.c - the in-app alert list behind the "inbox" channel: a SQLite
- * file (WAL, synchronous=FULL, busy timeout 10 s, created mode 0600) with
+ * file (opened by db.c: WAL, synchronous=FULL, busy timeout 10 s, created
+ * mode 0600) with
  * one table
  *   items(id, event_id UNIQUE, severity, type, title, json, created_at, read)
  * and PRAGMA user_version 1 (a newer version is refused).  The inbox plugin
@@ -20,19 +21,14 @@
  * ab_inbox_errmsg(); ab_inbox_open writes "inbox PATH: ..." into err.
  * Callbacks get borrowed items and must not call back into the same inbox.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "store/db.h"
 #include "store/inboxdb.h"
 
 #define INBOX_SCHEMA_VERSION 1
-#define INBOX_BUSY_MS 10000
 
 enum {
 	IS_ADD,
@@ -84,8 +80,10 @@ static const char inbox_schema[] =
 	" json TEXT NOT NULL,"
 	" created_at INTEGER NOT NULL,"
 	" read INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX IF NOT EXISTS items_read ON items(read, id);"
-	"PRAGMA user_version = 1;";
+	"CREATE INDEX IF NOT EXISTS items_read ON items(read, id);";
+
+/* inbox_steps[v] takes an inbox at version v to v + 1 (db.c). */
+static const char *const inbox_steps[INBOX_SCHEMA_VERSION] = { inbox_schema };
 
 struct ab_inbox {
 	sqlite3 *db;
@@ -95,7 +93,7 @@ struct ab_inbox {
 
 static void set_err(struct ab_inbox *ib, const char *what)
 {
-	snprintf(ib->err, sizeof ib->err, "inbox: %s: %s", what, sqlite3_errmsg(ib->db));
+	ab_db_errf(ib->err, sizeof ib->err, ib->db, "inbox", what);
 }
 
 const char *ab_inbox_errmsg(struct ab_inbox *ib)
@@ -105,32 +103,18 @@ const char *ab_inbox_errmsg(struct ab_inbox *ib)
 
 static sqlite3_stmt *stmt(struct ab_inbox *ib, int which)
 {
-	sqlite3_stmt *st = ib->st[which];
+	sqlite3_stmt *st = ab_db_stmt(ib->db, &ib->st[which], inbox_sql[which]);
 
-	if (st) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return st;
-	}
-	if (sqlite3_prepare_v3(ib->db, inbox_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
-		NULL) != SQLITE_OK) {
+	if (!st)
 		set_err(ib, "prepare");
-		return NULL;
-	}
-	ib->st[which] = st;
 	return st;
 }
 
 /* Step a statement that returns no rows; sqlite3_changes() or -1. */
 static int run(struct ab_inbox *ib, sqlite3_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		set_err(ib, what);
+	if (ab_db_run(ib->db, st, ib->err, sizeof ib->err, "inbox", what) < 0)
 		return -1;
-	}
 	return sqlite3_changes(ib->db);
 }
 
@@ -156,118 +140,27 @@ static int commit(struct ab_inbox *ib)
 	return 0;
 }
 
-static int exec_open(sqlite3 *db, const char *sql, const char *what, const char *path,
-	char *err, size_t errsz)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errsz, "inbox %s: %s: %s", path, what, msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int schema(sqlite3 *db, const char *path, char *err, size_t errsz)
-{
-	sqlite3_stmt *st = NULL;
-	int ver = -1;
-
-	if (exec_open(db, "BEGIN IMMEDIATE", "cannot lock for writing", path, err, errsz) < 0)
-		return -1;
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		ver = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (ver < 0) {
-		snprintf(err, errsz, "inbox %s: cannot read the schema version: %s", path,
-			sqlite3_errmsg(db));
-		goto fail;
-	}
-	if (ver > INBOX_SCHEMA_VERSION) {
-		snprintf(err, errsz, "inbox %s: schema version %d is newer than this alertbridge "
-			"supports (%d): run a newer alertbridge or move the file away", path, ver,
-			INBOX_SCHEMA_VERSION);
-		goto fail;
-	}
-	if (ver < INBOX_SCHEMA_VERSION &&
-	    exec_open(db, inbox_schema, "creating the schema", path, err, errsz) < 0)
-		goto fail;
-	if (exec_open(db, "COMMIT", "commit", path, err, errsz) < 0)
-		goto fail;
-	return 0;
-fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
 struct ab_inbox *ab_inbox_open(const char *path, char *err, size_t errsz)
 {
-	struct ab_inbox *ib;
-	sqlite3_stmt *st = NULL;
-	const char *mode = NULL;
-	int fd;
+	struct ab_inbox *ib = calloc(1, sizeof *ib);
 
-	if (!path || !*path) {
-		snprintf(err, errsz, "inbox: no path given");
-		return NULL;
-	}
-	/* Create the file ourselves so it is 0600 (SQLite gives the -wal and
-	 * -shm files the same mode).  Only when it does not exist yet: closing
-	 * any descriptor of a file drops every POSIX lock this process holds
-	 * on it, which would silently break SQLite's locking for the other
-	 * connections of this process (and let another process delete the
-	 * WAL they are writing to). */
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd >= 0) {
-		close(fd);
-	} else if (errno != EEXIST) {
-		snprintf(err, errsz, "inbox %s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	ib = calloc(1, sizeof *ib);
 	if (!ib) {
-		snprintf(err, errsz, "inbox %s: out of memory", path);
+		snprintf(err, errsz, "inbox %s: out of memory", path ? path : "");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &ib->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "inbox %s: cannot open: %s", path,
-			ib->db ? sqlite3_errmsg(ib->db) : "out of memory");
-		goto fail;
+	ib->db = ab_db_open(path, "inbox", inbox_steps, INBOX_SCHEMA_VERSION, err, errsz);
+	if (!ib->db) {
+		free(ib);
+		return NULL;
 	}
-	if (sqlite3_db_readonly(ib->db, "main") == 1) {
-		snprintf(err, errsz, "inbox %s: the file is read-only for this user", path);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(ib->db, 1);
-	sqlite3_busy_timeout(ib->db, INBOX_BUSY_MS);
-	if (sqlite3_prepare_v2(ib->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		mode = (const char *)sqlite3_column_text(st, 0);
-	if (!mode || strcmp(mode, "wal") != 0) {
-		snprintf(err, errsz, "inbox %s: cannot switch to WAL mode: %s", path,
-			mode ? mode : sqlite3_errmsg(ib->db));
-		sqlite3_finalize(st);
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	if (exec_open(ib->db, "PRAGMA synchronous=FULL", "pragma", path, err, errsz) < 0 ||
-	    schema(ib->db, path, err, errsz) < 0)
-		goto fail;
 	return ib;
-fail:
-	sqlite3_close(ib->db);
-	free(ib);
-	return NULL;
 }
 
 void ab_inbox_close(struct ab_inbox *ib)
 {
 	if (!ib)
 		return;
-	for (int i = 0; i < IS_COUNT; i++)
-		sqlite3_finalize(ib->st[i]);
+	ab_db_finalize(ib->st, IS_COUNT);
 	sqlite3_close(ib->db);
 	free(ib);
 }

@@ -5,7 +5,8 @@
  * The file is shared by several connections at once (each dispatcher
  * thread, the ingest side and the `alertbridge` tool in other processes),
  * so it runs in WAL mode with synchronous=FULL (a commit is fsynced before
- * the call returns), foreign_keys=ON and a 10 s busy timeout.  Every write
+ * the call returns), foreign_keys=ON and a 10 s busy timeout (db.c opens
+ * it and runs the schema steps).  Every write
  * is one BEGIN IMMEDIATE transaction; SQL is never built from user strings
  * (all statements are fixed text, prepared once per connection and cached).
  *
@@ -30,7 +31,13 @@
  *        last_flush, count), items(seq, scope, severity, at, json),
  *   counts(scope, dim, name, n), digests(rule, period_start, next_at),
  *   reminders(id, event_id, rule, offset_ms, fire_at, channels, json, done).
- *   A version 1 store is migrated in place when opened.
+ * Schema version 3 adds channel health (the dispatcher's state machine in
+ * deliver/health.c keeps it here):
+ *   channel_health(channel, state, failures, reason, since, last_ok,
+ *        last_fail), one row per channel.
+ * An older store is migrated in place when opened (db.c runs the steps
+ * from its version on; a channel_health table that an older alertbridge
+ * created outside the versioned schema is kept as it is).
  *
  * Public: ab_store_open, ab_store_close, ab_store_errmsg, ab_store_enqueue,
  * ab_store_enqueue_payload, ab_store_claim, ab_store_claim_batch, ab_job_clear,
@@ -42,29 +49,28 @@
  * ab_store_begin, ab_store_commit, ab_store_rollback (group commit), ab_store_set_bulk,
  * ab_store_prune (retention),
  * ab_store_set_held (claim and next-due skip the queued jobs of the held -
- * disabled - channels of this connection; they stay queued, unattempted).
+ * disabled - channels of this connection; they stay queued, unattempted),
+ * ab_store_defer (a claimed job over its channel's rate goes back, its
+ * attempt not counted), ab_store_health_get, ab_store_health_put,
+ * ab_store_health_list (channel health); for the layer's other files
+ * (store_int.h): ab_store_set_err, ab_store_run.
  *
  * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
  * ("store: enqueue: database is locked", "store PATH: schema version 7 is
- * newer than this alertbridge supports (1): ..."); ab_store_open writes its
+ * newer than this alertbridge supports (3): ..."); ab_store_open writes its
  * message into err.  List callbacks get borrowed rows and must not call
  * back into the same struct ab_store.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "lib/buf.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
-#define STORE_SCHEMA_VERSION 2
-#define STORE_BUSY_MS 10000
+#define STORE_SCHEMA_VERSION 3
 #define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
 #define STORE_CHANNEL_MAX 256      /* channel name length cap */
 #define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
@@ -103,8 +109,13 @@ enum {
 	ST_PRUNE_LOG,
 	ST_PRUNE_JOBS,
 	ST_PRUNE_EVENTS,
+	ST_DEFER,
+	ST_HEALTH_GET,
+	ST_HEALTH_PUT,
+	ST_HEALTH_LIST,
 	ST_COUNT_ALL
 };
+_Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS");
 
 /* Job columns shared by claim and listing (order matters: see job_fill). */
 #define JOB_COLS "j.id, j.event_id, j.channel, j.kind, COALESCE(j.payload, e.json), " \
@@ -156,6 +167,21 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"next_at <= ?1 LIMIT ?2)",
 	[ST_RELEASE] = "UPDATE jobs SET state = 0, attempts = MAX(attempts - 1, 0), "
 		"lease_until = NULL, updated_at = ?2 WHERE id = ?1 AND state = 1 AND attempts = ?3",
+	/* a release that also moves next_at (over the channel's rate) */
+	[ST_DEFER] = "UPDATE jobs SET state = 0, attempts = MAX(attempts - 1, 0), "
+		"lease_until = NULL, updated_at = ?2, next_at = ?4 WHERE id = ?1 AND state = 1 "
+		"AND attempts = ?3",
+	[ST_HEALTH_GET] = "SELECT state, failures, since, last_ok, last_fail FROM channel_health "
+		"WHERE channel = ?1",
+	/* ?8: a success (keeps reason and last_fail) or a failure (keeps last_ok) */
+	[ST_HEALTH_PUT] = "INSERT INTO channel_health(channel, state, failures, reason, since, "
+		"last_ok, last_fail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+		"ON CONFLICT(channel) DO UPDATE SET state = ?2, failures = ?3, "
+		"reason = CASE WHEN ?8 THEN reason ELSE ?4 END, since = ?5, "
+		"last_ok = CASE WHEN ?8 THEN ?6 ELSE last_ok END, "
+		"last_fail = CASE WHEN ?8 THEN last_fail ELSE ?7 END",
+	[ST_HEALTH_LIST] = "SELECT channel, state, failures, COALESCE(reason, ''), since, "
+		"last_ok, last_fail FROM channel_health ORDER BY channel",
 	[ST_CLAIM_PICK_HELD] = "SELECT " JOB_COLS JOB_FROM
 		"WHERE j.state = 0 AND j.next_at <= ?1 AND j.channel NOT IN "
 		"(SELECT value FROM json_each(?2)) ORDER BY j.next_at, j.id LIMIT ?3",
@@ -235,19 +261,27 @@ static const char schema_v2_sql[] =
 	" done INTEGER NOT NULL DEFAULT 0, UNIQUE(event_id, rule, offset_ms));"
 	"CREATE INDEX IF NOT EXISTS reminders_due ON reminders(done, fire_at);";
 
-struct ab_store {
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT_ALL];
-	char err[512];
-	struct ab_buf json;  /* event JSON text, reused across enqueues */
-	bool batch;          /* inside ab_store_begin(): enqueues join one transaction */
-	bool batch_failed;   /* an enqueue failed: the batch was rolled back */
-	char *held;          /* JSON array of held channels (ab_store_set_held), or NULL */
+/* Version 3: channel health (deliver/health.c's state).  IF NOT EXISTS: a
+ * version 2 store may have the table already, made by an older dispatcher
+ * outside the versioned schema, with these columns. */
+static const char schema_v3_sql[] =
+	"CREATE TABLE IF NOT EXISTS channel_health ("
+	" channel TEXT PRIMARY KEY,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" failures INTEGER NOT NULL DEFAULT 0,"
+	" reason TEXT,"
+	" since INTEGER NOT NULL DEFAULT 0,"
+	" last_ok INTEGER NOT NULL DEFAULT 0,"
+	" last_fail INTEGER NOT NULL DEFAULT 0);";
+
+/* schema_steps[v] takes a store at version v to v + 1 (db.c). */
+static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
+	schema_sql, schema_v2_sql, schema_v3_sql,
 };
 
-static void set_err(struct ab_store *s, const char *what)
+void ab_store_set_err(struct ab_store *s, const char *what)
 {
-	snprintf(s->err, sizeof s->err, "store: %s: %s", what, sqlite3_errmsg(s->db));
+	ab_db_errf(s->err, sizeof s->err, s->db, "store", what);
 }
 
 const char *ab_store_errmsg(struct ab_store *s)
@@ -258,41 +292,25 @@ const char *ab_store_errmsg(struct ab_store *s)
 /* The cached statement, reset and with bindings cleared; NULL on error. */
 static sqlite3_stmt *stmt(struct ab_store *s, int which)
 {
-	sqlite3_stmt *st = s->st[which];
+	sqlite3_stmt *st = ab_db_stmt(s->db, &s->st[which], sql_text[which]);
 
-	if (st) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		return st;
-	}
-	if (sqlite3_prepare_v3(s->db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT, &st,
-		NULL) != SQLITE_OK) {
-		set_err(s, "prepare");
-		return NULL;
-	}
-	s->st[which] = st;
+	if (!st)
+		ab_store_set_err(s, "prepare");
 	return st;
 }
 
 /* Run a statement that returns no rows; 0 or -1. */
-static int run(struct ab_store *s, sqlite3_stmt *st, const char *what)
+int ab_store_run(struct ab_store *s, sqlite3_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
-
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		set_err(s, what);
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
+	return ab_db_run(s->db, st, s->err, sizeof s->err, "store", what);
 }
+
 
 static int tx_begin(struct ab_store *s, const char *what)
 {
 	sqlite3_stmt *st = stmt(s, ST_BEGIN);
 
-	return st ? run(s, st, what) : -1;
+	return st ? ab_store_run(s, st, what) : -1;
 }
 
 static void tx_rollback(struct ab_store *s)
@@ -305,6 +323,8 @@ static void tx_rollback(struct ab_store *s)
 	if (st) {
 		sqlite3_step(st);
 		sqlite3_reset(st);
+	} else {
+		ab_db_rollback(s->db);
 	}
 }
 
@@ -312,127 +332,28 @@ static int tx_commit(struct ab_store *s, const char *what)
 {
 	sqlite3_stmt *st = stmt(s, ST_COMMIT);
 
-	if (!st || run(s, st, what) < 0) {
+	if (!st || ab_store_run(s, st, what) < 0) {
 		tx_rollback(s);
 		return -1;
 	}
 	return 0;
 }
 
-static int exec_simple(sqlite3 *db, const char *sql, char *err, size_t errsz, const char *path)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errsz, "store %s: %s: %s", path, sql[0] == 'C' ? "creating schema" : sql,
-			msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Inside BEGIN IMMEDIATE: create the schema or check its version. */
-static int schema_check(sqlite3 *db, const char *path, char *err, size_t errsz)
-{
-	sqlite3_stmt *st = NULL;
-	int ver = -1;
-	char sql[64];
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		ver = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (ver < 0) {
-		snprintf(err, errsz, "store %s: cannot read the schema version: %s", path,
-			sqlite3_errmsg(db));
-		return -1;
-	}
-	if (ver > STORE_SCHEMA_VERSION) {
-		snprintf(err, errsz, "store %s: schema version %d is newer than this alertbridge "
-			"supports (%d): run a newer alertbridge, or move the file away to start "
-			"an empty store", path, ver, STORE_SCHEMA_VERSION);
-		return -1;
-	}
-	if (ver == STORE_SCHEMA_VERSION)
-		return 0;
-	if (exec_simple(db, schema_sql, err, errsz, path) < 0 ||
-	    exec_simple(db, schema_v2_sql, err, errsz, path) < 0)
-		return -1;
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
-	return exec_simple(db, sql, err, errsz, path);
-}
-
 struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
 {
-	struct ab_store *s;
-	sqlite3_stmt *st = NULL;
-	const char *mode = NULL;
-	int fd;
+	struct ab_store *s = calloc(1, sizeof *s);
 
-	if (!path || !*path) {
-		snprintf(err, errsz, "store: no path given");
-		return NULL;
-	}
-	/* Create the file ourselves so it is 0600 (SQLite gives the -wal and
-	 * -shm files the same mode).  Only when it does not exist yet: closing
-	 * any descriptor of a file drops every POSIX lock this process holds
-	 * on it, which would silently break SQLite's locking for the other
-	 * connections of this process (and let another process delete the
-	 * WAL they are writing to). */
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd >= 0) {
-		close(fd);
-	} else if (errno != EEXIST) {
-		snprintf(err, errsz, "store %s: cannot open: %s (check the directory exists and "
-			"is writable by the alertbridge user)", path, strerror(errno));
-		return NULL;
-	}
-	s = calloc(1, sizeof *s);
 	if (!s) {
-		snprintf(err, errsz, "store %s: out of memory", path);
+		snprintf(err, errsz, "store %s: out of memory", path ? path : "");
 		return NULL;
 	}
 	ab_buf_init(&s->json, AB_EVENT_JSON_MAX);
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		snprintf(err, errsz, "store %s: cannot open: %s", path,
-			s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		goto fail;
-	}
-	if (sqlite3_db_readonly(s->db, "main") == 1) {
-		snprintf(err, errsz, "store %s: the file is read-only for this user", path);
-		goto fail;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		mode = (const char *)sqlite3_column_text(st, 0);
-	if (!mode || strcmp(mode, "wal") != 0) {
-		snprintf(err, errsz, "store %s: cannot switch to WAL mode: %s", path,
-			mode ? mode : sqlite3_errmsg(s->db));
-		sqlite3_finalize(st);
-		goto fail;
-	}
-	sqlite3_finalize(st);
-	if (exec_simple(s->db, "PRAGMA synchronous=FULL", err, errsz, path) < 0 ||
-	    exec_simple(s->db, "PRAGMA foreign_keys=ON", err, errsz, path) < 0 ||
-	    exec_simple(s->db, "BEGIN IMMEDIATE", err, errsz, path) < 0)
-		goto fail;
-	if (schema_check(s->db, path, err, errsz) < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		goto fail;
-	}
-	if (exec_simple(s->db, "COMMIT", err, errsz, path) < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		goto fail;
+	s->db = ab_db_open(path, "store", schema_steps, STORE_SCHEMA_VERSION, err, errsz);
+	if (!s->db) {
+		free(s);
+		return NULL;
 	}
 	return s;
-fail:
-	sqlite3_close(s->db);
-	free(s);
-	return NULL;
 }
 
 /* Bulk writer (the syslog input's group commits): a page cache that holds
@@ -448,7 +369,7 @@ int ab_store_set_bulk(struct ab_store *s)
 	snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d; PRAGMA wal_autocheckpoint=%d",
 		STORE_BULK_CACHE_KB, STORE_BULK_CHECKPOINT);
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		set_err(s, "bulk settings");
+		ab_store_set_err(s, "bulk settings");
 		return -1;
 	}
 	return 0;
@@ -458,8 +379,8 @@ void ab_store_close(struct ab_store *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < ST_COUNT_ALL; i++)
-		sqlite3_finalize(s->st[i]);
+	ab_db_finalize(s->st, ST_COUNT_ALL);
+	ab_db_finalize(s->nz, AB_STORE_NOISE_STMTS);
 	sqlite3_close(s->db);
 	free(s->held);
 	ab_buf_free(&s->json);
@@ -519,7 +440,7 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 		sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, event_json, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, received_at);
-		if (run(s, st, "enqueue: event") < 0)
+		if (ab_store_run(s, st, "enqueue: event") < 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -533,7 +454,7 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 		else
 			sqlite3_bind_null(st, 4);
 		sqlite3_bind_int64(st, 5, now);
-		if (run(s, st, "enqueue: job") < 0)
+		if (ab_store_run(s, st, "enqueue: job") < 0)
 			goto fail;
 		count += sqlite3_changes(s->db);
 	}
@@ -590,11 +511,6 @@ void ab_store_fail_batch(struct ab_store *s, const char *msg)
 	snprintf(s->err, sizeof s->err, "%s", msg);
 	tx_rollback(s);
 	s->batch_failed = true;
-}
-
-struct sqlite3 *ab_store_sqlite(struct ab_store *s)
-{
-	return s->db;
 }
 
 void ab_store_rollback(struct ab_store *s)
@@ -721,7 +637,7 @@ int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, stru
 		n++;
 	}
 	if (n < max && rc != SQLITE_DONE) {
-		set_err(s, "claim");
+		ab_store_set_err(s, "claim");
 		sqlite3_reset(st);
 		goto fail;
 	}
@@ -740,7 +656,7 @@ int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, stru
 		 * when that would not fit). */
 		sqlite3_bind_int64(st, 2, now + lease_ms * (i + (i + 1 < n ? 2 : 1)));
 		sqlite3_bind_int64(st, 3, now);
-		if (run(s, st, "claim: mark running") < 0)
+		if (ab_store_run(s, st, "claim: mark running") < 0)
 			goto fail;
 		if (sqlite3_changes(s->db) != 1) {
 			snprintf(s->err, sizeof s->err, "store: claim: job %lld changed under us",
@@ -783,13 +699,108 @@ int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, in
 		sqlite3_bind_int64(st, 1, jobs[i].id);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int(st, 3, jobs[i].attempts);
-		if (run(s, st, "release") < 0)
+		if (ab_store_run(s, st, "release") < 0)
 			goto fail;
 	}
 	return tx_commit(s, "release: commit");
 fail:
 	tx_rollback(s);
 	return -1;
+}
+
+/* Over its channel's rate: like a release, and due again at next_at. */
+int ab_store_defer(struct ab_store *s, const struct ab_job *job, int64_t next_at, int64_t now)
+{
+	sqlite3_stmt *st = stmt(s, ST_DEFER);
+
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, job->attempts);
+	sqlite3_bind_int64(st, 4, next_at);
+	if (ab_store_run(s, st, "defer") < 0)
+		return -1;
+	return sqlite3_changes(s->db) == 1;
+}
+
+int ab_store_health_get(struct ab_store *s, const char *channel, struct ab_health_row *row)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(row, 0, sizeof *row);
+	row->channel = channel;
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: health: bad channel name");
+		return -1;
+	}
+	if (!(st = stmt(s, ST_HEALTH_GET)))
+		return -1;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row->state = (enum ab_health_state)sqlite3_column_int(st, 0);
+		row->failures = sqlite3_column_int(st, 1);
+		row->since = sqlite3_column_int64(st, 2);
+		row->last_ok = sqlite3_column_int64(st, 3);
+		row->last_fail = sqlite3_column_int64(st, 4);
+	} else if (rc != SQLITE_DONE) {
+		ab_store_set_err(s, "health");
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ab_store_health_put(struct ab_store *s, const char *channel, enum ab_health_state state,
+	int failures, int64_t since, bool ok, const char *reason, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: health: bad channel name");
+		return -1;
+	}
+	if (!(st = stmt(s, ST_HEALTH_PUT)))
+		return -1;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)state);
+	sqlite3_bind_int(st, 3, failures);
+	sqlite3_bind_text(st, 4, ok || !reason ? "" : reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, since);
+	sqlite3_bind_int64(st, 6, ok ? now : 0);
+	sqlite3_bind_int64(st, 7, ok ? 0 : now);
+	sqlite3_bind_int(st, 8, ok);
+	return ab_store_run(s, st, "health");
+}
+
+int ab_store_health_list(struct ab_store *s, ab_health_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, ST_HEALTH_LIST);
+	struct ab_health_row row;
+	int rc, stop = 0;
+
+	if (!st)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row.channel = (const char *)sqlite3_column_text(st, 0);
+		row.state = (enum ab_health_state)sqlite3_column_int(st, 1);
+		row.failures = sqlite3_column_int(st, 2);
+		row.reason = (const char *)sqlite3_column_text(st, 3);
+		row.since = sqlite3_column_int64(st, 4);
+		row.last_ok = sqlite3_column_int64(st, 5);
+		row.last_fail = sqlite3_column_int64(st, 6);
+		if (!row.channel || !row.reason)
+			continue;
+		stop = cb(&row, arg);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		ab_store_set_err(s, "health list");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
 }
 
 int64_t ab_store_count_due(struct ab_store *s, int64_t now, int64_t limit)
@@ -804,7 +815,7 @@ int64_t ab_store_count_due(struct ab_store *s, int64_t now, int64_t limit)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	else
-		set_err(s, "count due");
+		ab_store_set_err(s, "count due");
 	sqlite3_reset(st);
 	return v;
 }
@@ -847,7 +858,7 @@ static int finish_one(struct ab_store *s, const struct ab_finish *f)
 		sqlite3_bind_text(st, 9, msg, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 9);
-	if (run(s, st, "finish: log") < 0)
+	if (ab_store_run(s, st, "finish: log") < 0)
 		return -1;
 	if (!(st = stmt(s, ST_FINISH)))
 		return -1;
@@ -863,7 +874,7 @@ static int finish_one(struct ab_store *s, const struct ab_finish *f)
 	sqlite3_bind_int(st, 6, job->attempts);
 	/* 0 rows: the lease expired and the job was requeued (and maybe claimed
 	 * again) or dropped; the attempt is logged, the job is left alone. */
-	return run(s, st, "finish: job");
+	return ab_store_run(s, st, "finish: job");
 }
 
 int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t n)
@@ -906,7 +917,7 @@ int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, all ? 1 : 0);
-	if (run(s, st, "requeue") < 0)
+	if (ab_store_run(s, st, "requeue") < 0)
 		goto fail;
 	n = sqlite3_changes(s->db);
 	if (tx_commit(s, "requeue: commit") < 0)
@@ -932,7 +943,7 @@ int64_t ab_store_next_due(struct ab_store *s)
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_ROW)
-		set_err(s, "next due");
+		ab_store_set_err(s, "next due");
 	sqlite3_reset(st);
 	return v;
 }
@@ -978,7 +989,7 @@ static int write1(struct ab_store *s, int which, int64_t a, int64_t b, const cha
 	sqlite3_bind_int64(st, 1, a);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, b);
-	if (run(s, st, what) < 0)
+	if (ab_store_run(s, st, what) < 0)
 		return -1;
 	return sqlite3_changes(s->db);
 }
@@ -1011,7 +1022,7 @@ int ab_store_drop(struct ab_store *s, int64_t job_id)
 		goto fail;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_err(s, "drop");
+		ab_store_set_err(s, "drop");
 		sqlite3_reset(st);
 		goto fail;
 	}
@@ -1023,7 +1034,7 @@ int ab_store_drop(struct ab_store *s, int64_t job_id)
 	if (!(st = stmt(s, ST_DROP)))
 		goto fail;
 	sqlite3_bind_int64(st, 1, job_id);
-	if (run(s, st, "drop") < 0)
+	if (ab_store_run(s, st, "drop") < 0)
 		goto fail;
 	n = sqlite3_changes(s->db);
 	if (tx_commit(s, "drop: commit") < 0)
@@ -1056,7 +1067,7 @@ int ab_store_list_jobs(struct ab_store *s, unsigned states, ab_job_cb cb, void *
 		ab_job_clear(&job);
 	}
 	if (!stop && rc != SQLITE_DONE) {
-		set_err(s, "list jobs");
+		ab_store_set_err(s, "list jobs");
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -1103,7 +1114,7 @@ int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log
 		free(e.error);
 	}
 	if (!stop && rc != SQLITE_DONE) {
-		set_err(s, "list log");
+		ab_store_set_err(s, "list log");
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -1122,7 +1133,7 @@ int64_t ab_store_count(struct ab_store *s, enum ab_job_state state)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	else
-		set_err(s, "count");
+		ab_store_set_err(s, "count");
 	sqlite3_reset(st);
 	return v;
 }
@@ -1143,7 +1154,7 @@ static int64_t prune_chunk(struct ab_store *s, int which, int64_t cutoff_ms, int
 	}
 	sqlite3_bind_int64(st, 1, cutoff_ms);
 	sqlite3_bind_int(st, 2, max_rows);
-	if (run(s, st, "prune") < 0) {
+	if (ab_store_run(s, st, "prune") < 0) {
 		tx_rollback(s);
 		return -1;
 	}
@@ -1214,7 +1225,7 @@ char *ab_store_event_json(struct ab_store *s, const char *event_id)
 	if (rc == SQLITE_ROW)
 		out = col_dup(st, 0);
 	else if (rc != SQLITE_DONE)
-		set_err(s, "event json");
+		ab_store_set_err(s, "event json");
 	sqlite3_reset(st);
 	return out;
 }
@@ -1229,7 +1240,7 @@ int ab_store_event_exists(struct ab_store *s, const char *event_id)
 	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		set_err(s, "event exists");
+		ab_store_set_err(s, "event exists");
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }

@@ -1,6 +1,7 @@
 /*
  * store.h - the durable SQLite store (WAL, synchronous=FULL): events,
- * delivery jobs, the delivery log and dead letters.
+ * delivery jobs, the delivery log, dead letters and channel health (the
+ * routing noise tables: noisedb.h).
  *
  * One struct ab_store per thread (each holds its own connection).  Every
  * write is a transaction that is on disk (fsync) when the call returns 0.
@@ -73,8 +74,6 @@ int ab_store_set_bulk(struct ab_store *s);
  * tables inside a batch (noise.c). */
 bool ab_store_in_batch(const struct ab_store *s);
 void ab_store_fail_batch(struct ab_store *s, const char *msg);
-/* The connection, for modules with their own tables (schema version 2). */
-struct sqlite3 *ab_store_sqlite(struct ab_store *s);
 /* Same with an explicit payload/kind (groups, digests, health events). */
 int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
 	const char *payload, const char *const *channels, size_t n, int64_t now, int *added);
@@ -93,6 +92,11 @@ void ab_job_clear(struct ab_job *job);
 /* Claimed jobs that were not attempted after all (the worker stops) go
  * back to QUEUED with their attempt count as before the claim.  0 or -1. */
 int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, int64_t now);
+/* A claimed job whose channel is over its rate goes back to QUEUED, due at
+ * next_at, its attempt not counted (a release that moves next_at).  1 when
+ * put back, 0 when the job is not this claim's any more (its lease expired),
+ * -1 on error. */
+int ab_store_defer(struct ab_store *s, const struct ab_job *job, int64_t next_at, int64_t now);
 /* How many queued jobs are due at now, counting at most limit; -1 on error. */
 int64_t ab_store_count_due(struct ab_store *s, int64_t now, int64_t limit);
 
@@ -155,6 +159,37 @@ int64_t ab_store_count(struct ab_store *s, enum ab_job_state state);
 char *ab_store_event_json(struct ab_store *s, const char *event_id);
 /* 1 when an event with this id is stored, 0 when not, -1 on error. */
 int ab_store_event_exists(struct ab_store *s, const char *event_id);
+
+/* Channel health: one row per channel (deliver/health.c decides the state;
+ * the store keeps it across restarts). */
+enum ab_health_state {
+	AB_HEALTH_HEALTHY = 0,
+	AB_HEALTH_FAILING = 1,
+	AB_HEALTH_DISABLED = 2,     /* not in the configuration any more, or enabled = false
+				     * (cli_channels.c shows it; never stored) */
+};
+struct ab_health_row {
+	const char *channel;
+	enum ab_health_state state;
+	int failures;            /* consecutive */
+	const char *reason;      /* last failure, "" if none */
+	int64_t since;           /* when the state began (ms) */
+	int64_t last_ok;         /* last success (ms, up to 1 s stale), 0 = never */
+	int64_t last_fail;       /* last failure (ms), 0 = never */
+};
+typedef int (*ab_health_cb)(const struct ab_health_row *row, void *arg);
+/* One channel's row: 1 found, 0 none (row zeroed: healthy), -1 error.
+ * row->channel is the argument; row->reason is NULL (listing has it). */
+int ab_store_health_get(struct ab_store *s, const char *channel, struct ab_health_row *row);
+/* Write one channel's row after an attempt at now: ok (a success) sets
+ * last_ok and keeps reason and last_fail; a failure sets reason and
+ * last_fail and keeps last_ok.  A single statement: its own transaction,
+ * or part of an open batch.  0 or -1. */
+int ab_store_health_put(struct ab_store *s, const char *channel, enum ab_health_state state,
+	int failures, int64_t since, bool ok, const char *reason, int64_t now);
+/* Every channel's row, by name (borrowed); cb returns non-zero to stop.
+ * 0 or -1. */
+int ab_store_health_list(struct ab_store *s, ab_health_cb cb, void *arg);
 
 const char *ab_job_state_name(enum ab_job_state st);
 const char *ab_status_name(int status);  /* "ok", "retry", "permanent" */

@@ -4,7 +4,8 @@
  * OK -> done, RETRY -> retried until OK, PERMANENT -> dead letter, RETRY
  * past max_age -> dead letter, and every attempt in the delivery log;
  * jobs of a disabled channel (enabled = false) held until a snapshot
- * enables it.
+ * enables it; a channel over its rate (deferred, attempts not counted);
+ * channel health turning failing and telling the fallback channel.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -356,6 +357,108 @@ static void test_disabled_jobs_held(void **state)
 	free(rec);
 }
 
+/* ------------------------------------------------------------ rate limit + health */
+
+#define RATE_FMT \
+	"state_dir = \"%s\";\n" \
+	"plugin_dir = \"%s\";\n" \
+	"dispatch = { workers = 2; backoff_base = \"10ms\"; backoff_cap = \"20ms\";\n" \
+	"             max_age = \"1h\"; poll = \"20ms\"; timeout = \"5s\"; };\n" \
+	"channels = (\n" \
+	"  { name = \"good\"; type = \"mock\"; },\n" \
+	"  { name = \"slow\"; type = \"mock\"; rate = \"50/s\"; burst = 1; },\n" \
+	"  { name = \"down\"; type = \"mock\"; script = \"retry\"; failure_threshold = 2;\n" \
+	"    fallback = \"good\"; }\n" \
+	");\n"
+
+struct attempts { const char *channel; int n, over_one; };
+
+static int count_attempts(const struct ab_log_entry *e, void *arg)
+{
+	struct attempts *a = arg;
+
+	if (!strcmp(e->channel, a->channel)) {
+		a->n++;
+		a->over_one += e->attempt > 1;
+	}
+	return 0;
+}
+
+struct failing_event { int n; };
+
+static int find_failing(const struct ab_job *j, void *arg)
+{
+	struct failing_event *f = arg;
+
+	if (!strcmp(j->channel, "good") && strstr(j->payload, "\"channel.failing\"") &&
+	    strstr(j->payload, "\"down\""))
+		f->n++;
+	return 0;
+}
+
+/* A burst of jobs for a rate-limited channel all go, each on its first
+ * attempt (a deferral is not an attempt); a channel that keeps failing
+ * turns failing after failure_threshold attempts, in the store, and its
+ * fallback channel gets one channel.failing event. */
+static void test_rate_and_health(void **state)
+{
+	char text[4096], err[512], *dbpath = tu_path(dir, "rate.db");
+	struct ab_runtime *rt;
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *slow[] = { "slow" }, *down[] = { "down" };
+	struct attempts a = { "slow", 0, 0 };
+	struct failing_event fe = { 0 };
+	struct ab_health_row row;
+	struct ab_dispatcher *d;
+	int i;
+
+	(void)state;
+	assert_non_null(st);
+	snprintf(text, sizeof text, RATE_FMT, dir, dir);
+	rt = rt_from("rate.conf", text);
+	for (i = 0; i < 6; i++) {
+		char t[32];
+		struct ab_event *ev;
+
+		snprintf(t, sizeof t, "slow %d", i);
+		ev = mkev(t);
+		assert_int_equal(ab_store_enqueue(st, ev, slow, 1, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	{
+		struct ab_event *ev = mkev("never delivered");
+		assert_int_equal(ab_store_enqueue(st, ev, down, 1, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	/* the six slow ones and the health event for "good" */
+	wait_final(st, 7);
+	for (i = 0; i < 1000; i++) {
+		if (ab_store_health_get(st, "down", &row) == 1 && row.state == AB_HEALTH_FAILING)
+			break;
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	ab_dispatch_stop(d);
+	ab_store_list_log(st, "slow", 100, count_attempts, &a);
+	assert_int_equal(a.n, 6);
+	assert_int_equal(a.over_one, 0);
+	assert_int_equal(ab_store_health_get(st, "down", &row), 1);
+	assert_int_equal(row.state, AB_HEALTH_FAILING);
+	assert_true(row.failures >= 2);
+	assert_true(row.last_fail > 0);
+	assert_int_equal(ab_store_health_get(st, "slow", &row), 1);
+	assert_int_equal(row.state, AB_HEALTH_HEALTHY);
+	assert_int_equal(row.failures, 0);
+	assert_true(row.last_ok > 0);
+	ab_store_list_jobs(st, 1u << AB_JOB_DONE, find_failing, &fe);
+	assert_int_equal(fe.n, 1);
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_max_age_dead_letters),
 		cmocka_unit_test(test_store_held),
 		cmocka_unit_test(test_disabled_jobs_held),
+		cmocka_unit_test(test_rate_and_health),
 	};
 	return cmocka_run_group_tests_name("dispatch", tests, setup, teardown);
 }

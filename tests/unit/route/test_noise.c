@@ -407,7 +407,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_open(store_path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 2);
+	assert_int_equal(sqlite3_column_int(q, 0), 3);   /* 3: channel health */
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	ab_store_close(st);

@@ -3,8 +3,11 @@
  * file mode, version refusal, enqueue dedupe, claim order and leases,
  * finish outcomes, batch claims and finishes, release of unattempted jobs,
  * operator actions, the delivery log, concurrent claims
- * from two connections, durability across kill -9 of a writer, and
- * retention pruning (what goes, what stays, chunked transactions).
+ * from two connections, durability across kill -9 of a writer,
+ * retention pruning (what goes, what stays, chunked transactions), the
+ * migration of a version 2 store (with and without the channel_health
+ * table an older dispatcher made), channel health rows, and deferral of a
+ * job over its channel's rate.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +29,7 @@
 #include "lib/buf.h"
 #include "event/event.h"
 #include "store/store.h"
+#include "store/store_int.h"   /* the connection, for checks and hooks */
 
 struct fixture {
 	char dir[64];
@@ -54,6 +58,12 @@ static int setup(void **state)
 	}
 	*state = f;
 	return 0;
+}
+
+/* The store's own connection (hooks, direct checks). */
+static sqlite3 *store_conn(struct ab_store *s)
+{
+	return s->db;
 }
 
 static int teardown(void **state)
@@ -104,7 +114,7 @@ static void test_open_mode_and_version(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 2);   /* 2: routing state */
+	assert_int_equal(sqlite3_column_int(q, 0), 3);   /* 3: channel health */
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -765,7 +775,7 @@ static int64_t count_sql(struct ab_store *s, const char *sql)
 	sqlite3_stmt *q;
 	int64_t n;
 
-	assert_int_equal(sqlite3_prepare_v2(ab_store_sqlite(s), sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(store_conn(s), sql, -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	n = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
@@ -817,7 +827,7 @@ static void test_prune_retention(void **state)
 	make_id(id, sizeof id, 7);
 	snprintf(sql, sizeof sql, "INSERT INTO reminders(event_id, rule, offset_ms, fire_at, "
 		"channels, json) VALUES('%s', 'r', 0, %lld, '[\"a\"]', '{}')", id, RECENT);
-	assert_int_equal(sqlite3_exec(ab_store_sqlite(f->s), sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(store_conn(f->s), sql, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(count_sql(f->s, "SELECT COUNT(*) FROM delivery_log"), 8);
 
 	/* Retention 0 (no cutoff) prunes nothing. */
@@ -874,7 +884,7 @@ static void on_update(void *arg, int op, const char *db, const char *tbl, sqlite
 static void test_prune_chunks(void **state)
 {
 	struct fixture *f = *state;
-	sqlite3 *db = ab_store_sqlite(f->s);
+	sqlite3 *db = store_conn(f->s);
 	struct ab_prune_counts d;
 	int64_t n, total = 0;
 	int calls = 0;
@@ -922,6 +932,216 @@ static void test_prune_in_batch(void **state)
 	assert_int_equal(ab_store_prune(f->s, CUTOFF, 10, NULL), 0);
 }
 
+/* ------------------------------------------------------------ schema version 3 */
+
+/* The schema of a version 2 store as alertbridge wrote it before channel
+ * health joined the versioned schema (store.c at schema version 2). */
+static const char v2_schema[] =
+	"CREATE TABLE events (id TEXT PRIMARY KEY, json TEXT NOT NULL, received_at INTEGER);"
+	"CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+	" channel TEXT NOT NULL, kind INTEGER NOT NULL DEFAULT 0, payload TEXT,"
+	" state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL, next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	" lease_until INTEGER, last_error TEXT, UNIQUE(event_id, channel));"
+	"CREATE INDEX jobs_due ON jobs(state, next_at);"
+	"CREATE TABLE delivery_log (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL, event_id TEXT NOT NULL,"
+	" channel TEXT NOT NULL, at INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+	" status INTEGER NOT NULL, code INTEGER NOT NULL DEFAULT 0,"
+	" latency_ms INTEGER NOT NULL DEFAULT 0, error TEXT);"
+	"CREATE INDEX delivery_log_channel ON delivery_log(channel, id);"
+	"CREATE INDEX delivery_log_job ON delivery_log(job_id);"
+	"CREATE TABLE throttle (rule TEXT NOT NULL, key TEXT NOT NULL,"
+	" window_end INTEGER NOT NULL, suppressed INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(rule, key));"
+	"CREATE TABLE groups (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" rule TEXT NOT NULL, key TEXT NOT NULL, group_by TEXT NOT NULL, channels TEXT NOT NULL,"
+	" first_at INTEGER, last_at INTEGER, due_at INTEGER, last_flush INTEGER NOT NULL DEFAULT 0,"
+	" count INTEGER NOT NULL DEFAULT 0, UNIQUE(rule, key));"
+	"CREATE INDEX groups_due ON groups(due_at);"
+	"CREATE TABLE items (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" scope TEXT NOT NULL, severity INTEGER NOT NULL, at INTEGER NOT NULL, json TEXT NOT NULL);"
+	"CREATE INDEX items_scope ON items(scope, severity, seq);"
+	"CREATE TABLE counts (scope TEXT NOT NULL, dim TEXT NOT NULL,"
+	" name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY(scope, dim, name));"
+	"CREATE TABLE digests (rule TEXT PRIMARY KEY,"
+	" period_start INTEGER NOT NULL, next_at INTEGER NOT NULL);"
+	"CREATE TABLE reminders (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event_id TEXT NOT NULL, rule TEXT NOT NULL, offset_ms INTEGER NOT NULL,"
+	" fire_at INTEGER NOT NULL, channels TEXT NOT NULL, json TEXT NOT NULL,"
+	" done INTEGER NOT NULL DEFAULT 0, UNIQUE(event_id, rule, offset_ms));"
+	"CREATE INDEX reminders_due ON reminders(done, fire_at);"
+	"INSERT INTO events VALUES('" "0000000000000000000000000000000a" "', '{}', 1000);"
+	"INSERT INTO jobs(event_id, channel, created_at, next_at, updated_at) VALUES("
+	"'0000000000000000000000000000000a', 'a', 1000, 1000, 1000);"
+	"PRAGMA user_version = 2;";
+
+/* The table and row an older dispatcher (deliver/health.c) made on its own
+ * connection, outside the versioned schema. */
+static const char v2_health[] =
+	"CREATE TABLE IF NOT EXISTS channel_health (channel TEXT PRIMARY KEY,"
+	" state INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0, reason TEXT,"
+	" since INTEGER NOT NULL DEFAULT 0, last_ok INTEGER NOT NULL DEFAULT 0,"
+	" last_fail INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO channel_health VALUES('slack', 1, 4, 'HTTP 404', 5000, 100, 5000);";
+
+struct health_seen {
+	int n;
+	char names[4][16], reasons[4][32];
+	struct ab_health_row rows[4];
+};
+
+static int health_cb(const struct ab_health_row *r, void *arg)
+{
+	struct health_seen *h = arg;
+
+	if (h->n < 4) {
+		snprintf(h->names[h->n], sizeof h->names[0], "%s", r->channel);
+		snprintf(h->reasons[h->n], sizeof h->reasons[0], "%s", r->reason);
+		h->rows[h->n] = *r;
+		h->n++;
+	}
+	return 0;
+}
+
+/* A version 2 store file opens as version 3: its queue is untouched, the
+ * channel_health table is created - or, made by an older dispatcher, kept
+ * with its rows. */
+static void test_migrate_v2(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int with_health = 0; with_health < 2; with_health++) {
+		char path[160], err[512];
+		struct ab_store *s;
+		struct ab_health_row row;
+		struct health_seen h;
+		struct ab_job job;
+		sqlite3 *db;
+
+		snprintf(path, sizeof path, "%s/v2-%d.db", f->dir, with_health);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, v2_schema, NULL, NULL, NULL), SQLITE_OK);
+		if (with_health)
+			assert_int_equal(sqlite3_exec(db, v2_health, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+
+		s = ab_store_open(path, err, sizeof err);
+		if (!s)
+			fail_msg("%s", err);
+		assert_int_equal(count_sql(s, "PRAGMA user_version"), 3);
+		assert_int_equal(ab_store_count(s, AB_JOB_QUEUED), 1);
+		assert_int_equal(ab_store_claim(s, 2000, 1000, &job), 1);
+		assert_string_equal(job.channel, "a");
+		ab_job_clear(&job);
+		memset(&h, 0, sizeof h);
+		assert_int_equal(ab_store_health_list(s, health_cb, &h), 0);
+		assert_int_equal(h.n, with_health);
+		assert_int_equal(ab_store_health_get(s, "slack", &row), with_health);
+		if (with_health) {
+			assert_int_equal(row.state, AB_HEALTH_FAILING);
+			assert_int_equal(row.failures, 4);
+			assert_int_equal(row.since, 5000);
+			assert_int_equal(row.last_ok, 100);
+			assert_string_equal(h.reasons[0], "HTTP 404");
+		}
+		assert_int_equal(ab_store_health_put(s, "slack", AB_HEALTH_HEALTHY, 0, 9000, true,
+			NULL, 9000), 0);
+		assert_int_equal(ab_store_health_get(s, "slack", &row), 1);
+		assert_int_equal(row.last_ok, 9000);
+		ab_store_close(s);
+		/* opened again: nothing left to migrate */
+		s = ab_store_open(path, err, sizeof err);
+		assert_non_null(s);
+		assert_int_equal(ab_store_health_get(s, "slack", &row), 1);
+		ab_store_close(s);
+		for (int k = 0; k < 3; k++) {
+			char p[170];
+
+			snprintf(p, sizeof p, "%s%s", path, k == 0 ? "" : k == 1 ? "-wal" : "-shm");
+			unlink(p);
+		}
+	}
+}
+
+/* Health rows: a failure keeps last_ok and sets reason and last_fail, a
+ * success keeps reason and last_fail and sets last_ok; listed by name. */
+static void test_health_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct ab_health_row row;
+	struct health_seen h;
+
+	assert_int_equal(ab_store_health_get(f->s, "b", &row), 0);
+	assert_int_equal(row.state, AB_HEALTH_HEALTHY);
+	assert_int_equal(row.failures, 0);
+	assert_string_equal(row.channel, "b");
+	assert_null(row.reason);
+	assert_int_equal(ab_store_health_put(f->s, "b", AB_HEALTH_HEALTHY, 0, 0, true, NULL, 100),
+		0);
+	assert_int_equal(ab_store_health_put(f->s, "b", AB_HEALTH_HEALTHY, 1, 0, false,
+		"timeout", 200), 0);
+	assert_int_equal(ab_store_health_get(f->s, "b", &row), 1);
+	assert_int_equal(row.failures, 1);
+	assert_int_equal(row.last_ok, 100);
+	assert_int_equal(row.last_fail, 200);
+	assert_int_equal(ab_store_health_put(f->s, "b", AB_HEALTH_FAILING, 2, 300, false,
+		"HTTP 500", 300), 0);
+	assert_int_equal(ab_store_health_put(f->s, "a", AB_HEALTH_FAILING, 1, 350, false,
+		"HTTP 404", 350), 0);
+	assert_int_equal(ab_store_health_put(f->s, "b", AB_HEALTH_HEALTHY, 0, 400, true, "ignored",
+		400), 0);
+	memset(&h, 0, sizeof h);
+	assert_int_equal(ab_store_health_list(f->s, health_cb, &h), 0);
+	assert_int_equal(h.n, 2);
+	assert_string_equal(h.names[0], "a");
+	assert_string_equal(h.reasons[0], "HTTP 404");
+	assert_int_equal(h.rows[0].state, AB_HEALTH_FAILING);
+	assert_int_equal(h.rows[0].last_ok, 0);
+	assert_string_equal(h.names[1], "b");
+	assert_string_equal(h.reasons[1], "HTTP 500");   /* the last failure's */
+	assert_int_equal(h.rows[1].state, AB_HEALTH_HEALTHY);
+	assert_int_equal(h.rows[1].failures, 0);
+	assert_int_equal(h.rows[1].since, 400);
+	assert_int_equal(h.rows[1].last_ok, 400);
+	assert_int_equal(h.rows[1].last_fail, 300);
+	/* inside a batch the write joins it: rolled back with it */
+	assert_int_equal(ab_store_begin(f->s), 0);
+	assert_int_equal(ab_store_health_put(f->s, "a", AB_HEALTH_HEALTHY, 0, 500, true, NULL, 500),
+		0);
+	ab_store_rollback(f->s);
+	assert_int_equal(ab_store_health_get(f->s, "a", &row), 1);
+	assert_int_equal(row.state, AB_HEALTH_FAILING);
+	assert_int_equal(ab_store_health_put(f->s, "", AB_HEALTH_HEALTHY, 0, 0, true, NULL, 1), -1);
+	assert_int_equal(ab_store_health_get(f->s, NULL, &row), -1);
+}
+
+/* A claimed job over its channel's rate goes back: queued, due at next_at,
+ * its attempt not counted; a job that is not this claim's is left alone. */
+static void test_defer(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const a[] = { "a" };
+	struct ab_job job, again;
+
+	assert_int_equal(enqueue_n(f->s, 1, a, 1, 1000), 1);
+	assert_int_equal(ab_store_claim(f->s, 1000, 60000, &job), 1);
+	assert_int_equal(job.attempts, 1);
+	assert_int_equal(ab_store_defer(f->s, &job, 1500, 1001), 1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 1);
+	assert_int_equal(ab_store_next_due(f->s), 1500);
+	assert_int_equal(ab_store_claim(f->s, 1499, 60000, &again), 0);
+	assert_int_equal(ab_store_defer(f->s, &job, 3000, 1002), 0);   /* queued: not ours */
+	assert_int_equal(ab_store_next_due(f->s), 1500);
+	assert_int_equal(ab_store_claim(f->s, 1500, 60000, &again), 1);
+	assert_int_equal(again.attempts, 1);                           /* not counted */
+	job.attempts = 2;                       /* a claim the job no longer matches */
+	assert_int_equal(ab_store_defer(f->s, &job, 3000, 1501), 0);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_RUNNING), 1);
+	ab_job_clear(&again);
+	ab_job_clear(&job);
+}
+
 static void test_names(void **state)
 {
 	static const struct { int v; const char *job, *status; } t[] = {
@@ -959,6 +1179,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_in_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 

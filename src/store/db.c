@@ -1,0 +1,194 @@
+/*
+ * db.c - the SQLite helper shared by the store's files (see db.h): the
+ * queue (store.c, noisedb.c) and the inbox (inboxdb.c).
+ *
+ * Public: ab_db_open, ab_db_version, ab_db_stmt, ab_db_finalize, ab_db_run,
+ *         ab_db_rollback, ab_db_errf.
+ * Diagnostics: ab_db_open writes "WHO PATH: ..." into err: cannot open
+ *         (with the reason and what to check), read-only, no WAL, cannot
+ *         read the schema version, a version newer than this build
+ *         supports, a failed migration step; the others "WHO: WHAT: sqlite
+ *         message".
+ *
+ * Every database file is shared by several connections at once (threads
+ * of the daemon, the alertbridge tool in another process), so each runs
+ * in WAL mode with synchronous=FULL (a commit is fsynced before the call
+ * returns), foreign_keys=ON and a busy timeout.  Schema changes are
+ * numbered steps: a file at version v gets steps v .. n-1, all in the
+ * transaction that sets the new user_version.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/db.h"
+
+void ab_db_errf(char *err, size_t errsz, sqlite3 *db, const char *who, const char *what)
+{
+	snprintf(err, errsz, "%s: %s: %s", who, what, db ? sqlite3_errmsg(db) : "not open");
+}
+
+/* sqlite3_exec of fixed text; "WHO PATH: WHAT: message" into err. */
+static int exec_open(sqlite3 *db, const char *sql, const char *who, const char *path,
+	const char *what, char *err, size_t errsz)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s %s: %s: %s", who, path, what,
+			msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int ab_db_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int ver = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		ver = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return ver;
+}
+
+/* Inside BEGIN IMMEDIATE: run the steps from the file's version on. */
+static int migrate(sqlite3 *db, const char *path, const char *who, const char *const *steps,
+	int n_steps, char *err, size_t errsz)
+{
+	int ver = ab_db_version(db);
+	char sql[64], what[64];
+
+	if (ver < 0) {
+		snprintf(err, errsz, "%s %s: cannot read the schema version: %s", who, path,
+			sqlite3_errmsg(db));
+		return -1;
+	}
+	if (ver > n_steps) {
+		snprintf(err, errsz, "%s %s: schema version %d is newer than this alertbridge "
+			"supports (%d): run a newer alertbridge, or move the file away to start "
+			"an empty %s", who, path, ver, n_steps, who);
+		return -1;
+	}
+	if (ver == n_steps)
+		return 0;
+	for (int v = ver; v < n_steps; v++) {
+		snprintf(what, sizeof what, ver == 0 ? "creating the schema (version %d)" :
+			"updating the schema to version %d", v + 1);
+		if (exec_open(db, steps[v], who, path, what, err, errsz) < 0)
+			return -1;
+	}
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", n_steps);
+	return exec_open(db, sql, who, path, "setting the schema version", err, errsz);
+}
+
+sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps, int n_steps,
+	char *err, size_t errsz)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	const char *mode = NULL;
+	int fd;
+
+	if (!path || !*path) {
+		snprintf(err, errsz, "%s: no path given", who);
+		return NULL;
+	}
+	/* Create the file ourselves so it is 0600 (SQLite gives the -wal and
+	 * -shm files the same mode).  Only when it does not exist yet: closing
+	 * any descriptor of a file drops every POSIX lock this process holds
+	 * on it, which would silently break SQLite's locking for the other
+	 * connections of this process (and let another process delete the
+	 * WAL they are writing to). */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
+		snprintf(err, errsz, "%s %s: cannot open: %s (check the directory exists and "
+			"is writable by the alertbridge user)", who, path, strerror(errno));
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s %s: cannot open: %s", who, path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		goto fail;
+	}
+	if (sqlite3_db_readonly(db, "main") == 1) {
+		snprintf(err, errsz, "%s %s: the file is read-only for this user", who, path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, AB_DB_BUSY_MS);
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		mode = (const char *)sqlite3_column_text(st, 0);
+	if (!mode || strcmp(mode, "wal") != 0) {
+		snprintf(err, errsz, "%s %s: cannot switch to WAL mode: %s", who, path,
+			mode ? mode : sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	if (exec_open(db, "PRAGMA synchronous=FULL", who, path, "pragma", err, errsz) < 0 ||
+	    exec_open(db, "PRAGMA foreign_keys=ON", who, path, "pragma", err, errsz) < 0 ||
+	    exec_open(db, "BEGIN IMMEDIATE", who, path, "cannot lock for writing", err,
+		errsz) < 0)
+		goto fail;
+	if (migrate(db, path, who, steps, n_steps, err, errsz) < 0 ||
+	    exec_open(db, "COMMIT", who, path, "commit", err, errsz) < 0) {
+		ab_db_rollback(db);
+		goto fail;
+	}
+	return db;
+fail:
+	sqlite3_close(db);
+	return NULL;
+}
+
+sqlite3_stmt *ab_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)
+{
+	if (*slot) {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+		return *slot;
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
+		sqlite3_finalize(*slot);
+		*slot = NULL;
+		return NULL;
+	}
+	return *slot;
+}
+
+void ab_db_finalize(sqlite3_stmt **slots, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_finalize(slots[i]);
+		slots[i] = NULL;
+	}
+}
+
+int ab_db_run(sqlite3 *db, sqlite3_stmt *st, char *err, size_t errsz, const char *who,
+	const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		ab_db_errf(err, errsz, db, who, what);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+void ab_db_rollback(sqlite3 *db)
+{
+	if (db && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}

@@ -1,0 +1,45 @@
+/*
+ * db.h - the one SQLite helper of the store layer: open a database file
+ * with the standard settings and bring its versioned schema up to date,
+ * cache prepared statements per connection, run transactions, format
+ * error messages.  Used by store.c (and noisedb.c through the store's
+ * connection) and inboxdb.c; nothing outside src/store includes sqlite3.h.
+ */
+#ifndef AB_DB_H
+#define AB_DB_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#define AB_DB_BUSY_MS 10000   /* a writer waits this long for another one */
+
+/* Open the SQLite file at path for reading and writing, creating it (mode
+ * 0600) when it does not exist, with WAL, synchronous=FULL,
+ * foreign_keys=ON, extended result codes and the busy timeout.  Then, in
+ * one BEGIN IMMEDIATE transaction, bring its schema (PRAGMA user_version)
+ * to version n_steps: steps[i] is the SQL that takes version i to i + 1;
+ * a newer version is refused.  who names the file in messages ("store",
+ * "inbox": "store PATH: cannot open: ...").  NULL with err on failure. */
+sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps, int n_steps,
+	char *err, size_t errsz);
+/* The schema version of an open connection, or -1. */
+int ab_db_version(sqlite3 *db);
+
+/* The statement for sql cached in *slot: prepared (persistent) on first
+ * use, else reset with its bindings cleared.  NULL on error (then
+ * sqlite3_errmsg(db) says why). */
+sqlite3_stmt *ab_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql);
+/* Finalize n cached statements (NULL slots are skipped) and clear them. */
+void ab_db_finalize(sqlite3_stmt **slots, size_t n);
+/* Step a statement that returns no rows (a row is ignored) and reset it:
+ * 0, or -1 with the message formatted by ab_db_errf(what). */
+int ab_db_run(sqlite3 *db, sqlite3_stmt *st, char *err, size_t errsz, const char *who,
+	const char *what);
+/* Roll back the open transaction, if SQLite has not done so already. */
+void ab_db_rollback(sqlite3 *db);
+
+/* "WHO: WHAT: sqlite message" into err. */
+void ab_db_errf(char *err, size_t errsz, sqlite3 *db, const char *who, const char *what);
+
+#endif
