@@ -1,5 +1,6 @@
 /*
- * alertbridge/plugin.h - the one header a channel plugin includes.
+ * alertbridge/plugin.h - the channel plugin ABI: the one installed header an
+ * out-of-tree plugin needs (with jansson's).
  *
  * A channel plugin is a shared object in the plugin directory that exports
  * exactly one symbol, AB_PLUGIN_SYMBOL, a function returning a pointer to a
@@ -13,6 +14,15 @@
  * canonical event JSON (see doc/alertbridge.conf.5 and doc/DESIGN.md, "The event"),
  * or a group/digest/test object.  The plugin renders and transports; the
  * host owns queueing, retries, rate limits and health.
+ *
+ * The in-tree plugins (plugins/ in the source tree) include this header
+ * too, and additionally link noinst convenience libraries that are not
+ * installed: src/libabbase.la (capped buffers and small utilities,
+ * src/lib/buf.h and util.h), plugins/common/libabrender.la (rendering,
+ * render.h), plugins/common/libabchan.la (the HTTP channel skeleton,
+ * httpchan.h) and, for the inbox, src/libabinbox.la (src/store/inboxdb.h).
+ * They are compiled into each .so, which still exports only its entry
+ * symbol.  doc/DESIGN.md describes the tree.
  */
 #ifndef ALERTBRIDGE_PLUGIN_H
 #define ALERTBRIDGE_PLUGIN_H

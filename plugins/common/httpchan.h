@@ -7,8 +7,9 @@
  * struct, a render function and optional hooks; httpchan.c provides
  * create/send/test/destroy, the exported alertbridge_plugin() and the
  * common settings (url, allow_http, allow_networks, timeout, ca_file: see
- * rd_http in render.h).  Compiled into each plugin together with render.c;
- * only alertbridge_plugin is exported (-export-symbols-regex).
+ * rd_http in render.h).  Linked into each plugin as the convenience
+ * library plugins/common/libabchan.la (with libabrender.la); only
+ * alertbridge_plugin is exported (-export-symbols-regex).
  *
  * create: copy the config, rd_http_parse, parse (plugin settings),
  *   rd_no_extra (an unknown setting is an error naming the plugin).

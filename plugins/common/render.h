@@ -1,10 +1,11 @@
 /*
- * render.h - shared rendering helpers compiled into every chat/HTTP channel
- * plugin (slack, teams, mattermost, webhook, email): a normalised view of
+ * render.h - shared rendering helpers linked into every chat/HTTP channel
+ * plugin (slack, teams, mattermost, webhook, email) as the convenience
+ * library plugins/common/libabrender.la: a normalised view of
  * any message kind (event, group, digest, test), severity colours and
  * emoji, truncation at UTF-8 boundaries, and escaping per target format.
  *
- * Everything here is self-contained (jansson + buf.c): plugins reach the
+ * Everything here is self-contained (jansson + libabbase): plugins reach the
  * host only through struct ab_host.  Every function is hidden from the
  * plugin's exports (the plugins link with -export-symbols-regex).
  */

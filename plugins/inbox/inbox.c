@@ -1,6 +1,7 @@
 /*
  * inbox.c - the "inbox" channel plugin: stores each alert in the in-app
- * alert list (src/store/inboxdb.c, a SQLite file) that `alertbridge inbox` shows.
+ * alert list (src/store/inboxdb.c, a SQLite file, linked in as the
+ * convenience library src/libabinbox.la) that `alertbridge inbox` shows.
  * Works with no network at all.
  *
  * Settings:
