@@ -104,6 +104,13 @@ struct rd_http {
 int rd_http_parse(const struct ab_host *h, json_t *cfg, struct rd_http *hs, bool url_required,
 	char *err, size_t errsz);
 void rd_http_free(struct rd_http *hs);
+/* A check() of a url setting through host->url_check: 0; -1 with
+ * "setting 'url': why" (or "setting 'allow_networks': why") in err when it
+ * is refused; 1 with "setting 'url': why" when its host does not resolve
+ * now (a warning).  0 when the host has no url_check (ABI < 1.2): the send
+ * time guard still applies. */
+int rd_check_url(const struct ab_host *h, const char *url, enum ab_url_kind kind,
+	char *const *allow_networks, char *err, size_t errsz);
 /* Send body (JSON) with the host's HTTP helper and map the answer into res
  * (status, retry_after, code, message with the service's error text). */
 void rd_http_post(const struct ab_host *h, const struct rd_http *hs, const char *const *headers,

@@ -127,15 +127,13 @@ static int cmd_check(void)
 	free(errors);
 	if (!cfg)
 		return EX_CONFIG;
-	ab_host_set_secrets_key(cfg->secrets_key);
 	nr = cfg->n_rules;
 	if (!bad && ab_mkdir_p(cfg->state_dir, 0750) < 0)
 		fprintf(stderr, "alertbridge: warning: state_dir %s: %s\n", cfg->state_dir,
 			strerror(errno));
 	/* disabled channels too: their settings are checked like any other */
 	ab_http_global_init();
-	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), AB_RT_WITH_DISABLED,
-				 &chan_errors, &warnings);
+	rt = ab_runtime_build_ex(cfg, plugin_dir, AB_RT_WITH_DISABLED, &chan_errors, &warnings);
 	ab_http_thread_cleanup();
 	if (warnings)
 		fputs(warnings, stderr);
@@ -361,18 +359,19 @@ static int print_item(const struct ab_inbox_item *it, void *arg)
 	return 0;
 }
 
+/* The inbox database: the data file the inbox plugin declares (its first
+ * path setting), as the daemon resolves it. */
 static char *inbox_path(const struct ab_config *cfg, const char *channel)
 {
 	for (size_t i = 0; i < cfg->n_channels; i++) {
 		const struct ab_channel_conf *c = &cfg->channels[i];
-		json_t *p;
+		char err[1024], *p;
 
 		if (strcmp(c->type, "inbox") != 0 || (channel && strcmp(c->name, channel) != 0))
 			continue;
-		p = json_object_get(c->settings, "path");
-		if (!json_is_string(p))
-			break;
-		return ab_config_path(cfg, json_string_value(p));
+		if (!(p = ab_channel_data_file(cfg, plugin_dir, c->name, err, sizeof err)))
+			fprintf(stderr, "alertbridge: %s\n", err);
+		return p;
 	}
 	fprintf(stderr, "alertbridge: %s: no inbox channel%s%s in the configuration (add one "
 		"with type = \"inbox\")\n", cfg->path, channel ? " named " : "", channel ? channel : "");

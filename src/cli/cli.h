@@ -31,8 +31,7 @@ int ab_cli_profiles(int argc, char **argv, const char *conf_path);
  * together). */
 bool ab_cli_route_wants(int argc, char **argv);
 int ab_cli_route(int argc, char **argv, const char *conf_path, const char *plugin_dir);
-/* The configuration, its errors on stderr (NULL then); the plugin host's
- * secrets key is set from it. */
+/* The configuration, its errors on stderr (NULL then). */
 struct ab_config *ab_cli_load_config(const char *conf_path);
 /* The store of cfg opened for a command (state_dir made first); NULL after
  * a message on stderr. */

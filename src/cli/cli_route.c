@@ -45,7 +45,6 @@ struct ab_config *ab_cli_load_config(const char *conf_path)
 		free(errors);
 		return NULL;
 	}
-	ab_host_set_secrets_key(cfg->secrets_key);   /* plugin secrets (test, check) */
 	return cfg;
 }
 

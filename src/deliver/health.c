@@ -108,7 +108,7 @@ int ab_chanctl_admit(struct ab_runtime *rt, const struct ab_job *job, int64_t no
 
 	if (!ch)
 		return 0;
-	ab_ratelimit_conf(ch, &rate, &burst);
+	ab_ratelimit_conf(ch, ab_runtime_default_rate(rt, job->channel), &rate, &burst);
 	if (rate <= 0)
 		return 0;
 	pthread_mutex_lock(&ctl_mu);
