@@ -1,5 +1,6 @@
 /*
- * alertbridge/plugin.h - the one header a channel plugin includes.
+ * alertbridge/plugin.h - the channel plugin ABI: the one installed header an
+ * out-of-tree plugin needs (with jansson's).
  *
  * A channel plugin is a shared object in the plugin directory that exports
  * exactly one symbol, AB_PLUGIN_SYMBOL, a function returning a pointer to a
@@ -13,6 +14,20 @@
  * canonical event JSON (see doc/alertbridge.conf.5 and doc/DESIGN.md, "The event"),
  * or a group/digest/test object.  The plugin renders and transports; the
  * host owns queueing, retries, rate limits and health.
+ *
+ * The in-tree plugins (plugins/ in the source tree) include this header
+ * too, and additionally link noinst convenience libraries that are not
+ * installed: src/libabbase.la (capped buffers and small utilities,
+ * src/lib/buf.h and util.h), plugins/common/libabrender.la (rendering,
+ * render.h), plugins/common/libabchan.la (the HTTP channel skeleton,
+ * httpchan.h) and, for the inbox, src/libabinbox.la (src/store/inboxdb.h).
+ * They are compiled into each .so, which still exports only its entry
+ * symbol.  doc/DESIGN.md describes the tree.
+ *
+ * Compatibility: members are only ever appended.  A host reads a plugin's
+ * member only when api->size covers it (AB_PLUGIN_HAS), and a plugin reads
+ * a host's only when h->size covers it (AB_HOST_HAS): a plugin built for an
+ * older minor version loads and works, without what it does not declare.
  */
 #ifndef ALERTBRIDGE_PLUGIN_H
 #define ALERTBRIDGE_PLUGIN_H
@@ -27,9 +42,10 @@ extern "C" {
 #endif
 
 #define AB_PLUGIN_ABI_MAJOR 1
-#define AB_PLUGIN_ABI_MINOR 1
+#define AB_PLUGIN_ABI_MINOR 2
 #define AB_PLUGIN_ABI ((uint32_t)((AB_PLUGIN_ABI_MAJOR << 16) | AB_PLUGIN_ABI_MINOR))
 #define AB_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+#define AB_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
 
 /* The one exported symbol: const struct ab_plugin *alertbridge_plugin(void). */
 #define AB_PLUGIN_SYMBOL "alertbridge_plugin"
@@ -139,6 +155,21 @@ struct ab_http_response {
 
 struct sockaddr;  /* <sys/socket.h>; only pointed to here */
 
+/* host->url_check: which URLs a setting may hold. */
+enum ab_url_kind {
+	AB_URL_HTTPS = 0,   /* https:// only */
+	AB_URL_HTTP = 1,    /* https:// or http:// (the channel allows plain http) */
+	AB_URL_SMTP = 2,    /* smtp:// or smtps:// */
+};
+
+/* host->url_check results. */
+enum ab_url_check {
+	AB_URL_OK = 0,
+	AB_URL_REFUSED = -1,     /* bad URL, wrong scheme, or refused by the SSRF guard */
+	AB_URL_UNRESOLVED = -2,  /* the host does not resolve now: a warning, not an error */
+	AB_URL_BAD_NETWORK = -3, /* an allow_networks entry is not a network (why names it) */
+};
+
 struct ab_host {
 	uint32_t abi;   /* AB_PLUGIN_ABI of the host */
 	uint32_t size;  /* sizeof(struct ab_host) of the host */
@@ -156,15 +187,23 @@ struct ab_host {
 	int (*http)(const struct ab_host *h, const struct ab_http_request *req,
 		struct ab_http_response *resp);
 	/* Release what http() put into resp (safe to call twice).  May be NULL
-	 * exactly when http is NULL.  Appended last: check h->size. */
+	 * exactly when http is NULL; check AB_HOST_HAS(h, http_free) first. */
 	void (*http_free)(const struct ab_host *h, struct ab_http_response *resp);
 	/* The SSRF guard for plugins that open their own connections (SMTP):
 	 * may the channel connect to sa?  allow_networks: NULL-terminated CIDR
 	 * strings from the channel's settings, or NULL.  Returns 0, or -1 when
 	 * refused, with the reason and how to allow it in why.  Call it for
 	 * every address before connecting (libcurl: CURLOPT_OPENSOCKETFUNCTION).
-	 * ABI >= 1.1; appended last: check h->size (offsetof + sizeof) first. */
+	 * ABI >= 1.1: check AB_HOST_HAS(h, net_check) first. */
 	int (*net_check)(const struct ab_host *h, const struct sockaddr *sa, size_t salen,
+		const char *const *allow_networks, char *why, size_t whysz);
+	/* The configuration check of a URL, for a plugin's check(): the URL
+	 * parses, has the scheme kind allows, and every address its host
+	 * resolves to now passes the SSRF guard with allow_networks
+	 * (NULL-terminated CIDR strings, or NULL).  Returns AB_URL_OK, or a
+	 * negative enum ab_url_check with the reason in why (the URL only
+	 * redacted).  ABI >= 1.2; appended last: check AB_HOST_HAS(h, url_check). */
+	int (*url_check)(const struct ab_host *h, const char *url, enum ab_url_kind kind,
 		const char *const *allow_networks, char *why, size_t whysz);
 };
 
@@ -183,7 +222,38 @@ struct ab_plugin {
 	void (*test)(void *inst, struct ab_result *res);  /* optional */
 	void (*flush)(void *inst);                        /* optional */
 	void (*destroy)(void *inst);
+
+	/* ABI >= 1.2, all optional (0 / NULL: none).  The host reads them only
+	 * when size covers them (AB_PLUGIN_HAS). */
+
+	/* Messages per second a channel of this type may send when the channel
+	 * sets no rate (0 = unlimited), e.g. a service's documented limit per
+	 * incoming webhook.  The channel's rate and burst settings override it. */
+	double default_rate;
+	/* The settings whose string values are file names, NULL-terminated:
+	 * the host makes a relative value absolute against state_dir before it
+	 * calls check() and create(); no other setting is touched.  The first
+	 * entry is the file the channel keeps its data in, for plugins that
+	 * keep one (`alertbridge inbox` opens the inbox channel's by it). */
+	const char *const *path_settings;
+	/* Check the settings against the world before the configuration is
+	 * accepted (`alertbridge check`, daemon start and reload), after
+	 * create() accepted them: e.g. resolve the URL and pass it through
+	 * host->url_check.  config as for create().  Returns 0; -1 when the
+	 * configuration must be refused; 1 when it is accepted with a warning.
+	 * err holds the message for -1 and 1 (start it with the setting name);
+	 * the host prefixes the file, line and channel name. */
+	int (*check)(const json_t *config, const struct ab_host *host, char *err,
+		size_t errsz);
 };
+
+/* Does the struct behind p (with its size member) have member m? */
+#define AB_PLUGIN_HAS(p, m) \
+	((p)->size >= offsetof(struct ab_plugin, m) + sizeof(((struct ab_plugin *)0)->m))
+#define AB_HOST_HAS(h, m) \
+	((h)->size >= offsetof(struct ab_host, m) + sizeof(((struct ab_host *)0)->m))
+/* The size of the ABI 1.0 / 1.1 struct ab_plugin: the least a host accepts. */
+#define AB_PLUGIN_MIN_SIZE offsetof(struct ab_plugin, default_rate)
 
 typedef const struct ab_plugin *(*ab_plugin_entry_fn)(void);
 

@@ -4,8 +4,8 @@
  * plugin's descriptor hc_plugin_desc (see httpchan.h).
  *
  * Public: alertbridge_plugin() (the plugin's only exported symbol),
- *   hc_create, hc_send, hc_test, hc_destroy (through HC_PLUGIN),
- *   hc_header_add, hc_header_printf.
+ *   hc_create, hc_send, hc_test, hc_destroy, hc_check, hc_path_settings
+ *   (through HC_PLUGIN), hc_header_add, hc_header_printf.
  * Diagnostics: create() errors come from rd_http_parse, the plugin's
  *   parser ("setting 'x': ...") or rd_no_extra ("setting 'x': unknown
  *   setting for a NAME channel"), else "out of memory"; send results carry
@@ -27,6 +27,8 @@ struct hc_inst {
 	struct rd_http http;
 	void *priv;                     /* the plugin's settings (hc_desc.parse) */
 };
+
+const char *const hc_path_settings[] = { "ca_file", NULL };
 
 const struct ab_plugin *alertbridge_plugin(void);
 const struct ab_plugin *alertbridge_plugin(void)
@@ -147,4 +149,25 @@ void hc_test(void *p, struct ab_result *res)
 	}
 	hc_send(in, &m, res);
 	json_decref(ev);
+}
+
+int hc_check(const json_t *config, const struct ab_host *host, char *err, size_t errsz)
+{
+	json_t *cfg = json_deep_copy(config);
+	struct rd_http hs;
+	int r;
+
+	if (!cfg) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	r = rd_http_parse(host, cfg, &hs, false, err, errsz);
+	json_decref(cfg);
+	if (r < 0)
+		return -1;
+	if (hs.url)
+		r = rd_check_url(host, hs.url, hs.allow_http ? AB_URL_HTTP : AB_URL_HTTPS,
+			hs.allow_networks, err, errsz);
+	rd_http_free(&hs);
+	return r;
 }

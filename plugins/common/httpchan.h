@@ -7,7 +7,9 @@
  * struct, a render function and optional hooks; httpchan.c provides
  * create/send/test/destroy, the exported alertbridge_plugin() and the
  * common settings (url, allow_http, allow_networks, timeout, ca_file: see
- * rd_http in render.h).  Compiled into each plugin together with render.c;
+ * rd_http in render.h), with ca_file declared a path setting and a check()
+ * of the url through the host's guard.  Linked into each plugin as the
+ * convenience library plugins/common/libabchan.la (with libabrender.la);
  * only alertbridge_plugin is exported (-export-symbols-regex).
  *
  * create: copy the config, rd_http_parse, parse (plugin settings),
@@ -15,6 +17,7 @@
  * send:   skip? -> AB_OK with the note; render -> AB_PERMANENT on error;
  *   headers -> AB_RETRY on error; rd_http_post with content_type.
  * test:   rd_test_event for the channel, sent as an AB_MSG_TEST message.
+ * check:  rd_http_parse, then rd_check_url (https, or http with allow_http).
  */
 #ifndef AB_PLUGIN_HTTPCHAN_H
 #define AB_PLUGIN_HTTPCHAN_H
@@ -75,12 +78,18 @@ void *hc_create(const struct ab_host *host, const char *channel, const json_t *c
 void hc_send(void *inst, const struct ab_message *msg, struct ab_result *res);
 void hc_test(void *inst, struct ab_result *res);
 void hc_destroy(void *inst);
+int hc_check(const json_t *config, const struct ab_host *host, char *err, size_t errsz);
+/* The common path settings: { "ca_file", NULL }. */
+extern const char *const hc_path_settings[];
 
-#define HC_PLUGIN(nm, desc) {                                           \
+/* rate: the default messages per second of a channel (ab_plugin.default_rate). */
+#define HC_PLUGIN(nm, desc, rate) {                                     \
 		.abi = AB_PLUGIN_ABI, .size = sizeof(struct ab_plugin),   \
 		.name = (nm), .description = (desc),                      \
 		.create = hc_create, .send = hc_send, .test = hc_test,    \
 		.flush = NULL, .destroy = hc_destroy,                     \
+		.default_rate = (rate), .path_settings = hc_path_settings, \
+		.check = hc_check,                                        \
 	}
 
 #endif

@@ -4,7 +4,7 @@
  * Public (inside each plugin, not exported): rd_view_init, rd_str,
  *   rd_sev_*, rd_utf8_prefix, rd_utf8_chars, rd_put, rd_esc, rd_oneline,
  *   rd_strv, rd_strv_free, rd_secret, rd_http_parse, rd_http_free,
- *   rd_http_post, rd_no_extra.
+ *   rd_check_url, rd_http_post, rd_no_extra.
  * Diagnostics: errors name the setting ("setting 'url': ...") or the
  *   payload member at fault; HTTP failures carry the host helper's
  *   redacted message plus a short, sanitised piece of the service's answer.
@@ -414,6 +414,22 @@ int rd_http_parse(const struct ab_host *h, json_t *cfg, struct rd_http *hs, bool
 fail:
 	rd_http_free(hs);
 	return -1;
+}
+
+int rd_check_url(const struct ab_host *h, const char *url, enum ab_url_kind kind,
+	char *const *allow_networks, char *err, size_t errsz)
+{
+	char why[512] = "";
+	int r;
+
+	if (!AB_HOST_HAS(h, url_check) || !h->url_check)
+		return 0;
+	r = h->url_check(h, url, kind, (const char *const *)allow_networks, why, sizeof why);
+	if (r == AB_URL_OK)
+		return 0;
+	snprintf(err, errsz, "setting '%s': %s", r == AB_URL_BAD_NETWORK ? "allow_networks" :
+		"url", why[0] ? why : "refused");
+	return r == AB_URL_UNRESOLVED ? 1 : -1;
 }
 
 void rd_http_free(struct rd_http *hs)

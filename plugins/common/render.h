@@ -1,10 +1,11 @@
 /*
- * render.h - shared rendering helpers compiled into every chat/HTTP channel
- * plugin (slack, teams, mattermost, webhook, email): a normalised view of
+ * render.h - shared rendering helpers linked into every chat/HTTP channel
+ * plugin (slack, teams, mattermost, webhook, email) as the convenience
+ * library plugins/common/libabrender.la: a normalised view of
  * any message kind (event, group, digest, test), severity colours and
  * emoji, truncation at UTF-8 boundaries, and escaping per target format.
  *
- * Everything here is self-contained (jansson + buf.c): plugins reach the
+ * Everything here is self-contained (jansson + libabbase): plugins reach the
  * host only through struct ab_host.  Every function is hidden from the
  * plugin's exports (the plugins link with -export-symbols-regex).
  */
@@ -103,6 +104,13 @@ struct rd_http {
 int rd_http_parse(const struct ab_host *h, json_t *cfg, struct rd_http *hs, bool url_required,
 	char *err, size_t errsz);
 void rd_http_free(struct rd_http *hs);
+/* A check() of a url setting through host->url_check: 0; -1 with
+ * "setting 'url': why" (or "setting 'allow_networks': why") in err when it
+ * is refused; 1 with "setting 'url': why" when its host does not resolve
+ * now (a warning).  0 when the host has no url_check (ABI < 1.2): the send
+ * time guard still applies. */
+int rd_check_url(const struct ab_host *h, const char *url, enum ab_url_kind kind,
+	char *const *allow_networks, char *err, size_t errsz);
 /* Send body (JSON) with the host's HTTP helper and map the answer into res
  * (status, retry_after, code, message with the service's error text). */
 void rd_http_post(const struct ab_host *h, const struct rd_http *hs, const char *const *headers,

@@ -12,7 +12,8 @@
  *   from       (string, required) sender address
  *   to         (list of addresses, required, 1..50)
  *   subject_prefix (string, default "[alertbridge]")
- *   ca_file    (string) PEM CA bundle for the server certificate
+ *   ca_file    (string) PEM CA bundle for the server certificate (a path
+ *              setting: relative to state_dir)
  *   timeout    (seconds, 1..300, default 30)
  *   allow_networks (list of CIDR strings, e.g. ["10.0.0.0/8"]) networks let
  *              through the SSRF guard: every address the plugin connects to
@@ -20,7 +21,8 @@
  *              private, link-local, CGNAT, ULA, multicast, ... are refused
  *              unless listed here (a relay on 127.0.0.1 needs
  *              ["127.0.0.0/8"]).  A refusal is a permanent failure;
- *              `alertbridge check` applies the same guard to the URL.
+ *              check() applies the same guard to the URL (host->url_check)
+ *              for `alertbridge check`, start and reload.
  *
  * Mail: multipart/alternative (text/plain first, text/html last, inline
  * CSS, severity-coloured header, fields table, link), Auto-Submitted:
@@ -36,7 +38,8 @@
  * one.
  *
  * Public: alertbridge_plugin() (the only exported symbol).
- * Diagnostics: create() errors start with the setting name; send results
+ * Diagnostics: create() and check() errors start with the setting name
+ * ("setting 'url': smtp://...: refused by the SSRF guard: ..."); send results
  * say what failed with the server's last reply when there was one
  * ("STARTTLS required ... but the server did not offer it", "SMTP 535:
  * authentication failed (535 5.7.8 ...)", "connection refused by the SSRF
@@ -774,6 +777,36 @@ static void em_destroy(void *p)
 		em_free(p);
 }
 
+/* check(): the url as create() resolved it, through the host's URL check
+ * (smtp:// or smtps://, the SSRF guard with allow_networks). */
+static int em_check(const json_t *config, const struct ab_host *host, char *err, size_t errsz)
+{
+	const char *ref = json_string_value(json_object_get(config, "url"));
+	json_t *nets = json_object_get(config, "allow_networks");
+	char *url, **allow = NULL;
+	int r;
+
+	if (!ref)
+		return 0;   /* create() refused it already */
+	if (json_is_array(nets) && json_array_size(nets) &&
+	    !(allow = rd_strv(nets, EM_NETS_MAX))) {
+		snprintf(err, errsz, "setting 'allow_networks': must be a list of at most %d CIDR "
+			"strings, e.g. [\"10.0.0.0/8\"]", EM_NETS_MAX);
+		return -1;
+	}
+	if (!(url = rd_secret(host, "url", ref, err, errsz))) {
+		rd_strv_free(allow);
+		return -1;
+	}
+	r = rd_check_url(host, url, AB_URL_SMTP, allow, err, errsz);
+	OPENSSL_cleanse(url, strlen(url));
+	free(url);
+	rd_strv_free(allow);
+	return r;
+}
+
+static const char *const em_path_settings[] = { "ca_file", NULL };
+
 static const struct ab_plugin em_plugin = {
 	.abi = AB_PLUGIN_ABI,
 	.size = sizeof(struct ab_plugin),
@@ -784,6 +817,9 @@ static const struct ab_plugin em_plugin = {
 	.test = em_test,
 	.flush = NULL,
 	.destroy = em_destroy,
+	.default_rate = 0,
+	.path_settings = em_path_settings,
+	.check = em_check,
 };
 
 const struct ab_plugin *alertbridge_plugin(void);

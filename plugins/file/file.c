@@ -4,7 +4,9 @@
  * feeding other tools, and as a channel that works with no network.
  *
  * Settings:
- *   path   (string, required)  the file; created mode 0640 (minus umask)
+ *   path   (string, required)  the file; created mode 0640 (minus umask);
+ *          a relative path is relative to state_dir (the plugin declares
+ *          it in path_settings and gets it made absolute)
  *   fsync  (bool, default false) fsync after every line (and the directory
  *          when the file was created)
  *
@@ -281,6 +283,8 @@ static void *file_create(const struct ab_host *host, const char *channel, const 
 	return fi;
 }
 
+static const char *const file_path_settings[] = { "path", NULL };
+
 static const struct ab_plugin file_plugin = {
 	.abi = AB_PLUGIN_ABI,
 	.size = sizeof(struct ab_plugin),
@@ -291,6 +295,7 @@ static const struct ab_plugin file_plugin = {
 	.test = file_test,
 	.flush = NULL,
 	.destroy = file_destroy,
+	.path_settings = file_path_settings,   /* relative to state_dir */
 };
 
 const struct ab_plugin *alertbridge_plugin(void);

@@ -1,12 +1,14 @@
 /*
  * inbox.c - the "inbox" channel plugin: stores each alert in the in-app
- * alert list (src/store/inboxdb.c, a SQLite file) that `alertbridge inbox` shows.
+ * alert list (src/store/inboxdb.c, a SQLite file, linked in as the
+ * convenience library src/libabinbox.la) that `alertbridge inbox` shows.
  * Works with no network at all.
  *
  * Settings:
- *   path       (string, required)  the inbox database file.  The core has
- *              already resolved a relative path against state_dir; the
- *              plugin uses it as given.
+ *   path       (string, required)  the inbox database file.  Declared as
+ *              the plugin's first path setting: the host has made a
+ *              relative path absolute against state_dir, and `alertbridge
+ *              inbox` finds the database by it.
  *   max_items  (integer 1..10000000, default 10000)  after an add that
  *              takes the inbox over this size, the oldest READ items are
  *              removed first, then (only if still over) the oldest unread.
@@ -296,6 +298,9 @@ static void *inbox_create(const struct ab_host *host, const char *channel,
 	return in;
 }
 
+/* path first: the data file `alertbridge inbox` opens (ab_plugin.path_settings). */
+static const char *const inbox_path_settings[] = { "path", NULL };
+
 static const struct ab_plugin inbox_plugin = {
 	.abi = AB_PLUGIN_ABI,
 	.size = sizeof(struct ab_plugin),
@@ -306,6 +311,7 @@ static const struct ab_plugin inbox_plugin = {
 	.test = inbox_test,
 	.flush = NULL,
 	.destroy = inbox_destroy,
+	.path_settings = inbox_path_settings,
 };
 
 const struct ab_plugin *alertbridge_plugin(void);

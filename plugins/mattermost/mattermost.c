@@ -7,6 +7,8 @@
  *   channel, username, icon_url, icon_emoji   (strings, optional) overrides
  *                  the webhook allows ("channel" is the channel's handle)
  *   allow_http, allow_networks, timeout, ca_file   see render.h (rd_http)
+ * Rate: 1 message per second unless the channel sets rate (default_rate;
+ * like Slack's webhooks).
  *
  * Body: {"text": one-line summary, "attachments": [{"fallback", "color",
  * "title", "title_link", "text", "fields": [{"short", "title", "value"}],
@@ -185,7 +187,8 @@ static int mm_parse(const struct ab_host *host, json_t *cfg, void **priv, char *
 }
 
 const struct hc_desc hc_plugin_desc = {
-	.plugin = HC_PLUGIN("mattermost", "Mattermost incoming webhook (attachments + props.card)"),
+	.plugin = HC_PLUGIN("mattermost", "Mattermost incoming webhook (attachments + props.card)",
+		1.0),
 	.parse = mm_parse,
 	.render = render,
 	.destroy = mm_free,

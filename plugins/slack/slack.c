@@ -5,6 +5,8 @@
  * Settings:
  *   url            (string, required, secret) the incoming-webhook URL
  *   allow_http, allow_networks, timeout, ca_file   see render.h (rd_http)
+ * Rate: 1 message per second unless the channel sets rate (default_rate;
+ * Slack's documented limit per incoming webhook).
  *
  * Message: {"text": fallback, "attachments": [{"color": severity colour,
  * "blocks": [...]}]}.  Blocks: header (severity emoji + title, <= 150
@@ -244,6 +246,6 @@ oom:
 }
 
 const struct hc_desc hc_plugin_desc = {
-	.plugin = HC_PLUGIN("slack", "Slack incoming webhook (Block Kit)"),
+	.plugin = HC_PLUGIN("slack", "Slack incoming webhook (Block Kit)", 1.0),
 	.render = render,
 };

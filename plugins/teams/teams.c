@@ -6,6 +6,8 @@
  * Settings:
  *   url            (string, required, secret) the Workflows webhook URL
  *   allow_http, allow_networks, timeout, ca_file   see render.h (rd_http)
+ * Rate: 1 message per second unless the channel sets rate (default_rate;
+ * like the other chat services).
  *
  * Body: {"type":"message","attachments":[{"contentType":
  * "application/vnd.microsoft.card.adaptive","contentUrl":null,"content":
@@ -160,6 +162,7 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 }
 
 const struct hc_desc hc_plugin_desc = {
-	.plugin = HC_PLUGIN("teams", "Microsoft Teams Workflows webhook (Adaptive Card 1.4)"),
+	.plugin = HC_PLUGIN("teams", "Microsoft Teams Workflows webhook (Adaptive Card 1.4)",
+		1.0),
 	.render = render,
 };

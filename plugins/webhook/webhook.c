@@ -382,7 +382,7 @@ static int wh_headers(const struct ab_host *h, const void *priv, const struct ab
 }
 
 const struct hc_desc hc_plugin_desc = {
-	.plugin = HC_PLUGIN("webhook", "generic JSON webhook signed per Standard Webhooks"),
+	.plugin = HC_PLUGIN("webhook", "generic JSON webhook signed per Standard Webhooks", 0),
 	.parse = wh_parse,
 	.skip = wh_skip,
 	.render = wh_render,

@@ -68,15 +68,14 @@ static int cmd_check(int argc, char **argv, const struct ab_cli *cli)
 	free(errors);
 	if (!cfg)
 		return EX_CONFIG;
-	ab_host_set_secrets_key(cfg->secrets_key);
 	nr = cfg->n_rules;
 	if (!bad && ab_mkdir_p(cfg->state_dir, 0750) < 0)
 		fprintf(stderr, "alertbridge: warning: state_dir %s: %s\n", cfg->state_dir,
 			strerror(errno));
 	/* disabled channels too: their settings are checked like any other */
 	ab_http_global_init();
-	rt = ab_runtime_build_ex(cfg, cli->plugin_dir, ab_host_default(), AB_RT_WITH_DISABLED,
-				 &chan_errors, &warnings);
+	rt = ab_runtime_build_ex(cfg, cli->plugin_dir, AB_RT_WITH_DISABLED, &chan_errors,
+				 &warnings);
 	ab_http_thread_cleanup();
 	if (warnings)
 		fputs(warnings, stderr);

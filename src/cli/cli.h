@@ -49,8 +49,7 @@ ab_cli_fn ab_cli_inbox;
 
 /* ---- cli_common.c: shared by the commands ---- */
 
-/* The configuration, its errors on stderr (NULL then); the plugin host's
- * secrets key is set from it. */
+/* The configuration, its errors on stderr (NULL then). */
 struct ab_config *ab_cli_load_config(const char *conf_path);
 /* The same, but a missing file is no error when !required: NULL with
  * *rc = 0 (the command runs without one); *rc = EX_CONFIG on errors. */

@@ -92,8 +92,8 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 	ab_http_global_init();
 	/* the url is not refused here: the test shows what the guard does at send
 	 * time (check and the daemon refuse such a configuration) */
-	rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(),
-				 AB_RT_WITH_DISABLED | AB_RT_NO_URL_CHECK, &errors, NULL);
+	rt = ab_runtime_build_ex(cfg, plugin_dir, AB_RT_WITH_DISABLED | AB_RT_NO_CHECK, &errors,
+				 NULL);
 	if (!rt) {
 		fputs(errors ? errors : "channels refused\n", stderr);
 		free(errors);

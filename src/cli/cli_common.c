@@ -25,7 +25,6 @@
 #include "event/event.h"
 #include "store/store.h"
 #include "route/route.h"
-#include "deliver/plugin.h"
 #include "ingest/ingest.h"
 #include "cli/cli.h"
 
@@ -39,7 +38,6 @@ struct ab_config *ab_cli_load_config(const char *conf_path)
 		free(errors);
 		return NULL;
 	}
-	ab_host_set_secrets_key(cfg->secrets_key);   /* plugin secrets (test, check) */
 	return cfg;
 }
 

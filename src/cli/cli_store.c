@@ -22,6 +22,7 @@
 #include "event/event.h"
 #include "store/store.h"
 #include "store/inboxdb.h"
+#include "deliver/runtime.h"
 #include "cli/cli.h"
 
 static void usage_queue(void)
@@ -235,18 +236,19 @@ static int print_item(const struct ab_inbox_item *it, void *arg)
 	return 0;
 }
 
-static char *inbox_path(const struct ab_config *cfg, const char *channel)
+/* The inbox database: the data file the inbox plugin declares (its first
+ * path setting), as the daemon resolves it. */
+static char *inbox_path(const struct ab_config *cfg, const char *plugin_dir, const char *channel)
 {
 	for (size_t i = 0; i < cfg->n_channels; i++) {
 		const struct ab_channel_conf *c = &cfg->channels[i];
-		json_t *p;
+		char err[1024], *p;
 
 		if (strcmp(c->type, "inbox") != 0 || (channel && strcmp(c->name, channel) != 0))
 			continue;
-		p = json_object_get(c->settings, "path");
-		if (!json_is_string(p))
-			break;
-		return ab_config_path(cfg, json_string_value(p));
+		if (!(p = ab_channel_data_file(cfg, plugin_dir, c->name, err, sizeof err)))
+			fprintf(stderr, "alertbridge: %s\n", err);
+		return p;
 	}
 	fprintf(stderr, "alertbridge: %s: no inbox channel%s%s in the configuration (add one "
 		"with type = \"inbox\")\n", cfg->path, channel ? " named " : "", channel ? channel : "");
@@ -272,7 +274,7 @@ int ab_cli_inbox(int argc, char **argv, const struct ab_cli *cli)
 	sub = argv[i++];
 	if (!(cfg = ab_cli_load_config(cli->conf_path)))
 		return EX_CONFIG;
-	if (!(path = inbox_path(cfg, channel))) {
+	if (!(path = inbox_path(cfg, cli->plugin_dir, channel))) {
 		ab_config_free(cfg);
 		return EX_CONFIG;
 	}

@@ -201,8 +201,7 @@ static void log_channel_note(void *arg, bool warning, const char *line)
 static struct ab_runtime *build_runtime(struct ab_config *cfg, const char *plugin_dir)
 {
 	char *errors = NULL, *warnings = NULL;
-	struct ab_runtime *rt = ab_runtime_build_ex(cfg, plugin_dir, ab_host_default(), 0,
-						    &errors, &warnings);
+	struct ab_runtime *rt = ab_runtime_build_ex(cfg, plugin_dir, 0, &errors, &warnings);
 
 	if (warnings)
 		log_lines(AB_LOG_WARNING, "channels", warnings);
@@ -223,7 +222,6 @@ static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
 		free(errors);
 		return NULL;
 	}
-	ab_host_set_secrets_key(cfg->secrets_key);   /* --- channels */
 	return build_runtime(cfg, plugin_dir);
 }
 
@@ -285,7 +283,6 @@ int main(int argc, char **argv)
 	}
 	ab_log_init("alertbridged", !foreground || cfg->log_syslog,
 		debug ? AB_LOG_DEBUG : cfg->log_level);
-	ab_host_set_secrets_key(cfg->secrets_key);   /* --- channels: enc:/file:/env: */
 	if (!pidfile)
 		pidfile = cfg->pidfile;
 

@@ -148,7 +148,7 @@ static int admit(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 
 	if (!ch)
 		return 0;
-	ab_ratelimit_conf(ch, &rate, &burst);
+	ab_ratelimit_conf(ch, ab_runtime_default_rate(rt, job->channel), &rate, &burst);
 	if (rate <= 0)
 		return 0;
 	wait = ab_ratelimit_take(d->rl, job->channel, rate, burst, now);

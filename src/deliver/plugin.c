@@ -3,8 +3,10 @@
  * services.
  *
  * Public: ab_plugin_load, ab_plugin_unload, ab_plugin_validate,
- *         ab_host_default, ab_host_set_secrets_key (secrets: ab_secret_resolve
- *         with the configured secrets_key).
+ *         ab_plugin_default_rate, ab_plugin_path_settings, ab_plugin_check
+ *         (the ABI 1.2 members, read only when the plugin's struct has them),
+ *         ab_host_new, ab_host_free (one host per runtime; its ctx holds the
+ *         secrets_key that ab_secret_resolve is given).
  * Diagnostics: every refusal says which file, why, and what to do
  *         (e.g. "chmod go-w FILE", "rebuild the plugin against ABI 1").
  *
@@ -17,8 +19,8 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,9 +188,9 @@ int ab_plugin_validate(const struct ab_plugin *api, const char *name, char *err,
 			AB_PLUGIN_ABI_MAJOR, AB_PLUGIN_ABI_MINOR);
 		return -1;
 	}
-	if (api->size < sizeof(struct ab_plugin)) {
+	if (api->size < AB_PLUGIN_MIN_SIZE) {
 		snprintf(err, errsz, "plugin %s: plugin struct is %u bytes, expected at least %zu: "
-			"rebuild the plugin", name, (unsigned)api->size, sizeof(struct ab_plugin));
+			"rebuild the plugin", name, (unsigned)api->size, (size_t)AB_PLUGIN_MIN_SIZE);
 		return -1;
 	}
 	if (!api->name || strcmp(api->name, name) != 0) {
@@ -200,7 +202,33 @@ int ab_plugin_validate(const struct ab_plugin *api, const char *name, char *err,
 		snprintf(err, errsz, "plugin %s: create, send and destroy are mandatory", name);
 		return -1;
 	}
+	if (AB_PLUGIN_HAS(api, default_rate) &&
+	    (!isfinite(api->default_rate) || api->default_rate < 0)) {
+		snprintf(err, errsz, "plugin %s: default_rate must be a number >= 0: rebuild "
+			"the plugin", name);
+		return -1;
+	}
 	return 0;
+}
+
+double ab_plugin_default_rate(const struct ab_plugin *api)
+{
+	return api && AB_PLUGIN_HAS(api, default_rate) ? api->default_rate : 0;
+}
+
+const char *const *ab_plugin_path_settings(const struct ab_plugin *api)
+{
+	return api && AB_PLUGIN_HAS(api, path_settings) ? api->path_settings : NULL;
+}
+
+int ab_plugin_check(const struct ab_plugin *api, const json_t *config,
+	const struct ab_host *host, char *err, size_t errsz)
+{
+	if (errsz)
+		err[0] = '\0';
+	if (!api || !AB_PLUGIN_HAS(api, check) || !api->check)
+		return 0;
+	return api->check(config, host, err, errsz);
 }
 
 int ab_plugin_load(const char *dir, const char *name, struct ab_loaded_plugin *out,
@@ -306,31 +334,28 @@ static int64_t host_now(const struct ab_host *h)
 	return ab_now_ms();
 }
 
-static pthread_mutex_t key_mu = PTHREAD_MUTEX_INITIALIZER;
-static char key_path[4096];
+/* What ctx points at: this host's own settings (one host per runtime). */
+struct host_state {
+	char *key_path;      /* secrets_key, or NULL */
+};
 
-void ab_host_set_secrets_key(const char *key_file)
-{
-	pthread_mutex_lock(&key_mu);
-	ab_strlcpy(key_path, key_file ? key_file : "", sizeof key_path);
-	pthread_mutex_unlock(&key_mu);
-}
+struct host_box {
+	struct ab_host host; /* first: ab_host_free gets &box->host */
+	struct host_state st;
+};
 
 static int host_secret(const struct ab_host *h, const char *ref, char *out, size_t outsz,
 	char *err, size_t errsz)
 {
-	char path[sizeof key_path];
+	const struct host_state *st = h->ctx;
+	const char *path = st ? st->key_path : NULL;
 
-	(void)h;
-	pthread_mutex_lock(&key_mu);
-	memcpy(path, key_path, sizeof path);
-	pthread_mutex_unlock(&key_mu);
-	if (!strncmp(ref, "enc:", 4) && !path[0]) {
+	if (!strncmp(ref, "enc:", 4) && !path) {
 		snprintf(err, errsz, "an enc: secret needs the top-level setting secrets_key "
 			"(the key file made by 'alertbridge secret keygen FILE')");
 		return -1;
 	}
-	return ab_secret_resolve(ref, path[0] ? path : NULL, out, outsz, err, errsz);
+	return ab_secret_resolve(ref, path, out, outsz, err, errsz);
 }
 
 /* host->net_check: the same SSRF guard the HTTP helper applies. */
@@ -345,19 +370,61 @@ static int host_net_check(const struct ab_host *h, const struct sockaddr *sa, si
 	return ab_ssrf_check(sa, (socklen_t)salen, allow_networks, why, whysz);
 }
 
-static const struct ab_host default_host = {
-	.abi = AB_PLUGIN_ABI,
-	.size = sizeof(struct ab_host),
-	.ctx = NULL,
-	.log = host_log,
-	.now_ms = host_now,
-	.secret = host_secret,
-	.http = ab_http_host_do,
-	.http_free = ab_http_host_free,
-	.net_check = host_net_check,
-};
-
-const struct ab_host *ab_host_default(void)
+/* host->url_check: the networks first, then the URL as the plugin will
+ * use it (net/http.c resolves the host and applies the SSRF guard). */
+static int host_url_check(const struct ab_host *h, const char *url, enum ab_url_kind kind,
+	const char *const *allow_networks, char *why, size_t whysz)
 {
-	return &default_host;
+	struct ab_cidr net;
+
+	(void)h;
+	for (size_t i = 0; allow_networks && allow_networks[i]; i++)
+		if (ab_cidr_parse(allow_networks[i], &net, why, whysz) < 0)
+			return AB_URL_BAD_NETWORK;
+	if (!url) {
+		snprintf(why, whysz, "no URL");
+		return AB_URL_REFUSED;
+	}
+	switch (kind) {
+	case AB_URL_SMTP:
+		return ab_smtp_check_url(url, allow_networks, why, whysz);
+	case AB_URL_HTTP:
+	case AB_URL_HTTPS:
+		return ab_http_check_url(url, kind == AB_URL_HTTP, allow_networks, why, whysz);
+	}
+	snprintf(why, whysz, "unknown URL kind %d", (int)kind);
+	return AB_URL_REFUSED;
+}
+
+struct ab_host *ab_host_new(const char *secrets_key)
+{
+	struct host_box *b = calloc(1, sizeof *b);
+
+	if (!b)
+		return NULL;
+	if (secrets_key && secrets_key[0] && !(b->st.key_path = strdup(secrets_key))) {
+		free(b);
+		return NULL;
+	}
+	b->host.abi = AB_PLUGIN_ABI;
+	b->host.size = sizeof(struct ab_host);
+	b->host.ctx = &b->st;
+	b->host.log = host_log;
+	b->host.now_ms = host_now;
+	b->host.secret = host_secret;
+	b->host.http = ab_http_host_do;
+	b->host.http_free = ab_http_host_free;
+	b->host.net_check = host_net_check;
+	b->host.url_check = host_url_check;
+	return &b->host;
+}
+
+void ab_host_free(struct ab_host *h)
+{
+	struct host_box *b = (struct host_box *)h;
+
+	if (!b)
+		return;
+	free(b->st.key_path);
+	free(b);
 }

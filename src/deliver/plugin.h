@@ -6,7 +6,8 @@
  * RTLD_NOW | RTLD_LOCAL, the file and the directory must not be writable by
  * group or others (nor owned by another non-root user), exactly one
  * exported entry symbol, the same ABI major and a struct at least as large
- * as the one this host knows.
+ * as ABI 1.0's (the members a later minor version appended are read only
+ * when the plugin's struct has them).
  */
 #ifndef AB_CORE_PLUGIN_H
 #define AB_CORE_PLUGIN_H
@@ -24,15 +25,29 @@ struct ab_loaded_plugin {
 int ab_plugin_load(const char *dir, const char *name, struct ab_loaded_plugin *out,
 	char *err, size_t errsz);
 void ab_plugin_unload(struct ab_loaded_plugin *p);
-/* Validate an entry's struct (ABI, size, name, mandatory callbacks). */
+/* Validate an entry's struct (ABI major, size at least the ABI 1.0 struct,
+ * name, mandatory callbacks, a sane default_rate). */
 int ab_plugin_validate(const struct ab_plugin *api, const char *name, char *err, size_t errsz);
 
-/* The daemon's host services (log through ab_log, real clock, secrets). */
-const struct ab_host *ab_host_default(void);
-/* Make the host resolve "enc:v1:" secrets with key_file (the configuration's
- * secrets_key; NULL: enc: references fail with a message saying to set it);
- * "file:" and "env:" always work.  Call before building a runtime; the last
- * call wins. */
-void ab_host_set_secrets_key(const char *key_file);
+/* The optional ABI 1.2 members, or what their absence means when the
+ * plugin's struct predates them: no default rate (0), no path settings
+ * (NULL), no check (0: nothing to say). */
+double ab_plugin_default_rate(const struct ab_plugin *api);
+const char *const *ab_plugin_path_settings(const struct ab_plugin *api);
+/* api->check(config, host, ...) when the plugin has one: 0, -1 refused or
+ * 1 warning, with the plugin's message in err. */
+int ab_plugin_check(const struct ab_plugin *api, const json_t *config,
+	const struct ab_host *host, char *err, size_t errsz);
+
+/* The host services for one runtime (ab_runtime_build makes one per
+ * snapshot): logging through ab_log, the real clock, the guarded HTTP
+ * helper, the SSRF guard and the URL check, and secrets resolved with
+ * secrets_key, the configuration's key file (NULL: an enc: reference fails
+ * with a message saying to set it; file: and env: always work).  Its ctx
+ * points at its own state and nothing is process-global, so the running
+ * snapshot and a reload being built never share a key.  NULL on ENOMEM.
+ * Free with ab_host_free once no plugin instance uses it. */
+struct ab_host *ab_host_new(const char *secrets_key);
+void ab_host_free(struct ab_host *h);
 
 #endif

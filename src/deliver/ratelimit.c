@@ -48,12 +48,10 @@ void ab_ratelimit_free(struct ab_ratelimit *rl)
 	free(rl);
 }
 
-void ab_ratelimit_conf(const struct ab_channel_conf *ch, double *rate, int *burst)
+void ab_ratelimit_conf(const struct ab_channel_conf *ch, double default_rate, double *rate,
+	int *burst)
 {
-	bool chat = ch->type && (!strcmp(ch->type, "slack") || !strcmp(ch->type, "teams") ||
-		!strcmp(ch->type, "mattermost"));
-
-	*rate = ch->rate > 0 ? ch->rate : chat ? 1.0 : 0;
+	*rate = ch->rate > 0 ? ch->rate : default_rate > 0 ? default_rate : 0;
 	*burst = ch->burst > 0 ? ch->burst : 1;
 }
 

@@ -1,44 +1,45 @@
 /*
  * runtime.c - reference-counted snapshots of the running configuration:
- * the validated config plus one live plugin instance per channel.
+ * the validated config plus one live plugin instance per channel, and the
+ * snapshot's own host services.
  *
  * Public: ab_runtime_build, ab_runtime_build_ex, ab_runtime_ref,
- *         ab_runtime_unref, ab_runtime_channel.
+ *         ab_runtime_unref, ab_runtime_channel, ab_runtime_default_rate,
+ *         ab_channel_data_file.
  * A disabled channel (enabled = false) is not loaded by ab_runtime_build;
  * ab_runtime_build_ex(..., AB_RT_WITH_DISABLED, ...) creates it too (check,
  * test).
- * A channel's "url" setting (any plugin: it names the endpoint the plugin
- * sends to) is checked as the plugin will use it: the secret resolved, the
- * scheme (smtp/smtps, or https / http with allow_http), the host's
- * addresses through the SSRF guard and allow_networks; check, start and
+ * The host knows no plugin's settings: a plugin names its file settings
+ * (path_settings: relative values are made absolute against state_dir, like
+ * the store) and checks its settings against the world itself (check():
+ * e.g. its URL through host->url_check, the SSRF guard); check, start and
  * reload therefore refuse the same configurations.
  * Diagnostics: "FILE:LINE: channel 'NAME': <plugin message>" per channel
- *         that could not be loaded or created, or whose url is refused;
- *         nothing is swapped in then.  A host that does not resolve now is a
- *         warning ("FILE:LINE: channel 'NAME': warning: ...").
+ *         that could not be loaded or created, or whose check() refused it;
+ *         nothing is swapped in then.  A check() warning is
+ *         "FILE:LINE: channel 'NAME': warning: ...".
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lib/buf.h"
-#include "net/http.h"
-#include "net/ssrf.h"
 #include "deliver/runtime.h"
-#include "lib/secret.h"
 
-/* Path-like settings are relative to state_dir, like the store. */
-static bool path_key(const char *k)
+static bool declared(const char *const *names, const char *k)
 {
-	size_t n = strlen(k);
-
-	return strcmp(k, "path") == 0 || (n > 5 && strcmp(k + n - 5, "_path") == 0) ||
-		(n > 5 && strcmp(k + n - 5, "_file") == 0);
+	for (size_t i = 0; names && names[i]; i++)
+		if (strcmp(names[i], k) == 0)
+			return true;
+	return false;
 }
 
-static json_t *resolve_settings(const struct ab_config *cfg, const json_t *in)
+/* A copy of the settings with the plugin's declared file settings made
+ * absolute against state_dir; NULL on ENOMEM. */
+static json_t *resolve_settings(const struct ab_config *cfg, const struct ab_plugin *api,
+	const json_t *in)
 {
+	const char *const *paths = ab_plugin_path_settings(api);
 	json_t *out = json_deep_copy(in ? in : json_object());
 	const char *k;
 	json_t *v;
@@ -46,7 +47,7 @@ static json_t *resolve_settings(const struct ab_config *cfg, const json_t *in)
 	if (!out)
 		return NULL;
 	json_object_foreach(out, k, v) {
-		if (path_key(k) && json_is_string(v) && json_string_value(v)[0] != '/') {
+		if (declared(paths, k) && json_is_string(v) && json_string_value(v)[0] != '/') {
 			char *p = ab_config_path(cfg, json_string_value(v));
 			if (!p) {
 				json_decref(out);
@@ -59,64 +60,30 @@ static json_t *resolve_settings(const struct ab_config *cfg, const json_t *in)
 	return out;
 }
 
-/* The url setting of a channel, as the plugin will use it (see the top). */
-static void check_url(const struct ab_channel_conf *cc, const struct ab_host *host,
-		      struct ab_buf *errs, struct ab_buf *warns)
+/* The plugin's own check of a created channel (see the top). */
+static void check_channel(const struct ab_channel_conf *cc, const struct ab_plugin *api,
+	const struct ab_host *host, const json_t *settings, struct ab_buf *errs,
+	struct ab_buf *warns)
 {
-	const char *ref = json_string_value(json_object_get(cc->settings, "url"));
-	json_t *nets = json_object_get(cc->settings, "allow_networks");
-	const char **allow = NULL;
-	char *url, err[512];
-	size_t k;
-	int r;
+	char err[1024];
+	int r = ab_plugin_check(api, settings, host, err, sizeof err);
 
-	if (!ref)
-		return;
-	if (!(url = malloc(AB_SECRET_MAX + 1))) {
-		ab_buf_printf(errs, "%s:%d: channel '%s': out of memory\n", cc->file, cc->line,
-			      cc->name);
-		return;
-	}
-	if (host->secret(host, ref, url, AB_SECRET_MAX + 1, err, sizeof err) < 0) {
-		ab_buf_printf(errs, "%s:%d: channel '%s': setting 'url': %s\n", cc->file, cc->line,
-			      cc->name, err);
-		free(url);
-		return;
-	}
-	if (json_array_size(nets))
-		allow = calloc(json_array_size(nets) + 1, sizeof *allow);
-	for (k = 0; allow && k < json_array_size(nets); k++) {
-		struct ab_cidr net;
-
-		allow[k] = json_string_value(json_array_get(nets, k));
-		if (allow[k] && ab_cidr_parse(allow[k], &net, err, sizeof err) < 0)
-			ab_buf_printf(errs, "%s:%d: channel '%s': setting 'allow_networks': %s\n",
-				      cc->file, cc->line, cc->name, err);
-	}
-	if (!strncasecmp(url, "smtp://", 7) || !strncasecmp(url, "smtps://", 8))
-		r = ab_smtp_check_url(url, allow, err, sizeof err);
-	else
-		r = ab_http_check_url(url, json_is_true(json_object_get(cc->settings,
-			"allow_http")), allow, err, sizeof err);
-	if (r == -1)
-		ab_buf_printf(errs, "%s:%d: channel '%s': setting 'url': %s\n", cc->file, cc->line,
-			      cc->name, err);
-	else if (r == -2 && warns)
+	if (r < 0)
+		ab_buf_printf(errs, "%s:%d: channel '%s': %s\n", cc->file, cc->line, cc->name,
+			      err[0] ? err : "settings refused by the plugin's check");
+	else if (r > 0 && warns)
 		ab_buf_printf(warns, "%s:%d: channel '%s': warning: %s\n", cc->file, cc->line,
-			      cc->name, err);
-	explicit_bzero(url, AB_SECRET_MAX + 1);
-	free(url);
-	free(allow);
+			      cc->name, err[0] ? err : "(the plugin gave no text)");
 }
 
 struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_dir,
-	const struct ab_host *host, char **errors)
+	char **errors)
 {
-	return ab_runtime_build_ex(cfg, plugin_dir, host, 0, errors, NULL);
+	return ab_runtime_build_ex(cfg, plugin_dir, 0, errors, NULL);
 }
 
 struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin_dir,
-	const struct ab_host *host, unsigned flags, char **errors, char **warnings)
+	unsigned flags, char **errors, char **warnings)
 {
 	struct ab_buf errs = AB_BUF_INIT(64 * 1024), warns = AB_BUF_INIT(16 * 1024);
 	struct ab_runtime *rt = calloc(1, sizeof *rt);
@@ -126,7 +93,10 @@ struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin
 	*errors = NULL;
 	if (warnings)
 		*warnings = NULL;
-	if (!rt || (cfg->n_channels && !(rt->channels = calloc(cfg->n_channels, sizeof *rt->channels)))) {
+	if (!rt || (cfg->n_channels && !(rt->channels = calloc(cfg->n_channels, sizeof *rt->channels))) ||
+	    !(rt->host = ab_host_new(cfg->secrets_key))) {
+		if (rt)
+			free(rt->channels);
 		free(rt);
 		ab_config_free(cfg);
 		*errors = strdup("out of memory\n");
@@ -149,20 +119,21 @@ struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin
 				cc->name, err);
 			continue;
 		}
-		settings = resolve_settings(cfg, cc->settings);
-		ch->inst = settings ? ch->plugin.api->create(host, cc->name, settings, err,
+		settings = resolve_settings(cfg, ch->plugin.api, cc->settings);
+		ch->inst = settings ? ch->plugin.api->create(rt->host, cc->name, settings, err,
 			sizeof err) : NULL;
-		json_decref(settings);
 		if (!ch->inst) {
 			ab_buf_printf(&errs, "%s:%d: channel '%s' (type %s): %s\n", cc->file,
 				cc->line, cc->name, cc->type, err[0] ? err : "could not be created");
+			json_decref(settings);
 			ab_plugin_unload(&ch->plugin);
 			continue;
 		}
 		ch->name = cc->name;
 		rt->n_channels++;
-		if (!(flags & AB_RT_NO_URL_CHECK))
-			check_url(cc, host, &errs, &warns);
+		if (!(flags & AB_RT_NO_CHECK))
+			check_channel(cc, ch->plugin.api, rt->host, settings, &errs, &warns);
+		json_decref(settings);
 	}
 	if (warnings && warns.len)
 		*warnings = ab_buf_steal(&warns);
@@ -193,6 +164,7 @@ void ab_runtime_unref(struct ab_runtime *rt)
 		ab_plugin_unload(&ch->plugin);
 	}
 	free(rt->channels);
+	ab_host_free(rt->host);   /* after the instances that used it */
 	ab_config_free(rt->cfg);
 	free(rt);
 }
@@ -203,4 +175,41 @@ struct ab_channel_rt *ab_runtime_channel(struct ab_runtime *rt, const char *name
 		if (strcmp(rt->channels[i].name, name) == 0)
 			return &rt->channels[i];
 	return NULL;
+}
+
+double ab_runtime_default_rate(struct ab_runtime *rt, const char *channel)
+{
+	struct ab_channel_rt *ch = rt ? ab_runtime_channel(rt, channel) : NULL;
+
+	return ch ? ab_plugin_default_rate(ch->plugin.api) : 0;
+}
+
+char *ab_channel_data_file(const struct ab_config *cfg, const char *plugin_dir,
+	const char *channel, char *err, size_t errsz)
+{
+	const struct ab_channel_conf *cc = ab_config_channel(cfg, channel);
+	struct ab_loaded_plugin p;
+	const char *const *paths;
+	const char *v;
+	char *out = NULL;
+
+	if (!cc || !cc->type) {
+		snprintf(err, errsz, "%s: no channel named '%s'", cfg->path, channel);
+		return NULL;
+	}
+	if (ab_plugin_load(plugin_dir ? plugin_dir : cfg->plugin_dir, cc->type, &p, err,
+			   errsz) < 0)
+		return NULL;
+	paths = ab_plugin_path_settings(p.api);
+	if (!paths || !paths[0]) {
+		snprintf(err, errsz, "%s:%d: channel '%s': its plugin %s keeps no data file",
+			 cc->file, cc->line, cc->name, cc->type);
+	} else if (!(v = json_string_value(json_object_get(cc->settings, paths[0])))) {
+		snprintf(err, errsz, "%s:%d: channel '%s': setting '%s' is not set", cc->file,
+			 cc->line, cc->name, paths[0]);
+	} else if (!(out = ab_config_path(cfg, v))) {
+		snprintf(err, errsz, "out of memory");
+	}
+	ab_plugin_unload(&p);
+	return out;
 }

@@ -1,7 +1,8 @@
 /*
  * inboxdb.h - the in-app alert list (the "inbox" channel): a SQLite file of
- * alerts with read/unread state.  Compiled into the inbox plugin (which
- * writes it) and the alertbridge tool (which lists and manages it).
+ * alerts with read/unread state.  Linked into the inbox plugin (which
+ * writes it) as the convenience library src/libabinbox.la, and into the
+ * alertbridge tool (which lists and manages it) with libalertbridge.
  *
  * Reading an alert marks it read; it never removes it.  Removing is
  * explicit (selected ids, or clear all).

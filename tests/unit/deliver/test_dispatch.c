@@ -88,7 +88,7 @@ static struct ab_runtime *rt_from(const char *name, const char *text)
 	free(path);
 	if (!cfg)
 		fail_msg("config: %s", errors);
-	rt = ab_runtime_build(cfg, NULL, ab_host_default(), &errors);
+	rt = ab_runtime_build(cfg, NULL, &errors);
 	if (!rt)
 		fail_msg("runtime: %s", errors);
 	return rt;

@@ -1,6 +1,6 @@
 /*
  * test_ratelimit.c - unit tests for the per-channel token buckets: burst,
- * refill, the wait returned, defaults per channel type, separate buckets.
+ * refill, the wait returned, the plugin's default rate, separate buckets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,18 +39,25 @@ static void test_defaults(void **state)
 
 	(void)state;
 	memset(&ch, 0, sizeof ch);
-	ch.type = (char *)"slack";
-	ab_ratelimit_conf(&ch, &rate, &burst);
+	/* the plugin's default_rate, burst 1 */
+	ch.type = (char *)"file";
+	ab_ratelimit_conf(&ch, 1.0, &rate, &burst);
 	assert_true(rate == 1.0);
 	assert_int_equal(burst, 1);
-	ch.type = (char *)"file";
-	ab_ratelimit_conf(&ch, &rate, &burst);
+	/* the type name means nothing to the core: no default, no limit */
+	ch.type = (char *)"slack";
+	ab_ratelimit_conf(&ch, 0, &rate, &burst);
 	assert_true(rate == 0);
+	ab_ratelimit_conf(&ch, -1, &rate, &burst);
+	assert_true(rate == 0);
+	/* the channel's own rate and burst win */
 	ch.rate = 0.5;
 	ch.burst = 4;
-	ab_ratelimit_conf(&ch, &rate, &burst);
+	ab_ratelimit_conf(&ch, 1.0, &rate, &burst);
 	assert_true(rate == 0.5);
 	assert_int_equal(burst, 4);
+	ab_ratelimit_conf(&ch, 0, &rate, &burst);
+	assert_true(rate == 0.5);
 }
 
 int main(void)

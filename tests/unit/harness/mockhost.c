@@ -71,6 +71,21 @@ static int mock_net_check(const struct ab_host *h, const struct sockaddr *sa, si
 	return 0;
 }
 
+static int mock_url_check(const struct ab_host *h, const char *url, enum ab_url_kind kind,
+	const char *const *allow_networks, char *why, size_t whysz)
+{
+	struct mock_host *mh = h->ctx;
+
+	mh->n_url_checks++;
+	snprintf(mh->url_seen, sizeof mh->url_seen, "%s", url ? url : "");
+	mh->url_kind_seen = (int)kind;
+	for (mh->url_nets_seen = 0; allow_networks && allow_networks[mh->url_nets_seen];)
+		mh->url_nets_seen++;
+	if (mh->url_result != AB_URL_OK)
+		snprintf(why, whysz, "mock url check %d", mh->url_result);
+	return mh->url_result;
+}
+
 void mock_host_init(struct mock_host *mh)
 {
 	memset(mh, 0, sizeof *mh);
@@ -82,6 +97,7 @@ void mock_host_init(struct mock_host *mh)
 	mh->host.secret = mock_secret;
 	mh->host.http = NULL;
 	mh->host.net_check = mock_net_check;
+	mh->host.url_check = mock_url_check;
 	mh->now = 1700000000000LL;
 }
 

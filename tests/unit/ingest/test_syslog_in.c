@@ -351,7 +351,7 @@ static void rig_start(struct rig *r, const char *name, const char *extra_listene
 	cfg = load_text(name, body);
 	snprintf(r->status, sizeof r->status, "%s/syslog.status", cfg->state_dir);
 	snprintf(r->store, sizeof r->store, "%s", cfg->store_path);
-	r->rt = ab_runtime_build(cfg, NULL, ab_host_default(), &errors);
+	r->rt = ab_runtime_build(cfg, NULL, &errors);
 	assert_non_null(r->rt);
 	r->in = ab_syslog_in_open(r->rt->cfg, err, sizeof err);
 	if (!r->in)

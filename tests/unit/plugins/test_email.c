@@ -3,7 +3,8 @@
  * host: settings (each error names its setting), the SSRF guard reached
  * through host->net_check for every send and test (a refusal is PERMANENT,
  * nothing connects, neither the password nor the URL's user info shows in
- * the message), and a host without net_check refused at create.  Rendering
+ * the message), a host without net_check refused at create, and check()
+ * (the url through host->url_check, ABI 1.2).  Rendering
  * and SMTP are covered against a real server by
  * tests/integration/email_e2e.sh.
  */
@@ -179,6 +180,43 @@ static void test_old_host(void **state)
 	json_decref(c);
 }
 
+/* ABI 1.2: ca_file is a path setting, no default rate, and check() hands
+ * the resolved url (smtp) and allow_networks to host->url_check. */
+static void test_check(void **state)
+{
+	const struct ab_plugin *p = alertbridge_plugin();
+	char err[256];
+	json_t *c;
+
+	(void)state;
+	assert_true(p->default_rate == 0);
+	assert_string_equal(p->path_settings[0], "ca_file");
+	assert_null(p->path_settings[1]);
+	assert_non_null(p->check);
+	mock_host_secret(&mh, "env:SMTP_URL", "smtps://relay.example.com:465");
+	c = json_pack("{s:s,s:s,s:[s],s:[s]}", "url", "env:SMTP_URL", "from", "a@b.c", "to",
+		"d@e.f", "allow_networks", "10.0.0.0/8");
+	assert_int_equal(p->check(c, &mh.host, err, sizeof err), 0);
+	assert_int_equal(mh.n_url_checks, 1);
+	assert_string_equal(mh.url_seen, "smtps://relay.example.com:465");
+	assert_int_equal(mh.url_kind_seen, AB_URL_SMTP);
+	assert_int_equal(mh.url_nets_seen, 1);
+	mh.url_result = AB_URL_REFUSED;
+	assert_int_equal(p->check(c, &mh.host, err, sizeof err), -1);
+	assert_string_equal(err, "setting 'url': mock url check -1");
+	mh.url_result = AB_URL_BAD_NETWORK;
+	assert_int_equal(p->check(c, &mh.host, err, sizeof err), -1);
+	assert_string_equal(err, "setting 'allow_networks': mock url check -3");
+	mh.url_result = AB_URL_UNRESOLVED;
+	assert_int_equal(p->check(c, &mh.host, err, sizeof err), 1);
+	json_decref(c);
+	/* an unresolvable secret names the url */
+	c = json_pack("{s:s}", "url", "env:SMTP_NOT_SET");
+	assert_int_equal(p->check(c, &mh.host, err, sizeof err), -1);
+	assert_non_null(strstr(err, "setting 'url': "));
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup(test_guard_refuses, setup),
 		cmocka_unit_test_setup(test_guard_allows, setup),
 		cmocka_unit_test_setup(test_old_host, setup),
+		cmocka_unit_test_setup(test_check, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * (plugins/common/httpchan.c) with a toy descriptor: the plugin struct it
  * exports, the order of the create() checks and release of a half-built
  * private struct, skip/render/headers hooks and the result each failure
- * maps to, content type, test(), and the header list bounds.
+ * maps to, content type, test(), check() (the url through host->url_check)
+ * and the header list bounds.
  */
 #include "../harness/chantest.h"
 #include "httpchan.h"
@@ -97,7 +98,7 @@ static int toy_headers(const struct ab_host *h, const void *priv, const struct a
 }
 
 const struct hc_desc hc_plugin_desc = {
-	.plugin = HC_PLUGIN("toy", "toy channel for the httpchan tests"),
+	.plugin = HC_PLUGIN("toy", "toy channel for the httpchan tests", 0.5),
 	.content_type = "application/x-toy",
 	.parse = toy_parse,
 	.skip = toy_skip,
@@ -121,6 +122,63 @@ static void test_plugin_struct(void **state)
 	assert_null(p->flush);
 	assert_ptr_equal(p->destroy, hc_destroy);
 	p->destroy(NULL);                   /* a no-op */
+	/* ABI 1.2: the rate given to HC_PLUGIN, ca_file a path, the url check */
+	assert_true(p->default_rate == 0.5);
+	assert_non_null(p->path_settings);
+	assert_string_equal(p->path_settings[0], "ca_file");
+	assert_null(p->path_settings[1]);
+	assert_ptr_equal(p->check, hc_check);
+}
+
+/* check(): the url (a resolved secret) through host->url_check, https
+ * unless allow_http, allow_networks passed on; each answer mapped. */
+static void test_check(void **state)
+{
+	const struct ab_plugin *p = alertbridge_plugin();
+	json_t *c;
+	char err[256];
+
+	(void)state;
+	mock_host_secret(&ct_mh, "env:TOY_URL", "https://hooks.example.com/s3cret");
+	c = json_pack("{s:s,s:[s,s]}", "url", "env:TOY_URL", "allow_networks", "10.0.0.0/8",
+		"192.168.0.0/16");
+	assert_int_equal(p->check(c, &ct_mh.host, err, sizeof err), 0);
+	assert_int_equal(ct_mh.n_url_checks, 1);
+	assert_string_equal(ct_mh.url_seen, "https://hooks.example.com/s3cret");
+	assert_int_equal(ct_mh.url_kind_seen, AB_URL_HTTPS);
+	assert_int_equal(ct_mh.url_nets_seen, 2);
+	ct_mh.url_result = AB_URL_REFUSED;
+	assert_int_equal(p->check(c, &ct_mh.host, err, sizeof err), -1);
+	assert_string_equal(err, "setting 'url': mock url check -1");
+	ct_mh.url_result = AB_URL_BAD_NETWORK;
+	assert_int_equal(p->check(c, &ct_mh.host, err, sizeof err), -1);
+	assert_string_equal(err, "setting 'allow_networks': mock url check -3");
+	ct_mh.url_result = AB_URL_UNRESOLVED;      /* a warning */
+	assert_int_equal(p->check(c, &ct_mh.host, err, sizeof err), 1);
+	assert_string_equal(err, "setting 'url': mock url check -2");
+	json_decref(c);
+
+	ct_mh.url_result = AB_URL_OK;
+	c = json_pack("{s:s,s:b}", "url", "http://127.0.0.1:8080/x", "allow_http", 1);
+	assert_int_equal(p->check(c, &ct_mh.host, err, sizeof err), 0);
+	assert_int_equal(ct_mh.url_kind_seen, AB_URL_HTTP);
+	assert_int_equal(ct_mh.url_nets_seen, 0);
+	json_decref(c);
+
+	/* a secret that does not resolve is the url's error */
+	c = json_pack("{s:s}", "url", "env:TOY_NOT_SET");
+	assert_int_equal(p->check(c, &ct_mh.host, err, sizeof err), -1);
+	assert_non_null(strstr(err, "setting 'url': "));
+	json_decref(c);
+
+	/* a host before ABI 1.2 has no url_check: nothing to say */
+	ct_mh.n_url_checks = 0;
+	ct_mh.host.size = (uint32_t)offsetof(struct ab_host, url_check);
+	c = json_pack("{s:s}", "url", "https://hooks.example.com/x");
+	assert_int_equal(p->check(c, &ct_mh.host, err, sizeof err), 0);
+	assert_int_equal(ct_mh.n_url_checks, 0);
+	ct_mh.host.size = sizeof ct_mh.host;
+	json_decref(c);
 }
 
 static void test_create(void **state)
@@ -276,6 +334,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plugin_struct),
+		cmocka_unit_test_setup_teardown(test_check, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_create, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_send, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_hooks_fail, ct_setup, ct_teardown),

@@ -295,6 +295,13 @@ static void test_plugin_struct(void **state)
 	assert_non_null(p->send);
 	assert_non_null(p->test);
 	assert_non_null(p->destroy);
+	/* ABI 1.2: path is the one file setting (made absolute by the host);
+	 * no rate limit, nothing to check beyond create() */
+	assert_non_null(p->path_settings);
+	assert_string_equal(p->path_settings[0], "path");
+	assert_null(p->path_settings[1]);
+	assert_true(p->default_rate == 0);
+	assert_null(p->check);
 }
 
 static void test_plugin_bad_settings(void **state)

@@ -177,9 +177,22 @@ static void test_results(void **state)
 	alertbridge_plugin()->destroy(inst);
 }
 
+/* ABI 1.2: the default rate 1 per second, ca_file a path setting, the url checked. */
+static void test_abi12(void **state)
+{
+	const struct ab_plugin *p = alertbridge_plugin();
+
+	(void)state;
+	assert_true(p->default_rate == 1.0);
+	assert_string_equal(p->path_settings[0], "ca_file");
+	assert_null(p->path_settings[1]);
+	assert_non_null(p->check);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_abi12),
 		cmocka_unit_test_setup_teardown(test_settings, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_event_shape, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_escaping, ct_setup, ct_teardown),
