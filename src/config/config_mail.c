@@ -28,12 +28,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "config/config_mail.h"
 #include "config/config_schema.h"
 #include "lib/buf.h"
+#include "lib/regex.h"
 #include "lib/util.h"
 #include "parse/detect.h"
 
@@ -324,8 +322,8 @@ static void h_hdrs(struct ab_conf_ctx *c, const config_setting_t *s, const struc
 		const char *v = config_setting_get_string(e), *colon = strchr(v, ':');
 		struct ab_hdr_match *h = &src->headers[src->n_headers];
 		const char *pat;
-		int ec;
-		PCRE2_SIZE eo;
+		char msg[160];
+		size_t eo;
 
 		if (!colon || colon == v || colon - v > 128) {
 			ab_conf_err(c, e, "mail source: header match '%.80s' must be \"Name: "
@@ -335,15 +333,10 @@ static void h_hdrs(struct ab_conf_ctx *c, const config_setting_t *s, const struc
 		pat = colon + 1;
 		while (*pat == ' ')
 			pat++;
-		h->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-				      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS, &ec, &eo,
-				      NULL);
+		h->re = ab_regex_compile(pat, AB_REGEX_CASELESS, &eo, msg, sizeof msg);
 		if (!h->re) {
-			PCRE2_UCHAR msg[160];
-
-			pcre2_get_error_message(ec, msg, sizeof msg);
 			ab_conf_err(c, e, "mail source: header match '%.80s': bad regex at offset "
-				    "%zu: %s", v, (size_t)eo, (char *)msg);
+				    "%zu: %s", v, eo, msg);
 			continue;
 		}
 		h->name = strndup(v, (size_t)(colon - v));
@@ -404,7 +397,7 @@ static void free_source(struct ab_mail_source *s)
 	for (i = 0; s->headers && i < s->n_headers; i++) {
 		free(s->headers[i].name);
 		free(s->headers[i].pattern);
-		pcre2_code_free(s->headers[i].re);
+		ab_regex_free(s->headers[i].re);
 	}
 	free(s->headers);
 	free(s->networks);
@@ -840,7 +833,7 @@ static const struct ab_conf_field detect_fields[] = {
 };
 
 static void detect_re(struct ab_conf_ctx *c, const config_setting_t *g, const char *name,
-		      const char *pattern, void **re)
+		      const char *pattern, struct ab_regex **re)
 {
 	char err[256];
 

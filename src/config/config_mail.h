@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 
 #include "event/event.h"
+#include "lib/regex.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
 
@@ -40,7 +41,7 @@ enum ab_untrusted { AB_UNTRUSTED_MARK = 0, AB_UNTRUSTED_REJECT = 1, AB_UNTRUSTED
 struct ab_hdr_match {
 	char *name;              /* header field name */
 	char *pattern;
-	void *re;                /* pcre2_code * */
+	struct ab_regex *re;     /* lib/regex.h, caseless */
 };
 
 struct ab_mail_source {
