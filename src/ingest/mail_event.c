@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "net/cidr.h"
 #include "ingest/mail_event.h"
 #include "parse/detect.h"
 #include "parse/profile.h"
@@ -86,7 +87,7 @@ bool ab_mail_source_env_ok(const struct ab_mail_source *src, const struct ab_mai
 {
 	size_t i;
 
-	if (src->n_networks && !ab_net_match(src->networks, src->n_networks, env->client))
+	if (src->n_networks && !ab_cidr_match_addr(src->networks, src->n_networks, env->client))
 		return false;
 	if (!sender_ok(src, env->sender))
 		return false;
@@ -207,7 +208,7 @@ bool ab_mail_trusted(const struct ab_mail_source *src, const struct ab_mail_env 
 		snprintf(why, whysz, "source trusts every sender");
 		return true;
 	}
-	if (src->n_trusted && ab_net_match(src->trusted, src->n_trusted, env->client)) {
+	if (src->n_trusted && ab_cidr_match_addr(src->trusted, src->n_trusted, env->client)) {
 		snprintf(why, whysz, "client %s is in trusted_networks",
 			 env->client_host ? env->client_host : "?");
 		return true;

@@ -777,6 +777,9 @@ static void test_config_errors(void **state)
 	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"];\n"
 		   " trusted_networks = [\"10.0.0.0/33\"]; } );", "ab.conf:3: setting "
 		   "'trusted_networks': bad network");
+	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"];\n"
+		   " networks = [\"10.1.2.3/8\"]; } );", "ab.conf:3: setting 'networks': bad "
+		   "network \"10.1.2.3/8\": host bits set after /8 (did you mean \"10.0.0.0/8\"?)");
 	expect_err("mail_sources = ( { name = \"a\"; } );", "set recipients, senders or headers");
 	expect_err("mail_sources = ( { name = \"a\"; headers = [\"X-Mailer ^x\"]; } );",
 		   "must be \"Name: regex\"");
