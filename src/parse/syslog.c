@@ -87,6 +87,7 @@
 #include "lib/buf.h"
 #include "event/event.h"
 #include "parse/syslog.h"
+#include "lib/utf8.h"
 
 #define MEMBER_MAX 2047          /* event.c caps most string members at 2 KiB */
 #define SUMMARY_MAX (64 * 1024 - 1)
@@ -271,29 +272,6 @@ static int digits(const char *p, size_t k)
 
 /* ------------------------------------------------------------ UTF-8 */
 
-/* Length of the valid UTF-8 sequence at s (n > 0), or 0 if invalid/NUL. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c >= 0x01 && c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-
-		return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-
-		return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-		       (s[3] & 0xC0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
 /* True when all n bytes are valid UTF-8 without NUL. */
 static bool utf8_clean(const unsigned char *s, size_t n)
 {
@@ -304,7 +282,7 @@ static bool utf8_clean(const unsigned char *s, size_t n)
 			i++;
 			continue;
 		}
-		k = utf8_seq(s + i, n - i);
+		k = s[i] ? ab_utf8_seq((const char *)s + i, n - i) : 0;
 		if (!k)
 			return false;
 		i += k;
@@ -318,7 +296,7 @@ static size_t utf8_repair(const unsigned char *s, size_t n, char *out)
 	size_t i = 0, o = 0, k;
 
 	while (i < n) {
-		k = utf8_seq(s + i, n - i);
+		k = s[i] ? ab_utf8_seq((const char *)s + i, n - i) : 0;
 		if (k) {
 			memcpy(out + o, s + i, k);
 			o += k;
