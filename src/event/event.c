@@ -835,49 +835,6 @@ static int jw_key(struct ab_buf *b, bool *first, const char *key)
 	return jw_raw(b, t, o);
 }
 
-/* ab_time_format_rfc3339's text (same range and fraction rules), without
- * printf: two of these per stored event. */
-static size_t jw_fmt_time(int64_t ms, char *out)
-{
-	int64_t secs = ms / 1000;
-	int frac = (int)(ms % 1000), year;
-	time_t t;
-	struct tm tm;
-	char *p = out;
-
-	if (frac < 0) {
-		frac += 1000;
-		secs--;
-	}
-	t = (time_t)secs;
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-		return 0;
-	year = tm.tm_year + 1900;
-#define D2(v) (*p++ = (char)('0' + (v) / 10 % 10), *p++ = (char)('0' + (v) % 10))
-	*p++ = (char)('0' + year / 1000);
-	*p++ = (char)('0' + year / 100 % 10);
-	D2(year);
-	*p++ = '-';
-	D2(tm.tm_mon + 1);
-	*p++ = '-';
-	D2(tm.tm_mday);
-	*p++ = 'T';
-	D2(tm.tm_hour);
-	*p++ = ':';
-	D2(tm.tm_min);
-	*p++ = ':';
-	D2(tm.tm_sec);
-#undef D2
-	if (frac) {
-		*p++ = '.';
-		*p++ = (char)('0' + frac / 100);
-		*p++ = (char)('0' + frac / 10 % 10);
-		*p++ = (char)('0' + frac % 10);
-	}
-	*p++ = 'Z';
-	return (size_t)(p - out);
-}
-
 static int jw_opt(struct ab_buf *b, bool *first, const char *key, const char *value)
 {
 	if (!value)
@@ -887,10 +844,10 @@ static int jw_opt(struct ab_buf *b, bool *first, const char *key, const char *va
 
 static int jw_time(struct ab_buf *b, bool *first, const char *key, int64_t ms, bool write)
 {
-	char tbuf[AB_TIME_STR_MAX];
-	size_t n = jw_fmt_time(ms, tbuf + 1);
+	char tbuf[AB_RFC3339_MAX + 2];
+	size_t n = ab_time_format_rfc3339(ms, tbuf + 1, sizeof tbuf - 2);   /* no printf */
 
-	if (!n)
+	if (!n || n >= sizeof tbuf - 2)
 		return -1;
 	if (!write)
 		return 0;
