@@ -48,6 +48,7 @@
 #define RE_MAX_SUBJECT (64u * 1024)
 #define RE_MAX_TEXT (1024u * 1024)
 #define ALL_MAX_MATCHES 1000u     /* matches an "all" extractor offers */
+#define RE_MAX_NAMES 64u          /* named groups in one extractor regex */
 
 enum target {
 	T_TYPE, T_CATEGORY, T_SEVERITY, T_SOURCE, T_TOOL, T_TITLE, T_SUMMARY, T_URL,
@@ -748,8 +749,13 @@ int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *
 	if (!re)
 		return -1;
 	n = ab_regex_name_count(re);
-	if (n == 0) {
-		snprintf(err, errsz, "regex has no named group (?<target>...): it would set nothing");
+	if (n == 0 || n > RE_MAX_NAMES) {
+		if (n)
+			snprintf(err, errsz, "regex has %u named groups (at most %u)", n,
+				 RE_MAX_NAMES);
+		else
+			snprintf(err, errsz, "regex has no named group (?<target>...): it would "
+				 "set nothing");
 		ab_regex_free(re);
 		return -1;
 	}
@@ -775,35 +781,40 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 		     const char *who)
 {
 	const struct ab_regex *re = x->re;
+	struct {
+		unsigned g;              /* group number */
+		bool sev;                /* a severity target */
+		char t[96];              /* the target it offers to */
+	} gn[RE_MAX_NAMES];
 	unsigned n = ab_regex_name_count(re), i, npairs;
 	const size_t *ov;
 	size_t start = 0;
 	unsigned matches = 0;
 	int rc = AB_REGEX_NOMATCH, pass;
 
+	if (n > RE_MAX_NAMES)        /* refused when compiled */
+		n = RE_MAX_NAMES;
 	while (start <= len && matches < ALL_MAX_MATCHES) {
 		rc = ab_regex_exec(re, s, len, start, &ov, &npairs);
 		if (rc != AB_REGEX_MATCH)
 			break;
-		matches++;
+		if (matches++ == 0)      /* the groups' targets, once per call */
+			for (i = 0; i < n; i++) {
+				group_target(ab_regex_name(re, i, &gn[i].g), gn[i].t, sizeof gn[i].t);
+				gn[i].sev = target_parse(gn[i].t, NULL, NULL) == T_SEVERITY;
+			}
 		/* severity first: with "all", the match that raises it brings its
 		 * other captures along (the worst finding's id, name, ...) */
 		c->worse = false;
 		for (pass = 0; pass < 2; pass++)
 			for (i = 0; i < n; i++) {
-				unsigned g;
-				const char *name = ab_regex_name(re, i, &g);
-				char t[96];
-				bool sev, took;
+				unsigned g = gn[i].g;
+				bool took;
 
-				if (g >= npairs || ov[2 * g] == AB_REGEX_UNSET)
+				if (g >= npairs || ov[2 * g] == AB_REGEX_UNSET || gn[i].sev != (pass == 0))
 					continue;
-				group_target(name, t, sizeof t);
-				sev = target_parse(t, NULL, NULL) == T_SEVERITY;
-				if (sev != (pass == 0))
-					continue;
-				took = offer(c, t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
-				if (sev && took && x->all && matches > 1)
+				took = offer(c, gn[i].t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
+				if (gn[i].sev && took && x->all && matches > 1)
 					c->worse = true;
 			}
 		c->worse = false;

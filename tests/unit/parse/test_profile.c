@@ -774,6 +774,18 @@ static void test_config_errors(void **state)
 		   " map = [ \"A -> colour\" ]; } ); } );", "ab.conf:3: setting 'map': unknown target");
 	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"csv\"; } ); } );",
 		   "extractor type 'csv'");
+	{
+		/* named groups are capped (their targets are worked out once per call) */
+		struct ab_buf b = AB_BUF_INIT(8192);
+
+		ab_buf_puts(&b, "profiles = ( { name = \"p\"; extractors = ( { type = \"regex\"; "
+			    "pattern = \"");
+		for (int i = 0; i < 65; i++)
+			ab_buf_printf(&b, "(?<fields_g%d>x)", i);
+		ab_buf_puts(&b, "\"; } ); } );");
+		expect_err(ab_buf_cstr(&b), "regex has 65 named groups (at most 64)");
+		ab_buf_free(&b);
+	}
 	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"];\n"
 		   " trusted_networks = [\"10.0.0.0/33\"]; } );", "ab.conf:3: setting "
 		   "'trusted_networks': bad network");
