@@ -5,8 +5,7 @@
  * Public (config_mail.h): ab_conf_milter, ab_conf_mail_sources,
  *   ab_conf_profiles (section handlers of config.c's table),
  *   ab_conf_mail_finish (cross references, called once all is read),
- *   ab_mail_conf_free, ab_mail_profile, ab_mail_source_by_name,
- *   ab_net_parse, ab_net_match.
+ *   ab_mail_conf_free, ab_mail_profile, ab_mail_source_by_name.
  *
  * Profiles: each element of "profiles" is either an inline group or a
  * string naming profile files, relative to the main file's directory; a
@@ -16,25 +15,23 @@
  *
  * Diagnostics: "FILE:LINE: ..." through ab_conf_err for every bad value:
  * unknown extractor types, bad targets in maps, bad regexes (with the
- * PCRE2 message and offset), bad networks, unknown profiles, duplicate
+ * PCRE2 message and offset), bad networks (net/cidr.h: host bits after
+ * the prefix are refused with the network meant), unknown profiles, duplicate
  * names, a profile file that cannot be read or parsed (its own line).
  */
-#include <arpa/inet.h>
 #include <glob.h>
 #include <libconfig.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "config/config_mail.h"
 #include "config/config_schema.h"
 #include "lib/buf.h"
+#include "lib/regex.h"
 #include "lib/util.h"
+#include "net/cidr.h"
 #include "parse/detect.h"
 
 #define MAX_PROFILES 256
@@ -69,83 +66,10 @@ static struct ab_mail_conf *get_mc(struct ab_conf_ctx *c, const struct ab_conf_f
 
 /* ------------------------------------------------------------ networks */
 
-int ab_net_parse(const char *s, struct ab_net *out)
-{
-	char buf[64], *slash, *end;
-	long bits;
-
-	if (!s || strlen(s) >= sizeof buf)
-		return -1;
-	snprintf(buf, sizeof buf, "%s", s);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	memset(out, 0, sizeof *out);
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->family = AF_INET;
-		out->bits = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->family = AF_INET6;
-		out->bits = 128;
-	} else {
-		return -1;
-	}
-	if (slash) {
-		bits = strtol(slash + 1, &end, 10);
-		if (!slash[1] || *end || bits < 0 || bits > out->bits)
-			return -1;
-		out->bits = (int)bits;
-	}
-	return 0;
-}
-
-static bool prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
-{
-	int full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, (size_t)full))
-		return false;
-	if (rest) {
-		unsigned char m = (unsigned char)(0xff << (8 - rest));
-
-		return (a[full] & m) == (b[full] & m);
-	}
-	return true;
-}
-
-bool ab_net_match(const struct ab_net *nets, size_t n, const struct sockaddr *sa)
-{
-	unsigned char a4[4], a6[16];
-	bool has4 = false, has6 = false;
-	size_t i;
-
-	if (!sa)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		memcpy(a4, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		has4 = true;
-	} else if (sa->sa_family == AF_INET6) {
-		memcpy(a6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		has6 = true;
-		/* IPv4-mapped ::ffff:a.b.c.d also matches IPv4 networks. */
-		if (!memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
-			memcpy(a4, a6 + 12, 4);
-			has4 = true;
-		}
-	}
-	for (i = 0; i < n; i++) {
-		if (nets[i].family == AF_INET && has4 && prefix_eq(nets[i].addr, a4, nets[i].bits))
-			return true;
-		if (nets[i].family == AF_INET6 && has6 && prefix_eq(nets[i].addr, a6, nets[i].bits))
-			return true;
-	}
-	return false;
-}
-
 static void h_nets(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
 		   void *dst)
 {
-	struct ab_net **arr = (struct ab_net **)(void *)((char *)dst + f->off);
+	struct ab_cidr **arr = (struct ab_cidr **)(void *)((char *)dst + f->off);
 	size_t *n = (size_t *)(void *)((char *)dst + f->off_n);
 	int i, len = config_setting_length(s);
 
@@ -158,11 +82,11 @@ static void h_nets(struct ab_conf_ctx *c, const config_setting_t *s, const struc
 		return;
 	for (i = 0; i < len; i++) {
 		const char *v = config_setting_get_string_elem(s, (unsigned)i);
+		char err[256];
 
-		if (ab_net_parse(v, &(*arr)[*n]) < 0) {
-			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i),
-				    "setting '%s': bad network '%.80s' (use 192.0.2.0/24, "
-				    "2001:db8::/32 or one address)", f->name, v);
+		if (ab_cidr_parse(v, &(*arr)[*n], err, sizeof err) < 0) {
+			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "setting '%s': bad %s",
+				    f->name, err);
 			continue;
 		}
 		(*n)++;
@@ -324,8 +248,8 @@ static void h_hdrs(struct ab_conf_ctx *c, const config_setting_t *s, const struc
 		const char *v = config_setting_get_string(e), *colon = strchr(v, ':');
 		struct ab_hdr_match *h = &src->headers[src->n_headers];
 		const char *pat;
-		int ec;
-		PCRE2_SIZE eo;
+		char msg[160];
+		size_t eo;
 
 		if (!colon || colon == v || colon - v > 128) {
 			ab_conf_err(c, e, "mail source: header match '%.80s' must be \"Name: "
@@ -335,15 +259,10 @@ static void h_hdrs(struct ab_conf_ctx *c, const config_setting_t *s, const struc
 		pat = colon + 1;
 		while (*pat == ' ')
 			pat++;
-		h->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-				      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS, &ec, &eo,
-				      NULL);
+		h->re = ab_regex_compile(pat, AB_REGEX_CASELESS, &eo, msg, sizeof msg);
 		if (!h->re) {
-			PCRE2_UCHAR msg[160];
-
-			pcre2_get_error_message(ec, msg, sizeof msg);
 			ab_conf_err(c, e, "mail source: header match '%.80s': bad regex at offset "
-				    "%zu: %s", v, (size_t)eo, (char *)msg);
+				    "%zu: %s", v, eo, msg);
 			continue;
 		}
 		h->name = strndup(v, (size_t)(colon - v));
@@ -404,7 +323,7 @@ static void free_source(struct ab_mail_source *s)
 	for (i = 0; s->headers && i < s->n_headers; i++) {
 		free(s->headers[i].name);
 		free(s->headers[i].pattern);
-		pcre2_code_free(s->headers[i].re);
+		ab_regex_free(s->headers[i].re);
 	}
 	free(s->headers);
 	free(s->networks);
@@ -840,7 +759,7 @@ static const struct ab_conf_field detect_fields[] = {
 };
 
 static void detect_re(struct ab_conf_ctx *c, const config_setting_t *g, const char *name,
-		      const char *pattern, void **re)
+		      const char *pattern, struct ab_regex **re)
 {
 	char err[256];
 

@@ -25,14 +25,10 @@
 #include <sys/socket.h>
 
 #include "event/event.h"
+#include "lib/regex.h"
+#include "net/cidr.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
-
-struct ab_net {
-	int family;              /* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	int bits;
-};
 
 enum ab_disposition { AB_DISP_PASS = 0, AB_DISP_CONSUME = 1 };
 enum ab_untrusted { AB_UNTRUSTED_MARK = 0, AB_UNTRUSTED_REJECT = 1, AB_UNTRUSTED_PASS = 2 };
@@ -40,7 +36,7 @@ enum ab_untrusted { AB_UNTRUSTED_MARK = 0, AB_UNTRUSTED_REJECT = 1, AB_UNTRUSTED
 struct ab_hdr_match {
 	char *name;              /* header field name */
 	char *pattern;
-	void *re;                /* pcre2_code * */
+	struct ab_regex *re;     /* lib/regex.h, caseless */
 };
 
 struct ab_mail_source {
@@ -53,12 +49,12 @@ struct ab_mail_source {
 	size_t n_senders;
 	struct ab_hdr_match *headers;
 	size_t n_headers;
-	struct ab_net *networks; /* client networks that may use this source */
+	struct ab_cidr *networks; /* client networks that may use this source */
 	size_t n_networks;
 	char *profile_name;      /* NULL = built-in defaults */
 	const struct ab_profile *profile;
 	enum ab_disposition disposition;
-	struct ab_net *trusted;  /* trusted client networks */
+	struct ab_cidr *trusted; /* trusted client networks */
 	size_t n_trusted;
 	char *authserv_id;       /* trusted Authentication-Results producer */
 	char **auth_methods;     /* methods whose "pass" makes a sender trusted */
@@ -87,10 +83,6 @@ struct ab_mail_conf {
 const struct ab_profile *ab_mail_profile(const struct ab_mail_conf *mc, const char *name);
 const struct ab_mail_source *ab_mail_source_by_name(const struct ab_mail_conf *mc,
 	const char *name);
-
-/* "10.0.0.0/8", "::1", "fd00::/8" -> net; 0 or -1. */
-int ab_net_parse(const char *s, struct ab_net *out);
-bool ab_net_match(const struct ab_net *nets, size_t n, const struct sockaddr *sa);
 
 /* For config.c's table (config_schema.h): "milter", "mail_sources" and
  * "profiles" all fill the one struct ab_mail_conf whose pointer is at

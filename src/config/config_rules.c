@@ -22,12 +22,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "config/config_rules.h"
 #include "config/config_schema.h"
 #include "event/event.h"
+#include "lib/regex.h"
 #include "lib/timewin.h"
 #include "lib/util.h"
 
@@ -169,23 +167,19 @@ static void h_fields(struct ab_conf_ctx *c, const config_setting_t *s,
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 		const char *pat = config_setting_get_string(e);
 		struct ab_field_match *fm = &r->fields[r->n_fields];
-		PCRE2_UCHAR msg[256];
-		PCRE2_SIZE off = 0;
-		int ec = 0;
+		char msg[256];
+		size_t off = 0;
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING || !pat) {
 			ab_conf_err(c, e, "%sfields: '%s' must be a regular expression string",
 				c->prefix, config_setting_name(e));
 			continue;
 		}
-		fm->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-			PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C, &ec, &off,
-			NULL);
+		fm->re = ab_regex_compile(pat, 0, &off, msg, sizeof msg);
 		if (!fm->re) {
-			pcre2_get_error_message(ec, msg, sizeof msg);
 			ab_conf_err(c, e, "%sfields: '%s': bad regular expression '%s' at offset "
 				"%zu: %s", c->prefix, config_setting_name(e),
-				ab_conf_show(pat, sh, sizeof sh), (size_t)off, (const char *)msg);
+				ab_conf_show(pat, sh, sizeof sh), off, msg);
 			continue;
 		}
 		fm->name = ab_conf_strdup(c, config_setting_name(e));
@@ -517,7 +511,7 @@ static void free_rule(struct ab_rule_conf *r)
 	for (size_t i = 0; i < r->n_fields; i++) {
 		free(r->fields[i].name);
 		free(r->fields[i].pattern);
-		pcre2_code_free(r->fields[i].re);
+		ab_regex_free(r->fields[i].re);
 	}
 	free(r->fields);
 	if (r->not) {

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/regex.h"
+
 struct ab_window;        /* timewin.h */
 struct ab_schedule;      /* timewin.h */
 struct ab_field_match;
@@ -72,7 +74,7 @@ struct ab_rule_conf {
 struct ab_field_match {
 	char *name;          /* "title", "asset", ... or a key of fields ("fields.x" too) */
 	char *pattern;
-	void *re;            /* pcre2_code * */
+	struct ab_regex *re; /* lib/regex.h */
 };
 
 /* A team block: its rules only see events whose team is this name; its

@@ -20,11 +20,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "config/config_schema.h"
 #include "config/config_syslog.h"
+#include "lib/regex.h"
 
 #define NAME_MAX_LEN 64
 #define ADDR_MAX 256
@@ -196,17 +194,14 @@ static void h_regex(struct ab_conf_ctx *c, const config_setting_t *s,
 {
 	struct ab_syslog_source_conf *src = dst;
 	const char *v = config_setting_get_string(s);
-	PCRE2_UCHAR msg[256];
-	PCRE2_SIZE off = 0;
-	int ec = 0;
-	pcre2_code *re;
+	char msg[256];
+	size_t off = 0;
+	struct ab_regex *re;
 
-	re = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED,
-		PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
+	re = ab_regex_compile(v, 0, &off, msg, sizeof msg);
 	if (!re) {
-		pcre2_get_error_message(ec, msg, sizeof msg);
 		ab_conf_err(c, s, "%ssetting 'regex': bad regular expression at offset %zu: %s",
-			c->prefix, (size_t)off, (const char *)msg);
+			c->prefix, off, msg);
 		return;
 	}
 	src->re = re;
@@ -446,7 +441,7 @@ void ab_syslog_conf_free(struct ab_syslog_conf *sc)
 		ab_conf_strv_free(src->hosts, src->n_hosts);
 		ab_conf_strv_free(src->apps, src->n_apps);
 		free(src->regex);
-		pcre2_code_free(src->re);
+		ab_regex_free(src->re);
 		free(src->profile);
 		free(src->file);
 	}

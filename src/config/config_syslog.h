@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/regex.h"
+
 enum ab_syslog_proto {
 	AB_SYSLOG_UDP = 0,
 	AB_SYSLOG_TCP = 1,
@@ -67,7 +69,7 @@ struct ab_syslog_source_conf {
 	size_t n_apps;
 	uint32_t facilities;      /* bitmask of 1u << facility (0..23); 0 = any */
 	char *regex;              /* PCRE2 over the line as received; NULL = any */
-	void *re;                 /* pcre2_code * compiled from regex */
+	struct ab_regex *re;      /* lib/regex.h, compiled from regex */
 	char *profile;            /* profile name, NULL = none */
 	bool drop;                /* lines of this source are counted and dropped */
 	char *file;

@@ -48,6 +48,7 @@
 
 #include "lib/buf.h"
 #include "event/event.h"
+#include "lib/utf8.h"
 #include "lib/util.h"
 
 #define AB_FIELDS_MAX_DEPTH 8
@@ -493,36 +494,6 @@ static char **member_ptr(const void *base, const struct str_member *m)
 
 /* ------------------------------------------------------------ to_json */
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	unsigned cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* json_string(), but invalid UTF-8 bytes become U+FFFD instead of failing. */
 static json_t *json_string_repair(const char *s)
 {
@@ -537,7 +508,7 @@ static json_t *json_string_repair(const char *s)
 		return NULL;
 	ab_buf_init(&b, n * 3 + 1);
 	for (i = 0; i < n;) {
-		size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+		size_t k = ab_utf8_seq(s + i, n - i);
 
 		if (k) {
 			if (ab_buf_append(&b, s + i, k) < 0)
@@ -695,7 +666,7 @@ static int jw_str(struct ab_buf *b, const char *s, size_t n)
 		if (i >= n)
 			break;
 		if (u[i] >= 0x80) {
-			if ((k = utf8_seq(u + i, n - i))) {
+			if ((k = ab_utf8_seq(s + i, n - i))) {
 				i += k;
 				continue;
 			}
@@ -864,49 +835,6 @@ static int jw_key(struct ab_buf *b, bool *first, const char *key)
 	return jw_raw(b, t, o);
 }
 
-/* ab_time_format_rfc3339's text (same range and fraction rules), without
- * printf: two of these per stored event. */
-static size_t jw_fmt_time(int64_t ms, char *out)
-{
-	int64_t secs = ms / 1000;
-	int frac = (int)(ms % 1000), year;
-	time_t t;
-	struct tm tm;
-	char *p = out;
-
-	if (frac < 0) {
-		frac += 1000;
-		secs--;
-	}
-	t = (time_t)secs;
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-		return 0;
-	year = tm.tm_year + 1900;
-#define D2(v) (*p++ = (char)('0' + (v) / 10 % 10), *p++ = (char)('0' + (v) % 10))
-	*p++ = (char)('0' + year / 1000);
-	*p++ = (char)('0' + year / 100 % 10);
-	D2(year);
-	*p++ = '-';
-	D2(tm.tm_mon + 1);
-	*p++ = '-';
-	D2(tm.tm_mday);
-	*p++ = 'T';
-	D2(tm.tm_hour);
-	*p++ = ':';
-	D2(tm.tm_min);
-	*p++ = ':';
-	D2(tm.tm_sec);
-#undef D2
-	if (frac) {
-		*p++ = '.';
-		*p++ = (char)('0' + frac / 100);
-		*p++ = (char)('0' + frac / 10 % 10);
-		*p++ = (char)('0' + frac % 10);
-	}
-	*p++ = 'Z';
-	return (size_t)(p - out);
-}
-
 static int jw_opt(struct ab_buf *b, bool *first, const char *key, const char *value)
 {
 	if (!value)
@@ -916,10 +844,10 @@ static int jw_opt(struct ab_buf *b, bool *first, const char *key, const char *va
 
 static int jw_time(struct ab_buf *b, bool *first, const char *key, int64_t ms, bool write)
 {
-	char tbuf[AB_TIME_STR_MAX];
-	size_t n = jw_fmt_time(ms, tbuf + 1);
+	char tbuf[AB_RFC3339_MAX + 2];
+	size_t n = ab_time_format_rfc3339(ms, tbuf + 1, sizeof tbuf - 2);   /* no printf */
 
-	if (!n)
+	if (!n || n >= sizeof tbuf - 2)
 		return -1;
 	if (!write)
 		return 0;

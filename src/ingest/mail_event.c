@@ -10,7 +10,8 @@
  * A source matches when every condition it sets holds: client network,
  * envelope sender glob, at least one envelope recipient glob (without an
  * envelope, e.g. `alertbridge parse`, the To: addresses stand in), and
- * every "Name: regex" header condition.  Sources are tried in order.
+ * every "Name: regex" header condition (lib/regex.h's match budget: a
+ * header that exhausts it does not match).  Sources are tried in order.
  *
  * Trust: a source with neither trusted_networks nor authserv_id trusts
  * everyone.  Otherwise the client address must be in trusted_networks, or
@@ -27,12 +28,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
+#include "net/cidr.h"
 #include "ingest/mail_event.h"
 #include "parse/detect.h"
 #include "parse/profile.h"
+#include "lib/regex.h"
 #include "lib/util.h"
 
 void ab_mail_addr_clean(const char *in, char *out, size_t outsz)
@@ -87,7 +87,7 @@ bool ab_mail_source_env_ok(const struct ab_mail_source *src, const struct ab_mai
 {
 	size_t i;
 
-	if (src->n_networks && !ab_net_match(src->networks, src->n_networks, env->client))
+	if (src->n_networks && !ab_cidr_match_addr(src->networks, src->n_networks, env->client))
 		return false;
 	if (!sender_ok(src, env->sender))
 		return false;
@@ -109,18 +109,12 @@ static bool headers_ok(const struct ab_mail_source *src, const struct ab_mail *m
 		if (!m)
 			return false;
 		for (k = 0; k < m->n_headers && !hit; k++) {
-			pcre2_match_data *md;
-			int rc;
+			const char *v = m->headers[k].value;
 
 			if (strcasecmp(m->headers[k].name, src->headers[i].name))
 				continue;
-			md = pcre2_match_data_create(4, NULL);
-			if (!md)
-				return false;
-			rc = pcre2_match(src->headers[i].re, (PCRE2_SPTR)m->headers[k].value,
-					 strlen(m->headers[k].value), 0, 0, md, NULL);
-			pcre2_match_data_free(md);
-			hit = rc > 0;
+			/* untrusted text: bounded (a budget hit is no match) */
+			hit = v && ab_regex_match(src->headers[i].re, v, strlen(v)) == AB_REGEX_MATCH;
 		}
 		if (!hit)
 			return false;
@@ -214,7 +208,7 @@ bool ab_mail_trusted(const struct ab_mail_source *src, const struct ab_mail_env 
 		snprintf(why, whysz, "source trusts every sender");
 		return true;
 	}
-	if (src->n_trusted && ab_net_match(src->trusted, src->n_trusted, env->client)) {
+	if (src->n_trusted && ab_cidr_match_addr(src->trusted, src->n_trusted, env->client)) {
 		snprintf(why, whysz, "client %s is in trusted_networks",
 			 env->client_host ? env->client_host : "?");
 		return true;

@@ -50,6 +50,7 @@
 #include <libmilter/mfapi.h>
 
 #include "lib/buf.h"
+#include "net/cidr.h"
 #include "config/config.h"
 #include "ingest/ingest.h"
 #include "lib/log.h"
@@ -324,7 +325,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		size_t i;
 
 		for (i = 0; i < mc->n_sources; i++)
-			if (ab_net_match(mc->sources[i].networks, mc->sources[i].n_networks, cl))
+			if (ab_cidr_match_addr(mc->sources[i].networks, mc->sources[i].n_networks, cl))
 				return SMFIS_CONTINUE;
 		return SMFIS_ACCEPT;   /* no source takes this client: the whole session */
 	}

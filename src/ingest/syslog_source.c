@@ -5,7 +5,7 @@
  * Matching, per source, all given criteria must hold: listener name in
  * 'listeners', origin.host matches one 'hosts' glob, the app-name / tag
  * (fields "syslog.appname") one 'apps' glob, the facility is in
- * 'facilities', and 'regex' (PCRE2, match limits set) finds a match in the
+ * 'facilities', and 'regex' (PCRE2, lib/regex.h's budget) finds a match in the
  * line as received (invalid UTF-8 allowed).  The chosen source names the
  * event's source (unless the payload named a more specific one than the
  * generic "syslog") and is recorded in fields
@@ -17,18 +17,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "config/config_mail.h"
 #include "parse/detect.h"
 #include "parse/profile.h"
 #include "parse/syslog.h"
 #include "ingest/syslog_source.h"
+#include "lib/regex.h"
 #include "lib/util.h"
-
-#define RE_MATCH_LIMIT 100000
-#define RE_DEPTH_LIMIT 1000
 
 static bool any_glob(char *const *globs, size_t n, const char *s)
 {
@@ -42,25 +37,9 @@ static bool any_glob(char *const *globs, size_t n, const char *s)
 	return false;
 }
 
-static bool regex_match(void *code, const char *line, size_t len)
+static bool regex_match(const struct ab_regex *re, const char *line, size_t len)
 {
-	pcre2_match_data *md;
-	pcre2_match_context *mc;
-	int rc;
-
-	md = pcre2_match_data_create(1, NULL);
-	mc = pcre2_match_context_create(NULL);
-	if (!md || !mc) {
-		pcre2_match_data_free(md);
-		pcre2_match_context_free(mc);
-		return false;
-	}
-	pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
-	pcre2_set_depth_limit(mc, RE_DEPTH_LIMIT);
-	rc = pcre2_match(code, (PCRE2_SPTR)line, len, 0, 0, md, mc);
-	pcre2_match_data_free(md);
-	pcre2_match_context_free(mc);
-	return rc >= 0;
+	return ab_regex_match(re, line, len) == AB_REGEX_MATCH;
 }
 
 const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf *sc,

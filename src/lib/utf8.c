@@ -1,8 +1,8 @@
 /*
  * utf8.c - UTF-8 validation and cleaning for text taken from outside.
  *
- * Public: ab_utf8_clean, ab_utf8_valid, ab_utf8_count, ab_utf8_plausible,
- *         ab_utf8_from_cp1252.
+ * Public: ab_utf8_seq, ab_utf8_clean, ab_utf8_valid, ab_utf8_count,
+ *         ab_utf8_plausible, ab_utf8_from_cp1252.
  * Diagnostics: none; ab_utf8_clean and ab_utf8_from_cp1252 return -1 when
  *         their output was cut (the buffer's overflow flag set) or on ENOMEM.
  *
@@ -18,28 +18,35 @@
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd";   /* U+FFFD */
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+size_t ab_utf8_seq(const char *s, size_t n)
 {
-	size_t avail = (size_t)(end - p);
-	unsigned c = p[0];
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned c;
 
+	if (n == 0)
+		return 0;
+	c = p[0];
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
-		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
 	if (c >= 0xe0 && c <= 0xef) {
 		unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
 
-		return avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
 	}
 	if (c >= 0xf0 && c <= 0xf4) {
 		unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
 
-		return avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
 			(p[3] & 0xc0) == 0x80 ? 4 : 0;
 	}
 	return 0;
+}
+
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	return ab_utf8_seq((const char *)p, (size_t)(end - p));
 }
 
 /* Append valid UTF-8 s[0..n); if it does not all fit, as much as fits on a

@@ -1,5 +1,6 @@
 /*
- * utf8.h - strict UTF-8 validation and cleaning of text from outside.
+ * utf8.h - strict UTF-8 validation and cleaning of text from outside, and
+ * the one decoder of a UTF-8 sequence (ab_utf8_seq) every layer uses.
  */
 #ifndef AB_PARSE_UTF8_H
 #define AB_PARSE_UTF8_H
@@ -8,6 +9,14 @@
 #include <stddef.h>
 
 #include "lib/buf.h"
+
+/*
+ * Length (1-4) of the valid UTF-8 sequence at s[0..n), or 0 when the bytes
+ * there are not one (or n is 0).  Strict RFC 3629, as jansson: no overlong
+ * forms, no surrogates, nothing above U+10FFFF, no sequence cut by the end.
+ * A NUL byte is a valid 1-byte sequence; callers that refuse NUL check it.
+ */
+size_t ab_utf8_seq(const char *s, size_t n);
 
 /*
  * Append in[0..len) to out as valid UTF-8: invalid sequences become U+FFFD

@@ -3,8 +3,12 @@
  * hex, mkdir -p and bounded whole-file reads.
  *
  * Public: ab_duration_parse, ab_glob_valid, ab_glob_match,
- * ab_time_parse_rfc3339, ab_time_format_rfc3339, ab_now_ms, ab_mono_ms,
- * ab_hex, ab_mkdir_p, ab_read_file (see util.h).
+ * ab_time_scan_rfc3339, ab_time_parse_rfc3339, ab_time_format_rfc3339,
+ * ab_time_from_civil, ab_time_days_in_month, ab_time_year, ab_now_ms,
+ * ab_mono_ms, ab_hex, ab_mkdir_p, ab_read_file (see util.h).
+ * Times: the one RFC 3339 parser and formatter (the syslog parser and the
+ * event's JSON writer call them); calendar arithmetic without libc's
+ * timegm/gmtime_r, no allocation.
  *
  * Diagnostics: none.  Parsers return -1 (or false) on bad input; the file
  * helpers return -1 / NULL with errno set.  This file depends on libc and
@@ -128,12 +132,12 @@ bool ab_glob_match(const char *pattern, const char *s)
 
 /* ------------------------------------------------------------ times */
 
-/* Read exactly n digits; -1 if any is not a digit. */
-static int digits(const char *s, int n)
+/* Exactly k digits at s (s has >= k bytes), or -1. */
+static int digits(const char *s, size_t k)
 {
-	int v = 0, i;
+	int v = 0;
 
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < k; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
 		v = v * 10 + (s[i] - '0');
@@ -141,122 +145,193 @@ static int digits(const char *s, int n)
 	return v;
 }
 
-static bool is_leap(int y)
+int ab_time_days_in_month(int y, int mo)
 {
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (mo < 1 || mo > 12)
+		return 0;
+	if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return dim[mo - 1];
 }
 
-static int days_in_month(int y, int m)
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil; exact for every year, no table, no libc). */
+static int64_t days_from_civil(int64_t y, int m, int d)
 {
-	static const int dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int64_t era, yoe, doy, doe;
 
-	return m == 2 && is_leap(y) ? 29 : dim[m - 1];
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The inverse: days since 1970-01-01 -> year, month, day. */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+int64_t ab_time_from_civil(int y, int mo, int d, int h, int mi, int s, int ms)
+{
+	return ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + s) * 1000 + ms;
+}
+
+int ab_time_year(int64_t ms)
+{
+	int y, m, d;
+
+	civil_from_days(ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000, &y, &m, &d);
+	return y;
 }
 
 /*
  * full-date "T" full-time per RFC 3339 section 5.6:
  *   YYYY-MM-DD(T|t)hh:mm:ss[.frac](Z|z|+hh:mm|-hh:mm)
  * A fraction of 1..9 digits is truncated to milliseconds.  Second 60 (leap
- * second) is accepted and rolls over into the next minute.
+ * second) is accepted and rolls over into the next minute.  The flags
+ * widen it for syslog senders (see util.h).
  */
+size_t ab_time_scan_rfc3339(const char *p, size_t n, unsigned flags, int64_t *out)
+{
+	int y, mo, d, h, mi, sec, ms = 0, oh, om;
+	size_t i = 19;
+	int64_t t;
+
+	if (!p || n < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') ||
+	    p[13] != ':' || p[16] != ':')
+		return 0;
+	y = digits(p, 4);
+	mo = digits(p + 5, 2);
+	d = digits(p + 8, 2);
+	h = digits(p + 11, 2);
+	mi = digits(p + 14, 2);
+	sec = digits(p + 17, 2);
+	if (y < 0 || d < 1 || d > ab_time_days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60)
+		return 0;
+	if (i < n && p[i] == '.') {
+		int scale = 100, nd = 0;
+
+		for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, nd++) {
+			if (nd >= 9)
+				return 0;
+			ms += (p[i] - '0') * scale;
+			scale /= 10;
+		}
+		if (nd == 0)
+			return 0;
+	}
+	t = ab_time_from_civil(y, mo, d, h, mi, sec, ms);
+	if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
+		*out = t;
+		return i + 1;
+	}
+	if (i < n && (p[i] == '+' || p[i] == '-')) {
+		int sign = p[i] == '-' ? -1 : 1;
+
+		if (n - i >= 6 && p[i + 3] == ':') {
+			oh = digits(p + i + 1, 2);
+			om = digits(p + i + 4, 2);
+			i += 6;
+		} else if ((flags & AB_TIME_OFFSET_COMPACT) && n - i >= 5) {
+			oh = digits(p + i + 1, 2);
+			om = digits(p + i + 3, 2);
+			i += 5;
+		} else {
+			return 0;
+		}
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
+			return 0;
+		*out = t - sign * (int64_t)(oh * 60 + om) * 60000;
+		return i;
+	}
+	if (!(flags & AB_TIME_ZONE_OPTIONAL))
+		return 0;
+	*out = t;
+	return i;
+}
+
 int ab_time_parse_rfc3339(const char *s, int64_t *ms)
 {
-	/* shape of the fixed part: 'd' digit, 'T' either 'T' or 't' */
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	int y, mo, d, h, mi, sec, frac_ms = 0, off = 0;
-	struct tm tm;
-	time_t t;
-	const char *p;
-	size_t i;
+	size_t n;
+	int64_t t;
 
 	if (!s)
 		return -1;
-	for (i = 0; i < sizeof shape - 1; i++) {   /* stops at the NUL of a short s */
-		char c = s[i];
-
-		if (shape[i] == 'd' ? (c < '0' || c > '9') :
-		    shape[i] == 'T' ? (c != 'T' && c != 't') : c != shape[i])
-			return -1;
-	}
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 60)
+	n = strlen(s);
+	if (n == 0 || ab_time_scan_rfc3339(s, n, 0, &t) != n)
 		return -1;
-	p = s + 19;
-	if (*p == '.') {
-		int n = 0, scale = 100;
-
-		for (p++; *p >= '0' && *p <= '9'; p++, n++) {
-			if (n >= 9)
-				return -1;
-			frac_ms += (*p - '0') * scale;
-			scale /= 10;
-		}
-		if (n == 0)
-			return -1;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		if (p[1] != '\0')
-			return -1;
-	} else if (*p == '+' || *p == '-') {
-		int oh = digits(p + 1, 2), om;
-
-		if (oh < 0 || oh > 23 || p[3] != ':')
-			return -1;
-		om = digits(p + 4, 2);
-		if (om < 0 || om > 59 || p[6] != '\0')
-			return -1;
-		off = (oh * 60 + om) * 60;
-		if (*p == '-')
-			off = -off;
-	} else {
-		return -1;
-	}
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);             /* cannot fail for years 0000-9999 with 64-bit time_t */
-	*ms = ((int64_t)t - off) * 1000 + frac_ms;
+	*ms = t;
 	return 0;
 }
 
-void ab_time_format_rfc3339(int64_t ms, char *out, size_t outsz)
-{
-	int64_t secs = ms / 1000;
-	int frac = (int)(ms % 1000);
-	time_t t;
-	struct tm tm;
-	char tmp[64];
+#define TIME_MIN_MS (-62167219200000LL)      /* 0000-01-01T00:00:00Z */
+#define TIME_MAX_MS 253402300799999LL        /* 9999-12-31T23:59:59.999Z */
 
-	if (!out || outsz == 0)
-		return;
-	if (frac < 0) {                 /* floor for times before 1970 */
-		frac += 1000;
-		secs--;
+size_t ab_time_format_rfc3339(int64_t ms, char *out, size_t outsz)
+{
+	char tmp[AB_RFC3339_MAX], *p = tmp;
+	int64_t days, rem;
+	int y, mo, d, h, mi, sec, frac;
+	size_t n;
+
+	if (ms < TIME_MIN_MS || ms > TIME_MAX_MS) {
+		if (out && outsz)
+			out[0] = '\0';
+		return 0;
 	}
-	t = (time_t)secs;
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
-		out[0] = '\0';
-		return;
+	days = ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000;   /* floor */
+	rem = ms - days * 86400000;
+	civil_from_days(days, &y, &mo, &d);
+	frac = (int)(rem % 1000);
+	rem /= 1000;
+	sec = (int)(rem % 60);
+	mi = (int)(rem / 60 % 60);
+	h = (int)(rem / 3600);
+#define D2(v) (*p++ = (char)('0' + (v) / 10 % 10), *p++ = (char)('0' + (v) % 10))
+	D2(y / 100);
+	D2(y);
+	*p++ = '-';
+	D2(mo);
+	*p++ = '-';
+	D2(d);
+	*p++ = 'T';
+	D2(h);
+	*p++ = ':';
+	D2(mi);
+	*p++ = ':';
+	D2(sec);
+#undef D2
+	if (frac) {
+		*p++ = '.';
+		*p++ = (char)('0' + frac / 100);
+		*p++ = (char)('0' + frac / 10 % 10);
+		*p++ = (char)('0' + frac % 10);
 	}
-	if (frac)
-		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec, frac);
-	else
-		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-			 tm.tm_min, tm.tm_sec);
-	ab_strlcpy(out, tmp, outsz);
+	*p++ = 'Z';
+	n = (size_t)(p - tmp);
+	if (out && outsz) {
+		size_t k = n < outsz ? n : outsz - 1;
+
+		memcpy(out, tmp, k);
+		out[k] = '\0';
+	}
+	return n;
 }
 
 static int64_t clock_ms(clockid_t id)

@@ -19,11 +19,36 @@ int ab_duration_parse(const char *s, int64_t *ms);
 bool ab_glob_valid(const char *pattern);
 bool ab_glob_match(const char *pattern, const char *s);
 
-/* RFC 3339 <-> milliseconds since the epoch (UTC).  parse() accepts
- * "2024-05-01T12:00:00Z", fractions and +hh:mm offsets; returns 0 or -1.
- * format() writes "2024-05-01T12:00:00.123Z" (fraction only if non-zero ms). */
+/*
+ * RFC 3339 <-> milliseconds since the epoch (UTC): the one parser and
+ * formatter.  A date-time is YYYY-MM-DD(T|t)hh:mm:ss[.frac](Z|z|+hh:mm|
+ * -hh:mm): years 0000-9999, the day within its month (no Feb 30), second
+ * 60 (leap) rolls into the next minute, 1-9 fraction digits truncated to
+ * milliseconds (a 10th digit makes it no time), offset hours 00-23.
+ *
+ * scan() reads one at the start of s[0..n) (not NUL-terminated) and
+ * returns the bytes used, 0 if s does not start with one; no allocation.
+ * Flags widen it for syslog senders: AB_TIME_ZONE_OPTIONAL (no zone:
+ * UTC), AB_TIME_OFFSET_COMPACT (+hhmm too).  A sign after the seconds
+ * must start a valid offset even then.
+ * parse() takes a whole NUL-terminated string, strictly: 0 or -1.
+ * format() writes "2024-05-01T12:00:00.123Z" (fraction only if non-zero
+ * ms) without printf, truncated to fit outsz like ab_strlcpy, and returns
+ * the full length; for a time outside years 0000-9999 it writes "" and
+ * returns 0.  AB_RFC3339_MAX is enough for any.
+ */
+enum { AB_TIME_ZONE_OPTIONAL = 1u << 0, AB_TIME_OFFSET_COMPACT = 1u << 1 };
+#define AB_RFC3339_MAX 32
+size_t ab_time_scan_rfc3339(const char *s, size_t n, unsigned flags, int64_t *ms);
 int ab_time_parse_rfc3339(const char *s, int64_t *ms);
-void ab_time_format_rfc3339(int64_t ms, char *out, size_t outsz);
+size_t ab_time_format_rfc3339(int64_t ms, char *out, size_t outsz);
+
+/* Calendar arithmetic (proleptic Gregorian, UTC) for parsers of other
+ * time formats: a date and time to ms (no range checks: check the day
+ * with days_in_month, 0 for a bad month), and the year of a time. */
+int64_t ab_time_from_civil(int y, int mo, int d, int h, int mi, int s, int ms);
+int ab_time_days_in_month(int y, int mo);
+int ab_time_year(int64_t ms);
 int64_t ab_now_ms(void);          /* CLOCK_REALTIME */
 int64_t ab_mono_ms(void);         /* CLOCK_MONOTONIC */
 

@@ -17,10 +17,10 @@
  * embedded address.  A network in allow_networks lets an address through
  * (for an embedded form, a v4 network containing the embedded address too).
  *
- * Public: ab_cidr_parse, ab_cidr_contains, ab_ssrf_check.
+ * Public: ab_ssrf_check (networks: net/cidr.h).
  * Diagnostics: the reason in why, e.g. "127.0.0.1 is a loopback address
  * (127.0.0.0/8); add \"127.0.0.0/8\" to the channel's allow_networks to
- * permit it"; ab_cidr_parse explains a bad network in err.
+ * permit it".
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/cidr.h"
 #include "net/ssrf.h"
 
 struct range {
@@ -82,98 +83,6 @@ static const struct embed v6_embedded[] = {
 	{ "2002::/16", "6to4", 2 },
 	{ "::/96", "IPv4-compatible", 12 },  /* after ::/128 and ::1 */
 };
-
-int ab_cidr_parse(const char *s, struct ab_cidr *out, char *err, size_t errsz)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *slash;
-	size_t hlen;
-	unsigned maxp;
-	long p;
-
-	memset(out, 0, sizeof *out);
-	if (!s || !*s) {
-		snprintf(err, errsz, "empty network; expected e.g. \"10.0.0.0/8\" or \"fd00::/8\"");
-		return -1;
-	}
-	slash = strchr(s, '/');
-	hlen = slash ? (size_t)(slash - s) : strlen(s);
-	if (hlen == 0 || hlen >= sizeof host) {
-		snprintf(err, errsz, "network \"%.64s\": not an address/prefix", s);
-		return -1;
-	}
-	memcpy(host, s, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, out->addr) == 1) {
-		out->family = AF_INET;
-		maxp = 32;
-	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
-		out->family = AF_INET6;
-		maxp = 128;
-	} else {
-		snprintf(err, errsz, "network \"%.64s\": \"%s\" is not an IPv4 or IPv6 address",
-			s, host);
-		return -1;
-	}
-	if (slash) {
-		char *end;
-		if (slash[1] < '0' || slash[1] > '9') {
-			snprintf(err, errsz, "network \"%.64s\": missing prefix length after '/'", s);
-			return -1;
-		}
-		p = strtol(slash + 1, &end, 10);
-		if (*end || p < 0 || p > (long)maxp) {
-			snprintf(err, errsz, "network \"%.64s\": prefix length must be 0..%u", s,
-				maxp);
-			return -1;
-		}
-		out->prefix = (unsigned)p;
-	} else {
-		out->prefix = maxp;
-	}
-	/* host bits must be zero */
-	{
-		unsigned nbytes = maxp / 8;
-		struct ab_cidr net = *out;
-		for (unsigned i = 0; i < nbytes; i++) {
-			unsigned bit0 = i * 8;
-			unsigned char mask;
-			if (bit0 + 8 <= out->prefix)
-				mask = 0xff;
-			else if (bit0 >= out->prefix)
-				mask = 0;
-			else
-				mask = (unsigned char)(0xff << (8 - (out->prefix - bit0)));
-			net.addr[i] &= mask;
-		}
-		if (memcmp(net.addr, out->addr, nbytes) != 0) {
-			char nb[INET6_ADDRSTRLEN];
-			inet_ntop(net.family, net.addr, nb, sizeof nb);
-			snprintf(err, errsz, "network \"%.64s\": host bits set after /%u "
-				"(did you mean \"%s/%u\"?)", s, out->prefix, nb, out->prefix);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-bool ab_cidr_contains(const struct ab_cidr *c, int af, const unsigned char *addr)
-{
-	unsigned full, rest;
-
-	if (c->family != af)
-		return false;
-	full = c->prefix / 8;
-	rest = c->prefix % 8;
-	if (memcmp(c->addr, addr, full) != 0)
-		return false;
-	if (rest) {
-		unsigned char mask = (unsigned char)(0xff << (8 - rest));
-		if ((c->addr[full] & mask) != (addr[full] & mask))
-			return false;
-	}
-	return true;
-}
 
 /* Is the address in one of the allowed networks? Invalid entries never match. */
 static bool allowed(const char *const *allow, int af, const unsigned char *addr)

@@ -11,23 +11,10 @@
 #ifndef AB_NET_SSRF_H
 #define AB_NET_SSRF_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
-struct ab_cidr {
-	int family;               /* AF_INET or AF_INET6 */
-	unsigned char addr[16];   /* network address, 4 or 16 bytes used */
-	unsigned prefix;          /* 0..32 or 0..128 */
-};
-
-/* Parse "192.0.2.0/24", "2001:db8::/32" or a bare address (/32, /128).
- * Host bits set after the prefix are an error (with the network it should
- * probably be).  Returns 0, or -1 with a message in err. */
-int ab_cidr_parse(const char *s, struct ab_cidr *out, char *err, size_t errsz);
-
-/* Does the network contain the address (4 or 16 bytes of family af)? */
-bool ab_cidr_contains(const struct ab_cidr *c, int af, const unsigned char *addr);
+#include "net/cidr.h"          /* struct ab_cidr, ab_cidr_parse for allow_networks */
 
 /* Check one socket address.  Returns 0 when the connection may be made, -1
  * when it is refused, with the reason and how to allow it in why.

@@ -8,8 +8,8 @@
  *
  * Cost: the orders are sorted once per configuration snapshot; per input
  * the cheap conditions (globs, payload names, header presence) are tested
- * before any regex, and every regex runs with the profile engine's match
- * and depth limits over a bounded prefix of the text.
+ * before any regex, and every regex runs with lib/regex.h's match budget
+ * over a bounded prefix of the text.
  * Diagnostics: none.
  */
 #include <stdio.h>
@@ -21,6 +21,7 @@
 
 #include "parse/detect.h"
 #include "parse/mail.h"
+#include "lib/regex.h"
 #include "lib/util.h"
 
 #define BODY_MAX (256u * 1024)      /* bytes of mail text a body regex sees */
@@ -96,9 +97,10 @@ static bool any_glob(char *const *globs, size_t n, const char *s)
 	return false;
 }
 
-static bool re_on(const void *re, const char *s, size_t max)
+/* A budget hit (lib/regex.h) counts as no match. */
+static bool re_on(const struct ab_regex *re, const char *s, size_t max)
 {
-	return s && ab_profile_regex_search(re, s, strnlen(s, max));
+	return s && ab_regex_match(re, s, strnlen(s, max)) == AB_REGEX_MATCH;
 }
 
 /* ------------------------------------------------------------ mail */
@@ -146,8 +148,8 @@ static bool mail_holds(const struct ab_detect_alt *a, const struct ab_mail *m)
 			return false;
 	if (a->subject && !re_on(a->subject, m->subject, SUBJECT_MAX))
 		return false;
-	if (a->body && !ab_profile_regex_search(a->body, m->text,
-						m->text_len < BODY_MAX ? m->text_len : BODY_MAX))
+	if (a->body && ab_regex_match(a->body, m->text, m->text_len < BODY_MAX ? m->text_len :
+				      BODY_MAX) != AB_REGEX_MATCH)
 		return false;
 	return true;
 }

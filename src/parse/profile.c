@@ -3,7 +3,7 @@
  * a message text -> event fields (see profile.h for the model).
  *
  * Public: ab_profile_target_ok, ab_profile_compile_regex, ab_profile_regex,
- *   ab_profile_regex_search, ab_profile_regex_free, ab_profile_free,
+ *   ab_profile_free,
  *   ab_profile_apply_mail, ab_profile_apply_text, ab_profile_apply_syslog.
  *
  * Extractors: X-Alert-* headers; header name maps; JSON (jansson, decode
@@ -11,7 +11,7 @@
  * it, as in AWS SNS "Message"); XML via XPath (libxml2 with NONET, without
  * NOENT/DTDLOAD; a document with a DOCTYPE is refused outright so no
  * entity can ever be expanded); "Key: value" lines; PCRE2 named groups
- * (match and depth limits set).  Values are cleaned to single-line UTF-8
+ * (lib/regex.h: its match budget; a budget hit yields nothing).  Values are cleaned to single-line UTF-8
  * and capped at AB_PROFILE_MAX_VALUE bytes (the summary keeps line ends).
  *
  * Diagnostics: none logged; what each extractor did (and why it yielded
@@ -29,8 +29,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -43,14 +41,14 @@
 #include "parse/html.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
+#include "lib/regex.h"
 #include "lib/utf8.h"
 #include "lib/util.h"
 
-#define RE_MATCH_LIMIT 200000u
-#define RE_DEPTH_LIMIT 5000u
 #define RE_MAX_SUBJECT (64u * 1024)
 #define RE_MAX_TEXT (1024u * 1024)
 #define ALL_MAX_MATCHES 1000u     /* matches an "all" extractor offers */
+#define RE_MAX_NAMES 64u          /* named groups in one extractor regex */
 
 enum target {
 	T_TYPE, T_CATEGORY, T_SEVERITY, T_SOURCE, T_TOOL, T_TITLE, T_SUMMARY, T_URL,
@@ -731,91 +729,45 @@ static void ext_kv(struct cand *c, const struct ab_extractor *x, const struct vi
 
 /* ------------------------------------------------------------ regex */
 
-void *ab_profile_regex(const char *pattern, char *err, size_t errsz)
+struct ab_regex *ab_profile_regex(const char *pattern, char *err, size_t errsz)
 {
-	int ec;
-	PCRE2_SIZE eo;
-	pcre2_code *re;
+	char msg[256];
+	size_t eo;
+	struct ab_regex *re = ab_regex_compile(pattern, AB_REGEX_MULTILINE, &eo, msg, sizeof msg);
 
-	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-			   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE, &ec, &eo, NULL);
-	if (!re) {
-		PCRE2_UCHAR msg[256];
-
-		pcre2_get_error_message(ec, msg, sizeof msg);
-		snprintf(err, errsz, "bad regex at offset %zu: %s", (size_t)eo, (char *)msg);
-		return NULL;
-	}
-	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* optional speed-up */
+	if (!re)
+		snprintf(err, errsz, "bad regex at offset %zu: %s", eo, msg);
 	return re;
-}
-
-void ab_profile_regex_free(void *re)
-{
-	pcre2_code_free(re);
-}
-
-/* Match data and limits, made once per thread and grown for the pattern. */
-static _Thread_local pcre2_match_context *tl_mc;
-static _Thread_local pcre2_match_data *tl_md;
-static _Thread_local uint32_t tl_md_pairs;
-
-static pcre2_match_data *match_data(const pcre2_code *re, pcre2_match_context **mc)
-{
-	uint32_t need = 0;
-
-	if (!tl_mc) {
-		tl_mc = pcre2_match_context_create(NULL);
-		if (!tl_mc)
-			return NULL;
-		pcre2_set_match_limit(tl_mc, RE_MATCH_LIMIT);
-		pcre2_set_depth_limit(tl_mc, RE_DEPTH_LIMIT);
-	}
-	pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &need);
-	need++;
-	if (!tl_md || tl_md_pairs < need) {
-		pcre2_match_data_free(tl_md);
-		tl_md = pcre2_match_data_create(need < 16 ? 16 : need, NULL);
-		tl_md_pairs = tl_md ? (need < 16 ? 16 : need) : 0;
-	}
-	*mc = tl_mc;
-	return tl_md;
-}
-
-bool ab_profile_regex_search(const void *re, const char *s, size_t len)
-{
-	pcre2_match_context *mc;
-	pcre2_match_data *md = match_data(re, &mc);
-
-	return md && pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mc) > 0;
 }
 
 int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz)
 {
-	pcre2_code *re;
-	uint32_t n = 0, esz = 0, i;
-	PCRE2_SPTR tab;
+	struct ab_regex *re;
+	unsigned n, i;
 
 	re = ab_profile_regex(pattern, err, errsz);
 	if (!re)
 		return -1;
-	pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &n);
-	pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esz);
-	pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab);
-	if (n == 0) {
-		snprintf(err, errsz, "regex has no named group (?<target>...): it would set nothing");
-		pcre2_code_free(re);
+	n = ab_regex_name_count(re);
+	if (n == 0 || n > RE_MAX_NAMES) {
+		if (n)
+			snprintf(err, errsz, "regex has %u named groups (at most %u)", n,
+				 RE_MAX_NAMES);
+		else
+			snprintf(err, errsz, "regex has no named group (?<target>...): it would "
+				 "set nothing");
+		ab_regex_free(re);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
+		const char *name = ab_regex_name(re, i, NULL);
 		char t[96];
 
-		group_target((const char *)(tab + i * esz + 2), t, sizeof t);
+		group_target(name, t, sizeof t);
 		if (!ab_profile_target_ok(t)) {
 			snprintf(err, errsz, "regex group '%s' is not a target (type, severity, "
-				 "title, url, asset, ..., fields_NAME, severity_wazuh)",
-				 (const char *)(tab + i * esz + 2));
-			pcre2_code_free(re);
+				 "title, url, asset, ..., fields_NAME, severity_wazuh)", name);
+			ab_regex_free(re);
 			return -1;
 		}
 	}
@@ -828,48 +780,41 @@ int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *
 static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s, size_t len,
 		     const char *who)
 {
-	pcre2_code *re = x->re;
-	pcre2_match_context *mc;
-	pcre2_match_data *md = match_data(re, &mc);
-	uint32_t n = 0, esz = 0, i;
-	PCRE2_SPTR tab;
-	PCRE2_SIZE start = 0;
+	const struct ab_regex *re = x->re;
+	struct {
+		unsigned g;              /* group number */
+		bool sev;                /* a severity target */
+		char t[96];              /* the target it offers to */
+	} gn[RE_MAX_NAMES];
+	unsigned n = ab_regex_name_count(re), i, npairs;
+	const size_t *ov;
+	size_t start = 0;
 	unsigned matches = 0;
-	int rc = 0, pass;
+	int rc = AB_REGEX_NOMATCH, pass;
 
-	if (!md) {
-		c->oom = true;
-		return false;
-	}
-	pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &n);
-	pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esz);
-	pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab);
+	if (n > RE_MAX_NAMES)        /* refused when compiled */
+		n = RE_MAX_NAMES;
 	while (start <= len && matches < ALL_MAX_MATCHES) {
-		PCRE2_SIZE *ov;
-
-		rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, 0, md, mc);
-		if (rc <= 0)
+		rc = ab_regex_exec(re, s, len, start, &ov, &npairs);
+		if (rc != AB_REGEX_MATCH)
 			break;
-		matches++;
-		ov = pcre2_get_ovector_pointer(md);
+		if (matches++ == 0)      /* the groups' targets, once per call */
+			for (i = 0; i < n; i++) {
+				group_target(ab_regex_name(re, i, &gn[i].g), gn[i].t, sizeof gn[i].t);
+				gn[i].sev = target_parse(gn[i].t, NULL, NULL) == T_SEVERITY;
+			}
 		/* severity first: with "all", the match that raises it brings its
 		 * other captures along (the worst finding's id, name, ...) */
 		c->worse = false;
 		for (pass = 0; pass < 2; pass++)
 			for (i = 0; i < n; i++) {
-				PCRE2_SPTR e = tab + i * esz;
-				uint32_t g = ((uint32_t)e[0] << 8) | e[1];
-				char t[96];
-				bool sev, took;
+				unsigned g = gn[i].g;
+				bool took;
 
-				if ((int)g >= rc || ov[2 * g] == PCRE2_UNSET)
+				if (g >= npairs || ov[2 * g] == AB_REGEX_UNSET || gn[i].sev != (pass == 0))
 					continue;
-				group_target((const char *)(e + 2), t, sizeof t);
-				sev = target_parse(t, NULL, NULL) == T_SEVERITY;
-				if (sev != (pass == 0))
-					continue;
-				took = offer(c, t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
-				if (sev && took && x->all && matches > 1)
+				took = offer(c, gn[i].t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
+				if (gn[i].sev && took && x->all && matches > 1)
 					c->worse = true;
 			}
 		c->worse = false;
@@ -882,8 +827,9 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 				start++;
 		}
 	}
-	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
-	    rc == PCRE2_ERROR_JIT_STACKLIMIT)
+	if (rc == AB_REGEX_ERROR && !matches)
+		c->oom = true;
+	if (rc == AB_REGEX_LIMIT)
 		tracef(c, "    %s: regex gave up (match limit)\n", who);
 	return matches > 0;
 }
@@ -1465,7 +1411,7 @@ static void free_kv(struct ab_detect_kv *kv, size_t n)
 	for (i = 0; i < n; i++) {
 		free(kv[i].name);
 		free(kv[i].pattern);
-		pcre2_code_free(kv[i].re);
+		ab_regex_free(kv[i].re);
 	}
 	free(kv);
 }
@@ -1478,9 +1424,9 @@ static void detect_alt_free(struct ab_detect_alt *a)
 	free_strv(a->payload, a->n_payload);
 	free_kv(a->header, a->n_header);
 	free_kv(a->field, a->n_field);
-	pcre2_code_free(a->subject);
-	pcre2_code_free(a->body);
-	pcre2_code_free(a->message);
+	ab_regex_free(a->subject);
+	ab_regex_free(a->body);
+	ab_regex_free(a->message);
 	free(a->subject_pat);
 	free(a->body_pat);
 	free(a->message_pat);
@@ -1504,7 +1450,7 @@ void ab_profile_free(struct ab_profile *p)
 		for (k = 0; k < x->n_ns; k++)
 			free(x->ns[k]);
 		free(x->ns);
-		pcre2_code_free(x->re);
+		ab_regex_free(x->re);
 	}
 	free(p->ext);
 	for (i = 0; i < p->n_maps; i++) {

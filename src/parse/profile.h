@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "lib/buf.h"
+#include "lib/regex.h"
 #include "event/event.h"
 
 struct ab_mail;
@@ -78,7 +79,7 @@ struct ab_extractor {
 	size_t n_maps;
 	char **ns;                   /* xml: "prefix=uri" namespace bindings */
 	size_t n_ns;
-	void *re;                    /* regex: pcre2_code * (compiled) */
+	struct ab_regex *re;         /* regex (compiled) */
 	char *pattern;
 	bool all;                    /* every match / every [*] element */
 };
@@ -86,7 +87,7 @@ struct ab_extractor {
 /* "Name: regex" condition (header or event field); re NULL = present. */
 struct ab_detect_kv {
 	char *name;
-	void *re;                    /* pcre2_code * */
+	struct ab_regex *re;
 	char *pattern;
 };
 
@@ -98,7 +99,7 @@ struct ab_detect_alt {
 	/* mail */
 	char **from;                 /* globs on the From address */
 	size_t n_from;
-	void *subject, *body;        /* pcre2_code * */
+	struct ab_regex *subject, *body;
 	char *subject_pat, *body_pat;
 	struct ab_detect_kv *header;
 	size_t n_header;
@@ -107,7 +108,7 @@ struct ab_detect_alt {
 	/* syslog */
 	char **app;                  /* globs on APP-NAME / tag */
 	size_t n_app;
-	void *message;
+	struct ab_regex *message;
 	char *message_pat;
 	char **payload;              /* cef, leef, json, cee, none */
 	size_t n_payload;
@@ -151,13 +152,11 @@ bool ab_profile_target_ok(const char *name);
  * ("fields_NAME" groups go to fields.NAME).  0, or -1 with err set. */
 int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz);
 
-/* The bounded regex of profiles and detection: compile (UTF-8, invalid
- * UTF-8 in subjects tolerated; multiline) and search with match and depth
- * limits.  compile: pcre2_code * or NULL with err set; search: true when
- * it matches (a limit hit counts as no match). */
-void *ab_profile_regex(const char *pattern, char *err, size_t errsz);
-bool ab_profile_regex_search(const void *re, const char *s, size_t len);
-void ab_profile_regex_free(void *re);
+/* Compile a pattern of a profile or a detect block: lib/regex.h's standard
+ * options plus multiline.  Returns a struct ab_regex * (match it with
+ * ab_regex_match, free it with ab_regex_free), or NULL with "bad regex at
+ * offset N: ..." in err. */
+struct ab_regex *ab_profile_regex(const char *pattern, char *err, size_t errsz);
 
 void ab_profile_free(struct ab_profile *p);   /* members and p itself */
 

@@ -87,6 +87,8 @@
 #include "lib/buf.h"
 #include "event/event.h"
 #include "parse/syslog.h"
+#include "lib/utf8.h"
+#include "lib/util.h"
 
 #define MEMBER_MAX 2047          /* event.c caps most string members at 2 KiB */
 #define SUMMARY_MAX (64 * 1024 - 1)
@@ -271,29 +273,6 @@ static int digits(const char *p, size_t k)
 
 /* ------------------------------------------------------------ UTF-8 */
 
-/* Length of the valid UTF-8 sequence at s (n > 0), or 0 if invalid/NUL. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-
-	if (c >= 0x01 && c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-
-		return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-
-		return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 &&
-		       (s[3] & 0xC0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
 /* True when all n bytes are valid UTF-8 without NUL. */
 static bool utf8_clean(const unsigned char *s, size_t n)
 {
@@ -304,7 +283,7 @@ static bool utf8_clean(const unsigned char *s, size_t n)
 			i++;
 			continue;
 		}
-		k = utf8_seq(s + i, n - i);
+		k = s[i] ? ab_utf8_seq((const char *)s + i, n - i) : 0;
 		if (!k)
 			return false;
 		i += k;
@@ -318,7 +297,7 @@ static size_t utf8_repair(const unsigned char *s, size_t n, char *out)
 	size_t i = 0, o = 0, k;
 
 	while (i < n) {
-		k = utf8_seq(s + i, n - i);
+		k = s[i] ? ab_utf8_seq((const char *)s + i, n - i) : 0;
 		if (k) {
 			memcpy(out + o, s + i, k);
 			o += k;
@@ -334,49 +313,11 @@ static size_t utf8_repair(const unsigned char *s, size_t n, char *out)
 
 /* ------------------------------------------------------------ time */
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int year_of(int64_t ms)
-{
-	int64_t z = (ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000) + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	int64_t m = mp < 10 ? mp + 3 : mp - 9;
-
-	return (int)(yoe + era * 400 + (m <= 2));
-}
-
-static int64_t mk_ms(int y, int mo, int d, int h, int mi, int s, int ms)
-{
-	return ((days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + s) * 1000 + ms;
-}
-
-static int mdays(int y, int mo)
-{
-	static const unsigned char dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	if (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
-		return 29;
-	return dm[mo - 1];
-}
-
 /* Every field in range, the day in its month (no Feb 30 rolled into March). */
 static bool valid_tm(int y, int mo, int d, int h, int mi, int s)
 {
-	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= mdays(y, mo) &&
+	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 &&
+	       d <= ab_time_days_in_month(y, mo) &&
 	       h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
 }
 
@@ -399,48 +340,16 @@ static size_t frac_ms(const char *p, size_t n, int *ms)
 }
 
 /*
- * "YYYY-MM-DDThh:mm:ss[.f][Z|+hh:mm|+hhmm]" -> ms.  Returns bytes used, 0 if
- * not a timestamp.  Without a zone the time is UTC unless need_zone.
+ * An RFC 3339 time at p (lib/util.h's parser), as senders write it: also
+ * "+hhmm", and without a zone (UTC) unless need_zone.  A year before 1970
+ * is no log time.  Returns bytes used, 0 if not a timestamp.
  */
 static size_t parse_iso(const char *p, size_t n, bool need_zone, int64_t *out)
 {
-	int y, mo, d, h, mi, s, ms = 0, oh, om, sign;
-	size_t i = 19;
+	size_t used = ab_time_scan_rfc3339(p, n, AB_TIME_OFFSET_COMPACT |
+					   (need_zone ? 0 : AB_TIME_ZONE_OPTIONAL), out);
 
-	if (n < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') ||
-	    p[13] != ':' || p[16] != ':')
-		return 0;
-	y = digits(p, 4);
-	mo = digits(p + 5, 2);
-	d = digits(p + 8, 2);
-	h = digits(p + 11, 2);
-	mi = digits(p + 14, 2);
-	s = digits(p + 17, 2);
-	if (!valid_tm(y, mo, d, h, mi, s))
-		return 0;
-	i += frac_ms(p + i, n - i, &ms);
-	*out = mk_ms(y, mo, d, h, mi, s, ms);
-	if (i < n && (p[i] == 'Z' || p[i] == 'z'))
-		return i + 1;
-	if (i < n && (p[i] == '+' || p[i] == '-')) {
-		sign = p[i] == '-' ? -1 : 1;
-		if (n - i >= 6 && p[i + 3] == ':') {
-			oh = digits(p + i + 1, 2);
-			om = digits(p + i + 4, 2);
-			i += 6;
-		} else if (n - i >= 5) {
-			oh = digits(p + i + 1, 2);
-			om = digits(p + i + 3, 2);
-			i += 5;
-		} else {
-			return 0;
-		}
-		if (oh < 0 || oh > 23 || om < 0 || om > 59)
-			return 0;
-		*out -= sign * (int64_t)(oh * 60 + om) * 60000;
-		return i;
-	}
-	return need_zone ? 0 : i;
+	return used && memcmp(p, "1970", 4) >= 0 ? used : 0;
 }
 
 static const char months[12][4] = {
@@ -494,7 +403,7 @@ static size_t bsd_at(const char *p, size_t n, int64_t now_ms, int y0, int64_t *o
 	if (y >= 0) {
 		if (!valid_tm(y, mo, d, h, mi, s))
 			return 0;
-		*out = mk_ms(y, mo, d, h, mi, s, ms);
+		*out = ab_time_from_civil(y, mo, d, h, mi, s, ms);
 		return i;
 	}
 	if (!valid_tm(2000, mo, d, h, mi, s))   /* 2000: a leap year, Feb 29 passes */
@@ -503,13 +412,13 @@ static size_t bsd_at(const char *p, size_t n, int64_t now_ms, int y0, int64_t *o
 	 * latest year that puts it at most FUTURE_SLACK_MS ahead of now ("Mar  7"
 	 * read in December is this March, "Oct 11" read in January last
 	 * October, "Jan  2" read on Dec 30 next year's) */
-	best_y = year_of(now_ms);
+	best_y = ab_time_year(now_ms);
 	for (k = best_y + 1; k >= best_y - 1 && bestdiff < 0; k--) {
 		int64_t t;
 
-		if (d > mdays(k, mo))
+		if (d > ab_time_days_in_month(k, mo))
 			continue;
-		t = mk_ms(k, mo, d, h, mi, s, ms);
+		t = ab_time_from_civil(k, mo, d, h, mi, s, ms);
 		if (t <= now_ms + FUTURE_SLACK_MS) {
 			best = t;
 			bestdiff = 0;

@@ -9,7 +9,7 @@
  * statuses (when unset: the active ones - open, affected, in review, new,
  * reopened - or no status at all), min_priority (1 is highest: priority
  * must be set and <= it), assets and teams (globs), fields (name -> PCRE2
- * regex, match limit bounded), not { matchers } (excludes).  Time
+ * regex, lib/regex.h's match budget; a budget hit is no match), not { matchers } (excludes).  Time
  * windows: with active windows the rule only fires inside one; inside a
  * mute window it matches but delivers nothing, except for critical events
  * unless mute_critical is set.  The default channels take what no rule
@@ -25,15 +25,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include "route/route.h"
+#include "lib/regex.h"
 #include "lib/timewin.h"
 #include "lib/util.h"
-
-#define RE_MATCH_LIMIT 100000
-#define RE_DEPTH_LIMIT 1000
 
 static const char *const active_statuses[] = { "open", "affected", "in review", "new",
 	"reopened" };
@@ -115,18 +110,7 @@ const char *ab_event_member(const struct ab_event *ev, const char *name, char *b
 
 static bool re_match(const struct ab_field_match *fm, const char *s)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(fm->re, NULL);
-	pcre2_match_context *mc = pcre2_match_context_create(NULL);
-	int rc = -1;
-
-	if (md && mc) {
-		pcre2_set_match_limit(mc, RE_MATCH_LIMIT);
-		pcre2_set_depth_limit(mc, RE_DEPTH_LIMIT);
-		rc = pcre2_match(fm->re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, mc);
-	}
-	pcre2_match_data_free(md);
-	pcre2_match_context_free(mc);
-	return rc >= 0;
+	return ab_regex_match(fm->re, s, strlen(s)) == AB_REGEX_MATCH;
 }
 
 static bool status_active(const char *st)

@@ -98,7 +98,7 @@ static const struct {
 
 static char *glob_rcpt[] = { (char *)"alerts@example.com" };
 static char *glob_sender[] = { (char *)"scanner@example.net" };
-static struct ab_net nets[1];
+static struct ab_cidr nets[1];
 static struct ab_hdr_match hdrs[1];
 
 static void fill(struct ab_mail_source *s, int kind)

@@ -1,6 +1,8 @@
 /*
  * test_util.c - unit tests for src/lib/util.c: duration, glob and RFC 3339
- * tables, time formatting, clocks, hex, mkdir -p and bounded file reads.
+ * tables (whole strings, and scanning a span with the syslog flags), time
+ * formatting and its range, the calendar helpers, clocks, hex, mkdir -p
+ * and bounded file reads.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -278,6 +280,96 @@ static void test_rfc3339_format(void **state)
 	assert_string_equal(out, "");
 }
 
+/* scan(): a time at the start of a span, the bytes it used, and the flags
+ * the syslog parser uses (compact offsets, no zone = UTC). */
+static const struct {
+	const char *in;
+	unsigned flags;
+	size_t used;
+	int64_t ms;
+} scan_cases[] = {
+	{ "2024-05-01T12:00:00Z host app: msg", 0, 20, 1714564800000LL },
+	{ "2024-05-01T14:00:00+02:00 x", 0, 25, 1714564800000LL },
+	{ "2024-05-01T14:00:00.5+02:00", 0, 27, 1714564800500LL },
+	{ "2024-05-01T14:00:00+0200", 0, 0, 0 },                     /* compact: flag */
+	{ "2024-05-01T14:00:00+0200", AB_TIME_OFFSET_COMPACT, 24, 1714564800000LL },
+	{ "2024-05-01T14:00:00-0130 x", AB_TIME_OFFSET_COMPACT, 24, 1714577400000LL },
+	{ "2024-05-01T12:00:00", 0, 0, 0 },                          /* zone needed */
+	{ "2024-05-01T12:00:00", AB_TIME_ZONE_OPTIONAL, 19, 1714564800000LL },
+	{ "2024-05-01T12:00:00.25 x", AB_TIME_ZONE_OPTIONAL, 22, 1714564800250LL },
+	{ "2024-05-01T12:00:00 host", AB_TIME_ZONE_OPTIONAL, 19, 1714564800000LL },
+	/* a sign must start an offset, even when the zone is optional */
+	{ "2024-05-01T12:00:00+02", AB_TIME_ZONE_OPTIONAL | AB_TIME_OFFSET_COMPACT, 0, 0 },
+	{ "2024-05-01T12:00:00-x", AB_TIME_ZONE_OPTIONAL, 0, 0 },
+	{ "2024-05-01T12:00:00.1234567890", AB_TIME_ZONE_OPTIONAL, 0, 0 },
+	{ "2024-05-01T12:00:00.123456789", AB_TIME_ZONE_OPTIONAL, 29, 1714564800123LL },
+	{ "0000-01-01T00:00:00Z", 0, 20, -62167219200000LL },
+	{ "2024-05-01T12:00:0", AB_TIME_ZONE_OPTIONAL, 0, 0 },        /* too short */
+};
+
+static void test_rfc3339_scan(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(scan_cases); i++) {
+		int64_t ms = 42;
+		size_t used = ab_time_scan_rfc3339(scan_cases[i].in, strlen(scan_cases[i].in),
+						   scan_cases[i].flags, &ms);
+
+		if (used != scan_cases[i].used)
+			fail_msg("'%s' flags %u: used %zu, want %zu", scan_cases[i].in,
+				 scan_cases[i].flags, used, scan_cases[i].used);
+		if (used && ms != scan_cases[i].ms)
+			fail_msg("'%s': got %lld want %lld", scan_cases[i].in, (long long)ms,
+				 (long long)scan_cases[i].ms);
+	}
+	/* the span is the limit, not a NUL */
+	assert_int_equal(ab_time_scan_rfc3339("2024-05-01T12:00:00Z", 19, 0, &(int64_t){ 0 }), 0);
+	assert_int_equal(ab_time_scan_rfc3339(NULL, 20, 0, &(int64_t){ 0 }), 0);
+}
+
+/* The formatter's return value and truncation, the range ends, and a
+ * round trip through parse() of one time in every day of 1900-2100 plus
+ * the civil helpers against the same instants. */
+static void test_rfc3339_format_range(void **state)
+{
+	char out[AB_RFC3339_MAX], small[8];
+	int64_t back;
+
+	(void)state;
+	assert_int_equal(ab_time_format_rfc3339(1714564800123LL, out, sizeof out), 24);
+	assert_string_equal(out, "2024-05-01T12:00:00.123Z");
+	assert_int_equal(ab_time_format_rfc3339(1714564800123LL, small, sizeof small), 24);
+	assert_string_equal(small, "2024-05");
+	assert_int_equal(ab_time_format_rfc3339(0, NULL, 0), 20);     /* length only */
+	assert_int_equal(ab_time_format_rfc3339(-62167219200000LL, out, sizeof out), 20);
+	assert_string_equal(out, "0000-01-01T00:00:00Z");
+	assert_int_equal(ab_time_format_rfc3339(-62167219200001LL, out, sizeof out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(ab_time_format_rfc3339(INT64_MIN, out, sizeof out), 0);
+	assert_int_equal(ab_time_format_rfc3339(INT64_MAX, out, sizeof out), 0);
+	for (int64_t day = -25567; day <= 47482; day++) {     /* 1900-01-01 .. 2100-01-01 */
+		int64_t ms = day * 86400000 + (day * 7919 % 86400000 + 86400000) % 86400000;
+		int y, mo, d, k;
+
+		ab_time_format_rfc3339(ms, out, sizeof out);
+		if (ab_time_parse_rfc3339(out, &back) != 0 || back != ms)
+			fail_msg("%lld -> %s -> %lld", (long long)ms, out, (long long)back);
+		y = atoi(out);
+		mo = atoi(out + 5);
+		d = atoi(out + 8);
+		assert_int_equal(ab_time_year(ms), y);
+		assert_true(d <= ab_time_days_in_month(y, mo));
+		k = (int)((ms % 86400000 + 86400000) % 86400000 / 1000);
+		assert_int_equal(ab_time_from_civil(y, mo, d, k / 3600, k / 60 % 60, k % 60,
+						    (int)((ms % 1000 + 1000) % 1000)), ms);
+	}
+	assert_int_equal(ab_time_days_in_month(2024, 2), 29);
+	assert_int_equal(ab_time_days_in_month(2100, 2), 28);
+	assert_int_equal(ab_time_days_in_month(2000, 2), 29);
+	assert_int_equal(ab_time_days_in_month(2024, 13), 0);
+	assert_int_equal(ab_time_year(-1), 1969);
+}
+
 static void test_clocks(void **state)
 {
 	int64_t m1, m2, now;
@@ -425,6 +517,8 @@ int main(void)
 		cmocka_unit_test(test_rfc3339_valid_table),
 		cmocka_unit_test(test_rfc3339_invalid_table),
 		cmocka_unit_test(test_rfc3339_format),
+		cmocka_unit_test(test_rfc3339_scan),
+		cmocka_unit_test(test_rfc3339_format_range),
 		cmocka_unit_test(test_clocks),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test_setup_teardown(test_mkdir_p, setup_tmp, teardown_tmp),

@@ -1,7 +1,7 @@
 /*
  * test_ssrf.c - table-driven tests for the outbound address guard
  * (net/ssrf.c): which addresses are refused, how allow_networks lets them
- * through, the refusal text, and ab_cidr_parse validation.
+ * through, and the refusal text (networks themselves: test_cidr.c).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -177,82 +177,11 @@ static void test_bad_sockaddr(void **state)
 	assert_int_equal(ab_ssrf_check(NULL, 0, NULL, why, sizeof why), -1);
 }
 
-struct cidr_case {
-	const char *s;
-	int want;
-	int family;
-	unsigned prefix;
-	const char *err;
-};
-
-static const struct cidr_case cidr_cases[] = {
-	{ "127.0.0.0/8", 0, AF_INET, 8, NULL },
-	{ "10.1.0.0/16", 0, AF_INET, 16, NULL },
-	{ "0.0.0.0/0", 0, AF_INET, 0, NULL },
-	{ "192.0.2.1", 0, AF_INET, 32, NULL },
-	{ "192.0.2.1/32", 0, AF_INET, 32, NULL },
-	{ "fd00::/8", 0, AF_INET6, 8, NULL },
-	{ "::1", 0, AF_INET6, 128, NULL },
-	{ "2001:db8::/32", 0, AF_INET6, 32, NULL },
-	{ "::/0", 0, AF_INET6, 0, NULL },
-	{ "", -1, 0, 0, "empty" },
-	{ "/8", -1, 0, 0, "not an address" },
-	{ "localhost", -1, 0, 0, "not an IPv4 or IPv6 address" },
-	{ "127.0.0.1/8", -1, 0, 0, "did you mean \"127.0.0.0/8\"" },
-	{ "fd00::1/8", -1, 0, 0, "did you mean \"fd00::/8\"" },
-	{ "10.0.0.0/33", -1, 0, 0, "0..32" },
-	{ "fd00::/129", -1, 0, 0, "0..128" },
-	{ "10.0.0.0/", -1, 0, 0, "missing prefix" },
-	{ "10.0.0.0/-1", -1, 0, 0, "missing prefix" },
-	{ "10.0.0.0/8x", -1, 0, 0, "0..32" },
-	{ "10.0.0/8", -1, 0, 0, "not an IPv4" },
-};
-
-static void test_cidr_parse(void **state)
-{
-	(void)state;
-	for (size_t i = 0; i < sizeof cidr_cases / sizeof cidr_cases[0]; i++) {
-		const struct cidr_case *c = &cidr_cases[i];
-		struct ab_cidr out;
-		char err[256] = "";
-		int rc = ab_cidr_parse(c->s, &out, err, sizeof err);
-
-		if (rc != c->want)
-			fail_msg("\"%s\": got %d (%s), want %d", c->s, rc, err, c->want);
-		if (rc == 0) {
-			assert_int_equal(out.family, c->family);
-			assert_int_equal(out.prefix, c->prefix);
-		} else if (!strstr(err, c->err)) {
-			fail_msg("\"%s\": error \"%s\" lacks \"%s\"", c->s, err, c->err);
-		}
-	}
-}
-
-static void test_cidr_contains(void **state)
-{
-	struct ab_cidr c;
-	unsigned char a[16];
-	char err[128];
-
-	(void)state;
-	assert_int_equal(ab_cidr_parse("100.64.0.0/10", &c, err, sizeof err), 0);
-	inet_pton(AF_INET, "100.127.255.255", a);
-	assert_true(ab_cidr_contains(&c, AF_INET, a));
-	inet_pton(AF_INET, "100.128.0.0", a);
-	assert_false(ab_cidr_contains(&c, AF_INET, a));
-	inet_pton(AF_INET6, "::ffff:100.64.0.1", a);
-	assert_false(ab_cidr_contains(&c, AF_INET6, a));   /* family must match */
-	assert_int_equal(ab_cidr_parse("::/0", &c, err, sizeof err), 0);
-	assert_true(ab_cidr_contains(&c, AF_INET6, a));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_bad_sockaddr),
-		cmocka_unit_test(test_cidr_parse),
-		cmocka_unit_test(test_cidr_contains),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -397,6 +397,43 @@ static void test_sources_and_trust(void **state)
 	ab_config_free(cfg);
 }
 
+/* A header condition is matched within lib/regex.h's budget: a hostile
+ * header that would backtrack for ever is no match, promptly. */
+static void test_source_header_budget(void **state)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf(
+		"mail_sources = ( { name = \"h\"; headers = [\"X-Tag: ^(a+)+$\"]; } );\n", &errors);
+	struct ab_mail *m = NULL;
+	struct ab_mail_env env;
+	struct ab_buf raw = AB_BUF_INIT(64 * 1024);
+	char err[128];
+	size_t i;
+
+	(void)state;
+	if (!cfg)
+		fail_msg("%s", errors);
+	memset(&env, 0, sizeof env);
+	/* sane input matches (caseless, as header conditions are) */
+	ab_buf_puts(&raw, "From: x@y\r\nX-Tag: AAAA\r\n\r\nb\r\n");
+	assert_true(ab_mail_parse(raw.data, raw.len, NULL, &m, err, sizeof err) >= 0);
+	assert_true(ab_mail_source_match(&cfg->mail->sources[0], &env, m));
+	ab_mail_free(m);
+	/* 4000 'a' then '!': 2^4000 ways to fail without a budget */
+	ab_buf_reset(&raw);
+	ab_buf_puts(&raw, "From: x@y\r\nX-Tag: ");
+	for (i = 0; i < 4000; i++)
+		ab_buf_puts(&raw, "a");
+	ab_buf_puts(&raw, "!\r\n\r\nb\r\n");
+	assert_false(raw.overflow);
+	assert_true(ab_mail_parse(raw.data, raw.len, NULL, &m, err, sizeof err) >= 0);
+	assert_false(ab_mail_source_match(&cfg->mail->sources[0], &env, m));
+	assert_null(ab_mail_source_select(cfg->mail, &env, m));
+	ab_mail_free(m);
+	ab_buf_free(&raw);
+	ab_config_free(cfg);
+}
+
 /* ------------------------------------------------------------ detection */
 
 /* Profiles for the detection tests: written so that several alternatives
@@ -737,9 +774,24 @@ static void test_config_errors(void **state)
 		   " map = [ \"A -> colour\" ]; } ); } );", "ab.conf:3: setting 'map': unknown target");
 	expect_err("profiles = ( { name = \"p\"; extractors = ( { type = \"csv\"; } ); } );",
 		   "extractor type 'csv'");
+	{
+		/* named groups are capped (their targets are worked out once per call) */
+		struct ab_buf b = AB_BUF_INIT(8192);
+
+		ab_buf_puts(&b, "profiles = ( { name = \"p\"; extractors = ( { type = \"regex\"; "
+			    "pattern = \"");
+		for (int i = 0; i < 65; i++)
+			ab_buf_printf(&b, "(?<fields_g%d>x)", i);
+		ab_buf_puts(&b, "\"; } ); } );");
+		expect_err(ab_buf_cstr(&b), "regex has 65 named groups (at most 64)");
+		ab_buf_free(&b);
+	}
 	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"];\n"
 		   " trusted_networks = [\"10.0.0.0/33\"]; } );", "ab.conf:3: setting "
 		   "'trusted_networks': bad network");
+	expect_err("mail_sources = ( { name = \"a\"; recipients = [\"x@y\"];\n"
+		   " networks = [\"10.1.2.3/8\"]; } );", "ab.conf:3: setting 'networks': bad "
+		   "network \"10.1.2.3/8\": host bits set after /8 (did you mean \"10.0.0.0/8\"?)");
 	expect_err("mail_sources = ( { name = \"a\"; } );", "set recipients, senders or headers");
 	expect_err("mail_sources = ( { name = \"a\"; headers = [\"X-Mailer ^x\"]; } );",
 		   "must be \"Name: regex\"");
@@ -802,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_apply_text),
 		cmocka_unit_test(test_sources_and_trust),
+		cmocka_unit_test(test_source_header_budget),
 		cmocka_unit_test(test_detect_order),
 		cmocka_unit_test(test_all_highest_severity),
 		cmocka_unit_test(test_detect_syslog),

@@ -1,0 +1,211 @@
+/*
+ * regex.c - bounded PCRE2 matching, the one copy (see regex.h): routing's
+ * field conditions, syslog sources, mail header conditions, profile
+ * extractors and detection all compile and match through here.
+ *
+ * Public: ab_regex_compile, ab_regex_free, ab_regex_match, ab_regex_exec,
+ *   ab_regex_name_count, ab_regex_name.
+ * Standard options: PCRE2_UTF | PCRE2_MATCH_INVALID_UTF (mail and syslog
+ * text is not always valid UTF-8; invalid bytes never match a character)
+ * | PCRE2_NEVER_BACKSLASH_C (\C could split a character), then JIT compile
+ * when possible.  Every match runs with AB_REGEX_MATCH_LIMIT and
+ * AB_REGEX_DEPTH_LIMIT; hitting one (or the JIT stack or heap limit) is
+ * AB_REGEX_LIMIT, which callers count as no match.
+ * Per thread: one match context (the budget) and one match data block,
+ * grown to the largest capture count seen, made on first use and freed by
+ * a thread-exit destructor; no allocation per match.
+ * Diagnostics: PCRE2's compile message in err; nothing logged.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "lib/regex.h"
+
+#define STD_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C)
+#define MIN_PAIRS 16u
+
+struct tls {
+	pcre2_match_context *mc;
+	pcre2_match_data *md;
+	uint32_t pairs;
+};
+
+static _Thread_local struct tls *tl;
+static pthread_key_t tl_key;
+static pthread_once_t tl_once = PTHREAD_ONCE_INIT;
+static bool tl_key_ok;
+
+static void tls_free(void *p)
+{
+	struct tls *t = p;
+
+	if (!t)
+		return;
+	pcre2_match_data_free(t->md);
+	pcre2_match_context_free(t->mc);
+	free(t);
+}
+
+static void tls_key_make(void)
+{
+	tl_key_ok = pthread_key_create(&tl_key, tls_free) == 0;
+}
+
+/* This thread's context and match data with room for pairs offsets. */
+static struct tls *tls_get(uint32_t pairs)
+{
+	struct tls *t = tl;
+
+	if (!t) {
+		t = calloc(1, sizeof *t);
+		if (!t)
+			return NULL;
+		t->mc = pcre2_match_context_create(NULL);
+		if (!t->mc) {
+			free(t);
+			return NULL;
+		}
+		pcre2_set_match_limit(t->mc, AB_REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(t->mc, AB_REGEX_DEPTH_LIMIT);
+		pthread_once(&tl_once, tls_key_make);
+		if (tl_key_ok)
+			(void)pthread_setspecific(tl_key, t);
+		tl = t;
+	}
+	if (pairs < MIN_PAIRS)
+		pairs = MIN_PAIRS;
+	if (t->pairs < pairs) {
+		pcre2_match_data *md = pcre2_match_data_create(pairs, NULL);
+
+		if (!md)
+			return NULL;
+		pcre2_match_data_free(t->md);
+		t->md = md;
+		t->pairs = pairs;
+	}
+	return t;
+}
+
+struct ab_regex *ab_regex_compile(const char *pattern, unsigned flags, size_t *erroff,
+	char *err, size_t errsz)
+{
+	uint32_t opt = STD_OPTIONS;
+	PCRE2_SIZE eo = 0;
+	pcre2_code *re;
+	int ec = 0;
+
+	if (flags & AB_REGEX_CASELESS)
+		opt |= PCRE2_CASELESS;
+	if (flags & AB_REGEX_MULTILINE)
+		opt |= PCRE2_MULTILINE;
+	if (erroff)
+		*erroff = 0;
+	if (!pattern) {
+		snprintf(err, errsz, "no pattern");
+		return NULL;
+	}
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opt, &ec, &eo, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+
+		if (pcre2_get_error_message(ec, msg, sizeof msg) < 0)
+			snprintf((char *)msg, sizeof msg, "PCRE2 error %d", ec);
+		snprintf(err, errsz, "%s", (const char *)msg);
+		if (erroff)
+			*erroff = (size_t)eo;
+		return NULL;
+	}
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* optional speed-up */
+	return (struct ab_regex *)(void *)re;
+}
+
+void ab_regex_free(struct ab_regex *re)
+{
+	pcre2_code_free((pcre2_code *)(void *)re);
+}
+
+static int result(int rc)
+{
+	if (rc >= 0)          /* 0: matched, ovector too small for all groups */
+		return AB_REGEX_MATCH;
+	switch (rc) {
+	case PCRE2_ERROR_NOMATCH:
+		return AB_REGEX_NOMATCH;
+	case PCRE2_ERROR_MATCHLIMIT:
+	case PCRE2_ERROR_DEPTHLIMIT:
+	case PCRE2_ERROR_HEAPLIMIT:
+	case PCRE2_ERROR_JIT_STACKLIMIT:
+		return AB_REGEX_LIMIT;
+	default:
+		return AB_REGEX_ERROR;
+	}
+}
+
+int ab_regex_match(const struct ab_regex *re, const char *s, size_t len)
+{
+	struct tls *t;
+
+	if (!re || !s)
+		return AB_REGEX_ERROR;
+	t = tls_get(1);
+	if (!t)
+		return AB_REGEX_ERROR;
+	return result(pcre2_match((const pcre2_code *)(const void *)re, (PCRE2_SPTR)s, len, 0, 0,
+				  t->md, t->mc));
+}
+
+int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t start,
+	const size_t **ov, unsigned *npairs)
+{
+	const pcre2_code *code = (const pcre2_code *)(const void *)re;
+	uint32_t groups = 0;
+	struct tls *t;
+	int rc;
+
+	*ov = NULL;
+	*npairs = 0;
+	if (!re || !s)
+		return AB_REGEX_ERROR;
+	if (start > len)
+		return AB_REGEX_NOMATCH;
+	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
+	t = tls_get(groups + 1);
+	if (!t)
+		return AB_REGEX_ERROR;
+	rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, 0, t->md, t->mc);
+	if (rc >= 0) {
+		*ov = pcre2_get_ovector_pointer(t->md);
+		*npairs = rc > 0 ? (unsigned)rc : t->pairs;
+	}
+	return result(rc);
+}
+
+unsigned ab_regex_name_count(const struct ab_regex *re)
+{
+	uint32_t n = 0;
+
+	if (re)
+		pcre2_pattern_info((const pcre2_code *)(const void *)re, PCRE2_INFO_NAMECOUNT, &n);
+	return n;
+}
+
+const char *ab_regex_name(const struct ab_regex *re, unsigned i, unsigned *group)
+{
+	const pcre2_code *code = (const pcre2_code *)(const void *)re;
+	uint32_t esz = 0;
+	PCRE2_SPTR tab = NULL, e;
+
+	if (i >= ab_regex_name_count(re))
+		return NULL;
+	pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &esz);
+	pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &tab);
+	e = tab + (size_t)i * esz;
+	if (group)
+		*group = ((unsigned)e[0] << 8) | e[1];
+	return (const char *)(e + 2);
+}
