@@ -172,7 +172,7 @@ static const struct err_case err_cases[] = {
 	  { { 3, "setting 'backoff_base' (11m) is greater than 'backoff_cap' (10m)" } }, 1, NULL },
 	{ "bad_log_level",
 	  "log = {\n\tlevel = \"loud\";\n};\n",
-	  { { 2, "setting 'level': unknown log level 'loud'" } }, 1, NULL },
+	  { { 2, "setting 'level': unknown log level 'loud' (use err, warning, notice, info, debug)" } }, 1, NULL },
 	{ "relative_state_dir",
 	  "state_dir = \"var/ab\";\n",
 	  { { 1, "setting 'state_dir' must be an absolute path (got 'var/ab')" } }, 1, NULL },
