@@ -64,10 +64,12 @@ struct ab_origin {
 };
 
 struct ab_event {
-	/* id, type (dotted, e.g. "finding.created"; never NULL), category,
-	 * severity, source ... status, priority (1 = highest; 0 = unset),
-	 * fingerprint, occurred_at (ms since epoch; 0 = unset), received_at,
-	 * origin, fields (an object, owned; never NULL) */
+	/* In table order: char id[AB_ID_LEN + 1]; char *type (dotted, e.g.
+	 * "finding.created"; never NULL); category; severity; char *source,
+	 * *tool, *title, *summary, *url, *asset, *team, *status; int priority
+	 * (1 = highest; 0 = unset); char *fingerprint; int64_t occurred_at,
+	 * received_at (ms since epoch; 0 = unset); struct ab_origin origin;
+	 * json_t *fields (an object, owned; never NULL). */
 	AB_EVENT_MEMBERS(AB_X)
 };
 #undef AB_X
