@@ -14,11 +14,12 @@
  * in event_members.h, in its order: id, type, category, severity, source,
  * tool, title, summary, url, asset, team, status, priority, fingerprint,
  * occurred_at, received_at (RFC 3339 strings), origin {kind, message_id,
- * from, host}, fields {object}.  Every function here walks that table, one
- * case per kind.  to_json() leaves out unset optional members (NULL
- * strings, empty id, priority 0, occurred_at 0); type, category, severity,
- * received_at, origin.kind and fields are always written.  Strings that are not valid UTF-8 are repaired (bad bytes become
- * U+FFFD) rather than dropped.
+ * from, host}, fields {object}.  Every function here is driven by that
+ * table, one case per kind.  to_json() leaves out unset optional members
+ * (NULL strings, empty id, priority 0, occurred_at 0); type, category,
+ * severity, received_at, origin.kind and fields are always written.
+ * Strings that are not valid UTF-8 are repaired (bad bytes become U+FFFD)
+ * rather than dropped.
  *
  * from_json() is strict: the top level and origin must be objects without
  * unknown keys, every member has one JSON type (a JSON null counts as
@@ -1247,8 +1248,9 @@ static int check_fields(const json_t *v, int depth, size_t *nodes)
 	return 0;
 }
 
-/* origin.kind is a short lowercase token: "mail", "syslog", "cli", ... */
-static bool kind_valid(const char *s)
+/* AB_EVF_TOKEN (origin.kind): a short lowercase word, "mail", "syslog",
+ * "cli", ... */
+static bool token_valid(const char *s)
 {
 	size_t n = 0;
 
@@ -1310,7 +1312,7 @@ static int row_from_json(const json_t *obj, void *base, const struct ab_event_me
 		if (r == 0 && (d->flags & AB_EVF_NONEMPTY) && !**(char **)p) {
 			seterr(err, errsz, "member '%s%s': must not be empty", where, d->key);
 			r = -1;
-		} else if (r == 0 && (d->flags & AB_EVF_TOKEN) && !kind_valid(*(char **)p)) {
+		} else if (r == 0 && (d->flags & AB_EVF_TOKEN) && !token_valid(*(char **)p)) {
 			seterr(err, errsz, "member '%s%s': must be a lowercase word such as mail,"
 			       " syslog or cli", where, d->key);
 			r = -1;
