@@ -5,18 +5,21 @@
  *
  * Public: ab_event_new, ab_event_free, ab_event_set_str, ab_event_to_json,
  * ab_event_from_json, ab_event_dumps, ab_event_write_json, ab_event_compute_id,
- * ab_event_ensure_id, ab_event_id_valid, ab_severity_parse,
- * ab_severity_from_scale, ab_severity_name, ab_category_parse,
- * ab_category_name (see event.h).
+ * ab_event_ensure_id, ab_event_id_valid, ab_event_member_find,
+ * ab_event_str_member, ab_event_member_text, ab_event_member_defs,
+ * ab_origin_member_defs, ab_severity_parse, ab_severity_from_scale,
+ * ab_severity_name, ab_category_parse, ab_category_name (see event.h).
  *
- * Canonical JSON (DESIGN.md section 4): id, type, category, severity,
- * source, tool, title, summary, url, asset, team, status, priority,
- * fingerprint, occurred_at, received_at (RFC 3339 strings), origin {kind,
- * message_id, from, host}, fields {object}.  to_json() leaves out unset
- * optional members (NULL strings, empty id, priority 0, occurred_at 0);
- * type, category, severity, received_at, origin.kind and fields are always
- * written.  Strings that are not valid UTF-8 are repaired (bad bytes become
- * U+FFFD) rather than dropped.
+ * Canonical JSON (doc/DESIGN.md "The event"): the members of the one table
+ * in event_members.h, in its order: id, type, category, severity, source,
+ * tool, title, summary, url, asset, team, status, priority, fingerprint,
+ * occurred_at, received_at (RFC 3339 strings), origin {kind, message_id,
+ * from, host}, fields {object}.  Every function here is driven by that
+ * table, one case per kind.  to_json() leaves out unset optional members
+ * (NULL strings, empty id, priority 0, occurred_at 0); type, category,
+ * severity, received_at, origin.kind and fields are always written.
+ * Strings that are not valid UTF-8 are repaired (bad bytes become U+FFFD)
+ * rather than dropped.
  *
  * from_json() is strict: the top level and origin must be objects without
  * unknown keys, every member has one JSON type (a JSON null counts as
@@ -53,9 +56,6 @@
 
 #define AB_FIELDS_MAX_DEPTH 8
 #define AB_FIELDS_MAX_NODES 10000
-#define AB_PRIORITY_MAX 999
-#define AB_STR_MAX_DEFAULT AB_EVENT_STR_MAX
-#define AB_TIME_STR_MAX 64
 
 /* ------------------------------------------------------------ the table */
 
@@ -406,24 +406,156 @@ const char *ab_category_name(enum ab_category c)
 	return (unsigned)c < AB_CAT_COUNT ? cat_names[c] : "security";
 }
 
+/* ------------------------------------------------------------ the member table */
+
+#define AB_X(NAME, name, kind, max, dflt, flags) \
+	[AB_EVM_##NAME] = { #name, AB_EVK_##kind, offsetof(struct ab_event, name), (max), (dflt), \
+			    (flags) },
+const struct ab_event_member_def ab_event_member_defs[AB_EVM_COUNT] = { AB_EVENT_MEMBERS(AB_X) };
+#undef AB_X
+#define AB_X(NAME, name, kind, max, dflt, flags) \
+	[AB_ORM_##NAME] = { #name, AB_EVK_##kind, offsetof(struct ab_origin, name), (max), \
+			    (dflt), (flags) },
+const struct ab_event_member_def ab_origin_member_defs[AB_ORM_COUNT] = {
+	AB_ORIGIN_MEMBERS(AB_X)
+};
+#undef AB_X
+
+/* What the code below assumes of the table: origin holds strings, the
+ * sort orders fit an unsigned char. */
+#define AB_X(NAME, name, kind, max, dflt, flags) \
+	_Static_assert(AB_EVK_##kind == AB_EVK_STR, "origin." #name ": origin holds strings");
+AB_ORIGIN_MEMBERS(AB_X)
+#undef AB_X
+_Static_assert(AB_EVM_COUNT <= 255 && AB_ORM_COUNT <= 255, "too many members");
+
+static void *slot(const void *base, const struct ab_event_member_def *d)
+{
+	return (char *)(uintptr_t)base + d->off;
+}
+
+static int row_find(const struct ab_event_member_def *defs, size_t n, const char *key,
+		    unsigned flags)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(key, defs[i].key) == 0 && (defs[i].flags & flags) == flags)
+			return (int)i;
+	return -1;
+}
+
+int ab_event_member_find(const char *key, unsigned flags)
+{
+	return key ? row_find(ab_event_member_defs, AB_EVM_COUNT, key, flags) : -1;
+}
+
+char **ab_event_str_member(struct ab_event *ev, enum ab_event_member_id m)
+{
+	if (!ev || (unsigned)m >= AB_EVM_COUNT || ab_event_member_defs[m].kind != AB_EVK_STR)
+		return NULL;
+	return slot(ev, &ab_event_member_defs[m]);
+}
+
+const char *ab_event_member_text(const struct ab_event *ev, enum ab_event_member_id m,
+	char *buf, size_t bufsz)
+{
+	const struct ab_event_member_def *d;
+	const void *p;
+
+	if (!ev || (unsigned)m >= AB_EVM_COUNT)
+		return NULL;
+	d = &ab_event_member_defs[m];
+	p = slot(ev, d);
+	switch (d->kind) {
+	case AB_EVK_ID:
+		return p;
+	case AB_EVK_STR:
+		return *(char *const *)p;
+	case AB_EVK_CATEGORY:
+		return ab_category_name(*(const enum ab_category *)p);
+	case AB_EVK_SEVERITY:
+		return ab_severity_name(*(const enum ab_severity *)p);
+	case AB_EVK_INT:
+		if (!*(const int *)p || !buf || !bufsz)
+			return NULL;
+		snprintf(buf, bufsz, "%d", *(const int *)p);
+		return buf;
+	case AB_EVK_TIME:
+		if (!*(const int64_t *)p || !buf || !bufsz)
+			return NULL;
+		ab_time_format_rfc3339(*(const int64_t *)p, buf, bufsz);
+		return buf[0] ? buf : NULL;
+	case AB_EVK_ORIGIN:
+	case AB_EVK_FIELDS:
+		break;
+	}
+	return NULL;
+}
+
 /* ------------------------------------------------------------ lifecycle */
+
+/*
+ * new and free run for every received line, so they expand the table at
+ * compile time: one statement per row, by kind (a loop over the rows cost
+ * about 700 instructions per event more, 1.4% of a syslog line).
+ * Defaults: the rows' strings, an empty fields object, category security,
+ * severity info, a time written always (received_at) is now.
+ */
+static inline int str_init(char **m, const char *dflt)
+{
+	return dflt && !(*m = strdup(dflt)) ? -1 : 0;
+}
+
+#define EV_INIT_ID(m, dflt, flags) 0
+#define EV_INIT_STR(m, dflt, flags) str_init(&(m), (dflt))
+#define EV_INIT_CATEGORY(m, dflt, flags) ((m) = AB_CAT_SECURITY, 0)
+#define EV_INIT_SEVERITY(m, dflt, flags) ((m) = AB_SEV_INFO, 0)
+#define EV_INIT_INT(m, dflt, flags) 0
+#define EV_INIT_TIME(m, dflt, flags) ((m) = ((flags) & AB_EVF_ALWAYS) ? ab_now_ms() : 0, 0)
+#define EV_INIT_ORIGIN(m, dflt, flags) origin_init(&(m))
+#define EV_INIT_FIELDS(m, dflt, flags) (((m) = json_object()) ? 0 : -1)
+
+#define EV_FREE_ID(m)
+#define EV_FREE_STR(m) free(m);
+#define EV_FREE_CATEGORY(m)
+#define EV_FREE_SEVERITY(m)
+#define EV_FREE_INT(m)
+#define EV_FREE_TIME(m)
+#define EV_FREE_ORIGIN(m) origin_free(&(m));
+#define EV_FREE_FIELDS(m) json_decref(m);
+
+static int origin_init(struct ab_origin *o)
+{
+	int bad = 0;
+
+#define AB_X(NAME, name, kind, max, dflt, flags) bad |= EV_INIT_##kind(o->name, dflt, flags);
+	AB_ORIGIN_MEMBERS(AB_X)
+#undef AB_X
+	return bad;
+}
+
+static void origin_free(struct ab_origin *o)
+{
+#define AB_X(NAME, name, kind, max, dflt, flags) EV_FREE_##kind(o->name)
+	AB_ORIGIN_MEMBERS(AB_X)
+#undef AB_X
+}
 
 struct ab_event *ab_event_new(void)
 {
 	struct ab_event *ev = calloc(1, sizeof *ev);
+	int bad = 0;
 
 	if (!ev)
 		return NULL;
-	ev->type = strdup("event.generic");
-	ev->origin.kind = strdup("cli");
-	ev->fields = json_object();
-	if (!ev->type || !ev->origin.kind || !ev->fields) {
+#define AB_X(NAME, name, kind, max, dflt, flags) bad |= EV_INIT_##kind(ev->name, dflt, flags);
+	AB_EVENT_MEMBERS(AB_X)
+#undef AB_X
+	if (bad) {
 		ab_event_free(ev);
 		return NULL;
 	}
-	ev->category = AB_CAT_SECURITY;
-	ev->severity = AB_SEV_INFO;
-	ev->received_at = ab_now_ms();
 	return ev;
 }
 
@@ -431,21 +563,9 @@ void ab_event_free(struct ab_event *ev)
 {
 	if (!ev)
 		return;
-	free(ev->type);
-	free(ev->source);
-	free(ev->tool);
-	free(ev->title);
-	free(ev->summary);
-	free(ev->url);
-	free(ev->asset);
-	free(ev->team);
-	free(ev->status);
-	free(ev->fingerprint);
-	free(ev->origin.kind);
-	free(ev->origin.message_id);
-	free(ev->origin.from);
-	free(ev->origin.host);
-	json_decref(ev->fields);
+#define AB_X(NAME, name, kind, max, dflt, flags) EV_FREE_##kind(ev->name)
+	AB_EVENT_MEMBERS(AB_X)
+#undef AB_X
 	free(ev);
 }
 
@@ -455,41 +575,6 @@ void ab_event_set_str(char **member, const char *value)
 
 	free(*member);
 	*member = copy;     /* NULL on ENOMEM too: the member reads as unset */
-}
-
-/* ------------------------------------------------------------ members */
-
-/* The optional plain string members, in canonical order; type is handled
- * apart because it has a default. */
-struct str_member {
-	const char *key;
-	size_t off;        /* offsetof a char * in struct ab_event */
-	size_t max;        /* bytes */
-};
-
-#define SM(name, max) { #name, offsetof(struct ab_event, name), (max) }
-static const struct str_member str_members[] = {
-	SM(source, AB_STR_MAX_DEFAULT),
-	SM(tool, AB_STR_MAX_DEFAULT),
-	SM(title, AB_EVENT_TITLE_MAX),
-	SM(summary, AB_EVENT_SUMMARY_MAX),
-	SM(url, AB_EVENT_URL_MAX),
-	SM(asset, AB_STR_MAX_DEFAULT),
-	SM(team, AB_STR_MAX_DEFAULT),
-	SM(status, AB_STR_MAX_DEFAULT),
-	SM(fingerprint, AB_STR_MAX_DEFAULT),
-};
-#undef SM
-
-#define OM(name) { #name, offsetof(struct ab_origin, name), AB_STR_MAX_DEFAULT }
-static const struct str_member origin_members[] = {
-	OM(kind), OM(message_id), OM(from), OM(host),
-};
-#undef OM
-
-static char **member_ptr(const void *base, const struct str_member *m)
-{
-	return (char **)((char *)(uintptr_t)base + m->off);
 }
 
 /* ------------------------------------------------------------ to_json */
@@ -539,7 +624,7 @@ static int set_str(json_t *obj, const char *key, const char *value)
 
 static int set_time(json_t *obj, const char *key, int64_t ms)
 {
-	char tbuf[AB_TIME_STR_MAX];
+	char tbuf[AB_EVENT_TIME_TEXT_MAX];
 
 	ab_time_format_rfc3339(ms, tbuf, sizeof tbuf);
 	if (!tbuf[0])
@@ -547,51 +632,69 @@ static int set_time(json_t *obj, const char *key, int64_t ms)
 	return json_object_set_new(obj, key, json_string(tbuf));
 }
 
+/* One row into obj, unless it is unset (leaves obj as it was). */
+static int row_to_json(json_t *obj, const void *base, const struct ab_event_member_def *d)
+{
+	const void *p = slot(base, d);
+
+	switch (d->kind) {
+	case AB_EVK_ID:
+		return ((const char *)p)[0] ? set_str(obj, d->key, p) : 0;
+	case AB_EVK_STR: {
+		const char *v = *(char *const *)p;
+
+		return set_str(obj, d->key, v ? v : d->dflt);
+	}
+	case AB_EVK_CATEGORY:
+		return set_str(obj, d->key, ab_category_name(*(const enum ab_category *)p));
+	case AB_EVK_SEVERITY:
+		return set_str(obj, d->key, ab_severity_name(*(const enum ab_severity *)p));
+	case AB_EVK_INT: {
+		int v = *(const int *)p;
+
+		return v ? json_object_set_new(obj, d->key, json_integer(v)) : 0;
+	}
+	case AB_EVK_TIME: {
+		int64_t ms = *(const int64_t *)p;
+
+		return ms || (d->flags & AB_EVF_ALWAYS) ? set_time(obj, d->key, ms) : 0;
+	}
+	case AB_EVK_ORIGIN: {
+		json_t *o = json_object();
+
+		if (!o)
+			return -1;
+		for (size_t i = 0; i < AB_ORM_COUNT; i++) {
+			if (row_to_json(o, p, &ab_origin_member_defs[i]) < 0) {
+				json_decref(o);
+				return -1;
+			}
+		}
+		return json_object_set_new(obj, d->key, o);
+	}
+	case AB_EVK_FIELDS: {
+		const json_t *f = *(json_t *const *)p;
+		json_t *copy = f && json_is_object(f) ? json_deep_copy(f) : json_object();
+
+		return copy ? json_object_set_new(obj, d->key, copy) : -1;
+	}
+	}
+	return -1;
+}
+
 json_t *ab_event_to_json(const struct ab_event *ev)
 {
-	json_t *j, *o, *f;
-	size_t i;
+	json_t *j;
 
-	if (!ev)
+	if (!ev || !(j = json_object()))
 		return NULL;
-	j = json_object();
-	o = json_object();
-	if (!j || !o)
-		goto fail;
-	if (ev->id[0] && set_str(j, "id", ev->id) < 0)
-		goto fail;
-	if (set_str(j, "type", ev->type ? ev->type : "event.generic") < 0 ||
-	    set_str(j, "category", ab_category_name(ev->category)) < 0 ||
-	    set_str(j, "severity", ab_severity_name(ev->severity)) < 0)
-		goto fail;
-	for (i = 0; i < ROWS(str_members); i++)
-		if (set_str(j, str_members[i].key, *member_ptr(ev, &str_members[i])) < 0)
-			goto fail;
-	if (ev->priority && json_object_set_new(j, "priority", json_integer(ev->priority)) < 0)
-		goto fail;
-	if (ev->occurred_at && set_time(j, "occurred_at", ev->occurred_at) < 0)
-		goto fail;
-	if (set_time(j, "received_at", ev->received_at) < 0)
-		goto fail;
-	if (set_str(o, "kind", ev->origin.kind ? ev->origin.kind : "cli") < 0)
-		goto fail;
-	for (i = 1; i < ROWS(origin_members); i++)
-		if (set_str(o, origin_members[i].key,
-			    *member_ptr(&ev->origin, &origin_members[i])) < 0)
-			goto fail;
-	if (json_object_set_new(j, "origin", o) < 0) {
-		o = NULL;
-		goto fail;
+	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
+		if (row_to_json(j, ev, &ab_event_member_defs[i]) < 0) {
+			json_decref(j);
+			return NULL;
+		}
 	}
-	o = NULL;
-	f = ev->fields && json_is_object(ev->fields) ? json_deep_copy(ev->fields) : json_object();
-	if (!f || json_object_set_new(j, "fields", f) < 0)
-		goto fail;
 	return j;
-fail:
-	json_decref(o);
-	json_decref(j);
-	return NULL;
 }
 
 /* ------------------------------------------------------------ direct JSON text */
@@ -603,7 +706,20 @@ fail:
  * \u00XX, everything else raw UTF-8), without building a jansson tree or
  * deep-copying fields on the hot path (every stored event goes through
  * here).  Reals and values nested deeper than JW_DEPTH_MAX go through
- * jansson itself.
+ * jansson itself.  The members come from the table (jw_row, one case per
+ * kind), in key order; tests/unit/event/test_event.c holds it to
+ * jansson's text (random events, every row) and pins the text and ids.
+ *
+ * Why it is kept (bench/event_json_bench, 2-core VM, 2026-12-05): an 870-byte
+ * event from a CEF line and a 1.3 KB mail finding take 1.7 and 1.0 us here
+ * (into the store's reused buffer: no allocation), 10.4 and 21.9 us
+ * through to_json + json_dumps (a tree and a deep copy of fields: 125
+ * allocations for the CEF event); valgrind counts 18.4k instructions per
+ * event here against 146k (7.9x).  Every received line is written twice (the stable id's key,
+ * the store), so jansson would add about 20 us to a line that costs 6 us
+ * to parse (bench/syslog_parse_bench, CEF) and about 42 us end to end
+ * (bench/syslog_tcp.sh, 23.9k lines/s).  Driving it from the member table
+ * cost nothing measurable: 18,457 -> 18,424 instructions per event.
  */
 #define JW_DEPTH_MAX 32
 #define JW_SORT_STACK 64
@@ -816,33 +932,39 @@ static int jw_value(struct ab_buf *b, json_t *v, int depth)
 	return rc;
 }
 
-/* ,"key": (keys here are short plain ASCII names) */
-static int jw_key(struct ab_buf *b, bool *first, const char *key)
-{
-	char t[32];
-	size_t n = strlen(key), o = 0;
+/* Each row's key as the text writes it after another member: ,"key": */
+struct jw_keytext {
+	const char *t;
+	size_t n;
+};
+#define AB_X(NAME, name, kind, max, dflt, flags) \
+	[AB_EVM_##NAME] = { ",\"" #name "\":", sizeof(",\"" #name "\":") - 1 },
+static const struct jw_keytext ev_keys[AB_EVM_COUNT] = { AB_EVENT_MEMBERS(AB_X) };
+#undef AB_X
+#define AB_X(NAME, name, kind, max, dflt, flags) \
+	[AB_ORM_##NAME] = { ",\"" #name "\":", sizeof(",\"" #name "\":") - 1 },
+static const struct jw_keytext or_keys[AB_ORM_COUNT] = { AB_ORIGIN_MEMBERS(AB_X) };
+#undef AB_X
 
-	if (n > sizeof t - 4)
-		return -1;
-	if (!*first)
-		t[o++] = ',';
-	t[o++] = '"';
-	memcpy(t + o, key, n);
-	o += n;
-	t[o++] = '"';
-	t[o++] = ':';
+/* ,"key": (the first member of an object without the comma) */
+static int jw_key(struct ab_buf *b, bool *first, const struct jw_keytext *k)
+{
+	size_t skip = *first;
+
 	*first = false;
-	return jw_raw(b, t, o);
+	return jw_raw(b, k->t + skip, k->n - skip);
 }
 
-static int jw_opt(struct ab_buf *b, bool *first, const char *key, const char *value)
+static int jw_opt(struct ab_buf *b, bool *first, const struct jw_keytext *key,
+		  const char *value)
 {
 	if (!value)
 		return 0;
 	return jw_key(b, first, key) < 0 || jw_member(b, value) < 0 ? -1 : 0;
 }
 
-static int jw_time(struct ab_buf *b, bool *first, const char *key, int64_t ms, bool write)
+static int jw_time(struct ab_buf *b, bool *first, const struct jw_keytext *key, int64_t ms,
+		   bool write)
 {
 	char tbuf[AB_RFC3339_MAX + 2];
 	size_t n = ab_time_format_rfc3339(ms, tbuf + 1, sizeof tbuf - 2);   /* no printf */
@@ -856,45 +978,97 @@ static int jw_time(struct ab_buf *b, bool *first, const char *key, int64_t ms, b
 	return jw_key(b, first, key) < 0 || jw_raw(b, tbuf, n + 2) < 0 ? -1 : 0;
 }
 
+/* The rows in key order (the text sorts its keys), sorted once. */
+static unsigned char ev_order[AB_EVM_COUNT], or_order[AB_ORM_COUNT];
+static pthread_once_t order_once = PTHREAD_ONCE_INIT;
+
+static void sort_rows(const struct ab_event_member_def *defs, unsigned char *order, size_t n)
+{
+	for (size_t x = 0; x < n; x++) {
+		size_t y = x;
+
+		for (; y > 0 && strcmp(defs[order[y - 1]].key, defs[x].key) > 0; y--)
+			order[y] = order[y - 1];
+		order[y] = (unsigned char)x;
+	}
+}
+
+static void order_init(void)
+{
+	sort_rows(ab_event_member_defs, ev_order, AB_EVM_COUNT);
+	sort_rows(ab_origin_member_defs, or_order, AB_ORM_COUNT);
+}
+
+/* One row as ,"key":value, or nothing when it is unset.  for_id: the
+ * stable id's key, without the AB_EVF_NOT_IN_KEY rows (a time is still
+ * checked, so that a time out of range fails the key as it fails the
+ * text). */
+static int jw_row(struct ab_buf *b, bool *first, const void *base,
+		  const struct ab_event_member_def *d, const struct jw_keytext *k, bool for_id)
+{
+	const void *p = slot(base, d);
+	bool out = !(for_id && (d->flags & AB_EVF_NOT_IN_KEY));
+
+	switch (d->kind) {
+	case AB_EVK_ID:
+		return out && ((const char *)p)[0] ? jw_opt(b, first, k, p) : 0;
+	case AB_EVK_STR: {
+		const char *v = *(char *const *)p;
+
+		return out ? jw_opt(b, first, k, v ? v : d->dflt) : 0;
+	}
+	case AB_EVK_CATEGORY:
+		return out ? jw_opt(b, first, k,
+				    ab_category_name(*(const enum ab_category *)p)) : 0;
+	case AB_EVK_SEVERITY:
+		return out ? jw_opt(b, first, k,
+				    ab_severity_name(*(const enum ab_severity *)p)) : 0;
+	case AB_EVK_INT: {
+		int v = *(const int *)p;
+
+		return out && v ? jw_key(b, first, k) | jw_int(b, v) : 0;
+	}
+	case AB_EVK_TIME: {
+		int64_t ms = *(const int64_t *)p;
+
+		return ms || (d->flags & AB_EVF_ALWAYS) ? jw_time(b, first, k, ms, out) : 0;
+	}
+	case AB_EVK_ORIGIN: {
+		bool of = true;
+		int bad;
+
+		if (!out)
+			return 0;
+		bad = jw_key(b, first, k) | jw_c(b, '{');
+		for (size_t i = 0; i < AB_ORM_COUNT; i++)
+			bad |= jw_row(b, &of, p, &ab_origin_member_defs[or_order[i]],
+				      &or_keys[or_order[i]], for_id);
+		return bad | jw_c(b, '}');
+	}
+	case AB_EVK_FIELDS: {
+		json_t *f = *(json_t *const *)p;
+
+		if (!out)
+			return 0;
+		if (jw_key(b, first, k) < 0)
+			return -1;
+		return f && json_is_object(f) ? jw_object(b, f, 1) : jw_raw(b, "{}", 2);
+	}
+	}
+	return -1;
+}
+
 /* for_id: without id and received_at (the stable id's key). */
 static int write_json(const struct ab_event *ev, struct ab_buf *b, bool for_id)
 {
-	const struct ab_origin *o = &ev->origin;
-	bool first = true, of = true;
-	int bad = 0;
+	bool first = true;
+	int bad;
 
-	bad |= jw_c(b, '{');
-	bad |= jw_opt(b, &first, "asset", ev->asset);
-	bad |= jw_opt(b, &first, "category", ab_category_name(ev->category));
-	bad |= jw_key(b, &first, "fields");
-	if (ev->fields && json_is_object(ev->fields))
-		bad |= jw_object(b, ev->fields, 1);
-	else
-		bad |= jw_raw(b, "{}", 2);
-	bad |= jw_opt(b, &first, "fingerprint", ev->fingerprint);
-	if (!for_id && ev->id[0])
-		bad |= jw_opt(b, &first, "id", ev->id);
-	if (ev->occurred_at)
-		bad |= jw_time(b, &first, "occurred_at", ev->occurred_at, true);
-	bad |= jw_key(b, &first, "origin");
-	bad |= jw_c(b, '{');
-	bad |= jw_opt(b, &of, "from", o->from);
-	bad |= jw_opt(b, &of, "host", o->host);
-	bad |= jw_opt(b, &of, "kind", o->kind ? o->kind : "cli");
-	bad |= jw_opt(b, &of, "message_id", o->message_id);
-	bad |= jw_c(b, '}');
-	if (ev->priority)
-		bad |= jw_key(b, &first, "priority") | jw_int(b, ev->priority);
-	bad |= jw_time(b, &first, "received_at", ev->received_at, !for_id);
-	bad |= jw_opt(b, &first, "severity", ab_severity_name(ev->severity));
-	bad |= jw_opt(b, &first, "source", ev->source);
-	bad |= jw_opt(b, &first, "status", ev->status);
-	bad |= jw_opt(b, &first, "summary", ev->summary);
-	bad |= jw_opt(b, &first, "team", ev->team);
-	bad |= jw_opt(b, &first, "title", ev->title);
-	bad |= jw_opt(b, &first, "tool", ev->tool);
-	bad |= jw_opt(b, &first, "type", ev->type ? ev->type : "event.generic");
-	bad |= jw_opt(b, &first, "url", ev->url);
+	pthread_once(&order_once, order_init);
+	bad = jw_c(b, '{');
+	for (size_t i = 0; i < AB_EVM_COUNT; i++)
+		bad |= jw_row(b, &first, ev, &ab_event_member_defs[ev_order[i]], &ev_keys[ev_order[i]],
+			      for_id);
 	bad |= jw_c(b, '}');
 	return bad ? -1 : 0;
 }
@@ -1002,27 +1176,9 @@ static int check_fields(const json_t *v, int depth, size_t *nodes)
 	return 0;
 }
 
-static bool known_key(const char *k, const struct str_member *m, size_t n,
-		      const char *const *extra)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(k, m[i].key) == 0)
-			return true;
-	for (; extra && *extra; extra++)
-		if (strcmp(k, *extra) == 0)
-			return true;
-	return false;
-}
-
-static const char *const top_extra[] = {
-	"id", "type", "category", "severity", "priority", "occurred_at", "received_at",
-	"origin", "fields", NULL,
-};
-
-/* origin.kind is a short lowercase token: "mail", "syslog", "cli", ... */
-static bool kind_valid(const char *s)
+/* AB_EVF_TOKEN (origin.kind): a short lowercase word, "mail", "syslog",
+ * "cli", ... */
+static bool token_valid(const char *s)
 {
 	size_t n = 0;
 
@@ -1033,29 +1189,154 @@ static bool kind_valid(const char *s)
 	return n > 0 && n <= 32;
 }
 
-static int get_time(const json_t *j, const char *key, int64_t *out, char *err, size_t errsz)
+static int get_time(const json_t *j, const char *key, const char *where, size_t max,
+		    int64_t *out, char *err, size_t errsz)
 {
 	char *s = NULL;
-	int r = get_str(j, key, "", AB_TIME_STR_MAX, &s, err, errsz);
+	int r = get_str(j, key, where, max, &s, err, errsz);
 
 	if (r != 0)
 		return r;
 	r = ab_time_parse_rfc3339(s, out);
 	if (r < 0)
-		seterr(err, errsz, "member '%s': not an RFC 3339 time", key);
+		seterr(err, errsz, "member '%s%s': not an RFC 3339 time", where, key);
 	free(s);
 	return r;
+}
+
+/* A member's text (id, category, severity): 0 with *s set, 1 when absent,
+ * -1 on error. */
+static int get_text(const json_t *obj, const struct ab_event_member_def *d, const char *where,
+		    char **s, char *err, size_t errsz)
+{
+	return get_str(obj, d->key, where, d->max, s, err, errsz);
+}
+
+/* One row from obj into base (struct ab_event or struct ab_origin); an
+ * absent or null member keeps its default. */
+static int row_from_json(const json_t *obj, void *base, const struct ab_event_member_def *d,
+			 const char *where, char *err, size_t errsz)
+{
+	void *p = slot(base, d);
+	const json_t *v;
+	const char *k;
+	json_t *child;
+	char *s = NULL;
+	int r = 0;
+
+	switch (d->kind) {
+	case AB_EVK_ID:
+		r = get_text(obj, d, where, &s, err, errsz);
+		if (r == 0 && !ab_event_id_valid(s)) {
+			seterr(err, errsz, "member '%s%s': must be %d lowercase hex characters",
+			       where, d->key, AB_ID_LEN);
+			r = -1;
+		} else if (r == 0) {
+			ab_strlcpy(p, s, AB_ID_LEN + 1);
+		}
+		break;
+	case AB_EVK_STR:
+		r = get_str(obj, d->key, where, d->max, p, err, errsz);
+		if (r == 0 && (d->flags & AB_EVF_NONEMPTY) && !**(char **)p) {
+			seterr(err, errsz, "member '%s%s': must not be empty", where, d->key);
+			r = -1;
+		} else if (r == 0 && (d->flags & AB_EVF_TOKEN) && !token_valid(*(char **)p)) {
+			seterr(err, errsz, "member '%s%s': must be a lowercase word such as mail,"
+			       " syslog or cli", where, d->key);
+			r = -1;
+		}
+		break;
+	case AB_EVK_CATEGORY:
+		r = get_text(obj, d, where, &s, err, errsz);
+		if (r == 0 && ab_category_parse(s, p) < 0) {
+			seterr(err, errsz, "member '%s%s': unknown category '%.64s'"
+			       " (use security, system or error)", where, d->key, s);
+			r = -1;
+		}
+		break;
+	case AB_EVK_SEVERITY:
+		r = get_text(obj, d, where, &s, err, errsz);
+		if (r == 0 && ab_severity_parse(s, p) < 0) {
+			seterr(err, errsz, "member '%s%s': unknown severity '%.64s'"
+			       " (use critical, high, medium, low or info)", where, d->key, s);
+			r = -1;
+		}
+		break;
+	case AB_EVK_INT:
+		v = json_object_get(obj, d->key);
+		if (!v || json_is_null(v))
+			break;
+		if (!json_is_integer(v)) {
+			seterr(err, errsz, "member '%s%s': must be an integer", where, d->key);
+			r = -1;
+		} else if (json_integer_value(v) < 0 || (uintmax_t)json_integer_value(v) > d->max) {
+			seterr(err, errsz, "member '%s%s': must be 0..%zu", where, d->key, d->max);
+			r = -1;
+		} else {
+			*(int *)p = (int)json_integer_value(v);
+		}
+		break;
+	case AB_EVK_TIME:
+		r = get_time(obj, d->key, where, d->max, p, err, errsz);
+		break;
+	case AB_EVK_ORIGIN:
+		v = json_object_get(obj, d->key);
+		if (!v || json_is_null(v))
+			break;
+		if (!json_is_object(v)) {
+			seterr(err, errsz, "member '%s%s': must be an object", where, d->key);
+			return -1;
+		}
+		json_object_foreach((json_t *)(uintptr_t)v, k, child) {
+			if (row_find(ab_origin_member_defs, AB_ORM_COUNT, k, 0) < 0) {
+				seterr(err, errsz, "unknown member '%s%s.%.64s'", where, d->key, k);
+				return -1;
+			}
+		}
+		{
+			char sub[32];
+
+			snprintf(sub, sizeof sub, "%s%s.", where, d->key);
+			for (size_t i = 0; i < AB_ORM_COUNT && r == 0; i++)
+				r = row_from_json(v, p, &ab_origin_member_defs[i], sub, err, errsz);
+		}
+		break;
+	case AB_EVK_FIELDS:
+		v = json_object_get(obj, d->key);
+		if (!v || json_is_null(v))
+			break;
+		if (!json_is_object(v)) {
+			seterr(err, errsz, "member '%s%s': must be an object", where, d->key);
+			return -1;
+		} else {
+			size_t nodes = 0;
+			json_t *copy;
+
+			if (check_fields(v, 1, &nodes) < 0) {
+				seterr(err, errsz, "member '%s%s': nested deeper than %d or more than"
+				       " %d values", where, d->key, AB_FIELDS_MAX_DEPTH,
+				       AB_FIELDS_MAX_NODES);
+				return -1;
+			}
+			copy = json_deep_copy(v);
+			if (!copy) {
+				seterr(err, errsz, "member '%s%s': out of memory", where, d->key);
+				return -1;
+			}
+			json_decref(*(json_t **)p);
+			*(json_t **)p = copy;
+		}
+		break;
+	}
+	free(s);
+	return r < 0 ? -1 : 0;
 }
 
 struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
 {
 	struct ab_event *ev;
-	const json_t *v;
 	const char *k;
 	json_t *child;
-	char *s = NULL;
-	size_t i;
-	int r;
 
 	if (err && errsz)
 		err[0] = '\0';
@@ -1064,7 +1345,7 @@ struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
 		return NULL;
 	}
 	json_object_foreach((json_t *)(uintptr_t)j, k, child) {
-		if (!known_key(k, str_members, ROWS(str_members), top_extra)) {
+		if (ab_event_member_find(k, 0) < 0) {
 			seterr(err, errsz, "unknown member '%.64s'", k);
 			return NULL;
 		}
@@ -1074,125 +1355,13 @@ struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
 		seterr(err, errsz, "event: out of memory");
 		return NULL;
 	}
-
-	r = get_str(j, "id", "", 256, &s, err, errsz);
-	if (r < 0)
-		goto fail;
-	if (r == 0) {
-		if (!ab_event_id_valid(s)) {
-			seterr(err, errsz, "member 'id': must be %d lowercase hex characters",
-			       AB_ID_LEN);
-			goto fail;
+	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
+		if (row_from_json(j, ev, &ab_event_member_defs[i], "", err, errsz) < 0) {
+			ab_event_free(ev);
+			return NULL;
 		}
-		ab_strlcpy(ev->id, s, sizeof ev->id);
-	}
-	free(s);
-	s = NULL;
-
-	if (get_str(j, "type", "", AB_STR_MAX_DEFAULT, &ev->type, err, errsz) < 0)
-		goto fail;
-	if (!ev->type[0]) {
-		seterr(err, errsz, "member 'type': must not be empty");
-		goto fail;
-	}
-
-	r = get_str(j, "category", "", 64, &s, err, errsz);
-	if (r < 0)
-		goto fail;
-	if (r == 0 && ab_category_parse(s, &ev->category) < 0) {
-		seterr(err, errsz, "member 'category': unknown category '%.64s'"
-		       " (use security, system or error)", s);
-		goto fail;
-	}
-	free(s);
-	s = NULL;
-
-	r = get_str(j, "severity", "", 64, &s, err, errsz);
-	if (r < 0)
-		goto fail;
-	if (r == 0 && ab_severity_parse(s, &ev->severity) < 0) {
-		seterr(err, errsz, "member 'severity': unknown severity '%.64s'"
-		       " (use critical, high, medium, low or info)", s);
-		goto fail;
-	}
-	free(s);
-	s = NULL;
-
-	for (i = 0; i < ROWS(str_members); i++)
-		if (get_str(j, str_members[i].key, "", str_members[i].max,
-			    member_ptr(ev, &str_members[i]), err, errsz) < 0)
-			goto fail;
-
-	v = json_object_get(j, "priority");
-	if (v && !json_is_null(v)) {
-		json_int_t p;
-
-		if (!json_is_integer(v)) {
-			seterr(err, errsz, "member 'priority': must be an integer");
-			goto fail;
-		}
-		p = json_integer_value(v);
-		if (p < 0 || p > AB_PRIORITY_MAX) {
-			seterr(err, errsz, "member 'priority': must be 0..%d", AB_PRIORITY_MAX);
-			goto fail;
-		}
-		ev->priority = (int)p;
-	}
-
-	if (get_time(j, "occurred_at", &ev->occurred_at, err, errsz) < 0 ||
-	    get_time(j, "received_at", &ev->received_at, err, errsz) < 0)
-		goto fail;
-
-	v = json_object_get(j, "origin");
-	if (v && !json_is_null(v)) {
-		if (!json_is_object(v)) {
-			seterr(err, errsz, "member 'origin': must be an object");
-			goto fail;
-		}
-		json_object_foreach((json_t *)(uintptr_t)v, k, child) {
-			if (!known_key(k, origin_members, ROWS(origin_members), NULL)) {
-				seterr(err, errsz, "unknown member 'origin.%.64s'", k);
-				goto fail;
-			}
-		}
-		for (i = 0; i < ROWS(origin_members); i++)
-			if (get_str(v, origin_members[i].key, "origin.", origin_members[i].max,
-				    member_ptr(&ev->origin, &origin_members[i]), err, errsz) < 0)
-				goto fail;
-		if (!ev->origin.kind || !kind_valid(ev->origin.kind)) {
-			seterr(err, errsz, "member 'origin.kind': must be a lowercase word"
-			       " such as mail, syslog or cli");
-			goto fail;
-		}
-	}
-
-	v = json_object_get(j, "fields");
-	if (v && !json_is_null(v)) {
-		size_t nodes = 0;
-		json_t *copy;
-
-		if (!json_is_object(v)) {
-			seterr(err, errsz, "member 'fields': must be an object");
-			goto fail;
-		}
-		if (check_fields(v, 1, &nodes) < 0) {
-			seterr(err, errsz, "member 'fields': nested deeper than %d or more than"
-			       " %d values", AB_FIELDS_MAX_DEPTH, AB_FIELDS_MAX_NODES);
-			goto fail;
-		}
-		copy = json_deep_copy(v);
-		if (!copy) {
-			seterr(err, errsz, "member 'fields': out of memory");
-			goto fail;
-		}
-		json_decref(ev->fields);
-		ev->fields = copy;
 	}
 	return ev;
-fail:
-	free(s);
-	ab_event_free(ev);
-	return NULL;
 }
 
 /* ------------------------------------------------------------ ids */

@@ -1,5 +1,6 @@
 /*
- * event.h - the alertbridge event: one struct, one canonical JSON form.
+ * event.h - the alertbridge event: one struct, one canonical JSON form,
+ * both from the one member table in event/event_members.h.
  *
  * Severity and category names and every tool scale (syslog PRI severity,
  * CEF 0-10, Wazuh rule levels, Nagios states, common words) map through
@@ -12,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+
+#include "event/event_members.h"
 
 enum ab_severity {
 	AB_SEV_INFO = 0,
@@ -53,25 +56,53 @@ enum ab_sev_scale {
 #define AB_EVENT_SUMMARY_MAX 65536
 #define AB_EVENT_URL_MAX 4096
 
+/* The members come from the one table in event/event_members.h; the
+ * order there is the canonical order. */
+#define AB_X(NAME, name, kind, max, dflt, flags) AB_EVK_DECL_##kind(name);
 struct ab_origin {
-	char *kind;        /* "mail", "syslog", "cli" */
-	char *message_id;
-	char *from;
-	char *host;
+	AB_ORIGIN_MEMBERS(AB_X)     /* kind "mail", "syslog", "cli"; never NULL */
 };
 
 struct ab_event {
-	char id[AB_ID_LEN + 1];
-	char *type;                 /* dotted, e.g. "finding.created"; never NULL after from_json */
-	enum ab_category category;
-	enum ab_severity severity;
-	char *source, *tool, *title, *summary, *url, *asset, *team, *status, *fingerprint;
-	int priority;               /* 1 = highest; 0 = unset */
-	int64_t occurred_at;        /* ms since epoch; 0 = unset */
-	int64_t received_at;        /* ms since epoch */
-	struct ab_origin origin;
-	json_t *fields;             /* object, owned; never NULL */
+	/* In table order: char id[AB_ID_LEN + 1]; char *type (dotted, e.g.
+	 * "finding.created"; never NULL); category; severity; char *source,
+	 * *tool, *title, *summary, *url, *asset, *team, *status; int priority
+	 * (1 = highest; 0 = unset); char *fingerprint; int64_t occurred_at,
+	 * received_at (ms since epoch; 0 = unset); struct ab_origin origin;
+	 * json_t *fields (an object, owned; never NULL). */
+	AB_EVENT_MEMBERS(AB_X)
 };
+#undef AB_X
+
+/* Row indexes of the tables: AB_EVM_TYPE, ..., AB_ORM_KIND, ... */
+#define AB_X(NAME, name, kind, max, dflt, flags) AB_EVM_##NAME,
+enum ab_event_member_id { AB_EVENT_MEMBERS(AB_X) AB_EVM_COUNT };
+#undef AB_X
+#define AB_X(NAME, name, kind, max, dflt, flags) AB_ORM_##NAME,
+enum ab_origin_member_id { AB_ORIGIN_MEMBERS(AB_X) AB_ORM_COUNT };
+#undef AB_X
+
+/* One row of the table, as data (event.c fills the arrays). */
+struct ab_event_member_def {
+	const char *key;            /* JSON key = C member name */
+	enum ab_ev_kind kind;
+	size_t off;                 /* offsetof in struct ab_event / struct ab_origin */
+	size_t max;
+	const char *dflt;
+	unsigned flags;             /* AB_EVF_ */
+};
+extern const struct ab_event_member_def ab_event_member_defs[AB_EVM_COUNT];
+extern const struct ab_event_member_def ab_origin_member_defs[AB_ORM_COUNT];
+
+/* The top-level row named key that has all of flags (0: any), or -1. */
+int ab_event_member_find(const char *key, unsigned flags);
+/* A STR member's slot (for ab_event_set_str), NULL for other kinds. */
+char **ab_event_str_member(struct ab_event *ev, enum ab_event_member_id m);
+/* A scalar member as text: a string as it is (NULL when unset), the id
+ * ("" when unset), category and severity names, priority in decimal and
+ * times in RFC 3339 (into buf; NULL when 0), NULL for origin and fields. */
+const char *ab_event_member_text(const struct ab_event *ev, enum ab_event_member_id m,
+	char *buf, size_t bufsz);
 
 struct ab_event *ab_event_new(void);
 void ab_event_free(struct ab_event *ev);

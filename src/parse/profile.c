@@ -50,16 +50,12 @@
 #define ALL_MAX_MATCHES 1000u     /* matches an "all" extractor offers */
 #define RE_MAX_NAMES 64u          /* named groups in one extractor regex */
 
+/* A target is a row of the event's member table that profiles may set
+ * (AB_EVF_PROFILE in event/event_members.h), by its index AB_EVM_..., or
+ * T_FIELD for "fields.NAME". */
 enum target {
-	T_TYPE, T_CATEGORY, T_SEVERITY, T_SOURCE, T_TOOL, T_TITLE, T_SUMMARY, T_URL,
-	T_ASSET, T_TEAM, T_STATUS, T_PRIORITY, T_FINGERPRINT, T_OCCURRED,
-	T_COUNT,
+	T_COUNT = AB_EVM_COUNT,
 	T_FIELD = T_COUNT,
-};
-
-static const char *const target_names[T_COUNT] = {
-	"type", "category", "severity", "source", "tool", "title", "summary", "url",
-	"asset", "team", "status", "priority", "fingerprint", "occurred_at",
 };
 
 enum scale { SC_WORDS = -1 };
@@ -92,8 +88,6 @@ struct view {
 /* Index of a target, T_FIELD for "fields.NAME" (*fname set), -1 if bad. */
 static int target_parse(const char *name, int *scale, const char **fname)
 {
-	size_t i;
-
 	if (scale)
 		*scale = SC_WORDS;
 	if (!name)
@@ -117,12 +111,9 @@ static int target_parse(const char *name, int *scale, const char **fname)
 			return -1;
 		if (scale)
 			*scale = (int)sc;
-		return T_SEVERITY;
+		return AB_EVM_SEVERITY;
 	}
-	for (i = 0; i < T_COUNT; i++)
-		if (!strcmp(name, target_names[i]))
-			return (int)i;
-	return -1;
+	return ab_event_member_find(name, AB_EVF_PROFILE);
 }
 
 bool ab_profile_target_ok(const char *name)
@@ -228,13 +219,13 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 		    json_object_size(c->fields) >= AB_PROFILE_MAX_FIELDS)
 			return false;
 	} else if (c->val[t] && !(c->agg && c->from[t] == c->cur_ext &&
-				  (t == T_SEVERITY || c->worse))) {
+				  (t == AB_EVM_SEVERITY || c->worse))) {
 		return false;
 	}
-	val = clean_value(v, len, t == T_SUMMARY);
+	val = clean_value(v, len, t == AB_EVM_SUMMARY);
 	if (!val)
 		return false;
-	if (t == T_SEVERITY && c->val[t]) {     /* aggregation: keep the higher */
+	if (t == AB_EVM_SEVERITY && c->val[t]) {     /* aggregation: keep the higher */
 		if (sev_rank(c, val, scale) <= sev_rank(c, c->val[t], c->sev_scale)) {
 			free(val);
 			return false;
@@ -250,7 +241,7 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 		free(c->val[t]);     /* set before by this "all" extractor's lesser match */
 		c->val[t] = val;
 		c->from[t] = c->cur_ext;
-		if (t == T_SEVERITY) {
+		if (t == AB_EVM_SEVERITY) {
 			c->sev_scale = scale;
 		}
 		val = NULL;
@@ -272,7 +263,7 @@ static bool offer_str(struct cand *c, const char *target, const char *v, const c
 static void offer_fallback(struct cand *c, const struct ab_ext_map *m)
 {
 	const char *v = m->from, *p, *end = NULL;
-	bool url = target_parse(m->target, NULL, NULL) == T_URL;
+	bool url = target_parse(m->target, NULL, NULL) == AB_EVM_URL;
 	struct ab_buf b;
 
 	if (!strstr(v, "{fields.")) {
@@ -801,7 +792,7 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 		if (matches++ == 0)      /* the groups' targets, once per call */
 			for (i = 0; i < n; i++) {
 				group_target(ab_regex_name(re, i, &gn[i].g), gn[i].t, sizeof gn[i].t);
-				gn[i].sev = target_parse(gn[i].t, NULL, NULL) == T_SEVERITY;
+				gn[i].sev = target_parse(gn[i].t, NULL, NULL) == AB_EVM_SEVERITY;
 			}
 		/* severity first: with "all", the match that raises it brings its
 		 * other captures along (the worst finding's id, name, ...) */
@@ -1101,7 +1092,7 @@ static void convert(struct cand *c, struct ab_event *ev)
 		if (!v)
 			continue;
 		switch (t) {
-		case T_TYPE:
+		case AB_EVM_TYPE:
 			for (i = 0; v[i] && i + 1 < sizeof lower; i++)
 				lower[i] = isspace((unsigned char)v[i]) ? '_' :
 					   (char)tolower((unsigned char)v[i]);
@@ -1110,7 +1101,7 @@ static void convert(struct cand *c, struct ab_event *ev)
 			lower[i] = '\0';
 			ab_event_set_str(&ev->type, lower);
 			break;
-		case T_CATEGORY: {
+		case AB_EVM_CATEGORY: {
 			enum ab_category cat;
 
 			if (ab_category_parse(v, &cat) == 0)
@@ -1120,7 +1111,7 @@ static void convert(struct cand *c, struct ab_event *ev)
 				       v, ab_category_name(ev->category));
 			break;
 		}
-		case T_SEVERITY: {
+		case AB_EVM_SEVERITY: {
 			enum ab_severity sev;
 
 			if (c->sev_scale != SC_WORDS &&
@@ -1135,16 +1126,16 @@ static void convert(struct cand *c, struct ab_event *ev)
 				       ab_severity_name(ev->severity));
 			break;
 		}
-		case T_PRIORITY: {
+		case AB_EVM_PRIORITY: {
 			const char *p = (v[0] == 'p' || v[0] == 'P') ? v + 1 : v;
 			char *end;
 			long n = strtol(p, &end, 10);
 
-			if (!*end && n >= 1 && n <= 999)
+			if (!*end && n >= 1 && n <= AB_EVENT_PRIORITY_MAX)
 				ev->priority = (int)n;
 			break;
 		}
-		case T_OCCURRED: {
+		case AB_EVM_OCCURRED_AT: {
 			int64_t ms;
 
 			if (parse_time(v, &ms) == 0)
@@ -1153,16 +1144,13 @@ static void convert(struct cand *c, struct ab_event *ev)
 				tracef(c, "  occurred_at \"%.60s\" is not a time: ignored\n", v);
 			break;
 		}
-		case T_SOURCE: set_capped(&ev->source, v, AB_EVENT_STR_MAX); break;
-		case T_TOOL: set_capped(&ev->tool, v, AB_EVENT_STR_MAX); break;
-		case T_TITLE: set_capped(&ev->title, v, AB_EVENT_TITLE_MAX); break;
-		case T_SUMMARY: ab_event_set_str(&ev->summary, v); break;
-		case T_URL: set_capped(&ev->url, v, AB_EVENT_URL_MAX); break;
-		case T_ASSET: set_capped(&ev->asset, v, AB_EVENT_STR_MAX); break;
-		case T_TEAM: set_capped(&ev->team, v, AB_EVENT_STR_MAX); break;
-		case T_STATUS: set_capped(&ev->status, v, AB_EVENT_STR_MAX); break;
-		case T_FINGERPRINT: set_capped(&ev->fingerprint, v, AB_EVENT_STR_MAX); break;
-		default: break;
+		default: {    /* a string member, cut to what from_json takes */
+			char **m = ab_event_str_member(ev, (enum ab_event_member_id)t);
+
+			if (m)
+				set_capped(m, v, ab_event_member_defs[t].max);
+			break;
+		}
 		}
 	}
 	if (json_object_size(c->fields))
@@ -1223,7 +1211,7 @@ static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped
 				}
 				free(c->val[t]);
 				c->val[t] = nv;
-				if (t == T_SEVERITY)
+				if (t == AB_EVM_SEVERITY)
 					c->sev_scale = SC_WORDS;
 				done.t[t] = true;
 			}
@@ -1310,11 +1298,11 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 	c.agg = false;
 	if (p)
 		value_maps(&c, p, &skip);
-	if (c.val[T_SEVERITY] && sev_rank(&c, c.val[T_SEVERITY], c.sev_scale) < 0) {
+	if (c.val[AB_EVM_SEVERITY] && sev_rank(&c, c.val[AB_EVM_SEVERITY], c.sev_scale) < 0) {
 		/* a word no scale knows ("page") leaves room for fallback/defaults */
-		tracef(&c, "  severity \"%.60s\" not understood: ignored\n", c.val[T_SEVERITY]);
-		free(c.val[T_SEVERITY]);
-		c.val[T_SEVERITY] = NULL;
+		tracef(&c, "  severity \"%.60s\" not understood: ignored\n", c.val[AB_EVM_SEVERITY]);
+		free(c.val[AB_EVM_SEVERITY]);
+		c.val[AB_EVM_SEVERITY] = NULL;
 	}
 	if (p) {
 		settle(&c, &skip);
@@ -1323,14 +1311,14 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 		for (i = 0; i < p->n_fallback; i++)
 			offer_fallback(&c, &p->fallback[i]);
 	}
-	if (c.val[T_OCCURRED]) {     /* a time that does not parse leaves room for Date */
+	if (c.val[AB_EVM_OCCURRED_AT]) {     /* a time that does not parse leaves room for Date */
 		int64_t ms;
 
-		if (parse_time(c.val[T_OCCURRED], &ms) < 0) {
+		if (parse_time(c.val[AB_EVM_OCCURRED_AT], &ms) < 0) {
 			tracef(&c, "  occurred_at \"%.60s\" is not a time: ignored\n",
-			       c.val[T_OCCURRED]);
-			free(c.val[T_OCCURRED]);
-			c.val[T_OCCURRED] = NULL;
+			       c.val[AB_EVM_OCCURRED_AT]);
+			free(c.val[AB_EVM_OCCURRED_AT]);
+			c.val[AB_EVM_OCCURRED_AT] = NULL;
 		}
 	}
 	if (!p || p->defaults)

@@ -61,35 +61,11 @@ static bool status_eq(const char *a, const char *b)
 const char *ab_event_member(const struct ab_event *ev, const char *name, char *buf,
 	size_t bufsz)
 {
-	static const struct { const char *n; size_t off; } str[] = {
-		{ "type", offsetof(struct ab_event, type) },
-		{ "source", offsetof(struct ab_event, source) },
-		{ "tool", offsetof(struct ab_event, tool) },
-		{ "title", offsetof(struct ab_event, title) },
-		{ "summary", offsetof(struct ab_event, summary) },
-		{ "url", offsetof(struct ab_event, url) },
-		{ "asset", offsetof(struct ab_event, asset) },
-		{ "team", offsetof(struct ab_event, team) },
-		{ "status", offsetof(struct ab_event, status) },
-		{ "fingerprint", offsetof(struct ab_event, fingerprint) },
-	};
+	int m = ab_event_member_find(name, AB_EVF_ROUTE);   /* event/event_members.h */
 	const json_t *v;
 
-	for (size_t i = 0; i < sizeof str / sizeof str[0]; i++)
-		if (!strcmp(name, str[i].n))
-			return *(char *const *)(const void *)((const char *)ev + str[i].off);
-	if (!strcmp(name, "severity"))
-		return ab_severity_name(ev->severity);
-	if (!strcmp(name, "category"))
-		return ab_category_name(ev->category);
-	if (!strcmp(name, "id"))
-		return ev->id;
-	if (!strcmp(name, "priority")) {
-		if (!ev->priority)
-			return NULL;
-		snprintf(buf, bufsz, "%d", ev->priority);
-		return buf;
-	}
+	if (m >= 0)
+		return ab_event_member_text(ev, (enum ab_event_member_id)m, buf, bufsz);
 	if (!strncmp(name, "fields.", 7))
 		name += 7;
 	v = ev->fields ? json_object_get(ev->fields, name) : NULL;

@@ -72,10 +72,11 @@ void ab_route(const struct ab_config *cfg, const struct ab_event *ev,
 	struct ab_route_result *out, struct ab_buf *explain);
 /* The team that owns a channel, or NULL. */
 const struct ab_team_conf *ab_route_channel_team(const struct ab_config *cfg, const char *ch);
-/* An event member by name for group_by / throttle_key / fields: type,
- * category, severity, source, tool, title, summary, url, asset, team,
- * status, priority, fingerprint, id, or a key of fields ("fields.x" or
- * "x").  Scalars are converted to text; returns NULL when unset. */
+/* An event member by name for group_by / throttle_key / fields: a member
+ * the table marks AB_EVF_ROUTE (event/event_members.h: id, type, category,
+ * severity, source, tool, title, summary, url, asset, team, status,
+ * priority, fingerprint), else a key of fields ("fields.x" or "x").
+ * Scalars are converted to text; returns NULL when unset. */
 const char *ab_event_member(const struct ab_event *ev, const char *name, char *buf,
 	size_t bufsz);
 

@@ -2,7 +2,9 @@
  * test_event.c - unit tests for src/event/event.c: JSON round trip, defaults,
  * every from_json error, stable ids, the severity word table, every tool
  * scale boundary, categories, UTF-8 repair in to_json, and the direct JSON
- * writer (dumps, write_json, ensure_id) against jansson's own text.
+ * writer (dumps, write_json, ensure_id) against jansson's own text, the
+ * text and ids pinned, and every row of the member table (event_members.h)
+ * round-tripped, type-checked and looked up.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -929,6 +931,231 @@ static void test_dumps_matches_jansson(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ the member table */
+
+/* The text and ids the hand-ordered writer gave before the member table
+ * (commit 394431e): ids hash this text, so it must never change. */
+static void test_golden_text_and_id(void **state)
+{
+	static const char want[] =
+		"{\"asset\":\"payments-api\",\"category\":\"system\",\"fields\":{\"cwe\":89,"
+		"\"nested\":{\"x\":null,\"y\":1.5,\"z\":true},\"tags\":[\"a\",\"b\"]},"
+		"\"fingerprint\":\"fp-1\",\"id\":\"0123456789abcdef0123456789abcdef\","
+		"\"occurred_at\":\"2024-05-01T12:00:00.123Z\",\"origin\":{\"from\":"
+		"\"dojo@example.com\",\"host\":\"mx1.example.com\",\"kind\":\"mail\","
+		"\"message_id\":\"<abc@example.com>\"},\"priority\":2,\"received_at\":"
+		"\"2024-05-01T12:00:05Z\",\"severity\":\"high\",\"source\":\"code_scan\","
+		"\"status\":\"open\",\"summary\":\"line one\\nline two \xc3\xa9\",\"team\":"
+		"\"payments\",\"title\":\"SQL injection in /login\",\"tool\":\"defectdojo\","
+		"\"type\":\"finding.created\",\"url\":\"https://dojo.example/f/1\"}";
+	char err[256];
+	struct ab_event *ev = parse(full_json, err, sizeof err);
+	char *s;
+
+	(void)state;
+	assert_non_null(ev);
+	s = ab_event_dumps(ev);
+	assert_non_null(s);
+	assert_string_equal(s, want);
+	free(s);
+	ev->id[0] = '\0';
+	ab_event_ensure_id(ev);
+	assert_string_equal(ev->id, "685a4a08a9968f80c3d5e6ad432048c2");
+	ab_event_set_str(&ev->title, "bad \xff \x01\x1f\"\\/\t");
+	ev->id[0] = '\0';
+	ab_event_ensure_id(ev);
+	assert_string_equal(ev->id, "a8103d71c6a26aa2a28a54c02b155aad");
+	ab_event_free(ev);
+}
+
+/* Sets row d of base (struct ab_event or struct ab_origin) to a value
+ * that is not its default. */
+static void set_row(void *base, const struct ab_event_member_def *d)
+{
+	void *p = (char *)base + d->off;
+	char v[64];
+
+	switch (d->kind) {
+	case AB_EVK_ID:
+		ab_strlcpy(p, "0123456789abcdef0123456789abcdef", AB_ID_LEN + 1);
+		break;
+	case AB_EVK_STR:   /* a valid token (origin.kind), escapes, UTF-8 */
+		snprintf(v, sizeof v, (d->flags & AB_EVF_TOKEN) ? "x-%s" : "%s \"\\\n\xc3\xa9",
+			 d->key);
+		ab_event_set_str(p, v);
+		break;
+	case AB_EVK_CATEGORY:
+		*(enum ab_category *)p = AB_CAT_ERROR;
+		break;
+	case AB_EVK_SEVERITY:
+		*(enum ab_severity *)p = AB_SEV_CRITICAL;
+		break;
+	case AB_EVK_INT:
+		*(int *)p = (int)d->max;
+		break;
+	case AB_EVK_TIME:
+		*(int64_t *)p = 1714564800123LL + (int64_t)d->off;
+		break;
+	case AB_EVK_ORIGIN:
+		for (size_t i = 0; i < AB_ORM_COUNT; i++)
+			set_row(p, &ab_origin_member_defs[i]);
+		break;
+	case AB_EVK_FIELDS:
+		json_object_set_new(*(json_t **)p, "k", json_string("v"));
+		json_object_set_new(*(json_t **)p, "n", json_integer(1));
+		break;
+	}
+}
+
+/* Every row of the table, set alone, comes out under its key, loads back
+ * through from_json and gives the same text again (and the same id). */
+static void test_member_table_round_trip(void **state)
+{
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
+		const struct ab_event_member_def *d = &ab_event_member_defs[i];
+		struct ab_event *ev = ab_event_new(), *back;
+		char *s1, *s2, id1[AB_ID_LEN + 1];
+		json_t *j;
+
+		assert_non_null(ev);
+		assert_int_equal(ab_event_member_find(d->key, 0), (int)i);
+		assert_int_equal(ab_event_member_find(d->key, d->flags), (int)i);
+		set_row(ev, d);
+		check_same(ev);
+		s1 = ab_event_dumps(ev);
+		assert_non_null(s1);
+		j = json_loads(s1, 0, NULL);
+		assert_non_null(j);
+		if (!json_object_get(j, d->key))
+			fail_msg("member '%s' is not written: %s", d->key, s1);
+		back = ab_event_from_json(j, err, sizeof err);
+		if (!back)
+			fail_msg("member '%s': %s\n%s", d->key, err, s1);
+		json_decref(j);
+		s2 = ab_event_dumps(back);
+		assert_non_null(s2);
+		assert_string_equal(s2, s1);
+		ev->id[0] = back->id[0] = '\0';
+		ab_event_ensure_id(ev);
+		ab_strlcpy(id1, ev->id, sizeof id1);
+		back->received_at = ev->received_at;
+		ab_event_ensure_id(back);
+		assert_string_equal(back->id, id1);
+		free(s1);
+		free(s2);
+		ab_event_free(back);
+		ab_event_free(ev);
+	}
+
+	/* all rows at once: every key written, nothing else */
+	{
+		struct ab_event *ev = ab_event_new();
+		json_t *j, *o;
+
+		assert_non_null(ev);
+		for (size_t i = 0; i < AB_EVM_COUNT; i++)
+			set_row(ev, &ab_event_member_defs[i]);
+		check_same(ev);
+		j = ab_event_to_json(ev);
+		assert_non_null(j);
+		assert_int_equal(json_object_size(j), AB_EVM_COUNT);
+		o = json_object_get(j, "origin");
+		assert_int_equal(json_object_size(o), AB_ORM_COUNT);
+		for (size_t i = 0; i < AB_ORM_COUNT; i++)
+			assert_non_null(json_object_get(o, ab_origin_member_defs[i].key));
+		json_decref(j);
+		ab_event_free(ev);
+	}
+}
+
+/* Every row refuses a value of the wrong JSON type, naming the member. */
+static void test_member_table_types(void **state)
+{
+	char err[256], want[96];
+
+	(void)state;
+	for (size_t i = 0; i < AB_EVM_COUNT + AB_ORM_COUNT; i++) {
+		bool in_origin = i >= AB_EVM_COUNT;
+		const struct ab_event_member_def *d = in_origin ?
+			&ab_origin_member_defs[i - AB_EVM_COUNT] : &ab_event_member_defs[i];
+		json_t *j = json_object(), *bad;
+		struct ab_event *ev;
+		const char *what;
+
+		switch (d->kind) {
+		case AB_EVK_INT:
+			bad = json_string("1");
+			what = "must be an integer";
+			break;
+		case AB_EVK_ORIGIN:
+		case AB_EVK_FIELDS:
+			bad = json_array();
+			what = "must be an object";
+			break;
+		default:
+			bad = json_integer(1);
+			what = "must be a string";
+			break;
+		}
+		if (in_origin) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, d->key, bad);
+			json_object_set_new(j, "origin", o);
+		} else {
+			json_object_set_new(j, d->key, bad);
+		}
+		ev = ab_event_from_json(j, err, sizeof err);
+		json_decref(j);
+		if (ev)
+			fail_msg("member '%s': wrong type accepted", d->key);
+		snprintf(want, sizeof want, "member '%s%s': %s", in_origin ? "origin." : "",
+			 d->key, what);
+		assert_string_equal(err, want);
+	}
+}
+
+/* The lookups routing uses: every AB_EVF_ROUTE row as text. */
+static void test_member_text(void **state)
+{
+	struct ab_event *ev = ab_event_new();
+	char buf[64];
+
+	(void)state;
+	assert_non_null(ev);
+	assert_string_equal(ab_event_member_text(ev, AB_EVM_ID, buf, sizeof buf), "");
+	assert_null(ab_event_member_text(ev, AB_EVM_PRIORITY, buf, sizeof buf));
+	assert_null(ab_event_member_text(ev, AB_EVM_TITLE, buf, sizeof buf));
+	assert_null(ab_event_member_text(ev, AB_EVM_OCCURRED_AT, buf, sizeof buf));
+	assert_string_equal(ab_event_member_text(ev, AB_EVM_TYPE, buf, sizeof buf),
+			    "event.generic");
+	for (size_t i = 0; i < AB_EVM_COUNT; i++)
+		set_row(ev, &ab_event_member_defs[i]);
+	assert_string_equal(ab_event_member_text(ev, AB_EVM_PRIORITY, buf, sizeof buf), "999");
+	assert_string_equal(ab_event_member_text(ev, AB_EVM_SEVERITY, buf, sizeof buf),
+			    "critical");
+	assert_string_equal(ab_event_member_text(ev, AB_EVM_CATEGORY, buf, sizeof buf), "error");
+	assert_string_equal(ab_event_member_text(ev, AB_EVM_TITLE, buf, sizeof buf),
+			    "title \"\\\n\xc3\xa9");
+	assert_non_null(ab_event_member_text(ev, AB_EVM_OCCURRED_AT, buf, sizeof buf));
+	assert_null(ab_event_member_text(ev, AB_EVM_ORIGIN, buf, sizeof buf));
+	assert_null(ab_event_member_text(ev, AB_EVM_FIELDS, buf, sizeof buf));
+	assert_null(ab_event_member_text(ev, AB_EVM_COUNT, buf, sizeof buf));
+	for (size_t i = 0; i < AB_EVM_COUNT; i++)
+		if (ab_event_member_defs[i].flags & AB_EVF_ROUTE)
+			assert_non_null(ab_event_member_text(ev, (enum ab_event_member_id)i, buf,
+							     sizeof buf));
+	assert_ptr_equal(ab_event_str_member(ev, AB_EVM_URL), &ev->url);
+	assert_null(ab_event_str_member(ev, AB_EVM_PRIORITY));
+	assert_int_equal(ab_event_member_find("fields.x", 0), -1);
+	assert_int_equal(ab_event_member_find("received_at", AB_EVF_ROUTE), -1);
+	assert_int_equal(ab_event_member_find(NULL, 0), -1);
+	ab_event_free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -948,6 +1175,10 @@ int main(void)
 		cmocka_unit_test(test_categories),
 		cmocka_unit_test(test_utf8_repair),
 		cmocka_unit_test(test_dumps_matches_jansson),
+		cmocka_unit_test(test_golden_text_and_id),
+		cmocka_unit_test(test_member_table_round_trip),
+		cmocka_unit_test(test_member_table_types),
+		cmocka_unit_test(test_member_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -842,6 +842,28 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The targets are the AB_EVF_PROFILE rows of the event's member table,
+ * plus severity@SCALE and fields.NAME. */
+static void test_targets_from_member_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
+		const struct ab_event_member_def *d = &ab_event_member_defs[i];
+
+		if (ab_profile_target_ok(d->key) != !!(d->flags & AB_EVF_PROFILE))
+			fail_msg("member '%s': target %s", d->key,
+				 (d->flags & AB_EVF_PROFILE) ? "refused" : "accepted");
+	}
+	assert_true(ab_profile_target_ok("occurred_at"));
+	assert_true(ab_profile_target_ok("severity@cef"));
+	assert_true(ab_profile_target_ok("fields.x"));
+	assert_false(ab_profile_target_ok("received_at"));
+	assert_false(ab_profile_target_ok("id"));
+	assert_false(ab_profile_target_ok("origin"));
+	assert_false(ab_profile_target_ok("fields"));
+	assert_false(ab_profile_target_ok("severity@nope"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -863,6 +885,7 @@ int main(void)
 		cmocka_unit_test(test_all_captures_templates),
 		cmocka_unit_test(test_regex_on_field),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_targets_from_member_table),
 	};
 
 	return cmocka_run_group_tests_name("profile", tests, setup, teardown);

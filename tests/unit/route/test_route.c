@@ -716,6 +716,54 @@ static void test_disabled_nothing_left(void **state)
 	ab_config_free(c);
 }
 
+/* ab_event_member: the AB_EVF_ROUTE rows of the member table by name
+ * (unset -> NULL; priority as text), anything else from fields. */
+static void test_event_member(void **state)
+{
+	struct ab_event *ev = ab_event_new();
+	char buf[64];
+
+	(void)state;
+	assert_non_null(ev);
+	assert_string_equal(ab_event_member(ev, "type", buf, sizeof buf), "event.generic");
+	assert_string_equal(ab_event_member(ev, "severity", buf, sizeof buf), "info");
+	assert_string_equal(ab_event_member(ev, "category", buf, sizeof buf), "security");
+	assert_string_equal(ab_event_member(ev, "id", buf, sizeof buf), "");
+	assert_null(ab_event_member(ev, "priority", buf, sizeof buf));
+	assert_null(ab_event_member(ev, "asset", buf, sizeof buf));
+	ab_event_set_str(&ev->asset, "db-1");
+	ab_event_set_str(&ev->fingerprint, "fp");
+	ev->priority = 3;
+	ev->occurred_at = 1714564800000LL;
+	json_object_set_new(ev->fields, "asset", json_string("from fields"));
+	json_object_set_new(ev->fields, "occurred_at", json_string("a field"));
+	json_object_set_new(ev->fields, "n", json_integer(42));
+	json_object_set_new(ev->fields, "ok", json_true());
+	assert_string_equal(ab_event_member(ev, "asset", buf, sizeof buf), "db-1");
+	assert_string_equal(ab_event_member(ev, "fields.asset", buf, sizeof buf), "from fields");
+	assert_string_equal(ab_event_member(ev, "fingerprint", buf, sizeof buf), "fp");
+	assert_string_equal(ab_event_member(ev, "priority", buf, sizeof buf), "3");
+	/* not a routing member: a key of fields, as before the member table */
+	assert_string_equal(ab_event_member(ev, "occurred_at", buf, sizeof buf), "a field");
+	assert_null(ab_event_member(ev, "received_at", buf, sizeof buf));
+	assert_null(ab_event_member(ev, "origin", buf, sizeof buf));
+	assert_string_equal(ab_event_member(ev, "n", buf, sizeof buf), "42");
+	assert_string_equal(ab_event_member(ev, "fields.ok", buf, sizeof buf), "true");
+	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
+		const struct ab_event_member_def *d = &ab_event_member_defs[i];
+
+		if ((d->flags & AB_EVF_ROUTE) && d->kind == AB_EVK_STR)
+			ab_event_set_str(ab_event_str_member(ev, (enum ab_event_member_id)i), d->key);
+	}
+	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
+		const struct ab_event_member_def *d = &ab_event_member_defs[i];
+
+		if ((d->flags & AB_EVF_ROUTE) && d->kind == AB_EVK_STR)
+			assert_string_equal(ab_event_member(ev, d->key, buf, sizeof buf), d->key);
+	}
+	ab_event_free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -730,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_policy),
 		cmocka_unit_test(test_disabled_channels),
 		cmocka_unit_test(test_disabled_nothing_left),
+		cmocka_unit_test(test_event_member),
 	};
 	return cmocka_run_group_tests_name("route", tests, setup, teardown);
 }
