@@ -7,7 +7,7 @@
 # alternating (rotated) order, REPEAT times each; the median counts:
 #   bare       Postfix, no milter
 #   null       Postfix + bench/null_milter (plain libmilter filter that
-#              accepts at MAIL FROM: the DESIGN.md section 12 peer, 0.72x)
+#              accepts at MAIL FROM: the peer the performance targets name, 0.72x)
 #   ab-rcpt    Postfix + alertbridged, one source selected by recipient
 #              (alerts@example.com): ordinary mail is released at DATA
 #   ab-sender  Postfix + alertbridged, one source selected by sender

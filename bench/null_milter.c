@@ -1,6 +1,6 @@
 /*
  * null_milter.c - the "do-nothing libmilter filter" peer of bench/milter.sh
- * (DESIGN.md section 12): a plain libmilter filter that accepts every
+ * (the peer README's performance table names): a plain libmilter filter that accepts every
  * message at MAIL FROM and asks for nothing else.  It registers only an
  * envfrom callback and no negotiate callback, so libmilter itself turns
  * off the steps it has no callback for (connect, HELO, RCPT, DATA,

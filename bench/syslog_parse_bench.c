@@ -6,7 +6,7 @@
  * Prints one line per sample: name, iterations, seconds, lines/s.  Each
  * iteration parses into a fresh event (as the listener will), so the
  * figure includes ab_event_new/free and the id hash.  Not part of the tests;
- * see DESIGN.md section 12.
+ * README's performance section shows its figures.
  * Diagnostics: "parse failed" on stderr and exit 1.
  */
 #include <stdint.h>

@@ -10,7 +10,7 @@
  * AB_EVF_PROFILE).  A new member is one row here; a new kind is one
  * AB_EVK_ value, its C declaration below and its cases in event.c.
  *
- * X(NAME, name, kind, max, dflt, flags), in canonical order (DESIGN.md,
+ * X(NAME, name, kind, max, dflt, flags), in canonical order (doc/DESIGN.md,
  * the key order of ab_event_to_json(); the canonical text sorts its keys
  * by itself):
  *   NAME   the row's index AB_EVM_NAME (AB_ORM_NAME for origin's rows)
