@@ -1,48 +1,97 @@
 /*
- * alertbridged.c - the alertbridge daemon: loads the configuration, opens
- * the store, loads the channel plugins, drops privileges, runs the
- * delivery workers and handles signals.
+ * alertbridged.c - the alertbridge daemon.  main() runs its steps in order,
+ * one function each:
+ *   parse_args    the options
+ *   open_config   configuration (errors on the terminal), logging, the
+ *                 state directory
+ *   go_background fork (unless -f) before any database is open; the
+ *                 starting process waits for the daemon's verdict and
+ *                 exits with it (0 once started, else the failed step's)
+ *   open_state    store, channel runtime (plugins loaded, channels created)
+ *   detach        off the terminal (unless -f), the pid file
+ *   open_inputs   bind the syslog listeners and the milter socket (still
+ *                 root), then drop privileges
+ *   start         dispatcher, scheduler, syslog I/O thread, milter thread
+ *   run           the signal loop (below) until SIGTERM or SIGINT
+ *   reload        a new runtime from the file, swapped into every part, or
+ *                 refused (logged) and the running one kept
+ *   shut_down     stop the inputs, drain and stop the threads, close the
+ *                 store, remove the pid file.  Every exit after the options
+ *                 goes through it, a failed step as well as SIGTERM.
  *
  * Usage: alertbridged [-c FILE] [-f] [-p PIDFILE] [-P PLUGIN_DIR] [-d]
- * Signals: SIGTERM/SIGINT drain in-flight deliveries and exit 0; SIGUSR1
- *   reloads the configuration (a broken new file is refused and the old
- *   one keeps running).  SIGHUP is reserved (libmilter treats it as stop).
+ *
+ * Signals (the policy: doc/DESIGN.md "Signals", alertbridged(8)): SIGHUP
+ *   and SIGUSR1 reload, SIGTERM and SIGINT drain in-flight work and exit
+ *   0.  All four are blocked before any thread exists, so every thread
+ *   inherits the block.  Once started, the main thread unblocks HUP, TERM
+ *   and INT for a handler and reads USR1 from a signalfd ("signals" below
+ *   says why).  libmilter's own signal thread, which waits for HUP, TERM
+ *   and INT and stops the milter on any of them, cannot be turned off;
+ *   Linux hands a signal sent to the process to the main thread (the
+ *   thread group leader) whenever that thread can take it, so libmilter
+ *   does not get them.  Should it still get one, the milter thread stops
+ *   the daemon as SIGTERM does (milter.c).
+ *
  * Diagnostics: config errors as FILE:LINE: message on stderr, exit 78
- *   (EX_CONFIG); store/plugin problems exit 73/69 with what to do.
+ *   (EX_CONFIG); store/plugin problems exit 73/69 with what to do; a
+ *   reload logs "configuration reloaded: ..." or "reload refused: ...".
  */
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <dirent.h>
 
 #include "lib/buf.h"
-#include "config/config.h"
-#include "deliver/dispatch.h"
-#include "config/config_mail.h"   /* milter settings */
-#include "ingest/milter.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "net/http.h"
+#include "config/config.h"
+#include "config/config_mail.h" /* the milter socket setting */
+#include "store/store.h"
+#include "deliver/dispatch.h"
 #include "deliver/plugin.h"
 #include "deliver/runtime.h"
-#include "deliver/scheduler.h"   /* groups, digests, reminders */
-#include "store/store.h"
+#include "deliver/scheduler.h"  /* groups, digests, reminders */
+#include "ingest/milter.h"
 #include "ingest/syslog_in.h"
-#include "lib/util.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/alertbridge/alertbridge.conf"
+
+/* Everything the steps open, start and close. */
+struct daemon_state {
+	const char *conf;               /* -c */
+	const char *pidfile_arg;        /* -p */
+	const char *plugin_dir;         /* -P */
+	bool foreground, debug;
+
+	struct ab_config *cfg;          /* loaded, until the runtime takes it */
+	int verdict_fd;                 /* background: the starting process waits on it */
+	char *pidfile;                  /* -p or 'pidfile' (owned: outlives reloads) */
+	int pidfd;                      /* the locked pid file, -1 when none */
+	struct ab_store *st;            /* opened first: requeues what was in flight */
+	struct ab_runtime *rt;          /* the running snapshot (owns its config) */
+	struct ab_syslog_in *syslog_in; /* NULL: no listener */
+	struct ab_milter *milter;       /* NULL: no milter socket */
+	struct ab_dispatcher *disp;
+	struct ab_sched *sched;
+	bool started;
+};
 
 static void usage(FILE *f)
 {
@@ -55,7 +104,8 @@ static void usage(FILE *f)
 		"  -d, --debug              debug logging\n"
 		"  -h, --help               this help\n"
 		"  -V, --version            version and plugin ABI\n"
-		"signals: TERM/INT stop after in-flight deliveries, USR1 reloads the configuration\n"
+		"signals: HUP (or USR1) reloads the configuration, TERM/INT stop after in-flight "
+		"deliveries\n"
 		"manual: alertbridged(8) / alertbridge(1), settings: alertbridge.conf(5)\n");
 }
 
@@ -83,15 +133,45 @@ static int write_pidfile(const char *path)
 	return fd;   /* kept open: the lock lives as long as we do */
 }
 
-static int daemonize(void)
+/* The starting process: wait for the daemon's verdict (one byte, the exit
+ * code) and exit with it. */
+static _Noreturn void wait_for_daemon(int fd)
 {
-	pid_t pid = fork();
-	int fd;
+	unsigned char code;
+	ssize_t n;
+	sigset_t set;
 
+	sigemptyset(&set);   /* a Ctrl-C stops the waiting, not the daemon */
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	do
+		n = read(fd, &code, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		_exit(code);
+	fprintf(stderr, "alertbridged: the daemon ended during start-up (see its log)\n");
+	_exit(EX_SOFTWARE);
+}
+
+/* Fork into the background before any database is opened: SQLite's locks
+ * do not pass to a child, and a store opened before the fork would lose
+ * them (another process would then take the WAL for its own).  The
+ * starting process waits until the daemon says how its start went.
+ * Returns in the daemon (new session) with *verdict_fd to write that to. */
+static int daemonize(int *verdict_fd)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(fds[1]);
+		wait_for_daemon(fds[0]);
+	}
+	close(fds[0]);
 	if (setsid() < 0)
 		return -1;
 	pid = fork();
@@ -99,6 +179,16 @@ static int daemonize(void)
 		return -1;
 	if (pid > 0)
 		_exit(0);
+	*verdict_fd = fds[1];
+	return 0;
+}
+
+/* The rest of daemonizing, once the store and the plugins are open: no
+ * working directory, no terminal. */
+static int leave_terminal(void)
+{
+	int fd;
+
 	if (chdir("/") < 0)
 		return -1;
 	fd = open("/dev/null", O_RDWR);
@@ -182,14 +272,11 @@ static void log_lines(int level, const char *what, const char *text)
 	}
 }
 
-/* --- syslog listeners: wake the dispatcher after a group commit --- */
-static void syslog_wake(void *d)
+static void syslog_wake(void *dispatcher)
 {
-	ab_dispatch_wake(d);
+	ab_dispatch_wake(dispatcher);
 }
-/* --- end syslog listeners --- */
 
-/* --- channels: disabled channels and fallbacks, once per load --- */
 static void log_channel_note(void *arg, bool warning, const char *line)
 {
 	(void)arg;
@@ -197,7 +284,7 @@ static void log_channel_note(void *arg, bool warning, const char *line)
 }
 
 /* Plugins, channels and their URLs: the same validation as `alertbridge
- * check` (warnings logged, errors refuse the configuration). */
+ * check` (warnings logged, errors refuse the configuration).  Takes cfg. */
 static struct ab_runtime *build_runtime(struct ab_config *cfg, const char *plugin_dir)
 {
 	char *errors = NULL, *warnings = NULL;
@@ -212,34 +299,11 @@ static struct ab_runtime *build_runtime(struct ab_config *cfg, const char *plugi
 	return rt;
 }
 
-static struct ab_runtime *load_runtime(const char *path, const char *plugin_dir)
+/* ------------------------------------------------------------ the steps */
+
+/* -1: go on; otherwise the exit code (help, version, usage error). */
+static int parse_args(struct daemon_state *d, int argc, char **argv)
 {
-	char *errors = NULL;
-	struct ab_config *cfg = ab_config_load(path, &errors);
-
-	if (!cfg) {
-		log_lines(AB_LOG_ERR, "configuration refused", errors);
-		free(errors);
-		return NULL;
-	}
-	return build_runtime(cfg, plugin_dir);
-}
-
-int main(int argc, char **argv)
-{
-	const char *conf = DEFAULT_CONFIG, *pidfile = NULL, *plugin_dir = NULL;
-	bool foreground = false, debug = false;
-	struct ab_runtime *rt;
-	struct ab_dispatcher *disp;
-	struct ab_sched *sched;
-	struct ab_milter *milter = NULL;   /* mail ingestion, NULL when not configured */
-	struct ab_syslog_in *syslog_in = NULL;   /* syslog listeners */
-	struct ab_store *st;
-	struct ab_config *cfg;
-	char *errors = NULL, err[1024];
-	sigset_t sigs;
-	int opt, pidfd = -1, sig;
-
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
@@ -250,14 +314,15 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:fp:P:dhV", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': conf = optarg; break;
-		case 'f': foreground = true; break;
-		case 'p': pidfile = optarg; break;
-		case 'P': plugin_dir = optarg; break;
-		case 'd': debug = true; break;
+		case 'c': d->conf = optarg; break;
+		case 'f': d->foreground = true; break;
+		case 'p': d->pidfile_arg = optarg; break;
+		case 'P': d->plugin_dir = optarg; break;
+		case 'd': d->debug = true; break;
 		case 'V': printf("alertbridged %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
 				  AB_PLUGIN_ABI_MAJOR, AB_PLUGIN_ABI_MINOR);
 			return 0;
@@ -269,150 +334,349 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	return -1;
+}
+
+/* Configuration (errors on the terminal), logging, the state directory.
+ * 0 or an exit code. */
+static int open_config(struct daemon_state *d)
+{
+	char *errors = NULL;
+	const char *pidfile;
 
 	if (ab_http_global_init() < 0) {
 		fprintf(stderr, "alertbridged: libcurl initialisation failed\n");
 		return EX_SOFTWARE;
 	}
-	/* Validate first, with errors on the terminal. */
-	cfg = ab_config_load(conf, &errors);
-	if (!cfg) {
+	d->cfg = ab_config_load(d->conf, &errors);
+	if (!d->cfg) {
 		fputs(errors ? errors : "configuration refused\n", stderr);
 		free(errors);
 		return EX_CONFIG;
 	}
-	ab_log_init("alertbridged", !foreground || cfg->log_syslog,
-		debug ? AB_LOG_DEBUG : cfg->log_level);
-	if (!pidfile)
-		pidfile = cfg->pidfile;
-
-	if (ab_mkdir_p(cfg->state_dir, 0750) < 0) {
-		ab_log(AB_LOG_ERR, "state_dir %s: %s (create it or set state_dir)", cfg->state_dir,
-			strerror(errno));
-		ab_config_free(cfg);
+	ab_log_init("alertbridged", !d->foreground || d->cfg->log_syslog,
+		d->debug ? AB_LOG_DEBUG : d->cfg->log_level);
+	pidfile = d->pidfile_arg ? d->pidfile_arg : d->cfg->pidfile;
+	if (pidfile && !(d->pidfile = strdup(pidfile))) {
+		ab_log(AB_LOG_ERR, "out of memory");
+		return EX_OSERR;
+	}
+	if (ab_mkdir_p(d->cfg->state_dir, 0750) < 0) {
+		ab_log(AB_LOG_ERR, "state_dir %s: %s (create it or set state_dir)",
+			d->cfg->state_dir, strerror(errno));
 		return EX_CANTCREAT;
 	}
-	st = ab_store_open(cfg->store_path, err, sizeof err);
-	if (!st) {
-		ab_log(AB_LOG_ERR, "%s", err);
-		ab_config_free(cfg);
-		return EX_CANTCREAT;
-	}
-	/* Whatever was in flight when we last stopped (even by kill -9) goes again. */
-	ab_store_requeue_running(st, ab_now_ms(), true);
+	return 0;
+}
 
-	rt = build_runtime(cfg, plugin_dir);
-	if (!rt) {
-		ab_store_close(st);
-		return EX_CONFIG;
-	}
-	cfg = rt->cfg;
-
-	if (!foreground && daemonize() < 0) {
+/* Background, unless -f: from here on the starting process waits for the
+ * verdict (see daemonize).  0 or an exit code. */
+static int go_background(struct daemon_state *d)
+{
+	if (d->foreground)
+		return 0;
+	if (daemonize(&d->verdict_fd) < 0) {
 		ab_log(AB_LOG_ERR, "cannot daemonize: %s", strerror(errno));
 		return EX_OSERR;
 	}
-	if (pidfile && (pidfd = write_pidfile(pidfile)) < 0)
+	return 0;
+}
+
+/* The store (whatever was in flight when we last stopped goes again) and
+ * the runtime, which takes the configuration.  0 or an exit code. */
+static int open_state(struct daemon_state *d)
+{
+	char err[1024];
+
+	d->st = ab_store_open(d->cfg->store_path, err, sizeof err);
+	if (!d->st) {
+		ab_log(AB_LOG_ERR, "%s", err);
 		return EX_CANTCREAT;
-	/* --- syslog listeners: bind as root, before the privilege drop --- */
-	syslog_in = ab_syslog_in_open(cfg, err, sizeof err);
-	if (!syslog_in && err[0]) {
+	}
+	ab_store_requeue_running(d->st, ab_now_ms(), true);   /* even after kill -9 */
+	d->rt = build_runtime(d->cfg, d->plugin_dir);
+	d->cfg = NULL;   /* the runtime's now, or freed */
+	return d->rt ? 0 : EX_CONFIG;
+}
+
+/* Off the terminal (unless -f) and the pid file.  0 or an exit code. */
+static int detach(struct daemon_state *d)
+{
+	if (!d->foreground && leave_terminal() < 0) {
+		ab_log(AB_LOG_ERR, "cannot daemonize: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if (d->pidfile && (d->pidfd = write_pidfile(d->pidfile)) < 0)
+		return EX_CANTCREAT;
+	return 0;
+}
+
+/* Background: tell the starting process how the start went (once). */
+static void tell_starter(struct daemon_state *d, int rc)
+{
+	unsigned char code = (unsigned char)rc;
+	ssize_t n;
+
+	if (d->verdict_fd < 0)
+		return;
+	n = write(d->verdict_fd, &code, 1);
+	(void)n;   /* it is gone: nobody to tell */
+	close(d->verdict_fd);
+	d->verdict_fd = -1;
+}
+
+/* Bind the syslog listeners and the milter socket while still root, then
+ * drop privileges.  0 or an exit code. */
+static int open_inputs(struct daemon_state *d)
+{
+	const struct ab_config *cfg = d->rt->cfg;
+	char err[1024];
+
+	d->syslog_in = ab_syslog_in_open(cfg, err, sizeof err);
+	if (!d->syslog_in && err[0]) {
 		ab_log(AB_LOG_ERR, "%s", err);
 		return EX_UNAVAILABLE;
 	}
-	/* --- end syslog listeners --- */
-	/* --- milter (mail ingestion): bind before dropping privileges --- */
 	if (cfg->mail && cfg->mail->socket &&
-	    !(milter = ab_milter_open(rt, cfg->user, err, sizeof err))) {
+	    !(d->milter = ab_milter_open(d->rt, cfg->user, err, sizeof err))) {
 		ab_log(AB_LOG_ERR, "%s", err);
 		return EX_UNAVAILABLE;
 	}
-	/* --- end milter --- */
 	if (drop_privileges(cfg) < 0)
 		return EX_NOPERM;
-
-	/* Signals are taken synchronously by this thread only. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGUSR1);
-	sigaddset(&sigs, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	disp = ab_dispatch_start(cfg->store_path, rt, err, sizeof err);
-	if (!disp) {
-		ab_log(AB_LOG_ERR, "%s", err);
-		return EX_OSERR;
-	}
-	/* --- scheduler: due groups, digests, reminders --- */
-	sched = ab_sched_start(cfg->store_path, rt, disp, NULL, NULL, err, sizeof err);
-	if (!sched) {
-		ab_log(AB_LOG_ERR, "%s", err);
-		return EX_OSERR;
-	}
-	/* --- end scheduler --- */
-	/* --- syslog listeners --- */
-	if (syslog_in && ab_syslog_in_start(syslog_in, rt, cfg->store_path, syslog_wake, disp, err,
-		sizeof err) < 0) {
-		ab_log(AB_LOG_ERR, "%s", err);
-		return EX_OSERR;
-	}
-	/* --- end syslog listeners --- */
-	/* --- milter (mail ingestion): smfi_main in its own thread --- */
-	if (milter && ab_milter_start(milter, err, sizeof err) < 0) {
-		ab_log(AB_LOG_ERR, "%s", err);
-		return EX_OSERR;
-	}
-	/* --- end milter --- */
-	ab_log(AB_LOG_NOTICE, "alertbridged %s started: %zu channel(s), %zu rule(s), store %s, "
-		"%d worker(s)", PACKAGE_VERSION, rt->n_channels, cfg->n_rules, cfg->store_path,
-		cfg->dispatch.workers);
-	ab_channels_notes(cfg, log_channel_note, NULL);   /* channels */
-
-	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig == SIGUSR1) {
-			struct ab_runtime *nrt = load_runtime(conf, plugin_dir);
-			if (!nrt) {
-				ab_log(AB_LOG_ERR, "reload refused: still running the previous "
-					"configuration");
-				continue;
-			}
-			if (strcmp(nrt->cfg->store_path, rt->cfg->store_path) != 0)
-				ab_log(AB_LOG_WARNING, "reload: a new store path takes effect only "
-					"after a restart");
-			ab_dispatch_set_runtime(disp, nrt);
-			ab_syslog_in_set_runtime(syslog_in, nrt);   /* syslog */
-			ab_milter_set_runtime(milter, nrt);         /* milter */
-			ab_sched_set_runtime(sched, nrt);           /* scheduler */
-			ab_runtime_unref(rt);
-			rt = nrt;
-			ab_log(AB_LOG_NOTICE, "configuration reloaded: %zu channel(s), %zu rule(s)",
-				rt->n_channels, rt->cfg->n_rules);
-			ab_channels_notes(rt->cfg, log_channel_note, NULL);
-			continue;
-		}
-		if (sig == SIGHUP) {
-			ab_log(AB_LOG_NOTICE, "SIGHUP ignored: use SIGUSR1 to reload, SIGTERM to stop");
-			continue;
-		}
-		ab_log(AB_LOG_NOTICE, "signal %d: finishing in-flight deliveries and stopping", sig);
-		break;
-	}
-	ab_milter_stop(milter);         /* milter: answers in-flight mail first */
-	ab_syslog_in_stop(syslog_in);   /* syslog: commits what it read */
-	ab_sched_stop(sched);           /* scheduler: a pass in progress commits */
-	ab_dispatch_stop(disp);
-	ab_store_close(st);
-	if (pidfile && pidfd >= 0) {
-		/* After a privilege drop the directory may not be ours: empty it then. */
-		if (unlink(pidfile) < 0 && ftruncate(pidfd, 0) < 0)
-			ab_log(AB_LOG_WARNING, "pid file %s: could not remove it", pidfile);
-		close(pidfd);
-	}
-	ab_runtime_unref(rt);
-	ab_log(AB_LOG_NOTICE, "stopped");
 	return 0;
+}
+
+/* ---------------------------------------------------------------- signals */
+
+/* HUP, TERM and INT, the signals libmilter's signal thread waits for too,
+ * come to the main thread's handler: once run() begins the main thread
+ * never blocks them again, not even while the handler runs (SA_NODEFER,
+ * empty mask).  USR1, which libmilter leaves alone, stays blocked in every
+ * thread and is read from a signalfd, so it is never pending on the main
+ * thread: Linux passes a signal to another thread when the main thread
+ * still has one pending, and a HUP right after a USR1 would go to
+ * libmilter.  (Two HUPs in a row merge while the first is pending; a HUP
+ * next to a TERM or INT may go to libmilter, which only stops the milter,
+ * and the daemon stops anyway.) */
+static const int caught_signals[] = { SIGHUP, SIGTERM, SIGINT };
+static volatile sig_atomic_t reload_wanted;   /* HUP since the last reload began */
+static volatile sig_atomic_t stop_signal;     /* TERM or INT: its number */
+static int wake_pipe[2] = { -1, -1 };         /* the handler wakes run() */
+static int usr1_fd = -1;                      /* signalfd for USR1 */
+
+static void caught_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof caught_signals / sizeof caught_signals[0]; i++)
+		sigaddset(set, caught_signals[i]);
+}
+
+/* Before any thread exists: every thread inherits the block, including
+ * the ones libmilter starts.  A signal that comes during start-up waits
+ * and is acted on once run() begins. */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	caught_set(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	ssize_t n;
+
+	if (sig == SIGHUP)
+		reload_wanted = 1;
+	else
+		stop_signal = sig;
+	n = write(wake_pipe[1], "", 1);   /* full: a wake-up is pending anyway */
+	(void)n;
+	errno = saved;
+}
+
+/* The handler, its wake-up pipe and the USR1 signalfd, set up while the
+ * signals are still blocked; run() unblocks HUP, TERM and INT in the main
+ * thread only.  0 or -1. */
+static int catch_signals(void)
+{
+	struct sigaction sa;
+	sigset_t usr1;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+	    (usr1_fd = signalfd(-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		ab_log(AB_LOG_ERR, "signal handling: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART | SA_NODEFER;
+	for (size_t i = 0; i < sizeof caught_signals / sizeof caught_signals[0]; i++)
+		sigaction(caught_signals[i], &sa, NULL);
+	return 0;
+}
+
+/* ------------------------------------------------------- start and reload */
+
+/* The worker threads and the inputs' threads (they inherit the block).
+ * 0 or an exit code. */
+static int start(struct daemon_state *d)
+{
+	const struct ab_config *cfg = d->rt->cfg;
+	char err[1024];
+
+	d->disp = ab_dispatch_start(cfg->store_path, d->rt, err, sizeof err);
+	if (!d->disp) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		return EX_OSERR;
+	}
+	d->sched = ab_sched_start(cfg->store_path, d->rt, d->disp, NULL, NULL, err, sizeof err);
+	if (!d->sched) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		return EX_OSERR;
+	}
+	if (d->syslog_in && ab_syslog_in_start(d->syslog_in, d->rt, cfg->store_path, syslog_wake,
+						d->disp, err, sizeof err) < 0) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		return EX_OSERR;
+	}
+	if (d->milter && ab_milter_start(d->milter, err, sizeof err) < 0) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		return EX_OSERR;
+	}
+	d->started = true;
+	ab_log(AB_LOG_NOTICE, "alertbridged %s started: %zu channel(s), %zu rule(s), store %s, "
+		"%d worker(s)", PACKAGE_VERSION, d->rt->n_channels, cfg->n_rules, cfg->store_path,
+		cfg->dispatch.workers);
+	ab_channels_notes(cfg, log_channel_note, NULL);
+	return 0;
+}
+
+/* Read the file again, build a complete new runtime and swap it into every
+ * part; on any error log why and keep the running one. */
+static void reload(struct daemon_state *d)
+{
+	struct ab_runtime *nrt = NULL;
+	struct ab_config *cfg;
+	char *errors = NULL;
+
+	cfg = ab_config_load(d->conf, &errors);
+	if (!cfg)
+		log_lines(AB_LOG_ERR, "configuration refused", errors);
+	free(errors);
+	if (cfg)   /* its own host, with its secrets key: a refusal changes nothing */
+		nrt = build_runtime(cfg, d->plugin_dir);
+	if (!nrt) {
+		ab_log(AB_LOG_ERR, "reload refused: still running the previous configuration");
+		return;
+	}
+	if (strcmp(nrt->cfg->store_path, d->rt->cfg->store_path) != 0)
+		ab_log(AB_LOG_WARNING, "reload: a new store path takes effect only after a restart");
+	ab_dispatch_set_runtime(d->disp, nrt);
+	ab_syslog_in_set_runtime(d->syslog_in, nrt);
+	ab_milter_set_runtime(d->milter, nrt);
+	ab_sched_set_runtime(d->sched, nrt);
+	ab_runtime_unref(d->rt);
+	d->rt = nrt;
+	ab_log(AB_LOG_NOTICE, "configuration reloaded: %zu channel(s), %zu rule(s)",
+		d->rt->n_channels, d->rt->cfg->n_rules);
+	ab_channels_notes(d->rt->cfg, log_channel_note, NULL);
+}
+
+/* The signal loop: reload on HUP or USR1 (once more when another came
+ * during a reload), return on TERM or INT. */
+static void run(struct daemon_state *d)
+{
+	struct pollfd pfd[2] = { { wake_pipe[0], POLLIN, 0 }, { usr1_fd, POLLIN, 0 } };
+	struct signalfd_siginfo si;
+	char buf[64];
+	sigset_t set;
+
+	caught_set(&set);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);   /* this thread only: see "signals" */
+	while (!stop_signal) {
+		if (reload_wanted) {
+			reload_wanted = 0;
+			reload(d);
+			continue;
+		}
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			ab_log(AB_LOG_ERR, "signal loop: %s; stopping", strerror(errno));
+			stop_signal = SIGTERM;
+			break;
+		}
+		while (read(wake_pipe[0], buf, sizeof buf) > 0)
+			;
+		while (read(usr1_fd, &si, sizeof si) == (ssize_t)sizeof si)
+			reload_wanted = 1;
+	}
+	ab_log(AB_LOG_NOTICE, "signal %d: finishing in-flight deliveries and stopping",
+		(int)stop_signal);
+}
+
+/* --------------------------------------------------------------- shut down */
+
+/* Whatever the steps opened, in reverse; each part may be missing. */
+static void shut_down(struct daemon_state *d)
+{
+	ab_milter_stop(d->milter);         /* answers in-flight mail first */
+	ab_syslog_in_stop(d->syslog_in);   /* commits what it read */
+	ab_sched_stop(d->sched);           /* a pass in progress commits */
+	ab_dispatch_stop(d->disp);         /* in-flight deliveries finish */
+	ab_store_close(d->st);
+	if (d->pidfd >= 0) {
+		/* After a privilege drop the directory may not be ours: empty it then. */
+		if (unlink(d->pidfile) < 0 && ftruncate(d->pidfd, 0) < 0)
+			ab_log(AB_LOG_WARNING, "pid file %s: could not remove it", d->pidfile);
+		close(d->pidfd);
+	}
+	ab_runtime_unref(d->rt);
+	ab_config_free(d->cfg);   /* a start that failed before the runtime took it */
+	free(d->pidfile);
+	for (int i = 0; i < 2; i++)
+		if (wake_pipe[i] >= 0)
+			close(wake_pipe[i]);
+	if (usr1_fd >= 0)
+		close(usr1_fd);
+	if (d->started)
+		ab_log(AB_LOG_NOTICE, "stopped");
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_state d = { .conf = DEFAULT_CONFIG, .pidfd = -1, .verdict_fd = -1 };
+	int rc = parse_args(&d, argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	block_signals();
+	rc = open_config(&d);
+	if (!rc)
+		rc = go_background(&d);
+	if (!rc)
+		rc = open_state(&d);
+	if (!rc)
+		rc = detach(&d);
+	if (!rc)
+		rc = open_inputs(&d);
+	if (!rc && catch_signals() < 0)
+		rc = EX_OSERR;
+	if (!rc)
+		rc = start(&d);
+	if (!rc) {
+		tell_starter(&d, 0);
+		run(&d);
+	}
+	shut_down(&d);
+	tell_starter(&d, rc);   /* a failed start: after the clean-up */
+	return rc;
 }

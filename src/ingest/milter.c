@@ -72,6 +72,9 @@ struct ab_milter {
 	pthread_t thr;
 	bool running;
 	volatile sig_atomic_t stopping;
+	char *unix_path;             /* a unix socket: removed on stop */
+	dev_t unix_dev;              /* ... if it is still the one we bound */
+	ino_t unix_ino;
 };
 
 static struct ab_milter *g_milter;   /* libmilter has one filter per process */
@@ -692,10 +695,17 @@ struct ab_milter *ab_milter_open(struct ab_runtime *rt, const char *user, char *
 		const char *path = strchr(sock, ':') + 1;
 		struct passwd *pw = user ? getpwnam(user) : NULL;
 
+		struct stat st;
+
 		/* The MTA (user postfix) must be able to connect: rw for the group. */
 		if (pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
 			ab_log(AB_LOG_WARNING, "milter: chown %s: %s", path, strerror(errno));
 		chmod(path, 0660);
+		/* libmilter removes it at stop only when not running as root. */
+		if (lstat(path, &st) == 0 && (m->unix_path = strdup(path)) != NULL) {
+			m->unix_dev = st.st_dev;
+			m->unix_ino = st.st_ino;
+		}
 	}
 	free(sock);   /* libmilter keeps its own copy of the connection spec */
 	return m;
@@ -779,6 +789,14 @@ void ab_milter_stop(struct ab_milter *m)
 	ab_store_close(m->st);
 	m->st = NULL;
 	pthread_mutex_unlock(&m->lock);
+	if (m->unix_path) {
+		struct stat st;
+
+		if (lstat(m->unix_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_dev == m->unix_dev && st.st_ino == m->unix_ino)
+			unlink(m->unix_path);
+		free(m->unix_path);
+	}
 	ab_runtime_unref(m->rt);
 	free(m->store_path);
 	pthread_mutex_destroy(&m->lock);

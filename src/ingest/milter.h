@@ -5,14 +5,17 @@
  * Lifecycle, called by alertbridged.c:
  *   ab_milter_open()   register and bind the socket (before privileges
  *                      are dropped, after daemonizing); NULL + err on error
- *   ab_milter_start()  run smfi_main() in a thread (after the signal mask
- *                      is set: libmilter's own signal thread shares it)
+ *   ab_milter_start()  run smfi_main() in a thread (after the daemon has
+ *                      blocked its signals: every thread inherits the block)
  *   ab_milter_set_runtime()  swap the configuration snapshot on reload (for
  *                      new SMTP sessions: an open session keeps its own)
- *   ab_milter_stop()   smfi_stop() and join (SIGTERM path)
- * If libmilter itself takes SIGTERM/SIGINT/SIGHUP (its signal thread
- * competes with the daemon's sigwait), smfi_main returns and the milter
- * thread re-raises SIGTERM so the daemon stops as a whole.
+ *   ab_milter_stop()   smfi_stop(), join, remove a unix socket it bound
+ *                      (shut-down path; also when never started)
+ * smfi_main starts libmilter's own signal thread, which waits for SIGHUP,
+ * SIGTERM and SIGINT and stops the milter on any of them; the daemon
+ * arranges that its main thread takes these signals instead (doc/DESIGN.md
+ * "Signals").  Should libmilter still take one, smfi_main returns and the
+ * milter thread raises SIGTERM so the daemon stops as a whole.
  *
  *   ab_milter_plan()   what one SMTP session negotiates, from the mail
  *                      sources and what the MTA offers (SMFIF_* actions,
