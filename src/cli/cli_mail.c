@@ -84,7 +84,7 @@ static char *read_all(const char *path, size_t *len)
 		if (ab_buf_append(&b, chunk, n) < 0) {
 			fprintf(stderr, "alertbridge: %s: larger than %u bytes\n", path, MAX_INPUT);
 			ab_buf_free(&b);
-			b.data = NULL;
+			b.overflow = true;   /* (free cleared it): NULL, not "", below */
 			break;
 		}
 	if (f != stdin)
