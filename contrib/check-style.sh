@@ -3,12 +3,13 @@
 # no banned string functions, every .c opens with a comment, syslog() only
 # with a literal format, every shipped profile is installed, the layer rules
 # of doc/DESIGN.md (a src/ folder includes only its own and lower layers'
-# headers, always as "layer/name.h"), public names start with ab_ / AB_.
+# headers, always as "layer/name.h"), public names start with ab_ / AB_,
+# every script and test helper is distributed (make distcheck).
 # Run from anywhere: contrib/check-style.sh [SRCDIR]
 top=${1:-${top_srcdir:-$(dirname "$0")/..}}
 cd "$top" || exit 1
 files=$(find src plugins include tests/unit tests/plugins tests/fuzz bench -name '*.[ch]' 2>/dev/null | sort)
-echo "1..7"
+echo "1..8"
 bad=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' $files 2>/dev/null | grep -v 'snprintf\|vsnprintf' )
 if [ -z "$bad" ]; then echo "ok 1 - no sprintf/vsprintf/strcpy/strcat/gets"; else
 	echo "not ok 1 - banned string functions"; echo "$bad" | sed 's/^/# /'; fi
@@ -60,3 +61,14 @@ names=$(grep -hnE '^[a-z_][a-z0-9_ \*]*[ *](([a-z_][a-z0-9_]*))\(' $(find src -n
 	grep -vE '^(ab_|main$)' | sort -u)
 if [ -z "$names" ]; then echo "ok 7 - public core functions start with ab_"; else
 	echo "not ok 7 - public functions without the ab_ prefix:"; echo "$names" | sed 's/^/# /'; fi
+# every script, test helper and milter script is in Makefile.am (EXTRA_DIST
+# lists them file by file, so that make dist and make distcheck have them)
+undist=""
+for f in .ci/run contrib/*.sh contrib/*/* bench/*.sh tests/lib/* tests/integration/*.sh \
+	tests/milter/* tests/fuzz/*.sh tests/fuzz/*.h tests/fuzz/README; do
+	[ -f "$f" ] || continue
+	case "$f" in *.log|*.trs|*/__pycache__) continue;; esac
+	grep -qF "$f" Makefile.am || undist="$undist $f"
+done
+if [ -z "$undist" ]; then echo "ok 8 - every script and test helper is in Makefile.am"; else
+	echo "not ok 8 - not in Makefile.am (EXTRA_DIST or a test list):$undist"; fi
