@@ -39,12 +39,18 @@
 #   ab_kill_daemon [PID]       SIGKILL (a crash) and reap it
 #   ab_gone PID                true once PID has exited (wait_for-able)
 #   ab_show_log TITLE FILE [N] the last N (40) lines of FILE as diagnostics
+#   ab_distcheck_skip WHY      under make distcheck (AB_DISTCHECK=yes) skip
+#                              the whole test (1..0 # SKIP WHY); else return:
+#                              for tests that need root, where a user's
+#                              distcheck cannot give it
 #   ab_cleanup                 the EXIT trap: stop the processes still
 #                              running, run the ab_on_exit commands, remove $T
 #
 # tests/lib/postfix.sh builds on this (pf_begin calls ab_tmpdir and stops the
 # private Postfix at exit).  $AB and $ABD name the built programs.
 
+# (rsyslogd, postfix, useradd live in sbin, which a user's PATH may lack)
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
 AB=${AB:-$top_builddir/src/alertbridge}
 ABD=${ABD:-$top_builddir/src/alertbridged}
 AB_DLOG=${AB_DLOG:-}
@@ -161,6 +167,12 @@ ab_kill_daemon() {
 	ab_forget "$pid"
 	[ "$pid" != "$DPID" ] || DPID=
 	return 0
+}
+
+ab_distcheck_skip() {
+	[ "${AB_DISTCHECK:-}" = yes ] || return 0
+	echo "1..0 # SKIP $* (make distcheck run as a user)"
+	exit 0
 }
 
 ab_show_log() {
