@@ -57,7 +57,7 @@ is "check accepts loopback URLs listed in allow_networks" "$rc" 0
 out=$("$AB" -c "$T/ssrf.conf" check 2>&1); rc=$?
 is "check refuses a loopback URL without allow_networks" "$rc" 78
 like "check names the channel, setting and the reason, URL redacted" "$out" "ssrf.conf:[0-9]+: channel 'ssrf': setting 'url':.*(loopback|SSRF|refus)"
-ok "check output does not show the webhook secret" bash -c "! grep -q $SECRET <<< \"\$0\"" "$out"
+ok "check output does not show the webhook secret" bash -c "[ -n \"\$0\" ] && ! grep -q $SECRET <<< \"\$0\"" "$out"
 
 # --- alertbridge test through the real plugin
 out=$("$AB" -c "$T/ab.conf" test slack 2>&1); rc=$?

@@ -209,7 +209,7 @@ for row in "${ROWS[@]}"; do
 		else
 			like "$ch ($addr) with allow_networks [$allow]: a transport error (RETRY), not the guard" \
 				"rc=$rc $(tr '\n' ' ' <<< "$out")" "^rc=69 .*status: +retry .*(connect|timed out)"
-			ok "$ch: the guard did not refuse it" bash -c "! grep -q 'SSRF' <<< \"\$0\"" "$out"
+			ok "$ch: the guard did not refuse it" bash -c "[ -n \"\$0\" ] && ! grep -q 'SSRF' <<< \"\$0\"" "$out"
 		fi
 	done
 done
