@@ -4,12 +4,13 @@
 # with a literal format, every shipped profile is installed, the layer rules
 # of doc/DESIGN.md (a src/ folder includes only its own and lower layers'
 # headers, always as "layer/name.h"), public names start with ab_ / AB_,
-# no two modules of src/ depend on each other through their includes.
+# no two modules of src/ depend on each other through their includes,
+# every script and test helper is distributed (make distcheck).
 # Run from anywhere: contrib/check-style.sh [SRCDIR]
 top=${1:-${top_srcdir:-$(dirname "$0")/..}}
 cd "$top" || exit 1
 files=$(find src plugins include tests/unit tests/plugins tests/fuzz bench -name '*.[ch]' 2>/dev/null | sort)
-echo "1..8"
+echo "1..9"
 bad=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' $files 2>/dev/null | grep -v 'snprintf\|vsnprintf' )
 if [ -z "$bad" ]; then echo "ok 1 - no sprintf/vsprintf/strcpy/strcat/gets"; else
 	echo "not ok 1 - banned string functions"; echo "$bad" | sed 's/^/# /'; fi
@@ -91,3 +92,14 @@ END { for (u in node) if (!state[u]) visit(u) }')
 if [ -z "$cycles" ]; then echo "ok 8 - the include graph of src/ modules has no cycle"; else
 	echo "not ok 8 - modules that include each other (directly or around a cycle):"
 	echo "$cycles" | sed 's/^/# /'; fi
+# every script, test helper and milter script is in Makefile.am (EXTRA_DIST
+# lists them file by file, so that make dist and make distcheck have them)
+undist=""
+for f in .ci/run contrib/*.sh contrib/*/* bench/*.sh tests/lib/* tests/integration/*.sh \
+	tests/milter/* tests/fuzz/*.sh tests/fuzz/*.h tests/fuzz/README; do
+	[ -f "$f" ] || continue
+	case "$f" in *.log|*.trs|*/__pycache__) continue;; esac
+	grep -qF "$f" Makefile.am || undist="$undist $f"
+done
+if [ -z "$undist" ]; then echo "ok 9 - every script and test helper is in Makefile.am"; else
+	echo "not ok 9 - not in Makefile.am (EXTRA_DIST or a test list):$undist"; fi

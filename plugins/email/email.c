@@ -294,8 +294,10 @@ static void put_header(struct ab_buf *b, const char *name, const char *value)
 	char *clean = rd_esc(value, RD_ESC_HEADER, 400);
 	bool ascii = true;
 
-	if (!clean)
+	if (!clean) {
+		ab_buf_fail(b);   /* a mail without this header is never sent */
 		return;
+	}
 	for (const char *p = clean; *p; p++)
 		if ((unsigned char)*p >= 0x80)
 			ascii = false;
@@ -499,6 +501,8 @@ static char *build_mail(const struct em_inst *in, const struct ab_message *msg, 
 		"Content-Transfer-Encoding: base64\r\n\r\n", boundary);
 	put_base64(&m, ab_buf_cstr(&h), h.len);
 	ab_buf_printf(&m, "--%s--\r\n", boundary);
+	if (t.oom || h.oom)
+		ab_buf_fail(&m);   /* a body cut short by ENOMEM: never sent */
 	ab_buf_free(&t);
 	ab_buf_free(&h);
 	if (m.overflow || !m.data) {

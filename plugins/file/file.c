@@ -138,8 +138,8 @@ static void file_send(void *vinst, const struct ab_message *msg, struct ab_resul
 	if (json_dump_callback(msg->payload, dump_cb, &line,
 		JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
 	    ab_buf_putc(&line, '\n') < 0) {
-		ab_result_set(res, line.overflow ? AB_PERMANENT : AB_RETRY, 0,
-			line.overflow ? "payload is larger than the 1 MiB line limit" :
+		ab_result_set(res, line.overflow && !line.oom ? AB_PERMANENT : AB_RETRY, 0,
+			line.overflow && !line.oom ? "payload is larger than the 1 MiB line limit" :
 			"cannot serialise the payload (out of memory?)");
 		ab_buf_free(&line);
 		return;

@@ -169,7 +169,8 @@ static void inbox_send(void *vinst, const struct ab_message *msg, struct ab_resu
 			str_member(p, "type") : "event.generic");
 	}
 	if (json_dump_callback(p, dump_cb, &json, JSON_SORT_KEYS | JSON_COMPACT) != 0) {
-		ab_result_set(res, json.overflow ? AB_PERMANENT : AB_RETRY, 0, json.overflow ?
+		ab_result_set(res, json.overflow && !json.oom ? AB_PERMANENT : AB_RETRY, 0,
+			json.overflow && !json.oom ?
 			"payload is larger than the 1 MiB inbox item limit" :
 			"cannot serialise the payload (out of memory?)");
 		ab_buf_free(&json);

@@ -2,7 +2,8 @@
  * buf.c - capped growable byte buffers and bounded string helpers.
  *
  * Public: ab_buf_* (see buf.h), ab_strlcpy, ab_strdup0.
- * Diagnostics: none; callers see -1 and the overflow flag.
+ * Diagnostics: none; callers see -1, errno (EMSGSIZE or ENOMEM) and the
+ * overflow and oom flags (buf.h says which to test).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -147,7 +148,13 @@ char *ab_buf_steal(struct ab_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 	b->overflow = false;
+	b->oom = false;
 	return p;
+}
+
+void ab_buf_fail(struct ab_buf *b)
+{
+	b->oom = b->overflow = true;
 }
 
 size_t ab_strlcpy(char *dst, const char *src, size_t size)

@@ -4,7 +4,8 @@
  * Public: ab_utf8_seq, ab_utf8_clean, ab_utf8_valid, ab_utf8_count,
  *         ab_utf8_plausible, ab_utf8_from_cp1252.
  * Diagnostics: none; ab_utf8_clean and ab_utf8_from_cp1252 return -1 when
- *         their output was cut (the buffer's overflow flag set) or on ENOMEM.
+ *         their output was cut (the buffer's overflow flag set) or on ENOMEM
+ *         (its oom flag set too).
  *
  * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
  * U+10FFFF, the same rules jansson applies, so every cleaned string is a
@@ -59,7 +60,7 @@ static int put_valid(struct ab_buf *out, const unsigned char *s, size_t n)
 		return 0;
 	if (ab_buf_append(out, s, n) == 0)
 		return 0;
-	if (!out->overflow)
+	if (out->oom || !out->overflow)
 		return -1;                  /* ENOMEM */
 	room = out->max > out->len ? out->max - out->len : 0;
 	if (room >= n)

@@ -24,7 +24,7 @@ size_t ab_utf8_seq(const char *s, size_t n);
  * control character becomes a space, otherwise CR LF and lone CR become LF
  * and control characters other than TAB and LF are dropped.  Stops at
  * out->max on a character boundary.  Returns 0, or -1 if the output was cut
- * (out->overflow set) or memory ran out (overflow not set).
+ * (out->overflow set, out->oom not) or memory ran out (out->oom set).
  */
 int ab_utf8_clean(struct ab_buf *out, const char *in, size_t len, bool single_line);
 

@@ -117,7 +117,7 @@ static void out(struct emit *e, const char *p, size_t n)
 		return;
 	if (ab_utf8_clean(e->b, p, n, false) < 0) {
 		e->cut = true;
-		if (!e->b->overflow)
+		if (e->b->oom || !e->b->overflow)
 			e->nomem = true;
 	}
 }

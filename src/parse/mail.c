@@ -125,7 +125,7 @@ static char *clean_dup(struct ctx *c, const char *s, size_t max, bool single_lin
 	if (!ab_utf8_valid(s, strlen(s)))
 		c->m->n_bad_utf8++;
 	if (ab_utf8_clean(&b, s, strlen(s), single_line) < 0) {
-		if (!b.overflow) {
+		if (b.oom || !b.overflow) {
 			ab_buf_free(&b);
 			c->nomem = true;
 			return NULL;
@@ -669,7 +669,7 @@ static int decode_header_value(struct ab_buf *out, const char *raw, size_t rawle
 		while (k < rawlen && raw[k] != '\r' && raw[k] != '\n')
 			k++;
 		if (k > i && ab_buf_append_trunc(&u, q, k - i) < 0) {
-			if (!u.overflow) {
+			if (u.oom || !u.overflow) {
 				ab_buf_free(&u);
 				return -1;
 			}
@@ -712,7 +712,7 @@ static int decode_header_value(struct ab_buf *out, const char *raw, size_t rawle
 			in_run = true;
 		}
 		if (rc == 0 && run_add(&r, &h, &w) < 0) {
-			if (r.bytes.overflow)
+			if (r.bytes.overflow && !r.bytes.oom)
 				cut = true;     /* what fits is still converted */
 			else
 				rc = -1;
@@ -749,7 +749,7 @@ static char *header_dup(struct ctx *c, GMimeHeader *h, bool *cut)
 		return clean_dup(c, g_mime_header_get_value(h) ? g_mime_header_get_value(h) : "",
 				 c->lim.max_header, true, cut);
 	if (decode_header_value(&b, raw, strlen(raw), &nbad) < 0) {
-		if (!b.overflow) {
+		if (b.oom || !b.overflow) {
 			ab_buf_free(&b);
 			c->nomem = true;
 			return NULL;
@@ -1223,8 +1223,8 @@ static char *take_text(struct ctx *c, GMimePart *part, size_t *outlen, size_t *s
 	if (raw.overflow)
 		*cut = true;
 	if (to_utf8(&clean, raw.data ? raw.data : "", raw.len,
-		    part_charset(part, raw.data, raw.len, c->sniff), false, &nbad) < 0) {
-		if (!clean.overflow) {
+		    part_charset(part, raw.data, raw.len, c->sniff), false, &nbad) < 0 || raw.oom) {
+		if (raw.oom || clean.oom || !clean.overflow) {
 			c->nomem = true;
 			ab_buf_free(&raw);
 			ab_buf_free(&clean);
@@ -1433,7 +1433,7 @@ static void take_body(struct ctx *c)
 				hit(c, AB_MAIL_LIMIT_DECODED,
 				    "mail: decoded content over max_decoded %zu; text of html cut",
 				    c->lim.max_decoded);
-			if (ab_utf8_clean(&tb, ab_buf_cstr(&hb), hb.len, false) < 0 && !tb.overflow)
+			if (ab_utf8_clean(&tb, ab_buf_cstr(&hb), hb.len, false) < 0 && (tb.oom || !tb.overflow))
 				c->nomem = true;
 			m->text_len = tb.len;
 			m->text = ab_buf_steal(&tb);

@@ -161,7 +161,7 @@ static char *clean_value(const char *v, size_t len, bool multi)
 		e--;
 	if (e == s)
 		return NULL;
-	if (ab_utf8_clean(&b, v + s, e - s, !multi) < 0 && !b.overflow) {
+	if (ab_utf8_clean(&b, v + s, e - s, !multi) < 0 && (b.oom || !b.overflow)) {
 		ab_buf_free(&b);
 		return NULL;
 	}

@@ -19,28 +19,13 @@
 #   - `log --channels` says disabled, `test` still sends with a note.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-ABD="$B/src/alertbridged"
-T=$(mktemp -d /tmp/abdisabled.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-# (AB_KEEP=1 keeps $T for a look after a failure)
-cleanup() {
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	[ -n "${AB_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir abdisabled   # (AB_KEEP=1 keeps $T for a look after a failure)
 
 command -v sqlite3 >/dev/null || bail "sqlite3 not installed (contrib/install-deps.sh --test)"
-mkdir -m 755 "$T/plugins"
-for p in file webhook; do install -m 0755 "$AB_PLUGIN_STAGE/$p.so" "$T/plugins/$p.so"; done
-
-python3 "$top_srcdir/tests/lib/sink.py" --port-file "$T/port" --record "$T/rec.jsonl" \
-	--control "$T/ctl.json" 2>"$T/sink.log" & PIDS+=($!)
-wait_for 10 test -s "$T/port" || bail "sink did not start"
-PORT=$(cat "$T/port")
-SYSLOG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ab_plugins file webhook
+ab_sink PORT --record "$T/rec.jsonl" --control "$T/ctl.json"
+SYSLOG_PORT=$(ab_free_port)
 
 # mkconf FILE B_ENABLED DEFAULT: one daemon configuration; b is the switch.
 mkconf() {
@@ -83,8 +68,6 @@ in_a() { [ -f "$T/state/a.jsonl" ] && grep -qF -- "$1" "$T/state/a.jsonl"; }
 in_c() { [ -f "$T/state/c.jsonl" ] && grep -qF -- "$1" "$T/state/c.jsonl"; }
 q() { sqlite3 "$T/state/store.db" "$1" 2>/dev/null; }
 b_jobs() { q "SELECT COUNT(*) FROM jobs WHERE channel = 'b' AND $1"; }
-start() { "$ABD" -f -c "$T/ab.conf" 2>>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID"); }
-started() { grep -q 'alertbridged .* started' "$T/daemon.log"; }
 reloads() { grep -c 'configuration reloaded' "$T/daemon.log"; }
 reloaded_after() { [ "$(reloads)" -gt "$1" ]; }
 reload() { # reload CONF: swap the file in, SIGUSR1, wait for the daemon to say so
@@ -131,8 +114,7 @@ id1=$(send "$T/on.conf" only.x held-1)
 id2=$(send "$T/on.conf" only.x held-2)
 id3=$(send "$T/on.conf" both.x held-3)
 is "three jobs queued for b while it was enabled (daemon down)" "$(b_jobs 'state = 0')" 3
-start
-ok "daemon starts with b disabled" wait_for 20 started
+ok "daemon starts with b disabled" ab_start_daemon "$T/ab.conf"
 ok "the held-3 job for a is delivered" wait_for 20 in_a held-3
 ok "a later event for a is delivered (the worker went past b's older jobs)" mark mark-1
 is "b's jobs stay queued with no attempt" "$(b_jobs 'state = 0 AND attempts = 0')" 3
@@ -197,6 +179,6 @@ ok "the event stays in the store" \
 is "no job for it" "$(q "SELECT COUNT(*) FROM jobs WHERE event_id = '$idn'")" 0
 is "exactly one warning line for it" "$(grep -c "event $idn: not delivered" "$T/daemon.log")" 1
 
-kill -TERM "$DPID"; wait "$DPID"; rc=$?
+ab_stop_daemon; rc=$?
 is "daemon stops cleanly" "$rc" 0
-[ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; sed 's/^/#   /' "$T/daemon.log" | tail -40; }
+[ "$TAP_FAILED" -eq 0 ] || ab_show_log "daemon log" "$T/daemon.log" 40

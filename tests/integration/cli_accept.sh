@@ -15,11 +15,8 @@
 #   - the command table: unknown commands, help per command.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-T=$(mktemp -d /tmp/abaccept.XXXXXX)
-cleanup() { [ -n "${AB_KEEP:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir abaccept
 command -v sqlite3 >/dev/null || bail "sqlite3 not installed (contrib/install-deps.sh --test)"
 
 cat > "$T/ab.conf" <<CONF

@@ -20,17 +20,8 @@
 # loopback.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-ABD="$B/src/alertbridged"
-T=$(mktemp -d /tmp/abfirst.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	[ -n "${AB_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir abfirst
 command -v sqlite3 >/dev/null || bail "sqlite3 not installed (contrib/install-deps.sh --test)"
 
 # --- help and version
@@ -63,12 +54,8 @@ out=$("$AB" help queue)
 like "alertbridge help queue" "$out" "queue retry ID"
 
 # ------------------------------------------------------------ the defects
-mkdir -m 755 "$T/plugins"
-for p in file webhook inbox teams; do install -m 0755 "$AB_PLUGIN_STAGE/$p.so" "$T/plugins/$p.so"; done
-python3 "$top_srcdir/tests/lib/sink.py" --port-file "$T/port" --record "$T/rec.jsonl" \
-	--control "$T/ctl.json" 2>"$T/sink.log" & PIDS+=($!)
-wait_for 10 test -s "$T/port" || bail "sink did not start"
-PORT=$(cat "$T/port")
+ab_plugins file webhook inbox teams
+ab_sink PORT --record "$T/rec.jsonl" --control "$T/ctl.json"
 q() { sqlite3 "$T/state/store.db" "$1" 2>/dev/null; }
 
 # mkconf FILE TEAMS_URL: a daemon configuration
@@ -111,8 +98,7 @@ for c in ftp notaurl; do
 done
 like "ftp: scheme not supported" "$(cat "$T/check.err")" "not a valid URL|scheme"
 cp "$T/good.conf" "$T/ab.conf"
-"$ABD" -f -c "$T/ab.conf" 2>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID")
-wait_for 20 grep -q 'alertbridged .* started' "$T/daemon.log" || bail "daemon did not start"
+ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
 cp "$T/ftp.conf" "$T/ab.conf"; kill -USR1 "$DPID"
 wait_for 20 grep -q 'reload refused' "$T/daemon.log"
 like "SIGUSR1 with a refused url: reload refused" "$(grep 'reload refused' "$T/daemon.log")" "reload refused"
@@ -215,6 +201,6 @@ out=$(echo '[1,2]' | "$AB" -c "$C" send - 2>&1); rc=$?
 is "[1,2]: exit 65" "$rc" 65
 like "[1,2]: not an event (a JSON object)" "$out" "not an event: an event is a JSON object"
 
-kill -TERM "$DPID"; wait "$DPID"
-[ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; tail -30 "$T/daemon.log" | sed 's/^/#   /'; }
+ab_stop_daemon
+[ "$TAP_FAILED" -eq 0 ] || ab_show_log "daemon log" "$T/daemon.log" 30
 done_testing

@@ -5,18 +5,11 @@
 # clean SIGTERM.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-ABD="$B/src/alertbridged"
-T=$(mktemp -d /tmp/abe2e.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; [ -n "${AB_KEEP:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir abe2e
 
-mkdir -m 755 "$T/plugins"
-for p in file inbox; do install -m 0755 "$AB_PLUGIN_STAGE/$p.so" "$T/plugins/$p.so"; done
-install -m 0755 "$B/tests/plugins/.libs/mock.so" "$T/plugins/mock.so"
+ab_plugins file inbox
+install -m 0755 "$top_builddir/tests/plugins/.libs/mock.so" "$T/plugins/mock.so"
 
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
@@ -37,7 +30,6 @@ CONF
 ev() { # ev N SEVERITY -> canonical event JSON
 	printf '{"type":"finding.created","severity":"%s","title":"finding %s","source":"code_scan","tool":"e2e","asset":"payments-api","fields":{"n":%s}}' "$2" "$1" "$1"
 }
-start() { "$ABD" -f -c "$T/ab.conf" 2>>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID"); }
 idle() { [ -z "$("$AB" -c "$T/ab.conf" queue list 2>/dev/null)" ]; }
 lines() { [ -f "$T/state/events.jsonl" ] && wc -l < "$T/state/events.jsonl" || echo 0; }
 
@@ -52,7 +44,7 @@ out=$("$AB" -c "$T/bad.conf" check 2>&1); rc=$?
 is "check fails on a broken config (EX_CONFIG)" "$rc" 78
 like "check names file and line" "$out" "bad.conf:2: .*nope"
 
-start
+ab_start_daemon "$T/ab.conf"
 id1=$(ev 1 high | "$AB" -c "$T/ab.conf" send -)
 like "send prints the event id" "$id1" '^[0-9a-f]{32}$'
 id1b=$(ev 1 high | "$AB" -c "$T/ab.conf" send - 2>/dev/null)
@@ -84,11 +76,11 @@ ok "good reload is applied" wait_for 5 grep -q "configuration reloaded" "$T/daem
 N=150
 for i in $(seq 100 $((100 + N - 1))); do
 	ev "$i" critical | "$AB" -c "$T/ab.conf" send - >> "$T/ids" || echo "send failed $i" >&2
-	[ "$i" = 150 ] && kill -9 "$DPID"
+	[ "$i" = 150 ] && ab_kill_daemon
 done
 before=$(lines)
 diag "file channel had $before lines when the daemon was killed"
-start
+ab_start_daemon "$T/ab.conf"
 ok "after restart every queued job is delivered" wait_for 60 idle
 missing=0
 while read -r id; do grep -q "\"id\":\"$id\"" "$T/state/events.jsonl" || missing=$((missing + 1)); done < "$T/ids"
@@ -97,7 +89,7 @@ uniq_ids=$(grep -o '"id":"[0-9a-f]*"' "$T/state/events.jsonl" | sort -u | wc -l)
 is "file channel holds each event (dedupe by id)" "$uniq_ids" $((N + 1))
 is "inbox holds every event once" "$("$AB" -c "$T/ab.conf" inbox list --json | wc -l)" $((N + 2))
 
-kill -TERM "$DPID"; wait "$DPID"; rc=$?
+ab_stop_daemon; rc=$?
 is "SIGTERM: clean exit 0" "$rc" 0
 like "stop is logged" "$(tail -1 "$T/daemon.log")" "stopped"
-[ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; sed 's/^/#   /' "$T/daemon.log" | tail -30; }
+[ "$TAP_FAILED" -eq 0 ] || ab_show_log "daemon log" "$T/daemon.log" 30

@@ -5,16 +5,16 @@
 # twice; background mode detaches and writes its pid file.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
+. "$top_srcdir/tests/lib/daemon.sh"
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (CI runs as root)"; exit 0; fi
-T=$(mktemp -d /tmp/abpriv.XXXXXX); chmod 755 "$T"
+ab_tmpdir abpriv
 USERNAME=abtest
 PIDF="$T/state/ab.pid"
-cleanup() { [ -s "$PIDF" ] && kill -9 "$(cat "$PIDF")" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
+# the detached daemon is not this shell's child: stopped through its pid file
+kill_pidfile() { [ -s "$PIDF" ] && kill -9 "$(cat "$PIDF")" 2>/dev/null; }
+ab_on_exit kill_pidfile
 id "$USERNAME" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$USERNAME"
-mkdir -m 755 "$T/plugins"
-for p in file inbox; do install -m 0755 "$AB_PLUGIN_STAGE/$p.so" "$T/plugins/$p.so"; done
+ab_plugins file inbox
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
 plugin_dir = "$T/plugins";
@@ -25,16 +25,16 @@ channels = ( { name = "file"; type = "file"; path = "events.jsonl"; } );
 default = ["file"];
 CONF
 plan 7
-"$B/src/alertbridged" -c "$T/ab.conf"; rc=$?
+"$ABD" -c "$T/ab.conf"; rc=$?
 is "background start returns 0" "$rc" 0
 ok "pid file written" wait_for 5 test -s "$PIDF"
 pid=$(cat "$PIDF" 2>/dev/null)
 uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
 is "daemon runs as $USERNAME" "$uid" "$(id -u "$USERNAME")"
-"$B/src/alertbridged" -f -c "$T/ab.conf" 2>"$T/second.err"; rc=$?
+"$ABD" -f -c "$T/ab.conf" 2>"$T/second.err"; rc=$?
 ok "a second daemon with the same pid file refuses" test "$rc" -ne 0
 like "and says why" "$(cat "$T/second.err")" "locked"
-echo '{"type":"finding.created","severity":"high","title":"after privilege drop"}' | "$B/src/alertbridge" -c "$T/ab.conf" send - >/dev/null
+echo '{"type":"finding.created","severity":"high","title":"after privilege drop"}' | "$AB" -c "$T/ab.conf" send - >/dev/null
 ok "delivered while running as $USERNAME" wait_for 10 grep -q "after privilege drop" "$T/state/events.jsonl"
 kill -TERM "$pid"
 ok "stops on SIGTERM and removes its pid file" wait_for 10 test ! -e "$PIDF"

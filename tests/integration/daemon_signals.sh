@@ -17,32 +17,15 @@
 # Needs miltertest and logger.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-ABD="$B/src/alertbridged"
+. "$top_srcdir/tests/lib/daemon.sh"
 if ! command -v miltertest >/dev/null; then
 	echo "1..1"; echo "not ok 1 - miltertest not installed (contrib/install-deps.sh --test)"; exit 1
 fi
-T=$(mktemp -d /tmp/absig.XXXXXX)
-chmod 755 "$T"
-DPID="" HOLDER=""
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
-	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null
-	[ -n "${AB_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+ab_tmpdir absig
 
 # Two free loopback ports: the syslog listener, and one held busy later.
-read -r SPORT BUSY < <(python3 - <<'PY'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-)
-mkdir -m 755 "$T/plugins"
-install -m 0755 "$AB_PLUGIN_STAGE/file.so" "$T/plugins/file.so"
+read -r SPORT BUSY <<< "$(ab_free_port 2)"
+ab_plugins file
 
 conf() { # conf N: file channels c0..cN, default = cN; replaced in one rename
 	{
@@ -105,7 +88,7 @@ last_reload_has() { grep 'configuration reloaded' "$T/daemon.log" | tail -1 | gr
 plan 61
 
 conf 0
-"$ABD" -f -c "$T/ab.conf" 2>>"$T/daemon.log" & DPID=$!
+"$ABD" -f -c "$T/ab.conf" 2>>"$T/daemon.log" & DPID=$!; ab_track "$DPID"
 ok "daemon starts: milter and both syslog listeners" wait_for 20 listening
 is "pid file names the daemon" "$(cat "$T/ab.pid" 2>/dev/null)" "$DPID"
 syslog_line "syslog-before-hup"

@@ -21,6 +21,7 @@
 # or when an alertbridge installation is present (it is not touched).
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/daemon.sh"
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 q() { "$@" >/dev/null 2>&1; }
 
@@ -37,14 +38,13 @@ for d in /etc/alertbridge /var/lib/alertbridge; do
 	[ -e "$d" ] && skip_all "$d exists (contrib/quickstart.sh?): the package would take it over"
 done
 
-T=$(mktemp -d /tmp/abdeb.XXXXXX)
+ab_tmpdir abdeb
 SRC="$T/alertbridge-0.1.0"
-DPID=""
 had_user=no; getent passwd alertbridge >/dev/null && had_user=yes
 had_group=no; getent group alertbridge >/dev/null && had_group=yes
 export DEBIAN_FRONTEND=noninteractive
-cleanup() {
-	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+# (at exit, after the daemon started here is stopped)
+purge_package() {
 	local s
 	s=$(dpkg-query -W -f='${db:Status-Status}' alertbridge 2>/dev/null)
 	if [ -n "$s" ] && [ "$s" != "not-installed" ]; then
@@ -52,14 +52,14 @@ cleanup() {
 	fi
 	if [ "$had_user" = no ] && getent passwd alertbridge >/dev/null; then userdel alertbridge 2>/dev/null; fi
 	if [ "$had_group" = no ] && getent group alertbridge >/dev/null; then groupdel alertbridge 2>/dev/null; fi
-	[ -n "${AB_KEEP:-}" ] || rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+ab_on_exit purge_package
 
 # --- a copy of the working tree
 mkdir -p "$SRC"
-if git -C "$top_srcdir" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+# (a git work tree whose top is top_srcdir: make distcheck's unpacked tarball
+# sits inside one, under _build/, and is copied as a release tarball)
+if [ "$(git -C "$top_srcdir" rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$top_srcdir" && pwd -P)" ]; then
 	git -C "$top_srcdir" ls-files -z -co --exclude-standard |
 		while IFS= read -r -d '' f; do
 			# tracked but deleted in the working tree: not part of it
@@ -68,7 +68,7 @@ if git -C "$top_srcdir" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		bail "copying the working tree failed"
 else
 	# a release tarball: everything but build products
-	tar -C "$top_srcdir" --exclude=./_build --exclude=./config.status --exclude=./config.log \
+	tar -C "$top_srcdir" --exclude=./_build --exclude=./_inst --exclude=./config.status --exclude=./config.log \
 		--exclude=./Makefile --exclude=./libtool -cf - . | tar -C "$SRC" -xf - ||
 		bail "copying the source tree failed"
 fi
@@ -128,7 +128,8 @@ for m in man1/alertbridge.1 man5/alertbridge.conf.5 man8/alertbridged.8; do
 	ok "man page $m" test -s "/usr/share/man/$m.gz"
 done
 ok "plugins installed" q bash -c 'ls /usr/lib/*/alertbridge/plugins/inbox.so /usr/lib/*/alertbridge/plugins/slack.so'
-ok "no libtool .la files" bash -c '! ls /usr/lib/*/alertbridge/plugins/*.la 2>/dev/null | grep -q .'
+ok "no libtool .la files" bash -c 'ls -d /usr/lib/*/alertbridge/plugins >/dev/null &&
+	! ls /usr/lib/*/alertbridge/plugins/*.la 2>/dev/null | grep -q .'
 for f in examples/postfix/main.cf.snippet examples/rsyslog/alertbridge.conf \
 	examples/syslog-ng/alertbridge.conf README.md.gz copyright; do
 	ok "/usr/share/doc/alertbridge/$f" test -s "/usr/share/doc/alertbridge/$f"
@@ -142,9 +143,8 @@ if [ -d /run/systemd/system ]; then
 	pid=$(systemctl show -p MainPID --value alertbridge 2>/dev/null)
 else
 	diag "systemd is not running: starting /usr/sbin/alertbridged here"
-	/usr/sbin/alertbridged -f -c /etc/alertbridge/alertbridge.conf 2>"$T/daemon.log" & DPID=$!
+	ABD=/usr/sbin/alertbridged ab_start_daemon /etc/alertbridge/alertbridge.conf
 	pid=$DPID
-	sleep 1
 fi
 ok "the daemon runs as alertbridge" wait_for 10 \
 	bash -c "[ \"\$(awk '/^Uid:/ {print \$2}' /proc/$pid/status 2>/dev/null)\" = $(id -u alertbridge) ]"
@@ -157,10 +157,8 @@ ok "the event is in the inbox" wait_for 15 bash -c "alertbridge inbox list | gre
 ok "and in /var/lib/alertbridge/events.jsonl" wait_for 15 grep -qF "$title" /var/lib/alertbridge/events.jsonl
 [ "$TAP_FAILED" -eq 0 ] || { [ -s "$T/daemon.log" ] && sed 's/^/# daemon: /' "$T/daemon.log"; }
 if [ -n "$DPID" ]; then
-	kill -TERM "$DPID"
-	ok "the daemon stops on SIGTERM" wait_for 15 bash -c "! kill -0 $DPID 2>/dev/null"
-	wait "$DPID" 2>/dev/null
-	DPID=""
+	ab_stop_daemon "$DPID" 15; rc=$?
+	ok "the daemon stops on SIGTERM" test "$rc" -ne 137
 fi
 
 # --- purge

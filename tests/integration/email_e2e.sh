@@ -14,14 +14,8 @@
 # without allow_networks) in `check`, `test` and real deliveries.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-ABD="$B/src/alertbridged"
-T=$(mktemp -d /tmp/abmail.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir abmail
 
 # aiosmtpd is a Debian package (python3-aiosmtpd): use the system Python
 # when the python3 on PATH is another installation without it.
@@ -29,15 +23,14 @@ PY=python3
 $PY -c 'import aiosmtpd' 2>/dev/null || PY=/usr/bin/python3
 $PY -c 'import aiosmtpd' 2>/dev/null || bail "python3-aiosmtpd missing (contrib/install-deps.sh --test)"
 
-mkdir -m 755 "$T/plugins"
-install -m 0755 "$AB_PLUGIN_STAGE/email.so" "$T/plugins/email.so"
+ab_plugins email
 sh "$top_srcdir/tests/lib/mkcert.sh" "$T/tls" || bail "mkcert failed"
 
 PASS='Pw-9vX7-app-secret-K3q'
 WRONG='Wr0ng-pw-7Zt4-never-ok'
 smtpd() { # smtpd NAME ARGS...: start tests/lib/smtpd.py recording into $T/NAME
-	$PY "$top_srcdir/tests/lib/smtpd.py" --port-file "$T/$1.port" --record "$T/$1" "${@:2}" \
-		2>"$T/$1.log" & PIDS+=($!)
+	ab_spawn "$T/$1.log" $PY "$top_srcdir/tests/lib/smtpd.py" --port-file "$T/$1.port" \
+		--record "$T/$1" "${@:2}"
 	wait_for 15 test -s "$T/$1.port" || bail "smtpd $1 did not start: $(cat "$T/$1.log")"
 }
 TLSARGS=(--cert "$T/tls/server.pem" --key "$T/tls/server.key")
@@ -126,7 +119,6 @@ ev() { # ev TYPE TITLE TOOL [FINGERPRINT]
 		"$1" "$2" "$3" "${4:+,\"fingerprint\":\"$4\"}"
 }
 dead() { "$AB" -c "$T/ab.conf" queue list --dead 2>/dev/null | grep -q " $1 "; }
-start() { "$ABD" -f -c "$1" 2>>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID"); }
 
 plan 66
 
@@ -162,7 +154,7 @@ timeout 20 "$ABD" -f -c "$T/guard.conf" 2>"$T/guard-start.log"; rc=$?
 is "the daemon refuses to start with the guarded url (EX_CONFIG)" "$rc" 78
 like "and names the channel and the guard's reason" "$(cat "$T/guard-start.log")" \
 	"channel 'guarded': setting 'url': smtp://127\.0\.0\.1:$P1: refused by the SSRF guard"
-start "$T/ab.conf"
+ab_start_daemon "$T/ab.conf"
 
 # --- one finding: STARTTLS + AUTH, parsed and checked field by field
 "$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'SQL injection in /login <b>' dojo fp-4711)" >/dev/null
@@ -205,12 +197,12 @@ ok "follow-up Message-ID differs from the first" test "$(fact "$M2" message-id)"
 "$AB" -c "$T/ab.conf" send - 2>>"$T/cli.log" <<< "$(ev finding.created 'inject\r\nBcc: evil@example.net' dojo fp-inj)" >/dev/null
 ok "injection attempt delivered" wait_for 20 has main 4
 M3=$(mailfile main 4); inspect "$M3"
-ok "no Bcc header" bash -c '! grep -q bcc <<< "$0"' "$(fact "$M3" headers)"
+ok "no Bcc header" bash -c '[ -n "$0" ] && ! grep -q bcc <<< "$0"' "$(fact "$M3" headers)"
 is "no header line starting with Bcc" "$(fact "$M3" bcc_line)" 0
 is "no extra envelope recipient" "$(envelope main 4 rcpt_tos)" "ops@example.org,sec@example.org"
 is "the title stays in the Subject, CR/LF made spaces" "$(fact "$M3" subject)" \
 	"[ab-e2e] [HIGH] inject  Bcc: evil@example.net (payments-api)"
-ok "evil@example.net received nothing" bash -c "! grep -l evil@example.net $T/main/*.json"
+ok "evil@example.net received nothing" absent evil@example.net -- "$T"/main/*.json
 
 # --- a group of three findings: one mail listing them
 for i in 1 2 3; do ev finding.created "grouped finding $i" grouped "fp-g$i"; echo; done > "$T/burst.jsonl"
@@ -252,14 +244,14 @@ is "smtps: the mail is the rendered alert" "$(fact "$(mailfile implicit 1)" part
 
 is "nothing more reached the server (and one group mail only)" "$(nmail main)" 5
 
-kill -TERM "$DPID"; wait "$DPID"; rc=$?
+ab_stop_daemon; rc=$?
 is "the daemon stopped cleanly" "$rc" 0
 ok "no sanitizer report from the daemon or the CLI" \
-	bash -c "! grep -l -E 'Sanitizer|runtime error' $T/daemon.log $T/cli.log"
+	absent -E 'Sanitizer|runtime error' -- "$T/daemon.log" "$T/cli.log"
 
 # --- secrets: neither password in any log, the delivery log or stderr
 "$AB" -c "$T/ab.conf" log --json -n 1000 > "$T/deliveries.json" 2>&1
 "$AB" -c "$T/ab.conf" queue list --dead >> "$T/deliveries.json" 2>&1
 ok "passwords appear in no log, delivery log or stderr" \
-	bash -c "! grep -l -e '$PASS' -e '$WRONG' $T/daemon.log $T/deliveries.json $T/*.log"
-[ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; sed 's/^/#   /' "$T/daemon.log" | tail -40; }
+	absent -e "$PASS" -e "$WRONG" -- "$T/daemon.log" "$T/deliveries.json" "$T"/*.log
+[ "$TAP_FAILED" -eq 0 ] || ab_show_log "daemon log" "$T/daemon.log" 40

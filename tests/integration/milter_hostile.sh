@@ -11,16 +11,15 @@
 # Needs root (Postfix) and the Debian packages postfix, swaks, python3.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/daemon.sh"
 . "$top_srcdir/tests/lib/postfix.sh"
-ABD="$top_builddir/src/alertbridged"
 
 pf_require
 
 pf_begin abhostile
 
-SPORT=$(pf_port); MPORT=$(pf_port)
-mkdir -m 755 "$T/plugins"
-install -m 0755 "$AB_PLUGIN_STAGE/file.so" "$T/plugins/file.so"
+read -r SPORT MPORT < <(ab_free_port 2)
+ab_plugins file
 
 # ---------------------------------------------------------------- alertbridge
 # The limits, spelled out.  max_message 8 MB: the 20 MB attachment (27 MB
@@ -209,7 +208,7 @@ fi
 
 plan 51
 
-"$ABD" -f -c "$T/ab.conf" >>"$T/daemon.log" 2>&1 & DPID=$!; PIDS+=("$DPID")
+ab_start_daemon "$T/ab.conf"
 ok "daemon listens on the milter socket" wait_for 10 grep -q "milter listening" "$T/daemon.log"
 postfix -c "$PF/etc" start >"$T/pfstart.log" 2>&1
 ok "private postfix instance starts" wait_for 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SPORT"
@@ -244,8 +243,21 @@ untouched() {
 	wait_for 60 is_delivered alerts "$1" || return 1
 	f=$(delivered alerts "$1")
 	[ "$(python3 "$T/hostile.py" bodyhash "$f")" = "$(python3 "$T/hostile.py" bodyhash "$T/$1.eml")" ] &&
-		! grep -q '^X-Alertbridge-Event:' "$f" &&
-		! grep -q "message_id\":\"$1@" "$T/state/events.jsonl" 2>/dev/null
+		! grep -q '^X-Alertbridge-Event:' "$f" && no_event "$1"
+}
+# no_event NAME: the store (it must exist) holds no event of mail NAME, and
+# the file channel (none yet before the first event) has none either.
+no_event() {
+	python3 - "$T/state/store.db" "$1@" <<'PY' || return 1
+import json, os, sqlite3, sys
+if not os.path.exists(sys.argv[1]):
+    sys.exit("# no store " + sys.argv[1])
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=30)
+for (j,) in db.execute("SELECT json FROM events"):
+    if json.loads(j).get("origin", {}).get("message_id", "").startswith(sys.argv[2]):
+        sys.exit(1)
+PY
+	! grep -q "message_id\":\"$1@" "$T/state/events.jsonl" 2>/dev/null
 }
 event_of() { grep "\"message_id\":\"$1@mon.example.net\"" "$T/state/events.jsonl" 2>/dev/null | head -1; }
 id_of() { event_of "$1" | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p'; }
@@ -371,7 +383,7 @@ HWM2=$(hwm)
 diag "VmHWM after all the hostile mails ${HWM2} kB (bound ${BOUND} kB)"
 ok "VmHWM after all the hostile mails under 4 x max_message + base" test "$HWM2" -lt "$BOUND"
 
-kill -TERM "$DPID"; wait "$DPID"; rc=$?
+ab_stop_daemon; rc=$?
 is "SIGTERM stops the daemon cleanly" "$rc" 0
-[ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; tail -30 "$T/daemon.log" | cut -c1-300 | sed 's/^/#   /';
-	diag "postfix log:"; tail -30 "$T/postfix.log" 2>/dev/null | cut -c1-300 | sed 's/^/#   /'; }
+[ "$TAP_FAILED" -eq 0 ] || { ab_show_log "daemon log" "$T/daemon.log" 30
+	ab_show_log "postfix log" "$T/postfix.log" 30; }

@@ -19,18 +19,15 @@
 # Needs root, postfix, swaks, python3.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/daemon.sh"
 . "$top_srcdir/tests/lib/postfix.sh"
-B=$top_builddir
-ABD="$B/src/alertbridged"
 
 pf_require
 
 pf_begin absteps
 
-SPORT=$(pf_port); SPORT2=$(pf_port); MPORT=$(pf_port); MPORT2=$(pf_port)
-SPORT3=$(pf_port); MPORT3=$(pf_port)
-mkdir -m 755 "$T/plugins"
-install -m 0755 "$AB_PLUGIN_STAGE/file.so" "$T/plugins/file.so"
+read -r SPORT SPORT2 MPORT MPORT2 SPORT3 MPORT3 < <(ab_free_port 6)
+ab_plugins file
 abconf() {   # abconf NAME PORT SELECTOR
 	mkdir -p "$T/$1"
 	cat > "$T/$1/ab.conf" <<CONF
@@ -58,9 +55,10 @@ postconf -c "$PF/etc" non_smtpd_milters= >/dev/null
 
 plan 29
 
-"$ABD" -f -c "$T/byrcpt/ab.conf" 2>>"$T/byrcpt/daemon.log" & PIDS+=($!)
-"$ABD" -f -c "$T/bysender/ab.conf" 2>>"$T/bysender/daemon.log" & PIDS+=($!)
-"$ABD" -f -c "$T/bynet/ab.conf" 2>>"$T/bynet/daemon.log" & PIDS+=($!)
+DPIDS=()
+for d in byrcpt bysender bynet; do
+	AB_DLOG="$T/$d/daemon.log" ab_start_daemon "$T/$d/ab.conf"; DPIDS+=("$DPID")
+done
 ok "the daemons listen" wait_for 10 bash -c "grep -q 'milter listening' '$T/byrcpt/daemon.log' &&
 	grep -q 'milter listening' '$T/bysender/daemon.log' &&
 	grep -q 'milter listening' '$T/bynet/daemon.log'"
@@ -150,10 +148,10 @@ f=$(grep -rl "outside net" "$T/mail/carol/new" | head -1)
 lacks "C: delivered untouched (no alertbridge header)" "$f" -i '^X-Alertbridge'
 is "C: no event" "$(nev bynet)" 0
 
-ok "no milter warnings in the Postfix log" bash -c "! grep -i 'warning:.*milter' '$T/postfix.log'"
-for p in "${PIDS[@]}"; do kill -TERM "$p"; done
-rc=0; for p in "${PIDS[@]}"; do wait "$p" || rc=$?; done; PIDS=()
+lacks "no milter warnings in the Postfix log" "$T/postfix.log" -i 'warning:.*milter'
+for p in "${DPIDS[@]}"; do kill -TERM "$p"; done
+rc=0; for p in "${DPIDS[@]}"; do ab_stop_daemon "$p" || rc=$?; done
 is "SIGTERM stops the daemons cleanly" "$rc" 0
-[ "$TAP_FAILED" -eq 0 ] || { for d in byrcpt bysender bynet; do diag "$d daemon log:";
-	tail -20 "$T/$d/daemon.log" | sed 's/^/#   /'; done
-	diag "postfix log:"; tail -30 "$T/postfix.log" 2>/dev/null | sed 's/^/#   /'; }
+[ "$TAP_FAILED" -eq 0 ] || { for d in byrcpt bysender bynet; do
+	ab_show_log "$d daemon log" "$T/$d/daemon.log" 20; done
+	ab_show_log "postfix log" "$T/postfix.log" 30; }

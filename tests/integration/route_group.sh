@@ -7,17 +7,10 @@
 # check refuses contradictions with FILE:LINE.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-ABD="$B/src/alertbridged"
-T=$(mktemp -d /tmp/abroute.XXXXXX)
-chmod 755 "$T"
-DPID=
-cleanup() { [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir abroute
 
-mkdir -m 755 "$T/plugins"
-for p in file inbox; do install -m 0755 "$AB_PLUGIN_STAGE/$p.so" "$T/plugins/$p.so"; done
+ab_plugins file inbox
 
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
@@ -53,7 +46,7 @@ with open(sys.argv[1], "w") as f:
             "title": "CVE-%d in %s" % (i, a), "fingerprint": "fp-%d" % i}) + "\n")
 PY
 
-"$ABD" -f -c "$T/ab.conf" 2>>"$T/daemon.log" & DPID=$!
+ab_start_daemon "$T/ab.conf"
 ids=$("$AB" -c "$T/ab.conf" send --lines "$T/burst.jsonl" 2>"$T/send.err"); rc=$?
 is "send --lines accepts the burst" "$rc" 0
 is "one id per event" "$(printf '%s\n' "$ids" | grep -cE '^[0-9a-f]{32}$')" 300
@@ -106,6 +99,6 @@ sed 's/max_group_size = 5;/max_group_size = 5; severities = ["low"]; min_severit
 out=$("$AB" -c "$T/bad.conf" check 2>&1); rc=$?
 like "check refuses an impossible severity range at FILE:LINE" "$rc:$out" "^78:.*bad.conf:[0-9]+: rule 'scan-burst': impossible severity range"
 
-kill -TERM "$DPID"; wait "$DPID" 2>/dev/null; DPID=
-[ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; sed 's/^/# /' "$T/daemon.log"; }
+ab_stop_daemon
+[ "$TAP_FAILED" -eq 0 ] || ab_show_log "daemon log" "$T/daemon.log" 200
 exit 0

@@ -21,11 +21,8 @@
 # address lets nothing through.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-T=$(mktemp -d /tmp/abssrf.XXXXXX)
-chmod 755 "$T"
-PIDS=()
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir abssrf
 HOSTS=/etc/hosts
 HOSTS_LOCK=/tmp/ab-etc-hosts.lock
 HOSTS_MARK="# alertbridge-test ssrf_table.sh $$"
@@ -46,33 +43,22 @@ hosts_remove() {
 	[ "$HOSTS_ADDED" -eq 0 ] ||
 		echo "# could not remove this test's lines from $HOSTS; backup: $HOSTS_BACKUP" >&2
 }
-cleanup() {
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	hosts_remove
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+ab_on_exit hosts_remove
 
-[ "$(id -u)" = 0 ] || bail "must run as root: it adds (and removes) its own /etc/hosts lines"
+[ "$(id -u)" = 0 ] || { ab_distcheck_skip "needs root (/etc/hosts lines)"
+	bail "must run as root: it adds (and removes) its own /etc/hosts lines"; }
 command -v strace >/dev/null || bail "strace not installed (contrib/install-deps.sh --test)"
 strace -f -qq -e trace=connect -o /dev/null true 2>/dev/null ||
 	bail "strace cannot trace here (ptrace not permitted)"
 command -v flock >/dev/null || bail "flock not installed (util-linux)"
 
-mkdir -m 755 "$T/plugins"
-install -m 0755 "$AB_PLUGIN_STAGE/webhook.so" "$T/plugins/webhook.so"
+ab_plugins webhook
 
 # Two local sinks: 127.0.0.1 (also reached through 0.0.0.0 and
-# ::ffff:127.0.0.1) and ::1 (also reached through ::).
-python3 "$top_srcdir/tests/lib/sink.py" --port-file "$T/port4" --record "$T/rec.jsonl" \
-	2>"$T/sink4.log" & PIDS+=($!)
-python3 "$top_srcdir/tests/lib/sink.py" --bind ::1 --port-file "$T/port6" --record "$T/rec.jsonl" \
-	2>"$T/sink6.log" & PIDS+=($!)
-wait_for 20 test -s "$T/port4" || bail "sink on 127.0.0.1 did not start"
-wait_for 20 test -s "$T/port6" || bail "sink on ::1 did not start (no IPv6 loopback?): $(cat "$T/sink6.log")"
-P4=$(cat "$T/port4")
-P6=$(cat "$T/port6")
+# ::ffff:127.0.0.1) and ::1 (also reached through ::; P6 not starting means
+# no IPv6 loopback).
+ab_sink P4 --record "$T/rec.jsonl"
+ab_sink P6 --bind ::1 --record "$T/rec.jsonl"
 
 # N|address|the guard's reason (ERE)|local sink (4, 6 or -)|networks that allow it
 # (0.0.0.0 and :: need the loopback network too: the kernel connects them
@@ -207,7 +193,7 @@ conf "$T/allowed-only.conf" < "$T/allowed.chans"
 } | conf "$T/allowed.conf"
 out=$("$AB" -c "$T/allowed-only.conf" check 2>&1); rc=$?
 is "check accepts every listed destination" "$rc" 0
-ok "... without an SSRF complaint" bash -c "! grep -q SSRF <<< \"\$0\"" "$out"
+ok "... without an SSRF complaint" bash -c "[ -n \"\$0\" ] && ! grep -q SSRF <<< \"\$0\"" "$out"
 
 for row in "${ROWS[@]}"; do
 	IFS='|' read -r n addr _ sink allow <<< "$row"
@@ -223,7 +209,7 @@ for row in "${ROWS[@]}"; do
 		else
 			like "$ch ($addr) with allow_networks [$allow]: a transport error (RETRY), not the guard" \
 				"rc=$rc $(tr '\n' ' ' <<< "$out")" "^rc=69 .*status: +retry .*(connect|timed out)"
-			ok "$ch: the guard did not refuse it" bash -c "! grep -q 'SSRF' <<< \"\$0\"" "$out"
+			ok "$ch: the guard did not refuse it" bash -c "[ -n \"\$0\" ] && ! grep -q 'SSRF' <<< \"\$0\"" "$out"
 		fi
 	done
 done
@@ -249,4 +235,4 @@ like ":: (by name) with only ::/128 listed: refused, the peer is ::1" \
 is "... and no request reached the sinks" "$(reqs unspec-lit)$(reqs unspec-name)" "00"
 
 hosts_remove
-ok "this test's $HOSTS lines are gone" bash -c "! grep -qF -- '$HOSTS_MARK' $HOSTS"
+lacks "this test's $HOSTS lines are gone" "$HOSTS" -F -- "$HOSTS_MARK"

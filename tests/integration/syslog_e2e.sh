@@ -8,31 +8,17 @@
 # restart), hostile lines, and the parse / explain / syslog status commands.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-AB="$B/src/alertbridge"
-ABD="$B/src/alertbridged"
-T=$(mktemp -d /tmp/absyslog.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir absyslog
 
 command -v rsyslogd >/dev/null || bail "rsyslogd not installed (contrib/install-deps.sh --test)"
 [ -f /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so ] || [ -n "$(find /usr/lib -name lmnsd_ossl.so 2>/dev/null | head -1)" ] ||
 	bail "rsyslog-openssl not installed (contrib/install-deps.sh --test)"
 
-mkdir -m 755 "$T/plugins"
-install -m 0755 "$AB_PLUGIN_STAGE/file.so" "$T/plugins/file.so"
+ab_plugins file
 
 # Free loopback ports: 4 for alertbridged, 4 for rsyslog's inputs.
-read -r P_UDP P_TCP P_TLS P_TLS2 R_UDP R_TCP R_OCT R_TLS < <(python3 - <<'PY'
-import socket
-socks = []
-for _ in range(8):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-)
+read -r P_UDP P_TCP P_TLS P_TLS2 R_UDP R_TCP R_OCT R_TLS < <(ab_free_port 8)
 
 # Test CA, server and client certificates.
 ( cd "$T" &&
@@ -68,7 +54,6 @@ syslog = {
 };
 CONF
 
-start() { "$ABD" -f -c "$T/ab.conf" 2>>"$T/daemon.log" & DPID=$!; PIDS+=("$DPID"); }
 idle() { [ -z "$("$AB" -c "$T/ab.conf" queue list 2>/dev/null)" ]; }
 has() { [ -f "$T/state/events.jsonl" ] && grep -qF -- "$1" "$T/state/events.jsonl"; }
 count() { [ -f "$T/state/events.jsonl" ] && grep -cF -- "$1" "$T/state/events.jsonl" || echo 0; }
@@ -80,7 +65,7 @@ plan 39
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts the syslog section" "$rc" 0
-start
+ab_start_daemon "$T/ab.conf"
 ok "daemon starts 4 listeners" wait_for 10 listening 4
 
 # ---- logger over each transport
@@ -133,7 +118,7 @@ ruleset(name="to_tls") { action(type="omfwd" target="127.0.0.1" port="$P_TLS" pr
 	StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="x509/name"
 	StreamDriverPermittedPeers="alertbridge.test" template="RSYSLOG_SyslogProtocol23Format") }
 RS
-rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rsyslog.pid" > "$T/rsyslog.log" 2>&1 & RPID=$!; PIDS+=("$RPID")
+ab_spawn "$T/rsyslog.log" rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rsyslog.pid"; RPID=$AB_PID
 rs_up() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$R_TLS" 2>/dev/null; }
 ok "private rsyslogd starts" wait_for 20 rs_up
 for i in 1 2 3; do
@@ -148,7 +133,7 @@ ok "rsyslog omfwd octet-counted RFC 5424 lines arrive" wait_for 30 has rsyslog-o
 ok "rsyslog omfwd TLS (ossl, x509/name, client cert) lines arrive" wait_for 30 has rsyslog-tls-3
 n=0; for k in udp tcp octet tls; do for i in 1 2 3; do has "rsyslog-$k-$i" && n=$((n + 1)); done; done
 is "all 12 rsyslog lines arrived" "$n" 12
-kill -TERM "$RPID" 2>/dev/null
+ab_stop_daemon "$RPID" >/dev/null
 
 # ---- 10,000 numbered lines over one TCP connection
 seq -f 'burst-%g-end' 1 10000 > "$T/burst.txt"
@@ -197,15 +182,14 @@ try:
 except OSError as e:
     print("sender stopped at", i, e)
 PY
-SPID=$!; PIDS+=("$SPID")
+SPID=$!; ab_track "$SPID"
 before=$(stat received)
 ok "burst is being received" wait_for 60 stat_ge received $((before + 2000))
-kill -9 "$DPID"
+ab_kill_daemon
 C=$(( $(stat received) - before ))
-wait "$DPID" 2>/dev/null
 diag "lines counted as received before kill -9: $C"
-kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
-start
+ab_stop_daemon "$SPID" >/dev/null
+ab_start_daemon "$T/ab.conf"
 ok "restarted daemon drains the queue" wait_for 120 idle
 seen=$(grep -o 'kill-[0-9]*-end' "$T/state/events.jsonl" | sed 's/kill-\([0-9]*\)-end/\1/' | sort -nu)
 lost=$(echo "$seen" | awk -v c="$C" '$1 <= c' | wc -l)
@@ -222,6 +206,6 @@ is "parse --syslog-file prints one event per line" "$("$AB" -c "$T/ab.conf" pars
 out=$("$AB" -c "$T/ab.conf" explain --syslog '<13>Nov 23 09:00:00 web1 suricata[1]: alert' 2>&1)
 like "explain --syslog shows the source and the routing" "$out" "syslog source: 'ids'.*|default"
 
-kill -TERM "$DPID"; wait "$DPID"; rc=$?
+ab_stop_daemon; rc=$?
 is "SIGTERM: clean exit" "$rc" 0
-[ "$TAP_FAILED" -eq 0 ] || { diag "daemon log:"; sed 's/^/#   /' "$T/daemon.log" | tail -40; diag "rsyslog:"; sed 's/^/#   /' "$T/rsyslog.log" | tail -20; }
+[ "$TAP_FAILED" -eq 0 ] || { ab_show_log "daemon log" "$T/daemon.log" 40; ab_show_log "rsyslog" "$T/rsyslog.log" 20; }

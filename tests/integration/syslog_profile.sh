@@ -4,8 +4,8 @@
 # message text; an unknown profile is a config error with FILE:LINE.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-AB="$top_builddir/src/alertbridge"
-T=$(mktemp -d /tmp/absprof.XXXXXX); trap 'rm -rf "$T"' EXIT
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_tmpdir absprof
 cat > "$T/ab.conf" <<'CONF'
 state_dir = "/tmp";
 channels = ( { name = "file"; type = "file"; path = "x.jsonl"; } );

@@ -1,32 +1,31 @@
 # postfix.sh - a private Postfix instance for the milter integration tests
-# (sourced after tap.sh): own config_directory and queue_directory in the
+# (sourced after tap.sh and daemon.sh): own config_directory and queue_directory in the
 # test's temp dir, smtpd on a loopback port, smtpd_milters and
 # non_smtpd_milters = inet:127.0.0.1:MPORT, virtual delivery into Maildirs
 # under DIR/mail (owner nobody), its log in DIR/postfix.log.
 #
 #   pf_require                 not ok + exit 1 unless root, postfix, swaks
-#   pf_port                    a free loopback TCP port
+#                              (a skip under a user's make distcheck)
 #   pf_setup DIR SPORT MPORT ADDR...
 #                              write the instance into DIR/pf (sets $PF); each
 #                              ADDR (user@example.com) gets the Maildir
 #                              DIR/mail/user/; add settings with
 #                              postconf -c "$PF/etc" name=value afterwards
-#   pf_stop                    stop the instance (for the cleanup trap)
-#   pf_begin PREFIX            make the test's temp dir $T (/tmp/PREFIX.*, mode
-#                              755), an empty PIDS array and an EXIT trap that
-#                              stops Postfix, kills PIDS and removes $T
-#                              (KEEP=1 keeps everything for debugging)
+#   pf_stop                    stop the instance
+#   pf_begin PREFIX            make the test's temp dir $T (ab_tmpdir: /tmp/PREFIX.*,
+#                              mode 755, removed at exit with every process the
+#                              test started; AB_KEEP=1 or KEEP=1 keeps it) and
+#                              stop the instance at exit (pf_stop)
 # Start it with: postfix -c "$PF/etc" start.
 
 pf_require() {
 	if [ "$(id -u)" -ne 0 ] || ! command -v postfix >/dev/null || ! command -v swaks >/dev/null; then
 		# Not a skip in CI: contrib/install-deps.sh --test installs both and CI runs as root.
+		ab_distcheck_skip "needs root, postfix and swaks"
 		echo "1..1"; echo "not ok 1 - needs root, postfix and swaks (contrib/install-deps.sh --test)"
 		exit 1
 	fi
 }
-
-pf_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 pf_setup() {
 	local dir=$1 sport=$2 mport=$3 a
@@ -74,16 +73,7 @@ CONF
 
 pf_stop() { [ -n "${PF:-}" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1; }
 
-pf_cleanup() {
-	[ -n "${KEEP:-}" ] && return
-	pf_stop
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-
 pf_begin() {
-	T=$(mktemp -d "/tmp/$1.XXXXXX")
-	chmod 755 "$T"
-	PIDS=()
-	trap pf_cleanup EXIT
+	ab_tmpdir "$1"
+	ab_on_exit pf_stop
 }

@@ -35,3 +35,15 @@ lacks() {
 	if [ -r "$f" ] && ! grep -q "$@" "$f"; then ok "$name" true
 	else ok "$name" false; [ -r "$f" ] || diag "$f: missing"; fi
 }
+# absent GREP-ARGS... -- FILE...: a check for ok and wait_for: every FILE
+# exists and grep finds nothing in any of them (a missing file, or a grep
+# error, is a failure, never a pass)
+absent() {
+	local a=() f
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do a+=("$1"); shift; done
+	[ $# -gt 1 ] || { diag "absent: no file named"; return 1; }
+	shift
+	for f in "$@"; do [ -r "$f" ] || { diag "$f: missing"; return 1; }; done
+	grep -q "${a[@]}" -- "$@"
+	[ $? -eq 1 ]
+}

@@ -4,19 +4,13 @@
 # checks that the alerts they sent became events.  Needs miltertest.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
-B=$top_builddir
-ABD="$B/src/alertbridged"
+. "$top_srcdir/tests/lib/daemon.sh"
 if ! command -v miltertest >/dev/null; then
 	echo "1..1"; echo "not ok 1 - miltertest not installed (contrib/install-deps.sh --test)"; exit 1
 fi
-T=$(mktemp -d /tmp/abmt.XXXXXX)
-chmod 755 "$T"
-DPID=""
-cleanup() { [ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -m 755 "$T/plugins"
-install -m 0755 "$AB_PLUGIN_STAGE/file.so" "$T/plugins/file.so"
+ab_tmpdir abmt
+PORT=$(ab_free_port)
+ab_plugins file
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
 plugin_dir = "$T/plugins";
@@ -28,7 +22,7 @@ profiles = ( "$top_srcdir/conf/profiles.d/generic.conf" );
 mail_sources = ( { name = "alerts"; recipients = ["alerts@example.com"]; profile = "generic";
   networks = ["127.0.0.0/8"]; } );
 CONF
-"$ABD" -f -c "$T/ab.conf" 2>>"$T/daemon.log" & DPID=$!
+ab_start_daemon "$T/ab.conf"
 scripts=$(ls "$top_srcdir"/tests/milter/*.lua | grep -v common.lua)
 plan $(( $(echo "$scripts" | wc -l) + 4 ))
 ok "daemon listens" wait_for 10 grep -q "milter listening" "$T/daemon.log"
@@ -41,6 +35,6 @@ done
 ok "events from the scripts reach the file channel" wait_for 10 bash -c \
 	"grep -q 'second alert after abort' '$T/state/events.jsonl' && grep -q headless01 '$T/state/events.jsonl' && grep -q 'many recipients' '$T/state/events.jsonl'"
 lacks "the aborted half message made no event" "$T/state/events.jsonl" 'half an alert'
-kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=""
+ab_stop_daemon; rc=$?
 is "SIGTERM: clean exit" "$rc" 0
-[ "$TAP_FAILED" -eq 0 ] || tail -20 "$T/daemon.log" | sed 's/^/#   /'
+[ "$TAP_FAILED" -eq 0 ] || ab_show_log "daemon log" "$T/daemon.log" 20

@@ -1,18 +1,41 @@
 /*
  * test_buf.c - unit tests for src/lib/buf.c: the cap is enforced, the overflow
  * flag is set, append_trunc keeps what fits, printf past the cap fails and
- * leaves the content intact, steal hands over the data, ab_strlcpy bounds.
+ * leaves the content intact, steal hands over the data, ab_strlcpy bounds;
+ * out of memory is sticky (oom), through a failing realloc: the test is
+ * linked with -Wl,--wrap=realloc, so buf.c's realloc calls come to
+ * __wrap_realloc below, which fails on demand.
  */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "lib/buf.h"
+
+/* The failing allocator: fail_after = N lets N more reallocs through, then
+ * each fails (ENOMEM) until fail_after is set back to -1 (never fail). */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static long fail_after = -1;
+static unsigned reallocs_failed;
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	if (fail_after == 0) {
+		reallocs_failed++;
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (fail_after > 0)
+		fail_after--;
+	return __real_realloc(p, n);
+}
 
 static void test_empty(void **state)
 {
@@ -243,11 +266,132 @@ static void test_oom_sticky(void **state)
 	ab_buf_free(&b);
 }
 
+/* A real failing realloc: the append fails with ENOMEM, sets oom and
+ * overflow, keeps the content; a later append that would fit in the memory
+ * already there (no realloc) fails too; so does a later one once memory is
+ * back.  reset clears the state and the buffer works again. */
+static void test_oom_realloc_sticky(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(1 << 20);
+	char big[200];
+
+	(void)state;
+	memset(big, 'x', sizeof big);
+	assert_int_equal(ab_buf_puts(&b, "head "), 0);      /* 64 bytes allocated */
+	assert_int_equal(b.cap, 64);
+	reallocs_failed = 0;
+	fail_after = 0;
+	errno = 0;
+	assert_int_equal(ab_buf_append(&b, big, sizeof big), -1);
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(reallocs_failed, 1);
+	assert_true(b.oom);
+	assert_true(b.overflow);
+	assert_string_equal(ab_buf_cstr(&b), "head ");
+	assert_int_equal(ab_buf_puts(&b, "tail"), -1);      /* fits in the 64: still refused */
+	assert_int_equal(reallocs_failed, 1);               /* refused without asking */
+	fail_after = -1;                                    /* memory is back */
+	assert_int_equal(ab_buf_putc(&b, 'x'), -1);
+	assert_int_equal(ab_buf_printf(&b, "%d", 7), -1);
+	assert_int_equal(ab_buf_append_trunc(&b, big, sizeof big), -1);
+	assert_string_equal(ab_buf_cstr(&b), "head ");
+	assert_int_equal(b.len, 5);
+	ab_buf_reset(&b);
+	assert_false(b.oom);
+	assert_false(b.overflow);
+	assert_int_equal(ab_buf_append(&b, big, sizeof big), 0);
+	assert_int_equal(b.len, sizeof big);
+	ab_buf_free(&b);
+}
+
+/* The first allocation fails: nothing is there, cstr is "", printf and
+ * append_trunc fail the same way; steal hands over "" and clears oom. */
+static void test_oom_first_alloc(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(64);
+	char *p;
+
+	(void)state;
+	fail_after = 0;
+	assert_int_equal(ab_buf_printf(&b, "%s", "abc"), -1);
+	assert_true(b.oom);
+	assert_null(b.data);
+	assert_string_equal(ab_buf_cstr(&b), "");
+	assert_int_equal(ab_buf_append_trunc(&b, "abc", 3), -1);
+	assert_true(b.oom);
+	fail_after = -1;
+	assert_int_equal(ab_buf_puts(&b, "abc"), -1);
+	p = ab_buf_steal(&b);
+	assert_non_null(p);
+	assert_string_equal(p, "");
+	free(p);
+	assert_false(b.oom);
+	assert_false(b.overflow);
+	assert_int_equal(ab_buf_puts(&b, "abc"), 0);
+	assert_string_equal(ab_buf_cstr(&b), "abc");
+	ab_buf_free(&b);
+}
+
+/* A realloc fails in the middle of a run of appends (the email plugin's
+ * way of building a mail): every append after it fails, the content ends
+ * where memory ran out, never with a hole in it. */
+static void test_oom_midway(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(1 << 20);
+	int i, failed_at = -1;
+
+	(void)state;
+	fail_after = 2;
+	for (i = 0; i < 100; i++) {
+		if (ab_buf_printf(&b, "line %03d\n", i) < 0) {
+			if (failed_at < 0)
+				failed_at = i;
+		} else {
+			assert_int_equal(failed_at, -1);   /* nothing after a failure */
+		}
+		if (i == failed_at + 1 && failed_at >= 0)
+			fail_after = -1;                   /* memory is back */
+	}
+	fail_after = -1;
+	assert_true(failed_at > 0);
+	assert_true(b.oom);
+	assert_true(b.overflow);
+	assert_int_equal(b.len, (size_t)failed_at * 9);
+	for (i = 0; i < failed_at; i++) {
+		char want[32];
+
+		snprintf(want, sizeof want, "line %03d\n", i);
+		assert_memory_equal(b.data + (size_t)i * 9, want, 9);
+	}
+	ab_buf_free(&b);
+}
+
+/* ab_buf_fail: a caller's own allocation failed; the buffer is refused like
+ * any ENOMEM. */
+static void test_fail_marks_oom(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(64);
+
+	(void)state;
+	assert_int_equal(ab_buf_puts(&b, "From: a\r\n"), 0);
+	ab_buf_fail(&b);
+	assert_true(b.oom);
+	assert_true(b.overflow);
+	assert_int_equal(ab_buf_puts(&b, "Subject: b\r\n"), -1);
+	assert_string_equal(ab_buf_cstr(&b), "From: a\r\n");
+	ab_buf_free(&b);
+	assert_false(b.oom);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_oom_sticky),
+		cmocka_unit_test(test_oom_realloc_sticky),
+		cmocka_unit_test(test_oom_first_alloc),
+		cmocka_unit_test(test_oom_midway),
+		cmocka_unit_test(test_fail_marks_oom),
 		cmocka_unit_test(test_append_within_cap),
 		cmocka_unit_test(test_cap_enforced),
 		cmocka_unit_test(test_huge_append_refused),
