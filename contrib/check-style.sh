@@ -5,12 +5,13 @@
 # of doc/DESIGN.md (a src/ folder includes only its own and lower layers'
 # headers, always as "layer/name.h"), public names start with ab_ / AB_,
 # no two modules of src/ depend on each other through their includes,
-# every script and test helper is distributed (make distcheck).
+# every script and test helper is distributed (make distcheck) and test
+# scripts are executable.
 # Run from anywhere: contrib/check-style.sh [SRCDIR]
 top=${1:-${top_srcdir:-$(dirname "$0")/..}}
 cd "$top" || exit 1
 files=$(find src plugins include tests/unit tests/plugins tests/fuzz bench -name '*.[ch]' 2>/dev/null | sort)
-echo "1..9"
+echo "1..10"
 bad=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' $files 2>/dev/null | grep -v 'snprintf\|vsnprintf' )
 if [ -z "$bad" ]; then echo "ok 1 - no sprintf/vsprintf/strcpy/strcat/gets"; else
 	echo "not ok 1 - banned string functions"; echo "$bad" | sed 's/^/# /'; fi
@@ -103,3 +104,11 @@ for f in .ci/run contrib/*.sh contrib/*/* bench/*.sh tests/lib/* tests/integrati
 done
 if [ -z "$undist" ]; then echo "ok 9 - every script and test helper is in Makefile.am"; else
 	echo "not ok 9 - not in Makefile.am (EXTRA_DIST or a test list):$undist"; fi
+# every test script is executable (automake runs them directly: a missing
+# x bit is "exited with status 126", not a failing test)
+noexec=""
+for f in tests/integration/*.sh tests/fuzz/*.sh tests/milter/run.sh .ci/run contrib/*.sh bench/*.sh; do
+	[ -f "$f" ] && [ ! -x "$f" ] && noexec="$noexec $f"
+done
+if [ -z "$noexec" ]; then echo "ok 10 - every test and contrib script is executable"; else
+	echo "not ok 10 - not executable (chmod +x, git add):$noexec"; fi
