@@ -440,7 +440,7 @@ static void id_part(const char *id, char out[33])
 }
 
 static char *build_mail(const struct em_inst *in, const struct ab_message *msg, size_t *len,
-	char *err, size_t errsz)
+	bool *oom, char *err, size_t errsz)
 {
 	struct rd_view v;
 	struct ab_buf m = AB_BUF_INIT(EM_MAIL_MAX), t = AB_BUF_INIT(EM_MAIL_MAX / 4),
@@ -505,7 +505,13 @@ static char *build_mail(const struct em_inst *in, const struct ab_message *msg, 
 		ab_buf_fail(&m);   /* a body cut short by ENOMEM: never sent */
 	ab_buf_free(&t);
 	ab_buf_free(&h);
-	if (m.overflow || !m.data) {
+	if (m.oom || !m.data) {   /* memory, not the message: another try may work */
+		ab_buf_free(&m);
+		*oom = true;
+		snprintf(err, errsz, "out of memory while building the mail");
+		return NULL;
+	}
+	if (m.overflow) {
 		ab_buf_free(&m);
 		snprintf(err, errsz, "mail larger than %d bytes", EM_MAIL_MAX);
 		return NULL;
@@ -675,7 +681,8 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 	struct em_inst *in = p;
 	char err[200], ebuf[CURL_ERROR_SIZE] = "";
 	size_t len = 0;
-	char *mail = build_mail(in, msg, &len, err, sizeof err);
+	bool oom = false;
+	char *mail = build_mail(in, msg, &len, &oom, err, sizeof err);
 	struct curl_slist *rcpt = NULL;
 	struct em_conn cx;
 	struct reader rd;
@@ -685,7 +692,7 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 	char from[EM_ADDR_MAX + 3];
 
 	if (!mail) {
-		ab_result_set(res, AB_PERMANENT, 0, err);
+		ab_result_set(res, oom ? AB_RETRY : AB_PERMANENT, 0, err);
 		return;
 	}
 	c = curl_easy_init();

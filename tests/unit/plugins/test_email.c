@@ -4,11 +4,15 @@
  * through host->net_check for every send and test (a refusal is PERMANENT,
  * nothing connects, neither the password nor the URL's user info shows in
  * the message), a host without net_check refused at create, and check()
- * (the url through host->url_check, ABI 1.2).  Rendering
+ * (the url through host->url_check, ABI 1.2), and a mail that cannot be
+ * built for lack of memory (a retry, never a cut mail; linked with
+ * -Wl,--wrap=realloc so the plugin's buffers can be failed).  Rendering
  * and SMTP are covered against a real server by
  * tests/integration/email_e2e.sh.
  */
+#include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +27,20 @@
 const struct ab_plugin *alertbridge_plugin(void);
 
 static struct mock_host mh;
+
+/* The failing allocator (see test_buf.c): while fail_realloc is set every
+ * realloc fails with ENOMEM. */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static bool fail_realloc;
+void *__wrap_realloc(void *p, size_t n)
+{
+	if (fail_realloc) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_realloc(p, n);
+}
 
 #define BASE "\"url\": \"smtp://127.0.0.1:2525\", \"from\": \"alerts@example.com\", " \
 	"\"to\": [\"ops@example.org\"]"
@@ -138,6 +156,31 @@ static void test_guard_refuses(void **state)
 	json_decref(ev);
 }
 
+/* No memory to build the mail: a retry with a clear message, nothing sent. */
+static void test_build_oom(void **state)
+{
+	const struct ab_plugin *p = alertbridge_plugin();
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "id", "0123456789abcdef0123456789abcdef",
+		"type", "finding.created", "severity", "high", "title", "t");
+	struct ab_message m = { AB_MSG_EVENT, "0123456789abcdef0123456789abcdef", 1, ev };
+	struct ab_result res;
+	char err[256];
+	void *inst = create("{" BASE "}", err, sizeof err);
+
+	(void)state;
+	assert_non_null(inst);
+	mh.n_net_checks = 0;
+	memset(&res, 0, sizeof res);
+	fail_realloc = true;
+	p->send(inst, &m, &res);
+	fail_realloc = false;
+	assert_int_equal(res.status, AB_RETRY);
+	assert_string_equal(res.message, "out of memory while building the mail");
+	assert_int_equal(mh.n_net_checks, 0);   /* nothing was connected */
+	p->destroy(inst);
+	json_decref(ev);
+}
+
 /* The guard lets the address through: the connection is attempted (port 1
  * on loopback refuses it) and the failure is a retry, not a guard refusal. */
 static void test_guard_allows(void **state)
@@ -223,6 +266,7 @@ int main(void)
 		cmocka_unit_test_setup(test_settings, setup),
 		cmocka_unit_test_setup(test_guard_refuses, setup),
 		cmocka_unit_test_setup(test_guard_allows, setup),
+		cmocka_unit_test_setup(test_build_oom, setup),
 		cmocka_unit_test_setup(test_old_host, setup),
 		cmocka_unit_test_setup(test_check, setup),
 	};
