@@ -280,7 +280,6 @@ static void check_syslog_profiles(struct ab_conf_ctx *c, struct ab_config *cfg)
 
 static int set_defaults(struct ab_config *cfg, const char *path)
 {
-	cfg->refs = 1;
 	cfg->log_level = AB_LOG_INFO;
 	cfg->log_syslog = false;
 	cfg->dispatch.workers = 2;

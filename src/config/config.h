@@ -63,8 +63,6 @@ struct ab_config {
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
 	struct ab_syslog_conf *syslog;  /* NULL when not configured */
 	struct ab_mail_conf *mail;      /* NULL when not configured */
-	int refs;                 /* always 1 and unused: configurations are shared through
-	                           * the reference-counted struct ab_runtime (runtime.h) */
 };
 
 /* Load and validate.  On error returns NULL and *errors holds every
