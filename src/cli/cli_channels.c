@@ -195,7 +195,7 @@ static int cmd_health(int argc, char **argv, const char *conf_path)
 {
 	struct hctx h;
 	struct ab_config *cfg;
-	char err[512];
+	struct ab_store *st;
 
 	memset(&h, 0, sizeof h);
 	for (int i = 1; i < argc; i++) {
@@ -209,19 +209,20 @@ static int cmd_health(int argc, char **argv, const char *conf_path)
 	if (!(cfg = ab_cli_load_config(conf_path)))
 		return EX_CONFIG;
 	h.cfg = cfg;
-	if (ab_mkdir_p(cfg->state_dir, 0750) < 0) {
-		fprintf(stderr, "alertbridge: state_dir %s: %s\n", cfg->state_dir, strerror(errno));
+	if (!(st = ab_cli_open_store(cfg))) {
 		ab_config_free(cfg);
 		return EX_CANTCREAT;
 	}
 	if (!h.json)
 		printf("%-16s %-8s %8s  %-24s %-24s %s\n", "CHANNEL", "STATE", "FAILURES", "SINCE",
 			"LAST OK", "LAST ERROR");
-	if (ab_health_list(cfg->store_path, health_cb, &h, err, sizeof err) < 0) {
-		fprintf(stderr, "alertbridge: %s\n", err);
+	if (ab_store_health_list(st, health_cb, &h) < 0) {
+		fprintf(stderr, "alertbridge: %s\n", ab_store_errmsg(st));
+		ab_store_close(st);
 		ab_config_free(cfg);
 		return EX_IOERR;
 	}
+	ab_store_close(st);
 	for (size_t i = 0; i < cfg->n_channels && i < sizeof h.seen; i++)
 		if (!h.seen[i])
 			print_row(&h, cfg->channels[i].name, cfg->channels[i].enabled ? "healthy" :

@@ -3,7 +3,7 @@
  * recorded delivery attempt (see health.h).  The state itself is kept by
  * the store (ab_store_health_get/put/list); this file has no SQL.
  *
- * Public: ab_health_record, ab_health_list, ab_health_state_name.
+ * Public: ab_health_record, ab_health_state_name (the rows: ab_store_health_list).
  * Diagnostics: "channel X is failing: REASON" (error) and "channel X
  *         recovered" (notice) in the log, once per state change; store
  *         errors are logged and never stop a delivery.  When the fallback
@@ -177,16 +177,3 @@ const char *ab_health_state_name(enum ab_health_state s)
 	return "unknown";
 }
 
-int ab_health_list(const char *store_path, ab_health_cb cb, void *arg, char *err, size_t errsz)
-{
-	struct ab_store *st = ab_store_open(store_path, err, errsz);
-	int rc;
-
-	if (!st)
-		return -1;
-	rc = ab_store_health_list(st, cb, arg);
-	if (rc < 0)
-		snprintf(err, errsz, "%s", ab_store_errmsg(st));
-	ab_store_close(st);
-	return rc;
-}

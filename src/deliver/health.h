@@ -28,9 +28,7 @@
 void ab_health_record(struct ab_store *st, struct ab_runtime *rt, const struct ab_job *job,
 	const struct ab_result *res, int64_t now);
 
-/* Every channel row of the store at store_path (struct ab_health_row and
- * enum ab_health_state: store.h).  0, or -1 with err. */
-int ab_health_list(const char *store_path, ab_health_cb cb, void *arg, char *err, size_t errsz);
+/* (the rows themselves: ab_store_health_list, store.h) */
 const char *ab_health_state_name(enum ab_health_state s);
 
 #endif
