@@ -24,8 +24,10 @@
  * libmilter cannot send it anyway.  No allocation and no lock per
  * ordinary message: the per-session state is allocated at negotiation.
  * Alert mail: the message (bounded by max_message/max_header) is parsed,
- * a source selected, trust checked, the event routed and committed with
- * its jobs (fsync); only then EOM is answered.  A failed commit answers
+ * a source selected, trust checked (ab_mail_accept), the event routed and
+ * committed with its jobs (fsync) in a group commit shared with the other
+ * sessions ending at the same time (committer.c: an EOM waits for at most
+ * the commit in progress and its own); only then EOM is answered.  A failed commit answers
  * 451 4.3.0 (TEMPFAIL): Postfix keeps the mail and retries.  A mail over
  * a limit is accepted untouched and logged.  route+CHANNEL@domain
  * recipients send the event to CHANNEL only.
@@ -52,6 +54,7 @@
 #include "lib/buf.h"
 #include "net/cidr.h"
 #include "config/config.h"
+#include "ingest/committer.h"
 #include "ingest/ingest.h"
 #include "lib/log.h"
 #include "config/config_mail.h"
@@ -65,10 +68,9 @@
 #define ADDR_MAX 512
 
 struct ab_milter {
-	pthread_mutex_t lock;        /* rt and st */
+	pthread_mutex_t lock;        /* rt */
 	struct ab_runtime *rt;
-	struct ab_store *st;
-	char *store_path;
+	struct ab_committer *committer;   /* the store, group commits */
 	pthread_t thr;
 	bool running;
 	volatile sig_atomic_t stopping;
@@ -469,32 +471,17 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return noreply(c, SMFIP_NR_BODY);
 }
 
-/* Commit: route+CHANNEL recipients name the channels, else the rules. */
+/* Commit (a group commit shared with the other sessions ending now):
+ * route+CHANNEL recipients name the channels, else the rules. */
 static int commit(const struct ab_config *cfg, const struct ab_mail_accept *acc, char *chans,
 		  size_t chsz, char *err, size_t errsz)
 {
 	struct ab_route_result rr;
-	int64_t now = ab_now_ms();
 	size_t i;
 	int rc;
 
-	pthread_mutex_lock(&g_milter->lock);
-	if (!g_milter->st)
-		g_milter->st = ab_store_open(g_milter->store_path, err, errsz);
-	if (!g_milter->st) {
-		pthread_mutex_unlock(&g_milter->lock);
-		return -1;
-	}
-	if (acc->n_direct)
-		rc = ab_ingest_direct(g_milter->st, acc->ev, acc->direct, acc->n_direct, now, &rr,
-				      NULL, err, errsz);
-	else
-		rc = ab_ingest(g_milter->st, cfg, acc->ev, now, &rr, NULL, err, errsz);
-	if (rc < 0) {   /* reopen next time: the fault may be the connection's */
-		ab_store_close(g_milter->st);
-		g_milter->st = NULL;
-	}
-	pthread_mutex_unlock(&g_milter->lock);
+	rc = ab_committer_submit(g_milter->committer, cfg, acc->ev, acc->direct, acc->n_direct,
+				 &rr, err, errsz);
 	chans[0] = '\0';
 	for (i = 0; rc == 0 && i < rr.n; i++)
 		snprintf(chans + strlen(chans), chsz - strlen(chans), "%s%s", i ? "," : "",
@@ -674,7 +661,7 @@ struct ab_milter *ab_milter_open(struct ab_runtime *rt, const char *user, char *
 	}
 	m = calloc(1, sizeof *m);
 	sock = strdup(mc->socket);
-	if (!m || !sock || !(m->store_path = strdup(rt->cfg->store_path))) {
+	if (!m || !sock || !(m->committer = ab_committer_new(rt->cfg->store_path))) {
 		free(m);
 		free(sock);
 		snprintf(err, errsz, "out of memory");
@@ -713,7 +700,7 @@ fail:
 	free(sock);
 	g_milter = NULL;
 	ab_runtime_unref(m->rt);
-	free(m->store_path);
+	ab_committer_free(m->committer);
 	free(m);
 	return NULL;
 }
@@ -785,10 +772,6 @@ void ab_milter_stop(struct ab_milter *m)
 	smfi_stop();
 	if (m->running)
 		pthread_join(m->thr, NULL);
-	pthread_mutex_lock(&m->lock);
-	ab_store_close(m->st);
-	m->st = NULL;
-	pthread_mutex_unlock(&m->lock);
 	if (m->unix_path) {
 		struct stat st;
 
@@ -798,7 +781,7 @@ void ab_milter_stop(struct ab_milter *m)
 		free(m->unix_path);
 	}
 	ab_runtime_unref(m->rt);
-	free(m->store_path);
+	ab_committer_free(m->committer);   /* no session is left: smfi_main returned */
 	pthread_mutex_destroy(&m->lock);
 	g_milter = NULL;
 	free(m);
