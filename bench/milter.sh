@@ -27,7 +27,13 @@
 # message is much steadier than msgs/s when other jobs load the machine;
 # "cpu eff" = bare's cpu per message / this config's (what a CPU-bound box
 # would keep of bare Postfix's throughput).
-#   [AB_COMPARE=DIR] bench/milter.sh [BUILD_DIR] [N=5000] [SIZE=5000] [C=20] [REPEAT=3]
+# AB_ALERTS=1: every message goes to alerts@example.com instead, so under
+# ab-rcpt / old-rcpt each one is an alert mail (parsed, routed, committed
+# with fsync before end-of-message is answered): alert mail throughput
+# with C concurrent sessions, e.g. before and after a change of the
+# commit path (AB_COMPARE).  The other configurations pass it as ordinary
+# mail.
+#   [AB_ALERTS=1] [AB_COMPARE=DIR] bench/milter.sh [BUILD_DIR] [N=5000] [SIZE=5000] [C=20] [REPEAT=3]
 # (as root; needs postfix, smtp-source and smtp-sink: Debian package postfix)
 set -eu
 B=$(cd "${1:-_build/bench}" && pwd); N=${2:-5000}; SIZE=${3:-5000}; C=${4:-20}; R=${5:-3}
@@ -148,8 +154,10 @@ drain() {   # wait (bounded) until the sink has all mail: the queue is empty
 		sleep 0.1
 	done
 }
+RCPT=user@example.org
+[ -n "${AB_ALERTS:-}" ] && RCPT=alerts@example.com
 source_n() { incg load smtp-source -s "$C" -l "$SIZE" -m "$1" -f bench@example.net \
-	-t user@example.org "127.0.0.1:$SPORT"; }
+	-t "$RCPT" "127.0.0.1:$SPORT"; }
 run() {   # run CONFIG -> "msgs/s cpu pf milter" (CPU in us per message)
 	local t0 t1 p0 p1 l0 l1 m0=0 m1=0 g=$1
 	postfix -c "$PF/etc" stop >/dev/null 2>&1 || true; sleep 1
@@ -166,7 +174,7 @@ run() {   # run CONFIG -> "msgs/s cpu pf milter" (CPU in us per message)
 	python3 -c "n=$N; p=($p1-$p0)/1e3/n; l=($l1-$l0)/1e3/n; m=($m1-$m0)/1e3/n
 print(round(n / ($t1 - $t0)), round(p + l + m), round(p), round(m))"
 }
-echo "# milter.sh: N=$N SIZE=$SIZE C=$C REPEAT=$R; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# milter.sh: N=$N SIZE=$SIZE C=$C REPEAT=$R${AB_ALERTS:+ (alert mail to $RCPT)}; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ -n "$CG" ] || echo "# (no writable cpuacct cgroup: msgs/s only)"
 declare -A RES
 for ((r = 0; r < R; r++)); do
