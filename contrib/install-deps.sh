@@ -5,6 +5,8 @@
 #   contrib/install-deps.sh --test   also the test suite's real peers
 #   contrib/install-deps.sh --fuzz   also clang + libFuzzer for --enable-fuzzing
 #                                    (tests/fuzz/README; CI does not fuzz)
+#   contrib/install-deps.sh --bench  also the peers bench/ measures against
+#                                    (bench/README.md; CI does not bench)
 set -eu
 
 BUILD="build-essential autoconf automake libtool pkg-config
@@ -15,12 +17,16 @@ TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-ope
 postfix python3-aiosmtpd strace
 dpkg-dev debhelper fakeroot lintian adduser"
 
+# bench/: test peers plus Alertmanager and ab (apache2-utils)
+BENCH="$TEST prometheus-alertmanager apache2-utils"
+
 # libFuzzer ships in libclang-rt-14-dev, only a Recommends of clang-14.
 FUZZ="clang libclang-rt-14-dev"
 
 want="$BUILD"
 [ "${1:-}" = "--test" ] && want="$BUILD $TEST"
 [ "${1:-}" = "--fuzz" ] && want="$BUILD $FUZZ"
+[ "${1:-}" = "--bench" ] && want="$BUILD $BENCH"
 
 missing=""
 for p in $want; do
