@@ -12,12 +12,14 @@
  *              records in flight (the non-blocking ingest path).
  * Latency = the call (append) or submit to its completion callback.
  *
- * Usage: journal_bench [-d DIR] [-t SECS] [-s SIZES] [-p PRODUCERS] [-m MODES]
+ * Usage: journal_bench [-d DIR] [-t SECS] [-s SIZES] [-p PRODUCERS] [-m MODES] [-r RATE]
  *   -d DIR        journal directory, emptied before each case
  *                 (default /var/tmp/ab_journal_bench, removed at the end)
  *   -t SECS       seconds per case (default 2)
  *   -s 200,750    record sizes          -p 1,2,4   producer counts
  *   -m LIST       modes: append1,append64,submit (default all three)
+ *   -r RATE       offered load in records/s over all producers (default 0: as
+ *                 fast as they can), paced per batch
  * Prints one table row per case: records/s, MB/s, p50/p99/max latency,
  * records per commit, fdatasyncs and their mean, and the load average.
  * Diagnostics: the journal's messages on stderr, exit 1.  Not a test.
@@ -47,6 +49,7 @@ struct cfg {
 	int producers;
 	int submit;
 	uint32_t batch, window;
+	double rate;
 };
 
 struct prod {
@@ -145,9 +148,20 @@ static void *producer(void *arg)
 		recs[i].data = buf + (size_t)i * c->size;
 		recs[i].len = c->size;
 	}
+	uint64_t due = now_ns(), every = c->rate > 0 ?
+		(uint64_t)(1e9 * c->batch * c->producers / c->rate) : 0;
+
 	while (!atomic_load(&stop_flag)) {
 		uint64_t t0;
 		int rc;
+
+		if (every) {  /* pacing: a batch when due, catching up when late */
+			struct timespec ts = { (time_t)(due / 1000000000ull),
+				(long)(due % 1000000000ull) };
+
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+			due += every;
+		}
 
 		for (uint32_t i = 0; i < c->batch; i++)
 			payload(buf + (size_t)i * c->size, c->size, k++);
@@ -308,26 +322,27 @@ static int run_case(const struct cfg *c, const char *label)
 
 int main(int argc, char **argv)
 {
-	struct cfg c = { "/var/tmp/ab_journal_bench", 2.0, 0, 0, 0, 1, 1 };
+	struct cfg c = { "/var/tmp/ab_journal_bench", 2.0, 0, 0, 0, 1, 1, 0 };
 	const char *sizes = "200,750", *prods = "1,2,4", *modes = "append1,append64,submit";
 	char cmd[600];
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "d:t:s:p:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:t:s:p:m:r:")) != -1) {
 		switch (opt) {
 		case 'd': c.dir = optarg; break;
 		case 't': c.secs = atof(optarg); break;
 		case 's': sizes = optarg; break;
 		case 'p': prods = optarg; break;
 		case 'm': modes = optarg; break;
+		case 'r': c.rate = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: journal_bench [-d DIR] [-t SECS] [-s SIZES] "
-					"[-p PRODUCERS] [-m append1,append64,submit]\n");
+					"[-p PRODUCERS] [-m append1,append64,submit] [-r RATE]\n");
 			return 64;
 		}
 	}
-	if (c.secs <= 0 || c.secs > 600) {
-		fprintf(stderr, "journal_bench: -t from 0 to 600 seconds\n");
+	if (c.secs <= 0 || c.secs > 600 || c.rate < 0 || c.rate > 1e8) {
+		fprintf(stderr, "journal_bench: -t from 0 to 600 seconds, -r up to 1e8\n");
 		return 64;
 	}
 	printf("| mode | size | producers | records/s | MB/s | p50 ack ms | p99 ack ms | max ms | "
