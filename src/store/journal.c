@@ -557,7 +557,6 @@ static int enqueue(struct ab_journal *j, const struct ab_journal_rec *recs, size
 static int write_stage(struct ab_journal *j, struct stage *s, char *err, size_t errsz)
 {
 	char path[PATH_CAP + 32];
-	static const uint8_t zeros[REC_HDR];
 
 	for (size_t i = 0; i < s->npc; i++) {
 		struct piece *p = &s->pc[i];
@@ -583,13 +582,12 @@ static int write_stage(struct ab_journal *j, struct stage *s, char *err, size_t 
 			j->w_idx = p->idx;
 			pthread_mutex_unlock(&j->mu);
 		}
-		if (pwrite_full(j->w_fd, s->buf + p->start, p->len, p->off, j->write_chunk) < 0) {
-			seg_path(j, p->idx, path, sizeof path);
-			sys_err(err, errsz, path, "write", errno);
-			return -1;
-		}
-		if (i + 1 == s->npc && p->off + p->len + REC_HDR <= j->seg_size &&
-			pwrite_full(j->w_fd, zeros, REC_HDR, p->off + p->len, 0) < 0) {
+		/* the last piece carries the zero frame (room for it is kept in
+		 * the buffer and in the segment) */
+		if (i + 1 == s->npc)
+			memset(s->buf + p->start + p->len, 0, REC_HDR);
+		if (pwrite_full(j->w_fd, s->buf + p->start, p->len + (i + 1 == s->npc ? REC_HDR : 0),
+			    p->off, j->write_chunk) < 0) {
 			seg_path(j, p->idx, path, sizeof path);
 			sys_err(err, errsz, path, "write", errno);
 			return -1;
