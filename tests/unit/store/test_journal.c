@@ -53,7 +53,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	char orig[600];
 
+	snprintf(orig, sizeof orig, "%s.orig", f->dir);  /* the copies of the torn tests */
+	tu_rm_rf(orig);
 	tu_rm_rf(f->dir);
 	free(f->dir);
 	free(f);
