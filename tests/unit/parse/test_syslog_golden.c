@@ -137,6 +137,18 @@ static const char *golden_find(const struct golden *g, const char *key)
 	return NULL;
 }
 
+/* Where a record differs, with some context. */
+static void show(const char *rel, size_t lineno, char var, const char *want, const char *got)
+{
+	size_t i = 0, from;
+
+	while (want[i] && want[i] == got[i])
+		i++;
+	from = i > 60 ? i - 60 : 0;
+	print_message("# %s:%zu %c differs at byte %zu\n#  want ...%.160s\n#  got  ...%.160s\n",
+		      rel, lineno, var, i, want + from, got + from);
+}
+
 static void one(struct run *r, const char *rel, size_t lineno, const char *line, size_t len)
 {
 	static char val[1 << 20];
@@ -160,10 +172,8 @@ static void one(struct run *r, const char *rel, size_t lineno, const char *line,
 				      lineno, v ? 'B' : 'A');
 		} else if (strcmp(want, val) == 0) {
 			r->same++;
-		} else {
-			if (++r->differ <= MAX_SHOWN)
-				print_message("# %s:%zu %c differs\n#  want %s\n#  got  %s\n", rel,
-					      lineno, v ? 'B' : 'A', want, val);
+		} else if (++r->differ <= MAX_SHOWN) {
+			show(rel, lineno, v ? 'B' : 'A', want, val);
 		}
 	}
 }
