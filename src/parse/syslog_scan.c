@@ -400,14 +400,18 @@ bool ab_syslog_sd_next(const struct ab_syslog_view *v, struct ab_syslog_sd_iter 
 		it->p = v->sd.p;
 		it->end = v->sd.p + v->sd.n;
 	}
-	/* v->sd is valid (sd_valid): '[' ID (' ' NAME '="' VALUE '"')* ']' ... */
+	/* v->sd is valid (sd_valid): '[' ID (' ' NAME '="' VALUE '"')* ']' ...,
+	 * so an ID ends at ' ' or ']' and a NAME at '=' */
 	for (p = it->p; p < it->end; ) {
 		n = (size_t)(it->end - p);
 		if (*p == '[') {
-			it->id = sl(p + 1, sd_name(p + 1, n - 1));
-			p += 1 + it->id.n;
+			for (nn = 1; p[nn] != ' ' && p[nn] != ']'; nn++)
+				;
+			it->id = sl(p + 1, nn - 1);
+			p += nn;
 		} else if (*p == ' ') {
-			nn = sd_name(p + 1, n - 1);
+			for (nn = 0; p[1 + nn] != '='; nn++)
+				;
 			*name = sl(p + 1, nn);
 			e = sd_value_end(p, 1 + nn + 2, n);
 			*value = sl_esc(p + 1 + nn + 2, e - (1 + nn + 2), AB_SYSLOG_ESC_SD);
@@ -682,7 +686,7 @@ static bool key_start(char ch)
 
 static bool key_char(char ch)
 {
-	return ab_sl_alnum(ch) || ch == '_' || ch == '.' || ch == ',' || ch == '-' ||
+	return ab_sl_alnum(ch) || ch == '_' || (ch >= ',' && ch <= '.') ||  /* , - . */
 	       ch == '[' || ch == ']';
 }
 
@@ -699,16 +703,18 @@ static size_t key_at(const char *p, size_t n)
 }
 
 /* Offset of the SP right before the next "key=" (the last SP of a run:
- * the others belong to the value, as in decode_cef), or n. */
-static size_t next_key(const char *p, size_t n)
+ * the others belong to the value, as in decode_cef), and that key's
+ * length in *kn; or n (and 0). */
+static size_t next_key(const char *p, size_t n, size_t *kn)
 {
 	const char *q = p, *end = p + n;
 
 	while ((q = memchr(q, ' ', (size_t)(end - q))) != NULL) {
 		q++;
-		if (q < end && key_start(*q) && key_at(q, (size_t)(end - q)))
+		if (q < end && key_start(*q) && (*kn = key_at(q, (size_t)(end - q))) != 0)
 			return (size_t)(q - 1 - p);
 	}
+	*kn = 0;
 	return n;
 }
 
@@ -814,14 +820,14 @@ static void kv_put(struct ab_syslog_view *v, const char *k, size_t kn, const cha
  */
 static void kv_spaced(struct ab_syslog_view *v, const char *p, size_t n, enum ab_syslog_esc esc)
 {
-	size_t kn, vend, vn;
+	size_t kn, nkn, vend, vn;
 	const char *val;
 
 	skip_sp(&p, &n);
+	kn = key_at(p, n);
 	while (n > 0) {
-		kn = key_at(p, n);
 		if (!kn) {               /* junk: resume at the next key */
-			vend = next_key(p, n);
+			vend = next_key(p, n, &kn);
 			if (vend >= n)
 				break;
 			p += vend + 1;
@@ -830,7 +836,7 @@ static void kv_spaced(struct ab_syslog_view *v, const char *p, size_t n, enum ab
 		}
 		val = p + kn + 1;
 		n -= kn + 1;
-		vend = next_key(val, n);
+		vend = next_key(val, n, &nkn);
 		vn = vend;
 		if (vend == n)
 			while (vn > 0 && ab_sl_ws(val[vn - 1]))
@@ -840,6 +846,7 @@ static void kv_spaced(struct ab_syslog_view *v, const char *p, size_t n, enum ab
 			break;
 		p = val + vend + 1;
 		n -= vend + 1;
+		kn = nkn;               /* the key next_key found there */
 	}
 }
 
