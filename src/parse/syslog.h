@@ -83,10 +83,13 @@ struct ab_syslog_kv {
 /*
  * A scanned line.  Slices point into the line given to ab_syslog_scan(),
  * which must outlive the view.  Text is raw: a line with AB_SYSLOG_V_HIGH
- * or AB_SYSLOG_V_NUL may hold invalid UTF-8 or NUL bytes in its slices (the
- * event gets U+FFFD for them; ab_syslog_view_event() then reads the line
- * again, repaired, so the event is the same as from clean input).  Clean
- * ASCII (neither flag) is materialized without any UTF-8 check.
+ * or AB_SYSLOG_V_NUL may hold invalid UTF-8 or NUL bytes in its slices.
+ * ab_syslog_view_event() validates only such a line; when it is not valid
+ * UTF-8 without NUL, it repairs a copy (U+FFFD for each bad byte and NUL)
+ * and scans that again, so the event is built from valid text as before.
+ * Clean ASCII (neither flag) is materialized without any UTF-8 check.
+ * Reading a view costs nothing: routing can look at the slices and build
+ * the event only for lines that go somewhere.
  */
 struct ab_syslog_view {
 	const char *line;        /* the line as scanned: cut to AB_SYSLOG_MAX_LINE,
