@@ -1,15 +1,23 @@
 /*
- * syslog.h - one syslog line -> one alertbridge event.
+ * syslog.h - one syslog line -> a view of its parts -> one alertbridge event.
  *
  * RFC 5424 first, then RFC 3164 and its real-world variants; then the MSG
  * part is examined for CEF, LEEF 1.0/2.0, "@cee:" JSON and plain JSON
  * (Wazuh/OSSEC alerts, Suricata EVE, Falco).  Pure functions, no I/O.
  * How RFC 3164 variants are read and how CEF/LEEF header and extension
  * fields are named (cef.name vs cef.ext.name): the header of syslog.c.
+ *
+ * Two steps.  ab_syslog_scan() reads a line into a struct ab_syslog_view:
+ * slices (pointer and length into the line) and small scalars, nothing
+ * allocated, nothing copied, nothing unescaped or decoded (syslog_scan.c).
+ * ab_syslog_view_event() materializes the event from the view (syslog.c):
+ * fields, unescaping, UTF-8 repair, JSON decoding, titles and severities.
+ * ab_syslog_parse() is the two in one.
  */
 #ifndef AB_PARSE_SYSLOG_H
 #define AB_PARSE_SYSLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,15 +28,126 @@
 #define AB_SYSLOG_MAX_LINE (64 * 1024)
 /* Longest title (bytes, cut on a UTF-8 boundary). */
 #define AB_SYSLOG_MAX_TITLE 256
-/* Most key=value pairs taken from one CEF/LEEF extension or JSON object. */
+/* Most key=value pairs taken from one CEF/LEEF extension or JSON object
+ * (with RFC 5424 SD params: the event's variable fields together). */
 #define AB_SYSLOG_MAX_FIELDS 128
+
+/* How a slice's text is unescaped (ab_syslog_unescape); a slice is marked
+ * only when it holds a backslash. */
+enum ab_syslog_esc {
+	AB_SYSLOG_ESC_NONE = 0,
+	AB_SYSLOG_ESC_CEF,       /* CEF extension value: \\ \= \| \: and \n \r */
+	AB_SYSLOG_ESC_HDR,       /* CEF/LEEF header field: \| \\ */
+	AB_SYSLOG_ESC_SD,        /* RFC 5424 SD-PARAM value: \" \\ \] */
+};
+
+/* Bytes [p, p + n) of the scanned line, raw; p is NULL when the part is
+ * absent (a part that is present may be empty).  esc says whether and how
+ * the text is unescaped before use. */
+struct ab_syslog_slice {
+	const char *p;
+	uint32_t n;
+	uint32_t esc;            /* enum ab_syslog_esc */
+};
+
+enum ab_syslog_format {
+	AB_SYSLOG_RFC3164 = 0,   /* also everything that is not RFC 5424 */
+	AB_SYSLOG_RFC5424,
+};
+
+/* What the MSG carries.  CEE and JSON are candidates: MSG opens with
+ * "@cee:" or '{'; the text is decoded only by ab_syslog_view_event(), and
+ * a text that is no JSON object makes a plain message there. */
+enum ab_syslog_payload {
+	AB_SYSLOG_PLAIN = 0,
+	AB_SYSLOG_CEF,
+	AB_SYSLOG_LEEF,
+	AB_SYSLOG_CEE,
+	AB_SYSLOG_JSON,
+};
+
+/* flags of a view */
+#define AB_SYSLOG_V_TRUNCATED  0x01u  /* the line was cut to AB_SYSLOG_MAX_LINE */
+#define AB_SYSLOG_V_HIGH       0x02u  /* it has bytes >= 0x80 (valid UTF-8 or not) */
+#define AB_SYSLOG_V_NUL        0x04u  /* it has NUL bytes */
+#define AB_SYSLOG_V_NO_PRI     0x08u  /* no PRI: pri is 13 (user.notice, RFC 3164 4.3.3) */
+#define AB_SYSLOG_V_SD_INVALID 0x10u  /* RFC 5424 with unreadable SD (kept in MSG) */
+#define AB_SYSLOG_V_KV_MORE    0x20u  /* more pairs than kv[] holds (the rest dropped) */
+#define AB_SYSLOG_V_LABELS     0x40u  /* a CEF extension with "Label=" (cs1Label=...) */
+
+/* One CEF extension / LEEF attribute; the key is never escaped. */
+struct ab_syslog_kv {
+	struct ab_syslog_slice key, value;
+};
+
+/*
+ * A scanned line.  Slices point into the line given to ab_syslog_scan(),
+ * which must outlive the view.  Text is raw: a line with AB_SYSLOG_V_HIGH
+ * or AB_SYSLOG_V_NUL may hold invalid UTF-8 or NUL bytes in its slices.
+ * ab_syslog_view_event() validates only such a line; when it is not valid
+ * UTF-8 without NUL, it repairs a copy (U+FFFD for each bad byte and NUL)
+ * and scans that again, so the event is built from valid text as before.
+ * Clean ASCII (neither flag) is materialized without any UTF-8 check.
+ * Reading a view costs nothing: routing can look at the slices and build
+ * the event only for lines that go somewhere.
+ */
+struct ab_syslog_view {
+	const char *line;        /* the line as scanned: cut to AB_SYSLOG_MAX_LINE,
+				  * trailing CR, LF and NUL bytes dropped */
+	size_t len;
+	int64_t now_ms;          /* receive time given to the scan */
+	unsigned flags;          /* AB_SYSLOG_V_ */
+	int pri;                 /* 0..191 (facility pri / 8, severity pri % 8) */
+	enum ab_syslog_format format;
+	enum ab_syslog_payload payload;
+	int64_t ts;              /* header TIMESTAMP, ms since the epoch; 0 = none */
+	int64_t payload_ts;      /* CEF rt= / LEEF devTime=, ms; 0 = none */
+	/* header: TAG (app, "[pid]" procid) for RFC 3164 */
+	struct ab_syslog_slice host, app, procid, msgid;
+	/* RFC 5424 STRUCTURED-DATA, validated, "[...]..." (NULL for "-" and when
+	 * unreadable); its params through ab_syslog_sd_next() */
+	struct ab_syslog_slice sd;
+	/* MSG: after the RFC 5424 BOM, after the RFC 3164 TAG; a CEF/LEEF
+	 * payload glued to the header ("hostCEF:0|") starts here at "CEF:" */
+	struct ab_syslog_slice msg;
+	/* the payload text: from "CEF:" / "LEEF:"; the JSON text (after "@cee:") */
+	struct ab_syslog_slice body;
+	/* CEF: Version, Device Vendor, Device Product, Device Version,
+	 * Signature ID, Name, Severity.  LEEF: Version, Vendor, Product,
+	 * Version, EventID (hdr[5], hdr[6] absent).  Version without leading
+	 * blanks. */
+	struct ab_syslog_slice hdr[7];
+	/* extension values read on the way, also beyond kv[]'s capacity: the
+	 * last msg= (else the first message=), the last sev= (else the first
+	 * severity=), the last dhost= and dst= */
+	struct ab_syslog_slice kv_msg, kv_sev, kv_asset, kv_asset2;
+	int nkv;
+	struct ab_syslog_kv kv[AB_SYSLOG_MAX_FIELDS];   /* in line order */
+};
+
+/*
+ * Scan len bytes at line (no terminator needed) into v.  now_ms is the
+ * receive time: it picks the year of an RFC 3164 timestamp (the one
+ * nearest to now) and becomes the event's received_at.  Never allocates;
+ * touches only the first v->nkv entries of v->kv.  Every line scans: what
+ * is not RFC 5424 is RFC 3164 (with or without a header).
+ * Returns 0, or -1 when line or v is NULL.
+ */
+int ab_syslog_scan(const char *line, size_t len, int64_t now_ms, struct ab_syslog_view *v);
+
+/*
+ * The event of a scanned line into ev (created with ab_event_new()).
+ * peer_host (may be NULL) is used for origin.host when the line names no
+ * host, and goes into the id (with the raw line).  Returns 0, or -1 with a
+ * message in err when memory runs out or an argument is NULL.
+ */
+int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
+			 struct ab_event *ev, char *err, size_t errsz);
 
 /*
  * Fill ev (created by the caller with ab_event_new()) from one line of
- * len bytes (no terminator needed; a trailing CR/LF is ignored).
- * peer_host (may be NULL) is used for origin.host when the line names no
- * host, and goes into the id.  now_ms is the receive time; it also picks
- * the year of an RFC 3164 timestamp (the one nearest to now).
+ * len bytes (no terminator needed; a trailing CR/LF is ignored): scan and
+ * materialize.  peer_host and now_ms as above.
  *
  * Every line becomes an event: malformed input falls back to a plain
  * "syslog.message".  Invalid UTF-8 and NUL bytes are replaced by U+FFFD.
@@ -37,5 +156,20 @@
  */
 int ab_syslog_parse(const char *line, size_t len, const char *peer_host, int64_t now_ms,
 		    struct ab_event *ev, char *err, size_t errsz);
+
+/* The text of s, unescaped as s.esc says, into out (room for s.n bytes;
+ * the result is never longer).  Returns its length. */
+size_t ab_syslog_unescape(struct ab_syslog_slice s, char *out);
+
+/* The SD-PARAMs of v->sd in order: start with it zeroed, then each call
+ * gives the next SD-ID, PARAM-NAME and value (value.esc AB_SYSLOG_ESC_SD
+ * when it holds a backslash); false at the end. */
+struct ab_syslog_sd_iter {
+	const char *p, *end;
+	struct ab_syslog_slice id;
+};
+bool ab_syslog_sd_next(const struct ab_syslog_view *v, struct ab_syslog_sd_iter *it,
+		       struct ab_syslog_slice *id, struct ab_syslog_slice *name,
+		       struct ab_syslog_slice *value);
 
 #endif

@@ -218,6 +218,15 @@ static const struct tcase cases[] = {
 	  "peer.example", NULL, NULL, NULL,
 	  { { "cef.vendor", "\"Vendor|X\"" }, { "cef.product", "\"Pro\\\\duct\"" },
 	    { "cef.suser", "\"bob\"" } } },
+	/* without msg= the summary is the payload as it was sent: escapes kept
+	 * (unescaping fields must not shift the text the summary is cut from) */
+	{ "CEF without msg=: summary is the text as sent",
+	  "CEF:0|V\\|X|P|1|S|N|5|cs1=a\\=b suser=dom\\\\jdoe request=https\\://x.example/?id\\=7",
+	  "finding.created", "security", "medium", "v|x", "syslog", "N", "peer.example", NULL,
+	  "CEF:0|V\\|X|P|1|S|N|5|cs1=a\\=b suser=dom\\\\jdoe request=https\\://x.example/?id\\=7",
+	  NULL,
+	  { { "cef.vendor", "\"V|X\"" }, { "cef.cs1", "\"a=b\"" }, { "cef.suser", "\"dom\\\\jdoe\"" },
+	    { "cef.request", "\"https://x.example/?id=7\"" } } },
 	{ "CEF Fortinet-like after a device prefix",
 	  "<189>date=2024-01-15 time=10:30:00 devname=\"FGT60F\" CEF:0|Fortinet|Fortigate|v7.2.5|0419016384|ips: signature detected|7|src=198.51.100.9 dst=10.1.1.5 act=dropped rt=1705314600000",
 	  "finding.created", "security", "high", "fortinet", "firewall", "ips: signature detected",
