@@ -442,19 +442,163 @@ static void list_print(struct ab_buf *ex, const char *what, const char *const *c
 	ab_buf_puts(ex, ";");
 }
 
+/* What ingesting one event decided, channel by channel. */
+struct plan {
+	const char *direct[AB_ROUTE_MAX_CHANNELS];    /* a job now */
+	const char *counted[AB_ROUTE_MAX_CHANNELS];   /* now, with throttle_suppressed */
+	const char *grouped[AB_ROUTE_MAX_CHANNELS];   /* into a group message */
+	const char *digested[AB_ROUTE_MAX_CHANNELS];  /* into a digest */
+	const char *dropped[AB_ROUTE_MAX_CHANNELS];   /* suppressed by a throttle */
+	size_t nd, nc, ng, ndg, ns;
+	int64_t counted_n;                            /* the suppressed count to report */
+};
+
+/* The channels a hit claims (a channel claimed by an earlier rule is not). */
+static size_t hit_channels(const struct ab_route_hit *hit, const char **mine)
+{
+	size_t nm = 0;
+
+	for (size_t c = 0; c < hit->n_chans && c < AB_ROUTE_MAX_CHANNELS; c++)
+		if (hit->claim & (1ull << c))
+			mine[nm++] = hit->chans[c];
+	return nm;
+}
+
+/* One rule's (or the default's) channels: now, or through its throttle,
+ * group or digest; then its reminders.  0 or -1 (err set). */
+static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_route_hit *hit,
+	const struct ab_event *ev, int dup, int64_t now, struct plan *pl, struct ab_buf *ex)
+{
+	const struct ab_rule_conf *r = hit->rule;
+	const char *mine[AB_ROUTE_MAX_CHANNELS];
+	size_t nm = hit_channels(hit, mine);
+	bool noisy = r && (r->throttle_ms || r->n_group_by || r->digest);
+	int64_t sup = 0;
+	char *cj;
+	int rc = 0;
+
+	if (ex) {
+		ab_buf_printf(ex, "  %s%s%s:", r ? "rule '" : "default", r ? r->key : "",
+			r ? "'" : "");
+		if (hit->muted)
+			ab_buf_puts(ex, " muted, nothing sent");
+		for (size_t c = 0; c < nm; c++)
+			ab_buf_printf(ex, " %s", mine[c]);
+		if (!nm && !hit->muted)
+			ab_buf_puts(ex, " (no channel left)");
+	}
+	if (hit->muted || !nm) {
+		/* nothing to send */
+	} else if (noisy && dup) {
+		if (ex)
+			ab_buf_puts(ex, " -> nothing (duplicate: handled already)");
+	} else if (!noisy || dup) {
+		if (ex)
+			ab_buf_puts(ex, " -> now");
+		for (size_t c = 0; c < nm; c++)
+			pl->direct[pl->nd++] = mine[c];
+	} else if (r->n_group_by) {
+		if (ex)
+			ab_buf_puts(ex, " -> ");
+		if (!(cj = chan_json(mine, nm))) {
+			snprintf(z->err, z->errsz, "noise: out of memory");
+			return -1;
+		}
+		rc = group_add(z, r, ev, cj, now, ex);
+		free(cj);
+		for (size_t c = 0; c < nm; c++)
+			pl->grouped[pl->ng++] = mine[c];
+	} else if (r->digest) {
+		if (ex)
+			ab_buf_puts(ex, " -> ");
+		rc = digest_add(z, r, ev, now, ex);
+		for (size_t c = 0; c < nm; c++)
+			pl->digested[pl->ndg++] = mine[c];
+	} else {
+		if (ex)
+			ab_buf_puts(ex, " -> ");
+		rc = throttle(z, r, ev, now, &sup, ex);
+		for (size_t c = 0; rc >= 0 && c < nm; c++) {
+			if (rc == 0)
+				pl->dropped[pl->ns++] = mine[c];
+			else if (sup > 0)
+				pl->counted[pl->nc++] = mine[c];
+			else
+				pl->direct[pl->nd++] = mine[c];
+		}
+		if (sup > pl->counted_n)
+			pl->counted_n = sup;
+	}
+	if (rc >= 0 && r && r->n_remind && !hit->muted && !dup)
+		rc = remind_add(z, cfg, r, ev, now, ex);
+	if (ex)
+		ab_buf_puts(ex, "\n");
+	return rc < 0 ? -1 : 0;
+}
+
+/* The jobs of the plan: the event with its plain jobs, and the throttled
+ * channels' copy that says how many were suppressed.  *added gets the
+ * number of new jobs.  0 or -1 (err set). */
+static int store_plan(struct nz *z, const struct ab_event *ev, const struct plan *pl,
+	int64_t now, int *added)
+{
+	json_t *j;
+	char *p;
+	int a1 = 0, a2 = 0;
+
+	if (ab_store_enqueue(z->st, ev, pl->direct, pl->nd, now, &a1) < 0) {
+		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(z->st));
+		return -1;
+	}
+	*added = a1;
+	if (!pl->nc)
+		return 0;
+	j = ab_event_to_json(ev);
+	if (!j || json_object_set_new(json_object_get(j, "fields"), "throttle_suppressed",
+		json_integer(pl->counted_n)) < 0 || !(p = json_dumps(j, JSON_COMPACT |
+		JSON_SORT_KEYS))) {
+		json_decref(j);
+		snprintf(z->err, z->errsz, "noise: out of memory");
+		return -1;
+	}
+	json_decref(j);
+	if (ab_store_enqueue_payload(z->st, ev->id, AB_MSG_EVENT, p, pl->counted, pl->nc, now,
+		&a2) < 0) {
+		free(p);
+		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(z->st));
+		return -1;
+	}
+	free(p);
+	*added += a2;
+	return 0;
+}
+
+/* explain's last line: where the event goes. */
+static void explain_plan(struct ab_buf *ex, const struct plan *pl)
+{
+	ab_buf_puts(ex, "deliveries:");
+	if (!pl->nd && !pl->nc && !pl->ng && !pl->ndg)
+		ab_buf_puts(ex, " (none)");
+	list_print(ex, "now", pl->direct, pl->nd);
+	if (pl->nc)
+		ab_buf_printf(ex, " now with throttle_suppressed=%lld:", (long long)pl->counted_n);
+	for (size_t c = 0; c < pl->nc; c++)
+		ab_buf_printf(ex, " %s", pl->counted[c]);
+	list_print(ex, "in a group message", pl->grouped, pl->ng);
+	list_print(ex, "in a digest", pl->digested, pl->ndg);
+	list_print(ex, "suppressed by throttle", pl->dropped, pl->ns);
+	ab_buf_puts(ex, "\n");
+}
+
 int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 	const struct ab_event *ev, const struct ab_route_result *rr, int64_t now,
 	struct ab_ingest_outcome *out, struct ab_buf *ex, char *err, size_t errsz)
 {
 	struct nz z = { st, err, errsz };
-	/* direct: initialised only to quiet a false -Wmaybe-uninitialized */
-	const char *direct[AB_ROUTE_MAX_CHANNELS] = { NULL }, *counted[AB_ROUTE_MAX_CHANNELS];
-	const char *grouped[AB_ROUTE_MAX_CHANNELS], *digested[AB_ROUTE_MAX_CHANNELS];
-	const char *dropped[AB_ROUTE_MAX_CHANNELS];
-	size_t nd = 0, nc = 0, ng = 0, ndg = 0, ns = 0;
-	int64_t counted_n = 0;
-	int dup, a1 = 0, a2 = 0;
+	struct plan pl;
+	int dup, added = 0;
 
+	memset(&pl, 0, sizeof pl);
 	if (out)
 		memset(out, 0, sizeof *out);
 	dup = ex || out || dup_matters(rr) ? is_dup(&z, ev->id) : 0;
@@ -462,122 +606,20 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 		return -1;
 	if (ex && dup)
 		ab_buf_puts(ex, "event id already stored: a duplicate (noise state untouched)\n");
-	for (size_t h = 0; h < rr->n_hits; h++) {
-		const struct ab_route_hit *hit = &rr->hits[h];
-		const struct ab_rule_conf *r = hit->rule;
-		const char *mine[AB_ROUTE_MAX_CHANNELS];
-		size_t nm = 0;
-		char *cj = NULL;
-		int64_t sup = 0;
-		int rc = 0;
-
-		for (size_t c = 0; c < hit->n_chans && c < AB_ROUTE_MAX_CHANNELS; c++)
-			if (hit->claim & (1ull << c))
-				mine[nm++] = hit->chans[c];
-		if (ex) {
-			ab_buf_printf(ex, "  %s%s%s:", r ? "rule '" : "default", r ? r->key : "",
-				r ? "'" : "");
-			if (hit->muted)
-				ab_buf_puts(ex, " muted, nothing sent");
-			for (size_t c = 0; c < nm; c++)
-				ab_buf_printf(ex, " %s", mine[c]);
-			if (!nm && !hit->muted)
-				ab_buf_puts(ex, " (no channel left)");
-		}
-		if (!hit->muted && nm) {
-			if (r && dup && (r->throttle_ms || r->n_group_by || r->digest)) {
-				if (ex)
-					ab_buf_puts(ex, " -> nothing (duplicate: handled already)");
-			} else if (!r || dup || (!r->throttle_ms && !r->n_group_by && !r->digest)) {
-				if (ex)
-					ab_buf_puts(ex, " -> now");
-				for (size_t c = 0; c < nm; c++)
-					direct[nd++] = mine[c];
-			} else if (r->n_group_by) {
-				if (ex)
-					ab_buf_puts(ex, " -> ");
-				if (!(cj = chan_json(mine, nm))) {
-					snprintf(err, errsz, "noise: out of memory");
-					return -1;
-				}
-				rc = group_add(&z, r, ev, cj, now, ex);
-				free(cj);
-				for (size_t c = 0; c < nm; c++)
-					grouped[ng++] = mine[c];
-			} else if (r->digest) {
-				if (ex)
-					ab_buf_puts(ex, " -> ");
-				rc = digest_add(&z, r, ev, now, ex);
-				for (size_t c = 0; c < nm; c++)
-					digested[ndg++] = mine[c];
-			} else {
-				if (ex)
-					ab_buf_puts(ex, " -> ");
-				rc = throttle(&z, r, ev, now, &sup, ex);
-				for (size_t c = 0; rc >= 0 && c < nm; c++) {
-					if (rc == 0)
-						dropped[ns++] = mine[c];
-					else if (sup > 0)
-						counted[nc++] = mine[c];
-					else
-						direct[nd++] = mine[c];
-				}
-				if (sup > counted_n)
-					counted_n = sup;
-			}
-		}
-		if (rc >= 0 && r && r->n_remind && !hit->muted && !dup)
-			rc = remind_add(&z, cfg, r, ev, now, ex);
-		if (ex)
-			ab_buf_puts(ex, "\n");
-		if (rc < 0)
+	for (size_t h = 0; h < rr->n_hits; h++)
+		if (apply_hit(&z, cfg, &rr->hits[h], ev, dup, now, &pl, ex) < 0)
 			return -1;
-	}
-	if (ab_store_enqueue(st, ev, direct, nd, now, &a1) < 0) {
-		snprintf(err, errsz, "%s", ab_store_errmsg(st));
+	if (store_plan(&z, ev, &pl, now, &added) < 0)
 		return -1;
-	}
-	if (nc) {
-		json_t *j = ab_event_to_json(ev);
-		char *p;
-
-		if (!j || json_object_set_new(json_object_get(j, "fields"), "throttle_suppressed",
-			json_integer(counted_n)) < 0 || !(p = json_dumps(j, JSON_COMPACT |
-			JSON_SORT_KEYS))) {
-			json_decref(j);
-			snprintf(err, errsz, "noise: out of memory");
-			return -1;
-		}
-		json_decref(j);
-		if (ab_store_enqueue_payload(st, ev->id, AB_MSG_EVENT, p, counted, nc, now,
-			&a2) < 0) {
-			free(p);
-			snprintf(err, errsz, "%s", ab_store_errmsg(st));
-			return -1;
-		}
-		free(p);
-	}
 	if (out) {
-		out->added = a1 + a2;
+		out->added = added;
 		out->duplicate = dup > 0;
-		out->grouped = (int)ng;
-		out->digested = (int)ndg;
-		out->suppressed = (int)ns;
+		out->grouped = (int)pl.ng;
+		out->digested = (int)pl.ndg;
+		out->suppressed = (int)pl.ns;
 	}
-	if (ex) {
-		ab_buf_puts(ex, "deliveries:");
-		if (!nd && !nc && !ng && !ndg)
-			ab_buf_puts(ex, " (none)");
-		list_print(ex, "now", direct, nd);
-		if (nc)
-			ab_buf_printf(ex, " now with throttle_suppressed=%lld:", (long long)counted_n);
-		for (size_t c = 0; c < nc; c++)
-			ab_buf_printf(ex, " %s", counted[c]);
-		list_print(ex, "in a group message", grouped, ng);
-		list_print(ex, "in a digest", digested, ndg);
-		list_print(ex, "suppressed by throttle", dropped, ns);
-		ab_buf_puts(ex, "\n");
-	}
+	if (ex)
+		explain_plan(ex, &pl);
 	return 0;
 }
 
