@@ -20,9 +20,11 @@
  * event JSON: one reader for a file and standard input alike.
  *
  * Public: ab_cli_mail, ab_cli_profiles (cli.h).
+ * A mail no source takes is still sent by `send` (the operator asked for
+ * it; a note says the milter would pass it untouched).
  * Diagnostics: stderr; exit codes from sysexits.h (EX_DATAERR for input
- * that is neither a mail nor an event, or a mail the milter would refuse
- * or pass untouched; EX_TEMPFAIL when the store could not commit;
+ * that is neither a mail nor an event, or a mail whose source refuses or
+ * passes an untrusted sender; EX_TEMPFAIL when the store could not commit;
  * EX_CONFIG for a bad configuration or an unknown source or profile).
  */
 #include <arpa/inet.h>

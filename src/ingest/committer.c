@@ -12,8 +12,11 @@
  * the others.  Submissions that arrive while a batch commits wait for it
  * and then form the next batch, so a caller waits for at most the batch
  * in progress plus its own.  A batch either commits whole or not at all:
- * a failure rolls it back, every request in it gets the message, and the
- * store connection is reopened on the next batch.
+ * a failure rolls it back and every request in it gets a message (the
+ * others' says whose failure it was; the MTA retries them all), and the
+ * store connection is reopened on the next batch.  Failures are store or
+ * memory faults, which hit the batch's neighbours too, so the batch is not
+ * retried one by one.
  *
  * Diagnostics: none logged here; callers log the message they get.
  */
@@ -58,8 +61,17 @@ struct ab_committer *ab_committer_new(const char *store_path)
 		free(c);
 		return NULL;
 	}
-	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	if (pthread_mutex_init(&c->mu, NULL) != 0) {
+		free(c->store_path);
+		free(c);
+		return NULL;
+	}
+	if (pthread_cond_init(&c->cv, NULL) != 0) {
+		pthread_mutex_destroy(&c->mu);
+		free(c->store_path);
+		free(c);
+		return NULL;
+	}
 	c->tail = &c->head;
 	return c;
 }
@@ -105,10 +117,15 @@ static int commit_batch(struct ab_committer *c, struct request *batch)
 					 r->err, sizeof r->err) :
 			ab_ingest(c->st, r->cfg, r->ev, now, r->rr, NULL, r->err, sizeof r->err);
 
-		if (rc < 0) {
-			snprintf(err, sizeof err, "%s", r->err);
+		if (rc < 0) {   /* the others: say whose failure took them down */
+			snprintf(err, sizeof err, "not stored: the group commit it was in failed "
+				 "(%.400s)", r->err);
 			ab_store_rollback(c->st);
-			goto fail;
+			for (struct request *q = batch; q; q = q->next)
+				if (q != r)
+					snprintf(q->err, sizeof q->err, "%s", err);
+			finish_all(batch, -1, err);
+			goto reopen;
 		}
 	}
 	if (ab_store_commit(c->st) < 0) {
@@ -121,6 +138,7 @@ fail:
 	for (struct request *r = batch; r; r = r->next)
 		r->err[0] = '\0';   /* one message for all: the batch's */
 	finish_all(batch, -1, err);
+reopen:
 	ab_store_close(c->st);   /* reopen next time: the fault may be the connection's */
 	c->st = NULL;
 	return -1;

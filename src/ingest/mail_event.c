@@ -380,7 +380,10 @@ void ab_mail_accept(const struct ab_config *cfg, const struct ab_mail_source *sr
 	}
 	if (out->src && !out->trusted)
 		ab_mail_mark_unverified(out->ev, out->src->untrusted_max, out->why);
-	if (env && env->n_rcpts)
+	/* The envelope's recipients name the channels.  The To: addresses stand
+	 * in only without any envelope (`alertbridge parse mail.eml`): with one,
+	 * a header must never pick a channel past the rules. */
+	if (env && (env->n_rcpts || env->sender || env->client))
 		direct_channels(cfg, env->rcpts, env->n_rcpts, notes, out);
 	else
 		direct_channels(cfg, m->to, m->n_to, notes, out);

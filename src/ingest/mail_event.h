@@ -108,8 +108,9 @@ struct ab_mail_accept {
  * select the mail source (src when the caller names one), check the
  * sender's trust and apply the source's untrusted policy, build the event
  * (kind, force and trace as for ab_mail_event), mark it when unverified,
- * and collect the route+CHANNEL recipients (the envelope's, else the To:
- * addresses).  notes (may be NULL) gets one line per recipient that names
+ * and collect the route+CHANNEL recipients (the envelope's; the To:
+ * addresses only when there is no envelope at all: no recipient, sender
+ * or client).  notes (may be NULL) gets one line per recipient that names
  * a disabled or an undefined channel.  out->ev is NULL unless the verdict
  * is AB_MAIL_ACCEPTED or flags has AB_MAIL_ALWAYS_EVENT.
  */

@@ -6,7 +6,8 @@
 #     not trust the mail; untrusted = "mark" marks and caps the event,
 #     "reject" and "pass" make send refuse (exit 65, nothing queued) while
 #     parse still shows the event and says what the milter would do;
-#     --client inside trusted_networks makes the sender trusted;
+#     --client inside trusted_networks makes the sender trusted; a mail no
+#     source takes is still sent, with a note;
 #   - the envelope: --rcpt picks the mail source (not the To: header);
 #   - route+CHANNEL recipients go through the ingest path to that channel
 #     only; a disabled one is left out with a note and the rules decide;
@@ -105,6 +106,15 @@ is "pass: send exits 65" "$rc" 65
 is "pass: no event stored" "$(events)" "$n0"
 send --client not-an-ip "$T/m4.eml"; rc=$?
 is "a --client that is not an address: usage error" "$rc" 64
+
+# ---- no source takes it: send still sends (the operator asked), with a note
+mail m9 nobody@example.com > "$T/m9.eml"
+send "$T/m9.eml"; rc=$?
+is "no source: send exits 0" "$rc" 0
+like "no source: the note says the milter would pass it untouched" "$(cat "$T/err")" \
+	"no mail source takes this mail: the milter would pass it untouched"
+is "no source: queued for the default channel" \
+	"$(q "SELECT group_concat(channel) FROM jobs WHERE event_id = '$(head -1 "$T/out")'")" "file"
 
 # ---- the envelope picks the source: To: says closed, RCPT TO says strict
 mail m5 closed@example.com > "$T/m5.eml"

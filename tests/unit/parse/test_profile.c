@@ -397,6 +397,52 @@ static void test_sources_and_trust(void **state)
 	ab_config_free(cfg);
 }
 
+/* route+CHANNEL: the envelope's recipients name channels; a To: header
+ * does only when there is no envelope at all (the CLI without --rcpt,
+ * --sender or --client), never past the rules of a milter session. */
+static void test_accept_route_from_envelope_only(void **state)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf(
+		"channels = ( { name = \"file\"; type = \"file\"; path = \"f\"; },\n"
+		"  { name = \"pager\"; type = \"file\"; path = \"p\"; } );\n"
+		"default = [\"file\"];\n"
+		"mail_sources = ( { name = \"net\"; senders = [\"*@scanner.example\"]; } );\n",
+		&errors);
+	const char *raw = "From: a@scanner.example\r\nTo: route+pager@example.com\r\n"
+		"Subject: x\r\n\r\nb\r\n";
+	char *rc[1] = { "route+pager@example.com" }, err[128];
+	struct ab_mail *m = NULL;
+	struct ab_mail_accept acc;
+	struct ab_mail_env env;
+
+	(void)state;
+	if (!cfg)
+		fail_msg("%s", errors);
+	assert_true(ab_mail_parse(raw, strlen(raw), NULL, &m, err, sizeof err) >= 0);
+	/* a milter session: sender known, the only recipient is ops@ */
+	memset(&env, 0, sizeof env);
+	env.sender = "a@scanner.example";
+	ab_mail_accept(cfg, NULL, &env, m, "mail", NULL, NULL, 0, NULL, &acc);
+	assert_int_equal(acc.verdict, AB_MAIL_ACCEPTED);
+	assert_int_equal(acc.n_direct, 0);   /* To: picks nothing: the rules decide */
+	ab_event_free(acc.ev);
+	/* the envelope recipient names the channel */
+	env.rcpts = rc;
+	env.n_rcpts = 1;
+	ab_mail_accept(cfg, NULL, &env, m, "mail", NULL, NULL, 0, NULL, &acc);
+	assert_int_equal(acc.n_direct, 1);
+	assert_string_equal(acc.direct[0], "pager");
+	ab_event_free(acc.ev);
+	/* no envelope at all (parse of a file): To: stands in */
+	memset(&env, 0, sizeof env);
+	ab_mail_accept(cfg, NULL, &env, m, "cli", NULL, NULL, AB_MAIL_ALWAYS_EVENT, NULL, &acc);
+	assert_int_equal(acc.n_direct, 1);
+	ab_event_free(acc.ev);
+	ab_mail_free(m);
+	ab_config_free(cfg);
+}
+
 /* A header condition is matched within lib/regex.h's budget: a hostile
  * header that would backtrack for ever is no match, promptly. */
 static void test_source_header_budget(void **state)
@@ -877,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_apply_text),
 		cmocka_unit_test(test_sources_and_trust),
 		cmocka_unit_test(test_source_header_budget),
+		cmocka_unit_test(test_accept_route_from_envelope_only),
 		cmocka_unit_test(test_detect_order),
 		cmocka_unit_test(test_all_highest_severity),
 		cmocka_unit_test(test_detect_syslog),
