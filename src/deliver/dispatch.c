@@ -13,9 +13,12 @@
  * takes a reference on the current runtime snapshot, calls the channel's
  * plugin for each and records the outcomes.  Claims and outcomes go in
  * batches (up to DISPATCH_BATCH jobs per transaction, outcomes committed at
- * least every FINISH_MAX_MS), so a busy queue costs two fsyncs per batch,
+ * least every FINISH_MAX_MS), so a busy queue costs two commits per batch,
  * not two per job; with several workers each takes its share of what is
- * due.  The core owns retry: exponential
+ * due.  The workers' commits are not fsynced (ab_store_set_relaxed): a
+ * process crash loses none of them; a power loss may undo the last claims
+ * and outcomes, so a job is delivered again (at-least-once; receivers
+ * dedupe by event id), never lost.  The core owns retry: exponential
  * backoff with full jitter, never sooner than the plugin's retry-after,
  * dead-lettered after max_age.  Jobs of a disabled channel (enabled =
  * false) are held: the worker's store connection skips them (not claimed,
@@ -356,6 +359,11 @@ static void *worker(void *arg)
 		ab_log(AB_LOG_ERR, "dispatcher: %s", err);
 		return NULL;
 	}
+	/* Claims and outcomes are not fsynced (see ab_store_set_relaxed): a
+	 * power loss can only cause a duplicate delivery.  On failure the
+	 * connection keeps synchronous=FULL: slower, not wrong. */
+	if (ab_store_set_relaxed(st) < 0)
+		ab_log(AB_LOG_WARNING, "dispatcher: %s", ab_store_errmsg(st));
 	for (;;) {
 		struct ab_runtime *rt;
 		int64_t now, poll_ms, next;
