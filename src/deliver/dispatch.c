@@ -13,9 +13,12 @@
  * takes a reference on the current runtime snapshot, calls the channel's
  * plugin for each and records the outcomes.  Claims and outcomes go in
  * batches (up to DISPATCH_BATCH jobs per transaction, outcomes committed at
- * least every FINISH_MAX_MS), so a busy queue costs two fsyncs per batch,
+ * least every FINISH_MAX_MS), so a busy queue costs two commits per batch,
  * not two per job; with several workers each takes its share of what is
- * due.  The core owns retry: exponential
+ * due.  The workers' commits are not fsynced (ab_store_set_relaxed): a
+ * process crash loses none of them; a power loss may undo the last claims
+ * and outcomes, so a job is delivered again (at-least-once; receivers
+ * dedupe by event id), never lost.  The core owns retry: exponential
  * backoff with full jitter, never sooner than the plugin's retry-after,
  * dead-lettered after max_age.  Jobs of a disabled channel (enabled =
  * false) are held: the worker's store connection skips them (not claimed,
@@ -290,18 +293,26 @@ static bool stopping(struct ab_dispatcher *d)
 
 /* How many due jobs this worker takes at once: all (up to DISPATCH_BATCH)
  * when it is alone, else its share of what is due, so that the other
- * workers are not left idle while one works through a long list. */
-static int batch_size(struct ab_dispatcher *d, struct ab_store *st, int64_t now)
+ * workers are not left idle while one works through a long list; 0 when
+ * nothing is due (no claim then).  *more: jobs are left for another
+ * worker. */
+static int batch_size(struct ab_dispatcher *d, struct ab_store *st, int64_t now, bool *more)
 {
-	int64_t due;
+	int64_t due, share;
 
+	*more = false;
 	if (d->n_workers <= 1)
 		return DISPATCH_BATCH;
 	due = ab_store_count_due(st, now, (int64_t)DISPATCH_BATCH * d->n_workers);
-	if (due <= d->n_workers)
-		return 1;
-	due = (due + d->n_workers - 1) / d->n_workers;
-	return due > DISPATCH_BATCH ? DISPATCH_BATCH : (int)due;
+	if (due == 0)
+		return 0;
+	if (due < 0)
+		return 1;   /* unreadable: the claim says why */
+	share = due <= d->n_workers ? 1 : (due + d->n_workers - 1) / d->n_workers;
+	if (share > DISPATCH_BATCH)
+		share = DISPATCH_BATCH;
+	*more = due > share;
+	return (int)share;
 }
 
 /* Claim a batch, attempt each job in turn, record the outcomes every
@@ -312,13 +323,17 @@ static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_run
 {
 	struct ab_job jobs[DISPATCH_BATCH];
 	struct outcome o[DISPATCH_BATCH];
-	int n = ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms, jobs,
-		batch_size(d, st, now));
+	bool more;
+	int want = batch_size(d, st, now, &more);
+	int n = want > 0 ? ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms, jobs,
+		want) : 0;
 	int i, from = 0;
 	int64_t t0 = ab_mono_ms();
 
 	if (n <= 0)
 		return n;
+	if (more)   /* a wake reaches one worker: pass it on for the rest */
+		ab_dispatch_wake(d);
 	for (i = 0; i < n; i++) {
 		/* Record what is pending every FINISH_MAX_MS, on stop, and before an
 		 * attempt that could outlast the lease of the oldest pending job
@@ -356,6 +371,11 @@ static void *worker(void *arg)
 		ab_log(AB_LOG_ERR, "dispatcher: %s", err);
 		return NULL;
 	}
+	/* Claims and outcomes are not fsynced (see ab_store_set_relaxed): a
+	 * power loss can only cause a duplicate delivery.  On failure the
+	 * connection keeps synchronous=FULL: slower, not wrong. */
+	if (ab_store_set_relaxed(st) < 0)
+		ab_log(AB_LOG_WARNING, "dispatcher: %s", ab_store_errmsg(st));
 	for (;;) {
 		struct ab_runtime *rt;
 		int64_t now, poll_ms, next;
@@ -469,11 +489,16 @@ void ab_dispatch_set_runtime(struct ab_dispatcher *d, struct ab_runtime *rt)
 	ab_runtime_unref(old);
 }
 
+/* One sleeping worker, not all: on a steady stream each commit brings a
+ * job or two, and waking every worker cost each of them its queue reads
+ * (and a wait for the write lock) for nothing.  A worker that leaves due
+ * jobs behind wakes the next (run_batch); one not asleep sees the count
+ * change and looks again before it sleeps. */
 void ab_dispatch_wake(struct ab_dispatcher *d)
 {
 	pthread_mutex_lock(&d->mu);
 	d->wakeups++;
-	pthread_cond_broadcast(&d->cv);
+	pthread_cond_signal(&d->cv);
 	pthread_mutex_unlock(&d->mu);
 }
 

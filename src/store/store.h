@@ -69,6 +69,12 @@ void ab_store_rollback(struct ab_store *s);
 /* Tune this connection for large group commits (bigger page cache, rarer
  * WAL checkpoints); durability is unchanged.  0 or -1. */
 int ab_store_set_bulk(struct ab_store *s);
+/* Delivery workers: commits of this connection are not fsynced
+ * (synchronous=NORMAL, WAL): safe against a process crash; a power loss may
+ * undo its last claims/outcomes/log rows, i.e. cause a duplicate delivery,
+ * never a lost job (see store.c).  Never for connections that write events
+ * or jobs.  Also checkpoints as rarely as ab_store_set_bulk.  0 or -1. */
+int ab_store_set_relaxed(struct ab_store *s);
 /* Is a batch open?  fail_batch: roll an open batch back with msg as the
  * error (its commit then returns -1); for modules that write their own
  * tables inside a batch (noise.c). */
