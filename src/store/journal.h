@@ -3,8 +3,8 @@
  * lines: opaque bytes to the journal) get consecutive sequence numbers and
  * are acknowledged only after the fdatasync that covers them; named readers
  * consume them in order and keep their positions; whole segments below
- * every reader are reclaimed.  The hot path of issue 13 (syslog ingest at
- * ~300k records/s durable), replacing SQLite rows for the queue.
+ * every reader are reclaimed.  Meant for the durable hot path (syslog
+ * ingest at ~300k records/s), in place of SQLite rows for the queue.
  *
  * The interface is narrow on purpose (append, read, ack), so that another
  * backend (a shared multi-node log) can implement it: callers see only
