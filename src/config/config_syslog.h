@@ -4,6 +4,7 @@
  *
  *   syslog = {
  *     high_water = 100000;      # queued jobs above which TCP input pauses
+ *     journal_max_mb = 1024;    # disk the syslog journal may use (full: input pauses)
  *     status_file = "syslog.status";   # relative to state_dir
  *     listeners = (
  *       { name = "tcp"; proto = "tcp"; address = "127.0.0.1:5514";
@@ -82,6 +83,7 @@ struct ab_syslog_conf {
 	struct ab_syslog_source_conf *sources;
 	size_t n_sources;
 	int high_water;           /* queued jobs; 0 = no limit */
+	int journal_max_mb;       /* disk cap of the syslog journal, MiB; 0 = the default */
 	char *status_file;        /* as written; relative paths are under state_dir */
 	const struct ab_mail_conf *profiles;  /* borrowed from cfg->mail: named profiles
 	                                       * (set by config.c once all is read) */

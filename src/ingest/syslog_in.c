@@ -11,19 +11,22 @@
  * RFC 6587 framer (one per connection, octet counting or LF detected from
  * the first byte), turn every message into an event (ab_syslog_process:
  * parse, source selection, profile hook) and add it to the current batch.
- * The batch goes to the committer thread (its own store connection), which
- * routes and commits it in ONE store transaction (group commit, fsync),
- * at the end of the first round that drained the input, or when it is full
+ * The batch goes to the committer thread, which routes it and appends the
+ * lines that go somewhere to the syslog journal (spool.c: one fdatasync per
+ * batch; the spool's mover thread ingests them into the store behind us;
+ * lines that go nowhere are counted as unrouted, never written), at the
+ * end of the first round that drained the input, or when it is full
  * (BATCH_MAX_EVENTS / BATCH_MAX_BYTES) or BATCH_MAX_MS old; while the
  * committer works, the listener fills the other batch (so a batch spans
  * several rounds under a flood, and commits overlap with parsing).  Only
- * when its commit returned are the lines counted as received (by the
- * listener thread, which owns every counter).  If the commit fails the
- * batch is kept and retried every RETRY_MS; once the other batch is full
- * too nothing else is read (input pauses; nothing is dropped).  At most
- * two batches are in memory.
+ * when its append returned are the lines counted as received (by the
+ * listener thread, which owns every counter).  If the append fails (the
+ * journal is full, a disk error) the batch is kept and retried every
+ * RETRY_MS; once the other batch is full too nothing else is read (input
+ * pauses; nothing is dropped).  At most two batches are in memory.
  *
- * Backpressure: with high_water > 0 the queued-job count is checked by the
+ * Backpressure: with high_water > 0 the queued-job count plus the
+ * journal's backlog (lines not moved into the store yet) is checked by the
  * listener (a read-only connection of its own, at most every HW_CHECK_MS);
  * above the mark every stream socket
  * (TCP/TLS connections and listening sockets, the unix socket) leaves the
@@ -71,6 +74,7 @@
 #include "ingest/syslog_frame.h"
 #include "ingest/syslog_in.h"
 #include "ingest/syslog_source.h"
+#include "ingest/spool.h"
 #include "lib/util.h"
 
 #define READ_ROUND (256 * 1024)      /* bytes per connection per round */
@@ -79,6 +83,7 @@
 #define BATCH_MAX_BYTES (8 * 1024 * 1024)
 #define BATCH_MAX_MS 200             /* a batch waits at most this long for more lines */
 #define RETRY_MS 500
+#define STOP_DRAIN_MS 5000           /* at stop, journal lines moved into the store for up to */
 #define HW_CHECK_MS 100
 #define STATUS_MS 500
 #define DROP_LOG_MS 10000
@@ -130,6 +135,7 @@ struct batch {
 	int64_t t0;                   /* when its first line came */
 	struct ab_runtime *rt;        /* the snapshot it is routed with (handed over) */
 	bool ok;                      /* committed */
+	size_t unrouted;              /* lines of it that went nowhere (not written) */
 	uint64_t errors;              /* failed commit tries */
 };
 
@@ -146,7 +152,8 @@ struct ab_syslog_in {
 	struct ab_runtime *round_rt;  /* held for one round */
 	void (*wake)(void *);
 	void *wake_arg;
-	struct ab_store *st;          /* the committer thread's connection */
+	struct ab_spool *sp;          /* the journal the committer appends to */
+	struct ab_event **evs;        /* the committer's: a batch's events */
 	struct ab_store *st_ro;       /* the listener thread's (high-water count) */
 	char *status_path;
 	int high_water;
@@ -164,9 +171,11 @@ struct ab_syslog_in {
 	/* state */
 	bool paused;
 	int64_t last_hw, last_status, last_drop_log, last_idle;
+	uint64_t last_backlog;        /* journal backlog in the last status file */
 	bool dirty;
 	uint64_t received, batches, dropped_by_source, udp_dropped, truncated, framing_errors,
-		conn_rejected, idle_closed, tls_failures, store_errors, pauses, parse_errors;
+		conn_rejected, idle_closed, tls_failures, store_errors, pauses, parse_errors,
+		unrouted;
 	uint64_t udp_dropped_logged;
 	/* per-message context while feeding a connection */
 	struct lsn *cur_l;
@@ -496,10 +505,14 @@ static void write_status(struct ab_syslog_in *in, bool force)
 	json_t *j, *ls;
 	char tmp[4096], t[40];
 	int fd;
+	struct ab_spool_stats ss;
 	char *s;
 
-	if (!force && (!in->dirty || now - in->last_status < STATUS_MS))
+	ab_spool_get_stats(in->sp, &ss);
+	if (!force && (!in->dirty || now - in->last_status < STATUS_MS) &&
+	    !(ss.backlog != in->last_backlog && now - in->last_status >= STATUS_MS))
 		return;
+	in->last_backlog = ss.backlog;
 	in->last_status = now;
 	in->dirty = false;
 	ab_time_format_rfc3339(ab_now_ms(), t, sizeof t);
@@ -529,6 +542,14 @@ static void write_status(struct ab_syslog_in *in, bool force)
 		"paused", in->paused, "pauses", (json_int_t)in->pauses,
 		"high_water", in->high_water,
 		"listeners", ls ? ls : json_array());
+	if (j)
+		json_object_set_new(j, "journal", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}",
+			"unrouted", (json_int_t)in->unrouted,
+			"stored", (json_int_t)ss.stored,
+			"backlog", (json_int_t)ss.backlog,
+			"disk_bytes", (json_int_t)ss.disk_bytes,
+			"corrupt", (json_int_t)ss.corrupt,
+			"store_errors", (json_int_t)ss.store_errors));
 	s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (!s)
@@ -561,30 +582,22 @@ static void batch_free(struct batch *b)
 		ab_event_free(b->items[i].ev);
 	b->n = 0;
 	b->bytes = 0;
+	b->unrouted = 0;
 	ab_runtime_unref(b->rt);
 	b->rt = NULL;
 }
 
-/* Committer thread: route and store a whole batch in one transaction. */
+/* Committer thread: make a whole batch durable in the journal (one
+ * fdatasync); the lines that route nowhere are only counted. */
 static int try_commit(struct ab_syslog_in *in, struct batch *b, char *err, size_t errsz)
 {
-	const struct ab_config *cfg = b->rt->cfg;
-	int64_t now = ab_now_ms();
+	size_t kept = 0;
 
-	if (ab_store_begin(in->st) < 0) {
-		snprintf(err, errsz, "%s", ab_store_errmsg(in->st));
+	for (size_t i = 0; i < b->n; i++)
+		in->evs[i] = b->items[i].ev;
+	if (ab_spool_put(in->sp, b->rt->cfg, in->evs, b->n, ab_now_ms(), &kept, err, errsz) < 0)
 		return -1;
-	}
-	for (size_t i = 0; i < b->n; i++) {
-		if (ab_ingest(in->st, cfg, b->items[i].ev, now, NULL, NULL, err, errsz) < 0) {
-			ab_store_rollback(in->st);
-			return -1;
-		}
-	}
-	if (ab_store_commit(in->st) < 0) {
-		snprintf(err, errsz, "%s", ab_store_errmsg(in->st));
-		return -1;
-	}
+	b->unrouted = b->n - kept;
 	return 0;
 }
 
@@ -658,8 +671,6 @@ static void *committer(void *arg)
 				break;
 			}
 		}
-		if (ok && in->wake)
-			in->wake(in->wake_arg);
 		pthread_mutex_lock(&in->cmu);
 		b->ok = ok;
 		in->c_work = false;
@@ -693,6 +704,7 @@ static void reap(struct ab_syslog_in *in)
 		for (size_t i = 0; i < b->n; i++)
 			b->items[i].l->received++;
 		in->received += b->n;
+		in->unrouted += b->unrouted;
 		in->batches++;
 	}
 	in->dirty = true;
@@ -786,6 +798,7 @@ static void apply_pause(struct ab_syslog_in *in)
 static void check_high_water(struct ab_syslog_in *in)
 {
 	int64_t now = ab_mono_ms(), q;
+	struct ab_spool_stats ss;
 	bool want;
 
 	if (in->high_water <= 0 || now - in->last_hw < HW_CHECK_MS)
@@ -794,6 +807,8 @@ static void check_high_water(struct ab_syslog_in *in)
 	q = ab_store_count(in->st_ro, AB_JOB_QUEUED);
 	if (q < 0)
 		return;
+	ab_spool_get_stats(in->sp, &ss);   /* lines not in the store yet count too */
+	q += (int64_t)ss.backlog;
 	want = in->paused ? q > (int64_t)in->high_water * 9 / 10 : q > in->high_water;
 	if (want == in->paused)
 		return;
@@ -1233,18 +1248,21 @@ static void stop_committer(struct ab_syslog_in *in)
 int ab_syslog_in_start(struct ab_syslog_in *in, struct ab_runtime *rt, const char *store_path,
 	void (*wake)(void *arg), void *wake_arg, char *err, size_t errsz)
 {
-	in->st = ab_store_open(store_path, err, errsz);
-	if (!in->st)
+	in->evs = calloc(BATCH_MAX_EVENTS, sizeof *in->evs);
+	if (!in->evs) {
+		snprintf(err, errsz, "syslog: out of memory");
+		return -1;
+	}
+	if (ab_spool_open(&in->sp, store_path, rt->cfg->syslog->journal_max_mb, err, errsz) < 0)
 		return -1;
 	in->st_ro = ab_store_open(store_path, err, errsz);
 	if (!in->st_ro) {
-		ab_store_close(in->st);
-		in->st = NULL;
+		ab_spool_close(in->sp, 0);
+		in->sp = NULL;
 		return -1;
 	}
-	if (ab_store_set_bulk(in->st) < 0)
-		ab_log(AB_LOG_WARNING, "syslog: %s (commits work, only slower)",
-			ab_store_errmsg(in->st));
+	if (ab_spool_start(in->sp, rt, wake, wake_arg, err, errsz) < 0)
+		goto fail;
 	in->rt = ab_runtime_ref(rt);
 	in->wake = wake;
 	in->wake_arg = wake_arg;
@@ -1269,9 +1287,10 @@ fail:
 	stop_committer(in);
 	ab_runtime_unref(in->rt);
 	in->rt = NULL;
-	ab_store_close(in->st);
+	ab_spool_close(in->sp, 0);
+	in->sp = NULL;
 	ab_store_close(in->st_ro);
-	in->st = in->st_ro = NULL;
+	in->st_ro = NULL;
 	return -1;
 }
 
@@ -1286,6 +1305,8 @@ void ab_syslog_in_set_runtime(struct ab_syslog_in *in, struct ab_runtime *rt)
 	in->rt = ab_runtime_ref(rt);
 	pthread_mutex_unlock(&in->mu);
 	ab_runtime_unref(old);
+	if (in->sp)
+		ab_spool_set_runtime(in->sp, rt);
 }
 
 void ab_syslog_in_stop(struct ab_syslog_in *in)
@@ -1320,7 +1341,8 @@ void ab_syslog_in_stop(struct ab_syslog_in *in)
 	stop_committer(in);
 	batch_free(&in->bt[0]);
 	batch_free(&in->bt[1]);
-	ab_store_close(in->st);
+	ab_spool_close(in->sp, STOP_DRAIN_MS);
+	free(in->evs);
 	ab_store_close(in->st_ro);
 	ab_runtime_unref(in->rt);
 	in_free(in);

@@ -1,0 +1,466 @@
+/*
+ * spool.c - the syslog spool (see spool.h): the journal that makes a
+ * syslog batch durable with one fdatasync, and the mover thread that
+ * ingests it into the store behind the listeners.
+ *
+ * Public: ab_spool_dir, ab_spool_open, ab_spool_start, ab_spool_set_runtime,
+ *         ab_spool_put, ab_spool_get_stats, ab_spool_close.
+ *
+ * Why: a SQLite transaction per batch, with an event row of ~750 bytes of
+ * JSON and its jobs, capped syslog input at ~50k lines/s; an append to the
+ * journal costs one copy and shares its fdatasync with the whole batch.
+ * The store stays the one place operators query (queue, log, dead
+ * letters, noise state): the mover fills it in transactions of up to
+ * MOVE_BATCH events, so its cost is paid behind the sender, not in front.
+ *
+ * Record: one byte version (1), the routing time (int64, little endian,
+ * ms since the epoch), then the event's canonical JSON with its id.  The
+ * mover routes again at that time with the configuration it has: the
+ * listener's routing only decides whether the line is kept.  "Routes
+ * somewhere" means a channel, a rule hit (noise control may need it) or a
+ * disabled channel (kept, as ab_ingest keeps it, with its warning).
+ *
+ * Order and duplicates: records are moved in journal order.  The mover
+ * acknowledges a batch after its store commit (fsync), so a crash between
+ * the two moves it again: the store ignores an event id it has (no second
+ * job).  An acknowledgement is persisted every ACK_EVERY records / ACK_MS.
+ *
+ * Full: the journal is capped (journal_max_mb); ab_spool_put then fails
+ * and the listener keeps the batch, retries and stops reading (TCP
+ * backpressure) until the mover has made room.
+ *
+ * Diagnostics: the store's message when a move fails (rate limited, the
+ * batch is retried every RETRY_MS), one error per record that cannot be
+ * read back (skipped and counted: it was damaged on disk, which the
+ * journal's checksums make very unlikely), the journal's recovery line
+ * when a torn tail was cut.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ingest/ingest.h"
+#include "ingest/spool.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "route/route.h"
+#include "store/journal.h"
+#include "store/store.h"
+
+#define REC_VERSION 1
+#define REC_HEAD 9                   /* version + routing time */
+#define MOVE_BATCH 4096              /* records per store transaction */
+#define READ_WAIT_MS 200
+#define RETRY_MS 500
+#define COMPLAIN_MS 30000
+#define ACK_EVERY 65536u
+#define ACK_MS 200u
+#define READER "store"
+#define PUT_BUF_KEEP (4u << 20)      /* the put buffer is kept up to this size */
+
+struct ab_spool {
+	struct ab_journal *jn;
+	struct ab_journal_reader *rd;
+	struct ab_store *st;            /* the mover's connection */
+	pthread_t th;
+	bool started;
+	pthread_mutex_t mu;             /* rt, stop, drain_until */
+	pthread_cond_t cv;
+	struct ab_runtime *rt;
+	bool stop;
+	int64_t drain_until;            /* monotonic ms; 0: not draining */
+	void (*wake)(void *);
+	void *wake_arg;
+	/* the committer's */
+	struct ab_buf put;
+	struct ab_journal_rec *recs;
+	size_t recs_cap;
+	size_t *offs;
+	/* counters */
+	_Atomic uint64_t spooled, unrouted, stored, corrupt, store_errors, acked_seq;
+};
+
+static struct ab_complaint move_failed = AB_COMPLAINT_INIT;
+
+int ab_spool_dir(const char *store_path, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s.journal", store_path);
+
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, char *err,
+	size_t errsz)
+{
+	struct ab_journal_opts o;
+	struct ab_journal_recovery rec;
+	struct ab_spool *sp;
+	char dir[4096];
+
+	*out = NULL;
+	if (ab_spool_dir(store_path, dir, sizeof dir) < 0) {
+		snprintf(err, errsz, "syslog journal: store path too long");
+		return -1;
+	}
+	sp = calloc(1, sizeof *sp);
+	if (!sp) {
+		snprintf(err, errsz, "syslog journal: out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&sp->mu, NULL);
+	pthread_cond_init(&sp->cv, NULL);
+	sp->put = (struct ab_buf)AB_BUF_INIT(AB_JOURNAL_RECORD_DEFAULT * (size_t)64);
+	memset(&o, 0, sizeof o);
+	o.segment_size = AB_SPOOL_SEGMENT;
+	o.max_bytes = (uint64_t)(max_mb > 0 ? max_mb : AB_SPOOL_MAX_MB_DEFAULT) << 20;
+	if (o.max_bytes < 3ull * AB_SPOOL_SEGMENT)
+		o.max_bytes = 3ull * AB_SPOOL_SEGMENT;
+	o.ack_every = ACK_EVERY;
+	o.ack_ms = ACK_MS;
+	if (ab_mkdir_p(dir, 0750) < 0) {
+		snprintf(err, errsz, "syslog journal %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (ab_journal_open(&sp->jn, dir, &o, &rec, err, errsz) < 0)
+		goto fail;
+	if (rec.torn)
+		ab_log(AB_LOG_WARNING, "syslog journal %s: cut a torn tail of %llu byte(s) in %s "
+			"(a crash during a write; those lines were never acknowledged)", dir,
+			(unsigned long long)rec.cut_bytes, rec.file);
+	if (ab_journal_reader_open(sp->jn, READER, &sp->rd, err, errsz) < 0)
+		goto fail;
+	sp->st = ab_store_open(store_path, err, errsz);
+	if (!sp->st)
+		goto fail;
+	if (ab_store_set_bulk(sp->st) < 0)
+		ab_log(AB_LOG_WARNING, "syslog journal: %s (moves work, only slower)",
+			ab_store_errmsg(sp->st));
+	*out = sp;
+	return 0;
+fail:
+	ab_spool_close(sp, 0);
+	return -1;
+}
+
+/* ------------------------------------------------------------ put side */
+
+static int grow_recs(struct ab_spool *sp, size_t n)
+{
+	struct ab_journal_rec *r;
+	size_t *o;
+
+	if (n <= sp->recs_cap)
+		return 0;
+	r = realloc(sp->recs, n * sizeof *r);
+	if (!r)
+		return -1;
+	sp->recs = r;
+	o = realloc(sp->offs, n * sizeof *o);
+	if (!o)
+		return -1;
+	sp->offs = o;
+	sp->recs_cap = n;
+	return 0;
+}
+
+static bool routes_somewhere(const struct ab_route_result *rr)
+{
+	return rr->n > 0 || rr->n_hits > 0 || rr->n_disabled > 0;
+}
+
+int ab_spool_put(struct ab_spool *sp, const struct ab_config *cfg, struct ab_event *const *evs,
+	size_t n, int64_t now, size_t *kept, char *err, size_t errsz)
+{
+	struct ab_route_result rr;
+	size_t k = 0, unrouted = 0;
+	unsigned char head[REC_HEAD];
+	int rc;
+
+	if (kept)
+		*kept = 0;
+	if (grow_recs(sp, n ? n : 1) < 0) {
+		snprintf(err, errsz, "syslog journal: out of memory");
+		return -1;
+	}
+	ab_buf_reset(&sp->put);
+	head[0] = REC_VERSION;
+	for (int i = 0; i < 8; i++)
+		head[1 + i] = (unsigned char)((uint64_t)now >> (8 * i));
+	for (size_t i = 0; i < n; i++) {
+		ab_route_at(cfg, evs[i], now, &rr, NULL);
+		if (!routes_somewhere(&rr)) {
+			unrouted++;
+			continue;
+		}
+		ab_event_ensure_id(evs[i]);
+		sp->offs[k] = sp->put.len;
+		if (ab_buf_append(&sp->put, head, sizeof head) < 0 ||
+		    ab_event_write_json(evs[i], &sp->put) < 0) {
+			snprintf(err, errsz, "syslog journal: cannot serialise event %s (out of "
+				"memory or over %zu bytes)", evs[i]->id, sp->put.max);
+			return -1;
+		}
+		k++;
+	}
+	for (size_t i = 0; i < k; i++) {
+		size_t end = i + 1 < k ? sp->offs[i + 1] : sp->put.len;
+
+		sp->recs[i].data = sp->put.data + sp->offs[i];
+		sp->recs[i].len = (uint32_t)(end - sp->offs[i]);
+	}
+	rc = k ? ab_journal_append(sp->jn, sp->recs, k, NULL, err, errsz) : 0;
+	if (sp->put.cap > PUT_BUF_KEEP)
+		ab_buf_free(&sp->put);
+	if (rc < 0) {
+		if (rc == AB_JOURNAL_FULL)
+			ab_log(AB_LOG_DEBUG, "syslog journal full: %s", err);
+		return -1;
+	}
+	atomic_fetch_add(&sp->spooled, k);
+	atomic_fetch_add(&sp->unrouted, unrouted);
+	if (kept)
+		*kept = k;
+	return 0;
+}
+
+/* ------------------------------------------------------------ mover */
+
+static struct ab_event *decode(const struct ab_journal_rec *r, int64_t *now, char *err,
+	size_t errsz)
+{
+	const unsigned char *p = r->data;
+	struct ab_event *ev;
+	json_error_t je;
+	json_t *j;
+	uint64_t t = 0;
+
+	if (r->len < REC_HEAD || p[0] != REC_VERSION) {
+		snprintf(err, errsz, "unknown record format");
+		return NULL;
+	}
+	for (int i = 0; i < 8; i++)
+		t |= (uint64_t)p[1 + i] << (8 * i);
+	*now = (int64_t)t;
+	j = json_loadb((const char *)p + REC_HEAD, r->len - REC_HEAD, 0, &je);
+	if (!j) {
+		snprintf(err, errsz, "not JSON: %s", je.text);
+		return NULL;
+	}
+	ev = ab_event_from_json(j, err, errsz);
+	json_decref(j);
+	return ev;
+}
+
+/* One store transaction for recs[0..n-1].  0 or -1 with err. */
+static int move(struct ab_spool *sp, const struct ab_config *cfg,
+	const struct ab_journal_rec *recs, size_t n, char *err, size_t errsz)
+{
+	char e2[512];
+
+	if (ab_store_begin(sp->st) < 0) {
+		snprintf(err, errsz, "%s", ab_store_errmsg(sp->st));
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t now = 0;
+		struct ab_event *ev = decode(&recs[i], &now, e2, sizeof e2);
+
+		if (!ev) {
+			atomic_fetch_add(&sp->corrupt, 1);
+			ab_log(AB_LOG_ERR, "syslog journal: record %llu cannot be read back (%s): "
+				"skipped", (unsigned long long)recs[i].seq, e2);
+			continue;
+		}
+		if (ab_ingest(sp->st, cfg, ev, now, NULL, NULL, err, errsz) < 0) {
+			ab_event_free(ev);
+			ab_store_rollback(sp->st);
+			return -1;
+		}
+		ab_event_free(ev);
+	}
+	if (ab_store_commit(sp->st) < 0) {
+		snprintf(err, errsz, "%s", ab_store_errmsg(sp->st));
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait up to ms or until stopped; true when the mover should exit now. */
+static bool mover_nap(struct ab_spool *sp, int ms)
+{
+	struct timespec ts;
+	bool out;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&sp->mu);
+	if (!sp->stop)
+		pthread_cond_timedwait(&sp->cv, &sp->mu, &ts);
+	out = sp->stop && (sp->drain_until == 0 || ab_mono_ms() >= sp->drain_until);
+	pthread_mutex_unlock(&sp->mu);
+	return out;
+}
+
+/* 0 running; 1 draining (stop asked, time left); 2 exit. */
+static int mover_state(struct ab_spool *sp)
+{
+	int s;
+
+	pthread_mutex_lock(&sp->mu);
+	s = !sp->stop ? 0 : sp->drain_until && ab_mono_ms() < sp->drain_until ? 1 : 2;
+	pthread_mutex_unlock(&sp->mu);
+	return s;
+}
+
+static void *mover(void *arg)
+{
+	struct ab_spool *sp = arg;
+	struct ab_journal_rec *recs = calloc(MOVE_BATCH, sizeof *recs);
+	char err[1024];
+
+	if (!recs) {
+		ab_log(AB_LOG_ERR, "syslog journal: mover: out of memory: lines stay in the "
+			"journal until a restart");
+		return NULL;
+	}
+	for (;;) {
+		int state = mover_state(sp), n;
+		struct ab_runtime *rt;
+		bool done = false;
+
+		if (state == 2)
+			break;
+		n = ab_journal_read(sp->rd, recs, MOVE_BATCH, state ? 0 : READ_WAIT_MS, err,
+			sizeof err);
+		if (n < 0) {
+			ab_complain(&move_failed, COMPLAIN_MS, AB_LOG_ERR, "syslog journal: cannot "
+				"read: %s", err);
+			if (mover_nap(sp, RETRY_MS))
+				break;
+			continue;
+		}
+		if (n == 0) {
+			if (state == 1)
+				break;          /* drained */
+			continue;
+		}
+		pthread_mutex_lock(&sp->mu);
+		rt = ab_runtime_ref(sp->rt);
+		pthread_mutex_unlock(&sp->mu);
+		while (!done) {
+			if (move(sp, rt->cfg, recs, (size_t)n, err, sizeof err) == 0) {
+				done = true;
+				break;
+			}
+			atomic_fetch_add(&sp->store_errors, 1);
+			ab_complain(&move_failed, COMPLAIN_MS, AB_LOG_ERR, "syslog journal: cannot "
+				"move %d line(s) into the store: %s; they stay in the journal, "
+				"retrying", n, err);
+			if (mover_nap(sp, RETRY_MS))
+				break;
+		}
+		ab_runtime_unref(rt);
+		if (!done)
+			break;
+		ab_complain_clear(&move_failed, AB_LOG_NOTICE, "syslog journal: moving into "
+			"the store again");
+		atomic_fetch_add(&sp->stored, (uint64_t)n);
+		if (ab_journal_ack(sp->rd, recs[n - 1].seq, err, sizeof err) < 0)
+			ab_log(AB_LOG_WARNING, "syslog journal: cannot record the position: %s "
+				"(those lines may be moved again: the store ignores them)", err);
+		atomic_store(&sp->acked_seq, recs[n - 1].seq);
+		if (sp->wake)
+			sp->wake(sp->wake_arg);
+	}
+	free(recs);
+	return NULL;
+}
+
+int ab_spool_start(struct ab_spool *sp, struct ab_runtime *rt, void (*wake)(void *arg),
+	void *wake_arg, char *err, size_t errsz)
+{
+	sp->rt = ab_runtime_ref(rt);
+	sp->wake = wake;
+	sp->wake_arg = wake_arg;
+	if (pthread_create(&sp->th, NULL, mover, sp) != 0) {
+		snprintf(err, errsz, "syslog journal: cannot start the mover thread");
+		return -1;
+	}
+	sp->started = true;
+	return 0;
+}
+
+void ab_spool_set_runtime(struct ab_spool *sp, struct ab_runtime *rt)
+{
+	struct ab_runtime *old;
+
+	pthread_mutex_lock(&sp->mu);
+	old = sp->rt;
+	sp->rt = ab_runtime_ref(rt);
+	pthread_mutex_unlock(&sp->mu);
+	ab_runtime_unref(old);
+}
+
+void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st)
+{
+	struct ab_journal_stats js;
+	uint64_t acked;
+
+	memset(st, 0, sizeof *st);
+	if (!sp)
+		return;
+	ab_journal_get_stats(sp->jn, &js);
+	st->spooled = atomic_load(&sp->spooled);
+	st->unrouted = atomic_load(&sp->unrouted);
+	st->stored = atomic_load(&sp->stored);
+	st->corrupt = atomic_load(&sp->corrupt);
+	st->store_errors = atomic_load(&sp->store_errors);
+	acked = atomic_load(&sp->acked_seq);
+	st->backlog = js.durable_seq > acked ? js.durable_seq - acked : 0;
+	st->disk_bytes = (js.last_segment - js.first_segment + 1 + js.spares) *
+		(uint64_t)AB_SPOOL_SEGMENT;
+}
+
+void ab_spool_close(struct ab_spool *sp, int drain_ms)
+{
+	char err[512];
+
+	if (!sp)
+		return;
+	if (sp->started) {
+		pthread_mutex_lock(&sp->mu);
+		sp->stop = true;
+		sp->drain_until = drain_ms > 0 ? ab_mono_ms() + drain_ms : 0;
+		pthread_cond_broadcast(&sp->cv);
+		pthread_mutex_unlock(&sp->mu);
+		pthread_join(sp->th, NULL);
+	}
+	if (sp->rd) {
+		if (ab_journal_reader_flush(sp->rd, err, sizeof err) < 0)
+			ab_log(AB_LOG_WARNING, "syslog journal: %s (some lines will be moved again "
+				"at the next start; the store ignores them)", err);
+		ab_journal_reader_close(sp->rd);
+	}
+	if (sp->jn)
+		ab_journal_close(sp->jn);
+	ab_store_close(sp->st);
+	ab_runtime_unref(sp->rt);
+	ab_buf_free(&sp->put);
+	free(sp->recs);
+	free(sp->offs);
+	pthread_cond_destroy(&sp->cv);
+	pthread_mutex_destroy(&sp->mu);
+	free(sp);
+}

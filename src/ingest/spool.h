@@ -1,0 +1,63 @@
+/*
+ * spool.h - the syslog spool: a durable journal between the syslog
+ * listeners and the store.  The listeners' committer puts routed events in
+ * (acknowledged once fdatasynced, one sync per batch); a mover thread
+ * takes them out in order and ingests them into the store (routing, noise
+ * control, delivery jobs) in large transactions, then acknowledges them in
+ * the journal.  Events that route nowhere are counted, never written.
+ *
+ * Threads: ab_spool_put from one thread at a time (the committer); the
+ * mover is the spool's own thread; ab_spool_get_stats from any thread.
+ */
+#ifndef AB_SPOOL_H
+#define AB_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "deliver/runtime.h"
+#include "event/event.h"
+
+#define AB_SPOOL_MAX_MB_DEFAULT 1024      /* journal_max_mb when not set */
+#define AB_SPOOL_SEGMENT (8u << 20)       /* bytes per journal segment */
+
+struct ab_spool;
+
+struct ab_spool_stats {
+	uint64_t spooled;      /* events made durable in the journal since start */
+	uint64_t unrouted;     /* events that routed nowhere: counted, not written */
+	uint64_t stored;       /* events moved into the store since start */
+	uint64_t corrupt;      /* records the mover could not read back (logged, skipped) */
+	uint64_t store_errors; /* failed store transactions of the mover (retried) */
+	uint64_t backlog;      /* durable records not yet in the store */
+	uint64_t disk_bytes;   /* segment files on disk (live and spare) */
+};
+
+/* The journal's directory for a store file: "STORE.journal". */
+int ab_spool_dir(const char *store_path, char *out, size_t outsz);
+
+/* Opens (creating) the journal next to store_path, recovering its tail, and
+ * opens the mover's store connection; nothing runs yet.  max_mb caps the
+ * journal on disk (0: the default).  0, or -1 with err. */
+int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, char *err,
+	size_t errsz);
+/* Starts the mover: it ingests with rt's configuration (a reference is
+ * taken) and calls wake(wake_arg) after each store commit.  0 or -1. */
+int ab_spool_start(struct ab_spool *sp, struct ab_runtime *rt, void (*wake)(void *arg),
+	void *wake_arg, char *err, size_t errsz);
+/* Later batches are routed and stored with rt (a reference is taken). */
+void ab_spool_set_runtime(struct ab_spool *sp, struct ab_runtime *rt);
+/* Routes evs[0..n-1] at now with cfg; those that go somewhere get their id
+ * and are appended to the journal; returns once they are durable.  *kept
+ * (may be NULL) gets how many were written.  0, or -1 with err (the
+ * journal is full, or an I/O error: nothing of this call was counted;
+ * retry later). */
+int ab_spool_put(struct ab_spool *sp, const struct ab_config *cfg, struct ab_event *const *evs,
+	size_t n, int64_t now, size_t *kept, char *err, size_t errsz);
+void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st);
+/* Stops the mover (after moving what is durable, for up to drain_ms),
+ * closes the journal.  What is left is moved at the next start. */
+void ab_spool_close(struct ab_spool *sp, int drain_ms);
+
+#endif
