@@ -3,7 +3,8 @@
  * one function each:
  *   parse_args    the options
  *   open_config   configuration (errors on the terminal), logging, the
- *                 state directory
+ *                 state directory; libcurl's global init only when it is
+ *                 not thread-safe (else the first request does it: memory)
  *   go_background fork (unless -f) before any database is open; the
  *                 starting process waits for the daemon's verdict and
  *                 exits with it (0 once started, else the failed step's)
@@ -53,6 +54,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include <dirent.h>
+
+#include <curl/curl.h>
 
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -337,6 +340,29 @@ static int parse_args(struct daemon_state *d, int argc, char **argv)
 	return -1;
 }
 
+/*
+ * libcurl's global init initializes OpenSSL too, which touches about 2 MB
+ * of library pages (libcrypto's algorithm tables, libssl): a tenth of what
+ * a daemon that sends nothing over HTTP has resident (bench/memory.sh).
+ * libcurl >= 7.84 makes curl_global_init thread-safe (CURL_VERSION_THREADSAFE,
+ * set where libcurl was built with C11 atomics), so it is left to the first
+ * request, which runs it once (ab_http_global_init's pthread_once in
+ * net/http.c), and a plugin that calls curl_global_init itself may do so
+ * while workers run.  The check is at build time: asking the library
+ * (curl_version_info) costs half a megabyte, as it reads the version of
+ * every library libcurl links; the runtime libcurl is never older than the
+ * headers (the package's dependency on it).  An older libcurl is
+ * initialized here, before any thread exists.  0 or -1.
+ */
+static int http_init(void)
+{
+#if LIBCURL_VERSION_NUM >= 0x075400
+	return 0;
+#else
+	return ab_http_global_init();
+#endif
+}
+
 /* Configuration (errors on the terminal), logging, the state directory.
  * 0 or an exit code. */
 static int open_config(struct daemon_state *d)
@@ -344,7 +370,7 @@ static int open_config(struct daemon_state *d)
 	char *errors = NULL;
 	const char *pidfile;
 
-	if (ab_http_global_init() < 0) {
+	if (http_init() < 0) {
 		fprintf(stderr, "alertbridged: libcurl initialisation failed\n");
 		return EX_SOFTWARE;
 	}

@@ -4,11 +4,17 @@
  * extractors and detection all compile and match through here.
  *
  * Public: ab_regex_compile, ab_regex_free, ab_regex_match, ab_regex_exec,
- *   ab_regex_name_count, ab_regex_name.
+ *   ab_regex_jit_size, ab_regex_name_count, ab_regex_name.
  * Standard options: PCRE2_UTF | PCRE2_MATCH_INVALID_UTF (mail and syslog
  * text is not always valid UTF-8; invalid bytes never match a character)
- * | PCRE2_NEVER_BACKSLASH_C (\C could split a character), then JIT compile
- * when possible.  Every match runs with AB_REGEX_MATCH_LIMIT and
+ * | PCRE2_NEVER_BACKSLASH_C (\C could split a character).  JIT compiling
+ * is lazy: a pattern is JIT compiled (when the system allows it) the first
+ * time it is matched, under one lock, and matched only after that attempt,
+ * so no thread reads the code while another JIT compiles it.  Most of the
+ * shipped profiles' few hundred patterns never run on a given system (a
+ * profile's extractors run only on its tool's events, detection tries the
+ * cheap conditions first), and JIT code is the largest part of the daemon's
+ * private memory at idle (~1.8 MB for the shipped profiles).  Every match runs with AB_REGEX_MATCH_LIMIT and
  * AB_REGEX_DEPTH_LIMIT; hitting one (or the JIT stack or heap limit) is
  * AB_REGEX_LIMIT, which callers count as no match.
  * Per thread: one match context (the budget) and one match data block,
@@ -17,6 +23,7 @@
  * Diagnostics: PCRE2's compile message in err; nothing logged.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +35,14 @@
 
 #define STD_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C)
 #define MIN_PAIRS 16u
+
+/* The pattern and whether its JIT compile was tried (see the top). */
+struct ab_regex {
+	pcre2_code *code;
+	atomic_bool jit_tried;
+};
+
+static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct tls {
 	pcre2_match_context *mc;
@@ -96,6 +111,7 @@ struct ab_regex *ab_regex_compile(const char *pattern, unsigned flags, size_t *e
 {
 	uint32_t opt = STD_OPTIONS;
 	PCRE2_SIZE eo = 0;
+	struct ab_regex *r;
 	pcre2_code *re;
 	int ec = 0;
 
@@ -120,13 +136,41 @@ struct ab_regex *ab_regex_compile(const char *pattern, unsigned flags, size_t *e
 			*erroff = (size_t)eo;
 		return NULL;
 	}
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* optional speed-up */
-	return (struct ab_regex *)(void *)re;
+	r = malloc(sizeof *r);
+	if (!r) {
+		pcre2_code_free(re);
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	r->code = re;
+	atomic_init(&r->jit_tried, false);
+	return r;
 }
 
 void ab_regex_free(struct ab_regex *re)
 {
-	pcre2_code_free((pcre2_code *)(void *)re);
+	if (!re)
+		return;
+	pcre2_code_free(re->code);
+	free(re);
+}
+
+/* re's code, JIT compiled first if this is its first match (see the top).
+ * The JIT is an optional speed-up: when it fails the interpreter runs. */
+static const pcre2_code *code_for_match(const struct ab_regex *cre)
+{
+	/* ab_regex_compile allocated it writable; only jit_tried changes */
+	struct ab_regex *re = (struct ab_regex *)(uintptr_t)cre;
+
+	if (!atomic_load_explicit(&re->jit_tried, memory_order_acquire)) {
+		pthread_mutex_lock(&jit_lock);
+		if (!atomic_load_explicit(&re->jit_tried, memory_order_relaxed)) {
+			(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+			atomic_store_explicit(&re->jit_tried, true, memory_order_release);
+		}
+		pthread_mutex_unlock(&jit_lock);
+	}
+	return re->code;
 }
 
 static int result(int rc)
@@ -155,14 +199,13 @@ int ab_regex_match(const struct ab_regex *re, const char *s, size_t len)
 	t = tls_get(1);
 	if (!t)
 		return AB_REGEX_ERROR;
-	return result(pcre2_match((const pcre2_code *)(const void *)re, (PCRE2_SPTR)s, len, 0, 0,
-				  t->md, t->mc));
+	return result(pcre2_match(code_for_match(re), (PCRE2_SPTR)s, len, 0, 0, t->md, t->mc));
 }
 
 int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t start,
 	const size_t **ov, unsigned *npairs)
 {
-	const pcre2_code *code = (const pcre2_code *)(const void *)re;
+	const pcre2_code *code;
 	uint32_t groups = 0;
 	struct tls *t;
 	int rc;
@@ -173,6 +216,7 @@ int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t s
 		return AB_REGEX_ERROR;
 	if (start > len)
 		return AB_REGEX_NOMATCH;
+	code = code_for_match(re);
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
 	t = tls_get(groups + 1);
 	if (!t)
@@ -185,25 +229,33 @@ int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t s
 	return result(rc);
 }
 
+size_t ab_regex_jit_size(const struct ab_regex *re)
+{
+	size_t n = 0;
+
+	if (re && atomic_load_explicit(&re->jit_tried, memory_order_acquire))
+		pcre2_pattern_info(re->code, PCRE2_INFO_JITSIZE, &n);
+	return n;
+}
+
 unsigned ab_regex_name_count(const struct ab_regex *re)
 {
 	uint32_t n = 0;
 
 	if (re)
-		pcre2_pattern_info((const pcre2_code *)(const void *)re, PCRE2_INFO_NAMECOUNT, &n);
+		pcre2_pattern_info(re->code, PCRE2_INFO_NAMECOUNT, &n);
 	return n;
 }
 
 const char *ab_regex_name(const struct ab_regex *re, unsigned i, unsigned *group)
 {
-	const pcre2_code *code = (const pcre2_code *)(const void *)re;
 	uint32_t esz = 0;
 	PCRE2_SPTR tab = NULL, e;
 
 	if (i >= ab_regex_name_count(re))
 		return NULL;
-	pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &esz);
-	pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &tab);
+	pcre2_pattern_info(re->code, PCRE2_INFO_NAMEENTRYSIZE, &esz);
+	pcre2_pattern_info(re->code, PCRE2_INFO_NAMETABLE, &tab);
 	e = tab + (size_t)i * esz;
 	if (group)
 		*group = ((unsigned)e[0] << 8) | e[1];

@@ -60,6 +60,10 @@ int ab_regex_match(const struct ab_regex *re, const char *s, size_t len);
 int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t start,
 	const size_t **ov, unsigned *npairs);
 
+/* Bytes of JIT code re has: 0 until its first match (the JIT compile is
+ * lazy, see regex.c) and when the system allows no JIT. */
+size_t ab_regex_jit_size(const struct ab_regex *re);
+
 /* Named groups: how many, and the i-th name with its group number. */
 unsigned ab_regex_name_count(const struct ab_regex *re);
 const char *ab_regex_name(const struct ab_regex *re, unsigned i, unsigned *group);

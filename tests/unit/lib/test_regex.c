@@ -3,11 +3,14 @@
  * characters, invalid UTF-8 in the subject tolerated, \C refused), the
  * caseless and multiline flags, compile errors with their offset, the
  * three results (match, no match, budget exceeded) kept apart, captures
- * and named groups, start offsets, and matching from several threads at
- * once (each with its own match data, freed when the thread ends).
+ * and named groups, start offsets, the JIT compile at the first match (not
+ * at compile time), and matching from several threads at once (each with
+ * its own match data, freed when the thread ends; the first match of a
+ * fresh pattern, which JIT compiles it, from all of them together).
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "lib/regex.h"
 
@@ -174,6 +180,35 @@ static void test_exec_and_names(void **state)
 	ab_regex_free(re);
 }
 
+/* JIT code is made at the first match, not at compile time (memory: the
+ * shipped profiles' patterns mostly never run). */
+static void test_lazy_jit(void **state)
+{
+	struct ab_regex *re = compile("^id=(?<id>[0-9]+)$", 0);
+	pcre2_code *probe;
+	int errc;
+	PCRE2_SIZE erro;
+	bool jit;
+
+	(void)state;
+	probe = pcre2_compile((PCRE2_SPTR) "a+b", PCRE2_ZERO_TERMINATED, 0, &errc, &erro, NULL);
+	assert_non_null(probe);
+	jit = pcre2_jit_compile(probe, PCRE2_JIT_COMPLETE) == 0;   /* may be refused */
+	pcre2_code_free(probe);
+	assert_int_equal(ab_regex_jit_size(re), 0);
+	assert_int_equal(ab_regex_name_count(re), 1);   /* no match needed for names */
+	assert_int_equal(ab_regex_jit_size(re), 0);
+	assert_int_equal(ab_regex_match(re, "id=42", 5), AB_REGEX_MATCH);
+	if (jit)
+		assert_true(ab_regex_jit_size(re) > 0);
+	else
+		assert_int_equal(ab_regex_jit_size(re), 0);
+	/* and it still matches as before */
+	assert_int_equal(ab_regex_match(re, "id=x", 4), AB_REGEX_NOMATCH);
+	assert_int_equal(ab_regex_jit_size(NULL), 0);
+	ab_regex_free(re);
+}
+
 struct worker {
 	const struct ab_regex *re, *slow;
 	int bad;
@@ -231,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_exec_and_names),
+		cmocka_unit_test(test_lazy_jit),
 		cmocka_unit_test(test_threads),
 	};
 
