@@ -757,6 +757,15 @@ static size_t plain_run(const unsigned char *s, size_t n)
 		if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
 			break;
 	}
+	if (i < n && i + 8 > n && n >= 8) {  /* the tail: the last 8 bytes, some seen */
+		uint64_t w, q, bs;
+
+		memcpy(&w, s + n - 8, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		if (!((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high))
+			return n;
+	}
 	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
 		i++;
 	return i;
