@@ -38,7 +38,11 @@
  * marks a slice.  Numbers are range-checked: severities through
  * ab_severity_from_text (a 90-digit number is refused, never cast), JSON
  * integers clamped.  No regex, no printf on the hot path.  Severities map
- * through the tables in event.c.
+ * through the tables in event.c.  Field values that every line repeats
+ * (facility, severity, format, payload) are made once; short text values
+ * are shared with earlier lines of the same thread that had the same text
+ * (a small table per thread): fields' values are never modified in place,
+ * only replaced, so an event holds a reference like any other.
  *
  * Public: ab_syslog_view_event, ab_syslog_parse (see syslog.h).
  * Diagnostics: none logged; "out of memory" or "bad argument" in err.
@@ -77,6 +81,7 @@ struct ctx {
 	bool fail;                   /* allocation failed */
 	bool finding;                /* type finding.created (else syslog.message) */
 	int payload;                 /* syslog.payload: 1 + index of payload_names, 0 none */
+	struct intern_slot *intern;  /* this thread's shared short values, or NULL */
 	int64_t payload_ts;
 	char *shadow;                /* unescaped text at its offset in the line */
 	char *shadow_heap;
@@ -142,9 +147,90 @@ static void field_set(struct ctx *c, const char *key, json_t *v)
 
 #define FIELD_LIT(c, lit, v) field_setn((c), lit, sizeof(lit) - 1, (v))
 
+/*
+ * Short field values repeat from line to line (vendor, product, version,
+ * app name, actions, labels, ports): each thread keeps the last value per
+ * slot of a small table (direct-mapped by a hash of the bytes) and a line
+ * with the same text takes a reference to it instead of two allocations
+ * (and two frees when the event goes).  The values are never modified in
+ * place (see shared values below); a miss costs the hash and replaces the
+ * slot.  Bounded: INTERN_SLOTS values of at most INTERN_MAX bytes per
+ * thread, released when the thread ends.
+ */
+#define INTERN_SLOTS 256
+#define INTERN_MAX 48
+
+struct intern_slot {
+	json_t *v;
+	uint32_t h;
+	uint32_t n;
+	char s[INTERN_MAX];
+};
+
+static pthread_key_t intern_key;
+static bool intern_key_ok;
+static pthread_once_t intern_once = PTHREAD_ONCE_INIT;
+
+static void intern_free(void *p)
+{
+	struct intern_slot *t = p;
+
+	for (size_t i = 0; i < INTERN_SLOTS; i++)
+		json_decref(t[i].v);
+	free(t);
+}
+
+static void intern_init(void)
+{
+	intern_key_ok = pthread_key_create(&intern_key, intern_free) == 0;
+}
+
+/* This thread's table, or NULL (then nothing is shared). */
+static struct intern_slot *intern_table(void)
+{
+	struct intern_slot *t;
+
+	pthread_once(&intern_once, intern_init);
+	if (!intern_key_ok)
+		return NULL;
+	t = pthread_getspecific(intern_key);
+	if (t)
+		return t;
+	t = calloc(INTERN_SLOTS, sizeof *t);
+	if (t && pthread_setspecific(intern_key, t) != 0) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
+static json_t *str_value(struct ctx *c, const char *p, size_t n)
+{
+	struct intern_slot *e;
+	uint32_t h = 2166136261u;
+	json_t *v;
+
+	if (!c->intern || n > INTERN_MAX)
+		return json_stringn_nocheck(p, n);
+	for (size_t i = 0; i < n; i++)          /* FNV-1a */
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	e = &c->intern[(h ^ (h >> 16)) % INTERN_SLOTS];
+	if (e->v && e->h == h && e->n == n && !memcmp(e->s, p, n))
+		return json_incref(e->v);
+	v = json_stringn_nocheck(p, n);
+	if (v) {
+		json_decref(e->v);
+		e->v = json_incref(v);
+		e->h = h;
+		e->n = (uint32_t)n;
+		memcpy(e->s, p, n);
+	}
+	return v;
+}
+
 static void field_strn(struct ctx *c, const char *key, size_t keylen, const char *p, size_t n)
 {
-	field_setn(c, key, keylen, json_stringn_nocheck(p, n));
+	field_setn(c, key, keylen, str_value(c, p, n));
 }
 
 /*
@@ -938,6 +1024,7 @@ static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 	c.payload = 0;
 	c.payload_ts = v->payload_ts;
 	c.shadow = c.shadow_heap = NULL;
+	c.intern = intern_table();
 	set_lit(&c, &ev->origin.kind, "syslog");
 	event_id(&c, line, len, peer_host);
 	if (v->format == AB_SYSLOG_RFC5424) {
