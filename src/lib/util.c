@@ -146,7 +146,8 @@ bool ab_glob_match(const char *pattern, const char *s)
 	if (!pattern || !s)
 		return false;
 	/* a plain first character must be s's first (most globs fail here) */
-	if (pattern[0] && !strchr("*?[\\", pattern[0]) && !ascii_ceq(pattern, s, 1))
+	if (pattern[0] && pattern[0] != '*' && pattern[0] != '?' && pattern[0] != '[' &&
+	    pattern[0] != '\\' && !ascii_ceq(pattern, s, 1))
 		return false;
 	for (; pattern[pn]; pn++) {
 		char ch = pattern[pn];
@@ -160,14 +161,13 @@ bool ab_glob_match(const char *pattern, const char *s)
 	}
 	if (nstar > 1 || (nstar == 1 && star != 0 && star != pn - 1))
 		return fnmatch(pattern, s, FNM_CASEFOLD) == 0;
-	sn = strlen(s);
+	/* the pattern's bytes are not NUL: a compare stops at s's end */
 	if (!nstar)
-		return sn == pn && ascii_ceq(pattern, s, pn);
-	if (sn < pn - 1)
-		return false;
-	if (star == 0)          /* "*lit" (and "*") */
-		return ascii_ceq(pattern + 1, s + sn - (pn - 1), pn - 1);
-	return ascii_ceq(pattern, s, pn - 1);   /* "lit*" */
+		return ascii_ceq(pattern, s, pn) && s[pn] == '\0';
+	if (star == pn - 1)     /* "lit*" (and "*") */
+		return ascii_ceq(pattern, s, pn - 1);
+	sn = strlen(s);         /* "*lit" */
+	return sn >= pn - 1 && ascii_ceq(pattern + 1, s + sn - (pn - 1), pn - 1);
 }
 
 /* ------------------------------------------------------------ times */
