@@ -162,8 +162,8 @@ static void field_set(struct ctx *c, const char *key, json_t *v)
 
 struct intern_slot {
 	json_t *v;
-	uint32_t h;
-	uint32_t n;
+	uint64_t h;
+	size_t n;
 	char s[INTERN_MAX];
 };
 
@@ -206,15 +206,26 @@ static struct intern_slot *intern_table(void)
 
 static json_t *str_value(struct ctx *c, const char *p, size_t n)
 {
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
 	struct intern_slot *e;
-	uint32_t h = 2166136261u;
+	uint64_t h = (n + 1) * k, w;
+	size_t i = 0;
 	json_t *v;
 
 	if (!c->intern || n > INTERN_MAX)
 		return json_stringn_nocheck(p, n);
-	for (size_t i = 0; i < n; i++)          /* FNV-1a */
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	e = &c->intern[(h ^ (h >> 16)) % INTERN_SLOTS];
+	for (; i + 8 <= n; i += 8) {            /* 8 bytes at a time */
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, p + i, n - i);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	e = &c->intern[(h >> 32) % INTERN_SLOTS];
 	if (e->v && e->h == h && e->n == n && !memcmp(e->s, p, n))
 		return json_incref(e->v);
 	v = json_stringn_nocheck(p, n);
@@ -222,7 +233,7 @@ static json_t *str_value(struct ctx *c, const char *p, size_t n)
 		json_decref(e->v);
 		e->v = json_incref(v);
 		e->h = h;
-		e->n = (uint32_t)n;
+		e->n = n;
 		memcpy(e->s, p, n);
 	}
 	return v;
