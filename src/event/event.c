@@ -848,14 +848,29 @@ static int jw_int(struct ab_buf *b, long long v)
 	return jw_raw(b, t + i, sizeof t - i);
 }
 
+/* A member of an object being written: its key as a C string (what strcmp
+ * and strlen see), the key's first 8 bytes big-endian and zero-padded (so
+ * that most comparisons are one integer compare, in strcmp's order). */
 struct jw_kv {
 	const char *k;
+	size_t kn;
+	uint64_t pre;
 	json_t *v;
 };
 
+/* strcmp's sign for two keys, from their prefixes first. */
+static inline int jw_kv_order(const struct jw_kv *a, const struct jw_kv *b)
+{
+	if (a->pre != b->pre)
+		return a->pre < b->pre ? -1 : 1;
+	if (a->kn < 8 || b->kn < 8)     /* equal up to a NUL both have */
+		return 0;
+	return strcmp(a->k + 8, b->k + 8);
+}
+
 static int jw_kv_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct jw_kv *)a)->k, ((const struct jw_kv *)b)->k);
+	return jw_kv_order(a, b);
 }
 
 static int jw_value(struct ab_buf *b, json_t *v, int depth);
@@ -864,17 +879,23 @@ static int jw_object(struct ab_buf *b, json_t *o, int depth)
 {
 	struct jw_kv stackv[JW_SORT_STACK], *kv = stackv;
 	size_t n = json_object_size(o), i = 0;
-	const char *k;
-	json_t *v;
+	void *it;
 	int rc = 0;
 
 	if (n > JW_SORT_STACK && !(kv = malloc(n * sizeof *kv)))
 		return -1;
-	json_object_foreach(o, k, v) {
-		if (i == n)
-			break;
+	for (it = json_object_iter(o); it && i < n; it = json_object_iter_next(o, it)) {
+		const char *k = json_object_iter_key(it);
+		unsigned char pb[8] = { 0 };
+		size_t kn = strlen(k);
+
+		memcpy(pb, k, kn < 8 ? kn : 8);
 		kv[i].k = k;
-		kv[i++].v = v;
+		kv[i].kn = kn;
+		kv[i].pre = (uint64_t)pb[0] << 56 | (uint64_t)pb[1] << 48 | (uint64_t)pb[2] << 40 |
+			    (uint64_t)pb[3] << 32 | (uint64_t)pb[4] << 24 | (uint64_t)pb[5] << 16 |
+			    (uint64_t)pb[6] << 8 | pb[7];
+		kv[i++].v = json_object_iter_value(it);
 	}
 	if (i > 24) {
 		qsort(kv, i, sizeof *kv, jw_kv_cmp);
@@ -883,14 +904,14 @@ static int jw_object(struct ab_buf *b, json_t *o, int depth)
 			struct jw_kv t = kv[x];
 			size_t y = x;
 
-			for (; y > 0 && strcmp(kv[y - 1].k, t.k) > 0; y--)
+			for (; y > 0 && jw_kv_order(&kv[y - 1], &t) > 0; y--)
 				kv[y] = kv[y - 1];
 			kv[y] = t;
 		}
 	}
 	rc = jw_c(b, '{');
 	for (size_t x = 0; rc == 0 && x < i; x++)
-		rc = ((x && jw_c(b, ',') < 0) || jw_str(b, kv[x].k, strlen(kv[x].k)) < 0 ||
+		rc = ((x && jw_c(b, ',') < 0) || jw_str(b, kv[x].k, kv[x].kn) < 0 ||
 			jw_c(b, ':') < 0 || jw_value(b, kv[x].v, depth + 1) < 0) ? -1 : 0;
 	if (rc == 0)
 		rc = jw_c(b, '}');
