@@ -2,7 +2,9 @@
  * event_json_bench.c - what writing an event's canonical JSON costs: the
  * direct writer (ab_event_write_json into a reused buffer, as the store
  * does), ab_event_dumps, the jansson way (json_dumps(ab_event_to_json(ev),
- * JSON_COMPACT | JSON_SORT_KEYS)) and the stable id (ab_event_ensure_id),
+ * JSON_COMPACT | JSON_SORT_KEYS)), the stable id (ab_event_ensure_id), and
+ * both the id and the text: ensure_id + write_json against one
+ * ab_event_write_json_id,
  * for a parsed syslog CEF line and a mail-sized event.
  *
  * Usage: event_json_bench [ITERATIONS]   (default 200,000 per case)
@@ -116,6 +118,29 @@ static void run(const char *name, struct ab_event *ev, long iters)
 	}
 	dt = now_s() - t0;
 	printf("%-6s ensure_id                  %8ld x %7.0f ns\n", name, iters, dt / iters * 1e9);
+
+	t0 = now_s();
+	for (i = 0; i < iters; i++) {
+		ev->id[0] = '\0';
+		ab_event_ensure_id(ev);
+		b.len = 0;
+		if (ab_event_write_json(ev, &b) < 0)
+			exit(1);
+		sink += b.len;
+	}
+	dt = now_s() - t0;
+	printf("%-6s ensure_id + write_json     %8ld x %7.0f ns\n", name, iters, dt / iters * 1e9);
+
+	t0 = now_s();
+	for (i = 0; i < iters; i++) {
+		ev->id[0] = '\0';
+		b.len = 0;
+		if (ab_event_write_json_id(ev, &b) < 0)
+			exit(1);
+		sink += b.len;
+	}
+	dt = now_s() - t0;
+	printf("%-6s write_json_id              %8ld x %7.0f ns\n", name, iters, dt / iters * 1e9);
 	ab_buf_free(&b);
 }
 

@@ -1,7 +1,8 @@
 /*
  * syslog_parse_bench.c - how many lines per second the syslog parser takes
  * on one core, for an RFC 5424, an RFC 3164, a CEF, a LEEF and a JSON
- * (Suricata EVE) sample: the scan alone (ab_syslog_scan, the view routing
+ * (Suricata EVE) sample, and "cef-var", the CEF line with other numbers
+ * (src, ports, signature id) on every line: the scan alone (ab_syslog_scan, the view routing
  * will read) and scan + materialize (ab_syslog_parse into a fresh event, as
  * the listener does: ab_event_new/free and the id hash included).
  *
@@ -16,6 +17,7 @@
  * performance section shows its figures.
  * Diagnostics: "parse failed" on stderr and exit 1; "unknown sample" exit 2.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,12 @@ static const struct {
 	{ "leef", "<13>Jan 15 10:00:00 qradar LEEF:2.0|Lancope|StealthWatch|1.0|41|^|"
 		  "src=10.0.1.8^dst=10.0.0.5^sev=5^cat=anomaly^usrName=admin^"
 		  "msg=Worm activity detected^devTime=Jan 15 2024 10:00:00" },
+	/* the CEF line with other values on every line: src, spt, dpt and the
+	 * signature id change (digits rewritten per iteration), as in a stream */
+	{ "cef-var", "<134>Jan 15 10:00:00 fw01 CEF:0|Fortinet|Fortigate|v7.2.5|0419016384|ips: "
+		     "signature detected|7|src=198.51.100.009 dst=10.1.1.5 spt=51512 dpt=00443 "
+		     "act=dropped msg=HTTP.Request.Smuggling attack blocked cs1Label=policy "
+		     "cs1=wan-in" },
 	{ "json", "<14>Jan 15 10:00:00 ids suricata[1234]: {\"timestamp\":"
 		  "\"2024-01-15T10:00:00.000000+0000\",\"flow_id\":1234567,\"in_iface\":\"eth0\","
 		  "\"event_type\":\"alert\",\"src_ip\":\"203.0.113.5\",\"src_port\":52144,"
@@ -82,24 +90,53 @@ static void bench_scan(const char *name, const char *line, long iters)
 	(void)sink;
 }
 
-/* Scan and materialize into a fresh event each time. */
-static int bench_parse(const char *name, const char *line, long iters)
+/* Digits at the first n places after each marker, from v (a varied line). */
+static void put_digits(char *line, const char *marker, size_t n, unsigned long v)
 {
-	size_t len = strlen(line);
+	char *p = strstr(line, marker);
+
+	if (!p)
+		return;
+	p += strlen(marker);
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* Scan and materialize into a fresh event each time. */
+static int bench_parse(const char *name, const char *sample, long iters)
+{
+	size_t len = strlen(sample);
+	bool vary = strstr(name, "-var") != NULL;
+	char *line = strdup(sample);
 	double t0 = now_s();
 	char err[128];
 	long i;
 
+	if (!line)
+		return -1;
 	for (i = 0; i < iters; i++) {
 		struct ab_event *ev = ab_event_new();
 
+		if (vary) {
+			unsigned long x = (unsigned long)i * 2654435761u;
+
+			put_digits(line, "src=198.51.100.", 3, x % 256);
+			put_digits(line, "spt=", 5, (x >> 8) % 65536);
+			put_digits(line, "dpt=", 5, (x >> 24) % 2048);
+			put_digits(line, "v7.2.5|04", 8, i % 64);
+		}
+
 		if (!ev || ab_syslog_parse(line, len, "192.0.2.1", NOW_MS, ev, err, sizeof err) != 0) {
 			fprintf(stderr, "parse failed: %s\n", ev ? err : "out of memory");
+			free(line);
 			return -1;
 		}
 		ab_event_free(ev);
 	}
 	report(name, "parse", iters, now_s() - t0);
+	free(line);
 	return 0;
 }
 

@@ -259,6 +259,46 @@ static void check_refs(struct ab_conf_ctx *c, const struct ab_config *cfg)
 	ab_buf_free(&names);
 }
 
+/* What routing needs of each channel a rule or default names: its owning
+ * team and whether it is disabled, looked up once here instead of by name
+ * for every event (route.c).  Out of memory leaves a list NULL: routing
+ * then looks the names up. */
+static struct ab_chan_ref *chan_refs(const struct ab_config *cfg, char *const *names, size_t n)
+{
+	struct ab_chan_ref *refs;
+
+	if (!n || !(refs = calloc(n, sizeof *refs)))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct ab_channel_conf *ch = ab_config_channel(cfg, names[i]);
+
+		refs[i].disabled = ch && !ch->enabled;
+		for (size_t k = 0; k < cfg->n_teams && !refs[i].owner; k++)
+			for (size_t j = 0; j < cfg->teams[k].n_channels; j++)
+				if (!strcmp(cfg->teams[k].channels[j], names[i])) {
+					refs[i].owner = &cfg->teams[k];
+					break;
+				}
+	}
+	return refs;
+}
+
+static void resolve_chan_refs(struct ab_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		cfg->rules[i].chan_refs = chan_refs(cfg, cfg->rules[i].channels,
+						    cfg->rules[i].n_channels);
+	for (size_t k = 0; k < cfg->n_teams; k++) {
+		struct ab_team_conf *t = &cfg->teams[k];
+
+		for (size_t i = 0; i < t->n_rules; i++)
+			t->rules[i].chan_refs = chan_refs(cfg, t->rules[i].channels,
+							  t->rules[i].n_channels);
+		t->default_refs = chan_refs(cfg, t->default_channels, t->n_default);
+	}
+	cfg->default_refs = chan_refs(cfg, cfg->default_channels, cfg->n_default);
+}
+
 /* A syslog source's profile must be one of the configured profiles; the
  * syslog section keeps a borrowed pointer to them for ab_syslog_process. */
 static void check_syslog_profiles(struct ab_conf_ctx *c, struct ab_config *cfg)
@@ -401,6 +441,7 @@ static struct ab_config *load(const char *path, char **errors, bool partial)
 				    sizeof top_fields / sizeof top_fields[0], "the top level",
 				    ld.cfg, NULL);
 		check_refs(c, ld.cfg);
+		resolve_chan_refs(ld.cfg);
 		ab_conf_mail_finish(c, ld.cfg->mail, config_root_setting(&lc));  /* -> profiles */
 		check_syslog_profiles(c, ld.cfg);
 		finish_paths(&ld);
@@ -436,6 +477,7 @@ void ab_config_free(struct ab_config *cfg)
 	ab_conf_rules_free(cfg->rules, cfg->n_rules);
 	ab_conf_teams_free(cfg->teams, cfg->n_teams);
 	ab_conf_strv_free(cfg->default_channels, cfg->n_default);
+	free(cfg->default_refs);
 	free(cfg->path);
 	free(cfg->state_dir);
 	free(cfg->store_path);

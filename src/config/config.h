@@ -58,6 +58,7 @@ struct ab_config {
 	size_t n_rules;
 	char **default_channels;
 	size_t n_default;
+	struct ab_chan_ref *default_refs; /* one per default channel (routing), or NULL */
 	struct ab_team_conf *teams;   /* team blocks */
 	size_t n_teams;
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */

@@ -184,6 +184,8 @@ static void h_fields(struct ab_conf_ctx *c, const config_setting_t *s,
 		}
 		fm->name = ab_conf_strdup(c, config_setting_name(e));
 		fm->pattern = ab_conf_strdup(c, pat);
+		fm->member = ab_event_member_find(fm->name, AB_EVF_ROUTE);
+		fm->key = fm->name && !strncmp(fm->name, "fields.", 7) ? fm->name + 7 : fm->name;
 		r->n_fields++;
 	}
 }
@@ -502,6 +504,7 @@ static void free_rule(struct ab_rule_conf *r)
 	ab_conf_strv_free(r->events, r->n_events);
 	ab_conf_strv_free(r->sources, r->n_sources);
 	ab_conf_strv_free(r->channels, r->n_channels);
+	free(r->chan_refs);
 	ab_conf_strv_free(r->tools, r->n_tools);
 	ab_conf_strv_free(r->assets, r->n_assets);
 	ab_conf_strv_free(r->teams, r->n_teams);
@@ -868,6 +871,7 @@ void ab_conf_teams_free(struct ab_team_conf *teams, size_t n)
 		free(t->file);
 		ab_conf_strv_free(t->channels, t->n_channels);
 		ab_conf_strv_free(t->default_channels, t->n_default);
+		free(t->default_refs);
 	}
 	free(teams);
 }

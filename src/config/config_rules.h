@@ -28,6 +28,14 @@ struct ab_team_conf;
 /* Channels one rule (or default) may name: routing keeps them in fixed arrays. */
 #define AB_RULE_MAX_CHANNELS 64
 
+/* What routing needs of one channel a rule (or default) names, resolved
+ * once the whole configuration is read (config.c), so that routing looks
+ * no name up per event. */
+struct ab_chan_ref {
+	const struct ab_team_conf *owner;  /* the team that owns the channel, or NULL */
+	bool disabled;                     /* defined with enabled = false */
+};
+
 struct ab_rule_conf {
 	char *name;          /* "rule N" when unnamed */
 	char *file;
@@ -41,6 +49,7 @@ struct ab_rule_conf {
 	size_t n_sources;
 	char **channels;     /* names, each a defined channel */
 	size_t n_channels;
+	struct ab_chan_ref *chan_refs;     /* one per channel (config.c); NULL: by name */
 	bool final;
 	/* --- the full rule language (route.c, noise.c) --- */
 	char *key;           /* state key: name, or "team/name" for team rules */
@@ -75,6 +84,8 @@ struct ab_field_match {
 	char *name;          /* "title", "asset", ... or a key of fields ("fields.x" too) */
 	char *pattern;
 	struct ab_regex *re; /* lib/regex.h */
+	int member;          /* the event member name is (AB_EVM_, AB_EVF_ROUTE), or -1 */
+	const char *key;     /* else the key of fields: name without "fields." */
 };
 
 /* A team block: its rules only see events whose team is this name; its
@@ -87,6 +98,7 @@ struct ab_team_conf {
 	size_t n_channels;
 	char **default_channels;  /* team fallback; has_default false = global default */
 	size_t n_default;
+	struct ab_chan_ref *default_refs;  /* one per default channel (config.c), or NULL */
 	bool has_default;
 	struct ab_rule_conf *rules;
 	size_t n_rules;

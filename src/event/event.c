@@ -4,9 +4,9 @@
  * through.
  *
  * Public: ab_event_new, ab_event_free, ab_event_set_str, ab_event_to_json,
- * ab_event_from_json, ab_event_dumps, ab_event_write_json, ab_event_compute_id,
- * ab_event_ensure_id, ab_event_id_valid, ab_event_member_find,
- * ab_event_str_member, ab_event_member_text, ab_event_member_defs,
+ * ab_event_from_json, ab_event_dumps, ab_event_write_json,
+ * ab_event_write_json_id, ab_event_compute_id, ab_event_compute_idv,
+ * ab_event_ensure_id, ab_event_id_valid, ab_event_member_find, ab_event_str_member, ab_event_member_text, ab_event_member_defs,
  * ab_origin_member_defs, ab_severity_parse, ab_severity_from_scale,
  * ab_severity_name, ab_category_parse, ab_category_name (see event.h).
  *
@@ -757,6 +757,15 @@ static size_t plain_run(const unsigned char *s, size_t n)
 		if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high)
 			break;
 	}
+	if (i < n && i + 8 > n && n >= 8) {  /* the tail: the last 8 bytes, some seen */
+		uint64_t w, q, bs;
+
+		memcpy(&w, s + n - 8, 8);
+		q = w ^ (ones * '"');
+		bs = w ^ (ones * '\\');
+		if (!((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high))
+			return n;
+	}
 	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
 		i++;
 	return i;
@@ -839,14 +848,29 @@ static int jw_int(struct ab_buf *b, long long v)
 	return jw_raw(b, t + i, sizeof t - i);
 }
 
+/* A member of an object being written: its key as a C string (what strcmp
+ * and strlen see), the key's first 8 bytes big-endian and zero-padded (so
+ * that most comparisons are one integer compare, in strcmp's order). */
 struct jw_kv {
 	const char *k;
+	size_t kn;
+	uint64_t pre;
 	json_t *v;
 };
 
+/* strcmp's sign for two keys, from their prefixes first. */
+static inline int jw_kv_order(const struct jw_kv *a, const struct jw_kv *b)
+{
+	if (a->pre != b->pre)
+		return a->pre < b->pre ? -1 : 1;
+	if (a->kn < 8 || b->kn < 8)     /* equal up to a NUL both have */
+		return 0;
+	return strcmp(a->k + 8, b->k + 8);
+}
+
 static int jw_kv_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct jw_kv *)a)->k, ((const struct jw_kv *)b)->k);
+	return jw_kv_order(a, b);
 }
 
 static int jw_value(struct ab_buf *b, json_t *v, int depth);
@@ -855,17 +879,23 @@ static int jw_object(struct ab_buf *b, json_t *o, int depth)
 {
 	struct jw_kv stackv[JW_SORT_STACK], *kv = stackv;
 	size_t n = json_object_size(o), i = 0;
-	const char *k;
-	json_t *v;
+	void *it;
 	int rc = 0;
 
 	if (n > JW_SORT_STACK && !(kv = malloc(n * sizeof *kv)))
 		return -1;
-	json_object_foreach(o, k, v) {
-		if (i == n)
-			break;
+	for (it = json_object_iter(o); it && i < n; it = json_object_iter_next(o, it)) {
+		const char *k = json_object_iter_key(it);
+		unsigned char pb[8] = { 0 };
+		size_t kn = strlen(k);
+
+		memcpy(pb, k, kn < 8 ? kn : 8);
 		kv[i].k = k;
-		kv[i++].v = v;
+		kv[i].kn = kn;
+		kv[i].pre = (uint64_t)pb[0] << 56 | (uint64_t)pb[1] << 48 | (uint64_t)pb[2] << 40 |
+			    (uint64_t)pb[3] << 32 | (uint64_t)pb[4] << 24 | (uint64_t)pb[5] << 16 |
+			    (uint64_t)pb[6] << 8 | pb[7];
+		kv[i++].v = json_object_iter_value(it);
 	}
 	if (i > 24) {
 		qsort(kv, i, sizeof *kv, jw_kv_cmp);
@@ -874,14 +904,14 @@ static int jw_object(struct ab_buf *b, json_t *o, int depth)
 			struct jw_kv t = kv[x];
 			size_t y = x;
 
-			for (; y > 0 && strcmp(kv[y - 1].k, t.k) > 0; y--)
+			for (; y > 0 && jw_kv_order(&kv[y - 1], &t) > 0; y--)
 				kv[y] = kv[y - 1];
 			kv[y] = t;
 		}
 	}
 	rc = jw_c(b, '{');
 	for (size_t x = 0; rc == 0 && x < i; x++)
-		rc = ((x && jw_c(b, ',') < 0) || jw_str(b, kv[x].k, strlen(kv[x].k)) < 0 ||
+		rc = ((x && jw_c(b, ',') < 0) || jw_str(b, kv[x].k, kv[x].kn) < 0 ||
 			jw_c(b, ':') < 0 || jw_value(b, kv[x].v, depth + 1) < 0) ? -1 : 0;
 	if (rc == 0)
 		rc = jw_c(b, '}');
@@ -999,15 +1029,44 @@ static void order_init(void)
 	sort_rows(ab_origin_member_defs, or_order, AB_ORM_COUNT);
 }
 
+/* Where the key text left out its AB_EVF_NOT_IN_KEY rows: each row, the
+ * offset in the buffer where the full text has it, and whether it would
+ * have been its object's first member (ab_event_write_json_id). */
+#define JW_MARKS_MAX 8
+struct jw_marks {
+	size_t n;
+	struct {
+		const void *base;
+		const struct ab_event_member_def *d;
+		const struct jw_keytext *k;
+		size_t off;
+		bool first;
+	} at[JW_MARKS_MAX];
+	bool overflow;
+};
+
 /* One row as ,"key":value, or nothing when it is unset.  for_id: the
  * stable id's key, without the AB_EVF_NOT_IN_KEY rows (a time is still
  * checked, so that a time out of range fails the key as it fails the
- * text). */
+ * text); mk (may be NULL) records where they were left out. */
 static int jw_row(struct ab_buf *b, bool *first, const void *base,
-		  const struct ab_event_member_def *d, const struct jw_keytext *k, bool for_id)
+		  const struct ab_event_member_def *d, const struct jw_keytext *k, bool for_id,
+		  struct jw_marks *mk)
 {
 	const void *p = slot(base, d);
 	bool out = !(for_id && (d->flags & AB_EVF_NOT_IN_KEY));
+
+	if (!out && mk) {
+		if (mk->n < JW_MARKS_MAX) {
+			mk->at[mk->n].base = base;
+			mk->at[mk->n].d = d;
+			mk->at[mk->n].k = k;
+			mk->at[mk->n].off = b->len;
+			mk->at[mk->n++].first = *first;
+		} else {
+			mk->overflow = true;
+		}
+	}
 
 	switch (d->kind) {
 	case AB_EVK_ID:
@@ -1042,7 +1101,7 @@ static int jw_row(struct ab_buf *b, bool *first, const void *base,
 		bad = jw_key(b, first, k) | jw_c(b, '{');
 		for (size_t i = 0; i < AB_ORM_COUNT; i++)
 			bad |= jw_row(b, &of, p, &ab_origin_member_defs[or_order[i]],
-				      &or_keys[or_order[i]], for_id);
+				      &or_keys[or_order[i]], for_id, mk);
 		return bad | jw_c(b, '}');
 	}
 	case AB_EVK_FIELDS: {
@@ -1059,7 +1118,8 @@ static int jw_row(struct ab_buf *b, bool *first, const void *base,
 }
 
 /* for_id: without id and received_at (the stable id's key). */
-static int write_json(const struct ab_event *ev, struct ab_buf *b, bool for_id)
+static int write_json(const struct ab_event *ev, struct ab_buf *b, bool for_id,
+		      struct jw_marks *mk)
 {
 	bool first = true;
 	int bad;
@@ -1068,7 +1128,7 @@ static int write_json(const struct ab_event *ev, struct ab_buf *b, bool for_id)
 	bad = jw_c(b, '{');
 	for (size_t i = 0; i < AB_EVM_COUNT; i++)
 		bad |= jw_row(b, &first, ev, &ab_event_member_defs[ev_order[i]], &ev_keys[ev_order[i]],
-			      for_id);
+			      for_id, mk);
 	bad |= jw_c(b, '}');
 	return bad ? -1 : 0;
 }
@@ -1079,7 +1139,7 @@ int ab_event_write_json(const struct ab_event *ev, struct ab_buf *b)
 
 	if (!ev)
 		return -1;
-	if (write_json(ev, b, false) < 0) {
+	if (write_json(ev, b, false, NULL) < 0) {
 		b->len = mark;
 		if (b->data)
 			b->data[mark] = '\0';
@@ -1088,11 +1148,81 @@ int ab_event_write_json(const struct ab_event *ev, struct ab_buf *b)
 	return 0;
 }
 
+/* Back to mark after a failure, as ab_event_write_json leaves b. */
+static int jw_undo(struct ab_buf *b, size_t mark)
+{
+	b->len = mark;
+	if (b->data)
+		b->data[mark] = '\0';
+	return -1;
+}
+
+/*
+ * The key text is the full text without the rows mk recorded: write those
+ * rows (the id now set) and move each into its place, back to front.  -1
+ * when it cannot be done this way (a row that would be first in its
+ * object, too much text): the caller writes the text again.
+ */
+static int jw_insert_marked(struct ab_buf *b, const struct jw_marks *mk)
+{
+	char rows[JW_MARKS_MAX * 96];
+	size_t keyend = b->len, pos[JW_MARKS_MAX + 1], total, end, shift;
+
+	if (mk->overflow)
+		return -1;
+	for (size_t i = 0; i < mk->n; i++) {
+		bool first = false;
+
+		if (mk->at[i].first)
+			return -1;
+		pos[i] = b->len - keyend;
+		if (jw_row(b, &first, mk->at[i].base, mk->at[i].d, mk->at[i].k, false, NULL) < 0)
+			return -1;
+	}
+	total = b->len - keyend;
+	pos[mk->n] = total;
+	if (total > sizeof rows)
+		return -1;
+	memcpy(rows, b->data + keyend, total);
+	end = keyend;
+	shift = total;
+	for (size_t i = mk->n; i-- > 0;) {
+		size_t len = pos[i + 1] - pos[i], off = mk->at[i].off;
+
+		memmove(b->data + off + shift, b->data + off, end - off);
+		shift -= len;
+		memcpy(b->data + off + shift, rows + pos[i], len);
+		end = off;
+	}
+	return 0;
+}
+
+int ab_event_write_json_id(struct ab_event *ev, struct ab_buf *b)
+{
+	struct jw_marks mk = { 0 };
+	size_t mark = b->len;
+
+	if (!ev)
+		return -1;
+	if (ev->id[0])
+		return ab_event_write_json(ev, b);
+	if (write_json(ev, b, true, &mk) < 0) {
+		jw_undo(b, mark);
+		ab_event_ensure_id(ev);         /* its fallback key, as before */
+		return ab_event_write_json(ev, b);
+	}
+	ab_event_compute_id(ev, b->data + mark, b->len - mark);
+	if (jw_insert_marked(b, &mk) == 0)
+		return 0;
+	jw_undo(b, mark);
+	return ab_event_write_json(ev, b);
+}
+
 char *ab_event_dumps(const struct ab_event *ev)
 {
 	struct ab_buf b = AB_BUF_INIT(AB_EVENT_JSON_MAX);
 
-	if (!ev || write_json(ev, &b, false) < 0) {
+	if (!ev || write_json(ev, &b, false, NULL) < 0) {
 		ab_buf_free(&b);
 		return NULL;
 	}
@@ -1379,47 +1509,114 @@ bool ab_event_id_valid(const char *id)
 }
 
 /* SHA-256 fetched once (OpenSSL 3 otherwise looks the algorithm up again
- * in every EVP_DigestInit_ex: a cost on each received syslog line). */
+ * in every EVP_DigestInit_ex: a cost on each received syslog line), and per
+ * thread one digest context and one buffer for ensure_id's key, kept for
+ * the thread's life (a new context per id allocated twice and freed twice:
+ * 9% of a syslog line's parse; a new key buffer grew through 4 reallocs). */
+#define ID_KEEP_MAX (64u * 1024)     /* a key buffer grown past this is not kept */
+
+struct id_tls {
+	EVP_MD_CTX *ctx;
+	struct ab_buf key;
+};
+
 static EVP_MD *sha256_md;
+static pthread_key_t id_tls_key;
+static bool id_tls_ok;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void id_tls_free(void *p)
+{
+	struct id_tls *t = p;
+
+	EVP_MD_CTX_free(t->ctx);
+	ab_buf_free(&t->key);
+	free(t);
+}
 
 static void sha256_fetch(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	id_tls_ok = pthread_key_create(&id_tls_key, id_tls_free) == 0;
 }
 
-void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen)
+/* This thread's context and key buffer, or NULL (out of memory). */
+static struct id_tls *id_tls(void)
+{
+	struct id_tls *t;
+
+	pthread_once(&sha256_once, sha256_fetch);
+	if (!id_tls_ok)
+		return NULL;
+	t = pthread_getspecific(id_tls_key);
+	if (t)
+		return t;
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	ab_buf_init(&t->key, AB_EVENT_JSON_MAX);
+	if (pthread_setspecific(id_tls_key, t) != 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void ab_event_compute_idv(struct ab_event *ev, const void *const *parts, const size_t *lens,
+	size_t n)
 {
 	static const char prefix[] = "ab1";   /* hashed with its NUL */
 	const char *kind = ev->origin.kind ? ev->origin.kind : "";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct id_tls *t = id_tls();
+	EVP_MD_CTX *ctx = t ? t->ctx : NULL;
+	bool own = false;
 	int ok;
 
-	pthread_once(&sha256_once, sha256_fetch);
+	if (!ctx) {     /* the first id of this thread, or no thread storage */
+		ctx = EVP_MD_CTX_new();
+		if (t)
+			t->ctx = ctx;
+		else
+			own = true;
+	}
 	ok = ctx && EVP_DigestInit_ex(ctx, sha256_md ? sha256_md : EVP_sha256(), NULL) &&
 	     EVP_DigestUpdate(ctx, prefix, sizeof prefix) &&
-	     EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) &&
-	     (keylen == 0 || EVP_DigestUpdate(ctx, key, keylen)) &&
-	     EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= AB_ID_LEN / 2;
-	EVP_MD_CTX_free(ctx);
+	     EVP_DigestUpdate(ctx, kind, strlen(kind) + 1);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = lens[i] == 0 || EVP_DigestUpdate(ctx, parts[i], lens[i]);
+	ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= AB_ID_LEN / 2;
+	if (own)
+		EVP_MD_CTX_free(ctx);
 	if (ok)
 		ab_hex(md, AB_ID_LEN / 2, ev->id);
 	else
 		ev->id[0] = '\0';   /* OpenSSL failure (ENOMEM): no id */
 }
 
+void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen)
+{
+	ab_event_compute_idv(ev, &key, &keylen, 1);
+}
+
 void ab_event_ensure_id(struct ab_event *ev)
 {
-	struct ab_buf b = AB_BUF_INIT(AB_EVENT_JSON_MAX);
+	struct ab_buf own = AB_BUF_INIT(AB_EVENT_JSON_MAX), *b = &own;
+	struct id_tls *t;
 
 	if (!ev || ev->id[0])
 		return;
-	if (write_json(ev, &b, true) == 0)
-		ab_event_compute_id(ev, ab_buf_cstr(&b), b.len);
+	t = id_tls();
+	if (t) {                        /* the thread's buffer, reused */
+		b = &t->key;
+		ab_buf_reset(b);
+	}
+	if (write_json(ev, b, true, NULL) == 0)
+		ab_event_compute_id(ev, ab_buf_cstr(b), b->len);
 	else    /* out of memory: fall back to a key that needs no allocation */
 		ab_event_compute_id(ev, ev->title ? ev->title : "",
 			ev->title ? strlen(ev->title) : 0);
-	ab_buf_free(&b);
+	if (b == &own || b->cap > ID_KEEP_MAX || b->oom)
+		ab_buf_free(b);
 }

@@ -124,10 +124,20 @@ struct ab_buf;
 /* The same text appended to b (a store's reused buffer); 0, or -1 with b
  * as it was (b's cap, out of memory, a time out of range). */
 int ab_event_write_json(const struct ab_event *ev, struct ab_buf *b);
+/* ab_event_ensure_id() and then ab_event_write_json(), for one writing of
+ * the text instead of two: an event without an id gets the id of the text
+ * without id and received_at (the bytes ensure_id hashes), then those two
+ * rows go into their places.  The id and the text are exactly those of the
+ * two calls; 0, or -1 as ab_event_write_json (the id set all the same). */
+int ab_event_write_json_id(struct ab_event *ev, struct ab_buf *b);
 
 /* Stable id: the first 128 bits of SHA-256 over "ab1", origin kind and
  * key, as 32 lowercase hex characters. */
 void ab_event_compute_id(struct ab_event *ev, const void *key, size_t keylen);
+/* The same id for a key given in n parts (the key is their concatenation),
+ * so that a caller need not copy them into one buffer. */
+void ab_event_compute_idv(struct ab_event *ev, const void *const *parts, const size_t *lens,
+	size_t n);
 /* id for an event without one: key = canonical JSON without id and
  * received_at (so the same input yields the same id). */
 void ab_event_ensure_id(struct ab_event *ev);

@@ -123,11 +123,51 @@ bool ab_glob_valid(const char *pattern)
 	return true;
 }
 
+/* fnmatch(FNM_CASEFOLD) in the C locale (the programs never set another):
+ * bytes compare with A-Z folded.  The common patterns skip it: a literal,
+ * "*", "lit*" and "*lit" (routing matches every rule's globs per event). */
+static bool ascii_ceq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x != y && (x | 0x20) != (y | 0x20))
+			return false;
+		if (x != y && (unsigned)((x | 0x20) - 'a') >= 26)
+			return false;
+	}
+	return true;
+}
+
 bool ab_glob_match(const char *pattern, const char *s)
 {
+	size_t pn = 0, star = 0, nstar = 0, sn;
+
 	if (!pattern || !s)
 		return false;
-	return fnmatch(pattern, s, FNM_CASEFOLD) == 0;
+	/* a plain first character must be s's first (most globs fail here) */
+	if (pattern[0] && pattern[0] != '*' && pattern[0] != '?' && pattern[0] != '[' &&
+	    pattern[0] != '\\' && !ascii_ceq(pattern, s, 1))
+		return false;
+	for (; pattern[pn]; pn++) {
+		char ch = pattern[pn];
+
+		if (ch == '?' || ch == '[' || ch == '\\')
+			return fnmatch(pattern, s, FNM_CASEFOLD) == 0;
+		if (ch == '*') {
+			star = pn;
+			nstar++;
+		}
+	}
+	if (nstar > 1 || (nstar == 1 && star != 0 && star != pn - 1))
+		return fnmatch(pattern, s, FNM_CASEFOLD) == 0;
+	/* the pattern's bytes are not NUL: a compare stops at s's end */
+	if (!nstar)
+		return ascii_ceq(pattern, s, pn) && s[pn] == '\0';
+	if (star == pn - 1)     /* "lit*" (and "*") */
+		return ascii_ceq(pattern, s, pn - 1);
+	sn = strlen(s);         /* "*lit" */
+	return sn >= pn - 1 && ascii_ceq(pattern + 1, s + sn - (pn - 1), pn - 1);
 }
 
 /* ------------------------------------------------------------ times */

@@ -58,17 +58,12 @@ static bool status_eq(const char *a, const char *b)
 	return !*a && !*b;
 }
 
-const char *ab_event_member(const struct ab_event *ev, const char *name, char *buf,
+/* A key of fields as text (ab_event_member). */
+static const char *field_text(const struct ab_event *ev, const char *name, char *buf,
 	size_t bufsz)
 {
-	int m = ab_event_member_find(name, AB_EVF_ROUTE);   /* event/event_members.h */
-	const json_t *v;
+	const json_t *v = ev->fields ? json_object_get(ev->fields, name) : NULL;
 
-	if (m >= 0)
-		return ab_event_member_text(ev, (enum ab_event_member_id)m, buf, bufsz);
-	if (!strncmp(name, "fields.", 7))
-		name += 7;
-	v = ev->fields ? json_object_get(ev->fields, name) : NULL;
 	if (json_is_string(v))
 		return json_string_value(v);
 	if (json_is_integer(v)) {
@@ -84,6 +79,28 @@ const char *ab_event_member(const struct ab_event *ev, const char *name, char *b
 	return NULL;
 }
 
+const char *ab_event_member(const struct ab_event *ev, const char *name, char *buf,
+	size_t bufsz)
+{
+	int m = ab_event_member_find(name, AB_EVF_ROUTE);   /* event/event_members.h */
+
+	if (m >= 0)
+		return ab_event_member_text(ev, (enum ab_event_member_id)m, buf, bufsz);
+	return field_text(ev, !strncmp(name, "fields.", 7) ? name + 7 : name, buf, bufsz);
+}
+
+/* What a fields matcher reads: as ab_event_member, with the name resolved
+ * when the configuration was read (fm->key set), else looked up. */
+static const char *match_text(const struct ab_event *ev, const struct ab_field_match *fm,
+	char *buf, size_t bufsz)
+{
+	if (!fm->key)
+		return ab_event_member(ev, fm->name, buf, bufsz);
+	if (fm->member >= 0)
+		return ab_event_member_text(ev, (enum ab_event_member_id)fm->member, buf, bufsz);
+	return field_text(ev, fm->key, buf, bufsz);
+}
+
 static bool re_match(const struct ab_field_match *fm, const char *s)
 {
 	return ab_regex_match(fm->re, s, strlen(s)) == AB_REGEX_MATCH;
@@ -97,6 +114,10 @@ static bool status_active(const char *st)
 	return false;
 }
 
+/* The reason for no match, only when the caller asked for one (routing
+ * without explain does not: a printf per rule was half its cost). */
+#define WHY(...) ((void)(why && snprintf(why, whysz, __VA_ARGS__)))
+
 static bool status_match(const struct ab_rule_conf *r, const struct ab_event *ev, char *why,
 	size_t whysz)
 {
@@ -106,84 +127,83 @@ static bool status_match(const struct ab_rule_conf *r, const struct ab_event *ev
 		for (size_t i = 0; i < r->n_statuses; i++)
 			if (!strcmp(r->statuses[i], "*") || (st && status_eq(r->statuses[i], st)))
 				return true;
-		snprintf(why, whysz, "status '%s' not in statuses", st ? st : "");
+		WHY("status '%s' not in statuses", st ? st : "");
 		return false;
 	}
 	if (r->is_not || !st || status_active(st))
 		return true;
-	snprintf(why, whysz, "status '%s' is not an active one (set statuses to take it)", st);
+	WHY("status '%s' is not an active one (set statuses to take it)", st);
 	return false;
 }
 
 bool ab_rule_match(const struct ab_rule_conf *r, const struct ab_event *ev, char *why,
 	size_t whysz)
 {
-	char dummy[8], vb[64];
+	char vb[64];
 
-	if (!why) {
-		why = dummy;
-		whysz = sizeof dummy;
-	}
-	why[0] = '\0';
+	if (why && whysz)
+		why[0] = '\0';
+	else
+		why = NULL;
 	if (r->n_events && !any_glob(r->events, r->n_events, ev->type)) {
-		snprintf(why, whysz, "type '%s' matches none of events", ev->type);
+		WHY("type '%s' matches none of events", ev->type);
 		return false;
 	}
 	if (r->categories && !(r->categories & (1u << ev->category))) {
-		snprintf(why, whysz, "category %s not in categories", ab_category_name(ev->category));
+		WHY("category %s not in categories", ab_category_name(ev->category));
 		return false;
 	}
 	if (r->severities && !(r->severities & (1u << ev->severity))) {
-		snprintf(why, whysz, "severity %s not in severities", ab_severity_name(ev->severity));
+		WHY("severity %s not in severities", ab_severity_name(ev->severity));
 		return false;
 	}
 	if (r->min_severity >= 0 && (int)ev->severity < r->min_severity) {
-		snprintf(why, whysz, "severity %s < min_severity %s", ab_severity_name(ev->severity),
+		WHY("severity %s < min_severity %s", ab_severity_name(ev->severity),
 			ab_severity_name((enum ab_severity)r->min_severity));
 		return false;
 	}
 	if (r->n_sources && !any_glob(r->sources, r->n_sources, ev->source)) {
-		snprintf(why, whysz, "source '%s' matches none of sources",
+		WHY("source '%s' matches none of sources",
 			ev->source ? ev->source : "");
 		return false;
 	}
 	if (r->n_tools && !any_glob(r->tools, r->n_tools, ev->tool)) {
-		snprintf(why, whysz, "tool '%s' matches none of tools", ev->tool ? ev->tool : "");
+		WHY("tool '%s' matches none of tools", ev->tool ? ev->tool : "");
 		return false;
 	}
 	if (!status_match(r, ev, why, whysz))
 		return false;
 	if (r->min_priority > 0 && (ev->priority <= 0 || ev->priority > r->min_priority)) {
 		if (ev->priority <= 0)
-			snprintf(why, whysz, "priority unset (min_priority %d)", r->min_priority);
+			WHY("priority unset (min_priority %d)", r->min_priority);
 		else
-			snprintf(why, whysz, "priority %d is lower than min_priority %d", ev->priority,
+			WHY("priority %d is lower than min_priority %d", ev->priority,
 				r->min_priority);
 		return false;
 	}
 	if (r->n_assets && !any_glob(r->assets, r->n_assets, ev->asset)) {
-		snprintf(why, whysz, "asset '%s' matches none of assets", ev->asset ? ev->asset : "");
+		WHY("asset '%s' matches none of assets", ev->asset ? ev->asset : "");
 		return false;
 	}
 	if (r->n_teams && !any_glob(r->teams, r->n_teams, ev->team)) {
-		snprintf(why, whysz, "team '%s' matches none of teams", ev->team ? ev->team : "");
+		WHY("team '%s' matches none of teams", ev->team ? ev->team : "");
 		return false;
 	}
 	for (size_t i = 0; i < r->n_fields; i++) {
-		const char *v = ab_event_member(ev, r->fields[i].name, vb, sizeof vb);
+		const char *v = match_text(ev, &r->fields[i], vb, sizeof vb);
 
 		if (!v) {
-			snprintf(why, whysz, "field '%s' is not set", r->fields[i].name);
+			WHY("field '%s' is not set", r->fields[i].name);
 			return false;
 		}
 		if (!re_match(&r->fields[i], v)) {
-			snprintf(why, whysz, "field '%s' does not match /%s/", r->fields[i].name,
+			WHY("field '%s' does not match /%s/", r->fields[i].name,
 				r->fields[i].pattern);
 			return false;
 		}
 	}
 	if (r->not && ab_rule_match(r->not, ev, NULL, 0)) {
-		snprintf(why, whysz, "excluded by not { ... }");
+		WHY("excluded by not { ... }");
 		return false;
 	}
 	return true;
@@ -198,7 +218,7 @@ static void window_text(const struct ab_window *w, char *out, size_t outsz)
 int ab_rule_window(const struct ab_rule_conf *r, const struct ab_event *ev, int64_t now,
 	char *why, size_t whysz)
 {
-	char wt[160];
+	char wt[160] = "";
 	size_t i;
 
 	if (r->n_active) {
@@ -206,20 +226,21 @@ int ab_rule_window(const struct ab_rule_conf *r, const struct ab_event *ev, int6
 			if (ab_window_contains(&r->active[i], now))
 				break;
 		if (i == r->n_active) {
-			snprintf(why, whysz, "outside its active windows");
+			WHY("outside its active windows");
 			return 0;
 		}
 	}
 	for (i = 0; i < r->n_mute; i++) {
 		if (!ab_window_contains(&r->mute[i], now))
 			continue;
-		window_text(&r->mute[i], wt, sizeof wt);
+		if (why)
+			window_text(&r->mute[i], wt, sizeof wt);
 		if (ev->severity == AB_SEV_CRITICAL && !r->mute_critical) {
-			snprintf(why, whysz, "mute window %s ignored: critical (set mute_critical "
+			WHY("mute window %s ignored: critical (set mute_critical "
 				"to silence critical too)", wt);
 			return 1;
 		}
-		snprintf(why, whysz, "muted by window %s", wt);
+		WHY("muted by window %s", wt);
 		return 2;
 	}
 	return 1;
@@ -252,13 +273,17 @@ static void note_disabled(struct ab_route_result *out, const char *name)
 		out->disabled[out->n_disabled++] = name;
 }
 
-/* Claim the channels of a hit that nobody has yet and that may get this event. */
+/* Claim the channels of a hit that nobody has yet and that may get this
+ * event; refs (NULL: look the names up) are the channels' owners and
+ * disabled flags, resolved when the configuration was read. */
 static void claim(const struct ab_config *cfg, const struct ab_event *ev,
-	struct ab_route_result *out, struct ab_route_hit *h, struct ab_buf *explain)
+	struct ab_route_result *out, struct ab_route_hit *h, const struct ab_chan_ref *refs,
+	struct ab_buf *explain)
 {
 	for (size_t c = 0; c < h->n_chans && c < AB_ROUTE_MAX_CHANNELS; c++) {
 		const char *ch = h->chans[c];
-		const struct ab_team_conf *owner = ab_route_channel_team(cfg, ch);
+		const struct ab_team_conf *owner = refs ? refs[c].owner :
+			ab_route_channel_team(cfg, ch);
 
 		if (owner && owner != out->team) {
 			if (explain)
@@ -271,7 +296,7 @@ static void claim(const struct ab_config *cfg, const struct ab_event *ev,
 				ab_buf_printf(explain, "    %s: already taken by an earlier rule\n", ch);
 			continue;
 		}
-		if (ab_channel_disabled(cfg, ch)) {
+		if (refs ? refs[c].disabled : ab_channel_disabled(cfg, ch)) {
 			note_disabled(out, ch);
 			if (explain)
 				ab_buf_printf(explain, "    %s: (disabled) left out: enabled = "
@@ -289,23 +314,25 @@ static void eval_scope(const struct ab_config *cfg, const struct ab_event *ev, i
 	const struct ab_rule_conf *rules, size_t n, struct ab_route_result *out,
 	struct ab_buf *explain)
 {
-	char why[512];
+	char whybuf[512], *why = explain ? whybuf : NULL;   /* reasons for explain only */
 
+	whybuf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		const struct ab_rule_conf *r = &rules[i];
-		bool m = ab_rule_match(r, ev, why, sizeof why);
+		bool m = ab_rule_match(r, ev, why, sizeof whybuf);
 		int w = 1;
 		struct ab_route_hit *h;
 
 		if (m) {
-			why[0] = '\0';
-			w = ab_rule_window(r, ev, now, why, sizeof why);
+			whybuf[0] = '\0';
+			if (r->n_active || r->n_mute)
+				w = ab_rule_window(r, ev, now, why, sizeof whybuf);
 			m = w != 0;
 		}
 		if (explain) {
 			ab_buf_printf(explain, "rule '%s' (%s:%d): %s%s%s%s\n", r->key, r->file,
-				r->line, m ? "match" : "no match: ", m && why[0] ? " (" : "", why,
-				m && why[0] ? ")" : "");
+				r->line, m ? "match" : "no match: ", m && whybuf[0] ? " (" : "",
+				whybuf, m && whybuf[0] ? ")" : "");
 		}
 		if (!m)
 			continue;
@@ -318,7 +345,7 @@ static void eval_scope(const struct ab_config *cfg, const struct ab_event *ev, i
 			h->n_chans = r->n_channels;
 			h->muted = w == 2;
 			if (!h->muted)
-				claim(cfg, ev, out, h, explain);
+				claim(cfg, ev, out, h, r->chan_refs, explain);
 		}
 		if (r->final) {
 			if (explain)
@@ -333,6 +360,7 @@ static void use_default(const struct ab_config *cfg, const struct ab_event *ev,
 	struct ab_route_result *out, struct ab_buf *explain, const char *why)
 {
 	struct ab_route_hit *h;
+	const struct ab_chan_ref *refs;
 	bool team_def = out->team && out->team->has_default;
 
 	if (out->n_hits >= AB_ROUTE_MAX_HITS)
@@ -351,17 +379,22 @@ static void use_default(const struct ab_config *cfg, const struct ab_event *ev,
 	out->disabled_fallback = out->n_matched > 0;
 	h->chans = team_def ? out->team->default_channels : cfg->default_channels;
 	h->n_chans = team_def ? out->team->n_default : cfg->n_default;
+	refs = team_def ? out->team->default_refs : cfg->default_refs;
 	if (explain)
 		ab_buf_printf(explain, "%s: %s default channels%s\n", why,
 			team_def ? "the team's" : "the",
 			out->disabled_fallback ? " instead (so the alert is not dropped)" : "");
-	claim(cfg, ev, out, h, explain);
+	claim(cfg, ev, out, h, refs, explain);
 }
 
 void ab_route_at(const struct ab_config *cfg, const struct ab_event *ev, int64_t now,
 	struct ab_route_result *out, struct ab_buf *explain)
 {
-	memset(out, 0, sizeof *out);
+	/* the counts and flags only: the arrays are read up to their counts
+	 * (zeroing all of them was 3 KB per event) */
+	out->n = out->n_matched = out->n_hits = out->n_disabled = 0;
+	out->used_default = out->disabled_fallback = false;
+	out->team = NULL;
 	for (size_t k = 0; ev->team && k < cfg->n_teams; k++)
 		if (!strcmp(cfg->teams[k].name, ev->team))
 			out->team = &cfg->teams[k];

@@ -65,7 +65,10 @@ bool ab_rule_match(const struct ab_rule_conf *r, const struct ab_event *ev,
 int ab_rule_window(const struct ab_rule_conf *r, const struct ab_event *ev, int64_t now,
 	char *why, size_t whysz);
 /* Route at time now (ms); if explain is non-NULL a human-readable trace is
- * appended.  ab_route() is ab_route_at() at the current time. */
+ * appended.  ab_route() is ab_route_at() at the current time.  out's
+ * arrays hold what their counts say; entries past the counts are not
+ * cleared.  Reasons for rules that do not match are written only for
+ * explain. */
 void ab_route_at(const struct ab_config *cfg, const struct ab_event *ev, int64_t now,
 	struct ab_route_result *out, struct ab_buf *explain);
 void ab_route(const struct ab_config *cfg, const struct ab_event *ev,

@@ -380,6 +380,44 @@ static void test_id_stability(void **state)
 	ab_event_free(ev);
 }
 
+/* write_json_id where the text cannot be written: the id is ensure_id's
+ * all the same (its own buffer; for a time out of range its fallback key),
+ * the buffer as it was.  compute_idv hashes the concatenation. */
+static void test_write_json_id_limits(void **state)
+{
+	struct ab_event *ev = ab_event_new(), *ref = ab_event_new();
+	struct ab_buf b = AB_BUF_INIT(16);
+	const void *parts[3] = { "ab", "", "cd" };
+	size_t lens[3] = { 2, 0, 2 };
+
+	(void)state;
+	assert_non_null(ev);
+	assert_non_null(ref);
+	ab_event_set_str(&ev->title, "t");
+	ab_event_set_str(&ref->title, "t");
+	ev->received_at = ref->received_at = 1700000000000LL;
+	ab_event_ensure_id(ref);
+	assert_int_equal(ab_buf_puts(&b, "x"), 0);
+	assert_int_equal(ab_event_write_json_id(ev, &b), -1);      /* over the cap */
+	assert_string_equal(ev->id, ref->id);
+	assert_string_equal(ab_buf_cstr(&b), "x");
+	ab_buf_free(&b);
+	ev->id[0] = ref->id[0] = '\0';
+	ev->occurred_at = ref->occurred_at = INT64_MAX;          /* no RFC 3339 text */
+	ab_event_ensure_id(ref);
+	b = (struct ab_buf)AB_BUF_INIT(1 << 20);
+	assert_int_equal(ab_event_write_json_id(ev, &b), -1);
+	assert_string_equal(ev->id, ref->id);
+	assert_true(ab_event_id_valid(ev->id));
+	assert_int_equal(b.len, 0);
+	ab_buf_free(&b);
+	ab_event_compute_idv(ev, parts, lens, 3);
+	ab_event_compute_id(ref, "abcd", 4);
+	assert_string_equal(ev->id, ref->id);
+	ab_event_free(ev);
+	ab_event_free(ref);
+}
+
 static void test_compute_id(void **state)
 {
 	struct ab_event *ev = ab_event_new();
@@ -806,6 +844,31 @@ static json_t *rnd_value(int depth)
 	}
 }
 
+/* ab_event_write_json_id() gives the id and the text of ensure_id and
+ * write_json: ev has its id (from ensure_id); a copy without one is
+ * written after a byte already in the buffer. */
+static void check_write_json_id(struct ab_event *ev)
+{
+	struct ab_buf want = AB_BUF_INIT(1 << 24), got = AB_BUF_INIT(1 << 24);
+	char id[AB_ID_LEN + 1];
+
+	ab_strlcpy(id, ev->id, sizeof id);
+	assert_int_equal(ab_buf_puts(&want, "x"), 0);
+	assert_int_equal(ab_event_write_json(ev, &want), 0);
+	assert_int_equal(ab_buf_puts(&got, "x"), 0);
+	assert_int_equal(ab_event_write_json_id(ev, &got), 0);     /* id set: kept */
+	assert_string_equal(ab_buf_cstr(&got), ab_buf_cstr(&want));
+	assert_string_equal(ev->id, id);
+	ev->id[0] = '\0';
+	got.len = 1;
+	assert_int_equal(ab_event_write_json_id(ev, &got), 0);
+	assert_string_equal(ev->id, id);
+	assert_int_equal(got.len, want.len);
+	assert_string_equal(ab_buf_cstr(&got), ab_buf_cstr(&want));
+	ab_buf_free(&want);
+	ab_buf_free(&got);
+}
+
 static void check_same(const struct ab_event *ev)
 {
 	struct ab_buf b = AB_BUF_INIT(1 << 24);
@@ -845,6 +908,7 @@ static void check_same(const struct ab_event *ev)
 		copy->received_at = ev->received_at;
 		ab_event_ensure_id(copy);
 		assert_string_equal(copy->id, id);
+		check_write_json_id(copy);
 		ab_event_free(copy);
 	}
 }
@@ -1175,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_categories),
 		cmocka_unit_test(test_utf8_repair),
 		cmocka_unit_test(test_dumps_matches_jansson),
+		cmocka_unit_test(test_write_json_id_limits),
 		cmocka_unit_test(test_golden_text_and_id),
 		cmocka_unit_test(test_member_table_round_trip),
 		cmocka_unit_test(test_member_table_types),

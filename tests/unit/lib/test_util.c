@@ -5,6 +5,7 @@
  * and bounded file reads.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,6 +154,38 @@ static void test_glob_match_table(void **state)
 				 glob_match_cases[i].s, glob_match_cases[i].match ? "match" : "no match");
 	assert_false(ab_glob_match(NULL, "x"));
 	assert_false(ab_glob_match("x", NULL));
+}
+
+/* The fast paths (literal, "*", "lit*", "*lit") give what fnmatch gives:
+ * random patterns and strings over a small alphabet with both cases,
+ * bytes >= 0x80 and the characters ASCII folding could confuse. */
+static void test_glob_match_fnmatch(void **state)
+{
+	static const char alpha[] = "aAbB.*@`[]?\\\xc1\xe1";
+	unsigned seed = 12345;
+	char p[8], t[8];
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		size_t pn, tn, k;
+
+		seed = seed * 1103515245u + 12345u;
+		pn = (seed >> 16) % 6;
+		seed = seed * 1103515245u + 12345u;
+		tn = (seed >> 16) % 6;
+		for (k = 0; k < pn; k++) {
+			seed = seed * 1103515245u + 12345u;
+			p[k] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+		}
+		p[pn] = '\0';
+		for (k = 0; k < tn; k++) {
+			seed = seed * 1103515245u + 12345u;
+			t[k] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+		}
+		t[tn] = '\0';
+		if (ab_glob_match(p, t) != (fnmatch(p, t, FNM_CASEFOLD) == 0))
+			fail_msg("glob '%s' vs '%s': differs from fnmatch", p, t);
+	}
 }
 
 /* ------------------------------------------------------------ RFC 3339 */
@@ -514,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_duration_table),
 		cmocka_unit_test(test_glob_valid_table),
 		cmocka_unit_test(test_glob_match_table),
+		cmocka_unit_test(test_glob_match_fnmatch),
 		cmocka_unit_test(test_rfc3339_valid_table),
 		cmocka_unit_test(test_rfc3339_invalid_table),
 		cmocka_unit_test(test_rfc3339_format),
