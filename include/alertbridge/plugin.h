@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define AB_PLUGIN_ABI_MAJOR 1
-#define AB_PLUGIN_ABI_MINOR 2
+#define AB_PLUGIN_ABI_MINOR 3
 #define AB_PLUGIN_ABI ((uint32_t)((AB_PLUGIN_ABI_MAJOR << 16) | AB_PLUGIN_ABI_MINOR))
 #define AB_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define AB_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -245,6 +245,33 @@ struct ab_plugin {
 	 * the host prefixes the file, line and channel name. */
 	int (*check)(const json_t *config, const struct ab_host *host, char *err,
 		size_t errsz);
+
+	/* ABI >= 1.3, optional, both or neither (a plugin with one of them is
+	 * refused): send() split in two, for a plugin whose send() is one
+	 * request through host->http.  The host then runs the requests of
+	 * many messages at once through its guarded HTTP helper (the same
+	 * checks, SSRF guard, caps, timeouts and response as host->http) on
+	 * connections it keeps alive, and turns each response into the
+	 * message's result.  send() stays mandatory and must give the same
+	 * result on its own (older hosts, `alertbridge test`, tests).
+	 *
+	 * http_prepare: build the request for msg into *req (zeroed by the
+	 * host).  Returns 1 when *req is filled: the host performs it and then
+	 * calls http_result exactly once with the *state set here; everything
+	 * req points to (URL, headers, body) must stay valid until then, e.g.
+	 * owned by *state.  Returns 0 when res already holds the final result
+	 * and no request is to be made (a message the channel skips, one that
+	 * cannot be rendered): *state is not used then.  msg and its payload
+	 * are valid during the call only.
+	 *
+	 * http_result: turn the response into res, as send() would have, and
+	 * release state.  resp is NULL when the host drops the request without
+	 * performing it (it is stopping): only release state then (res is
+	 * ignored).  resp->body is the host's: do not free it. */
+	int (*http_prepare)(void *inst, const struct ab_message *msg,
+		struct ab_http_request *req, void **state, struct ab_result *res);
+	void (*http_result)(void *inst, void *state, const struct ab_http_response *resp,
+		struct ab_result *res);
 };
 
 /* Does the struct behind p (with its size member) have member m? */

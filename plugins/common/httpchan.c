@@ -4,8 +4,11 @@
  * plugin's descriptor hc_plugin_desc (see httpchan.h).
  *
  * Public: alertbridge_plugin() (the plugin's only exported symbol),
- *   hc_create, hc_send, hc_test, hc_destroy, hc_check, hc_path_settings
- *   (through HC_PLUGIN), hc_header_add, hc_header_printf.
+ *   hc_create, hc_send, hc_http_prepare, hc_http_result, hc_test,
+ *   hc_destroy, hc_check, hc_path_settings (through HC_PLUGIN),
+ *   hc_header_add, hc_header_printf.
+ * hc_send is hc_http_prepare, host->http, hc_http_result: one path whether
+ * the host sends one message (send) or many at once (ABI 1.3's split).
  * Diagnostics: create() errors come from rd_http_parse, the plugin's
  *   parser ("setting 'x': ...") or rd_no_extra ("setting 'x': unknown
  *   setting for a NAME channel"), else "out of memory"; send results carry
@@ -110,31 +113,79 @@ fail:
 	return NULL;
 }
 
-void hc_send(void *p, const struct ab_message *msg, struct ab_result *res)
+/* One message between hc_http_prepare and hc_http_result: what its
+ * request points to. */
+struct hc_call {
+	struct hc_headers hh;
+	char *body;
+};
+
+static void call_free(struct hc_call *call)
+{
+	if (!call)
+		return;
+	headers_free(&call->hh);
+	free(call->body);
+	free(call);
+}
+
+int hc_http_prepare(void *p, const struct ab_message *msg, struct ab_http_request *req,
+	void **state, struct ab_result *res)
 {
 	const struct hc_desc *d = &hc_plugin_desc;
 	struct hc_inst *in = p;
-	struct hc_headers hh;
+	struct hc_call *call;
 	char err[200];
 	size_t len = 0;
 	char *body;
 
+	*state = NULL;
 	if (d->skip && d->skip(in->priv, msg, err, sizeof err)) {
 		ab_result_set(res, AB_OK, 0, err);
-		return;
+		return 0;
 	}
 	if (!(body = d->render(in->priv, msg, &len, err, sizeof err))) {
 		ab_result_set(res, AB_PERMANENT, 0, err);
-		return;
+		return 0;
 	}
-	memset(&hh, 0, sizeof hh);
-	if (d->headers && d->headers(in->host, in->priv, msg, body, len, &hh, err, sizeof err) < 0)
+	if (!(call = calloc(1, sizeof *call))) {
+		free(body);
+		ab_result_set(res, AB_RETRY, 0, "out of memory");
+		return 0;
+	}
+	call->body = body;
+	if (d->headers &&
+	    d->headers(in->host, in->priv, msg, body, len, &call->hh, err, sizeof err) < 0) {
 		ab_result_set(res, AB_RETRY, 0, err);
-	else
-		rd_http_post(in->host, &in->http, hh.n ? hh.v : NULL, body, len,
-			d->content_type ? d->content_type : "application/json", res);
-	headers_free(&hh);
-	free(body);
+		call_free(call);
+		return 0;
+	}
+	rd_http_request(&in->http, call->hh.n ? call->hh.v : NULL, body, len,
+		d->content_type ? d->content_type : "application/json", req);
+	*state = call;
+	return 1;
+}
+
+void hc_http_result(void *p, void *state, const struct ab_http_response *resp,
+	struct ab_result *res)
+{
+	(void)p;
+	if (resp)
+		rd_http_result(resp, res);
+	call_free(state);
+}
+
+void hc_send(void *p, const struct ab_message *msg, struct ab_result *res)
+{
+	struct hc_inst *in = p;
+	struct ab_http_request rq;
+	void *state;
+
+	memset(&rq, 0, sizeof rq);
+	if (hc_http_prepare(in, msg, &rq, &state, res) == 0)
+		return;
+	rd_http_send(in->host, &rq, res);
+	hc_http_result(in, state, NULL, NULL);
 }
 
 void hc_test(void *p, struct ab_result *res)

@@ -15,7 +15,10 @@
  * create: copy the config, rd_http_parse, parse (plugin settings),
  *   rd_no_extra (an unknown setting is an error naming the plugin).
  * send:   skip? -> AB_OK with the note; render -> AB_PERMANENT on error;
- *   headers -> AB_RETRY on error; rd_http_post with content_type.
+ *   headers -> AB_RETRY on error; rd_http_post with content_type.  Split
+ *   for the host (ABI 1.3): http_prepare does all of that up to the
+ *   request, http_result maps the answer (rd_http_result); send is the two
+ *   around host->http.
  * test:   rd_test_event for the channel, sent as an AB_MSG_TEST message.
  * check:  rd_http_parse, then rd_check_url (https, or http with allow_http).
  */
@@ -76,6 +79,10 @@ extern const struct hc_desc hc_plugin_desc;
 void *hc_create(const struct ab_host *host, const char *channel, const json_t *config,
 	char *err, size_t errsz);
 void hc_send(void *inst, const struct ab_message *msg, struct ab_result *res);
+int hc_http_prepare(void *inst, const struct ab_message *msg, struct ab_http_request *req,
+	void **state, struct ab_result *res);
+void hc_http_result(void *inst, void *state, const struct ab_http_response *resp,
+	struct ab_result *res);
 void hc_test(void *inst, struct ab_result *res);
 void hc_destroy(void *inst);
 int hc_check(const json_t *config, const struct ab_host *host, char *err, size_t errsz);
@@ -90,6 +97,8 @@ extern const char *const hc_path_settings[];
 		.flush = NULL, .destroy = hc_destroy,                     \
 		.default_rate = (rate), .path_settings = hc_path_settings, \
 		.check = hc_check,                                        \
+		.http_prepare = hc_http_prepare,                          \
+		.http_result = hc_http_result,                            \
 	}
 
 #endif

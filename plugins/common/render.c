@@ -4,7 +4,8 @@
  * Public (inside each plugin, not exported): rd_view_init, rd_str,
  *   rd_sev_*, rd_utf8_prefix, rd_utf8_chars, rd_put, rd_esc, rd_oneline,
  *   rd_strv, rd_strv_free, rd_secret, rd_http_parse, rd_http_free,
- *   rd_check_url, rd_http_post, rd_no_extra.
+ *   rd_check_url, rd_http_request, rd_http_result, rd_http_send, rd_http_post,
+ *   rd_no_extra.
  * Diagnostics: errors name the setting ("setting 'url': ...") or the
  *   payload member at fault; HTTP failures carry the host helper's
  *   redacted message plus a short, sanitised piece of the service's answer.
@@ -443,39 +444,58 @@ void rd_http_free(struct rd_http *hs)
 	memset(hs, 0, sizeof *hs);
 }
 
-void rd_http_post(const struct ab_host *h, const struct rd_http *hs, const char *const *headers,
-	const char *body, size_t len, const char *content_type, struct ab_result *res)
+void rd_http_request(const struct rd_http *hs, const char *const *headers, const char *body,
+	size_t len, const char *content_type, struct ab_http_request *rq)
 {
-	struct ab_http_request rq;
-	struct ab_http_response rs;
+	memset(rq, 0, sizeof *rq);
+	rq->method = "POST";
+	rq->url = hs->url;
+	rq->headers = headers;
+	rq->body = body;
+	rq->body_len = len;
+	rq->content_type = content_type;
+	rq->timeout_ms = hs->timeout_ms;
+	rq->allow_http = hs->allow_http;
+	rq->allow_networks = (const char *const *)hs->allow_networks;
+	rq->max_response = 16384;
+	rq->ca_file = hs->ca_file;
+}
+
+void rd_http_result(const struct ab_http_response *rs, struct ab_result *res)
+{
 	char msg[AB_RESULT_MSG_MAX];
 
-	memset(&rq, 0, sizeof rq);
-	memset(&rs, 0, sizeof rs);
-	rq.method = "POST";
-	rq.url = hs->url;
-	rq.headers = headers;
-	rq.body = body;
-	rq.body_len = len;
-	rq.content_type = content_type;
-	rq.timeout_ms = hs->timeout_ms;
-	rq.allow_http = hs->allow_http;
-	rq.allow_networks = (const char *const *)hs->allow_networks;
-	rq.max_response = 16384;
-	rq.ca_file = hs->ca_file;
-	h->http(h, &rq, &rs);
-	/* rs.error is redacted and already carries the service's text
+	/* rs->error is redacted and already carries the service's text
 	 * ("POST https://hooks.slack.com/...: HTTP 404: no_service"). */
-	if (rs.outcome == AB_OK)
-		snprintf(msg, sizeof msg, "HTTP %d", rs.status);
+	if (rs->outcome == AB_OK)
+		snprintf(msg, sizeof msg, "HTTP %d", rs->status);
 	else
-		snprintf(msg, sizeof msg, "%s", rs.error[0] ? rs.error : "request failed");
-	ab_result_set(res, rs.outcome, rs.status, msg);
-	res->retry_after = rs.retry_after;
+		snprintf(msg, sizeof msg, "%s", rs->error[0] ? rs->error : "request failed");
+	ab_result_set(res, rs->outcome, rs->status, msg);
+	res->retry_after = rs->retry_after;
+}
+
+void rd_http_send(const struct ab_host *h, const struct ab_http_request *rq,
+	struct ab_result *res)
+{
+	struct ab_http_response rs;
+
+	memset(&rs, 0, sizeof rs);
+	h->http(h, rq, &rs);
+	rd_http_result(&rs, res);
 	if (h->http_free && h->size >= sizeof(struct ab_host))
 		h->http_free(h, &rs);
 	else
 		free(rs.body);
+}
+
+void rd_http_post(const struct ab_host *h, const struct rd_http *hs, const char *const *headers,
+	const char *body, size_t len, const char *content_type, struct ab_result *res)
+{
+	struct ab_http_request rq;
+
+	rd_http_request(hs, headers, body, len, content_type, &rq);
+	rd_http_send(h, &rq, res);
 }
 
 int rd_no_extra(const json_t *cfg, const char *plugin, char *err, size_t errsz)

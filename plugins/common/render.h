@@ -111,8 +111,18 @@ void rd_http_free(struct rd_http *hs);
  * time guard still applies. */
 int rd_check_url(const struct ab_host *h, const char *url, enum ab_url_kind kind,
 	char *const *allow_networks, char *err, size_t errsz);
-/* Send body (JSON) with the host's HTTP helper and map the answer into res
- * (status, retry_after, code, message with the service's error text). */
+/* The POST of body to hs's URL as a request (rq borrows every pointer). */
+void rd_http_request(const struct rd_http *hs, const char *const *headers, const char *body,
+	size_t len, const char *content_type, struct ab_http_request *rq);
+/* Map an HTTP answer into res (status, retry_after, code, message with the
+ * service's error text). */
+void rd_http_result(const struct ab_http_response *rs, struct ab_result *res);
+/* Perform rq with the host's HTTP helper, map the answer with
+ * rd_http_result and release it. */
+void rd_http_send(const struct ab_host *h, const struct ab_http_request *rq,
+	struct ab_result *res);
+/* Send body (JSON) with the host's HTTP helper and map the answer into res:
+ * rd_http_request, then rd_http_send. */
 void rd_http_post(const struct ab_host *h, const struct rd_http *hs, const char *const *headers,
 	const char *body, size_t len, const char *content_type, struct ab_result *res);
 

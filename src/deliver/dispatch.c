@@ -11,7 +11,15 @@
  * lease protects them from other workers; expired leases are requeued, and
  * at start every RUNNING job is requeued, so a kill -9 loses nothing),
  * takes a reference on the current runtime snapshot, calls the channel's
- * plugin for each and records the outcomes.  Claims and outcomes go in
+ * plugin for each and records the outcomes.  The jobs of channels whose
+ * plugin splits send() into http_prepare and http_result (ABI 1.3: the
+ * HTTP channels) go out HTTP_AT_ONCE at a time concurrently: each plugin
+ * prepares its request, ab_http_do_many performs them on the worker's
+ * curl multi handle (connections kept alive, HTTP_AT_ONCE in flight to
+ * one host at most) and each plugin turns its answer into the result; the
+ * other jobs call send() one after the other.  Rate limits, results,
+ * backoff, dead letters, logs and health are the same either way.  Claims
+ * and outcomes go in
  * batches (up to DISPATCH_BATCH jobs per transaction, outcomes committed at
  * least every FINISH_MAX_MS), so a busy queue costs two commits per batch,
  * not two per job; with several workers each takes its share of what is
@@ -41,13 +49,16 @@
 #include <time.h>
 
 #include "deliver/dispatch.h"
+#include "deliver/plugin.h"
 #include "lib/log.h"
+#include "net/http.h"
 #include "store/store.h"
 #include "lib/util.h"
 #include "deliver/health.h"
 #include "deliver/ratelimit.h"
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
+#define HTTP_AT_ONCE 16       /* split jobs sent at once, and in flight to one host */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
 #define COMPLAIN_EVERY_MS 60000 /* a queue that cannot be read: one log line a minute */
@@ -136,6 +147,8 @@ struct outcome {
 	int64_t latency, now, next_at;
 	bool dead;
 	bool attempted;           /* false: held or over its rate, nothing to record */
+	bool done;                /* the job was dealt with (attempted or not) */
+	bool recorded;            /* its outcome is in the store */
 };
 
 /* Before a send: take a rate-limit token for the job's channel.  Returns 0
@@ -169,52 +182,64 @@ static int admit(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 	return 1;
 }
 
-/* Call the plugin for one claimed job; the outcome goes to *o. */
-static void attempt(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
-	struct ab_job *job, struct outcome *o)
+/* What comes before the plugin for one claimed job.  Returns 0 when the
+ * plugin is to be called with *msg (its payload parsed into *payload, the
+ * caller decrefs it); 1 when there is nothing to record (held, or over its
+ * rate: o->done is set); 2 when res holds the result already (the channel
+ * is gone, the payload is bad). */
+static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *job, struct ab_channel_rt *ch, struct ab_message *msg, json_t **payload,
+	struct ab_result *res, struct outcome *o)
 {
-	const struct ab_dispatch_conf *dc = &rt->cfg->dispatch;
-	struct ab_channel_rt *ch = ab_runtime_channel(rt, job->channel);
-	struct ab_result res;
-	struct ab_message msg;
 	json_error_t jerr;
-	json_t *payload = NULL;
-	int64_t t0, now, latency, next_at = 0;
-	bool dead = false;
 
 	memset(o, 0, sizeof *o);
-	memset(&res, 0, sizeof res);
+	memset(res, 0, sizeof *res);
+	*payload = NULL;
 	if (!ch && ab_channel_disabled(rt->cfg, job->channel)) {
 		/* Only when the held list could not be set: no attempt; the lease
 		 * expires and the job is queued again, still unattempted in the log. */
 		ab_log(AB_LOG_DEBUG, "job %lld: channel %s is disabled: held", (long long)job->id,
 			job->channel);
-		return;
+		o->done = true;
+		return 1;
 	}
 	/* --- channels: over its rate -> back in the queue, not an attempt */
-	if (ch && admit(d, st, rt, job, ab_now_ms()) > 0)
-		return;
-	t0 = ab_mono_ms();
-	if (!ch) {
-		ab_result_set(&res, AB_PERMANENT, 0, "channel is not configured (any more): add it "
-			"back and run 'alertbridge queue retry'");
-	} else if (!(payload = json_loads(job->payload ? job->payload : "null", 0, &jerr)) ||
-		   !json_is_object(payload)) {
-		ab_result_set(&res, AB_PERMANENT, 0, "stored payload is not a JSON object");
-	} else {
-		msg.kind = (enum ab_msg_kind)job->kind;
-		msg.id = job->event_id;
-		msg.attempt = (unsigned)job->attempts;
-		msg.payload = payload;
-		ab_result_set(&res, AB_RETRY, 0, "plugin returned no result");
-		ch->plugin.api->send(ch->inst, &msg, &res);
-		res.message[sizeof res.message - 1] = '\0';
+	if (ch && admit(d, st, rt, job, ab_now_ms()) > 0) {
+		o->done = true;
+		return 1;
 	}
-	json_decref(payload);
-	now = ab_now_ms();
-	latency = ab_mono_ms() - t0;
+	if (!ch) {
+		ab_result_set(res, AB_PERMANENT, 0, "channel is not configured (any more): add it "
+			"back and run 'alertbridge queue retry'");
+		return 2;
+	}
+	if (!(*payload = json_loads(job->payload ? job->payload : "null", 0, &jerr)) ||
+	    !json_is_object(*payload)) {
+		json_decref(*payload);
+		*payload = NULL;
+		ab_result_set(res, AB_PERMANENT, 0, "stored payload is not a JSON object");
+		return 2;
+	}
+	msg->kind = (enum ab_msg_kind)job->kind;
+	msg->id = job->event_id;
+	msg->attempt = (unsigned)job->attempts;
+	msg->payload = *payload;
+	ab_result_set(res, AB_RETRY, 0, "plugin returned no result");
+	return 0;
+}
 
-	switch (res.status) {
+/* What comes after: log the result, choose retry or dead letter, and keep
+ * it in *o for the batch's record. */
+static void conclude(struct ab_runtime *rt, struct ab_job *job, struct ab_result *res,
+	int64_t latency, struct outcome *o)
+{
+	const struct ab_dispatch_conf *dc = &rt->cfg->dispatch;
+	int64_t now = ab_now_ms(), next_at = 0;
+	bool dead = false;
+
+	res->message[sizeof res->message - 1] = '\0';
+	switch (res->status) {
 	case AB_OK:
 		ab_log(AB_LOG_DEBUG, "job %lld: delivered to %s (attempt %d, %lld ms)",
 			(long long)job->id, job->channel, job->attempts, (long long)latency);
@@ -224,42 +249,128 @@ static void attempt(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 			dead = true;
 			ab_log(AB_LOG_ERR, "job %lld: channel %s still failing after %d attempts "
 				"(older than max_age): dead letter: %s", (long long)job->id,
-				job->channel, job->attempts, res.message);
+				job->channel, job->attempts, res->message);
 		} else {
-			next_at = ab_retry_at(now, (unsigned)job->attempts, res.retry_after,
+			next_at = ab_retry_at(now, (unsigned)job->attempts, res->retry_after,
 				dc->backoff_base_ms, dc->backoff_cap_ms, random64());
 			ab_log(AB_LOG_WARNING, "job %lld: channel %s attempt %d failed (%s), retry in "
 				"%lld ms", (long long)job->id, job->channel, job->attempts,
-				res.message, (long long)(next_at - now));
+				res->message, (long long)(next_at - now));
 		}
 		break;
 	default:
-		res.status = AB_PERMANENT;
+		res->status = AB_PERMANENT;
 		dead = true;
 		ab_log(AB_LOG_ERR, "job %lld: channel %s refused permanently: dead letter: %s",
-			(long long)job->id, job->channel, res.message);
+			(long long)job->id, job->channel, res->message);
 		break;
 	}
-	o->res = res;
+	o->res = *res;
 	o->latency = latency;
 	o->now = now;
 	o->next_at = next_at;
 	o->dead = dead;
 	o->attempted = true;
+	o->done = true;
 }
 
-/* Record the outcomes of jobs[0..n-1] in one store transaction (one
- * fsync), then channel health for each. */
+/* Call the plugin's send() for one claimed job; the outcome goes to *o. */
+static void attempt(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *job, struct outcome *o)
+{
+	struct ab_channel_rt *ch = ab_runtime_channel(rt, job->channel);
+	struct ab_result res;
+	struct ab_message msg;
+	json_t *payload;
+	int64_t t0 = ab_mono_ms();
+	int r = begin(d, st, rt, job, ch, &msg, &payload, &res, o);
+
+	if (r == 1)
+		return;
+	if (r == 0)
+		ch->plugin.api->send(ch->inst, &msg, &res);
+	json_decref(payload);
+	conclude(rt, job, &res, ab_mono_ms() - t0, o);
+}
+
+/* Does the job's channel split send() (ABI 1.3), so that it can go out
+ * with others at once? */
+static bool http_split(struct ab_runtime *rt, const struct ab_job *job)
+{
+	struct ab_channel_rt *ch = ab_runtime_channel(rt, job->channel);
+
+	return ch && ab_plugin_http_split(ch->plugin.api);
+}
+
+/* Jobs jobs[from..n-1] not done yet whose channels split send(), at most
+ * HTTP_AT_ONCE of them: their requests prepared by the plugins, performed
+ * at once (ab_http_do_many, HTTP_AT_ONCE in flight to one host at most),
+ * each answer turned into its result by its plugin. */
+static void attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *jobs, struct outcome *o, int from, int n)
+{
+	struct ab_http_request reqs[HTTP_AT_ONCE];
+	struct ab_http_response resps[HTTP_AT_ONCE];
+	struct ab_channel_rt *chs[HTTP_AT_ONCE];
+	void *states[HTTP_AT_ONCE];
+	int64_t t_prep[HTTP_AT_ONCE];
+	int idx[HTTP_AT_ONCE];
+	int k = 0;
+
+	for (int i = from; i < n && k < HTTP_AT_ONCE; i++) {
+		struct ab_channel_rt *ch;
+		struct ab_result res;
+		struct ab_message msg;
+		json_t *payload;
+		int64_t t0;
+		int r;
+
+		if (o[i].done || !http_split(rt, &jobs[i]))
+			continue;
+		t0 = ab_mono_ms();
+		ch = ab_runtime_channel(rt, jobs[i].channel);
+		r = begin(d, st, rt, &jobs[i], ch, &msg, &payload, &res, &o[i]);
+		if (r == 1)
+			continue;
+		memset(&reqs[k], 0, sizeof reqs[k]);
+		states[k] = NULL;
+		if (r == 0 && ch->plugin.api->http_prepare(ch->inst, &msg, &reqs[k], &states[k],
+					&res) == 1) {
+			json_decref(payload);
+			chs[k] = ch;
+			idx[k] = i;
+			t_prep[k] = ab_mono_ms() - t0;
+			k++;
+			continue;
+		}
+		json_decref(payload);
+		conclude(rt, &jobs[i], &res, ab_mono_ms() - t0, &o[i]);
+	}
+	if (k == 0)
+		return;
+	ab_http_do_many(reqs, resps, (size_t)k, HTTP_AT_ONCE);
+	for (int j = 0; j < k; j++) {
+		struct ab_result res;
+
+		memset(&res, 0, sizeof res);
+		ab_result_set(&res, AB_RETRY, 0, "plugin returned no result");
+		chs[j]->plugin.api->http_result(chs[j]->inst, states[j], &resps[j], &res);
+		ab_http_free(&resps[j]);
+		conclude(rt, &jobs[idx[j]], &res, t_prep[j] + resps[j].latency_ms, &o[idx[j]]);
+	}
+}
+
+/* Record the outcomes attempted and not recorded yet among jobs[0..n-1] in
+ * one store transaction (one commit), then channel health for each. */
 static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
 	struct outcome *o, size_t n)
 {
 	struct ab_finish f[DISPATCH_BATCH];
-	size_t k = 0;
+	size_t k = 0, i;
 
 	memset(f, 0, sizeof f);
-
-	for (size_t i = 0; i < n && k < DISPATCH_BATCH; i++) {
-		if (!o[i].attempted)
+	for (i = 0; i < n && k < DISPATCH_BATCH; i++) {
+		if (!o[i].attempted || o[i].recorded)
 			continue;
 		f[k].job = &jobs[i];
 		f[k].res = &o[i].res;
@@ -269,16 +380,22 @@ static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jo
 		f[k].dead = o[i].dead;
 		k++;
 	}
+	if (k == 0)
+		return;
+	for (i = 0; i < k; i++)
+		o[f[i].job - jobs].recorded = true;
 	if (ab_store_finish_batch(st, f, k) < 0) {
-		for (size_t i = 0; i < k; i++)
+		for (i = 0; i < k; i++)
 			ab_log(AB_LOG_ERR, "job %lld: could not record the result: %s (the job will "
 				"be retried when its lease expires)", (long long)f[i].job->id,
 				ab_store_errmsg(st));
 		return;
 	}
-	for (size_t i = 0; i < n; i++)   /* channel health */
-		if (o[i].attempted && ab_runtime_channel(rt, jobs[i].channel))
-			ab_health_record(st, rt, &jobs[i], &o[i].res, o[i].now);
+	for (i = 0; i < k; i++) {   /* channel health */
+		const struct ab_job *job = f[i].job;
+		if (ab_runtime_channel(rt, job->channel))
+			ab_health_record(st, rt, job, f[i].res, f[i].now);
+	}
 }
 
 static bool stopping(struct ab_dispatcher *d)
@@ -315,44 +432,69 @@ static int batch_size(struct ab_dispatcher *d, struct ab_store *st, int64_t now,
 	return (int)share;
 }
 
-/* Claim a batch, attempt each job in turn, record the outcomes every
- * FINISH_MAX_MS and at the end.  On stop, the jobs not attempted yet go
- * back to the queue untouched.  Returns the number claimed, or -1. */
+/* Should the outcomes not recorded yet be recorded before the next
+ * attempt?  On stop, every FINISH_MAX_MS, and before an attempt that could
+ * outlast the lease of the oldest of them (job k's lease is claim time +
+ * (k + 2) timeouts; see store.c). */
+static bool record_due(struct ab_dispatcher *d, struct ab_runtime *rt, const struct outcome *o,
+	int n, int64_t claimed, int64_t since)
+{
+	int oldest = -1;
+
+	for (int k = 0; k < n && oldest < 0; k++)
+		if (o[k].attempted && !o[k].recorded)
+			oldest = k;
+	if (oldest < 0)
+		return false;
+	return stopping(d) || ab_mono_ms() - since >= FINISH_MAX_MS ||
+		ab_now_ms() - claimed + LEASE_MARGIN_MS >
+		rt->cfg->dispatch.timeout_ms * (int64_t)(oldest + 1);
+}
+
+/* Claim a batch and attempt each job: the jobs of channels that split
+ * send() (ABI 1.3) HTTP_AT_ONCE at a time concurrently, the others in
+ * turn; record the outcomes every FINISH_MAX_MS and at the end (one
+ * transaction for the batch when it goes quickly).  On stop, the jobs not
+ * attempted yet go back to the queue untouched.  Returns the number
+ * claimed, or -1. */
 static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
 	int64_t now)
 {
-	struct ab_job jobs[DISPATCH_BATCH];
+	struct ab_job jobs[DISPATCH_BATCH], rest[DISPATCH_BATCH];
 	struct outcome o[DISPATCH_BATCH];
 	bool more;
 	int want = batch_size(d, st, now, &more);
 	int n = want > 0 ? ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms, jobs,
 		want) : 0;
-	int i, from = 0;
+	int i, n_rest = 0;
 	int64_t t0 = ab_mono_ms();
 
 	if (n <= 0)
 		return n;
 	if (more)   /* a wake reaches one worker: pass it on for the rest */
 		ab_dispatch_wake(d);
+	memset(o, 0, sizeof o);
 	for (i = 0; i < n; i++) {
-		/* Record what is pending every FINISH_MAX_MS, on stop, and before an
-		 * attempt that could outlast the lease of the oldest pending job
-		 * (job k's lease is claim time + (k + 2) timeouts; see store.c). */
-		if (i > from && (stopping(d) || ab_mono_ms() - t0 >= FINISH_MAX_MS ||
-				 ab_now_ms() - now + LEASE_MARGIN_MS >
-				 rt->cfg->dispatch.timeout_ms * (int64_t)(from + 1))) {
-			record(st, rt, jobs + from, o + from, (size_t)(i - from));
-			from = i;
+		if (o[i].done)
+			continue;
+		if (record_due(d, rt, o, n, now, t0)) {
+			record(st, rt, jobs, o, (size_t)n);
 			t0 = ab_mono_ms();
 		}
 		if (stopping(d))
 			break;
-		attempt(d, st, rt, &jobs[i], &o[i]);
+		if (http_split(rt, &jobs[i]))
+			attempt_http(d, st, rt, jobs, o, i, n);
+		else
+			attempt(d, st, rt, &jobs[i], &o[i]);
 	}
-	record(st, rt, jobs + from, o + from, (size_t)(i - from));
-	if (i < n && ab_store_release(st, jobs + i, (size_t)(n - i), ab_now_ms()) < 0)
+	record(st, rt, jobs, o, (size_t)n);
+	for (int k = 0; k < n; k++)
+		if (!o[k].done)
+			rest[n_rest++] = jobs[k];   /* shallow: jobs[k] still owns its strings */
+	if (n_rest > 0 && ab_store_release(st, rest, (size_t)n_rest, ab_now_ms()) < 0)
 		ab_log(AB_LOG_WARNING, "dispatcher: %d claimed job(s) go back to the queue when "
-			"their lease expires: %s", n - i, ab_store_errmsg(st));
+			"their lease expires: %s", n_rest, ab_store_errmsg(st));
 	for (int k = 0; k < n; k++)
 		ab_job_clear(&jobs[k]);
 	return n;

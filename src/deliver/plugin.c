@@ -4,7 +4,8 @@
  *
  * Public: ab_plugin_load, ab_plugin_unload, ab_plugin_validate,
  *         ab_plugin_default_rate, ab_plugin_path_settings, ab_plugin_check
- *         (the ABI 1.2 members, read only when the plugin's struct has them),
+ *         (the ABI 1.2 members), ab_plugin_http_split (1.3; the optional
+ *         members are read only when the plugin's struct has them),
  *         ab_host_new, ab_host_free (one host per runtime; its ctx holds the
  *         secrets_key that ab_secret_resolve is given).
  * Diagnostics: every refusal says which file, why, and what to do
@@ -202,6 +203,11 @@ int ab_plugin_validate(const struct ab_plugin *api, const char *name, char *err,
 		snprintf(err, errsz, "plugin %s: create, send and destroy are mandatory", name);
 		return -1;
 	}
+	if (AB_PLUGIN_HAS(api, http_result) && !api->http_prepare != !api->http_result) {
+		snprintf(err, errsz, "plugin %s: has only one of http_prepare and http_result: "
+			"rebuild the plugin with both or neither", name);
+		return -1;
+	}
 	if (AB_PLUGIN_HAS(api, default_rate) &&
 	    (!isfinite(api->default_rate) || api->default_rate < 0)) {
 		snprintf(err, errsz, "plugin %s: default_rate must be a number >= 0: rebuild "
@@ -219,6 +225,11 @@ double ab_plugin_default_rate(const struct ab_plugin *api)
 const char *const *ab_plugin_path_settings(const struct ab_plugin *api)
 {
 	return api && AB_PLUGIN_HAS(api, path_settings) ? api->path_settings : NULL;
+}
+
+bool ab_plugin_http_split(const struct ab_plugin *api)
+{
+	return api && AB_PLUGIN_HAS(api, http_result) && api->http_prepare && api->http_result;
 }
 
 int ab_plugin_check(const struct ab_plugin *api, const json_t *config,

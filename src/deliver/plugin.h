@@ -12,6 +12,7 @@
 #ifndef AB_CORE_PLUGIN_H
 #define AB_CORE_PLUGIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <alertbridge/plugin.h>
 
@@ -26,7 +27,8 @@ int ab_plugin_load(const char *dir, const char *name, struct ab_loaded_plugin *o
 	char *err, size_t errsz);
 void ab_plugin_unload(struct ab_loaded_plugin *p);
 /* Validate an entry's struct (ABI major, size at least the ABI 1.0 struct,
- * name, mandatory callbacks, a sane default_rate). */
+ * name, mandatory callbacks, a sane default_rate, http_prepare and
+ * http_result both or neither). */
 int ab_plugin_validate(const struct ab_plugin *api, const char *name, char *err, size_t errsz);
 
 /* The optional ABI 1.2 members, or what their absence means when the
@@ -34,6 +36,9 @@ int ab_plugin_validate(const struct ab_plugin *api, const char *name, char *err,
  * (NULL), no check (0: nothing to say). */
 double ab_plugin_default_rate(const struct ab_plugin *api);
 const char *const *ab_plugin_path_settings(const struct ab_plugin *api);
+/* ABI 1.3: does the plugin split send() into http_prepare and http_result
+ * (both set and covered by its struct)? */
+bool ab_plugin_http_split(const struct ab_plugin *api);
 /* api->check(config, host, ...) when the plugin has one: 0, -1 refused or
  * 1 warning, with the plugin's message in err. */
 int ab_plugin_check(const struct ab_plugin *api, const json_t *config,

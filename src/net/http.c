@@ -14,13 +14,19 @@
  *  - the answer is capped at max_response: the transfer stops there and the
  *    body is returned truncated (not an error);
  *  - Retry-After (delta-seconds or HTTP-date) parsed;
- *  - one curl easy handle per thread (pthread key; curl_easy_reset between
- *    requests keeps its connection and TLS session caches).
+ *  - one curl multi handle per thread (pthread key) runs every request:
+ *    its connection cache keeps connections alive between requests and
+ *    calls, a share holds the TLS session cache, and easy handles are
+ *    pooled (reset, so they keep no URL, between requests).
+ * ab_http_do_many() runs many such requests at once on that multi handle,
+ * at most max_per_host in flight to one host:port (admitted oldest first),
+ * each response filled exactly as ab_http_do fills it; one request's
+ * failure is its own.  ab_http_do() is the same path with one request.
  * Outcome: 2xx OK; 429, 5xx, transport errors and timeouts RETRY; 3xx
  * ("redirect to ... refused"), other 4xx, SSRF refusals, bad URLs and
  * http:// without allow_http PERMANENT.
  *
- * Public: ab_http_global_init, ab_http_do, ab_http_free, ab_http_host_do,
+ * Public: ab_http_global_init, ab_http_do, ab_http_do_many, ab_http_free, ab_http_host_do,
  * ab_http_host_free, ab_http_thread_cleanup, ab_http_check_url, ab_smtp_check_url,
  * ab_http_parse_retry_after.
  * Diagnostics: resp->error, e.g. "POST <redacted URL>: HTTP 404: no_service"
@@ -58,11 +64,26 @@
 
 /* ------------------------------------------------------------ globals */
 
+#define POOL_MAX 64             /* idle easy handles kept per thread */
+#define MAXCONNECTS_MIN 64      /* idle connections kept per thread, at least */
+#define POLL_MS 1000            /* longest wait in one curl_multi_poll */
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_rc = -1;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t handle_key;
+static pthread_key_t state_key;
 static int key_rc = -1;
+
+/* A thread's HTTP state: one multi handle (its connection cache is what
+ * keeps connections alive between calls, single or many), a share for the
+ * TLS session cache, and the easy handles not in use. */
+struct thread_state {
+	CURLM *multi;
+	CURLSH *share;
+	CURL *pool[POOL_MAX];
+	size_t n_pool;
+	long maxconnects;
+};
 
 static void global_init_once(void)
 {
@@ -75,50 +96,94 @@ int ab_http_global_init(void)
 	return global_rc;
 }
 
-static void handle_destroy(void *p)
+static void state_destroy(void *p)
 {
-	curl_easy_cleanup(p);
+	struct thread_state *ts = p;
+
+	if (!ts)
+		return;
+	for (size_t i = 0; i < ts->n_pool; i++)
+		curl_easy_cleanup(ts->pool[i]);
+	if (ts->multi)
+		curl_multi_cleanup(ts->multi);
+	if (ts->share)
+		curl_share_cleanup(ts->share);
+	free(ts);
 }
 
 static void key_init_once(void)
 {
-	key_rc = pthread_key_create(&handle_key, handle_destroy) == 0 ? 0 : -1;
+	key_rc = pthread_key_create(&state_key, state_destroy) == 0 ? 0 : -1;
 }
 
-/* This thread's easy handle, reset for a new request; NULL on failure. */
-static CURL *thread_handle(void)
+/* This thread's state, made on first use; NULL on failure. */
+static struct thread_state *thread_state(void)
 {
-	CURL *c;
+	struct thread_state *ts;
 
 	if (ab_http_global_init() != 0)
 		return NULL;
 	pthread_once(&key_once, key_init_once);
 	if (key_rc != 0)
 		return NULL;
-	c = pthread_getspecific(handle_key);
-	if (c) {
-		curl_easy_reset(c);
-		return c;
+	ts = pthread_getspecific(state_key);
+	if (ts)
+		return ts;
+	ts = calloc(1, sizeof *ts);
+	if (!ts)
+		return NULL;
+	ts->multi = curl_multi_init();
+	ts->share = curl_share_init();
+	ts->maxconnects = MAXCONNECTS_MIN;
+	if (!ts->multi || !ts->share ||
+	    curl_share_setopt(ts->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    curl_multi_setopt(ts->multi, CURLMOPT_MAXCONNECTS, ts->maxconnects) != CURLM_OK ||
+	    pthread_setspecific(state_key, ts) != 0) {
+		state_destroy(ts);
+		return NULL;
 	}
+	return ts;
+}
+
+/* An easy handle for one request: a pooled one (reset when it went back)
+ * or a new one on the thread's share. */
+static CURL *handle_get(struct thread_state *ts)
+{
+	CURL *c;
+
+	if (ts->n_pool > 0)
+		return ts->pool[--ts->n_pool];
 	c = curl_easy_init();
-	if (c && pthread_setspecific(handle_key, c) != 0) {
+	if (c && curl_easy_setopt(c, CURLOPT_SHARE, ts->share) != CURLE_OK) {
 		curl_easy_cleanup(c);
 		c = NULL;
 	}
 	return c;
 }
 
+/* Back to the pool; the reset forgets the URL (a secret) and every option.
+ * The share stays attached. */
+static void handle_put(struct thread_state *ts, CURL *c)
+{
+	if (ts->n_pool >= POOL_MAX) {
+		curl_easy_cleanup(c);
+		return;
+	}
+	curl_easy_reset(c);
+	ts->pool[ts->n_pool++] = c;
+}
+
 void ab_http_thread_cleanup(void)
 {
-	CURL *c;
+	struct thread_state *ts;
 
 	pthread_once(&key_once, key_init_once);
 	if (key_rc != 0)
 		return;
-	c = pthread_getspecific(handle_key);
-	if (c) {
-		pthread_setspecific(handle_key, NULL);
-		curl_easy_cleanup(c);
+	ts = pthread_getspecific(state_key);
+	if (ts) {
+		pthread_setspecific(state_key, NULL);
+		state_destroy(ts);
 	}
 }
 
@@ -477,172 +542,344 @@ static void classify(struct ab_http_response *resp, CURL *c, const char *url,
 	}
 }
 
-int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
-{
-	char red[REDACTED_MAX], prefix[REDACTED_MAX + 24], curlerr[CURL_ERROR_SIZE];
-	char ctype[512], why[AB_HTTP_ERROR_MAX];
-	struct curl_slist *hdrs = NULL, *tmp;
+/* One request of a call: its check, its easy handle while it runs, what
+ * the callbacks collect, and the response it fills. */
+enum xfer_state { X_PENDING, X_RUNNING, X_DONE };
+
+struct xfer {
+	const struct ab_http_request *req;
+	struct ab_http_response *resp;
+	enum xfer_state state;
 	const char *method;
-	struct req_ctx ctx;
-	long timeout, connect_timeout, code = 0, nconn = 0;
-	int64_t start = mono_ms();
-	CURLcode rc;
+	char prefix[REDACTED_MAX + 24];   /* "METHOD <redacted URL>" */
+	char host[300];                   /* "host:port": the in-flight bound's key */
+	size_t group;                     /* first request of the call to the same host */
+	unsigned busy;                    /* in flight to this host (on the group's first) */
+	long timeout;
+	int64_t start;
 	CURL *c;
+	struct curl_slist *hdrs;
+	struct req_ctx ctx;
+	char curlerr[CURL_ERROR_SIZE];
+};
+
+/* Check a request before anything goes out; fills x->host.  Returns 0, or
+ * -1 with x->resp filled (PERMANENT) and x done. */
+static int xfer_check(struct xfer *x, const struct ab_http_request *req,
+	struct ab_http_response *resp)
+{
+	char red[REDACTED_MAX], why[AB_HTTP_ERROR_MAX], host[256], port[16];
 
 	memset(resp, 0, sizeof *resp);
+	memset(x, 0, sizeof *x);
+	x->req = req;
+	x->resp = resp;
+	x->state = X_DONE;
 	resp->outcome = AB_PERMANENT;
-	memset(&ctx, 0, sizeof ctx);
-	method = req && req->method && *req->method ? req->method : "POST";
+	x->method = req && req->method && *req->method ? req->method : "POST";
 	ab_redact_url(req ? req->url : NULL, red, sizeof red);
-	snprintf(prefix, sizeof prefix, "%.16s %s", method, red);
+	snprintf(x->prefix, sizeof x->prefix, "%.16s %s", x->method, red);
 	if (!req || !req->url) {
-		set_error(resp, NULL, prefix, "no URL");
+		set_error(resp, NULL, x->prefix, "no URL");
 		return -1;
 	}
-	if (url_precheck(req->url, URL_HTTP, req->allow_http, NULL, 0, NULL, 0, why,
-			 sizeof why) != 0) {
-		set_error(resp, req->url, prefix, "%s", why);
+	if (url_precheck(req->url, URL_HTTP, req->allow_http, host, sizeof host, port,
+			 sizeof port, why, sizeof why) != 0) {
+		set_error(resp, req->url, x->prefix, "%s", why);
 		return -1;
 	}
-	for (const char *p = method; *p; p++)
+	for (const char *p = x->method; *p; p++)
 		if (!isupper((unsigned char)*p)) {
-			set_error(resp, req->url, prefix, "bad method");
+			set_error(resp, req->url, x->prefix, "bad method");
 			return -1;
 		}
 	for (size_t i = 0; req->headers && req->headers[i]; i++)
 		if (has_crlf(req->headers[i]) || !strchr(req->headers[i], ':')) {
-			set_error(resp, req->url, prefix,
+			set_error(resp, req->url, x->prefix,
 				"header %zu is not one \"Name: value\" line", i + 1);
 			return -1;
 		}
 	if (has_crlf(req->content_type)) {
-		set_error(resp, req->url, prefix, "content type contains CR/LF");
+		set_error(resp, req->url, x->prefix, "content type contains CR/LF");
 		return -1;
 	}
+	snprintf(x->host, sizeof x->host, "%s:%s", host, port);
+	x->state = X_PENDING;
+	return 0;
+}
 
-	c = thread_handle();
-	if (!c) {
-		resp->outcome = AB_RETRY;
-		set_error(resp, req->url, prefix, "cannot initialise libcurl");
-		return -1;
+/* Headers and options on a fresh easy handle, then into the multi handle.
+ * Returns 0 (running), or -1 with x->resp filled (RETRY) and x done. */
+static int xfer_start(struct thread_state *ts, struct xfer *x)
+{
+	const struct ab_http_request *req = x->req;
+	struct curl_slist *tmp;
+	char ctype[512];
+	long connect_timeout;
+	CURL *c;
+
+	x->start = mono_ms();
+	x->resp->outcome = AB_RETRY;
+	if (!(c = handle_get(ts))) {
+		set_error(x->resp, req->url, x->prefix, "cannot initialise libcurl");
+		goto fail;
 	}
-	ab_buf_init(&ctx.body, req->max_response ? req->max_response
-						 : AB_HTTP_DEFAULT_MAX_RESPONSE);
-	ctx.allow = req->allow_networks;
+	x->c = c;
+	ab_buf_init(&x->ctx.body, req->max_response ? req->max_response
+						    : AB_HTTP_DEFAULT_MAX_RESPONSE);
+	x->ctx.allow = req->allow_networks;
 
 	/* headers: the caller's, Content-Type, and no "Expect: 100-continue" */
 	for (size_t i = 0; req->headers && req->headers[i]; i++) {
-		if (!(tmp = curl_slist_append(hdrs, req->headers[i])))
+		if (!(tmp = curl_slist_append(x->hdrs, req->headers[i])))
 			goto nomem;
-		hdrs = tmp;
+		x->hdrs = tmp;
 	}
 	if (req->content_type) {
 		snprintf(ctype, sizeof ctype, "Content-Type: %s", req->content_type);
-		if (!(tmp = curl_slist_append(hdrs, ctype)))
+		if (!(tmp = curl_slist_append(x->hdrs, ctype)))
 			goto nomem;
-		hdrs = tmp;
+		x->hdrs = tmp;
 	}
-	if (!(tmp = curl_slist_append(hdrs, "Expect:")))
+	if (!(tmp = curl_slist_append(x->hdrs, "Expect:")))
 		goto nomem;
-	hdrs = tmp;
+	x->hdrs = tmp;
 
-	timeout = req->timeout_ms > 0 ? req->timeout_ms : AB_HTTP_DEFAULT_TIMEOUT_MS;
-	connect_timeout = timeout < AB_HTTP_CONNECT_TIMEOUT_MS ? timeout
-							       : AB_HTTP_CONNECT_TIMEOUT_MS;
-	curlerr[0] = '\0';
+	x->timeout = req->timeout_ms > 0 ? req->timeout_ms : AB_HTTP_DEFAULT_TIMEOUT_MS;
+	connect_timeout = x->timeout < AB_HTTP_CONNECT_TIMEOUT_MS ? x->timeout
+								  : AB_HTTP_CONNECT_TIMEOUT_MS;
+	x->curlerr[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, req->allow_http ? "http,https" : "https");
 	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, x->timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "alertbridge");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->curlerr);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &ctx);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &x->ctx);
 	curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, prereq_cb);
-	curl_easy_setopt(c, CURLOPT_PREREQDATA, &ctx);
+	curl_easy_setopt(c, CURLOPT_PREREQDATA, &x->ctx);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x->ctx);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &ctx);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x->ctx);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs);
 	if (req->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
-	if (strcmp(method, "GET") == 0) {
+	if (strcmp(x->method, "GET") == 0) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	} else if (strcmp(method, "HEAD") == 0) {
+	} else if (strcmp(x->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 			(curl_off_t)(req->body ? req->body_len : 0));
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
-		if (strcmp(method, "POST") != 0)
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+		if (strcmp(x->method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, x->method);
 	}
+	if (curl_multi_add_handle(ts->multi, c) != CURLM_OK) {
+		set_error(x->resp, req->url, x->prefix, "cannot start the request in libcurl");
+		goto fail;
+	}
+	x->state = X_RUNNING;
+	return 0;
+nomem:
+	set_error(x->resp, req->url, x->prefix, "out of memory");
+fail:
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	ab_buf_free(&x->ctx.body);
+	if (x->c)
+		handle_put(ts, x->c);
+	x->c = NULL;
+	x->resp->latency_ms = mono_ms() - x->start;
+	x->state = X_DONE;
+	return -1;
+}
 
-	rc = curl_easy_perform(c);
-	resp->latency_ms = mono_ms() - start;
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);   /* it lives on this stack */
+/* A running request ended with rc: fill its response, log it, give its
+ * handle back. */
+static void xfer_end(struct thread_state *ts, struct xfer *x, CURLcode rc)
+{
+	const struct ab_http_request *req = x->req;
+	struct ab_http_response *resp = x->resp;
+	char *curlerr = x->curlerr;
+	long code = 0, nconn = 0;
+	CURL *c = x->c;
+
+	curl_multi_remove_handle(ts->multi, c);
+	resp->latency_ms = mono_ms() - x->start;
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &nconn);
 	resp->num_connects = nconn;
-	resp->truncated = ctx.truncated;
-	resp->body_len = ctx.body.len;
-	resp->body = ab_buf_steal(&ctx.body);
+	resp->truncated = x->ctx.truncated;
+	resp->body_len = x->ctx.body.len;
+	resp->body = ab_buf_steal(&x->ctx.body);
 	if (!resp->body) {
 		resp->body_len = 0;
 		resp->outcome = AB_RETRY;
-		set_error(resp, req->url, prefix, "out of memory");
+		set_error(resp, req->url, x->prefix, "out of memory");
 		goto done;
 	}
 
-	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && ctx.truncated && code > 0)) {
+	if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && x->ctx.truncated && code > 0)) {
 		resp->status = (int)code;
-		resp->retry_after = ab_http_parse_retry_after(ctx.retry_after, time(NULL));
-		classify(resp, c, req->url, prefix);
-	} else if (ctx.refused && !ctx.passed) {
+		resp->retry_after = ab_http_parse_retry_after(x->ctx.retry_after, time(NULL));
+		classify(resp, c, req->url, x->prefix);
+	} else if (x->ctx.refused && !x->ctx.passed) {
 		/* Every address was refused (an allowed one that failed is judged
 		 * by its own error below). */
 		resp->outcome = AB_PERMANENT;
-		set_error(resp, req->url, prefix, "connection refused by the SSRF guard: %s",
-			ctx.why);
+		set_error(resp, req->url, x->prefix, "connection refused by the SSRF guard: %s",
+			x->ctx.why);
 		ab_log(AB_LOG_WARNING, "http: %s", resp->error);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		resp->outcome = AB_RETRY;
-		set_error(resp, req->url, prefix, "timed out after %lld ms (limit %ld ms)",
-			(long long)resp->latency_ms, timeout);
+		set_error(resp, req->url, x->prefix, "timed out after %lld ms (limit %ld ms)",
+			(long long)resp->latency_ms, x->timeout);
 	} else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT) {
 		resp->outcome = AB_PERMANENT;
-		set_error(resp, req->url, prefix, "%s",
+		set_error(resp, req->url, x->prefix, "%s",
 			curlerr[0] ? curlerr : curl_easy_strerror(rc));
 	} else {
 		size_t l = strlen(curlerr);
 		while (l > 0 && (curlerr[l - 1] == '\n' || curlerr[l - 1] == ' '))
 			curlerr[--l] = '\0';
 		resp->outcome = AB_RETRY;
-		set_error(resp, req->url, prefix, "%s",
+		set_error(resp, req->url, x->prefix, "%s",
 			curlerr[0] ? curlerr : curl_easy_strerror(rc));
 	}
 done:
-	ab_log(AB_LOG_DEBUG, "http: %s -> %d %s in %lld ms%s%s", prefix, resp->status,
+	ab_log(AB_LOG_DEBUG, "http: %s -> %d %s in %lld ms%s%s", x->prefix, resp->status,
 		resp->outcome == AB_OK ? "ok" : resp->outcome == AB_RETRY ? "retry" : "permanent",
 		(long long)resp->latency_ms, resp->truncated ? " (answer truncated)" : "",
 		resp->num_connects == 0 && resp->status ? " (reused connection)" : "");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_URL, "");   /* the URL is a secret: do not keep it */
-	curl_slist_free_all(hdrs);
-	ab_buf_free(&ctx.body);
+	handle_put(ts, c);   /* resets it: the URL is a secret, do not keep it */
+	x->c = NULL;
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	ab_buf_free(&x->ctx.body);
+	x->state = X_DONE;
+}
+
+/* Run the checked requests xs[0..n-1] on the thread's multi handle, at
+ * most bound at a time to one host, in order; every one ends done. */
+static void run(struct thread_state *ts, struct xfer *xs, size_t n, unsigned bound)
+{
+	size_t left = 0, next = 0;
+	long want;
+
+	for (size_t i = 0; i < n; i++) {
+		if (xs[i].state != X_PENDING)
+			continue;
+		left++;
+		xs[i].group = i;
+		for (size_t j = 0; j < i; j++)
+			if (xs[j].state == X_PENDING && strcmp(xs[j].host, xs[i].host) == 0) {
+				xs[i].group = xs[j].group;
+				break;
+			}
+	}
+	/* keep at least one idle connection per request that may run at once */
+	want = (long)(bound < n ? bound : n) * 2;
+	if (want > ts->maxconnects &&
+	    curl_multi_setopt(ts->multi, CURLMOPT_MAXCONNECTS, want) == CURLM_OK)
+		ts->maxconnects = want;
+	while (left > 0) {
+		struct CURLMsg *msg;
+		bool ended = false;
+		int running = 0, q;
+		CURLMcode mc;
+
+		/* start what the bound allows, oldest first */
+		while (next < n && xs[next].state != X_PENDING)
+			next++;
+		for (size_t i = next; i < n; i++) {
+			struct xfer *g = &xs[xs[i].group];
+			if (xs[i].state != X_PENDING || g->busy >= bound)
+				continue;
+			if (xfer_start(ts, &xs[i]) == 0)
+				g->busy++;
+			else
+				left--;
+		}
+		if (left == 0)
+			break;
+		mc = curl_multi_perform(ts->multi, &running);
+		while ((msg = curl_multi_info_read(ts->multi, &q)) != NULL) {
+			struct xfer *x = NULL;
+			CURLcode rc = msg->data.result;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+			if (!x || x->state != X_RUNNING)
+				continue;
+			xfer_end(ts, x, rc);   /* msg is invalid from here on */
+			xs[x->group].busy--;
+			left--;
+			ended = true;
+		}
+		if (mc != CURLM_OK) {
+			/* libcurl itself failed (out of memory): end every running one */
+			for (size_t i = 0; i < n; i++)
+				if (xs[i].state == X_RUNNING) {
+					xfer_end(ts, &xs[i], CURLE_OUT_OF_MEMORY);
+					xs[xs[i].group].busy--;
+					left--;
+				}
+			continue;
+		}
+		if (!ended && left > 0)
+			curl_multi_poll(ts->multi, NULL, 0, POLL_MS, NULL);
+	}
+}
+
+int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
+{
+	struct thread_state *ts;
+	struct xfer x;
+
+	if (xfer_check(&x, req, resp) != 0)
+		return -1;
+	if (!(ts = thread_state())) {
+		resp->outcome = AB_RETRY;
+		set_error(resp, req->url, x.prefix, "cannot initialise libcurl");
+		return -1;
+	}
+	run(ts, &x, 1, 1);
 	return resp->outcome == AB_OK ? 0 : -1;
-nomem:
-	curl_slist_free_all(hdrs);
-	ab_buf_free(&ctx.body);
-	resp->outcome = AB_RETRY;
-	set_error(resp, req->url, prefix, "out of memory");
-	return -1;
+}
+
+int ab_http_do_many(const struct ab_http_request *reqs, struct ab_http_response *resps,
+	size_t n, unsigned max_per_host)
+{
+	struct thread_state *ts = NULL;
+	struct xfer *xs = n ? calloc(n, sizeof *xs) : NULL;
+	size_t ok = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct xfer tmp, *x = xs ? &xs[i] : &tmp;
+		if (xfer_check(x, &reqs[i], &resps[i]) != 0 || (xs && (ts || (ts = thread_state()))))
+			continue;
+		resps[i].outcome = AB_RETRY;
+		set_error(&resps[i], reqs[i].url, x->prefix, "%s",
+			xs ? "cannot initialise libcurl" : "out of memory");
+		x->state = X_DONE;
+	}
+	if (xs && ts)
+		run(ts, xs, n, max_per_host ? max_per_host : AB_HTTP_DEFAULT_PER_HOST);
+	for (size_t i = 0; i < n; i++)
+		if (resps[i].outcome == AB_OK)
+			ok++;
+	free(xs);
+	return (int)ok;
 }
 
 int ab_http_host_do(const struct ab_host *h, const struct ab_http_request *req,

@@ -5,8 +5,9 @@
  * allow_http), no redirects, no proxies, connect and total timeouts, the
  * SSRF guard on every address connected to, a capped answer, Retry-After
  * parsed and the outcome classified (see struct ab_http_response in
- * alertbridge/plugin.h).  One curl easy handle per thread keeps connections
- * alive between requests.
+ * alertbridge/plugin.h).  ab_http_do_many() runs many requests at once.
+ * One curl multi handle per thread keeps connections alive between
+ * requests and calls.
  */
 #ifndef AB_NET_HTTP_H
 #define AB_NET_HTTP_H
@@ -20,6 +21,7 @@
 #define AB_HTTP_CONNECT_TIMEOUT_MS 5000
 #define AB_HTTP_DEFAULT_MAX_RESPONSE (64 * 1024)
 #define AB_HTTP_RETRY_AFTER_MAX 86400   /* seconds; longer requests are capped */
+#define AB_HTTP_DEFAULT_PER_HOST 8      /* ab_http_do_many: in flight to one host */
 
 /* curl_global_init, once per process (thread-safe).  Returns 0 or -1.
  * ab_http_do calls it too; call it early, before threads, anyway. */
@@ -28,6 +30,17 @@ int ab_http_global_init(void);
 /* Perform one request.  Always fills resp (see plugin.h); returns 0 when
  * resp->outcome is AB_OK, else -1.  Release resp with ab_http_free. */
 int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp);
+
+/* Perform reqs[0..n-1] at once on the calling thread's curl multi handle
+ * (the connections it keeps alive are those ab_http_do uses too): at most
+ * max_per_host (0 = AB_HTTP_DEFAULT_PER_HOST) in flight to one host:port,
+ * the others waiting in order for a free place.  Each resps[i] is filled
+ * exactly as ab_http_do fills it (the same checks, guard, caps and
+ * timeouts; a request's timeout starts when it goes out), whatever happens
+ * to the others.  Returns how many have outcome AB_OK.  Release each with
+ * ab_http_free. */
+int ab_http_do_many(const struct ab_http_request *reqs, struct ab_http_response *resps,
+	size_t n, unsigned max_per_host);
 
 /* Free resp->body (safe on a zeroed or already freed response). */
 void ab_http_free(struct ab_http_response *resp);
@@ -38,7 +51,7 @@ int ab_http_host_do(const struct ab_host *h, const struct ab_http_request *req,
 	struct ab_http_response *resp);
 void ab_http_host_free(const struct ab_host *h, struct ab_http_response *resp);
 
-/* Drop the calling thread's curl handle and its connections.  Runs by
+/* Drop the calling thread's curl handles and their connections.  Runs by
  * itself when a thread exits; the main thread calls it before exit. */
 void ab_http_thread_cleanup(void);
 

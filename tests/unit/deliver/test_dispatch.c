@@ -5,14 +5,19 @@
  * past max_age -> dead letter, and every attempt in the delivery log;
  * jobs of a disabled channel (enabled = false) held until a snapshot
  * enables it; a channel over its rate (deferred, attempts not counted);
- * channel health turning failing and telling the fallback channel.
+ * channel health turning failing and telling the fallback channel; channels
+ * whose plugin splits send() (ABI 1.3, the mocksplit build of the mock)
+ * delivered concurrently to tests/lib/sink.py next to a plain one.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "deliver/dispatch.h"
 #include "lib/log.h"
@@ -459,6 +464,184 @@ static void test_rate_and_health(void **state)
 	free(dbpath);
 }
 
+/* ------------------------------------------------------------ HTTP at once */
+
+#define SPLIT_FMT \
+	"state_dir = \"%s\";\n" \
+	"plugin_dir = \"%s\";\n" \
+	"dispatch = { workers = 2; backoff_base = \"10ms\"; backoff_cap = \"40ms\";\n" \
+	"             max_age = \"1h\"; poll = \"20ms\"; timeout = \"5s\"; };\n" \
+	"channels = (\n" \
+	"  { name = \"web\"; type = \"mocksplit\"; url = \"http://127.0.0.1:%d/hook\";\n" \
+	"    record = \"%s/srec\"; },\n" \
+	"  { name = \"web2\"; type = \"mocksplit\"; url = \"http://127.0.0.1:%d/hook2\";\n" \
+	"    record = \"%s/srec\"; rate = \"50/s\"; burst = 5; },\n" \
+	"  { name = \"meta\"; type = \"mocksplit\"; url = \"http://169.254.169.254/x\";\n" \
+	"    record = \"%s/srec\"; },\n" \
+	"  { name = \"local\"; type = \"mocksplit\"; script = \"retry:1\"; record = \"%s/srec\"; },\n" \
+	"  { name = \"plain\"; type = \"mock\"; script = \"retry:1\"; record = \"%s/srec\"; }\n" \
+	");\n" \
+	"default = [\"plain\"];\n"
+
+static pid_t sink_pid;   /* stopped by sink_stop, also when a test fails */
+
+static int sink_stop(void **state)
+{
+	(void)state;
+	if (sink_pid > 0) {
+		kill(sink_pid, SIGTERM);
+		waitpid(sink_pid, NULL, 0);
+	}
+	sink_pid = 0;
+	return 0;
+}
+
+static pid_t sink_start(const char *portf, const char *recf)
+{
+	char script[1024];
+	const char *srcdir = getenv("srcdir");
+	pid_t pid;
+
+	snprintf(script, sizeof script, "%s/tests/lib/sink.py", srcdir && *srcdir ? srcdir : ".");
+	pid = fork();
+	if (pid == 0) {
+		execlp("python3", "python3", script, "--port-file", portf, "--record", recf,
+			(char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int sink_port(const char *portf)
+{
+	for (int i = 0; i < 300; i++) {   /* up to 15 s for python to start */
+		FILE *f = fopen(portf, "r");
+		struct timespec ts = { 0, 50 * 1000000L };
+		int port = 0;
+
+		if (f) {
+			if (fscanf(f, "%d", &port) != 1)
+				port = 0;
+			fclose(f);
+			if (port > 0)
+				return port;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* Lines of path that contain needle. */
+static int count_lines(const char *path, const char *needle)
+{
+	char line[8192];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+struct by_channel { const char *channel; int ok, retry, perm; };
+
+static int count_channel(const struct ab_log_entry *e, void *arg)
+{
+	struct by_channel *c = arg;
+
+	if (strcmp(e->channel, c->channel) != 0)
+		return 0;
+	if (e->status == AB_OK)
+		c->ok++;
+	else if (e->status == AB_RETRY)
+		c->retry++;
+	else
+		c->perm++;
+	return 0;
+}
+
+/* Channels whose plugin splits send() (ABI 1.3) go out concurrently
+ * through the HTTP helper, mixed in one batch with a plain send()
+ * channel: every message arrives once, a refused one (cloud metadata:
+ * the SSRF guard) is dead-lettered without touching the others, a
+ * rate-limited one is deferred, not counted, a result decided in
+ * http_prepare (no request) retries as send()'s does. */
+static void test_http_split(void **state)
+{
+	char text[4096], err[512], *dbpath = tu_path(dir, "split.db");
+	char *portf = tu_path(dir, "sinkport"), *recf = tu_path(dir, "sinkrec");
+	char libs[1024];
+	const char *chans[] = { "web", "web2", "meta", "local", "plain" };
+	struct by_channel web = { "web", 0, 0, 0 }, web2 = { "web2", 0, 0, 0 };
+	struct by_channel meta = { "meta", 0, 0, 0 }, local = { "local", 0, 0, 0 };
+	struct by_channel plain = { "plain", 0, 0, 0 };
+	struct attempts a = { "web2", 0, 0 };
+	struct ab_dispatcher *d;
+	struct ab_runtime *rt;
+	struct ab_store *st;
+	int port;
+
+	(void)state;
+	snprintf(libs, sizeof libs, "%s/tests/plugins/.libs", tu_builddir());
+	assert_int_equal(tu_install_plugin(libs, "mocksplit", dir, 0755), 0);
+	sink_pid = sink_start(portf, recf);
+	assert_true(sink_pid > 0);
+	port = sink_port(portf);
+	if (port <= 0)
+		fail_msg("tests/lib/sink.py did not start");
+	snprintf(text, sizeof text, SPLIT_FMT, dir, dir, port, dir, port, dir, dir, dir, dir);
+	rt = rt_from("split.conf", text);
+	st = ab_store_open(dbpath, err, sizeof err);
+	assert_non_null(st);
+	for (int i = 0; i < 40; i++) {
+		char t[32];
+		struct ab_event *ev;
+
+		snprintf(t, sizeof t, "split %d", i);
+		ev = mkev(t);
+		assert_int_equal(ab_store_enqueue(st, ev, chans, 5, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	wait_final(st, 200);
+	ab_dispatch_stop(d);
+	sink_stop(NULL);
+
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 160);
+	assert_int_equal(ab_store_count(st, AB_JOB_DEAD), 40);
+	ab_store_list_log(st, NULL, 1000, count_channel, &web);
+	ab_store_list_log(st, NULL, 1000, count_channel, &web2);
+	ab_store_list_log(st, NULL, 1000, count_channel, &meta);
+	ab_store_list_log(st, NULL, 1000, count_channel, &local);
+	ab_store_list_log(st, NULL, 1000, count_channel, &plain);
+	assert_int_equal(web.ok, 40);
+	assert_int_equal(web.retry + web.perm, 0);
+	assert_int_equal(web2.ok, 40);
+	assert_int_equal(web2.retry + web2.perm, 0);
+	assert_int_equal(meta.perm, 40);
+	assert_int_equal(meta.ok + meta.retry, 0);
+	assert_int_equal(local.ok, 40);
+	assert_int_equal(local.retry, 40);
+	assert_int_equal(plain.ok, 40);
+	assert_int_equal(plain.retry, 40);
+	ab_store_list_log(st, "web2", 100, count_attempts, &a);
+	assert_int_equal(a.n, 40);
+	assert_int_equal(a.over_one, 0);          /* deferrals are not attempts */
+	/* each message reached the sink once, on its channel's URL */
+	assert_int_equal(count_lines(recf, "\"path\": \"/hook\""), 40);
+	assert_int_equal(count_lines(recf, "\"path\": \"/hook2\""), 40);
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+	free(portf);
+	free(recf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_store_held),
 		cmocka_unit_test(test_disabled_jobs_held),
 		cmocka_unit_test(test_rate_and_health),
+		cmocka_unit_test_teardown(test_http_split, sink_stop),
 	};
 	return cmocka_run_group_tests_name("dispatch", tests, setup, teardown);
 }

@@ -4,7 +4,8 @@
  * exported symbol, files or directories writable by group/others,
  * symbolic links, bad names and missing files; a plugin built for ABI 1.1
  * loads and what lies beyond its declared size (the 1.2 members) is never
- * read; the 1.2 members are read from a plugin that has them.
+ * read; the 1.2 members are read from a plugin that has them; ABI 1.3's
+ * http_prepare and http_result are both or neither.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -74,6 +75,7 @@ static void test_old_minor_loads(void **state)
 	assert_false(AB_PLUGIN_HAS(p.api, default_rate));
 	assert_true(ab_plugin_default_rate(p.api) == 0);
 	assert_null(ab_plugin_path_settings(p.api));
+	assert_false(ab_plugin_http_split(p.api));
 	assert_int_equal(ab_plugin_check(p.api, cfg, NULL, err, sizeof err), 0);
 	assert_string_equal(err, "");
 	ab_plugin_unload(&p);
@@ -171,6 +173,26 @@ static void v_destroy(void *i)
 	(void)i;
 }
 
+static int v_prepare(void *i, const struct ab_message *m, struct ab_http_request *req,
+	void **st, struct ab_result *r)
+{
+	(void)i;
+	(void)m;
+	(void)req;
+	(void)r;
+	*st = NULL;
+	return 0;
+}
+
+static void v_result(void *i, void *st, const struct ab_http_response *resp,
+	struct ab_result *r)
+{
+	(void)i;
+	(void)st;
+	(void)resp;
+	(void)r;
+}
+
 static void test_validate_struct(void **state)
 {
 	struct ab_plugin api = { .abi = AB_PLUGIN_ABI, .size = sizeof api, .name = "x" };
@@ -208,6 +230,24 @@ static void test_validate_struct(void **state)
 	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), -1);
 	api.default_rate = 0.25;
 	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), 0);
+
+	/* ABI 1.3: http_prepare and http_result, both or neither */
+	assert_false(ab_plugin_http_split(&api));
+	api.http_prepare = v_prepare;
+	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), -1);
+	assert_non_null(strstr(err, "only one of http_prepare and http_result"));
+	assert_false(ab_plugin_http_split(&api));
+	api.http_result = v_result;
+	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), 0);
+	assert_true(ab_plugin_http_split(&api));
+	api.http_prepare = NULL;
+	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), -1);
+	/* a 1.2 struct: what lies beyond it is not read */
+	api.size = offsetof(struct ab_plugin, http_prepare);
+	assert_int_equal(ab_plugin_validate(&api, "x", err, sizeof err), 0);
+	api.http_prepare = v_prepare;
+	assert_false(ab_plugin_http_split(&api));
+	assert_false(ab_plugin_http_split(NULL));
 }
 
 int main(void)

@@ -4,7 +4,10 @@
  * ports): outcome classes per answer (2xx, 3xx, 4xx, 429, 5xx, slow,
  * reset), Retry-After, the SSRF guard (also on a reused connection), http
  * without allow_http, the answer cap, what the sink receives, connection
- * reuse, TLS with a throwaway CA, ab_http_check_url, ab_smtp_check_url, and
+ * reuse, TLS with a throwaway CA, many requests at once (ab_http_do_many:
+ * each answer as ab_http_do gives it, one failure touching no other, the
+ * in-flight bound per host counted in connections at the sink, keep-alive
+ * across calls), ab_http_check_url, ab_smtp_check_url, and
  * that the URL's secret path never shows in errors or logs.  Needs python3 and openssl.
  */
 #include <errno.h>
@@ -680,6 +683,241 @@ static void test_threads(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ many at once */
+
+/* The number of distinct client ports among the plain sink's records from
+ * index from on (each is one connection). */
+static size_t distinct_ports(size_t from)
+{
+	json_t *recs = records();
+	json_int_t ports[256];
+	size_t n = 0;
+
+	for (size_t i = from; i < json_array_size(recs); i++) {
+		json_int_t p = json_integer_value(json_object_get(json_array_get(recs, i),
+			"client_port"));
+		size_t j;
+		for (j = 0; j < n && ports[j] != p; j++)
+			;
+		if (j == n && n < sizeof ports / sizeof ports[0])
+			ports[n++] = p;
+	}
+	json_decref(recs);
+	return n;
+}
+
+/* Mixed requests at once: each answer is its own, exactly as ab_http_do
+ * gives it; refused ones never reach the sink. */
+static void test_many_mixed(void **state)
+{
+	const char *const bad_hdr[] = { "X-B: 2\r\nX-Injected: 1", NULL };
+	struct ab_http_request req[8];
+	struct ab_http_response resp[8];
+	char meta[128], closed[128];
+	size_t before = n_records();
+
+	(void)state;
+	control("", "{\"mode\": \"ok\"}");
+	snprintf(meta, sizeof meta, "http://169.254.169.254:%d/latest/" SECRET, T.port);
+	snprintf(closed, sizeof closed, "http://127.0.0.1:1/services/" SECRET);
+	for (size_t i = 0; i < 8; i++)
+		req_init(&req[i], T.url);
+	req[1].url = meta;                     /* cloud metadata: refused by the guard */
+	req[3].allow_networks = NULL;          /* loopback without allow_networks */
+	req[4].headers = bad_hdr;              /* never sent */
+	req[5].url = closed;                   /* connection refused: RETRY */
+	req[6].allow_http = false;             /* plain http refused */
+	assert_int_equal(ab_http_do_many(req, resp, 8, 2), 3);
+	for (size_t i = 0; i < 8; i++) {
+		struct ab_http_response one;
+		/* the same request alone gives the same outcome and error */
+		ab_http_do(&req[i], &one);
+		/* (a transport error's text may name a time; the rest is exact) */
+		if (one.outcome != resp[i].outcome || one.status != resp[i].status ||
+		    (one.outcome != AB_RETRY && strcmp(one.error, resp[i].error) != 0))
+			fail_msg("request %zu: many gave %d/%d \"%s\", alone %d/%d \"%s\"", i,
+				resp[i].outcome, resp[i].status, resp[i].error, one.outcome,
+				one.status, one.error);
+		assert_no_secret("many", resp[i].error);
+		ab_http_free(&one);
+	}
+	assert_int_equal(resp[0].outcome, AB_OK);
+	assert_string_equal(resp[0].body, "ok");
+	assert_int_equal(resp[2].outcome, AB_OK);
+	assert_int_equal(resp[7].outcome, AB_OK);
+	assert_int_equal(resp[1].outcome, AB_PERMANENT);
+	assert_non_null(strstr(resp[1].error, "cloud metadata"));
+	assert_int_equal(resp[3].outcome, AB_PERMANENT);
+	assert_non_null(strstr(resp[3].error, "SSRF guard: 127.0.0.1 is a loopback address"));
+	assert_int_equal(resp[4].outcome, AB_PERMANENT);
+	assert_non_null(strstr(resp[4].error, "header 1"));
+	assert_int_equal(resp[5].outcome, AB_RETRY);
+	assert_int_equal(resp[5].status, 0);
+	assert_int_equal(resp[6].outcome, AB_PERMANENT);
+	assert_non_null(strstr(resp[6].error, "plain http is refused"));
+	for (size_t i = 0; i < 8; i++)
+		ab_http_free(&resp[i]);
+	/* 3 from the many, 3 from the same alone */
+	assert_int_equal(n_records(), before + 6);
+	/* nothing, and a NULL list */
+	assert_int_equal(ab_http_do_many(NULL, NULL, 0, 0), 0);
+}
+
+/* One request that fails in transit (slow past its timeout, an error
+ * status) does not touch the others on the same connections.  (Not a
+ * reset: libcurl sends a request again, once, on a fresh connection when
+ * a reused one dies before the answer.) */
+static void test_many_one_fails(void **state)
+{
+	static const struct {
+		const char *control;
+		enum ab_status outcome;
+		const char *error;
+	} cases[] = {
+		{ "{\"mode\": \"slow\", \"delay\": 2, \"count\": 1}", AB_RETRY, "timed out after" },
+		{ "{\"mode\": \"status\", \"status\": 503, \"retry_after\": \"9\", \"count\": 1}",
+			AB_RETRY, "HTTP 503" },
+		{ "{\"mode\": \"status\", \"status\": 404, \"body\": \"no_service\", \"count\": 1}",
+			AB_PERMANENT, "HTTP 404: no_service" },
+	};
+
+	(void)state;
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct ab_http_request req[6];
+		struct ab_http_response resp[6];
+		int failed = -1;
+
+		control("", cases[c].control);
+		for (size_t i = 0; i < 6; i++) {
+			req_init(&req[i], T.url);
+			req[i].timeout_ms = 700;
+		}
+		if (ab_http_do_many(req, resp, 6, 3) != 5)
+			for (size_t i = 0; i < 6; i++)
+				if (resp[i].outcome != AB_OK || i == 5)
+					fail_msg("case %zu: not 5 of 6 ok: %zu: %s", c, i,
+						resp[i].error);
+		for (int i = 0; i < 6; i++) {
+			if (resp[i].outcome == AB_OK) {
+				assert_string_equal(resp[i].body, "ok");
+				continue;
+			}
+			failed = i;
+			if (resp[i].outcome != cases[c].outcome ||
+			    !strstr(resp[i].error, cases[c].error))
+				fail_msg("case %zu: %d \"%s\", want %d \"%s\"", c, resp[i].outcome,
+					resp[i].error, cases[c].outcome, cases[c].error);
+			assert_no_secret("one fails", resp[i].error);
+		}
+		assert_true(failed >= 0);
+		if (c == 1)
+			assert_int_equal(resp[failed].retry_after, 9);
+		for (size_t i = 0; i < 6; i++)
+			ab_http_free(&resp[i]);
+	}
+	control("", "{\"mode\": \"ok\"}");
+}
+
+/* Many slow requests to one host with a bound of 3: three connections,
+ * never more, kept alive for the next call (and for ab_http_do).  A new
+ * thread starts with no connections, so the sink's count is this test's. */
+struct bound_run {
+	unsigned bound;
+	size_t n;
+	int ok1, ok2, ok_single;
+	long connects1, connects2, connects_single;
+};
+
+static void *bound_thread(void *arg)
+{
+	struct bound_run *b = arg;
+	struct ab_http_request req[12];
+	struct ab_http_response resp[12];
+	struct ab_http_response one;
+
+	for (size_t i = 0; i < b->n; i++)
+		req_init(&req[i], T.url);
+	b->ok1 = ab_http_do_many(req, resp, b->n, b->bound);
+	for (size_t i = 0; i < b->n; i++) {
+		b->connects1 += resp[i].num_connects;
+		ab_http_free(&resp[i]);
+	}
+	b->ok2 = ab_http_do_many(req, resp, b->n, b->bound);
+	for (size_t i = 0; i < b->n; i++) {
+		b->connects2 += resp[i].num_connects;
+		ab_http_free(&resp[i]);
+	}
+	b->ok_single = ab_http_do(&req[0], &one) == 0;
+	b->connects_single = one.num_connects;
+	ab_http_free(&one);
+	return NULL;
+}
+
+static void test_many_bound_and_keepalive(void **state)
+{
+	static const unsigned bounds[] = { 1, 3, 12 };
+
+	(void)state;
+	/* every answer takes 200 ms, so the requests overlap as far as allowed */
+	control("", "{\"mode\": \"slow\", \"delay\": 0.2}");
+	for (size_t c = 0; c < sizeof bounds / sizeof bounds[0]; c++) {
+		struct bound_run b = { .bound = bounds[c], .n = 12 };
+		size_t before = n_records();
+		pthread_t th;
+
+		assert_int_equal(pthread_create(&th, NULL, bound_thread, &b), 0);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		assert_int_equal(b.ok1, 12);
+		assert_int_equal(b.ok2, 12);
+		assert_true(b.ok_single);
+		/* as many connections as the bound: made by the first call only */
+		assert_int_equal(b.connects1, bounds[c]);
+		assert_int_equal(b.connects2, 0);
+		assert_int_equal(b.connects_single, 0);
+		assert_int_equal(n_records(), before + 25);
+		assert_int_equal(distinct_ports(before), bounds[c]);
+	}
+	control("", "{\"mode\": \"ok\"}");
+}
+
+/* The in-flight bound is per host: two host names of the same sink
+ * (127.0.0.1 and localhost) with a bound of 1 get one connection each. */
+static void *two_hosts_thread(void *arg)
+{
+	struct bound_run *b = arg;
+	struct ab_http_request req[8];
+	struct ab_http_response resp[8];
+	char url2[256];
+
+	snprintf(url2, sizeof url2, "http://localhost:%d/services/" SECRET, T.port);
+	for (size_t i = 0; i < 8; i++)
+		req_init(&req[i], i % 2 ? url2 : T.url);
+	b->ok1 = ab_http_do_many(req, resp, 8, 1);
+	for (size_t i = 0; i < 8; i++) {
+		b->connects1 += resp[i].num_connects;
+		ab_http_free(&resp[i]);
+	}
+	return NULL;
+}
+
+static void test_many_bound_per_host(void **state)
+{
+	struct bound_run b = { .bound = 1, .n = 8 };
+	size_t before;
+	pthread_t th;
+
+	(void)state;
+	control("", "{\"mode\": \"slow\", \"delay\": 0.1}");
+	before = n_records();
+	assert_int_equal(pthread_create(&th, NULL, two_hosts_thread, &b), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	control("", "{\"mode\": \"ok\"}");
+	if (b.ok1 != 8)
+		skip();   /* localhost is not 127.0.0.1 here */
+	assert_int_equal(b.connects1, 2);
+	assert_int_equal(distinct_ports(before), 2);
+}
+
 /* ------------------------------------------------------------ no leaks */
 
 static void test_secret_never_logged(void **state)
@@ -837,6 +1075,10 @@ int main(void)
 		cmocka_unit_test(test_connection_reuse),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_many_mixed),
+		cmocka_unit_test(test_many_one_fails),
+		cmocka_unit_test(test_many_bound_and_keepalive),
+		cmocka_unit_test(test_many_bound_per_host),
 		cmocka_unit_test(test_secret_never_logged),
 		cmocka_unit_test(test_check_url),
 		cmocka_unit_test(test_smtp_check_url),

@@ -3,8 +3,9 @@
  * (plugins/common/httpchan.c) with a toy descriptor: the plugin struct it
  * exports, the order of the create() checks and release of a half-built
  * private struct, skip/render/headers hooks and the result each failure
- * maps to, content type, test(), check() (the url through host->url_check)
- * and the header list bounds.
+ * maps to, content type, test(), check() (the url through host->url_check),
+ * ABI 1.3's http_prepare/http_result (the request send() makes, the same
+ * result) and the header list bounds.
  */
 #include "../harness/chantest.h"
 #include "httpchan.h"
@@ -248,6 +249,89 @@ static void test_send(void **state)
 	alertbridge_plugin()->destroy(inst);
 }
 
+/* ABI 1.3's split: http_prepare builds the request send() would make (the
+ * host performs it), http_result maps the answer as send() does; a hook
+ * failure or a skip is decided in http_prepare, with no request. */
+static void test_split(void **state)
+{
+	static const struct { const char *mode; enum ab_status status; } fails[] = {
+		{ "skip", AB_OK }, { "badrender", AB_PERMANENT }, { "badheaders", AB_RETRY },
+	};
+	const struct ab_plugin *p = alertbridge_plugin();
+	void *inst = ct_create("{\"url\":\"https://hooks.example.com/x\",\"extra\":\"X-Static: yes\"}");
+	json_t *ev = ct_event("high", "the title", "s");
+	struct ab_message m = { AB_MSG_EVENT, "0123456789abcdef0123456789abcdef", 1, ev };
+	struct ab_http_request req;
+	struct ab_http_response resp;
+	struct ab_result res, via_send;
+	void *st = NULL;
+	json_t *b;
+
+	(void)state;
+	assert_ptr_equal(p->http_prepare, hc_http_prepare);
+	assert_ptr_equal(p->http_result, hc_http_result);
+	for (int answer = 0; answer < 2; answer++) {
+		mock_http.status = answer ? 429 : 202;
+		mock_http.answer = answer ? "slow down" : "accepted";
+		mock_http.retry_after = answer ? 4 : 0;
+		memset(&req, 0, sizeof req);
+		assert_int_equal(p->http_prepare(inst, &m, &req, &st, &res), 1);
+		assert_non_null(st);
+		assert_string_equal(req.url, "https://hooks.example.com/x");
+		assert_string_equal(req.method, "POST");
+		assert_string_equal(req.content_type, "application/x-toy");
+		assert_non_null(req.headers);
+		assert_string_equal(req.headers[3], "X-Static: yes");
+		assert_null(req.headers[4]);
+		b = json_loadb(req.body, req.body_len, 0, NULL);
+		assert_non_null(b);
+		assert_string_equal(json_string_value(json_object_get(b, "title")), "the title");
+		json_decref(b);
+		/* the host performs it; then the plugin maps the answer */
+		mock_http.calls = 0;
+		memset(&resp, 0, sizeof resp);
+		ct_mh.host.http(&ct_mh.host, &req, &resp);
+		memset(&res, 0, sizeof res);
+		p->http_result(inst, st, &resp, &res);
+		ct_mh.host.http_free(&ct_mh.host, &resp);
+		/* send() gives the same result and sends the same body */
+		b = ct_send(inst, AB_MSG_EVENT, json_incref(ev), &via_send);
+		assert_non_null(b);
+		json_decref(b);
+		assert_int_equal(res.status, via_send.status);
+		assert_int_equal(res.status, answer ? AB_RETRY : AB_OK);
+		assert_int_equal(res.code, via_send.code);
+		assert_int_equal(res.retry_after, via_send.retry_after);
+		assert_string_equal(res.message, via_send.message);
+	}
+	/* a host that drops a prepared request only releases its state */
+	assert_int_equal(p->http_prepare(inst, &m, &req, &st, &res), 1);
+	p->http_result(inst, st, NULL, NULL);
+	p->destroy(inst);
+	json_decref(ev);
+
+	for (size_t i = 0; i < sizeof fails / sizeof fails[0]; i++) {
+		char conf[128];
+
+		snprintf(conf, sizeof conf, "{\"url\":\"https://x/\",\"mode\":\"%s\"}",
+			fails[i].mode);
+		inst = ct_create(conf);
+		ev = ct_event("high", "t", "s");
+		m.payload = ev;
+		mock_http.calls = 0;
+		st = &st;
+		memset(&res, 0, sizeof res);
+		assert_int_equal(p->http_prepare(inst, &m, &req, &st, &res), 0);
+		assert_null(st);
+		assert_int_equal(res.status, fails[i].status);
+		assert_int_equal(ct_send(inst, AB_MSG_EVENT, ev, &via_send), NULL);
+		assert_int_equal(via_send.status, res.status);
+		assert_string_equal(via_send.message, res.message);
+		assert_int_equal(mock_http.calls, 0);
+		p->destroy(inst);
+	}
+}
+
 static void test_hooks_fail(void **state)
 {
 	static const struct {
@@ -336,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_plugin_struct),
 		cmocka_unit_test_setup_teardown(test_check, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_create, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_split, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_send, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_hooks_fail, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_test_message, ct_setup, ct_teardown),
