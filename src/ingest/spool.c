@@ -199,10 +199,9 @@ int ab_spool_put(struct ab_spool *sp, const struct ab_config *cfg, struct ab_eve
 			unrouted++;
 			continue;
 		}
-		ab_event_ensure_id(evs[i]);
 		sp->offs[k] = sp->put.len;
 		if (ab_buf_append(&sp->put, head, sizeof head) < 0 ||
-		    ab_event_write_json(evs[i], &sp->put) < 0) {
+		    ab_event_write_json_id(evs[i], &sp->put) < 0) {
 			snprintf(err, errsz, "syslog journal: cannot serialise event %s (out of "
 				"memory or over %zu bytes)", evs[i]->id, sp->put.max);
 			return -1;
