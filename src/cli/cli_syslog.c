@@ -304,6 +304,15 @@ static int status(const struct ab_config *cfg, const struct opts *o)
 		printf("  %-22s %lld\n", keys[i],
 			(long long)json_integer_value(json_object_get(j, keys[i])));
 	printf("  %-22s %s\n", "paused", json_is_true(json_object_get(j, "paused")) ? "yes" : "no");
+	ls = json_object_get(j, "journal");
+	if (json_is_object(ls))
+		printf("  journal: %lld unrouted (not written), %lld moved into the store, %lld "
+			"waiting, %lld MiB on disk, %lld unreadable\n",
+			(long long)json_integer_value(json_object_get(ls, "unrouted")),
+			(long long)json_integer_value(json_object_get(ls, "stored")),
+			(long long)json_integer_value(json_object_get(ls, "backlog")),
+			(long long)(json_integer_value(json_object_get(ls, "disk_bytes")) >> 20),
+			(long long)json_integer_value(json_object_get(ls, "corrupt")));
 	ls = json_object_get(j, "listeners");
 	json_array_foreach(ls, i, v) {
 		printf("  listener %-12s %-4s %-24s received %lld, connections %lld, dropped %lld\n",

@@ -17,8 +17,9 @@
  * ms since the epoch), then the event's canonical JSON with its id.  The
  * mover routes again at that time with the configuration it has: the
  * listener's routing only decides whether the line is kept.  "Routes
- * somewhere" means a channel, a rule hit (noise control may need it) or a
- * disabled channel (kept, as ab_ingest keeps it, with its warning).
+ * somewhere" means a channel, a matching rule (muted or throttled: noise
+ * control keeps state for it) or a disabled channel (kept, as ab_ingest
+ * keeps it, with its warning).
  *
  * Order and duplicates: records are moved in journal order.  The mover
  * acknowledges a batch after its store commit (fsync), so a crash between
@@ -172,7 +173,7 @@ static int grow_recs(struct ab_spool *sp, size_t n)
 
 static bool routes_somewhere(const struct ab_route_result *rr)
 {
-	return rr->n > 0 || rr->n_hits > 0 || rr->n_disabled > 0;
+	return rr->n > 0 || rr->n_matched > 0 || rr->n_disabled > 0;
 }
 
 int ab_spool_put(struct ab_spool *sp, const struct ab_config *cfg, struct ab_event *const *evs,

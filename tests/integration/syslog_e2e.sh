@@ -54,10 +54,13 @@ syslog = {
 };
 CONF
 
-idle() { [ -z "$("$AB" -c "$T/ab.conf" queue list 2>/dev/null)" ]; }
+idle() { [ "$(stat journal.backlog)" = 0 ] && [ -z "$("$AB" -c "$T/ab.conf" queue list 2>/dev/null)" ]; }
 has() { [ -f "$T/state/events.jsonl" ] && grep -qF -- "$1" "$T/state/events.jsonl"; }
 count() { [ -f "$T/state/events.jsonl" ] && grep -cF -- "$1" "$T/state/events.jsonl" || echo 0; }
-stat() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], -1))' "$T/state/syslog.status" "$1" 2>/dev/null || echo -1; }
+stat() { python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."): j = j.get(k, -1) if isinstance(j, dict) else -1
+print(j)' "$T/state/syslog.status" "$1" 2>/dev/null || echo -1; }
 stat_ge() { [ "$(stat "$1")" -ge "$2" ] 2>/dev/null; }
 listening() { [ "$(grep -c 'syslog: listening on' "$T/daemon.log")" -ge "$1" ]; }
 
