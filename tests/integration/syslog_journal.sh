@@ -137,4 +137,3 @@ like "syslog status shows the journal" "$out" "journal: [0-9]+ unrouted \(not wr
 ab_stop_daemon; rc=$?
 is "SIGTERM: clean exit" "$rc" 0
 [ "$TAP_FAILED" -eq 0 ] || ab_show_log "daemon log" "$T/daemon.log" 40
-done_testing
