@@ -4,7 +4,7 @@
  * ingests it into the store behind the listeners.
  *
  * Public: ab_spool_dir, ab_spool_open, ab_spool_start, ab_spool_set_runtime,
- *         ab_spool_put, ab_spool_get_stats, ab_spool_close.
+ *         ab_spool_encode, ab_spool_put, ab_spool_get_stats, ab_spool_close.
  *
  * Why: a SQLite transaction per batch, with an event row of ~750 bytes of
  * JSON and its jobs, capped syslog input at ~50k lines/s; an append to the
@@ -64,7 +64,6 @@
 #define ACK_EVERY 65536u
 #define ACK_MS 200u
 #define READER "store"
-#define PUT_BUF_KEEP (4u << 20)      /* the put buffer is kept up to this size */
 
 struct ab_spool {
 	struct ab_journal *jn;
@@ -79,13 +78,10 @@ struct ab_spool {
 	int64_t drain_until;            /* monotonic ms; 0: not draining */
 	void (*wake)(void *);
 	void *wake_arg;
-	/* the committer's */
-	struct ab_buf put;
-	struct ab_journal_rec *recs;
+	struct ab_journal_rec *recs;    /* ab_spool_put's */
 	size_t recs_cap;
-	size_t *offs;
 	/* counters */
-	_Atomic uint64_t spooled, unrouted, stored, corrupt, store_errors, acked_seq;
+	_Atomic uint64_t spooled, stored, corrupt, store_errors, acked_seq;
 };
 
 static struct ab_complaint move_failed = AB_COMPLAINT_INIT;
@@ -117,9 +113,9 @@ int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, cha
 	}
 	pthread_mutex_init(&sp->mu, NULL);
 	pthread_cond_init(&sp->cv, NULL);
-	sp->put = (struct ab_buf)AB_BUF_INIT(AB_JOURNAL_RECORD_DEFAULT * (size_t)64);
 	memset(&o, 0, sizeof o);
 	o.segment_size = AB_SPOOL_SEGMENT;
+	o.max_record = AB_SPOOL_RECORD_MAX;
 	o.max_bytes = (uint64_t)(max_mb > 0 ? max_mb : AB_SPOOL_MAX_MB_DEFAULT) << 20;
 	if (o.max_bytes < 3ull * AB_SPOOL_SEGMENT)
 		o.max_bytes = 3ull * AB_SPOOL_SEGMENT;
@@ -152,81 +148,65 @@ fail:
 
 /* ------------------------------------------------------------ put side */
 
-static int grow_recs(struct ab_spool *sp, size_t n)
-{
-	struct ab_journal_rec *r;
-	size_t *o;
-
-	if (n <= sp->recs_cap)
-		return 0;
-	r = realloc(sp->recs, n * sizeof *r);
-	if (!r)
-		return -1;
-	sp->recs = r;
-	o = realloc(sp->offs, n * sizeof *o);
-	if (!o)
-		return -1;
-	sp->offs = o;
-	sp->recs_cap = n;
-	return 0;
-}
-
 static bool routes_somewhere(const struct ab_route_result *rr)
 {
 	return rr->n > 0 || rr->n_matched > 0 || rr->n_disabled > 0;
 }
 
-int ab_spool_put(struct ab_spool *sp, const struct ab_config *cfg, struct ab_event *const *evs,
-	size_t n, int64_t now, size_t *kept, char *err, size_t errsz)
+int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
+	struct ab_buf *out)
 {
 	struct ab_route_result rr;
-	size_t k = 0, unrouted = 0;
 	unsigned char head[REC_HEAD];
-	int rc;
+	size_t mark = out->len;
+	int rc = 1;
 
-	if (kept)
-		*kept = 0;
-	if (grow_recs(sp, n ? n : 1) < 0) {
-		snprintf(err, errsz, "syslog journal: out of memory");
-		return -1;
-	}
-	ab_buf_reset(&sp->put);
+	ab_route_at(cfg, ev, now, &rr, NULL);
+	if (!routes_somewhere(&rr))
+		return 0;
 	head[0] = REC_VERSION;
 	for (int i = 0; i < 8; i++)
 		head[1 + i] = (unsigned char)((uint64_t)now >> (8 * i));
-	for (size_t i = 0; i < n; i++) {
-		ab_route_at(cfg, evs[i], now, &rr, NULL);
-		if (!routes_somewhere(&rr)) {
-			unrouted++;
-			continue;
-		}
-		sp->offs[k] = sp->put.len;
-		if (ab_buf_append(&sp->put, head, sizeof head) < 0 ||
-		    ab_event_write_json_id(evs[i], &sp->put) < 0) {
-			snprintf(err, errsz, "syslog journal: cannot serialise event %s (out of "
-				"memory or over %zu bytes)", evs[i]->id, sp->put.max);
+	if (ab_buf_append(out, head, sizeof head) < 0 || ab_event_write_json_id(ev, out) < 0)
+		rc = -1;
+	else if (out->len - mark > AB_SPOOL_RECORD_MAX)
+		rc = -2;
+	if (rc < 0) {
+		out->len = mark;         /* nothing of this record stays */
+		out->overflow = out->oom = false;
+		if (out->data)
+			out->data[mark] = '\0';
+	}
+	return rc;
+}
+
+int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs, size_t n,
+	char *err, size_t errsz)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (n > sp->recs_cap) {
+		struct ab_journal_rec *r = realloc(sp->recs, n * sizeof *r);
+
+		if (!r) {
+			snprintf(err, errsz, "syslog journal: out of memory");
 			return -1;
 		}
-		k++;
+		sp->recs = r;
+		sp->recs_cap = n;
 	}
-	for (size_t i = 0; i < k; i++) {
-		size_t end = i + 1 < k ? sp->offs[i + 1] : sp->put.len;
+	for (size_t i = 0; i < n; i++) {
+		size_t end = i + 1 < n ? offs[i + 1] : recs->len;
 
-		sp->recs[i].data = sp->put.data + sp->offs[i];
-		sp->recs[i].len = (uint32_t)(end - sp->offs[i]);
+		sp->recs[i].data = recs->data + offs[i];
+		sp->recs[i].len = (uint32_t)(end - offs[i]);
 	}
-	rc = k ? ab_journal_append(sp->jn, sp->recs, k, NULL, err, errsz) : 0;
-	if (sp->put.cap > PUT_BUF_KEEP)
-		ab_buf_free(&sp->put);
-	if (rc < 0) {
-		if (rc == AB_JOURNAL_FULL)
-			ab_log(AB_LOG_DEBUG, "syslog journal full: %s", err);
+	rc = ab_journal_append(sp->jn, sp->recs, n, NULL, err, errsz);
+	if (rc < 0)
 		return -1;
-	}
-	atomic_fetch_add(&sp->spooled, k);
-	atomic_fetch_add(&sp->unrouted, unrouted);
-	if (kept)
-		*kept = k;
+	atomic_fetch_add(&sp->spooled, n);
 	return 0;
 }
 
@@ -423,7 +403,6 @@ void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st)
 		return;
 	ab_journal_get_stats(sp->jn, &js);
 	st->spooled = atomic_load(&sp->spooled);
-	st->unrouted = atomic_load(&sp->unrouted);
 	st->stored = atomic_load(&sp->stored);
 	st->corrupt = atomic_load(&sp->corrupt);
 	st->store_errors = atomic_load(&sp->store_errors);
@@ -457,9 +436,7 @@ void ab_spool_close(struct ab_spool *sp, int drain_ms)
 		ab_journal_close(sp->jn);
 	ab_store_close(sp->st);
 	ab_runtime_unref(sp->rt);
-	ab_buf_free(&sp->put);
 	free(sp->recs);
-	free(sp->offs);
 	pthread_cond_destroy(&sp->cv);
 	pthread_mutex_destroy(&sp->mu);
 	free(sp);

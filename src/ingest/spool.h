@@ -6,8 +6,9 @@
  * control, delivery jobs) in large transactions, then acknowledges them in
  * the journal.  Events that route nowhere are counted, never written.
  *
- * Threads: ab_spool_put from one thread at a time (the committer); the
- * mover is the spool's own thread; ab_spool_get_stats from any thread.
+ * Threads: ab_spool_put from one thread at a time (the committer),
+ * ab_spool_encode from any; the mover is the spool's own thread;
+ * ab_spool_get_stats from any thread.
  */
 #ifndef AB_SPOOL_H
 #define AB_SPOOL_H
@@ -18,15 +19,16 @@
 #include "config/config.h"
 #include "deliver/runtime.h"
 #include "event/event.h"
+#include "lib/buf.h"
 
 #define AB_SPOOL_MAX_MB_DEFAULT 1024      /* journal_max_mb when not set */
 #define AB_SPOOL_SEGMENT (8u << 20)       /* bytes per journal segment */
+#define AB_SPOOL_RECORD_MAX (4u << 20)    /* largest record (an event's JSON) */
 
 struct ab_spool;
 
 struct ab_spool_stats {
 	uint64_t spooled;      /* events made durable in the journal since start */
-	uint64_t unrouted;     /* events that routed nowhere: counted, not written */
 	uint64_t stored;       /* events moved into the store since start */
 	uint64_t corrupt;      /* records the mover could not read back (logged, skipped) */
 	uint64_t store_errors; /* failed store transactions of the mover (retried) */
@@ -48,13 +50,20 @@ int ab_spool_start(struct ab_spool *sp, struct ab_runtime *rt, void (*wake)(void
 	void *wake_arg, char *err, size_t errsz);
 /* Later batches are routed and stored with rt (a reference is taken). */
 void ab_spool_set_runtime(struct ab_spool *sp, struct ab_runtime *rt);
-/* Routes evs[0..n-1] at now with cfg; those that go somewhere get their id
- * and are appended to the journal; returns once they are durable.  *kept
- * (may be NULL) gets how many were written.  0, or -1 with err (the
- * journal is full, or an I/O error: nothing of this call was counted;
+/* Routes ev at now with cfg; if it goes somewhere, sets its id and appends
+ * its record to out.  1 appended, 0 it goes nowhere (nothing appended), -1
+ * out of memory or over out's cap, -2 the record is over
+ * AB_SPOOL_RECORD_MAX (nothing appended in either case).  Any thread: it
+ * touches only its arguments, so the listener encodes a line as soon as it
+ * is parsed and frees the event at once. */
+int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
+	struct ab_buf *out);
+/* Appends the n records that ab_spool_encode put into recs, the i-th at
+ * offset offs[i], and returns once they are durable.  0, or -1 with err
+ * (the journal is full, or an I/O error: nothing of this call is durable;
  * retry later). */
-int ab_spool_put(struct ab_spool *sp, const struct ab_config *cfg, struct ab_event *const *evs,
-	size_t n, int64_t now, size_t *kept, char *err, size_t errsz);
+int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs, size_t n,
+	char *err, size_t errsz);
 void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st);
 /* Stops the mover (after moving what is durable, for up to drain_ms),
  * closes the journal.  What is left is moved at the next start. */

@@ -81,6 +81,9 @@
 #define UDP_ROUND 256                /* datagrams per socket per round */
 #define BATCH_MAX_EVENTS 4096
 #define BATCH_MAX_BYTES (8 * 1024 * 1024)
+#define BATCH_REC_FLUSH (16u << 20)  /* a batch's records: committed at this size */
+#define BATCH_REC_CAP (64u << 20)    /* ... and never larger (records are <= 4 MiB) */
+#define BATCH_REC_KEEP (1u << 20)    /* buffer kept between batches up to this size */
 #define BATCH_MAX_MS 200             /* a batch waits at most this long for more lines */
 #define RETRY_MS 500
 #define STOP_DRAIN_MS 5000           /* at stop, journal lines moved into the store for up to */
@@ -121,21 +124,20 @@ struct conn {
 	struct conn *prev, *next;
 };
 
-struct item {
-	struct ab_event *ev;
-	struct lsn *l;
-};
-
-/* A group commit: filled by the listener thread, committed by the
+/* A group commit: filled by the listener thread (each line parsed,
+ * routed and encoded as a journal record at once, its event freed, so the
+ * allocator reuses the same few chunks line after line), appended by the
  * committer thread, counted (or dropped at stop) by the listener again. */
 struct batch {
-	struct item *items;
-	size_t n;
-	size_t bytes;
+	struct lsn **ls;              /* the listener of each line */
+	size_t n;                     /* lines */
+	size_t bytes;                 /* their raw bytes */
+	struct ab_buf rec;            /* the records of the lines that go somewhere */
+	size_t *offs;                 /* where each record starts in rec */
+	size_t nrec;
+	size_t unrouted;              /* lines that went nowhere (not written) */
 	int64_t t0;                   /* when its first line came */
-	struct ab_runtime *rt;        /* the snapshot it is routed with (handed over) */
 	bool ok;                      /* committed */
-	size_t unrouted;              /* lines of it that went nowhere (not written) */
 	uint64_t errors;              /* failed commit tries */
 };
 
@@ -153,7 +155,6 @@ struct ab_syslog_in {
 	void (*wake)(void *);
 	void *wake_arg;
 	struct ab_spool *sp;          /* the journal the committer appends to */
-	struct ab_event **evs;        /* the committer's: a batch's events */
 	struct ab_store *st_ro;       /* the listener thread's (high-water count) */
 	char *status_path;
 	int high_water;
@@ -403,8 +404,11 @@ static void in_free(struct ab_syslog_in *in)
 	if (in->wfd >= 0)
 		close(in->wfd);
 	free(in->status_path);
-	free(in->bt[0].items);
-	free(in->bt[1].items);
+	for (int i = 0; i < 2; i++) {
+		free(in->bt[i].ls);
+		free(in->bt[i].offs);
+		ab_buf_free(&in->bt[i].rec);
+	}
 	free(in->rbuf);
 	pthread_mutex_destroy(&in->mu);
 	pthread_mutex_destroy(&in->cmu);
@@ -435,11 +439,15 @@ struct ab_syslog_in *ab_syslog_in_open(const struct ab_config *cfg, char *err, s
 	pthread_cond_init(&in->c_done_cv, NULL);
 	in->high_water = sc->high_water;
 	in->ls = calloc(sc->n_listeners, sizeof *in->ls);
-	in->bt[0].items = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[0].items);
-	in->bt[1].items = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[1].items);
+	for (int i = 0; i < 2; i++) {
+		in->bt[i].ls = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[i].ls);
+		in->bt[i].offs = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[i].offs);
+		ab_buf_init(&in->bt[i].rec, BATCH_REC_CAP);
+	}
 	in->cur = &in->bt[0];
 	in->status_path = ab_config_path(cfg, sc->status_file ? sc->status_file : "syslog.status");
-	if (!in->ls || !in->bt[0].items || !in->bt[1].items || !in->status_path) {
+	if (!in->ls || !in->bt[0].ls || !in->bt[1].ls || !in->bt[0].offs || !in->bt[1].offs ||
+	    !in->status_path) {
 		snprintf(err, errsz, "syslog: out of memory");
 		goto fail;
 	}
@@ -578,27 +586,19 @@ static void write_status(struct ab_syslog_in *in, bool force)
 
 static void batch_free(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		ab_event_free(b->items[i].ev);
-	b->n = 0;
+	b->n = b->nrec = b->unrouted = 0;
 	b->bytes = 0;
-	b->unrouted = 0;
-	ab_runtime_unref(b->rt);
-	b->rt = NULL;
+	if (b->rec.cap > BATCH_REC_KEEP)
+		ab_buf_free(&b->rec);  /* keep the idle footprint small */
+	else
+		ab_buf_reset(&b->rec);
 }
 
 /* Committer thread: make a whole batch durable in the journal (one
  * fdatasync); the lines that route nowhere are only counted. */
 static int try_commit(struct ab_syslog_in *in, struct batch *b, char *err, size_t errsz)
 {
-	size_t kept = 0;
-
-	for (size_t i = 0; i < b->n; i++)
-		in->evs[i] = b->items[i].ev;
-	if (ab_spool_put(in->sp, b->rt->cfg, in->evs, b->n, ab_now_ms(), &kept, err, errsz) < 0)
-		return -1;
-	b->unrouted = b->n - kept;
-	return 0;
+	return ab_spool_put(in->sp, &b->rec, b->offs, b->nrec, err, errsz);
 }
 
 /* Wait up to ms on the wake eventfd; true when stopping. */
@@ -702,7 +702,7 @@ static void reap(struct ab_syslog_in *in)
 	in->store_errors += b->errors;
 	if (b->ok) {
 		for (size_t i = 0; i < b->n; i++)
-			b->items[i].l->received++;
+			b->ls[i]->received++;
 		in->received += b->n;
 		in->unrouted += b->unrouted;
 		in->batches++;
@@ -736,7 +736,6 @@ static void flush(struct ab_syslog_in *in, bool wait)
 			return;
 		wait_committer(in);
 	}
-	b->rt = ab_runtime_ref(in->round_rt);
 	in->cur = b == &in->bt[0] ? &in->bt[1] : &in->bt[0];
 	pthread_mutex_lock(&in->cmu);
 	in->sent = b;
@@ -748,8 +747,10 @@ static void flush(struct ab_syslog_in *in, bool wait)
 static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, const char *msg,
 	size_t len, bool truncated)
 {
+	static struct ab_complaint encode_failed = AB_COMPLAINT_INIT;
 	struct ab_event *ev = ab_event_new();
-	struct batch *b;
+	struct batch *b = in->cur;
+	int64_t now = ab_now_ms();
 	char err[256];
 	int rc;
 
@@ -760,7 +761,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		return;
 	}
 	rc = ab_syslog_process(in->round_rt->cfg->syslog, in->round_rt->cfg->mail, NULL, l->name,
-		peer && *peer ? peer : NULL, msg, len, truncated, ab_now_ms(), ev, NULL, NULL, err,
+		peer && *peer ? peer : NULL, msg, len, truncated, now, ev, NULL, NULL, err,
 		sizeof err);
 	if (rc <= 0) {
 		if (rc == 0)
@@ -771,14 +772,30 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		ab_event_free(ev);
 		return;
 	}
-	b = in->cur;
 	if (b->n == 0)
 		b->t0 = ab_mono_ms();
-	b->items[b->n].ev = ev;
-	b->items[b->n].l = l;
-	b->n++;
+	b->offs[b->nrec] = b->rec.len;
+	rc = ab_spool_encode(in->round_rt->cfg, ev, now, &b->rec);
+	ab_event_free(ev);
+	if (rc < 0) {
+		/* out of memory (the buffer's cap is never reached: flushed far
+		 * below it), or an event of more than 4 MiB of JSON (a line near
+		 * max_message made of control characters): lost, and said so */
+		ab_complain(&encode_failed, 10000, AB_LOG_ERR, "syslog: %s: line(s) dropped "
+			"(counted as parse_errors)", rc == -2 ? "an event's JSON is over 4 MiB "
+			"(lower max_message)" : "out of memory");
+		in->parse_errors++;
+		in->dirty = true;
+		return;
+	}
+	if (rc == 0)
+		b->unrouted++;
+	else
+		b->nrec++;
+	b->ls[b->n++] = l;
 	b->bytes += len;
-	if (b->n >= BATCH_MAX_EVENTS || b->bytes >= BATCH_MAX_BYTES)
+	if (b->n >= BATCH_MAX_EVENTS || b->bytes >= BATCH_MAX_BYTES ||
+	    b->rec.len >= BATCH_REC_FLUSH)
 		flush(in, true);
 }
 
@@ -1248,11 +1265,6 @@ static void stop_committer(struct ab_syslog_in *in)
 int ab_syslog_in_start(struct ab_syslog_in *in, struct ab_runtime *rt, const char *store_path,
 	void (*wake)(void *arg), void *wake_arg, char *err, size_t errsz)
 {
-	in->evs = calloc(BATCH_MAX_EVENTS, sizeof *in->evs);
-	if (!in->evs) {
-		snprintf(err, errsz, "syslog: out of memory");
-		return -1;
-	}
 	if (ab_spool_open(&in->sp, store_path, rt->cfg->syslog->journal_max_mb, err, errsz) < 0)
 		return -1;
 	in->st_ro = ab_store_open(store_path, err, errsz);
@@ -1342,7 +1354,6 @@ void ab_syslog_in_stop(struct ab_syslog_in *in)
 	batch_free(&in->bt[0]);
 	batch_free(&in->bt[1]);
 	ab_spool_close(in->sp, STOP_DRAIN_MS);
-	free(in->evs);
 	ab_store_close(in->st_ro);
 	ab_runtime_unref(in->rt);
 	in_free(in);
