@@ -116,6 +116,7 @@ int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, cha
 	memset(&o, 0, sizeof o);
 	o.segment_size = AB_SPOOL_SEGMENT;
 	o.max_record = AB_SPOOL_RECORD_MAX;
+	o.queue_bytes = AB_SPOOL_QUEUE;
 	o.max_bytes = (uint64_t)(max_mb > 0 ? max_mb : AB_SPOOL_MAX_MB_DEFAULT) << 20;
 	if (o.max_bytes < 3ull * AB_SPOOL_SEGMENT)
 		o.max_bytes = 3ull * AB_SPOOL_SEGMENT;

@@ -79,10 +79,12 @@
 
 #define READ_ROUND (256 * 1024)      /* bytes per connection per round */
 #define UDP_ROUND 256                /* datagrams per socket per round */
-#define BATCH_MAX_EVENTS 4096
+#define BATCH_MAX_EVENTS 16384
 #define BATCH_MAX_BYTES (8 * 1024 * 1024)
 #define BATCH_REC_FLUSH (16u << 20)  /* a batch's records: committed at this size */
-#define BATCH_REC_CAP (64u << 20)    /* ... and never larger (records are <= 4 MiB) */
+#define BATCH_REC_CAP (24u << 20)    /* ... and never larger (records are <= 4 MiB);
+                                        with the framing of BATCH_MAX_EVENTS records
+                                        below AB_SPOOL_QUEUE, which one append may take */
 #define BATCH_REC_KEEP (1u << 20)    /* buffer kept between batches up to this size */
 #define BATCH_MAX_MS 200             /* a batch waits at most this long for more lines */
 #define RETRY_MS 500
