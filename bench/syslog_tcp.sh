@@ -1,6 +1,6 @@
 #!/bin/bash
 # syslog_tcp.sh - TCP syslog ingest throughput: alertbridged (parse, source
-# selection, route, group commit to the SQLite store with fsync) against
+# selection, route, group commit to the syslog journal with fsync) against
 # rsyslog (imtcp -> JSON template -> omfile) on loopback, in the same run,
 # with the same pre-framed input (RFC 6587 octet counting; a mix of
 # RFC 5424, RFC 3164 and CEF lines).  Prints lines/s for each and the ratio.
