@@ -381,7 +381,7 @@ static const struct ab_conf_field syslog_fields[] = {
 	{ "sources", AB_CONF_T_LIST, false, h_sources, 0, 0, 0, 0 },
 	{ "high_water", AB_CONF_T_INT, false, h_high_water, COFF(high_water), 0, 0, 100000000 },
 	{ "status_file", AB_CONF_T_STRING, false, ab_conf_h_string, COFF(status_file), 0, 0, 0 },
-	{ "journal_max_mb", AB_CONF_T_INT, false, ab_conf_h_int, COFF(journal_max_mb), 0, 24,
+	{ "journal_max_mb", AB_CONF_T_INT, false, ab_conf_h_int, COFF(journal_max_mb), 0, 64,
 	  1048576 },
 };
 

@@ -4,7 +4,7 @@
  *
  *   syslog = {
  *     high_water = 100000;      # queued jobs above which TCP input pauses
- *     journal_max_mb = 1024;    # disk the syslog journal may use (full: input pauses)
+ *     journal_max_mb = 1024;    # disk the syslog journal may use, >= 64 (full: input waits)
  *     status_file = "syslog.status";   # relative to state_dir
  *     listeners = (
  *       { name = "tcp"; proto = "tcp"; address = "127.0.0.1:5514";

@@ -118,8 +118,8 @@ int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, cha
 	o.max_record = AB_SPOOL_RECORD_MAX;
 	o.queue_bytes = AB_SPOOL_QUEUE;
 	o.max_bytes = (uint64_t)(max_mb > 0 ? max_mb : AB_SPOOL_MAX_MB_DEFAULT) << 20;
-	if (o.max_bytes < 3ull * AB_SPOOL_SEGMENT)
-		o.max_bytes = 3ull * AB_SPOOL_SEGMENT;
+	if (o.max_bytes < 8ull * AB_SPOOL_SEGMENT)   /* room for a whole batch and more */
+		o.max_bytes = 8ull * AB_SPOOL_SEGMENT;
 	o.ack_every = ACK_EVERY;
 	o.ack_ms = ACK_MS;
 	if (ab_mkdir_p(dir, 0750) < 0) {
@@ -335,6 +335,11 @@ static void *mover(void *arg)
 		if (n == 0) {
 			if (state == 1)
 				break;          /* drained */
+			/* idle: persist the last acks, so that their segments are
+			 * reclaimed now (a waiting append may need the room) */
+			if (ab_journal_reader_flush(sp->rd, err, sizeof err) < 0)
+				ab_complain(&move_failed, COMPLAIN_MS, AB_LOG_ERR, "syslog journal: "
+					"cannot record the position: %s", err);
 			continue;
 		}
 		pthread_mutex_lock(&sp->mu);

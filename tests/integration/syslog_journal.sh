@@ -14,7 +14,7 @@ read -r P_TCP < <(ab_free_port 1)
 # Under ASan the daemon is several times slower: fewer rounds, fewer lines.
 ASAN=0; ldd "$ABD" 2>/dev/null | grep -q libasan && ASAN=1
 KILLS=${AB_JOURNAL_KILLS:-$((ASAN ? 3 : 8))}
-LOCKED=$((ASAN ? 30000 : 80000)); PAD=$((ASAN ? 900 : 400))
+LOCKED=$((ASAN ? 50000 : 100000)); PAD=$((ASAN ? 1400 : 700))
 
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
@@ -26,7 +26,7 @@ rules = ( { name = "urgent"; min_severity = "high"; channels = ["file"]; } );
 default = [];
 syslog = {
   high_water = 10000000;
-  journal_max_mb = 24;
+  journal_max_mb = 64;
   listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_TCP"; } );
 };
 CONF
@@ -111,7 +111,7 @@ print(db.execute("select count(*) from events where json like ?", ("%quiet-%",))
 is "no unrouted line was written to the store" "$stored_quiet" 0
 
 # ---- the store is locked for a while: the journal holds the lines, input
-# pauses once it is full (journal_max_mb = 24), nothing is lost
+# pauses once it is full (journal_max_mb = 64), nothing is lost
 python3 - "$T/state/store.db" 12 > "$T/locker.log" 2>&1 <<'PY' &
 import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
