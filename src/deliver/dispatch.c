@@ -568,13 +568,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&d->mu);
 		if (!d->stopping && d->wakeups == seen) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += poll_ms / 1000;
-			ts.tv_nsec += (poll_ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			ab_deadline(&ts, CLOCK_REALTIME, poll_ms);
 			pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 		}
 		pthread_mutex_unlock(&d->mu);

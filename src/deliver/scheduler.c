@@ -121,13 +121,7 @@ static void *run(void *arg)
 		s->passes++;
 		s->queued += (uint64_t)queued;
 		pthread_cond_broadcast(&s->cv);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ab_deadline(&ts, CLOCK_REALTIME, wait_ms);
 		while (!s->stop && !s->kick)
 			if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
 				break;

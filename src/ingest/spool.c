@@ -279,13 +279,7 @@ static bool mover_nap(struct ab_spool *sp, int ms)
 	struct timespec ts;
 	bool out;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ab_deadline(&ts, CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&sp->mu);
 	if (!sp->stop)
 		pthread_cond_timedwait(&sp->cv, &sp->mu, &ts);
@@ -345,11 +339,7 @@ static void *mover(void *arg)
 		pthread_mutex_lock(&sp->mu);
 		rt = ab_runtime_ref(sp->rt);
 		pthread_mutex_unlock(&sp->mu);
-		while (!done) {
-			if (move(sp, rt->cfg, recs, (size_t)n, err, sizeof err) == 0) {
-				done = true;
-				break;
-			}
+		while (!(done = move(sp, rt->cfg, recs, (size_t)n, err, sizeof err) == 0)) {
 			atomic_fetch_add(&sp->store_errors, 1);
 			ab_complain(&move_failed, COMPLAIN_MS, AB_LOG_ERR, "syslog journal: cannot "
 				"move %d line(s) into the store: %s; they stay in the journal, "

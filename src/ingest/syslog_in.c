@@ -620,13 +620,7 @@ static bool committer_nap(struct ab_syslog_in *in, int ms)
 	struct timespec ts;
 	bool stopping;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	ab_deadline(&ts, CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&in->cmu);
 	if (!atomic_load(&in->stop) && !in->c_stop)
 		pthread_cond_timedwait(&in->c_work_cv, &in->cmu, &ts);

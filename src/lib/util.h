@@ -51,6 +51,10 @@ int ab_time_days_in_month(int y, int mo);
 int ab_time_year(int64_t ms);
 int64_t ab_now_ms(void);          /* CLOCK_REALTIME */
 int64_t ab_mono_ms(void);         /* CLOCK_MONOTONIC */
+/* *ts = the clock clk (CLOCK_REALTIME for pthread_cond_timedwait, or
+ * CLOCK_MONOTONIC) now plus ms: a deadline for a timed wait. */
+struct timespec;
+void ab_deadline(struct timespec *ts, int clk, int64_t ms);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void ab_hex(const unsigned char *in, size_t n, char *out);

@@ -1775,13 +1775,7 @@ int ab_journal_read(struct ab_journal_reader *r, struct ab_journal_rec *out, siz
 	if (timeout_ms > AB_JOURNAL_WAIT_MAX_MS)
 		timeout_ms = AB_JOURNAL_WAIT_MAX_MS;
 	if (timeout_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += timeout_ms / 1000;
-		dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
+		ab_deadline(&dl, CLOCK_MONOTONIC, timeout_ms);
 	}
 	for (;;) {
 		uint64_t limit;
