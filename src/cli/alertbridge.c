@@ -151,6 +151,8 @@ static const struct command commands[] = {
 		{ "profiles", "profiles, their tools, the detection order" } } },
 	{ "syslog", ab_cli_syslog, {
 		{ "syslog status [--json]", "syslog listener counters (received, drops, ...)" } } },
+	{ "status", ab_cli_status, {
+		{ "status [--json]", "store size, free disk against min_free_mb, job counts" } } },
 	{ "queue", ab_cli_queue, {
 		{ "queue list [--dead|--all]", "list jobs" },
 		{ "queue retry ID | --dead", "make a job, or every dead letter, due now" },

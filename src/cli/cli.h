@@ -42,8 +42,9 @@ ab_cli_fn ab_cli_syslog;
 ab_cli_fn ab_cli_test;
 ab_cli_fn ab_cli_health;
 ab_cli_fn ab_cli_secret;
-/* cli_store.c: queue list|retry|drop, log (the delivery log), inbox. */
+/* cli_store.c: queue list|retry|drop, log (the delivery log), inbox, status. */
 ab_cli_fn ab_cli_queue;
+ab_cli_fn ab_cli_status;
 ab_cli_fn ab_cli_log;
 ab_cli_fn ab_cli_inbox;
 

@@ -67,6 +67,8 @@ struct ab_store *ab_cli_open_store(const struct ab_config *cfg)
 	st = ab_store_open(cfg->store_path, err, sizeof err);
 	if (!st)
 		fprintf(stderr, "alertbridge: %s\n", err);
+	else
+		ab_store_set_min_free(st, (uint64_t)cfg->min_free_mb << 20);
 	return st;
 }
 

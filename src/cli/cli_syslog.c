@@ -313,6 +313,13 @@ static int status(const struct ab_config *cfg, const struct opts *o)
 			(long long)json_integer_value(json_object_get(ls, "backlog")),
 			(long long)(json_integer_value(json_object_get(ls, "disk_bytes")) >> 20),
 			(long long)json_integer_value(json_object_get(ls, "corrupt")));
+	ls = json_object_get(j, "disk");
+	if (json_is_object(ls))
+		printf("  disk: %lld MiB free on the journal's filesystem, min_free_mb %lld%s\n",
+			(long long)(json_integer_value(json_object_get(ls, "free_bytes")) >> 20),
+			(long long)(json_integer_value(json_object_get(ls, "min_free_bytes")) >> 20),
+			json_is_true(json_object_get(ls, "low")) ?
+			": BELOW, input paused until there is room" : "");
 	ls = json_object_get(j, "listeners");
 	json_array_foreach(ls, i, v) {
 		printf("  listener %-12s %-4s %-24s received %lld, connections %lld, dropped %lld\n",

@@ -42,6 +42,7 @@
 #include "config/config.h"
 #include "config/config_schema.h"
 #include "lib/buf.h"
+#include "lib/diskroom.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -210,6 +211,7 @@ static const struct ab_conf_field top_fields[] = {
 	{ "pidfile", AB_CONF_T_STRING, false, h_later, LOFF(pidfile_raw), 0, 0, 0 },
 	{ "retention", AB_CONF_T_DURATION, false, h_retention, TOFF(retention_ms), 0,
 	  MS_HOUR, 100 * 365 * MS_DAY },
+	{ "min_free_mb", AB_CONF_T_INT, false, ab_conf_h_int, TOFF(min_free_mb), 0, 0, 1 << 24 },
 	{ "log", AB_CONF_T_GROUP, false, h_log, 0, 0, 0, 0 },
 	{ "dispatch", AB_CONF_T_GROUP, false, h_dispatch, 0, 0, 0, 0 },
 	/* channels, rules, teams, syslog, milter, mail_sources and profiles are
@@ -329,6 +331,7 @@ static int set_defaults(struct ab_config *cfg, const char *path)
 	cfg->dispatch.poll_ms = 500;
 	cfg->dispatch.timeout_ms = 30 * MS_SEC;
 	cfg->retention_ms = 30 * MS_DAY;
+	cfg->min_free_mb = AB_DISKROOM_MB_DEFAULT;
 	cfg->path = strdup(path);
 	cfg->state_dir = strdup(AB_CONF_DEFAULT_STATE_DIR);
 	cfg->plugin_dir = strdup(PKGPLUGINDIR);

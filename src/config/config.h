@@ -49,6 +49,7 @@ struct ab_config {
 	char *user;               /* NULL = do not drop privileges */
 	char *pidfile;            /* NULL = none */
 	int64_t retention_ms;     /* default 30d; 0 = keep every row (store pruning) */
+	int min_free_mb;          /* default 64; 0 = off: below it inputs answer "try again" */
 	int log_level;            /* AB_LOG_*; default AB_LOG_INFO */
 	bool log_syslog;          /* default false */
 	struct ab_dispatch_conf dispatch;

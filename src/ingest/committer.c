@@ -107,6 +107,12 @@ static int commit_batch(struct ab_committer *c, struct request *batch)
 		finish_all(batch, -1, err);
 		return -1;
 	}
+	if (batch->cfg)
+		ab_store_set_min_free(c->st, (uint64_t)batch->cfg->min_free_mb << 20);
+	if (ab_store_room(c->st) < 0) {   /* below min_free_mb: nothing is tried */
+		finish_all(batch, -2, ab_store_errmsg(c->st));
+		return -1;
+	}
 	if (ab_store_begin(c->st) < 0) {
 		snprintf(err, sizeof err, "%s", ab_store_errmsg(c->st));
 		goto fail;

@@ -37,7 +37,8 @@ void ab_committer_free(struct ab_committer *c);
  * first waiting thread commits the batch; the others wait for it).  rr
  * (may be NULL) gets the routing decision.  0, or -1 with a message in
  * err: nothing of the batch was stored (the input must not be
- * acknowledged).
+ * acknowledged); -2 likewise when the store's filesystem is below its
+ * free-space watermark (min_free_mb: "insufficient storage").
  */
 int ab_committer_submit(struct ab_committer *c, const struct ab_config *cfg, struct ab_event *ev,
 	const char *const *direct, size_t n_direct, struct ab_route_result *rr, char *err,

@@ -41,6 +41,23 @@ static void warn_disabled(const struct ab_event *ev, const struct ab_route_resul
 	ab_buf_free(&names);
 }
 
+/* The free-space watermark (min_free_mb): below it nothing new is taken,
+ * and an open batch fails as a whole (its input retries it).  min_free
+ * (bytes) is the configuration's, or for ab_ingest_direct, which has none,
+ * UINT64_MAX: whatever the input set on its connection. */
+static int room(struct ab_store *st, uint64_t min_free, const struct ab_event *ev, bool own,
+	char *err, size_t errsz)
+{
+	if (min_free != UINT64_MAX)
+		ab_store_set_min_free(st, min_free);
+	if (ab_store_room(st) == 0)
+		return 0;
+	snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
+	if (!own)
+		ab_store_fail_batch(st, err);
+	return -1;
+}
+
 static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event *ev,
 	int64_t now, struct ab_route_result *rr, struct ab_ingest_outcome *out,
 	struct ab_buf *explain,
@@ -56,6 +73,8 @@ static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event
 		ev->received_at = now;
 	ab_event_ensure_id(ev);
 	ab_route_at(cfg, ev, now, rr, explain);
+	if (!dry && room(st, (uint64_t)cfg->min_free_mb << 20, ev, own, err, errsz) < 0)
+		return -1;
 	if (own && ab_store_begin(st) < 0) {
 		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
 		return -1;
@@ -99,6 +118,8 @@ int ab_ingest_direct(struct ab_store *st, struct ab_event *ev, const char *const
 	if (!ev->received_at)
 		ev->received_at = now;
 	ab_event_ensure_id(ev);
+	if (room(st, UINT64_MAX, ev, !ab_store_in_batch(st), err, errsz) < 0)
+		return -1;
 	if (ab_store_enqueue(st, ev, channels, n, now, &added) < 0) {
 		snprintf(err, errsz, "could not store event %s: %s", ev->id, ab_store_errmsg(st));
 		return -1;

@@ -28,7 +28,8 @@
  * committed with its jobs (fsync) in a group commit shared with the other
  * sessions ending at the same time (committer.c: an EOM waits for at most
  * the commit in progress and its own); only then EOM is answered.  A failed commit answers
- * 451 4.3.0 (TEMPFAIL): Postfix keeps the mail and retries.  A mail over
+ * 451 4.3.0 (TEMPFAIL), or 452 4.3.1 when the store's filesystem is below
+ * min_free_mb: Postfix keeps the mail and retries.  A mail over
  * a limit is accepted untouched and logged.  route+CHANNEL@domain
  * recipients send the event to CHANNEL only.
  *
@@ -573,11 +574,15 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	case AB_MAIL_ACCEPTED:
 		break;
 	}
-	if (commit(cfg, &acc, chans, sizeof chans, err, sizeof err) < 0) {
+	if ((rc = commit(cfg, &acc, chans, sizeof chans, err, sizeof err)) < 0) {
 		ab_log(AB_LOG_ERR, "milter: %s: %s: answering TEMPFAIL, the MTA keeps the mail",
 		       qid, err);
-		smfi_setreply(ctx, "451", "4.3.0", "alertbridge: cannot store the alert now, "
-			      "try again later");
+		if (rc == -2)   /* below min_free_mb */
+			smfi_setreply(ctx, "452", "4.3.1", "alertbridge: insufficient system "
+				      "storage, try again later");
+		else
+			smfi_setreply(ctx, "451", "4.3.0", "alertbridge: cannot store the alert "
+				      "now, try again later");
 		ret = SMFIS_TEMPFAIL;
 		goto out;
 	}

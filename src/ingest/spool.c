@@ -49,6 +49,7 @@
 #include "ingest/ingest.h"
 #include "ingest/spool.h"
 #include "lib/buf.h"
+#include "lib/diskroom.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "route/route.h"
@@ -80,6 +81,10 @@ struct ab_spool {
 	void *wake_arg;
 	struct ab_journal_rec *recs;    /* ab_spool_put's */
 	size_t recs_cap;
+	struct ab_diskroom room;        /* ab_spool_put's: the free-space watermark */
+	_Atomic uint64_t min_free;      /* bytes, from the configuration (0: off) */
+	_Atomic uint64_t room_avail;    /* the last look */
+	_Atomic bool room_low;
 	/* counters */
 	_Atomic uint64_t spooled, stored, corrupt, store_errors, acked_seq;
 };
@@ -93,8 +98,8 @@ int ab_spool_dir(const char *store_path, char *out, size_t outsz)
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
-int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, char *err,
-	size_t errsz)
+int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, int min_free_mb,
+	char *err, size_t errsz)
 {
 	struct ab_journal_opts o;
 	struct ab_journal_recovery rec;
@@ -128,6 +133,8 @@ int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, cha
 	}
 	if (ab_journal_open(&sp->jn, dir, &o, &rec, err, errsz) < 0)
 		goto fail;
+	atomic_store(&sp->min_free, (uint64_t)min_free_mb << 20);
+	ab_diskroom_init(&sp->room, dir, "syslog journal", (uint64_t)min_free_mb << 20);
 	if (rec.torn)
 		ab_log(AB_LOG_WARNING, "syslog journal %s: cut a torn tail of %llu byte(s) in %s "
 			"(a crash during a write; those lines were never acknowledged)", dir,
@@ -188,6 +195,12 @@ int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *o
 
 	if (n == 0)
 		return 0;
+	ab_diskroom_set(&sp->room, atomic_load(&sp->min_free));
+	rc = ab_diskroom_check(&sp->room, err, errsz);
+	atomic_store(&sp->room_avail, sp->room.avail);
+	atomic_store(&sp->room_low, sp->room.low);
+	if (rc < 0)
+		return -1;      /* below min_free_mb: the listener pauses and retries */
 	if (n > sp->recs_cap) {
 		struct ab_journal_rec *r = realloc(sp->recs, n * sizeof *r);
 
@@ -386,6 +399,7 @@ void ab_spool_set_runtime(struct ab_spool *sp, struct ab_runtime *rt)
 	old = sp->rt;
 	sp->rt = ab_runtime_ref(rt);
 	pthread_mutex_unlock(&sp->mu);
+	atomic_store(&sp->min_free, (uint64_t)rt->cfg->min_free_mb << 20);
 	ab_runtime_unref(old);
 }
 
@@ -393,6 +407,7 @@ void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st)
 {
 	struct ab_journal_stats js;
 	uint64_t acked;
+	int64_t avail;
 
 	memset(st, 0, sizeof *st);
 	if (!sp)
@@ -406,6 +421,10 @@ void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st)
 	st->backlog = js.durable_seq > acked ? js.durable_seq - acked : 0;
 	st->disk_bytes = (js.last_segment - js.first_segment + 1 + js.spares) *
 		(uint64_t)AB_SPOOL_SEGMENT;
+	st->min_free = atomic_load(&sp->min_free);
+	avail = ab_disk_avail(sp->room.path);   /* path: set once at open */
+	st->free_bytes = avail >= 0 ? (uint64_t)avail : atomic_load(&sp->room_avail);
+	st->low = atomic_load(&sp->room_low);
 }
 
 void ab_spool_close(struct ab_spool *sp, int drain_ms)

@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include <stdbool.h>
+
 #include "deliver/runtime.h"
 #include "event/event.h"
 #include "lib/buf.h"
@@ -37,6 +39,9 @@ struct ab_spool_stats {
 	uint64_t store_errors; /* failed store transactions of the mover (retried) */
 	uint64_t backlog;      /* durable records not yet in the store */
 	uint64_t disk_bytes;   /* segment files on disk (live and spare) */
+	uint64_t min_free;     /* the free-space watermark (bytes; 0: off) */
+	uint64_t free_bytes;   /* available on the journal's filesystem at the last append */
+	bool low;              /* below the watermark: appends refused, input paused */
 };
 
 /* The journal's directory for a store file: "STORE.journal". */
@@ -44,9 +49,11 @@ int ab_spool_dir(const char *store_path, char *out, size_t outsz);
 
 /* Opens (creating) the journal next to store_path, recovering its tail, and
  * opens the mover's store connection; nothing runs yet.  max_mb caps the
- * journal on disk (0: the default).  0, or -1 with err. */
-int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, char *err,
-	size_t errsz);
+ * journal on disk (0: the default); below min_free_mb free on its
+ * filesystem (0: no watermark; later taken from each runtime set) appends
+ * are refused until there is room (lib/diskroom.h).  0, or -1 with err. */
+int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, int min_free_mb,
+	char *err, size_t errsz);
 /* Starts the mover: it ingests with rt's configuration (a reference is
  * taken) and calls wake(wake_arg) after each store commit.  0 or -1. */
 int ab_spool_start(struct ab_spool *sp, struct ab_runtime *rt, void (*wake)(void *arg),
@@ -63,8 +70,8 @@ int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t no
 	struct ab_buf *out);
 /* Appends the n records that ab_spool_encode put into recs, the i-th at
  * offset offs[i], and returns once they are durable.  0, or -1 with err
- * (the journal is full, or an I/O error: nothing of this call is durable;
- * retry later). */
+ * (the journal is full, its filesystem below min_free_mb, or an I/O error:
+ * nothing of this call is durable; retry later). */
 int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs, size_t n,
 	char *err, size_t errsz);
 void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st);

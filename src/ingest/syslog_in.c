@@ -560,6 +560,11 @@ static void write_status(struct ab_syslog_in *in, bool force)
 			"disk_bytes", (json_int_t)ss.disk_bytes,
 			"corrupt", (json_int_t)ss.corrupt,
 			"store_errors", (json_int_t)ss.store_errors));
+	if (j)
+		json_object_set_new(j, "disk", json_pack("{s:I,s:I,s:b}",
+			"free_bytes", (json_int_t)ss.free_bytes,
+			"min_free_bytes", (json_int_t)ss.min_free,
+			"low", ss.low));
 	s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (!s)
@@ -1261,7 +1266,8 @@ static void stop_committer(struct ab_syslog_in *in)
 int ab_syslog_in_start(struct ab_syslog_in *in, struct ab_runtime *rt, const char *store_path,
 	void (*wake)(void *arg), void *wake_arg, char *err, size_t errsz)
 {
-	if (ab_spool_open(&in->sp, store_path, rt->cfg->syslog->journal_max_mb, err, errsz) < 0)
+	if (ab_spool_open(&in->sp, store_path, rt->cfg->syslog->journal_max_mb,
+			  rt->cfg->min_free_mb, err, errsz) < 0)
 		return -1;
 	in->st_ro = ab_store_open(store_path, err, errsz);
 	if (!in->st_ro) {

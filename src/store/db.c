@@ -136,6 +136,8 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 	sqlite3_finalize(st);
 	if (exec_open(db, "PRAGMA synchronous=FULL", who, path, "pragma", err, errsz) < 0 ||
 	    exec_open(db, "PRAGMA foreign_keys=ON", who, path, "pragma", err, errsz) < 0 ||
+	    exec_open(db, "PRAGMA journal_size_limit=" AB_STR(AB_DB_WAL_LIMIT), who, path,
+		"pragma", err, errsz) < 0 ||
 	    exec_open(db, "BEGIN IMMEDIATE", who, path, "cannot lock for writing", err,
 		errsz) < 0)
 		goto fail;

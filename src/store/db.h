@@ -13,6 +13,12 @@
 #include <sqlite3.h>
 
 #define AB_DB_BUSY_MS 10000   /* a writer waits this long for another one */
+/* After a checkpoint that empties it, the write-ahead log is cut back to at
+ * most this many bytes (PRAGMA journal_size_limit): between checkpoints it
+ * holds at most the bulk writers' 8000 pages (32 MiB) and one transaction. */
+#define AB_DB_WAL_LIMIT 67108864
+#define AB_STR_(x) #x
+#define AB_STR(x) AB_STR_(x)
 
 /* Open the SQLite file at path for reading and writing, creating it (mode
  * 0600) when it does not exist, with WAL, synchronous=FULL,

@@ -47,7 +47,8 @@
  * ab_store_count, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
  * ab_status_name,
  * ab_store_begin, ab_store_commit, ab_store_rollback (group commit), ab_store_set_bulk,
- * ab_store_set_relaxed,
+ * ab_store_set_relaxed, ab_store_set_min_free, ab_store_room, ab_store_room_low (the
+ * free-space watermark of new alerts),
  * ab_store_prune (retention),
  * ab_store_set_held (claim and next-due skip the queued jobs of the held -
  * disabled - channels of this connection; they stay queued, unattempted),
@@ -349,6 +350,7 @@ struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
 		return NULL;
 	}
 	ab_buf_init(&s->json, AB_EVENT_JSON_MAX);
+	ab_diskroom_init(&s->room, path, "store", 0);
 	s->db = ab_db_open(path, "store", schema_steps, STORE_SCHEMA_VERSION, err, errsz);
 	if (!s->db) {
 		free(s);
@@ -501,6 +503,26 @@ fail:
 	if (s->batch)
 		s->batch_failed = true;
 	return -1;
+}
+
+void ab_store_set_min_free(struct ab_store *s, uint64_t bytes)
+{
+	ab_diskroom_set(&s->room, bytes);
+}
+
+int ab_store_room(struct ab_store *s)
+{
+	char msg[sizeof s->err - 16];
+
+	if (ab_diskroom_check(&s->room, msg, sizeof msg) == 0)
+		return 0;
+	snprintf(s->err, sizeof s->err, "store: %s", msg);
+	return -1;
+}
+
+bool ab_store_room_low(const struct ab_store *s)
+{
+	return s->room.low;
 }
 
 /* Group commit (syslog input): see store.h. */

@@ -80,6 +80,15 @@ int ab_store_set_relaxed(struct ab_store *s);
  * tables inside a batch (noise.c). */
 bool ab_store_in_batch(const struct ab_store *s);
 void ab_store_fail_batch(struct ab_store *s, const char *msg);
+/* The free-space watermark for new alerts on this connection (lib/diskroom.h;
+ * bytes, 0 = off, the default).  room(): 0 when the store's filesystem has
+ * room for new alerts, -1 below the watermark with the reason as the
+ * connection's error (the input answers "try again"; nothing is written).
+ * Inputs call it before ingesting; deliveries and their results never do.
+ * room_low(): was the last room() low (so the input can say "storage"). */
+void ab_store_set_min_free(struct ab_store *s, uint64_t bytes);
+int ab_store_room(struct ab_store *s);
+bool ab_store_room_low(const struct ab_store *s);
 /* Same with an explicit payload/kind (groups, digests, health events). */
 int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
 	const char *payload, const char *const *channels, size_t n, int64_t now, int *added);

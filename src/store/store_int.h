@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "lib/buf.h"
+#include "lib/diskroom.h"
 #include "store/db.h"
 #include "store/store.h"
 
@@ -25,6 +26,7 @@ struct ab_store {
 	bool batch;          /* inside ab_store_begin(): enqueues join one transaction */
 	bool batch_failed;   /* an enqueue failed: the batch was rolled back */
 	char *held;          /* JSON array of held channels (ab_store_set_held), or NULL */
+	struct ab_diskroom room;  /* the free-space watermark of new alerts (ab_store_room) */
 };
 
 /* "store: WHAT: sqlite message" as the connection's last error. */
