@@ -40,6 +40,7 @@ const char *ab_syslog_proto_name(enum ab_syslog_proto p)
 	case AB_SYSLOG_TCP: return "tcp";
 	case AB_SYSLOG_TLS: return "tls";
 	case AB_SYSLOG_UNIX: return "unix";
+	case AB_SYSLOG_RELP: return "relp";
 	}
 	return "?";
 }
@@ -143,14 +144,14 @@ static void h_proto(struct ab_conf_ctx *c, const config_setting_t *s,
 	const char *v = config_setting_get_string(s);
 
 	(void)f;
-	for (int p = AB_SYSLOG_UDP; p <= AB_SYSLOG_UNIX; p++) {
+	for (int p = AB_SYSLOG_UDP; p <= AB_SYSLOG_RELP; p++) {
 		if (strcmp(v, ab_syslog_proto_name((enum ab_syslog_proto)p)) == 0) {
 			l->proto = (enum ab_syslog_proto)p;
 			return;
 		}
 	}
-	ab_conf_err(c, s, "%ssetting 'proto': unknown protocol '%.64s' (use udp, tcp, tls or "
-		"unix)", c->prefix, v);
+	ab_conf_err(c, s, "%ssetting 'proto': unknown protocol '%.64s' (use udp, tcp, tls, "
+		"relp or unix)", c->prefix, v);
 	l->proto = (enum ab_syslog_proto)-1;
 }
 
@@ -222,8 +223,12 @@ static const struct ab_conf_field listener_fields[] = {
 	  AB_SYSLOG_MIN_MESSAGE, AB_SYSLOG_MAX_MESSAGE },
 	{ "max_connections", AB_CONF_T_INT, false, ab_conf_h_int, LOFF(max_connections), 0,
 	  1, 65536 },
+	{ "max_conns_per_source", AB_CONF_T_INT, false, ab_conf_h_int,
+	  LOFF(max_conns_per_source), 0, 1, 65536 },
 	{ "idle_timeout", AB_CONF_T_DURATION, false, ab_conf_h_duration, LOFF(idle_timeout_ms), 0,
 	  0, 7LL * 24 * 3600 * 1000 },
+	{ "idle_timeout_silent", AB_CONF_T_DURATION, false, ab_conf_h_duration,
+	  LOFF(idle_timeout_silent_ms), 0, 0, 7LL * 24 * 3600 * 1000 },
 };
 
 #define SOFF(m) offsetof(struct ab_syslog_source_conf, m)
@@ -259,15 +264,25 @@ static void check_listener(struct ab_conf_ctx *c, const config_setting_t *g,
 		ab_conf_err(c, a, "%ssetting 'address': bad address '%.200s': %s", c->prefix,
 			l->address, why);
 	}
-	if (l->proto == AB_SYSLOG_TLS && (!l->tls_cert || !l->tls_key))
-		ab_conf_err(c, g, "%sproto \"tls\" needs 'tls_cert' and 'tls_key'", c->prefix);
-	if (l->proto == AB_SYSLOG_TLS && l->tls_verify_client && !l->tls_ca)
+	/* proto "relp" is RELP over TLS when tls_* settings are given */
+	l->tls = l->proto == AB_SYSLOG_TLS || (l->proto == AB_SYSLOG_RELP && tls_set);
+	if (l->tls && (!l->tls_cert || !l->tls_key))
+		ab_conf_err(c, g, "%sproto \"%s\" with TLS needs 'tls_cert' and 'tls_key'", c->prefix,
+			ab_syslog_proto_name(l->proto));
+	if (l->tls && l->tls_verify_client && !l->tls_ca)
 		ab_conf_err(c, g, "%s'tls_verify_client' needs 'tls_ca' (the CA that signs client "
 			"certificates)", c->prefix);
-	if (l->proto != AB_SYSLOG_TLS && tls_set)
+	if (!l->tls && l->proto != AB_SYSLOG_RELP && tls_set)
 		ab_conf_err(c, config_setting_get_member(g, "tls_cert") ? config_setting_get_member(g,
-			"tls_cert") : g, "%stls_* settings are only for proto \"tls\" (this is \"%s\")",
-			c->prefix, ab_syslog_proto_name(l->proto));
+			"tls_cert") : g, "%stls_* settings are only for proto \"tls\" and \"relp\" "
+			"(this is \"%s\")", c->prefix, ab_syslog_proto_name(l->proto));
+	if (config_setting_get_member(g, "max_conns_per_source") &&
+	    l->max_conns_per_source > l->max_connections)
+		ab_conf_err(c, config_setting_get_member(g, "max_conns_per_source"),
+			"%ssetting 'max_conns_per_source': %d is more than max_connections (%d)",
+			c->prefix, l->max_conns_per_source, l->max_connections);
+	if (!config_setting_get_member(g, "max_conns_per_source"))
+		l->max_conns_per_source = l->max_connections / 4 > 0 ? l->max_connections / 4 : 1;
 	for (size_t i = 0; i < idx; i++) {
 		const struct ab_syslog_listener_conf *o = &sc->listeners[i];
 		bool same_family = (o->proto == AB_SYSLOG_UDP) == (l->proto == AB_SYSLOG_UDP);
@@ -297,6 +312,7 @@ static void do_listener(struct ab_conf_ctx *c, const config_setting_t *g, int id
 	l->max_message = AB_SYSLOG_DEFAULT_MAX_MESSAGE;
 	l->max_connections = AB_SYSLOG_DEFAULT_MAX_CONN;
 	l->idle_timeout_ms = AB_SYSLOG_DEFAULT_IDLE_MS;
+	l->idle_timeout_silent_ms = AB_SYSLOG_DEFAULT_SILENT_MS;
 	ab_conf_check_group(c, g, listener_fields,
 		sizeof listener_fields / sizeof listener_fields[0], what, l, NULL);
 	l->file = ab_conf_strdup(c, config_setting_source_file(g) ?

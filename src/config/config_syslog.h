@@ -8,7 +8,9 @@
  *     status_file = "syslog.status";   # relative to state_dir
  *     listeners = (
  *       { name = "tcp"; proto = "tcp"; address = "127.0.0.1:5514";
- *         max_message = 65536; max_connections = 256; idle_timeout = "10m"; },
+ *         max_message = 65536; max_connections = 256; max_conns_per_source = 64;
+ *         idle_timeout = "10m"; idle_timeout_silent = "30s"; },
+ *       { name = "relp"; proto = "relp"; address = "127.0.0.1:2514"; },  # tls_* too
  *       { name = "tls"; proto = "tls"; address = "[::]:6514";
  *         tls_cert = "/etc/...crt"; tls_key = "/etc/...key";
  *         tls_ca = "/etc/...ca"; tls_verify_client = true; },
@@ -34,6 +36,7 @@ enum ab_syslog_proto {
 	AB_SYSLOG_TCP = 1,
 	AB_SYSLOG_TLS = 2,
 	AB_SYSLOG_UNIX = 3,       /* unix datagram socket */
+	AB_SYSLOG_RELP = 4,       /* RELP over TCP (TLS with tls_cert/tls_key) */
 };
 
 struct ab_mail_conf;      /* config_mail.h: the profiles */
@@ -43,6 +46,7 @@ struct ab_mail_conf;      /* config_mail.h: the profiles */
 #define AB_SYSLOG_MAX_MESSAGE (1024 * 1024)
 #define AB_SYSLOG_DEFAULT_MAX_CONN 256
 #define AB_SYSLOG_DEFAULT_IDLE_MS (10 * 60 * 1000)
+#define AB_SYSLOG_DEFAULT_SILENT_MS (30 * 1000)
 #define AB_SYSLOG_DEFAULT_HIGH_WATER 100000
 #define AB_SYSLOG_MAX_LISTENERS 64
 #define AB_SYSLOG_MAX_SOURCES 1024
@@ -54,8 +58,11 @@ struct ab_syslog_listener_conf {
 	char *tls_cert, *tls_key, *tls_ca;   /* absolute paths (tls) */
 	bool tls_verify_client;   /* require a client certificate signed by tls_ca */
 	int max_message;          /* bytes; longer messages are truncated and marked */
-	int max_connections;      /* tcp/tls */
-	int64_t idle_timeout_ms;  /* tcp/tls; 0 = never */
+	int max_connections;      /* tcp/tls/relp */
+	int max_conns_per_source; /* per peer address; set: max_connections / 4, >= 1 */
+	int64_t idle_timeout_ms;  /* tcp/tls/relp; 0 = never */
+	int64_t idle_timeout_silent_ms;  /* until the first message; 0 = idle_timeout */
+	bool tls;                 /* proto tls, or relp with tls_cert/tls_key */
 	char *file;               /* where it is defined */
 	int line;
 };

@@ -71,6 +71,7 @@
 #include "lib/log.h"
 #include "store/store.h"
 #include "config/config_syslog.h"
+#include "ingest/relp_sess.h"
 #include "ingest/syslog_frame.h"
 #include "ingest/syslog_in.h"
 #include "ingest/syslog_source.h"
@@ -105,11 +106,13 @@ struct lsn {
 	int fd;
 	size_t max_message;
 	int max_conn;
+	int max_per_src;              /* connections from one peer address */
 	int64_t idle_ms;
+	int64_t silent_ms;            /* a connection that sent nothing yet */
 	SSL_CTX *ssl;
 	int nconn;
 	bool unlink_path;
-	uint64_t received, conns, rejected, dropped, kernel_drops;
+	uint64_t received, conns, rejected, dropped, kernel_drops, refused_src;
 };
 
 struct conn {
@@ -123,6 +126,12 @@ struct conn {
 	struct ab_framer fr;
 	char peer[PEER_MAX];
 	int64_t last_ms;
+	int64_t t_accept;
+	bool spoke;                   /* bytes of a message came (else: silent) */
+	struct ab_relp_sess *relp;    /* proto relp: the session (else NULL) */
+	bool out_blocked;             /* relp: answers wait for the socket (EPOLLOUT) */
+	bool rd_off;                  /* relp: too many unanswered frames, not read */
+	size_t tls_wlen;              /* relp over TLS: length of a write to repeat */
 	struct conn *prev, *next;
 };
 
@@ -141,6 +150,7 @@ struct batch {
 	int64_t t0;                   /* when its first line came */
 	bool ok;                      /* committed */
 	uint64_t errors;              /* failed commit tries */
+	uint64_t gen;                 /* commit sequence number (RELP answers wait for it) */
 };
 
 struct ab_syslog_in {
@@ -178,8 +188,10 @@ struct ab_syslog_in {
 	bool dirty;
 	uint64_t received, batches, dropped_by_source, udp_dropped, truncated, framing_errors,
 		conn_rejected, idle_closed, tls_failures, store_errors, pauses, parse_errors,
-		unrouted;
+		unrouted, conn_refused_src, silent_closed;
 	uint64_t udp_dropped_logged;
+	uint64_t gen_next;            /* the next batch's gen */
+	uint64_t done_gen;            /* every batch up to this gen is durable */
 	/* per-message context while feeding a connection */
 	struct lsn *cur_l;
 	const char *cur_peer;
@@ -224,9 +236,9 @@ static int set_interest(struct ab_syslog_in *in, int fd, void *tag, uint32_t eve
 
 static uint32_t conn_events(const struct ab_syslog_in *in, const struct conn *c)
 {
-	if (in->paused)
-		return 0;
-	return EPOLLIN | (c->want_write ? EPOLLOUT : 0);
+	if (in->paused || c->rd_off)
+		return c->out_blocked ? EPOLLOUT : 0;
+	return EPOLLIN | (c->want_write || c->out_blocked ? EPOLLOUT : 0);
 }
 
 /* ------------------------------------------------------------ open */
@@ -447,6 +459,8 @@ struct ab_syslog_in *ab_syslog_in_open(const struct ab_config *cfg, char *err, s
 		ab_buf_init(&in->bt[i].rec, BATCH_REC_CAP);
 	}
 	in->cur = &in->bt[0];
+	in->bt[0].gen = 1;
+	in->gen_next = 2;
 	in->status_path = ab_config_path(cfg, sc->status_file ? sc->status_file : "syslog.status");
 	if (!in->ls || !in->bt[0].ls || !in->bt[1].ls || !in->bt[0].offs || !in->bt[1].offs ||
 	    !in->status_path) {
@@ -478,10 +492,13 @@ struct ab_syslog_in *ab_syslog_in_open(const struct ab_config *cfg, char *err, s
 		l->proto = lc->proto;
 		l->max_message = (size_t)lc->max_message;
 		l->max_conn = lc->max_connections;
+		l->max_per_src = lc->max_conns_per_source > 0 ? lc->max_conns_per_source :
+			l->max_conn;
 		l->idle_ms = lc->idle_timeout_ms;
+		l->silent_ms = lc->idle_timeout_silent_ms;
 		if (l->max_message + 1 > in->rbufsz)
 			in->rbufsz = l->max_message + 1;
-		if (lc->proto == AB_SYSLOG_TLS && !(l->ssl = tls_ctx(lc, err, errsz)))
+		if ((lc->proto == AB_SYSLOG_TLS || lc->tls) && !(l->ssl = tls_ctx(lc, err, errsz)))
 			goto fail;
 		rc = lc->proto == AB_SYSLOG_UNIX ? bind_unix(l, lc, err, errsz) :
 			bind_inet(l, lc, err, errsz);
@@ -529,11 +546,12 @@ static void write_status(struct ab_syslog_in *in, bool force)
 	ls = json_array();
 	for (size_t i = 0; ls && i < in->n_ls; i++) {
 		const struct lsn *l = &in->ls[i];
-		json_array_append_new(ls, json_pack("{s:s,s:s,s:s,s:I,s:i,s:I,s:I,s:I,s:I}",
+		json_array_append_new(ls, json_pack("{s:s,s:s,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I}",
 			"name", l->name, "proto", ab_syslog_proto_name(l->proto), "address",
 			l->address, "received", (json_int_t)l->received, "connections", l->nconn,
 			"connections_total", (json_int_t)l->conns, "connections_rejected",
-			(json_int_t)l->rejected, "dropped", (json_int_t)l->dropped,
+			(json_int_t)l->rejected, "connections_refused_per_source",
+			(json_int_t)l->refused_src, "dropped", (json_int_t)l->dropped,
 			"kernel_dropped", (json_int_t)l->kernel_drops));
 	}
 	j = json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:i,s:o}",
@@ -552,6 +570,11 @@ static void write_status(struct ab_syslog_in *in, bool force)
 		"paused", in->paused, "pauses", (json_int_t)in->pauses,
 		"high_water", in->high_water,
 		"listeners", ls ? ls : json_array());
+	if (j) {
+		json_object_set_new(j, "connections_refused_per_source",
+			json_integer((json_int_t)in->conn_refused_src));
+		json_object_set_new(j, "silent_closed", json_integer((json_int_t)in->silent_closed));
+	}
 	if (j)
 		json_object_set_new(j, "journal", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}",
 			"unrouted", (json_int_t)in->unrouted,
@@ -707,6 +730,7 @@ static void reap(struct ab_syslog_in *in)
 		in->received += b->n;
 		in->unrouted += b->unrouted;
 		in->batches++;
+		in->done_gen = b->gen;     /* batches are reaped in order */
 	}
 	in->dirty = true;
 	batch_free(b);
@@ -738,6 +762,7 @@ static void flush(struct ab_syslog_in *in, bool wait)
 		wait_committer(in);
 	}
 	in->cur = b == &in->bt[0] ? &in->bt[1] : &in->bt[0];
+	in->cur->gen = in->gen_next++;
 	pthread_mutex_lock(&in->cmu);
 	in->sent = b;
 	in->c_work = true;
@@ -854,6 +879,10 @@ static void conn_close(struct ab_syslog_in *in, struct conn *c)
 	}
 	close(c->fd);
 	ab_framer_free(&c->fr);
+	if (c->relp) {
+		ab_relp_sess_free(c->relp);
+		free(c->relp);
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -873,6 +902,41 @@ static int frame_cb(const char *msg, size_t len, unsigned flags, void *arg)
 	return 0;
 }
 
+/* RELP: a syslog frame's message joins the current batch; its answer waits
+ * for the commit of that batch, or of the one before when the line went
+ * nowhere and the batch is empty (all earlier lines must be durable). */
+static int relp_msg(const char *msg, size_t len, bool truncated, void *arg, uint64_t *seq)
+{
+	struct ab_syslog_in *in = arg;
+	struct batch *b = in->cur;
+	size_t n0 = b->n;
+	uint64_t g = b->gen;
+
+	if (len > 0 && msg[len - 1] == '\n')
+		len--;
+	if (len > 0)
+		add_line(in, in->cur_l, in->cur_peer, msg, len, truncated);
+	*seq = in->cur != b || b->n > n0 || b->n > 0 ? g : g - 1;
+	return 0;
+}
+
+/* RELP: one try to write what is due before the connection is closed. */
+static void relp_last_words(struct conn *c)
+{
+	size_t len;
+	const char *p = ab_relp_sess_out(c->relp, &len);
+
+	if (len == 0 || len > INT32_MAX)
+		return;
+	if (c->ssl) {
+		if (c->handshaken && c->tls_wlen == 0)
+			(void)SSL_write(c->ssl, p, (int)len);
+		ERR_clear_error();
+	} else if (send(c->fd, p, len, MSG_NOSIGNAL) < 0) {
+		ab_log(AB_LOG_DEBUG, "syslog: peer %s: %s", c->peer, strerror(errno));
+	}
+}
+
 /* Feed bytes; false when the stream is broken (connection to be closed). */
 static bool feed(struct ab_syslog_in *in, struct conn *c, const void *p, size_t n)
 {
@@ -880,6 +944,21 @@ static bool feed(struct ab_syslog_in *in, struct conn *c, const void *p, size_t 
 
 	in->cur_l = c->l;
 	in->cur_peer = c->peer;
+	c->spoke = true;
+	if (c->relp) {
+		if (ab_relp_sess_feed(c->relp, p, n, relp_msg, in, err, sizeof err) >= 0) {
+			if (ab_relp_sess_busy(c->relp) && !c->rd_off) {
+				c->rd_off = true;    /* until answers went out */
+				set_interest(in, c->fd, c, conn_events(in, c));
+			}
+			return true;
+		}
+		in->framing_errors++;
+		ab_log(AB_LOG_WARNING, "syslog: listener '%s': peer %s: %s: closing the "
+			"session", c->l->name, c->peer[0] ? c->peer : "?", err);
+		relp_last_words(c);      /* a 500 answer, if any */
+		return false;
+	}
 	if (ab_framer_feed(&c->fr, p, n, frame_cb, in, err, sizeof err) < 0) {
 		in->framing_errors++;
 		ab_log(AB_LOG_WARNING, "syslog: listener '%s': peer %s: %s: closing the "
@@ -901,7 +980,7 @@ static void conn_read_plain(struct ab_syslog_in *in, struct conn *c)
 {
 	size_t total = 0;
 
-	while (total < READ_ROUND) {
+	while (total < READ_ROUND && !c->rd_off) {
 		ssize_t n = read(c->fd, in->rbuf, in->rbufsz);
 
 		if (n > 0) {
@@ -929,6 +1008,103 @@ static void conn_read_plain(struct ab_syslog_in *in, struct conn *c)
 	if (total >= READ_ROUND)
 		in->undrained = true;
 	c->last_ms = ab_mono_ms();
+}
+
+/*
+ * RELP: write the answers that are due.  Plain: send(2); TLS: SSL_write,
+ * repeated with the same length after a WANT_* (tls_wlen).  A socket that
+ * takes no more sets out_blocked (EPOLLOUT brings us back).  After the
+ * answer to "close" the connection is closed.  false when c was freed.
+ */
+static bool conn_flush_out(struct ab_syslog_in *in, struct conn *c)
+{
+	bool was = c->out_blocked;
+
+	for (;;) {
+		size_t len;
+		const char *p = ab_relp_sess_out(c->relp, &len);
+		ssize_t n;
+
+		if (len == 0)
+			break;
+		if (c->ssl) {
+			int r, er;
+
+			if (!c->handshaken)
+				break;
+			if (c->tls_wlen && c->tls_wlen <= len)
+				len = c->tls_wlen;
+			if (len > INT32_MAX)
+				len = INT32_MAX;
+			ERR_clear_error();
+			r = SSL_write(c->ssl, p, (int)len);
+			if (r <= 0) {
+				er = SSL_get_error(c->ssl, r);
+				if (er == SSL_ERROR_WANT_WRITE || er == SSL_ERROR_WANT_READ) {
+					c->tls_wlen = len;
+					c->out_blocked = true;
+					break;
+				}
+				goto broken;
+			}
+			c->tls_wlen = 0;
+			n = r;
+		} else {
+			n = send(c->fd, p, len, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					c->out_blocked = true;
+					break;
+				}
+				goto broken;
+			}
+		}
+		ab_relp_sess_wrote(c->relp, (size_t)n);
+		c->out_blocked = false;
+	}
+	if (c->relp->closing && !c->out_blocked) {
+		size_t len;
+
+		if (ab_relp_sess_out(c->relp, &len) && len == 0) {
+			conn_close(in, c);       /* answered "close" */
+			return false;
+		}
+	}
+	if (was != c->out_blocked)
+		set_interest(in, c->fd, c, conn_events(in, c));
+	return true;
+broken:
+	ab_log(AB_LOG_INFO, "syslog: listener '%s': peer %s: cannot send RELP answers: %s",
+		c->l->name, c->peer, c->ssl ? "TLS error" : strerror(errno));
+	ERR_clear_error();
+	conn_close(in, c);
+	return false;
+}
+
+/* RELP: answer what is durable now, on every session. */
+static void relp_ack_all(struct ab_syslog_in *in)
+{
+	struct conn *c, *next;
+
+	for (c = in->conns; c; c = next) {
+		next = c->next;
+		if (!c->relp)
+			continue;
+		if (ab_relp_sess_ack(c->relp, in->done_gen) < 0) {
+			ab_log(AB_LOG_WARNING, "syslog: listener '%s': peer %s: RELP answers do "
+				"not fit in memory: closing the session", c->l->name, c->peer);
+			conn_close(in, c);
+			continue;
+		}
+		if (!conn_flush_out(in, c))
+			continue;
+		if (c->rd_off && !ab_relp_sess_busy(c->relp)) {
+			c->rd_off = false;
+			set_interest(in, c->fd, c, conn_events(in, c));
+		}
+	}
 }
 
 /* TLS: handshake, then read records.  Returns with c possibly freed. */
@@ -973,7 +1149,7 @@ static void conn_io_tls(struct ab_syslog_in *in, struct conn *c)
 			}
 		}
 	}
-	while (total < READ_ROUND) {
+	while (total < READ_ROUND && !c->rd_off) {
 		ERR_clear_error();
 		r = SSL_read(c->ssl, in->rbuf, (int)(in->rbufsz > INT32_MAX ? INT32_MAX : in->rbufsz));
 		if (r > 0) {
@@ -1008,8 +1184,23 @@ static void conn_io_tls(struct ab_syslog_in *in, struct conn *c)
 	}
 }
 
+/* Does peer hold its share of l's connections already? */
+static bool over_per_source(const struct ab_syslog_in *in, const struct lsn *l, const char *peer)
+{
+	int n = 0;
+
+	if (l->max_per_src >= l->max_conn || !peer[0])
+		return false;
+	for (const struct conn *c = in->conns; c; c = c->next)
+		if (c->l == l && strcmp(c->peer, peer) == 0 && ++n >= l->max_per_src)
+			return true;
+	return false;
+}
+
 static void do_accept(struct ab_syslog_in *in, struct lsn *l)
 {
+	static struct ab_complaint full = AB_COMPLAINT_INIT, per_src = AB_COMPLAINT_INIT;
+
 	for (int k = 0; k < ACCEPT_ROUND; k++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof ss;
@@ -1031,8 +1222,19 @@ static void do_accept(struct ab_syslog_in *in, struct lsn *l)
 			l->rejected++;
 			in->conn_rejected++;
 			in->dirty = true;
-			ab_log(AB_LOG_WARNING, "syslog: listener '%s': connection from %s refused: "
-				"max_connections (%d) reached", l->name, peer, l->max_conn);
+			ab_complain(&full, 10000, AB_LOG_WARNING, "syslog: listener '%s': "
+				"connection from %s refused: max_connections (%d) reached", l->name,
+				peer, l->max_conn);
+			continue;
+		}
+		if (over_per_source(in, l, peer)) {
+			close(fd);
+			l->refused_src++;
+			in->conn_refused_src++;
+			in->dirty = true;
+			ab_complain(&per_src, 10000, AB_LOG_WARNING, "syslog: listener '%s': "
+				"connection from %s refused: it has max_conns_per_source (%d) open "
+				"already", l->name, peer, l->max_per_src);
 			continue;
 		}
 		c = calloc(1, sizeof *c);
@@ -1044,28 +1246,28 @@ static void do_accept(struct ab_syslog_in *in, struct lsn *l)
 		c->l = l;
 		c->fd = fd;
 		ab_strlcpy(c->peer, peer, sizeof c->peer);
-		c->last_ms = ab_mono_ms();
+		c->last_ms = c->t_accept = ab_mono_ms();
 		ab_framer_init(&c->fr, l->max_message);
-		c->handshaken = l->proto != AB_SYSLOG_TLS;
-		if (l->proto == AB_SYSLOG_TLS) {
-			c->ssl = SSL_new(l->ssl);
-			if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
-				SSL_free(c->ssl);
+		if (l->proto == AB_SYSLOG_RELP) {
+			c->relp = malloc(sizeof *c->relp);
+			if (!c->relp) {
 				ab_framer_free(&c->fr);
 				close(fd);
 				free(c);
 				continue;
 			}
+			ab_relp_sess_init(c->relp, l->max_message);
+		}
+		c->handshaken = !l->ssl;
+		if (l->ssl) {
+			c->ssl = SSL_new(l->ssl);
+			if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1)
+				goto drop;
 		}
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
-		if (epoll_ctl(in->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			SSL_free(c->ssl);
-			ab_framer_free(&c->fr);
-			close(fd);
-			free(c);
-			continue;
-		}
+		if (epoll_ctl(in->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			goto drop;
 		c->next = in->conns;
 		if (in->conns)
 			in->conns->prev = c;
@@ -1073,6 +1275,16 @@ static void do_accept(struct ab_syslog_in *in, struct lsn *l)
 		l->nconn++;
 		l->conns++;
 		in->dirty = true;
+		continue;
+drop:
+		SSL_free(c->ssl);
+		ab_framer_free(&c->fr);
+		if (c->relp) {
+			ab_relp_sess_free(c->relp);
+			free(c->relp);
+		}
+		close(fd);
+		free(c);
 	}
 }
 
@@ -1135,6 +1347,7 @@ static void do_dgram(struct ab_syslog_in *in, struct lsn *l)
 
 static void idle_scan(struct ab_syslog_in *in)
 {
+	static struct ab_complaint silent = AB_COMPLAINT_INIT;
 	int64_t now = ab_mono_ms();
 	struct conn *c, *next;
 
@@ -1143,6 +1356,19 @@ static void idle_scan(struct ab_syslog_in *in)
 	in->last_idle = now;
 	for (c = in->conns; c; c = next) {
 		next = c->next;
+		/* Silent: nothing came since the accept (a TLS handshake alone
+		 * does not count): the shorter idle_timeout_silent holds. */
+		if (!c->spoke && c->l->silent_ms > 0 && !in->paused &&
+		    (c->l->idle_ms == 0 || c->l->silent_ms < c->l->idle_ms) &&
+		    now - c->t_accept > c->l->silent_ms) {
+			in->idle_closed++;
+			in->silent_closed++;
+			ab_complain(&silent, 10000, AB_LOG_INFO, "syslog: listener '%s': peer %s "
+				"sent nothing for %lld ms (idle_timeout_silent): closing", c->l->name,
+				c->peer, (long long)c->l->silent_ms);
+			conn_close(in, c);
+			continue;
+		}
 		if (c->l->idle_ms > 0 && !in->paused && now - c->last_ms > c->l->idle_ms) {
 			in->idle_closed++;
 			ab_log(AB_LOG_INFO, "syslog: listener '%s': peer %s idle for more than "
@@ -1213,7 +1439,17 @@ static void *run(void *arg)
 		for (int i = 0; i < n; i++) {
 			enum kind *k = evs[i].data.ptr;
 
-			if (*k == K_CONN && !in->paused) {
+			if (*k == K_CONN && ((struct conn *)k)->out_blocked &&
+			    (evs[i].events & EPOLLOUT) && !conn_flush_out(in, (struct conn *)k))
+				continue;
+			/* not read while its answers wait: a hang-up ends it now (what
+			 * was not answered is resent), else EPOLLHUP would spin */
+			if (*k == K_CONN && ((struct conn *)k)->rd_off &&
+			    (evs[i].events & (EPOLLHUP | EPOLLERR))) {
+				conn_close(in, (struct conn *)k);
+				continue;
+			}
+			if (*k == K_CONN && !in->paused && !((struct conn *)k)->rd_off) {
 				struct conn *c = (struct conn *)k;
 				if (c->ssl)
 					conn_io_tls(in, c);
@@ -1237,6 +1473,7 @@ static void *run(void *arg)
 			flush(in, false);
 		else
 			reap(in);
+		relp_ack_all(in);
 		check_high_water(in);
 		idle_scan(in);
 		drop_log(in);
@@ -1339,10 +1576,19 @@ void ab_syslog_in_stop(struct ab_syslog_in *in)
 		pthread_join(in->th, NULL);
 		/* What is still buffered in open connections is committed too. */
 		in->round_rt = ab_runtime_ref(in->rt);
-		while (in->conns)
-			end_of_stream(in, in->conns);
+		for (struct conn *c = in->conns, *next; c; c = next) {
+			next = c->next;
+			if (!c->relp)      /* RELP sessions: answered below */
+				end_of_stream(in, c);
+		}
 		flush(in, true);   /* one try: stop is set */
 		wait_committer(in);
+		relp_ack_all(in);  /* best effort: what is not answered is resent */
+		for (struct conn *c = in->conns, *next; c; c = next) {
+			next = c->next;
+			if (c->relp && ab_relp_sess_serverclose(c->relp) == 0)
+				conn_flush_out(in, c);
+		}
 		ab_runtime_unref(in->round_rt);
 		in->round_rt = NULL;
 		write_status(in, true);
