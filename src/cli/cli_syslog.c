@@ -298,8 +298,8 @@ static int status(const struct ab_config *cfg, const struct opts *o)
 		str_or(json_string_value(json_object_get(j, "updated_at"))), pid,
 		pid > 0 && kill(pid, 0) < 0 && errno == ESRCH ? ": NOT RUNNING" : "");
 	static const char *const keys[] = { "received", "dropped_by_source", "udp_dropped",
-		"truncated", "framing_errors", "connections_rejected", "idle_closed",
-		"tls_failures", "store_errors", "parse_errors", "pauses", "high_water" };
+		"truncated", "framing_errors", "connections_rejected",
+		"connections_refused_per_source", "idle_closed", "silent_closed", "tls_failures", "store_errors", "parse_errors", "pauses", "high_water" };
 	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		printf("  %-22s %lld\n", keys[i],
 			(long long)json_integer_value(json_object_get(j, keys[i])));
