@@ -86,6 +86,13 @@ static const struct err_case cases[] = {
 	{ "tls settings on tcp", "syslog = { listeners = (\n{ name = \"a\"; proto = \"tcp\"; "
 	  "address = \"127.0.0.1:1\";\n tls_cert = \"/c\"; }\n); };\n", 4,
 	  "tls_\\* settings are only for proto \"tls\"" },
+	{ "relp with TLS without a key", "syslog = { listeners = (\n{ name = \"a\"; proto = \"relp\"; "
+	  "address = \"127.0.0.1:1\";\n tls_cert = \"/c\"; }\n); };\n", 3,
+	  "proto \"relp\" with TLS needs 'tls_cert' and 'tls_key'" },
+	{ "max_conns_per_source over max_connections", "syslog = { listeners = (\n{ name = \"a\"; "
+	  "proto = \"tcp\"; address = \"127.0.0.1:1\";\n max_connections = 4; "
+	  "max_conns_per_source = 5; }\n); };\n", 4,
+	  "setting 'max_conns_per_source': 5 is more than max_connections \\(4\\)" },
 	{ "duplicate listener name", "syslog = { listeners = (\n" L("a", "tcp", "127.0.0.1:1")
 	  ",\n" L("a", "tcp", "127.0.0.1:2") "\n); };\n", 4,
 	  "duplicate syslog listener name 'a' \\(first defined at line 3\\)" },
@@ -170,7 +177,11 @@ static void test_valid(void **state)
 		"      max_connections = 3; idle_timeout = \"30s\"; },\n"
 		"    { name = \"tls\"; proto = \"tls\"; address = \"*:6514\"; tls_cert = \"/c.pem\";\n"
 		"      tls_key = \"/k.pem\"; tls_ca = \"/ca.pem\"; tls_verify_client = true; },\n"
-		"    { name = \"local\"; proto = \"unix\"; address = \"/run/ab.sock\"; }\n"
+		"    { name = \"local\"; proto = \"unix\"; address = \"/run/ab.sock\"; },\n"
+		"    { name = \"relp\"; proto = \"relp\"; address = \"127.0.0.1:2514\";\n"
+		"      max_conns_per_source = 2; idle_timeout_silent = \"5s\"; },\n"
+		"    { name = \"relps\"; proto = \"relp\"; address = \"127.0.0.1:2515\";\n"
+		"      tls_cert = \"/c.pem\"; tls_key = \"/k.pem\"; }\n"
 		"  );\n"
 		"  sources = (\n"
 		"    { name = \"wazuh\"; listeners = [\"tcp\", \"tls\"]; hosts = [\"siem-*\"];\n"
@@ -188,11 +199,22 @@ static void test_valid(void **state)
 	assert_non_null(sc);
 	assert_int_equal(sc->high_water, 5000);
 	assert_string_equal(sc->status_file, "st.json");
-	assert_int_equal(sc->n_listeners, 4);
+	assert_int_equal(sc->n_listeners, 6);
 	assert_int_equal(sc->listeners[0].proto, AB_SYSLOG_UDP);
 	assert_int_equal(sc->listeners[0].max_message, AB_SYSLOG_DEFAULT_MAX_MESSAGE);
 	assert_int_equal(sc->listeners[0].max_connections, AB_SYSLOG_DEFAULT_MAX_CONN);
 	assert_int_equal(sc->listeners[0].idle_timeout_ms, AB_SYSLOG_DEFAULT_IDLE_MS);
+	assert_int_equal(sc->listeners[0].idle_timeout_silent_ms, AB_SYSLOG_DEFAULT_SILENT_MS);
+	assert_int_equal(sc->listeners[0].max_conns_per_source, AB_SYSLOG_DEFAULT_MAX_CONN / 4);
+	assert_int_equal(sc->listeners[1].max_conns_per_source, 1);   /* 3 / 4, at least 1 */
+	assert_false(sc->listeners[1].tls);
+	assert_true(sc->listeners[2].tls);
+	assert_int_equal(sc->listeners[4].proto, AB_SYSLOG_RELP);
+	assert_false(sc->listeners[4].tls);
+	assert_int_equal(sc->listeners[4].max_conns_per_source, 2);
+	assert_int_equal(sc->listeners[4].idle_timeout_silent_ms, 5000);
+	assert_int_equal(sc->listeners[5].proto, AB_SYSLOG_RELP);
+	assert_true(sc->listeners[5].tls);
 	assert_int_equal(sc->listeners[1].proto, AB_SYSLOG_TCP);
 	assert_string_equal(sc->listeners[1].address, "[::1]:5514");
 	assert_int_equal(sc->listeners[1].max_message, 8192);
@@ -271,6 +293,7 @@ static void test_helpers(void **state)
 	assert_int_equal(ab_syslog_facility_parse("local8"), -1);
 	assert_int_equal(ab_syslog_facility_parse(""), -1);
 	assert_string_equal(ab_syslog_proto_name(AB_SYSLOG_TLS), "tls");
+	assert_string_equal(ab_syslog_proto_name(AB_SYSLOG_RELP), "relp");
 }
 
 int main(void)
