@@ -1,6 +1,6 @@
 /*
- * syslog_in.c - the syslog listeners (UDP, TCP, TLS, unix datagram) and
- * their group commit into the store.
+ * syslog_in.c - the syslog listeners (UDP, TCP, TLS, RELP, unix datagram)
+ * and their group commit into the store.
  *
  * Public: ab_syslog_in_open, ab_syslog_in_start, ab_syslog_in_set_runtime,
  *         ab_syslog_in_stop (see syslog_in.h).
@@ -25,6 +25,16 @@
  * RETRY_MS; once the other batch is full too nothing else is read (input
  * pauses; nothing is dropped).  At most two batches are in memory.
  *
+ * RELP (proto "relp", relp_sess.h): a session's syslog frames go into the
+ * batch like TCP lines; each batch carries a sequence number (gen) and a
+ * frame's "200 OK" is written only once the batch that holds its line is
+ * committed (done_gen, set when the listener reaps it), so the sender
+ * resends what was unanswered at a crash.  One fdatasync thus answers
+ * every frame of a batch, of all sessions.  A session with
+ * AB_RELP_PENDING_SOFT unanswered frames is not read until answers went
+ * out.  At stop the last batch is committed and answered, then each
+ * session gets the "serverclose" hint.
+ *
  * Backpressure: with high_water > 0 the queued-job count plus the
  * journal's backlog (lines not moved into the store yet) is checked by the
  * listener (a read-only connection of its own, at most every HW_CHECK_MS);
@@ -36,9 +46,12 @@
  * counted too.
  *
  * Limits: max_message per message (longer ones are truncated and carry
- * fields "syslog.truncated"), max_connections per listener (extra ones are
- * accepted and closed at once, counted), idle_timeout per connection, a
- * broken octet count closes the connection.
+ * fields "syslog.truncated"), max_connections per listener and
+ * max_conns_per_source per peer address (extra ones are accepted and
+ * closed at once, counted, the log line rate limited), idle_timeout per
+ * connection and the shorter idle_timeout_silent for one that sent nothing
+ * since its accept, a broken octet count or RELP frame closes the
+ * connection.
  *
  * Diagnostics (ab_log): listener start lines, bind/TLS errors with the
  * address and what to do, framing errors and TLS handshake failures per

@@ -1,7 +1,8 @@
 /*
  * syslog_in.h - the syslog listeners: UDP, TCP (RFC 6587 octet counting or
  * LF framing, detected per connection), TLS over TCP (RFC 5425, OpenSSL,
- * optional client-certificate verification) and a unix datagram socket.
+ * optional client-certificate verification), RELP (plain or TLS; each line
+ * answered only once durable) and a unix datagram socket.
  *
  * One I/O thread serves every listener with epoll.  What it reads in one
  * round is parsed (syslog_source.h), routed and committed to the store in
