@@ -6,6 +6,9 @@
 # duplicates, lines resent after a kill, are counted and printed).  Then
 # RELP over TLS with rsyslog (tls.authmode certvalid) and the protocol by
 # hand: answers, errors, a broken frame, an oversize message.
+# AB_SOAK=1 (or AB_RELP_COMPARE=1) also runs the same kills with rsyslog
+# omfwd over plain TCP and prints how many lines that lost (no assertion:
+# TCP has no answer, losses there are expected).
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/daemon.sh"
@@ -16,9 +19,10 @@ command -v rsyslogd >/dev/null || bail "rsyslogd not installed (contrib/install-
 	bail "rsyslog-relp not installed (contrib/install-deps.sh --test)"
 ab_plugins file
 
-read -r P_RELP P_RTLS R_IN < <(ab_free_port 3)
+read -r P_RELP P_RTLS P_TCP R_IN R_CMP < <(ab_free_port 5)
 ASAN=0; ldd "$ABD" 2>/dev/null | grep -q libasan && ASAN=1
-KILLS=3; [ "${AB_SOAK:-0}" = 1 ] && KILLS=20
+KILLS=3; COMPARE=${AB_RELP_COMPARE:-0}
+[ "${AB_SOAK:-0}" = 1 ] && KILLS=20 COMPARE=1
 LINES=10000
 
 ( cd "$T" &&
@@ -42,7 +46,8 @@ syslog = {
   listeners = (
     { name = "relp"; proto = "relp"; address = "127.0.0.1:$P_RELP"; max_message = 2048; },
     { name = "relptls"; proto = "relp"; address = "127.0.0.1:$P_RTLS"; tls_cert = "$T/server.pem";
-      tls_key = "$T/server.key"; tls_ca = "$T/ca.pem"; tls_verify_client = true; }
+      tls_key = "$T/server.key"; tls_ca = "$T/ca.pem"; tls_verify_client = true; },
+    { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_TCP"; }
   );
 };
 CONF
@@ -54,17 +59,46 @@ print(j)' "$T/state/syslog.status" "$1" 2>/dev/null || echo -1; }
 stat_ge() { [ "$(stat "$1")" -ge "$2" ] 2>/dev/null; }
 has() { [ -f "$T/state/events.jsonl" ] && grep -qF -- "$1" "$T/state/events.jsonl"; }
 listening() { [ "$(grep -c 'syslog: listening on' "$T/daemon.log")" -ge "$1" ]; }
-# distinct "relp-N-end" numbers delivered (the title holds it once per event)
-nums() { grep -o '"title":"relp-[0-9]*-end' "$T/state/events.jsonl" 2>/dev/null | sed 's/.*relp-//; s/-end//'; }
-distinct() { nums | sort -u | wc -l; }
+# distinct "LABEL-N-end" numbers delivered (the title holds it once per event)
+nums() { grep -o "\"title\":\"${1:-relp}-[0-9]*-end" "$T/state/events.jsonl" 2>/dev/null |
+	sed 's/.*-\([0-9]*\)-end/\1/'; }
+distinct() { nums "${1:-relp}" | sort -u | wc -l; }
 all_in() { [ "$(distinct)" -ge "$LINES" ]; }
+# kill_run LABEL PORT: LINES numbered lines into rsyslog's input PORT, paced
+# over the kills; alertbridged is killed KILLS times and restarted.
+kill_run() {
+	python3 - "$2" "$LINES" "$((KILLS * 2 + 2))" "$1" > "$T/sender-$1.log" 2>&1 <<'PY' &
+import socket, sys, time
+port, n, secs, label = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4].encode()
+s = socket.create_connection(("127.0.0.1", port))
+t0, step = time.time(), 50
+for i in range(1, n + 1, step):
+    s.sendall(b"".join(b"<13>Dec  6 10:00:00 relphost relptest: %s-%d-end\n" % (label, k)
+                       for k in range(i, min(i + step, n + 1))))
+    delay = t0 + secs * (i + step - 1) / n - time.time()
+    if delay > 0:
+        time.sleep(delay)
+s.close()
+print("sent", n, "in", round(time.time() - t0, 1), "s")
+PY
+	local spid=$! k before
+	ab_track "$spid"
+	for k in $(seq 1 "$KILLS"); do
+		sleep "1.$((RANDOM % 10))"
+		before=$(distinct "$1")
+		ab_kill_daemon
+		ab_start_daemon "$T/ab.conf" || bail "daemon did not restart after kill $k"
+		diag "$1: kill $k: $before distinct lines delivered before it"
+	done
+	wait "$spid"
+}
 
 plan 16
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts proto relp (plain and TLS)" "$rc" 0
 ab_start_daemon "$T/ab.conf"
-ok "daemon starts 2 RELP listeners" wait_for 10 listening 2
+ok "daemon starts 3 listeners (2 RELP)" wait_for 10 listening 3
 
 # ---- a private rsyslogd: imtcp in, omrelp out (plain and TLS), retrying
 mkdir -p "$T/rsyslog"
@@ -73,6 +107,12 @@ global(workDirectory="$T/rsyslog" maxMessageSize="64k")
 module(load="imtcp")
 module(load="omrelp")
 input(type="imtcp" port="$R_IN" address="127.0.0.1" ruleset="fwd")
+input(type="imtcp" port="$R_CMP" address="127.0.0.1" ruleset="cmp")
+ruleset(name="cmp") {
+  action(type="omfwd" target="127.0.0.1" port="$P_TCP" protocol="tcp"
+    queue.type="LinkedList" queue.size="100000"
+    action.resumeRetryCount="-1" action.resumeInterval="1")
+}
 ruleset(name="fwd") {
   if \$msg contains "relptls-" then {
     action(type="omrelp" target="127.0.0.1" port="$P_RTLS" tls="on" tls.authmode="certvalid"
@@ -90,36 +130,13 @@ rs_up() { python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", 
 ok "private rsyslogd with omrelp starts" wait_for 20 rs_up
 
 # ---- 10,000 numbered lines into rsyslog, paced over the kills
-secs=$((KILLS * 2 + 2))
-python3 - "$R_IN" "$LINES" "$secs" > "$T/sender.log" 2>&1 <<'PY' &
-import socket, sys, time
-port, n, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-s = socket.create_connection(("127.0.0.1", port))
-t0, step = time.time(), 50
-for i in range(1, n + 1, step):
-    s.sendall(b"".join(b"<13>Dec  6 10:00:00 relphost relptest: relp-%d-end\n" % k
-                       for k in range(i, min(i + step, n + 1))))
-    delay = t0 + secs * (i + step - 1) / n - time.time()
-    if delay > 0:
-        time.sleep(delay)
-s.close()
-print("sent", n, "in", round(time.time() - t0, 1), "s")
-PY
-SPID=$!; ab_track "$SPID"
 t0=$(date +%s.%N)
-for k in $(seq 1 "$KILLS"); do
-	sleep "1.$((RANDOM % 10))"
-	before=$(distinct)
-	ab_kill_daemon
-	ab_start_daemon "$T/ab.conf" || bail "daemon did not restart after kill $k"
-	diag "kill $k: $before distinct lines delivered before it"
-done
-wait "$SPID"
+kill_run relp "$R_IN"
 ok "all $LINES lines delivered after $KILLS kill -9" wait_for $((ASAN ? 300 : 120)) all_in
 t1=$(date +%s.%N)
 total=$(nums | wc -l)
 got=$(distinct)
-diag "$(cat "$T/sender.log"); delivered $got distinct, $total in all: $((total - got)) duplicate(s) (resent after kills, allowed); $(python3 -c "print(round($t1 - $t0, 1))") s"
+diag "$(cat "$T/sender-relp.log"); delivered $got distinct, $total in all: $((total - got)) duplicate(s) (resent after kills, allowed); $(python3 -c "print(round($t1 - $t0, 1))") s"
 is "0 lines lost" "$((LINES - got))" 0
 seq_ok=$(nums | sort -nu |
 	awk 'NR == 1 { f = $1 } END { print f "," $1 "," NR }')
@@ -130,6 +147,17 @@ ok "syslog status counts RELP lines as received" stat_ge received 1
 for i in 1 2 3; do printf '<13>Dec  6 10:00:00 relphost relptest: relptls-%d\n' "$i"; done |
 	python3 -c 'import socket,sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(sys.stdin.buffer.read()); s.close()' "$R_IN"
 ok "rsyslog omrelp over TLS (certvalid, client cert) lines arrive" wait_for 30 has relptls-3
+
+# ---- the same over plain TCP (omfwd), for comparison: figures only
+if [ "$COMPARE" = 1 ]; then
+	kill_run tcpcmp "$R_CMP"
+	prev=-1; n=0
+	while [ "$n" -lt 60 ] && [ "$(distinct tcpcmp)" != "$prev" ]; do   # until it settles
+		prev=$(distinct tcpcmp); sleep 3; n=$((n + 3))
+	done
+	diag "omfwd over plain TCP, $LINES lines, $KILLS kill -9: $((LINES - $(distinct tcpcmp))) lost" \
+		"($(distinct tcpcmp) distinct delivered, $(nums tcpcmp | wc -l) in all)"
+fi
 ab_stop_daemon "$RPID" >/dev/null
 
 # ---- the protocol by hand
