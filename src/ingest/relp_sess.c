@@ -104,7 +104,7 @@ static int on_frame(uint32_t txnr, const char *cmd, const char *data, size_t len
 	uint64_t seq = 0;
 
 	s->frames++;
-	if (s->closing)
+	if (s->close_rcvd)
 		return 0;                /* nothing counts after "close" */
 	if (strcmp(cmd, "syslog") == 0) {
 		if (!s->open) {
@@ -136,7 +136,8 @@ static int on_frame(uint32_t txnr, const char *cmd, const char *data, size_t len
 		}
 		return 0;
 	}
-	if (push(s, txnr, last_seq(s), strcmp(cmd, "close") == 0 ? A_CLOSE : A_UNSUPPORTED) < 0)
+	s->close_rcvd = strcmp(cmd, "close") == 0;
+	if (push(s, txnr, last_seq(s), s->close_rcvd ? A_CLOSE : A_UNSUPPORTED) < 0)
 		goto full;
 	return 0;
 full:

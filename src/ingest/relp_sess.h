@@ -34,6 +34,7 @@ struct ab_relp_pend;
 struct ab_relp_sess {
 	struct ab_relp_framer fr;
 	bool open;                /* "open" answered */
+	bool close_rcvd;          /* "close" came: later frames are ignored */
 	bool closing;             /* "close" answered: end after the output is written */
 	struct ab_relp_pend *pend;
 	size_t head, n, cap;      /* pend[head..n) wait for their commit */

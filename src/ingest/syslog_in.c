@@ -1054,8 +1054,10 @@ static bool conn_flush_out(struct ab_syslog_in *in, struct conn *c)
 			if (r <= 0) {
 				er = SSL_get_error(c->ssl, r);
 				if (er == SSL_ERROR_WANT_WRITE || er == SSL_ERROR_WANT_READ) {
+					/* WANT_READ: the next read brings what TLS waits
+					 * for; relp_ack_all retries every round */
 					c->tls_wlen = len;
-					c->out_blocked = true;
+					c->out_blocked = er == SSL_ERROR_WANT_WRITE;
 					break;
 				}
 				goto broken;

@@ -60,7 +60,8 @@ static void test_answers_wait_for_commit(void **state)
 	(void)state;
 	ab_relp_sess_init(&s, 64);
 	assert_int_equal(feed(&s, &t, OPEN "2 syslog 3 <1>\n3 syslog 1 b\n4 syslog 1 c\n"
-		"5 syslog 1 d\n6 foo 0\n7 close 0\n"), 7);
+		"5 syslog 1 d\n6 foo 0\n7 close 0\n8 syslog 1 z\n"), 8);
+	assert_int_equal(t.n, 4);     /* the frame after "close" is ignored */
 	assert_string_equal(t.last, "d");
 	assert_non_null(strstr(drain(&s, out, sizeof out), "1 rsp 63 200 OK\nrelp_version=0"));
 	assert_int_equal(ab_relp_sess_ack(&s, 4), 0);
