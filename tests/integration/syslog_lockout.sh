@@ -16,9 +16,7 @@ ab_plugins file
 python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.2", 0))' 2>/dev/null ||
 	bail "cannot bind 127.0.0.2 (the loopback network is needed)"
 read -r P_TCP P_TLS P_RELP < <(ab_free_port 3)
-( cd "$T" &&
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout server.key -out server.pem -days 2 \
-	-subj "/CN=alertbridge.test" ) > "$T/openssl.log" 2>&1 || bail "openssl failed"
+sh "$top_srcdir/tests/lib/mkcert.sh" "$T" || bail "mkcert failed"
 
 # 16 slots, 4 per source: the hog gets 4 of each listener, never all 16.
 cat > "$T/ab.conf" <<CONF

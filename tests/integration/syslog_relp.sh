@@ -25,14 +25,12 @@ KILLS=3; COMPARE=${AB_RELP_COMPARE:-0}
 [ "${AB_SOAK:-0}" = 1 ] && KILLS=20 COMPARE=1
 LINES=10000
 
+# Test CA and server certificate (tests/lib/mkcert.sh), and rsyslog's client certificate.
+sh "$top_srcdir/tests/lib/mkcert.sh" "$T" || bail "mkcert failed"
 ( cd "$T" &&
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=ab test CA" &&
-  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=alertbridge.test" &&
-  printf 'subjectAltName=DNS:alertbridge.test,IP:127.0.0.1\n' > san.ext &&
-  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext &&
   openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=rsyslog.test" &&
   openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2
-) > "$T/openssl.log" 2>&1 || bail "openssl could not make the test certificates"
+) > "$T/openssl.log" 2>&1 || bail "openssl could not make the client certificate"
 
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
@@ -94,7 +92,7 @@ PY
 	wait "$spid"
 }
 
-plan 16
+plan 15
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts proto relp (plain and TLS)" "$rc" 0
