@@ -131,6 +131,9 @@ static const struct err_case err_cases[] = {
 	{ "retention_not_a_string",
 	  "retention = 30;\n",
 	  { { 1, "setting 'retention' must be a duration string" } }, 1, NULL },
+	{ "min_free_mb_negative",
+	  "min_free_mb = -1;\n",
+	  { { 1, "setting 'min_free_mb' must be between 0 and 16777216 (got -1)" } }, 1, NULL },
 	{ "wrong_type_int",
 	  "dispatch = {\n\tworkers = \"2\";\n};\n",
 	  { { 2, "setting 'workers' must be an integer" } }, 1, NULL },
@@ -411,6 +414,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->dispatch.poll_ms, 500);
 	assert_int_equal(cfg->dispatch.timeout_ms, 30000);
 	assert_int_equal(cfg->retention_ms, 30LL * 86400 * 1000);
+	assert_int_equal(cfg->min_free_mb, 64);
 	assert_int_equal(cfg->n_channels, 0);
 	assert_int_equal(cfg->n_rules, 0);
 	assert_int_equal(cfg->n_default, 0);
