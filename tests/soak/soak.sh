@@ -1,0 +1,242 @@
+#!/bin/bash
+# soak.sh - the soak suite: faults against the real daemon, a real Postfix and
+# a local webhook sink, and what each input acknowledged, delivered, lost and
+# duplicated through them (tests/soak/tally.py prints one line per scenario).
+#
+#   cli      `send --lines` bursts (100 events per commit) while the daemon
+#            is killed with SIGKILL KILLS times
+#   milter   alert mails through Postfix (smtpd_milters, milter_default_action
+#            = tempfail; the sender retries what Postfix refused) while the
+#            daemon is killed KILLS times
+#   disk     `send` bursts while a filler takes the state filesystem (a tmpfs)
+#            below min_free_mb and gives it back; refused sends (exit 75) retry
+#   outage   the webhook answers 503 for OUTAGE seconds while events queue
+#   storm    the webhook answers 429 with Retry-After: 5 for STORM seconds;
+#            no request may come sooner than 5 s after a 429
+#
+# AB_SOAK=full (make soak): 10,000 events and 20 kills per input, 2,000 mails
+# (Postfix's own pace), a 120 s outage, a 30 s storm, 1,000 events each.
+# AB_SOAK=short (the default, run by make check / CI): the same scenarios,
+# smaller.  AB_SOAK_ONLY="cli milter" runs some of them.  A scenario passes
+# when nothing acknowledged is lost and duplicates are at most 1% and each
+# carries the webhook-id of its first delivery.  Needs root (Postfix, tmpfs),
+# postfix, swaks, python3.
+set -u
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/daemon.sh"
+. "$top_srcdir/tests/lib/postfix.sh"
+
+pf_require
+pf_begin absoak
+AB=$top_builddir/src/alertbridge
+TALLY=$top_srcdir/tests/soak/tally.py
+ASAN=0; ldd "$ABD" 2>/dev/null | grep -q libasan && ASAN=1
+if [ "${AB_SOAK:-short}" = full ]; then
+	EVENTS=10000 KILLS=20 MAILS=2000 OUTAGE=120 STORM=30 FAULT_EVENTS=1000 DRAIN=900
+else
+	EVENTS=$((ASAN ? 600 : 1500)) KILLS=3 MAILS=$((ASAN ? 60 : 150)) OUTAGE=10 STORM=8
+	FAULT_EVENTS=200 DRAIN=240
+fi
+ONLY=${AB_SOAK_ONLY:-cli milter disk outage storm}
+diag "soak: ${AB_SOAK:-short}: $EVENTS events, $KILLS kills, $MAILS mails, outage $OUTAGE s, storm $STORM s"
+
+read -r SINKP SPORT MPORT < <(ab_free_port 3)
+ab_plugins webhook
+ab_sink SINK --record "$T/rec.jsonl" --control "$T/ctl.json"
+S=$T/state
+mkdir -p "$S"
+
+conf() {   # conf SCENARIO: a daemon config delivering to the sink, its own store
+	cat > "$T/$1.conf" <<CONF
+state_dir = "$S";
+store = "$1.db";
+plugin_dir = "$T/plugins";
+min_free_mb = 24;
+log = { level = "info"; };
+dispatch = { workers = 4; poll = "50ms"; backoff_base = "1s"; backoff_cap = "30s"; };
+channels = ( { name = "hook"; type = "webhook"; url = "http://127.0.0.1:$SINK/$1";
+  allow_http = true; allow_networks = ["127.0.0.0/8"]; } );
+default = ["hook"];
+milter = { socket = "inet:$MPORT@127.0.0.1"; };
+profiles = ( "$top_srcdir/conf/profiles.d/*.conf" );
+mail_sources = ( { name = "alerts"; recipients = ["alerts@example.com"]; profile = "generic"; } );
+CONF
+}
+rec() { grep -F "\"path\": \"/$1\"" "$T/rec.jsonl" > "$T/$1.rec" 2>/dev/null; }
+# tally NAME SINCE [tally options]: the scenario's line; passes or fails the test
+tally() {
+	local name=$1 since=$2 out rc
+	shift 2
+	rec "$name"
+	out=$(python3 "$TALLY" --record "$T/$name.rec" --acked "$T/$name.acked" \
+		--input "$name" --since "$since" "$@"); rc=$?
+	echo "$out" >> "$T/summary.txt"
+	diag "$out"
+	ok "$name: nothing lost, duplicates <= 1% with their webhook-id" test "$rc" -eq 0
+}
+# drained NAME: every acknowledged tag reached the sink
+drained() {
+	rec "$1"
+	python3 "$TALLY" --record "$T/$1.rec" --acked "$T/$1.acked" --input "$1" --json |
+		python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(j["lost"] != 0)'
+}
+now() { date +%s.%N; }
+# events NAME FROM N: N events as JSON lines, tags soak-NAME-FROM...
+events() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import sys
+name, start, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(start, start + n):
+    print('{"type":"finding.new","severity":"high","title":"soak-%s-%d","summary":"soak"}' % (name, i))
+PY
+}
+# burst NAME N [PACE]: `send --lines` in commits of 100 (PACE seconds apart);
+# a commit that exits 0 is acknowledged (its tags go to NAME.acked); exit 75
+# (no room) retries it
+burst() {
+	local name=$1 n=$2 pace=${3:-0} i rc
+	for ((i = 0; i < n; i += 100)); do
+		[ "$pace" = 0 ] || sleep "$pace"
+		events "$name" "$i" 100 > "$T/$name.chunk"
+		while :; do
+			"$AB" -c "$T/$name.conf" send --lines "$T/$name.chunk" >> "$T/$name.send.log" 2>&1
+			rc=$?
+			[ "$rc" -eq 75 ] || break
+			sleep 0.2
+		done
+		[ "$rc" -eq 0 ] && grep -o "soak-$name-[0-9]*" "$T/$name.chunk" >> "$T/$name.acked"
+	done
+}
+# killer PID_OF_BURST CONF: SIGKILL the daemon KILLS times while the burst runs
+killer() {
+	local k during=0
+	for ((k = 1; k <= KILLS; k++)); do
+		sleep "0.$((2 + RANDOM % 7))"
+		kill -0 "$1" 2>/dev/null && during=$((during + 1))
+		ab_kill_daemon
+		ab_start_daemon "$2" || bail "daemon did not restart after kill $k"
+	done
+	diag "$KILLS SIGKILL, $during of them during the burst"
+}
+# pace N: seconds between commits of 100 so that N events span the kills
+pace() { awk -v k="$KILLS" -v n="$1" 'BEGIN { printf "%.3f", k * 0.9 / (n / 100) }'; }
+
+plan $(($(wc -w <<< "$ONLY") * 2))
+
+# ---------------------------------------------------------------- cli
+if [[ " $ONLY " == *" cli "* ]]; then
+	conf cli; : > "$T/cli.acked"
+	ab_start_daemon "$T/cli.conf" || bail "daemon did not start"
+	burst cli "$EVENTS" "$(pace "$EVENTS")" & BP=$!; ab_track "$BP"
+	killer "$BP" "$T/cli.conf"
+	wait "$BP"; ab_forget "$BP"; t0=$(now)
+	ok "cli: all acknowledged events delivered (drain)" wait_for "$DRAIN" drained cli
+	tally cli "$t0"
+	ab_stop_daemon
+fi
+
+# ---------------------------------------------------------------- milter
+if [[ " $ONLY " == *" milter "* ]]; then
+	conf milter; : > "$T/milter.acked"
+	pf_setup "$T" "$SPORT" "$MPORT" alerts@example.com
+	postconf -c "$PF/etc" non_smtpd_milters= milter_default_action=tempfail \
+		milter_connect_timeout=5s milter_command_timeout=10s >/dev/null
+	ab_start_daemon "$T/milter.conf" || bail "daemon did not start"
+	wait_for 10 grep -q 'milter listening' "$AB_DLOG"
+	postfix -c "$PF/etc" start >"$T/pfstart.log" 2>&1
+	wait_for 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SPORT" || bail "postfix did not start"
+	# one SMTP session per 10 mails; a refused mail (4xx, or the session lost) is sent again
+	python3 - "$SPORT" "$MAILS" "$T/milter.acked" "$(pace "$MAILS")" > "$T/milter.sender.log" 2>&1 <<'PY' & BP=$!
+import smtplib, sys, time
+port, n, acked = int(sys.argv[1]), int(sys.argv[2]), open(sys.argv[3], "a")
+pace = float(sys.argv[4]) / 100          # seconds per 100 mails -> per mail
+s, refused = None, 0
+for i in range(n):
+    time.sleep(pace)
+    if s is not None and i % 10 == 0:    # a new SMTP session every 10 mails
+        try:
+            s.quit()
+        except Exception:
+            pass
+        s = None
+    msg = ("Subject: HIGH: soak-milter-%d\r\nFrom: scanner@example.net\r\n"
+           "Message-ID: <soak-%d@example.net>\r\n\r\nHost: db1\r\nSeverity: high\r\n" % (i, i))
+    while True:
+        try:
+            if s is None:
+                s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+                s.ehlo("client.test")
+            s.sendmail("scanner@example.net", ["alerts@example.com"], msg)
+            acked.write("soak-milter-%d\n" % i); acked.flush()
+            break
+        except (smtplib.SMTPException, OSError) as e:
+            refused += 1
+            try:
+                s.close()
+            except Exception:
+                pass
+            s = None
+            time.sleep(0.2)
+print("refused and sent again: %d" % refused)
+PY
+	ab_track "$BP"
+	killer "$BP" "$T/milter.conf"
+	wait "$BP"; ab_forget "$BP"; t0=$(now)
+	diag "milter sender: $(tail -1 "$T/milter.sender.log")"
+	ok "milter: all acknowledged mails delivered (drain)" wait_for "$DRAIN" drained milter
+	tally milter "$t0"
+	ab_stop_daemon
+	pf_stop
+fi
+
+# ---------------------------------------------------------------- disk
+if [[ " $ONLY " == *" disk "* ]]; then
+	conf disk; : > "$T/disk.acked"
+	mkdir -p "$T/dstate"
+	mount -t tmpfs -o size=128m,mode=755 absoak "$T/dstate" || bail "cannot mount a tmpfs"
+	ab_on_exit umount -l "$T/dstate"
+	sed -i "s|^state_dir = .*|state_dir = \"$T/dstate\";|" "$T/disk.conf"
+	ab_start_daemon "$T/disk.conf" || bail "daemon did not start"
+	burst disk "$EVENTS" & BP=$!; ab_track "$BP"
+	for r in 1 2 3; do   # fill below the mark (24 MiB), hold, give it back
+		sleep 1
+		avail=$(df -Pm "$T/dstate" | awk 'NR == 2 { print $4 }')
+		fallocate -l "$((avail - 12))M" "$T/dstate/filler" 2>/dev/null
+		sleep 2
+		rm -f "$T/dstate/filler"
+	done
+	wait "$BP"; ab_forget "$BP"; t0=$(now)
+	diag "disk: send refused with exit 75 (and retried) $(grep -c 'below min_free_mb' "$T/disk.send.log") times"
+	ok "disk: all acknowledged events delivered (drain)" wait_for "$DRAIN" drained disk
+	tally disk "$t0"
+	ab_stop_daemon
+fi
+
+# ---------------------------------------------------------------- outage, storm
+# fault NAME CONTROL SECONDS [tally options]: the sink answers CONTROL for SECONDS
+# while FAULT_EVENTS events are queued; then it answers 200 again
+fault() {
+	local name=$1 ctl=$2 secs=$3
+	shift 3
+	conf "$name"; : > "$T/$name.acked"
+	echo "$ctl" > "$T/ctl.json"
+	ab_start_daemon "$T/$name.conf" || bail "daemon did not start"
+	burst "$name" "$FAULT_EVENTS"
+	sleep "$secs"
+	: > "$T/ctl.json"; t0=$(now)
+	rec "$name"
+	diag "$name: $(python3 -c 'import json,sys
+n = [json.loads(l) for l in open(sys.argv[1])]
+f = [r for r in n if r["answer"] != "ok"]
+print("%d requests to the failing endpoint in %s s" % (len(f), sys.argv[2]))' "$T/$name.rec" "$secs")"
+	ok "$name: all events delivered after the fault (drain)" wait_for "$DRAIN" drained "$name"
+	tally "$name" "$t0" "$@"
+	ab_stop_daemon
+}
+[[ " $ONLY " == *" outage "* ]] &&
+	fault outage '{"mode": "status", "status": 503, "body": "down"}' "$OUTAGE"
+[[ " $ONLY " == *" storm "* ]] &&
+	fault storm '{"mode": "status", "status": 429, "retry_after": "5"}' "$STORM" --retry-after 5
+
+diag "summary (also in $T/summary.txt with AB_KEEP=1):"
+while read -r l; do diag "  $l"; done < "$T/summary.txt"
