@@ -13,6 +13,9 @@
 #   outage   the webhook answers 503 for OUTAGE seconds while events queue
 #   storm    the webhook answers 429 with Retry-After: 5 for STORM seconds;
 #            no request may come sooner than 5 s after a 429
+#   garbage  GARBAGE_MB of random bytes over syslog TCP with rules as shipped
+#            (no default channel, syslog.message not routed): the store must
+#            not grow with it, the daemon's peak RSS is printed
 #
 # AB_SOAK=full (make soak): 10,000 events and 20 kills per input, 2,000 mails
 # (Postfix's own pace), a 120 s outage, a 30 s storm, 1,000 events each.
@@ -33,18 +36,19 @@ TALLY=$top_srcdir/tests/soak/tally.py
 ASAN=0; ldd "$ABD" 2>/dev/null | grep -q libasan && ASAN=1
 if [ "${AB_SOAK:-short}" = full ]; then
 	EVENTS=10000 KILLS=20 MAILS=2000 OUTAGE=120 STORM=30 FAULT_EVENTS=1000 DRAIN=900
+	GARBAGE_MB=200
 else
 	EVENTS=$((ASAN ? 600 : 1500)) KILLS=3 MAILS=$((ASAN ? 60 : 150)) OUTAGE=10 STORM=8
-	FAULT_EVENTS=200 DRAIN=240
+	FAULT_EVENTS=200 DRAIN=240 GARBAGE_MB=$((ASAN ? 5 : 20))
 fi
-ONLY=${AB_SOAK_ONLY:-cli milter disk outage storm}
+ONLY=${AB_SOAK_ONLY:-cli milter disk outage storm garbage}
 diag "soak: ${AB_SOAK:-short}: $EVENTS events, $KILLS kills, $MAILS mails, outage $OUTAGE s, storm $STORM s"
 
-read -r SINKP SPORT MPORT < <(ab_free_port 3)
+read -r SINKP SPORT MPORT P_TCP < <(ab_free_port 4)
 ab_plugins webhook
 ab_sink SINK --record "$T/rec.jsonl" --control "$T/ctl.json"
 S=$T/state
-mkdir -p "$S"
+mkdir -p "$S"; : > "$T/summary.txt"
 
 conf() {   # conf SCENARIO: a daemon config delivering to the sink, its own store
 	cat > "$T/$1.conf" <<CONF
@@ -121,7 +125,7 @@ killer() {
 # pace N: seconds between commits of 100 so that N events span the kills
 pace() { awk -v k="$KILLS" -v n="$1" 'BEGIN { printf "%.3f", k * 0.9 / (n / 100) }'; }
 
-plan $(($(wc -w <<< "$ONLY") * 2))
+plan $(($(wc -w <<< "$ONLY") * 2))   # two checks per scenario
 
 # ---------------------------------------------------------------- cli
 if [[ " $ONLY " == *" cli "* ]]; then
@@ -237,6 +241,38 @@ print("%d requests to the failing endpoint in %s s" % (len(f), sys.argv[2]))' "$
 	fault outage '{"mode": "status", "status": 503, "body": "down"}' "$OUTAGE"
 [[ " $ONLY " == *" storm "* ]] &&
 	fault storm '{"mode": "status", "status": 429, "retry_after": "5"}' "$STORM" --retry-after 5
+
+# ---------------------------------------------------------------- garbage
+if [[ " $ONLY " == *" garbage "* ]]; then
+	conf garbage
+	cat >> "$T/garbage.conf" <<CONF
+rules = ( { name = "serious"; min_severity = "high"; not = { events = ["syslog.message"]; };
+  channels = ["hook"]; } );
+syslog = { listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_TCP"; } ); };
+CONF
+	sed -i 's/^default = \["hook"\];/default = [];/' "$T/garbage.conf"
+	ab_start_daemon "$T/garbage.conf" || bail "daemon did not start"
+	wait_for 10 grep -q 'syslog: listening on' "$AB_DLOG"
+	size() { du -sk "$S"/garbage.db* 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'; }
+	before=$(size)
+	python3 - "$P_TCP" "$GARBAGE_MB" <<'PY'
+import os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for _ in range(int(sys.argv[2]) * 16):
+    s.sendall(os.urandom(65536))
+s.close()
+PY
+	stat_n() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("received", 0))' \
+		"$S/syslog.status" 2>/dev/null || echo 0; }
+	settled() { local a; a=$(stat_n); sleep 1; [ "$a" = "$(stat_n)" ]; }
+	wait_for 60 settled
+	after=$(size)
+	rss=$(awk '/VmHWM/ { print $2 }' "/proc/$DPID/status")
+	diag "garbage: $GARBAGE_MB MiB of random bytes over TCP: store $before -> $after KiB, daemon peak RSS $((rss / 1024)) MiB, $(stat_n) lines received"
+	ok "garbage: the store does not grow with garbage (< 8 MiB more)" test $((after - before)) -lt 8192
+	ok "garbage: the daemon's peak RSS stays under 200 MiB" test "$rss" -lt 204800
+	ab_stop_daemon
+fi
 
 diag "summary (also in $T/summary.txt with AB_KEEP=1):"
 while read -r l; do diag "  $l"; done < "$T/summary.txt"
