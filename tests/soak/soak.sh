@@ -262,9 +262,11 @@ for _ in range(int(sys.argv[2]) * 16):
     s.sendall(os.urandom(65536))
 s.close()
 PY
-	stat_n() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("received", 0))' \
-		"$S/syslog.status" 2>/dev/null || echo 0; }
-	settled() { local a; a=$(stat_n); sleep 1; [ "$a" = "$(stat_n)" ]; }
+	stat_n() {   # lines the listener read (routed or not)
+		python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listeners"][0]["received"])' \
+			"$S/syslog.status" 2>/dev/null || echo 0
+	}
+	settled() { local a; a=$(stat_n); sleep 1.5; [ "$a" -gt 0 ] && [ "$a" = "$(stat_n)" ]; }
 	wait_for 60 settled
 	after=$(size)
 	rss=$(awk '/VmHWM/ { print $2 }' "/proc/$DPID/status")
