@@ -428,8 +428,7 @@ int ab_cli_status(int argc, char **argv, const struct ab_cli *cli)
 			"running", (json_int_t)n[AB_JOB_RUNNING], "done", (json_int_t)n[AB_JOB_DONE],
 			"dead", (json_int_t)n[AB_JOB_DEAD]);
 
-		ab_cli_print_json_line(j);
-		json_decref(j);
+		ab_cli_print_json_line(j);   /* takes the reference */
 		goto out;
 	}
 	printf("store %s: %.1f MiB (database %.1f, write-ahead log %.1f), syslog journal %.1f MiB\n",
