@@ -30,6 +30,7 @@
 #include "config/config_channel.h"
 #include "config/config_mail.h"
 #include "config/config_rules.h"
+#include "config/config_users.h"
 #include "config/config_syslog.h"
 
 struct ab_dispatch_conf {
@@ -62,6 +63,8 @@ struct ab_config {
 	struct ab_chan_ref *default_refs; /* one per default channel (routing), or NULL */
 	struct ab_team_conf *teams;   /* team blocks */
 	size_t n_teams;
+	struct ab_user_conf *users;   /* the directory (config_users.h) */
+	size_t n_users;
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
 	struct ab_syslog_conf *syslog;  /* NULL when not configured */
 	struct ab_mail_conf *mail;      /* NULL when not configured */
