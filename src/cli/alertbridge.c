@@ -165,8 +165,9 @@ static const struct command commands[] = {
 		{ "log [--channel NAME] [--json] [-n N]", "delivery log, newest first" },
 		{ "log --channels [--json]", "channel health (healthy, failing, disabled)" } } },
 	{ "inbox", ab_cli_inbox, {
-		{ "inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear",
-		  "the inbox channel's alerts" } } },
+		{ "inbox [--channel NAME] [--user NAME] list [--unread] [--json] | read ID | "
+		  "remove ID... | clear | owners",
+		  "the inbox channel's alerts: the shared list or a user's own" } } },
 	{ "users", ab_cli_users, {
 		{ "users [--json] [--team NAME]", "the people of the configuration: e-mail, "
 		  "teams, roles" } } },
