@@ -8,6 +8,12 @@
 #   milter   alert mails through Postfix (smtpd_milters, milter_default_action
 #            = tempfail; the sender retries what Postfix refused) while the
 #            daemon is killed KILLS times
+#   relp     numbered lines into a private rsyslogd that forwards them with
+#            omrelp to the RELP listener, while the daemon is killed KILLS
+#            times (acknowledged: every line rsyslog took)
+#   flood    one client (127.0.0.2) opens FLOOD idle connections to the TCP
+#            listener; another sender's lines (127.0.0.1) must all arrive,
+#            the hog's connections past max_conns_per_source are refused
 #   disk     `send` bursts while a filler takes the state filesystem (a tmpfs)
 #            below min_free_mb and gives it back; refused sends (exit 75) retry
 #   outage   the webhook answers 503 for OUTAGE seconds while events queue
@@ -36,15 +42,16 @@ TALLY=$top_srcdir/tests/soak/tally.py
 ASAN=0; ldd "$ABD" 2>/dev/null | grep -q libasan && ASAN=1
 if [ "${AB_SOAK:-short}" = full ]; then
 	EVENTS=10000 KILLS=20 MAILS=2000 OUTAGE=120 STORM=30 FAULT_EVENTS=1000 DRAIN=900
-	GARBAGE_MB=200
+	GARBAGE_MB=200 LINES=10000 FLOOD=1000
 else
 	EVENTS=$((ASAN ? 600 : 1500)) KILLS=3 MAILS=$((ASAN ? 60 : 150)) OUTAGE=10 STORM=8
-	FAULT_EVENTS=200 DRAIN=240 GARBAGE_MB=$((ASAN ? 5 : 20))
+	FAULT_EVENTS=200 DRAIN=240 GARBAGE_MB=$((ASAN ? 5 : 20)) LINES=$((ASAN ? 1000 : 3000))
+	FLOOD=300
 fi
-ONLY=${AB_SOAK_ONLY:-cli milter disk outage storm garbage}
+ONLY=${AB_SOAK_ONLY:-cli milter relp disk outage storm flood garbage}
 diag "soak: ${AB_SOAK:-short}: $EVENTS events, $KILLS kills, $MAILS mails, outage $OUTAGE s, storm $STORM s"
 
-read -r SINKP SPORT MPORT P_TCP < <(ab_free_port 4)
+read -r SINKP SPORT MPORT P_TCP P_RELP R_IN < <(ab_free_port 6)
 ab_plugins webhook
 ab_sink SINK --record "$T/rec.jsonl" --control "$T/ctl.json"
 S=$T/state
@@ -191,6 +198,93 @@ PY
 	tally milter "$t0"
 	ab_stop_daemon
 	pf_stop
+fi
+
+# ---------------------------------------------------------------- relp
+if [[ " $ONLY " == *" relp "* ]]; then
+	conf relp; : > "$T/relp.acked"
+	cat >> "$T/relp.conf" <<CONF
+syslog = { high_water = 10000000;
+  listeners = ( { name = "relp"; proto = "relp"; address = "127.0.0.1:$P_RELP"; } ); };
+CONF
+	mkdir -p "$T/rsyslog"
+	cat > "$T/rsyslog.conf" <<RS
+global(workDirectory="$T/rsyslog" maxMessageSize="64k")
+module(load="imtcp")
+module(load="omrelp")
+input(type="imtcp" port="$R_IN" address="127.0.0.1" ruleset="fwd")
+ruleset(name="fwd") {
+  action(type="omrelp" target="127.0.0.1" port="$P_RELP" windowSize="512"
+    queue.type="LinkedList" queue.size="100000"
+    action.resumeRetryCount="-1" action.resumeInterval="1")
+}
+RS
+	ab_start_daemon "$T/relp.conf" || bail "daemon did not start"
+	ab_spawn "$T/rsyslog.log" rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rsyslog.pid"; RPID=$AB_PID
+	wait_for 20 python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+		"$R_IN" || bail "rsyslogd did not start: $(tail -3 "$T/rsyslog.log")"
+	# the lines, paced over the kills; each one rsyslog took is acknowledged
+	python3 - "$R_IN" "$LINES" "$((KILLS + 2))" "$T/relp.acked" > "$T/relp.sender.log" 2>&1 <<'PY' & BP=$!
+import socket, sys, time
+port, n, secs, acked = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+s = socket.create_connection(("127.0.0.1", port))
+t0, step = time.time(), 50
+with open(acked, "a") as a:
+    for i in range(0, n, step):
+        batch = range(i, min(i + step, n))
+        s.sendall(b"".join(b"<10>Dec  6 10:00:00 soakhost soak: soak-relp-%d end\n" % k for k in batch))
+        a.write("".join("soak-relp-%d\n" % k for k in batch))
+        delay = t0 + secs * (i + step) / n - time.time()
+        if delay > 0:
+            time.sleep(delay)
+s.close()
+PY
+	ab_track "$BP"
+	killer "$BP" "$T/relp.conf"
+	wait "$BP"; ab_forget "$BP"; t0=$(now)
+	ok "relp: every line rsyslog took is delivered (drain)" wait_for "$DRAIN" drained relp
+	tally relp "$t0"
+	ab_stop_daemon "$RPID" >/dev/null
+	ab_stop_daemon
+fi
+
+# ---------------------------------------------------------------- flood
+if [[ " $ONLY " == *" flood "* ]]; then
+	conf flood; : > "$T/flood.acked"
+	cat >> "$T/flood.conf" <<CONF
+syslog = { listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_TCP"; } ); };
+CONF
+	ab_start_daemon "$T/flood.conf" || bail "daemon did not start"
+	wait_for 10 grep -q 'syslog: listening on' "$AB_DLOG"
+	python3 - "$P_TCP" "$FLOOD" > "$T/hog.log" 2>&1 <<'PY' & HOG=$!
+import socket, sys, time
+port, n, socks, refused = int(sys.argv[1]), int(sys.argv[2]), [], 0
+for _ in range(n):
+    try:
+        s = socket.socket(); s.bind(("127.0.0.2", 0)); s.settimeout(2)
+        s.connect(("127.0.0.1", port)); socks.append(s)
+    except OSError:
+        refused += 1
+print("hog: %d connects made, %d failed" % (len(socks), refused), flush=True)
+time.sleep(600)
+PY
+	ab_track "$HOG"
+	wait_for 30 grep -q 'connects made' "$T/hog.log"
+	t0=$(now)
+	python3 - "$P_TCP" "$T/flood.acked" <<'PY'
+import socket, sys, time
+port, acked = int(sys.argv[1]), open(sys.argv[2], "a")
+for k in range(100):   # one connection per line, as a sender that reconnects
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.sendall(b"<10>Dec  6 10:00:00 probe soak: soak-flood-%d end\n" % k)
+    s.close()
+    acked.write("soak-flood-%d\n" % k)
+PY
+	ok "flood: another sender's lines all arrive (drain)" wait_for 60 drained flood
+	diag "flood: $(cat "$T/hog.log"); $("$AB" -c "$T/flood.conf" syslog status | grep -i 'refused' | head -2 | tr -s ' ' | tr '\n' ' ')"
+	tally flood "$t0"
+	kill "$HOG" 2>/dev/null; wait "$HOG" 2>/dev/null; ab_forget "$HOG"
+	ab_stop_daemon
 fi
 
 # ---------------------------------------------------------------- disk
