@@ -5,7 +5,10 @@
  *         ab_dispatch_stop, ab_backoff_ms, ab_retry_at.
  * Diagnostics: one log line per failed attempt (warning) and per dead
  *         letter (error), with the channel, job, attempt and the plugin's
- *         short message; never the payload or a secret.
+ *         short message; never the payload or a secret.  Store errors
+ *         that repeat (a queue that cannot be read, results that cannot
+ *         be recorded) go through ab_complain: one line, then one a minute
+ *         with the count, and one when it is over.
  *
  * Each worker owns a store connection.  It claims the oldest due jobs (a
  * lease protects them from other workers; expired leases are requeued, and
@@ -23,7 +26,11 @@
  * batches (up to DISPATCH_BATCH jobs per transaction, outcomes committed at
  * least every FINISH_MAX_MS), so a busy queue costs two commits per batch,
  * not two per job; with several workers each takes its share of what is
- * due.  The workers' commits are not fsynced (ab_store_set_relaxed): a
+ * due.  When the store refuses to record outcomes (a full disk), the
+ * worker sends no more of that batch, keeps the outcomes in memory and
+ * tries to write them (and to release the unsent jobs) every
+ * RECORD_RETRY_MS: they are recorded within a second of the store taking
+ * writes again, not when the batch's leases expire.  The workers' commits are not fsynced (ab_store_set_relaxed): a
  * process crash loses none of them; a power loss may undo the last claims
  * and outcomes, so a job is delivered again (at-least-once; receivers
  * dedupe by event id), never lost.  The core owns retry: exponential
@@ -61,13 +68,16 @@
 #define HTTP_AT_ONCE 16       /* split jobs sent at once, and in flight to one host */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
-#define COMPLAIN_EVERY_MS 60000 /* a queue that cannot be read: one log line a minute */
+#define COMPLAIN_EVERY_MS 60000 /* a repeated store error: one log line a minute */
+#define RECORD_RETRY_MS 1000  /* results the store refused: tried again this often */
 
 static struct ab_complaint queue_unreadable = AB_COMPLAINT_INIT;
+static struct ab_complaint result_unwritten = AB_COMPLAINT_INIT;
 
 struct ab_dispatcher {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t stop_cv;     /* broadcast at stop only (pause_ms) */
 	struct ab_runtime *rt;      /* current snapshot (one reference held) */
 	unsigned gen;               /* bumped with every new snapshot */
 	bool stopping;
@@ -361,8 +371,9 @@ static void attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab
 }
 
 /* Record the outcomes attempted and not recorded yet among jobs[0..n-1] in
- * one store transaction (one commit), then channel health for each. */
-static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
+ * one store transaction (one commit), then channel health for each.  0, or
+ * -1 when the store refused them (they stay unrecorded, for another try). */
+static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
 	struct outcome *o, size_t n)
 {
 	struct ab_finish f[DISPATCH_BATCH];
@@ -381,21 +392,34 @@ static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jo
 		k++;
 	}
 	if (k == 0)
-		return;
+		return 0;
+	if (ab_store_finish_batch(st, f, k) < 0)
+		return -1;
 	for (i = 0; i < k; i++)
 		o[f[i].job - jobs].recorded = true;
-	if (ab_store_finish_batch(st, f, k) < 0) {
-		for (i = 0; i < k; i++)
-			ab_log(AB_LOG_ERR, "job %lld: could not record the result: %s (the job will "
-				"be retried when its lease expires)", (long long)f[i].job->id,
-				ab_store_errmsg(st));
-		return;
-	}
 	for (i = 0; i < k; i++) {   /* channel health */
 		const struct ab_job *job = f[i].job;
 		if (ab_runtime_channel(rt, job->channel))
 			ab_health_record(st, rt, job, f[i].res, f[i].now);
 	}
+	return 0;
+}
+
+/* The claimed jobs that were not dealt with (the worker stops, or the store
+ * refused a result) go back to the queue, attempts as before.  0 or -1. */
+static int release_rest(struct ab_store *st, struct ab_job *jobs, struct outcome *o, int n)
+{
+	struct ab_job rest[DISPATCH_BATCH];
+	int n_rest = 0;
+
+	for (int k = 0; k < n; k++)
+		if (!o[k].done)
+			rest[n_rest++] = jobs[k];   /* shallow: jobs[k] still owns its strings */
+	if (n_rest == 0 || ab_store_release(st, rest, (size_t)n_rest, ab_now_ms()) < 0)
+		return n_rest == 0 ? 0 : -1;
+	for (int k = 0; k < n; k++)
+		o[k].done = true;
+	return 0;
 }
 
 static bool stopping(struct ab_dispatcher *d)
@@ -406,6 +430,54 @@ static bool stopping(struct ab_dispatcher *d)
 	s = d->stopping;
 	pthread_mutex_unlock(&d->mu);
 	return s;
+}
+
+/* Wait up to ms, or until the dispatcher stops. */
+static void pause_ms(struct ab_dispatcher *d, int64_t ms)
+{
+	struct timespec ts;
+
+	ab_deadline(&ts, CLOCK_REALTIME, ms);
+	pthread_mutex_lock(&d->mu);
+	while (!d->stopping && pthread_cond_timedwait(&d->stop_cv, &d->mu, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* The end of a batch: its outcomes recorded and the jobs not attempted
+ * released.  When the store refuses (a full disk, a lock held too long),
+ * the outcomes stay in memory and the worker tries again every
+ * RECORD_RETRY_MS until the store takes them, so they are in the store
+ * within RECORD_RETRY_MS of its recovery, whatever the jobs' leases say;
+ * only a stop gives up (the jobs stay running and the next start queues
+ * them again: delivered twice at worst). */
+static void persist(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *jobs, struct outcome *o, int n)
+{
+	bool failed = false;
+
+	for (;;) {
+		int r = record(st, rt, jobs, o, (size_t)n);
+
+		if (r == 0)
+			r = release_rest(st, jobs, o, n);
+		if (r == 0) {
+			if (failed)
+				ab_complain_clear(&result_unwritten, AB_LOG_NOTICE, "dispatcher: "
+					"delivery results are recorded again");
+			return;
+		}
+		failed = true;
+		ab_complain(&result_unwritten, COMPLAIN_EVERY_MS, AB_LOG_ERR, "dispatcher: cannot "
+			"record the results of %d claimed job(s): %s (kept in memory, tried again "
+			"every %d ms)", n, ab_store_errmsg(st), RECORD_RETRY_MS);
+		if (stopping(d)) {
+			ab_log(AB_LOG_ERR, "dispatcher: stopping with the results of %d job(s) not "
+				"recorded: they are queued again at the next start", n);
+			return;
+		}
+		pause_ms(d, RECORD_RETRY_MS);
+	}
 }
 
 /* How many due jobs this worker takes at once: all (up to DISPATCH_BATCH)
@@ -460,13 +532,13 @@ static bool record_due(struct ab_dispatcher *d, struct ab_runtime *rt, const str
 static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
 	int64_t now)
 {
-	struct ab_job jobs[DISPATCH_BATCH], rest[DISPATCH_BATCH];
+	struct ab_job jobs[DISPATCH_BATCH];
 	struct outcome o[DISPATCH_BATCH];
 	bool more;
 	int want = batch_size(d, st, now, &more);
 	int n = want > 0 ? ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms, jobs,
 		want) : 0;
-	int i, n_rest = 0;
+	int i;
 	int64_t t0 = ab_mono_ms();
 
 	if (n <= 0)
@@ -478,7 +550,8 @@ static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_run
 		if (o[i].done)
 			continue;
 		if (record_due(d, rt, o, n, now, t0)) {
-			record(st, rt, jobs, o, (size_t)n);
+			if (record(st, rt, jobs, o, (size_t)n) < 0)
+				break;   /* the store refuses: no more sends; persist() waits */
 			t0 = ab_mono_ms();
 		}
 		if (stopping(d))
@@ -488,13 +561,7 @@ static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_run
 		else
 			attempt(d, st, rt, &jobs[i], &o[i]);
 	}
-	record(st, rt, jobs, o, (size_t)n);
-	for (int k = 0; k < n; k++)
-		if (!o[k].done)
-			rest[n_rest++] = jobs[k];   /* shallow: jobs[k] still owns its strings */
-	if (n_rest > 0 && ab_store_release(st, rest, (size_t)n_rest, ab_now_ms()) < 0)
-		ab_log(AB_LOG_WARNING, "dispatcher: %d claimed job(s) go back to the queue when "
-			"their lease expires: %s", n_rest, ab_store_errmsg(st));
+	persist(d, st, rt, jobs, o, n);
 	for (int k = 0; k < n; k++)
 		ab_job_clear(&jobs[k]);
 	return n;
@@ -596,6 +663,7 @@ struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtim
 	}
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
+	pthread_cond_init(&d->stop_cv, NULL);
 	d->rt = ab_runtime_ref(rt);
 	d->n_workers = n;
 	for (int i = 0; i < n; i++) {
@@ -645,6 +713,7 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	pthread_mutex_lock(&d->mu);
 	d->stopping = true;
 	pthread_cond_broadcast(&d->cv);
+	pthread_cond_broadcast(&d->stop_cv);
 	pthread_mutex_unlock(&d->mu);
 	for (int i = 0; i < d->n_threads; i++)
 		pthread_join(d->threads[i], NULL);
@@ -652,6 +721,7 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	ab_ratelimit_free(d->rl);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
+	pthread_cond_destroy(&d->stop_cv);
 	free(d->threads);
 	free(d->store_path);
 	free(d);

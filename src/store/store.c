@@ -54,7 +54,8 @@
  * disabled - channels of this connection; they stay queued, unattempted),
  * ab_store_defer (a claimed job over its channel's rate goes back, its
  * attempt not counted), ab_store_health_get, ab_store_health_put,
- * ab_store_health_list (channel health); for the layer's other files
+ * ab_store_health_list (channel health), ab_store_set_fault (tests: the next
+ * claims, finishes, releases or requeues fail as on a full disk); for the layer's other files
  * (store_int.h): ab_store_set_err, ab_store_run.
  *
  * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
@@ -63,6 +64,7 @@
  * message into err.  List callbacks get borrowed rows and must not call
  * back into the same struct ab_store.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +282,35 @@ static const char schema_v3_sql[] =
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
 	schema_sql, schema_v2_sql, schema_v3_sql,
 };
+
+/* ab_store_set_fault: which operations fail, and how many more times. */
+static atomic_uint fault_ops;
+static atomic_int fault_left;
+
+void ab_store_set_fault(unsigned ops, int count)
+{
+	atomic_store(&fault_left, count);
+	atomic_store(&fault_ops, count ? ops : 0);
+}
+
+/* Is this call of op to fail (fault injection)?  -1 with the error set. */
+static int fault(struct ab_store *s, unsigned op, const char *what)
+{
+	int left;
+
+	if (!(atomic_load(&fault_ops) & op))
+		return 0;
+	left = atomic_load(&fault_left);
+	for (;;) {
+		if (left == 0)
+			return 0;
+		if (left < 0 || atomic_compare_exchange_weak(&fault_left, &left, left - 1))
+			break;
+	}
+	snprintf(s->err, sizeof s->err, "store: %s: database or disk is full (injected fault)",
+		what);
+	return -1;
+}
 
 void ab_store_set_err(struct ab_store *s, const char *what)
 {
@@ -675,7 +706,7 @@ int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, stru
 		return 0;
 	if (next > now)
 		return 0;
-	if (tx_begin(s, "claim") < 0)
+	if (fault(s, AB_STORE_FAULT_CLAIM, "claim") < 0 || tx_begin(s, "claim") < 0)
 		return -1;
 	if (!(st = stmt(s, s->held ? ST_CLAIM_PICK_HELD : ST_CLAIM_PICK)))
 		goto fail;
@@ -746,7 +777,7 @@ int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, in
 
 	if (n == 0)
 		return 0;
-	if (tx_begin(s, "release") < 0)
+	if (fault(s, AB_STORE_FAULT_RELEASE, "release") < 0 || tx_begin(s, "release") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (!(st = stmt(s, ST_RELEASE)))
@@ -766,9 +797,9 @@ fail:
 /* Over its channel's rate: like a release, and due again at next_at. */
 int ab_store_defer(struct ab_store *s, const struct ab_job *job, int64_t next_at, int64_t now)
 {
-	sqlite3_stmt *st = stmt(s, ST_DEFER);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (fault(s, AB_STORE_FAULT_RELEASE, "defer") < 0 || !(st = stmt(s, ST_DEFER)))
 		return -1;
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_int64(st, 2, now);
@@ -942,7 +973,7 @@ int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t 
 	}
 	if (n == 0)
 		return 0;
-	if (tx_begin(s, "finish") < 0)
+	if (fault(s, AB_STORE_FAULT_FINISH, "finish") < 0 || tx_begin(s, "finish") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (finish_one(s, &f[i]) < 0) {
@@ -966,7 +997,7 @@ int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all)
 	sqlite3_stmt *st;
 	int n;
 
-	if (tx_begin(s, "requeue") < 0)
+	if (fault(s, AB_STORE_FAULT_REQUEUE, "requeue") < 0 || tx_begin(s, "requeue") < 0)
 		return -1;
 	if (!(st = stmt(s, ST_REQUEUE)))
 		goto fail;

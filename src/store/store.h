@@ -206,6 +206,17 @@ int ab_store_health_put(struct ab_store *s, const char *channel, enum ab_health_
  * 0 or -1. */
 int ab_store_health_list(struct ab_store *s, ab_health_cb cb, void *arg);
 
+/* Fault injection, for tests: the next count calls (count < 0: every call
+ * until ab_store_set_fault(0, 0)) of the operations in ops, on any
+ * connection of the process, fail as a full disk would, writing nothing. */
+enum {
+	AB_STORE_FAULT_FINISH = 1,    /* ab_store_finish, ab_store_finish_batch */
+	AB_STORE_FAULT_RELEASE = 2,   /* ab_store_release, ab_store_defer */
+	AB_STORE_FAULT_CLAIM = 4,     /* ab_store_claim, ab_store_claim_batch */
+	AB_STORE_FAULT_REQUEUE = 8,   /* ab_store_requeue_running */
+};
+void ab_store_set_fault(unsigned ops, int count);
+
 const char *ab_job_state_name(enum ab_job_state st);
 const char *ab_status_name(int status);  /* "ok", "retry", "permanent" */
 
