@@ -53,7 +53,8 @@
  * ab_store_set_held (claim and next-due skip the queued jobs of the held -
  * disabled - channels of this connection; they stay queued, unattempted),
  * ab_store_defer (a claimed job over its channel's rate goes back, its
- * attempt not counted), ab_store_health_get, ab_store_health_put,
+ * attempt not counted), ab_store_claim_probe and ab_store_resume_channel
+ * (the circuit breaker: a paused channel's probe, and its queue due again), ab_store_health_get, ab_store_health_put,
  * ab_store_health_list (channel health), ab_store_set_fault (tests: the next
  * claims, finishes, releases or requeues fail as on a full disk); for the layer's other files
  * (store_int.h): ab_store_set_err, ab_store_run.
@@ -117,6 +118,8 @@ enum {
 	ST_HEALTH_GET,
 	ST_HEALTH_PUT,
 	ST_HEALTH_LIST,
+	ST_CLAIM_PROBE,
+	ST_RESUME,
 	ST_COUNT_ALL
 };
 _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS");
@@ -186,6 +189,12 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"last_fail = CASE WHEN ?8 THEN last_fail ELSE ?7 END",
 	[ST_HEALTH_LIST] = "SELECT channel, state, failures, COALESCE(reason, ''), since, "
 		"last_ok, last_fail FROM channel_health ORDER BY channel",
+	/* the circuit breaker's probe: the channel's oldest queued job, due or not */
+	[ST_CLAIM_PROBE] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state = 0 AND j.channel = ?1 ORDER BY j.created_at, j.id LIMIT 1",
+	/* a channel that works again: its queued jobs due in the order they came */
+	[ST_RESUME] = "UPDATE jobs SET next_at = created_at WHERE state = 0 AND channel = ?1 "
+		"AND next_at > created_at",
 	[ST_CLAIM_PICK_HELD] = "SELECT " JOB_COLS JOB_FROM
 		"WHERE j.state = 0 AND j.next_at <= ?1 AND j.channel NOT IN "
 		"(SELECT value FROM json_each(?2)) ORDER BY j.next_at, j.id LIMIT ?3",
@@ -764,6 +773,72 @@ clear:
 	for (int i = 0; i < n; i++)
 		ab_job_clear(&jobs[i]);
 	return -1;
+}
+
+int ab_store_claim_probe(struct ab_store *s, const char *channel, int64_t now, int64_t lease_ms,
+	struct ab_job *job)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: claim: bad channel name");
+		return -1;
+	}
+	if (fault(s, AB_STORE_FAULT_CLAIM, "claim") < 0 || tx_begin(s, "claim") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_CLAIM_PROBE)))
+		goto fail;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		tx_rollback(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		ab_store_set_err(s, "claim");
+		sqlite3_reset(st);
+		goto fail;
+	}
+	if (job_fill(st, job) < 0) {
+		sqlite3_reset(st);
+		snprintf(s->err, sizeof s->err, "store: claim: out of memory");
+		goto fail;
+	}
+	sqlite3_reset(st);
+	if (!(st = stmt(s, ST_CLAIM_MARK)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int64(st, 2, now + lease_ms);
+	sqlite3_bind_int64(st, 3, now);
+	if (ab_store_run(s, st, "claim: mark running") < 0 || tx_commit(s, "claim: commit") < 0)
+		goto fail;
+	job->state = AB_JOB_RUNNING;
+	job->attempts++;
+	job->updated_at = now;
+	return 1;
+fail:
+	tx_rollback(s);
+	ab_job_clear(job);
+	return -1;
+}
+
+int ab_store_resume_channel(struct ab_store *s, const char *channel)
+{
+	sqlite3_stmt *st;
+
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: resume: bad channel name");
+		return -1;
+	}
+	if (fault(s, AB_STORE_FAULT_RELEASE, "resume") < 0 || !(st = stmt(s, ST_RESUME)))
+		return -1;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	if (ab_store_run(s, st, "resume") < 0)
+		return -1;
+	return sqlite3_changes(s->db);
 }
 
 int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job)

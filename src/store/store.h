@@ -104,6 +104,17 @@ int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_
 int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *jobs,
 	int max);
 void ab_job_clear(struct ab_job *job);
+/* The circuit breaker (deliver/breaker.h): claim the oldest queued job of
+ * channel (by created_at), due or not and held or not, as the paused
+ * channel's probe, with a lease until now + lease_ms.  1, 0 if the channel
+ * has no queued job, -1. */
+int ab_store_claim_probe(struct ab_store *s, const char *channel, int64_t now, int64_t lease_ms,
+	struct ab_job *job);
+/* The channel works again: each of its queued jobs is due from its
+ * created_at, so they go in the order they came (their retry backoff is
+ * forgotten; attempts and created_at, hence max_age, are kept).  Returns
+ * how many jobs were moved, or -1. */
+int ab_store_resume_channel(struct ab_store *s, const char *channel);
 /* Claimed jobs that were not attempted after all (the worker stops) go
  * back to QUEUED with their attempt count as before the claim.  0 or -1. */
 int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, int64_t now);

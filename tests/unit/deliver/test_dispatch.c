@@ -74,7 +74,7 @@ static char *dir;
 	"             max_age = \"%s\"; poll = \"20ms\"; timeout = \"5s\"; };\n" \
 	"channels = (\n" \
 	"  { name = \"good\"; type = \"mock\"; record = \"%s/rec\"; },\n" \
-	"  { name = \"flaky\"; type = \"mock\"; script = \"retry:2\"; record = \"%s/rec\"; },\n" \
+	"  { name = \"flaky\"; type = \"mock\"; script = \"retry:2\"; pause_base = \"10ms\"; pause_cap = \"40ms\"; record = \"%s/rec\"; },\n" \
 	"  { name = \"gone\"; type = \"mock\"; script = \"permanent\"; record = \"%s/rec\"; },\n" \
 	"  { name = \"down\"; type = \"mock\"; script = \"retry\"; record = \"%s/rec\"; }\n" \
 	");\n" \
@@ -574,8 +574,10 @@ static void test_rate_and_health(void **state)
 	"    record = \"%s/srec\"; rate = \"50/s\"; burst = 5; },\n" \
 	"  { name = \"meta\"; type = \"mocksplit\"; url = \"http://169.254.169.254/x\";\n" \
 	"    record = \"%s/srec\"; },\n" \
-	"  { name = \"local\"; type = \"mocksplit\"; script = \"retry:1\"; record = \"%s/srec\"; },\n" \
-	"  { name = \"plain\"; type = \"mock\"; script = \"retry:1\"; record = \"%s/srec\"; }\n" \
+	"  { name = \"local\"; type = \"mocksplit\"; script = \"retry:1\";\n" \
+	"    pause_base = \"10ms\"; pause_cap = \"40ms\"; record = \"%s/srec\"; },\n" \
+	"  { name = \"plain\"; type = \"mock\"; script = \"retry:1\";\n" \
+	"    pause_base = \"10ms\"; pause_cap = \"40ms\"; record = \"%s/srec\"; }\n" \
 	");\n" \
 	"default = [\"plain\"];\n"
 
