@@ -74,6 +74,8 @@
 
 static struct ab_complaint queue_unreadable = AB_COMPLAINT_INIT;
 static struct ab_complaint result_unwritten = AB_COMPLAINT_INIT;
+static struct ab_complaint defer_failed = AB_COMPLAINT_INIT;
+static struct ab_complaint hold_failed = AB_COMPLAINT_INIT;
 
 struct ab_dispatcher {
 	pthread_mutex_t mu;
@@ -193,7 +195,8 @@ static int admit(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 		return 0;
 	r = ab_store_defer(st, job, now + wait, now);
 	if (r <= 0) {
-		ab_log(AB_LOG_WARNING, "rate limit: cannot put job %lld back: %s",
+		ab_complain(&defer_failed, COMPLAIN_EVERY_MS, AB_LOG_WARNING,
+			"rate limit: cannot put job %lld back: %s",
 			(long long)job->id, r < 0 ? ab_store_errmsg(st) : "its lease expired");
 		return 0;
 	}
@@ -710,7 +713,8 @@ static void *worker(void *arg)
 				held_gen = gen;
 				held_set = true;
 			} else {
-				ab_log(AB_LOG_ERR, "dispatcher: cannot hold the jobs of disabled "
+				ab_complain(&hold_failed, COMPLAIN_EVERY_MS, AB_LOG_ERR,
+					"dispatcher: cannot hold the jobs of disabled or paused "
 					"channels: %s", ab_store_errmsg(st));
 			}
 		}
