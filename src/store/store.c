@@ -53,8 +53,10 @@
  * ab_store_set_held (claim and next-due skip the queued jobs of the held -
  * disabled - channels of this connection; they stay queued, unattempted),
  * ab_store_defer (a claimed job over its channel's rate goes back, its
- * attempt not counted), ab_store_health_get, ab_store_health_put,
- * ab_store_health_list (channel health); for the layer's other files
+ * attempt not counted), ab_store_claim_probe and ab_store_resume_channel
+ * (the circuit breaker: a paused channel's probe, and its queue due again), ab_store_health_get, ab_store_health_put,
+ * ab_store_health_list (channel health), ab_store_set_fault (tests: the next
+ * claims, finishes, releases or requeues fail as on a full disk); for the layer's other files
  * (store_int.h): ab_store_set_err, ab_store_run.
  *
  * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
@@ -63,6 +65,7 @@
  * message into err.  List callbacks get borrowed rows and must not call
  * back into the same struct ab_store.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +118,8 @@ enum {
 	ST_HEALTH_GET,
 	ST_HEALTH_PUT,
 	ST_HEALTH_LIST,
+	ST_CLAIM_PROBE,
+	ST_RESUME,
 	ST_COUNT_ALL
 };
 _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS");
@@ -184,6 +189,12 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"last_fail = CASE WHEN ?8 THEN last_fail ELSE ?7 END",
 	[ST_HEALTH_LIST] = "SELECT channel, state, failures, COALESCE(reason, ''), since, "
 		"last_ok, last_fail FROM channel_health ORDER BY channel",
+	/* the circuit breaker's probe: the channel's oldest queued job, due or not */
+	[ST_CLAIM_PROBE] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state = 0 AND j.channel = ?1 ORDER BY j.created_at, j.id LIMIT 1",
+	/* a channel that works again: its queued jobs due in the order they came */
+	[ST_RESUME] = "UPDATE jobs SET next_at = created_at WHERE state = 0 AND channel = ?1 "
+		"AND next_at > created_at",
 	[ST_CLAIM_PICK_HELD] = "SELECT " JOB_COLS JOB_FROM
 		"WHERE j.state = 0 AND j.next_at <= ?1 AND j.channel NOT IN "
 		"(SELECT value FROM json_each(?2)) ORDER BY j.next_at, j.id LIMIT ?3",
@@ -280,6 +291,35 @@ static const char schema_v3_sql[] =
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
 	schema_sql, schema_v2_sql, schema_v3_sql,
 };
+
+/* ab_store_set_fault: which operations fail, and how many more times. */
+static atomic_uint fault_ops;
+static atomic_int fault_left;
+
+void ab_store_set_fault(unsigned ops, int count)
+{
+	atomic_store(&fault_left, count);
+	atomic_store(&fault_ops, count ? ops : 0);
+}
+
+/* Is this call of op to fail (fault injection)?  -1 with the error set. */
+static int fault(struct ab_store *s, unsigned op, const char *what)
+{
+	int left;
+
+	if (!(atomic_load(&fault_ops) & op))
+		return 0;
+	left = atomic_load(&fault_left);
+	for (;;) {
+		if (left == 0)
+			return 0;
+		if (left < 0 || atomic_compare_exchange_weak(&fault_left, &left, left - 1))
+			break;
+	}
+	snprintf(s->err, sizeof s->err, "store: %s: database or disk is full (injected fault)",
+		what);
+	return -1;
+}
 
 void ab_store_set_err(struct ab_store *s, const char *what)
 {
@@ -675,7 +715,7 @@ int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, stru
 		return 0;
 	if (next > now)
 		return 0;
-	if (tx_begin(s, "claim") < 0)
+	if (fault(s, AB_STORE_FAULT_CLAIM, "claim") < 0 || tx_begin(s, "claim") < 0)
 		return -1;
 	if (!(st = stmt(s, s->held ? ST_CLAIM_PICK_HELD : ST_CLAIM_PICK)))
 		goto fail;
@@ -735,6 +775,72 @@ clear:
 	return -1;
 }
 
+int ab_store_claim_probe(struct ab_store *s, const char *channel, int64_t now, int64_t lease_ms,
+	struct ab_job *job)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: claim: bad channel name");
+		return -1;
+	}
+	if (fault(s, AB_STORE_FAULT_CLAIM, "claim") < 0 || tx_begin(s, "claim") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_CLAIM_PROBE)))
+		goto fail;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		tx_rollback(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		ab_store_set_err(s, "claim");
+		sqlite3_reset(st);
+		goto fail;
+	}
+	if (job_fill(st, job) < 0) {
+		sqlite3_reset(st);
+		snprintf(s->err, sizeof s->err, "store: claim: out of memory");
+		goto fail;
+	}
+	sqlite3_reset(st);
+	if (!(st = stmt(s, ST_CLAIM_MARK)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int64(st, 2, now + lease_ms);
+	sqlite3_bind_int64(st, 3, now);
+	if (ab_store_run(s, st, "claim: mark running") < 0 || tx_commit(s, "claim: commit") < 0)
+		goto fail;
+	job->state = AB_JOB_RUNNING;
+	job->attempts++;
+	job->updated_at = now;
+	return 1;
+fail:
+	tx_rollback(s);
+	ab_job_clear(job);
+	return -1;
+}
+
+int ab_store_resume_channel(struct ab_store *s, const char *channel)
+{
+	sqlite3_stmt *st;
+
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: resume: bad channel name");
+		return -1;
+	}
+	if (fault(s, AB_STORE_FAULT_RELEASE, "resume") < 0 || !(st = stmt(s, ST_RESUME)))
+		return -1;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	if (ab_store_run(s, st, "resume") < 0)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
 int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job)
 {
 	return ab_store_claim_batch(s, now, lease_ms, job, 1);
@@ -746,7 +852,7 @@ int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, in
 
 	if (n == 0)
 		return 0;
-	if (tx_begin(s, "release") < 0)
+	if (fault(s, AB_STORE_FAULT_RELEASE, "release") < 0 || tx_begin(s, "release") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (!(st = stmt(s, ST_RELEASE)))
@@ -766,9 +872,9 @@ fail:
 /* Over its channel's rate: like a release, and due again at next_at. */
 int ab_store_defer(struct ab_store *s, const struct ab_job *job, int64_t next_at, int64_t now)
 {
-	sqlite3_stmt *st = stmt(s, ST_DEFER);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (fault(s, AB_STORE_FAULT_RELEASE, "defer") < 0 || !(st = stmt(s, ST_DEFER)))
 		return -1;
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_int64(st, 2, now);
@@ -942,7 +1048,7 @@ int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t 
 	}
 	if (n == 0)
 		return 0;
-	if (tx_begin(s, "finish") < 0)
+	if (fault(s, AB_STORE_FAULT_FINISH, "finish") < 0 || tx_begin(s, "finish") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (finish_one(s, &f[i]) < 0) {
@@ -966,7 +1072,7 @@ int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all)
 	sqlite3_stmt *st;
 	int n;
 
-	if (tx_begin(s, "requeue") < 0)
+	if (fault(s, AB_STORE_FAULT_REQUEUE, "requeue") < 0 || tx_begin(s, "requeue") < 0)
 		return -1;
 	if (!(st = stmt(s, ST_REQUEUE)))
 		goto fail;
