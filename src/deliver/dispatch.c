@@ -594,8 +594,8 @@ static bool record_due(struct ab_dispatcher *d, struct ab_runtime *rt, const str
 
 /* Attempt each of the claimed jobs[0..n-1]: the jobs of channels that
  * split send() (ABI 1.3) HTTP_AT_ONCE at a time concurrently, the others
- * in turn; record the outcomes every FINISH_MAX_MS and at the end (one
- * transaction for the batch when it goes quickly).  On stop, the jobs not
+ * in turn; record the outcomes after each concurrent round, every
+ * FINISH_MAX_MS and at the end.  On stop, the jobs not
  * attempted yet go back to the queue untouched.  Frees the jobs. */
 static void run_claimed(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
 	struct ab_job *jobs, int n, int64_t claimed)
@@ -614,10 +614,18 @@ static void run_claimed(struct ab_dispatcher *d, struct ab_store *st, struct ab_
 		}
 		if (stopping(d))
 			break;
-		if (http_split(rt, &jobs[i]))
+		if (http_split(rt, &jobs[i])) {
 			attempt_http(d, st, rt, jobs, o, i, n);
-		else
+			/* Said at once: a crash now re-sends only what is in flight,
+			 * not a round already answered (one relaxed commit a round). */
+			if (i + 1 < n) {
+				if (record(st, rt, jobs, o, (size_t)n) < 0)
+					break;
+				t0 = ab_mono_ms();
+			}
+		} else {
 			attempt(d, st, rt, &jobs[i], &o[i]);
+		}
 	}
 	persist(d, st, rt, jobs, o, n);
 	for (int k = 0; k < n; k++)

