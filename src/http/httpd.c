@@ -9,8 +9,11 @@
  * Limits (config_http.h), each answered with a JSON error where there is
  * a request to answer:
  *   max_body         a Content-Length above it: 413 before the body is
- *                    read; a chunked body that grows past it: 413 at that
- *                    point; the connection is closed after the answer
+ *                    read (the connection is closed after the answer); a
+ *                    chunked body that grows past it is read on without
+ *                    being kept and answered 413 at its end (libmicrohttpd
+ *                    cannot answer in the middle of a body); one that goes
+ *                    on past 256 MiB is cut off (closed, no answer)
  *   max_header       the request line and headers above it: 431
  *                    (libmicrohttpd itself refuses beyond its per-connection
  *                    memory, twice max_header + 16 KiB, with its own answer)
@@ -48,6 +51,7 @@
 #include "http/routes.h"
 
 #define MAX_PEM (1024 * 1024)
+#define DISCARD_MAX (256ULL * 1024 * 1024)   /* bytes of an oversized chunked body read */
 
 static AB_METRIC_COUNTER(m_requests, "alertbridge_http_requests_total", "HTTP requests "
 	"answered, by endpoint and status code.", "path", "code");
@@ -71,6 +75,8 @@ struct ab_httpd {
 struct request {
 	struct ab_buf body;
 	bool answered;
+	bool too_big;        /* the body outgrew max_body: the rest is dropped */
+	uint64_t dropped;    /* bytes dropped so far */
 };
 
 static void free_tokens(char **t, size_t n)
@@ -354,15 +360,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (ab_buf_append(&r->body, upload_data, *upload_data_size) < 0) {
+		/* libmicrohttpd takes an answer only before the body or after it: a
+		 * body without Content-Length that outgrows max_body is read on and
+		 * dropped, then answered 413; past DISCARD_MAX the connection closes */
+		if (r->too_big || ab_buf_append(&r->body, upload_data, *upload_data_size) < 0) {
+			r->too_big = true;
+			r->dropped += *upload_data_size;
+			ab_buf_free(&r->body);
 			*upload_data_size = 0;
-			snprintf(msg, sizeof msg, "the body is over the limit of %zu bytes "
-				"(http.max_body)", h->max_body);
-			return error_answer(c, r, url, r->body.oom ? 503 : 413, r->body.oom ?
-				"out of memory: try again later" : msg);
+			return r->dropped > DISCARD_MAX ? MHD_NO : MHD_YES;
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (r->too_big) {
+		snprintf(msg, sizeof msg, "the body is over the limit of %zu bytes (http.max_body)",
+			h->max_body);
+		return error_answer(c, r, url, 413, msg);
 	}
 	peer_of(c, peer, sizeof peer);
 	memset(&rq, 0, sizeof rq);

@@ -163,8 +163,8 @@ void ab_http_get_healthz(struct ab_http_app *app, const struct ab_http_req *rq,
 	struct ab_http_resp *rs)
 {
 	(void)rq;
-	ab_http_json(rs, 200, json_pack("{s:b,s:f}", "alive", 1, "uptime_seconds",
-		(double)(ab_now_ms() - app->started_ms) / 1000.0));
+	ab_http_json(rs, 200, json_pack("{s:b,s:I}", "alive", 1, "uptime_seconds",
+		(json_int_t)((ab_now_ms() - app->started_ms) / 1000)));
 }
 
 /* One check's outcome into checks and, when it failed, into why. */

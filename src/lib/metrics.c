@@ -235,7 +235,7 @@ static void put_num(struct ab_buf *out, double v)
 	else if (v > -1e15 && v < 1e15 && v == (double)(long long)v)
 		ab_buf_printf(out, "%.0f", v);
 	else
-		ab_buf_printf(out, "%.17g", v);
+		ab_buf_printf(out, "%.15g", v);
 }
 
 /* name{l1="v1",l2="v2"[,le="x"]} with the extra label when le is set. */
