@@ -2,7 +2,7 @@
  * metrics.c - the counter / gauge / histogram registry and its Prometheus
  * text exposition (see metrics.h).
  *
- * Public: ab_metric_add, ab_metric_set, ab_metric_gauge_add,
+ * Public: ab_metric_add, ab_metric_counter_set, ab_metric_set, ab_metric_gauge_add,
  *   ab_metric_observe, ab_metric_touch, ab_metric_zero, ab_metric_value,
  *   ab_metrics_lookup,
  *   ab_metrics_write, ab_metrics_escape, ab_metric_latency_bounds.
@@ -135,6 +135,14 @@ void ab_metric_add(struct ab_metric *m, const char *v1, const char *v2, uint64_t
 
 	if (s)
 		atomic_fetch_add_explicit(&s->count, n, memory_order_relaxed);
+}
+
+void ab_metric_counter_set(struct ab_metric *m, const char *v1, const char *v2, uint64_t value)
+{
+	struct ab_metric_series *s = series(m, v1, v2);
+
+	if (s)
+		atomic_store_explicit(&s->count, value, memory_order_relaxed);
 }
 
 void ab_metric_set(struct ab_metric *m, const char *v1, const char *v2, double value)

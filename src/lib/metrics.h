@@ -77,6 +77,9 @@ static inline void ab_metric_inc(struct ab_metric *m, const char *v1, const char
 {
 	ab_metric_add(m, v1, v2, 1);
 }
+/* Counter: the value of a counter the module keeps itself (it only grows;
+ * published from time to time, e.g. with a status file). */
+void ab_metric_counter_set(struct ab_metric *m, const char *v1, const char *v2, uint64_t value);
 /* Gauge: set, or add a (possibly negative) delta. */
 void ab_metric_set(struct ab_metric *m, const char *v1, const char *v2, double value);
 void ab_metric_gauge_add(struct ab_metric *m, const char *v1, const char *v2, double delta);
