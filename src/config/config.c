@@ -225,6 +225,7 @@ static const struct ab_conf_field top_fields[] = {
 	  TOFF(n_default), 0, 0 },
 	{ "secrets_key", AB_CONF_T_STRING, false, h_abspath, TOFF(secrets_key), 0, 0, 0 },
 	{ "syslog", AB_CONF_T_GROUP, false, ab_conf_syslog, TOFF(syslog), 0, 0, 0 },
+	{ "http", AB_CONF_T_GROUP, false, ab_conf_http, TOFF(http), 0, 0, 0 },
 	{ "milter", AB_CONF_T_GROUP, false, ab_conf_milter, TOFF(mail), 0, 0, 0 },
 	{ "mail_sources", AB_CONF_T_LIST, false, ab_conf_mail_sources, TOFF(mail), 0, 0, 0 },
 	{ "profiles", AB_CONF_T_LIST, false, ab_conf_profiles, TOFF(mail), 0, 0, 0 },
@@ -491,6 +492,7 @@ void ab_config_free(struct ab_config *cfg)
 	free(cfg->pidfile);
 	free(cfg->secrets_key);
 	ab_syslog_conf_free(cfg->syslog);
+	ab_http_conf_free(cfg->http);
 	ab_mail_conf_free(cfg->mail);
 	free(cfg);
 }

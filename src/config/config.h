@@ -18,6 +18,7 @@
  *   channels                             config_channel.h
  *   rules, teams                         config_rules.h
  *   syslog                               config_syslog.h
+ *   http                                 config_http.h
  *   milter, mail_sources, profiles       config_mail.h
  */
 #ifndef AB_CONFIG_H
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #include "config/config_channel.h"
+#include "config/config_http.h"
 #include "config/config_mail.h"
 #include "config/config_rules.h"
 #include "config/config_users.h"
@@ -68,6 +70,7 @@ struct ab_config {
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
 	struct ab_syslog_conf *syslog;  /* NULL when not configured */
 	struct ab_mail_conf *mail;      /* NULL when not configured */
+	struct ab_http_conf *http;      /* NULL when not configured: no HTTP listener */
 };
 
 /* Load and validate.  On error returns NULL and *errors holds every

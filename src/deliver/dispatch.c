@@ -64,6 +64,15 @@
 #include "lib/util.h"
 #include "deliver/health.h"
 #include "deliver/ratelimit.h"
+#include "lib/metrics.h"
+
+/* metrics: every attempt's outcome and its latency, by channel */
+static AB_METRIC_COUNTER(m_deliveries, "alertbridge_deliveries_total", "Delivery attempts by "
+	"channel and result (ok, retry, permanent, expired: retried past max_age).", "channel",
+	"result");
+static AB_METRIC_HISTOGRAM(m_delivery_seconds, "alertbridge_delivery_duration_seconds",
+	"Time a delivery attempt took (render and send), by channel.", "channel", NULL,
+	ab_metric_latency_bounds);
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
 #define HTTP_AT_ONCE 16       /* split jobs sent at once, and in flight to one host */
@@ -341,8 +350,13 @@ static void conclude(struct ab_dispatcher *d, struct ab_store *st, struct ab_run
 			(long long)job->id, job->channel, res->message);
 		break;
 	}
-	if (!o->unsent)
+	if (!o->unsent) {
 		trip(d, st, rt, job, res, o->probe, now);
+		/* metrics */
+		ab_metric_inc(&m_deliveries, job->channel, res->status == AB_RETRY && dead ?
+			"expired" : ab_status_name(res->status));
+		ab_metric_observe(&m_delivery_seconds, job->channel, NULL, (double)latency / 1000.0);
+	}
 	o->res = *res;
 	o->latency = latency;
 	o->now = now;

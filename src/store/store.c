@@ -44,7 +44,7 @@
  * ab_store_finish, ab_store_finish_batch, ab_store_release, ab_store_count_due,
  * ab_store_requeue_running, ab_store_next_due, ab_store_retry,
  * ab_store_retry_dead, ab_store_drop, ab_store_list_jobs, ab_store_list_log,
- * ab_store_count, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
+ * ab_store_count, ab_store_job_stats, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
  * ab_status_name,
  * ab_store_begin, ab_store_commit, ab_store_rollback (group commit), ab_store_set_bulk,
  * ab_store_set_relaxed, ab_store_set_min_free, ab_store_room, ab_store_room_low (the
@@ -72,6 +72,8 @@
 #include <time.h>
 
 #include "lib/buf.h"
+#include "lib/metrics.h"
+#include "lib/util.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -105,6 +107,7 @@ enum {
 	ST_LIST_LOG_ALL,
 	ST_LIST_LOG_CH,
 	ST_COUNT,
+	ST_JOB_STATS,
 	ST_EVENT_JSON,
 	ST_CLAIM_PICK_HELD,     /* ab_store_set_held: jobs of disabled channels wait */
 	ST_NEXT_DUE_HELD,
@@ -168,6 +171,8 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_LIST_LOG_ALL] = LOG_COLS "ORDER BY id DESC LIMIT ?1",
 	[ST_LIST_LOG_CH] = LOG_COLS "WHERE channel = ?2 ORDER BY id DESC LIMIT ?1",
 	[ST_COUNT] = "SELECT COUNT(*) FROM jobs WHERE state = ?1",
+	[ST_JOB_STATS] = "SELECT channel, state, COUNT(*), MIN(created_at) FROM jobs "
+		"WHERE state <> 2 GROUP BY channel, state",
 	[ST_EVENT_JSON] = "SELECT json FROM events WHERE id = ?1",
 	[ST_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
 	[ST_COUNT_DUE] = "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 0 AND "
@@ -579,9 +584,16 @@ int ab_store_begin(struct ab_store *s)
 	return 0;
 }
 
+/* the inputs' durable commits (ab_store_commit: the batch, with its fsync) */
+static AB_METRIC_HISTOGRAM(m_commit_seconds, "alertbridge_store_commit_seconds",
+	"Time to commit an input's batch of events and jobs to the store (fsync included).",
+	NULL, NULL, ab_metric_latency_bounds);
+
 int ab_store_commit(struct ab_store *s)
 {
 	bool failed = s->batch_failed;
+	int64_t t0;
+	int rc;
 
 	if (!s->batch) {
 		snprintf(s->err, sizeof s->err, "store: commit: no batch is open");
@@ -591,7 +603,11 @@ int ab_store_commit(struct ab_store *s)
 	s->batch_failed = false;
 	if (failed)
 		return -1;   /* rolled back already; err says why */
-	return tx_commit(s, "commit batch");
+	t0 = ab_mono_us();
+	rc = tx_commit(s, "commit batch");
+	if (rc == 0)
+		ab_metric_observe(&m_commit_seconds, NULL, NULL, (double)(ab_mono_us() - t0) / 1e6);
+	return rc;
 }
 
 bool ab_store_in_batch(const struct ab_store *s)
@@ -1276,6 +1292,29 @@ int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log
 	}
 	if (!stop && rc != SQLITE_DONE) {
 		ab_store_set_err(s, "list log");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int ab_store_job_stats(struct ab_store *s, ab_job_stats_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_STATS);
+	int rc, stop = 0;
+
+	if (!st)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ch = (const char *)sqlite3_column_text(st, 0);
+
+		if (ch)
+			stop = cb(ch, (enum ab_job_state)sqlite3_column_int(st, 1),
+				sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3), arg);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		ab_store_set_err(s, "job stats");
 		sqlite3_reset(st);
 		return -1;
 	}

@@ -181,6 +181,11 @@ int ab_store_list_jobs(struct ab_store *s, unsigned states, ab_job_cb cb, void *
 int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log_cb cb, void *arg);
 /* Count jobs in a state (for tests and status). */
 int64_t ab_store_count(struct ab_store *s, enum ab_job_state state);
+/* Jobs that are not done, per channel and state: the count and the oldest
+ * created_at (ms); cb returns non-zero to stop.  0 or -1. */
+typedef int (*ab_job_stats_cb)(const char *channel, enum ab_job_state state, int64_t count,
+	int64_t oldest_ms, void *arg);
+int ab_store_job_stats(struct ab_store *s, ab_job_stats_cb cb, void *arg);
 /* The stored event JSON for an id (caller frees) or NULL. */
 char *ab_store_event_json(struct ab_store *s, const char *event_id);
 /* 1 when an event with this id is stored, 0 when not, -1 on error. */
