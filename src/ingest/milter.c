@@ -35,8 +35,9 @@
  *
  * Diagnostics (ab_log): one line per alert mail (event id, source,
  * channels), per mail passed because of a limit (which limit), per
- * untrusted sender (what was done), per store failure (TEMPFAIL), per
- * XML document refused for its DOCTYPE (entities never expanded).
+ * untrusted sender (what was done), per XML document refused for its
+ * DOCTYPE (entities never expanded); the store refusing alerts (TEMPFAIL)
+ * once a minute with a count, and once when it takes them again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -77,6 +78,12 @@ static AB_METRIC_COUNTER(m_tempfails, "alertbridge_milter_tempfails_total", "Ale
 	"answered TEMPFAIL (the MTA keeps and retries them), by reason.", "reason", NULL);
 
 #define MAX_RCPTS 1000
+#define COMPLAIN_EVERY_MS 60000   /* the store refusing alerts: a line a minute */
+
+/* The store refusing alerts (full disk, below min_free_mb, locked): one
+ * line a minute with the count, one when it takes them again; each mail's
+ * queue id at debug level. */
+static struct ab_complaint store_refuses = AB_COMPLAINT_INIT;
 #define ADDR_MAX 512
 
 struct ab_milter {
@@ -592,8 +599,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		break;
 	}
 	if ((rc = commit(cfg, &acc, chans, sizeof chans, err, sizeof err)) < 0) {
-		ab_log(AB_LOG_ERR, "milter: %s: %s: answering TEMPFAIL, the MTA keeps the mail",
-		       qid, err);
+		ab_complain(&store_refuses, COMPLAIN_EVERY_MS, AB_LOG_ERR, "milter: %s: answering "
+			    "TEMPFAIL, the MTA keeps the mail and retries", err);
+		ab_log(AB_LOG_DEBUG, "milter: %s: TEMPFAIL: %s", qid, err);
 		ab_metric_inc(&m_tempfails, rc == -2 ? "disk" : "store", NULL);   /* metrics */
 		if (rc == -2)   /* below min_free_mb */
 			smfi_setreply(ctx, "452", "4.3.1", "alertbridge: insufficient system "
@@ -604,6 +612,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		ret = SMFIS_TEMPFAIL;
 		goto out;
 	}
+	ab_complain_clear(&store_refuses, AB_LOG_NOTICE, "milter: alerts are stored again");
 	ab_metric_inc(&m_alerts, NULL, NULL);   /* metrics */
 	ab_log(AB_LOG_INFO, "milter: %s: event %s (%s, %s) from source %s%s -> %s", qid, ev->id,
 	       ev->type, ab_severity_name(ev->severity), src->name,
