@@ -5,7 +5,11 @@
 # message, an alert mail through Postfix gets 452 4.3.1 (try again), syslog
 # over TCP pauses and loses nothing, `alertbridge status` says BELOW and the
 # log says it once (not per line); when the filler goes, everything held
-# back is delivered and new alerts are taken again.
+# back is delivered and new alerts are taken again.  Then with the mark
+# off (min_free_mb = 0, by reload) the filesystem fills up for real while
+# deliveries are in flight: their results cannot be written, the log does
+# not flood (a line a minute per condition, not per poll), and once there is
+# room again every job is done within seconds, without a restart.
 # Needs root (mount -t tmpfs), postfix, swaks, python3.
 set -u
 . "$top_srcdir/tests/lib/tap.sh"
@@ -22,14 +26,18 @@ mount -t tmpfs -o size=96m,mode=755 abdisk "$S" 2>"$T/mount.err" ||
 ab_on_exit umount -l "$S"
 
 read -r SPORT MPORT P_TCP < <(ab_free_port 3)
-ab_plugins file
+ab_plugins file webhook
+ab_sink SINK --record "$T/rec.jsonl" --control "$T/ctl.json"
 cat > "$T/ab.conf" <<CONF
 state_dir = "$S";
 plugin_dir = "$T/plugins";
 min_free_mb = 24;
 log = { level = "info"; };
 dispatch = { workers = 1; poll = "50ms"; };
-channels = ( { name = "file"; type = "file"; path = "$T/events.jsonl"; } );
+channels = ( { name = "file"; type = "file"; path = "$T/events.jsonl"; },
+  { name = "hook"; type = "webhook"; url = "http://127.0.0.1:$SINK/full"; allow_http = true;
+    allow_networks = ["127.0.0.0/8"]; } );
+rules = ( { name = "slow"; events = ["slow.*"]; channels = ["hook"]; final = true; } );
 default = ["file"];
 milter = { socket = "inet:$MPORT@127.0.0.1"; };
 profiles = ( "$top_srcdir/conf/profiles.d/*.conf" );
@@ -39,7 +47,7 @@ CONF
 pf_setup "$T" "$SPORT" "$MPORT" alerts@example.com
 postconf -c "$PF/etc" non_smtpd_milters= >/dev/null
 
-plan 20
+plan 26
 
 ev() { printf '{"type":"finding.new","severity":"high","title":"%s"}\n' "$1"; }
 delivered() { cat "$T/events.jsonl" 2>/dev/null | grep -c -- "$1"; }
@@ -112,3 +120,31 @@ ok "events before and after are delivered" wait_for 20 bash -c \
 is "the refused event and mail are not there (their senders were told to try again)" \
 	"$(grep -c '"during"\|disk test m2' "$T/events.jsonl")" 0
 ok "the daemon logs the recovery" grep -q 'again: taking alerts' "$AB_DLOG"
+
+# ---- a truly full filesystem (watermark off) while deliveries are in flight
+sed -i 's/^min_free_mb = 24;/min_free_mb = 0;/' "$T/ab.conf"
+kill -HUP "$DPID"
+ok "reload with min_free_mb = 0" wait_for 10 grep -q 'configuration reloaded' "$AB_DLOG"
+echo '{"mode": "slow", "delay": 2}' > "$T/ctl.json"
+for i in $(seq 1 20); do
+	printf '{"type":"slow.alert","severity":"high","title":"full-%d"}\n' "$i"
+done > "$T/slow.jsonl"
+"$AB" -c "$T/ab.conf" send --lines "$T/slow.jsonl" > "$T/send.out" 2>&1
+is "20 events queued for the slow webhook" "$?" 0
+wait_for 10 bash -c "[ \$(grep -c full- '$T/rec.jsonl' 2>/dev/null || echo 0) -ge 1 ]"
+lines0=$(wc -l < "$AB_DLOG")
+avail=$(df -Pk "$S" | awk 'NR == 2 { print $4 }')
+fallocate -l "${avail}K" "$S/filler" 2>/dev/null || dd if=/dev/zero of="$S/filler" bs=1M status=none
+: > "$T/ctl.json"   # the webhook answers at once again: results pile up, unwritable
+sleep 8
+n=$(( $(wc -l < "$AB_DLOG") - lines0 ))
+diag "$(df -Pk "$S" | awk 'NR == 2 { print $4 }') KiB free; the daemon logged $n line(s) in 8 s of a full disk"
+ok "no flood while the disk is full (at most 12 lines in 8 s, was one per poll per worker)" \
+	test "$n" -le 12
+rm -f "$S/filler"; t0=$(date +%s.%N)
+done_all() { [ "$("$AB" -c "$T/ab.conf" status --json | python3 -c 'import json,sys
+j = json.load(sys.stdin)["jobs"]; print(j["queued"] + j["running"])')" = 0 ]; }
+ok "room again: every job finished without a restart" wait_for 60 done_all
+diag "all jobs done $(python3 -c "import time; print(round(time.time() - $t0, 1))") s after the space came back"
+is "each of the 20 delivered" "$(grep -o 'full-[0-9]*' "$T/rec.jsonl" | sort -u | wc -l)" 20
+ok "the same daemon is still running" kill -0 "$DPID"
