@@ -36,7 +36,7 @@ if [ -z "$missing" ]; then echo "ok 4 - every conf/profiles.d file is in Makefil
 # the layers, bottom-up (doc/DESIGN.md): a file in src/L may include headers
 # of L and of the layers before it, never of a later one; only store/ includes
 # <sqlite3.h>
-layers="lib net event parse config store route deliver ingest cli daemon"
+layers="lib net event parse config store route deliver ingest http cli daemon"
 rank() { n=0; for l in $layers; do [ "$l" = "$1" ] && { echo $n; return; }; n=$((n + 1)); done; echo 99; }
 up=""
 for f in $(find src -name '*.[ch]' | sort); do

@@ -12,10 +12,10 @@ set -eu
 BUILD="build-essential autoconf automake libtool pkg-config
 libmilter-dev libcurl4-openssl-dev libxml2-dev libssl-dev libconfig-dev
 libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev
-libicu-dev"
+libicu-dev libmicrohttpd-dev"
 TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-openssl rsyslog-relp bsdutils python3-jsonschema
 postfix python3-aiosmtpd strace
-dpkg-dev debhelper fakeroot lintian adduser"
+dpkg-dev debhelper fakeroot lintian adduser prometheus curl"
 
 # bench/: test peers plus Alertmanager and ab (apache2-utils)
 BENCH="$TEST prometheus-alertmanager apache2-utils"

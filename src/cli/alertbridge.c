@@ -88,13 +88,17 @@ static int cmd_check(int argc, char **argv, const struct ab_cli *cli)
 		return EX_CONFIG;
 	}
 	ab_channels_notes(rt->cfg, check_note, NULL);
+	ab_cli_users_notes(rt->cfg, stderr);
 	nd = 0;
 	for (size_t i = 0; i < rt->cfg->n_channels; i++)
 		nd += !rt->cfg->channels[i].enabled;
 	printf("%s: OK: %zu channel(s)", cli->conf_path, rt->n_channels);
 	if (nd)
 		printf(" (%zu disabled)", nd);
-	printf(", %zu rule(s), %zu default channel(s)\n", nr, rt->cfg->n_default);
+	printf(", %zu rule(s), %zu default channel(s)", nr, rt->cfg->n_default);
+	if (rt->cfg->n_users)
+		printf(", %zu user(s)", rt->cfg->n_users);
+	putchar('\n');
 	ab_runtime_unref(rt);
 	return 0;
 }
@@ -161,8 +165,12 @@ static const struct command commands[] = {
 		{ "log [--channel NAME] [--json] [-n N]", "delivery log, newest first" },
 		{ "log --channels [--json]", "channel health (healthy, failing, disabled)" } } },
 	{ "inbox", ab_cli_inbox, {
-		{ "inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear",
-		  "the inbox channel's alerts" } } },
+		{ "inbox [--channel NAME] [--user NAME] list [--unread] [--json] | read ID | "
+		  "remove ID... | clear | owners",
+		  "the inbox channel's alerts: the shared list or a user's own" } } },
+	{ "users", ab_cli_users, {
+		{ "users [--json] [--team NAME]", "the people of the configuration: e-mail, "
+		  "teams, roles" } } },
 	{ "test", ab_cli_test, {
 		{ "test CHANNEL [--json]", "send a test message through a channel" } } },
 	{ "secret", ab_cli_secret, {

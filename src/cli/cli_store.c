@@ -4,7 +4,8 @@
  *   queue retry ID | --dead     make a job (or every dead letter) due now
  *   queue drop ID               delete a job (not a running one)
  *   log [--channel NAME] [--json] [-n N]   the delivery log, newest first
- *   inbox [--channel NAME] list [--unread] [--json] | read ID | remove ID... | clear
+ *   inbox [--channel NAME] [--user NAME] list [--unread] [--json] | read ID |
+ *         remove ID... | clear | owners     the shared list, or a user's own
  *   status [--json]             the store: size on disk, free space against
  *                               min_free_mb (taking alerts or refusing them), jobs
  *
@@ -46,8 +47,8 @@ static void usage_log(void)
 
 static void usage_inbox(void)
 {
-	fprintf(stderr, "usage: alertbridge [-c FILE] inbox [--channel NAME] list [--unread] "
-		"[--json] | read ID | remove ID... | clear\n");
+	fprintf(stderr, "usage: alertbridge [-c FILE] inbox [--channel NAME] [--user NAME] "
+		"list [--unread] [--json] | read ID | remove ID... | clear | owners\n");
 }
 
 static int print_job(const struct ab_job *j, void *arg)
@@ -263,17 +264,30 @@ static char *inbox_path(const struct ab_config *cfg, const char *plugin_dir, con
 	return NULL;
 }
 
+/* inbox owners: one line per list. */
+static int print_owner(const char *owner, int64_t total, int64_t unread, void *arg)
+{
+	(void)arg;
+	printf("%-24s %lld unread of %lld\n", *owner ? owner : "(shared)", (long long)unread,
+		(long long)total);
+	return 0;
+}
+
 int ab_cli_inbox(int argc, char **argv, const struct ab_cli *cli)
 {
-	const char *channel = NULL, *sub;
+	const char *channel = NULL, *user = NULL, *sub;
 	struct ab_config *cfg;
 	struct ab_inbox *ib;
 	char err[512], *path;
 	int rc = 0, i = 1;
 
-	if (argc > 2 && strcmp(argv[1], "--channel") == 0) {
-		channel = argv[2];
-		i = 3;
+	for (; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--channel") == 0)
+			channel = argv[i + 1];
+		else if (strcmp(argv[i], "--user") == 0)
+			user = argv[i + 1];
+		else
+			break;
 	}
 	if (i >= argc) {
 		usage_inbox();
@@ -292,7 +306,16 @@ int ab_cli_inbox(int argc, char **argv, const struct ab_cli *cli)
 		ab_config_free(cfg);
 		return EX_NOINPUT;
 	}
-	if (strcmp(sub, "list") == 0) {
+	if (user && cfg->n_users && !ab_users_find(cfg->users, cfg->n_users, user))
+		fprintf(stderr, "alertbridge: note: '%s' is not in the users directory (removed?); "
+			"their list is shown as it was kept\n", user);
+	if (ab_inbox_set_owner(ib, user) < 0) {
+		fprintf(stderr, "alertbridge: %s\n", ab_inbox_errmsg(ib));
+		rc = EX_USAGE;
+	} else if (strcmp(sub, "owners") == 0 && i == argc) {
+		if (ab_inbox_owners(ib, print_owner, NULL) < 0)
+			rc = EX_IOERR;
+	} else if (strcmp(sub, "list") == 0) {
 		bool unread = false;
 		int mode = 0;
 		for (; i < argc; i++) {
@@ -428,8 +451,7 @@ int ab_cli_status(int argc, char **argv, const struct ab_cli *cli)
 			"running", (json_int_t)n[AB_JOB_RUNNING], "done", (json_int_t)n[AB_JOB_DONE],
 			"dead", (json_int_t)n[AB_JOB_DEAD]);
 
-		ab_cli_print_json_line(j);
-		json_decref(j);
+		ab_cli_print_json_line(j);   /* takes the reference */
 		goto out;
 	}
 	printf("store %s: %.1f MiB (database %.1f, write-ahead log %.1f), syslog journal %.1f MiB\n",

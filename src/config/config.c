@@ -220,10 +220,12 @@ static const struct ab_conf_field top_fields[] = {
 	  0, 0 },
 	{ "rules", AB_CONF_T_LIST, false, ab_conf_rules, TOFF(rules), TOFF(n_rules), 0, 0 },
 	{ "teams", AB_CONF_T_LIST, false, ab_conf_teams, TOFF(teams), TOFF(n_teams), 0, 0 },
+	{ "users", AB_CONF_T_LIST, false, ab_conf_users, TOFF(users), TOFF(n_users), 0, 0 },
 	{ "default", AB_CONF_T_STRINGS, false, ab_conf_h_chanrefs, TOFF(default_channels),
 	  TOFF(n_default), 0, 0 },
 	{ "secrets_key", AB_CONF_T_STRING, false, h_abspath, TOFF(secrets_key), 0, 0, 0 },
 	{ "syslog", AB_CONF_T_GROUP, false, ab_conf_syslog, TOFF(syslog), 0, 0, 0 },
+	{ "http", AB_CONF_T_GROUP, false, ab_conf_http, TOFF(http), 0, 0, 0 },
 	{ "milter", AB_CONF_T_GROUP, false, ab_conf_milter, TOFF(mail), 0, 0, 0 },
 	{ "mail_sources", AB_CONF_T_LIST, false, ab_conf_mail_sources, TOFF(mail), 0, 0, 0 },
 	{ "profiles", AB_CONF_T_LIST, false, ab_conf_profiles, TOFF(mail), 0, 0, 0 },
@@ -479,6 +481,7 @@ void ab_config_free(struct ab_config *cfg)
 	ab_conf_channels_free(cfg->channels, cfg->n_channels);
 	ab_conf_rules_free(cfg->rules, cfg->n_rules);
 	ab_conf_teams_free(cfg->teams, cfg->n_teams);
+	ab_conf_users_free(cfg->users, cfg->n_users);
 	ab_conf_strv_free(cfg->default_channels, cfg->n_default);
 	free(cfg->default_refs);
 	free(cfg->path);
@@ -489,6 +492,7 @@ void ab_config_free(struct ab_config *cfg)
 	free(cfg->pidfile);
 	free(cfg->secrets_key);
 	ab_syslog_conf_free(cfg->syslog);
+	ab_http_conf_free(cfg->http);
 	ab_mail_conf_free(cfg->mail);
 	free(cfg);
 }

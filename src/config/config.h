@@ -18,6 +18,7 @@
  *   channels                             config_channel.h
  *   rules, teams                         config_rules.h
  *   syslog                               config_syslog.h
+ *   http                                 config_http.h
  *   milter, mail_sources, profiles       config_mail.h
  */
 #ifndef AB_CONFIG_H
@@ -28,8 +29,10 @@
 #include <stdint.h>
 
 #include "config/config_channel.h"
+#include "config/config_http.h"
 #include "config/config_mail.h"
 #include "config/config_rules.h"
+#include "config/config_users.h"
 #include "config/config_syslog.h"
 
 struct ab_dispatch_conf {
@@ -62,9 +65,12 @@ struct ab_config {
 	struct ab_chan_ref *default_refs; /* one per default channel (routing), or NULL */
 	struct ab_team_conf *teams;   /* team blocks */
 	size_t n_teams;
+	struct ab_user_conf *users;   /* the directory (config_users.h) */
+	size_t n_users;
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
 	struct ab_syslog_conf *syslog;  /* NULL when not configured */
 	struct ab_mail_conf *mail;      /* NULL when not configured */
+	struct ab_http_conf *http;      /* NULL when not configured: no HTTP listener */
 };
 
 /* Load and validate.  On error returns NULL and *errors holds every

@@ -7,6 +7,9 @@
  *   burst = 3               bucket size
  *   fallback = "inbox"      channel told when this one starts failing
  *   failure_threshold = 3   consecutive failures before "failing"
+ *   pause_base = "1s"       circuit breaker (deliver/breaker.h): a failed send
+ *   pause_cap = "30s"       pauses the channel this long, doubling per failed
+ *                           probe up to pause_cap (base <= cap is checked)
  *   enabled = false         the channel stays configured (and validated) but
  *                           the daemon does not create it, routing leaves it
  *                           out (route.h) and its queued jobs are held
@@ -224,6 +227,10 @@ static const struct ab_conf_field channel_fields[] = {
 	{ "failure_threshold", AB_CONF_T_INT, false, ab_conf_h_int, COFF(failure_threshold), 0,
 	  1, 1000 },
 	{ "enabled", AB_CONF_T_BOOL, false, ab_conf_h_bool, COFF(enabled), 0, 0, 0 },
+	{ "pause_base", AB_CONF_T_DURATION, false, ab_conf_h_duration, COFF(pause_base_ms), 0,
+	  10, 3600 * 1000LL },
+	{ "pause_cap", AB_CONF_T_DURATION, false, ab_conf_h_duration, COFF(pause_cap_ms), 0,
+	  10, 24 * 3600 * 1000LL },
 };
 AB_CONF_TABLE_FITS(channel_fields);
 
@@ -263,8 +270,18 @@ static void do_channel(struct ab_conf_ctx *c, const config_setting_t *g, int idx
 	ch->file = ab_conf_strdup(c, file);
 	ch->line = config_setting_source_line(g);
 	ch->enabled = true;
+	ch->pause_base_ms = AB_PAUSE_BASE_DEFAULT_MS;
+	ch->pause_cap_ms = AB_PAUSE_CAP_DEFAULT_MS;
 	ab_conf_check_group(c, g, channel_fields, sizeof channel_fields / sizeof channel_fields[0],
 			    what, ch, h_chan_extra);
+	if (ch->pause_base_ms > ch->pause_cap_ms) {
+		char b[32], k[32];
+
+		ab_conf_fmt_duration(ch->pause_base_ms, b, sizeof b);
+		ab_conf_fmt_duration(ch->pause_cap_ms, k, sizeof k);
+		ab_conf_err(c, g, "channel '%s': setting 'pause_base' (%s) is greater than "
+			    "'pause_cap' (%s)", ch->name ? ch->name : "?", b, k);
+	}
 	if (!ch->name) {
 		free_channel(ch);
 		return;

@@ -12,7 +12,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
+
+#define AB_PAUSE_BASE_DEFAULT_MS 1000
+#define AB_PAUSE_CAP_DEFAULT_MS 30000
 
 struct ab_channel_conf {
 	char *name;
@@ -25,6 +29,8 @@ struct ab_channel_conf {
 	int burst;           /* bucket size; 0 = default */
 	char *fallback;      /* channel told when this one starts failing, or NULL */
 	int failure_threshold; /* consecutive failures before "failing"; 0 = default 3 */
+	int64_t pause_base_ms; /* circuit breaker: the first pause after a failure (1s) */
+	int64_t pause_cap_ms;  /* ... and the longest, however many probes failed (30s) */
 	bool enabled;        /* enabled = false: validated, never created by the daemon;
 			      * routes skip it, its queued jobs are held (default true) */
 };

@@ -10,9 +10,10 @@
  *                 exits with it (0 once started, else the failed step's)
  *   open_state    store, channel runtime (plugins loaded, channels created)
  *   detach        off the terminal (unless -f), the pid file
- *   open_inputs   bind the syslog listeners and the milter socket (still
- *                 root), then drop privileges
- *   start         dispatcher, scheduler, syslog I/O thread, milter thread
+ *   open_inputs   bind the syslog listeners, the milter socket and the HTTP
+ *                 listener (still root), then drop privileges
+ *   start         dispatcher, scheduler, syslog I/O thread, milter thread,
+ *                 HTTP listener
  *   run           the signal loop (below) until SIGTERM or SIGINT
  *   reload        a new runtime from the file, swapped into every part, or
  *                 refused (logged) and the running one kept
@@ -70,6 +71,8 @@
 #include "deliver/scheduler.h"  /* groups, digests, reminders */
 #include "ingest/milter.h"
 #include "ingest/syslog_in.h"
+#include "http/httpd.h"
+#include "lib/metrics.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -91,6 +94,7 @@ struct daemon_state {
 	struct ab_runtime *rt;          /* the running snapshot (owns its config) */
 	struct ab_syslog_in *syslog_in; /* NULL: no listener */
 	struct ab_milter *milter;       /* NULL: no milter socket */
+	struct ab_httpd *httpd;         /* NULL: no http section */
 	struct ab_dispatcher *disp;
 	struct ab_sched *sched;
 	bool started;
@@ -468,6 +472,11 @@ static int open_inputs(struct daemon_state *d)
 		ab_log(AB_LOG_ERR, "%s", err);
 		return EX_UNAVAILABLE;
 	}
+	d->httpd = ab_httpd_open(cfg, err, sizeof err);
+	if (!d->httpd && err[0]) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		return EX_UNAVAILABLE;
+	}
 	if (drop_privileges(cfg) < 0)
 		return EX_NOPERM;
 	return 0;
@@ -551,6 +560,14 @@ static int catch_signals(void)
 
 /* ------------------------------------------------------- start and reload */
 
+static AB_METRIC_COUNTER(m_reloads, "alertbridge_config_reloads_total", "Configuration "
+	"reloads that took effect.", NULL, NULL);
+static AB_METRIC_COUNTER(m_reload_failures, "alertbridge_config_reload_failures_total",
+	"Configuration reloads refused (the previous configuration kept running).", NULL, NULL);
+static AB_METRIC_GAUGE(m_reload_time, "alertbridge_config_last_reload_success_timestamp_seconds",
+	"When the configuration was last reloaded, seconds since the epoch (0: never).", NULL,
+	NULL);
+
 /* The worker threads and the inputs' threads (they inherit the block).
  * 0 or an exit code. */
 static int start(struct daemon_state *d)
@@ -577,6 +594,13 @@ static int start(struct daemon_state *d)
 		ab_log(AB_LOG_ERR, "%s", err);
 		return EX_OSERR;
 	}
+	if (d->httpd && ab_httpd_start(d->httpd, d->rt, cfg->store_path, syslog_wake, d->disp,
+				       err, sizeof err) < 0) {
+		ab_log(AB_LOG_ERR, "%s", err);
+		return EX_OSERR;
+	}
+	ab_metric_touch(&m_reloads);
+	ab_metric_touch(&m_reload_failures);
 	d->started = true;
 	ab_log(AB_LOG_NOTICE, "alertbridged %s started: %zu channel(s), %zu rule(s), store %s, "
 		"%d worker(s)", PACKAGE_VERSION, d->rt->n_channels, cfg->n_rules, cfg->store_path,
@@ -601,6 +625,7 @@ static void reload(struct daemon_state *d)
 		nrt = build_runtime(cfg, d->plugin_dir);
 	if (!nrt) {
 		ab_log(AB_LOG_ERR, "reload refused: still running the previous configuration");
+		ab_metric_inc(&m_reload_failures, NULL, NULL);
 		return;
 	}
 	if (strcmp(nrt->cfg->store_path, d->rt->cfg->store_path) != 0)
@@ -609,8 +634,11 @@ static void reload(struct daemon_state *d)
 	ab_syslog_in_set_runtime(d->syslog_in, nrt);
 	ab_milter_set_runtime(d->milter, nrt);
 	ab_sched_set_runtime(d->sched, nrt);
+	ab_httpd_set_runtime(d->httpd, nrt);
 	ab_runtime_unref(d->rt);
 	d->rt = nrt;
+	ab_metric_inc(&m_reloads, NULL, NULL);
+	ab_metric_set(&m_reload_time, NULL, NULL, (double)ab_now_ms() / 1000.0);
 	ab_log(AB_LOG_NOTICE, "configuration reloaded: %zu channel(s), %zu rule(s)",
 		d->rt->n_channels, d->rt->cfg->n_rules);
 	ab_channels_notes(d->rt->cfg, log_channel_note, NULL);
@@ -654,6 +682,7 @@ static void run(struct daemon_state *d)
 /* Whatever the steps opened, in reverse; each part may be missing. */
 static void shut_down(struct daemon_state *d)
 {
+	ab_httpd_stop(d->httpd);           /* answers requests in progress first */
 	ab_milter_stop(d->milter);         /* answers in-flight mail first */
 	ab_syslog_in_stop(d->syslog_in);   /* commits what it read */
 	ab_sched_stop(d->sched);           /* a pass in progress commits */

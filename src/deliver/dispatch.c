@@ -5,7 +5,10 @@
  *         ab_dispatch_stop, ab_backoff_ms, ab_retry_at.
  * Diagnostics: one log line per failed attempt (warning) and per dead
  *         letter (error), with the channel, job, attempt and the plugin's
- *         short message; never the payload or a secret.
+ *         short message; never the payload or a secret.  Store errors
+ *         that repeat (a queue that cannot be read, results that cannot
+ *         be recorded) go through ab_complain: one line, then one a minute
+ *         with the count, and one when it is over.
  *
  * Each worker owns a store connection.  It claims the oldest due jobs (a
  * lease protects them from other workers; expired leases are requeued, and
@@ -23,7 +26,11 @@
  * batches (up to DISPATCH_BATCH jobs per transaction, outcomes committed at
  * least every FINISH_MAX_MS), so a busy queue costs two commits per batch,
  * not two per job; with several workers each takes its share of what is
- * due.  The workers' commits are not fsynced (ab_store_set_relaxed): a
+ * due.  When the store refuses to record outcomes (a full disk), the
+ * worker sends no more of that batch, keeps the outcomes in memory and
+ * tries to write them (and to release the unsent jobs) every
+ * RECORD_RETRY_MS: they are recorded within a second of the store taking
+ * writes again, not when the batch's leases expire.  The workers' commits are not fsynced (ab_store_set_relaxed): a
  * process crash loses none of them; a power loss may undo the last claims
  * and outcomes, so a job is delivered again (at-least-once; receivers
  * dedupe by event id), never lost.  The core owns retry: exponential
@@ -48,6 +55,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "deliver/breaker.h"
 #include "deliver/dispatch.h"
 #include "deliver/plugin.h"
 #include "lib/log.h"
@@ -56,18 +64,32 @@
 #include "lib/util.h"
 #include "deliver/health.h"
 #include "deliver/ratelimit.h"
+#include "lib/metrics.h"
+
+/* metrics: every attempt's outcome and its latency, by channel */
+static AB_METRIC_COUNTER(m_deliveries, "alertbridge_deliveries_total", "Delivery attempts by "
+	"channel and result (ok, retry, permanent, expired: retried past max_age).", "channel",
+	"result");
+static AB_METRIC_HISTOGRAM(m_delivery_seconds, "alertbridge_delivery_duration_seconds",
+	"Time a delivery attempt took (render and send), by channel.", "channel", NULL,
+	ab_metric_latency_bounds);
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
 #define HTTP_AT_ONCE 16       /* split jobs sent at once, and in flight to one host */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
-#define COMPLAIN_EVERY_MS 60000 /* a queue that cannot be read: one log line a minute */
+#define COMPLAIN_EVERY_MS 60000 /* a repeated store error: one log line a minute */
+#define RECORD_RETRY_MS 1000  /* results the store refused: tried again this often */
 
 static struct ab_complaint queue_unreadable = AB_COMPLAINT_INIT;
+static struct ab_complaint result_unwritten = AB_COMPLAINT_INIT;
+static struct ab_complaint defer_failed = AB_COMPLAINT_INIT;
+static struct ab_complaint hold_failed = AB_COMPLAINT_INIT;
 
 struct ab_dispatcher {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t stop_cv;     /* broadcast at stop only (pause_ms) */
 	struct ab_runtime *rt;      /* current snapshot (one reference held) */
 	unsigned gen;               /* bumped with every new snapshot */
 	bool stopping;
@@ -77,18 +99,13 @@ struct ab_dispatcher {
 	int n_threads;
 	int n_workers;              /* configured, set before the threads start */
 	struct ab_ratelimit *rl;    /* per-channel token buckets of all the workers */
+	struct ab_breaker *br;      /* per-channel circuit breakers of all the workers */
 };
 
 int64_t ab_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd)
 {
-	int64_t ceiling = base_ms > 0 ? base_ms : 1;
+	int64_t ceiling = ab_breaker_pause_ms(attempt, base_ms, cap_ms);
 
-	if (attempt < 1)
-		attempt = 1;
-	for (unsigned i = 1; i < attempt && ceiling < cap_ms; i++)
-		ceiling = ceiling > INT64_MAX / 2 ? INT64_MAX : ceiling * 2;
-	if (ceiling > cap_ms)
-		ceiling = cap_ms;
 	if (ceiling <= 0)
 		return 0;
 	return (int64_t)(rnd % ((uint64_t)ceiling + 1));
@@ -124,20 +141,33 @@ static struct ab_runtime *current(struct ab_dispatcher *d, unsigned *gen)
 }
 
 /* Jobs of disabled channels (enabled = false) are held: this worker's
- * connection skips them until a snapshot enables the channel again. */
-static int hold_disabled(struct ab_store *st, const struct ab_config *cfg)
+ * connection skips them until a snapshot enables the channel again; so
+ * are those of the channels the breaker pauses (their probe is claimed on
+ * its own, ab_store_claim_probe).  *bgen: the breaker generation seen. */
+static int hold(struct ab_store *st, const struct ab_config *cfg, struct ab_breaker *br,
+	unsigned *bgen)
 {
-	const char **names = cfg->n_channels ? calloc(cfg->n_channels, sizeof *names) : NULL;
+	char **paused = NULL;
+	int n_paused = ab_breaker_paused(br, &paused, bgen);
+	const char **names;
 	size_t n = 0;
 	int rc;
 
-	if (cfg->n_channels && !names)
+	if (n_paused < 0)
 		return -1;
-	for (size_t i = 0; i < cfg->n_channels; i++)
-		if (!cfg->channels[i].enabled)
-			names[n++] = cfg->channels[i].name;
-	rc = ab_store_set_held(st, names, n);
+	names = calloc(cfg->n_channels + (size_t)n_paused + 1, sizeof *names);
+	if (names) {
+		for (size_t i = 0; i < cfg->n_channels; i++)
+			if (!cfg->channels[i].enabled)
+				names[n++] = cfg->channels[i].name;
+		for (int i = 0; i < n_paused; i++)
+			names[n++] = paused[i];
+	}
+	rc = names ? ab_store_set_held(st, names, n) : -1;
 	free(names);
+	for (int i = 0; i < n_paused; i++)
+		free(paused[i]);
+	free(paused);
 	return rc;
 }
 
@@ -149,6 +179,8 @@ struct outcome {
 	bool attempted;           /* false: held or over its rate, nothing to record */
 	bool done;                /* the job was dealt with (attempted or not) */
 	bool recorded;            /* its outcome is in the store */
+	bool probe;               /* the send was its paused channel's probe */
+	bool unsent;              /* the result is not an answer of the channel's */
 };
 
 /* Before a send: take a rate-limit token for the job's channel.  Returns 0
@@ -172,7 +204,8 @@ static int admit(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 		return 0;
 	r = ab_store_defer(st, job, now + wait, now);
 	if (r <= 0) {
-		ab_log(AB_LOG_WARNING, "rate limit: cannot put job %lld back: %s",
+		ab_complain(&defer_failed, COMPLAIN_EVERY_MS, AB_LOG_WARNING,
+			"rate limit: cannot put job %lld back: %s",
 			(long long)job->id, r < 0 ? ab_store_errmsg(st) : "its lease expired");
 		return 0;
 	}
@@ -204,14 +237,32 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 		o->done = true;
 		return 1;
 	}
-	/* --- channels: over its rate -> back in the queue, not an attempt */
-	if (ch && admit(d, st, rt, job, ab_now_ms()) > 0) {
-		o->done = true;
-		return 1;
+	/* --- channels: paused by its breaker, or over its rate -> back in the
+	 * queue, not an attempt */
+	if (ch) {
+		int64_t now = ab_now_ms(), until = 0;
+		enum ab_breaker_verdict v = ab_breaker_admit(d->br, job->channel, now, &until);
+
+		if (v == AB_BREAKER_WAIT) {
+			/* on a store error the job stays claimed, not done: released
+			 * with the batch's rest */
+			o->done = ab_store_defer(st, job, until, now) >= 0;
+			ab_log(AB_LOG_DEBUG, "job %lld: channel %s is paused: due again in %lld ms",
+				(long long)job->id, job->channel, (long long)(until - now));
+			return 1;
+		}
+		o->probe = v == AB_BREAKER_PROBE;
+		if (admit(d, st, rt, job, now) > 0) {
+			if (o->probe)
+				ab_breaker_unprobe(d->br, job->channel);
+			o->done = true;
+			return 1;
+		}
 	}
 	if (!ch) {
 		ab_result_set(res, AB_PERMANENT, 0, "channel is not configured (any more): add it "
 			"back and run 'alertbridge queue retry'");
+		o->unsent = true;
 		return 2;
 	}
 	if (!(*payload = json_loads(job->payload ? job->payload : "null", 0, &jerr)) ||
@@ -219,6 +270,10 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 		json_decref(*payload);
 		*payload = NULL;
 		ab_result_set(res, AB_PERMANENT, 0, "stored payload is not a JSON object");
+		if (o->probe)   /* not sent: the probe is still to come */
+			ab_breaker_unprobe(d->br, job->channel);
+		o->probe = false;
+		o->unsent = true;
 		return 2;
 	}
 	msg->kind = (enum ab_msg_kind)job->kind;
@@ -231,8 +286,38 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 
 /* What comes after: log the result, choose retry or dead letter, and keep
  * it in *o for the batch's record. */
-static void conclude(struct ab_runtime *rt, struct ab_job *job, struct ab_result *res,
-	int64_t latency, struct outcome *o)
+/* The channel's breaker after a send: pause it on a failure worth
+ * retrying; on a success after a pause, make its queue due again. */
+static void trip(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	const struct ab_job *job, const struct ab_result *res, bool probe, int64_t now)
+{
+	const struct ab_channel_conf *ch = ab_config_channel(rt->cfg, job->channel);
+	int64_t pause = 0;
+	int r, moved;
+
+	if (!ch)
+		return;
+	r = ab_breaker_result(d->br, job->channel, res->status == AB_RETRY, res->retry_after,
+		ch->pause_base_ms, ch->pause_cap_ms, now, &pause);
+	if (r < 0) {
+		ab_log(AB_LOG_WARNING, "channel %s paused for %lld ms after a failed %s (%s): "
+			"one probe then", job->channel, (long long)pause, probe ? "probe" :
+			"delivery", res->message);
+	} else if (r > 0) {
+		moved = ab_store_resume_channel(st, job->channel);
+		if (moved < 0)
+			ab_log(AB_LOG_ERR, "channel %s works again, but its queue stays as it was "
+				"(jobs go at their own retry times): %s", job->channel,
+				ab_store_errmsg(st));
+		else
+			ab_log(AB_LOG_NOTICE, "channel %s works again: resumed, %d queued job(s) due "
+				"now, oldest first", job->channel, moved);
+		ab_dispatch_wake(d);
+	}
+}
+
+static void conclude(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *job, struct ab_result *res, int64_t latency, struct outcome *o)
 {
 	const struct ab_dispatch_conf *dc = &rt->cfg->dispatch;
 	int64_t now = ab_now_ms(), next_at = 0;
@@ -265,6 +350,13 @@ static void conclude(struct ab_runtime *rt, struct ab_job *job, struct ab_result
 			(long long)job->id, job->channel, res->message);
 		break;
 	}
+	if (!o->unsent) {
+		trip(d, st, rt, job, res, o->probe, now);
+		/* metrics */
+		ab_metric_inc(&m_deliveries, job->channel, res->status == AB_RETRY && dead ?
+			"expired" : ab_status_name(res->status));
+		ab_metric_observe(&m_delivery_seconds, job->channel, NULL, (double)latency / 1000.0);
+	}
 	o->res = *res;
 	o->latency = latency;
 	o->now = now;
@@ -290,7 +382,7 @@ static void attempt(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 	if (r == 0)
 		ch->plugin.api->send(ch->inst, &msg, &res);
 	json_decref(payload);
-	conclude(rt, job, &res, ab_mono_ms() - t0, o);
+	conclude(d, st, rt, job, &res, ab_mono_ms() - t0, o);
 }
 
 /* Does the job's channel split send() (ABI 1.3), so that it can go out
@@ -344,7 +436,7 @@ static void attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab
 			continue;
 		}
 		json_decref(payload);
-		conclude(rt, &jobs[i], &res, ab_mono_ms() - t0, &o[i]);
+		conclude(d, st, rt, &jobs[i], &res, ab_mono_ms() - t0, &o[i]);
 	}
 	if (k == 0)
 		return;
@@ -356,13 +448,15 @@ static void attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab
 		ab_result_set(&res, AB_RETRY, 0, "plugin returned no result");
 		chs[j]->plugin.api->http_result(chs[j]->inst, states[j], &resps[j], &res);
 		ab_http_free(&resps[j]);
-		conclude(rt, &jobs[idx[j]], &res, t_prep[j] + resps[j].latency_ms, &o[idx[j]]);
+		conclude(d, st, rt, &jobs[idx[j]], &res, t_prep[j] + resps[j].latency_ms,
+			&o[idx[j]]);
 	}
 }
 
 /* Record the outcomes attempted and not recorded yet among jobs[0..n-1] in
- * one store transaction (one commit), then channel health for each. */
-static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
+ * one store transaction (one commit), then channel health for each.  0, or
+ * -1 when the store refused them (they stay unrecorded, for another try). */
+static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
 	struct outcome *o, size_t n)
 {
 	struct ab_finish f[DISPATCH_BATCH];
@@ -381,21 +475,34 @@ static void record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jo
 		k++;
 	}
 	if (k == 0)
-		return;
+		return 0;
+	if (ab_store_finish_batch(st, f, k) < 0)
+		return -1;
 	for (i = 0; i < k; i++)
 		o[f[i].job - jobs].recorded = true;
-	if (ab_store_finish_batch(st, f, k) < 0) {
-		for (i = 0; i < k; i++)
-			ab_log(AB_LOG_ERR, "job %lld: could not record the result: %s (the job will "
-				"be retried when its lease expires)", (long long)f[i].job->id,
-				ab_store_errmsg(st));
-		return;
-	}
 	for (i = 0; i < k; i++) {   /* channel health */
 		const struct ab_job *job = f[i].job;
 		if (ab_runtime_channel(rt, job->channel))
 			ab_health_record(st, rt, job, f[i].res, f[i].now);
 	}
+	return 0;
+}
+
+/* The claimed jobs that were not dealt with (the worker stops, or the store
+ * refused a result) go back to the queue, attempts as before.  0 or -1. */
+static int release_rest(struct ab_store *st, struct ab_job *jobs, struct outcome *o, int n)
+{
+	struct ab_job rest[DISPATCH_BATCH];
+	int n_rest = 0;
+
+	for (int k = 0; k < n; k++)
+		if (!o[k].done)
+			rest[n_rest++] = jobs[k];   /* shallow: jobs[k] still owns its strings */
+	if (n_rest == 0 || ab_store_release(st, rest, (size_t)n_rest, ab_now_ms()) < 0)
+		return n_rest == 0 ? 0 : -1;
+	for (int k = 0; k < n; k++)
+		o[k].done = true;
+	return 0;
 }
 
 static bool stopping(struct ab_dispatcher *d)
@@ -406,6 +513,54 @@ static bool stopping(struct ab_dispatcher *d)
 	s = d->stopping;
 	pthread_mutex_unlock(&d->mu);
 	return s;
+}
+
+/* Wait up to ms, or until the dispatcher stops. */
+static void pause_ms(struct ab_dispatcher *d, int64_t ms)
+{
+	struct timespec ts;
+
+	ab_deadline(&ts, CLOCK_REALTIME, ms);
+	pthread_mutex_lock(&d->mu);
+	while (!d->stopping && pthread_cond_timedwait(&d->stop_cv, &d->mu, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* The end of a batch: its outcomes recorded and the jobs not attempted
+ * released.  When the store refuses (a full disk, a lock held too long),
+ * the outcomes stay in memory and the worker tries again every
+ * RECORD_RETRY_MS until the store takes them, so they are in the store
+ * within RECORD_RETRY_MS of its recovery, whatever the jobs' leases say;
+ * only a stop gives up (the jobs stay running and the next start queues
+ * them again: delivered twice at worst). */
+static void persist(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *jobs, struct outcome *o, int n)
+{
+	bool failed = false;
+
+	for (;;) {
+		int r = record(st, rt, jobs, o, (size_t)n);
+
+		if (r == 0)
+			r = release_rest(st, jobs, o, n);
+		if (r == 0) {
+			if (failed)
+				ab_complain_clear(&result_unwritten, AB_LOG_NOTICE, "dispatcher: "
+					"delivery results are recorded again");
+			return;
+		}
+		failed = true;
+		ab_complain(&result_unwritten, COMPLAIN_EVERY_MS, AB_LOG_ERR, "dispatcher: cannot "
+			"record the results of %d claimed job(s): %s (kept in memory, tried again "
+			"every %d ms)", n, ab_store_errmsg(st), RECORD_RETRY_MS);
+		if (stopping(d)) {
+			ab_log(AB_LOG_ERR, "dispatcher: stopping with the results of %d job(s) not "
+				"recorded: they are queued again at the next start", n);
+			return;
+		}
+		pause_ms(d, RECORD_RETRY_MS);
+	}
 }
 
 /* How many due jobs this worker takes at once: all (up to DISPATCH_BATCH)
@@ -451,53 +606,95 @@ static bool record_due(struct ab_dispatcher *d, struct ab_runtime *rt, const str
 		rt->cfg->dispatch.timeout_ms * (int64_t)(oldest + 1);
 }
 
-/* Claim a batch and attempt each job: the jobs of channels that split
- * send() (ABI 1.3) HTTP_AT_ONCE at a time concurrently, the others in
- * turn; record the outcomes every FINISH_MAX_MS and at the end (one
- * transaction for the batch when it goes quickly).  On stop, the jobs not
- * attempted yet go back to the queue untouched.  Returns the number
+/* Attempt each of the claimed jobs[0..n-1]: the jobs of channels that
+ * split send() (ABI 1.3) HTTP_AT_ONCE at a time concurrently, the others
+ * in turn; record the outcomes after each concurrent round, every
+ * FINISH_MAX_MS and at the end.  On stop, the jobs not
+ * attempted yet go back to the queue untouched.  Frees the jobs. */
+static void run_claimed(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *jobs, int n, int64_t claimed)
+{
+	struct outcome o[DISPATCH_BATCH];
+	int64_t t0 = ab_mono_ms();
+
+	memset(o, 0, sizeof o);
+	for (int i = 0; i < n; i++) {
+		if (o[i].done)
+			continue;
+		if (record_due(d, rt, o, n, claimed, t0)) {
+			if (record(st, rt, jobs, o, (size_t)n) < 0)
+				break;   /* the store refuses: no more sends; persist() waits */
+			t0 = ab_mono_ms();
+		}
+		if (stopping(d))
+			break;
+		if (http_split(rt, &jobs[i])) {
+			attempt_http(d, st, rt, jobs, o, i, n);
+			/* Said at once: a crash now re-sends only what is in flight,
+			 * not a round already answered (one relaxed commit a round). */
+			if (i + 1 < n) {
+				if (record(st, rt, jobs, o, (size_t)n) < 0)
+					break;
+				t0 = ab_mono_ms();
+			}
+		} else {
+			attempt(d, st, rt, &jobs[i], &o[i]);
+		}
+	}
+	persist(d, st, rt, jobs, o, n);
+	for (int k = 0; k < n; k++)
+		ab_job_clear(&jobs[k]);
+}
+
+/* Claim a batch and attempt it (run_claimed).  Returns the number
  * claimed, or -1. */
 static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
 	int64_t now)
 {
-	struct ab_job jobs[DISPATCH_BATCH], rest[DISPATCH_BATCH];
-	struct outcome o[DISPATCH_BATCH];
+	struct ab_job jobs[DISPATCH_BATCH];
 	bool more;
 	int want = batch_size(d, st, now, &more);
 	int n = want > 0 ? ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms, jobs,
 		want) : 0;
-	int i, n_rest = 0;
-	int64_t t0 = ab_mono_ms();
 
 	if (n <= 0)
 		return n;
 	if (more)   /* a wake reaches one worker: pass it on for the rest */
 		ab_dispatch_wake(d);
-	memset(o, 0, sizeof o);
-	for (i = 0; i < n; i++) {
-		if (o[i].done)
-			continue;
-		if (record_due(d, rt, o, n, now, t0)) {
-			record(st, rt, jobs, o, (size_t)n);
-			t0 = ab_mono_ms();
-		}
-		if (stopping(d))
-			break;
-		if (http_split(rt, &jobs[i]))
-			attempt_http(d, st, rt, jobs, o, i, n);
-		else
-			attempt(d, st, rt, &jobs[i], &o[i]);
-	}
-	record(st, rt, jobs, o, (size_t)n);
-	for (int k = 0; k < n; k++)
-		if (!o[k].done)
-			rest[n_rest++] = jobs[k];   /* shallow: jobs[k] still owns its strings */
-	if (n_rest > 0 && ab_store_release(st, rest, (size_t)n_rest, ab_now_ms()) < 0)
-		ab_log(AB_LOG_WARNING, "dispatcher: %d claimed job(s) go back to the queue when "
-			"their lease expires: %s", n_rest, ab_store_errmsg(st));
-	for (int k = 0; k < n; k++)
-		ab_job_clear(&jobs[k]);
+	run_claimed(d, st, rt, jobs, n, now);
 	return n;
+}
+
+/* The probes of the paused channels whose pause is over: each one's oldest
+ * queued job, sent alone (at most a few channels per call, so that the
+ * others' queues are not kept waiting).  A channel with no queued job is
+ * closed (nothing to probe with).  Returns the number of probes sent. */
+static int run_probes(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt)
+{
+	char name[256];
+	int sent = 0;
+
+	for (int k = 0; k < 8; k++) {
+		struct ab_job job;
+		int64_t now = ab_now_ms();
+		int r;
+
+		if (!ab_breaker_probe_due(d->br, now, name, sizeof name))
+			break;
+		r = ab_store_claim_probe(st, name, now, rt->cfg->dispatch.timeout_ms, &job);
+		if (r < 0) {
+			ab_complain(&queue_unreadable, COMPLAIN_EVERY_MS, AB_LOG_ERR,
+				"dispatcher: cannot read the queue: %s", ab_store_errmsg(st));
+			break;
+		}
+		if (r == 0) {
+			ab_breaker_idle(d->br, name);
+			continue;
+		}
+		run_claimed(d, st, rt, &job, 1, now);
+		sent++;
+	}
+	return sent;
 }
 
 static void *worker(void *arg)
@@ -506,7 +703,7 @@ static void *worker(void *arg)
 	char err[512];
 	struct ab_store *st = ab_store_open(d->store_path, err, sizeof err);
 	int64_t last_requeue = 0;
-	unsigned held_gen = 0;
+	unsigned held_gen = 0, held_bgen = 0;
 	bool held_set = false;
 
 	if (!st) {
@@ -533,12 +730,13 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&d->mu);
 
 		rt = current(d, &gen);
-		if (!held_set || gen != held_gen) {
-			if (hold_disabled(st, rt->cfg) == 0) {
+		if (!held_set || gen != held_gen || ab_breaker_gen(d->br) != held_bgen) {
+			if (hold(st, rt->cfg, d->br, &held_bgen) == 0) {
 				held_gen = gen;
 				held_set = true;
 			} else {
-				ab_log(AB_LOG_ERR, "dispatcher: cannot hold the jobs of disabled "
+				ab_complain(&hold_failed, COMPLAIN_EVERY_MS, AB_LOG_ERR,
+					"dispatcher: cannot hold the jobs of disabled or paused "
 					"channels: %s", ab_store_errmsg(st));
 			}
 		}
@@ -548,7 +746,9 @@ static void *worker(void *arg)
 			ab_store_requeue_running(st, now, false);
 			last_requeue = now;
 		}
-		r = run_batch(d, st, rt, now);
+		r = run_probes(d, st, rt);
+		if (r == 0)
+			r = run_batch(d, st, rt, now);
 		if (r > 0) {
 			ab_runtime_unref(rt);
 			continue;
@@ -565,6 +765,10 @@ static void *worker(void *arg)
 		next = r == 0 ? ab_store_next_due(st) : -1;
 		if (next >= 0 && next - now < poll_ms)
 			poll_ms = next - now > 0 ? next - now : 1;
+		next = ab_breaker_next_probe(d->br);    /* a paused channel's probe (one due
+							   now and not sent: the store failed) */
+		if (next > now && next - now < poll_ms)
+			poll_ms = next - now;
 		pthread_mutex_lock(&d->mu);
 		if (!d->stopping && d->wakeups == seen) {
 			struct timespec ts;
@@ -585,17 +789,19 @@ struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtim
 
 	if (!d || !(d->store_path = strdup(store_path)) ||
 	    !(d->threads = calloc((size_t)n, sizeof *d->threads)) ||
-	    !(d->rl = ab_ratelimit_new())) {
+	    !(d->rl = ab_ratelimit_new()) || !(d->br = ab_breaker_new())) {
 		snprintf(err, errsz, "out of memory");
 		if (d) {
 			free(d->store_path);
 			free(d->threads);
+			ab_ratelimit_free(d->rl);
 		}
 		free(d);
 		return NULL;
 	}
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_cond_init(&d->cv, NULL);
+	pthread_cond_init(&d->stop_cv, NULL);
 	d->rt = ab_runtime_ref(rt);
 	d->n_workers = n;
 	for (int i = 0; i < n; i++) {
@@ -645,13 +851,16 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	pthread_mutex_lock(&d->mu);
 	d->stopping = true;
 	pthread_cond_broadcast(&d->cv);
+	pthread_cond_broadcast(&d->stop_cv);
 	pthread_mutex_unlock(&d->mu);
 	for (int i = 0; i < d->n_threads; i++)
 		pthread_join(d->threads[i], NULL);
 	ab_runtime_unref(d->rt);
 	ab_ratelimit_free(d->rl);
+	ab_breaker_free(d->br);
 	pthread_mutex_destroy(&d->mu);
 	pthread_cond_destroy(&d->cv);
+	pthread_cond_destroy(&d->stop_cv);
 	free(d->threads);
 	free(d->store_path);
 	free(d);

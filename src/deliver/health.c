@@ -6,7 +6,8 @@
  * Public: ab_health_record, ab_health_state_name (the rows: ab_store_health_list).
  * Diagnostics: "channel X is failing: REASON" (error) and "channel X
  *         recovered" (notice) in the log, once per state change; store
- *         errors are logged and never stop a delivery.  When the fallback
+ *         errors are logged (once a minute at most, with the count, through
+ *         ab_complain) and never stop a delivery.  When the fallback
  *         channel is disabled (enabled = false) no health event is queued
  *         and that log line says the log is the only notice.
  *
@@ -25,6 +26,9 @@
 
 #define AB_HEALTH_REASON_MAX 240
 #define HEALTH_OK_REFRESH_MS 1000  /* last_ok of a healthy channel: at most this stale */
+#define HEALTH_COMPLAIN_MS 60000   /* a store that refuses health rows: a line a minute */
+
+static struct ab_complaint health_unwritten = AB_COMPLAINT_INIT;
 
 /* Is this permanent error about the channel rather than the message? */
 static bool channel_fault(const struct ab_result *res)
@@ -137,19 +141,23 @@ void ab_health_record(struct ab_store *st, struct ab_runtime *rt, const struct a
 	    now >= row.last_ok && now - row.last_ok < HEALTH_OK_REFRESH_MS)
 		return;
 	if (ab_store_begin(st) < 0) {
-		ab_log(AB_LOG_ERR, "channel health: %s", ab_store_errmsg(st));
+		ab_complain(&health_unwritten, HEALTH_COMPLAIN_MS, AB_LOG_ERR, "channel health: %s",
+			    ab_store_errmsg(st));
 		return;
 	}
 	change = step(st, ch, ok, channel_fault(res), reason, now, &nstate, &failures, &since);
 	if (change < 0) {
-		ab_log(AB_LOG_ERR, "channel health: %s", ab_store_errmsg(st));
+		ab_complain(&health_unwritten, HEALTH_COMPLAIN_MS, AB_LOG_ERR, "channel health: %s",
+			    ab_store_errmsg(st));
 		ab_store_rollback(st);
 		return;
 	}
 	if (ab_store_commit(st) < 0) {
-		ab_log(AB_LOG_ERR, "channel health: %s", ab_store_errmsg(st));
+		ab_complain(&health_unwritten, HEALTH_COMPLAIN_MS, AB_LOG_ERR, "channel health: %s",
+			    ab_store_errmsg(st));
 		return;
 	}
+	ab_complain_clear(&health_unwritten, AB_LOG_NOTICE, "channel health: recorded again");
 	if (!change)
 		return;
 	fb_off = ch->fallback && ab_channel_disabled(rt->cfg, ch->fallback);

@@ -34,6 +34,9 @@
 #define AB_SCHED_MIN_SLEEP_MS 10
 #define AB_SCHED_PRUNE_EVERY_MS 60000
 #define AB_SCHED_PRUNE_ROWS 1000
+#define AB_SCHED_COMPLAIN_MS 60000   /* a flush that keeps failing: a line a minute */
+
+static struct ab_complaint flush_failed = AB_COMPLAINT_INIT;
 
 struct ab_sched {
 	pthread_t thread;
@@ -105,7 +108,10 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		now = now_of(s);
 		if (ab_noise_flush(s->st, rt->cfg, now, &queued, err, sizeof err) < 0)
-			ab_log(AB_LOG_WARNING, "scheduler: %s (retrying on the next pass)", err);
+			ab_complain(&flush_failed, AB_SCHED_COMPLAIN_MS, AB_LOG_WARNING,
+				    "scheduler: %s (retrying on the next pass)", err);
+		else
+			ab_complain_clear(&flush_failed, AB_LOG_NOTICE, "scheduler: flushing again");
 		retention_ms = rt->cfg->retention_ms;
 		ab_runtime_unref(rt);
 		if (queued > 0 && s->disp)

@@ -3,7 +3,7 @@
  * event (the milter's end-of-message).
  *
  * Public: ab_committer_new, ab_committer_free, ab_committer_submit,
- *   ab_committer_stats (committer.h).
+ *   ab_committer_submit_many, ab_committer_stats (committer.h).
  *
  * Leader and followers, no thread of its own: a submission joins the
  * queue; a submitter that finds nobody committing takes the whole queue
@@ -150,22 +150,24 @@ reopen:
 	return -1;
 }
 
-int ab_committer_submit(struct ab_committer *c, const struct ab_config *cfg, struct ab_event *ev,
-	const char *const *direct, size_t n_direct, struct ab_route_result *rr, char *err,
+/* Queue reqs[0..n) together (one lock: no leader can take part of them,
+ * so they land in one batch) and wait until the batch that has them is
+ * done.  The first failed request's rc and message. */
+static int submit(struct ab_committer *c, struct request *reqs, size_t n, char *err,
 	size_t errsz)
 {
-	struct ab_route_result local;
-	struct request r = { .cfg = cfg, .ev = ev, .direct = direct, .n_direct = n_direct,
-			     .rr = rr ? rr : &local };
+	int rc = 0;
 
 	pthread_mutex_lock(&c->mu);
-	*c->tail = &r;
-	c->tail = &r.next;
-	c->stats.submitted++;
-	c->stats.waiting++;
-	while (!r.done) {
+	for (size_t i = 0; i < n; i++) {
+		*c->tail = &reqs[i];
+		c->tail = &reqs[i].next;
+	}
+	c->stats.submitted += n;
+	c->stats.waiting += n;
+	while (!reqs[n - 1].done) {
 		struct request *batch;
-		int rc;
+		int brc;
 
 		if (c->leading) {
 			pthread_cond_wait(&c->cv, &c->mu);
@@ -178,9 +180,9 @@ int ab_committer_submit(struct ab_committer *c, const struct ab_config *cfg, str
 		c->leading = true;
 		c->stats.batches++;
 		pthread_mutex_unlock(&c->mu);
-		rc = commit_batch(c, batch);
+		brc = commit_batch(c, batch);
 		pthread_mutex_lock(&c->mu);
-		if (rc < 0)
+		if (brc < 0)
 			c->stats.failed++;
 		for (struct request *q = batch; q; q = q->next)
 			q->done = true;
@@ -188,9 +190,51 @@ int ab_committer_submit(struct ab_committer *c, const struct ab_config *cfg, str
 		pthread_cond_broadcast(&c->cv);
 	}
 	pthread_mutex_unlock(&c->mu);
-	if (r.rc < 0)
-		snprintf(err, errsz, "%s", r.err);
-	return r.rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (reqs[i].rc < 0) {
+			rc = reqs[i].rc;
+			snprintf(err, errsz, "%s", reqs[i].err);
+		}
+	return rc;
+}
+
+int ab_committer_submit(struct ab_committer *c, const struct ab_config *cfg, struct ab_event *ev,
+	const char *const *direct, size_t n_direct, struct ab_route_result *rr, char *err,
+	size_t errsz)
+{
+	struct ab_route_result local;
+	struct request r = { .cfg = cfg, .ev = ev, .direct = direct, .n_direct = n_direct,
+			     .rr = rr ? rr : &local };
+
+	return submit(c, &r, 1, err, errsz);
+}
+
+int ab_committer_submit_many(struct ab_committer *c, const struct ab_config *cfg,
+	struct ab_event *const *evs, size_t n, char *err, size_t errsz)
+{
+	struct ab_route_result *rr;
+	struct request *reqs;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	reqs = calloc(n, sizeof *reqs);
+	rr = calloc(n, sizeof *rr);
+	if (!reqs || !rr) {
+		free(reqs);
+		free(rr);
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		reqs[i].cfg = cfg;
+		reqs[i].ev = evs[i];
+		reqs[i].rr = &rr[i];
+	}
+	rc = submit(c, reqs, n, err, errsz);
+	free(reqs);
+	free(rr);
+	return rc;
 }
 
 void ab_committer_stats(struct ab_committer *c, struct ab_committer_stats *out)

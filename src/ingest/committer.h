@@ -44,6 +44,13 @@ int ab_committer_submit(struct ab_committer *c, const struct ab_config *cfg, str
 	const char *const *direct, size_t n_direct, struct ab_route_result *rr, char *err,
 	size_t errsz);
 
+/* The same for evs[0..n) routed with cfg, all in one transaction: every
+ * one is durable when this returns 0, none when it returns -1 or -2 (err
+ * as above).  For a request that carries several events (the HTTP API's
+ * arrays): it is acknowledged whole or not at all. */
+int ab_committer_submit_many(struct ab_committer *c, const struct ab_config *cfg,
+	struct ab_event *const *evs, size_t n, char *err, size_t errsz);
+
 void ab_committer_stats(struct ab_committer *c, struct ab_committer_stats *out);
 
 #endif

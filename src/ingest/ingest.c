@@ -22,6 +22,14 @@
 #include "lib/log.h"
 #include "route/noise.h"
 #include "lib/util.h"
+#include "lib/metrics.h"
+
+AB_METRIC_COUNTER(ab_m_events_by_profile, "alertbridge_events_by_profile_total", "Events "
+	"parsed, by input (mail, syslog) and the profile that took them.", "input", "profile");
+AB_METRIC_COUNTER(ab_m_parse_fallbacks, "alertbridge_parse_fallbacks_total", "Events no "
+	"profile recognised: parsed with the generic defaults, by input.", "input", NULL);
+static AB_METRIC_COUNTER(m_received, "alertbridge_events_received_total", "Events routed and "
+	"stored, by input (origin.kind: mail, syslog, cli, http).", "input", NULL);
 
 /* Every target disabled, default included: say so, once per WARN_EVERY_MS
  * at most (a flood routed only to disabled channels must not become a log
@@ -97,6 +105,8 @@ static int run(struct ab_store *st, const struct ab_config *cfg, struct ab_event
 	}
 	if (!dry && rr->n == 0 && rr->n_disabled > 0)
 		warn_disabled(ev, rr);
+	if (!dry)
+		ab_metric_inc(&m_received, ev->origin.kind, NULL);
 	return 0;
 }
 
@@ -135,6 +145,7 @@ int ab_ingest_direct(struct ab_store *st, struct ab_event *ev, const char *const
 		out->added = added;
 		out->duplicate = added == 0 && n > 0;
 	}
+	ab_metric_inc(&m_received, ev->origin.kind, NULL);
 	return 0;
 }
 

@@ -13,6 +13,12 @@
 #include "route/noise.h"
 #include "route/route.h"
 #include "store/store.h"
+#include "lib/metrics.h"
+
+/* Counted by the inputs where they pick a profile (mail_event.c,
+ * syslog_source.c): events by input and profile, and the ones no profile
+ * took (the generic fallback). */
+extern struct ab_metric ab_m_events_by_profile, ab_m_parse_fallbacks;
 
 /* Ensure the id, route and enqueue.  rr (may be NULL) gets the routing
  * decision, out (may be NULL) what was done (jobs queued, duplicate,

@@ -34,6 +34,7 @@
 #include "parse/profile.h"
 #include "lib/regex.h"
 #include "lib/util.h"
+#include "ingest/ingest.h"   /* the profile counters */
 
 void ab_mail_addr_clean(const char *in, char *out, size_t outsz)
 {
@@ -261,6 +262,10 @@ const struct ab_profile *ab_mail_pick_profile(const struct ab_mail_conf *mc,
 		p = ab_mail_profile(mc, "generic");
 	if (hit)
 		*hit = e;
+	/* metrics */
+	ab_metric_inc(&ab_m_events_by_profile, "mail", p ? p->name : "none");
+	if (!e && !force && !(src && src->profile))
+		ab_metric_inc(&ab_m_parse_fallbacks, "mail", NULL);
 	return p;
 }
 

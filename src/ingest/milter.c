@@ -35,8 +35,9 @@
  *
  * Diagnostics (ab_log): one line per alert mail (event id, source,
  * channels), per mail passed because of a limit (which limit), per
- * untrusted sender (what was done), per store failure (TEMPFAIL), per
- * XML document refused for its DOCTYPE (entities never expanded).
+ * untrusted sender (what was done), per XML document refused for its
+ * DOCTYPE (entities never expanded); the store refusing alerts (TEMPFAIL)
+ * once a minute with a count, and once when it takes them again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -64,8 +65,25 @@
 #include "parse/mail.h"
 #include "store/store.h"
 #include "lib/util.h"
+#include "lib/metrics.h"
+
+/* metrics */
+static AB_METRIC_COUNTER(m_sessions, "alertbridge_milter_sessions_total", "SMTP sessions the "
+	"MTA passed to the milter.", NULL, NULL);
+static AB_METRIC_COUNTER(m_released, "alertbridge_milter_released_total", "Messages or "
+	"sessions let go, by the stage at which (connect, mail, data, eom).", "stage", NULL);
+static AB_METRIC_COUNTER(m_alerts, "alertbridge_milter_alerts_total", "Alert mails taken "
+	"(event and jobs committed before the answer).", NULL, NULL);
+static AB_METRIC_COUNTER(m_tempfails, "alertbridge_milter_tempfails_total", "Alert mails "
+	"answered TEMPFAIL (the MTA keeps and retries them), by reason.", "reason", NULL);
 
 #define MAX_RCPTS 1000
+#define COMPLAIN_EVERY_MS 60000   /* the store refusing alerts: a line a minute */
+
+/* The store refusing alerts (full disk, below min_free_mb, locked): one
+ * line a minute with the count, one when it takes them again; each mail's
+ * queue id at debug level. */
+static struct ab_complaint store_refuses = AB_COMPLAINT_INIT;
 #define ADDR_MAX 512
 
 struct ab_milter {
@@ -226,6 +244,7 @@ static sfsistat noreply(const struct conn *c, unsigned long flag)
  * message and lose step with the MTA); DATA then releases it. */
 static sfsistat release(struct conn *c, unsigned long flag)
 {
+	ab_metric_inc(&m_released, flag == SMFIP_NR_MAIL ? "mail" : "data", NULL);   /* metrics */
 	if (c)
 		msg_done(c);
 	return c && (c->nr & flag) ? SMFIS_NOREPLY : SMFIS_ACCEPT;
@@ -307,8 +326,11 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct conn *c = get_conn(ctx);
 
-	if (!c || c->plan.accept_conn)
+	ab_metric_inc(&m_sessions, NULL, NULL);   /* metrics */
+	if (!c || c->plan.accept_conn) {
+		ab_metric_inc(&m_released, "connect", NULL);   /* metrics */
 		return SMFIS_ACCEPT;    /* no memory (never hold mail up) or no mail source */
+	}
 	if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
 		char a[INET6_ADDRSTRLEN] = "";
 
@@ -333,6 +355,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		for (i = 0; i < mc->n_sources; i++)
 			if (ab_cidr_match_addr(mc->sources[i].networks, mc->sources[i].n_networks, cl))
 				return SMFIS_CONTINUE;
+		ab_metric_inc(&m_released, "connect", NULL);   /* metrics */
 		return SMFIS_ACCEPT;   /* no source takes this client: the whole session */
 	}
 	return noreply(c, SMFIP_NR_CONN);
@@ -568,6 +591,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		       "untouched, no event", qid, src->name, acc.why);
 		goto out;
 	case AB_MAIL_NOMEM:
+		ab_metric_inc(&m_tempfails, "memory", NULL);   /* metrics */
 		smfi_setreply(ctx, "451", "4.3.0", "alertbridge: out of memory, try again later");
 		ret = SMFIS_TEMPFAIL;
 		goto out;
@@ -575,8 +599,10 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		break;
 	}
 	if ((rc = commit(cfg, &acc, chans, sizeof chans, err, sizeof err)) < 0) {
-		ab_log(AB_LOG_ERR, "milter: %s: %s: answering TEMPFAIL, the MTA keeps the mail",
-		       qid, err);
+		ab_complain(&store_refuses, COMPLAIN_EVERY_MS, AB_LOG_ERR, "milter: %s: answering "
+			    "TEMPFAIL, the MTA keeps the mail and retries", err);
+		ab_log(AB_LOG_DEBUG, "milter: %s: TEMPFAIL: %s", qid, err);
+		ab_metric_inc(&m_tempfails, rc == -2 ? "disk" : "store", NULL);   /* metrics */
 		if (rc == -2)   /* below min_free_mb */
 			smfi_setreply(ctx, "452", "4.3.1", "alertbridge: insufficient system "
 				      "storage, try again later");
@@ -586,6 +612,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		ret = SMFIS_TEMPFAIL;
 		goto out;
 	}
+	ab_complain_clear(&store_refuses, AB_LOG_NOTICE, "milter: alerts are stored again");
+	ab_metric_inc(&m_alerts, NULL, NULL);   /* metrics */
 	ab_log(AB_LOG_INFO, "milter: %s: event %s (%s, %s) from source %s%s -> %s", qid, ev->id,
 	       ev->type, ab_severity_name(ev->severity), src->name,
 	       acc.trusted ? "" : " (unverified sender)", chans[0] ? chans : "no channel");
@@ -740,6 +768,9 @@ static void log_plan(const struct ab_mail_conf *mc, const char *when)
 int ab_milter_start(struct ab_milter *m, char *err, size_t errsz)
 {
 	int e = pthread_create(&m->thr, NULL, milter_thread, m);
+
+	ab_metric_touch(&m_sessions);   /* metrics: exported from the start */
+	ab_metric_touch(&m_alerts);
 
 	if (e) {
 		snprintf(err, errsz, "milter thread: %s", strerror(e));

@@ -90,6 +90,7 @@
 #include "ingest/syslog_source.h"
 #include "ingest/spool.h"
 #include "lib/util.h"
+#include "lib/metrics.h"
 
 #define READ_ROUND (256 * 1024)      /* bytes per connection per round */
 #define UDP_ROUND 256                /* datagrams per socket per round */
@@ -539,6 +540,38 @@ fail:
 
 /* ------------------------------------------------------------ status file */
 
+/* ---- metrics: the counters of the status file, published for /metrics */
+static AB_METRIC_COUNTER(m_sl_received, "alertbridge_syslog_received_total", "Syslog "
+	"messages received and committed.", NULL, NULL);
+static AB_METRIC_COUNTER(m_sl_udp_dropped, "alertbridge_syslog_udp_dropped_total", "UDP "
+	"datagrams dropped: by the kernel (full socket buffer) or while input is paused.",
+	"reason", NULL);
+static AB_METRIC_COUNTER(m_sl_truncated, "alertbridge_syslog_truncated_total", "Syslog "
+	"messages cut at max_message.", NULL, NULL);
+static AB_METRIC_COUNTER(m_sl_framing, "alertbridge_syslog_framing_errors_total", "Stream "
+	"framing errors (bad octet counts, over-long lines).", NULL, NULL);
+static AB_METRIC_COUNTER(m_sl_pauses, "alertbridge_syslog_pauses_total", "Times input "
+	"paused at syslog.high_water.", NULL, NULL);
+static AB_METRIC_GAUGE(m_sl_paused, "alertbridge_syslog_paused", "1 while syslog input is "
+	"paused at the high-water mark (/readyz is then not ready).", NULL, NULL);
+
+static void publish_metrics(const struct ab_syslog_in *in)
+{
+	uint64_t kernel = 0;
+
+	for (size_t i = 0; i < in->n_ls; i++)
+		kernel += in->ls[i].kernel_drops;
+	ab_metric_counter_set(&m_sl_received, NULL, NULL, in->received);
+	ab_metric_counter_set(&m_sl_udp_dropped, "kernel", NULL, kernel);
+	ab_metric_counter_set(&m_sl_udp_dropped, "paused", NULL,
+		in->udp_dropped > kernel ? in->udp_dropped - kernel : 0);
+	ab_metric_counter_set(&m_sl_truncated, NULL, NULL, in->truncated);
+	ab_metric_counter_set(&m_sl_framing, NULL, NULL, in->framing_errors);
+	ab_metric_counter_set(&m_sl_pauses, NULL, NULL, in->pauses);
+	ab_metric_set(&m_sl_paused, NULL, NULL, in->paused);
+}
+/* ---- end metrics */
+
 static void write_status(struct ab_syslog_in *in, bool force)
 {
 	int64_t now = ab_mono_ms();
@@ -555,6 +588,7 @@ static void write_status(struct ab_syslog_in *in, bool force)
 	in->last_backlog = ss.backlog;
 	in->last_status = now;
 	in->dirty = false;
+	publish_metrics(in);   /* metrics */
 	ab_time_format_rfc3339(ab_now_ms(), t, sizeof t);
 	ls = json_array();
 	for (size_t i = 0; ls && i < in->n_ls; i++) {
@@ -869,6 +903,7 @@ static void check_high_water(struct ab_syslog_in *in)
 	if (want == in->paused)
 		return;
 	in->paused = want;
+	ab_metric_set(&m_sl_paused, NULL, NULL, want);   /* metrics: /readyz at once */
 	in->dirty = true;
 	if (want) {
 		in->pauses++;

@@ -24,6 +24,7 @@
 #include "ingest/syslog_source.h"
 #include "lib/regex.h"
 #include "lib/util.h"
+#include "ingest/ingest.h"   /* the profile counters */
 
 static bool any_glob(char *const *globs, size_t n, const char *s)
 {
@@ -121,6 +122,10 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 		bad |= json_object_set_new(ev->fields, "syslog.profile", json_string(p->name));
 		bad |= ab_profile_apply_syslog(p, ev, NULL) < 0;
 	}
+	/* metrics */
+	ab_metric_inc(&ab_m_events_by_profile, "syslog", p ? p->name : "none");
+	if (!p)
+		ab_metric_inc(&ab_m_parse_fallbacks, "syslog", NULL);
 	if (bad || !ev->source) {
 		snprintf(err, errsz, "syslog: out of memory");
 		return -1;

@@ -2,7 +2,8 @@
  * log.c - process logging to stderr or syslog, and URL redaction for logs.
  *
  * Public: ab_log_init, ab_log_set_level, ab_log, ab_vlog,
- * ab_log_level_parse, ab_complain, ab_complain_clear, ab_redact_url (see
+ * ab_log_level_parse, ab_complain, ab_complain_clear, ab_complain_set_clock,
+ * ab_redact_url (see
  * log.h).
  *
  * Each message is formatted into a fixed buffer (AB_LOG_MSG_MAX bytes,
@@ -155,10 +156,27 @@ void ab_vlog(int level, const char *fmt, va_list ap)
 	errno = saved;
 }
 
-void ab_complain(struct ab_complaint *c, int64_t every_ms, int level, const char *fmt, ...)
+/* The clock of the complaints (tests set their own). */
+static int64_t (*_Atomic complain_clock)(void *);
+static void *_Atomic complain_clock_arg;
+
+void ab_complain_set_clock(int64_t (*now_ms)(void *arg), void *arg)
+{
+	atomic_store(&complain_clock_arg, arg);
+	atomic_store(&complain_clock, now_ms);
+}
+
+static int64_t complain_now(void)
+{
+	int64_t (*fn)(void *) = atomic_load(&complain_clock);
+
+	return fn ? fn(atomic_load(&complain_clock_arg)) : ab_mono_ms();
+}
+
+bool ab_complain(struct ab_complaint *c, int64_t every_ms, int level, const char *fmt, ...)
 {
 	char msg[AB_LOG_MSG_MAX];
-	int64_t now = ab_mono_ms();
+	int64_t now = complain_now();
 	unsigned long quiet;
 	va_list ap;
 
@@ -166,7 +184,7 @@ void ab_complain(struct ab_complaint *c, int64_t every_ms, int level, const char
 	if (c->active && now - c->last_ms < every_ms) {
 		c->quiet++;
 		pthread_mutex_unlock(&c->mu);
-		return;
+		return false;
 	}
 	quiet = c->quiet;
 	c->quiet = 0;
@@ -181,9 +199,10 @@ void ab_complain(struct ab_complaint *c, int64_t every_ms, int level, const char
 		       quiet);
 	else
 		ab_log(level, "%s", msg);
+	return true;
 }
 
-void ab_complain_clear(struct ab_complaint *c, int level, const char *fmt, ...)
+bool ab_complain_clear(struct ab_complaint *c, int level, const char *fmt, ...)
 {
 	char msg[AB_LOG_MSG_MAX];
 	unsigned long quiet;
@@ -192,7 +211,7 @@ void ab_complain_clear(struct ab_complaint *c, int level, const char *fmt, ...)
 	pthread_mutex_lock(&c->mu);
 	if (!c->active) {
 		pthread_mutex_unlock(&c->mu);
-		return;
+		return false;
 	}
 	quiet = c->quiet;
 	c->active = false;
@@ -205,6 +224,7 @@ void ab_complain_clear(struct ab_complaint *c, int level, const char *fmt, ...)
 		ab_log(level, "%s [after %lu more occurrence(s) not logged]", msg, quiet);
 	else
 		ab_log(level, "%s", msg);
+	return true;
 }
 
 void ab_log(int level, const char *fmt, ...)

@@ -33,10 +33,14 @@ struct ab_complaint {
 	bool active;
 };
 #define AB_COMPLAINT_INIT { PTHREAD_MUTEX_INITIALIZER, 0, 0, false }
-void ab_complain(struct ab_complaint *c, int64_t every_ms, int level, const char *fmt, ...)
+/* Both return true when they logged a line. */
+bool ab_complain(struct ab_complaint *c, int64_t every_ms, int level, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-void ab_complain_clear(struct ab_complaint *c, int level, const char *fmt, ...)
+bool ab_complain_clear(struct ab_complaint *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Tests: the monotonic clock (ms) ab_complain reads; NULL restores
+ * ab_mono_ms.  Process-wide; set it before any complaint. */
+void ab_complain_set_clock(int64_t (*now_ms)(void *arg), void *arg);
 
 /* Redact a URL for logs: keep scheme://host[:port], drop userinfo, and
  * replace path/query/fragment with a slash and three asterisks, so

@@ -5,7 +5,7 @@
  * Public: ab_duration_parse, ab_glob_valid, ab_glob_match,
  * ab_time_scan_rfc3339, ab_time_parse_rfc3339, ab_time_format_rfc3339,
  * ab_time_from_civil, ab_time_days_in_month, ab_time_year, ab_now_ms,
- * ab_mono_ms, ab_deadline, ab_hex, ab_mkdir_p, ab_read_file (see util.h).
+ * ab_mono_ms, ab_mono_us, ab_deadline, ab_hex, ab_mkdir_p, ab_read_file (see util.h).
  * Times: the one RFC 3339 parser and formatter (the syslog parser and the
  * event's JSON writer call them); calendar arithmetic without libc's
  * timegm/gmtime_r, no allocation.
@@ -391,6 +391,14 @@ int64_t ab_now_ms(void)
 int64_t ab_mono_ms(void)
 {
 	return clock_ms(CLOCK_MONOTONIC);
+}
+
+int64_t ab_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void ab_deadline(struct timespec *ts, int clk, int64_t ms)

@@ -51,6 +51,7 @@ int ab_time_days_in_month(int y, int mo);
 int ab_time_year(int64_t ms);
 int64_t ab_now_ms(void);          /* CLOCK_REALTIME */
 int64_t ab_mono_ms(void);         /* CLOCK_MONOTONIC */
+int64_t ab_mono_us(void);         /* CLOCK_MONOTONIC, microseconds (durations in metrics) */
 /* *ts = the clock clk (CLOCK_REALTIME for pthread_cond_timedwait, or
  * CLOCK_MONOTONIC) now plus ms: a deadline for a timed wait. */
 struct timespec;

@@ -3,10 +3,18 @@
  * file (opened by db.c: WAL, synchronous=FULL, busy timeout 10 s, created
  * mode 0600) with
  * one table
- *   items(id, event_id UNIQUE, severity, type, title, json, created_at, read)
- * and PRAGMA user_version 1 (a newer version is refused).  The inbox plugin
- * writes it; the alertbridge tool lists and manages it, possibly at the
- * same time from another process.
+ *   items(id, owner, event_id, severity, type, title, json, created_at, read)
+ *   UNIQUE(owner, event_id)
+ * and PRAGMA user_version 2 (a newer version is refused; version 1, without
+ * owner, is migrated: its items become the shared list's).  The inbox
+ * plugin writes it; the alertbridge tool lists and manages it, possibly at
+ * the same time from another process.
+ *
+ * Each owner has a list of their own: "" is the shared list (the inbox
+ * channel without people), a user name is that user's personal list.  A
+ * handle works on one list at a time (ab_inbox_set_owner); reading,
+ * removing and clearing never touch another owner's items, and an id of
+ * another owner's item is "not found".
  *
  * Reading an item marks it read and never removes it; removal is explicit
  * (selected ids, clear all) or by ab_inbox_prune (oldest read items first,
@@ -15,7 +23,8 @@
  *
  * Public: ab_inbox_open, ab_inbox_close, ab_inbox_add, ab_inbox_list,
  * ab_inbox_read, ab_inbox_mark_read, ab_inbox_remove, ab_inbox_clear,
- * ab_inbox_unread, ab_inbox_total, ab_inbox_prune, ab_inbox_errmsg.
+ * ab_inbox_unread, ab_inbox_total, ab_inbox_prune, ab_inbox_errmsg,
+ * ab_inbox_set_owner, ab_inbox_owners.
  *
  * Diagnostics: -1 returns keep "inbox: WHAT: sqlite message" for
  * ab_inbox_errmsg(); ab_inbox_open writes "inbox PATH: ..." into err.
@@ -28,7 +37,7 @@
 #include "store/db.h"
 #include "store/inboxdb.h"
 
-#define INBOX_SCHEMA_VERSION 1
+#define INBOX_SCHEMA_VERSION 2
 
 enum {
 	IS_ADD,
@@ -42,29 +51,33 @@ enum {
 	IS_TOTAL,
 	IS_PRUNE_READ,
 	IS_PRUNE_ANY,
+	IS_OWNERS,
 	IS_BEGIN,
 	IS_COMMIT,
 	IS_ROLLBACK,
 	IS_COUNT
 };
 
+/* Every statement is scoped to the handle's owner, bound as ?9. */
 #define ITEM_COLS "SELECT id, event_id, severity, type, title, json, created_at, read FROM items "
 
 static const char *const inbox_sql[IS_COUNT] = {
-	[IS_ADD] = "INSERT OR IGNORE INTO items(event_id, severity, type, title, json, "
-		"created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[IS_LIST_ALL] = ITEM_COLS "ORDER BY id DESC",
-	[IS_LIST_UNREAD] = ITEM_COLS "WHERE read = 0 ORDER BY id DESC",
-	[IS_GET] = ITEM_COLS "WHERE id = ?1",
-	[IS_MARK] = "UPDATE items SET read = 1 WHERE id = ?1",
-	[IS_REMOVE] = "DELETE FROM items WHERE id = ?1",
-	[IS_CLEAR] = "DELETE FROM items",
-	[IS_UNREAD] = "SELECT COUNT(*) FROM items WHERE read = 0",
-	[IS_TOTAL] = "SELECT COUNT(*) FROM items",
-	[IS_PRUNE_READ] = "DELETE FROM items WHERE id IN "
-		"(SELECT id FROM items WHERE read = 1 ORDER BY id LIMIT ?1)",
-	[IS_PRUNE_ANY] = "DELETE FROM items WHERE id IN "
-		"(SELECT id FROM items ORDER BY id LIMIT ?1)",
+	[IS_ADD] = "INSERT OR IGNORE INTO items(owner, event_id, severity, type, title, json, "
+		"created_at) VALUES(?9, ?1, ?2, ?3, ?4, ?5, ?6)",
+	[IS_LIST_ALL] = ITEM_COLS "WHERE owner = ?9 ORDER BY id DESC",
+	[IS_LIST_UNREAD] = ITEM_COLS "WHERE owner = ?9 AND read = 0 ORDER BY id DESC",
+	[IS_GET] = ITEM_COLS "WHERE id = ?1 AND owner = ?9",
+	[IS_MARK] = "UPDATE items SET read = 1 WHERE id = ?1 AND owner = ?9",
+	[IS_REMOVE] = "DELETE FROM items WHERE id = ?1 AND owner = ?9",
+	[IS_CLEAR] = "DELETE FROM items WHERE owner = ?9",
+	[IS_UNREAD] = "SELECT COUNT(*) FROM items WHERE owner = ?9 AND read = 0",
+	[IS_TOTAL] = "SELECT COUNT(*) FROM items WHERE owner = ?9",
+	[IS_PRUNE_READ] = "DELETE FROM items WHERE id IN (SELECT id FROM items "
+		"WHERE owner = ?9 AND read = 1 ORDER BY id LIMIT ?1)",
+	[IS_PRUNE_ANY] = "DELETE FROM items WHERE id IN (SELECT id FROM items "
+		"WHERE owner = ?9 ORDER BY id LIMIT ?1)",
+	[IS_OWNERS] = "SELECT owner, COUNT(*), SUM(read = 0) FROM items GROUP BY owner "
+		"ORDER BY owner",
 	[IS_BEGIN] = "BEGIN IMMEDIATE",
 	[IS_COMMIT] = "COMMIT",
 	[IS_ROLLBACK] = "ROLLBACK",
@@ -82,12 +95,32 @@ static const char inbox_schema[] =
 	" read INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS items_read ON items(read, id);";
 
+/* Version 2: an owner per item (its items become the shared list's). */
+static const char inbox_owner[] =
+	"CREATE TABLE items2 ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" owner TEXT NOT NULL DEFAULT '',"
+	" event_id TEXT NOT NULL,"
+	" severity TEXT,"
+	" type TEXT,"
+	" title TEXT,"
+	" json TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" read INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE(owner, event_id));"
+	"INSERT INTO items2(id, owner, event_id, severity, type, title, json, created_at, read)"
+	" SELECT id, '', event_id, severity, type, title, json, created_at, read FROM items;"
+	"DROP TABLE items;"
+	"ALTER TABLE items2 RENAME TO items;"
+	"CREATE INDEX items_owner_read ON items(owner, read, id);";
+
 /* inbox_steps[v] takes an inbox at version v to v + 1 (db.c). */
-static const char *const inbox_steps[INBOX_SCHEMA_VERSION] = { inbox_schema };
+static const char *const inbox_steps[INBOX_SCHEMA_VERSION] = { inbox_schema, inbox_owner };
 
 struct ab_inbox {
 	sqlite3 *db;
 	sqlite3_stmt *st[IS_COUNT];
+	char owner[AB_INBOX_OWNER_MAX + 1];   /* "" = the shared list */
 	char err[512];
 };
 
@@ -101,12 +134,15 @@ const char *ab_inbox_errmsg(struct ab_inbox *ib)
 	return ib ? ib->err : "inbox: not open";
 }
 
+/* The statement, its owner bound (where it has one). */
 static sqlite3_stmt *stmt(struct ab_inbox *ib, int which)
 {
 	sqlite3_stmt *st = ab_db_stmt(ib->db, &ib->st[which], inbox_sql[which]);
 
 	if (!st)
 		set_err(ib, "prepare");
+	else if (sqlite3_bind_parameter_count(st) >= 9)
+		sqlite3_bind_text(st, 9, ib->owner, -1, SQLITE_STATIC);
 	return st;
 }
 
@@ -364,4 +400,36 @@ int ab_inbox_prune(struct ab_inbox *ib, int64_t max_items)
 fail:
 	rollback(ib);
 	return -1;
+}
+
+int ab_inbox_set_owner(struct ab_inbox *ib, const char *owner)
+{
+	size_t n = owner ? strlen(owner) : 0;
+
+	if (n > AB_INBOX_OWNER_MAX) {
+		snprintf(ib->err, sizeof ib->err, "inbox: an owner name is at most %d bytes",
+			AB_INBOX_OWNER_MAX);
+		return -1;
+	}
+	memcpy(ib->owner, owner ? owner : "", n);
+	ib->owner[n] = '\0';
+	return 0;
+}
+
+int ab_inbox_owners(struct ab_inbox *ib, ab_inbox_owner_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(ib, IS_OWNERS);
+	int rc, stop = 0;
+
+	if (!st)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = cb(col(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2), arg);
+	if (!stop && rc != SQLITE_DONE) {
+		set_err(ib, "owners");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
 }

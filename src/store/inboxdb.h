@@ -5,7 +5,9 @@
  * alertbridge tool (which lists and manages it) with libalertbridge.
  *
  * Reading an alert marks it read; it never removes it.  Removing is
- * explicit (selected ids, or clear all).
+ * explicit (selected ids, or clear all).  Each owner has a list of their
+ * own ("" the shared list, a user name that user's personal list); a
+ * handle works on its owner's list only (ab_inbox_set_owner).
  */
 #ifndef AB_INBOXDB_H
 #define AB_INBOXDB_H
@@ -15,6 +17,8 @@
 #include <stdint.h>
 
 struct ab_inbox;
+
+#define AB_INBOX_OWNER_MAX 64   /* bytes of an owner name (a user name) */
 
 struct ab_inbox_item {
 	int64_t id;            /* inbox row id: what the operator types */
@@ -47,6 +51,13 @@ int64_t ab_inbox_total(struct ab_inbox *ib);
 /* Keep at most max_items: remove the oldest read items first, then the
  * oldest unread ones.  Returns the number removed or -1. */
 int ab_inbox_prune(struct ab_inbox *ib, int64_t max_items);
+/* Work on owner's list from now on (NULL or "": the shared list); -1 when
+ * the name is longer than AB_INBOX_OWNER_MAX. */
+int ab_inbox_set_owner(struct ab_inbox *ib, const char *owner);
+/* Every owner with items, by name: items and unread counts.  A non-zero
+ * return from cb stops.  Returns 0 or -1. */
+typedef int (*ab_inbox_owner_cb)(const char *owner, int64_t total, int64_t unread, void *arg);
+int ab_inbox_owners(struct ab_inbox *ib, ab_inbox_owner_cb cb, void *arg);
 /* The message of the last failed call (never NULL). */
 const char *ab_inbox_errmsg(struct ab_inbox *ib);
 

@@ -44,7 +44,7 @@
  * ab_store_finish, ab_store_finish_batch, ab_store_release, ab_store_count_due,
  * ab_store_requeue_running, ab_store_next_due, ab_store_retry,
  * ab_store_retry_dead, ab_store_drop, ab_store_list_jobs, ab_store_list_log,
- * ab_store_count, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
+ * ab_store_count, ab_store_job_stats, ab_store_event_json, ab_store_event_exists, ab_job_state_name,
  * ab_status_name,
  * ab_store_begin, ab_store_commit, ab_store_rollback (group commit), ab_store_set_bulk,
  * ab_store_set_relaxed, ab_store_set_min_free, ab_store_room, ab_store_room_low (the
@@ -53,8 +53,10 @@
  * ab_store_set_held (claim and next-due skip the queued jobs of the held -
  * disabled - channels of this connection; they stay queued, unattempted),
  * ab_store_defer (a claimed job over its channel's rate goes back, its
- * attempt not counted), ab_store_health_get, ab_store_health_put,
- * ab_store_health_list (channel health); for the layer's other files
+ * attempt not counted), ab_store_claim_probe and ab_store_resume_channel
+ * (the circuit breaker: a paused channel's probe, and its queue due again), ab_store_health_get, ab_store_health_put,
+ * ab_store_health_list (channel health), ab_store_set_fault (tests: the next
+ * claims, finishes, releases or requeues fail as on a full disk); for the layer's other files
  * (store_int.h): ab_store_set_err, ab_store_run.
  *
  * Diagnostics: functions return -1 and keep a message for ab_store_errmsg()
@@ -63,12 +65,15 @@
  * message into err.  List callbacks get borrowed rows and must not call
  * back into the same struct ab_store.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lib/buf.h"
+#include "lib/metrics.h"
+#include "lib/util.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
@@ -102,6 +107,7 @@ enum {
 	ST_LIST_LOG_ALL,
 	ST_LIST_LOG_CH,
 	ST_COUNT,
+	ST_JOB_STATS,
 	ST_EVENT_JSON,
 	ST_CLAIM_PICK_HELD,     /* ab_store_set_held: jobs of disabled channels wait */
 	ST_NEXT_DUE_HELD,
@@ -115,6 +121,8 @@ enum {
 	ST_HEALTH_GET,
 	ST_HEALTH_PUT,
 	ST_HEALTH_LIST,
+	ST_CLAIM_PROBE,
+	ST_RESUME,
 	ST_COUNT_ALL
 };
 _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS");
@@ -163,6 +171,8 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_LIST_LOG_ALL] = LOG_COLS "ORDER BY id DESC LIMIT ?1",
 	[ST_LIST_LOG_CH] = LOG_COLS "WHERE channel = ?2 ORDER BY id DESC LIMIT ?1",
 	[ST_COUNT] = "SELECT COUNT(*) FROM jobs WHERE state = ?1",
+	[ST_JOB_STATS] = "SELECT channel, state, COUNT(*), MIN(created_at) FROM jobs "
+		"WHERE state <> 2 GROUP BY channel, state",
 	[ST_EVENT_JSON] = "SELECT json FROM events WHERE id = ?1",
 	[ST_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
 	[ST_COUNT_DUE] = "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 0 AND "
@@ -184,6 +194,12 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"last_fail = CASE WHEN ?8 THEN last_fail ELSE ?7 END",
 	[ST_HEALTH_LIST] = "SELECT channel, state, failures, COALESCE(reason, ''), since, "
 		"last_ok, last_fail FROM channel_health ORDER BY channel",
+	/* the circuit breaker's probe: the channel's oldest queued job, due or not */
+	[ST_CLAIM_PROBE] = "SELECT " JOB_COLS JOB_FROM
+		"WHERE j.state = 0 AND j.channel = ?1 ORDER BY j.created_at, j.id LIMIT 1",
+	/* a channel that works again: its queued jobs due in the order they came */
+	[ST_RESUME] = "UPDATE jobs SET next_at = created_at WHERE state = 0 AND channel = ?1 "
+		"AND next_at > created_at",
 	[ST_CLAIM_PICK_HELD] = "SELECT " JOB_COLS JOB_FROM
 		"WHERE j.state = 0 AND j.next_at <= ?1 AND j.channel NOT IN "
 		"(SELECT value FROM json_each(?2)) ORDER BY j.next_at, j.id LIMIT ?3",
@@ -280,6 +296,35 @@ static const char schema_v3_sql[] =
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
 	schema_sql, schema_v2_sql, schema_v3_sql,
 };
+
+/* ab_store_set_fault: which operations fail, and how many more times. */
+static atomic_uint fault_ops;
+static atomic_int fault_left;
+
+void ab_store_set_fault(unsigned ops, int count)
+{
+	atomic_store(&fault_left, count);
+	atomic_store(&fault_ops, count ? ops : 0);
+}
+
+/* Is this call of op to fail (fault injection)?  -1 with the error set. */
+static int fault(struct ab_store *s, unsigned op, const char *what)
+{
+	int left;
+
+	if (!(atomic_load(&fault_ops) & op))
+		return 0;
+	left = atomic_load(&fault_left);
+	for (;;) {
+		if (left == 0)
+			return 0;
+		if (left < 0 || atomic_compare_exchange_weak(&fault_left, &left, left - 1))
+			break;
+	}
+	snprintf(s->err, sizeof s->err, "store: %s: database or disk is full (injected fault)",
+		what);
+	return -1;
+}
 
 void ab_store_set_err(struct ab_store *s, const char *what)
 {
@@ -539,9 +584,16 @@ int ab_store_begin(struct ab_store *s)
 	return 0;
 }
 
+/* the inputs' durable commits (ab_store_commit: the batch, with its fsync) */
+static AB_METRIC_HISTOGRAM(m_commit_seconds, "alertbridge_store_commit_seconds",
+	"Time to commit an input's batch of events and jobs to the store (fsync included).",
+	NULL, NULL, ab_metric_latency_bounds);
+
 int ab_store_commit(struct ab_store *s)
 {
 	bool failed = s->batch_failed;
+	int64_t t0;
+	int rc;
 
 	if (!s->batch) {
 		snprintf(s->err, sizeof s->err, "store: commit: no batch is open");
@@ -551,7 +603,11 @@ int ab_store_commit(struct ab_store *s)
 	s->batch_failed = false;
 	if (failed)
 		return -1;   /* rolled back already; err says why */
-	return tx_commit(s, "commit batch");
+	t0 = ab_mono_us();
+	rc = tx_commit(s, "commit batch");
+	if (rc == 0)
+		ab_metric_observe(&m_commit_seconds, NULL, NULL, (double)(ab_mono_us() - t0) / 1e6);
+	return rc;
 }
 
 bool ab_store_in_batch(const struct ab_store *s)
@@ -675,7 +731,7 @@ int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, stru
 		return 0;
 	if (next > now)
 		return 0;
-	if (tx_begin(s, "claim") < 0)
+	if (fault(s, AB_STORE_FAULT_CLAIM, "claim") < 0 || tx_begin(s, "claim") < 0)
 		return -1;
 	if (!(st = stmt(s, s->held ? ST_CLAIM_PICK_HELD : ST_CLAIM_PICK)))
 		goto fail;
@@ -735,6 +791,72 @@ clear:
 	return -1;
 }
 
+int ab_store_claim_probe(struct ab_store *s, const char *channel, int64_t now, int64_t lease_ms,
+	struct ab_job *job)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: claim: bad channel name");
+		return -1;
+	}
+	if (fault(s, AB_STORE_FAULT_CLAIM, "claim") < 0 || tx_begin(s, "claim") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_CLAIM_PROBE)))
+		goto fail;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		tx_rollback(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		ab_store_set_err(s, "claim");
+		sqlite3_reset(st);
+		goto fail;
+	}
+	if (job_fill(st, job) < 0) {
+		sqlite3_reset(st);
+		snprintf(s->err, sizeof s->err, "store: claim: out of memory");
+		goto fail;
+	}
+	sqlite3_reset(st);
+	if (!(st = stmt(s, ST_CLAIM_MARK)))
+		goto fail;
+	sqlite3_bind_int64(st, 1, job->id);
+	sqlite3_bind_int64(st, 2, now + lease_ms);
+	sqlite3_bind_int64(st, 3, now);
+	if (ab_store_run(s, st, "claim: mark running") < 0 || tx_commit(s, "claim: commit") < 0)
+		goto fail;
+	job->state = AB_JOB_RUNNING;
+	job->attempts++;
+	job->updated_at = now;
+	return 1;
+fail:
+	tx_rollback(s);
+	ab_job_clear(job);
+	return -1;
+}
+
+int ab_store_resume_channel(struct ab_store *s, const char *channel)
+{
+	sqlite3_stmt *st;
+
+	if (!channel_ok(channel)) {
+		snprintf(s->err, sizeof s->err, "store: resume: bad channel name");
+		return -1;
+	}
+	if (fault(s, AB_STORE_FAULT_RELEASE, "resume") < 0 || !(st = stmt(s, ST_RESUME)))
+		return -1;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	if (ab_store_run(s, st, "resume") < 0)
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
 int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *job)
 {
 	return ab_store_claim_batch(s, now, lease_ms, job, 1);
@@ -746,7 +868,7 @@ int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, in
 
 	if (n == 0)
 		return 0;
-	if (tx_begin(s, "release") < 0)
+	if (fault(s, AB_STORE_FAULT_RELEASE, "release") < 0 || tx_begin(s, "release") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (!(st = stmt(s, ST_RELEASE)))
@@ -766,9 +888,9 @@ fail:
 /* Over its channel's rate: like a release, and due again at next_at. */
 int ab_store_defer(struct ab_store *s, const struct ab_job *job, int64_t next_at, int64_t now)
 {
-	sqlite3_stmt *st = stmt(s, ST_DEFER);
+	sqlite3_stmt *st;
 
-	if (!st)
+	if (fault(s, AB_STORE_FAULT_RELEASE, "defer") < 0 || !(st = stmt(s, ST_DEFER)))
 		return -1;
 	sqlite3_bind_int64(st, 1, job->id);
 	sqlite3_bind_int64(st, 2, now);
@@ -942,7 +1064,7 @@ int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t 
 	}
 	if (n == 0)
 		return 0;
-	if (tx_begin(s, "finish") < 0)
+	if (fault(s, AB_STORE_FAULT_FINISH, "finish") < 0 || tx_begin(s, "finish") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (finish_one(s, &f[i]) < 0) {
@@ -966,7 +1088,7 @@ int ab_store_requeue_running(struct ab_store *s, int64_t now, bool all)
 	sqlite3_stmt *st;
 	int n;
 
-	if (tx_begin(s, "requeue") < 0)
+	if (fault(s, AB_STORE_FAULT_REQUEUE, "requeue") < 0 || tx_begin(s, "requeue") < 0)
 		return -1;
 	if (!(st = stmt(s, ST_REQUEUE)))
 		goto fail;
@@ -1170,6 +1292,29 @@ int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log
 	}
 	if (!stop && rc != SQLITE_DONE) {
 		ab_store_set_err(s, "list log");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int ab_store_job_stats(struct ab_store *s, ab_job_stats_cb cb, void *arg)
+{
+	sqlite3_stmt *st = stmt(s, ST_JOB_STATS);
+	int rc, stop = 0;
+
+	if (!st)
+		return -1;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *ch = (const char *)sqlite3_column_text(st, 0);
+
+		if (ch)
+			stop = cb(ch, (enum ab_job_state)sqlite3_column_int(st, 1),
+				sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3), arg);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		ab_store_set_err(s, "job stats");
 		sqlite3_reset(st);
 		return -1;
 	}

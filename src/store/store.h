@@ -104,6 +104,17 @@ int ab_store_claim(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_
 int ab_store_claim_batch(struct ab_store *s, int64_t now, int64_t lease_ms, struct ab_job *jobs,
 	int max);
 void ab_job_clear(struct ab_job *job);
+/* The circuit breaker (deliver/breaker.h): claim the oldest queued job of
+ * channel (by created_at), due or not and held or not, as the paused
+ * channel's probe, with a lease until now + lease_ms.  1, 0 if the channel
+ * has no queued job, -1. */
+int ab_store_claim_probe(struct ab_store *s, const char *channel, int64_t now, int64_t lease_ms,
+	struct ab_job *job);
+/* The channel works again: each of its queued jobs is due from its
+ * created_at, so they go in the order they came (their retry backoff is
+ * forgotten; attempts and created_at, hence max_age, are kept).  Returns
+ * how many jobs were moved, or -1. */
+int ab_store_resume_channel(struct ab_store *s, const char *channel);
 /* Claimed jobs that were not attempted after all (the worker stops) go
  * back to QUEUED with their attempt count as before the claim.  0 or -1. */
 int ab_store_release(struct ab_store *s, const struct ab_job *jobs, size_t n, int64_t now);
@@ -170,6 +181,11 @@ int ab_store_list_jobs(struct ab_store *s, unsigned states, ab_job_cb cb, void *
 int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log_cb cb, void *arg);
 /* Count jobs in a state (for tests and status). */
 int64_t ab_store_count(struct ab_store *s, enum ab_job_state state);
+/* Jobs that are not done, per channel and state: the count and the oldest
+ * created_at (ms); cb returns non-zero to stop.  0 or -1. */
+typedef int (*ab_job_stats_cb)(const char *channel, enum ab_job_state state, int64_t count,
+	int64_t oldest_ms, void *arg);
+int ab_store_job_stats(struct ab_store *s, ab_job_stats_cb cb, void *arg);
 /* The stored event JSON for an id (caller frees) or NULL. */
 char *ab_store_event_json(struct ab_store *s, const char *event_id);
 /* 1 when an event with this id is stored, 0 when not, -1 on error. */
@@ -205,6 +221,17 @@ int ab_store_health_put(struct ab_store *s, const char *channel, enum ab_health_
 /* Every channel's row, by name (borrowed); cb returns non-zero to stop.
  * 0 or -1. */
 int ab_store_health_list(struct ab_store *s, ab_health_cb cb, void *arg);
+
+/* Fault injection, for tests: the next count calls (count < 0: every call
+ * until ab_store_set_fault(0, 0)) of the operations in ops, on any
+ * connection of the process, fail as a full disk would, writing nothing. */
+enum {
+	AB_STORE_FAULT_FINISH = 1,    /* ab_store_finish, ab_store_finish_batch */
+	AB_STORE_FAULT_RELEASE = 2,   /* ab_store_release, ab_store_defer */
+	AB_STORE_FAULT_CLAIM = 4,     /* ab_store_claim, ab_store_claim_batch */
+	AB_STORE_FAULT_REQUEUE = 8,   /* ab_store_requeue_running */
+};
+void ab_store_set_fault(unsigned ops, int count);
 
 const char *ab_job_state_name(enum ab_job_state st);
 const char *ab_status_name(int status);  /* "ok", "retry", "permanent" */

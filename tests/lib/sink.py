@@ -19,8 +19,9 @@ Keys: mode (ok | status | slow | reset | redirect), status, body,
 content_type, retry_after (sent as the Retry-After header), headers (extra
 {name: value}), delay (seconds, any mode), body_size (answer that many
 bytes of "x"), count (how many requests get this answer before the sink
-goes back to 200 "ok"; absent = every request).  The count restarts
-whenever the control file's content changes.
+goes back to 200 "ok"; absent = every request), until (a Unix time: from
+then on the sink answers 200 "ok", a failure window that ends by itself).
+The count restarts whenever the control file's content changes.
 
 Usage: sink.py [--port N] [--port-file F] [--record F] [--control F]
                [--bind 127.0.0.1|::1] [--tls-cert PEM --tls-key PEM]
@@ -74,6 +75,9 @@ class State:
                 return {"mode": "status", "status": 599, "body": "bad control file"}
             count = ctl.get("count")
             if count is not None and self.used >= int(count):
+                return {}
+            until = ctl.get("until")
+            if until is not None and time.time() >= float(until):
                 return {}
             self.used += 1
             return ctl
@@ -183,6 +187,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # the default backlog (5) drops SYNs of a burst of parallel clients and
+    # their retransmission arrives a second later: keep the arrival times true
+    request_queue_size = 128
     allow_reuse_address = True
 
     def handle_error(self, request, client_address):  # quiet on client aborts

@@ -88,6 +88,50 @@ static struct ab_config *load_ok(const char *path)
 	return cfg;
 }
 
+/* ------------------------------------------------------------ users */
+
+/* The directory: who is on which team, roles, what each may see; an
+ * @included users file. */
+static void test_users(void **state)
+{
+	const struct ab_user_conf *a, *b, *c;
+	struct ab_config *cfg;
+
+	(void)state;
+	write_fixture("people/users.conf",
+		"users = (\n"
+		"  { name = \"alice\"; email = \"alice@example.com\"; display_name = \"Alice\";\n"
+		"    teams = [\"secops\"]; roles = [\"lead\"]; },\n"
+		"  { name = \"bob\"; email = \"bob@example.com\"; teams = [\"secops\", \"web\"]; },\n"
+		"  { name = \"carol\"; roles = [\"member\", \"admin\"]; }\n"
+		");\n");
+	cfg = load_ok(write_fixture("users_main.conf", "@include \"people/users.conf\"\n"));
+	assert_int_equal(cfg->n_users, 3);
+	a = ab_users_find(cfg->users, cfg->n_users, "alice");
+	b = ab_users_find(cfg->users, cfg->n_users, "bob");
+	c = ab_users_find(cfg->users, cfg->n_users, "carol");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	assert_null(ab_users_find(cfg->users, cfg->n_users, "dave"));
+	assert_string_equal(a->email, "alice@example.com");
+	assert_string_equal(a->display_name, "Alice");
+	assert_null(c->email);
+	assert_true(a->line == 2 && strstr(a->file, "users.conf"));
+	assert_true(ab_user_has_role(a, "lead") && ab_user_has_role(a, "LEAD"));
+	assert_false(ab_user_has_role(b, "lead"));
+	assert_false(a->admin || b->admin);
+	assert_true(c->admin);
+	assert_true(ab_user_in_team(b, "web") && !ab_user_in_team(a, "web"));
+	/* access: own teams only; admins everything; an event of no team: admins */
+	assert_true(ab_user_sees(a, "secops"));
+	assert_false(ab_user_sees(a, "web"));
+	assert_false(ab_user_sees(a, NULL));
+	assert_false(ab_user_sees(a, ""));
+	assert_true(ab_user_sees(c, "web") && ab_user_sees(c, NULL));
+	ab_config_free(cfg);
+}
+
 /* ------------------------------------------------------------ error table */
 
 struct want {
@@ -131,6 +175,20 @@ static const struct err_case err_cases[] = {
 	{ "retention_not_a_string",
 	  "retention = 30;\n",
 	  { { 1, "setting 'retention' must be a duration string" } }, 1, NULL },
+	{ "min_free_mb_negative",
+	  "min_free_mb = -1;\n",
+	  { { 1, "setting 'min_free_mb' must be between 0 and 16777216 (got -1)" } }, 1, NULL },
+	{ "users_bad_email_role_dup",
+	  "users = (\n { name = \"a\"; email = \"a at b\"; roles = [\"Lead\"]; },\n"
+	  " { name = \"a\"; },\n { email = \"x@y.z\"; }\n);\n",
+	  { { 2, "user 'a': setting 'email' must be one address such as \"alice@example.com\" "
+	    "(got 'a at b')" },
+	    { 2, "user 'a': role 'Lead' must be a lower-case word" },
+	    { 3, "duplicate user name 'a' (first defined at " },
+	    { 4, "users: entry 3 needs name = \"...\"" } }, 4, NULL },
+	{ "users_bad_team",
+	  "users = (\n { name = \"e\"; teams = [\"a/b\"]; }\n);\n",
+	  { { 2, "user 'e': team 'a/b' must be 1 to 64 characters, no '/'" } }, 1, NULL },
 	{ "wrong_type_int",
 	  "dispatch = {\n\tworkers = \"2\";\n};\n",
 	  { { 2, "setting 'workers' must be an integer" } }, 1, NULL },
@@ -170,6 +228,13 @@ static const struct err_case err_cases[] = {
 	{ "backoff_base_over_default_cap",
 	  "dispatch = {\n\n\tbackoff_base = \"11m\";\n};\n",
 	  { { 3, "setting 'backoff_base' (11m) is greater than 'backoff_cap' (10m)" } }, 1, NULL },
+	{ "pause_base_over_cap",
+	  "channels = ({ name = \"a\"; type = \"file\";\n\tpause_base = \"1m\"; });\n",
+	  { { 1, "channel 'a': setting 'pause_base' (1m) is greater than 'pause_cap' (30s)" } },
+	  1, NULL },
+	{ "pause_cap_out_of_range",
+	  "channels = ({ name = \"a\"; type = \"file\";\n\tpause_cap = \"2d\"; });\n",
+	  { { 2, "channel 'a': setting 'pause_cap' must be between 10ms and 1d (got 2d)" } }, 1, NULL },
 	{ "bad_log_level",
 	  "log = {\n\tlevel = \"loud\";\n};\n",
 	  { { 2, "setting 'level': unknown log level 'loud' (use err, warning, notice, info, debug)" } }, 1, NULL },
@@ -411,6 +476,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->dispatch.poll_ms, 500);
 	assert_int_equal(cfg->dispatch.timeout_ms, 30000);
 	assert_int_equal(cfg->retention_ms, 30LL * 86400 * 1000);
+	assert_int_equal(cfg->min_free_mb, 64);
 	assert_int_equal(cfg->n_channels, 0);
 	assert_int_equal(cfg->n_rules, 0);
 	assert_int_equal(cfg->n_default, 0);
@@ -754,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_null_errors_pointer),
 		cmocka_unit_test(test_channel_enabled),
 		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_users),
 	};
 	struct CMUnitTest tests[ARRAY_LEN(fixed) + ARRAY_LEN(err_cases)];
 	size_t i;

@@ -74,7 +74,7 @@ static char *dir;
 	"             max_age = \"%s\"; poll = \"20ms\"; timeout = \"5s\"; };\n" \
 	"channels = (\n" \
 	"  { name = \"good\"; type = \"mock\"; record = \"%s/rec\"; },\n" \
-	"  { name = \"flaky\"; type = \"mock\"; script = \"retry:2\"; record = \"%s/rec\"; },\n" \
+	"  { name = \"flaky\"; type = \"mock\"; script = \"retry:2\"; pause_base = \"10ms\"; pause_cap = \"40ms\"; record = \"%s/rec\"; },\n" \
 	"  { name = \"gone\"; type = \"mock\"; script = \"permanent\"; record = \"%s/rec\"; },\n" \
 	"  { name = \"down\"; type = \"mock\"; script = \"retry\"; record = \"%s/rec\"; }\n" \
 	");\n" \
@@ -222,6 +222,102 @@ static void test_max_age_dead_letters(void **state)
 	ab_event_free(ev);
 	ab_store_close(st);
 	ab_runtime_unref(rt);
+	free(dbpath);
+}
+
+/* ------------------------------------------------------------ a refused result */
+
+#define FAULT_FMT \
+	"state_dir = \"%s\";\n" \
+	"plugin_dir = \"%s\";\n" \
+	"dispatch = { workers = 2; poll = \"20ms\"; timeout = \"60s\"; };\n" \
+	"channels = ( { name = \"good\"; type = \"mock\"; record = \"%s/fault.rec\"; } );\n"
+
+/* Lines of path that contain needle. */
+static int count_lines(const char *path, const char *needle)
+{
+	char line[8192];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* The store refuses the results (a full disk): the worker keeps them and
+ * writes them within a second of the store taking writes again, far
+ * sooner than the 60 s leases; each job was sent once. */
+static void test_result_commit_fails(void **state)
+{
+	char text[4096], err[512], *dbpath = tu_path(dir, "fault.db"),
+		*rec = tu_path(dir, "fault.rec");
+	struct ab_runtime *rt;
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *good[] = { "good" };
+	struct ab_dispatcher *d;
+	struct logcount lc = { 0, 0, 0 };
+	int64_t t_ok;
+
+	(void)state;
+	assert_non_null(st);
+	snprintf(text, sizeof text, FAULT_FMT, dir, dir, dir);
+	rt = rt_from("fault.conf", text);
+	for (int i = 0; i < 5; i++) {
+		char t[32];
+		struct ab_event *ev;
+
+		snprintf(t, sizeof t, "fault %d", i);
+		ev = mkev(t);
+		assert_int_equal(ab_store_enqueue(st, ev, good, 1, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	ab_store_set_fault(AB_STORE_FAULT_FINISH | AB_STORE_FAULT_RELEASE, -1);
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	{
+		struct timespec ts = { 1, 500 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	/* Sent (a worker whose first result was refused sends no more of its
+	 * batch), none recorded, none released: still claimed, or never
+	 * claimed while both workers wait for the store. */
+	assert_true(count_lines(rec, " ") >= 1);
+	assert_true(ab_store_count(st, AB_JOB_RUNNING) >= 1);
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 0);
+	ab_store_set_fault(0, 0);                       /* the disk has room again */
+	t_ok = ab_mono_ms();
+	wait_final(st, 5);
+	t_ok = ab_mono_ms() - t_ok;
+	print_message("# results recorded %lld ms after the store recovered\n", (long long)t_ok);
+	ab_dispatch_stop(d);
+	assert_true(t_ok < 30000);                      /* not the 60 s leases */
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 5);
+	assert_int_equal(count_lines(rec, " "), 5);          /* nobody sent one twice */
+	ab_store_list_log(st, NULL, 1000, count_log, &lc);
+	assert_int_equal(lc.ok, 5);
+	assert_int_equal(lc.retry + lc.perm, 0);
+	/* The first results fail once, then go through. */
+	ab_store_set_fault(AB_STORE_FAULT_FINISH, 1);
+	{
+		struct ab_event *ev = mkev("fault once");
+		assert_int_equal(ab_store_enqueue(st, ev, good, 1, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	wait_final(st, 6);
+	ab_dispatch_stop(d);
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 6);
+	assert_int_equal(count_lines(rec, " "), 6);
+	ab_store_set_fault(0, 0);
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(rec);
 	free(dbpath);
 }
 
@@ -478,8 +574,10 @@ static void test_rate_and_health(void **state)
 	"    record = \"%s/srec\"; rate = \"50/s\"; burst = 5; },\n" \
 	"  { name = \"meta\"; type = \"mocksplit\"; url = \"http://169.254.169.254/x\";\n" \
 	"    record = \"%s/srec\"; },\n" \
-	"  { name = \"local\"; type = \"mocksplit\"; script = \"retry:1\"; record = \"%s/srec\"; },\n" \
-	"  { name = \"plain\"; type = \"mock\"; script = \"retry:1\"; record = \"%s/srec\"; }\n" \
+	"  { name = \"local\"; type = \"mocksplit\"; script = \"retry:1\";\n" \
+	"    pause_base = \"10ms\"; pause_cap = \"40ms\"; record = \"%s/srec\"; },\n" \
+	"  { name = \"plain\"; type = \"mock\"; script = \"retry:1\";\n" \
+	"    pause_base = \"10ms\"; pause_cap = \"40ms\"; record = \"%s/srec\"; }\n" \
 	");\n" \
 	"default = [\"plain\"];\n"
 
@@ -529,22 +627,6 @@ static int sink_port(const char *portf)
 		nanosleep(&ts, NULL);
 	}
 	return -1;
-}
-
-/* Lines of path that contain needle. */
-static int count_lines(const char *path, const char *needle)
-{
-	char line[8192];
-	FILE *f = fopen(path, "r");
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof line, f))
-		if (strstr(line, needle))
-			n++;
-	fclose(f);
-	return n;
 }
 
 struct by_channel { const char *channel; int ok, retry, perm; };
@@ -649,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_retry_after_honoured),
 		cmocka_unit_test(test_end_to_end),
 		cmocka_unit_test(test_max_age_dead_letters),
+		cmocka_unit_test(test_result_commit_fails),
 		cmocka_unit_test(test_store_held),
 		cmocka_unit_test(test_disabled_jobs_held),
 		cmocka_unit_test(test_rate_and_health),

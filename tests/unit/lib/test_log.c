@@ -237,6 +237,53 @@ static void test_complain(void **state)
 	assert_string_equal(capture(log_complaints), want);
 }
 
+/* The injectable clock: one line per interval with the count of what it
+ * held back, none in between, the recovery with the count since then, and
+ * a new episode that starts at once. */
+static int64_t fake_ms;
+
+static int64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_ms;
+}
+
+static void log_complaints_clock(void)
+{
+	static struct ab_complaint c = AB_COMPLAINT_INIT;
+	int logged = 0;
+
+	ab_log_init("abtest", false, AB_LOG_INFO);
+	ab_complain_set_clock(fake_clock, NULL);
+	for (fake_ms = 1000; fake_ms < 1000 + 2 * 60000 + 500; fake_ms += 100)   /* 10/s, 2 min */
+		logged += ab_complain(&c, 60000, AB_LOG_ERR, "queue: disk full");
+	assert_int_equal(logged, 3);    /* at 0 s, 60 s, 120 s */
+	fake_ms += 100;
+	ab_complain(&c, 60000, AB_LOG_ERR, "queue: disk full");   /* held back */
+	assert_true(ab_complain_clear(&c, AB_LOG_NOTICE, "queue: readable again"));
+	assert_false(ab_complain_clear(&c, AB_LOG_NOTICE, "not logged"));
+	assert_true(ab_complain(&c, 60000, AB_LOG_ERR, "queue: disk full again"));
+	ab_complain_set_clock(NULL, NULL);
+}
+
+static void test_complain_clock(void **state)
+{
+	char want[1024];
+	long pid = (long)getpid();
+
+	(void)state;
+	snprintf(want, sizeof want,
+		 "abtest[%ld]: error: queue: disk full\n"
+		 "abtest[%ld]: error: queue: disk full [repeated 599 more time(s) since the last "
+		 "such message]\n"
+		 "abtest[%ld]: error: queue: disk full [repeated 599 more time(s) since the last "
+		 "such message]\n"
+		 "abtest[%ld]: notice: queue: readable again [after 5 more occurrence(s) not "
+		 "logged]\n"
+		 "abtest[%ld]: error: queue: disk full again\n", pid, pid, pid, pid, pid);
+	assert_string_equal(capture(log_complaints_clock), want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_log_defang),
 		cmocka_unit_test(test_log_cap),
 		cmocka_unit_test(test_complain),
+		cmocka_unit_test(test_complain_clock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

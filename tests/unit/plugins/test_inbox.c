@@ -131,6 +131,96 @@ static void test_db_mode_and_version(void **state)
 	assert_non_null(strstr(err, "/nonexistent-dir/inbox.db"));
 }
 
+static int count_owner(const char *owner, int64_t total, int64_t unread, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "[%s %lld %lld]", owner, (long long)total, (long long)unread);
+	return 0;
+}
+
+/* Personal lists: the same event in two users' lists and the shared one;
+ * read, remove and clear act on the handle's owner only; another owner's
+ * id is not found. */
+static void test_db_owners(void **state)
+{
+	struct fixture *f = *state;
+	struct seen s = { 0 };
+	char owners[256] = "";
+	int64_t bob_id;
+
+	add_n(f->ib, 2);                                     /* shared: e1 e2 */
+	assert_int_equal(ab_inbox_set_owner(f->ib, "alice"), 0);
+	add_n(f->ib, 3);                                     /* alice: e1 e2 e3 */
+	assert_int_equal(ab_inbox_set_owner(f->ib, "bob"), 0);
+	add_n(f->ib, 1);                                     /* bob: e1 */
+	assert_int_equal(ab_inbox_list(f->ib, false, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	bob_id = s.id[0];
+	assert_int_equal(ab_inbox_total(f->ib), 1);
+	/* alice reads, removes, clears: bob's list and the shared one stay */
+	assert_int_equal(ab_inbox_set_owner(f->ib, "alice"), 0);
+	assert_int_equal(ab_inbox_unread(f->ib), 3);
+	assert_int_equal(ab_inbox_read(f->ib, bob_id, NULL, NULL), 0);     /* not hers */
+	assert_int_equal(ab_inbox_remove(f->ib, &bob_id, 1), 0);
+	assert_int_equal(ab_inbox_mark_read(f->ib, bob_id), 0);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ab_inbox_list(f->ib, false, collect, &s), 0);
+	assert_int_equal(ab_inbox_read(f->ib, s.id[0], NULL, NULL), 1);
+	assert_int_equal(ab_inbox_unread(f->ib), 2);
+	assert_int_equal(ab_inbox_total(f->ib), 3);
+	assert_int_equal(ab_inbox_remove(f->ib, &s.id[1], 1), 1);
+	assert_int_equal(ab_inbox_prune(f->ib, 1), 1);
+	assert_int_equal(ab_inbox_total(f->ib), 1);
+	assert_int_equal(ab_inbox_owners(f->ib, count_owner, owners), 0);
+	assert_string_equal(owners, "[ 2 2][alice 1 1][bob 1 1]");   /* the read one went */
+	assert_int_equal(ab_inbox_clear(f->ib), 1);
+	assert_int_equal(ab_inbox_set_owner(f->ib, "bob"), 0);
+	assert_int_equal(ab_inbox_unread(f->ib), 1);
+	assert_int_equal(ab_inbox_set_owner(f->ib, NULL), 0);
+	assert_int_equal(ab_inbox_total(f->ib), 2);
+	{
+		char big[AB_INBOX_OWNER_MAX + 2];
+
+		memset(big, 'x', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		assert_int_equal(ab_inbox_set_owner(f->ib, big), -1);
+	}
+}
+
+/* An inbox of version 1 (no owners) opens as version 2: its items are the
+ * shared list's, ids kept, and new ids never reuse old ones. */
+static void test_db_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], err[512] = "";
+	struct seen s = { 0 };
+	struct ab_inbox *ib;
+	sqlite3 *db;
+
+	snprintf(path, sizeof path, "%s/v1.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		" event_id TEXT NOT NULL UNIQUE, severity TEXT, type TEXT, title TEXT,"
+		" json TEXT NOT NULL, created_at INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0);"
+		"CREATE INDEX items_read ON items(read, id);"
+		"INSERT INTO items(id, event_id, json, created_at, read) VALUES(7, 'old', '{}', 1, 1);"
+		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ib = ab_inbox_open(path, err, sizeof err);
+	assert_non_null(ib);
+	assert_int_equal(ab_inbox_total(ib), 1);
+	assert_int_equal(ab_inbox_add(ib, "new", "low", "x", "t", "{}", 2), 1);
+	assert_int_equal(ab_inbox_list(ib, false, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.event_id[1], "old");
+	assert_int_equal(s.id[1], 7);
+	assert_true(s.id[0] > 7);
+	ab_inbox_close(ib);
+}
+
 static void test_db_add_dup_list(void **state)
 {
 	struct fixture *f = *state;
@@ -484,6 +574,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_db_mode_and_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_add_dup_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_owners, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_db_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_read_marks_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_remove_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_db_prune_read_first, setup, teardown),

@@ -1,0 +1,263 @@
+/*
+ * config_users.c - reads and checks the "users" section (config_users.h):
+ * names, e-mail addresses, display names, teams and roles, and answers the
+ * directory questions routing and the CLI ask (find a user, team
+ * membership, roles, what a user may see).
+ *
+ * Public (config_users.h): ab_conf_users, ab_conf_users_free, ab_users_find,
+ * ab_user_in_team, ab_user_has_role, ab_user_sees.
+ *
+ * Diagnostics, all "FILE:LINE: user 'NAME': ...": a missing or malformed
+ * name, a duplicate name (with where the first one is), an address that is
+ * not one mailbox (user@domain, no spaces or control characters, at most
+ * 254 characters), a bad team name or role word, more than MAX_USERS.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/config_users.h"
+#include "lib/util.h"
+
+#define MAX_USERS 10000
+#define MAX_EMAIL 254
+#define MAX_ROLE 32
+#define SHOW 96
+
+#define UOFF(m) offsetof(struct ab_user_conf, m)
+#define AT(dst, off, type) ((type *)(void *)((char *)(dst) + (off)))
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > AB_USER_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._@+-", *s))
+			return false;
+	return true;
+}
+
+/* One mailbox: local@domain, printable ASCII or UTF-8, no spaces, no
+ * brackets or commas (a list or a display name is not an address). */
+static bool email_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+	size_t n = strlen(s);
+
+	if (n < 3 || n > MAX_EMAIL || !at || at == s || !at[1] || strchr(at + 1, '@'))
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr("<>,;\"()[]\\", *s))
+			return false;
+	return true;
+}
+
+static bool role_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MAX_ROLE)
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && !strchr("_-", *s))
+			return false;
+	return true;
+}
+
+static void h_email(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	const char *v = config_setting_get_string(s);
+	char sh[SHOW];
+
+	if (!email_ok(v)) {
+		ab_conf_err(c, s, "%ssetting 'email' must be one address such as "
+			"\"alice@example.com\" (got '%s')", c->prefix, ab_conf_show(v, sh, sizeof sh));
+		return;
+	}
+	*AT(dst, f->off, char *) = ab_conf_strdup(c, v);
+}
+
+static void h_roles(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	char sh[SHOW];
+
+	ab_conf_h_strings(c, s, f, dst);
+	char **v = *AT(dst, f->off, char **);
+	size_t n = *AT(dst, f->off_n, size_t);
+
+	for (size_t i = 0; v && i < n; i++)
+		if (!role_ok(v[i]))
+			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "%srole '%s' must be "
+				"a lower-case word (a-z, 0-9, '_', '-'; at most %d characters) such as "
+				"\"lead\", \"member\" or \"admin\"", c->prefix,
+				ab_conf_show(v[i], sh, sizeof sh), MAX_ROLE);
+}
+
+static void h_teams(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	char sh[SHOW];
+
+	ab_conf_h_strings(c, s, f, dst);
+	char **v = *AT(dst, f->off, char **);
+	size_t n = *AT(dst, f->off_n, size_t);
+
+	for (size_t i = 0; v && i < n; i++)
+		if (!ab_conf_text_ok(v[i], 65) || strchr(v[i], '/'))
+			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "%steam '%s' must be "
+				"1 to 64 characters, no '/'", c->prefix, ab_conf_show(v[i], sh, sizeof sh));
+}
+
+static void h_display(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (!ab_conf_text_ok(v, 129)) {
+		ab_conf_err(c, s, "%ssetting 'display_name' must be 1 to 128 characters without "
+			"control characters", c->prefix);
+		return;
+	}
+	*AT(dst, f->off, char *) = ab_conf_strdup(c, v);
+}
+
+static void h_taken(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	(void)c;
+	(void)s;
+	(void)f;
+	(void)dst;  /* taken in do_user() */
+}
+
+static const struct ab_conf_field user_fields[] = {
+	{ "name", AB_CONF_T_STRING, true, h_taken, 0, 0, 0, 0 },
+	{ "email", AB_CONF_T_STRING, false, h_email, UOFF(email), 0, 0, 0 },
+	{ "display_name", AB_CONF_T_STRING, false, h_display, UOFF(display_name), 0, 0, 0 },
+	{ "teams", AB_CONF_T_STRINGS, false, h_teams, UOFF(teams), UOFF(n_teams), 0, 0 },
+	{ "roles", AB_CONF_T_STRINGS, false, h_roles, UOFF(roles), UOFF(n_roles), 0, 0 },
+};
+AB_CONF_TABLE_FITS(user_fields);
+
+struct ulist {
+	struct ab_user_conf *users;
+	size_t *n;
+	const config_setting_t **defs;
+};
+
+static void do_user(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
+	const char *label, void *arg)
+{
+	struct ulist *ul = arg;
+	struct ab_user_conf *u = &ul->users[*ul->n];
+	const char *nm = NULL;
+	char file[PATH_MAX], what[AB_USER_NAME_MAX + 16], sh[SHOW];
+
+	(void)label;
+	if (!config_setting_lookup_string(g, "name", &nm) || !name_ok(nm)) {
+		ab_conf_err(c, g, "users: entry %d needs name = \"...\" (1 to %d characters: "
+			"letters, digits, '.', '_', '@', '+', '-')%s%s%s", idx + 1, AB_USER_NAME_MAX,
+			nm ? ", got '" : "", nm ? ab_conf_show(nm, sh, sizeof sh) : "", nm ? "'" : "");
+		return;
+	}
+	for (size_t k = 0; k < *ul->n; k++) {
+		if (!strcmp(ul->users[k].name, nm)) {
+			char first[PATH_MAX + 16];
+
+			ab_conf_place(c, ul->defs[k], first, sizeof first);
+			ab_conf_err(c, g, "duplicate user name '%s' (first defined at %s)", nm, first);
+			return;
+		}
+	}
+	u->name = ab_conf_strdup(c, nm);
+	ab_conf_src_file(c, config_setting_source_file(g), file, sizeof file);
+	u->file = ab_conf_strdup(c, file);
+	u->line = config_setting_source_line(g);
+	snprintf(what, sizeof what, "user '%s'", nm);
+	snprintf(c->prefix, sizeof c->prefix, "%s: ", what);
+	ab_conf_check_group(c, g, user_fields, sizeof user_fields / sizeof user_fields[0], what,
+		u, NULL);
+	c->prefix[0] = '\0';
+	u->admin = ab_user_has_role(u, AB_USER_ROLE_ADMIN);
+	ul->defs[*ul->n] = g;
+	(*ul->n)++;
+}
+
+void ab_conf_users(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	static const struct ab_conf_list list = {
+		"users", "{ name = \"...\"; email = \"...\"; teams = [...]; roles = [...]; }",
+		NULL, NULL,
+	};
+	struct ab_user_conf **users = AT(dst, f->off, struct ab_user_conf *);
+	size_t *n = AT(dst, f->off_n, size_t);
+	int len = config_setting_length(s);
+	struct ulist ul = { NULL, n, NULL };
+
+	if (len > MAX_USERS) {
+		ab_conf_err(c, s, "setting 'users' has %d users (at most %d)", len, MAX_USERS);
+		return;
+	}
+	if (len == 0)
+		return;
+	*users = ab_conf_calloc(c, (size_t)len, sizeof **users);
+	ul.defs = ab_conf_calloc(c, (size_t)len, sizeof *ul.defs);
+	if (*users && ul.defs) {
+		ul.users = *users;
+		ab_conf_each_group(c, s, &list, do_user, &ul);
+	}
+	free(ul.defs);
+}
+
+void ab_conf_users_free(struct ab_user_conf *users, size_t n)
+{
+	for (size_t i = 0; users && i < n; i++) {
+		struct ab_user_conf *u = &users[i];
+
+		free(u->name);
+		free(u->email);
+		free(u->display_name);
+		ab_conf_strv_free(u->teams, u->n_teams);
+		ab_conf_strv_free(u->roles, u->n_roles);
+		free(u->file);
+	}
+	free(users);
+}
+
+const struct ab_user_conf *ab_users_find(const struct ab_user_conf *users, size_t n,
+	const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (!strcmp(users[i].name, name))
+			return &users[i];
+	return NULL;
+}
+
+bool ab_user_in_team(const struct ab_user_conf *u, const char *team)
+{
+	for (size_t i = 0; team && i < u->n_teams; i++)
+		if (!strcmp(u->teams[i], team))
+			return true;
+	return false;
+}
+
+bool ab_user_has_role(const struct ab_user_conf *u, const char *role)
+{
+	for (size_t i = 0; role && i < u->n_roles; i++)
+		if (!strcasecmp(u->roles[i], role))
+			return true;
+	return false;
+}
+
+bool ab_user_sees(const struct ab_user_conf *u, const char *team)
+{
+	return u->admin || (team && *team && ab_user_in_team(u, team));
+}

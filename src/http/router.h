@@ -1,0 +1,94 @@
+/*
+ * router.h - the HTTP listener's requests, answers and route table,
+ * independent of the server library (httpd.c adapts libmicrohttpd to it),
+ * so that every handler is a plain function a unit test can call.
+ *
+ * A route (the table is http/routes.c) is a method, a path (exact, or a prefix ending in '/' for the
+ * named endpoints to come: /api/v1/hooks/NAME) and whether it needs a
+ * bearer token.  ab_http_dispatch() finds the route (404 unknown path,
+ * 405 with Allow for a known path and another method), checks the token
+ * (401 with WWW-Authenticate) and calls the handler.  Every error answer
+ * is JSON: {"error": "...", "status": N} plus "member" when one member of
+ * the input is to blame.
+ */
+#ifndef AB_HTTP_ROUTER_H
+#define AB_HTTP_ROUTER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/buf.h"
+#include "config/config.h"
+#include "deliver/runtime.h"
+#include "ingest/committer.h"
+#include "store/store.h"
+
+#define AB_HTTP_MAX_RESP (16 * 1024 * 1024)   /* an answer, bytes */
+#define AB_HTTP_TOKEN_MAX 4096
+
+/* What every handler shares: the running snapshot, the committer, the
+ * tokens.  httpd.c owns it; tests build one by hand. */
+struct ab_http_app {
+	pthread_mutex_t mu;            /* rt, tokens, st */
+	struct ab_runtime *rt;         /* a reference */
+	struct ab_committer *committer;
+	char **tokens;                 /* resolved bearer tokens */
+	size_t n_tokens;
+	struct ab_store *st;           /* /metrics and /readyz (under mu); opened lazily */
+	char *store_path;
+	int64_t started_ms;
+	void (*wake)(void *arg);       /* after a commit: ab_dispatch_wake */
+	void *wake_arg;
+};
+
+struct ab_http_req {
+	const char *method;
+	const char *path;              /* without the query */
+	const char *peer;              /* client address, text */
+	const char *authorization;     /* the Authorization header, or NULL */
+	const char *content_type;      /* or NULL */
+	const char *body;              /* NUL-terminated copy of the body (may be "") */
+	size_t body_len;
+};
+
+struct ab_http_resp {
+	int status;
+	const char *content_type;      /* static */
+	struct ab_buf body;
+	const char *hdr_name, *hdr_value;   /* one extra header (static), or NULL */
+	char hdr_buf[128];             /* hdr_value may point here */
+};
+
+typedef void (*ab_http_handler)(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs);
+
+struct ab_http_route {
+	const char *method;
+	const char *path;              /* exact, or a prefix when it ends in '/' */
+	bool auth;                     /* a bearer token is required */
+	ab_http_handler fn;
+};
+
+void ab_http_resp_init(struct ab_http_resp *rs);
+void ab_http_resp_free(struct ab_http_resp *rs);
+/* A JSON error answer: status, message, and the input member to blame
+ * (NULL: none).  Replaces whatever body rs had. */
+void ab_http_error(struct ab_http_resp *rs, int status, const char *member, const char *fmt,
+	...) __attribute__((format(printf, 4, 5)));
+/* A JSON answer from a jansson value (taken). */
+struct json_t;
+void ab_http_json(struct ab_http_resp *rs, int status, struct json_t *j);
+
+/* Route rq through routes[0..n) (the daemon's: http/routes.h) and fill rs. */
+void ab_http_dispatch(struct ab_http_app *app, const struct ab_http_route *routes, size_t n,
+	const struct ab_http_req *rq, struct ab_http_resp *rs);
+/* Does the Authorization header carry one of the app's tokens?  (Constant
+ * time in the token's length.) */
+bool ab_http_token_ok(struct ab_http_app *app, const char *authorization);
+
+/* The running snapshot, referenced (ab_runtime_unref when done), or NULL. */
+struct ab_runtime *ab_http_app_runtime(struct ab_http_app *app);
+
+#endif

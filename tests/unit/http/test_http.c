@@ -1,0 +1,324 @@
+/*
+ * test_http.c - unit tests for the HTTP layer without a socket: the router
+ * (404, 405 with Allow, 401 with and without tokens, bearer parsing), the
+ * events parser (one object, an array, JSON lines, the member blamed for
+ * each kind of bad input, the cap on events), and each handler against a
+ * real store and runtime (POST /api/v1/events commits and answers 202
+ * with the ids; /healthz; /readyz ready and not ready; /metrics in the
+ * exposition format with the queue figures).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "config/config.h"
+#include "deliver/runtime.h"
+#include "http/events.h"
+#include "http/router.h"
+#include "http/routes.h"
+#include "http/status.h"
+#include "lib/metrics.h"
+#include "../harness/testutil.h"
+
+static char *dir;
+static struct ab_http_app app;
+
+static int setup(void **state)
+{
+	char *errors = NULL, *conf, text[2048];
+	const char *stage = getenv("AB_PLUGIN_STAGE");
+	struct ab_config *cfg;
+
+	(void)state;
+	dir = tu_tmpdir();
+	assert_non_null(dir);
+	conf = tu_path(dir, "ab.conf");
+	snprintf(text, sizeof text, "state_dir = \"%s\";\nplugin_dir = \"%s\";\n"
+		 "channels = ( { name = \"file\"; type = \"file\"; path = \"a.jsonl\"; } );\n"
+		 "default = [\"file\"];\n"
+		 "http = { listen = \"127.0.0.1:1\"; tokens = [\"tok-1\", \"env:AB_TEST_TOKEN\"]; };\n",
+		 dir, stage && *stage ? stage : "plugins/built");
+	tu_write(conf, text);
+	cfg = ab_config_load(conf, &errors);
+	if (!cfg)
+		fail_msg("config: %s", errors ? errors : "?");
+	free(conf);
+	memset(&app, 0, sizeof app);
+	pthread_mutex_init(&app.mu, NULL);
+	app.store_path = strdup(cfg->store_path);
+	app.committer = ab_committer_new(cfg->store_path);
+	app.rt = ab_runtime_build(cfg, NULL, &errors);
+	if (!app.rt)
+		fail_msg("runtime: %s", errors ? errors : "?");
+	app.tokens = calloc(1, sizeof *app.tokens);
+	app.tokens[0] = strdup("tok-1");
+	app.n_tokens = 1;
+	app.started_ms = 1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ab_store_close(app.st);
+	ab_committer_free(app.committer);
+	ab_runtime_unref(app.rt);
+	free(app.tokens[0]);
+	free(app.tokens);
+	free(app.store_path);
+	tu_rm_rf(dir);
+	free(dir);
+	return 0;
+}
+
+/* One request through the daemon's route table; the answer's JSON (NULL
+ * for text) in *j. */
+static int call(const char *method, const char *path, const char *auth, const char *body,
+	struct ab_http_resp *rs, json_t **j)
+{
+	struct ab_http_req rq = { .method = method, .path = path, .peer = "127.0.0.1",
+				  .authorization = auth, .body = body ? body : "",
+				  .body_len = body ? strlen(body) : 0 };
+
+	ab_http_resp_init(rs);
+	ab_http_dispatch(&app, ab_http_routes, ab_http_n_routes, &rq, rs);
+	if (j)
+		*j = strcmp(rs->content_type, "application/json") == 0 ?
+			json_loads(ab_buf_cstr(&rs->body), 0, NULL) : NULL;
+	return rs->status;
+}
+
+static const char *jstr(json_t *j, const char *key)
+{
+	return json_string_value(json_object_get(j, key));
+}
+
+static void test_router(void **state)
+{
+	struct ab_http_resp rs;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(call("GET", "/nope", NULL, NULL, &rs, &j), 404);
+	assert_non_null(strstr(jstr(j, "error"), "no such endpoint"));
+	assert_int_equal(json_integer_value(json_object_get(j, "status")), 404);
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	assert_int_equal(call("DELETE", "/metrics", NULL, NULL, &rs, &j), 405);
+	assert_string_equal(rs.hdr_name, "Allow");
+	assert_string_equal(rs.hdr_value, "GET");
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	assert_int_equal(call("GET", "/api/v1/events", NULL, NULL, &rs, &j), 405);
+	assert_string_equal(rs.hdr_value, "POST");
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	assert_int_equal(call("HEAD", "/healthz", NULL, NULL, &rs, NULL), 200);
+	ab_http_resp_free(&rs);
+}
+
+static void test_auth(void **state)
+{
+	static const char *const bad[] = { NULL, "Bearer", "Bearer ", "Bearer tok-2",
+		"Bearer tok-1x", "Bearer tok-", "Basic dG9rLTE=", "Bearer tok-1 extra" };
+	struct ab_http_resp rs;
+	json_t *j;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(call("POST", "/api/v1/events", bad[i], "{}", &rs, &j), 401);
+		assert_string_equal(rs.hdr_name, "WWW-Authenticate");
+		assert_non_null(jstr(j, "error"));
+		assert_null(strstr(ab_buf_cstr(&rs.body), "tok-1"));   /* never echoed */
+		json_decref(j);
+		ab_http_resp_free(&rs);
+	}
+	assert_true(ab_http_token_ok(&app, "Bearer tok-1"));
+	assert_true(ab_http_token_ok(&app, "bearer  tok-1 "));
+	/* no token configured: the API is closed, and says how to open it */
+	app.n_tokens = 0;
+	assert_int_equal(call("POST", "/api/v1/events", "Bearer tok-1", "{}", &rs, &j), 401);
+	assert_non_null(strstr(jstr(j, "error"), "http.tokens"));
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	app.n_tokens = 1;
+}
+
+/* The parser: what is taken and which member is blamed. */
+static void test_parse(void **state)
+{
+	static const struct { const char *body; int n; const char *member; const char *msg; } t[] = {
+		{ "{\"title\":\"a\"}", 1, NULL, NULL },
+		{ "  [{\"title\":\"a\"},{\"title\":\"b\"}]\n", 2, NULL, NULL },
+		{ "{\"title\":\"a\"}\n\n{\"title\":\"b\"}\r\n{\"title\":\"c\"}", 3, NULL, NULL },
+		{ "{\n  \"title\": \"pretty\"\n}\n", 1, NULL, NULL },
+		{ "", -1, "", "empty" },
+		{ "[]", -1, "", "empty" },
+		{ "{bad", -1, "", "not valid JSON" },
+		{ "\"text\"", -1, "", "expected" },
+		{ "[{\"title\":\"a\"},{\"severity\":\"bogus\"}]", -1, "[1].severity", "unknown severity" },
+		{ "[{\"title\":\"a\"}, 7]", -1, "[1]", "JSON object" },
+		{ "{\"title\":\"a\"}\n{\"priority\":\"x\"}", -1, "line 2.priority", "integer" },
+		{ "{\"title\":\"a\"}\n{oops\n", -1, "line 2", "not valid JSON" },
+		{ "{\"nosuch\":1}", -1, "", "nosuch" },
+		{ "{\"origin\":{\"kind\":\"Bad Kind\"}}", -1, "origin.kind", "lowercase" },
+	};
+	struct ab_event **evs;
+	size_t n;
+	char err[512], member[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int rc = ab_http_parse_events(t[i].body, strlen(t[i].body), &evs, &n, err,
+			sizeof err, member, sizeof member);
+
+		if (t[i].n >= 0) {
+			if (rc != 0)
+				fail_msg("case %zu: %s", i, err);
+			assert_int_equal(n, t[i].n);
+			assert_string_equal(evs[0]->origin.kind, "http");
+			ab_http_events_free(evs, n);
+			continue;
+		}
+		if (rc != -1)
+			fail_msg("case %zu taken", i);
+		assert_null(evs);
+		if (!strstr(err, t[i].msg))
+			fail_msg("case %zu: message '%s' lacks '%s'", i, err, t[i].msg);
+		if (t[i].member[0] && strcmp(member, t[i].member) != 0)
+			fail_msg("case %zu: member '%s', want '%s' (%s)", i, member, t[i].member, err);
+	}
+	/* a given origin.kind is kept */
+	assert_int_equal(ab_http_parse_events("{\"origin\":{\"kind\":\"ci\"}}", 24, &evs, &n, err,
+		sizeof err, member, sizeof member), 0);
+	assert_string_equal(evs[0]->origin.kind, "ci");
+	ab_http_events_free(evs, n);
+}
+
+static void test_parse_cap(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(1 << 20);
+	struct ab_event **evs;
+	size_t n;
+	char err[512], member[128];
+
+	(void)state;
+	ab_buf_putc(&b, '[');
+	for (int i = 0; i <= AB_HTTP_MAX_EVENTS; i++)
+		ab_buf_printf(&b, "%s{\"title\":\"e%d\"}", i ? "," : "", i);
+	ab_buf_putc(&b, ']');
+	assert_int_equal(ab_http_parse_events(b.data, b.len, &evs, &n, err, sizeof err, member,
+		sizeof member), -1);
+	assert_non_null(strstr(err, "more than"));
+	ab_buf_free(&b);
+}
+
+static void test_post_events(void **state)
+{
+	struct ab_http_resp rs;
+	json_t *j, *ids;
+	struct ab_store *st;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(call("POST", "/api/v1/events", "Bearer tok-1",
+		"[{\"title\":\"one\",\"severity\":\"high\"},{\"title\":\"two\"}]", &rs, &j), 202);
+	assert_int_equal(json_integer_value(json_object_get(j, "accepted")), 2);
+	ids = json_object_get(j, "ids");
+	assert_int_equal(json_array_size(ids), 2);
+	st = ab_store_open(app.store_path, err, sizeof err);
+	assert_non_null(st);
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(ab_store_event_exists(st, json_string_value(json_array_get(ids,
+			i))), 1);
+	assert_int_equal(ab_store_count(st, AB_JOB_QUEUED), 2);
+	ab_store_close(st);
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	/* a bad one in the array: 400, and nothing of the request stored */
+	assert_int_equal(call("POST", "/api/v1/events", "Bearer tok-1",
+		"[{\"title\":\"three\"},{\"severity\":7}]", &rs, &j), 400);
+	assert_string_equal(jstr(j, "member"), "[1].severity");
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	st = ab_store_open(app.store_path, err, sizeof err);
+	assert_int_equal(ab_store_count(st, AB_JOB_QUEUED), 2);
+	ab_store_close(st);
+}
+
+static void test_health(void **state)
+{
+	struct ab_http_resp rs;
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(call("GET", "/healthz", NULL, NULL, &rs, &j), 200);
+	assert_true(json_is_true(json_object_get(j, "alive")));
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	assert_int_equal(call("GET", "/readyz", NULL, NULL, &rs, &j), 200);
+	assert_true(json_is_true(json_object_get(j, "ready")));
+	assert_string_equal(jstr(json_object_get(j, "checks"), "store"), "ok");
+	json_decref(j);
+	ab_http_resp_free(&rs);
+}
+
+static AB_METRIC_GAUGE(m_paused, "alertbridge_syslog_paused", "test stand-in", NULL, NULL);
+
+static void test_readyz_paused(void **state)
+{
+	struct ab_http_resp rs;
+	json_t *j;
+
+	(void)state;
+	ab_metric_set(&m_paused, NULL, NULL, 1);
+	assert_int_equal(call("GET", "/readyz", NULL, NULL, &rs, &j), 503);
+	assert_non_null(strstr(jstr(j, "error"), "paused"));
+	assert_int_equal(json_integer_value(json_object_get(j, "status")), 503);
+	assert_string_equal(jstr(json_object_get(j, "checks"), "store"), "ok");
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	ab_metric_set(&m_paused, NULL, NULL, 0);
+}
+
+static void test_metrics(void **state)
+{
+	struct ab_http_resp rs;
+	const char *s;
+
+	(void)state;
+	assert_int_equal(call("GET", "/metrics", NULL, NULL, &rs, NULL), 200);
+	assert_string_equal(rs.content_type, "text/plain; version=0.0.4; charset=utf-8");
+	s = ab_buf_cstr(&rs.body);
+	assert_non_null(strstr(s, "# TYPE alertbridge_jobs gauge\n"));
+	assert_non_null(strstr(s, "alertbridge_jobs{channel=\"file\",state=\"queued\"} 2\n"));
+	assert_non_null(strstr(s, "alertbridge_jobs{channel=\"file\",state=\"dead\"} 0\n"));
+	assert_non_null(strstr(s, "alertbridge_channel_up{channel=\"file\"} 1\n"));
+	assert_non_null(strstr(s, "alertbridge_events_received_total{input=\"http\"} 2\n"));
+	assert_non_null(strstr(s, "alertbridge_store_commit_seconds_count "));
+	assert_non_null(strstr(s, "alertbridge_queue_oldest_job_age_seconds{channel=\"file\"} "));
+	assert_non_null(strstr(s, "alertbridge_store_min_free_bytes 67108864\n"));
+	ab_http_resp_free(&rs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_parse_cap),
+		cmocka_unit_test(test_post_events),
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_readyz_paused),
+		cmocka_unit_test(test_metrics),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
