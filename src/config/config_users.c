@@ -83,8 +83,16 @@ static void h_email(struct ab_conf_ctx *c, const config_setting_t *s,
 	*AT(dst, f->off, char *) = ab_conf_strdup(c, v);
 }
 
-static void h_roles(struct ab_conf_ctx *c, const config_setting_t *s,
-	const struct ab_conf_field *f, void *dst)
+static bool team_ok(const char *s)
+{
+	return ab_conf_text_ok(s, 65) && !strchr(s, '/');
+}
+
+/* A string list (ab_conf_h_strings) whose every element must pass ok();
+ * each one that does not is an error "PREFIXWHAT 'VALUE' must be RULE". */
+static void strings_each(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst, bool (*ok)(const char *), const char *what,
+	const char *rule)
 {
 	char sh[SHOW];
 
@@ -93,26 +101,22 @@ static void h_roles(struct ab_conf_ctx *c, const config_setting_t *s,
 	size_t n = *AT(dst, f->off_n, size_t);
 
 	for (size_t i = 0; v && i < n; i++)
-		if (!role_ok(v[i]))
-			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "%srole '%s' must be "
-				"a lower-case word (a-z, 0-9, '_', '-'; at most %d characters) such as "
-				"\"lead\", \"member\" or \"admin\"", c->prefix,
-				ab_conf_show(v[i], sh, sizeof sh), MAX_ROLE);
+		if (!ok(v[i]))
+			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "%s%s '%s' must be %s",
+				c->prefix, what, ab_conf_show(v[i], sh, sizeof sh), rule);
+}
+
+static void h_roles(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	strings_each(c, s, f, dst, role_ok, "role", "a lower-case word (a-z, 0-9, '_', '-'; "
+		"at most 32 characters) such as \"lead\", \"member\" or \"admin\"");
 }
 
 static void h_teams(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	char sh[SHOW];
-
-	ab_conf_h_strings(c, s, f, dst);
-	char **v = *AT(dst, f->off, char **);
-	size_t n = *AT(dst, f->off_n, size_t);
-
-	for (size_t i = 0; v && i < n; i++)
-		if (!ab_conf_text_ok(v[i], 65) || strchr(v[i], '/'))
-			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "%steam '%s' must be "
-				"1 to 64 characters, no '/'", c->prefix, ab_conf_show(v[i], sh, sizeof sh));
+	strings_each(c, s, f, dst, team_ok, "team", "1 to 64 characters, no '/'");
 }
 
 static void h_display(struct ab_conf_ctx *c, const config_setting_t *s,
