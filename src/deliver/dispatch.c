@@ -230,11 +230,15 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 	memset(res, 0, sizeof *res);
 	*payload = NULL;
 	if (!ch && ab_channel_disabled(rt->cfg, job->channel)) {
-		/* Only when the held list could not be set: no attempt; the lease
-		 * expires and the job is queued again, still unattempted in the log. */
+		/* Claimed before a reload disabled its channel, or the held list
+		 * could not be set: no attempt; back in the queue, unattempted, due
+		 * again in a second (no spin while the held list cannot be set).
+		 * On a store error it stays claimed: released with the batch. */
+		int64_t now = ab_now_ms();
+
 		ab_log(AB_LOG_DEBUG, "job %lld: channel %s is disabled: held", (long long)job->id,
 			job->channel);
-		o->done = true;
+		o->done = ab_store_defer(st, job, now + 1000, now) >= 0;
 		return 1;
 	}
 	/* --- channels: paused by its breaker, or over its rate -> back in the
@@ -681,6 +685,12 @@ static int run_probes(struct ab_dispatcher *d, struct ab_store *st, struct ab_ru
 
 		if (!ab_breaker_probe_due(d->br, now, name, sizeof name))
 			break;
+		if (!ab_runtime_channel(rt, name)) {
+			/* disabled or removed since it paused: nothing to probe; its
+			 * jobs are held, and its next failure pauses it again */
+			ab_breaker_idle(d->br, name);
+			continue;
+		}
 		r = ab_store_claim_probe(st, name, now, rt->cfg->dispatch.timeout_ms, &job);
 		if (r < 0) {
 			ab_complain(&queue_unreadable, COMPLAIN_EVERY_MS, AB_LOG_ERR,

@@ -11,6 +11,8 @@ ab_tmpdir abe2e
 ab_plugins file inbox
 install -m 0755 "$top_builddir/tests/plugins/.libs/mock.so" "$T/plugins/mock.so"
 
+# flaky fails every first attempt, half its sends: its breaker pauses it
+# after each failure, so its pauses are as short as the test's backoff.
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
 plugin_dir = "$T/plugins";
@@ -19,7 +21,8 @@ dispatch = { workers = 2; backoff_base = "50ms"; backoff_cap = "200ms"; poll = "
 channels = (
   { name = "inbox"; type = "inbox"; path = "inbox.db"; },
   { name = "file";  type = "file";  path = "events.jsonl"; fsync = true; },
-  { name = "flaky"; type = "mock";  script = "retry:1"; record = "$T/flaky.rec"; }
+  { name = "flaky"; type = "mock";  script = "retry:1"; record = "$T/flaky.rec";
+    pause_base = "50ms"; pause_cap = "200ms"; }
 );
 rules = (
   { name = "high"; events = ["finding.*"]; min_severity = "high"; channels = ["file", "inbox", "flaky"]; }
