@@ -15,10 +15,10 @@ libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev
 libicu-dev libmicrohttpd-dev"
 TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-openssl rsyslog-relp bsdutils python3-jsonschema
 postfix python3-aiosmtpd strace
-dpkg-dev debhelper fakeroot lintian adduser prometheus curl"
+dpkg-dev debhelper fakeroot lintian adduser prometheus prometheus-alertmanager curl"
 
-# bench/: test peers plus Alertmanager and ab (apache2-utils)
-BENCH="$TEST prometheus-alertmanager apache2-utils"
+# bench/: the test packages (Alertmanager, rsyslog: the peers) plus ab (apache2-utils)
+BENCH="$TEST apache2-utils"
 
 # libFuzzer ships in libclang-rt-14-dev, only a Recommends of clang-14.
 FUZZ="clang libclang-rt-14-dev"

@@ -6,7 +6,8 @@
  * and the answer is 202 with their ids only once that returned.  A
  * request is taken whole or not at all.
  *
- * Public: ab_http_parse_events, ab_http_events_free, ab_http_post_events.
+ * Public: ab_http_parse_events, ab_http_events_free, ab_http_take_events,
+ *         ab_http_post_events.
  * Answers: 202 {"accepted": N, "ids": [...]}; 400 with the member that
  *   failed (not JSON, not an event, a bad member, too many events); 503
  *   with Retry-After when the store cannot commit or its disk is below
@@ -205,31 +206,23 @@ int ab_http_parse_events(const char *body, size_t len, struct ab_event ***evs, s
 	return rc;
 }
 
-void ab_http_post_events(struct ab_http_app *app, const struct ab_http_req *rq,
-	struct ab_http_resp *rs)
+void ab_http_take_events(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs, struct ab_event **evs, size_t n, struct ab_metric *m)
 {
-	struct ab_event **evs = NULL;
 	struct ab_runtime *rt;
-	char err[1024], member[128];
-	size_t n = 0;
+	char err[1024];
 	json_t *ids;
 	int rc;
 
-	if (ab_http_parse_events(rq->body, rq->body_len, &evs, &n, err, sizeof err, member,
-		sizeof member) < 0) {
-		ab_metric_inc(&m_api_events, "rejected", NULL);
-		ab_http_error(rs, 400, member[0] ? member : NULL, "%s", err);
-		return;
-	}
 	if (!(rt = ab_http_app_runtime(app))) {
 		ab_http_events_free(evs, n);
 		ab_http_error(rs, 503, NULL, "not started yet: try again");
 		return;
 	}
-	rc = ab_committer_submit_many(app->committer, rt->cfg, evs, n, err, sizeof err);
+	rc = n ? ab_committer_submit_many(app->committer, rt->cfg, evs, n, err, sizeof err) : 0;
 	ab_runtime_unref(rt);
 	if (rc < 0) {
-		ab_metric_add(&m_api_events, "unavailable", NULL, n);
+		ab_metric_add(m, "unavailable", NULL, n);
 		ab_log(AB_LOG_ERR, "http: POST %s from %s: %zu event(s) not stored: %s", rq->path,
 			rq->peer, n, err);
 		ab_http_error(rs, 503, NULL, "%s: nothing was stored, send the request again later",
@@ -240,15 +233,32 @@ void ab_http_post_events(struct ab_http_app *app, const struct ab_http_req *rq,
 		ab_http_events_free(evs, n);
 		return;
 	}
-	if (app->wake)
+	if (n && app->wake)
 		app->wake(app->wake_arg);
-	ab_metric_add(&m_api_events, "accepted", NULL, n);
+	ab_metric_add(m, "accepted", NULL, n);
 	ids = json_array();
 	for (size_t i = 0; ids && i < n; i++)
 		json_array_append_new(ids, json_string(evs[i]->id));
-	ab_log(AB_LOG_INFO, "http: %zu event(s) from %s queued (first %s)", n, rq->peer,
-		evs[0]->id);
+	if (n)
+		ab_log(AB_LOG_INFO, "http: POST %s: %zu event(s) from %s queued (first %s)",
+			rq->path, n, rq->peer, evs[0]->id);
 	ab_http_events_free(evs, n);
 	ab_http_json(rs, 202, ids ? json_pack("{s:I,s:o}", "accepted", (json_int_t)n, "ids", ids) :
 		NULL);
+}
+
+void ab_http_post_events(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs)
+{
+	struct ab_event **evs = NULL;
+	char err[1024], member[128];
+	size_t n = 0;
+
+	if (ab_http_parse_events(rq->body, rq->body_len, &evs, &n, err, sizeof err, member,
+		sizeof member) < 0) {
+		ab_metric_inc(&m_api_events, "rejected", NULL);
+		ab_http_error(rs, 400, member[0] ? member : NULL, "%s", err);
+		return;
+	}
+	ab_http_take_events(app, rq, rs, evs, n, &m_api_events);
 }

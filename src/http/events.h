@@ -21,6 +21,14 @@ int ab_http_parse_events(const char *body, size_t len, struct ab_event ***evs, s
 	char *err, size_t errsz, char *member, size_t membersz);
 void ab_http_events_free(struct ab_event **evs, size_t n);
 
+/* Commit evs[0..n) (taken, freed) through the committer and answer: 202
+ * {"accepted": n, "ids": [...]} once they and their jobs are stored, 503
+ * with Retry-After when not (nothing stored).  m counts them by result
+ * (accepted, unavailable).  The tail of every ingest endpoint. */
+struct ab_metric;
+void ab_http_take_events(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs, struct ab_event **evs, size_t n, struct ab_metric *m);
+
 /* The handler (routes.c). */
 void ab_http_post_events(struct ab_http_app *app, const struct ab_http_req *rq,
 	struct ab_http_resp *rs);

@@ -1,12 +1,11 @@
 /*
  * routes.c - the table of the daemon's HTTP endpoints (routes.h): method,
  * path, bearer token or not, handler.  A new endpoint is one row here and
- * a handler in its own module (status.c, events.c; the Alertmanager
- * receiver and the named hooks come as /api/v1/alertmanager and the
- * prefix /api/v1/hooks/).
+ * a handler in its own module (status.c, events.c, alertmanager.c).
  *
  * Public: ab_http_routes, ab_http_n_routes.
  */
+#include "http/alertmanager.h"
 #include "http/events.h"
 #include "http/routes.h"
 #include "http/status.h"
@@ -16,5 +15,6 @@ const struct ab_http_route ab_http_routes[] = {
 	{ "GET", "/healthz", false, ab_http_get_healthz },
 	{ "GET", "/readyz", false, ab_http_get_readyz },
 	{ "POST", "/api/v1/events", true, ab_http_post_events },
+	{ "POST", "/api/v1/alertmanager", true, ab_http_post_alertmanager },
 };
 const size_t ab_http_n_routes = sizeof ab_http_routes / sizeof ab_http_routes[0];

@@ -4,7 +4,8 @@
  * events parser (one object, an array, JSON lines, the member blamed for
  * each kind of bad input, the cap on events), and each handler against a
  * real store and runtime (POST /api/v1/events commits and answers 202
- * with the ids; /healthz; /readyz ready and not ready; /metrics in the
+ * with the ids; the Alertmanager receiver's mapping, ids and refusals;
+ * /healthz; /readyz ready and not ready; /metrics in the
  * exposition format with the queue figures).
  */
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 
 #include "config/config.h"
 #include "deliver/runtime.h"
+#include "http/alertmanager.h"
 #include "http/events.h"
 #include "http/router.h"
 #include "http/routes.h"
@@ -252,6 +254,149 @@ static void test_post_events(void **state)
 	ab_store_close(st);
 }
 
+/* An Alertmanager notification as version 0.25 sends it (notify/webhook). */
+#define AM_BODY(status1, status2) \
+	"{\"receiver\":\"alertbridge\",\"status\":\"firing\",\"alerts\":[" \
+	"{\"status\":\"" status1 "\",\"labels\":{\"alertname\":\"DiskFull\",\"severity\":\"page\"," \
+	"\"instance\":\"db1:9100\",\"team\":\"ops\"},\"annotations\":{\"summary\":\"/var is 97% full\"," \
+	"\"description\":\"only 1.2 GiB left\\non /var\"},\"startsAt\":\"2026-12-06T05:00:00.123456789Z\"," \
+	"\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"http://prom:9090/graph?g0.expr=x\"," \
+	"\"fingerprint\":\"a1b2c3d4e5f60718\"}," \
+	"{\"status\":\"" status2 "\",\"labels\":{\"alertname\":\"Quiet\",\"severity\":\"bogus\"}," \
+	"\"annotations\":{},\"startsAt\":\"2026-12-06T05:00:00Z\",\"endsAt\":\"2026-12-06T05:10:00Z\"," \
+	"\"generatorURL\":\"\",\"fingerprint\":\"ffff\"}]," \
+	"\"groupLabels\":{},\"commonLabels\":{},\"commonAnnotations\":{}," \
+	"\"externalURL\":\"http://am:9093\",\"version\":\"4\",\"groupKey\":\"{}:{}\",\"truncatedAlerts\":0}"
+
+static void test_alertmanager_parse(void **state)
+{
+	struct ab_event **evs, **evs2;
+	size_t n, n2;
+	char err[256], member[64];
+	const char *b = AM_BODY("firing", "resolved");
+
+	(void)state;
+	assert_int_equal(ab_http_parse_alertmanager(b, strlen(b), &evs, &n, err, sizeof err,
+		member, sizeof member), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(evs[0]->type, "alert.firing");
+	assert_string_equal(evs[0]->title, "DiskFull: /var is 97% full");
+	assert_string_equal(evs[0]->summary, "only 1.2 GiB left\non /var");
+	assert_int_equal(evs[0]->severity, AB_SEV_CRITICAL);   /* "page" */
+	assert_string_equal(evs[0]->url, "http://prom:9090/graph?g0.expr=x");
+	assert_string_equal(evs[0]->fingerprint, "a1b2c3d4e5f60718");
+	assert_string_equal(evs[0]->asset, "db1:9100");
+	assert_string_equal(evs[0]->team, "ops");
+	assert_null(evs[0]->status);   /* a finding's status: not Alertmanager's word */
+	assert_string_equal(json_string_value(json_object_get(evs[0]->fields, "status")), "firing");
+	assert_string_equal(evs[0]->origin.kind, "alertmanager");
+	assert_int_equal(evs[0]->category, AB_CAT_SYSTEM);
+	assert_true(evs[0]->occurred_at == 1796533200123LL);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(evs[0]->fields,
+		"labels"), "instance")), "db1:9100");
+	assert_string_equal(json_string_value(json_object_get(evs[0]->fields, "receiver")),
+		"alertbridge");
+	/* the second: resolved (its own status beats the group's), unknown
+	 * severity word -> medium, title alone, time = endsAt */
+	assert_string_equal(evs[1]->type, "alert.resolved");
+	assert_string_equal(json_string_value(json_object_get(evs[1]->fields, "status")),
+		"resolved");
+	assert_string_equal(evs[1]->title, "[RESOLVED] Quiet");
+	assert_int_equal(evs[1]->severity, AB_SEV_MEDIUM);
+	assert_null(evs[1]->url);
+	assert_true(evs[1]->occurred_at == 1796533800000LL);
+	assert_string_equal(json_string_value(json_object_get(evs[1]->fields, "severity_label")),
+		"bogus");
+	/* the same notification again: the same ids; another status: another */
+	assert_int_equal(ab_http_parse_alertmanager(b, strlen(b), &evs2, &n2, err, sizeof err,
+		member, sizeof member), 0);
+	assert_string_equal(evs[0]->id, evs2[0]->id);
+	assert_string_not_equal(evs[0]->id, evs[1]->id);
+	ab_http_events_free(evs2, n2);
+	b = AM_BODY("resolved", "resolved");
+	assert_int_equal(ab_http_parse_alertmanager(b, strlen(b), &evs2, &n2, err, sizeof err,
+		member, sizeof member), 0);
+	assert_string_not_equal(evs[0]->id, evs2[0]->id);
+	assert_string_equal(evs[1]->id, evs2[1]->id);
+	ab_http_events_free(evs2, n2);
+	ab_http_events_free(evs, n);
+
+	/* not Alertmanager's: the member to blame */
+	static const struct { const char *body, *member, *msg; } bad[] = {
+		{ "[1]", "", "JSON object" },
+		{ "{\"version\":\"3\",\"alerts\":[]}", "version", "version 4" },
+		{ "{\"version\":\"4\"}", "alerts", "no 'alerts' array" },
+		{ "{\"alerts\":[7]}", "alerts[0]", "JSON object" },
+		{ "{\"alerts\":[{\"status\":\"odd\"}]}", "alerts[0].status", "firing" },
+		{ "{\"alerts\":[{\"status\":\"firing\",\"labels\":{\"a\":1}}]}", "alerts[0].labels",
+		  "not a string" },
+		{ "{\"alerts\":[{\"status\":\"firing\",\"annotations\":[]}]}",
+		  "alerts[0].annotations", "an object" },
+		{ "{\"alerts\":", "", "not valid JSON" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(ab_http_parse_alertmanager(bad[i].body, strlen(bad[i].body), &evs,
+			&n, err, sizeof err, member, sizeof member), -1);
+		assert_string_equal(member, bad[i].member);
+		if (!strstr(err, bad[i].msg))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i].msg);
+		assert_null(evs);
+	}
+	/* a value past the event's limits is cut, not refused */
+	{
+		size_t big = AB_EVENT_TITLE_MAX * 3;
+		char *body = malloc(big + 200), *p;
+
+		assert_non_null(body);
+		p = body + snprintf(body, 200, "{\"alerts\":[{\"status\":\"firing\",\"labels\":"
+			"{\"alertname\":\"");
+		memset(p, 'x', big);
+		p += big;
+		snprintf(p, 60, "\"}}]}");
+		assert_int_equal(ab_http_parse_alertmanager(body, strlen(body), &evs, &n, err,
+			sizeof err, member, sizeof member), 0);
+		assert_int_equal(strlen(evs[0]->title), AB_EVENT_TITLE_MAX);
+		ab_http_events_free(evs, n);
+		free(body);
+	}
+}
+
+static void test_post_alertmanager(void **state)
+{
+	struct ab_http_resp rs;
+	json_t *j;
+	struct ab_store *st;
+	char err[256];
+	int64_t before;
+	const char *b = AM_BODY("firing", "resolved");
+
+	(void)state;
+	st = ab_store_open(app.store_path, err, sizeof err);
+	assert_non_null(st);
+	before = ab_store_count(st, AB_JOB_QUEUED);
+	assert_int_equal(call("POST", "/api/v1/alertmanager", NULL, b, &rs, &j), 401);
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	assert_int_equal(call("POST", "/api/v1/alertmanager", "Bearer tok-1", b, &rs, &j), 202);
+	assert_int_equal(json_integer_value(json_object_get(j, "accepted")), 2);
+	assert_int_equal(ab_store_event_exists(st, json_string_value(json_array_get(
+		json_object_get(j, "ids"), 0))), 1);
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	assert_int_equal(ab_store_count(st, AB_JOB_QUEUED), before + 2);
+	/* Alertmanager sending it again (its retry): no second job */
+	assert_int_equal(call("POST", "/api/v1/alertmanager", "Bearer tok-1", b, &rs, &j), 202);
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	assert_int_equal(ab_store_count(st, AB_JOB_QUEUED), before + 2);
+	assert_int_equal(call("POST", "/api/v1/alertmanager", "Bearer tok-1", "{\"alerts\":3}",
+		&rs, &j), 400);
+	assert_string_equal(jstr(j, "member"), "alerts");
+	json_decref(j);
+	ab_http_resp_free(&rs);
+	ab_store_close(st);
+}
+
 static void test_health(void **state)
 {
 	struct ab_http_resp rs;
@@ -297,7 +442,8 @@ static void test_metrics(void **state)
 	assert_string_equal(rs.content_type, "text/plain; version=0.0.4; charset=utf-8");
 	s = ab_buf_cstr(&rs.body);
 	assert_non_null(strstr(s, "# TYPE alertbridge_jobs gauge\n"));
-	assert_non_null(strstr(s, "alertbridge_jobs{channel=\"file\",state=\"queued\"} 2\n"));
+	/* 2 from POST /api/v1/events, 2 from the Alertmanager receiver */
+	assert_non_null(strstr(s, "alertbridge_jobs{channel=\"file\",state=\"queued\"} 4\n"));
 	assert_non_null(strstr(s, "alertbridge_jobs{channel=\"file\",state=\"dead\"} 0\n"));
 	assert_non_null(strstr(s, "alertbridge_channel_up{channel=\"file\"} 1\n"));
 	assert_non_null(strstr(s, "alertbridge_events_received_total{input=\"http\"} 2\n"));
@@ -315,6 +461,8 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_cap),
 		cmocka_unit_test(test_post_events),
+		cmocka_unit_test(test_alertmanager_parse),
+		cmocka_unit_test(test_post_alertmanager),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_readyz_paused),
 		cmocka_unit_test(test_metrics),
