@@ -6,10 +6,8 @@
  *   log [--channel NAME] [--json] [-n N]   the delivery log, newest first
  *   inbox [--channel NAME] [--user NAME] list [--unread] [--json] | read ID |
  *         remove ID... | clear | owners     the shared list, or a user's own
- *   status [--json]             the store: size on disk, free space against
- *                               min_free_mb (taking alerts or refusing them), jobs
  *
- * Public: ab_cli_queue, ab_cli_log, ab_cli_inbox, ab_cli_status (cli.h).
+ * Public: ab_cli_queue, ab_cli_log, ab_cli_inbox (cli.h).
  * Diagnostics: stderr, saying what to do; exit codes from sysexits.h
  * (EX_DATAERR for an id that is not there, EX_IOERR when the store fails).
  */
@@ -371,103 +369,6 @@ int ab_cli_inbox(int argc, char **argv, const struct ab_cli *cli)
 	}
 	ab_inbox_close(ib);
 	free(path);
-	ab_config_free(cfg);
-	return rc;
-}
-
-
-/* ------------------------------------------------------------ status */
-
-static uint64_t file_bytes(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
-}
-
-/* The regular files directly in dir, in bytes. */
-static uint64_t dir_bytes(const char *dir)
-{
-	char p[4352];
-	uint64_t n = 0;
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' &&
-		    snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p)
-			n += file_bytes(p);
-	closedir(d);
-	return n;
-}
-
-static double mib(uint64_t b)
-{
-	return (double)b / (1024.0 * 1024.0);
-}
-
-int ab_cli_status(int argc, char **argv, const struct ab_cli *cli)
-{
-	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
-	char wal[4160], jdir[4160];
-	uint64_t db, wl, jn, min_free;
-	int64_t avail, n[4];
-	struct ab_config *cfg;
-	struct ab_store *st;
-	int rc = 0;
-
-	if (argc > 2 || (argc == 2 && !json)) {
-		fprintf(stderr, "usage: alertbridge [-c FILE] status [--json]\n");
-		return EX_USAGE;
-	}
-	if (!(cfg = ab_cli_load_config(cli->conf_path)))
-		return EX_CONFIG;
-	if (!(st = ab_cli_open_store(cfg))) {
-		ab_config_free(cfg);
-		return EX_CANTCREAT;
-	}
-	for (int i = 0; i < 4; i++)
-		if ((n[i] = ab_store_count(st, (enum ab_job_state)i)) < 0)
-			rc = EX_IOERR;
-	if (rc) {
-		fprintf(stderr, "alertbridge: %s\n", ab_store_errmsg(st));
-		goto out;
-	}
-	snprintf(wal, sizeof wal, "%s-wal", cfg->store_path);
-	db = file_bytes(cfg->store_path);
-	wl = file_bytes(wal);
-	jn = ab_spool_dir(cfg->store_path, jdir, sizeof jdir) == 0 ? dir_bytes(jdir) : 0;
-	avail = ab_disk_avail(cfg->store_path);
-	min_free = (uint64_t)cfg->min_free_mb << 20;
-	if (json) {
-		json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:b,s:{s:I,s:I,s:I,s:I}}",
-			"store", cfg->store_path, "database_bytes", (json_int_t)db,
-			"wal_bytes", (json_int_t)wl, "journal_bytes", (json_int_t)jn,
-			"free_bytes", (json_int_t)avail, "min_free_bytes", (json_int_t)min_free,
-			"taking_alerts", avail < 0 || (uint64_t)avail >= min_free,
-			"jobs", "queued", (json_int_t)n[AB_JOB_QUEUED],
-			"running", (json_int_t)n[AB_JOB_RUNNING], "done", (json_int_t)n[AB_JOB_DONE],
-			"dead", (json_int_t)n[AB_JOB_DEAD]);
-
-		ab_cli_print_json_line(j);   /* takes the reference */
-		goto out;
-	}
-	printf("store %s: %.1f MiB (database %.1f, write-ahead log %.1f), syslog journal %.1f MiB\n",
-		cfg->store_path, mib(db + wl + jn), mib(db), mib(wl), mib(jn));
-	if (avail < 0)
-		printf("disk: cannot read the free space: %s\n", strerror(errno));
-	else
-		printf("disk: %.0f MiB free on its filesystem, min_free_mb %d: %s\n", mib(
-			(uint64_t)avail), cfg->min_free_mb, !min_free ? "no watermark" :
-			(uint64_t)avail >= min_free ? "taking alerts" :
-			"BELOW: inputs refuse new alerts (try again) until there is room");
-	printf("jobs: %lld queued, %lld running, %lld dead, %lld done (kept for the retention)\n",
-		(long long)n[AB_JOB_QUEUED], (long long)n[AB_JOB_RUNNING],
-		(long long)n[AB_JOB_DEAD], (long long)n[AB_JOB_DONE]);
-out:
-	ab_store_close(st);
 	ab_config_free(cfg);
 	return rc;
 }

@@ -57,6 +57,7 @@
 #include <dirent.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -64,6 +65,8 @@
 #include "net/http.h"
 #include "config/config.h"
 #include "config/config_mail.h" /* the milter socket setting */
+#include "config/config_http.h" /* the listen address, for the status file */
+#include "config/config_syslog.h"
 #include "store/store.h"
 #include "deliver/dispatch.h"
 #include "deliver/plugin.h"
@@ -98,6 +101,10 @@ struct daemon_state {
 	struct ab_dispatcher *disp;
 	struct ab_sched *sched;
 	bool started;
+	int64_t started_ms;
+	int64_t reload_ms;              /* the last reload, tried (0: none yet) */
+	bool reload_ok;
+	char reload_error[512];         /* why it was refused: the first error */
 };
 
 static void usage(FILE *f)
@@ -568,6 +575,82 @@ static AB_METRIC_GAUGE(m_reload_time, "alertbridge_config_last_reload_success_ti
 	"When the configuration was last reloaded, seconds since the epoch (0: never).", NULL,
 	NULL);
 
+/* ------------------------------------------------------------ status file */
+
+#define STATUS_EVERY_MS 5000
+static const char *const status_inputs[] = { "mail", "syslog", "http", "alertmanager" };
+
+static json_t *time_json(int64_t ms)
+{
+	char t[40];
+
+	if (!ms)
+		return json_null();
+	ab_time_format_rfc3339(ms, t, sizeof t);
+	return json_string(t);
+}
+
+/* state_dir/daemon.status, for `alertbridge status`: the pid, when it
+ * started and wrote this, the last reload and its result, each input with
+ * its address and the events it took.  Written at start, after each reload
+ * and every STATUS_EVERY_MS; replaced whole (rename). */
+static void write_daemon_status(struct daemon_state *d)
+{
+	const struct ab_config *cfg = d->rt->cfg;
+	json_t *j, *in, *ev, *ls;
+	char *path, *s;
+
+	j = json_pack("{s:I,s:s,s:s,s:o,s:o,s:I,s:I}", "pid", (json_int_t)getpid(),
+		"version", PACKAGE_VERSION, "config", d->conf, "started_at",
+		time_json(d->started_ms), "updated_at", time_json(ab_now_ms()),
+		"reloads", (json_int_t)ab_metric_value(&m_reloads, NULL, NULL),
+		"reload_failures", (json_int_t)ab_metric_value(&m_reload_failures, NULL, NULL));
+	if (!j)
+		return;
+	json_object_set_new(j, "last_reload", d->reload_ms ? json_pack("{s:o,s:b,s:s?}", "at",
+		time_json(d->reload_ms), "ok", d->reload_ok, "error",
+		d->reload_ok ? NULL : d->reload_error) : json_null());
+	in = json_object();
+	if (d->milter && cfg->mail && cfg->mail->socket)
+		json_object_set_new(in, "milter", json_pack("{s:s,s:I,s:I}", "socket",
+			cfg->mail->socket, "sessions",
+			(json_int_t)ab_metrics_lookup("alertbridge_milter_sessions_total", NULL, NULL),
+			"alerts",
+			(json_int_t)ab_metrics_lookup("alertbridge_milter_alerts_total", NULL, NULL)));
+	if (d->syslog_in && cfg->syslog) {
+		ls = json_array();
+		for (size_t i = 0; i < cfg->syslog->n_listeners; i++)
+			json_array_append_new(ls, json_pack("{s:s,s:s,s:s}", "name",
+				cfg->syslog->listeners[i].name, "proto",
+				ab_syslog_proto_name(cfg->syslog->listeners[i].proto), "address",
+				cfg->syslog->listeners[i].address));
+		json_object_set_new(in, "syslog", json_pack("{s:o,s:I}", "listeners", ls,
+			"received", (json_int_t)ab_metrics_lookup("alertbridge_syslog_received_total",
+			NULL, NULL)));
+	}
+	if (d->httpd && cfg->http)
+		json_object_set_new(in, "http", json_pack("{s:s,s:b}", "listen", cfg->http->listen,
+			"tls", cfg->http->tls_cert != NULL));
+	json_object_set_new(j, "inputs", in);
+	ev = json_object();
+	for (size_t i = 0; i < sizeof status_inputs / sizeof status_inputs[0]; i++)
+		json_object_set_new(ev, status_inputs[i], json_integer((json_int_t)ab_metrics_lookup(
+			"alertbridge_events_received_total", status_inputs[i], NULL)));
+	json_object_set_new(j, "events_received", ev);
+	s = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	path = ab_config_path(cfg, "daemon.status");
+	if (s && path && ab_write_file_atomic(path, s, strlen(s)) < 0) {
+		static struct ab_complaint c;
+
+		ab_complain(&c, 600000, AB_LOG_WARNING, "cannot write the status file %s: %s", path,
+			strerror(errno));
+	}
+	free(path);
+	free(s);
+}
+
+
 /* The worker threads and the inputs' threads (they inherit the block).
  * 0 or an exit code. */
 static int start(struct daemon_state *d)
@@ -602,6 +685,8 @@ static int start(struct daemon_state *d)
 	ab_metric_touch(&m_reloads);
 	ab_metric_touch(&m_reload_failures);
 	d->started = true;
+	d->started_ms = ab_now_ms();
+	write_daemon_status(d);
 	ab_log(AB_LOG_NOTICE, "alertbridged %s started: %zu channel(s), %zu rule(s), store %s, "
 		"%d worker(s)", PACKAGE_VERSION, d->rt->n_channels, cfg->n_rules, cfg->store_path,
 		cfg->dispatch.workers);
@@ -617,15 +702,24 @@ static void reload(struct daemon_state *d)
 	struct ab_config *cfg;
 	char *errors = NULL;
 
+	d->reload_ms = ab_now_ms();
+	d->reload_ok = false;
+	ab_strlcpy(d->reload_error, "the plugins refused the new settings (see the log)",
+		sizeof d->reload_error);
 	cfg = ab_config_load(d->conf, &errors);
-	if (!cfg)
+	if (!cfg) {
 		log_lines(AB_LOG_ERR, "configuration refused", errors);
+		if (errors)
+			snprintf(d->reload_error, sizeof d->reload_error, "%.*s",
+				(int)strcspn(errors, "\n"), errors);
+	}
 	free(errors);
 	if (cfg)   /* its own host, with its secrets key: a refusal changes nothing */
 		nrt = build_runtime(cfg, d->plugin_dir);
 	if (!nrt) {
 		ab_log(AB_LOG_ERR, "reload refused: still running the previous configuration");
 		ab_metric_inc(&m_reload_failures, NULL, NULL);
+		write_daemon_status(d);
 		return;
 	}
 	if (strcmp(nrt->cfg->store_path, d->rt->cfg->store_path) != 0)
@@ -639,9 +733,11 @@ static void reload(struct daemon_state *d)
 	d->rt = nrt;
 	ab_metric_inc(&m_reloads, NULL, NULL);
 	ab_metric_set(&m_reload_time, NULL, NULL, (double)ab_now_ms() / 1000.0);
+	d->reload_ok = true;
 	ab_log(AB_LOG_NOTICE, "configuration reloaded: %zu channel(s), %zu rule(s)",
 		d->rt->n_channels, d->rt->cfg->n_rules);
 	ab_channels_notes(d->rt->cfg, log_channel_note, NULL);
+	write_daemon_status(d);
 }
 
 /* The signal loop: reload on HUP or USR1 (once more when another came
@@ -652,6 +748,7 @@ static void run(struct daemon_state *d)
 	struct signalfd_siginfo si;
 	char buf[64];
 	sigset_t set;
+	int rc;
 
 	caught_set(&set);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);   /* this thread only: see "signals" */
@@ -661,7 +758,10 @@ static void run(struct daemon_state *d)
 			reload(d);
 			continue;
 		}
-		if (poll(pfd, 2, -1) < 0) {
+		rc = poll(pfd, 2, STATUS_EVERY_MS);
+		if (rc == 0)
+			write_daemon_status(d);
+		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			ab_log(AB_LOG_ERR, "signal loop: %s; stopping", strerror(errno));

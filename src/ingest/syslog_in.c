@@ -576,8 +576,7 @@ static void write_status(struct ab_syslog_in *in, bool force)
 {
 	int64_t now = ab_mono_ms();
 	json_t *j, *ls;
-	char tmp[4096], t[40];
-	int fd;
+	char t[40];
 	struct ab_spool_stats ss;
 	char *s;
 
@@ -639,17 +638,11 @@ static void write_status(struct ab_syslog_in *in, bool force)
 	json_decref(j);
 	if (!s)
 		return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", in->status_path);
-	/* write(2), not stdio: no 4 KB FILE buffer to allocate every STATUS_MS
-	 * (that malloc made glibc consolidate the batch's freed chunks) */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd >= 0) {
+	{
 		size_t n = strlen(s);
-		bool ok;
 
 		s[n] = '\n';       /* replaces the NUL: the length is known */
-		ok = write(fd, s, n + 1) == (ssize_t)(n + 1);
-		if (close(fd) == 0 && ok && rename(tmp, in->status_path) == 0) {
+		if (ab_write_file_atomic(in->status_path, s, n + 1) == 0) {
 			free(s);
 			return;
 		}

@@ -561,3 +561,31 @@ void ab_random_id(char out[33])
 	}
 	ab_hex(r, sizeof r, out);
 }
+
+int ab_write_file_atomic(const char *path, const char *data, size_t len)
+{
+	char tmp[4096];
+	int fd, e;
+	ssize_t w = 0;
+	size_t off = 0;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666)) < 0)
+		return -1;
+	while (off < len && (w = write(fd, data + off, len - off)) > 0)
+		off += (size_t)w;
+	e = off < len ? (w < 0 ? errno : EIO) : 0;
+	if (close(fd) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, path) < 0)
+		e = errno;
+	if (e) {
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}

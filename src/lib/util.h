@@ -68,5 +68,9 @@ int ab_mkdir_p(const char *path, unsigned mode);
 /* Read a whole small file (<= max bytes) into a malloc'd NUL-terminated
  * string.  Returns NULL with errno set (EFBIG when larger than max). */
 char *ab_read_file(const char *path, size_t max, size_t *len);
+/* Replace path with data[0..len) whole or not at all: written to
+ * "path.tmp" with write(2) (no stdio buffer), then renamed over it.  0, or
+ * -1 with errno (the old file stays). */
+int ab_write_file_atomic(const char *path, const char *data, size_t len);
 
 #endif
