@@ -31,24 +31,22 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 
 #include <alertbridge/plugin.h>
 
 #include "lib/buf.h"
+#include "lib/hmac.h"
 #include "httpchan.h"
 #include "render.h"
 #include "lib/util.h"
 
 #define WH_SECRETS_MAX 8
-#define WH_KEY_MAX 256
 #define WH_HEADERS_MAX 32
 #define WH_BODY_MAX (1024 * 1024)
 
 struct wh_key {
-	unsigned char key[WH_KEY_MAX];
+	unsigned char key[AB_WHSEC_MAX];
 	int len;
 };
 
@@ -64,41 +62,25 @@ static int parse_key(const struct ab_host *h, const char *ref, struct wh_key *k,
 	size_t errsz)
 {
 	char *s = rd_secret(h, "secret", ref, err, errsz);
-	const char *b64;
-	size_t n;
-	unsigned char tmp[WH_KEY_MAX + 4];
 	int len;
 
 	if (!s)
 		return -1;
-	b64 = strncmp(s, "whsec_", 6) == 0 ? s + 6 : NULL;
-	if (!b64) {
+	if (strncmp(s, "whsec_", 6) != 0) {
 		snprintf(err, errsz, "setting 'secret': must start with \"whsec_\" followed by "
 			"base64 (24 to 64 random bytes)");
 		goto fail;
 	}
-	n = strlen(b64);
-	if (n == 0 || n % 4 || n > WH_KEY_MAX) {
+	if ((len = ab_whsec_decode(s, k->key)) < 0) {
 		snprintf(err, errsz, "setting 'secret': the part after whsec_ is not valid base64");
 		goto fail;
 	}
-	len = EVP_DecodeBlock(tmp, (const unsigned char *)b64, (int)n);
-	if (len < 0) {
-		snprintf(err, errsz, "setting 'secret': the part after whsec_ is not valid base64");
-		goto fail;
-	}
-	if (n >= 1 && b64[n - 1] == '=')
-		len--;
-	if (n >= 2 && b64[n - 2] == '=')
-		len--;
 	if (len < 16) {
 		snprintf(err, errsz, "setting 'secret': key too short (%d bytes; use at least 24)",
 			len);
 		goto fail;
 	}
-	memcpy(k->key, tmp, (size_t)len);
 	k->len = len;
-	OPENSSL_cleanse(tmp, sizeof tmp);
 	OPENSSL_cleanse(s, strlen(s));
 	free(s);
 	return 0;
@@ -287,31 +269,16 @@ static bool wanted(const struct wh_conf *in, const struct ab_message *msg, const
 static int sign(const struct wh_conf *in, const char *id, const char *ts, const char *body,
 	size_t len, struct ab_buf *out)
 {
-	for (int i = 0; i < in->n_keys; i++) {
-		unsigned char mac[EVP_MAX_MD_SIZE];
-		unsigned int maclen = 0;
-		unsigned char b64[128];
-		EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
-		OSSL_PARAM params[2];
-		size_t ml = 0;
-		int ok;
+	const void *parts[] = { id, ".", ts, ".", body };
+	const size_t lens[] = { strlen(id), 1, strlen(ts), 1, len };
 
-		params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-		params[1] = OSSL_PARAM_construct_end();
-		ok = c && EVP_MAC_init(c, in->keys[i].key, (size_t)in->keys[i].len, params) == 1 &&
-			EVP_MAC_update(c, (const unsigned char *)id, strlen(id)) == 1 &&
-			EVP_MAC_update(c, (const unsigned char *)".", 1) == 1 &&
-			EVP_MAC_update(c, (const unsigned char *)ts, strlen(ts)) == 1 &&
-			EVP_MAC_update(c, (const unsigned char *)".", 1) == 1 &&
-			EVP_MAC_update(c, (const unsigned char *)body, len) == 1 &&
-			EVP_MAC_final(c, mac, &ml, sizeof mac) == 1;
-		EVP_MAC_CTX_free(c);
-		EVP_MAC_free(m);
-		if (!ok)
+	for (int i = 0; i < in->n_keys; i++) {
+		unsigned char mac[AB_HMAC_SHA256_LEN];
+		char b64[64];
+
+		if (ab_hmac_sha256(in->keys[i].key, (size_t)in->keys[i].len, parts, lens, 5, mac) < 0)
 			return -1;
-		maclen = (unsigned int)ml;
-		EVP_EncodeBlock(b64, mac, (int)maclen);
+		ab_base64(mac, sizeof mac, b64);
 		ab_buf_printf(out, "%sv1,%s", i ? " " : "", b64);
 	}
 	return out->overflow ? -1 : 0;

@@ -322,6 +322,18 @@ static void check_syslog_profiles(struct ab_conf_ctx *c, struct ab_config *cfg)
 	}
 }
 
+/* An HTTP hook's profile must be one of the configured profiles. */
+static void check_hook_profiles(struct ab_conf_ctx *c, struct ab_config *cfg)
+{
+	for (size_t i = 0; cfg->http && i < cfg->http->n_hooks; i++) {
+		const struct ab_http_hook *h = &cfg->http->hooks[i];
+
+		if (h->profile && !ab_mail_profile(cfg->mail, h->profile))
+			ab_conf_err_at(c, h->file, h->line, "http: hook '%s': unknown profile '%s' "
+				       "(add it to 'profiles')", h->name ? h->name : "?", h->profile);
+	}
+}
+
 static int set_defaults(struct ab_config *cfg, const char *path)
 {
 	cfg->log_level = AB_LOG_INFO;
@@ -449,6 +461,7 @@ static struct ab_config *load(const char *path, char **errors, bool partial)
 		resolve_chan_refs(ld.cfg);
 		ab_conf_mail_finish(c, ld.cfg->mail, config_root_setting(&lc));  /* -> profiles */
 		check_syslog_profiles(c, ld.cfg);
+		check_hook_profiles(c, ld.cfg);
 		finish_paths(&ld);
 	}
 	config_destroy(&lc);

@@ -321,6 +321,12 @@ static void peer_of(struct MHD_Connection *c, char *out, size_t outsz)
 			sizeof(struct sockaddr_in), out, (socklen_t)outsz, NULL, 0, NI_NUMERICHOST);
 }
 
+/* ab_http_req.header for libmicrohttpd: ctx is the connection. */
+static const char *header_of(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 	const char *method, const char *version, const char *upload_data,
 	size_t *upload_data_size, void **con_cls)
@@ -389,6 +395,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		MHD_HTTP_HEADER_CONTENT_TYPE);
 	rq.body = ab_buf_cstr(&r->body);
 	rq.body_len = r->body.len;
+	rq.header = header_of;
+	rq.header_ctx = c;
 	ab_http_resp_init(&rs);
 	ab_http_dispatch(&h->app, ab_http_routes, ab_http_n_routes, &rq, &rs);
 	ret = answer(c, r, url, &rs, false);

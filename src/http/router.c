@@ -170,3 +170,8 @@ void ab_http_dispatch(struct ab_http_app *app, const struct ab_http_route *route
 	}
 	hit->fn(app, rq, rs);
 }
+
+const char *ab_http_header(const struct ab_http_req *rq, const char *name)
+{
+	return rq->header ? rq->header(rq->header_ctx, name) : NULL;
+}

@@ -51,7 +51,14 @@ struct ab_http_req {
 	const char *content_type;      /* or NULL */
 	const char *body;              /* NUL-terminated copy of the body (may be "") */
 	size_t body_len;
+	/* Any request header by name (case-insensitive), or NULL; header may
+	 * be NULL itself (tests): no other header. */
+	const char *(*header)(void *ctx, const char *name);
+	void *header_ctx;
 };
+
+/* rq's header name, or NULL. */
+const char *ab_http_header(const struct ab_http_req *rq, const char *name);
 
 struct ab_http_resp {
 	int status;
