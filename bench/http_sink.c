@@ -28,6 +28,9 @@
  *   http_sink am -s SINKPORT -d PORT -n COUNT [-b BASE] [-r RATE] [-B BATCH] [-p PID] [-T S]
  *       Alertmanager: POST /api/v2/alerts, BATCH alerts per request (default
  *       100), one keep-alive connection, distinct labels (id = "bseq-N").
+ *   http_sink http -s SINKPORT -d PORT -n COUNT [-b BASE] [-r RATE] [-B BATCH] [-p PID] [-T S]
+ *       alertbridge: POST /api/v1/events (token "bench-token"), BATCH canonical
+ *       events per request as a JSON array, answered 202 once committed.
  *   http_sink lines -n COUNT [-b BASE]
  *       Prints the CEF lines the tcp mode sends (for alertbridge parse, to
  *       make the events of alertbridge send --lines).
@@ -542,6 +545,7 @@ static int read_response(int fd, struct buf *rest, struct buf *body)
 struct client {
 	int fd;
 	struct buf rest, body, req;
+	const char *auth;        /* an Authorization header value, or NULL */
 };
 
 static int http_call(struct client *c, const char *method, const char *path, const char *ctype,
@@ -551,6 +555,8 @@ static int http_call(struct client *c, const char *method, const char *path, con
 	buf_printf(&c->req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", method, path);
 	if (ctype)
 		buf_printf(&c->req, "Content-Type: %s\r\n", ctype);
+	if (c->auth)
+		buf_printf(&c->req, "Authorization: %s\r\n", c->auth);
 	buf_printf(&c->req, "Content-Length: %zu\r\n\r\n", n);
 	buf_add(&c->req, body, n);
 	write_all(c->fd, c->req.p, c->req.len);
@@ -790,9 +796,23 @@ static void am_alert(struct buf *b, long id)
 	           id, id % 50, id % 4 >= 2 ? "critical" : "high", (id / 250) % 250, id % 250 + 1, id);
 }
 
-static void run_am(struct run *r, int64_t t0)
+/* alertbridge's POST /api/v1/events: canonical events, severity high or
+ * critical as the CEF lines (every one matches the bench's rule). */
+static void ab_event(struct buf *b, long id)
 {
-	struct client c = { .fd = connect_port(r->dest_port) };
+	buf_printf(b,
+	           "{\"type\":\"intrusion.blocked\",\"severity\":\"%s\",\"title\":\"Intrusion "
+	           "blocked " MARK "%ld\",\"asset\":\"fw%ld\",\"tool\":\"bench\","
+	           "\"fields\":{\"src\":\"10.0.%ld.%ld\"}}",
+	           id % 4 >= 2 ? "critical" : "high", id, id % 50, (id / 250) % 250, id % 250 + 1);
+}
+
+/* BATCH alerts per POST to path over one keep-alive connection; an answer
+ * other than want ends the run. */
+static void run_post(struct run *r, int64_t t0, const char *path, const char *auth,
+	void (*one)(struct buf *, long), int want)
+{
+	struct client c = { .fd = connect_port(r->dest_port), .auth = auth };
 	struct buf b = { 0 };
 
 	for (long i = 0; i < r->n;) {
@@ -806,14 +826,14 @@ static void run_am(struct run *r, int64_t t0)
 		       (r->rate <= 0 || t0 + (int64_t)((double)i * 1e9 / r->rate) <= t)) {
 			if (i > first)
 				buf_add(&b, ",", 1);
-			am_alert(&b, r->base + i++);
+			one(&b, r->base + i++);
 		}
 		buf_add(&b, "]", 1);
 		for (long k = first; k < i; k++)
 			r->sent[k] = t;
-		int code = http_call(&c, "POST", "/api/v2/alerts", "application/json", b.p, b.len);
-		if (code != 200)
-			die("alertmanager answered %d: %.200s", code, c.body.p ? c.body.p : "");
+		int code = http_call(&c, "POST", path, "application/json", b.p, b.len);
+		if (code != want)
+			die("%s answered %d: %.200s", path, code, c.body.p ? c.body.p : "");
 	}
 	close(c.fd);
 	free(b.p);
@@ -879,7 +899,9 @@ static int cmd_run(const char *mode, int argc, char **argv)
 	if (!strcmp(mode, "tcp"))
 		run_tcp(&r, t0);
 	else if (!strcmp(mode, "am"))
-		run_am(&r, t0);
+		run_post(&r, t0, "/api/v2/alerts", NULL, am_alert, 200);
+	else if (!strcmp(mode, "http"))
+		run_post(&r, t0, "/api/v1/events", "Bearer bench-token", ab_event, 202);
 	else
 		cmd_cpu = run_cmd(&r, t0);
 	int rc = finish(&r, t0, cpu0, cmd_cpu);
@@ -930,13 +952,14 @@ int main(int argc, char **argv)
 			rc = cmd_ceiling(argc - 1, argv + 1);
 		else if (!strcmp(mode, "lines"))
 			rc = cmd_lines(argc - 1, argv + 1);
-		else if (!strcmp(mode, "tcp") || !strcmp(mode, "am") || !strcmp(mode, "cmd"))
+		else if (!strcmp(mode, "tcp") || !strcmp(mode, "am") || !strcmp(mode, "http") ||
+		         !strcmp(mode, "cmd"))
 			rc = cmd_run(mode, argc - 1, argv + 1);
 	}
 	if (rc == 64)
 		fprintf(stderr, "usage: http_sink serve -P PORTFILE [-n MAXID]\n"
 		                "       http_sink ceiling -s SINKPORT [-c CONNS] [-t SECONDS] [-z BYTES]\n"
-		                "       http_sink tcp|am -s SINKPORT -d PORT -n COUNT [-b BASE] [-r RATE]"
+		                "       http_sink tcp|am|http -s SINKPORT -d PORT -n COUNT [-b BASE] [-r RATE]"
 		                " [-B BATCH] [-p PID] [-T SECONDS]\n"
 		                "       http_sink lines -n COUNT [-b BASE]\n"
 		                "       http_sink cmd -s SINKPORT -n COUNT [-b BASE] [-p PID] [-T SECONDS]"

@@ -18,6 +18,10 @@
 #             is counted from the command's start, and includes the
 #             daemon's dispatch.poll (500 ms), as the daemon learns of the
 #             jobs another process committed by polling.
+#   ab-http   alertbridged: POST /api/v1/events, BATCH canonical events per
+#             request over one keep-alive connection, 202 once committed
+#             (fsync) -> rule -> webhook channel -> sink: HTTP ingest, the
+#             same request shape as Alertmanager's below.
 #   am        prometheus-alertmanager: POST /api/v2/alerts, 100 alerts per
 #             request (distinct labels) over one keep-alive connection ->
 #             route group_by ['...'] (one group, so one webhook, per alert),
@@ -46,7 +50,7 @@
 # Alertmanager's notification pipeline again, so with one group per alert
 # "1s" adds ALERTS pipeline runs per second of idle work; the first
 # notification goes after group_wait either way), AB_BENCH_SYSTEMS
-# ("ab-tcp ab-lines am").
+# ("ab-tcp ab-http ab-lines am").
 #
 # Not part of make check.  Needs python3 and prometheus-alertmanager
 # (Debian; apt-get install prometheus-alertmanager); ab (apache2-utils) is
@@ -63,7 +67,7 @@ BATCH=${AB_BENCH_BATCH:-100}
 [ -n "${AB_BENCH_PACED_RATE:-}" ] && echo "paced phase at AB_BENCH_PACED_RATE=$AB_BENCH_PACED_RATE alerts/s for every system"
 
 AM_GI=${AB_BENCH_AM_GROUP_INTERVAL:-5m}
-SYSTEMS=${AB_BENCH_SYSTEMS:-ab-tcp ab-lines am}
+SYSTEMS=${AB_BENCH_SYSTEMS:-ab-tcp ab-http ab-lines am}
 ABD="$B/src/alertbridged"
 AB="$B/src/alertbridge"
 HS="$B/bench/http_sink"
@@ -130,7 +134,7 @@ install -m 0755 "$B/plugins/built/webhook.so" "$T/plugins/webhook.so"
 "$AB" -c /dev/null parse --syslog-file "$T/lines.cef" > "$T/events.jsonl" 2>"$T/parse.log" ||
 	{ echo "alertbridge parse failed:" >&2; tail -5 "$T/parse.log" >&2; exit 1; }
 [ "$(wc -l < "$T/events.jsonl")" -eq "$N" ] || { echo "alertbridge parse: not $N events" >&2; exit 1; }
-ab_conf() {  # ab_conf DIR SYSLOG_PORT
+ab_conf() {  # ab_conf DIR SYSLOG_PORT HTTP_PORT
 	cat > "$1/ab.conf" <<CONF
 state_dir = "$1/state";
 plugin_dir = "$T/plugins";
@@ -141,11 +145,12 @@ channels = ( { name = "sink"; type = "webhook"; url = "http://127.0.0.1:$SP/aler
 # CEF severity 7-8 is high, 9-10 critical
 rules = ( { name = "cef-high"; min_severity = "high"; channels = ["sink"]; } );
 syslog = { listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$2"; } ); };
+http = { listen = "127.0.0.1:$3"; tokens = [ "bench-token" ]; max_body = 16777216; };
 CONF
 }
-start_ab() {  # start_ab DIR PORT; sets DPID
+start_ab() {  # start_ab DIR SYSLOG_PORT HTTP_PORT; sets DPID
 	mkdir -p "$1"
-	ab_conf "$1" "$2"
+	ab_conf "$1" "$2" "$3"
 	"$ABD" -f -c "$1/ab.conf" 2>"$1/daemon.log" & DPID=$!; PIDS+=($DPID)
 	for _ in $(seq 200); do grep -q 'started' "$1/daemon.log" && break; sleep 0.05; done
 	grep -q 'started' "$1/daemon.log" || { echo "alertbridged did not start:" >&2; cat "$1/daemon.log" >&2; exit 1; }
@@ -175,10 +180,11 @@ YML
 
 # run_phases SYSTEM ROUND: burst, paced, single; one line per phase to $T/results
 run_phases() {
-	local sys=$1 r=$2 d="$T/r$2-$1" port out rate np base
-	port=$(free_ports 1)
+	local sys=$1 r=$2 d="$T/r$2-$1" port hport out rate np base
+	read -r port hport < <(free_ports 2)
 	case $sys in
-	ab-tcp|ab-lines) start_ab "$d" "$port";;
+	ab-tcp|ab-lines) start_ab "$d" "$port" "$hport";;
+	ab-http) start_ab "$d" "$hport" "$port";;
 	am) start_am "$d" "$port";;
 	esac
 	send() {  # send N BASE [RATE]
@@ -188,6 +194,7 @@ run_phases() {
 		case $sys in
 		ab-tcp) "$HS" tcp -s "$SP" -d "$port" -n "$1" -b "$2" "${rr[@]}" -p "$DPID" -T 600;;
 		am) "$HS" am -s "$SP" -d "$port" -n "$1" -b "$2" -B "$BATCH" "${rr[@]}" -p "$DPID" -T 600;;
+		ab-http) "$HS" http -s "$SP" -d "$port" -n "$1" -b "$2" -B "$BATCH" "${rr[@]}" -p "$DPID" -T 600;;
 		ab-lines)  # burst only: paced and single alerts are ab-tcp's
 			"$HS" cmd -s "$SP" -n "$1" -b "$2" -p "$DPID" -T 600 -- \
 				"$AB" -c "$d/ab.conf" send --lines "$T/events.jsonl" 2>"$d/send.log" ||
@@ -234,7 +241,7 @@ def med(sys_, ph, k):
 c = [l.split() for l in open(ceil)]
 c2 = st.median(float(x[0]) for x in c); c8 = st.median(float(x[1]) for x in c)
 abk = [float(x[2]) for x in c if x[2] != "n/a"]
-systems = [s for s in ("ab-tcp", "ab-lines", "am") if (s, "burst") in rows]
+systems = [s for s in ("ab-tcp", "ab-http", "ab-lines", "am") if (s, "burst") in rows]
 f = lambda v, fmt: "-" if v is None else fmt % v
 print("\nmedians over %d round(s), %d alerts:" % (len(c), n))
 hdr = ("system", "alerts/s", "cpu_us", "burst_p99", "paced/s", "got/s", "p50", "p99", "cpu_us",
@@ -258,8 +265,9 @@ print("sink keep-alive ceiling: %.0f/s with %s connection(s), %.0f/s with 8%s" %
 ab, am = med("ab-tcp", "burst", "per_s"), med("am", "burst", "per_s")
 if ab and am:
     print("ratio alertbridge (ab-tcp) / alertmanager: %.2fx alerts/s" % (ab / am), end="")
-    if ("ab-lines", "burst") in rows:
-        print(", ab-lines %.2fx" % (med("ab-lines", "burst", "per_s") / am), end="")
+    for other in ("ab-http", "ab-lines"):
+        if (other, "burst") in rows:
+            print(", %s %.2fx" % (other, med(other, "burst", "per_s") / am), end="")
     cu_ab, cu_am = med("ab-tcp", "burst", "cpu_us"), med("am", "burst", "cpu_us")
     print("; CPU per alert %.2fx of alertmanager's" % (cu_ab / cu_am) if cu_am else "")
     goal = min(5 * am, 0.8 * c2)
