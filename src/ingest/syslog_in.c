@@ -351,7 +351,7 @@ static int bind_inet(struct lsn *l, const struct ab_syslog_listener_conf *lc, ch
 		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
 	}
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 128) < 0))
+	    (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0))
 		goto fail;
 	freeaddrinfo(res);
 	l->fd = fd;
@@ -1227,16 +1227,27 @@ static void conn_io_tls(struct ab_syslog_in *in, struct conn *c)
 	}
 }
 
-/* Does peer hold its share of l's connections already? */
+/* Does peer hold its share of l's connections already?  A connection the
+ * peer has closed (FIN received: POLLRDHUP, its last lines maybe still to
+ * read) holds nothing from the peer's side and does not count: a sender
+ * that opens one connection per line and closes it is never refused for
+ * the lines this thread has not read yet. */
 static bool over_per_source(const struct ab_syslog_in *in, const struct lsn *l, const char *peer)
 {
 	int n = 0;
 
 	if (l->max_per_src >= l->max_conn || !peer[0])
 		return false;
-	for (const struct conn *c = in->conns; c; c = c->next)
-		if (c->l == l && strcmp(c->peer, peer) == 0 && ++n >= l->max_per_src)
+	for (const struct conn *c = in->conns; c; c = c->next) {
+		struct pollfd p = { c->fd, POLLRDHUP, 0 };
+
+		if (c->l != l || strcmp(c->peer, peer) != 0)
+			continue;
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			continue;
+		if (++n >= l->max_per_src)
 			return true;
+	}
 	return false;
 }
 

@@ -47,7 +47,7 @@ stat_is() { [ "$(stat "$1")" = "$2" ]; }
 has() { [ -f "$T/state/events.jsonl" ] && grep -qF -- "$1" "$T/state/events.jsonl"; }
 listening() { [ "$(grep -c 'syslog: listening on' "$T/daemon.log")" -ge "$1" ]; }
 
-plan 14
+plan 16
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts max_conns_per_source and idle_timeout_silent" "$rc" 0
@@ -99,6 +99,27 @@ PY
 all_probes() { for k in tcp tls relp; do for i in 1 2 3 4 5; do has "probe-$k-$i" || return 1; done; done; }
 ok "15 of 15 probe lines from the other sender arrive (tcp, tls, relp)" wait_for 30 all_probes
 is "the RELP probe lines were all answered 200 OK" "$(cat "$T/relp.txt")" "5 answered"
+# ---- a burst of one connection per line from one sender (logger --tcp in a
+# loop, a forwarder without keep-alive): connections it has closed do not
+# count against its share, so none is refused per source, whatever is still
+# unread.  (Past the listener's max_connections, 16 here, connections are
+# refused whatever their state: those are counted as rejected.)
+before=$(stat connections_refused_per_source); rej0=$(stat listeners.0.connections_rejected)
+python3 - "$P_TCP" <<'PY'
+import socket, sys
+for i in range(200):
+    s = socket.socket()
+    s.bind(("127.0.0.3", 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"<13>burst-line-%d\n" % i)
+    s.close()
+PY
+burst_n() { grep -c 'burst-line-' "$T/state/events.jsonl" 2>/dev/null; }
+burst_all() { [ $(( $(burst_n) + $(stat listeners.0.connections_rejected) - rej0 )) -ge 200 ]; }
+ok "a burst of 200 one-line connections: every line arrives or its connection counts as over max_connections" \
+	wait_for 30 burst_all
+diag "burst: $(burst_n) lines arrived, $(( $(stat listeners.0.connections_rejected) - rej0 )) connections over max_connections (16)"
+is "... and none of its connections was refused per source" "$(stat connections_refused_per_source)" "$before"
 ok "refusals are logged (rate limited)" grep -q "refused: it has max_conns_per_source (4) open" "$T/daemon.log"
 n=$(grep -c "max_conns_per_source (4) open" "$T/daemon.log")
 diag "refusal log lines: $n for $(stat connections_refused_per_source) refusals"
