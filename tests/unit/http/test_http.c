@@ -5,6 +5,8 @@
  * each kind of bad input, the cap on events), and each handler against a
  * real store and runtime (POST /api/v1/events commits and answers 202
  * with the ids; the Alertmanager receiver's mapping, ids and refusals;
+ * each hook authentication (GitLab token, HMAC, the Standard Webhooks
+ * specification's test vector, bearer token);
  * /healthz; /readyz ready and not ready; /metrics in the
  * exposition format with the queue figures).
  */
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <cmocka.h>
 #include <jansson.h>
 
@@ -22,6 +25,8 @@
 #include "deliver/runtime.h"
 #include "http/alertmanager.h"
 #include "http/events.h"
+#include "http/hooks.h"
+#include "lib/hmac.h"
 #include "http/router.h"
 #include "http/routes.h"
 #include "http/status.h"
@@ -397,6 +402,79 @@ static void test_post_alertmanager(void **state)
 	ab_store_close(st);
 }
 
+/* Request headers for the hook tests: a NULL-ended name/value list. */
+static const char *test_header(void *ctx, const char *name)
+{
+	const char *const *h = ctx;
+
+	for (; h[0]; h += 2)
+		if (!strcasecmp(h[0], name))
+			return h[1];
+	return NULL;
+}
+
+static void test_hook_verify(void **state)
+{
+	const char *body = "{\"event\":\"x\"}";
+	struct ab_http_hook gl = { .name = "gl", .auth = AB_HOOK_AUTH_GITLAB, .secret = "s3cret" };
+	struct ab_http_hook hm = { .name = "hm", .auth = AB_HOOK_AUTH_HMAC, .header = "X-Sig",
+				   .prefix = "sha256=", .secret = "key" };
+	struct ab_http_hook sw = { .name = "sw", .auth = AB_HOOK_AUTH_STANDARD,
+				   .secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" };
+	struct ab_http_hook tk = { .name = "tk" };
+	const char *h_gl_ok[] = { "X-Gitlab-Token", "s3cret", NULL };
+	const char *h_gl_bad[] = { "X-Gitlab-Token", "s3cre", NULL };
+	/* the Standard Webhooks specification's test vector */
+	const char *sw_body = "{\"test\": 2432232314}";
+	const char *h_sw_ok[] = { "webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek", "webhook-timestamp",
+		"1614265330", "webhook-signature",
+		"v1,bogus v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", NULL };
+	struct ab_http_req rq = { .method = "POST", .path = "/api/v1/hooks/x", .peer = "127.0.0.1",
+				  .body = body, .body_len = strlen(body), .header = test_header };
+	char why[256];
+	char hex[65];
+	unsigned char mac[AB_HMAC_SHA256_LEN];
+	const void *parts[] = { body };
+	const size_t lens[] = { strlen(body) };
+
+	(void)state;
+	rq.header_ctx = (void *)h_gl_ok;
+	assert_int_equal(ab_http_hook_verify(&app, &gl, NULL, &rq, 0, why, sizeof why), 0);
+	rq.header_ctx = (void *)h_gl_bad;
+	assert_int_equal(ab_http_hook_verify(&app, &gl, NULL, &rq, 0, why, sizeof why), -1);
+	assert_non_null(strstr(why, "X-Gitlab-Token"));
+	assert_null(strstr(why, "s3cret"));
+	/* hmac: the right digest (computed here), then one bit off */
+	assert_int_equal(ab_hmac_sha256("key", 3, parts, lens, 1, mac), 0);
+	for (size_t i = 0; i < sizeof mac; i++)
+		snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+	{
+		char sig[80];
+		const char *h[] = { "X-Sig", sig, NULL };
+
+		snprintf(sig, sizeof sig, "sha256=%s", hex);
+		rq.header_ctx = (void *)h;
+		assert_int_equal(ab_http_hook_verify(&app, &hm, NULL, &rq, 0, why, sizeof why), 0);
+		sig[7] = sig[7] == '0' ? '1' : '0';
+		assert_int_equal(ab_http_hook_verify(&app, &hm, NULL, &rq, 0, why, sizeof why), -1);
+		assert_non_null(strstr(why, "does not match"));
+	}
+	/* Standard Webhooks: the spec's vector, at its time and an hour later */
+	rq.body = sw_body;
+	rq.body_len = strlen(sw_body);
+	rq.header_ctx = (void *)h_sw_ok;
+	assert_int_equal(ab_http_hook_verify(&app, &sw, NULL, &rq, 1614265330000LL, why,
+		sizeof why), 0);
+	assert_int_equal(ab_http_hook_verify(&app, &sw, NULL, &rq, 1614265330000LL + 3600000, why,
+		sizeof why), -1);
+	assert_non_null(strstr(why, "not within"));
+	/* token: the API's bearer tokens */
+	rq.authorization = "Bearer tok-1";
+	assert_int_equal(ab_http_hook_verify(&app, &tk, NULL, &rq, 0, why, sizeof why), 0);
+	rq.authorization = "Bearer nope";
+	assert_int_equal(ab_http_hook_verify(&app, &tk, NULL, &rq, 0, why, sizeof why), -1);
+}
+
 static void test_health(void **state)
 {
 	struct ab_http_resp rs;
@@ -463,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_post_events),
 		cmocka_unit_test(test_alertmanager_parse),
 		cmocka_unit_test(test_post_alertmanager),
+		cmocka_unit_test(test_hook_verify),
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_readyz_paused),
 		cmocka_unit_test(test_metrics),
