@@ -4,7 +4,8 @@
  * reload and whether it took), its inputs (milter socket, syslog
  * listeners, HTTP address) with the events each took, the queue (depth
  * per state and the oldest queued job's age, per channel), each channel's
- * health (healthy / failing since, failures, the last error), and the
+ * health (healthy / failing since, failures, the last error; paused by
+ * the daemon's circuit breaker), and the
  * store (size on disk, free space against min_free_mb).
  *
  * The daemon's side comes from state_dir/daemon.status, which it rewrites
@@ -239,8 +240,22 @@ static int on_health(const struct ab_health_row *r, void *arg)
 }
 
 /* The channels as JSON: configuration, health and queue, one object each. */
+/* Is name in the daemon's list of channels its breaker holds paused? */
+static bool paused_now(const json_t *daemon, const char *name)
+{
+	const json_t *v;
+	size_t i;
+
+	if (!daemon || !json_is_true(json_object_get(daemon, "running")))
+		return false;
+	json_array_foreach(json_object_get(daemon, "paused_channels"), i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), name))
+			return true;
+	return false;
+}
+
 static json_t *channels_json(const struct ab_config *cfg, const struct stats *st,
-	const json_t *rows, int64_t now)
+	const json_t *rows, const json_t *daemon, int64_t now)
 {
 	json_t *a = json_array();
 
@@ -263,6 +278,9 @@ static json_t *channels_json(const struct ab_config *cfg, const struct stats *st
 			"dead", (json_int_t)c->n[AB_JOB_DEAD],
 			"oldest_queued_seconds", c->oldest ? json_integer((now - c->oldest) / 1000) :
 			json_null());
+		if (o && i < cfg->n_channels)
+			json_object_set_new(o, "paused", json_boolean(paused_now(daemon,
+				cfg->channels[i].name)));
 		if (o && h) {
 			const char *k;
 			json_t *v;
@@ -293,6 +311,8 @@ static void print_channels(const json_t *chans)
 			printf(" (oldest %s)", a);
 		}
 		printf(", %lld running, %lld dead", jint(c, "running"), jint(c, "dead"));
+		if (json_is_true(json_object_get(c, "paused")))
+			printf("; PAUSED by its circuit breaker (one probe at a time)");
 		if (!strcmp(jstr(c, "state"), "failing"))
 			printf("; failing since %s, %lld failure(s) in a row: %s", jstr(c, "since"),
 				jint(c, "failures"), jstr(c, "last_error"));
@@ -347,7 +367,7 @@ int ab_cli_status(int argc, char **argv, const struct ab_cli *cli)
 		if (sc.ch[i].oldest && (!oldest || sc.ch[i].oldest < oldest))
 			oldest = sc.ch[i].oldest;
 	}
-	chans = channels_json(cfg, &sc, hc.rows, now);
+	chans = channels_json(cfg, &sc, hc.rows, daemon, now);
 	snprintf(wal, sizeof wal, "%s-wal", cfg->store_path);
 	db = file_bytes(cfg->store_path);
 	wl = file_bytes(wal);

@@ -637,6 +637,18 @@ static void write_daemon_status(struct daemon_state *d)
 		json_object_set_new(ev, status_inputs[i], json_integer((json_int_t)ab_metrics_lookup(
 			"alertbridge_events_received_total", status_inputs[i], NULL)));
 	json_object_set_new(j, "events_received", ev);
+	{
+		char **names = NULL;
+		int n = ab_dispatch_paused(d->disp, &names);
+		json_t *pa = json_array();
+
+		for (int i = 0; i < n; i++) {
+			json_array_append_new(pa, json_string(names[i]));
+			free(names[i]);
+		}
+		free(names);
+		json_object_set_new(j, "paused_channels", pa);
+	}
 	s = json_dumps(j, JSON_INDENT(2));
 	json_decref(j);
 	path = ab_config_path(cfg, "daemon.status");

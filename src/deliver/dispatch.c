@@ -2,7 +2,7 @@
  * dispatch.c - delivery worker threads.
  *
  * Public: ab_dispatch_start, ab_dispatch_set_runtime, ab_dispatch_wake,
- *         ab_dispatch_stop, ab_backoff_ms, ab_retry_at.
+ *         ab_dispatch_stop, ab_dispatch_paused, ab_backoff_ms, ab_retry_at.
  * Diagnostics: one log line per failed attempt (warning) and per dead
  *         letter (error), with the channel, job, attempt and the plugin's
  *         short message; never the payload or a secret.  Store errors
@@ -874,4 +874,12 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	free(d->threads);
 	free(d->store_path);
 	free(d);
+}
+
+int ab_dispatch_paused(struct ab_dispatcher *d, char ***names)
+{
+	unsigned gen;
+
+	*names = NULL;
+	return d ? ab_breaker_paused(d->br, names, &gen) : 0;
 }

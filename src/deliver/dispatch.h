@@ -23,6 +23,9 @@ void ab_dispatch_set_runtime(struct ab_dispatcher *d, struct ab_runtime *rt);
 void ab_dispatch_wake(struct ab_dispatcher *d);
 /* Stop taking new jobs, let in-flight sends finish, join the threads. */
 void ab_dispatch_stop(struct ab_dispatcher *d);
+/* The channels its circuit breaker holds paused now (names, caller frees
+ * each and the array); their count, or -1. */
+int ab_dispatch_paused(struct ab_dispatcher *d, char ***names);
 
 /* Full-jitter backoff: a value in [0, min(cap, base * 2^(attempt-1))]
  * chosen by rnd (uniform 64-bit random); attempt >= 1. */

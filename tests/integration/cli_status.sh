@@ -3,7 +3,7 @@
 # real daemon: before any start (not running), running (pid, inputs with
 # their addresses and the events each took: syslog over TCP, HTTP, the
 # Alertmanager receiver), the queue with the oldest job's age, a failing
-# channel with its last error next to a healthy one, the last reload
+# channel with its last error and its breaker's pause next to a healthy one, the last reload
 # (taken, then refused with the file:line reason), --json with the same
 # figures, and NOT RUNNING after a kill -9.
 set -u
@@ -32,7 +32,7 @@ CONF
 st() { "$AB" -c "$T/ab.conf" status "$@" 2>&1; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-plan 17
+plan 18
 
 like "before the first start: not running here" "$(st)" "daemon: not running here"
 
@@ -54,6 +54,7 @@ like "syslog listener with its address and lines" "$out" "syslog +tcp 127.0.0.1:
 like "http listener with its events" "$out" "http +127.0.0.1:$HPORT: 1 events, 1 Alertmanager alerts"
 like "the queue with the oldest job's age" "$out" "queue: [0-9]+ queued \(the oldest waits for [0-9]+s\)"
 like "the failing channel's last error" "$out" "down +failing +[0-9]+ queued .*failure\(s\) in a row: POST http://127.0.0.1:$DEAD/\*\*\*: .*onnect"
+like "the failing channel is paused by its circuit breaker" "$out" "down .*PAUSED by its circuit breaker"
 like "the healthy channel's last success" "$out" "file +healthy +0 queued.*last success 20"
 like "no reload yet" "$out" "last reload: none since the start"
 
