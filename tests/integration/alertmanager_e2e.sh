@@ -65,7 +65,7 @@ YML
 amconf "$TOKEN" > "$T/am.yml"
 mkdir -p "$T/am"
 
-plan 16
+plan 15
 
 ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
 ab_spawn "$T/am.log" "$AM" --config.file="$T/am.yml" --storage.path="$T/am" \

@@ -32,7 +32,7 @@ CONF
 st() { "$AB" -c "$T/ab.conf" status "$@" 2>&1; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-plan 18
+plan 17
 
 like "before the first start: not running here" "$(st)" "daemon: not running here"
 
