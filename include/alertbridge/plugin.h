@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define AB_PLUGIN_ABI_MAJOR 1
-#define AB_PLUGIN_ABI_MINOR 3
+#define AB_PLUGIN_ABI_MINOR 4
 #define AB_PLUGIN_ABI ((uint32_t)((AB_PLUGIN_ABI_MAJOR << 16) | AB_PLUGIN_ABI_MINOR))
 #define AB_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define AB_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -83,6 +83,17 @@ struct ab_result {
  *                "url": "..." (optional) },
  *     "items": [ event, ... ],     top items, most severe first
  *     "omitted": M }               items not listed (count - len(items))
+ *
+ * People (ABI 1.4): a message the host sends to people (a rule's
+ *   recipients, a user's subscription) carries them in the payload's
+ *   top-level "recipients": [ { "name": "alice", "email": "a@example.com"
+ *   or absent, "display_name": "Alice Doe" }, ... ] (one person, or for
+ *   e-mail with email_mode "together" several).  The host sets the member
+ *   for such messages and removes it from every other one, so nothing from
+ *   an event can name a recipient.  Only a plugin that declares
+ *   AB_PLUGIN_F_RECIPIENTS is given them (its channel may carry a kind in
+ *   the people section): it must address exactly those people (e-mail:
+ *   their addresses instead of its own 'to'; inbox: each person's own list).
  *
  * AB_MSG_DIGEST: a scheduled summary; like a group with "digest" in place
  *   of "group": { "digest": { "rule": "NAME", "title": "...", "schedule": "...",
@@ -272,7 +283,15 @@ struct ab_plugin {
 		struct ab_http_request *req, void **state, struct ab_result *res);
 	void (*http_result)(void *inst, void *state, const struct ab_http_response *resp,
 		struct ab_result *res);
+
+	/* ABI >= 1.4, optional: AB_PLUGIN_F_* bits. */
+	unsigned flags;
 };
+
+/* The plugin addresses the people a message's "recipients" names (see
+ * "People" above); without it, the host refuses its channels as a kind of
+ * the people section. */
+#define AB_PLUGIN_F_RECIPIENTS 1u
 
 /* Does the struct behind p (with its size member) have member m? */
 #define AB_PLUGIN_HAS(p, m) \

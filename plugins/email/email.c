@@ -10,7 +10,8 @@
  *              then a password is refused: it would cross in clear)
  *   username, password  (strings, optional; password is a secret) AUTH
  *   from       (string, required) sender address
- *   to         (list of addresses, required, 1..50)
+ *   to         (list of addresses, 1..50) where alerts go; leave it out for
+ *              a channel that only e-mails people (the people section)
  *   subject_prefix (string, default "[alertbridge]")
  *   ca_file    (string) PEM CA bundle for the server certificate (a path
  *              setting: relative to state_dir)
@@ -34,7 +35,9 @@
  * test mail gets a fresh "<ab-test-MS-HASH@DOMAIN>" each time).  DOMAIN is
  * the domain of 'from'.  CR/LF and other controls are stripped from every
  * header value; non-ASCII subjects are RFC 2047 encoded; bodies are base64.
- * The envelope recipients are exactly 'to'; nothing from the event can add
+ * The envelope recipients are exactly 'to', or for a message to people
+ * (ABI 1.4, AB_PLUGIN_F_RECIPIENTS) exactly the addresses of its
+ * "recipients", which only the host sets; nothing from the event can add
  * one.
  *
  * Public: alertbridge_plugin() (the only exported symbol).
@@ -232,9 +235,15 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 	}
 	in->domain = strdup(strchr(in->from, '@') + 1);
 	v = json_object_get(cfg, "to");
-	if (!json_is_array(v) || !json_array_size(v) || !(in->to = rd_strv(v, EM_RCPT_MAX))) {
-		snprintf(err, errsz, "setting 'to': required, a list of 1 to %d addresses",
-			EM_RCPT_MAX);
+	if (!v) {
+		in->to = calloc(1, sizeof *in->to);   /* none: the channel e-mails people only */
+	} else if (!json_is_array(v) || !json_array_size(v) || !(in->to = rd_strv(v, EM_RCPT_MAX))) {
+		snprintf(err, errsz, "setting 'to': a list of 1 to %d addresses (leave it out "
+			"for a channel that only e-mails people)", EM_RCPT_MAX);
+		goto fail;
+	}
+	if (!in->to) {
+		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; in->to[i]; i++) {
@@ -439,8 +448,38 @@ static void id_part(const char *id, char out[33])
 	out[o] = '\0';
 }
 
-static char *build_mail(const struct em_inst *in, const struct ab_message *msg, size_t *len,
-	bool *oom, char *err, size_t errsz)
+/* The recipients of msg into out (at most EM_RCPT_MAX, borrowed): the
+ * people of the payload's "recipients" when the host set it (their
+ * addresses instead of 'to'), else 'to'.  The count, or 0 with the reason
+ * in err (nobody to send to: a permanent failure). */
+static size_t rcpts(const struct em_inst *in, const struct ab_message *msg, const char **out,
+	char *err, size_t errsz)
+{
+	const json_t *people = json_object_get(msg->payload, "recipients"), *p;
+	size_t n = 0, i;
+
+	if (!people) {
+		for (; in->to[n] && n < EM_RCPT_MAX; n++)
+			out[n] = in->to[n];
+		if (!n)
+			snprintf(err, errsz, "no recipients: the channel has no 'to' (it only "
+				"e-mails people) and the message names no people");
+		return n;
+	}
+	json_array_foreach(people, i, p) {
+		const char *a = json_string_value(json_object_get(p, "email"));
+
+		if (a && addr_ok(a) && n < EM_RCPT_MAX)
+			out[n++] = a;
+	}
+	if (!n)
+		snprintf(err, errsz, "no recipients: the people of this message have no usable "
+			"e-mail address (set email in the users section)");
+	return n;
+}
+
+static char *build_mail(const struct em_inst *in, const struct ab_message *msg,
+	const char *const *to, size_t n_to, size_t *len, bool *oom, char *err, size_t errsz)
 {
 	struct rd_view v;
 	struct ab_buf m = AB_BUF_INIT(EM_MAIL_MAX), t = AB_BUF_INIT(EM_MAIL_MAX / 4),
@@ -465,8 +504,8 @@ static char *build_mail(const struct em_inst *in, const struct ab_message *msg, 
 
 	put_header(&m, "From", in->from);
 	ab_buf_puts(&m, "To: ");
-	for (size_t i = 0; in->to[i]; i++)
-		ab_buf_printf(&m, "%s%s", i ? ",\r\n " : "", in->to[i]);   /* folded: <= 998 */
+	for (size_t i = 0; i < n_to; i++)
+		ab_buf_printf(&m, "%s%s", i ? ",\r\n " : "", to[i]);   /* folded: <= 998 */
 	ab_buf_puts(&m, "\r\n");
 	put_header(&m, "Subject", subj);
 	ab_buf_printf(&m, "Date: %s\r\n", date);
@@ -682,7 +721,9 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 	char err[200], ebuf[CURL_ERROR_SIZE] = "";
 	size_t len = 0;
 	bool oom = false;
-	char *mail = build_mail(in, msg, &len, &oom, err, sizeof err);
+	const char *to[EM_RCPT_MAX];
+	size_t n_to = rcpts(in, msg, to, err, sizeof err);
+	char *mail = n_to ? build_mail(in, msg, to, n_to, &len, &oom, err, sizeof err) : NULL;
 	struct curl_slist *rcpt = NULL;
 	struct em_conn cx;
 	struct reader rd;
@@ -701,10 +742,10 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 		ab_result_set(res, AB_RETRY, 0, "cannot initialise libcurl");
 		return;
 	}
-	for (size_t i = 0; in->to[i]; i++) {
+	for (size_t i = 0; i < n_to; i++) {
 		char a[EM_ADDR_MAX + 3];
 		struct curl_slist *n;
-		snprintf(a, sizeof a, "<%s>", in->to[i]);
+		snprintf(a, sizeof a, "<%s>", to[i]);
 		if (!(n = curl_slist_append(rcpt, a))) {
 			curl_slist_free_all(rcpt);
 			curl_easy_cleanup(c);
@@ -752,8 +793,8 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OK) {
 		char ok[64];
-		snprintf(ok, sizeof ok, "SMTP %ld: accepted for %s", code, in->to[1] ?
-			"several recipients" : "1 recipient");
+		snprintf(ok, sizeof ok, "SMTP %ld: accepted for %zu recipient%s", code, n_to,
+			n_to == 1 ? "" : "s");
 		ab_result_set(res, AB_OK, (int)code, ok);
 	} else {
 		classify(in, rc, code, ebuf, &cx, res);
@@ -831,6 +872,9 @@ static const struct ab_plugin em_plugin = {
 	.default_rate = 0,
 	.path_settings = em_path_settings,
 	.check = em_check,
+	.http_prepare = NULL,
+	.http_result = NULL,
+	.flags = AB_PLUGIN_F_RECIPIENTS,
 };
 
 const struct ab_plugin *alertbridge_plugin(void);

@@ -18,6 +18,8 @@
  * "counts": {...}}) is one item titled by group.title (or digest.title) or
  * "N alerts", with the highest severity of its items.  The item key is the
  * message id, so a retried message is stored once (the duplicate is OK).
+ * A message to people (its "recipients", ABI 1.4) goes into each person's
+ * own list instead of the shared one; max_items holds per list.
  * Database errors are RETRY; a payload that is not an object, has no id or
  * is over 1 MiB as JSON is PERMANENT.  One SQLite connection per instance,
  * guarded by a mutex: send may be called from several threads.
@@ -130,13 +132,38 @@ static void describe_group(const json_t *payload, enum ab_msg_kind kind, char *t
 	copy_text(type, typesz, ty ? ty : kind == AB_MSG_DIGEST ? "digest" : "group");
 }
 
+/* Add to owner's list ("" the shared one) and keep it under max_items;
+ * with in->lock held.  1 added, 0 there already, -1 with m set.  *pruned
+ * gets what pruning removed (-1 with m set when pruning failed). */
+static int add_one(struct inbox_inst *in, const char *owner, const char *id, const char *sev,
+	const char *type, const char *title, const char *json, int64_t now, int *pruned,
+	char *m, size_t msz)
+{
+	int rc;
+
+	if (ab_inbox_set_owner(in->ib, owner) < 0) {
+		snprintf(m, msz, "recipient name '%.64s' is too long", owner);
+		return -1;
+	}
+	rc = ab_inbox_add(in->ib, id, sev, type, title, json, now);
+	if (rc < 0) {
+		snprintf(m, msz, "%s", ab_inbox_errmsg(in->ib));
+	} else if (rc == 1) {
+		*pruned = ab_inbox_prune(in->ib, in->max_items);
+		if (*pruned < 0)
+			snprintf(m, msz, "%s", ab_inbox_errmsg(in->ib));
+	}
+	ab_inbox_set_owner(in->ib, "");
+	return rc;
+}
+
 static void inbox_send(void *vinst, const struct ab_message *msg, struct ab_result *res)
 {
 	struct inbox_inst *in = vinst;
 	struct ab_buf json = AB_BUF_INIT(INBOX_JSON_MAX);
 	char title[INBOX_TITLE_MAX], sev[INBOX_WORD_MAX], type[INBOX_WORD_MAX];
 	char m[AB_RESULT_MSG_MAX];
-	const json_t *p;
+	const json_t *p, *people;
 	const char *id;
 	int64_t now;
 	int rc, pruned = 0;
@@ -177,19 +204,36 @@ static void inbox_send(void *vinst, const struct ab_message *msg, struct ab_resu
 		return;
 	}
 	now = in->host && in->host->now_ms ? in->host->now_ms(in->host) : 0;
+	people = json_object_get(p, "recipients");
 	pthread_mutex_lock(&in->lock);
-	rc = ab_inbox_add(in->ib, id, sev, type, title, ab_buf_cstr(&json), now);
-	if (rc < 0) {
-		snprintf(m, sizeof m, "%s", ab_inbox_errmsg(in->ib));
-	} else if (rc == 1) {
-		pruned = ab_inbox_prune(in->ib, in->max_items);
-		if (pruned < 0)
-			snprintf(m, sizeof m, "%s", ab_inbox_errmsg(in->ib));
+	if (!people) {
+		rc = add_one(in, "", id, sev, type, title, ab_buf_cstr(&json), now, &pruned, m,
+			sizeof m);
+	} else {
+		/* each person's own list (plugin.h, "People") */
+		size_t i;
+		const json_t *who;
+
+		rc = json_array_size(people) ? 0 : -1;
+		if (rc < 0)
+			snprintf(m, sizeof m, "the message names no people");
+		json_array_foreach(people, i, who) {
+			const char *name = str_member(who, "name");
+
+			if (!name || (rc = add_one(in, name, id, sev, type, title, ab_buf_cstr(&json),
+				now, &pruned, m, sizeof m)) < 0)
+				break;
+		}
+		if (rc >= 0 && i < json_array_size(people)) {
+			snprintf(m, sizeof m, "a recipient has no name");
+			rc = -2;
+		}
 	}
 	pthread_mutex_unlock(&in->lock);
 	ab_buf_free(&json);
 	if (rc < 0) {
-		ab_result_set(res, AB_RETRY, 0, m);
+		ab_result_set(res, rc == -2 || (people && !json_array_size(people)) ? AB_PERMANENT :
+			AB_RETRY, 0, m);
 		return;
 	}
 	if (pruned < 0 && in->host && in->host->log)
@@ -313,6 +357,10 @@ static const struct ab_plugin inbox_plugin = {
 	.flush = NULL,
 	.destroy = inbox_destroy,
 	.path_settings = inbox_path_settings,
+	.check = NULL,
+	.http_prepare = NULL,
+	.http_result = NULL,
+	.flags = AB_PLUGIN_F_RECIPIENTS,
 };
 
 const struct ab_plugin *alertbridge_plugin(void);

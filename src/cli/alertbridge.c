@@ -171,6 +171,11 @@ static const struct command commands[] = {
 	{ "users", ab_cli_users, {
 		{ "users [--json] [--team NAME]", "the people of the configuration: e-mail, "
 		  "teams, roles" } } },
+	{ "prefs", ab_cli_prefs, {
+		{ "prefs USER [list] [--json]", "a user's preferences and the system override" },
+		{ "prefs USER set TYPE KIND on|off",
+		  "TYPE an event type or glob, KIND email|inbox|chat|*; no reload needed" },
+		{ "prefs USER unset TYPE [KIND] | reset", "remove one, or all of the user's" } } },
 	{ "test", ab_cli_test, {
 		{ "test CHANNEL [--json]", "send a test message through a channel" } } },
 	{ "secret", ab_cli_secret, {

@@ -47,8 +47,9 @@ ab_cli_fn ab_cli_queue;
 ab_cli_fn ab_cli_status;
 ab_cli_fn ab_cli_log;
 ab_cli_fn ab_cli_inbox;
-/* cli_people.c: users (the directory); the notes check prints about it. */
+/* cli_people.c: users (the directory), prefs (a user's preferences); the notes check prints about it. */
 ab_cli_fn ab_cli_users;
+ab_cli_fn ab_cli_prefs;
 void ab_cli_users_notes(const struct ab_config *cfg, FILE *out);
 
 /* ---- cli_common.c: shared by the commands ---- */

@@ -1,10 +1,17 @@
 /*
- * cli_people.c - the directory commands of alertbridge(1):
+ * cli_people.c - the people commands of alertbridge(1):
  *
  *   users [--json] [--team NAME]   the users of the configuration: name,
  *                                  display name, e-mail, teams, roles
+ *   prefs USER [list] [--json]     a user's preferences, and what
+ *                                  people.system_override keeps on
+ *   prefs USER set TYPE KIND on|off   TYPE an event type or glob, KIND
+ *                                  email, inbox, chat or "*"; takes effect
+ *                                  with the next event (no reload)
+ *   prefs USER unset TYPE [KIND]   remove one (or every kind of TYPE)
+ *   prefs USER reset               remove all of the user's preferences
  *
- * Public: ab_cli_users (cli.h), ab_cli_users_notes (for check).
+ * Public: ab_cli_users, ab_cli_prefs (cli.h), ab_cli_users_notes (for check).
  * Diagnostics: stderr; EX_USAGE for bad arguments, EX_CONFIG for a
  * configuration that does not load.
  */
@@ -16,6 +23,9 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "lib/util.h"
+#include "store/prefsdb.h"
+#include "store/store.h"
 
 static json_t *strv(char **v, size_t n)
 {
@@ -92,4 +102,173 @@ void ab_cli_users_notes(const struct ab_config *cfg, FILE *out)
 			fprintf(out, "%s:%d: note: user '%s' is on no team and not an admin: they "
 				"see no event (set teams = [...])\n", u->file, u->line, u->name);
 	}
+}
+
+/* ------------------------------------------------------------------ prefs */
+
+#define PREFS_USAGE "usage: alertbridge [-c FILE] prefs USER [list] [--json]\n" \
+	"       alertbridge [-c FILE] prefs USER set TYPE KIND on|off\n" \
+	"       alertbridge [-c FILE] prefs USER unset TYPE [KIND]\n" \
+	"       alertbridge [-c FILE] prefs USER reset\n" \
+	"TYPE: an event type or glob (\"finding.*\"); KIND: email, inbox, chat or \"*\"\n"
+
+static bool pattern_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > AB_PREF_PATTERN_MAX)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool kind_ok(const char *k)
+{
+	return !strcmp(k, "*") || ab_via_find(k) >= 0;
+}
+
+static int prefs_list(struct ab_store *st, const struct ab_config *cfg, const char *user,
+	bool json)
+{
+	const struct ab_prefs *p = ab_prefs_current(st);
+	const struct ab_people_conf *pc = cfg->people;
+	json_t *rows = NULL, *ov = NULL;
+	size_t n = 0;
+
+	if (!p) {
+		fprintf(stderr, "alertbridge: prefs: %s\n", ab_store_errmsg(st));
+		return EX_SOFTWARE;
+	}
+	if (json && (!(rows = json_array()) || !(ov = json_array()))) {
+		json_decref(rows);
+		fprintf(stderr, "alertbridge: out of memory\n");
+		return EX_SOFTWARE;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct ab_pref *r = &p->rows[i];
+		char at[AB_RFC3339_MAX];
+
+		if (strcmp(r->user, user))
+			continue;
+		ab_time_format_rfc3339(r->set_at, at, sizeof at);
+		if (json) {
+			json_array_append_new(rows, json_pack("{s:s,s:s,s:b,s:s}", "type",
+				r->pattern, "kind", r->kind, "on", r->on, "set_at", at));
+		} else {
+			if (!n)
+				printf("%-32s %-6s %-4s %s\n", "TYPE", "KIND", "", "SET");
+			printf("%-32s %-6s %-4s %s\n", r->pattern, r->kind, r->on ? "on" : "off", at);
+		}
+		n++;
+	}
+	for (size_t i = 0; pc && i < pc->n_override; i++)
+		if (json)
+			json_array_append_new(ov, json_string(pc->system_override[i]));
+	if (json) {
+		ab_cli_print_json_line(json_pack("{s:s,s:o,s:o}", "user", user, "preferences",
+			rows, "system_override", ov));
+		return 0;
+	}
+	if (!n)
+		printf("%s has no preferences: they get what the rules send them\n", user);
+	if (pc && pc->n_override) {
+		fputs("kept on whatever the preference (people.system_override):", stdout);
+		for (size_t i = 0; i < pc->n_override; i++)
+			printf(" %s", pc->system_override[i]);
+		fputc('\n', stdout);
+	}
+	return 0;
+}
+
+int ab_cli_prefs(int argc, char **argv, const struct ab_cli *cli)
+{
+	const char *user, *sub = "list";
+	struct ab_config *cfg;
+	struct ab_store *st;
+	bool json = false, known;
+	int rc = 0, na = 0;
+	const char *args[5];
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (na < 5)
+			args[na++] = argv[i];
+		else
+			na = 6;
+	}
+	if (na >= 2)
+		sub = args[1];
+	/* USER [list] | USER set TYPE KIND on|off | USER unset TYPE [KIND] | USER reset */
+	if (na < 1 || !((!strcmp(sub, "list") && na <= 2) || (!strcmp(sub, "set") && na == 5) ||
+	    (!strcmp(sub, "unset") && (na == 3 || na == 4)) || (!strcmp(sub, "reset") &&
+	    na == 2))) {
+		fputs(PREFS_USAGE, stderr);
+		return EX_USAGE;
+	}
+	if (na >= 3 && !pattern_ok(args[2])) {
+		fprintf(stderr, "alertbridge: prefs: TYPE '%s' must be an event type or glob: 1 "
+			"to %d characters, no spaces\n", args[2], AB_PREF_PATTERN_MAX);
+		return EX_USAGE;
+	}
+	if (na >= 4 && !kind_ok(args[3])) {
+		fprintf(stderr, "alertbridge: prefs: KIND '%s' must be email, inbox, chat or "
+			"\"*\" (every kind)\n", args[3]);
+		return EX_USAGE;
+	}
+	if (na == 5 && strcmp(args[4], "on") && strcmp(args[4], "off")) {
+		fprintf(stderr, "alertbridge: prefs: '%s': say on or off\n", args[4]);
+		return EX_USAGE;
+	}
+	user = args[0];
+	if (!(cfg = ab_cli_load_config(cli->conf_path)))
+		return EX_CONFIG;
+	known = ab_users_find(cfg->users, cfg->n_users, user) != NULL;
+	if (!known && (!strcmp(sub, "set") || !strcmp(sub, "list"))) {
+		fprintf(stderr, "alertbridge: prefs: no user '%s' in the users section%s\n", user,
+			cfg->n_users ? "" : " (there is none: add users = ( ... ))");
+		ab_config_free(cfg);
+		return EX_DATAERR;
+	}
+	if (!(st = ab_cli_open_store(cfg))) {
+		ab_config_free(cfg);
+		return EX_CANTCREAT;
+	}
+	if (!strcmp(sub, "list")) {
+		rc = prefs_list(st, cfg, user, json);
+	} else if (!strcmp(sub, "set")) {
+		bool on = !strcmp(args[4], "on");
+
+		if (ab_prefs_set(st, user, args[2], args[3], on, ab_now_ms()) < 0) {
+			fprintf(stderr, "alertbridge: prefs: %s\n", ab_store_errmsg(st));
+			rc = EX_TEMPFAIL;
+		} else {
+			printf("%s: %s by %s %s (from the next event on)\n", user, args[2], args[3],
+				on ? "on" : "off");
+		}
+	} else if (!strcmp(sub, "unset")) {
+		int n;
+
+		if ((n = ab_prefs_unset(st, user, args[2], na == 4 ? args[3] : NULL)) < 0) {
+			fprintf(stderr, "alertbridge: prefs: %s\n", ab_store_errmsg(st));
+			rc = EX_TEMPFAIL;
+		} else {
+			printf("%s: %d preference%s removed\n", user, n, n == 1 ? "" : "s");
+		}
+	} else {
+		int n = ab_prefs_unset(st, user, NULL, NULL);
+
+		if (n < 0) {
+			fprintf(stderr, "alertbridge: prefs: %s\n", ab_store_errmsg(st));
+			rc = EX_TEMPFAIL;
+		} else {
+			printf("%s: %d preference%s removed: they get what the rules send them\n",
+				user, n, n == 1 ? "" : "s");
+		}
+	}
+	ab_store_close(st);
+	ab_config_free(cfg);
+	return rc;
 }

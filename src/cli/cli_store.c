@@ -55,9 +55,10 @@ static int print_job(const struct ab_job *j, void *arg)
 	char t[40];
 
 	ab_time_format_rfc3339(j->next_at, t, sizeof t);
-	printf("%-6lld %-8s %-16s %s attempts=%d next=%s%s%s%s\n", (long long)j->id,
-		ab_job_state_name(j->state), j->channel, j->event_id, j->attempts, t,
-		j->last_error ? " error=" : "", j->last_error ? j->last_error : "",
+	printf("%-6lld %-8s %-16s %s%s%s attempts=%d next=%s%s%s%s\n", (long long)j->id,
+		ab_job_state_name(j->state), j->channel, j->event_id,
+		j->recipient && *j->recipient ? " to=" : "", j->recipient ? j->recipient : "",
+		j->attempts, t, j->last_error ? " error=" : "", j->last_error ? j->last_error : "",
 		j->state == AB_JOB_QUEUED && ab_channel_disabled(cfg, j->channel) ?
 		" (held: channel disabled)" : "");
 	return 0;
@@ -164,16 +165,18 @@ static int print_log(const struct ab_log_entry *e, void *arg)
 
 	ab_time_format_rfc3339(e->at, t, sizeof t);
 	if (json) {
-		json_t *j = json_pack("{s:I,s:s,s:I,s:s,s:s,s:i,s:s,s:i,s:I,s:s?}", "id",
+		json_t *j = json_pack("{s:I,s:s,s:I,s:s,s:s,s:i,s:s,s:i,s:I,s:s?,s:s?}", "id",
 			(json_int_t)e->id, "at", t, "job", (json_int_t)e->job_id, "event", e->event_id,
 			"channel", e->channel, "attempt", e->attempt, "result",
 			ab_status_name(e->status), "code", e->code, "latency_ms",
-			(json_int_t)e->latency_ms, "error", e->error);
+			(json_int_t)e->latency_ms, "error", e->error, "recipient",
+			e->recipient && *e->recipient ? e->recipient : NULL);
 		ab_cli_print_json_line(j);
 	} else {
-		printf("%s %-16s job=%lld attempt=%d %-9s code=%d %lldms%s%s\n", t, e->channel,
-			(long long)e->job_id, e->attempt, ab_status_name(e->status), e->code,
-			(long long)e->latency_ms,
+		printf("%s %-16s job=%lld%s%s attempt=%d %-9s code=%d %lldms%s%s\n", t,
+			e->channel, (long long)e->job_id, e->recipient && *e->recipient ? " to=" : "",
+			e->recipient ? e->recipient : "", e->attempt, ab_status_name(e->status),
+			e->code, (long long)e->latency_ms,
 			!e->error || !e->error[0] ? "" : e->status == AB_OK ? " note=" : " error=",
 			e->error ? e->error : "");
 	}

@@ -221,6 +221,7 @@ static const struct ab_conf_field top_fields[] = {
 	{ "rules", AB_CONF_T_LIST, false, ab_conf_rules, TOFF(rules), TOFF(n_rules), 0, 0 },
 	{ "teams", AB_CONF_T_LIST, false, ab_conf_teams, TOFF(teams), TOFF(n_teams), 0, 0 },
 	{ "users", AB_CONF_T_LIST, false, ab_conf_users, TOFF(users), TOFF(n_users), 0, 0 },
+	{ "people", AB_CONF_T_GROUP, false, ab_conf_people, TOFF(people), 0, 0, 0 },
 	{ "default", AB_CONF_T_STRINGS, false, ab_conf_h_chanrefs, TOFF(default_channels),
 	  TOFF(n_default), 0, 0 },
 	{ "secrets_key", AB_CONF_T_STRING, false, h_abspath, TOFF(secrets_key), 0, 0, 0 },
@@ -261,6 +262,32 @@ static void check_refs(struct ab_conf_ctx *c, const struct ab_config *cfg)
 				    c->refs[i].owner, ab_conf_show(v, sh, sizeof sh));
 	}
 	ab_buf_free(&names);
+}
+
+/* The rules' recipients against the people section and the directory. */
+static void check_people(struct ab_conf_ctx *c, const struct ab_config *cfg)
+{
+	char what[AB_CONF_RULE_NAME_MAX * 2 + 32];
+
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct ab_rule_conf *r = &cfg->rules[i];
+
+		snprintf(what, sizeof what, "rule '%s'", r->name);
+		if (r->recipients)
+			ab_conf_people_check(c, cfg->people, r->recipients, what, cfg->users,
+				cfg->n_users);
+	}
+	for (size_t t = 0; t < cfg->n_teams; t++) {
+		for (size_t i = 0; i < cfg->teams[t].n_rules; i++) {
+			const struct ab_rule_conf *r = &cfg->teams[t].rules[i];
+
+			snprintf(what, sizeof what, "team '%s': rule '%s'", cfg->teams[t].name,
+				r->name);
+			if (r->recipients)
+				ab_conf_people_check(c, cfg->people, r->recipients, what,
+					cfg->users, cfg->n_users);
+		}
+	}
 }
 
 /* What routing needs of each channel a rule or default names: its owning
@@ -458,6 +485,7 @@ static struct ab_config *load(const char *path, char **errors, bool partial)
 				    sizeof top_fields / sizeof top_fields[0], "the top level",
 				    ld.cfg, NULL);
 		check_refs(c, ld.cfg);
+		check_people(c, ld.cfg);
 		resolve_chan_refs(ld.cfg);
 		ab_conf_mail_finish(c, ld.cfg->mail, config_root_setting(&lc));  /* -> profiles */
 		check_syslog_profiles(c, ld.cfg);
@@ -495,6 +523,7 @@ void ab_config_free(struct ab_config *cfg)
 	ab_conf_rules_free(cfg->rules, cfg->n_rules);
 	ab_conf_teams_free(cfg->teams, cfg->n_teams);
 	ab_conf_users_free(cfg->users, cfg->n_users);
+	ab_conf_people_free(cfg->people);
 	ab_conf_strv_free(cfg->default_channels, cfg->n_default);
 	free(cfg->default_refs);
 	free(cfg->path);

@@ -67,6 +67,7 @@ struct ab_config {
 	size_t n_teams;
 	struct ab_user_conf *users;   /* the directory (config_users.h) */
 	size_t n_users;
+	struct ab_people_conf *people; /* the people section (config_users.h), or NULL */
 	char *secrets_key;        /* key file for enc:v1: secrets; NULL = none */
 	struct ab_syslog_conf *syslog;  /* NULL when not configured */
 	struct ab_mail_conf *mail;      /* NULL when not configured */

@@ -24,6 +24,7 @@
 
 #include "config/config_rules.h"
 #include "config/config_schema.h"
+#include "config/config_users.h"
 #include "event/event.h"
 #include "lib/regex.h"
 #include "lib/timewin.h"
@@ -492,6 +493,7 @@ static const struct ab_conf_field rule_fields[] = {
 	{ "max_group_size", AB_CONF_T_INT, false, ab_conf_h_int, ROFF(max_group_size), 0, 1, 100 },
 	{ "digest", AB_CONF_T_GROUP, false, h_digest, 0, 0, 0, 0 },
 	{ "remind", AB_CONF_T_STRINGS, false, h_remind, 0, 0, 0, 0 },
+	{ "recipients", AB_CONF_T_GROUP, false, ab_conf_recipients, ROFF(recipients), 0, 0, 0 },
 };
 
 static void free_rule(struct ab_rule_conf *r)
@@ -525,6 +527,7 @@ static void free_rule(struct ab_rule_conf *r)
 	free(r->mute);
 	free(r->digest);
 	free(r->remind_ms);
+	ab_conf_recipients_free(r->recipients);
 	memset(r, 0, sizeof *r);
 }
 
@@ -577,6 +580,9 @@ static void rule_checks(struct ab_conf_ctx *c, const config_setting_t *g, struct
 	if (r->throttle_ms && (r->n_group_by || r->digest))
 		ab_conf_err(c, g, "%sthrottle cannot be combined with group_by or digest (they "
 			"already send one message for many events)", c->prefix);
+	if (r->recipients && (r->n_group_by || r->digest))
+		ab_conf_err(c, g, "%srecipients cannot be combined with group_by or digest yet "
+			"(people get each event; send groups and digests to channels)", c->prefix);
 	if (r->n_throttle_key && !r->throttle_ms)
 		ab_conf_err(c, g, "%sthrottle_key needs throttle", c->prefix);
 }
@@ -632,9 +638,10 @@ static void do_rule(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
 	snprintf(c->prefix, sizeof c->prefix, "%.*s: ", (int)sizeof c->prefix - 3, what);
 	ab_conf_check_group(c, g, rule_fields, sizeof rule_fields / sizeof rule_fields[0], what,
 		r, NULL);
-	if (!chs || (config_setting_is_aggregate(chs) && config_setting_length(chs) == 0))
-		ab_conf_err(c, g, "%sno channels (add channels = [\"inbox\"] or another channel)",
-			c->prefix);
+	if ((!chs || (config_setting_is_aggregate(chs) && config_setting_length(chs) == 0)) &&
+	    !config_setting_get_member(g, "recipients"))
+		ab_conf_err(c, g, "%sno channels and no recipients (add channels = [\"inbox\"] "
+			"or another channel, or recipients = { ... })", c->prefix);
 	rule_checks(c, g, r);
 	c->prefix[0] = '\0';
 	if (nm) {

@@ -24,6 +24,7 @@ struct ab_window;        /* timewin.h */
 struct ab_schedule;      /* timewin.h */
 struct ab_field_match;
 struct ab_team_conf;
+struct ab_recipients_conf;
 
 /* Channels one rule (or default) may name: routing keeps them in fixed arrays. */
 #define AB_RULE_MAX_CHANNELS 64
@@ -78,6 +79,7 @@ struct ab_rule_conf {
 	int64_t *remind_ms;  /* offsets before fields.expires_at */
 	size_t n_remind;
 	const struct ab_team_conf *team;   /* owning team, NULL = global */
+	struct ab_recipients_conf *recipients;  /* people it reaches (config_users.h), or NULL */
 };
 
 struct ab_field_match {

@@ -265,3 +265,209 @@ bool ab_user_sees(const struct ab_user_conf *u, const char *team)
 {
 	return u->admin || (team && *team && ab_user_in_team(u, team));
 }
+
+/* ------------------------------------------------------------ recipients, people */
+
+static const char *const via_names[AB_VIA_COUNT] = { "email", "inbox", "chat" };
+
+const char *ab_via_name(enum ab_via v)
+{
+	return (unsigned)v < AB_VIA_COUNT ? via_names[v] : "?";
+}
+
+int ab_via_find(const char *name)
+{
+	for (int i = 0; name && i < AB_VIA_COUNT; i++)
+		if (!strcmp(via_names[i], name))
+			return i;
+	return -1;
+}
+
+static bool via_ok(const char *s)
+{
+	return ab_via_find(s) >= 0;
+}
+
+static bool role_or_all_ok(const char *s)
+{
+	return !strcasecmp(s, "all") || role_ok(s);
+}
+
+static bool user_name_ok(const char *s)
+{
+	return name_ok(s);
+}
+
+#define ROFF(m) offsetof(struct ab_recipients_conf, m)
+
+static void h_rc_roles(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	strings_each(c, s, f, dst, role_or_all_ok, "role", "\"all\" or a lower-case word "
+		"(a-z, 0-9, '_', '-') such as \"lead\"");
+}
+
+static void h_rc_users(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	strings_each(c, s, f, dst, user_name_ok, "user", "a user's name");
+}
+
+/* via's words, read as a string list, then kept as a bitmask. */
+struct strv {
+	char **v;
+	size_t n;
+};
+
+static void h_rc_via(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	struct ab_recipients_conf *r = dst;
+	struct ab_conf_field g = *f;
+	struct strv words = { NULL, 0 };
+
+	g.off = offsetof(struct strv, v);
+	g.off_n = offsetof(struct strv, n);
+	strings_each(c, s, &g, &words, via_ok, "via", "\"email\", \"inbox\" or \"chat\"");
+	for (size_t i = 0; i < words.n; i++) {
+		int k = ab_via_find(words.v[i]);
+
+		if (k >= 0)
+			r->via |= 1u << k;
+	}
+	ab_conf_strv_free(words.v, words.n);
+}
+
+static const struct ab_conf_field recipients_fields[] = {
+	{ "teams", AB_CONF_T_STRINGS, false, h_teams, ROFF(teams), ROFF(n_teams), 0, 0 },
+	{ "roles", AB_CONF_T_STRINGS, false, h_rc_roles, ROFF(roles), ROFF(n_roles), 0, 0 },
+	{ "users", AB_CONF_T_STRINGS, false, h_rc_users, ROFF(users), ROFF(n_users), 0, 0 },
+	{ "via", AB_CONF_T_STRINGS, true, h_rc_via, 0, 0, 0, 0 },
+};
+AB_CONF_TABLE_FITS(recipients_fields);
+
+void ab_conf_recipients(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	struct ab_recipients_conf *r = ab_conf_calloc(c, 1, sizeof *r);
+	char file[PATH_MAX];
+
+	if (!r)
+		return;
+	ab_conf_check_group(c, s, recipients_fields,
+		sizeof recipients_fields / sizeof recipients_fields[0], "recipients", r, NULL);
+	r->all_roles = r->n_roles == 0;
+	for (size_t i = 0; i < r->n_roles; i++)
+		if (!strcasecmp(r->roles[i], "all"))
+			r->all_roles = true;
+	ab_conf_src_file(c, config_setting_source_file(s), file, sizeof file);
+	r->file = ab_conf_strdup(c, file);
+	r->line = config_setting_source_line(s);
+	if (config_setting_get_member(s, "via") && !r->via)
+		ab_conf_err(c, s, "%srecipients: via needs at least one of \"email\", \"inbox\", "
+			"\"chat\"", c->prefix);
+	*AT(dst, f->off, struct ab_recipients_conf *) = r;
+}
+
+void ab_conf_recipients_free(struct ab_recipients_conf *r)
+{
+	if (!r)
+		return;
+	ab_conf_strv_free(r->teams, r->n_teams);
+	ab_conf_strv_free(r->roles, r->n_roles);
+	ab_conf_strv_free(r->users, r->n_users);
+	free(r->file);
+	free(r);
+}
+
+#define POFF(m) offsetof(struct ab_people_conf, m)
+
+static void h_pp_mode(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	const char *v = config_setting_get_string(s);
+	char sh[SHOW];
+
+	(void)f;
+	if (!strcmp(v, "each") || !strcmp(v, "together")) {
+		((struct ab_people_conf *)dst)->together = !strcmp(v, "together");
+		return;
+	}
+	ab_conf_err(c, s, "people: email_mode must be \"each\" (one message per person) or "
+		"\"together\" (one message to all), got '%s'", ab_conf_show(v, sh, sizeof sh));
+}
+
+static void h_pp_channel(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	ab_conf_h_string(c, s, f, dst);
+	if (ab_conf_add_ref(c, s, "people") < 0)
+		c->oom = true;
+}
+
+static const struct ab_conf_field people_fields[] = {
+	{ "email", AB_CONF_T_STRING, false, h_pp_channel, POFF(channel[AB_VIA_EMAIL]), 0, 0, 0 },
+	{ "inbox", AB_CONF_T_STRING, false, h_pp_channel, POFF(channel[AB_VIA_INBOX]), 0, 0, 0 },
+	{ "chat", AB_CONF_T_STRING, false, h_pp_channel, POFF(channel[AB_VIA_CHAT]), 0, 0, 0 },
+	{ "email_mode", AB_CONF_T_STRING, false, h_pp_mode, 0, 0, 0, 0 },
+	{ "system_override", AB_CONF_T_STRINGS, false, ab_conf_h_globs, POFF(system_override),
+	  POFF(n_override), 0, 0 },
+};
+AB_CONF_TABLE_FITS(people_fields);
+
+void ab_conf_people(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	static const char *const defaults[] = AB_PEOPLE_OVERRIDE_DEFAULT;
+	struct ab_people_conf *p = ab_conf_calloc(c, 1, sizeof *p);
+	char file[PATH_MAX];
+
+	if (!p)
+		return;
+	ab_conf_check_group(c, s, people_fields, sizeof people_fields / sizeof people_fields[0],
+		"people", p, NULL);
+	if (!config_setting_get_member(s, "system_override")) {
+		size_t n = sizeof defaults / sizeof defaults[0];
+
+		p->system_override = ab_conf_calloc(c, n, sizeof *p->system_override);
+		for (size_t i = 0; p->system_override && i < n; i++)
+			if ((p->system_override[i] = ab_conf_strdup(c, defaults[i])))
+				p->n_override = i + 1;
+	}
+	ab_conf_src_file(c, config_setting_source_file(s), file, sizeof file);
+	p->file = ab_conf_strdup(c, file);
+	p->line = config_setting_source_line(s);
+	*AT(dst, f->off, struct ab_people_conf *) = p;
+}
+
+void ab_conf_people_free(struct ab_people_conf *p)
+{
+	if (!p)
+		return;
+	for (int k = 0; k < AB_VIA_COUNT; k++)
+		free(p->channel[k]);
+	ab_conf_strv_free(p->system_override, p->n_override);
+	free(p->file);
+	free(p);
+}
+
+void ab_conf_people_check(struct ab_conf_ctx *c, const struct ab_people_conf *people,
+	const struct ab_recipients_conf *r, const char *rule, const struct ab_user_conf *users,
+	size_t n_users)
+{
+	for (int k = 0; k < AB_VIA_COUNT; k++)
+		if ((r->via & (1u << k)) && !(people && people->channel[k]))
+			ab_conf_err_at(c, r->file, r->line, "%s: recipients: via \"%s\" needs "
+				"people = { %s = \"CHANNEL\"; } naming the channel that %s", rule,
+				via_names[k], via_names[k], k == AB_VIA_EMAIL ? "e-mails people" :
+				k == AB_VIA_INBOX ? "keeps the personal alert lists (an inbox "
+				"channel)" : "messages people");
+	for (size_t i = 0; i < r->n_users; i++)
+		if (!ab_users_find(users, n_users, r->users[i]))
+			ab_conf_err_at(c, r->file, r->line, "%s: recipients: unknown user '%s' "
+				"(%s)", rule, r->users[i], n_users ? "not in the users section" :
+				"no users are defined");
+	if (!n_users)
+		ab_conf_err_at(c, r->file, r->line, "%s: recipients: no users are defined (add a "
+			"users section)", rule);
+}

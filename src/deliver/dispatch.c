@@ -215,6 +215,24 @@ static int admit(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 	return 1;
 }
 
+/* The payload's "recipients": the job's people, or none at all (so that
+ * nothing from an event can name a recipient; plugin.h).  0 or -1. */
+static int set_recipients(json_t *payload, const struct ab_job *job)
+{
+	json_t *r;
+
+	if (!job->recipients || !*job->recipients) {
+		json_object_del(payload, "recipients");
+		return 0;
+	}
+	r = json_loads(job->recipients, 0, NULL);
+	if (!json_is_array(r)) {
+		json_decref(r);
+		return -1;
+	}
+	return json_object_set_new(payload, "recipients", r);
+}
+
 /* What comes before the plugin for one claimed job.  Returns 0 when the
  * plugin is to be called with *msg (its payload parsed into *payload, the
  * caller decrefs it); 1 when there is nothing to record (held, or over its
@@ -275,6 +293,16 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 		*payload = NULL;
 		ab_result_set(res, AB_PERMANENT, 0, "stored payload is not a JSON object");
 		if (o->probe)   /* not sent: the probe is still to come */
+			ab_breaker_unprobe(d->br, job->channel);
+		o->probe = false;
+		o->unsent = true;
+		return 2;
+	}
+	if (set_recipients(*payload, job) < 0) {
+		json_decref(*payload);
+		*payload = NULL;
+		ab_result_set(res, AB_PERMANENT, 0, "stored recipients are not a JSON array");
+		if (o->probe)
 			ab_breaker_unprobe(d->br, job->channel);
 		o->probe = false;
 		o->unsent = true;

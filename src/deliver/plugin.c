@@ -227,6 +227,11 @@ const char *const *ab_plugin_path_settings(const struct ab_plugin *api)
 	return api && AB_PLUGIN_HAS(api, path_settings) ? api->path_settings : NULL;
 }
 
+bool ab_plugin_takes_recipients(const struct ab_plugin *api)
+{
+	return api && AB_PLUGIN_HAS(api, flags) && (api->flags & AB_PLUGIN_F_RECIPIENTS);
+}
+
 bool ab_plugin_http_split(const struct ab_plugin *api)
 {
 	return api && AB_PLUGIN_HAS(api, http_result) && api->http_prepare && api->http_result;

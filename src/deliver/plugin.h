@@ -39,6 +39,9 @@ const char *const *ab_plugin_path_settings(const struct ab_plugin *api);
 /* ABI 1.3: does the plugin split send() into http_prepare and http_result
  * (both set and covered by its struct)? */
 bool ab_plugin_http_split(const struct ab_plugin *api);
+/* ABI 1.4: does the plugin address a message's "recipients" (flags has
+ * AB_PLUGIN_F_RECIPIENTS and its struct covers flags)? */
+bool ab_plugin_takes_recipients(const struct ab_plugin *api);
 /* api->check(config, host, ...) when the plugin has one: 0, -1 refused or
  * 1 warning, with the plugin's message in err. */
 int ab_plugin_check(const struct ab_plugin *api, const json_t *config,

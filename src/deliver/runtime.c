@@ -76,6 +76,28 @@ static void check_channel(const struct ab_channel_conf *cc, const struct ab_plug
 			      cc->name, err[0] ? err : "(the plugin gave no text)");
 }
 
+/* Each channel of the people section must take recipients. */
+static void check_people(const struct ab_runtime *rt, struct ab_buf *errs)
+{
+	const struct ab_people_conf *pc = rt->cfg->people;
+
+	for (int k = 0; pc && k < AB_VIA_COUNT; k++) {
+		for (size_t i = 0; pc->channel[k] && i < rt->n_channels; i++) {
+			const struct ab_channel_rt *ch = &rt->channels[i];
+			const struct ab_channel_conf *cc = ab_config_channel(rt->cfg, ch->name);
+
+			if (strcmp(ch->name, pc->channel[k]) ||
+			    ab_plugin_takes_recipients(ch->plugin.api))
+				continue;
+			ab_buf_printf(errs, "%s:%d: people: %s = \"%s\": channel '%s' (type %s) "
+				"cannot deliver to people: its plugin does not address recipients "
+				"(use a channel of type email or inbox)\n", pc->file, pc->line,
+				ab_via_name((enum ab_via)k), ch->name, ch->name,
+				cc ? cc->type : "?");
+		}
+	}
+}
+
 struct ab_runtime *ab_runtime_build(struct ab_config *cfg, const char *plugin_dir,
 	char **errors)
 {
@@ -135,6 +157,7 @@ struct ab_runtime *ab_runtime_build_ex(struct ab_config *cfg, const char *plugin
 			check_channel(cc, ch->plugin.api, rt->host, settings, &errs, &warns);
 		json_decref(settings);
 	}
+	check_people(rt, &errs);
 	if (warnings && warns.len)
 		*warnings = ab_buf_steal(&warns);
 	ab_buf_free(&warns);

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "route/noise.h"
+#include "route/people.h"
 #include "lib/timewin.h"
 #include "lib/util.h"
 #include "store/noisedb.h"
@@ -451,6 +452,8 @@ struct plan {
 	const char *dropped[AB_ROUTE_MAX_CHANNELS];   /* suppressed by a throttle */
 	size_t nd, nc, ng, ndg, ns;
 	int64_t counted_n;                            /* the suppressed count to report */
+	const struct ab_rule_conf *people[AB_ROUTE_MAX_HITS];  /* rules whose recipients get it */
+	size_t np;
 };
 
 /* The channels a hit claims (a channel claimed by an earlier rule is not). */
@@ -473,6 +476,7 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 	const char *mine[AB_ROUTE_MAX_CHANNELS];
 	size_t nm = hit_channels(hit, mine);
 	bool noisy = r && (r->throttle_ms || r->n_group_by || r->digest);
+	bool people = r && r->recipients && !hit->muted;   /* its recipients get it now */
 	int64_t sup = 0;
 	char *cj;
 	int rc = 0;
@@ -485,11 +489,12 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 		for (size_t c = 0; c < nm; c++)
 			ab_buf_printf(ex, " %s", mine[c]);
 		if (!nm && !hit->muted)
-			ab_buf_puts(ex, " (no channel left)");
+			ab_buf_puts(ex, people ? " (people only)" : " (no channel left)");
 	}
-	if (hit->muted || !nm) {
+	if (hit->muted || (!nm && !people)) {
 		/* nothing to send */
 	} else if (noisy && dup) {
+		people = false;
 		if (ex)
 			ab_buf_puts(ex, " -> nothing (duplicate: handled already)");
 	} else if (!noisy || dup) {
@@ -518,6 +523,8 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 		if (ex)
 			ab_buf_puts(ex, " -> ");
 		rc = throttle(z, r, ev, now, &sup, ex);
+		if (rc == 0)
+			people = false;
 		for (size_t c = 0; rc >= 0 && c < nm; c++) {
 			if (rc == 0)
 				pl->dropped[pl->ns++] = mine[c];
@@ -529,6 +536,8 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 		if (sup > pl->counted_n)
 			pl->counted_n = sup;
 	}
+	if (rc >= 0 && people && pl->np < AB_ROUTE_MAX_HITS)
+		pl->people[pl->np++] = r;
 	if (rc >= 0 && r && r->n_remind && !hit->muted && !dup)
 		rc = remind_add(z, cfg, r, ev, now, ex);
 	if (ex)
@@ -596,7 +605,7 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 {
 	struct nz z = { st, err, errsz };
 	struct plan pl;
-	int dup, added = 0;
+	int dup, added = 0, padded = 0;
 
 	memset(&pl, 0, sizeof pl);
 	if (out)
@@ -611,15 +620,18 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 			return -1;
 	if (store_plan(&z, ev, &pl, now, &added) < 0)
 		return -1;
+	if (ex)
+		explain_plan(ex, &pl);
+	if (ab_people_ingest(st, cfg, ev, pl.people, pl.np, now, &padded, ex, err, errsz) < 0)
+		return -1;
 	if (out) {
-		out->added = added;
+		out->added = added + padded;
+		out->people = padded;
 		out->duplicate = dup > 0;
 		out->grouped = (int)pl.ng;
 		out->digested = (int)pl.ndg;
 		out->suppressed = (int)pl.ns;
 	}
-	if (ex)
-		explain_plan(ex, &pl);
 	return 0;
 }
 

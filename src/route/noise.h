@@ -26,6 +26,7 @@ struct ab_ingest_outcome {
 	int grouped;        /* channels that got it into a group message */
 	int digested;       /* channels that collect it into a digest */
 	int suppressed;     /* channels whose throttle suppressed it (counted) */
+	int people;         /* jobs to people (route/people.h), included in added */
 };
 
 /* Inside an open store batch (ab_store_begin): apply the routing result

@@ -15,7 +15,8 @@
  * in WAL mode with synchronous=FULL (a commit is fsynced before the call
  * returns), foreign_keys=ON and a busy timeout.  Schema changes are
  * numbered steps: a file at version v gets steps v .. n-1, all in the
- * transaction that sets the new user_version.
+ * transaction that sets the new user_version, with foreign keys off (a step
+ * may rebuild a table) and checked before the commit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +58,8 @@ int ab_db_version(sqlite3 *db)
 	return ver;
 }
 
-/* Inside BEGIN IMMEDIATE: run the steps from the file's version on. */
+/* Inside BEGIN IMMEDIATE: run the steps from the file's version on.  0
+ * when the file was up to date, 1 when steps ran, -1 on error. */
 static int migrate(sqlite3 *db, const char *path, const char *who, const char *const *steps,
 	int n_steps, char *err, size_t errsz)
 {
@@ -84,7 +86,27 @@ static int migrate(sqlite3 *db, const char *path, const char *who, const char *c
 			return -1;
 	}
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", n_steps);
-	return exec_open(db, sql, who, path, "setting the schema version", err, errsz);
+	if (exec_open(db, sql, who, path, "setting the schema version", err, errsz) < 0)
+		return -1;
+	return 1;
+}
+
+/* After the steps: no row may refer to one that is not there. */
+static int fk_check(sqlite3 *db, const char *path, const char *who, char *err, size_t errsz)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(err, errsz, "%s %s: after the schema update, table %s refers to rows "
+			"that are not there", who, path, (const char *)sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		snprintf(err, errsz, "%s %s: foreign key check: %s", who, path,
+			sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps, int n_steps,
@@ -93,7 +115,7 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	const char *mode = NULL;
-	int fd;
+	int fd, mig;
 
 	if (!path || !*path) {
 		snprintf(err, errsz, "%s: no path given", who);
@@ -135,17 +157,23 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 	}
 	sqlite3_finalize(st);
 	if (exec_open(db, "PRAGMA synchronous=FULL", who, path, "pragma", err, errsz) < 0 ||
-	    exec_open(db, "PRAGMA foreign_keys=ON", who, path, "pragma", err, errsz) < 0 ||
 	    exec_open(db, "PRAGMA journal_size_limit=" AB_STR(AB_DB_WAL_LIMIT), who, path,
 		"pragma", err, errsz) < 0 ||
+	    exec_open(db, "PRAGMA foreign_keys=OFF", who, path, "pragma", err, errsz) < 0 ||
 	    exec_open(db, "BEGIN IMMEDIATE", who, path, "cannot lock for writing", err,
 		errsz) < 0)
 		goto fail;
-	if (migrate(db, path, who, steps, n_steps, err, errsz) < 0 ||
+	/* Foreign keys are off while the steps run, so that a step may rebuild
+	 * a table others refer to (SQLite's documented way to change a
+	 * table's constraints) without their rows following the old one. */
+	if ((mig = migrate(db, path, who, steps, n_steps, err, errsz)) < 0 ||
+	    (mig > 0 && fk_check(db, path, who, err, errsz) < 0) ||
 	    exec_open(db, "COMMIT", who, path, "commit", err, errsz) < 0) {
 		ab_db_rollback(db);
 		goto fail;
 	}
+	if (exec_open(db, "PRAGMA foreign_keys=ON", who, path, "pragma", err, errsz) < 0)
+		goto fail;
 	return db;
 fail:
 	sqlite3_close(db);

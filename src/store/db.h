@@ -24,8 +24,10 @@
  * 0600) when it does not exist, with WAL, synchronous=FULL,
  * foreign_keys=ON, extended result codes and the busy timeout.  Then, in
  * one BEGIN IMMEDIATE transaction, bring its schema (PRAGMA user_version)
- * to version n_steps: steps[i] is the SQL that takes version i to i + 1;
- * a newer version is refused.  who names the file in messages ("store",
+ * to version n_steps: steps[i] is the SQL that takes version i to i + 1
+ * (run with foreign keys off, so a step may rebuild a table others refer
+ * to; the references are checked before the commit); a newer version is
+ * refused.  who names the file in messages ("store",
  * "inbox": "store PATH: cannot open: ...").  NULL with err on failure. */
 sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps, int n_steps,
 	char *err, size_t errsz);

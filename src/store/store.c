@@ -35,12 +35,17 @@
  * deliver/health.c keeps it here):
  *   channel_health(channel, state, failures, reason, since, last_ok,
  *        last_fail), one row per channel.
+ * Schema version 4 adds people: jobs(..., recipient, recipients) with
+ *        UNIQUE(event_id, channel, recipient) ("" for a channel's job, a
+ *        user name or "@all" for people), delivery_log.recipient, and
+ *        prefs(user, pattern, kind, value, set_at) with prefs_gen (a change
+ *        counter kept by triggers; prefsdb.c).
  * An older store is migrated in place when opened (db.c runs the steps
  * from its version on; a channel_health table that an older alertbridge
  * created outside the versioned schema is kept as it is).
  *
  * Public: ab_store_open, ab_store_close, ab_store_errmsg, ab_store_enqueue,
- * ab_store_enqueue_payload, ab_store_claim, ab_store_claim_batch, ab_job_clear,
+ * ab_store_enqueue_payload, ab_store_enqueue_people, ab_store_claim, ab_store_claim_batch, ab_job_clear,
  * ab_store_finish, ab_store_finish_batch, ab_store_release, ab_store_count_due,
  * ab_store_requeue_running, ab_store_next_due, ab_store_retry,
  * ab_store_retry_dead, ab_store_drop, ab_store_list_jobs, ab_store_list_log,
@@ -74,10 +79,11 @@
 #include "lib/buf.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
+#include "store/prefsdb.h"
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
 #define STORE_CHANNEL_MAX 256      /* channel name length cap */
 #define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
@@ -123,20 +129,22 @@ enum {
 	ST_HEALTH_LIST,
 	ST_CLAIM_PROBE,
 	ST_RESUME,
+	ST_INS_JOB_TO,
 	ST_COUNT_ALL
 };
 _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS");
 
 /* Job columns shared by claim and listing (order matters: see job_fill). */
 #define JOB_COLS "j.id, j.event_id, j.channel, j.kind, COALESCE(j.payload, e.json), " \
-	"j.state, j.attempts, j.created_at, j.next_at, j.updated_at, j.last_error"
+	"j.state, j.attempts, j.created_at, j.next_at, j.updated_at, j.last_error, " \
+	"j.recipient, j.recipients"
 #define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.id = j.event_id "
 /* The first rowid of table whose time column is not older than ?1 (the
  * end of the retention scan), or past the last row. */
 #define PRUNE_BOUND(table, col) "COALESCE((SELECT rowid FROM " table " WHERE " col \
 	" >= ?1 ORDER BY rowid LIMIT 1), 9223372036854775807)"
 #define LOG_COLS "SELECT id, job_id, event_id, channel, at, attempt, status, code, " \
-	"latency_ms, error FROM delivery_log "
+	"latency_ms, error, recipient FROM delivery_log "
 
 static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -145,6 +153,9 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, json, received_at) VALUES(?1, ?2, ?3)",
 	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
 		"attempts, created_at, next_at, updated_at) VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5)",
+	[ST_INS_JOB_TO] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
+		"attempts, created_at, next_at, updated_at, recipient, recipients) "
+		"VALUES(?1, ?2, 0, NULL, 0, 0, ?3, ?3, ?3, ?4, ?5)",
 	[ST_CLAIM_PICK] = "SELECT " JOB_COLS JOB_FROM
 		"WHERE j.state = 0 AND j.next_at <= ?1 ORDER BY j.next_at, j.id LIMIT ?3",
 	[ST_CLAIM_MARK] = "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_until = ?2, "
@@ -152,9 +163,9 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	/* attempt: counts on across a replay (queue retry resets the job's
 	 * retry budget, not the history) */
 	[ST_LOG_ADD] = "INSERT INTO delivery_log(job_id, event_id, channel, at, attempt, status, "
-		"code, latency_ms, error) VALUES(?1, ?2, ?3, ?4, MAX(?5, (SELECT "
+		"code, latency_ms, error, recipient) VALUES(?1, ?2, ?3, ?4, MAX(?5, (SELECT "
 		"COALESCE(MAX(attempt), 0) + 1 FROM delivery_log WHERE job_id = ?1)), ?6, ?7, ?8, "
-		"?9)",
+		"?9, ?10)",
 	[ST_FINISH] = "UPDATE jobs SET state = ?2, next_at = ?3, updated_at = ?4, "
 		"lease_until = NULL, last_error = ?5 WHERE id = ?1 AND state = 1 AND attempts = ?6",
 	[ST_REQUEUE] = "UPDATE jobs SET state = 0, lease_until = NULL, updated_at = ?1 "
@@ -292,9 +303,54 @@ static const char schema_v3_sql[] =
 	" last_ok INTEGER NOT NULL DEFAULT 0,"
 	" last_fail INTEGER NOT NULL DEFAULT 0);";
 
+/* Version 4: people.  A job may be for people (recipient: a user name, or
+ * "@all" for one message to several; recipients: their JSON), so jobs is
+ * rebuilt with UNIQUE(event_id, channel, recipient) - its rows, ids and
+ * id sequence kept, the delivery log still pointing at them (db.c runs
+ * the step with foreign keys off).  The delivery log says whom an attempt
+ * was for; prefs holds each user's preferences, and prefs_gen counts
+ * their changes (triggers), so that a reader knows when to read again. */
+static const char schema_v4_sql[] =
+	"CREATE TABLE jobs_v4 ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event_id TEXT NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" kind INTEGER NOT NULL DEFAULT 0,"
+	" payload TEXT,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" lease_until INTEGER,"
+	" last_error TEXT,"
+	" recipient TEXT NOT NULL DEFAULT '',"
+	" recipients TEXT,"
+	" UNIQUE(event_id, channel, recipient));"
+	"INSERT INTO jobs_v4(id, event_id, channel, kind, payload, state, attempts, created_at,"
+	" next_at, updated_at, lease_until, last_error) SELECT id, event_id, channel, kind,"
+	" payload, state, attempts, created_at, next_at, updated_at, lease_until, last_error"
+	" FROM jobs;"
+	"DELETE FROM sqlite_sequence WHERE name = 'jobs_v4';"
+	"UPDATE sqlite_sequence SET name = 'jobs_v4' WHERE name = 'jobs';"
+	"DROP TABLE jobs;"
+	"ALTER TABLE jobs_v4 RENAME TO jobs;"
+	"CREATE INDEX jobs_due ON jobs(state, next_at);"
+	"ALTER TABLE delivery_log ADD COLUMN recipient TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE prefs (user TEXT NOT NULL, pattern TEXT NOT NULL, kind TEXT NOT NULL,"
+	" value INTEGER NOT NULL, set_at INTEGER NOT NULL, PRIMARY KEY(user, pattern, kind));"
+	"CREATE TABLE prefs_gen (id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
+	"INSERT INTO prefs_gen VALUES (1, 0);"
+	"CREATE TRIGGER prefs_ins AFTER INSERT ON prefs BEGIN"
+	" UPDATE prefs_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER prefs_upd AFTER UPDATE ON prefs BEGIN"
+	" UPDATE prefs_gen SET gen = gen + 1; END;"
+	"CREATE TRIGGER prefs_del AFTER DELETE ON prefs BEGIN"
+	" UPDATE prefs_gen SET gen = gen + 1; END;";
+
 /* schema_steps[v] takes a store at version v to v + 1 (db.c). */
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
-	schema_sql, schema_v2_sql, schema_v3_sql,
+	schema_sql, schema_v2_sql, schema_v3_sql, schema_v4_sql,
 };
 
 /* ab_store_set_fault: which operations fail, and how many more times. */
@@ -461,6 +517,8 @@ void ab_store_close(struct ab_store *s)
 		return;
 	ab_db_finalize(s->st, ST_COUNT_ALL);
 	ab_db_finalize(s->nz, AB_STORE_NOISE_STMTS);
+	ab_db_finalize(s->pf, AB_STORE_PREFS_STMTS);
+	ab_prefs_free(s->prefs);
 	sqlite3_close(s->db);
 	free(s->held);
 	ab_buf_free(&s->json);
@@ -665,6 +723,48 @@ int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
 	return enqueue(s, event_id, NULL, now, kind, payload, channels, n, now, added);
 }
 
+int ab_store_enqueue_people(struct ab_store *s, const char *event_id, const char *channel,
+	const char *recipient, const char *recipients, int64_t now, int *added)
+{
+	sqlite3_stmt *st;
+	int count;
+
+	if (added)
+		*added = 0;
+	if (!event_id_ok(event_id) || !channel_ok(channel) || !recipient || !*recipient ||
+	    strlen(recipient) > STORE_CHANNEL_MAX || !recipients) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: bad job for people (event id, "
+			"channel, recipient or recipients)");
+		goto fail;
+	}
+	if (s->batch_failed) {
+		snprintf(s->err, sizeof s->err, "store: enqueue: the batch was rolled back");
+		return -1;
+	}
+	if (!s->batch && tx_begin(s, "enqueue") < 0)
+		return -1;
+	if (!(st = stmt(s, ST_INS_JOB_TO)))
+		goto fail;
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_text(st, 4, recipient, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, recipients, -1, SQLITE_STATIC);
+	if (ab_store_run(s, st, "enqueue: job for people") < 0)
+		goto fail;
+	count = sqlite3_changes(s->db);
+	if (!s->batch && tx_commit(s, "enqueue: commit") < 0)
+		return -1;
+	if (added)
+		*added = count;
+	return 0;
+fail:
+	tx_rollback(s);
+	if (s->batch)
+		s->batch_failed = true;
+	return -1;
+}
+
 static char *col_dup(sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -696,7 +796,13 @@ static int job_fill(sqlite3_stmt *st, struct ab_job *job)
 		if (!job->last_error)
 			goto nomem;
 	}
-	if (!job->channel || !job->payload)
+	job->recipient = col_dup(st, 11);
+	if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+		job->recipients = col_dup(st, 12);
+		if (!job->recipients)
+			goto nomem;
+	}
+	if (!job->channel || !job->payload || !job->recipient)
 		goto nomem;
 	return 0;
 nomem:
@@ -711,6 +817,8 @@ void ab_job_clear(struct ab_job *job)
 	free(job->channel);
 	free(job->payload);
 	free(job->last_error);
+	free(job->recipient);
+	free(job->recipients);
 	memset(job, 0, sizeof *job);
 }
 
@@ -1035,6 +1143,7 @@ static int finish_one(struct ab_store *s, const struct ab_finish *f)
 		sqlite3_bind_text(st, 9, msg, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 9);
+	sqlite3_bind_text(st, 10, job->recipient ? job->recipient : "", -1, SQLITE_STATIC);
 	if (ab_store_run(s, st, "finish: log") < 0)
 		return -1;
 	if (!(st = stmt(s, ST_FINISH)))
@@ -1279,9 +1388,12 @@ int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log
 		e.code = sqlite3_column_int(st, 7);
 		e.latency_ms = sqlite3_column_int64(st, 8);
 		e.error = col_dup(st, 9);
-		if (!e.channel || (!e.error && sqlite3_column_type(st, 9) != SQLITE_NULL)) {
+		e.recipient = col_dup(st, 10);
+		if (!e.channel || !e.recipient ||
+		    (!e.error && sqlite3_column_type(st, 9) != SQLITE_NULL)) {
 			free(e.channel);
 			free(e.error);
+			free(e.recipient);
 			snprintf(s->err, sizeof s->err, "store: list log: out of memory");
 			sqlite3_reset(st);
 			return -1;
@@ -1289,6 +1401,7 @@ int ab_store_list_log(struct ab_store *s, const char *channel, int limit, ab_log
 		stop = cb(&e, arg);
 		free(e.channel);
 		free(e.error);
+		free(e.recipient);
 	}
 	if (!stop && rc != SQLITE_DONE) {
 		ab_store_set_err(s, "list log");

@@ -35,6 +35,10 @@ struct ab_job {
 	int attempts;            /* attempts made so far */
 	int64_t created_at, next_at, updated_at;  /* ms since epoch */
 	char *last_error;
+	char *recipient;         /* "" for a channel's job; for people: the user's
+				  * name, or "@all" (one message to several) */
+	char *recipients;        /* for people: JSON array of { name, email,
+				  * display_name }, else NULL */
 };
 
 struct ab_log_entry {
@@ -45,6 +49,7 @@ struct ab_log_entry {
 	int code;
 	int attempt;
 	char *error;
+	char *recipient;         /* the job's recipient ("" none) */
 };
 
 struct ab_store *ab_store_open(const char *path, char *err, size_t errsz);
@@ -92,6 +97,17 @@ bool ab_store_room_low(const struct ab_store *s);
 /* Same with an explicit payload/kind (groups, digests, health events). */
 int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
 	const char *payload, const char *const *channels, size_t n, int64_t now, int *added);
+
+/* One job of the stored event event_id for people (the event row must be
+ * stored already, e.g. by ab_store_enqueue in the same batch; the job's
+ * payload is the event): channel, the recipient key (a user name, or "@all"
+ * for one message to several) and the recipients as JSON text (an array of
+ * { name, email, display_name }, which the dispatcher hands to the plugin
+ * as the payload's "recipients").  A job for the same (event id, channel,
+ * recipient) is not added again.  Inside a batch or in its own
+ * transaction; *added (may be NULL) 1 or 0.  0, or -1 on error. */
+int ab_store_enqueue_people(struct ab_store *s, const char *event_id, const char *channel,
+	const char *recipient, const char *recipients, int64_t now, int *added);
 
 /* Claim the oldest due queued job (next_at <= now): it becomes RUNNING with
  * a lease until now + lease_ms.  Returns 1 and fills job, 0 if none is due,

@@ -1,7 +1,8 @@
 /*
  * store_int.h - the inside of struct ab_store, shared by the files of the
  * store layer that write the queue's database (store.c: events, jobs, the
- * delivery log, channel health; noisedb.c: the routing noise tables).
+ * delivery log, channel health; noisedb.c: the routing noise tables;
+ * prefsdb.c: people's preferences).
  * Nothing outside src/store includes it.
  */
 #ifndef AB_STORE_INT_H
@@ -16,11 +17,16 @@
 
 #define AB_STORE_QUEUE_STMTS 40   /* store.c's statements (its enum checks it) */
 #define AB_STORE_NOISE_STMTS 40   /* noisedb.c's statements (its enum checks it) */
+#define AB_STORE_PREFS_STMTS 8    /* prefsdb.c's statements (its enum checks it) */
+
+struct ab_prefs;   /* store/prefsdb.h */
 
 struct ab_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[AB_STORE_QUEUE_STMTS];   /* prepared once, cached */
 	sqlite3_stmt *nz[AB_STORE_NOISE_STMTS];
+	sqlite3_stmt *pf[AB_STORE_PREFS_STMTS];
+	struct ab_prefs *prefs;   /* prefsdb.c's snapshot, or NULL */
 	char err[512];
 	struct ab_buf json;  /* event JSON text, reused across enqueues */
 	bool batch;          /* inside ab_store_begin(): enqueues join one transaction */

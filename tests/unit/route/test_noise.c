@@ -115,7 +115,7 @@ static int in(struct ab_store *st, const char *js, int64_t now)
 	char err[512];
 	json_t *j = json_loads(js, 0, NULL);
 	struct ab_event *ev;
-	struct ab_ingest_outcome o = { -1, false, 0, 0, 0 };
+	struct ab_ingest_outcome o = { -1, false, 0, 0, 0, 0 };
 
 	assert_non_null(j);
 	ev = ab_event_from_json(j, err, sizeof err);
@@ -395,9 +395,17 @@ static void test_migrate_v1(void **state)
 	(void)state;
 	ab_store_close(st);
 	assert_int_equal(sqlite3_open(store_path, &db), SQLITE_OK);
+	/* back to version 1: no noise tables, no health, no people */
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE throttle; DROP TABLE groups; DROP TABLE items;"
-		" DROP TABLE counts; DROP TABLE digests; DROP TABLE reminders; PRAGMA user_version = 1;",
-		NULL, NULL, NULL), SQLITE_OK);
+		" DROP TABLE counts; DROP TABLE digests; DROP TABLE reminders;"
+		" DROP TABLE channel_health; DROP TABLE prefs; DROP TABLE prefs_gen;"
+		" ALTER TABLE delivery_log DROP COLUMN recipient; DROP TABLE jobs;"
+		" CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+		" channel TEXT NOT NULL, kind INTEGER NOT NULL DEFAULT 0, payload TEXT,"
+		" state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+		" created_at INTEGER NOT NULL, next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+		" lease_until INTEGER, last_error TEXT, UNIQUE(event_id, channel));"
+		" PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	st = reopen(NULL);
 	assert_int_equal(in(st, "{\"type\":\"thr.alert\",\"fingerprint\":\"m\"}",
@@ -407,7 +415,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_open(store_path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 3);   /* 3: channel health */
+	assert_int_equal(sqlite3_column_int(q, 0), 4);   /* 4: people */
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	ab_store_close(st);

@@ -28,6 +28,7 @@
 
 #include "lib/buf.h"
 #include "event/event.h"
+#include "store/prefsdb.h"
 #include "store/store.h"
 #include "store/store_int.h"   /* the connection, for checks and hooks */
 
@@ -114,7 +115,7 @@ static void test_open_mode_and_version(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 3);   /* 3: channel health */
+	assert_int_equal(sqlite3_column_int(q, 0), 4);   /* 4: people */
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -365,6 +366,8 @@ static int collect_job(const struct ab_job *job, void *arg)
 		fd->jobs[fd->n].channel = ab_strdup0(job->channel);
 		fd->jobs[fd->n].payload = ab_strdup0(job->payload);
 		fd->jobs[fd->n].last_error = ab_strdup0(job->last_error);
+		fd->jobs[fd->n].recipient = ab_strdup0(job->recipient);
+		fd->jobs[fd->n].recipients = ab_strdup0(job->recipients);
 	}
 	fd->n++;
 	return 0;
@@ -421,6 +424,151 @@ static void test_finish_outcomes(void **state)
 			assert_int_equal(ab_store_drop(f->s, job.id), 1);
 		ab_job_clear(&job);
 	}
+}
+
+/* Jobs for people: one per (event, channel, recipient), beside the
+ * channel's own; claimed with their recipients; logged with the recipient. */
+static int log_recipient(const struct ab_log_entry *e, void *arg)
+{
+	char *out = arg;
+
+	snprintf(out + strlen(out), 64, "%s/%s;", e->channel, e->recipient);
+	return 0;
+}
+
+static void test_people_jobs(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const inbox[] = { "inbox" };
+	char id[40], seen[256] = "";
+	struct ab_job job;
+	struct ab_result ok;
+	int added = -1;
+
+	make_id(id, sizeof id, 7);
+	assert_int_equal(enqueue_n(f->s, 7, inbox, 1, 1000), 1);
+	assert_int_equal(ab_store_enqueue_people(f->s, id, "inbox", "alice",
+		"[{\"name\":\"alice\"}]", 1000, &added), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(ab_store_enqueue_people(f->s, id, "inbox", "bob",
+		"[{\"name\":\"bob\"}]", 1000, &added), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(ab_store_enqueue_people(f->s, id, "inbox", "alice",
+		"[{\"name\":\"alice\"}]", 2000, &added), 0);
+	assert_int_equal(added, 0);   /* the same person again: nothing new */
+	assert_int_equal(ab_store_enqueue_people(f->s, id, "inbox", "", "[]", 1000, &added), -1);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 3);
+	ab_result_set(&ok, AB_OK, 0, NULL);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ab_store_claim(f->s, 5000, 60000, &job), 1);
+		assert_non_null(job.recipient);
+		if (i == 0) {
+			assert_string_equal(job.recipient, "");
+			assert_null(job.recipients);
+		} else {
+			assert_string_equal(job.recipient, i == 1 ? "alice" : "bob");
+			assert_non_null(strstr(job.recipients, job.recipient));
+			assert_non_null(strstr(job.payload, "test event"));   /* the event */
+		}
+		assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, 5001, 0, false), 0);
+		ab_job_clear(&job);
+	}
+	assert_int_equal(ab_store_list_log(f->s, NULL, 10, log_recipient, seen), 0);
+	assert_string_equal(seen, "inbox/bob;inbox/alice;inbox/;");
+}
+
+/* A version 3 store (jobs UNIQUE(event_id, channel), no people) becomes
+ * version 4 when opened: jobs, their ids, the id sequence and the delivery
+ * log's links to them all kept. */
+static void test_migrate_v3(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "a", "b" };
+	struct ab_store *s2;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	char err[512] = "", id[40];
+	struct ab_job job;
+	struct ab_result ok;
+	int added = -1;
+
+	ab_result_set(&ok, AB_OK, 0, NULL);
+	assert_int_equal(enqueue_n(f->s, 1, ch, 2, 1000), 2);
+	assert_int_equal(enqueue_n(f->s, 2, ch, 1, 1000), 1);
+	assert_int_equal(ab_store_claim(f->s, 2000, 60000, &job), 1);
+	assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, 2001, 0, false), 0);
+	ab_job_clear(&job);
+	assert_int_equal(ab_store_drop(f->s, 3), 1);   /* the highest id is gone */
+	ab_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=OFF; BEGIN;"
+		" DROP TABLE prefs; DROP TABLE prefs_gen;"
+		" ALTER TABLE delivery_log DROP COLUMN recipient;"
+		" CREATE TABLE j3 (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+		" channel TEXT NOT NULL, kind INTEGER NOT NULL DEFAULT 0, payload TEXT,"
+		" state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+		" created_at INTEGER NOT NULL, next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+		" lease_until INTEGER, last_error TEXT, UNIQUE(event_id, channel));"
+		" INSERT INTO j3 SELECT id, event_id, channel, kind, payload, state, attempts,"
+		" created_at, next_at, updated_at, lease_until, last_error FROM jobs;"
+		" DELETE FROM sqlite_sequence WHERE name = 'j3';"
+		" UPDATE sqlite_sequence SET name = 'j3' WHERE name = 'jobs';"
+		" DROP TABLE jobs; ALTER TABLE j3 RENAME TO jobs;"
+		" CREATE INDEX jobs_due ON jobs(state, next_at);"
+		" PRAGMA user_version = 3; COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_non_null(s2 = ab_store_open(f->path, err, sizeof err));
+	f->s = s2;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)),"
+		" (SELECT job_id FROM delivery_log), (SELECT seq FROM sqlite_sequence WHERE"
+		" name = 'jobs')", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "1,2");
+	assert_int_equal(sqlite3_column_int(q, 1), 1);   /* the log still points at job 1 */
+	assert_int_equal(sqlite3_column_int(q, 2), 3);   /* the sequence did not go back */
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	/* and it takes people now */
+	make_id(id, sizeof id, 1);
+	assert_int_equal(ab_store_enqueue_people(s2, id, "a", "alice", "[]", 3000, &added), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(ab_store_claim(s2, 9000, 60000, &job), 1);
+	assert_true(job.id == 2 || job.id == 4);
+	ab_job_clear(&job);
+}
+
+/* Preferences: set, replace, unset; the snapshot is read again only when
+ * the table changed, also by another connection. */
+static void test_prefs(void **state)
+{
+	struct fixture *f = *state;
+	const struct ab_prefs *p, *p2;
+	struct ab_store *other;
+	char err[256];
+
+	assert_non_null(p = ab_prefs_current(f->s));
+	assert_int_equal(p->n, 0);
+	assert_int_equal(ab_prefs_set(f->s, "bob", "finding.*", "email", false, 1000), 0);
+	assert_int_equal(ab_prefs_set(f->s, "alice", "scan.*", "*", true, 1000), 0);
+	assert_int_equal(ab_prefs_set(f->s, "bob", "finding.*", "email", true, 2000), 0);
+	assert_non_null(p = ab_prefs_current(f->s));
+	assert_int_equal(p->n, 2);
+	assert_string_equal(p->rows[0].user, "alice");   /* sorted by user */
+	assert_string_equal(p->rows[1].user, "bob");
+	assert_true(p->rows[1].on);                      /* replaced */
+	assert_int_equal(p->rows[1].set_at, 2000);
+	assert_ptr_equal(ab_prefs_current(f->s), p);     /* unchanged: the same snapshot */
+	assert_non_null(other = ab_store_open(f->path, err, sizeof err));
+	assert_int_equal(ab_prefs_unset(other, "bob", "finding.*", NULL), 1);
+	assert_int_equal(ab_prefs_unset(other, "bob", NULL, NULL), 0);
+	ab_store_close(other);
+	assert_non_null(p2 = ab_prefs_current(f->s));
+	assert_int_equal(p2->n, 1);
+	assert_int_equal(ab_prefs_unset(f->s, "alice", "scan.*", "*"), 1);
+	assert_int_equal(ab_prefs_current(f->s)->n, 0);
 }
 
 static void test_retry_and_drop(void **state)
@@ -1004,7 +1152,7 @@ static int health_cb(const struct ab_health_row *r, void *arg)
 	return 0;
 }
 
-/* A version 2 store file opens as version 3: its queue is untouched, the
+/* A version 2 store file opens as version 4: its queue is untouched, the
  * channel_health table is created - or, made by an older dispatcher, kept
  * with its rows. */
 static void test_migrate_v2(void **state)
@@ -1029,7 +1177,7 @@ static void test_migrate_v2(void **state)
 		s = ab_store_open(path, err, sizeof err);
 		if (!s)
 			fail_msg("%s", err);
-		assert_int_equal(count_sql(s, "PRAGMA user_version"), 3);
+		assert_int_equal(count_sql(s, "PRAGMA user_version"), 4);
 		assert_int_equal(ab_store_count(s, AB_JOB_QUEUED), 1);
 		assert_int_equal(ab_store_claim(s, 2000, 1000, &job), 1);
 		assert_string_equal(job.channel, "a");
@@ -1170,6 +1318,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_requeue_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finish_outcomes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry_and_drop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_people_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_finish_after_requeue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_batch, setup, teardown),
