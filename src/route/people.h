@@ -29,7 +29,7 @@
 #include "store/prefsdb.h"
 #include "store/store.h"
 
-/* Why a user gets (or does not get) an event by one kind. */
+/* Why a user receives (or not) an event by one kind. */
 enum ab_person_why {
 	AB_PW_RULE,         /* a rule's recipients */
 	AB_PW_OVERRIDE,     /* a rule's, kept on by system_override against their preference */

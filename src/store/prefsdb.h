@@ -43,7 +43,5 @@ int ab_prefs_unset(struct ab_store *s, const char *user, const char *pattern, co
  * connection last read it.  Borrowed, valid until the next call on this
  * connection or its close; NULL on error (ab_store_errmsg says why). */
 const struct ab_prefs *ab_prefs_current(struct ab_store *s);
-/* For store.c's close. */
-void ab_prefs_free(struct ab_prefs *p);
 
 #endif

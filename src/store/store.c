@@ -79,7 +79,6 @@
 #include "lib/buf.h"
 #include "lib/metrics.h"
 #include "lib/util.h"
-#include "store/prefsdb.h"
 #include "store/store.h"
 #include "store/store_int.h"
 

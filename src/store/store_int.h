@@ -20,6 +20,8 @@
 #define AB_STORE_PREFS_STMTS 8    /* prefsdb.c's statements (its enum checks it) */
 
 struct ab_prefs;   /* store/prefsdb.h */
+/* prefsdb.c: release a snapshot (store.c's close). */
+void ab_prefs_free(struct ab_prefs *p);
 
 struct ab_store {
 	sqlite3 *db;
