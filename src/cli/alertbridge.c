@@ -165,8 +165,8 @@ static const struct command commands[] = {
 		{ "log [--channel NAME] [--json] [-n N]", "delivery log, newest first" },
 		{ "log --channels [--json]", "channel health (healthy, failing, disabled)" } } },
 	{ "inbox", ab_cli_inbox, {
-		{ "inbox [--channel NAME] [--user NAME] list [--unread] [--json] | read ID | "
-		  "remove ID... | clear | owners",
+		{ "inbox [--channel NAME] [--user NAME] list [--unread] [--json] | unread | "
+		  "read ID | remove ID... | clear | owners",
 		  "the inbox channel's alerts: the shared list or a user's own" } } },
 	{ "users", ab_cli_users, {
 		{ "users [--json] [--team NAME]", "the people of the configuration: e-mail, "

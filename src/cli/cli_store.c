@@ -4,8 +4,9 @@
  *   queue retry ID | --dead     make a job (or every dead letter) due now
  *   queue drop ID               delete a job (not a running one)
  *   log [--channel NAME] [--json] [-n N]   the delivery log, newest first
- *   inbox [--channel NAME] [--user NAME] list [--unread] [--json] | read ID |
- *         remove ID... | clear | owners     the shared list, or a user's own
+ *   inbox [--channel NAME] [--user NAME] list [--unread] [--json] | unread |
+ *         read ID | remove ID... | clear | owners   the shared list, or a user's
+ *         own (in people.inbox's channel unless --channel names one)
  *
  * Public: ab_cli_queue, ab_cli_log, ab_cli_inbox (cli.h).
  * Diagnostics: stderr, saying what to do; exit codes from sysexits.h
@@ -46,7 +47,7 @@ static void usage_log(void)
 static void usage_inbox(void)
 {
 	fprintf(stderr, "usage: alertbridge [-c FILE] inbox [--channel NAME] [--user NAME] "
-		"list [--unread] [--json] | read ID | remove ID... | clear | owners\n");
+		"list [--unread] [--json] | unread | read ID | remove ID... | clear | owners\n");
 }
 
 static int print_job(const struct ab_job *j, void *arg)
@@ -297,6 +298,8 @@ int ab_cli_inbox(int argc, char **argv, const struct ab_cli *cli)
 	sub = argv[i++];
 	if (!(cfg = ab_cli_load_config(cli->conf_path)))
 		return EX_CONFIG;
+	if (user && !channel && cfg->people && cfg->people->channel[AB_VIA_INBOX])
+		channel = cfg->people->channel[AB_VIA_INBOX];   /* where personal lists are */
 	if (!(path = inbox_path(cfg, cli->plugin_dir, channel))) {
 		ab_config_free(cfg);
 		return EX_CONFIG;
@@ -313,6 +316,13 @@ int ab_cli_inbox(int argc, char **argv, const struct ab_cli *cli)
 	if (ab_inbox_set_owner(ib, user) < 0) {
 		fprintf(stderr, "alertbridge: %s\n", ab_inbox_errmsg(ib));
 		rc = EX_USAGE;
+	} else if (strcmp(sub, "unread") == 0 && i == argc) {
+		int64_t n = ab_inbox_unread(ib);
+
+		if (n < 0)
+			rc = EX_IOERR;
+		else
+			printf("%lld\n", (long long)n);
 	} else if (strcmp(sub, "owners") == 0 && i == argc) {
 		if (ab_inbox_owners(ib, print_owner, NULL) < 0)
 			rc = EX_IOERR;

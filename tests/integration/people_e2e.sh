@@ -116,7 +116,7 @@ reloads() { grep -c 'configuration reloaded' "$AB_DLOG"; }
 reloaded_after() { [ "$(reloads)" -gt "$1" ]; }
 reload() { local n; n=$(reloads); cp "$1" "$T/ab.conf"; kill -USR1 "$DPID"; wait_for 20 reloaded_after "$n"; }
 
-plan 42
+plan 47
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts users, people and recipients" "$rc" 0
@@ -230,3 +230,31 @@ ok "... the two are gone" nope grep -qwE -- "$1|$2" <<< "$left"
 is "clear all empties alice's list" "$(inbox alice)" ""
 is "... and leaves bob's as it was" "$(inbox bob)" "$bob_before"
 ok "daemon still running" kill -0 "$DPID"
+is "inbox unread: a number for scripts" "$("$AB" -c "$T/ab.conf" inbox --user dave unread)" \
+	"$("$AB" -c "$T/ab.conf" inbox --user dave list --unread --json | grep -c .)"
+
+# --- the shipped example configuration, as a user would start from it
+ab_stop_daemon
+mkdir -p "$T/ex"
+sed -e "s|^state_dir = .*|state_dir = \"$T/ex\";\nplugin_dir = \"$T/plugins\";|" \
+	-e "s|smtp://127.0.0.1:25|smtp://127.0.0.1:$SMTP_PORT|" \
+	"$top_srcdir/conf/examples/people.conf" > "$T/example.conf"
+out=$("$AB" -c "$T/example.conf" check 2>&1); rc=$?
+is "the shipped conf/examples/people.conf passes check" "$rc" 0
+ab_start_daemon "$T/example.conf" || bail "daemon did not start with the example"
+exinbox() { "$AB" -c "$T/example.conf" inbox --user "$1" list --json 2>/dev/null | grep -c "$2"; }
+mail_to() { # mail_to TITLE: the envelope recipients of the mail with TITLE
+	local f; f=$(grep -l -- "$1" "$T/mail"/*.eml 2>/dev/null | head -1)
+	[ -n "$f" ] && $PY -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["rcpt_tos"]))' "${f%.eml}.json"
+}
+ev finding.created "Example SQLi" payments critical |
+	"$AB" -c "$T/example.conf" send - >/dev/null 2>>"$T/cli.log"
+wait_for 20 test "$(exinbox alice 'Example SQLi')" = 1
+wait_for 20 mail_to "Example SQLi" >/dev/null
+is "example: the payments lead gets the mail" "$(mail_to 'Example SQLi')" "alice@example.com"
+is "example: ... and it is in her list, not bob's" "$(exinbox alice 'Example SQLi') $(exinbox bob 'Example SQLi')" "1 0"
+"$AB" -c "$T/example.conf" prefs bob set 'scan.*' inbox on >/dev/null
+ev scan.completed "Example nightly scan" payments low |
+	"$AB" -c "$T/example.conf" send - >/dev/null 2>>"$T/cli.log"
+wait_for 20 test "$(exinbox bob 'Example nightly scan')" = 1
+is "example: bob subscribed to scans gets one in his list" "$(exinbox bob 'Example nightly scan')" 1
