@@ -116,11 +116,20 @@ reloads() { grep -c 'configuration reloaded' "$AB_DLOG"; }
 reloaded_after() { [ "$(reloads)" -gt "$1" ]; }
 reload() { local n; n=$(reloads); cp "$1" "$T/ab.conf"; kill -USR1 "$DPID"; wait_for 20 reloaded_after "$n"; }
 
-plan 47
+plan 49
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts users, people and recipients" "$rc" 0
 like "check notes the user without an address" "$out" "user 'dave' has no e-mail address"
+
+sed 's|people = { email = "mail"; inbox = "inbox";|people = { email = "mail"; inbox = "ops";|' \
+	"$T/ab.conf" > "$T/badpeople.conf"
+out=$("$AB" -c "$T/badpeople.conf" check 2>&1); rc=$?
+like "check refuses a people channel whose plugin cannot address people" "$rc $out" \
+	"^78 .*badpeople.conf:[0-9]+: people: inbox = \"ops\": channel 'ops' \(type file\) cannot deliver to people"
+out=$(printf '{"type":"x.y","title":"t","team":"secops","recipients":[{"email":"evil@example.org"}]}' |
+	"$AB" -c "$T/ab.conf" send - 2>&1); rc=$?
+like "an event cannot name its own recipients" "$rc $out" "^65 .*unknown member 'recipients'"
 
 ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
 
