@@ -176,6 +176,9 @@ static const struct command commands[] = {
 		{ "prefs USER set TYPE KIND on|off",
 		  "TYPE an event type or glob, KIND email|inbox|chat|*; no reload needed" },
 		{ "prefs USER unset TYPE [KIND] | reset", "remove one, or all of the user's" } } },
+	{ "user", ab_cli_user, {
+		{ "user passwd NAME", "set NAME's console password (stdin, or asked on a tty)" },
+		{ "user nopasswd NAME", "remove it: no console sign-in" } } },
 	{ "test", ab_cli_test, {
 		{ "test CHANNEL [--json]", "send a test message through a channel" } } },
 	{ "secret", ab_cli_secret, {

@@ -50,6 +50,7 @@ ab_cli_fn ab_cli_inbox;
 /* cli_people.c: users (the directory), prefs (a user's preferences); the notes check prints about it. */
 ab_cli_fn ab_cli_users;
 ab_cli_fn ab_cli_prefs;
+ab_cli_fn ab_cli_user;
 void ab_cli_users_notes(const struct ab_config *cfg, FILE *out);
 
 /* ---- cli_common.c: shared by the commands ---- */

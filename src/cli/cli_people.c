@@ -10,20 +10,28 @@
  *                                  with the next event (no reload)
  *   prefs USER unset TYPE [KIND]   remove one (or every kind of TYPE)
  *   prefs USER reset               remove all of the user's preferences
+ *   user passwd NAME               set the console password (standard input,
+ *                                  or asked twice on a terminal; Argon2id)
+ *   user nopasswd NAME             remove it: no console sign-in
  *
- * Public: ab_cli_users, ab_cli_prefs (cli.h), ab_cli_users_notes (for check).
+ * Public: ab_cli_users, ab_cli_prefs, ab_cli_user (cli.h), ab_cli_users_notes (for
+ * check).
  * Diagnostics: stderr; EX_USAGE for bad arguments, EX_CONFIG for a
  * configuration that does not load.
  */
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "lib/passwd.h"
 #include "lib/util.h"
+#include "store/logindb.h"
 #include "store/prefsdb.h"
 #include "store/store.h"
 
@@ -268,6 +276,103 @@ int ab_cli_prefs(int argc, char **argv, const struct ab_cli *cli)
 				user, n, n == 1 ? "" : "s");
 		}
 	}
+	ab_store_close(st);
+	ab_config_free(cfg);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ user */
+
+/* One line of standard input without its newline, echo off on a
+ * terminal (prompt on stderr then).  Its length, or -1. */
+static long read_secret_line(const char *prompt, char *out, size_t outsz)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) == 1;
+	size_t n;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else {
+			tty = false;
+		}
+	}
+	if (!fgets(out, (int)outsz, stdin))
+		out[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = strcspn(out, "\r\n");
+	if (!out[n] && n + 1 >= outsz)
+		return -1;   /* longer than the buffer */
+	out[n] = '\0';
+	return (long)n;
+}
+
+int ab_cli_user(int argc, char **argv, const struct ab_cli *cli)
+{
+	char pw[AB_PASSWD_MAX + 2], again[AB_PASSWD_MAX + 2], hash[AB_PASSWD_HASH_MAX];
+	char err[256];
+	struct ab_config *cfg;
+	struct ab_store *st;
+	long n;
+	int rc = 0;
+
+	if (argc != 3 || (strcmp(argv[1], "passwd") && strcmp(argv[1], "nopasswd"))) {
+		fprintf(stderr, "usage: alertbridge [-c FILE] user passwd NAME   (the password "
+			"from standard input, or asked twice on a terminal)\n"
+			"       alertbridge [-c FILE] user nopasswd NAME (no console sign-in)\n");
+		return EX_USAGE;
+	}
+	if (!(cfg = ab_cli_load_config(cli->conf_path)))
+		return EX_CONFIG;
+	if (!strcmp(argv[1], "passwd") && !ab_users_find(cfg->users, cfg->n_users, argv[2])) {
+		fprintf(stderr, "alertbridge: user: no user '%s' in the users section\n", argv[2]);
+		ab_config_free(cfg);
+		return EX_DATAERR;
+	}
+	if (!(st = ab_cli_open_store(cfg))) {
+		ab_config_free(cfg);
+		return EX_CANTCREAT;
+	}
+	if (!strcmp(argv[1], "nopasswd")) {
+		int r = ab_login_delete(st, argv[2]);
+
+		if (r < 0) {
+			fprintf(stderr, "alertbridge: user: %s\n", ab_store_errmsg(st));
+			rc = EX_TEMPFAIL;
+		} else {
+			printf("%s: %s\n", argv[2], r ? "password removed: no console sign-in" :
+				"had no password");
+		}
+		goto done;
+	}
+	n = read_secret_line("New password: ", pw, sizeof pw);
+	if (n >= 0 && isatty(STDIN_FILENO) == 1 &&
+	    (read_secret_line("Again: ", again, sizeof again) < 0 || strcmp(pw, again))) {
+		fprintf(stderr, "alertbridge: user: the passwords differ; nothing changed\n");
+		rc = EX_DATAERR;
+	} else if (n < AB_PASSWD_MIN) {
+		fprintf(stderr, "alertbridge: user: a password needs %d to %d characters; nothing "
+			"changed\n", AB_PASSWD_MIN, AB_PASSWD_MAX);
+		rc = EX_DATAERR;
+	} else if (ab_passwd_hash(pw, (size_t)n, hash, sizeof hash, err, sizeof err) < 0) {
+		fprintf(stderr, "alertbridge: user: %s\n", err);
+		rc = EX_SOFTWARE;
+	} else if (ab_login_set(st, argv[2], hash, ab_now_ms()) < 0) {
+		fprintf(stderr, "alertbridge: user: %s\n", ab_store_errmsg(st));
+		rc = EX_TEMPFAIL;
+	} else {
+		printf("%s: password set (Argon2id); they can sign in to the console\n", argv[2]);
+	}
+	explicit_bzero(pw, sizeof pw);
+	explicit_bzero(again, sizeof again);
+done:
 	ab_store_close(st);
 	ab_config_free(cfg);
 	return rc;

@@ -251,9 +251,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* The route's path for the requests counter (bounded: unknown paths are "other"). */
 static const char *path_label(const char *url)
 {
-	for (size_t i = 0; i < ab_http_n_routes; i++)
-		if (strcmp(ab_http_routes[i].path, url) == 0)
-			return ab_http_routes[i].path;
+	for (size_t i = 0; i < ab_http_n_routes; i++) {
+		const char *p = ab_http_routes[i].path;
+		size_t n = strlen(p);
+
+		if (strcmp(p, url) == 0 || (n > 1 && p[n - 1] == '*' && !strncmp(p, url, n - 1)))
+			return p;
+	}
 	return "other";
 }
 
@@ -273,6 +277,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, struct request *r, const
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (rs->hdr_name && rs->hdr_value)
 		MHD_add_response_header(resp, rs->hdr_name, rs->hdr_value);
+	for (size_t i = 0; i < rs->n_hdrs; i++)
+		MHD_add_response_header(resp, rs->hdrs[i].name, rs->hdrs[i].value);
 	if (close_after)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, (unsigned)rs->status, resp);

@@ -3,7 +3,7 @@
  * check and the JSON answers every handler and error uses (router.h).
  *
  * Public: ab_http_dispatch, ab_http_token_ok, ab_http_error, ab_http_json,
- *   ab_http_resp_init, ab_http_resp_free, ab_http_app_runtime.
+ *   ab_http_resp_init, ab_http_resp_free, ab_http_add_header, ab_http_app_runtime.
  * Diagnostics: none logged; the client gets the JSON error.  Tokens are
  *   never logged nor echoed.
  */
@@ -22,6 +22,27 @@ void ab_http_resp_init(struct ab_http_resp *rs)
 	rs->status = 500;
 	rs->content_type = "application/json";
 	ab_buf_init(&rs->body, AB_HTTP_MAX_RESP);
+}
+
+int ab_http_add_header(struct ab_http_resp *rs, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	int n;
+
+	if (rs->n_hdrs >= AB_HTTP_MAX_HDRS)
+		return -1;
+	v = rs->hdrs[rs->n_hdrs].value;
+	va_start(ap, fmt);
+	n = vsnprintf(v, AB_HTTP_HDR_VALUE_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= AB_HTTP_HDR_VALUE_MAX)
+		return -1;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return -1;   /* no header splitting */
+	rs->hdrs[rs->n_hdrs++].name = name;
+	return 0;
 }
 
 void ab_http_resp_free(struct ab_http_resp *rs)
@@ -108,6 +129,8 @@ static bool path_match(const struct ab_http_route *r, const char *path)
 {
 	size_t n = strlen(r->path);
 
+	if (n > 1 && r->path[n - 1] == '*')   /* a subtree: a trailing star takes /ui/ and below */
+		return strncmp(path, r->path, n - 1) == 0;
 	if (n && r->path[n - 1] == '/')    /* a prefix: something must follow it */
 		return strncmp(path, r->path, n) == 0 && path[n] && !strchr(path + n, '/');
 	return strcmp(path, r->path) == 0;

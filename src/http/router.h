@@ -3,8 +3,10 @@
  * independent of the server library (httpd.c adapts libmicrohttpd to it),
  * so that every handler is a plain function a unit test can call.
  *
- * A route (the table is http/routes.c) is a method, a path (exact, or a prefix ending in '/' for the
- * named endpoints to come: /api/v1/hooks/NAME) and whether it needs a
+ * A route (the table is http/routes.c) is a method, a path (exact; a
+ * prefix ending in '/' for named endpoints, /api/v1/hooks/NAME: one more
+ * segment; or a subtree ending in '*', "/ui/" followed by a star: the path before the '*'
+ * and everything below it) and whether it needs a
  * bearer token.  ab_http_dispatch() finds the route (404 unknown path,
  * 405 with Allow for a known path and another method), checks the token
  * (401 with WWW-Authenticate) and calls the handler.  Every error answer
@@ -60,13 +62,27 @@ struct ab_http_req {
 /* rq's header name, or NULL. */
 const char *ab_http_header(const struct ab_http_req *rq, const char *name);
 
+#define AB_HTTP_MAX_HDRS 10
+#define AB_HTTP_HDR_VALUE_MAX 512
+
 struct ab_http_resp {
 	int status;
 	const char *content_type;      /* static */
 	struct ab_buf body;
 	const char *hdr_name, *hdr_value;   /* one extra header (static), or NULL */
 	char hdr_buf[128];             /* hdr_value may point here */
+	struct {                       /* more headers (ab_http_add_header) */
+		const char *name;      /* static */
+		char value[AB_HTTP_HDR_VALUE_MAX];
+	} hdrs[AB_HTTP_MAX_HDRS];
+	size_t n_hdrs;
 };
+
+/* Add a header (name static; the value formatted, at most
+ * AB_HTTP_HDR_VALUE_MAX - 1 bytes, control characters refused).  0, or -1
+ * when the list is full or the value is bad (nothing added). */
+int ab_http_add_header(struct ab_http_resp *rs, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 typedef void (*ab_http_handler)(struct ab_http_app *app, const struct ab_http_req *rq,
 	struct ab_http_resp *rs);

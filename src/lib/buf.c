@@ -103,6 +103,23 @@ int ab_buf_puts(struct ab_buf *b, const char *s)
 	return ab_buf_append(b, s, strlen(s));
 }
 
+int ab_buf_put_html(struct ab_buf *b, const char *s)
+{
+	const char *run = s;
+
+	for (; *s; s++) {
+		const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" :
+			*s == '"' ? "&quot;" : *s == '\'' ? "&#39;" : NULL;
+
+		if (!e)
+			continue;
+		if (ab_buf_append(b, run, (size_t)(s - run)) < 0 || ab_buf_puts(b, e) < 0)
+			return -1;
+		run = s + 1;
+	}
+	return ab_buf_append(b, run, (size_t)(s - run));
+}
+
 int ab_buf_putc(struct ab_buf *b, char c)
 {
 	return ab_buf_append(b, &c, 1);

@@ -42,6 +42,8 @@ void ab_buf_reset(struct ab_buf *b);           /* len = 0, keeps memory */
  * set, errno EMSGSIZE) or on ENOMEM (oom and overflow set, errno ENOMEM). */
 int ab_buf_append(struct ab_buf *b, const void *p, size_t n);
 int ab_buf_puts(struct ab_buf *b, const char *s);
+/* s escaped for HTML text and quoted attribute values (& < > " '). */
+int ab_buf_put_html(struct ab_buf *b, const char *s);
 int ab_buf_putc(struct ab_buf *b, char c);
 int ab_buf_printf(struct ab_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ab_buf_vprintf(struct ab_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

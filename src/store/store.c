@@ -40,6 +40,8 @@
  *        user name or "@all" for people), delivery_log.recipient, and
  *        prefs(user, pattern, kind, value, set_at) with prefs_gen (a change
  *        counter kept by triggers; prefsdb.c).
+ * Schema version 5 adds logins(user, hash, set_at): the web console's
+ *        passwords as Argon2id hashes (logindb.c).
  * An older store is migrated in place when opened (db.c runs the steps
  * from its version on; a channel_health table that an older alertbridge
  * created outside the versioned schema is kept as it is).
@@ -82,7 +84,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
 #define STORE_CHANNEL_MAX 256      /* channel name length cap */
 #define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
@@ -347,9 +349,15 @@ static const char schema_v4_sql[] =
 	"CREATE TRIGGER prefs_del AFTER DELETE ON prefs BEGIN"
 	" UPDATE prefs_gen SET gen = gen + 1; END;";
 
+/* Version 5: the web console's local accounts (logindb.c): an Argon2id
+ * hash per user name. */
+static const char schema_v5_sql[] =
+	"CREATE TABLE logins (user TEXT PRIMARY KEY, hash TEXT NOT NULL,"
+	" set_at INTEGER NOT NULL);";
+
 /* schema_steps[v] takes a store at version v to v + 1 (db.c). */
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
-	schema_sql, schema_v2_sql, schema_v3_sql, schema_v4_sql,
+	schema_sql, schema_v2_sql, schema_v3_sql, schema_v4_sql, schema_v5_sql,
 };
 
 /* ab_store_set_fault: which operations fail, and how many more times. */
@@ -517,6 +525,7 @@ void ab_store_close(struct ab_store *s)
 	ab_db_finalize(s->st, ST_COUNT_ALL);
 	ab_db_finalize(s->nz, AB_STORE_NOISE_STMTS);
 	ab_db_finalize(s->pf, AB_STORE_PREFS_STMTS);
+	ab_db_finalize(s->lg, AB_STORE_LOGIN_STMTS);
 	ab_prefs_free(s->prefs);
 	sqlite3_close(s->db);
 	free(s->held);

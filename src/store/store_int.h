@@ -2,7 +2,7 @@
  * store_int.h - the inside of struct ab_store, shared by the files of the
  * store layer that write the queue's database (store.c: events, jobs, the
  * delivery log, channel health; noisedb.c: the routing noise tables;
- * prefsdb.c: people's preferences).
+ * prefsdb.c: people's preferences; logindb.c: the console's passwords).
  * Nothing outside src/store includes it.
  */
 #ifndef AB_STORE_INT_H
@@ -18,6 +18,7 @@
 #define AB_STORE_QUEUE_STMTS 40   /* store.c's statements (its enum checks it) */
 #define AB_STORE_NOISE_STMTS 40   /* noisedb.c's statements (its enum checks it) */
 #define AB_STORE_PREFS_STMTS 8    /* prefsdb.c's statements (its enum checks it) */
+#define AB_STORE_LOGIN_STMTS 4    /* logindb.c's statements (its enum checks it) */
 
 struct ab_prefs;   /* store/prefsdb.h */
 /* prefsdb.c: release a snapshot (store.c's close). */
@@ -28,6 +29,7 @@ struct ab_store {
 	sqlite3_stmt *st[AB_STORE_QUEUE_STMTS];   /* prepared once, cached */
 	sqlite3_stmt *nz[AB_STORE_NOISE_STMTS];
 	sqlite3_stmt *pf[AB_STORE_PREFS_STMTS];
+	sqlite3_stmt *lg[AB_STORE_LOGIN_STMTS];
 	struct ab_prefs *prefs;   /* prefsdb.c's snapshot, or NULL */
 	char err[512];
 	struct ab_buf json;  /* event JSON text, reused across enqueues */

@@ -115,7 +115,7 @@ static void test_open_mode_and_version(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 4);   /* 4: people */
+	assert_int_equal(sqlite3_column_int(q, 0), 5);   /* 5: logins */
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -503,7 +503,7 @@ static void test_migrate_v3(void **state)
 	f->s = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=OFF; BEGIN;"
-		" DROP TABLE prefs; DROP TABLE prefs_gen;"
+		" DROP TABLE prefs; DROP TABLE prefs_gen; DROP TABLE logins;"
 		" ALTER TABLE delivery_log DROP COLUMN recipient;"
 		" CREATE TABLE j3 (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
 		" channel TEXT NOT NULL, kind INTEGER NOT NULL DEFAULT 0, payload TEXT,"
@@ -1152,7 +1152,7 @@ static int health_cb(const struct ab_health_row *r, void *arg)
 	return 0;
 }
 
-/* A version 2 store file opens as version 4: its queue is untouched, the
+/* A version 2 store file opens as version 5: its queue is untouched, the
  * channel_health table is created - or, made by an older dispatcher, kept
  * with its rows. */
 static void test_migrate_v2(void **state)
@@ -1177,7 +1177,7 @@ static void test_migrate_v2(void **state)
 		s = ab_store_open(path, err, sizeof err);
 		if (!s)
 			fail_msg("%s", err);
-		assert_int_equal(count_sql(s, "PRAGMA user_version"), 4);
+		assert_int_equal(count_sql(s, "PRAGMA user_version"), 5);
 		assert_int_equal(ab_store_count(s, AB_JOB_QUEUED), 1);
 		assert_int_equal(ab_store_claim(s, 2000, 1000, &job), 1);
 		assert_string_equal(job.channel, "a");

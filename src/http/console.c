@@ -1,0 +1,762 @@
+/*
+ * console.c - the web console under /ui/: server-rendered pages of the
+ * notification center for the users of the configuration - sign-in, the
+ * bell (unread count) and the personal alert list (read, remove selected,
+ * clear all), one alert with its event.  Plain HTML forms; a little
+ * plain JavaScript (served here, no asset from elsewhere) only refreshes
+ * the bell.
+ *
+ * Public: ab_http_get_ui, ab_http_post_ui (routes.c).
+ *
+ * Security: every page but the sign-in needs a session (session.h: a
+ * cookie "ab_session", HttpOnly, Secure, SameSite=Strict, Path=/ui/);
+ * every POST carries the session's CSRF token (the sign-in form a
+ * double-submit token of its own) and is refused 403 without it; each
+ * user reaches their own list only (the inbox handle is scoped to them:
+ * another user's alert id is "not found"); sign-ins are throttled per
+ * client address and per user name (429 with Retry-After), and an unknown
+ * user costs as long as a wrong password; every answer carries a strict
+ * Content-Security-Policy (no inline script or style, no frames), nosniff,
+ * no referrer, no caching.  Everything from an alert is HTML-escaped;
+ * links only for http(s) URLs.
+ *
+ * Diagnostics: sign-ins and sign-outs are logged at info (user and client
+ * address, never a password or a session id); failed ones at notice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "http/console.h"
+#include "http/session.h"
+#include "lib/hmac.h"
+#include "lib/log.h"
+#include "lib/passwd.h"
+#include "lib/util.h"
+#include "deliver/runtime.h"
+#include "store/inboxdb.h"
+#include "store/logindb.h"
+
+#define COOKIE "ab_session"
+#define LOGIN_COOKIE "ab_login"
+#define FORM_VALUE_MAX 1100          /* a password, a user name, a token, an id */
+#define LIST_MAX 500                 /* alerts shown on the list page */
+#define IDS_MAX 256                  /* alerts one "remove" takes */
+
+static const char csp[] = "default-src 'none'; style-src 'self'; script-src 'self'; "
+	"img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+	"base-uri 'none'";
+
+/* ------------------------------------------------------------ requests */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode one application/x-www-form-urlencoded value s[0..n) into out
+ * (NUL-terminated).  0, or -1 when it does not fit or has a NUL. */
+static int form_decode(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+			   hexval(s[i + 2]) >= 0) {
+			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+			i += 2;
+		}
+		if (c == 0 || o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The k-th (from 0) value of field name in a form body: 1, 0 when absent,
+ * -1 when malformed. */
+static int form_get(const char *body, const char *name, int k, char *out, size_t outsz)
+{
+	size_t nl = strlen(name);
+	const char *p = body;
+
+	while (p && *p) {
+		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+
+		if (eq && (size_t)(eq - p) == nl && !strncmp(p, name, nl) && k-- == 0)
+			return form_decode(eq + 1, (size_t)(end - eq - 1), out, outsz) < 0 ? -1 : 1;
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The value of cookie name into out: 1, or 0. */
+static int cookie_get(const struct ab_http_req *rq, const char *name, char *out, size_t outsz)
+{
+	const char *h = ab_http_header(rq, "Cookie");
+	size_t nl = strlen(name);
+
+	while (h && *h) {
+		while (*h == ' ' || *h == ';')
+			h++;
+		const char *end = h + strcspn(h, ";");
+
+		if (!strncmp(h, name, nl) && h[nl] == '=') {
+			size_t vl = (size_t)(end - h - (long)nl - 1);
+
+			if (vl >= outsz)
+				return 0;
+			memcpy(out, h + nl + 1, vl);
+			out[vl] = '\0';
+			return 1;
+		}
+		h = end;
+	}
+	return 0;
+}
+
+static bool token_eq(const char *a, const char *b)
+{
+	return strlen(a) == AB_SESSION_TOKEN_LEN && strlen(b) == AB_SESSION_TOKEN_LEN &&
+		ab_mem_equal_ct(a, b, AB_SESSION_TOKEN_LEN);
+}
+
+/* ------------------------------------------------------------ answers */
+
+static void headers(struct ab_http_resp *rs)
+{
+	ab_http_add_header(rs, "Content-Security-Policy", "%s", csp);
+	ab_http_add_header(rs, "X-Content-Type-Options", "nosniff");
+	ab_http_add_header(rs, "Referrer-Policy", "no-referrer");
+	ab_http_add_header(rs, "X-Frame-Options", "DENY");
+}
+
+static void redirect(struct ab_http_resp *rs, const char *to)
+{
+	rs->status = 303;
+	rs->content_type = "text/html; charset=utf-8";
+	ab_buf_reset(&rs->body);
+	headers(rs);
+	ab_http_add_header(rs, "Location", "%s", to);
+}
+
+static void set_cookie(struct ab_http_resp *rs, const char *name, const char *value,
+	int64_t max_age_s)
+{
+	ab_http_add_header(rs, "Set-Cookie", "%s=%s; Path=/ui/; Max-Age=%lld; HttpOnly; Secure; "
+		"SameSite=Strict", name, value, (long long)max_age_s);
+}
+
+static void page_begin(struct ab_http_resp *rs, int status, const char *title,
+	const struct ab_session *s, int64_t unread)
+{
+	struct ab_buf *b = &rs->body;
+
+	rs->status = status;
+	rs->content_type = "text/html; charset=utf-8";
+	ab_buf_reset(b);
+	headers(rs);
+	ab_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+		"<title>");
+	ab_buf_put_html(b, title);
+	ab_buf_puts(b, " - alertbridge</title><link rel=\"stylesheet\" href=\"/ui/static/app.css\">"
+		"<script src=\"/ui/static/app.js\" defer></script></head><body>\n"
+		"<header><a class=\"brand\" href=\"/ui/\">alertbridge</a>");
+	if (s) {
+		ab_buf_printf(b, "<a class=\"bell\" href=\"/ui/\" aria-label=\"%lld unread alerts\">"
+			"<svg aria-hidden=\"true\" width=\"18\" height=\"18\" viewBox=\"0 0 24 24\">"
+			"<path fill=\"currentColor\" d=\"M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 "
+			"12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 "
+			"2v1h18v-1l-2-2z\"/></svg> <span id=\"unread\" "
+			"aria-live=\"polite\">%lld</span></a>", (long long)unread, (long long)unread);
+		ab_buf_puts(b, "<span class=\"who\">");
+		ab_buf_put_html(b, s->user);
+		ab_buf_puts(b, "</span><form method=\"post\" action=\"/ui/logout\" class=\"inline\">"
+			"<input type=\"hidden\" name=\"csrf\" value=\"");
+		ab_buf_puts(b, s->csrf);
+		ab_buf_puts(b, "\"><button type=\"submit\">Sign out</button></form>");
+	}
+	ab_buf_puts(b, "</header>\n<main>\n<h1>");
+	ab_buf_put_html(b, title);
+	ab_buf_puts(b, "</h1>\n");
+}
+
+static void page_end(struct ab_http_resp *rs)
+{
+	ab_buf_puts(&rs->body, "</main></body></html>\n");
+}
+
+static void message_page(struct ab_http_resp *rs, int status, const char *title,
+	const char *text, const struct ab_session *s)
+{
+	page_begin(rs, status, title, s, 0);
+	ab_buf_puts(&rs->body, "<p role=\"alert\">");
+	ab_buf_put_html(&rs->body, text);
+	ab_buf_puts(&rs->body, "</p><p><a href=\"/ui/\">Back to the alerts</a></p>\n");
+	page_end(rs);
+}
+
+/* ------------------------------------------------------------ state */
+
+/* The signed-in user's session (still a user of the configuration), or 0. */
+static int signed_in(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_session *s)
+{
+	char id[AB_SESSION_TOKEN_LEN + 8];
+	struct ab_runtime *rt;
+	bool known = false;
+
+	if (!cookie_get(rq, COOKIE, id, sizeof id) || !ab_session_find(id, ab_now_ms(), s))
+		return 0;
+	if ((rt = ab_http_app_runtime(app))) {
+		known = ab_users_find(rt->cfg->users, rt->cfg->n_users, s->user) != NULL;
+		ab_runtime_unref(rt);
+	}
+	if (!known)
+		ab_session_end(id);   /* removed from the configuration: signed out */
+	return known;
+}
+
+/* The user's own alert list: the people section's inbox channel (else the
+ * first inbox channel).  NULL with a message in err. */
+static struct ab_inbox *open_list(struct ab_http_app *app, const char *user, char *err,
+	size_t errsz)
+{
+	struct ab_runtime *rt = ab_http_app_runtime(app);
+	const struct ab_config *cfg;
+	const char *ch = NULL;
+	struct ab_inbox *ib = NULL;
+	char *path = NULL;
+
+	if (!rt) {
+		snprintf(err, errsz, "the daemon is reloading; try again");
+		return NULL;
+	}
+	cfg = rt->cfg;
+	if (cfg->people && cfg->people->channel[AB_VIA_INBOX])
+		ch = cfg->people->channel[AB_VIA_INBOX];
+	for (size_t i = 0; !ch && i < cfg->n_channels; i++)
+		if (!strcmp(cfg->channels[i].type, "inbox"))
+			ch = cfg->channels[i].name;
+	if (!ch)
+		snprintf(err, errsz, "no inbox channel is configured (people = { inbox = ... })");
+	else if ((path = ab_channel_data_file(cfg, NULL, ch, err, errsz)))
+		ib = ab_inbox_open(path, err, errsz);
+	if (ib && ab_inbox_set_owner(ib, user) < 0) {
+		snprintf(err, errsz, "%s", ab_inbox_errmsg(ib));
+		ab_inbox_close(ib);
+		ib = NULL;
+	}
+	free(path);
+	ab_runtime_unref(rt);
+	return ib;
+}
+
+/* ------------------------------------------------------------ pages */
+
+static void login_page(struct ab_http_resp *rs, int status, const char *msg)
+{
+	char tok[AB_SESSION_TOKEN_LEN + 1];
+	struct ab_buf *b = &rs->body;
+
+	if (ab_session_token(tok) < 0) {
+		message_page(rs, 500, "Sign in", "No random numbers: try again.", NULL);
+		return;
+	}
+	page_begin(rs, status, "Sign in", NULL, 0);
+	set_cookie(rs, LOGIN_COOKIE, tok, 3600);
+	if (msg) {
+		ab_buf_puts(b, "<p class=\"error\" role=\"alert\">");
+		ab_buf_put_html(b, msg);
+		ab_buf_puts(b, "</p>\n");
+	}
+	ab_buf_printf(b, "<form method=\"post\" action=\"/ui/login\" class=\"login\">"
+		"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+		"<label for=\"user\">User name</label>"
+		"<input id=\"user\" name=\"user\" autocomplete=\"username\" required autofocus>"
+		"<label for=\"password\">Password</label>"
+		"<input id=\"password\" name=\"password\" type=\"password\" "
+		"autocomplete=\"current-password\" required>"
+		"<button type=\"submit\">Sign in</button></form>\n", tok);
+	page_end(rs);
+}
+
+static const char *sev_class(const char *sev)
+{
+	static const char *const known[] = { "critical", "high", "medium", "low", "info" };
+
+	for (size_t i = 0; sev && i < sizeof known / sizeof known[0]; i++)
+		if (!strcasecmp(sev, known[i]))
+			return known[i];
+	return "info";
+}
+
+static bool http_url(const char *u)
+{
+	return u && (!strncmp(u, "https://", 8) || !strncmp(u, "http://", 7));
+}
+
+struct list_ctx {
+	struct ab_buf *b;
+	int n;
+};
+
+static int list_item(const struct ab_inbox_item *it, void *arg)
+{
+	struct list_ctx *lc = arg;
+	struct ab_buf *b = lc->b;
+	json_t *p = json_loads(it->json, 0, NULL);
+	const char *url = json_string_value(json_object_get(p, "url"));
+	char at[AB_RFC3339_MAX];
+
+	if (lc->n++ >= LIST_MAX) {
+		json_decref(p);
+		return 1;
+	}
+	ab_time_format_rfc3339(it->created_at, at, sizeof at);
+	ab_buf_printf(b, "<li class=\"alert %s\">", it->read ? "read" : "unread");
+	ab_buf_printf(b, "<input type=\"checkbox\" name=\"id\" value=\"%lld\" id=\"a%lld\" "
+		"aria-label=\"select\">", (long long)it->id, (long long)it->id);
+	ab_buf_printf(b, "<span class=\"sev sev-%s\">", sev_class(it->severity));
+	ab_buf_put_html(b, it->severity ? it->severity : "info");
+	ab_buf_printf(b, "</span> <a class=\"title\" href=\"/ui/alert/%lld\">", (long long)it->id);
+	ab_buf_put_html(b, it->title ? it->title : "(no title)");
+	ab_buf_puts(b, "</a> <time datetime=\"");
+	ab_buf_puts(b, at);
+	ab_buf_puts(b, "\">");
+	ab_buf_puts(b, at);
+	ab_buf_puts(b, "</time>");
+	if (http_url(url)) {
+		ab_buf_puts(b, " <a class=\"source\" rel=\"noopener noreferrer\" href=\"");
+		ab_buf_put_html(b, url);
+		ab_buf_puts(b, "\">source</a>");
+	}
+	if (!it->read)
+		ab_buf_printf(b, " <button type=\"submit\" formaction=\"/ui/read\" name=\"read\" "
+			"value=\"%lld\">Mark read</button>", (long long)it->id);
+	ab_buf_puts(b, "</li>\n");
+	json_decref(p);
+	return 0;
+}
+
+static void list_page(struct ab_http_app *app, const struct ab_session *s,
+	struct ab_http_resp *rs)
+{
+	struct ab_inbox *ib;
+	struct list_ctx lc;
+	char err[512];
+	int64_t unread, total;
+
+	if (!(ib = open_list(app, s->user, err, sizeof err))) {
+		message_page(rs, 503, "Alerts", err, s);
+		return;
+	}
+	unread = ab_inbox_unread(ib);
+	total = ab_inbox_total(ib);
+	page_begin(rs, 200, "Alerts", s, unread);
+	lc.b = &rs->body;
+	lc.n = 0;
+	ab_buf_printf(&rs->body, "<p class=\"count\">%lld unread of %lld</p>\n",
+		(long long)(unread < 0 ? 0 : unread), (long long)(total < 0 ? 0 : total));
+	ab_buf_printf(&rs->body, "<form method=\"post\" action=\"/ui/remove\" id=\"list\">"
+		"<input type=\"hidden\" name=\"csrf\" value=\"%s\"><ul class=\"alerts\">\n",
+		s->csrf);
+	if (ab_inbox_list(ib, false, list_item, &lc) < 0)
+		ab_buf_puts(&rs->body, "<li role=\"alert\">The list cannot be read now.</li>\n");
+	if (!lc.n)
+		ab_buf_puts(&rs->body, "<li class=\"empty\">No alerts.</li>\n");
+	ab_buf_puts(&rs->body, "</ul>");
+	if (lc.n)
+		ab_buf_puts(&rs->body, "<div class=\"actions\"><button type=\"submit\" "
+			"id=\"remove\">Remove selected</button> <a class=\"button\" id=\"clear\" "
+			"href=\"/ui/clear\">Clear all</a></div>");
+	ab_buf_puts(&rs->body, "</form>\n");
+	page_end(rs);
+	ab_inbox_close(ib);
+}
+
+struct one_ctx {
+	struct ab_buf *b;
+};
+
+static void row(struct ab_buf *b, const char *name, const char *value)
+{
+	if (!value || !*value)
+		return;
+	ab_buf_puts(b, "<tr><th scope=\"row\">");
+	ab_buf_put_html(b, name);
+	ab_buf_puts(b, "</th><td>");
+	if (http_url(value)) {
+		ab_buf_puts(b, "<a rel=\"noopener noreferrer\" href=\"");
+		ab_buf_put_html(b, value);
+		ab_buf_puts(b, "\">");
+		ab_buf_put_html(b, value);
+		ab_buf_puts(b, "</a>");
+	} else {
+		ab_buf_put_html(b, value);
+	}
+	ab_buf_puts(b, "</td></tr>\n");
+}
+
+static int one_item(const struct ab_inbox_item *it, void *arg)
+{
+	struct one_ctx *oc = arg;
+	struct ab_buf *b = oc->b;
+	json_t *p = json_loads(it->json, 0, NULL), *v, *origin;
+	const char *k;
+	char at[AB_RFC3339_MAX], *txt;
+
+	ab_time_format_rfc3339(it->created_at, at, sizeof at);
+	ab_buf_puts(b, "<table class=\"event\">\n");
+	row(b, "Title", it->title);
+	row(b, "Severity", it->severity);
+	row(b, "Type", it->type);
+	row(b, "Received", at);
+	json_object_foreach(p, k, v) {
+		if (json_is_string(v) && strcmp(k, "title") && strcmp(k, "severity") &&
+		    strcmp(k, "type"))
+			row(b, k, json_string_value(v));
+	}
+	ab_buf_puts(b, "</table>\n");
+	if ((v = json_object_get(p, "fields")) && json_object_size(v)) {
+		ab_buf_puts(b, "<h2>Fields</h2><table class=\"event\">\n");
+		json_object_foreach(v, k, origin) {
+			txt = json_is_string(origin) ? NULL : json_dumps(origin, JSON_COMPACT |
+				JSON_ENCODE_ANY);
+			row(b, k, txt ? txt : json_string_value(origin));
+			free(txt);
+		}
+		ab_buf_puts(b, "</table>\n");
+	}
+	if ((origin = json_object_get(p, "origin")) && json_object_size(origin)) {
+		ab_buf_puts(b, "<h2>Origin</h2><table class=\"event\">\n");
+		json_object_foreach(origin, k, v) {
+			txt = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			row(b, k, txt ? txt : json_string_value(v));
+			free(txt);
+		}
+		ab_buf_puts(b, "</table>\n");
+	}
+	json_decref(p);
+	return 0;
+}
+
+static void alert_page(struct ab_http_app *app, const struct ab_session *s, const char *sid,
+	struct ab_http_resp *rs)
+{
+	struct ab_inbox *ib;
+	char err[512], *end;
+	long long id = strtoll(sid, &end, 10);
+	struct one_ctx oc;
+	struct ab_buf body = AB_BUF_INIT(1024 * 1024);
+	int r;
+
+	if (*end || id <= 0) {
+		message_page(rs, 404, "Not found", "There is no such alert in your list.", s);
+		return;
+	}
+	if (!(ib = open_list(app, s->user, err, sizeof err))) {
+		message_page(rs, 503, "Alert", err, s);
+		return;
+	}
+	oc.b = &body;
+	r = ab_inbox_read(ib, id, one_item, &oc);   /* reading marks it read */
+	if (r <= 0) {
+		message_page(rs, r == 0 ? 404 : 503, r == 0 ? "Not found" : "Alert", r == 0 ?
+			"There is no such alert in your list." : "The list cannot be read now.", s);
+	} else {
+		page_begin(rs, 200, "Alert", s, ab_inbox_unread(ib));
+		ab_buf_append(&rs->body, ab_buf_cstr(&body), body.len);
+		ab_buf_puts(&rs->body, "<p><a href=\"/ui/\">Back to the alerts</a></p>\n");
+		page_end(rs);
+	}
+	ab_buf_free(&body);
+	ab_inbox_close(ib);
+}
+
+static void clear_page(const struct ab_session *s, struct ab_http_resp *rs)
+{
+	page_begin(rs, 200, "Clear all alerts?", s, 0);
+	ab_buf_printf(&rs->body, "<p>This removes every alert of your list (only yours). It "
+		"cannot be undone.</p><form method=\"post\" action=\"/ui/clear\">"
+		"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+		"<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
+		"<button type=\"submit\" id=\"confirm-clear\">Clear all</button> "
+		"<a href=\"/ui/\">Cancel</a></form>\n", s->csrf);
+	page_end(rs);
+}
+
+/* ------------------------------------------------------------ static */
+
+static const char app_css[] =
+	":root{--fg:#1b1b1b;--bg:#fff;--mute:#555;--line:#ccc;--link:#0b5cad}"
+	"body{font:16px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg);margin:0}"
+	"header{display:flex;gap:1em;align-items:center;flex-wrap:wrap;padding:.5em 1em;"
+	"border-bottom:1px solid var(--line)}"
+	"header .brand{font-weight:bold;margin-right:auto}"
+	".bell{display:inline-flex;align-items:center;gap:.25em;text-decoration:none}"
+	"a{color:var(--link)}main{padding:0 1em 2em;max-width:60em}"
+	".inline{display:inline}button,.button{font:inherit;padding:.35em .8em;"
+	"border:1px solid #444;border-radius:4px;background:#f3f3f3;color:var(--fg);"
+	"text-decoration:none;cursor:pointer}"
+	"button:focus,a:focus,input:focus{outline:3px solid #f0a000;outline-offset:2px}"
+	"ul.alerts{list-style:none;padding:0}"
+	"li.alert{padding:.5em 0;border-bottom:1px solid var(--line);display:flex;gap:.5em;"
+	"flex-wrap:wrap;align-items:center}"
+	"li.unread .title{font-weight:bold}li.read .title{color:var(--mute)}"
+	".sev{font-size:.8em;padding:.1em .5em;border-radius:3px;color:#fff;text-transform:uppercase}"
+	".sev-critical{background:#8b0000}.sev-high{background:#b23c00}.sev-medium{background:#7a5c00}"
+	".sev-low{background:#245e9f}.sev-info{background:#4d4d4d}"
+	"time{color:var(--mute);font-size:.9em}.error{color:#8b0000}"
+	"form.login{display:grid;gap:.4em;max-width:20em}"
+	"table.event{border-collapse:collapse}table.event th,table.event td{text-align:left;"
+	"padding:.2em .6em;border-bottom:1px solid var(--line);vertical-align:top;"
+	"word-break:break-word}"
+	".actions{margin-top:1em;display:flex;gap:1em}\n";
+
+/* The bell: refresh the unread count every 5 s (the page works without). */
+static const char app_js[] =
+	"'use strict';\n"
+	"(function () {\n"
+	"  var el = document.getElementById('unread');\n"
+	"  if (!el || !window.fetch) return;\n"
+	"  setInterval(function () {\n"
+	"    fetch('/ui/unread', { credentials: 'same-origin' }).then(function (r) {\n"
+	"      return r.ok ? r.json() : null;\n"
+	"    }).then(function (j) {\n"
+	"      if (j && typeof j.unread === 'number') {\n"
+	"        el.textContent = String(j.unread);\n"
+	"        el.parentNode.setAttribute('aria-label', j.unread + ' unread alerts');\n"
+	"      }\n"
+	"    }).catch(function () {});\n"
+	"  }, 5000);\n"
+	"})();\n";
+
+static void static_file(struct ab_http_resp *rs, const char *type, const char *body)
+{
+	rs->status = 200;
+	rs->content_type = type;
+	ab_buf_reset(&rs->body);
+	headers(rs);
+	ab_buf_puts(&rs->body, body);
+}
+
+/* ------------------------------------------------------------ handlers */
+
+void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs)
+{
+	const char *sub = rq->path + 4;   /* after "/ui/" */
+	struct ab_session s;
+
+	if (!strcmp(sub, "static/app.css")) {
+		static_file(rs, "text/css; charset=utf-8", app_css);
+		return;
+	}
+	if (!strcmp(sub, "static/app.js")) {
+		static_file(rs, "text/javascript; charset=utf-8", app_js);
+		return;
+	}
+	if (!strcmp(sub, "login")) {
+		if (signed_in(app, rq, &s))
+			redirect(rs, "/ui/");
+		else
+			login_page(rs, 200, NULL);
+		return;
+	}
+	if (!signed_in(app, rq, &s)) {
+		if (!strcmp(sub, "unread")) {
+			ab_http_error(rs, 401, NULL, "sign in first");
+			return;
+		}
+		redirect(rs, "/ui/login");
+		return;
+	}
+	if (!*sub) {
+		list_page(app, &s, rs);
+	} else if (!strncmp(sub, "alert/", 6)) {
+		alert_page(app, &s, sub + 6, rs);
+	} else if (!strcmp(sub, "clear")) {
+		clear_page(&s, rs);
+	} else if (!strcmp(sub, "unread")) {
+		char err[512];
+		struct ab_inbox *ib = open_list(app, s.user, err, sizeof err);
+		int64_t n = ib ? ab_inbox_unread(ib) : -1;
+
+		if (n < 0)
+			ab_http_error(rs, 503, NULL, "%s", ib ? "the list cannot be read now" : err);
+		else
+			ab_http_json(rs, 200, json_pack("{s:I}", "unread", (json_int_t)n));
+		ab_inbox_close(ib);
+		headers(rs);
+	} else {
+		message_page(rs, 404, "Not found", "There is no such page.", &s);
+	}
+}
+
+static void do_login(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs)
+{
+	char user[FORM_VALUE_MAX], pw[FORM_VALUE_MAX], tok[FORM_VALUE_MAX], ctok[FORM_VALUE_MAX];
+	char ukey[AB_SESSION_USER_MAX + 16], hash[AB_PASSWD_HASH_MAX], err[256];
+	const char *peer = rq->peer ? rq->peer : "?";
+	struct ab_runtime *rt;
+	struct ab_store *st;
+	struct ab_session s;
+	bool known = false, ok;
+	int64_t now = ab_now_ms();
+	int wait, got = 0;
+
+	if (form_get(rq->body, "csrf", 0, tok, sizeof tok) != 1 ||
+	    !cookie_get(rq, LOGIN_COOKIE, ctok, sizeof ctok) || !token_eq(tok, ctok)) {
+		login_page(rs, 403, "The form expired: sign in again.");
+		return;
+	}
+	if (form_get(rq->body, "user", 0, user, sizeof user) != 1 || !*user ||
+	    strlen(user) > AB_SESSION_USER_MAX ||
+	    form_get(rq->body, "password", 0, pw, sizeof pw) != 1) {
+		login_page(rs, 400, "Give a user name and a password.");
+		return;
+	}
+	snprintf(ukey, sizeof ukey, "user:%s", user);
+	wait = ab_login_wait(peer, now);
+	if (!wait)
+		wait = ab_login_wait(ukey, now);
+	if (wait) {
+		ab_log(AB_LOG_NOTICE, "console: sign-in of '%s' from %s refused: too many failed "
+			"attempts (wait %d s)", user, peer, wait);
+		login_page(rs, 429, "Too many failed sign-ins: wait a few minutes.");
+		ab_http_add_header(rs, "Retry-After", "%d", wait);
+		explicit_bzero(pw, sizeof pw);
+		return;
+	}
+	if ((rt = ab_http_app_runtime(app))) {
+		known = ab_users_find(rt->cfg->users, rt->cfg->n_users, user) != NULL;
+		ab_runtime_unref(rt);
+	}
+	if (known && (st = ab_store_open(app->store_path, err, sizeof err))) {
+		got = ab_login_get(st, user, hash, sizeof hash);
+		ab_store_close(st);
+	} else if (known) {
+		got = -1;
+	}
+	if (got < 0) {
+		explicit_bzero(pw, sizeof pw);
+		login_page(rs, 503, "Sign-in is not possible now (the store cannot be read).");
+		return;
+	}
+	ok = ab_passwd_verify(got == 1 ? hash : NULL, pw, strlen(pw)) == 1;
+	explicit_bzero(pw, sizeof pw);
+	if (!ok) {
+		ab_login_failed(peer, now);
+		ab_login_failed(ukey, now);
+		ab_log(AB_LOG_NOTICE, "console: failed sign-in of '%s' from %s", user, peer);
+		login_page(rs, 401, "Wrong user name or password.");
+		return;
+	}
+	ab_login_succeeded(ukey);
+	ab_login_succeeded(peer);
+	if (ab_session_create(user, now, &s) < 0) {
+		login_page(rs, 500, "Could not sign in: try again.");
+		return;
+	}
+	ab_log(AB_LOG_INFO, "console: '%s' signed in from %s", user, peer);
+	redirect(rs, "/ui/");
+	set_cookie(rs, COOKIE, s.id, AB_SESSION_LIFE_MS / 1000);
+	set_cookie(rs, LOGIN_COOKIE, "", 0);
+}
+
+/* The ids of a remove form into ids; their count, or -1 for a bad one. */
+static int form_ids(const char *body, const char *name, int64_t *ids, int max)
+{
+	char v[32], *end;
+	int n = 0, r;
+
+	while (n < max && (r = form_get(body, name, n, v, sizeof v)) == 1) {
+		long long id = strtoll(v, &end, 10);
+
+		if (*end || id <= 0)
+			return -1;
+		ids[n++] = id;
+	}
+	return r < 0 ? -1 : n;
+}
+
+void ab_http_post_ui(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs)
+{
+	const char *sub = rq->path + 4;
+	char tok[FORM_VALUE_MAX], id[AB_SESSION_TOKEN_LEN + 8], err[512];
+	struct ab_session s;
+	struct ab_inbox *ib;
+	int64_t ids[IDS_MAX];
+	int n;
+
+	if (!strcmp(sub, "login")) {
+		do_login(app, rq, rs);
+		return;
+	}
+	if (!signed_in(app, rq, &s)) {
+		message_page(rs, 401, "Signed out", "Your session has ended: sign in again.", NULL);
+		return;
+	}
+	if (form_get(rq->body, "csrf", 0, tok, sizeof tok) != 1 || !token_eq(tok, s.csrf)) {
+		message_page(rs, 403, "Refused", "The form did not come from this session "
+			"(missing or wrong CSRF token): reload the page and try again.", &s);
+		return;
+	}
+	if (!strcmp(sub, "logout")) {
+		if (cookie_get(rq, COOKIE, id, sizeof id))
+			ab_session_end(id);
+		ab_log(AB_LOG_INFO, "console: '%s' signed out", s.user);
+		redirect(rs, "/ui/login");
+		set_cookie(rs, COOKIE, "", 0);
+		return;
+	}
+	if (strcmp(sub, "read") && strcmp(sub, "remove") && strcmp(sub, "clear")) {
+		message_page(rs, 404, "Not found", "There is no such action.", &s);
+		return;
+	}
+	if (!(ib = open_list(app, s.user, err, sizeof err))) {
+		message_page(rs, 503, "Alerts", err, &s);
+		return;
+	}
+	if (!strcmp(sub, "read")) {
+		n = form_ids(rq->body, "read", ids, 1);
+		if (n == 1 && ab_inbox_mark_read(ib, ids[0]) >= 0)
+			redirect(rs, "/ui/");
+		else
+			message_page(rs, n == 1 ? 503 : 400, "Alerts", "Nothing was marked read.", &s);
+	} else if (!strcmp(sub, "remove")) {
+		n = form_ids(rq->body, "id", ids, IDS_MAX);
+		if (n < 0)
+			message_page(rs, 400, "Alerts", "A selected alert id is not valid.", &s);
+		else if (n == 0)
+			message_page(rs, 400, "Alerts", "Select the alerts to remove first.", &s);
+		else if (ab_inbox_remove(ib, ids, (size_t)n) < 0)
+			message_page(rs, 503, "Alerts", "The list cannot be changed now.", &s);
+		else
+			redirect(rs, "/ui/");
+	} else if (form_get(rq->body, "confirm", 0, tok, sizeof tok) != 1 ||
+		   strcmp(tok, "yes")) {
+		redirect(rs, "/ui/clear");
+	} else if (ab_inbox_clear(ib) < 0) {
+		message_page(rs, 503, "Alerts", "The list cannot be changed now.", &s);
+	} else {
+		redirect(rs, "/ui/");
+	}
+	ab_inbox_close(ib);
+}

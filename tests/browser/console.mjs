@@ -1,0 +1,171 @@
+// console.mjs - the web console in a real browser: Playwright (playwright-core)
+// driving Debian's Chromium against a running alertbridged.
+//
+// Environment (tests/integration/console_browser.sh sets it):
+//   AB_URL       the console, "http://127.0.0.1:PORT/ui"
+//   AB_CLI       the alertbridge program, AB_CONF its configuration
+//   AB_SHOTS     where the screenshots go (the test's artifacts)
+//   CHROMIUM     the browser (default /usr/bin/chromium)
+// Prints TAP: one line per check, numbered from AB_TAP_START + 1 (the
+// caller's plan counts them), or from 1 with "1..N" at the end.
+import { execFileSync } from 'node:child_process';
+import { chromium } from 'playwright-core';
+
+const base = process.env.AB_URL;
+const shots = process.env.AB_SHOTS;
+let n = Number(process.env.AB_TAP_START || '0');   // checks before this script's
+let failed = 0;
+
+function ok(cond, name, detail) {
+  n++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
+  if (!cond) {
+    failed++;
+    if (detail !== undefined) console.log(`#   ${String(detail).replace(/\n/g, '\n#   ')}`);
+  }
+}
+
+function send(type, title, severity = 'critical', team = 'secops') {
+  const ev = JSON.stringify({ type, title, severity, team, tool: 'zap',
+    url: 'https://dojo.example.com/finding/42' });
+  return execFileSync(process.env.AB_CLI, ['-c', process.env.AB_CONF, 'send', '-'],
+    { input: ev, stdio: ['pipe', 'pipe', 'ignore'] }).toString().trim();
+}
+
+async function until(fn, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return true;
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox'],
+});
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  const page = await ctx.newPage();
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+
+  // --- sign in
+  let resp = await page.goto(`${base}/`);
+  ok(page.url().endsWith('/ui/login'), 'a page without a session goes to the sign-in', page.url());
+  const csp = resp.headers()['content-security-policy'] || '';
+  ok(/default-src 'none'/.test(csp) && /frame-ancestors 'none'/.test(csp),
+    'the sign-in page has a strict Content-Security-Policy', csp);
+  await page.getByLabel('User name').fill('alice');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  ok(await page.getByText('Wrong user name or password.').isVisible(), 'a wrong password is refused');
+  await page.getByLabel('User name').fill('alice');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  ok(page.url() === `${base}/`, 'signed in: the alert list', page.url());
+  const cookies = await ctx.cookies();
+  const sc = cookies.find((c) => c.name === 'ab_session');
+  ok(sc && sc.httpOnly && sc.secure && sc.sameSite === 'Strict',
+    'the session cookie is HttpOnly, Secure, SameSite=Strict', JSON.stringify(sc));
+  await page.screenshot({ path: `${shots}/01-list.png`, fullPage: true });
+
+  // --- an alert arrives live
+  const bell = page.locator('#unread');
+  const before = Number(await bell.textContent());
+  send('finding.created', 'Live: SQL injection in /login');
+  ok(await until(async () => Number(await bell.textContent()) === before + 1),
+    'the bell counts a new alert without a reload', await bell.textContent());
+  await page.reload();
+  const item = page.locator('li.alert', { hasText: 'Live: SQL injection in /login' });
+  ok(await item.count() === 1, 'the new alert is in the list');
+  ok(await item.locator('.sev-critical').count() === 1, 'with its severity colour');
+
+  // --- read it: the count drops, the item stays
+  await item.getByRole('link', { name: 'Live: SQL injection in /login' }).click();
+  ok(await page.getByRole('heading', { name: 'Alert' }).isVisible(), 'the alert page');
+  ok(await page.locator('table.event').first().getByText('finding.created').isVisible(),
+    'the alert page shows the event');
+  await page.screenshot({ path: `${shots}/02-alert.png`, fullPage: true });
+  await page.getByRole('link', { name: 'Back to the alerts' }).click();
+  ok(Number(await page.locator('#unread').textContent()) === before,
+    'reading it takes it off the unread count');
+  ok(await page.locator('li.alert.read', { hasText: 'Live: SQL injection' }).count() === 1,
+    'and it stays in the list, read');
+
+  // --- an XSS payload in a title is inert
+  send('finding.created', '<img src=x onerror=alert(1)><script>alert(2)</script>XSS');
+  await page.waitForTimeout(1500);
+  await page.reload();
+  ok(dialogs.length === 0 && await page.getByText('<script>alert(2)</script>XSS', { exact: false }).count() === 1,
+    'an XSS payload in an alert title shows as text and runs nothing', dialogs.join(','));
+
+  // --- remove two of three selected
+  for (const t of ['Sel A', 'Sel B', 'Sel C']) send('finding.created', t, 'high');
+  await until(async () => { await page.reload(); return await page.locator('li.alert', { hasText: 'Sel C' }).count() === 1; });
+  await page.locator('li.alert', { hasText: 'Sel A' }).getByRole('checkbox').check();
+  await page.locator('li.alert', { hasText: 'Sel B' }).getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Remove selected' }).click();
+  ok(await page.locator('li.alert', { hasText: /Sel [AB]/ }).count() === 0, 'the two selected are removed');
+  ok(await page.locator('li.alert', { hasText: 'Sel C' }).count() === 1, 'the third stays');
+
+  // --- security: a POST without the CSRF token; another user's alert
+  const nocsrf = await page.request.post(`${base}/clear`, { form: { confirm: 'yes' },
+    maxRedirects: 0 });
+  ok(nocsrf.status() === 403, 'a POST without the CSRF token is refused (403)', nocsrf.status());
+  ok(await page.locator('li.alert', { hasText: 'Sel C' }).count() === 1, 'and changed nothing');
+  const other = Number(process.env.AB_OTHER_ID || '1');
+  resp = await page.goto(`${base}/alert/${other}`);
+  ok(resp.status() === 404, "another user's alert id is not found (404)", resp.status());
+  await page.goto(`${base}/`);
+
+  // --- clear all, with a confirmation
+  await page.getByRole('link', { name: 'Clear all' }).click();
+  ok(await page.getByRole('heading', { name: 'Clear all alerts?' }).isVisible(), 'clear all asks first');
+  await page.screenshot({ path: `${shots}/03-clear.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Clear all' }).click();
+  ok(await page.getByText('No alerts.').isVisible(), 'clear all empties the list');
+
+  // --- sign out; the old cookie is worth nothing
+  const sid = (await ctx.cookies()).find((c) => c.name === 'ab_session').value;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  ok(page.url().endsWith('/ui/login'), 'signed out', page.url());
+  const ctx2 = await browser.newContext();
+  await ctx2.addCookies([{ name: 'ab_session', value: sid, domain: '127.0.0.1', path: '/ui/',
+    secure: true, httpOnly: true, sameSite: 'Strict' }]);
+  const p2 = await ctx2.newPage();
+  await p2.goto(`${base}/`);
+  ok(p2.url().endsWith('/ui/login'), 'the session cookie after sign-out leads to the sign-in', p2.url());
+  await ctx2.close();
+
+  // --- on a phone
+  const phone = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true });
+  const pp = await phone.newPage();
+  await pp.goto(`${base}/login`);
+  const width = await pp.evaluate(() => document.documentElement.scrollWidth);
+  ok(width <= 375, 'the sign-in fits a phone screen (no sideways scrolling)', width);
+  await pp.screenshot({ path: `${shots}/04-phone.png` });
+  await phone.close();
+
+  // --- brute force: throttled
+  const bf = await browser.newContext();
+  const bp = await bf.newPage();
+  let last = 0;
+  for (let i = 0; i < 7; i++) {
+    await bp.goto(`${base}/login`);
+    await bp.getByLabel('User name').fill('bob');
+    await bp.getByLabel('Password').fill(`guess-${i}`);
+    const [r] = await Promise.all([bp.waitForResponse((x) => x.url().endsWith('/ui/login') && x.request().method() === 'POST'),
+      bp.getByRole('button', { name: 'Sign in' }).click()]);
+    last = r.status();
+  }
+  ok(last === 429, 'repeated failed sign-ins are throttled (429)', last);
+  await bf.close();
+} catch (e) {
+  ok(false, 'the browser test ran to its end', e.stack || e);
+} finally {
+  await browser.close();
+}
+if (!process.env.AB_TAP_START) console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);

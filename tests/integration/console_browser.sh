@@ -1,0 +1,63 @@
+#!/bin/bash
+# console_browser.sh - the web console in a real browser: the daemon with
+# one http block and a few users, `alertbridge user passwd`, then
+# tests/browser/console.mjs (Playwright driving Debian's Chromium): sign
+# in, an alert arriving live, read, remove selected, clear all, sign out,
+# a phone-sized screen, and the security checks (CSP, cookie flags, CSRF,
+# another user's alert, an old session cookie, XSS, brute force).  Its
+# screenshots are kept in $AB_ARTIFACTS (default tests/artifacts/console)
+# of the build directory.
+set -u
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/daemon.sh"
+ab_distcheck_skip "the browser tests use the source tree's tests/browser/node_modules"
+ab_tmpdir abconsole
+
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$CHROMIUM" ] || bail "chromium missing (contrib/install-deps.sh --test)"
+command -v node >/dev/null || bail "node missing (contrib/install-deps.sh --test)"
+BROWSER_DIR="$top_srcdir/tests/browser"
+[ -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
+	bail "playwright-core missing: npm ci --prefix tests/browser (contrib/install-deps.sh --test)"
+SHOTS=${AB_ARTIFACTS:-$top_builddir/tests/artifacts/console}
+mkdir -p "$SHOTS"
+ab_plugins inbox file
+PORT=$(ab_free_port)
+
+cat > "$T/ab.conf" <<CONF
+state_dir = "$T/state";
+plugin_dir = "$T/plugins";
+dispatch = { workers = 2; poll = "50ms"; };
+channels = (
+  { name = "inbox"; type = "inbox"; path = "inbox.db"; },
+  { name = "ops"; type = "file"; path = "ops.jsonl"; }
+);
+users = (
+  { name = "alice"; email = "alice@example.com"; teams = ["secops"]; roles = ["lead"]; },
+  { name = "bob"; email = "bob@example.com"; teams = ["secops"]; roles = ["member"]; }
+);
+people = { inbox = "inbox"; };
+rules = (
+  { name = "findings"; events = ["finding.*"]; channels = ["ops"];
+    recipients = { teams = ["secops"]; via = ["inbox"]; }; }
+);
+default = ["ops"];
+http = { listen = "127.0.0.1:$PORT"; };
+CONF
+
+plan 27   # 3 here, 24 in console.mjs
+printf 'correct horse battery\n' | "$AB" -c "$T/ab.conf" user passwd alice > "$T/passwd.out" 2>&1
+is "user passwd sets alice's password" "$?" 0
+printf 'short\n' | "$AB" -c "$T/ab.conf" user passwd bob > /dev/null 2>&1
+is "user passwd refuses a short password" "$?" 65
+ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
+# an alert in bob's list, whose id alice must not reach
+printf '{"type":"finding.created","severity":"low","title":"for the team","team":"secops"}' |
+	"$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
+wait_for 20 test "$("$AB" -c "$T/ab.conf" inbox --user bob unread 2>/dev/null)" = 1
+OTHER=$("$AB" -c "$T/ab.conf" inbox --user bob list --json | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -1)
+ok "bob has an alert of his own" test -n "$OTHER"
+
+AB_URL="http://127.0.0.1:$PORT/ui" AB_CLI="$AB" AB_CONF="$T/ab.conf" AB_SHOTS="$SHOTS" \
+AB_OTHER_ID="$OTHER" CHROMIUM="$CHROMIUM" AB_TAP_START=3 \
+	node "$BROWSER_DIR/console.mjs"
