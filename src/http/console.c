@@ -39,6 +39,7 @@
 #include "deliver/runtime.h"
 #include "store/inboxdb.h"
 #include "store/logindb.h"
+#include "store/prefsdb.h"
 
 #define COOKIE "ab_session"
 #define LOGIN_COOKIE "ab_login"
@@ -176,13 +177,15 @@ static void page_begin(struct ab_http_resp *rs, int status, const char *title,
 		"<script src=\"/ui/static/app.js\" defer></script></head><body>\n"
 		"<header><a class=\"brand\" href=\"/ui/\">alertbridge</a>");
 	if (s) {
+		if (unread < 0)
+			unread = 0;
 		ab_buf_printf(b, "<a class=\"bell\" href=\"/ui/\" aria-label=\"%lld unread alerts\">"
 			"<svg aria-hidden=\"true\" width=\"18\" height=\"18\" viewBox=\"0 0 24 24\">"
 			"<path fill=\"currentColor\" d=\"M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 "
 			"12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 "
 			"2v1h18v-1l-2-2z\"/></svg> <span id=\"unread\" "
 			"aria-live=\"polite\">%lld</span></a>", (long long)unread, (long long)unread);
-		ab_buf_puts(b, "<span class=\"who\">");
+		ab_buf_puts(b, "<a href=\"/ui/prefs\">Preferences</a><span class=\"who\">");
 		ab_buf_put_html(b, s->user);
 		ab_buf_puts(b, "</span><form method=\"post\" action=\"/ui/logout\" class=\"inline\">"
 			"<input type=\"hidden\" name=\"csrf\" value=\"");
@@ -263,6 +266,17 @@ static struct ab_inbox *open_list(struct ab_http_app *app, const char *user, cha
 	free(path);
 	ab_runtime_unref(rt);
 	return ib;
+}
+
+/* The user's unread count for the bell (0 when the list cannot be read). */
+static int64_t unread_of(struct ab_http_app *app, const char *user)
+{
+	char err[256];
+	struct ab_inbox *ib = open_list(app, user, err, sizeof err);
+	int64_t n = ib ? ab_inbox_unread(ib) : 0;
+
+	ab_inbox_close(ib);
+	return n < 0 ? 0 : n;
 }
 
 /* ------------------------------------------------------------ pages */
@@ -525,9 +539,13 @@ static const char app_css[] =
 	"table.event{border-collapse:collapse}table.event th,table.event td{text-align:left;"
 	"padding:.2em .6em;border-bottom:1px solid var(--line);vertical-align:top;"
 	"word-break:break-word}"
-	".actions{margin-top:1em;display:flex;gap:1em}\n";
+	".actions{margin-top:1em;display:flex;gap:1em}"
+	"table.prefs{border-collapse:collapse;margin-bottom:1em}table.prefs th,table.prefs td{"
+	"padding:.3em .6em;border-bottom:1px solid var(--line);text-align:left}"
+	".kept{color:var(--mute)}.saved{color:#1b5e20}\n";
 
-/* The bell: refresh the unread count every 5 s (the page works without). */
+/* The bell: refresh the unread count every 5 s; preferences: save on
+ * change.  The pages work without it. */
 static const char app_js[] =
 	"'use strict';\n"
 	"(function () {\n"
@@ -543,6 +561,13 @@ static const char app_js[] =
 	"      }\n"
 	"    }).catch(function () {});\n"
 	"  }, 5000);\n"
+	"})();\n"
+	"(function () {\n"
+	"  var f = document.getElementById('prefs');\n"
+	"  if (!f) return;\n"
+	"  f.addEventListener('change', function () {\n"
+	"    if (f.requestSubmit) f.requestSubmit(); else f.submit();\n"
+	"  });\n"
 	"})();\n";
 
 static void static_file(struct ab_http_resp *rs, const char *type, const char *body)
@@ -552,6 +577,144 @@ static void static_file(struct ab_http_resp *rs, const char *type, const char *b
 	ab_buf_reset(&rs->body);
 	headers(rs);
 	ab_buf_puts(&rs->body, body);
+}
+
+/* ------------------------------------------------------------ preferences */
+
+/* The matrix's rows, grouped as the product pages group notifications;
+ * each row is one type glob of the user's preferences. */
+static const struct pref_group {
+	const char *key;      /* form field part */
+	const char *label;
+	const char *pattern;  /* the preference's type glob */
+	const char *sample;   /* a type of the group, for the override note */
+} groups[] = {
+	{ "findings", "Findings", "finding.*", "finding.created" },
+	{ "scans", "Scans", "scan.*", "scan.completed" },
+	{ "sla", "SLA", "sla.*", "sla.breached" },
+	{ "compliance", "Compliance", "compliance.*", "compliance.drift_detected" },
+	{ "exceptions", "Exceptions", "exception.*", "exception.requested" },
+	{ "risk", "Risk acceptance", "risk_acceptance.*", "risk_acceptance.expiring" },
+	{ "reviews", "Review requests", "review.*", "review.requested" },
+	{ "mentions", "Mentions", "*.mentioned", "user.mentioned" },
+	{ "system", "System", "system.*", "system.event" },
+};
+#define N_GROUPS (sizeof groups / sizeof groups[0])
+
+static const char *const kind_label[AB_VIA_COUNT] = { "E-mail", "In-app", "Chat" };
+
+/* The user's own row for pattern and kind: 1 on, 0 off, -1 none. */
+static int pref_value(const struct ab_prefs *p, const char *user, const char *pattern,
+	const char *kind)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (!strcmp(p->rows[i].user, user) && !strcmp(p->rows[i].pattern, pattern) &&
+		    !strcmp(p->rows[i].kind, kind))
+			return p->rows[i].on ? 1 : 0;
+	return -1;
+}
+
+static bool kept_on(const struct ab_config *cfg, const char *sample)
+{
+	for (size_t i = 0; cfg->people && i < cfg->people->n_override; i++)
+		if (ab_glob_match(cfg->people->system_override[i], sample))
+			return true;
+	return false;
+}
+
+static void prefs_page(struct ab_http_app *app, const struct ab_session *s,
+	struct ab_http_resp *rs, const char *note)
+{
+	struct ab_runtime *rt = ab_http_app_runtime(app);
+	struct ab_store *st;
+	const struct ab_prefs *p;
+	struct ab_buf *b = &rs->body;
+	char err[512];
+
+	if (!rt || !(st = ab_store_open(app->store_path, err, sizeof err))) {
+		message_page(rs, 503, "Preferences", rt ? err : "the daemon is reloading", s);
+		ab_runtime_unref(rt);
+		return;
+	}
+	if (!(p = ab_prefs_current(st))) {
+		message_page(rs, 503, "Preferences", ab_store_errmsg(st), s);
+		goto done;
+	}
+	page_begin(rs, 200, "Preferences", s, unread_of(app, s->user));
+	if (note) {
+		ab_buf_puts(b, "<p class=\"saved\" role=\"status\">");
+		ab_buf_put_html(b, note);
+		ab_buf_puts(b, "</p>\n");
+	}
+	ab_buf_puts(b, "<p>For each kind of alert and each way of reaching you: <b>as the "
+		"rules say</b> (what your team's rules send you), <b>on</b> (also what no rule "
+		"sends you, of your teams) or <b>off</b>. Changes apply to the next alert.</p>\n");
+	ab_buf_printf(b, "<form method=\"post\" action=\"/ui/prefs\" id=\"prefs\">"
+		"<input type=\"hidden\" name=\"csrf\" value=\"%s\"><table class=\"prefs\">"
+		"<thead><tr><th scope=\"col\">Alerts</th>", s->csrf);
+	for (int k = 0; k < AB_VIA_COUNT; k++)
+		ab_buf_printf(b, "<th scope=\"col\">%s</th>", kind_label[k]);
+	ab_buf_puts(b, "</tr></thead><tbody>\n");
+	for (size_t g = 0; g < N_GROUPS; g++) {
+		bool kept = kept_on(rt->cfg, groups[g].sample);
+
+		ab_buf_printf(b, "<tr><th scope=\"row\">%s%s</th>", groups[g].label, kept ?
+			" <small class=\"kept\">(kept on by the system)</small>" : "");
+		for (int k = 0; k < AB_VIA_COUNT; k++) {
+			int v = pref_value(p, s->user, groups[g].pattern, ab_via_name((enum ab_via)k));
+
+			ab_buf_printf(b, "<td><select name=\"%s.%s\" aria-label=\"%s by %s\">"
+				"<option value=\"rule\"%s>as the rules say</option>"
+				"<option value=\"on\"%s>on</option>"
+				"<option value=\"off\"%s>off</option></select></td>",
+				groups[g].key, ab_via_name((enum ab_via)k), groups[g].label,
+				kind_label[k], v < 0 ? " selected" : "", v == 1 ? " selected" : "",
+				v == 0 ? " selected" : "");
+		}
+		ab_buf_puts(b, "</tr>\n");
+	}
+	ab_buf_puts(b, "</tbody></table><button type=\"submit\" id=\"save\">Save</button>"
+		"</form>\n");
+	page_end(rs);
+done:
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+}
+
+static void save_prefs(struct ab_http_app *app, const struct ab_http_req *rq,
+	const struct ab_session *s, struct ab_http_resp *rs)
+{
+	struct ab_store *st;
+	char err[512], field[64], v[16];
+	int64_t now = ab_now_ms();
+	int changed = 0, rc = 0;
+
+	if (!(st = ab_store_open(app->store_path, err, sizeof err))) {
+		message_page(rs, 503, "Preferences", err, s);
+		return;
+	}
+	for (size_t g = 0; rc >= 0 && g < N_GROUPS; g++) {
+		for (int k = 0; rc >= 0 && k < AB_VIA_COUNT; k++) {
+			const char *kind = ab_via_name((enum ab_via)k);
+
+			snprintf(field, sizeof field, "%s.%s", groups[g].key, kind);
+			if (form_get(rq->body, field, 0, v, sizeof v) != 1)
+				continue;   /* not in the form: left as it is */
+			if (!strcmp(v, "rule"))
+				rc = ab_prefs_unset(st, s->user, groups[g].pattern, kind);
+			else if (!strcmp(v, "on") || !strcmp(v, "off"))
+				rc = ab_prefs_set(st, s->user, groups[g].pattern, kind,
+					!strcmp(v, "on"), now);
+			changed += strcmp(v, "rule") != 0;
+		}
+	}
+	ab_store_close(st);
+	if (rc < 0) {
+		message_page(rs, 503, "Preferences", "The preferences cannot be saved now.", s);
+		return;
+	}
+	ab_log(AB_LOG_INFO, "console: '%s' saved their preferences (%d set)", s->user, changed);
+	prefs_page(app, s, rs, "Saved: the next alerts follow your preferences.");
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -591,6 +754,8 @@ void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		alert_page(app, &s, sub + 6, rs);
 	} else if (!strcmp(sub, "clear")) {
 		clear_page(&s, rs);
+	} else if (!strcmp(sub, "prefs")) {
+		prefs_page(app, &s, rs, NULL);
 	} else if (!strcmp(sub, "unread")) {
 		char err[512];
 		struct ab_inbox *ib = open_list(app, s.user, err, sizeof err);
@@ -724,6 +889,10 @@ void ab_http_post_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		ab_log(AB_LOG_INFO, "console: '%s' signed out", s.user);
 		redirect(rs, "/ui/login");
 		set_cookie(rs, COOKIE, "", 0);
+		return;
+	}
+	if (!strcmp(sub, "prefs")) {
+		save_prefs(app, rq, &s, rs);
 		return;
 	}
 	if (strcmp(sub, "read") && strcmp(sub, "remove") && strcmp(sub, "clear")) {

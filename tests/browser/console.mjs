@@ -127,6 +127,24 @@ try {
   await page.getByRole('button', { name: 'Clear all' }).click();
   ok(await page.getByText('No alerts.').isVisible(), 'clear all empties the list');
 
+  // --- preferences: findings in-app off, saved at once, the next finding follows it
+  await page.getByRole('link', { name: 'Preferences' }).click();
+  ok(await page.getByRole('row', { name: /Mentions.*kept on by the system/ }).count() === 1,
+    'the preferences show what the system override keeps on');
+  await Promise.all([page.waitForNavigation(),
+    page.getByLabel('Findings by In-app').selectOption('off')]);
+  ok(await page.getByText('Saved: the next alerts follow your preferences.').isVisible(),
+    'a changed preference is saved at once');
+  ok(await page.getByLabel('Findings by In-app').inputValue() === 'off', 'and shows as set');
+  await page.screenshot({ path: `${shots}/04-prefs.png`, fullPage: true });
+  send('finding.created', 'Pref: after turning findings off');
+  send('scan.completed', 'Pref: a scan the rules send', 'high');
+  await page.goto(`${base}/`);
+  ok(await until(async () => { await page.reload(); return await page.locator('li.alert', { hasText: 'Pref: a scan' }).count() === 1; }),
+    'an alert the preference does not touch still arrives');
+  ok(await page.locator('li.alert', { hasText: 'Pref: after turning findings off' }).count() === 0,
+    'the next finding follows the preference: not in the list');
+
   // --- sign out; the old cookie is worth nothing
   const sid = (await ctx.cookies()).find((c) => c.name === 'ab_session').value;
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -145,7 +163,7 @@ try {
   await pp.goto(`${base}/login`);
   const width = await pp.evaluate(() => document.documentElement.scrollWidth);
   ok(width <= 375, 'the sign-in fits a phone screen (no sideways scrolling)', width);
-  await pp.screenshot({ path: `${shots}/04-phone.png` });
+  await pp.screenshot({ path: `${shots}/05-phone.png` });
   await phone.close();
 
   // --- brute force: throttled

@@ -38,14 +38,14 @@ users = (
 );
 people = { inbox = "inbox"; };
 rules = (
-  { name = "findings"; events = ["finding.*"]; channels = ["ops"];
+  { name = "findings"; events = ["finding.*", "scan.*"]; channels = ["ops"];
     recipients = { teams = ["secops"]; via = ["inbox"]; }; }
 );
 default = ["ops"];
 http = { listen = "127.0.0.1:$PORT"; };
 CONF
 
-plan 27   # 3 here, 24 in console.mjs
+plan 32   # 3 here, 29 in console.mjs
 printf 'correct horse battery\n' | "$AB" -c "$T/ab.conf" user passwd alice > "$T/passwd.out" 2>&1
 is "user passwd sets alice's password" "$?" 0
 printf 'short\n' | "$AB" -c "$T/ab.conf" user passwd bob > /dev/null 2>&1
