@@ -38,21 +38,6 @@
 #define CLI_SECRET_INPUT_MAX 4096
 #define AB_DISABLED_REASON "disabled in the configuration"
 
-static json_t *test_event(const char *channel)
-{
-	char when[40], title[160], id[33];
-
-	ab_random_id(id);   /* fresh per test: receivers drop duplicates by id */
-	ab_time_format_rfc3339(ab_now_ms(), when, sizeof when);
-	snprintf(title, sizeof title, "Test message from alertbridge to channel %s", channel);
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}",
-		"id", id, "type", "system.test",
-		"category", "system", "severity", "info", "source", "alertbridge",
-		"tool", "alertbridge test", "title", title, "summary",
-		"This is a test message sent by 'alertbridge test'. No action is needed.",
-		"received_at", when, "fields", "test", 1);
-}
-
 static int cmd_test(int argc, char **argv, const char *conf_path, const char *plugin_dir)
 {
 	const char *name = NULL;
@@ -100,21 +85,9 @@ static int cmd_test(int argc, char **argv, const char *conf_path, const char *pl
 		return EX_CONFIG;
 	}
 	ch = ab_runtime_channel(rt, name);
-	memset(&res, 0, sizeof res);
-	ab_result_set(&res, AB_RETRY, 0, "plugin returned no result");
 	t0 = ab_mono_ms();
-	if (ch->plugin.api->test) {
-		ch->plugin.api->test(ch->inst, &res);
-	} else {
-		json_t *ev = test_event(name);
-		struct ab_message m = { AB_MSG_TEST, json_string_value(json_object_get(ev, "id")),
-					1, ev };
-		if (ev)
-			ch->plugin.api->send(ch->inst, &m, &res);
-		json_decref(ev);
-	}
+	ab_channel_test(ch, "alertbridge test", &res);
 	ms = ab_mono_ms() - t0;
-	res.message[sizeof res.message - 1] = '\0';
 	if (json) {
 		json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:s,s:b}", "channel", name, "type",
 			ch->plugin.api->name, "status", ab_status_name(res.status), "code", res.code,

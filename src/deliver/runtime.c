@@ -5,7 +5,8 @@
  *
  * Public: ab_runtime_build, ab_runtime_build_ex, ab_runtime_ref,
  *         ab_runtime_unref, ab_runtime_channel, ab_runtime_default_rate,
- *         ab_channel_data_file.
+ *         ab_channel_data_file, ab_channel_test (a test message through a live
+ *         channel, for `alertbridge test` and the console).
  * A disabled channel (enabled = false) is not loaded by ab_runtime_build;
  * ab_runtime_build_ex(..., AB_RT_WITH_DISABLED, ...) creates it too (check,
  * test).
@@ -24,6 +25,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/util.h"
 #include "deliver/runtime.h"
 
 static bool declared(const char *const *names, const char *k)
@@ -235,4 +237,34 @@ char *ab_channel_data_file(const struct ab_config *cfg, const char *plugin_dir,
 	}
 	ab_plugin_unload(&p);
 	return out;
+}
+
+void ab_channel_test(struct ab_channel_rt *ch, const char *by, struct ab_result *res)
+{
+	char when[40], title[160], summary[200], id[33];
+	json_t *ev;
+
+	memset(res, 0, sizeof *res);
+	ab_result_set(res, AB_RETRY, 0, "plugin returned no result");
+	if (ch->plugin.api->test) {
+		ch->plugin.api->test(ch->inst, res);
+	} else {
+		ab_random_id(id);   /* fresh per test: receivers drop duplicates by id */
+		ab_time_format_rfc3339(ab_now_ms(), when, sizeof when);
+		snprintf(title, sizeof title, "Test message from alertbridge to channel %s",
+			ch->name);
+		snprintf(summary, sizeof summary, "This is a test message sent by '%s'. No "
+			"action is needed.", by);
+		ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}", "id", id, "type",
+			"system.test", "category", "system", "severity", "info", "source",
+			"alertbridge", "tool", by, "title", title, "summary", summary,
+			"received_at", when, "fields", "test", 1);
+		if (ev) {
+			struct ab_message m = { AB_MSG_TEST, id, 1, ev };
+
+			ch->plugin.api->send(ch->inst, &m, res);
+		}
+		json_decref(ev);
+	}
+	res->message[sizeof res->message - 1] = '\0';
 }

@@ -65,6 +65,11 @@ double ab_runtime_default_rate(struct ab_runtime *rt, const char *channel);
  * read the declaration; creates no instance.  Malloc'd; NULL with a
  * message in err when the channel is unknown, its plugin does not load or
  * declares no path setting, or the channel does not set it. */
+/* Send a clearly marked test message through a live channel (its
+ * plugin's test(), else a system.test event whose summary names by, e.g.
+ * "alertbridge test"), the result into res. */
+void ab_channel_test(struct ab_channel_rt *ch, const char *by, struct ab_result *res);
+
 char *ab_channel_data_file(const struct ab_config *cfg, const char *plugin_dir,
 	const char *channel, char *err, size_t errsz);
 

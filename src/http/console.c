@@ -6,7 +6,9 @@
  * plain JavaScript (served here, no asset from elsewhere) only refreshes
  * the bell.
  *
- * Public: ab_http_get_ui, ab_http_post_ui (routes.c).
+ * Public: ab_http_get_ui, ab_http_post_ui (routes.c); for admin.c
+ * (console_int.h): ab_ui_form_get, ab_ui_redirect, ab_ui_page_begin,
+ * ab_ui_page_end, ab_ui_message, ab_ui_unread.
  *
  * Security: every page but the sign-in needs a session (session.h: a
  * cookie "ab_session", HttpOnly, Secure, SameSite=Strict, Path=/ui/);
@@ -31,6 +33,7 @@
 #include <jansson.h>
 
 #include "http/console.h"
+#include "http/console_int.h"
 #include "http/session.h"
 #include "lib/hmac.h"
 #include "lib/log.h"
@@ -87,7 +90,7 @@ static int form_decode(const char *s, size_t n, char *out, size_t outsz)
 
 /* The k-th (from 0) value of field name in a form body: 1, 0 when absent,
  * -1 when malformed. */
-static int form_get(const char *body, const char *name, int k, char *out, size_t outsz)
+int ab_ui_form_get(const char *body, const char *name, int k, char *out, size_t outsz)
 {
 	size_t nl = strlen(name);
 	const char *p = body;
@@ -144,7 +147,7 @@ static void headers(struct ab_http_resp *rs)
 	ab_http_add_header(rs, "X-Frame-Options", "DENY");
 }
 
-static void redirect(struct ab_http_resp *rs, const char *to)
+void ab_ui_redirect(struct ab_http_resp *rs, const char *to)
 {
 	rs->status = 303;
 	rs->content_type = "text/html; charset=utf-8";
@@ -160,7 +163,7 @@ static void set_cookie(struct ab_http_resp *rs, const char *name, const char *va
 		"SameSite=Strict", name, value, (long long)max_age_s);
 }
 
-static void page_begin(struct ab_http_resp *rs, int status, const char *title,
+void ab_ui_page_begin(struct ab_http_resp *rs, int status, const char *title,
 	const struct ab_session *s, int64_t unread)
 {
 	struct ab_buf *b = &rs->body;
@@ -185,7 +188,10 @@ static void page_begin(struct ab_http_resp *rs, int status, const char *title,
 			"12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 "
 			"2v1h18v-1l-2-2z\"/></svg> <span id=\"unread\" "
 			"aria-live=\"polite\">%lld</span></a>", (long long)unread, (long long)unread);
-		ab_buf_puts(b, "<a href=\"/ui/prefs\">Preferences</a><span class=\"who\">");
+		ab_buf_puts(b, "<a href=\"/ui/prefs\">Preferences</a>");
+		if (s->admin)
+			ab_buf_puts(b, "<a href=\"/ui/admin\">Admin</a>");
+		ab_buf_puts(b, "<span class=\"who\">");
 		ab_buf_put_html(b, s->user);
 		ab_buf_puts(b, "</span><form method=\"post\" action=\"/ui/logout\" class=\"inline\">"
 			"<input type=\"hidden\" name=\"csrf\" value=\"");
@@ -197,19 +203,19 @@ static void page_begin(struct ab_http_resp *rs, int status, const char *title,
 	ab_buf_puts(b, "</h1>\n");
 }
 
-static void page_end(struct ab_http_resp *rs)
+void ab_ui_page_end(struct ab_http_resp *rs)
 {
 	ab_buf_puts(&rs->body, "</main></body></html>\n");
 }
 
-static void message_page(struct ab_http_resp *rs, int status, const char *title,
+void ab_ui_message(struct ab_http_resp *rs, int status, const char *title,
 	const char *text, const struct ab_session *s)
 {
-	page_begin(rs, status, title, s, 0);
+	ab_ui_page_begin(rs, status, title, s, 0);
 	ab_buf_puts(&rs->body, "<p role=\"alert\">");
 	ab_buf_put_html(&rs->body, text);
 	ab_buf_puts(&rs->body, "</p><p><a href=\"/ui/\">Back to the alerts</a></p>\n");
-	page_end(rs);
+	ab_ui_page_end(rs);
 }
 
 /* ------------------------------------------------------------ state */
@@ -225,7 +231,11 @@ static int signed_in(struct ab_http_app *app, const struct ab_http_req *rq,
 	if (!cookie_get(rq, COOKIE, id, sizeof id) || !ab_session_find(id, ab_now_ms(), s))
 		return 0;
 	if ((rt = ab_http_app_runtime(app))) {
-		known = ab_users_find(rt->cfg->users, rt->cfg->n_users, s->user) != NULL;
+		const struct ab_user_conf *u = ab_users_find(rt->cfg->users, rt->cfg->n_users,
+			s->user);
+
+		known = u != NULL;
+		s->admin = u && u->admin;
 		ab_runtime_unref(rt);
 	}
 	if (!known)
@@ -269,7 +279,7 @@ static struct ab_inbox *open_list(struct ab_http_app *app, const char *user, cha
 }
 
 /* The user's unread count for the bell (0 when the list cannot be read). */
-static int64_t unread_of(struct ab_http_app *app, const char *user)
+int64_t ab_ui_unread(struct ab_http_app *app, const char *user)
 {
 	char err[256];
 	struct ab_inbox *ib = open_list(app, user, err, sizeof err);
@@ -287,10 +297,10 @@ static void login_page(struct ab_http_resp *rs, int status, const char *msg)
 	struct ab_buf *b = &rs->body;
 
 	if (ab_session_token(tok) < 0) {
-		message_page(rs, 500, "Sign in", "No random numbers: try again.", NULL);
+		ab_ui_message(rs, 500, "Sign in", "No random numbers: try again.", NULL);
 		return;
 	}
-	page_begin(rs, status, "Sign in", NULL, 0);
+	ab_ui_page_begin(rs, status, "Sign in", NULL, 0);
 	set_cookie(rs, LOGIN_COOKIE, tok, 3600);
 	if (msg) {
 		ab_buf_puts(b, "<p class=\"error\" role=\"alert\">");
@@ -305,7 +315,7 @@ static void login_page(struct ab_http_resp *rs, int status, const char *msg)
 		"<input id=\"password\" name=\"password\" type=\"password\" "
 		"autocomplete=\"current-password\" required>"
 		"<button type=\"submit\">Sign in</button></form>\n", tok);
-	page_end(rs);
+	ab_ui_page_end(rs);
 }
 
 static const char *sev_class(const char *sev)
@@ -375,12 +385,12 @@ static void list_page(struct ab_http_app *app, const struct ab_session *s,
 	int64_t unread, total;
 
 	if (!(ib = open_list(app, s->user, err, sizeof err))) {
-		message_page(rs, 503, "Alerts", err, s);
+		ab_ui_message(rs, 503, "Alerts", err, s);
 		return;
 	}
 	unread = ab_inbox_unread(ib);
 	total = ab_inbox_total(ib);
-	page_begin(rs, 200, "Alerts", s, unread);
+	ab_ui_page_begin(rs, 200, "Alerts", s, unread);
 	lc.b = &rs->body;
 	lc.n = 0;
 	ab_buf_printf(&rs->body, "<p class=\"count\">%lld unread of %lld</p>\n",
@@ -398,7 +408,7 @@ static void list_page(struct ab_http_app *app, const struct ab_session *s,
 			"id=\"remove\">Remove selected</button> <a class=\"button\" id=\"clear\" "
 			"href=\"/ui/clear\">Clear all</a></div>");
 	ab_buf_puts(&rs->body, "</form>\n");
-	page_end(rs);
+	ab_ui_page_end(rs);
 	ab_inbox_close(ib);
 }
 
@@ -479,23 +489,23 @@ static void alert_page(struct ab_http_app *app, const struct ab_session *s, cons
 	int r;
 
 	if (*end || id <= 0) {
-		message_page(rs, 404, "Not found", "There is no such alert in your list.", s);
+		ab_ui_message(rs, 404, "Not found", "There is no such alert in your list.", s);
 		return;
 	}
 	if (!(ib = open_list(app, s->user, err, sizeof err))) {
-		message_page(rs, 503, "Alert", err, s);
+		ab_ui_message(rs, 503, "Alert", err, s);
 		return;
 	}
 	oc.b = &body;
 	r = ab_inbox_read(ib, id, one_item, &oc);   /* reading marks it read */
 	if (r <= 0) {
-		message_page(rs, r == 0 ? 404 : 503, r == 0 ? "Not found" : "Alert", r == 0 ?
+		ab_ui_message(rs, r == 0 ? 404 : 503, r == 0 ? "Not found" : "Alert", r == 0 ?
 			"There is no such alert in your list." : "The list cannot be read now.", s);
 	} else {
-		page_begin(rs, 200, "Alert", s, ab_inbox_unread(ib));
+		ab_ui_page_begin(rs, 200, "Alert", s, ab_inbox_unread(ib));
 		ab_buf_append(&rs->body, ab_buf_cstr(&body), body.len);
 		ab_buf_puts(&rs->body, "<p><a href=\"/ui/\">Back to the alerts</a></p>\n");
-		page_end(rs);
+		ab_ui_page_end(rs);
 	}
 	ab_buf_free(&body);
 	ab_inbox_close(ib);
@@ -503,14 +513,14 @@ static void alert_page(struct ab_http_app *app, const struct ab_session *s, cons
 
 static void clear_page(const struct ab_session *s, struct ab_http_resp *rs)
 {
-	page_begin(rs, 200, "Clear all alerts?", s, 0);
+	ab_ui_page_begin(rs, 200, "Clear all alerts?", s, 0);
 	ab_buf_printf(&rs->body, "<p>This removes every alert of your list (only yours). It "
 		"cannot be undone.</p><form method=\"post\" action=\"/ui/clear\">"
 		"<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
 		"<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
 		"<button type=\"submit\" id=\"confirm-clear\">Clear all</button> "
 		"<a href=\"/ui/\">Cancel</a></form>\n", s->csrf);
-	page_end(rs);
+	ab_ui_page_end(rs);
 }
 
 /* ------------------------------------------------------------ static */
@@ -522,7 +532,7 @@ static const char app_css[] =
 	"border-bottom:1px solid var(--line)}"
 	"header .brand{font-weight:bold;margin-right:auto}"
 	".bell{display:inline-flex;align-items:center;gap:.25em;text-decoration:none}"
-	"a{color:var(--link)}main{padding:0 1em 2em;max-width:60em}"
+	"a{color:var(--link)}main{padding:0 1em 2em;max-width:80em}"
 	".inline{display:inline}button,.button{font:inherit;padding:.35em .8em;"
 	"border:1px solid #444;border-radius:4px;background:#f3f3f3;color:var(--fg);"
 	"text-decoration:none;cursor:pointer}"
@@ -538,11 +548,13 @@ static const char app_css[] =
 	"form.login{display:grid;gap:.4em;max-width:20em}"
 	"table.event{border-collapse:collapse}table.event th,table.event td{text-align:left;"
 	"padding:.2em .6em;border-bottom:1px solid var(--line);vertical-align:top;"
-	"word-break:break-word}"
+	"overflow-wrap:break-word}table.event th[scope=col]{white-space:nowrap}"
 	".actions{margin-top:1em;display:flex;gap:1em}"
 	"table.prefs{border-collapse:collapse;margin-bottom:1em}table.prefs th,table.prefs td{"
 	"padding:.3em .6em;border-bottom:1px solid var(--line);text-align:left}"
-	".kept{color:var(--mute)}.saved{color:#1b5e20}\n";
+	".kept{color:var(--mute)}.saved{color:#1b5e20}.scroll{overflow-x:auto}"
+	".state-failing,.result-permanent{color:#8b0000;font-weight:bold}"
+	".state-disabled{color:var(--mute)}.filters{margin-bottom:.5em}\n";
 
 /* The bell: refresh the unread count every 5 s; preferences: save on
  * change.  The pages work without it. */
@@ -632,15 +644,15 @@ static void prefs_page(struct ab_http_app *app, const struct ab_session *s,
 	char err[512];
 
 	if (!rt || !(st = ab_store_open(app->store_path, err, sizeof err))) {
-		message_page(rs, 503, "Preferences", rt ? err : "the daemon is reloading", s);
+		ab_ui_message(rs, 503, "Preferences", rt ? err : "the daemon is reloading", s);
 		ab_runtime_unref(rt);
 		return;
 	}
 	if (!(p = ab_prefs_current(st))) {
-		message_page(rs, 503, "Preferences", ab_store_errmsg(st), s);
+		ab_ui_message(rs, 503, "Preferences", ab_store_errmsg(st), s);
 		goto done;
 	}
-	page_begin(rs, 200, "Preferences", s, unread_of(app, s->user));
+	ab_ui_page_begin(rs, 200, "Preferences", s, ab_ui_unread(app, s->user));
 	if (note) {
 		ab_buf_puts(b, "<p class=\"saved\" role=\"status\">");
 		ab_buf_put_html(b, note);
@@ -675,7 +687,7 @@ static void prefs_page(struct ab_http_app *app, const struct ab_session *s,
 	}
 	ab_buf_puts(b, "</tbody></table><button type=\"submit\" id=\"save\">Save</button>"
 		"</form>\n");
-	page_end(rs);
+	ab_ui_page_end(rs);
 done:
 	ab_store_close(st);
 	ab_runtime_unref(rt);
@@ -690,7 +702,7 @@ static void save_prefs(struct ab_http_app *app, const struct ab_http_req *rq,
 	int changed = 0, rc = 0;
 
 	if (!(st = ab_store_open(app->store_path, err, sizeof err))) {
-		message_page(rs, 503, "Preferences", err, s);
+		ab_ui_message(rs, 503, "Preferences", err, s);
 		return;
 	}
 	for (size_t g = 0; rc >= 0 && g < N_GROUPS; g++) {
@@ -698,7 +710,7 @@ static void save_prefs(struct ab_http_app *app, const struct ab_http_req *rq,
 			const char *kind = ab_via_name((enum ab_via)k);
 
 			snprintf(field, sizeof field, "%s.%s", groups[g].key, kind);
-			if (form_get(rq->body, field, 0, v, sizeof v) != 1)
+			if (ab_ui_form_get(rq->body, field, 0, v, sizeof v) != 1)
 				continue;   /* not in the form: left as it is */
 			if (!strcmp(v, "rule"))
 				rc = ab_prefs_unset(st, s->user, groups[g].pattern, kind);
@@ -710,7 +722,7 @@ static void save_prefs(struct ab_http_app *app, const struct ab_http_req *rq,
 	}
 	ab_store_close(st);
 	if (rc < 0) {
-		message_page(rs, 503, "Preferences", "The preferences cannot be saved now.", s);
+		ab_ui_message(rs, 503, "Preferences", "The preferences cannot be saved now.", s);
 		return;
 	}
 	ab_log(AB_LOG_INFO, "console: '%s' saved their preferences (%d set)", s->user, changed);
@@ -735,7 +747,7 @@ void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 	}
 	if (!strcmp(sub, "login")) {
 		if (signed_in(app, rq, &s))
-			redirect(rs, "/ui/");
+			ab_ui_redirect(rs, "/ui/");
 		else
 			login_page(rs, 200, NULL);
 		return;
@@ -745,7 +757,7 @@ void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 			ab_http_error(rs, 401, NULL, "sign in first");
 			return;
 		}
-		redirect(rs, "/ui/login");
+		ab_ui_redirect(rs, "/ui/login");
 		return;
 	}
 	if (!*sub) {
@@ -756,6 +768,8 @@ void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		clear_page(&s, rs);
 	} else if (!strcmp(sub, "prefs")) {
 		prefs_page(app, &s, rs, NULL);
+	} else if (!strcmp(sub, "admin")) {
+		ab_ui_admin_get(app, &s, rq, rs);
 	} else if (!strcmp(sub, "unread")) {
 		char err[512];
 		struct ab_inbox *ib = open_list(app, s.user, err, sizeof err);
@@ -768,7 +782,7 @@ void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		ab_inbox_close(ib);
 		headers(rs);
 	} else {
-		message_page(rs, 404, "Not found", "There is no such page.", &s);
+		ab_ui_message(rs, 404, "Not found", "There is no such page.", &s);
 	}
 }
 
@@ -785,14 +799,14 @@ static void do_login(struct ab_http_app *app, const struct ab_http_req *rq,
 	int64_t now = ab_now_ms();
 	int wait, got = 0;
 
-	if (form_get(rq->body, "csrf", 0, tok, sizeof tok) != 1 ||
+	if (ab_ui_form_get(rq->body, "csrf", 0, tok, sizeof tok) != 1 ||
 	    !cookie_get(rq, LOGIN_COOKIE, ctok, sizeof ctok) || !token_eq(tok, ctok)) {
 		login_page(rs, 403, "The form expired: sign in again.");
 		return;
 	}
-	if (form_get(rq->body, "user", 0, user, sizeof user) != 1 || !*user ||
+	if (ab_ui_form_get(rq->body, "user", 0, user, sizeof user) != 1 || !*user ||
 	    strlen(user) > AB_SESSION_USER_MAX ||
-	    form_get(rq->body, "password", 0, pw, sizeof pw) != 1) {
+	    ab_ui_form_get(rq->body, "password", 0, pw, sizeof pw) != 1) {
 		login_page(rs, 400, "Give a user name and a password.");
 		return;
 	}
@@ -839,7 +853,7 @@ static void do_login(struct ab_http_app *app, const struct ab_http_req *rq,
 		return;
 	}
 	ab_log(AB_LOG_INFO, "console: '%s' signed in from %s", user, peer);
-	redirect(rs, "/ui/");
+	ab_ui_redirect(rs, "/ui/");
 	set_cookie(rs, COOKIE, s.id, AB_SESSION_LIFE_MS / 1000);
 	set_cookie(rs, LOGIN_COOKIE, "", 0);
 }
@@ -850,7 +864,7 @@ static int form_ids(const char *body, const char *name, int64_t *ids, int max)
 	char v[32], *end;
 	int n = 0, r;
 
-	while (n < max && (r = form_get(body, name, n, v, sizeof v)) == 1) {
+	while (n < max && (r = ab_ui_form_get(body, name, n, v, sizeof v)) == 1) {
 		long long id = strtoll(v, &end, 10);
 
 		if (*end || id <= 0)
@@ -875,11 +889,11 @@ void ab_http_post_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		return;
 	}
 	if (!signed_in(app, rq, &s)) {
-		message_page(rs, 401, "Signed out", "Your session has ended: sign in again.", NULL);
+		ab_ui_message(rs, 401, "Signed out", "Your session has ended: sign in again.", NULL);
 		return;
 	}
-	if (form_get(rq->body, "csrf", 0, tok, sizeof tok) != 1 || !token_eq(tok, s.csrf)) {
-		message_page(rs, 403, "Refused", "The form did not come from this session "
+	if (ab_ui_form_get(rq->body, "csrf", 0, tok, sizeof tok) != 1 || !token_eq(tok, s.csrf)) {
+		ab_ui_message(rs, 403, "Refused", "The form did not come from this session "
 			"(missing or wrong CSRF token): reload the page and try again.", &s);
 		return;
 	}
@@ -887,7 +901,7 @@ void ab_http_post_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		if (cookie_get(rq, COOKIE, id, sizeof id))
 			ab_session_end(id);
 		ab_log(AB_LOG_INFO, "console: '%s' signed out", s.user);
-		redirect(rs, "/ui/login");
+		ab_ui_redirect(rs, "/ui/login");
 		set_cookie(rs, COOKIE, "", 0);
 		return;
 	}
@@ -895,37 +909,41 @@ void ab_http_post_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		save_prefs(app, rq, &s, rs);
 		return;
 	}
+	if (!strncmp(sub, "admin/", 6)) {
+		ab_ui_admin_post(app, &s, sub + 6, rq, rs);
+		return;
+	}
 	if (strcmp(sub, "read") && strcmp(sub, "remove") && strcmp(sub, "clear")) {
-		message_page(rs, 404, "Not found", "There is no such action.", &s);
+		ab_ui_message(rs, 404, "Not found", "There is no such action.", &s);
 		return;
 	}
 	if (!(ib = open_list(app, s.user, err, sizeof err))) {
-		message_page(rs, 503, "Alerts", err, &s);
+		ab_ui_message(rs, 503, "Alerts", err, &s);
 		return;
 	}
 	if (!strcmp(sub, "read")) {
 		n = form_ids(rq->body, "read", ids, 1);
 		if (n == 1 && ab_inbox_mark_read(ib, ids[0]) >= 0)
-			redirect(rs, "/ui/");
+			ab_ui_redirect(rs, "/ui/");
 		else
-			message_page(rs, n == 1 ? 503 : 400, "Alerts", "Nothing was marked read.", &s);
+			ab_ui_message(rs, n == 1 ? 503 : 400, "Alerts", "Nothing was marked read.", &s);
 	} else if (!strcmp(sub, "remove")) {
 		n = form_ids(rq->body, "id", ids, IDS_MAX);
 		if (n < 0)
-			message_page(rs, 400, "Alerts", "A selected alert id is not valid.", &s);
+			ab_ui_message(rs, 400, "Alerts", "A selected alert id is not valid.", &s);
 		else if (n == 0)
-			message_page(rs, 400, "Alerts", "Select the alerts to remove first.", &s);
+			ab_ui_message(rs, 400, "Alerts", "Select the alerts to remove first.", &s);
 		else if (ab_inbox_remove(ib, ids, (size_t)n) < 0)
-			message_page(rs, 503, "Alerts", "The list cannot be changed now.", &s);
+			ab_ui_message(rs, 503, "Alerts", "The list cannot be changed now.", &s);
 		else
-			redirect(rs, "/ui/");
-	} else if (form_get(rq->body, "confirm", 0, tok, sizeof tok) != 1 ||
+			ab_ui_redirect(rs, "/ui/");
+	} else if (ab_ui_form_get(rq->body, "confirm", 0, tok, sizeof tok) != 1 ||
 		   strcmp(tok, "yes")) {
-		redirect(rs, "/ui/clear");
+		ab_ui_redirect(rs, "/ui/clear");
 	} else if (ab_inbox_clear(ib) < 0) {
-		message_page(rs, 503, "Alerts", "The list cannot be changed now.", &s);
+		ab_ui_message(rs, 503, "Alerts", "The list cannot be changed now.", &s);
 	} else {
-		redirect(rs, "/ui/");
+		ab_ui_redirect(rs, "/ui/");
 	}
 	ab_inbox_close(ib);
 }

@@ -333,6 +333,11 @@ static const char *header_of(void *ctx, const char *name)
 	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
 }
 
+static const char *arg_of(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 	const char *method, const char *version, const char *upload_data,
 	size_t *upload_data_size, void **con_cls)
@@ -402,6 +407,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	rq.body = ab_buf_cstr(&r->body);
 	rq.body_len = r->body.len;
 	rq.header = header_of;
+	rq.arg = arg_of;
 	rq.header_ctx = c;
 	ab_http_resp_init(&rs);
 	ab_http_dispatch(&h->app, ab_http_routes, ab_http_n_routes, &rq, &rs);

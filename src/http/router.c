@@ -3,7 +3,8 @@
  * check and the JSON answers every handler and error uses (router.h).
  *
  * Public: ab_http_dispatch, ab_http_token_ok, ab_http_error, ab_http_json,
- *   ab_http_resp_init, ab_http_resp_free, ab_http_add_header, ab_http_app_runtime.
+ *   ab_http_resp_init, ab_http_resp_free, ab_http_add_header, ab_http_app_runtime,
+ *   ab_http_header, ab_http_arg.
  * Diagnostics: none logged; the client gets the JSON error.  Tokens are
  *   never logged nor echoed.
  */
@@ -197,4 +198,9 @@ void ab_http_dispatch(struct ab_http_app *app, const struct ab_http_route *route
 const char *ab_http_header(const struct ab_http_req *rq, const char *name)
 {
 	return rq->header ? rq->header(rq->header_ctx, name) : NULL;
+}
+
+const char *ab_http_arg(const struct ab_http_req *rq, const char *name)
+{
+	return rq->arg ? rq->arg(rq->header_ctx, name) : NULL;
 }

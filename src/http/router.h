@@ -57,7 +57,12 @@ struct ab_http_req {
 	 * be NULL itself (tests): no other header. */
 	const char *(*header)(void *ctx, const char *name);
 	void *header_ctx;
+	/* A query argument by name (decoded), or NULL; NULL itself: none. */
+	const char *(*arg)(void *ctx, const char *name);
 };
+
+/* rq's query argument name, or NULL. */
+const char *ab_http_arg(const struct ab_http_req *rq, const char *name);
 
 /* rq's header name, or NULL. */
 const char *ab_http_header(const struct ab_http_req *rq, const char *name);

@@ -23,6 +23,7 @@ struct ab_session {
 	char id[AB_SESSION_TOKEN_LEN + 1];
 	char csrf[AB_SESSION_TOKEN_LEN + 1];
 	char user[AB_SESSION_USER_MAX + 1];
+	bool admin;          /* the user has the role admin (set per request by the console) */
 };
 
 /* A random token: AB_SESSION_TOKEN_LEN hex characters.  0 or -1. */

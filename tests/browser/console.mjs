@@ -9,6 +9,7 @@
 // Prints TAP: one line per check, numbered from AB_TAP_START + 1 (the
 // caller's plan counts them), or from 1 with "1..N" at the end.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const base = process.env.AB_URL;
@@ -165,6 +166,49 @@ try {
   ok(width <= 375, 'the sign-in fits a phone screen (no sideways scrolling)', width);
   await pp.screenshot({ path: `${shots}/05-phone.png` });
   await phone.close();
+
+  // --- an admin: channel health, send test, dead letters and replay, the log
+  const adm = await browser.newContext();
+  const ap = await adm.newPage();
+  await ap.goto(`${base}/login`);
+  await ap.getByLabel('User name').fill('root');
+  await ap.getByLabel('Password').fill('admin password 1');
+  await ap.getByRole('button', { name: 'Sign in' }).click();
+  await ap.getByRole('link', { name: 'Admin' }).click();
+  ok(await ap.getByRole('heading', { name: 'Admin' }).isVisible(), 'an admin reaches the admin page');
+  const hookRow = ap.locator('#channels tr', { hasText: 'hook' });
+  const cells = await hookRow.locator('td').allTextContents();
+  ok(cells[2] === '1', 'the channel shows its consecutive failures', cells.join(' | '));
+  ok(/HTTP 400/.test(cells[3]), 'and its last error', cells.join(' | '));
+  ok(/Queue: \d+ queued, \d+ running, 1 dead/.test(await ap.locator('#queue-depth').textContent()),
+    'the queue depth counts the dead letter', await ap.locator('#queue-depth').textContent());
+  ok(await ap.locator('#dead tr', { hasText: 'hook' }).count() === 1, 'the dead letter is listed');
+  await ap.screenshot({ path: `${shots}/06-admin.png`, fullPage: true });
+  writeFileSync(process.env.AB_SINK_CONTROL, '{"mode": "ok"}');
+  await ap.locator('#dead tr', { hasText: 'hook' }).getByRole('button', { name: /Replay/ }).click();
+  ok(/replayed: queued again/.test(await ap.locator('#note').textContent()), 'Replay queues it again',
+    await ap.locator('#note').textContent());
+  ok(await until(() => readFileSync(process.env.AB_SINK_RECORD, 'utf8').includes('Backup failed')),
+    'the replayed alert is delivered');
+  await ap.getByRole('button', { name: 'Send a test to hook' }).click();
+  ok(/Test of hook: ok \(delivered\)/.test(await ap.locator('#note').textContent()),
+    'Send test shows its result', await ap.locator('#note').textContent());
+  await ap.getByLabel('Result').selectOption('permanent');
+  await ap.getByRole('button', { name: 'Filter' }).click();
+  const rows = await ap.locator('#log tbody tr').allTextContents();
+  ok(rows.length >= 1 && rows.every((r) => /permanent/.test(r)), 'the delivery log filters by result',
+    rows.join(' | '));
+  const user = await browser.newContext();
+  const up = await user.newPage();
+  await up.goto(`${base}/login`);
+  await up.getByLabel('User name').fill('alice');
+  await up.getByLabel('Password').fill('correct horse battery');
+  await up.getByRole('button', { name: 'Sign in' }).click();
+  const na = await up.goto(`${base}/admin`);
+  ok(na.status() === 403 && await up.getByRole('link', { name: 'Admin' }).count() === 0,
+    'a user who is no admin gets no admin page (403, no link)', na.status());
+  await user.close();
+  await adm.close();
 
   // --- brute force: throttled
   const bf = await browser.newContext();

@@ -21,8 +21,11 @@ BROWSER_DIR="$top_srcdir/tests/browser"
 	bail "playwright-core missing: npm ci --prefix tests/browser (contrib/install-deps.sh --test)"
 SHOTS=${AB_ARTIFACTS:-$top_builddir/tests/artifacts/console}
 mkdir -p "$SHOTS"
-ab_plugins inbox file
+ab_plugins inbox file webhook
 PORT=$(ab_free_port)
+# the admin's dead letter: a webhook whose receiver refuses (400) until told
+echo '{"mode": "status", "status": 400, "body": "bad request"}' > "$T/control.json"
+ab_sink SINK --record "$T/sink.jsonl" --control "$T/control.json"
 
 cat > "$T/ab.conf" <<CONF
 state_dir = "$T/state";
@@ -30,27 +33,36 @@ plugin_dir = "$T/plugins";
 dispatch = { workers = 2; poll = "50ms"; };
 channels = (
   { name = "inbox"; type = "inbox"; path = "inbox.db"; },
-  { name = "ops"; type = "file"; path = "ops.jsonl"; }
+  { name = "ops"; type = "file"; path = "ops.jsonl"; },
+  { name = "hook"; type = "webhook"; url = "http://127.0.0.1:$SINK/hook"; allow_http = true;
+    allow_networks = ["127.0.0.0/8"]; }
 );
 users = (
   { name = "alice"; email = "alice@example.com"; teams = ["secops"]; roles = ["lead"]; },
-  { name = "bob"; email = "bob@example.com"; teams = ["secops"]; roles = ["member"]; }
+  { name = "bob"; email = "bob@example.com"; teams = ["secops"]; roles = ["member"]; },
+  { name = "root"; email = "root@example.com"; roles = ["admin"]; }
 );
 people = { inbox = "inbox"; };
 rules = (
   { name = "findings"; events = ["finding.*", "scan.*"]; channels = ["ops"];
-    recipients = { teams = ["secops"]; via = ["inbox"]; }; }
+    recipients = { teams = ["secops"]; via = ["inbox"]; }; },
+  { name = "ops"; events = ["ops.*"]; channels = ["hook"]; }
 );
 default = ["ops"];
 http = { listen = "127.0.0.1:$PORT"; };
 CONF
 
-plan 32   # 3 here, 29 in console.mjs
+plan 40   # 4 here, 36 in console.mjs
 printf 'correct horse battery\n' | "$AB" -c "$T/ab.conf" user passwd alice > "$T/passwd.out" 2>&1
 is "user passwd sets alice's password" "$?" 0
 printf 'short\n' | "$AB" -c "$T/ab.conf" user passwd bob > /dev/null 2>&1
 is "user passwd refuses a short password" "$?" 65
+printf 'admin password 1\n' | "$AB" -c "$T/ab.conf" user passwd root > /dev/null 2>&1
 ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
+printf '{"type":"ops.backup_failed","severity":"high","title":"Backup failed"}' |
+	"$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
+wait_for 20 test "$("$AB" -c "$T/ab.conf" queue list --dead 2>/dev/null | grep -c hook)" = 1
+ok "a dead letter for the admin to replay" test "$("$AB" -c "$T/ab.conf" queue list --dead | grep -c hook)" = 1
 # an alert in bob's list, whose id alice must not reach
 printf '{"type":"finding.created","severity":"low","title":"for the team","team":"secops"}' |
 	"$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
@@ -59,5 +71,6 @@ OTHER=$("$AB" -c "$T/ab.conf" inbox --user bob list --json | sed -n 's/.*"id":\(
 ok "bob has an alert of his own" test -n "$OTHER"
 
 AB_URL="http://127.0.0.1:$PORT/ui" AB_CLI="$AB" AB_CONF="$T/ab.conf" AB_SHOTS="$SHOTS" \
-AB_OTHER_ID="$OTHER" CHROMIUM="$CHROMIUM" AB_TAP_START=3 \
+AB_OTHER_ID="$OTHER" CHROMIUM="$CHROMIUM" AB_TAP_START=4 AB_SINK_CONTROL="$T/control.json" \
+AB_SINK_RECORD="$T/sink.jsonl" \
 	node "$BROWSER_DIR/console.mjs"
