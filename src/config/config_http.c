@@ -205,6 +205,42 @@ const struct ab_http_hook *ab_http_hook_find(const struct ab_http_conf *hc, cons
 }
 
 #define HOFF(m) offsetof(struct ab_http_conf, m)
+
+static void h_proxy_header(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	const char *v = config_setting_get_string(s);
+
+	for (const char *p = v; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') {
+			ab_conf_err(c, s, "http: console: proxy_header must be a header name such "
+				"as \"X-Remote-User\"");
+			return;
+		}
+	}
+	ab_conf_h_string(c, s, f, dst);
+}
+
+static const struct ab_conf_field console_fields[] = {
+	{ "proxy_header", AB_CONF_T_STRING, false, h_proxy_header, HOFF(proxy_header), 0, 0, 0 },
+	{ "proxies", AB_CONF_T_STRINGS, false, ab_conf_h_nets, HOFF(proxies), HOFF(n_proxies),
+	  0, 0 },
+};
+AB_CONF_TABLE_FITS(console_fields);
+
+static void h_console(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	struct ab_http_conf *hc = dst;
+
+	(void)f;
+	ab_conf_check_group(c, s, console_fields, sizeof console_fields /
+		sizeof console_fields[0], "http: console", hc, NULL);
+	if (!hc->proxy_header != !hc->n_proxies)
+		ab_conf_err(c, s, "http: console: proxy_header and proxies go together (the "
+			"header is taken only from the proxies' addresses)");
+}
+
 static const struct ab_conf_field http_fields[] = {
 	{ "listen", AB_CONF_T_STRING, false, h_listen, HOFF(listen), 0, 0, 0 },
 	{ "tls_cert", AB_CONF_T_STRING, false, h_abs, HOFF(tls_cert), 0, 0, 0 },
@@ -221,6 +257,7 @@ static const struct ab_conf_field http_fields[] = {
 	{ "timeout", AB_CONF_T_DURATION, false, ab_conf_h_duration, HOFF(timeout_ms), 0, 1000,
 	  3600 * 1000 },
 	{ "hooks", AB_CONF_T_LIST, false, h_hooks, 0, 0, 0, 0 },
+	{ "console", AB_CONF_T_GROUP, false, h_console, 0, 0, 0, 0 },
 };
 AB_CONF_TABLE_FITS(http_fields);
 
@@ -275,6 +312,8 @@ void ab_http_conf_free(struct ab_http_conf *hc)
 		free(h->file);
 	}
 	free(hc->hooks);
+	free(hc->proxy_header);
+	free(hc->proxies);
 	free(hc->file);
 	free(hc);
 }

@@ -12,6 +12,8 @@
  *     max_connections = 64;        # open connections, all clients together
  *     max_connections_per_ip = 16; # open connections from one address
  *     timeout = "10s";             # a connection idle this long is closed
+ *     console = { proxy_header = "X-Remote-User"; proxies = ["127.0.0.1/32"]; };
+ *                                  # /ui/: sign-in by a trusted reverse proxy
  *     hooks = (                    # POST /api/v1/hooks/NAME: a tool's own webhook
  *       { name = "gitlab"; profile = "gitlab-webhook";
  *         auth = "gitlab"; secret = "env:GITLAB_HOOK_TOKEN"; },
@@ -50,6 +52,8 @@ enum ab_hook_auth {
 	AB_HOOK_AUTH_STANDARD,
 };
 
+struct ab_cidr;           /* net/cidr.h */
+
 struct ab_http_hook {
 	char *name;               /* the path's last part: [a-z0-9_-] */
 	char *profile;            /* a configured profile (checked in config.c) */
@@ -74,6 +78,10 @@ struct ab_http_conf {
 	int64_t timeout_ms;       /* idle connection timeout, >= 1 s */
 	struct ab_http_hook *hooks;
 	size_t n_hooks;
+	/* the web console (/ui/): sign-in by a trusted reverse proxy's header */
+	char *proxy_header;       /* e.g. "X-Remote-User"; NULL: none */
+	struct ab_cidr *proxies;  /* the proxies' addresses it is taken from */
+	size_t n_proxies;
 	char *file;               /* where the section is */
 	int line;
 };

@@ -64,35 +64,6 @@ static struct ab_mail_conf *get_mc(struct ab_conf_ctx *c, const struct ab_conf_f
 	return *mcp;
 }
 
-/* ------------------------------------------------------------ networks */
-
-static void h_nets(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
-		   void *dst)
-{
-	struct ab_cidr **arr = (struct ab_cidr **)(void *)((char *)dst + f->off);
-	size_t *n = (size_t *)(void *)((char *)dst + f->off_n);
-	int i, len = config_setting_length(s);
-
-	if (len > 1024) {
-		ab_conf_err(c, s, "setting '%s': at most 1024 networks", f->name);
-		return;
-	}
-	*arr = ab_conf_calloc(c, (size_t)len, sizeof **arr);
-	if (!*arr)
-		return;
-	for (i = 0; i < len; i++) {
-		const char *v = config_setting_get_string_elem(s, (unsigned)i);
-		char err[256];
-
-		if (ab_cidr_parse(v, &(*arr)[*n], err, sizeof err) < 0) {
-			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "setting '%s': bad %s",
-				    f->name, err);
-			continue;
-		}
-		(*n)++;
-	}
-}
-
 /* ------------------------------------------------------------ milter */
 
 static void h_socket(struct ab_conf_ctx *c, const config_setting_t *s, const struct ab_conf_field *f,
@@ -295,10 +266,10 @@ static const struct ab_conf_field source_fields[] = {
 	{ "senders", AB_CONF_T_STRINGS, false, ab_conf_h_globs, SOFF(senders), SOFF(n_senders),
 	  0, 0 },
 	{ "headers", AB_CONF_T_STRINGS, false, h_hdrs, 0, 0, 0, 0 },
-	{ "networks", AB_CONF_T_STRINGS, false, h_nets, SOFF(networks), SOFF(n_networks), 0, 0 },
+	{ "networks", AB_CONF_T_STRINGS, false, ab_conf_h_nets, SOFF(networks), SOFF(n_networks), 0, 0 },
 	{ "profile", AB_CONF_T_STRING, false, h_name, SOFF(profile_name), 0, 0, 0 },
 	{ "disposition", AB_CONF_T_STRING, false, h_disposition, 0, 0, 0, 0 },
-	{ "trusted_networks", AB_CONF_T_STRINGS, false, h_nets, SOFF(trusted), SOFF(n_trusted),
+	{ "trusted_networks", AB_CONF_T_STRINGS, false, ab_conf_h_nets, SOFF(trusted), SOFF(n_trusted),
 	  0, 0 },
 	{ "authserv_id", AB_CONF_T_STRING, false, ab_conf_h_string, SOFF(authserv_id), 0, 0, 0 },
 	{ "auth_methods", AB_CONF_T_STRINGS, false, ab_conf_h_strings, SOFF(auth_methods),

@@ -9,7 +9,7 @@
  *   ab_conf_err(), ab_conf_err_at()            report a problem
  *   ab_conf_check_group()                      one group against one table
  *   ab_conf_each_group()                       a list of groups, entry by entry
- *   ab_conf_h_string/_bool/_int/_duration/_globs/_strings/_chanrefs
+ *   ab_conf_h_string/_bool/_int/_duration/_globs/_strings/_chanrefs/_nets
  *                                              the generic handlers
  *   ab_conf_add_ref()                          a channel name to check later
  *   ab_conf_text_ok, _show, _fmt_duration, _place, _src_file, _strdup,
@@ -31,6 +31,7 @@
 
 #include "config/config_schema.h"
 #include "lib/util.h"
+#include "net/cidr.h"
 
 #define AB_CONF_MAX_ERRORS 100          /* error lines kept */
 #define AB_CONF_ERRBUF_MAX (64 * 1024)  /* bytes of error text */
@@ -537,4 +538,32 @@ void ab_conf_strv_free(char **v, size_t n)
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+void ab_conf_h_nets(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst)
+{
+	struct ab_cidr **arr = (struct ab_cidr **)(void *)((char *)dst + f->off);
+	size_t *n = (size_t *)(void *)((char *)dst + f->off_n);
+	int len = config_setting_length(s);
+
+	if (len > AB_CONF_MAX_LIST) {
+		ab_conf_err(c, s, "%ssetting '%s': at most %d networks", c->prefix, f->name,
+			AB_CONF_MAX_LIST);
+		return;
+	}
+	*arr = ab_conf_calloc(c, (size_t)len, sizeof **arr);
+	if (!*arr)
+		return;
+	for (int i = 0; i < len; i++) {
+		const char *v = config_setting_get_string_elem(s, (unsigned)i);
+		char err[256];
+
+		if (ab_cidr_parse(v, &(*arr)[*n], err, sizeof err) < 0) {
+			ab_conf_err(c, config_setting_get_elem(s, (unsigned)i), "%ssetting '%s': bad "
+				"%s", c->prefix, f->name, err);
+			continue;
+		}
+		(*n)++;
+	}
 }

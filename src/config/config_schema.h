@@ -137,6 +137,10 @@ void ab_conf_h_strings(struct ab_conf_ctx *c, const config_setting_t *s,
  * ab_conf_add_ref() under the owner c->prefix names (or the setting). */
 void ab_conf_h_chanrefs(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);
+/* IPv4/IPv6 networks (net/cidr.h: struct ab_cidr *, size_t at off_n),
+ * each checked (host bits after the prefix are an error). */
+void ab_conf_h_nets(struct ab_conf_ctx *c, const config_setting_t *s,
+	const struct ab_conf_field *f, void *dst);
 /* Remember a channel-name string setting; 0 or -1 (out of memory). */
 int ab_conf_add_ref(struct ab_conf_ctx *c, const config_setting_t *elem, const char *owner);
 

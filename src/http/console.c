@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <arpa/inet.h>
 
 #include <jansson.h>
 
@@ -40,6 +42,7 @@
 #include "lib/passwd.h"
 #include "lib/util.h"
 #include "deliver/runtime.h"
+#include "net/cidr.h"
 #include "store/inboxdb.h"
 #include "store/logindb.h"
 #include "store/prefsdb.h"
@@ -220,27 +223,67 @@ void ab_ui_message(struct ab_http_resp *rs, int status, const char *title,
 
 /* ------------------------------------------------------------ state */
 
-/* The signed-in user's session (still a user of the configuration), or 0. */
-static int signed_in(struct ab_http_app *app, const struct ab_http_req *rq,
-	struct ab_session *s)
+/* The user a trusted reverse proxy names: http.console's proxy_header,
+ * taken only from one of its proxies' addresses.  1 with the name in
+ * user, else 0 (a header from elsewhere is ignored and complained about). */
+static int proxy_user(const struct ab_config *cfg, const struct ab_http_req *rq, char *user,
+	size_t usersz)
 {
-	char id[AB_SESSION_TOKEN_LEN + 8];
-	struct ab_runtime *rt;
-	bool known = false;
+	static struct ab_complaint stray = AB_COMPLAINT_INIT;
+	const struct ab_http_conf *hc = cfg->http;
+	unsigned char addr[16];
+	const char *v;
+	int af;
 
-	if (!cookie_get(rq, COOKIE, id, sizeof id) || !ab_session_find(id, ab_now_ms(), s))
+	if (!hc || !hc->proxy_header || !(v = ab_http_header(rq, hc->proxy_header)) || !*v)
 		return 0;
-	if ((rt = ab_http_app_runtime(app))) {
-		const struct ab_user_conf *u = ab_users_find(rt->cfg->users, rt->cfg->n_users,
-			s->user);
+	af = rq->peer && strchr(rq->peer, ':') ? AF_INET6 : AF_INET;
+	if (rq->peer && inet_pton(af, rq->peer, addr) == 1)
+		for (size_t i = 0; i < hc->n_proxies; i++)
+			if (ab_cidr_contains(&hc->proxies[i], af, addr)) {
+				ab_strlcpy(user, v, usersz);
+				return strlen(v) < usersz;
+			}
+	ab_complain(&stray, 60000, AB_LOG_NOTICE, "console: header %s from %s ignored: not one "
+		"of http.console.proxies", hc->proxy_header, rq->peer ? rq->peer : "?");
+	return 0;
+}
 
-		known = u != NULL;
-		s->admin = u && u->admin;
-		ab_runtime_unref(rt);
+/* The signed-in user's session (still a user of the configuration), or 0.
+ * A request a trusted proxy vouches for gets a session of that user (its
+ * cookie set on rs), replacing one of another user. */
+static int signed_in(struct ab_http_app *app, const struct ab_http_req *rq,
+	struct ab_http_resp *rs, struct ab_session *s)
+{
+	char id[AB_SESSION_TOKEN_LEN + 8], puser[AB_SESSION_USER_MAX + 1];
+	struct ab_runtime *rt = ab_http_app_runtime(app);
+	const struct ab_user_conf *u;
+	bool have, proxied;
+	int64_t now = ab_now_ms();
+
+	if (!rt)
+		return 0;
+	have = cookie_get(rq, COOKIE, id, sizeof id) && ab_session_find(id, now, s);
+	proxied = proxy_user(rt->cfg, rq, puser, sizeof puser);
+	if (proxied && have && strcmp(s->user, puser)) {
+		ab_session_end(id);
+		have = false;
 	}
-	if (!known)
-		ab_session_end(id);   /* removed from the configuration: signed out */
-	return known;
+	u = ab_users_find(rt->cfg->users, rt->cfg->n_users, proxied ? puser : have ? s->user :
+		NULL);
+	if (proxied && !have && u) {
+		if (ab_session_create(puser, now, s) == 0) {
+			set_cookie(rs, COOKIE, s->id, AB_SESSION_LIFE_MS / 1000);
+			have = true;
+			ab_log(AB_LOG_INFO, "console: '%s' signed in through the proxy at %s", puser,
+				rq->peer ? rq->peer : "?");
+		}
+	}
+	if (have && !u)
+		ab_session_end(s->id);   /* removed from the configuration: signed out */
+	s->admin = u && u->admin;
+	ab_runtime_unref(rt);
+	return have && u;
 }
 
 /* The user's own alert list: the people section's inbox channel (else the
@@ -556,23 +599,34 @@ static const char app_css[] =
 	".state-failing,.result-permanent{color:#8b0000;font-weight:bold}"
 	".state-disabled{color:var(--mute)}.filters{margin-bottom:.5em}\n";
 
-/* The bell: refresh the unread count every 5 s; preferences: save on
- * change.  The pages work without it. */
+/* The bell: the unread count live from /ui/events (Server-Sent Events),
+ * polling /ui/unread where EventSource is missing or closed; preferences:
+ * save on change.  The pages work without it. */
 static const char app_js[] =
 	"'use strict';\n"
 	"(function () {\n"
 	"  var el = document.getElementById('unread');\n"
-	"  if (!el || !window.fetch) return;\n"
-	"  setInterval(function () {\n"
-	"    fetch('/ui/unread', { credentials: 'same-origin' }).then(function (r) {\n"
-	"      return r.ok ? r.json() : null;\n"
-	"    }).then(function (j) {\n"
-	"      if (j && typeof j.unread === 'number') {\n"
-	"        el.textContent = String(j.unread);\n"
-	"        el.parentNode.setAttribute('aria-label', j.unread + ' unread alerts');\n"
-	"      }\n"
-	"    }).catch(function () {});\n"
-	"  }, 5000);\n"
+	"  if (!el) return;\n"
+	"  function show(n) {\n"
+	"    el.textContent = String(n);\n"
+	"    el.parentNode.setAttribute('aria-label', n + ' unread alerts');\n"
+	"  }\n"
+	"  function poll() {\n"
+	"    if (!window.fetch) return;\n"
+	"    setInterval(function () {\n"
+	"      fetch('/ui/unread', { credentials: 'same-origin' }).then(function (r) {\n"
+	"        return r.ok ? r.json() : null;\n"
+	"      }).then(function (j) {\n"
+	"        if (j && typeof j.unread === 'number') show(j.unread);\n"
+	"      }).catch(function () {});\n"
+	"    }, 5000);\n"
+	"  }\n"
+	"  if (!window.EventSource) { poll(); return; }\n"
+	"  var es = new EventSource('/ui/events');\n"
+	"  es.addEventListener('unread', function (m) { show(Number(m.data)); });\n"
+	"  es.onerror = function () {\n"
+	"    if (es.readyState === EventSource.CLOSED) poll();\n"
+	"  };\n"
 	"})();\n"
 	"(function () {\n"
 	"  var f = document.getElementById('prefs');\n"
@@ -729,6 +783,85 @@ static void save_prefs(struct ab_http_app *app, const struct ab_http_req *rq,
 	prefs_page(app, s, rs, "Saved: the next alerts follow your preferences.");
 }
 
+/* ------------------------------------------------------------ live updates */
+
+#define SSE_POLL_MS 500              /* how often the list is looked at */
+#define SSE_PING_MS 10000            /* a comment line this often keeps it open */
+#define SSE_LIFE_MS (10 * 60 * 1000) /* then the browser reconnects by itself */
+
+/* One open event stream: the user's list, what the browser was told last. */
+struct sse {
+	struct ab_http_app *app;
+	struct ab_inbox *ib;
+	char sid[AB_SESSION_TOKEN_LEN + 1];
+	int64_t sent, started, last_write;
+	bool first;
+};
+
+static long sse_next(void *ctx, char *buf, size_t max)
+{
+	struct sse *e = ctx;
+	struct ab_session s;
+
+	for (;;) {
+		int64_t now = ab_now_ms(), n;
+
+		if (now - e->started > SSE_LIFE_MS || !ab_session_find(e->sid, now, &s) ||
+		    __atomic_load_n(&e->app->stopping, __ATOMIC_ACQUIRE))
+			return -1;   /* over, signed out, or the daemon stops: the stream ends */
+		n = ab_inbox_unread(e->ib);
+		if (n >= 0 && (e->first || n != e->sent)) {
+			e->first = false;
+			e->sent = n;
+			e->last_write = now;
+			return snprintf(buf, max, "event: unread\ndata: %lld\n\n", (long long)n);
+		}
+		if (now - e->last_write >= SSE_PING_MS) {
+			e->last_write = now;
+			return snprintf(buf, max, ": ping\n\n");
+		}
+		nanosleep(&(struct timespec){ 0, SSE_POLL_MS * 1000000L }, NULL);
+	}
+}
+
+static void sse_free(void *ctx)
+{
+	struct sse *e = ctx;
+
+	ab_inbox_close(e->ib);
+	free(e);
+}
+
+/* GET /ui/events: Server-Sent Events, "unread" with the count whenever it
+ * changes (and once at the start). */
+static void events_stream(struct ab_http_app *app, const struct ab_http_req *rq,
+	const struct ab_session *s, struct ab_http_resp *rs)
+{
+	struct sse *e = calloc(1, sizeof *e);
+	char err[512];
+
+	if (!e || !(e->ib = open_list(app, s->user, err, sizeof err))) {
+		ab_http_error(rs, 503, NULL, "%s", e ? err : "out of memory");
+		free(e);
+		return;
+	}
+	if (!cookie_get(rq, COOKIE, e->sid, sizeof e->sid)) {
+		sse_free(e);
+		ab_http_error(rs, 401, NULL, "sign in first");
+		return;
+	}
+	e->app = app;
+	e->started = e->last_write = ab_now_ms();
+	e->first = true;
+	rs->status = 200;
+	rs->content_type = "text/event-stream";
+	ab_buf_reset(&rs->body);
+	headers(rs);
+	rs->stream = sse_next;
+	rs->stream_ctx = e;
+	rs->stream_free = sse_free;
+}
+
 /* ------------------------------------------------------------ handlers */
 
 void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
@@ -746,14 +879,14 @@ void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		return;
 	}
 	if (!strcmp(sub, "login")) {
-		if (signed_in(app, rq, &s))
+		if (signed_in(app, rq, rs, &s))
 			ab_ui_redirect(rs, "/ui/");
 		else
 			login_page(rs, 200, NULL);
 		return;
 	}
-	if (!signed_in(app, rq, &s)) {
-		if (!strcmp(sub, "unread")) {
+	if (!signed_in(app, rq, rs, &s)) {
+		if (!strcmp(sub, "unread") || !strcmp(sub, "events")) {
 			ab_http_error(rs, 401, NULL, "sign in first");
 			return;
 		}
@@ -770,6 +903,8 @@ void ab_http_get_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		prefs_page(app, &s, rs, NULL);
 	} else if (!strcmp(sub, "admin")) {
 		ab_ui_admin_get(app, &s, rq, rs);
+	} else if (!strcmp(sub, "events")) {
+		events_stream(app, rq, &s, rs);
 	} else if (!strcmp(sub, "unread")) {
 		char err[512];
 		struct ab_inbox *ib = open_list(app, s.user, err, sizeof err);
@@ -888,7 +1023,7 @@ void ab_http_post_ui(struct ab_http_app *app, const struct ab_http_req *rq,
 		do_login(app, rq, rs);
 		return;
 	}
-	if (!signed_in(app, rq, &s)) {
+	if (!signed_in(app, rq, rs, &s)) {
 		ab_ui_message(rs, 401, "Signed out", "Your session has ended: sign in again.", NULL);
 		return;
 	}

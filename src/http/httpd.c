@@ -261,6 +261,32 @@ static const char *path_label(const char *url)
 	return "other";
 }
 
+/* A streamed answer (router.h): the context travels with the response. */
+struct stream {
+	long (*fn)(void *ctx, char *buf, size_t max);
+	void *ctx;
+	void (*free_ctx)(void *ctx);
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	long n;
+
+	(void)pos;
+	n = st->fn(st->ctx, buf, max);
+	return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : (ssize_t)n;
+}
+
+static void stream_done(void *cls)
+{
+	struct stream *st = cls;
+
+	if (st->free_ctx)
+		st->free_ctx(st->ctx);
+	free(st);
+}
+
 static enum MHD_Result answer(struct MHD_Connection *c, struct request *r, const char *url,
 	struct ab_http_resp *rs, bool close_after)
 {
@@ -269,8 +295,25 @@ static enum MHD_Result answer(struct MHD_Connection *c, struct request *r, const
 	char code[8];
 
 	r->answered = true;
-	resp = MHD_create_response_from_buffer(rs->body.len, rs->body.len ? rs->body.data : "",
-		MHD_RESPMEM_MUST_COPY);
+	if (rs->stream) {
+		struct stream *st = malloc(sizeof *st);
+
+		if (!st)
+			return MHD_NO;
+		st->fn = rs->stream;
+		st->ctx = rs->stream_ctx;
+		st->free_ctx = rs->stream_free;
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st,
+			stream_done);
+		if (!resp) {
+			free(st);   /* rs still owns ctx: ab_http_resp_free releases it */
+			return MHD_NO;
+		}
+		rs->stream_ctx = NULL;   /* the response owns it now: stream_done */
+	} else {
+		resp = MHD_create_response_from_buffer(rs->body.len, rs->body.len ?
+			rs->body.data : "", MHD_RESPMEM_MUST_COPY);
+	}
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
@@ -495,6 +538,8 @@ void ab_httpd_stop(struct ab_httpd *h)
 {
 	if (!h)
 		return;
+	/* event streams end within their poll interval (console.c) */
+	__atomic_store_n(&h->app.stopping, 1, __ATOMIC_RELEASE);
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	if (h->app.rt)

@@ -49,6 +49,9 @@ int ab_http_add_header(struct ab_http_resp *rs, const char *name, const char *fm
 void ab_http_resp_free(struct ab_http_resp *rs)
 {
 	ab_buf_free(&rs->body);
+	if (rs->stream_free && rs->stream_ctx)
+		rs->stream_free(rs->stream_ctx);   /* not handed to the server */
+	rs->stream_ctx = NULL;
 }
 
 void ab_http_json(struct ab_http_resp *rs, int status, json_t *j)

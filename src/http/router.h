@@ -41,6 +41,7 @@ struct ab_http_app {
 	struct ab_store *st;           /* /metrics and /readyz (under mu); opened lazily */
 	char *store_path;
 	int64_t started_ms;
+	int stopping;                  /* atomic: the listener stops; long answers end */
 	void (*wake)(void *arg);       /* after a commit: ab_dispatch_wake */
 	void *wake_arg;
 };
@@ -81,6 +82,14 @@ struct ab_http_resp {
 		char value[AB_HTTP_HDR_VALUE_MAX];
 	} hdrs[AB_HTTP_MAX_HDRS];
 	size_t n_hdrs;
+	/* A streamed answer (Server-Sent Events) instead of body: stream()
+	 * writes the next bytes into buf (at most max) and returns how many,
+	 * blocking until it has some; -1 ends the answer.  stream_free(ctx)
+	 * runs once at the end, whatever happened (also when the answer is
+	 * never sent). */
+	long (*stream)(void *ctx, char *buf, size_t max);
+	void *stream_ctx;
+	void (*stream_free)(void *ctx);
 };
 
 /* Add a header (name static; the value formatted, at most

@@ -50,6 +50,8 @@ try {
   const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   const page = await ctx.newPage();
   const dialogs = [];
+  const streams = [];
+  page.on('request', (r) => { if (r.url().endsWith('/ui/events')) streams.push(r.url()); });
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
 
   // --- sign in
@@ -78,6 +80,7 @@ try {
   send('finding.created', 'Live: SQL injection in /login');
   ok(await until(async () => Number(await bell.textContent()) === before + 1),
     'the bell counts a new alert without a reload', await bell.textContent());
+  ok(streams.length >= 1, 'live through Server-Sent Events (/ui/events)', streams.length);
   await page.reload();
   const item = page.locator('li.alert', { hasText: 'Live: SQL injection in /login' });
   ok(await item.count() === 1, 'the new alert is in the list');

@@ -49,10 +49,11 @@ rules = (
   { name = "ops"; events = ["ops.*"]; channels = ["hook"]; }
 );
 default = ["ops"];
-http = { listen = "127.0.0.1:$PORT"; };
+http = { listen = "127.0.0.1:$PORT";
+         console = { proxy_header = "X-Remote-User"; proxies = ["127.0.0.2/32"]; }; };
 CONF
 
-plan 40   # 4 here, 36 in console.mjs
+plan 43   # 6 here, 37 in console.mjs
 printf 'correct horse battery\n' | "$AB" -c "$T/ab.conf" user passwd alice > "$T/passwd.out" 2>&1
 is "user passwd sets alice's password" "$?" 0
 printf 'short\n' | "$AB" -c "$T/ab.conf" user passwd bob > /dev/null 2>&1
@@ -62,6 +63,12 @@ ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
 printf '{"type":"ops.backup_failed","severity":"high","title":"Backup failed"}' |
 	"$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
 wait_for 20 test "$("$AB" -c "$T/ab.conf" queue list --dead 2>/dev/null | grep -c hook)" = 1
+# a trusted reverse proxy (127.0.0.2) signs its user in; the header from elsewhere is ignored
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'X-Remote-User: alice' "http://127.0.0.1:$PORT/ui/")
+like "a proxy header from a non-proxy address signs nobody in" "$out" "^303 .*/ui/login$"
+out=$(curl -s --interface 127.0.0.2 -D - -H 'X-Remote-User: alice' "http://127.0.0.1:$PORT/ui/")
+like "the proxy's header signs its user in" "$(tr -d '\r' <<< "$out" | tr '\n' ' ')" \
+	"^HTTP/1.1 200 .*Set-Cookie: ab_session=[0-9a-f]{64}; .*>alice</span>"
 ok "a dead letter for the admin to replay" test "$("$AB" -c "$T/ab.conf" queue list --dead | grep -c hook)" = 1
 # an alert in bob's list, whose id alice must not reach
 printf '{"type":"finding.created","severity":"low","title":"for the team","team":"secops"}' |
@@ -71,6 +78,6 @@ OTHER=$("$AB" -c "$T/ab.conf" inbox --user bob list --json | sed -n 's/.*"id":\(
 ok "bob has an alert of his own" test -n "$OTHER"
 
 AB_URL="http://127.0.0.1:$PORT/ui" AB_CLI="$AB" AB_CONF="$T/ab.conf" AB_SHOTS="$SHOTS" \
-AB_OTHER_ID="$OTHER" CHROMIUM="$CHROMIUM" AB_TAP_START=4 AB_SINK_CONTROL="$T/control.json" \
+AB_OTHER_ID="$OTHER" CHROMIUM="$CHROMIUM" AB_TAP_START=6 AB_SINK_CONTROL="$T/control.json" \
 AB_SINK_RECORD="$T/sink.jsonl" \
 	node "$BROWSER_DIR/console.mjs"

@@ -53,7 +53,8 @@ static int setup(void **state)
 		"          { name = \"bob\"; teams = [\"t\"]; } );\n"
 		"people = { inbox = \"inbox\"; };\n"
 		"default = [\"inbox\"];\n"
-		"http = { listen = \"127.0.0.1:1\"; };\n", dir, stage && *stage ? stage :
+		"http = { listen = \"127.0.0.1:1\"; console = { proxy_header = \"X-Remote-User\";\n"
+		"         proxies = [\"192.0.2.100/32\", \"2001:db8::1\"]; }; };\n", dir, stage && *stage ? stage :
 		"plugins/built");
 	tu_write(conf, text);
 	if (!(cfg = ab_config_load(conf, &errors)))
@@ -83,22 +84,36 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Requests: a Cookie header, nothing else. */
-static const char *cookie_header(void *ctx, const char *name)
+/* Requests: a Cookie header and an X-Remote-User header, nothing else. */
+struct hdrs {
+	const char *cookie, *remote;
+};
+
+static const char *test_header(void *ctx, const char *name)
 {
-	return !strcasecmp(name, "Cookie") ? ctx : NULL;
+	const struct hdrs *h = ctx;
+
+	return !strcasecmp(name, "Cookie") ? h->cookie : !strcasecmp(name, "X-Remote-User") ?
+		h->remote : NULL;
+}
+
+static int call_from(const char *peer, const char *remote, const char *method,
+	const char *path, const char *cookie, const char *body, struct ab_http_resp *rs)
+{
+	struct hdrs h = { cookie, remote };
+	struct ab_http_req rq = { .method = method, .path = path, .peer = peer,
+				  .body = body ? body : "", .body_len = body ? strlen(body) : 0,
+				  .header = test_header, .header_ctx = &h };
+
+	ab_http_resp_init(rs);
+	ab_http_dispatch(&app, ab_http_routes, ab_http_n_routes, &rq, rs);
+	return rs->status;
 }
 
 static int call(const char *method, const char *path, const char *cookie, const char *body,
 	struct ab_http_resp *rs)
 {
-	struct ab_http_req rq = { .method = method, .path = path, .peer = "192.0.2.7",
-				  .body = body ? body : "", .body_len = body ? strlen(body) : 0,
-				  .header = cookie_header, .header_ctx = (void *)cookie };
-
-	ab_http_resp_init(rs);
-	ab_http_dispatch(&app, ab_http_routes, ab_http_n_routes, &rq, rs);
-	return rs->status;
+	return call_from("192.0.2.7", NULL, method, path, cookie, body, rs);
 }
 
 static const char *hdr(const struct ab_http_resp *rs, const char *name, int k)
@@ -324,6 +339,34 @@ static void test_own_list_and_csrf(void **state)
 	ab_http_resp_free(&rs);
 }
 
+/* A trusted reverse proxy's header signs its user in; from anywhere else
+ * it is ignored; it names a user of the configuration or nobody. */
+static void test_proxy_header(void **state)
+{
+	struct ab_http_resp rs;
+	const char *sc;
+	char cookie[200];
+
+	(void)state;
+	ab_session_reset();
+	assert_int_equal(call_from("192.0.2.7", "alice", "GET", "/ui/", NULL, NULL, &rs), 303);
+	assert_string_equal(hdr(&rs, "Location", 0), "/ui/login");   /* not a proxy */
+	ab_http_resp_free(&rs);
+	assert_int_equal(call_from("192.0.2.100", "mallory", "GET", "/ui/", NULL, NULL, &rs), 303);
+	ab_http_resp_free(&rs);
+	assert_int_equal(call_from("192.0.2.100", "alice", "GET", "/ui/", NULL, NULL, &rs), 200);
+	assert_non_null(sc = hdr(&rs, "Set-Cookie", 0));
+	snprintf(cookie, sizeof cookie, "%.*s", (int)strcspn(sc, ";"), sc);
+	assert_non_null(strstr(ab_buf_cstr(&rs.body), ">alice</span>"));
+	ab_http_resp_free(&rs);
+	/* the session then works as any other (and the proxy is IPv6 too) */
+	assert_int_equal(call("GET", "/ui/", cookie, NULL, &rs), 200);
+	ab_http_resp_free(&rs);
+	assert_int_equal(call_from("2001:db8::1", "bob", "GET", "/ui/", cookie, NULL, &rs), 200);
+	assert_non_null(strstr(ab_buf_cstr(&rs.body), ">bob</span>"));   /* bob's, not alice's */
+	ab_http_resp_free(&rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_header_and_html),
 		cmocka_unit_test(test_login),
 		cmocka_unit_test(test_own_list_and_csrf),
+		cmocka_unit_test(test_proxy_header),
 	};
 
 	return cmocka_run_group_tests_name("console", tests, setup, teardown);
