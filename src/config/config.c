@@ -264,6 +264,21 @@ static void check_refs(struct ab_conf_ctx *c, const struct ab_config *cfg)
 	ab_buf_free(&names);
 }
 
+/* Users but no people section: the personal lists are in the first inbox
+ * channel (subscriptions and the web console work without more). */
+static void default_people(struct ab_conf_ctx *c, struct ab_config *cfg)
+{
+	if (cfg->people || !cfg->n_users)
+		return;
+	for (size_t i = 0; i < cfg->n_channels; i++) {
+		if (cfg->channels[i].type && !strcmp(cfg->channels[i].type, "inbox")) {
+			cfg->people = ab_people_default(c, cfg->channels[i].name,
+				cfg->users[0].file, cfg->users[0].line);
+			return;
+		}
+	}
+}
+
 /* The rules' recipients against the people section and the directory. */
 static void check_people(struct ab_conf_ctx *c, const struct ab_config *cfg)
 {
@@ -485,6 +500,7 @@ static struct ab_config *load(const char *path, char **errors, bool partial)
 				    sizeof top_fields / sizeof top_fields[0], "the top level",
 				    ld.cfg, NULL);
 		check_refs(c, ld.cfg);
+		default_people(c, ld.cfg);
 		check_people(c, ld.cfg);
 		resolve_chan_refs(ld.cfg);
 		ab_conf_mail_finish(c, ld.cfg->mail, config_root_setting(&lc));  /* -> profiles */

@@ -415,10 +415,35 @@ static const struct ab_conf_field people_fields[] = {
 };
 AB_CONF_TABLE_FITS(people_fields);
 
+/* system_override's default list into p. */
+static void default_override(struct ab_conf_ctx *c, struct ab_people_conf *p)
+{
+	static const char *const defaults[] = AB_PEOPLE_OVERRIDE_DEFAULT;
+	size_t n = sizeof defaults / sizeof defaults[0];
+
+	p->system_override = ab_conf_calloc(c, n, sizeof *p->system_override);
+	for (size_t i = 0; p->system_override && i < n; i++)
+		if ((p->system_override[i] = ab_conf_strdup(c, defaults[i])))
+			p->n_override = i + 1;
+}
+
+struct ab_people_conf *ab_people_default(struct ab_conf_ctx *c, const char *inbox,
+	const char *file, int line)
+{
+	struct ab_people_conf *p = ab_conf_calloc(c, 1, sizeof *p);
+
+	if (!p)
+		return NULL;
+	p->channel[AB_VIA_INBOX] = ab_conf_strdup(c, inbox);
+	p->file = ab_conf_strdup(c, file);
+	p->line = line;
+	default_override(c, p);
+	return p;
+}
+
 void ab_conf_people(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst)
 {
-	static const char *const defaults[] = AB_PEOPLE_OVERRIDE_DEFAULT;
 	struct ab_people_conf *p = ab_conf_calloc(c, 1, sizeof *p);
 	char file[PATH_MAX];
 
@@ -426,14 +451,8 @@ void ab_conf_people(struct ab_conf_ctx *c, const config_setting_t *s,
 		return;
 	ab_conf_check_group(c, s, people_fields, sizeof people_fields / sizeof people_fields[0],
 		"people", p, NULL);
-	if (!config_setting_get_member(s, "system_override")) {
-		size_t n = sizeof defaults / sizeof defaults[0];
-
-		p->system_override = ab_conf_calloc(c, n, sizeof *p->system_override);
-		for (size_t i = 0; p->system_override && i < n; i++)
-			if ((p->system_override[i] = ab_conf_strdup(c, defaults[i])))
-				p->n_override = i + 1;
-	}
+	if (!config_setting_get_member(s, "system_override"))
+		default_override(c, p);
 	ab_conf_src_file(c, config_setting_source_file(s), file, sizeof file);
 	p->file = ab_conf_strdup(c, file);
 	p->line = config_setting_source_line(s);

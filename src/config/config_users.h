@@ -89,6 +89,11 @@ void ab_conf_recipients_free(struct ab_recipients_conf *r);
 void ab_conf_people(struct ab_conf_ctx *c, const config_setting_t *s,
 	const struct ab_conf_field *f, void *dst);
 void ab_conf_people_free(struct ab_people_conf *p);
+/* The people section a configuration with users but without one gets:
+ * inbox the given channel (the first inbox channel), the default
+ * override; file and line name the users section. */
+struct ab_people_conf *ab_people_default(struct ab_conf_ctx *c, const char *inbox,
+	const char *file, int line);
 /* With the whole configuration read: every kind a rule's via names has its
  * people channel, every user it names is in the directory (errors at the
  * recipients group's FILE:LINE). */

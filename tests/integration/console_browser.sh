@@ -53,7 +53,7 @@ http = { listen = "127.0.0.1:$PORT";
          console = { proxy_header = "X-Remote-User"; proxies = ["127.0.0.2/32"]; }; };
 CONF
 
-plan 43   # 6 here, 37 in console.mjs
+plan 46   # 6 + 3 here, 37 in console.mjs
 printf 'correct horse battery\n' | "$AB" -c "$T/ab.conf" user passwd alice > "$T/passwd.out" 2>&1
 is "user passwd sets alice's password" "$?" 0
 printf 'short\n' | "$AB" -c "$T/ab.conf" user passwd bob > /dev/null 2>&1
@@ -81,3 +81,35 @@ AB_URL="http://127.0.0.1:$PORT/ui" AB_CLI="$AB" AB_CONF="$T/ab.conf" AB_SHOTS="$
 AB_OTHER_ID="$OTHER" CHROMIUM="$CHROMIUM" AB_TAP_START=6 AB_SINK_CONTROL="$T/control.json" \
 AB_SINK_RECORD="$T/sink.jsonl" \
 	node "$BROWSER_DIR/console.mjs"
+
+# --- the shipped configuration with one http block and one user
+P2=$(ab_free_port)
+mkdir -p "$T/shipped"
+cp -R "$top_srcdir/conf/profiles.d" "$T/profiles.d"
+sed -e "s|^state_dir = .*|state_dir = \"$T/shipped\";\nplugin_dir = \"$T/plugins\";|" \
+	"$top_srcdir/conf/alertbridge.conf" > "$T/shipped.conf"
+cat >> "$T/shipped.conf" <<CONF
+users = ( { name = "dana"; teams = ["ops"]; } );
+http = { listen = "127.0.0.1:$P2"; };
+CONF
+out=$("$AB" -c "$T/shipped.conf" check 2>&1); rc=$?
+is "the shipped configuration with one http block and one user passes check" "$rc" 0
+printf 'dana-password-1\n' | "$AB" -c "$T/shipped.conf" user passwd dana >/dev/null 2>&1
+ab_start_daemon "$T/shipped.conf" || bail "daemon did not start with the shipped configuration"
+U2="http://127.0.0.1:$P2/ui"
+tok=$(curl -s -c "$T/cj" "$U2/login" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p')
+lc=$(awk '/ab_login/ {print $7}' "$T/cj")
+sid=$(curl -s -D - -o /dev/null -H "Cookie: ab_login=$lc" --data-urlencode "csrf=$tok" \
+	--data-urlencode user=dana --data-urlencode password=dana-password-1 "$U2/login" |
+	sed -n 's/.*ab_session=\([0-9a-f]*\);.*/\1/p')
+ok "dana signs in to the console of the shipped configuration" test -n "$sid"
+# she turns findings on in her list (the preferences page), then one arrives
+page=$(curl -s -H "Cookie: ab_session=$sid" "$U2/prefs")
+ptok=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' <<< "$page" | head -1)
+curl -s -o /dev/null -H "Cookie: ab_session=$sid" --data-urlencode "csrf=$ptok" \
+	--data-urlencode "findings.inbox=on" "$U2/prefs"
+printf '{"type":"finding.created","severity":"high","title":"For dana","team":"ops"}' |
+	"$AB" -c "$T/shipped.conf" send - > /dev/null 2>&1
+wait_for 20 test "$("$AB" -c "$T/shipped.conf" inbox --user dana unread 2>/dev/null)" = 1
+like "... and sees the finding she subscribed to in her list" \
+	"$(curl -s -H "Cookie: ab_session=$sid" "$U2/")" "For dana"
