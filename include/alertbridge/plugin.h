@@ -87,7 +87,8 @@ struct ab_result {
  * People (ABI 1.4): a message the host sends to people (a rule's
  *   recipients, a user's subscription) carries them in the payload's
  *   top-level "recipients": [ { "name": "alice", "email": "a@example.com"
- *   or absent, "display_name": "Alice Doe" }, ... ] (one person, or for
+ *   or absent, "display_name": "Alice Doe", "rule": "RULE" or absent for a
+ *   personal subscription, "reason": "why, in words" }, ... ] (one person, or for
  *   e-mail with email_mode "together" several).  The host sets the member
  *   for such messages and removes it from every other one, so nothing from
  *   an event can name a recipient.  Only a plugin that declares

@@ -484,6 +484,7 @@ static int one_item(const struct ab_inbox_item *it, void *arg)
 	struct ab_buf *b = oc->b;
 	json_t *p = json_loads(it->json, 0, NULL), *v, *origin;
 	const char *k;
+	size_t i;
 	char at[AB_RFC3339_MAX], *txt;
 
 	ab_time_format_rfc3339(it->created_at, at, sizeof at);
@@ -498,6 +499,16 @@ static int one_item(const struct ab_inbox_item *it, void *arg)
 			row(b, k, json_string_value(v));
 	}
 	ab_buf_puts(b, "</table>\n");
+	json_array_foreach(json_object_get(p, "recipients"), i, origin) {
+		const char *why = json_string_value(json_object_get(origin, "reason"));
+
+		if (!why)
+			continue;
+		ab_buf_puts(b, "<p class=\"why\">Why you got it: ");
+		ab_buf_put_html(b, why);
+		ab_buf_puts(b, "</p>\n");
+		break;
+	}
 	if ((v = json_object_get(p, "fields")) && json_object_size(v)) {
 		ab_buf_puts(b, "<h2>Fields</h2><table class=\"event\">\n");
 		json_object_foreach(v, k, origin) {

@@ -252,10 +252,26 @@ static void collect(const struct ab_person_decision *d, void *arg)
 	c->v[c->n++] = *d;
 }
 
-static json_t *person_json(const struct ab_user_conf *u)
+/* One recipient for the payload: who, and why they get it ("rule": the
+ * rule's key, or absent for a subscription; "reason": how, in words). */
+static json_t *person_json(const struct ab_person_decision *d, const struct ab_event *ev)
 {
-	return json_pack("{s:s, s:s?, s:s}", "name", u->name, "email", u->email,
-		"display_name", u->display_name ? u->display_name : u->name);
+	const struct ab_user_conf *u = d->user;
+	char why[256], by[160] = "";
+
+	if (d->rule) {
+		ab_people_reaches(d->rule->recipients, u, ev, by, sizeof by);
+		snprintf(why, sizeof why, "rule '%s': %s%s", d->rule->key, by,
+			d->why == AB_PW_OVERRIDE ? " (kept on by the system override)" : "");
+	} else if (d->pref) {
+		snprintf(why, sizeof why, "your preference: %s by %s on", d->pref->pattern,
+			d->pref->kind);
+	} else {
+		why[0] = '\0';
+	}
+	return json_pack("{s:s, s:s?, s:s, s:s?, s:s?}", "name", u->name, "email", u->email,
+		"display_name", u->display_name ? u->display_name : u->name, "rule",
+		d->rule ? d->rule->key : NULL, "reason", why[0] ? why : NULL);
 }
 
 /* One job of channel to the people in list (recipient: the key). */
@@ -340,12 +356,12 @@ int ab_people_ingest(struct ab_store *st, const struct ab_config *cfg,
 		if (d->via == AB_VIA_EMAIL && cfg->people->together) {
 			if (!together)
 				together = json_array();
-			if (!together || json_array_append_new(together, person_json(d->user)) < 0)
+			if (!together || json_array_append_new(together, person_json(d, ev)) < 0)
 				rc = -1;
 			continue;
 		}
 		list = json_array();
-		if (!list || json_array_append_new(list, person_json(d->user)) < 0) {
+		if (!list || json_array_append_new(list, person_json(d, ev)) < 0) {
 			json_decref(list);
 			rc = -1;
 			break;

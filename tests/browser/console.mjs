@@ -91,6 +91,8 @@ try {
   ok(await page.getByRole('heading', { name: 'Alert' }).isVisible(), 'the alert page');
   ok(await page.locator('table.event').first().getByText('finding.created').isVisible(),
     'the alert page shows the event');
+  ok(/Why you got it: rule 'findings': every member on team 'secops'/.test(await page.locator('p.why').textContent()),
+    'the alert page says which rule sent it, and how', await page.locator('p.why').count());
   await page.screenshot({ path: `${shots}/02-alert.png`, fullPage: true });
   await page.getByRole('link', { name: 'Back to the alerts' }).click();
   ok(Number(await page.locator('#unread').textContent()) === before,
