@@ -727,7 +727,7 @@ static void prefs_page(struct ab_http_app *app, const struct ab_session *s,
 		"rules say</b> (what your team's rules send you), <b>on</b> (also what no rule "
 		"sends you, of your teams) or <b>off</b>. Changes apply to the next alert.</p>\n");
 	ab_buf_printf(b, "<form method=\"post\" action=\"/ui/prefs\" id=\"prefs\">"
-		"<input type=\"hidden\" name=\"csrf\" value=\"%s\"><table class=\"prefs\">"
+		"<input type=\"hidden\" name=\"csrf\" value=\"%s\"><div class=\"scroll\"><table class=\"prefs\">"
 		"<thead><tr><th scope=\"col\">Alerts</th>", s->csrf);
 	for (int k = 0; k < AB_VIA_COUNT; k++)
 		ab_buf_printf(b, "<th scope=\"col\">%s</th>", kind_label[k]);
@@ -750,7 +750,7 @@ static void prefs_page(struct ab_http_app *app, const struct ab_session *s,
 		}
 		ab_buf_puts(b, "</tr>\n");
 	}
-	ab_buf_puts(b, "</tbody></table><button type=\"submit\" id=\"save\">Save</button>"
+	ab_buf_puts(b, "</tbody></table></div><button type=\"submit\" id=\"save\">Save</button>"
 		"</form>\n");
 	ab_ui_page_end(rs);
 done:

@@ -169,6 +169,21 @@ try {
   await pp.goto(`${base}/login`);
   const width = await pp.evaluate(() => document.documentElement.scrollWidth);
   ok(width <= 375, 'the sign-in fits a phone screen (no sideways scrolling)', width);
+  // keyboard only: Tab to each field, type, Enter
+  await pp.keyboard.type('root');          // the user name field has the focus
+  await pp.keyboard.press('Tab');
+  await pp.keyboard.type('admin password 1');
+  await pp.keyboard.press('Enter');
+  await pp.waitForURL(`${base}/`);
+  ok(pp.url() === `${base}/`, 'signing in works with the keyboard alone', pp.url());
+  const wide = [];
+  for (const path of ['/', '/prefs', '/admin']) {
+    await pp.goto(`${base}${path}`);
+    const w = await pp.evaluate(() => document.documentElement.scrollWidth);
+    if (w > 375) wide.push(`${path}: ${w}`);
+  }
+  ok(wide.length === 0, 'the list, preferences and admin pages fit a phone screen', wide.join(', '));
+  await pp.goto(`${base}/`);
   await pp.screenshot({ path: `${shots}/05-phone.png` });
   await phone.close();
 

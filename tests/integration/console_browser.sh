@@ -53,7 +53,7 @@ http = { listen = "127.0.0.1:$PORT";
          console = { proxy_header = "X-Remote-User"; proxies = ["127.0.0.2/32"]; }; };
 CONF
 
-plan 47   # 6 + 3 here, 38 in console.mjs
+plan 49   # 6 + 3 here, 40 in console.mjs
 printf 'correct horse battery\n' | "$AB" -c "$T/ab.conf" user passwd alice > "$T/passwd.out" 2>&1
 is "user passwd sets alice's password" "$?" 0
 printf 'short\n' | "$AB" -c "$T/ab.conf" user passwd bob > /dev/null 2>&1
