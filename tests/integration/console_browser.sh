@@ -53,7 +53,7 @@ http = { listen = "127.0.0.1:$PORT";
          console = { proxy_header = "X-Remote-User"; proxies = ["127.0.0.2/32"]; }; };
 CONF
 
-plan 49   # 6 + 3 here, 40 in console.mjs
+plan 52   # 6 + 3 here, 43 in console.mjs
 printf 'correct horse battery\n' | "$AB" -c "$T/ab.conf" user passwd alice > "$T/passwd.out" 2>&1
 is "user passwd sets alice's password" "$?" 0
 printf 'short\n' | "$AB" -c "$T/ab.conf" user passwd bob > /dev/null 2>&1
@@ -80,7 +80,10 @@ ok "bob has an alert of his own" test -n "$OTHER"
 AB_URL="http://127.0.0.1:$PORT/ui" AB_CLI="$AB" AB_CONF="$T/ab.conf" AB_SHOTS="$SHOTS" \
 AB_OTHER_ID="$OTHER" CHROMIUM="$CHROMIUM" AB_TAP_START=6 AB_SINK_CONTROL="$T/control.json" \
 AB_SINK_RECORD="$T/sink.jsonl" \
-	node "$BROWSER_DIR/console.mjs"
+	node "$BROWSER_DIR/console.mjs" | tee "$T/browser.tap"
+# the browser's checks count in this script's numbering from here on
+TAP_N=$((TAP_N + $(grep -cE '^(not )?ok [0-9]+ ' "$T/browser.tap")))
+TAP_FAILED=$((TAP_FAILED + $(grep -c '^not ok ' "$T/browser.tap")))
 
 # --- the shipped configuration with one http block and one user
 P2=$(ab_free_port)
