@@ -24,20 +24,6 @@
 #define LOG_ROWS 100
 #define DEAD_ROWS 200
 
-static bool is_admin(struct ab_http_app *app, const char *user)
-{
-	struct ab_runtime *rt = ab_http_app_runtime(app);
-	const struct ab_user_conf *u;
-	bool admin = false;
-
-	if (rt) {
-		u = ab_users_find(rt->cfg->users, rt->cfg->n_users, user);
-		admin = u && u->admin;
-		ab_runtime_unref(rt);
-	}
-	return admin;
-}
-
 static void when(struct ab_buf *b, int64_t ms)
 {
 	char t[AB_RFC3339_MAX];
@@ -325,7 +311,7 @@ done:
 void ab_ui_admin_get(struct ab_http_app *app, const struct ab_session *s,
 	const struct ab_http_req *rq, struct ab_http_resp *rs)
 {
-	if (!is_admin(app, s->user)) {
+	if (!s->admin) {   /* signed_in() read the role from the running configuration */
 		ab_ui_message(rs, 403, "Not allowed", "This page is for admins.", s);
 		return;
 	}
@@ -390,7 +376,7 @@ void ab_ui_admin_post(struct ab_http_app *app, const struct ab_session *s, const
 {
 	char v[300], note[600];
 
-	if (!is_admin(app, s->user)) {
+	if (!s->admin) {   /* signed_in() read the role from the running configuration */
 		ab_ui_message(rs, 403, "Not allowed", "This page is for admins.", s);
 		return;
 	}
