@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define AB_PLUGIN_ABI_MAJOR 1
-#define AB_PLUGIN_ABI_MINOR 4
+#define AB_PLUGIN_ABI_MINOR 5
 #define AB_PLUGIN_ABI ((uint32_t)((AB_PLUGIN_ABI_MAJOR << 16) | AB_PLUGIN_ABI_MINOR))
 #define AB_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define AB_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -113,7 +113,15 @@ struct ab_message {
 	enum ab_msg_kind kind;
 	const char *id;          /* idempotency key, stable across retries */
 	unsigned attempt;        /* 1 for the first try */
-	const json_t *payload;   /* borrowed; valid during the call only */
+	const json_t *payload;   /* borrowed; valid during the call only.  NULL only
+				    for a plugin with AB_PLUGIN_F_PAYLOAD_TEXT that
+				    is given payload_text instead */
+	/* ABI >= 1.5: when payload is NULL, the payload as JSON text, compact
+	 * with sorted keys (byte for byte what json_dumps(payload, JSON_COMPACT |
+	 * JSON_SORT_KEYS) would give): payload_len bytes and a NUL; else NULL.
+	 * Borrowed as payload. */
+	const char *payload_text;
+	size_t payload_len;
 };
 
 enum ab_log_level {
@@ -293,6 +301,13 @@ struct ab_plugin {
  * "People" above); without it, the host refuses its channels as a kind of
  * the people section. */
 #define AB_PLUGIN_F_RECIPIENTS 1u
+/* ABI >= 1.5: the plugin takes a message's payload as text.  The host may
+ * then call send() / http_prepare() with payload NULL and the stored text
+ * in payload_text (no parse, no tree: a plugin that sends the payload as
+ * it is, as the webhook does, needs neither), and parses the text itself
+ * only when it needs a member.  The host still passes a tree for messages
+ * it changes (people's recipients) and for every call before 1.5. */
+#define AB_PLUGIN_F_PAYLOAD_TEXT 2u
 
 /* Does the struct behind p (with its size member) have member m? */
 #define AB_PLUGIN_HAS(p, m) \

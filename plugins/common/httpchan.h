@@ -90,7 +90,10 @@ int hc_check(const json_t *config, const struct ab_host *host, char *err, size_t
 extern const char *const hc_path_settings[];
 
 /* rate: the default messages per second of a channel (ab_plugin.default_rate). */
-#define HC_PLUGIN(nm, desc, rate) {                                     \
+#define HC_PLUGIN(nm, desc, rate) HC_PLUGIN_FLAGS(nm, desc, rate, 0)
+/* fl: AB_PLUGIN_F_* (a plugin with AB_PLUGIN_F_PAYLOAD_TEXT gets messages
+ * whose payload is NULL and payload_text set in skip, render and headers). */
+#define HC_PLUGIN_FLAGS(nm, desc, rate, fl) {                           \
 		.abi = AB_PLUGIN_ABI, .size = sizeof(struct ab_plugin),   \
 		.name = (nm), .description = (desc),                      \
 		.create = hc_create, .send = hc_send, .test = hc_test,    \
@@ -99,6 +102,7 @@ extern const char *const hc_path_settings[];
 		.check = hc_check,                                        \
 		.http_prepare = hc_http_prepare,                          \
 		.http_result = hc_http_result,                            \
+		.flags = (fl),                                            \
 	}
 
 #endif

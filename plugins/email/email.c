@@ -812,8 +812,8 @@ static void em_test(void *p, struct ab_result *res)
 {
 	struct em_inst *in = p;
 	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { AB_MSG_TEST, json_string_value(json_object_get(ev, "id")), 1,
-				ev };
+	struct ab_message m = { .kind = AB_MSG_TEST, .attempt = 1, .payload = ev,
+		.id = json_string_value(json_object_get(ev, "id")) };
 
 	if (!ev) {
 		ab_result_set(res, AB_RETRY, 0, "out of memory");

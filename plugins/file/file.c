@@ -131,12 +131,14 @@ static void file_send(void *vinst, const struct ab_message *msg, struct ab_resul
 	ssize_t w;
 	int fd, e;
 
-	if (!msg || !msg->payload) {
+	if (!msg || (!msg->payload && !msg->payload_text)) {
 		ab_result_set(res, AB_PERMANENT, 0, "no payload");
 		return;
 	}
-	if (json_dump_callback(msg->payload, dump_cb, &line,
-		JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
+	/* the host's text is the line already (AB_PLUGIN_F_PAYLOAD_TEXT) */
+	if ((msg->payload ? json_dump_callback(msg->payload, dump_cb, &line,
+		JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY) :
+	     ab_buf_append(&line, msg->payload_text, msg->payload_len)) != 0 ||
 	    ab_buf_putc(&line, '\n') < 0) {
 		ab_result_set(res, line.overflow && !line.oom ? AB_PERMANENT : AB_RETRY, 0,
 			line.overflow && !line.oom ? "payload is larger than the 1 MiB line limit" :
@@ -296,6 +298,7 @@ static const struct ab_plugin file_plugin = {
 	.flush = NULL,
 	.destroy = file_destroy,
 	.path_settings = file_path_settings,   /* relative to state_dir */
+	.flags = AB_PLUGIN_F_PAYLOAD_TEXT,
 };
 
 const struct ab_plugin *alertbridge_plugin(void);

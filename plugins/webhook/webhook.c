@@ -284,24 +284,44 @@ static int sign(const struct wh_conf *in, const char *id, const char *ts, const 
 	return out->overflow ? -1 : 0;
 }
 
-/* Messages whose types 'events' does not match are skipped (reported OK). */
+/* Messages whose types 'events' does not match are skipped (reported OK).
+ * Only this filter needs the payload's members: a payload the host gave as
+ * text is parsed here, and only when 'events' is set. */
 static bool wh_skip(const void *priv, const struct ab_message *msg, char *note, size_t notesz)
 {
+	const struct wh_conf *in = priv;
+	struct ab_message m = *msg;
+	json_t *own = NULL;
 	const char *why;
+	bool skip;
 
-	if (wanted(priv, msg, &why))
+	if (!in->events || msg->kind == AB_MSG_TEST)
 		return false;
-	snprintf(note, notesz, "not subscribed: %.100s does not match 'events'", why);
-	return true;
+	if (!m.payload && m.payload_text) {
+		/* unparseable: not skipped; render sends what the host stored */
+		if (!(own = json_loadb(m.payload_text, m.payload_len, 0, NULL)))
+			return false;
+		m.payload = own;
+	}
+	skip = !wanted(in, &m, &why);
+	if (skip)
+		snprintf(note, notesz, "not subscribed: %.100s does not match 'events'", why);
+	json_decref(own);
+	return skip;
 }
 
-/* The body: the payload itself, compact with sorted keys. */
+/* The body: the payload itself, compact with sorted keys (the host's text
+ * is that already, ABI 1.5). */
 static char *wh_render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
 	size_t errsz)
 {
-	char *body = json_dumps(msg->payload, JSON_COMPACT | JSON_SORT_KEYS);
+	char *body;
 
 	(void)priv;
+	if (msg->payload)
+		body = json_dumps(msg->payload, JSON_COMPACT | JSON_SORT_KEYS);
+	else
+		body = msg->payload_text ? strndup(msg->payload_text, msg->payload_len) : NULL;
 	if (!body) {
 		snprintf(err, errsz, "payload cannot be serialised");
 		return NULL;
@@ -349,7 +369,8 @@ static int wh_headers(const struct ab_host *h, const void *priv, const struct ab
 }
 
 const struct hc_desc hc_plugin_desc = {
-	.plugin = HC_PLUGIN("webhook", "generic JSON webhook signed per Standard Webhooks", 0),
+	.plugin = HC_PLUGIN_FLAGS("webhook", "generic JSON webhook signed per Standard Webhooks", 0,
+		AB_PLUGIN_F_PAYLOAD_TEXT),
 	.parse = wh_parse,
 	.skip = wh_skip,
 	.render = wh_render,

@@ -233,9 +233,28 @@ static int set_recipients(json_t *payload, const struct ab_job *job)
 	return json_object_set_new(payload, "recipients", r);
 }
 
+/* May the job's payload go to the plugin as the stored text, unparsed
+ * (ABI 1.5)?  When the plugin takes text and the host has nothing to
+ * change in it: no recipients to set, and no "recipients" member to take
+ * out (the host's writers never put one there; the test is cheap and
+ * errs on the side of parsing).  Every stored payload is compact with
+ * sorted keys (event.c's writer, noise.c's json_dumps). */
+static bool as_text(const struct ab_channel_rt *ch, const struct ab_job *job)
+{
+	size_t n;
+
+	if (!ch || !ab_plugin_takes_text(ch->plugin.api) || !job->payload ||
+	    (job->recipients && *job->recipients))
+		return false;
+	n = strlen(job->payload);
+	return n >= 2 && job->payload[0] == '{' && job->payload[n - 1] == '}' &&
+		!strstr(job->payload, "\"recipients\"");
+}
+
 /* What comes before the plugin for one claimed job.  Returns 0 when the
  * plugin is to be called with *msg (its payload parsed into *payload, the
- * caller decrefs it); 1 when there is nothing to record (held, or over its
+ * caller decrefs it, or for a plugin that takes text the stored text with
+ * *payload NULL); 1 when there is nothing to record (held, or over its
  * rate: o->done is set); 2 when res holds the result already (the channel
  * is gone, the payload is bad). */
 static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
@@ -287,6 +306,16 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 		o->unsent = true;
 		return 2;
 	}
+	memset(msg, 0, sizeof *msg);
+	msg->kind = (enum ab_msg_kind)job->kind;
+	msg->id = job->event_id;
+	msg->attempt = (unsigned)job->attempts;
+	if (as_text(ch, job)) {
+		msg->payload_text = job->payload;
+		msg->payload_len = strlen(job->payload);
+		ab_result_set(res, AB_RETRY, 0, "plugin returned no result");
+		return 0;
+	}
 	if (!(*payload = json_loads(job->payload ? job->payload : "null", 0, &jerr)) ||
 	    !json_is_object(*payload)) {
 		json_decref(*payload);
@@ -308,9 +337,6 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 		o->unsent = true;
 		return 2;
 	}
-	msg->kind = (enum ab_msg_kind)job->kind;
-	msg->id = job->event_id;
-	msg->attempt = (unsigned)job->attempts;
 	msg->payload = *payload;
 	ab_result_set(res, AB_RETRY, 0, "plugin returned no result");
 	return 0;

@@ -232,6 +232,12 @@ bool ab_plugin_takes_recipients(const struct ab_plugin *api)
 	return api && AB_PLUGIN_HAS(api, flags) && (api->flags & AB_PLUGIN_F_RECIPIENTS);
 }
 
+bool ab_plugin_takes_text(const struct ab_plugin *api)
+{
+	return api && AB_PLUGIN_ABI_MINOR_OF(api->abi) >= 5 && AB_PLUGIN_HAS(api, flags) &&
+		(api->flags & AB_PLUGIN_F_PAYLOAD_TEXT);
+}
+
 bool ab_plugin_http_split(const struct ab_plugin *api)
 {
 	return api && AB_PLUGIN_HAS(api, http_result) && api->http_prepare && api->http_result;

@@ -42,6 +42,8 @@ bool ab_plugin_http_split(const struct ab_plugin *api);
 /* ABI 1.4: does the plugin address a message's "recipients" (flags has
  * AB_PLUGIN_F_RECIPIENTS and its struct covers flags)? */
 bool ab_plugin_takes_recipients(const struct ab_plugin *api);
+/* AB_PLUGIN_F_PAYLOAD_TEXT (ABI 1.5). */
+bool ab_plugin_takes_text(const struct ab_plugin *api);
 /* api->check(config, host, ...) when the plugin has one: 0, -1 refused or
  * 1 warning, with the plugin's message in err. */
 int ab_plugin_check(const struct ab_plugin *api, const json_t *config,

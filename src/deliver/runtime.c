@@ -260,7 +260,8 @@ void ab_channel_test(struct ab_channel_rt *ch, const char *by, struct ab_result 
 			"alertbridge", "tool", by, "title", title, "summary", summary,
 			"received_at", when, "fields", "test", 1);
 		if (ev) {
-			struct ab_message m = { AB_MSG_TEST, id, 1, ev };
+			struct ab_message m = { .kind = AB_MSG_TEST, .attempt = 1, .payload = ev,
+				.id = id };
 
 			ch->plugin.api->send(ch->inst, &m, res);
 		}

@@ -126,7 +126,11 @@ ab_sink() {
 	printf -v "$var" '%s' "$(cat "$T/$var.port")"
 }
 
-ab_daemon_started() { [ "$(grep -c 'alertbridged .* started' "$1" 2>/dev/null)" -gt "$2" ]; }
+ab_daemon_started() {
+	local c
+	c=$(grep -c 'alertbridged .* started' "$1" 2>/dev/null)
+	[ "${c:-0}" -gt "$2" ]
+}
 ab_daemon_ready() { ab_daemon_started "$1" "$2" || ab_gone "$3"; }
 
 ab_start_daemon() {

@@ -2,7 +2,10 @@
  * mock.c - a scriptable test channel.  Settings:
  *   script = "ok" | "retry" | "permanent" | "retry:N" (retry the first N
  *            sends of each message id, then ok), retry_after (seconds),
- *   record = path: every send appends "<id> <attempt> <status>\n".
+ *   record = path: every send appends "<id> <attempt> <status>\n",
+ *   payload = path: every send appends "<id> text|tree <payload>\n": how
+ *            the host gave the payload (ABI 1.5: the plugin declares
+ *            AB_PLUGIN_F_PAYLOAD_TEXT) and the payload's compact JSON.
  * Used by the dispatcher tests and the daemon integration tests.
  *
  * Built a second time with -DMOCK_SPLIT as "mocksplit", with ABI 1.3's
@@ -27,6 +30,7 @@ struct mock {
 	int retry_first;
 	int retry_after;
 	char record[1024];
+	char payload[1024];
 	char url[1024];
 };
 
@@ -51,6 +55,8 @@ static void *create(const struct ab_host *h, const char *channel, const json_t *
 			m->retry_after = (int)json_integer_value(v);
 		} else if (strcmp(key, "record") == 0 && json_is_string(v)) {
 			snprintf(m->record, sizeof m->record, "%s", json_string_value(v));
+		} else if (strcmp(key, "payload") == 0 && json_is_string(v)) {
+			snprintf(m->payload, sizeof m->payload, "%s", json_string_value(v));
 #ifdef MOCK_SPLIT
 		} else if (strcmp(key, "url") == 0 && json_is_string(v)) {
 			snprintf(m->url, sizeof m->url, "%s", json_string_value(v));
@@ -80,10 +86,28 @@ static void record(const struct mock *m, const char *id, unsigned attempt, enum 
 	}
 }
 
+static void record_payload(const struct mock *m, const struct ab_message *msg)
+{
+	char *tree = NULL;
+	FILE *f;
+
+	if (!m->payload[0] || !(f = fopen(m->payload, "a")))
+		return;
+	if (msg->payload)
+		tree = json_dumps(msg->payload, JSON_COMPACT | JSON_SORT_KEYS);
+	fprintf(f, "%s %s %.*s\n", msg->id, msg->payload ? "tree" : "text",
+		msg->payload ? (int)strlen(tree ? tree : "") : (int)msg->payload_len,
+		msg->payload ? (tree ? tree : "") : msg->payload_text);
+	free(tree);
+	fclose(f);
+}
+
 static void scripted(void *inst, const struct ab_message *msg, struct ab_result *r)
 {
 	struct mock *m = inst;
 	enum ab_status st = AB_OK;
+
+	record_payload(m, msg);
 
 	if (strcmp(m->script, "retry") == 0)
 		st = AB_RETRY;
@@ -115,6 +139,8 @@ static int prepare(void *inst, const struct ab_message *msg, struct ab_http_requ
 	struct call *c;
 
 	*state = NULL;
+	if (m->url[0])
+		record_payload(m, msg);
 	if (!m->url[0]) {
 		scripted(inst, msg, r);
 		return 0;
@@ -187,6 +213,7 @@ static const struct ab_plugin api = {
 #endif
 	.description = "scriptable test channel",
 	.create = create, .send = sendit, .destroy = destroy,
+	.flags = AB_PLUGIN_F_PAYLOAD_TEXT,
 };
 
 const struct ab_plugin *alertbridge_plugin(void)

@@ -14,12 +14,15 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "deliver/dispatch.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "store/store.h"
 #include "lib/util.h"
@@ -197,6 +200,66 @@ static void test_end_to_end(void **state)
 	ab_store_close(st);
 	ab_runtime_unref(rt);
 	free(dbpath);
+}
+
+/* ABI 1.5: the mock takes the payload as text.  An event's job reaches it
+ * as the stored text, byte for byte the event's canonical JSON, with no
+ * tree; a payload with the token "recipients" anywhere (here a title) is
+ * parsed, as it could be a member the host takes out, and the tree's text
+ * is the same JSON. */
+static void test_payload_text(void **state)
+{
+	char text[4096], err[512], *dbpath = tu_path(dir, "text.db"), *pf = tu_path(dir, "pl");
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *chans[] = { "t" };
+	struct ab_event *ev[2] = { mkev("plain \"quoted\" \u00e9\t"),
+		mkev("recipients") };
+	struct ab_buf want[2] = { AB_BUF_INIT(1 << 16), AB_BUF_INIT(1 << 16) };
+	struct ab_dispatcher *d;
+	struct ab_runtime *rt;
+	char line[8192];
+	int seen = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(text, sizeof text, "state_dir = \"%s\";\nplugin_dir = \"%s\";\n"
+		"dispatch = { workers = 1; poll = \"20ms\"; };\n"
+		"channels = ( { name = \"t\"; type = \"mock\"; payload = \"%s\"; } );\n"
+		"default = [\"t\"];\n", dir, dir, pf);
+	rt = rt_from("text.conf", text);
+	assert_non_null(st);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(ab_event_write_json(ev[i], &want[i]), 0);
+		assert_int_equal(ab_store_enqueue(st, ev[i], chans, 1, ab_now_ms(), NULL), 0);
+	}
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	wait_final(st, 2);
+	ab_dispatch_stop(d);
+	assert_non_null(f = fopen(pf, "r"));
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		for (int i = 0; i < 2; i++) {
+			char head[128];
+
+			snprintf(head, sizeof head, "%s %s ", ev[i]->id, i == 0 ? "text" : "tree");
+			if (strncmp(line, ev[i]->id, strlen(ev[i]->id)) != 0)
+				continue;
+			assert_memory_equal(line, head, strlen(head));
+			assert_string_equal(line + strlen(head), ab_buf_cstr(&want[i]));
+			seen |= 1 << i;
+		}
+	}
+	fclose(f);
+	assert_int_equal(seen, 3);
+	for (int i = 0; i < 2; i++) {
+		ab_buf_free(&want[i]);
+		ab_event_free(ev[i]);
+	}
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+	free(pf);
 }
 
 static void test_max_age_dead_letters(void **state)
@@ -730,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_retry_after_honoured),
 		cmocka_unit_test(test_end_to_end),
+		cmocka_unit_test(test_payload_text),
 		cmocka_unit_test(test_max_age_dead_letters),
 		cmocka_unit_test(test_result_commit_fails),
 		cmocka_unit_test(test_store_held),

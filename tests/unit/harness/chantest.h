@@ -83,7 +83,8 @@ static inline const char *ct_create_err(const char *conf)
 static inline json_t *ct_send(void *inst, enum ab_msg_kind kind, json_t *payload,
 	struct ab_result *res)
 {
-	struct ab_message m = { kind, "0123456789abcdef0123456789abcdef", 1, payload };
+	struct ab_message m = { .kind = kind, .attempt = 1, .payload = payload,
+		.id = "0123456789abcdef0123456789abcdef" };
 	json_error_t je;
 
 	mock_http.calls = 0;

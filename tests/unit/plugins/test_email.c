@@ -124,7 +124,8 @@ static void test_guard_refuses(void **state)
 	const struct ab_plugin *p = alertbridge_plugin();
 	json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "id", "0123456789abcdef0123456789abcdef",
 		"type", "finding.created", "severity", "high", "title", "t");
-	struct ab_message m = { AB_MSG_EVENT, "0123456789abcdef0123456789abcdef", 1, ev };
+	struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .payload = ev,
+		.id = "0123456789abcdef0123456789abcdef" };
 	struct ab_result res;
 	char err[256];
 	void *inst = create("{\"url\": \"smtp://bob:UrlSecret77@127.0.0.1:1\", "
@@ -162,7 +163,8 @@ static void test_build_oom(void **state)
 	const struct ab_plugin *p = alertbridge_plugin();
 	json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "id", "0123456789abcdef0123456789abcdef",
 		"type", "finding.created", "severity", "high", "title", "t");
-	struct ab_message m = { AB_MSG_EVENT, "0123456789abcdef0123456789abcdef", 1, ev };
+	struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .payload = ev,
+		.id = "0123456789abcdef0123456789abcdef" };
 	struct ab_result res;
 	char err[256];
 	void *inst = create("{" BASE "}", err, sizeof err);

@@ -91,7 +91,8 @@ static struct ab_result send_json(void *inst, const char *payload)
 	struct ab_result r;
 	json_error_t je;
 	json_t *j = json_loads(payload, JSON_DECODE_ANY, &je);
-	struct ab_message m = { AB_MSG_EVENT, "id1", 1, j };
+	struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .payload = j,
+		.id = "id1" };
 
 	assert_non_null(j);
 	memset(&r, 0x55, sizeof r);
@@ -202,6 +203,22 @@ static void test_lines(void **state)
 		assert_string_equal(got, want);
 		free(got);
 	}
+	/* ABI 1.5: the host's text is the line as it is */
+	{
+		static const char text[] = "{\"a\":\"x\\ty\",\"z\":1}";
+		struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .id = "id2",
+			.payload_text = text, .payload_len = sizeof text - 1 };
+		struct ab_result r;
+		size_t used = strlen(want);
+
+		assert_true(alertbridge_plugin()->flags & AB_PLUGIN_F_PAYLOAD_TEXT);
+		alertbridge_plugin()->send(inst, &m, &r);
+		assert_int_equal(r.status, AB_OK);
+		snprintf(want + used, sizeof want - used, "%s\n", text);
+		got = slurp(f->path);
+		assert_string_equal(got, want);
+		free(got);
+	}
 	alertbridge_plugin()->destroy(inst);
 }
 
@@ -235,7 +252,8 @@ static void test_line_cap(void **state)
 	struct fixture *f = *state;
 	void *inst = create_path(f, f->path, "");
 	const size_t big = (1u << 20) + 16;
-	struct ab_message m = { AB_MSG_EVENT, "big", 1, NULL };
+	struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .payload = NULL,
+		.id = "big" };
 	struct ab_result r;
 	char *s = malloc(big + 1);
 	json_t *j;

@@ -260,7 +260,8 @@ static void test_split(void **state)
 	const struct ab_plugin *p = alertbridge_plugin();
 	void *inst = ct_create("{\"url\":\"https://hooks.example.com/x\",\"extra\":\"X-Static: yes\"}");
 	json_t *ev = ct_event("high", "the title", "s");
-	struct ab_message m = { AB_MSG_EVENT, "0123456789abcdef0123456789abcdef", 1, ev };
+	struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .payload = ev,
+		.id = "0123456789abcdef0123456789abcdef" };
 	struct ab_http_request req;
 	struct ab_http_response resp;
 	struct ab_result res, via_send;

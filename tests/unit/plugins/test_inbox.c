@@ -363,7 +363,8 @@ static struct ab_result send_json(void *inst, enum ab_msg_kind kind, const char 
 	struct ab_result r;
 	json_error_t je;
 	json_t *j = json_loads(payload, JSON_DECODE_ANY, &je);
-	struct ab_message m = { kind, id, 1, j };
+	struct ab_message m = { .kind = kind, .attempt = 1, .payload = j,
+		.id = id };
 
 	assert_non_null(j);
 	memset(&r, 0x55, sizeof r);

@@ -3,7 +3,7 @@
  * body, Standard Webhooks headers with the signature verified by an
  * independent implementation (python3 hmac/base64), key rotation (two
  * signatures), stable webhook-id, events subscription globs, custom
- * headers and bad settings.
+ * headers and bad settings; a payload given as text (ABI 1.5).
  */
 #include <sys/wait.h>
 #include "../harness/chantest.h"
@@ -112,6 +112,49 @@ static void test_events_and_headers(void **state)
 		"setting 'events'"));
 }
 
+/* ABI 1.5: a payload given as text (AB_PLUGIN_F_PAYLOAD_TEXT) is sent as
+ * it is, byte for byte what the tree gives, signed over those bytes; the
+ * events filter reads the type from the text. */
+static void send_text(void *inst, json_t *payload, struct ab_result *res)
+{
+	char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
+	struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .payload = NULL,
+		.payload_text = text, .payload_len = strlen(text),
+		.id = "0123456789abcdef0123456789abcdef" };
+
+	mock_http.calls = 0;
+	alertbridge_plugin()->send(inst, &m, res);
+	free(text);
+	json_decref(payload);
+}
+
+static void test_payload_text(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create("{\"url\":\"https://hooks.example.com/x\",\"secret\":\"" K1 "\","
+		"\"events\":[\"finding.*\"]}");
+	json_t *ev = ct_event("high", "t \"q\" \u00e9", "s");
+	char *want = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+
+	(void)state;
+	assert_true(alertbridge_plugin()->flags & AB_PLUGIN_F_PAYLOAD_TEXT);
+	send_text(inst, ev, &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_int_equal(mock_http.calls, 1);
+	assert_int_equal(mock_http.body_len, strlen(want));
+	assert_memory_equal(mock_http.body, want, strlen(want));
+	assert_int_equal(py_verify(K1), 0);
+	free(want);
+
+	ev = ct_event("high", "t", "s");
+	json_object_set_new(ev, "type", json_string("system.disk"));
+	send_text(inst, ev, &res);
+	assert_int_equal(mock_http.calls, 0);
+	assert_int_equal(res.status, AB_OK);
+	assert_non_null(strstr(res.message, "not subscribed: system.disk"));
+	alertbridge_plugin()->destroy(inst);
+}
+
 /* ABI 1.2: the default rate 0 (unlimited), ca_file a path setting, the url checked. */
 static void test_abi12(void **state)
 {
@@ -130,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_abi12),
 		cmocka_unit_test_setup_teardown(test_signature, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_headers, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_payload_text, ct_setup, ct_teardown),
 	};
 	return cmocka_run_group_tests_name("webhook", tests, NULL, NULL);
 }
