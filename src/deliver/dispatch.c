@@ -75,7 +75,9 @@ static AB_METRIC_HISTOGRAM(m_delivery_seconds, "alertbridge_delivery_duration_se
 	ab_metric_latency_bounds);
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
-#define HTTP_AT_ONCE 16       /* split jobs sent at once, and in flight to one host */
+#define HTTP_AT_ONCE 8        /* split jobs sent at once, and in flight to one host: a
+				 kill -9 re-sends at most this many answered requests
+				 per worker (their outcomes were not recorded yet) */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
 #define COMPLAIN_EVERY_MS 60000 /* a repeated store error: one log line a minute */
