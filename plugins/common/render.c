@@ -129,14 +129,6 @@ static const char *esc_one(const char *p, size_t n, enum rd_esc esc, bool at_sta
 			return buf;
 		}
 		return NULL;
-	case RD_ESC_CARD:
-		if (strchr("\\`*_~[]()#", c) || (at_start && (c == '-' || c == '+'))) {
-			buf[0] = '\\';
-			buf[1] = c;
-			buf[2] = '\0';
-			return buf;
-		}
-		return NULL;
 	case RD_ESC_HEADER:
 		if ((unsigned char)c < 0x20 || c == 0x7f) return " ";
 		return NULL;

@@ -70,7 +70,6 @@ enum rd_esc {
 	RD_ESC_MARKDOWN,  /* Mattermost Markdown: \-escape specials, break @mentions */
 	RD_ESC_HTML,      /* & < > " ' as entities */
 	RD_ESC_HEADER,    /* mail header: CR, LF and other controls become spaces */
-	RD_ESC_CARD,      /* Adaptive Card TextBlock Markdown: \-escape specials */
 };
 bool rd_put(struct ab_buf *b, const char *s, enum rd_esc esc, size_t max_chars);
 /* Same into a fresh malloc'd string (NULL on ENOMEM). */

@@ -12,12 +12,15 @@
  * Body: {"type":"message","attachments":[{"contentType":
  * "application/vnd.microsoft.card.adaptive","contentUrl":null,"content":
  * {AdaptiveCard 1.4, msteams.width = "Full"}}]} sent as application/json;
- * any 2xx is success (Workflows answers 202).  The card: a title
- * TextBlock coloured by severity, the summary, a FactSet (severity, type,
- * source, asset, team, tool, time) and an Action.OpenUrl to the finding;
- * groups and digests list the top items.  The body is kept under 24 KB by
- * shortening the summary and the item list.  Text from outside has the
- * Markdown specials of TextBlock backslash-escaped.
+ * any 2xx is success (Workflows answers 202).  The card: a title coloured
+ * by severity, the summary, labelled rows (severity, type, source, asset,
+ * team, status, tool, time) and an Action.OpenUrl to the finding; groups
+ * and digests list the top items.  The body is kept under 24 KB by
+ * shortening the summary and the item list.  Text from outside goes only
+ * into TextRuns of RichTextBlocks, which no client runs through Markdown:
+ * it shows as it is, with no escapes, and cannot make links or formatting.
+ * Markdown-capable TextBlocks hold only our own words; times use the
+ * card's {{DATE()}} / {{TIME()}} functions (each reader's own zone).
  *
  * Public: hc_plugin_desc, turned by httpchan.c into alertbridge_plugin()
  * (the only exported symbol).
@@ -37,47 +40,100 @@
 #define TEAMS_BODY_MAX (24 * 1024 - 512)   /* keep well under Teams' 28 KB */
 #define TEAMS_TITLE_MAX 200
 
-static json_t *text_block(const char *text, size_t max, bool escape)
+/* A run of text from outside: a TextRun never goes through Markdown, so
+ * the text shows as it is, with no escapes (Teams clients treat backslash
+ * escapes in a TextBlock differently on desktop and mobile). */
+static json_t *run(const char *text, size_t max)
 {
-	return json_pack("{s:s,s:o,s:b}", "type", "TextBlock", "text",
-		rd_jstr(text, escape ? RD_ESC_CARD : RD_ESC_NONE, max), "wrap", 1);
+	return json_pack("{s:s,s:o}", "type", "TextRun", "text", rd_jstr(text, RD_ESC_NONE, max));
 }
 
-static void fact(json_t *facts, const char *title, const char *value)
+static json_t *rich(json_t *inlines)
 {
-	if (*value)
-		json_array_append_new(facts, json_pack("{s:s,s:o}", "title", title, "value",
-			rd_jstr(value, RD_ESC_CARD, 300)));
+	return json_pack("{s:s,s:o,s:s}", "type", "RichTextBlock", "inlines", inlines,
+		"spacing", "Small");
+}
+
+/* "2026-12-04T16:50:47.857Z" -> "2026-12-04T16:50:47Z" (what the card's
+ * DATE/TIME functions take: no fraction, Z or +hh:mm); false when t is not
+ * such a time. */
+static bool card_time(const char *t, char *out, size_t outsz)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t i = 0, n;
+	const char *z;
+
+	for (; shape[i]; i++)
+		if (shape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != shape[i])
+			return false;
+	z = t + i;
+	if (*z == '.')
+		for (z++; *z >= '0' && *z <= '9'; z++)
+			;
+	n = strlen(z);
+	if (!(n == 1 && *z == 'Z') && !(n == 6 && (*z == '+' || *z == '-') && z[3] == ':'))
+		return false;
+	return snprintf(out, outsz, "%.*s%s", (int)i, t, z) < (int)outsz;
+}
+
+/* One labelled row: our label as a TextBlock, the value from outside as a
+ * TextRun (a FactSet's values are Markdown in Teams), or for times the
+ * card's DATE and TIME functions, so each reader sees their own zone. */
+static void fact(json_t *body, const char *label, const char *value, bool time)
+{
+	char t[40], text[128];
+	json_t *val;
+
+	if (!*value)
+		return;
+	if (time && card_time(value, t, sizeof t)) {
+		snprintf(text, sizeof text, "{{DATE(%s, SHORT)}} {{TIME(%s)}}", t, t);
+		val = json_pack("{s:s,s:s,s:b,s:s}", "type", "TextBlock", "text", text, "wrap", 1,
+			"spacing", "None");
+	} else {
+		val = json_pack("{s:s,s:[o],s:s}", "type", "RichTextBlock", "inlines",
+			run(value, 300), "spacing", "None");
+	}
+	json_array_append_new(body, json_pack("{s:s,s:s,s:[{s:s,s:s,s:[{s:s,s:s,s:s,s:b,s:b}]},"
+		"{s:s,s:s,s:[o]}]}", "type", "ColumnSet", "spacing", "None", "columns",
+		"type", "Column", "width", "110px", "items", "type", "TextBlock", "text", label,
+		"weight", "Bolder", "isSubtle", 1, "wrap", 1,
+		"type", "Column", "width", "stretch", "items", val));
 }
 
 static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_max)
 {
-	struct ab_buf b = AB_BUF_INIT(4096);
-	json_t *body = json_array(), *facts = json_array(), *actions = json_array(), *c;
+	struct ab_buf b = AB_BUF_INIT(256);
+	json_t *body = json_array(), *actions = json_array(), *c, *label, *title;
 
 	if (v->test)
 		ab_buf_puts(&b, "[TEST] ");
 	ab_buf_printf(&b, "[%s] ", rd_sev_label(v->severity));
-	rd_put(&b, v->title, RD_ESC_CARD, TEAMS_TITLE_MAX);
-	json_array_append_new(body, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "type",
-		"TextBlock", "text", ab_buf_cstr(&b), "size", "Large", "weight", "Bolder",
-		"color", rd_sev_teams(v->severity), "wrap", 1));
+	label = run(ab_buf_cstr(&b), 0);
+	title = run(v->title, TEAMS_TITLE_MAX);
 	ab_buf_free(&b);
+	json_object_set_new(label, "size", json_string("Large"));
+	json_object_set_new(label, "weight", json_string("Bolder"));
+	json_object_set_new(label, "color", json_string(rd_sev_teams(v->severity)));
+	json_object_set_new(title, "size", json_string("Large"));
+	json_object_set_new(title, "weight", json_string("Bolder"));
+	json_array_append_new(body, rich(json_pack("[o,o]", label, title)));
 	if (!v->is_group) {
 		if (*v->summary)
-			json_array_append_new(body, text_block(v->summary, summary_max, true));
-		fact(facts, "Severity", rd_sev_label(v->severity));
-		fact(facts, "Type", v->type);
-		fact(facts, "Source", v->source);
-		fact(facts, "Asset", v->asset);
-		fact(facts, "Team", v->team);
-		fact(facts, "Status", v->status);
-		fact(facts, "Tool", v->tool);
-		fact(facts, "Time", v->when);
+			json_array_append_new(body, rich(json_pack("[o]", run(v->summary,
+				summary_max))));
+		fact(body, "Severity", rd_sev_label(v->severity), false);
+		fact(body, "Type", v->type, false);
+		fact(body, "Source", v->source, false);
+		fact(body, "Asset", v->asset, false);
+		fact(body, "Team", v->team, false);
+		fact(body, "Status", v->status, false);
+		fact(body, "Tool", v->tool, false);
+		fact(body, "Time", v->when, true);
 		if (v->suppressed > 0) {
 			char s[64];
 			snprintf(s, sizeof s, "%lld", v->suppressed);
-			fact(facts, "Suppressed", s);
+			fact(body, "Suppressed", s, false);
 		}
 	} else {
 		size_t n = v->items ? json_array_size(v->items) : 0, i;
@@ -85,25 +141,29 @@ static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_ma
 		long long more;
 
 		snprintf(cnt, sizeof cnt, "%lld", v->count);
-		fact(facts, "Alerts", cnt);
-		fact(facts, "By severity", v->counts);
-		fact(facts, "Rule", v->source);
-		fact(facts, "Last", v->when);
+		fact(body, "Alerts", cnt, false);
+		fact(body, "By severity", v->counts, false);
+		fact(body, "Rule", v->source, false);
+		fact(body, "Last", v->when, true);
 		for (i = 0; i < n && i < items_max; i++) {
 			const json_t *it = json_array_get(v->items, i);
-			struct ab_buf t = AB_BUF_INIT(2048);
-			const char *title = *rd_str(it, "title") ? rd_str(it, "title")
-				: rd_str(it, "type");
-			ab_buf_printf(&t, "**%s** ", rd_sev_label(rd_str(it, "severity")));
-			rd_put(&t, title, RD_ESC_CARD, 200);
+			const char *t = *rd_str(it, "title") ? rd_str(it, "title") : rd_str(it, "type");
+			json_t *inl = json_array(), *sev = run(rd_sev_label(rd_str(it, "severity")), 0);
+			json_t *item;
+
+			json_object_set_new(sev, "weight", json_string("Bolder"));
+			json_object_set_new(sev, "color",
+				json_string(rd_sev_teams(rd_str(it, "severity"))));
+			json_array_append_new(inl, sev);
+			json_array_append_new(inl, run(" ", 0));
+			json_array_append_new(inl, run(t, 200));
 			if (*rd_str(it, "asset")) {
-				ab_buf_puts(&t, " - ");
-				rd_put(&t, rd_str(it, "asset"), RD_ESC_CARD, 100);
+				json_array_append_new(inl, run(" - ", 0));
+				json_array_append_new(inl, run(rd_str(it, "asset"), 100));
 			}
-			json_array_append_new(body, json_pack("{s:s,s:s,s:b,s:s,s:b}", "type",
-				"TextBlock", "text", ab_buf_cstr(&t), "wrap", 1, "spacing",
-				"Small", "separator", i == 0));
-			ab_buf_free(&t);
+			item = rich(inl);
+			json_object_set_new(item, "separator", json_boolean(i == 0));
+			json_array_append_new(body, item);
 		}
 		more = v->omitted + (long long)(n > items_max ? n - items_max : 0);
 		if (more > 0) {
@@ -113,10 +173,6 @@ static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_ma
 				"TextBlock", "text", s, "isSubtle", 1, "wrap", 1));
 		}
 	}
-	if (json_array_size(facts))
-		json_array_append_new(body, json_pack("{s:s,s:o}", "type", "FactSet", "facts", facts));
-	else
-		json_decref(facts);
 	if (rd_url_ok(v->url))
 		json_array_append_new(actions, json_pack("{s:s,s:s,s:s}", "type", "Action.OpenUrl",
 			"title", v->is_group ? "View all" : "View finding", "url", v->url));

@@ -186,12 +186,12 @@ like "an open one still goes to the default channels" "$("$AB" -c "$C" explain "
 # 9. attempts count on after queue retry --dead; channel.failing is the daemon's
 echo '{"mode": "status", "status": 500}' > "$T/ctl.json"
 hid=$(ev hook.a h1 | "$AB" -c "$C" send - 2>/dev/null)
-wait_for 30 test "$(q "SELECT COUNT(*) FROM jobs WHERE event_id = '$hid' AND state = 3")" = 1
+_w() { test "$(q "SELECT COUNT(*) FROM jobs WHERE event_id = '$hid' AND state = 3")" = 1; }; wait_for 30 _w
 is "the job is dead after max_age" "$(q "SELECT COUNT(*) FROM jobs WHERE event_id = '$hid' AND state = 3")" 1
 n=$(q "SELECT COUNT(*) FROM delivery_log WHERE event_id = '$hid'")
 is "its attempts are numbered 1..$n" "$(q "SELECT MAX(attempt) FROM delivery_log WHERE event_id = '$hid'")" "$n"
 "$AB" -c "$C" queue retry --dead >/dev/null 2>&1
-wait_for 30 test "$(q "SELECT COUNT(*) FROM delivery_log WHERE event_id = '$hid'")" -gt "$n"
+_w() { test "$(q "SELECT COUNT(*) FROM delivery_log WHERE event_id = '$hid'")" -gt "$n"; }; wait_for 30 _w
 is "the replay is logged as attempt $((n + 1)), not 1" "$(q "SELECT attempt FROM delivery_log WHERE event_id = '$hid' ORDER BY id DESC LIMIT 1")" "$((n + 1))"
 wait_for 20 grep -q 'channel.failing' "$T/state/out.jsonl" 2>/dev/null
 like "channel.failing reached the fallback" "$(cat "$T/state/out.jsonl" 2>/dev/null)" "channel.failing"

@@ -62,7 +62,7 @@ printf 'admin password 1\n' | "$AB" -c "$T/ab.conf" user passwd root > /dev/null
 ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
 printf '{"type":"ops.backup_failed","severity":"high","title":"Backup failed"}' |
 	"$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
-wait_for 20 test "$("$AB" -c "$T/ab.conf" queue list --dead 2>/dev/null | grep -c hook)" = 1
+_w() { test "$("$AB" -c "$T/ab.conf" queue list --dead 2>/dev/null | grep -c hook)" = 1; }; wait_for 20 _w
 # a trusted reverse proxy (127.0.0.2) signs its user in; the header from elsewhere is ignored
 out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'X-Remote-User: alice' "http://127.0.0.1:$PORT/ui/")
 like "a proxy header from a non-proxy address signs nobody in" "$out" "^303 .*/ui/login$"
@@ -73,7 +73,7 @@ ok "a dead letter for the admin to replay" test "$("$AB" -c "$T/ab.conf" queue l
 # an alert in bob's list, whose id alice must not reach
 printf '{"type":"finding.created","severity":"low","title":"for the team","team":"secops"}' |
 	"$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
-wait_for 20 test "$("$AB" -c "$T/ab.conf" inbox --user bob unread 2>/dev/null)" = 1
+_w() { test "$("$AB" -c "$T/ab.conf" inbox --user bob unread 2>/dev/null)" = 1; }; wait_for 20 _w
 OTHER=$("$AB" -c "$T/ab.conf" inbox --user bob list --json | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -1)
 ok "bob has an alert of his own" test -n "$OTHER"
 
@@ -113,6 +113,6 @@ curl -s -o /dev/null -H "Cookie: ab_session=$sid" --data-urlencode "csrf=$ptok" 
 	--data-urlencode "findings.inbox=on" "$U2/prefs"
 printf '{"type":"finding.created","severity":"high","title":"For dana","team":"ops"}' |
 	"$AB" -c "$T/shipped.conf" send - > /dev/null 2>&1
-wait_for 20 test "$("$AB" -c "$T/shipped.conf" inbox --user dana unread 2>/dev/null)" = 1
+_w() { test "$("$AB" -c "$T/shipped.conf" inbox --user dana unread 2>/dev/null)" = 1; }; wait_for 20 _w
 like "... and sees the finding she subscribed to in her list" \
 	"$(curl -s -H "Cookie: ab_session=$sid" "$U2/")" "For dana"

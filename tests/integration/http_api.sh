@@ -119,7 +119,7 @@ promtool check metrics < "$T/metrics" 2>&1 | sed 's/^/# promtool: /'
 like "metrics: events received over http" "$(cat "$T/metrics")" 'alertbridge_events_received_total\{input="http"\} 5'
 like "metrics: requests by path and code" "$(cat "$T/metrics")" 'alertbridge_http_requests_total\{path="/api/v1/events",code="413"\} 2'
 like "metrics: the commit latency histogram" "$(cat "$T/metrics")" 'alertbridge_store_commit_seconds_bucket\{le="\+Inf"\}'
-ok "every event reached the file channel" wait_for 10 test "$(grep -c '"tool":"curl"' "$T/state/events.jsonl" 2>/dev/null)" -eq 5
+_w() { test "$(grep -c '"tool":"curl"' "$T/state/events.jsonl" 2>/dev/null)" -eq 5; }; ok "every event reached the file channel" wait_for 10 _w
 like "metrics: deliveries by channel and result" "$(curl -s "$U/metrics")" 'alertbridge_deliveries_total\{channel="file",result="ok"\} 5'
 
 # 503 below the disk watermark (a min_free_mb no disk has), after a reload
@@ -131,7 +131,7 @@ like "503 says insufficient storage and to retry" "$(body)" 'insufficient storag
 is "below min_free_mb: readyz 503" "$(code "$U/readyz")" 503
 conf 1 > "$T/ab.conf"
 kill -USR1 "$DPID"
-wait_for 10 test "$(grep -c "configuration reloaded" "$T/daemon.log")" -ge 2
+_w() { test "$(grep -c "configuration reloaded" "$T/daemon.log")" -ge 2; }; wait_for 10 _w
 
 # 202 then kill -9: the event is delivered after the restart
 is "POST before the crash: 202" "$(code -X POST "${AUTH[@]}" --data-binary "$(ev crash)" "$U/api/v1/events")" 202

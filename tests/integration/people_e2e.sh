@@ -201,7 +201,7 @@ is "together: one envelope with both" "$(rcpts 4)" "alice@example.com,bob@exampl
 # --- a reload that removes bob while a mail to him waits
 kill -TERM "$SMTPD"; wait "$SMTPD" 2>/dev/null; ab_forget "$SMTPD"
 id=$(send review.requested "Please review PR 7" secops low)
-wait_for 20 test "$(q "SELECT COUNT(*) FROM delivery_log WHERE event_id = '$id' AND status = 1")" -ge 1
+_w() { test "$(q "SELECT COUNT(*) FROM delivery_log WHERE event_id = '$id' AND status = 1")" -ge 1; }; wait_for 20 _w
 ok "the mail to bob is retrying (server down)" test "$(q "SELECT COUNT(*) FROM jobs WHERE event_id = '$id' AND recipients LIKE '%bob@example.com%' AND state IN (0, 1)")" = 1
 reload "$T/nobob.conf"; ok "reload without bob" test $? -eq 0
 # (the new server numbers its records from 1 again: a fresh directory)
@@ -258,12 +258,12 @@ mail_to() { # mail_to TITLE: the envelope recipients of the mail with TITLE
 }
 ev finding.created "Example SQLi" payments critical |
 	"$AB" -c "$T/example.conf" send - >/dev/null 2>>"$T/cli.log"
-wait_for 20 test "$(exinbox alice 'Example SQLi')" = 1
+_w() { test "$(exinbox alice 'Example SQLi')" = 1; }; wait_for 20 _w
 wait_for 20 mail_to "Example SQLi" >/dev/null
 is "example: the payments lead gets the mail" "$(mail_to 'Example SQLi')" "alice@example.com"
 is "example: ... and it is in her list, not bob's" "$(exinbox alice 'Example SQLi') $(exinbox bob 'Example SQLi')" "1 0"
 "$AB" -c "$T/example.conf" prefs bob set 'scan.*' inbox on >/dev/null
 ev scan.completed "Example nightly scan" payments low |
 	"$AB" -c "$T/example.conf" send - >/dev/null 2>>"$T/cli.log"
-wait_for 20 test "$(exinbox bob 'Example nightly scan')" = 1
+_w() { test "$(exinbox bob 'Example nightly scan')" = 1; }; wait_for 20 _w
 is "example: bob subscribed to scans gets one in his list" "$(exinbox bob 'Example nightly scan')" 1

@@ -1,7 +1,8 @@
 /*
  * test_teams.c - unit tests for the teams channel plugin with the mock host
  * and mock HTTP: the Workflows envelope and Adaptive Card 1.4 field by
- * field, schema validation of every rendered card (python3 jsonschema with
+ * field (text from outside only in TextRuns, as it is; times through the
+ * card's DATE/TIME functions), schema validation of every rendered card (python3 jsonschema with
  * tests/data/adaptive-card-1.4.schema.json; a broken card must fail it),
  * the 24 KB cap with huge summaries and groups, 202 accepted.
  */
@@ -33,16 +34,50 @@ static int validate(const char *json)
 	return WEXITSTATUS(rc);
 }
 
+/* A string member, or "". */
+static const char *str_of(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
+/* The value of the labelled row (a ColumnSet: label TextBlock, value
+ * RichTextBlock/TextRun or TextBlock), or NULL. */
+static const json_t *row(const json_t *body, const char *label, const char **text)
+{
+	for (size_t i = 0; i < json_array_size(body); i++) {
+		const json_t *cs = json_array_get(body, i), *cols = json_object_get(cs, "columns");
+		const json_t *l = json_array_get(json_object_get(json_array_get(cols, 0), "items"), 0);
+		const json_t *v = json_array_get(json_object_get(json_array_get(cols, 1), "items"), 0);
+
+		if (strcmp(str_of(cs, "type"), "ColumnSet") || strcmp(str_of(l, "text"), label))
+			continue;
+		*text = !strcmp(str_of(v, "type"), "RichTextBlock") ?
+			str_of(json_array_get(json_object_get(v, "inlines"), 0), "text") : str_of(v, "text");
+		return v;
+	}
+	return NULL;
+}
+
+/* Text from outside goes into TextRuns as it is (no Markdown escapes, which
+ * Teams clients show differently); our labels stay TextBlocks; the time uses
+ * the card's DATE/TIME functions. */
 static void test_event_card(void **state)
 {
 	struct ab_result res;
 	void *inst = ct_create(URL);
-	json_t *b, *att, *card, *body, *facts, *act;
+	json_t *b, *att, *card, *body, *act, *t0, *ev;
+	const json_t *v;
+	const char *text;
 
 	(void)state;
 	mock_http.status = 202;
-	b = ct_send(inst, AB_MSG_EVENT, ct_event("critical", "RCE *in* [parser](x)",
-		"Details _here_"), &res);
+	ev = ct_event("critical", "RCE *in* [parser](x) code_scan alert(1) **bold**",
+		"Details _here_ <b>x</b> C:\\temp");
+	json_object_set_new(ev, "received_at", json_string("2026-12-04T16:50:47.857Z"));
+	json_object_set_new(ev, "status", json_string("new"));
+	b = ct_send(inst, AB_MSG_EVENT, ev, &res);
 	assert_int_equal(res.status, AB_OK);
 	assert_int_equal(res.code, 202);
 	assert_string_equal(mock_http.content_type, "application/json");
@@ -56,17 +91,30 @@ static void test_event_card(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(card, "msteams"),
 		"width")), "Full");
 	body = json_object_get(card, "body");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 0), "color")),
+	t0 = json_array_get(body, 0);
+	assert_string_equal(str_of(t0, "type"), "RichTextBlock");
+	assert_string_equal(str_of(json_array_get(json_object_get(t0, "inlines"), 0), "color"),
 		"attention");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 0), "text")),
-		"[CRITICAL] RCE \\*in\\* \\[parser\\]\\(x\\)");
-	facts = json_object_get(json_array_get(body, 2), "facts");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(body, 2), "type")),
-		"FactSet");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(facts, 0), "title")),
-		"Severity");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(facts, 3), "value")),
-		"payments-api");
+	assert_string_equal(str_of(json_array_get(json_object_get(t0, "inlines"), 0), "text"),
+		"[CRITICAL] ");
+	assert_string_equal(str_of(json_array_get(json_object_get(t0, "inlines"), 1), "type"),
+		"TextRun");
+	assert_string_equal(str_of(json_array_get(json_object_get(t0, "inlines"), 1), "text"),
+		"RCE *in* [parser](x) code_scan alert(1) **bold**");
+	assert_string_equal(str_of(json_array_get(json_object_get(json_array_get(body, 1),
+		"inlines"), 0), "text"), "Details _here_ <b>x</b> C:\\temp");
+	assert_non_null(row(body, "Severity", &text));
+	assert_string_equal(text, "CRITICAL");
+	assert_non_null(v = row(body, "Asset", &text));
+	assert_string_equal(str_of(v, "type"), "RichTextBlock");
+	assert_string_equal(text, "payments-api");
+	assert_non_null(row(body, "Source", &text));
+	assert_string_equal(text, "code_scan");
+	assert_non_null(v = row(body, "Time", &text));
+	assert_string_equal(str_of(v, "type"), "TextBlock");
+	assert_string_equal(text, "{{DATE(2026-12-04T16:50:47Z, SHORT)}} "
+		"{{TIME(2026-12-04T16:50:47Z)}}");
+	assert_null(strstr(mock_http.body, "FactSet"));
 	act = json_array_get(json_object_get(card, "actions"), 0);
 	assert_string_equal(json_string_value(json_object_get(act, "type")), "Action.OpenUrl");
 	assert_string_equal(json_string_value(json_object_get(act, "url")),
@@ -81,19 +129,30 @@ static void test_event_card(void **state)
 		free(s);
 	}
 	json_object_set_new(card, "version", json_string("1.4"));
-	json_object_set_new(json_array_get(body, 0), "style", json_string("heading"));
+	json_object_set_new(t0, "style", json_string("heading"));
 	{
 		char *s = json_dumps(b, 0);
 		assert_int_not_equal(validate(s), 0);
 		free(s);
 	}
-	json_object_del(json_array_get(body, 0), "style");
-	json_object_del(json_array_get(facts, 0), "value");
+	json_object_del(t0, "style");
+	json_object_del(json_array_get(json_object_get(t0, "inlines"), 1), "text");
 	{
 		char *s = json_dumps(b, 0);
 		assert_int_not_equal(validate(s), 0);
 		free(s);
 	}
+	json_decref(b);
+
+	/* a time the card functions cannot take is shown as it is */
+	ev = ct_event("low", "t", "");
+	json_object_set_new(ev, "received_at", json_string("yesterday {{DATE(x)}}"));
+	b = ct_send(inst, AB_MSG_EVENT, ev, &res);
+	assert_non_null(v = row(json_object_get(json_object_get(json_array_get(json_object_get(b,
+		"attachments"), 0), "content"), "body"), "Time", &text));
+	assert_string_equal(str_of(v, "type"), "RichTextBlock");
+	assert_string_equal(text, "yesterday {{DATE(x)}}");
+	assert_int_equal(validate(mock_http.body), 0);
 	json_decref(b);
 	alertbridge_plugin()->destroy(inst);
 }
