@@ -25,20 +25,10 @@
  *              check() applies the same guard to the URL (host->url_check)
  *              for `alertbridge check`, start and reload.
  *
- * Mail: multipart/alternative (text/plain first, text/html last, inline
- * CSS, severity-coloured header, fields table, link), Auto-Submitted:
- * auto-generated, Message-ID derived from the finding (fingerprint, else
- * the event id): a finding.created (or any event without a fingerprint)
- * gets "<ab-HASH@DOMAIN>", later events about the same finding get
- * "<ab-HASH-EVENTID@DOMAIN>" with In-Reply-To/References "<ab-HASH@DOMAIN>"
- * so mail clients thread them (a group or digest is its own thread; a
- * test mail gets a fresh "<ab-test-MS-HASH@DOMAIN>" each time).  DOMAIN is
- * the domain of 'from'.  CR/LF and other controls are stripped from every
- * header value; non-ASCII subjects are RFC 2047 encoded; bodies are base64.
- * The envelope recipients are exactly 'to', or for a message to people
- * (ABI 1.4, AB_PLUGIN_F_RECIPIENTS) exactly the addresses of its
- * "recipients", which only the host sets; nothing from the event can add
- * one.
+ * Mail: plugins/common/mailmsg.c (multipart text + HTML, threading by
+ * the finding).  The envelope recipients are exactly 'to', or for a
+ * message to people (ABI 1.4, AB_PLUGIN_F_RECIPIENTS) exactly the
+ * addresses of its "recipients", which only the host sets.
  *
  * Public: alertbridge_plugin() (the only exported symbol).
  * Diagnostics: create() and check() errors start with the setting name
@@ -69,11 +59,9 @@
 #include <alertbridge/plugin.h>
 
 #include "lib/buf.h"
+#include "mailmsg.h"
 #include "render.h"
 
-#define EM_RCPT_MAX 50
-#define EM_ADDR_MAX 254
-#define EM_MAIL_MAX (2 * 1024 * 1024)
 #define EM_NETS_MAX 64
 #define EM_REPLY_MAX 160
 
@@ -82,24 +70,12 @@ enum em_tls { EM_TLS_STARTTLS, EM_TLS_SMTPS, EM_TLS_NONE };
 struct em_inst {
 	const struct ab_host *host;
 	char *channel;
-	char *url, *username, *password, *from, *prefix, *ca_file, *domain;
-	char **to;
+	char *url, *username, *password, *ca_file;
+	struct mm_conf mc;       /* from, to, subject_prefix */
 	char **allow;            /* allow_networks, NULL-terminated or NULL */
 	enum em_tls tls;
 	long timeout_ms;
 };
-
-static bool addr_ok(const char *a)
-{
-	const char *at = strchr(a, '@');
-
-	if (!at || at == a || !at[1] || strlen(a) > EM_ADDR_MAX || strchr(at + 1, '@'))
-		return false;
-	for (; *a; a++)
-		if ((unsigned char)*a <= 0x20 || strchr("<>()[],;:\"\\", *a) || *a == 0x7f)
-			return false;
-	return true;
-}
 
 /* Does url carry a password in its user info (smtp://user:pw@host)?  A URL
  * curl cannot parse counts as yes: it is refused where that matters. */
@@ -132,11 +108,8 @@ static void em_free(struct em_inst *in)
 		free(in->url);
 	}
 	free(in->username);
-	free(in->from);
-	free(in->prefix);
 	free(in->ca_file);
-	free(in->domain);
-	rd_strv_free(in->to);
+	mm_conf_free(&in->mc);
 	rd_strv_free(in->allow);
 	free(in->channel);
 	free(in);
@@ -183,8 +156,6 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 	if (take_str(cfg, "url", &url_ref, err, errsz) < 0 ||
 	    take_str(cfg, "password", &pw_ref, err, errsz) < 0 ||
 	    take_str(cfg, "username", &in->username, err, errsz) < 0 ||
-	    take_str(cfg, "from", &in->from, err, errsz) < 0 ||
-	    take_str(cfg, "subject_prefix", &in->prefix, err, errsz) < 0 ||
 	    take_str(cfg, "ca_file", &in->ca_file, err, errsz) < 0 ||
 	    take_str(cfg, "tls", &tls, err, errsz) < 0)
 		goto fail;
@@ -228,32 +199,8 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 			"cross the network in clear); use \"starttls\" or smtps://");
 		goto fail;
 	}
-	if (!in->from || !addr_ok(in->from)) {
-		snprintf(err, errsz, "setting 'from': required, a plain address like "
-			"alerts@example.com");
+	if (mm_conf_parse(cfg, &in->mc, err, errsz) < 0)
 		goto fail;
-	}
-	in->domain = strdup(strchr(in->from, '@') + 1);
-	v = json_object_get(cfg, "to");
-	if (!v) {
-		in->to = calloc(1, sizeof *in->to);   /* none: the channel e-mails people only */
-	} else if (!json_is_array(v) || !json_array_size(v) || !(in->to = rd_strv(v, EM_RCPT_MAX))) {
-		snprintf(err, errsz, "setting 'to': a list of 1 to %d addresses (leave it out "
-			"for a channel that only e-mails people)", EM_RCPT_MAX);
-		goto fail;
-	}
-	if (!in->to) {
-		snprintf(err, errsz, "out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; in->to[i]; i++) {
-		if (!addr_ok(in->to[i])) {
-			snprintf(err, errsz, "setting 'to': '%.100s' is not a plain address",
-				in->to[i]);
-			goto fail;
-		}
-	}
-	json_object_del(cfg, "to");
 	if ((v = json_object_get(cfg, "allow_networks"))) {
 		if (!json_is_array(v) || !(in->allow = rd_strv(v, EM_NETS_MAX))) {
 			snprintf(err, errsz, "setting 'allow_networks': must be a list of at most "
@@ -270,11 +217,7 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 		in->timeout_ms = (long)json_integer_value(v) * 1000;
 		json_object_del(cfg, "timeout");
 	}
-	if (!in->prefix && !(in->prefix = strdup("[alertbridge]"))) {
-		snprintf(err, errsz, "out of memory");
-		goto fail;
-	}
-	if (!in->domain || rd_no_extra(cfg, "email", err, errsz) < 0)
+	if (rd_no_extra(cfg, "email", err, errsz) < 0)
 		goto fail;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errsz, "libcurl initialisation failed");
@@ -295,268 +238,6 @@ fail:
 	if (in)
 		em_free(in);
 	return NULL;
-}
-
-/* Header value: controls (CR, LF, ...) become spaces; RFC 2047 when not ASCII. */
-static void put_header(struct ab_buf *b, const char *name, const char *value)
-{
-	char *clean = rd_esc(value, RD_ESC_HEADER, 400);
-	bool ascii = true;
-
-	if (!clean) {
-		ab_buf_fail(b);   /* a mail without this header is never sent */
-		return;
-	}
-	for (const char *p = clean; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			ascii = false;
-	ab_buf_printf(b, "%s: ", name);
-	if (ascii) {
-		ab_buf_printf(b, "%s\r\n", clean);
-	} else {
-		/* Encoded words of <= 45 input bytes, cut at UTF-8 boundaries. */
-		size_t len = strlen(clean), pos = 0;
-		while (pos < len) {
-			size_t n = rd_utf8_prefix(clean + pos, len - pos, (size_t)-1, 45);
-			unsigned char enc[64];
-			if (n == 0)
-				n = 1;
-			EVP_EncodeBlock(enc, (const unsigned char *)clean + pos, (int)n);
-			ab_buf_printf(b, "%s=?UTF-8?B?%s?=", pos ? "\r\n " : "", enc);
-			pos += n;
-		}
-		ab_buf_puts(b, "\r\n");
-	}
-	free(clean);
-}
-
-static void put_base64(struct ab_buf *b, const char *s, size_t len)
-{
-	unsigned char enc[80];
-
-	for (size_t pos = 0; pos < len; pos += 57) {
-		size_t n = len - pos < 57 ? len - pos : 57;
-		EVP_EncodeBlock(enc, (const unsigned char *)s + pos, (int)n);
-		ab_buf_printf(b, "%s\r\n", enc);
-	}
-}
-
-static void text_line(struct ab_buf *t, struct ab_buf *h, const char *name, const char *value)
-{
-	if (!*value)
-		return;
-	ab_buf_printf(t, "%-10s %s\n", name, value);
-	ab_buf_printf(h, "<tr><td style=\"padding:4px 12px 4px 0;color:#555;font-weight:bold\">"
-		"%s</td><td style=\"padding:4px 0\">", name);
-	rd_put(h, value, RD_ESC_HTML, 1000);
-	ab_buf_puts(h, "</td></tr>\n");
-}
-
-static void bodies(const struct rd_view *v, struct ab_buf *t, struct ab_buf *h)
-{
-	const char *color = rd_sev_color(v->severity);
-
-	ab_buf_printf(t, "%s%s: %s\n\n", v->test ? "[TEST] " : "", rd_sev_label(v->severity),
-		v->title);
-	ab_buf_printf(h, "<!DOCTYPE html><html><body style=\"margin:0;font-family:Arial,"
-		"Helvetica,sans-serif;font-size:14px;color:#222\">\n"
-		"<div style=\"background:%s;color:#fff;padding:12px 16px;font-size:18px;"
-		"font-weight:bold\">%s%s: ", color, v->test ? "[TEST] " : "",
-		rd_sev_label(v->severity));
-	rd_put(h, v->title, RD_ESC_HTML, 1000);
-	ab_buf_puts(h, "</div>\n<div style=\"padding:12px 16px\">\n");
-	if (!v->is_group) {
-		if (*v->summary) {
-			ab_buf_printf(t, "%s\n\n", v->summary);
-			ab_buf_puts(h, "<p style=\"white-space:pre-wrap\">");
-			rd_put(h, v->summary, RD_ESC_HTML, 20000);
-			ab_buf_puts(h, "</p>\n");
-		}
-		ab_buf_puts(h, "<table style=\"border-collapse:collapse\">\n");
-		text_line(t, h, "Severity", rd_sev_label(v->severity));
-		text_line(t, h, "Type", v->type);
-		text_line(t, h, "Source", v->source);
-		text_line(t, h, "Tool", v->tool);
-		text_line(t, h, "Asset", v->asset);
-		text_line(t, h, "Team", v->team);
-		text_line(t, h, "Status", v->status);
-		text_line(t, h, "Time", v->when);
-		text_line(t, h, "Event id", v->id);
-		ab_buf_puts(h, "</table>\n");
-	} else {
-		size_t n = v->items ? json_array_size(v->items) : 0;
-		char c[32];
-
-		snprintf(c, sizeof c, "%lld", v->count);
-		ab_buf_puts(h, "<table style=\"border-collapse:collapse\">\n");
-		text_line(t, h, "Alerts", c);
-		text_line(t, h, "Severity", v->counts);
-		text_line(t, h, "Rule", v->source);
-		text_line(t, h, "Last", v->when);
-		ab_buf_puts(h, "</table>\n<ul>\n");
-		ab_buf_puts(t, "\n");
-		for (size_t i = 0; i < n && i < 100; i++) {
-			const json_t *it = json_array_get(v->items, i);
-			const char *ti = *rd_str(it, "title") ? rd_str(it, "title") : rd_str(it, "type");
-			ab_buf_printf(t, "- [%s] %s\n", rd_sev_label(rd_str(it, "severity")), ti);
-			ab_buf_printf(h, "<li><b style=\"color:%s\">%s</b> ",
-				rd_sev_color(rd_str(it, "severity")), rd_sev_label(rd_str(it, "severity")));
-			rd_put(h, ti, RD_ESC_HTML, 500);
-			ab_buf_puts(h, "</li>\n");
-		}
-		ab_buf_puts(h, "</ul>\n");
-		if (v->omitted > 0) {
-			ab_buf_printf(t, "...and %lld more\n", v->omitted);
-			ab_buf_printf(h, "<p>...and %lld more</p>\n", v->omitted);
-		}
-	}
-	if (rd_url_ok(v->url)) {
-		ab_buf_printf(t, "\nView: %s\n", v->url);
-		ab_buf_puts(h, "<p><a style=\"display:inline-block;background:#1264a3;color:#fff;"
-			"padding:8px 14px;text-decoration:none;border-radius:4px\" href=\"");
-		rd_put(h, v->url, RD_ESC_HTML, 0);
-		ab_buf_puts(h, "\">View finding</a></p>\n");
-	}
-	ab_buf_puts(t, "\n-- \nSent by alertbridge (automatic message, do not reply).\n");
-	ab_buf_puts(h, "<p style=\"color:#888;font-size:12px\">Sent by alertbridge (automatic "
-		"message).</p>\n</div></body></html>\n");
-}
-
-/* HASH of the finding key: fingerprint, else the event id / group key. */
-static void finding_hash(const struct ab_message *msg, const struct rd_view *v, char out[33])
-{
-	const char *key = *rd_str(msg->payload, "fingerprint") ? rd_str(msg->payload, "fingerprint")
-		: v->id;
-	unsigned char md[SHA256_DIGEST_LENGTH];
-
-	SHA256((const unsigned char *)key, strlen(key), md);
-	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-/* The part of an id that may go into a Message-ID: [A-Za-z0-9._-], at most
- * 32 characters; "x" when nothing is left. */
-static void id_part(const char *id, char out[33])
-{
-	size_t o = 0;
-
-	for (; *id && o < 32; id++)
-		if (isalnum((unsigned char)*id) || *id == '.' || *id == '_' || *id == '-')
-			out[o++] = *id;
-	if (o == 0)
-		out[o++] = 'x';
-	out[o] = '\0';
-}
-
-/* The recipients of msg into out (at most EM_RCPT_MAX, borrowed): the
- * people of the payload's "recipients" when the host set it (their
- * addresses instead of 'to'), else 'to'.  The count, or 0 with the reason
- * in err (nobody to send to: a permanent failure). */
-static size_t rcpts(const struct em_inst *in, const struct ab_message *msg, const char **out,
-	char *err, size_t errsz)
-{
-	const json_t *people = json_object_get(msg->payload, "recipients"), *p;
-	size_t n = 0, i;
-
-	if (!people) {
-		for (; in->to[n] && n < EM_RCPT_MAX; n++)
-			out[n] = in->to[n];
-		if (!n)
-			snprintf(err, errsz, "no recipients: the channel has no 'to' (it only "
-				"e-mails people) and the message names no people");
-		return n;
-	}
-	json_array_foreach(people, i, p) {
-		const char *a = json_string_value(json_object_get(p, "email"));
-
-		if (a && addr_ok(a) && n < EM_RCPT_MAX)
-			out[n++] = a;
-	}
-	if (!n)
-		snprintf(err, errsz, "no recipients: the people of this message have no usable "
-			"e-mail address (set email in the users section)");
-	return n;
-}
-
-static char *build_mail(const struct em_inst *in, const struct ab_message *msg,
-	const char *const *to, size_t n_to, size_t *len, bool *oom, char *err, size_t errsz)
-{
-	struct rd_view v;
-	struct ab_buf m = AB_BUF_INIT(EM_MAIL_MAX), t = AB_BUF_INIT(EM_MAIL_MAX / 4),
-		h = AB_BUF_INIT(EM_MAIL_MAX / 3);
-	char hash[33], idp[33], boundary[64], date[64], mid[400], subj[1200], *one;
-	int64_t now_ms = in->host->now_ms(in->host);
-	time_t now = (time_t)(now_ms / 1000);
-	struct tm tm;
-	bool followup;
-
-	if (rd_view_init(&v, msg, err, errsz) < 0)
-		return NULL;
-	finding_hash(msg, &v, hash);
-	followup = !v.is_group && *rd_str(msg->payload, "fingerprint") &&
-		strcmp(v.type, "finding.created") != 0;
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	snprintf(boundary, sizeof boundary, "=_ab_%s", hash);
-	one = rd_oneline(&v, 300);
-	snprintf(subj, sizeof subj, "%s %s", in->prefix, one ? one : "alert");
-	free(one);
-
-	put_header(&m, "From", in->from);
-	ab_buf_puts(&m, "To: ");
-	for (size_t i = 0; i < n_to; i++)
-		ab_buf_printf(&m, "%s%s", i ? ",\r\n " : "", to[i]);   /* folded: <= 998 */
-	ab_buf_puts(&m, "\r\n");
-	put_header(&m, "Subject", subj);
-	ab_buf_printf(&m, "Date: %s\r\n", date);
-	id_part(v.id, idp);
-	if (v.test) {
-		/* every test mail is new: a repeated Message-ID would be dropped as
-		 * a duplicate by some mailbox providers */
-		snprintf(mid, sizeof mid, "<ab-test-%lld-%s@%s>", (long long)now_ms, hash,
-			in->domain);
-		put_header(&m, "Message-ID", mid);
-	} else if (followup) {
-		snprintf(mid, sizeof mid, "<ab-%s-%s@%s>", hash, idp, in->domain);
-		put_header(&m, "Message-ID", mid);
-		snprintf(mid, sizeof mid, "<ab-%s@%s>", hash, in->domain);
-		put_header(&m, "In-Reply-To", mid);
-		put_header(&m, "References", mid);
-	} else {
-		snprintf(mid, sizeof mid, "<ab-%s@%s>", hash, in->domain);
-		put_header(&m, "Message-ID", mid);
-	}
-	ab_buf_puts(&m, "Auto-Submitted: auto-generated\r\n"
-		"X-Auto-Response-Suppress: All\r\n"
-		"MIME-Version: 1.0\r\n");
-	put_header(&m, "X-Alertbridge-Severity", v.severity);
-	ab_buf_printf(&m, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
-		"This is a multi-part message in MIME format.\r\n", boundary);
-	bodies(&v, &t, &h);
-	ab_buf_printf(&m, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-		"Content-Transfer-Encoding: base64\r\n\r\n", boundary);
-	put_base64(&m, ab_buf_cstr(&t), t.len);
-	ab_buf_printf(&m, "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
-		"Content-Transfer-Encoding: base64\r\n\r\n", boundary);
-	put_base64(&m, ab_buf_cstr(&h), h.len);
-	ab_buf_printf(&m, "--%s--\r\n", boundary);
-	if (t.oom || h.oom)
-		ab_buf_fail(&m);   /* a body cut short by ENOMEM: never sent */
-	ab_buf_free(&t);
-	ab_buf_free(&h);
-	if (m.oom || !m.data) {   /* memory, not the message: another try may work */
-		ab_buf_free(&m);
-		*oom = true;
-		snprintf(err, errsz, "out of memory while building the mail");
-		return NULL;
-	}
-	if (m.overflow) {
-		ab_buf_free(&m);
-		snprintf(err, errsz, "mail larger than %d bytes", EM_MAIL_MAX);
-		return NULL;
-	}
-	*len = m.len;
-	return ab_buf_steal(&m);
 }
 
 struct reader {
@@ -721,16 +402,17 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 	char err[200], ebuf[CURL_ERROR_SIZE] = "";
 	size_t len = 0;
 	bool oom = false;
-	const char *to[EM_RCPT_MAX];
-	size_t n_to = rcpts(in, msg, to, err, sizeof err);
-	char *mail = n_to ? build_mail(in, msg, to, n_to, &len, &oom, err, sizeof err) : NULL;
+	const char *to[MM_RCPT_MAX];
+	size_t n_to = mm_rcpts(in->mc.to, msg, to, err, sizeof err);
+	char *mail = n_to ? mm_build(&in->mc, in->host->now_ms(in->host), msg, to, n_to, &len,
+		&oom, err, sizeof err) : NULL;
 	struct curl_slist *rcpt = NULL;
 	struct em_conn cx;
 	struct reader rd;
 	CURL *c;
 	CURLcode rc;
 	long code = 0;
-	char from[EM_ADDR_MAX + 3];
+	char from[MM_ADDR_MAX + 3];
 
 	if (!mail) {
 		ab_result_set(res, oom ? AB_RETRY : AB_PERMANENT, 0, err);
@@ -743,7 +425,7 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 		return;
 	}
 	for (size_t i = 0; i < n_to; i++) {
-		char a[EM_ADDR_MAX + 3];
+		char a[MM_ADDR_MAX + 3];
 		struct curl_slist *n;
 		snprintf(a, sizeof a, "<%s>", to[i]);
 		if (!(n = curl_slist_append(rcpt, a))) {
@@ -758,7 +440,7 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 	}
 	memset(&cx, 0, sizeof cx);
 	cx.in = in;
-	snprintf(from, sizeof from, "<%s>", in->from);
+	snprintf(from, sizeof from, "<%s>", in->mc.from);
 	rd.p = mail;
 	rd.left = len;
 	curl_easy_setopt(c, CURLOPT_URL, in->url);
