@@ -14,7 +14,7 @@ libmilter-dev libcurl4-openssl-dev libxml2-dev libssl-dev libconfig-dev
 libcmocka-dev libjansson-dev libgmime-3.0-dev libpcre2-dev libsqlite3-dev
 libicu-dev libmicrohttpd-dev libargon2-dev"
 TEST="sqlite3 python3 openssl miltertest swaks procps psmisc rsyslog rsyslog-openssl rsyslog-relp bsdutils python3-jsonschema
-postfix python3-aiosmtpd strace
+python3-cryptography postfix python3-aiosmtpd strace
 dpkg-dev debhelper fakeroot lintian adduser prometheus prometheus-alertmanager curl
 chromium"
 # The console's browser tests run Playwright (npm) on Node.js: Debian's

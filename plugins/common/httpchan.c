@@ -191,16 +191,8 @@ void hc_send(void *p, const struct ab_message *msg, struct ab_result *res)
 void hc_test(void *p, struct ab_result *res)
 {
 	struct hc_inst *in = p;
-	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { .kind = AB_MSG_TEST, .attempt = 1, .payload = ev,
-		.id = json_string_value(json_object_get(ev, "id")) };
 
-	if (!ev) {
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
-		return;
-	}
-	hc_send(in, &m, res);
-	json_decref(ev);
+	rd_send_test(in->host, in->channel, hc_send, in, res);
 }
 
 int hc_check(const json_t *config, const struct ab_host *host, char *err, size_t errsz)

@@ -5,7 +5,7 @@
  *   rd_sev_*, rd_utf8_prefix, rd_utf8_chars, rd_put, rd_esc, rd_oneline,
  *   rd_strv, rd_strv_free, rd_secret, rd_http_parse, rd_http_free,
  *   rd_check_url, rd_http_request, rd_http_result, rd_http_send, rd_http_post,
- *   rd_no_extra.
+ *   rd_no_extra, rd_jstr, rd_test_event, rd_send_test, rd_url_ok.
  * Diagnostics: errors name the setting ("setting 'url': ...") or the
  *   payload member at fault; HTTP failures carry the host helper's
  *   redacted message plus a short, sanitised piece of the service's answer.
@@ -550,4 +550,20 @@ bool rd_url_ok(const char *s)
 		if ((unsigned char)*s <= 0x20 || strchr("\"<>|\\^`{}", *s) || *s == 0x7f)
 			return false;
 	return true;
+}
+
+void rd_send_test(const struct ab_host *h, const char *channel,
+	void (*send)(void *inst, const struct ab_message *msg, struct ab_result *res),
+	void *inst, struct ab_result *res)
+{
+	json_t *ev = rd_test_event(h, channel);
+	struct ab_message m = { .kind = AB_MSG_TEST, .attempt = 1, .payload = ev,
+		.id = json_string_value(json_object_get(ev, "id")) };
+
+	if (!ev) {
+		ab_result_set(res, AB_RETRY, 0, "out of memory");
+		return;
+	}
+	send(inst, &m, res);
+	json_decref(ev);
 }

@@ -133,6 +133,11 @@ int rd_no_extra(const json_t *cfg, const char *plugin, char *err, size_t errsz);
 json_t *rd_jstr(const char *s, enum rd_esc esc, size_t max_chars);
 /* The canonical test event for channel (fields.test = true), new reference. */
 json_t *rd_test_event(const struct ab_host *h, const char *channel);
+/* A plugin's test(): send(inst, ...) the test event of channel as an
+ * AB_MSG_TEST message (RETRY "out of memory" when it cannot be made). */
+void rd_send_test(const struct ab_host *h, const char *channel,
+	void (*send)(void *inst, const struct ab_message *msg, struct ab_result *res),
+	void *inst, struct ab_result *res);
 /* Is s an http(s) URL safe to put in a link (no spaces, quotes, <, >, |)? */
 bool rd_url_ok(const char *s);
 

@@ -493,16 +493,8 @@ static void em_send(void *p, const struct ab_message *msg, struct ab_result *res
 static void em_test(void *p, struct ab_result *res)
 {
 	struct em_inst *in = p;
-	json_t *ev = rd_test_event(in->host, in->channel);
-	struct ab_message m = { .kind = AB_MSG_TEST, .attempt = 1, .payload = ev,
-		.id = json_string_value(json_object_get(ev, "id")) };
 
-	if (!ev) {
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
-		return;
-	}
-	em_send(in, &m, res);
-	json_decref(ev);
+	rd_send_test(in->host, in->channel, em_send, in, res);
 }
 
 static void em_destroy(void *p)
