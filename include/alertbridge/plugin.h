@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define AB_PLUGIN_ABI_MAJOR 1
-#define AB_PLUGIN_ABI_MINOR 5
+#define AB_PLUGIN_ABI_MINOR 6
 #define AB_PLUGIN_ABI ((uint32_t)((AB_PLUGIN_ABI_MAJOR << 16) | AB_PLUGIN_ABI_MINOR))
 #define AB_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define AB_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
@@ -59,11 +59,18 @@ enum ab_status {
 
 #define AB_RESULT_MSG_MAX 256
 
+#define AB_RESULT_REF_MAX 128
+
 struct ab_result {
 	enum ab_status status;
 	int retry_after;                  /* RETRY: seconds the peer asked for, 0 = host decides */
 	int code;                         /* protocol status (HTTP code, SMTP reply), 0 if none */
 	char message[AB_RESULT_MSG_MAX];  /* short human text, never a secret */
+	/* ABI >= 1.6 (write it only when host->abi says 1.6 or later): on AB_OK,
+	 * the service's reference of what was sent, for later messages about
+	 * the same finding (Slack: "CHANNEL:TS"); "" when there is none.  The
+	 * host keeps the first delivery's (see struct ab_thread). */
+	char ref[AB_RESULT_REF_MAX];
 };
 
 /*
@@ -122,6 +129,20 @@ struct ab_message {
 	 * Borrowed as payload. */
 	const char *payload_text;
 	size_t payload_len;
+	/* ABI >= 1.6 (read it only when host->abi says 1.6 or later): for an
+	 * event whose fingerprint this channel (and recipient) delivered before,
+	 * within the store's retention, the first of those deliveries; NULL for
+	 * a new finding and for every other message.  A plugin renders such an
+	 * event as a follow-up of the first: Slack updates that message and
+	 * replies in its thread, cards name it, mail threads under it. */
+	const struct ab_thread *thread;
+};
+
+struct ab_thread {
+	const char *event_id;    /* the event first delivered */
+	const char *ref;         /* what the plugin said of it (ab_result.ref), or "" */
+	int64_t first_at;        /* when it was delivered, ms since the epoch */
+	unsigned count;          /* deliveries of the fingerprint before this one */
 };
 
 enum ab_log_level {

@@ -99,10 +99,18 @@ void *hc_create(const struct ab_host *host, const char *channel, const json_t *c
 		goto fail;
 	}
 	in->host = host;
-	if (rd_http_parse(host, cfg, &in->http, true, err, errsz) < 0)
+	if (rd_http_parse(host, cfg, &in->http, !d->url_rule, err, errsz) < 0)
 		goto fail;
 	if (d->parse && d->parse(host, cfg, &in->priv, err, errsz) < 0)
 		goto fail;
+	if (d->url_rule) {
+		const char *why = d->url_rule(in->priv, in->http.url != NULL);
+
+		if (why) {
+			snprintf(err, errsz, "%s", why);
+			goto fail;
+		}
+	}
 	if (rd_no_extra(cfg, d->plugin.name, err, errsz) < 0)
 		goto fail;
 	json_decref(cfg);
@@ -129,17 +137,21 @@ static void call_free(struct hc_call *call)
 	free(call);
 }
 
-int hc_http_prepare(void *p, const struct ab_message *msg, struct ab_http_request *req,
+int hc_http_prepare(void *p, const struct ab_message *hmsg, struct ab_http_request *req,
 	void **state, struct ab_result *res)
 {
 	const struct hc_desc *d = &hc_plugin_desc;
 	struct hc_inst *in = p;
+	struct ab_message m, *msg = &m;
 	struct hc_call *call;
 	char err[200];
 	size_t len = 0;
 	char *body;
 
 	*state = NULL;
+	rd_msg(in->host, hmsg, &m);   /* the members this host has */
+	if (d->send && d->send(in->host, &in->http, in->priv, msg, res))
+		return 0;
 	if (d->skip && d->skip(in->priv, msg, err, sizeof err)) {
 		ab_result_set(res, AB_OK, 0, err);
 		return 0;

@@ -30,6 +30,8 @@
 #include <jansson.h>
 #include <alertbridge/plugin.h>
 
+#include "render.h"
+
 #define HC_HEADERS_MAX 40           /* extra request headers per message */
 #define HC_HEADER_LINE_MAX 8192     /* one formatted header line */
 
@@ -70,6 +72,15 @@ struct hc_desc {
 	int (*headers)(const struct ab_host *h, const void *priv, const struct ab_message *msg,
 		const char *body, size_t len, struct hc_headers *out, char *err, size_t errsz);
 	void (*destroy)(void *priv);    /* optional: release the private struct */
+	/* Optional: for a plugin whose url is not always needed (Slack: a
+	 * token instead): NULL when the settings fit has_url, else the error
+	 * ("setting 'url': ...").  Without it url is required. */
+	const char *(*url_rule)(const void *priv, bool has_url);
+	/* Optional: send msg some other way than one POST of render's body to
+	 * url (Slack's Web API: several calls): true when it did (res holds the
+	 * result), false to go on as usual.  Runs in send and http_prepare. */
+	bool (*send)(const struct ab_host *h, const struct rd_http *hs, void *priv,
+		const struct ab_message *msg, struct ab_result *res);
 };
 
 /* Defined by the plugin: its descriptor. */

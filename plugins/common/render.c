@@ -5,7 +5,8 @@
  *   rd_sev_*, rd_utf8_prefix, rd_utf8_chars, rd_put, rd_esc, rd_oneline,
  *   rd_strv, rd_strv_free, rd_secret, rd_http_parse, rd_http_free,
  *   rd_check_url, rd_http_request, rd_http_result, rd_http_send, rd_http_post,
- *   rd_no_extra, rd_jstr, rd_test_event, rd_send_test, rd_url_ok.
+ *   rd_no_extra, rd_jstr, rd_test_event, rd_send_test, rd_url_ok, rd_view_label,
+ *   rd_view_color, rd_followup, rd_msg, rd_set_ref.
  * Diagnostics: errors name the setting ("setting 'url': ...") or the
  *   payload member at fault; HTTP failures carry the host helper's
  *   redacted message plus a short, sanitised piece of the service's answer.
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "lib/util.h"
 #include "render.h"
 
 #define RD_LIST_MAX 64
@@ -230,6 +232,14 @@ int rd_view_init(struct rd_view *v, const struct ab_message *msg, char *err, siz
 		pick_when(v, p, ev_times);
 		if (!*v->title)
 			v->title = *v->type ? v->type : "(untitled event)";
+		v->resolved = !v->test && ab_resolved(v->type, v->status);
+		if (msg->thread && msg->kind == AB_MSG_EVENT) {
+			v->followup = true;
+			v->earlier = msg->thread->count;
+			if (ab_time_format_rfc3339(msg->thread->first_at, v->first_when,
+					sizeof v->first_when) == 0)
+				v->first_when[0] = '\0';
+		}
 		return 0;
 	}
 	g = json_object_get(p, msg->kind == AB_MSG_DIGEST ? "digest" : "group");
@@ -278,6 +288,52 @@ int rd_view_init(struct rd_view *v, const struct ab_message *msg, char *err, siz
 	return 0;
 }
 
+const char *rd_view_label(const struct rd_view *v)
+{
+	return v->resolved ? "RESOLVED" : rd_sev_label(v->severity);
+}
+
+const char *rd_view_color(const struct rd_view *v)
+{
+	return v->resolved ? "#2eb67d" : rd_sev_color(v->severity);
+}
+
+void rd_followup(const struct rd_view *v, struct ab_buf *b)
+{
+	if (!v->followup)
+		return;
+	ab_buf_printf(b, "%s the alert first sent %s.", v->resolved ? "Resolves" : "Follows up",
+		v->first_when[0] ? v->first_when : "earlier");
+	if (v->earlier > 1)
+		ab_buf_printf(b, " Updated %u time%s since.", v->earlier - 1,
+			v->earlier == 2 ? "" : "s");
+}
+
+void rd_msg(const struct ab_host *h, const struct ab_message *msg, struct ab_message *out)
+{
+	unsigned minor = h && AB_PLUGIN_ABI_MAJOR_OF(h->abi) == AB_PLUGIN_ABI_MAJOR ?
+		AB_PLUGIN_ABI_MINOR_OF(h->abi) : 0;
+
+	memset(out, 0, sizeof *out);
+	out->kind = msg->kind;
+	out->id = msg->id;
+	out->attempt = msg->attempt;
+	out->payload = msg->payload;
+	if (minor >= 5) {
+		out->payload_text = msg->payload_text;
+		out->payload_len = msg->payload_len;
+	}
+	if (minor >= 6)
+		out->thread = msg->thread;
+}
+
+void rd_set_ref(const struct ab_host *h, struct ab_result *res, const char *ref)
+{
+	if (h && AB_PLUGIN_ABI_MAJOR_OF(h->abi) == AB_PLUGIN_ABI_MAJOR &&
+	    AB_PLUGIN_ABI_MINOR_OF(h->abi) >= 6)
+		snprintf(res->ref, sizeof res->ref, "%s", ref ? ref : "");
+}
+
 char *rd_oneline(const struct rd_view *v, size_t max_chars)
 {
 	struct ab_buf b = AB_BUF_INIT(8192), raw = AB_BUF_INIT(8192);
@@ -285,7 +341,7 @@ char *rd_oneline(const struct rd_view *v, size_t max_chars)
 
 	if (v->test)
 		ab_buf_puts(&raw, "[TEST] ");
-	ab_buf_printf(&raw, "[%s] %s", rd_sev_label(v->severity), v->title);
+	ab_buf_printf(&raw, "[%s] %s", rd_view_label(v), v->title);
 	if (v->is_group && v->counts[0])
 		ab_buf_printf(&raw, " - %lld alerts: %s", v->count, v->counts);
 	else if (!v->is_group && *v->asset)

@@ -37,7 +37,30 @@ struct rd_view {
 	char counts[256];           /* "2 critical, 5 high" (most severe first) */
 	char title_buf[RD_TITLE_MAX];
 	long long suppressed;       /* fields.throttle_suppressed */
+	/* lifecycle (ABI 1.6): the event says its finding is over (ab_resolved);
+	 * it follows an earlier delivery of its fingerprint (msg->thread), sent
+	 * first_when (RFC 3339), earlier deliveries before this one */
+	bool resolved, followup;
+	char first_when[40];
+	unsigned earlier;
 };
+
+/* The label in brackets before a title: "RESOLVED" for a resolved event,
+ * else the severity's ("CRITICAL" ...). */
+const char *rd_view_label(const struct rd_view *v);
+/* Its colour: green for a resolved event, else the severity's (rd_sev_color). */
+const char *rd_view_color(const struct rd_view *v);
+/* For a follow-up (v->followup), the sentence that names the first alert:
+ * "Resolves the alert first sent 2026-12-04T16:50:47Z." or "Follows up
+ * ..." (plus " Updated N times since." when it was); nothing otherwise. */
+void rd_followup(const struct rd_view *v, struct ab_buf *b);
+
+/* *msg as the host gave it, members newer than the host's ABI zeroed (a
+ * plugin built for a newer ABI must not read past the host's struct): every
+ * plugin looks at a message through this copy. */
+void rd_msg(const struct ab_host *h, const struct ab_message *msg, struct ab_message *out);
+/* res->ref = ref (cut to fit) when the host knows the member (ABI 1.6). */
+void rd_set_ref(const struct ab_host *h, struct ab_result *res, const char *ref);
 
 /* Fill v from a message; payload must be an object.  Returns 0 or -1 with
  * a message in err (e.g. a group payload without "group"). */

@@ -396,9 +396,11 @@ static void classify(const struct em_inst *in, CURLcode rc, long code, const cha
 		: (int)code, msg);
 }
 
-static void em_send(void *p, const struct ab_message *msg, struct ab_result *res)
+static void em_send(void *p, const struct ab_message *hmsg, struct ab_result *res)
 {
 	struct em_inst *in = p;
+	struct ab_message m;
+	const struct ab_message *msg = (rd_msg(in->host, hmsg, &m), &m);
 	char err[200], ebuf[CURL_ERROR_SIZE] = "";
 	size_t len = 0;
 	bool oom = false;

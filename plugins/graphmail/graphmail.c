@@ -510,9 +510,11 @@ static int bearer(struct gm_inst *in, bool refused, struct ab_buf *hdr, struct a
 	return rc;
 }
 
-static void gm_send(void *p, const struct ab_message *msg, struct ab_result *res)
+static void gm_send(void *p, const struct ab_message *hmsg, struct ab_result *res)
 {
 	struct gm_inst *in = p;
+	struct ab_message m;
+	const struct ab_message *msg = (rd_msg(in->host, hmsg, &m), &m);
 	const char *to[MM_RCPT_MAX];
 	char err[200];
 	size_t len = 0, n_to;

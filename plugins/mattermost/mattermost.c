@@ -70,8 +70,17 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 	if (rd_view_init(&v, msg, err, errsz) < 0)
 		return NULL;
 	fields = json_array();
-	ab_buf_printf(&cb, "#### %s%s ", v.test ? "[TEST] " : "", rd_sev_label(v.severity));
+	ab_buf_printf(&cb, "#### %s%s ", v.test ? "[TEST] " : "", rd_view_label(&v));
 	rd_put(&cb, v.title, RD_ESC_MARKDOWN, 300);
+	if (v.followup) {
+		/* our own words: no escaping needed */
+		ab_buf_puts(&cb, "\n\n_");
+		rd_followup(&v, &cb);
+		ab_buf_puts(&cb, "_");
+		ab_buf_puts(&text, "_");
+		rd_followup(&v, &text);
+		ab_buf_puts(&text, "_\n\n");
+	}
 	ab_buf_puts(&cb, "\n\n| | |\n|:--|:--|\n");
 	if (!v.is_group) {
 		rd_put(&text, v.summary, RD_ESC_MARKDOWN, MM_TEXT_MAX);
@@ -125,7 +134,7 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 	}
 	one = rd_oneline(&v, 300);
 	att = json_pack("{s:o,s:s,s:o,s:s,s:o,s:s}", "fallback", rd_jstr(one ? one : "",
-		RD_ESC_MARKDOWN, 300), "color", rd_sev_color(v.severity), "title",
+		RD_ESC_MARKDOWN, 300), "color", rd_view_color(&v), "title",
 		rd_jstr(v.title, RD_ESC_MARKDOWN, 250), "text", ab_buf_cstr(&text), "fields", fields,
 		"footer", "alertbridge");
 	if (att && rd_url_ok(v.url))

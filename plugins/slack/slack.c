@@ -57,9 +57,12 @@ static json_t *header_block(const struct rd_view *v)
 	struct ab_buf b = AB_BUF_INIT(4096);
 	json_t *j;
 
-	ab_buf_printf(&b, "%s ", v->test ? ":test_tube:" : rd_sev_emoji(v->severity));
+	ab_buf_printf(&b, "%s ", v->test ? ":test_tube:" : v->resolved ? ":white_check_mark:" :
+		rd_sev_emoji(v->severity));
 	if (v->test)
 		ab_buf_puts(&b, "[TEST] ");
+	if (v->resolved)
+		ab_buf_puts(&b, "[RESOLVED] ");
 	/* The emoji code counts against the 150 characters. */
 	rd_put(&b, v->title, RD_ESC_SLACK, SLACK_HEADER_MAX - rd_utf8_chars(ab_buf_cstr(&b)));
 	j = json_pack("{s:s,s:{s:s,s:s,s:b}}", "type", "header", "text", "type", "plain_text",
@@ -119,6 +122,10 @@ static json_t *context_block(const struct rd_view *v)
 		ab_buf_puts(&b, " | ");
 	}
 	ab_buf_puts(&b, "alertbridge");
+	if (v->followup) {
+		ab_buf_puts(&b, " | ");
+		rd_followup(v, &b);
+	}
 	if (v->suppressed > 0)
 		ab_buf_printf(&b, " | %lld similar event%s suppressed", v->suppressed,
 			v->suppressed == 1 ? "" : "s");
@@ -223,7 +230,7 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 	text = rd_oneline(&v, SLACK_TEXT_MAX);
 	root = json_pack("{s:o,s:[{s:s,s:o,s:o}]}", "text",
 		rd_jstr(text ? text : "alert", RD_ESC_SLACK, SLACK_TEXT_MAX), "attachments",
-		"color", rd_sev_color(v.severity), "blocks", blocks, "fallback",
+		"color", rd_view_color(&v), "blocks", blocks, "fallback",
 		rd_jstr(text ? text : "alert", RD_ESC_SLACK, SLACK_TEXT_MAX));
 	free(text);
 	if (!root)

@@ -108,16 +108,33 @@ static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_ma
 
 	if (v->test)
 		ab_buf_puts(&b, "[TEST] ");
-	ab_buf_printf(&b, "[%s] ", rd_sev_label(v->severity));
+	ab_buf_printf(&b, "[%s] ", rd_view_label(v));
 	label = run(ab_buf_cstr(&b), 0);
 	title = run(v->title, TEAMS_TITLE_MAX);
 	ab_buf_free(&b);
 	json_object_set_new(label, "size", json_string("Large"));
 	json_object_set_new(label, "weight", json_string("Bolder"));
-	json_object_set_new(label, "color", json_string(rd_sev_teams(v->severity)));
+	json_object_set_new(label, "color", json_string(v->resolved ? "good" :
+		rd_sev_teams(v->severity)));
 	json_object_set_new(title, "size", json_string("Large"));
 	json_object_set_new(title, "weight", json_string("Bolder"));
+	if (v->resolved)
+		json_object_set_new(title, "strikethrough", json_true());
 	json_array_append_new(body, rich(json_pack("[o,o]", label, title)));
+	if (v->followup) {
+		/* our own words and a time: a TextBlock, so DATE/TIME apply */
+		char t[40], text[256];
+
+		if (card_time(v->first_when, t, sizeof t))
+			snprintf(text, sizeof text, "%s the alert first sent {{DATE(%s, SHORT)}} "
+				"{{TIME(%s)}}%s", v->resolved ? "Resolves" : "Follows up", t, t,
+				v->earlier > 1 ? " (updated since)" : "");
+		else
+			snprintf(text, sizeof text, "%s an earlier alert about this finding",
+				v->resolved ? "Resolves" : "Follows up");
+		json_array_append_new(body, json_pack("{s:s,s:s,s:b,s:b,s:s}", "type",
+			"TextBlock", "text", text, "isSubtle", 1, "wrap", 1, "spacing", "None"));
+	}
 	if (!v->is_group) {
 		if (*v->summary)
 			json_array_append_new(body, rich(json_pack("[o]", run(v->summary,

@@ -480,6 +480,7 @@ static const struct ab_conf_field rule_fields[] = {
 	{ "channels", AB_CONF_T_STRINGS, false, ab_conf_h_chanrefs, ROFF(channels),
 	  ROFF(n_channels), 0, 0 },
 	{ "final", AB_CONF_T_BOOL, false, ab_conf_h_bool, ROFF(final), 0, 0, 0 },
+	{ "send_resolved", AB_CONF_T_BOOL, false, ab_conf_h_bool, ROFF(send_resolved), 0, 0, 0 },
 	{ "throttle", AB_CONF_T_DURATION, false, ab_conf_h_duration, ROFF(throttle_ms), 0,
 	  1000, 30 * MS_DAY },
 	{ "throttle_key", AB_CONF_T_STRINGS, false, h_field_names, ROFF(throttle_key),
@@ -624,6 +625,7 @@ static void do_rule(struct ab_conf_ctx *c, const config_setting_t *g, int idx,
 	r->file = ab_conf_strdup(c, file);
 	r->line = config_setting_source_line(g);
 	r->min_severity = -1;
+	r->send_resolved = true;
 	r->max_group_size = 10;
 	r->digest_max_items = 20;
 	r->team = team;

@@ -52,6 +52,7 @@ struct ab_rule_conf {
 	size_t n_channels;
 	struct ab_chan_ref *chan_refs;     /* one per channel (config.c); NULL: by name */
 	bool final;
+	bool send_resolved;  /* false: a resolved event (ab_resolved) goes nowhere by this rule */
 	/* --- the full rule language (route.c, noise.c) --- */
 	char *key;           /* state key: name, or "team/name" for team rules */
 	char **tools, **assets, **teams;   /* globs; 0 = any */

@@ -183,6 +183,7 @@ struct outcome {
 	bool recorded;            /* its outcome is in the store */
 	bool probe;               /* the send was its paused channel's probe */
 	bool unsent;              /* the result is not an answer of the channel's */
+	struct ab_thread thread;  /* msg.thread: the fingerprint's first delivery */
 };
 
 /* Before a send: take a rate-limit token for the job's channel.  Returns 0
@@ -312,6 +313,14 @@ static int begin(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime
 	msg->kind = (enum ab_msg_kind)job->kind;
 	msg->id = job->event_id;
 	msg->attempt = (unsigned)job->attempts;
+	if (job->thread_event && strcmp(job->thread_event, job->event_id) != 0) {
+		/* a later event about a finding this channel was told of */
+		o->thread.event_id = job->thread_event;
+		o->thread.ref = job->thread_ref ? job->thread_ref : "";
+		o->thread.first_at = job->thread_at;
+		o->thread.count = job->thread_count > 0 ? (unsigned)job->thread_count : 0;
+		msg->thread = &o->thread;
+	}
 	if (as_text(ch, job)) {
 		msg->payload_text = job->payload;
 		msg->payload_len = strlen(job->payload);

@@ -2,7 +2,7 @@
  * util.c - small shared helpers: durations, globs, RFC 3339 times, clocks,
  * hex, mkdir -p and bounded whole-file reads.
  *
- * Public: ab_duration_parse, ab_glob_valid, ab_glob_match,
+ * Public: ab_duration_parse, ab_glob_valid, ab_glob_match, ab_resolved,
  * ab_time_scan_rfc3339, ab_time_parse_rfc3339, ab_time_format_rfc3339,
  * ab_time_from_civil, ab_time_days_in_month, ab_time_year, ab_now_ms,
  * ab_mono_ms, ab_mono_us, ab_deadline, ab_hex, ab_mkdir_p, ab_read_file (see util.h).
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -588,4 +589,17 @@ int ab_write_file_atomic(const char *path, const char *data, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+bool ab_resolved(const char *type, const char *status)
+{
+	static const char *const words[] = { "resolved", "closed", "fixed", "recovered",
+		"mitigated", "cleared", "ok" };
+	const char *last = type ? strrchr(type, '.') : NULL;
+
+	last = last ? last + 1 : "";
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if ((status && strcasecmp(status, words[i]) == 0) || strcasecmp(last, words[i]) == 0)
+			return true;
+	return false;
 }

@@ -18,6 +18,11 @@ int ab_duration_parse(const char *s, int64_t *ms);
  * case-insensitive. */
 bool ab_glob_valid(const char *pattern);
 bool ab_glob_match(const char *pattern, const char *s);
+/* Does an event of this type and status say its finding or alert is over?
+ * status one of resolved, closed, fixed, recovered, mitigated, cleared, ok
+ * (any case), or the type's last dotted part one of them (alert.resolved,
+ * finding.closed).  NULL counts as "". */
+bool ab_resolved(const char *type, const char *status);
 
 /*
  * RFC 3339 <-> milliseconds since the epoch (UTC): the one parser and

@@ -599,6 +599,31 @@ static void explain_plan(struct ab_buf *ex, const struct plan *pl)
 	ab_buf_puts(ex, "\n");
 }
 
+/* explain: the channels that had this finding (fingerprint) before, and
+ * how this event will follow it up. */
+static void explain_threads(struct ab_store *st, const struct ab_event *ev,
+	const struct plan *pl, struct ab_buf *ex)
+{
+	for (size_t c = 0; ev->fingerprint && *ev->fingerprint && c < pl->nd; c++) {
+		struct ab_store_thread th;
+		char when[AB_RFC3339_MAX];
+
+		if (ab_store_thread(st, pl->direct[c], "", ev->fingerprint, &th) != 1)
+			continue;
+		if (!ab_time_format_rfc3339(th.first_at, when, sizeof when))
+			snprintf(when, sizeof when, "?");
+		if (strcmp(th.event_id, ev->id) == 0) {
+			ab_buf_printf(ex, "  %s: this event was delivered there first, %s\n",
+				pl->direct[c], when);
+			continue;
+		}
+		ab_buf_printf(ex, "  %s: follows up event %s of fingerprint '%s', first "
+			"delivered %s%s%s%s (%d deliveries so far)\n", pl->direct[c], th.event_id,
+			ev->fingerprint, when, th.ref[0] ? " as " : "", th.ref,
+			ab_resolved(ev->type, ev->status) ? "; this one resolves it" : "", th.count);
+	}
+}
+
 int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 	const struct ab_event *ev, const struct ab_route_result *rr, int64_t now,
 	struct ab_ingest_outcome *out, struct ab_buf *ex, char *err, size_t errsz)
@@ -620,8 +645,10 @@ int ab_noise_ingest(struct ab_store *st, const struct ab_config *cfg,
 			return -1;
 	if (store_plan(&z, ev, &pl, now, &added) < 0)
 		return -1;
-	if (ex)
+	if (ex) {
 		explain_plan(ex, &pl);
+		explain_threads(st, ev, &pl, ex);
+	}
 	if (ab_people_ingest(st, cfg, ev, pl.people, pl.np, now, &padded, ex, err, errsz) < 0)
 		return -1;
 	if (out) {

@@ -344,6 +344,13 @@ static void eval_scope(const struct ab_config *cfg, const struct ab_event *ev, i
 			h->chans = r->channels;
 			h->n_chans = r->n_channels;
 			h->muted = w == 2;
+			if (!h->muted && !r->send_resolved && ab_resolved(ev->type, ev->status)) {
+				/* matched, so no default; nothing goes out by this rule */
+				h->muted = true;
+				if (explain)
+					ab_buf_puts(explain, "    send_resolved = false: a resolved event "
+						"goes nowhere by this rule\n");
+			}
 			if (!h->muted)
 				claim(cfg, ev, out, h, r->chan_refs, explain);
 		}

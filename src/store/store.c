@@ -84,7 +84,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
 #define STORE_CHANNEL_MAX 256      /* channel name length cap */
 #define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
@@ -131,6 +131,9 @@ enum {
 	ST_CLAIM_PROBE,
 	ST_RESUME,
 	ST_INS_JOB_TO,
+	ST_THREAD,
+	ST_PRUNE_THREADS,
+	ST_THREAD_GET,
 	ST_COUNT_ALL
 };
 _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS");
@@ -138,8 +141,12 @@ _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS
 /* Job columns shared by claim and listing (order matters: see job_fill). */
 #define JOB_COLS "j.id, j.event_id, j.channel, j.kind, COALESCE(j.payload, e.json), " \
 	"j.state, j.attempts, j.created_at, j.next_at, j.updated_at, j.last_error, " \
-	"j.recipient, j.recipients"
-#define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.id = j.event_id "
+	"j.recipient, j.recipients, j.fp, t.event_id, t.ref, t.first_at, t.count"
+/* the first delivery of the job's fingerprint on its channel (and to its
+ * recipient), if any: a lookup by primary key, only for jobs with one */
+#define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.id = j.event_id " \
+	"LEFT JOIN threads t ON j.fp IS NOT NULL AND t.channel = j.channel AND " \
+	"t.recipient = j.recipient AND t.fingerprint = j.fp "
 /* The first rowid of table whose time column is not older than ?1 (the
  * end of the retention scan), or past the last row. */
 #define PRUNE_BOUND(table, col) "COALESCE((SELECT rowid FROM " table " WHERE " col \
@@ -153,10 +160,21 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, json, received_at) VALUES(?1, ?2, ?3)",
 	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
-		"attempts, created_at, next_at, updated_at) VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5)",
+		"attempts, created_at, next_at, updated_at, fp) "
+		"VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5, ?6)",
 	[ST_INS_JOB_TO] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
-		"attempts, created_at, next_at, updated_at, recipient, recipients) "
-		"VALUES(?1, ?2, 0, NULL, 0, 0, ?3, ?3, ?3, ?4, ?5)",
+		"attempts, created_at, next_at, updated_at, recipient, recipients, fp) "
+		"VALUES(?1, ?2, 0, NULL, 0, 0, ?3, ?3, ?3, ?4, ?5, (SELECT NULLIF(json_extract("
+		"json, '$.fingerprint'), '') FROM events WHERE id = ?1))",
+	/* the first delivery of a fingerprint is kept; later ones count */
+	[ST_THREAD] = "INSERT INTO threads(channel, recipient, fingerprint, event_id, ref, "
+		"first_at, last_at, count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, 1) "
+		"ON CONFLICT(channel, recipient, fingerprint) DO UPDATE SET last_at = ?6, "
+		"count = count + (event_id != ?4)",
+	[ST_THREAD_GET] = "SELECT event_id, ref, first_at, last_at, count FROM threads "
+		"WHERE channel = ?1 AND recipient = ?2 AND fingerprint = ?3",
+	[ST_PRUNE_THREADS] = "DELETE FROM threads WHERE rowid IN (SELECT rowid FROM threads "
+		"WHERE last_at < ?1 LIMIT ?2)",
 	[ST_CLAIM_PICK] = "SELECT " JOB_COLS JOB_FROM
 		"WHERE j.state = 0 AND j.next_at <= ?1 ORDER BY j.next_at, j.id LIMIT ?3",
 	[ST_CLAIM_MARK] = "UPDATE jobs SET state = 1, attempts = attempts + 1, lease_until = ?2, "
@@ -355,9 +373,21 @@ static const char schema_v5_sql[] =
 	"CREATE TABLE logins (user TEXT PRIMARY KEY, hash TEXT NOT NULL,"
 	" set_at INTEGER NOT NULL);";
 
+/* Version 6: lifecycle by fingerprint.  A job of an event with a
+ * fingerprint carries it (fp); threads keeps, per channel, recipient and
+ * fingerprint, the first delivery (its event and the service's reference,
+ * e.g. a Slack message's ts) and counts the later ones, within the
+ * retention window. */
+static const char schema_v6_sql[] =
+	"ALTER TABLE jobs ADD COLUMN fp TEXT;"
+	"CREATE TABLE threads (channel TEXT NOT NULL, recipient TEXT NOT NULL,"
+	" fingerprint TEXT NOT NULL, event_id TEXT NOT NULL, ref TEXT NOT NULL DEFAULT '',"
+	" first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL,"
+	" PRIMARY KEY(channel, recipient, fingerprint));";
+
 /* schema_steps[v] takes a store at version v to v + 1 (db.c). */
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
-	schema_sql, schema_v2_sql, schema_v3_sql, schema_v4_sql, schema_v5_sql,
+	schema_sql, schema_v2_sql, schema_v3_sql, schema_v4_sql, schema_v5_sql, schema_v6_sql,
 };
 
 /* ab_store_set_fault: which operations fail, and how many more times. */
@@ -550,8 +580,8 @@ static bool event_id_ok(const char *id)
 
 /* Shared body of both enqueue calls.  event_json NULL: no event row. */
 static int enqueue(struct ab_store *s, const char *event_id, const char *event_json,
-	int64_t received_at, int kind, const char *payload, const char *const *channels,
-	size_t n, int64_t now, int *added)
+	int64_t received_at, int kind, const char *payload, const char *fp,
+	const char *const *channels, size_t n, int64_t now, int *added)
 {
 	sqlite3_stmt *st;
 	int count = 0;
@@ -600,6 +630,8 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 		else
 			sqlite3_bind_null(st, 4);
 		sqlite3_bind_int64(st, 5, now);
+		if (fp && *fp)
+			sqlite3_bind_text(st, 6, fp, -1, SQLITE_STATIC);
 		if (ab_store_run(s, st, "enqueue: job") < 0)
 			goto fail;
 		count += sqlite3_changes(s->db);
@@ -715,7 +747,7 @@ int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
 		return -1;
 	}
 	rc = enqueue(s, ev->id, ab_buf_cstr(&s->json), ev->received_at ? ev->received_at : now,
-		AB_MSG_EVENT, NULL, channels, n, now, added);
+		AB_MSG_EVENT, NULL, ev->fingerprint, channels, n, now, added);
 	if (s->json.cap > STORE_JSON_KEEP)
 		ab_buf_free(&s->json);   /* keep the idle footprint small */
 	return rc;
@@ -728,7 +760,7 @@ int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
 		snprintf(s->err, sizeof s->err, "store: enqueue: no payload");
 		return -1;
 	}
-	return enqueue(s, event_id, NULL, now, kind, payload, channels, n, now, added);
+	return enqueue(s, event_id, NULL, now, kind, payload, NULL, channels, n, now, added);
 }
 
 int ab_store_enqueue_people(struct ab_store *s, const char *event_id, const char *channel,
@@ -810,6 +842,16 @@ static int job_fill(sqlite3_stmt *st, struct ab_job *job)
 		if (!job->recipients)
 			goto nomem;
 	}
+	if (sqlite3_column_type(st, 13) != SQLITE_NULL && !(job->fp = col_dup(st, 13)))
+		goto nomem;
+	if (sqlite3_column_type(st, 14) != SQLITE_NULL) {
+		job->thread_event = col_dup(st, 14);
+		job->thread_ref = col_dup(st, 15);
+		job->thread_at = sqlite3_column_int64(st, 16);
+		job->thread_count = sqlite3_column_int(st, 17);
+		if (!job->thread_event || !job->thread_ref)
+			goto nomem;
+	}
 	if (!job->channel || !job->payload || !job->recipient)
 		goto nomem;
 	return 0;
@@ -827,6 +869,9 @@ void ab_job_clear(struct ab_job *job)
 	free(job->last_error);
 	free(job->recipient);
 	free(job->recipients);
+	free(job->fp);
+	free(job->thread_event);
+	free(job->thread_ref);
 	memset(job, 0, sizeof *job);
 }
 
@@ -1168,7 +1213,20 @@ static int finish_one(struct ab_store *s, const struct ab_finish *f)
 	sqlite3_bind_int(st, 6, job->attempts);
 	/* 0 rows: the lease expired and the job was requeued (and maybe claimed
 	 * again) or dropped; the attempt is logged, the job is left alone. */
-	return ab_store_run(s, st, "finish: job");
+	if (ab_store_run(s, st, "finish: job") < 0)
+		return -1;
+	if (state != AB_JOB_DONE || !job->fp)
+		return 0;
+	/* the fingerprint's first delivery on this channel, or one more */
+	if (!(st = stmt(s, ST_THREAD)))
+		return -1;
+	sqlite3_bind_text(st, 1, job->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job->recipient ? job->recipient : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, job->fp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, job->event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->ref, (int)strnlen(r->ref, sizeof r->ref), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, f->now);
+	return ab_store_run(s, st, "finish: thread");
 }
 
 int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t n)
@@ -1490,9 +1548,10 @@ int64_t ab_store_prune(struct ab_store *s, int64_t cutoff_ms, int max_rows,
 {
 	/* Order matters: log rows first, then done jobs, then the events that
 	 * the pruned jobs no longer reference. */
-	static const int which[] = { ST_PRUNE_LOG, ST_PRUNE_JOBS, ST_PRUNE_EVENTS };
-	struct ab_prune_counts d = { 0, 0, 0, false };
-	int64_t *count[] = { &d.log, &d.jobs, &d.events };
+	static const int which[] = { ST_PRUNE_LOG, ST_PRUNE_JOBS, ST_PRUNE_EVENTS,
+		ST_PRUNE_THREADS };
+	struct ab_prune_counts d = { 0 };
+	int64_t *count[] = { &d.log, &d.jobs, &d.events, &d.threads };
 	const struct timespec pause = { 0, STORE_PRUNE_PAUSE_NS };
 	int chunks = 0;
 	size_t t;
@@ -1530,7 +1589,38 @@ int64_t ab_store_prune(struct ab_store *s, int64_t cutoff_ms, int max_rows,
 out:
 	if (deleted)
 		*deleted = d;
-	return d.log + d.jobs + d.events;
+	return d.log + d.jobs + d.events + d.threads;
+}
+
+int ab_store_thread(struct ab_store *s, const char *channel, const char *recipient,
+	const char *fp, struct ab_store_thread *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!channel || !fp || !*fp || !(st = stmt(s, ST_THREAD_GET)))
+		return channel && fp && *fp ? -1 : 0;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, recipient ? recipient : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+
+		ab_strlcpy(out->event_id, t ? (const char *)t : "", sizeof out->event_id);
+		t = sqlite3_column_text(st, 1);
+		ab_strlcpy(out->ref, t ? (const char *)t : "", sizeof out->ref);
+		out->first_at = sqlite3_column_int64(st, 2);
+		out->last_at = sqlite3_column_int64(st, 3);
+		out->count = sqlite3_column_int(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ab_store_set_err(s, "thread");
+		return -1;
+	}
+	return rc == SQLITE_ROW;
 }
 
 char *ab_store_event_json(struct ab_store *s, const char *event_id)

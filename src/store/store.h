@@ -39,6 +39,13 @@ struct ab_job {
 				  * name, or "@all" (one message to several) */
 	char *recipients;        /* for people: JSON array of { name, email,
 				  * display_name }, else NULL */
+	char *fp;                /* the event's fingerprint, or NULL */
+	/* the fingerprint's first delivery on this channel and recipient
+	 * (threads), when there was one: its event, the service's reference, when,
+	 * and the deliveries since; thread_event NULL otherwise */
+	char *thread_event, *thread_ref;
+	int64_t thread_at;
+	int thread_count;
 };
 
 struct ab_log_entry {
@@ -159,15 +166,29 @@ int ab_store_finish_batch(struct ab_store *s, const struct ab_finish *f, size_t 
 
 /* Retention: delete delivery_log rows with at < cutoff_ms, DONE jobs with
  * updated_at < cutoff_ms (queued, running and dead jobs stay), then events
- * with received_at < cutoff_ms that no job and no reminder references.
+ * with received_at < cutoff_ms that no job and no reminder references,
+ * then the threads of fingerprints last delivered before cutoff_ms.
  * Each transaction deletes at most max_rows rows of one table; a call makes
  * at most a fixed number of transactions and sets deleted->more when it
  * stopped before the end (call again soon).  cutoff_ms <= 0 prunes nothing.
  * Returns the rows deleted (deleted, may be NULL, gets them per table), or
  * -1 (what the committed chunks deleted stays deleted and is counted). */
+/* The first delivery of fingerprint fp on channel to recipient ("" for
+ * the channel's own messages): 1 with *out filled, 0 when there is none,
+ * -1 on a store error. */
+struct ab_store_thread {
+	char event_id[AB_ID_LEN + 1];
+	char ref[128];
+	int64_t first_at, last_at;
+	int count;                 /* deliveries of the fingerprint */
+};
+int ab_store_thread(struct ab_store *s, const char *channel, const char *recipient,
+	const char *fp, struct ab_store_thread *out);
+
 struct ab_prune_counts {
 	int64_t events, jobs, log;
 	bool more;
+	int64_t threads;         /* fingerprints not delivered since the cutoff */
 };
 int64_t ab_store_prune(struct ab_store *s, int64_t cutoff_ms, int max_rows,
 	struct ab_prune_counts *deleted);

@@ -103,6 +103,75 @@ static int enqueue_n(struct ab_store *s, unsigned n, const char *const *ch, size
 	return rc < 0 ? -1 : added;
 }
 
+/* Lifecycle (schema 6): the first delivery of a fingerprint on a channel
+ * is kept with the service's reference; a later event's job comes with
+ * it; failed sends and other channels add nothing; retention prunes it. */
+static void test_threads(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "slack", "mail" };
+	struct ab_event *ev;
+	struct ab_result ok, fail;
+	struct ab_store_thread th;
+	struct ab_prune_counts pc;
+	struct ab_job job;
+	char first[AB_ID_LEN + 1];
+
+	ab_result_set(&ok, AB_OK, 200, NULL);
+	snprintf(ok.ref, sizeof ok.ref, "C0SEC:1712345678.000100");
+	ab_result_set(&fail, AB_RETRY, 503, "later");
+	for (int i = 1; i <= 3; i++) {
+		assert_non_null(ev = ab_event_new());
+		make_id(ev->id, sizeof ev->id, (unsigned)i);
+		ab_event_set_str(&ev->title, "finding");
+		ab_event_set_str(&ev->fingerprint, i < 3 ? "fp-1" : "");
+		assert_int_equal(ab_store_enqueue(f->s, ev, ch, i == 1 ? 2 : 1, 1000 * i, NULL), 0);
+		ab_event_free(ev);
+	}
+	/* event 1: slack fails once, then delivered with a reference; mail too */
+	assert_int_equal(ab_store_claim(f->s, 1500, 60000, &job), 1);
+	assert_string_equal(job.fp, "fp-1");
+	assert_null(job.thread_event);
+	snprintf(first, sizeof first, "%s", job.event_id);
+	assert_int_equal(ab_store_finish(f->s, &job, &fail, 1, 1501, 1502, false), 0);
+	assert_int_equal(ab_store_thread(f->s, job.channel, "", "fp-1", &th), 0);
+	ab_job_clear(&job);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(ab_store_claim(f->s, 1600, 60000, &job), 1);
+		assert_string_equal(job.event_id, first);
+		assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, 1600 + k, 0, false), 0);
+		ab_job_clear(&job);
+	}
+	assert_int_equal(ab_store_thread(f->s, "slack", "", "fp-1", &th), 1);
+	assert_string_equal(th.event_id, first);
+	assert_string_equal(th.ref, "C0SEC:1712345678.000100");
+	assert_int_equal(th.count, 1);
+	/* event 2, same fingerprint: its job names the first delivery */
+	assert_int_equal(ab_store_claim(f->s, 2500, 60000, &job), 1);
+	assert_string_equal(job.channel, "slack");
+	assert_non_null(job.thread_event);
+	assert_string_equal(job.thread_event, first);
+	assert_string_equal(job.thread_ref, "C0SEC:1712345678.000100");
+	assert_int_equal(job.thread_count, 1);
+	snprintf(ok.ref, sizeof ok.ref, "C0SEC:1712345999.000200");
+	assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, 2600, 0, false), 0);
+	ab_job_clear(&job);
+	assert_int_equal(ab_store_thread(f->s, "slack", "", "fp-1", &th), 1);
+	assert_string_equal(th.ref, "C0SEC:1712345678.000100");   /* the first's stays */
+	assert_int_equal(th.count, 2);
+	assert_int_equal(th.last_at, 2600);
+	/* event 3 has no fingerprint: nothing */
+	assert_int_equal(ab_store_claim(f->s, 3500, 60000, &job), 1);
+	assert_null(job.fp);
+	assert_null(job.thread_event);
+	ab_job_clear(&job);
+	/* retention: threads last delivered before the cutoff go */
+	assert_true(ab_store_prune(f->s, 2000, 100, &pc) >= 0);
+	assert_int_equal(pc.threads, 1);                       /* mail's, last at 1601 */
+	assert_int_equal(ab_store_thread(f->s, "mail", "", "fp-1", &th), 0);
+	assert_int_equal(ab_store_thread(f->s, "slack", "", "fp-1", &th), 1);
+}
+
 static void test_open_mode_and_version(void **state)
 {
 	struct fixture *f = *state;
@@ -115,7 +184,7 @@ static void test_open_mode_and_version(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 5);   /* 5: logins */
+	assert_int_equal(sqlite3_column_int(q, 0), 6);   /* 6: threads */
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -503,7 +572,7 @@ static void test_migrate_v3(void **state)
 	f->s = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=OFF; BEGIN;"
-		" DROP TABLE prefs; DROP TABLE prefs_gen; DROP TABLE logins;"
+		" DROP TABLE prefs; DROP TABLE prefs_gen; DROP TABLE logins; DROP TABLE threads;"
 		" ALTER TABLE delivery_log DROP COLUMN recipient;"
 		" CREATE TABLE j3 (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
 		" channel TEXT NOT NULL, kind INTEGER NOT NULL DEFAULT 0, payload TEXT,"
@@ -1177,7 +1246,7 @@ static void test_migrate_v2(void **state)
 		s = ab_store_open(path, err, sizeof err);
 		if (!s)
 			fail_msg("%s", err);
-		assert_int_equal(count_sql(s, "PRAGMA user_version"), 5);
+		assert_int_equal(count_sql(s, "PRAGMA user_version"), 6);
 		assert_int_equal(ab_store_count(s, AB_JOB_QUEUED), 1);
 		assert_int_equal(ab_store_claim(s, 2000, 1000, &job), 1);
 		assert_string_equal(job.channel, "a");
@@ -1333,6 +1402,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_health_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_defer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 
