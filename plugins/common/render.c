@@ -6,7 +6,7 @@
  *   rd_strv, rd_strv_free, rd_secret, rd_http_parse, rd_http_free,
  *   rd_check_url, rd_http_request, rd_http_result, rd_http_send, rd_http_post,
  *   rd_no_extra, rd_jstr, rd_test_event, rd_send_test, rd_url_ok, rd_view_label,
- *   rd_view_color, rd_followup, rd_msg, rd_set_ref.
+ *   rd_view_color, rd_followup, rd_msg, rd_set_ref, rd_put_pct.
  * Diagnostics: errors name the setting ("setting 'url': ...") or the
  *   payload member at fault; HTTP failures carry the host helper's
  *   redacted message plus a short, sanitised piece of the service's answer.
@@ -286,6 +286,19 @@ int rd_view_init(struct rd_view *v, const struct ab_message *msg, char *err, siz
 			v->count == 1 ? "" : "s", rd_str(g, "rule"));
 	v->title = v->title_buf;
 	return 0;
+}
+
+void rd_put_pct(struct ab_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~')
+			ab_buf_putc(b, (char)c);
+		else
+			ab_buf_printf(b, "%%%02X", c);
+	}
 }
 
 const char *rd_view_label(const struct rd_view *v)

@@ -95,6 +95,9 @@ enum rd_esc {
 	RD_ESC_HEADER,    /* mail header: CR, LF and other controls become spaces */
 };
 bool rd_put(struct ab_buf *b, const char *s, enum rd_esc esc, size_t max_chars);
+/* s percent-encoded (RFC 3986: unreserved characters kept) into b: a URL
+ * path segment or a form value. */
+void rd_put_pct(struct ab_buf *b, const char *s);
 /* Same into a fresh malloc'd string (NULL on ENOMEM). */
 char *rd_esc(const char *s, enum rd_esc esc, size_t max_chars);
 

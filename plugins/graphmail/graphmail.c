@@ -141,20 +141,6 @@ static bool id_ok(const char *s)
 	return true;
 }
 
-/* URL-encode s (RFC 3986 unreserved characters kept) into b. */
-static void put_pct(struct ab_buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~')
-			ab_buf_putc(b, (char)c);
-		else
-			ab_buf_printf(b, "%%%02X", c);
-	}
-}
-
 /* base64url without padding (JWT) of n bytes into b. */
 static void put_b64url(struct ab_buf *b, const void *p, size_t n)
 {
@@ -422,15 +408,15 @@ static int fetch_token(struct gm_inst *in, struct ab_result *res)
 	int rc = -1;
 
 	ab_buf_printf(&url, "%s/", in->login_url);
-	put_pct(&url, in->tenant);
+	rd_put_pct(&url, in->tenant);
 	ab_buf_puts(&url, "/oauth2/v2.0/token");
 	ab_buf_puts(&form, "grant_type=client_credentials&client_id=");
-	put_pct(&form, in->client_id);
+	rd_put_pct(&form, in->client_id);
 	ab_buf_puts(&form, "&scope=");
-	put_pct(&form, in->scope);
+	rd_put_pct(&form, in->scope);
 	if (in->secret) {
 		ab_buf_puts(&form, "&client_secret=");
-		put_pct(&form, in->secret);
+		rd_put_pct(&form, in->secret);
 	} else if (assertion(in, ab_buf_cstr(&url), &jwt) == 0) {
 		ab_buf_puts(&form, "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3A"
 			"client-assertion-type%3Ajwt-bearer&client_assertion=");
@@ -546,7 +532,7 @@ static void gm_send(void *p, const struct ab_message *hmsg, struct ab_result *re
 	OPENSSL_cleanse(mail, len);
 	free(mail);
 	ab_buf_printf(&url, "%s/users/", in->graph_url);
-	put_pct(&url, in->mc.from);
+	rd_put_pct(&url, in->mc.from);
 	ab_buf_puts(&url, "/sendMail");
 	if (body.overflow || url.overflow) {
 		ab_result_set(res, body.oom ? AB_RETRY : AB_PERMANENT, 0,

@@ -23,9 +23,12 @@
  * carry the HTTP helper's redacted message with Slack's error text
  * (e.g. "HTTP 400: invalid_blocks", "HTTP 404: no_service").
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include <alertbridge/plugin.h>
 
@@ -40,6 +43,8 @@
 #define SLACK_ITEMS_MAX 40        /* item sections in a group message */
 #define SLACK_TEXT_MAX 1000       /* top-level fallback text */
 #define SLACK_BODY_MAX (256 * 1024)
+#define SLACK_USERS_MAX 256       /* e-mail -> user id kept */
+#define SLACK_USER_TTL_MS (3600 * 1000)
 
 static json_t *plain(const char *s, size_t max)
 {
@@ -207,38 +212,39 @@ static void group_blocks(const struct rd_view *v, json_t *blocks)
 	ab_buf_free(&b);
 }
 
-/* The whole message; NULL with err on failure. */
-static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
-	size_t errsz)
+/* The message object {text, attachments: [{color, blocks, fallback}]} of v;
+ * NULL on ENOMEM. */
+static json_t *message(const struct rd_view *v)
 {
-	struct rd_view v;
-	json_t *blocks, *root;
-	char *text, *out;
+	json_t *blocks = json_array(), *root;
+	char *text;
 
-	(void)priv;
-	if (rd_view_init(&v, msg, err, errsz) < 0)
-		return NULL;
-	blocks = json_array();
 	if (!blocks)
-		goto oom;
-	if (v.is_group)
-		group_blocks(&v, blocks);
+		return NULL;
+	if (v->is_group)
+		group_blocks(v, blocks);
 	else
-		event_blocks(&v, blocks);
+		event_blocks(v, blocks);
 	while (json_array_size(blocks) > SLACK_BLOCKS_MAX)
 		json_array_remove(blocks, json_array_size(blocks) - 1);
-	text = rd_oneline(&v, SLACK_TEXT_MAX);
+	text = rd_oneline(v, SLACK_TEXT_MAX);
 	root = json_pack("{s:o,s:[{s:s,s:o,s:o}]}", "text",
 		rd_jstr(text ? text : "alert", RD_ESC_SLACK, SLACK_TEXT_MAX), "attachments",
-		"color", rd_view_color(&v), "blocks", blocks, "fallback",
+		"color", rd_view_color(v), "blocks", blocks, "fallback",
 		rd_jstr(text ? text : "alert", RD_ESC_SLACK, SLACK_TEXT_MAX));
 	free(text);
-	if (!root)
-		goto oom;
-	out = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (!out)
-		goto oom;
+	return root;
+}
+
+/* JSON text of root within Slack's size; NULL with err. */
+static char *dump(json_t *root, size_t *len, char *err, size_t errsz)
+{
+	char *out = root ? json_dumps(root, JSON_COMPACT) : NULL;
+
+	if (!out) {
+		snprintf(err, errsz, "out of memory rendering the message");
+		return NULL;
+	}
 	*len = strlen(out);
 	if (*len > SLACK_BODY_MAX) {
 		snprintf(err, errsz, "rendered message is %zu bytes (limit %d)", *len,
@@ -247,12 +253,423 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 		return NULL;
 	}
 	return out;
-oom:
-	snprintf(err, errsz, "out of memory rendering the message");
+}
+
+/* The whole message (incoming webhook); NULL with err on failure. */
+static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+	size_t errsz)
+{
+	struct rd_view v;
+	json_t *root;
+	char *out;
+
+	(void)priv;
+	if (rd_view_init(&v, msg, err, errsz) < 0)
+		return NULL;
+	if (json_object_get(msg->payload, "recipients")) {
+		snprintf(err, errsz, "an incoming webhook cannot send direct messages: give the "
+			"channel a token (a Slack app) to message people");
+		return NULL;
+	}
+	root = message(&v);
+	out = dump(root, len, err, errsz);
+	json_decref(root);
+	return out;
+}
+
+/* ------------------------------------------------------------ Slack app */
+
+struct sl_user {
+	char *email, *id;
+	int64_t at;
+};
+
+struct sl_conf {
+	char *token;                  /* a bot token (secret): the app mode */
+	char *channel;                /* its channel (id or name), or NULL: people only */
+	char *api_url;                /* "https://slack.com/api" */
+	pthread_mutex_t mu;           /* users */
+	struct sl_user users[SLACK_USERS_MAX];   /* e-mail -> user id */
+	size_t n_users;
+};
+
+static void sl_free(void *p)
+{
+	struct sl_conf *c = p;
+
+	if (!c)
+		return;
+	if (c->token) {
+		OPENSSL_cleanse(c->token, strlen(c->token));
+		free(c->token);
+	}
+	free(c->channel);
+	free(c->api_url);
+	for (size_t i = 0; i < c->n_users; i++) {
+		free(c->users[i].email);
+		free(c->users[i].id);
+	}
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* token, channel, api_url: the app mode when token is there. */
+static int sl_parse(const struct ab_host *h, json_t *cfg, void **priv, char *err, size_t errsz)
+{
+	struct sl_conf *c = calloc(1, sizeof *c);
+	static const char *const keys[] = { "token", "channel", "api_url" };
+	const char *val[3] = { NULL, NULL, NULL };
+
+	if (!c) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	*priv = c;
+	for (int i = 0; i < 3; i++) {
+		json_t *v = json_object_get(cfg, keys[i]);
+
+		if (!v)
+			continue;
+		if (!json_is_string(v) || !*json_string_value(v) ||
+		    strlen(json_string_value(v)) > 1024 || strpbrk(json_string_value(v), "\r\n")) {
+			snprintf(err, errsz, "setting '%s': must be a one-line string", keys[i]);
+			return -1;
+		}
+		val[i] = json_string_value(v);
+	}
+	if (val[0] && !(c->token = rd_secret(h, "token", val[0], err, errsz)))
+		return -1;
+	if ((val[1] || val[2]) && !c->token) {
+		snprintf(err, errsz, "setting '%s': only with token (a Slack app)", val[1] ?
+			"channel" : "api_url");
+		return -1;
+	}
+	if (c->token && strncmp(c->token, "xox", 3) != 0) {
+		snprintf(err, errsz, "setting 'token': a Slack bot token (xoxb-...)");
+		return -1;
+	}
+	if ((val[1] && !(c->channel = strdup(val[1][0] == '#' ? val[1] + 1 : val[1]))) ||
+	    (c->token && !(c->api_url = strdup(val[2] ? val[2] : "https://slack.com/api")))) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	for (char *u = c->api_url; u && *u && u[strlen(u) - 1] == '/'; )
+		u[strlen(u) - 1] = '\0';
+	for (int i = 0; i < 3; i++)
+		json_object_del(cfg, keys[i]);
+	return 0;
+}
+
+static const char *sl_url_rule(const void *priv, bool has_url)
+{
+	const struct sl_conf *c = priv;
+
+	if (c->token && has_url)
+		return "setting 'url': give either url (an incoming webhook) or token (a Slack "
+			"app), not both";
+	if (!c->token && !has_url)
+		return "setting 'url': missing: the incoming-webhook URL (or token for a Slack app)";
 	return NULL;
 }
 
+/* Slack's ok:false errors that pass: a retry may work. */
+static bool transient(const char *e)
+{
+	static const char *const retry[] = { "ratelimited", "internal_error", "fatal_error",
+		"service_unavailable", "request_timeout", "team_added_to_org" };
+
+	for (size_t i = 0; i < sizeof retry / sizeof retry[0]; i++)
+		if (strcmp(e, retry[i]) == 0)
+			return true;
+	return false;
+}
+
+/* POST api_url/method as the app: body JSON, or a form when form is set.
+ * 0 with *out (the answer, ok:true), or -1 with res: ok:false errors are
+ * PERMANENT (channel_not_found, invalid_auth, not_in_channel, ...) unless
+ * transient(); HTTP failures as the host maps them (429 and 5xx RETRY,
+ * Retry-After kept).  *err_code gets Slack's error when there was one. */
+static int api(const struct ab_host *h, const struct rd_http *hs, const struct sl_conf *c,
+	const char *method, const char *body, bool form, json_t **out, char *err_code,
+	size_t err_codesz, struct ab_result *res)
+{
+	struct ab_buf url = AB_BUF_INIT(2048), auth = AB_BUF_INIT(4096);
+	struct rd_http as = *hs;
+	struct ab_http_request rq;
+	struct ab_http_response rs;
+	const char *hdrs[2];
+	const char *e;
+	json_t *j;
+	int rc = -1;
+
+	*out = NULL;
+	if (err_code && err_codesz)
+		err_code[0] = '\0';
+	ab_buf_printf(&url, "%s/%s", c->api_url, method);
+	ab_buf_printf(&auth, "Authorization: Bearer %s", c->token);
+	if (url.overflow || auth.overflow) {
+		ab_result_set(res, AB_RETRY, 0, "out of memory");
+		goto done;
+	}
+	hdrs[0] = ab_buf_cstr(&auth);
+	hdrs[1] = NULL;
+	as.url = (char *)ab_buf_cstr(&url);
+	rd_http_request(&as, hdrs, body, strlen(body), form ? "application/x-www-form-urlencoded" :
+		"application/json; charset=utf-8", &rq);
+	rq.max_response = 65536;
+	memset(&rs, 0, sizeof rs);
+	h->http(h, &rq, &rs);
+	if (rs.outcome != AB_OK) {
+		char m[AB_RESULT_MSG_MAX];
+
+		snprintf(m, sizeof m, "slack %s: %.200s", method, rs.error[0] ? rs.error :
+			"request failed");
+		ab_result_set(res, rs.outcome, rs.status, m);
+		res->retry_after = rs.retry_after;
+	} else if (!(j = json_loadb(rs.body ? rs.body : "", rs.body_len, 0, NULL)) ||
+		   !json_is_boolean(json_object_get(j, "ok"))) {
+		json_decref(j);
+		ab_result_set(res, AB_RETRY, rs.status, "slack: the answer is not Slack's JSON");
+	} else if (!json_is_true(json_object_get(j, "ok"))) {
+		char m[AB_RESULT_MSG_MAX];
+
+		e = json_string_value(json_object_get(j, "error"));
+		e = e ? e : "unknown_error";
+		snprintf(m, sizeof m, "slack %s: %.100s", method, e);
+		if (err_code)
+			snprintf(err_code, err_codesz, "%s", e);
+		ab_result_set(res, transient(e) ? AB_RETRY : AB_PERMANENT, rs.status, m);
+		res->retry_after = rs.retry_after;
+		json_decref(j);
+	} else {
+		*out = j;
+		rc = 0;
+	}
+	if (h->http_free && h->size >= sizeof(struct ab_host))
+		h->http_free(h, &rs);
+	else
+		free(rs.body);
+done:
+	OPENSSL_cleanse(auth.data ? auth.data : (char *)"", auth.len);
+	ab_buf_free(&auth);
+	ab_buf_free(&url);
+	return rc;
+}
+
+/* The Slack user id of an e-mail address (users.lookupByEmail), kept for
+ * SLACK_USER_TTL_MS.  0 with id, or -1 with res. */
+static int user_id(const struct ab_host *h, const struct rd_http *hs, struct sl_conf *c,
+	const char *email, char *id, size_t idsz, struct ab_result *res)
+{
+	int64_t now = h->now_ms(h);
+	struct ab_buf form = AB_BUF_INIT(1024);
+	const char *uid;
+	json_t *j;
+	size_t slot;
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < c->n_users; i++) {
+		if (strcmp(c->users[i].email, email) == 0 &&
+		    now - c->users[i].at < SLACK_USER_TTL_MS) {
+			snprintf(id, idsz, "%s", c->users[i].id);
+			pthread_mutex_unlock(&c->mu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	ab_buf_puts(&form, "email=");
+	rd_put_pct(&form, email);
+	rc = form.overflow ? -1 : api(h, hs, c, "users.lookupByEmail", ab_buf_cstr(&form), true,
+		&j, NULL, 0, res);
+	ab_buf_free(&form);
+	if (rc < 0) {
+		if (form.overflow)
+			ab_result_set(res, AB_PERMANENT, 0, "e-mail address too long");
+		return -1;
+	}
+	uid = json_string_value(json_object_get(json_object_get(j, "user"), "id"));
+	if (!uid || !*uid || strlen(uid) >= idsz) {
+		json_decref(j);
+		ab_result_set(res, AB_RETRY, 0, "slack users.lookupByEmail: no user id in the answer");
+		return -1;
+	}
+	snprintf(id, idsz, "%s", uid);
+	json_decref(j);
+	pthread_mutex_lock(&c->mu);
+	slot = c->n_users < SLACK_USERS_MAX ? c->n_users++ : (size_t)(now % SLACK_USERS_MAX);
+	free(c->users[slot].email);
+	free(c->users[slot].id);
+	c->users[slot].email = strdup(email);
+	c->users[slot].id = strdup(id);
+	c->users[slot].at = now;
+	if (!c->users[slot].email || !c->users[slot].id) {   /* not kept: looked up again */
+		free(c->users[slot].email);
+		free(c->users[slot].id);
+		c->users[slot] = c->users[--c->n_users];
+		memset(&c->users[c->n_users], 0, sizeof c->users[0]);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* Where msg goes: the person's direct messages (people) or the channel.
+ * 0 with to, or -1 with res. */
+static int target(const struct ab_host *h, const struct rd_http *hs, struct sl_conf *c,
+	const struct ab_message *msg, char *to, size_t tosz, struct ab_result *res)
+{
+	const json_t *people = json_object_get(msg->payload, "recipients");
+	const json_t *p = json_array_get(people, 0);
+	const char *email = json_string_value(json_object_get(p, "email"));
+
+	if (people) {
+		if (!email || !*email) {
+			ab_result_set(res, AB_PERMANENT, 0, "no e-mail address to find the person in "
+				"Slack by (set email in the users section)");
+			return -1;
+		}
+		return user_id(h, hs, c, email, to, tosz, res);
+	}
+	if (!c->channel) {
+		ab_result_set(res, AB_PERMANENT, 0, "the channel has no 'channel' (it only "
+			"messages people) and the message names no people");
+		return -1;
+	}
+	snprintf(to, tosz, "%s", c->channel);
+	return 0;
+}
+
+/* The thread reply that says what changed (our words, the title escaped). */
+static char *reply_text(const struct rd_view *v)
+{
+	struct ab_buf b = AB_BUF_INIT(4096);
+
+	if (v->resolved) {
+		ab_buf_puts(&b, ":white_check_mark: *Resolved*: ");
+	} else {
+		ab_buf_printf(&b, "%s *Update* (%s", rd_sev_emoji(v->severity),
+			rd_sev_label(v->severity));
+		if (*v->status) {
+			ab_buf_puts(&b, ", status ");
+			rd_put(&b, v->status, RD_ESC_SLACK, 60);
+		}
+		ab_buf_puts(&b, "): ");
+	}
+	rd_put(&b, v->title, RD_ESC_SLACK, 300);
+	if (b.oom) {
+		ab_buf_free(&b);
+		return NULL;
+	}
+	return ab_buf_steal(&b);
+}
+
+/* Post (or update) one message: args get channel (and ts); on ok the
+ * answer's "channel:ts" goes to ref.  0, or -1 with res (and code). */
+static int post(const struct ab_host *h, const struct rd_http *hs, const struct sl_conf *c,
+	const char *method, json_t *args, char *ref, size_t refsz, char *code, size_t codesz,
+	struct ab_result *res)
+{
+	char err[200];
+	size_t len;
+	char *body = dump(args, &len, err, sizeof err);
+	json_t *ans;
+	int rc;
+
+	if (!body) {
+		ab_result_set(res, AB_PERMANENT, 0, err);
+		return -1;
+	}
+	rc = api(h, hs, c, method, body, false, &ans, code, codesz, res);
+	free(body);
+	if (rc < 0)
+		return -1;
+	snprintf(ref, refsz, "%s:%s", json_string_value(json_object_get(ans, "channel")) ?
+		json_string_value(json_object_get(ans, "channel")) : "",
+		json_string_value(json_object_get(ans, "ts")) ?
+		json_string_value(json_object_get(ans, "ts")) : "");
+	json_decref(ans);
+	return 0;
+}
+
+/* The app mode (token): a new finding is posted (chat.postMessage) and its
+ * "channel:ts" kept by the host; a later event about it updates that
+ * message in place (chat.update: resolved shows green, marked RESOLVED)
+ * and replies in its thread with what changed.  A message Slack no longer
+ * has is posted anew.  People get direct messages (users.lookupByEmail). */
+static bool app_send(const struct ab_host *h, const struct rd_http *hs, void *priv,
+	const struct ab_message *msg, struct ab_result *res)
+{
+	struct sl_conf *c = priv;
+	char to[128], ref[AB_RESULT_REF_MAX], code[64], err[200], tch[64], tts[64];
+	const char *colon;
+	struct rd_view v;
+	json_t *root;
+
+	if (!c || !c->token)
+		return false;
+	if (rd_view_init(&v, msg, err, sizeof err) < 0) {
+		ab_result_set(res, AB_PERMANENT, 0, err);
+		return true;
+	}
+	if (target(h, hs, c, msg, to, sizeof to, res) < 0)
+		return true;
+	if (!(root = message(&v))) {
+		ab_result_set(res, AB_RETRY, 0, "out of memory");
+		return true;
+	}
+	json_object_set_new(root, "unfurl_links", json_false());
+	json_object_set_new(root, "unfurl_media", json_false());
+	colon = msg->thread ? strchr(msg->thread->ref, ':') : NULL;
+	if (colon && (size_t)(colon - msg->thread->ref) < sizeof tch && strlen(colon + 1) &&
+	    strlen(colon + 1) < sizeof tts) {
+		json_t *reply;
+		char *rt;
+
+		snprintf(tch, sizeof tch, "%.*s", (int)(colon - msg->thread->ref), msg->thread->ref);
+		snprintf(tts, sizeof tts, "%s", colon + 1);
+		json_object_set_new(root, "channel", json_string(tch));
+		json_object_set_new(root, "ts", json_string(tts));
+		if (post(h, hs, c, "chat.update", root, ref, sizeof ref, code, sizeof code,
+				res) == 0) {
+			rt = reply_text(&v);
+			reply = json_pack("{s:s,s:s,s:s?,s:b}", "channel", tch, "thread_ts", tts,
+				"text", rt, "unfurl_links", 0);
+			free(rt);
+			if (post(h, hs, c, "chat.postMessage", reply, ref, sizeof ref, code,
+					sizeof code, res) == 0) {
+				snprintf(err, sizeof err, "slack: updated %.60s:%.40s and replied in its "
+					"thread", tch, tts);
+				ab_result_set(res, AB_OK, 200, err);
+			}
+			json_decref(reply);
+			json_decref(root);
+			return true;
+		}
+		if (strcmp(code, "message_not_found") && strcmp(code, "cant_update_message") &&
+		    strcmp(code, "edit_window_closed") && strcmp(code, "channel_not_found")) {
+			json_decref(root);
+			return true;   /* res says why */
+		}
+		json_object_del(root, "ts");   /* gone from Slack: a new message */
+	}
+	json_object_set_new(root, "channel", json_string(to));
+	if (post(h, hs, c, "chat.postMessage", root, ref, sizeof ref, code, sizeof code,
+			res) == 0) {
+		snprintf(err, sizeof err, "slack: posted %.100s", ref);
+		ab_result_set(res, AB_OK, 200, err);
+		rd_set_ref(h, res, ref);
+	}
+	json_decref(root);
+	return true;
+}
+
 const struct hc_desc hc_plugin_desc = {
-	.plugin = HC_PLUGIN("slack", "Slack incoming webhook (Block Kit)", 1.0),
+	.plugin = HC_PLUGIN_FLAGS("slack", "Slack incoming webhook or app (Block Kit)", 1.0,
+		AB_PLUGIN_F_RECIPIENTS),
 	.render = render,
+	.parse = sl_parse,
+	.destroy = sl_free,
+	.url_rule = sl_url_rule,
+	.send = app_send,
 };

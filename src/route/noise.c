@@ -467,6 +467,23 @@ static size_t hit_channels(const struct ab_route_hit *hit, const char **mine)
 	return nm;
 }
 
+/* A resolved status taken only to follow a finding up (route.c,
+ * ab_route_follows_up, by a rule without statuses): 1 when channel had the
+ * fingerprint (a delivery, or a job on its way), 0 when it never did (not
+ * sent there), -1 on a store error.  1 for every other event. */
+static int follow_up_only(struct nz *z, const struct ab_rule_conf *r,
+	const struct ab_event *ev, const char *channel)
+{
+	int k;
+
+	if ((r && r->n_statuses) || !ab_route_follows_up(ev))
+		return 1;
+	k = ab_store_knows(z->st, channel, ev->fingerprint);
+	if (k < 0)
+		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(z->st));
+	return k;
+}
+
 /* One rule's (or the default's) channels: now, or through its throttle,
  * group or digest; then its reminders.  0 or -1 (err set). */
 static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_route_hit *hit,
@@ -500,8 +517,17 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 	} else if (!noisy || dup) {
 		if (ex)
 			ab_buf_puts(ex, " -> now");
-		for (size_t c = 0; c < nm; c++)
-			pl->direct[pl->nd++] = mine[c];
+		for (size_t c = 0; c < nm; c++) {
+			int k = follow_up_only(z, r, ev, mine[c]);
+
+			if (k < 0)
+				return -1;
+			if (k == 0 && ex)
+				ab_buf_printf(ex, " (%s: never had fingerprint '%s', nothing to "
+					"resolve there)", mine[c], ev->fingerprint);
+			if (k > 0)
+				pl->direct[pl->nd++] = mine[c];
+		}
 	} else if (r->n_group_by) {
 		if (ex)
 			ab_buf_puts(ex, " -> ");

@@ -13,7 +13,10 @@
  * windows: with active windows the rule only fires inside one; inside a
  * mute window it matches but delivers nothing, except for critical events
  * unless mute_critical is set.  The default channels take what no rule
- * matched only when its status is active too (or unset).  Scopes, final,
+ * matched only when its status is active too (or unset).  A resolved
+ * status (ab_resolved: resolved, closed, fixed, ...) of an event with a
+ * fingerprint is taken as well (ab_route_follows_up): it goes only to the
+ * channels that had the finding (noise.c).  Scopes, final,
  * default fallback, team
  * channel ownership, channel claiming and disabled channels (left out;
  * the default channels when nothing else is left) are described in
@@ -130,10 +133,16 @@ static bool status_match(const struct ab_rule_conf *r, const struct ab_event *ev
 		WHY("status '%s' not in statuses", st ? st : "");
 		return false;
 	}
-	if (r->is_not || !st || status_active(st))
+	if (r->is_not || !st || status_active(st) || ab_route_follows_up(ev))
 		return true;
 	WHY("status '%s' is not an active one (set statuses to take it)", st);
 	return false;
+}
+
+bool ab_route_follows_up(const struct ab_event *ev)
+{
+	return ev->fingerprint && *ev->fingerprint && ev->status && *ev->status &&
+		!status_active(ev->status) && ab_resolved(NULL, ev->status);
 }
 
 bool ab_rule_match(const struct ab_rule_conf *r, const struct ab_event *ev, char *why,
@@ -372,7 +381,8 @@ static void use_default(const struct ab_config *cfg, const struct ab_event *ev,
 
 	if (out->n_hits >= AB_ROUTE_MAX_HITS)
 		return;
-	if (out->n_matched == 0 && ev->status && *ev->status && !status_active(ev->status)) {
+	if (out->n_matched == 0 && ev->status && *ev->status && !status_active(ev->status) &&
+	    !ab_route_follows_up(ev)) {
 		/* the statuses default holds for the default route too */
 		if (explain)
 			ab_buf_printf(explain, "%s: status '%s' is not an active one, so the "

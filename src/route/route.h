@@ -58,6 +58,10 @@ struct ab_route_result {
 /* Do the matchers of one rule match (time windows not included)?  On no
  * match, *why (may be NULL) gets the first reason, e.g. "severity low <
  * min_severity high". */
+/* Is ev a resolved status (ab_resolved) of a finding with a fingerprint,
+ * which rules without statuses take only to follow it up where it went
+ * before (the noise layer drops it for channels that never had it)? */
+bool ab_route_follows_up(const struct ab_event *ev);
 bool ab_rule_match(const struct ab_rule_conf *r, const struct ab_event *ev,
 	char *why, size_t whysz);
 /* Time windows at now: 1 active, 0 outside its active windows, 2 muted

@@ -134,6 +134,7 @@ enum {
 	ST_THREAD,
 	ST_PRUNE_THREADS,
 	ST_THREAD_GET,
+	ST_KNOWS,
 	ST_COUNT_ALL
 };
 _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS");
@@ -173,6 +174,8 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"count = count + (event_id != ?4)",
 	[ST_THREAD_GET] = "SELECT event_id, ref, first_at, last_at, count FROM threads "
 		"WHERE channel = ?1 AND recipient = ?2 AND fingerprint = ?3",
+	[ST_KNOWS] = "SELECT EXISTS (SELECT 1 FROM threads WHERE channel = ?1 AND fingerprint = ?2)"
+		" OR EXISTS (SELECT 1 FROM jobs WHERE fp = ?2 AND channel = ?1 AND state != 3)",
 	[ST_PRUNE_THREADS] = "DELETE FROM threads WHERE rowid IN (SELECT rowid FROM threads "
 		"WHERE last_at < ?1 LIMIT ?2)",
 	[ST_CLAIM_PICK] = "SELECT " JOB_COLS JOB_FROM
@@ -380,6 +383,7 @@ static const char schema_v5_sql[] =
  * retention window. */
 static const char schema_v6_sql[] =
 	"ALTER TABLE jobs ADD COLUMN fp TEXT;"
+	"CREATE INDEX jobs_fp ON jobs(fp) WHERE fp IS NOT NULL;"
 	"CREATE TABLE threads (channel TEXT NOT NULL, recipient TEXT NOT NULL,"
 	" fingerprint TEXT NOT NULL, event_id TEXT NOT NULL, ref TEXT NOT NULL DEFAULT '',"
 	" first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL,"
@@ -1621,6 +1625,28 @@ int ab_store_thread(struct ab_store *s, const char *channel, const char *recipie
 		return -1;
 	}
 	return rc == SQLITE_ROW;
+}
+
+int ab_store_knows(struct ab_store *s, const char *channel, const char *fp)
+{
+	sqlite3_stmt *st;
+	int rc, known = 0;
+
+	if (!channel || !fp || !*fp)
+		return 0;
+	if (!(st = stmt(s, ST_KNOWS)))
+		return -1;
+	sqlite3_bind_text(st, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, fp, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		known = sqlite3_column_int(st, 0) != 0;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		ab_store_set_err(s, "knows");
+		return -1;
+	}
+	return known;
 }
 
 char *ab_store_event_json(struct ab_store *s, const char *event_id)

@@ -185,6 +185,10 @@ struct ab_store_thread {
 int ab_store_thread(struct ab_store *s, const char *channel, const char *recipient,
 	const char *fp, struct ab_store_thread *out);
 
+/* Did channel have fingerprint fp: a delivery kept in threads, or a job
+ * for it that is not dead?  1, 0, or -1 on a store error. */
+int ab_store_knows(struct ab_store *s, const char *channel, const char *fp);
+
 struct ab_prune_counts {
 	int64_t events, jobs, log;
 	bool more;
