@@ -157,6 +157,52 @@ static void test_event_card(void **state)
 	alertbridge_plugin()->destroy(inst);
 }
 
+/* Lifecycle (ABI 1.6): a later event about a delivered finding names the
+ * first alert with the card's DATE/TIME; a resolved one is green, marked
+ * RESOLVED, its title struck through. */
+static void test_followup(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create(URL);
+	json_t *ev = ct_event("high", "SQL injection", "s"), *b, *body, *t0;
+	struct ab_thread th = { .event_id = "0123456789abcdef0123456789abcdee", .ref = "",
+		.first_at = 1764866447000LL, .count = 2 };
+	struct ab_message m = { .kind = AB_MSG_EVENT, .attempt = 1, .payload = ev,
+		.id = "0123456789abcdef0123456789abcdef", .thread = &th };
+	const char *text = NULL;
+
+	(void)state;
+	json_object_set_new(ev, "status", json_string("resolved"));
+	alertbridge_plugin()->send(inst, &m, &res);
+	assert_int_equal(res.status, AB_OK);
+	b = json_loads(mock_http.body, 0, NULL);
+	body = json_object_get(json_object_get(json_array_get(json_object_get(b, "attachments"), 0),
+		"content"), "body");
+	t0 = json_object_get(json_array_get(body, 0), "inlines");
+	assert_string_equal(str_of(json_array_get(t0, 0), "text"), "[RESOLVED] ");
+	assert_string_equal(str_of(json_array_get(t0, 0), "color"), "good");
+	assert_true(json_is_true(json_object_get(json_array_get(t0, 1), "strikethrough")));
+	text = str_of(json_array_get(body, 1), "text");
+	assert_string_equal(text, "Resolves the alert first sent {{DATE(2025-12-04T16:40:47Z, "
+		"SHORT)}} {{TIME(2025-12-04T16:40:47Z)}} (updated since)");
+	assert_int_equal(validate(mock_http.body), 0);
+	json_decref(b);
+	/* a host of ABI 1.5 has no thread member: the plugin never reads it */
+	ct_mh.host.abi = (AB_PLUGIN_ABI_MAJOR << 16) | 5;
+	alertbridge_plugin()->send(inst, &m, &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_null(strstr(mock_http.body, "first sent"));
+	ct_mh.host.abi = AB_PLUGIN_ABI;
+	/* a new finding: no such line */
+	m.thread = NULL;
+	json_object_set_new(ev, "status", json_string("open"));
+	alertbridge_plugin()->send(inst, &m, &res);
+	assert_null(strstr(mock_http.body, "first sent"));
+	assert_null(strstr(mock_http.body, "RESOLVED"));
+	json_decref(ev);
+	alertbridge_plugin()->destroy(inst);
+}
+
 static void test_size_cap(void **state)
 {
 	struct ab_result res;
@@ -225,6 +271,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_abi12),
 		cmocka_unit_test_setup_teardown(test_event_card, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_followup, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_size_cap, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, ct_setup, ct_teardown),
 	};
