@@ -30,6 +30,7 @@
 #include "lib/buf.h"
 #include "mailmsg.h"
 #include "render.h"
+#include "tmpl.h"
 
 bool mm_addr_ok(const char *a)
 {
@@ -44,12 +45,16 @@ bool mm_addr_ok(const char *a)
 }
 
 
+static const char *const mm_parts[] = { "subject", "title", "body", NULL };
+
 int mm_conf_parse(json_t *cfg, struct mm_conf *mc, char *err, size_t errsz)
 {
+	const struct ab_host *host = mc->host;   /* the caller's, kept */
 	json_t *v;
 	const char *s;
 
 	memset(mc, 0, sizeof *mc);
+	mc->host = host;
 	if ((v = json_object_get(cfg, "from"))) {
 		if (!(s = json_string_value(v)) || !mm_addr_ok(s)) {
 			snprintf(err, errsz, "setting 'from': a plain address like "
@@ -65,6 +70,8 @@ int mm_conf_parse(json_t *cfg, struct mm_conf *mc, char *err, size_t errsz)
 		return -1;
 	}
 	mc->domain = strdup(strchr(mc->from, '@') + 1);
+	if (tmpl_set_parse(cfg, mm_parts, &mc->tpl, err, errsz) < 0)
+		return -1;
 	v = json_object_get(cfg, "subject_prefix");
 	if (v && (!json_is_string(v) || strlen(json_string_value(v)) > 200 ||
 		  strpbrk(json_string_value(v), "\r\n"))) {
@@ -103,6 +110,7 @@ void mm_conf_free(struct mm_conf *mc)
 	free(mc->prefix);
 	free(mc->domain);
 	rd_strv_free(mc->to);
+	tmpl_set_free(&mc->tpl);
 	memset(mc, 0, sizeof *mc);
 }
 
@@ -290,6 +298,7 @@ char *mm_build(const struct mm_conf *in, int64_t now_ms, const struct ab_message
 	struct ab_buf m = AB_BUF_INIT(MM_MAIL_MAX), t = AB_BUF_INIT(MM_MAIL_MAX / 4),
 		h = AB_BUF_INIT(MM_MAIL_MAX / 3);
 	char hash[33], idp[33], boundary[64], date[64], mid[400], subj[1200], *one;
+	char *own[2] = { NULL, NULL };
 	time_t now = (time_t)(now_ms / 1000);
 	struct tm tm;
 	bool followup;
@@ -302,9 +311,16 @@ char *mm_build(const struct mm_conf *in, int64_t now_ms, const struct ab_message
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	snprintf(boundary, sizeof boundary, "=_ab_%s", hash);
-	one = rd_oneline(&v, 300);
+	/* template.subject replaces the one-line summary; template.title and
+	 * template.body the title and summary of the text and HTML parts, escaped
+	 * there as the event's own (put_header, rd_put) */
+	one = tmpl_apply(&in->tpl, "subject", in->host, NULL, &v, msg->payload, TMPL_ESC_RD,
+		RD_ESC_NONE, 900);
+	if (!one)
+		one = rd_oneline(&v, 300);
 	snprintf(subj, sizeof subj, "%s %s", in->prefix, one ? one : "alert");
 	free(one);
+	tmpl_view(&in->tpl, in->host, msg->payload, &v, own);
 
 	put_header(&m, "From", in->from);
 	ab_buf_puts(&m, "To: ");
@@ -348,6 +364,8 @@ char *mm_build(const struct mm_conf *in, int64_t now_ms, const struct ab_message
 		ab_buf_fail(&m);   /* a body cut short by ENOMEM: never sent */
 	ab_buf_free(&t);
 	ab_buf_free(&h);
+	free(own[0]);
+	free(own[1]);
 	if (m.oom || !m.data) {   /* memory, not the message: another try may work */
 		ab_buf_free(&m);
 		*oom = true;

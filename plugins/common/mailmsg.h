@@ -12,6 +12,8 @@
 
 #include <alertbridge/plugin.h>
 
+#include "tmpl.h"
+
 #define MM_RCPT_MAX 50
 #define MM_ADDR_MAX 254
 #define MM_MAIL_MAX (2 * 1024 * 1024)
@@ -22,9 +24,11 @@
 struct mm_conf {
 	char *from, *prefix, *domain;
 	char **to;               /* NULL-terminated, maybe empty */
+	struct tmpl_set tpl;     /* template.subject, template.title, template.body */
+	const struct ab_host *host;   /* the plugin sets it before mm_conf_parse (warnings) */
 };
 
-/* Consume from, to and subject_prefix from cfg into mc.  0, or -1 with
+/* Consume from, to, subject_prefix and template from cfg into mc.  0, or -1 with
  * "setting 'x': ..." in err (mc is then freed by mm_conf_free too). */
 int mm_conf_parse(json_t *cfg, struct mm_conf *mc, char *err, size_t errsz);
 void mm_conf_free(struct mm_conf *mc);

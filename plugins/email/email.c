@@ -199,6 +199,7 @@ static void *em_create(const struct ab_host *host, const char *channel, const js
 			"cross the network in clear); use \"starttls\" or smtps://");
 		goto fail;
 	}
+	in->mc.host = host;
 	if (mm_conf_parse(cfg, &in->mc, err, errsz) < 0)
 		goto fail;
 	if ((v = json_object_get(cfg, "allow_networks"))) {

@@ -291,6 +291,7 @@ static void *gm_create(const struct ab_host *host, const char *channel, const js
 		snprintf(err, errsz, "setting 'url': graphmail has graph_url and login_url");
 		goto fail;
 	}
+	in->mc.host = host;
 	if (mm_conf_parse(cfg, &in->mc, err, errsz) < 0 || rd_no_extra(cfg, "graphmail", err,
 			errsz) < 0)
 		goto fail;

@@ -30,6 +30,7 @@
 #include "lib/buf.h"
 #include "httpchan.h"
 #include "render.h"
+#include "tmpl.h"
 
 #define MM_TEXT_MAX 4000
 #define MM_CARD_MAX 16000
@@ -38,7 +39,11 @@
 
 struct mm_opts {
 	char *opt[4];               /* channel, username, icon_url, icon_emoji */
+	struct tmpl_set tpl;        /* template.title, template.body */
+	const struct ab_host *host;
 };
+
+static const char *const mm_parts[] = { "title", "body", NULL };
 
 static const char *const opt_names[4] = { "channel", "username", "icon_url", "icon_emoji" };
 
@@ -65,10 +70,11 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 	struct rd_view v;
 	struct ab_buf text = AB_BUF_INIT(MM_TEXT_MAX * 8), cb = AB_BUF_INIT(MM_CARD_MAX * 8);
 	json_t *fields, *att, *root;
-	char *one, *out;
+	char *one, *out, *own[2];
 
 	if (rd_view_init(&v, msg, err, errsz) < 0)
 		return NULL;
+	tmpl_view(&o->tpl, o->host, msg->payload, &v, own);   /* escaped below as any text */
 	fields = json_array();
 	ab_buf_printf(&cb, "#### %s%s ", v.test ? "[TEST] " : "", rd_view_label(&v));
 	rd_put(&cb, v.title, RD_ESC_MARKDOWN, 300);
@@ -142,6 +148,8 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 	root = json_pack("{s:o,s:[o],s:{s:s}}", "text", rd_jstr(one ? one : "", RD_ESC_MARKDOWN,
 		300), "attachments", att, "props", "card", ab_buf_cstr(&cb));
 	free(one);
+	free(own[0]);
+	free(own[1]);
 	ab_buf_free(&text);
 	ab_buf_free(&cb);
 	for (int i = 0; root && i < 4; i++)
@@ -163,6 +171,7 @@ static void mm_free(void *priv)
 
 	for (int i = 0; i < 4; i++)
 		free(o->opt[i]);
+	tmpl_set_free(&o->tpl);
 	free(o);
 }
 
@@ -171,11 +180,13 @@ static int mm_parse(const struct ab_host *host, json_t *cfg, void **priv, char *
 {
 	struct mm_opts *o = calloc(1, sizeof *o);
 
-	(void)host;
 	if (!(*priv = o)) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
+	o->host = host;
+	if (tmpl_set_parse(cfg, mm_parts, &o->tpl, err, errsz) < 0)
+		return -1;
 	for (int i = 0; i < 4; i++) {
 		json_t *v = json_object_get(cfg, opt_names[i]);
 		const char *s = json_string_value(v);

@@ -35,6 +35,7 @@
 #include "lib/buf.h"
 #include "httpchan.h"
 #include "render.h"
+#include "tmpl.h"
 
 #define SLACK_HEADER_MAX 150
 #define SLACK_SECTION_MAX 3000
@@ -214,7 +215,7 @@ static void group_blocks(const struct rd_view *v, json_t *blocks)
 
 /* The message object {text, attachments: [{color, blocks, fallback}]} of v;
  * NULL on ENOMEM. */
-static json_t *message(const struct rd_view *v)
+static json_t *message(const struct rd_view *v, const char *tmpl_text)
 {
 	json_t *blocks = json_array(), *root;
 	char *text;
@@ -227,7 +228,7 @@ static json_t *message(const struct rd_view *v)
 		event_blocks(v, blocks);
 	while (json_array_size(blocks) > SLACK_BLOCKS_MAX)
 		json_array_remove(blocks, json_array_size(blocks) - 1);
-	text = rd_oneline(v, SLACK_TEXT_MAX);
+	text = tmpl_text ? strdup(tmpl_text) : rd_oneline(v, SLACK_TEXT_MAX);
 	root = json_pack("{s:o,s:[{s:s,s:o,s:o}]}", "text",
 		rd_jstr(text ? text : "alert", RD_ESC_SLACK, SLACK_TEXT_MAX), "attachments",
 		"color", rd_view_color(v), "blocks", blocks, "fallback",
@@ -255,28 +256,6 @@ static char *dump(json_t *root, size_t *len, char *err, size_t errsz)
 	return out;
 }
 
-/* The whole message (incoming webhook); NULL with err on failure. */
-static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
-	size_t errsz)
-{
-	struct rd_view v;
-	json_t *root;
-	char *out;
-
-	(void)priv;
-	if (rd_view_init(&v, msg, err, errsz) < 0)
-		return NULL;
-	if (json_object_get(msg->payload, "recipients")) {
-		snprintf(err, errsz, "an incoming webhook cannot send direct messages: give the "
-			"channel a token (a Slack app) to message people");
-		return NULL;
-	}
-	root = message(&v);
-	out = dump(root, len, err, errsz);
-	json_decref(root);
-	return out;
-}
-
 /* ------------------------------------------------------------ Slack app */
 
 struct sl_user {
@@ -291,7 +270,53 @@ struct sl_conf {
 	pthread_mutex_t mu;           /* users */
 	struct sl_user users[SLACK_USERS_MAX];   /* e-mail -> user id */
 	size_t n_users;
+	struct tmpl_set tpl;          /* template.title, template.body, template.text */
+	const struct ab_host *host;
 };
+
+static const char *const sl_parts[] = { "title", "body", "text", NULL };
+
+/* The message of msg (templates applied): a new object, or NULL with err. */
+static json_t *build(const struct sl_conf *c, const struct ab_message *msg, char *err,
+	size_t errsz)
+{
+	struct rd_view v;
+	char *own[2], *text;
+	json_t *root;
+
+	if (rd_view_init(&v, msg, err, errsz) < 0)
+		return NULL;
+	/* every part sees the event as it is: the text before the title changes */
+	text = tmpl_apply(&c->tpl, "text", c->host, NULL, &v, msg->payload, TMPL_ESC_RD,
+		RD_ESC_NONE, SLACK_TEXT_MAX * 4);
+	tmpl_view(&c->tpl, c->host, msg->payload, &v, own);
+	root = message(&v, text);
+	free(text);
+	free(own[0]);
+	free(own[1]);
+	if (!root)
+		snprintf(err, errsz, "out of memory rendering the message");
+	return root;
+}
+
+/* The whole message (incoming webhook); NULL with err on failure. */
+static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+	size_t errsz)
+{
+	json_t *root;
+	char *out;
+
+	if (json_object_get(msg->payload, "recipients")) {
+		snprintf(err, errsz, "an incoming webhook cannot send direct messages: give the "
+			"channel a token (a Slack app) to message people");
+		return NULL;
+	}
+	if (!(root = build(priv, msg, err, errsz)))
+		return NULL;
+	out = dump(root, len, err, errsz);
+	json_decref(root);
+	return out;
+}
 
 static void sl_free(void *p)
 {
@@ -305,6 +330,7 @@ static void sl_free(void *p)
 	}
 	free(c->channel);
 	free(c->api_url);
+	tmpl_set_free(&c->tpl);
 	for (size_t i = 0; i < c->n_users; i++) {
 		free(c->users[i].email);
 		free(c->users[i].id);
@@ -326,6 +352,9 @@ static int sl_parse(const struct ab_host *h, json_t *cfg, void **priv, char *err
 	}
 	pthread_mutex_init(&c->mu, NULL);
 	*priv = c;
+	c->host = h;
+	if (tmpl_set_parse(cfg, sl_parts, &c->tpl, err, errsz) < 0)
+		return -1;
 	for (int i = 0; i < 3; i++) {
 		json_t *v = json_object_get(cfg, keys[i]);
 
@@ -614,8 +643,8 @@ static bool app_send(const struct ab_host *h, const struct rd_http *hs, void *pr
 	}
 	if (target(h, hs, c, msg, to, sizeof to, res) < 0)
 		return true;
-	if (!(root = message(&v))) {
-		ab_result_set(res, AB_RETRY, 0, "out of memory");
+	if (!(root = build(c, msg, err, sizeof err))) {
+		ab_result_set(res, AB_RETRY, 0, err);
 		return true;
 	}
 	json_object_set_new(root, "unfurl_links", json_false());

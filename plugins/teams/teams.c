@@ -36,6 +36,7 @@
 #include "lib/buf.h"
 #include "httpchan.h"
 #include "render.h"
+#include "tmpl.h"
 
 #define TEAMS_BODY_MAX (24 * 1024 - 512)   /* keep well under Teams' 28 KB */
 #define TEAMS_TITLE_MAX 200
@@ -202,17 +203,12 @@ static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_ma
 		"content", c);
 }
 
-static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
-	size_t errsz)
+/* The card of v, shortened until it fits; NULL with err. */
+static char *render_view(const struct rd_view *v, size_t summary_max, size_t items_max,
+	size_t *len, char *err, size_t errsz)
 {
-	struct rd_view v;
-	size_t summary_max = 8000, items_max = 40;
-
-	(void)priv;
-	if (rd_view_init(&v, msg, err, errsz) < 0)
-		return NULL;
 	for (int round = 0; round < 12; round++) {
-		json_t *root = card(&v, summary_max, items_max);
+		json_t *root = card(v, summary_max, items_max);
 		char *out = root ? json_dumps(root, JSON_COMPACT) : NULL;
 
 		json_decref(root);
@@ -234,8 +230,55 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 	return NULL;
 }
 
+struct tm_conf {
+	struct tmpl_set tpl;          /* template.title, template.body */
+	const struct ab_host *host;
+};
+
+static const char *const tm_parts[] = { "title", "body", NULL };
+
+static int tm_parse(const struct ab_host *h, json_t *cfg, void **priv, char *err, size_t errsz)
+{
+	struct tm_conf *c = calloc(1, sizeof *c);
+
+	if (!(*priv = c)) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	c->host = h;
+	return tmpl_set_parse(cfg, tm_parts, &c->tpl, err, errsz);
+}
+
+static void tm_free(void *p)
+{
+	struct tm_conf *c = p;
+
+	tmpl_set_free(&c->tpl);
+	free(c);
+}
+
+static char *render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
+	size_t errsz)
+{
+	const struct tm_conf *c = priv;
+	struct rd_view v;
+	size_t summary_max = 8000, items_max = 40;
+	char *own[2] = { NULL, NULL }, *out;
+
+	if (rd_view_init(&v, msg, err, errsz) < 0)
+		return NULL;
+	/* the template's title and body go into TextRuns as any outside text */
+	tmpl_view(&c->tpl, c->host, msg->payload, &v, own);
+	out = render_view(&v, summary_max, items_max, len, err, errsz);
+	free(own[0]);
+	free(own[1]);
+	return out;
+}
+
 const struct hc_desc hc_plugin_desc = {
 	.plugin = HC_PLUGIN("teams", "Microsoft Teams Workflows webhook (Adaptive Card 1.4)",
 		1.0),
+	.parse = tm_parse,
+	.destroy = tm_free,
 	.render = render,
 };

@@ -39,6 +39,7 @@
 #include "lib/hmac.h"
 #include "httpchan.h"
 #include "render.h"
+#include "tmpl.h"
 #include "lib/util.h"
 
 #define WH_SECRETS_MAX 8
@@ -56,7 +57,11 @@ struct wh_conf {
 	char **events;              /* NULL-terminated globs */
 	char **headers;             /* NULL-terminated "Name: value" */
 	size_t n_headers;
+	struct tmpl_set tpl;        /* template.body: the body's own shape */
+	const struct ab_host *host; /* for the template's warnings */
 };
+
+static const char *const wh_parts[] = { "body", NULL };
 
 static int parse_key(const struct ab_host *h, const char *ref, struct wh_key *k, char *err,
 	size_t errsz)
@@ -158,6 +163,7 @@ static void wh_free(void *priv)
 	struct wh_conf *in = priv;
 
 	OPENSSL_cleanse(in->keys, sizeof in->keys);
+	tmpl_set_free(&in->tpl);
 	rd_strv_free(in->events);
 	if (in->headers) {
 		for (size_t i = 0; in->headers[i]; i++) {
@@ -180,6 +186,9 @@ static int wh_parse(const struct ab_host *host, json_t *cfg, void **priv, char *
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
+	in->host = host;
+	if (tmpl_set_parse(cfg, wh_parts, &in->tpl, err, errsz) < 0)
+		return -1;
 	if ((v = json_object_get(cfg, "secret"))) {
 		if (json_is_string(v)) {
 			if (parse_key(host, json_string_value(v), &in->keys[0], err, errsz) < 0)
@@ -312,12 +321,43 @@ static bool wh_skip(const void *priv, const struct ab_message *msg, char *note, 
 
 /* The body: the payload itself, compact with sorted keys (the host's text
  * is that already, ABI 1.5). */
+/* template.body: the body in the operator's shape (JSON, values escaped
+ * inside its strings); NULL when there is none or it failed (logged). */
+static char *shaped(const struct wh_conf *in, const struct ab_message *msg)
+{
+	struct ab_message m = *msg;
+	json_t *own = NULL, *check;
+	struct rd_view v;
+	char err[200], *body = NULL;
+
+	if (!tmpl_part(&in->tpl, "body"))
+		return NULL;
+	if (!m.payload && m.payload_text)
+		m.payload = own = json_loadb(m.payload_text, m.payload_len, 0, NULL);
+	if (m.payload && rd_view_init(&v, &m, err, sizeof err) == 0)
+		body = tmpl_apply(&in->tpl, "body", in->host, NULL, &v, m.payload, TMPL_ESC_JSON,
+			RD_ESC_NONE, WH_BODY_MAX);
+	json_decref(own);
+	if (body && !(check = json_loads(body, 0, NULL))) {
+		in->host->log(in->host, AB_LOG_WARNING, "template.body: the result is not JSON; "
+			"the built-in body is used");
+		free(body);
+		return NULL;
+	}
+	if (body)
+		json_decref(check);
+	return body;
+}
+
 static char *wh_render(const void *priv, const struct ab_message *msg, size_t *len, char *err,
 	size_t errsz)
 {
-	char *body;
+	char *body = shaped(priv, msg);
 
-	(void)priv;
+	if (body) {
+		*len = strlen(body);
+		return body;
+	}
 	if (msg->payload)
 		body = json_dumps(msg->payload, JSON_COMPACT | JSON_SORT_KEYS);
 	else

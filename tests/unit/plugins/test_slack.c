@@ -178,6 +178,43 @@ static void test_results(void **state)
 }
 
 /* ABI 1.2: the default rate 1 per second, ca_file a path setting, the url checked. */
+/* Templates: the operator's words, values escaped for Slack (a title's
+ * "<!channel>" never pings), every field missing gives no error, a broken
+ * template is a settings error naming the part, line and column. */
+static void test_template(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create("{\"url\": \"https://hooks.slack.com/services/T0/B0/x\", "
+		"\"template\": {\"title\": \"{{label}}: {{title}} @ {{asset}}{{^asset}}?{{/asset}}\","
+		" \"body\": \"CWE {{fields.cwe}}{{^fields.cwe}}unknown{{/fields.cwe}} - {{summary}}\","
+		" \"text\": \"New: {{title}}\"}}");
+	json_t *ev = ct_event("high", "<!channel> & <b>", "sum <@U1>"), *b;
+	const char *text;
+
+	(void)state;
+	b = ct_send(inst, AB_MSG_EVENT, ev, &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_non_null(b);
+	text = json_string_value(json_object_get(b, "text"));
+	assert_string_equal(text, "New: &lt;!channel&gt; &amp; &lt;b&gt;");
+	assert_non_null(strstr(mock_http.body, "HIGH: &lt;!channel&gt; &amp; &lt;b&gt; @ payments-api"));
+	assert_non_null(strstr(mock_http.body, "CWE unknown - sum &lt;@U1&gt;"));
+	assert_null(strstr(mock_http.body, "<!channel>"));
+	json_decref(b);
+	/* an event with nothing but its type: no error, the blanks stay blank */
+	b = ct_send(inst, AB_MSG_EVENT, json_pack("{s:s}", "type", "x.y"), &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_non_null(strstr(mock_http.body, "INFO: x.y @ ?"));
+	json_decref(b);
+	alertbridge_plugin()->destroy(inst);
+	assert_non_null(strstr(ct_create_err("{\"url\": \"https://hooks.slack.com/services/T/B/x\", "
+		"\"template\": {\"title\": \"{{#items}}\\n{{title}}\"}}"),
+		"setting 'template.title': line 1, column 1: section not closed"));
+	assert_non_null(strstr(ct_create_err("{\"url\": \"https://hooks.slack.com/services/T/B/x\", "
+		"\"template\": {\"subject\": \"x\"}}"),
+		"setting 'template.subject': no such part (this channel type has: title, body, text)"));
+}
+
 static void test_abi12(void **state)
 {
 	const struct ab_plugin *p = alertbridge_plugin();
@@ -199,6 +236,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_limits, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_group_and_digest, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_results, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_template, ct_setup, ct_teardown),
 	};
 	return cmocka_run_group_tests_name("slack", tests, NULL, NULL);
 }

@@ -203,6 +203,31 @@ static void test_followup(void **state)
 	alertbridge_plugin()->destroy(inst);
 }
 
+/* Templates: title and body go into TextRuns as any outside text, so
+ * markup in a title stays text and the card still validates. */
+static void test_template(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create("{\"url\": \"https://x.logic.azure.com/workflows/a\", "
+		"\"template\": {\"title\": \"Befund: {{title}}\", \"body\": "
+		"\"Schwere {{severity_label}}; Asset {{asset}}{{^asset}}unbekannt{{/asset}}\"}}");
+	json_t *b, *body;
+
+	(void)state;
+	b = ct_send(inst, AB_MSG_EVENT, ct_event("high", "**bold** [x](https://evil) \\_", "s"),
+		&res);
+	assert_int_equal(res.status, AB_OK);
+	body = json_object_get(json_object_get(json_array_get(json_object_get(b, "attachments"), 0),
+		"content"), "body");
+	assert_string_equal(str_of(json_array_get(json_object_get(json_array_get(body, 0),
+		"inlines"), 1), "text"), "Befund: **bold** [x](https://evil) \\_");
+	assert_string_equal(str_of(json_array_get(json_object_get(json_array_get(body, 1),
+		"inlines"), 0), "text"), "Schwere HIGH; Asset payments-api");
+	assert_int_equal(validate(mock_http.body), 0);
+	json_decref(b);
+	alertbridge_plugin()->destroy(inst);
+}
+
 static void test_size_cap(void **state)
 {
 	struct ab_result res;
@@ -272,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_abi12),
 		cmocka_unit_test_setup_teardown(test_event_card, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_followup, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_template, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_size_cap, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, ct_setup, ct_teardown),
 	};

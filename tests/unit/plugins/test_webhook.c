@@ -155,6 +155,39 @@ static void test_payload_text(void **state)
 	alertbridge_plugin()->destroy(inst);
 }
 
+/* template.body: the body in the operator's JSON shape, values escaped as
+ * JSON string contents (quotes, backslashes, newlines), missing ones empty;
+ * a shape that does not come out as JSON falls back to the event itself. */
+static void test_body_template(void **state)
+{
+	struct ab_result res;
+	void *inst = ct_create("{\"url\":\"https://hooks.example.com/x\",\"template\":{\"body\":"
+		"\"{\\\"summary\\\": \\\"[{{severity}}] {{title}}\\\", \\\"cwe\\\": \\\""
+		"{{fields.cwe}}\\\", \\\"none\\\": \\\"{{fields.nothing}}\\\"}\"}}");
+	json_t *ev = ct_event("high", "a \"quoted\"\nline \\ end", "s"), *b;
+
+	(void)state;
+	b = ct_send(inst, AB_MSG_EVENT, ev, &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_non_null(b);
+	assert_string_equal(json_string_value(json_object_get(b, "summary")),
+		"[high] a \"quoted\"\nline \\ end");
+	assert_string_equal(json_string_value(json_object_get(b, "cwe")), "");
+	assert_string_equal(json_string_value(json_object_get(b, "none")), "");
+	assert_null(json_object_get(b, "type"));
+	json_decref(b);
+	alertbridge_plugin()->destroy(inst);
+
+	/* a shape that is not JSON: the built-in body, and a warning */
+	inst = ct_create("{\"url\":\"https://hooks.example.com/x\",\"template\":{\"body\":"
+		"\"not json {{title}}\"}}");
+	b = ct_send(inst, AB_MSG_EVENT, ct_event("high", "t", "s"), &res);
+	assert_int_equal(res.status, AB_OK);
+	assert_string_equal(json_string_value(json_object_get(b, "type")), "finding.created");
+	json_decref(b);
+	alertbridge_plugin()->destroy(inst);
+}
+
 /* ABI 1.2: the default rate 0 (unlimited), ca_file a path setting, the url checked. */
 static void test_abi12(void **state)
 {
@@ -174,6 +207,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signature, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_events_and_headers, ct_setup, ct_teardown),
 		cmocka_unit_test_setup_teardown(test_payload_text, ct_setup, ct_teardown),
+		cmocka_unit_test_setup_teardown(test_body_template, ct_setup, ct_teardown),
 	};
 	return cmocka_run_group_tests_name("webhook", tests, NULL, NULL);
 }
