@@ -1,7 +1,8 @@
 #!/bin/bash
 # teams_cards.sh - the Teams channel's cards as people see them: the daemon
 # posts an alert with hostile text (Markdown, HTML, backslashes, a link in
-# the title), a plain one, a group and a test message to the local sink
+# the title), a plain one, a group, a templated one and a test message to
+# the local sink
 # (tests/lib/sink.py); tests/browser/cards.mjs renders each posted card with
 # the Adaptive Cards JavaScript renderer (npm adaptivecards) in Debian's
 # Chromium and checks what a reader sees: the parser accepts it, text from
@@ -32,16 +33,22 @@ dispatch = { workers = 1; poll = "50ms"; };
 channels = (
   { name = "teams"; type = "teams"; rate = "100/s";
     url = "http://127.0.0.1:$SINK/workflows/abc/triggers/manual/paths/invoke";
-    allow_http = true; allow_networks = ["127.0.0.0/8"]; }
+    allow_http = true; allow_networks = ["127.0.0.0/8"]; },
+  { name = "teams-tpl"; type = "teams"; rate = "100/s";
+    url = "http://127.0.0.1:$SINK/workflows/tpl/triggers/manual/paths/invoke";
+    allow_http = true; allow_networks = ["127.0.0.0/8"];
+    template = { title = "Befund: {{title}}";
+                 body = "Asset {{asset}}{{^asset}}unbekannt{{/asset}}, CWE {{fields.cwe}}"; }; }
 );
 rules = (
   { name = "scans"; events = ["scan.*"]; group_by = ["tool"]; group_wait = "1s";
-    group_interval = "1m"; channels = ["teams"]; }
+    group_interval = "1m"; channels = ["teams"]; },
+  { name = "templated"; events = ["tpl.*"]; channels = ["teams-tpl"]; }
 );
 default = ["teams"];
 CONF
 
-plan 28   # 2 here, 26 in cards.mjs (7 hostile, 7 plain, 6 group, 6 test)
+plan 34   # 2 here, 32 in cards.mjs (7 hostile, 7 plain, 6 group, 6 template, 6 test)
 ab_start_daemon "$T/ab.conf" || bail "daemon did not start"
 HOSTILE_TITLE='RCE *in* [parser](https://evil.example/x) code\_scan alert(1) **bold** <b>x</b> &amp;'
 HOSTILE_SUMMARY='Path C:\temp\new_dir; see _this_ and `code` # not a heading'
@@ -59,9 +66,14 @@ for i in 1 2 3; do
 	printf '{"type":"scan.finding","severity":"medium","tool":"zap","title":"Finding %s *%s*","asset":"web_%s"}' \
 		"$i" "$i" "$i" | "$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
 done
+python3 - "$HOSTILE_TITLE" <<'PY' | "$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
+import json, sys
+print(json.dumps({"type": "tpl.finding", "severity": "high", "title": sys.argv[1],
+    "asset": "a_b [c]", "fields": {"cwe": 79}}))
+PY
 "$AB" -c "$T/ab.conf" test teams > /dev/null 2>&1
 posts() { [ -f "$T/sink.jsonl" ] && wc -l < "$T/sink.jsonl" || echo 0; }
-_w() { test "$(posts)" -ge 4; }; ok "the daemon posted four cards (two alerts, a group, a test)" wait_for 30 _w
+_w() { test "$(posts)" -ge 5; }; ok "the daemon posted five cards (two alerts, a group, a templated one, a test)" wait_for 30 _w
 python3 - "$T/sink.jsonl" "$HOSTILE_TITLE" "$HOSTILE_SUMMARY" > "$T/cards.json" <<'PY'
 import json, sys
 cards = []
@@ -69,7 +81,10 @@ for line in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(line)
     body = json.loads(r["body"])
     text = json.dumps(body)
-    if "[TEST]" in text:
+    if "/workflows/tpl/" in r["path"]:
+        cards.append({"name": "template", "body": body,
+                      "want": ["Befund: " + sys.argv[2], "Asset a_b [c], CWE 79"]})
+    elif "[TEST]" in text:
         cards.append({"name": "test", "body": body, "want": ["[TEST]", "alertbridge"]})
     elif "Backup failed" in text:
         cards.append({"name": "plain", "body": body, "want": ["[HIGH]", "Backup failed on db-1"],
@@ -84,7 +99,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
 print(json.dumps(sorted(cards, key=lambda c: c["name"])))
 PY
 is "the cards are the ones sent" "$(python3 -c 'import json,sys; print(" ".join(c["name"] for c in json.load(open(sys.argv[1]))))' "$T/cards.json")" \
-	"group hostile plain test"
+	"group hostile plain template test"
 
 AB_CARDS="$T/cards.json" AB_SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" AB_TAP_START=2 \
 	node "$BROWSER_DIR/cards.mjs" | tee "$T/browser.tap"
