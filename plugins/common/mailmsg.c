@@ -45,7 +45,7 @@ bool mm_addr_ok(const char *a)
 }
 
 
-static const char *const mm_parts[] = { "subject", "title", "body", NULL };
+static const char *const mm_parts[] = { "subject", "title", "body", "text", "html", NULL };
 
 int mm_conf_parse(json_t *cfg, struct mm_conf *mc, char *err, size_t errsz)
 {
@@ -294,7 +294,7 @@ size_t mm_rcpts(char *const *to, const struct ab_message *msg, const char **out,
 char *mm_build(const struct mm_conf *in, int64_t now_ms, const struct ab_message *msg,
 	const char *const *to, size_t n_to, size_t *len, bool *oom, char *err, size_t errsz)
 {
-	struct rd_view v;
+	struct rd_view v, raw;
 	struct ab_buf m = AB_BUF_INIT(MM_MAIL_MAX), t = AB_BUF_INIT(MM_MAIL_MAX / 4),
 		h = AB_BUF_INIT(MM_MAIL_MAX / 3);
 	char hash[33], idp[33], boundary[64], date[64], mid[400], subj[1200], *one;
@@ -320,6 +320,7 @@ char *mm_build(const struct mm_conf *in, int64_t now_ms, const struct ab_message
 		one = rd_oneline(&v, 300);
 	snprintf(subj, sizeof subj, "%s %s", in->prefix, one ? one : "alert");
 	free(one);
+	raw = v;   /* whole-part templates see the event before title and body change */
 	tmpl_view(&in->tpl, in->host, msg->payload, &v, own);
 
 	put_header(&m, "From", in->from);
@@ -353,6 +354,18 @@ char *mm_build(const struct mm_conf *in, int64_t now_ms, const struct ab_message
 	ab_buf_printf(&m, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
 		"This is a multi-part message in MIME format.\r\n", boundary);
 	bodies(&v, &t, &h);
+	/* template.text and template.html replace a whole part (the values in
+	 * HTML escaped for it); both see the event as it is */
+	for (int k = 0; k < 2; k++) {
+		char *whole = tmpl_apply(&in->tpl, k ? "html" : "text", in->host, NULL, &raw,
+			msg->payload, TMPL_ESC_RD, k ? RD_ESC_HTML : RD_ESC_NONE, MM_MAIL_MAX / 4);
+
+		if (whole) {
+			ab_buf_reset(k ? &h : &t);
+			ab_buf_puts(k ? &h : &t, whole);
+			free(whole);
+		}
+	}
 	ab_buf_printf(&m, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 		"Content-Transfer-Encoding: base64\r\n\r\n", boundary);
 	put_base64(&m, ab_buf_cstr(&t), t.len);

@@ -24,7 +24,7 @@
 struct mm_conf {
 	char *from, *prefix, *domain;
 	char **to;               /* NULL-terminated, maybe empty */
-	struct tmpl_set tpl;     /* template.subject, template.title, template.body */
+	struct tmpl_set tpl;     /* template.subject, title, body, text, html */
 	const struct ab_host *host;   /* the plugin sets it before mm_conf_parse (warnings) */
 };
 

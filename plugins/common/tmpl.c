@@ -322,6 +322,10 @@ static int walk(struct ctx *c, const struct node *n)
 				size_t m = json_is_array(v) ? json_array_size(v) : 1;
 
 				for (size_t j = 0; j < m; j++) {
+					if (++c->steps > TMPL_STEPS_MAX) {   /* empty bodies too */
+						c->fail = "more than the steps a template may take";
+						return -1;
+					}
 					c->stack[++c->depth] = json_is_array(v) ? json_array_get(v, j) : v;
 					if (walk(c, k) < 0)
 						return -1;

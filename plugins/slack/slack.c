@@ -480,7 +480,8 @@ static int api(const struct ab_host *h, const struct rd_http *hs, const struct s
 	else
 		free(rs.body);
 done:
-	OPENSSL_cleanse(auth.data ? auth.data : (char *)"", auth.len);
+	if (auth.data)
+		OPENSSL_cleanse(auth.data, auth.len);   /* it holds the token */
 	ab_buf_free(&auth);
 	ab_buf_free(&url);
 	return rc;

@@ -83,7 +83,7 @@ static bool card_time(const char *t, char *out, size_t outsz)
 static void fact(json_t *body, const char *label, const char *value, bool time)
 {
 	char t[40], text[128];
-	json_t *val;
+	json_t *val, *lab;
 
 	if (!*value)
 		return;
@@ -95,14 +95,43 @@ static void fact(json_t *body, const char *label, const char *value, bool time)
 		val = json_pack("{s:s,s:[o],s:s}", "type", "RichTextBlock", "inlines",
 			run(value, 300), "spacing", "None");
 	}
-	json_array_append_new(body, json_pack("{s:s,s:s,s:[{s:s,s:s,s:[{s:s,s:s,s:s,s:b,s:b}]},"
+	lab = run(label, 60);
+	json_object_set_new(lab, "weight", json_string("Bolder"));
+	json_object_set_new(lab, "isSubtle", json_true());
+	json_array_append_new(body, json_pack("{s:s,s:s,s:[{s:s,s:s,s:[{s:s,s:[o],s:s}]},"
 		"{s:s,s:s,s:[o]}]}", "type", "ColumnSet", "spacing", "None", "columns",
-		"type", "Column", "width", "110px", "items", "type", "TextBlock", "text", label,
-		"weight", "Bolder", "isSubtle", 1, "wrap", 1,
+		"type", "Column", "width", "110px", "items", "type", "RichTextBlock", "inlines", lab,
+		"spacing", "None",
 		"type", "Column", "width", "stretch", "items", val));
 }
 
-static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_max)
+/* template.facts: one row per line "Label: value" (a line without ": " is a
+ * row without a label); values came escaped for a header, so no newline
+ * of theirs splits a row. */
+static void template_facts(json_t *body, const char *facts)
+{
+	char line[1024];
+	const char *p = facts;
+
+	while (*p) {
+		size_t n = strcspn(p, "\n");
+		char *sep;
+
+		snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
+		p += n + (p[n] == '\n');
+		if (!*line)
+			continue;
+		if ((sep = strstr(line, ": "))) {
+			*sep = '\0';
+			fact(body, line, sep + 2, false);
+		} else {
+			fact(body, "", line, false);
+		}
+	}
+}
+
+static json_t *card(const struct rd_view *v, const char *facts, size_t summary_max,
+	size_t items_max)
 {
 	struct ab_buf b = AB_BUF_INIT(256);
 	json_t *body = json_array(), *actions = json_array(), *c, *label, *title;
@@ -140,14 +169,18 @@ static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_ma
 		if (*v->summary)
 			json_array_append_new(body, rich(json_pack("[o]", run(v->summary,
 				summary_max))));
-		fact(body, "Severity", rd_sev_label(v->severity), false);
-		fact(body, "Type", v->type, false);
-		fact(body, "Source", v->source, false);
-		fact(body, "Asset", v->asset, false);
-		fact(body, "Team", v->team, false);
-		fact(body, "Status", v->status, false);
-		fact(body, "Tool", v->tool, false);
-		fact(body, "Time", v->when, true);
+		if (facts) {
+			template_facts(body, facts);
+		} else {
+			fact(body, "Severity", rd_sev_label(v->severity), false);
+			fact(body, "Type", v->type, false);
+			fact(body, "Source", v->source, false);
+			fact(body, "Asset", v->asset, false);
+			fact(body, "Team", v->team, false);
+			fact(body, "Status", v->status, false);
+			fact(body, "Tool", v->tool, false);
+			fact(body, "Time", v->when, true);
+		}
 		if (v->suppressed > 0) {
 			char s[64];
 			snprintf(s, sizeof s, "%lld", v->suppressed);
@@ -204,11 +237,11 @@ static json_t *card(const struct rd_view *v, size_t summary_max, size_t items_ma
 }
 
 /* The card of v, shortened until it fits; NULL with err. */
-static char *render_view(const struct rd_view *v, size_t summary_max, size_t items_max,
-	size_t *len, char *err, size_t errsz)
+static char *render_view(const struct rd_view *v, const char *facts, size_t summary_max,
+	size_t items_max, size_t *len, char *err, size_t errsz)
 {
 	for (int round = 0; round < 12; round++) {
-		json_t *root = card(v, summary_max, items_max);
+		json_t *root = card(v, facts, summary_max, items_max);
 		char *out = root ? json_dumps(root, JSON_COMPACT) : NULL;
 
 		json_decref(root);
@@ -231,11 +264,11 @@ static char *render_view(const struct rd_view *v, size_t summary_max, size_t ite
 }
 
 struct tm_conf {
-	struct tmpl_set tpl;          /* template.title, template.body */
+	struct tmpl_set tpl;          /* template.title, template.body, template.facts */
 	const struct ab_host *host;
 };
 
-static const char *const tm_parts[] = { "title", "body", NULL };
+static const char *const tm_parts[] = { "title", "body", "facts", NULL };
 
 static int tm_parse(const struct ab_host *h, json_t *cfg, void **priv, char *err, size_t errsz)
 {
@@ -263,13 +296,17 @@ static char *render(const void *priv, const struct ab_message *msg, size_t *len,
 	const struct tm_conf *c = priv;
 	struct rd_view v;
 	size_t summary_max = 8000, items_max = 40;
-	char *own[2] = { NULL, NULL }, *out;
+	char *own[2] = { NULL, NULL }, *out, *facts;
 
 	if (rd_view_init(&v, msg, err, errsz) < 0)
 		return NULL;
-	/* the template's title and body go into TextRuns as any outside text */
+	/* the template's parts go into TextRuns as any outside text; facts
+	 * first, from the event as it is */
+	facts = tmpl_apply(&c->tpl, "facts", c->host, NULL, &v, msg->payload, TMPL_ESC_RD,
+		RD_ESC_HEADER, 8192);
 	tmpl_view(&c->tpl, c->host, msg->payload, &v, own);
-	out = render_view(&v, summary_max, items_max, len, err, errsz);
+	out = render_view(&v, facts, summary_max, items_max, len, err, errsz);
+	free(facts);
 	free(own[0]);
 	free(own[1]);
 	return out;

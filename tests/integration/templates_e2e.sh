@@ -52,7 +52,7 @@ for f in "$T"/tpl/*.conf; do
 	esac
 done
 
-plan 12
+plan 14
 out=$("$AB" -c "$T/ab.conf" check 2>&1)
 is "the shipped template examples pass check" "$?" 0
 [ -n "$out" ] && diag "$out"
@@ -97,6 +97,21 @@ jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(json.load(open
 	"$top_srcdir/tests/data/adaptive-card-1.4.schema.json" "$T/teams.json"
 subj=$(python3 -c 'import email,sys,glob; print(" | ".join(sorted(str(email.message_from_binary_file(open(f,"rb"))["Subject"]).replace("\n"," ") for f in glob.glob(sys.argv[1]+"/*.eml"))))' "$T/mail")
 like "mail: the ticket subject with asset and fingerprint, one line" "$subj" '\[SEC\] \[shop & co\] <!channel> \*\*SQLi\*\* "in" <b>/login</b> line 2 \[fp:fp-7\]'
+parts=$(python3 - "$T/mail" <<'PY'
+import email, email.policy, glob, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.eml")):
+    m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+    if "SQLi" not in str(m["Subject"]):
+        continue
+    text = m.get_body(("plain",)).get_content()
+    html = m.get_body(("html",)).get_content()
+    print(repr(text.splitlines()[:3]), "|", html.strip())
+PY
+)
+like "mail: the text part from template.text, line by line" "$parts" \
+	"\['Asset: shop & co', 'Severity: high', 'Title: <!channel> \*\*SQLi\*\* \"in\" <b>/login</b>'\]"
+like "mail: the HTML part from template.html, the values escaped for HTML" "$parts" \
+	'<p><b>HIGH</b> &lt;!channel&gt; \*\*SQLi\*\* &quot;in&quot; &lt;b&gt;/login&lt;/b&gt;'
 ab_stop_daemon
 
 # --- a broken template: check names the file, the line, the part and the place

@@ -42,8 +42,8 @@ static const char *str_of(const json_t *o, const char *key)
 	return v ? v : "";
 }
 
-/* The value of the labelled row (a ColumnSet: label TextBlock, value
- * RichTextBlock/TextRun or TextBlock), or NULL. */
+/* The value of the labelled row (a ColumnSet: label RichTextBlock/TextRun,
+ * value RichTextBlock/TextRun or TextBlock), or NULL. */
 static const json_t *row(const json_t *body, const char *label, const char **text)
 {
 	for (size_t i = 0; i < json_array_size(body); i++) {
@@ -51,7 +51,8 @@ static const json_t *row(const json_t *body, const char *label, const char **tex
 		const json_t *l = json_array_get(json_object_get(json_array_get(cols, 0), "items"), 0);
 		const json_t *v = json_array_get(json_object_get(json_array_get(cols, 1), "items"), 0);
 
-		if (strcmp(str_of(cs, "type"), "ColumnSet") || strcmp(str_of(l, "text"), label))
+		if (strcmp(str_of(cs, "type"), "ColumnSet") ||
+		    strcmp(str_of(json_array_get(json_object_get(l, "inlines"), 0), "text"), label))
 			continue;
 		*text = !strcmp(str_of(v, "type"), "RichTextBlock") ?
 			str_of(json_array_get(json_object_get(v, "inlines"), 0), "text") : str_of(v, "text");
@@ -210,8 +211,10 @@ static void test_template(void **state)
 	struct ab_result res;
 	void *inst = ct_create("{\"url\": \"https://x.logic.azure.com/workflows/a\", "
 		"\"template\": {\"title\": \"Befund: {{title}}\", \"body\": "
-		"\"Schwere {{severity_label}}; Asset {{asset}}{{^asset}}unbekannt{{/asset}}\"}}");
+		"\"Schwere {{severity_label}}; Asset {{asset}}{{^asset}}unbekannt{{/asset}}\", "
+		"\"facts\": \"Werkzeug: {{tool}}\\nTitel: {{title}}\\n\\nohne Label\"}}");
 	json_t *b, *body;
+	const char *text;
 
 	(void)state;
 	b = ct_send(inst, AB_MSG_EVENT, ct_event("high", "**bold** [x](https://evil) \\_", "s"),
@@ -223,7 +226,21 @@ static void test_template(void **state)
 		"inlines"), 1), "text"), "Befund: **bold** [x](https://evil) \\_");
 	assert_string_equal(str_of(json_array_get(json_object_get(json_array_get(body, 1),
 		"inlines"), 0), "text"), "Schwere HIGH; Asset payments-api");
+	assert_non_null(row(body, "Werkzeug", &text));
+	assert_string_equal(text, "semgrep");
+	assert_non_null(row(body, "Titel", &text));
+	assert_string_equal(text, "**bold** [x](https://evil) \\_");
+	assert_non_null(row(body, "", &text));
+	assert_string_equal(text, "ohne Label");
+	assert_null(row(body, "Severity", &text));   /* the template's rows only */
 	assert_int_equal(validate(mock_http.body), 0);
+	json_decref(b);
+	/* a newline in a value stays in its row */
+	b = ct_send(inst, AB_MSG_EVENT, ct_event("high", "a\nWerkzeug: fake", "s"), &res);
+	body = json_object_get(json_object_get(json_array_get(json_object_get(b, "attachments"), 0),
+		"content"), "body");
+	assert_non_null(row(body, "Titel", &text));
+	assert_string_equal(text, "a Werkzeug: fake");
 	json_decref(b);
 	alertbridge_plugin()->destroy(inst);
 }
