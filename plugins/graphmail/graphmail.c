@@ -160,6 +160,15 @@ static void put_b64url(struct ab_buf *b, const void *p, size_t n)
 	free(t);
 }
 
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 /* Certificate mode: the private key and the thumbprint from the PEM. */
 static int load_cert(struct gm_inst *in, const char *pem, char *err, size_t errsz)
 {
@@ -174,13 +183,14 @@ static int load_cert(struct gm_inst *in, const char *pem, char *err, size_t errs
 	if (bio && x) {
 		BIO_free(bio);
 		bio = BIO_new_mem_buf(pem, -1);
-		in->key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+		/* no passphrase prompt on a terminal: an encrypted key is refused */
+		in->key = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
 	}
 	BIO_free(bio);
 	if (!x || !in->key || EVP_PKEY_get_base_id(in->key) != EVP_PKEY_RSA ||
 	    X509_check_private_key(x, in->key) != 1 || (n = i2d_X509(x, &der)) <= 0) {
 		snprintf(err, errsz, "setting 'certificate': %s", !x ? "no PEM certificate found" :
-			!in->key ? "no PEM private key found next to the certificate" :
+			!in->key ? "no unencrypted PEM private key next to the certificate" :
 			EVP_PKEY_get_base_id(in->key) != EVP_PKEY_RSA ? "the key is not RSA (RS256)" :
 			"the private key does not belong to the certificate");
 		X509_free(x);
@@ -445,6 +455,8 @@ static int fetch_token(struct gm_inst *in, struct ab_result *res)
 	release(in->host, &rs);
 	tok = json_string_value(json_object_get(j, "access_token"));
 	ttl = json_integer_value(json_object_get(j, "expires_in"));
+	if (ttl > 86400)
+		ttl = 86400;   /* a day at most: no overflow below, and fetched daily */
 	if (!tok || !*tok || strlen(tok) >= GM_TOKEN_MAX || strpbrk(tok, "\r\n ") || ttl <= 0) {
 		ab_result_set(res, AB_RETRY, 0, "token: the answer holds no access_token and "
 			"expires_in");

@@ -497,6 +497,7 @@ static int user_id(const struct ab_host *h, const struct rd_http *hs, struct sl_
 	const char *uid;
 	json_t *j;
 	size_t slot;
+	bool too_long;
 	int rc;
 
 	pthread_mutex_lock(&c->mu);
@@ -511,11 +512,12 @@ static int user_id(const struct ab_host *h, const struct rd_http *hs, struct sl_
 	pthread_mutex_unlock(&c->mu);
 	ab_buf_puts(&form, "email=");
 	rd_put_pct(&form, email);
-	rc = form.overflow ? -1 : api(h, hs, c, "users.lookupByEmail", ab_buf_cstr(&form), true,
+	too_long = form.overflow;
+	rc = too_long ? -1 : api(h, hs, c, "users.lookupByEmail", ab_buf_cstr(&form), true,
 		&j, NULL, 0, res);
 	ab_buf_free(&form);
 	if (rc < 0) {
-		if (form.overflow)
+		if (too_long)
 			ab_result_set(res, AB_PERMANENT, 0, "e-mail address too long");
 		return -1;
 	}
@@ -606,6 +608,8 @@ static int post(const struct ab_host *h, const struct rd_http *hs, const struct 
 	json_t *ans;
 	int rc;
 
+	if (code && codesz)
+		code[0] = '\0';
 	if (!body) {
 		ab_result_set(res, AB_PERMANENT, 0, err);
 		return -1;
@@ -631,7 +635,7 @@ static bool app_send(const struct ab_host *h, const struct rd_http *hs, void *pr
 	const struct ab_message *msg, struct ab_result *res)
 {
 	struct sl_conf *c = priv;
-	char to[128], ref[AB_RESULT_REF_MAX], code[64], err[200], tch[64], tts[64];
+	char to[128], ref[AB_RESULT_REF_MAX], code[64] = "", err[200], tch[64], tts[64];
 	const char *colon;
 	struct rd_view v;
 	json_t *root;

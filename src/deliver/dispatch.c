@@ -80,6 +80,7 @@ static AB_METRIC_HISTOGRAM(m_delivery_seconds, "alertbridge_delivery_duration_se
 				 per worker (their outcomes were not recorded yet) */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
+#define SEND_REQUESTS_MAX 4   /* requests one send may make (graphmail: token, 401, token, mail) */
 #define COMPLAIN_EVERY_MS 60000 /* a repeated store error: one log line a minute */
 #define RECORD_RETRY_MS 1000  /* results the store refused: tried again this often */
 
@@ -659,7 +660,7 @@ static int batch_size(struct ab_dispatcher *d, struct ab_store *st, int64_t now,
 /* Should the outcomes not recorded yet be recorded before the next
  * attempt?  On stop, every FINISH_MAX_MS, and before an attempt that could
  * outlast the lease of the oldest of them (job k's lease is claim time +
- * (k + 2) timeouts; see store.c). */
+ * (k + 2) x SEND_REQUESTS_MAX timeouts; see store.c). */
 static bool record_due(struct ab_dispatcher *d, struct ab_runtime *rt, const struct outcome *o,
 	int n, int64_t claimed, int64_t since)
 {
@@ -672,7 +673,7 @@ static bool record_due(struct ab_dispatcher *d, struct ab_runtime *rt, const str
 		return false;
 	return stopping(d) || ab_mono_ms() - since >= FINISH_MAX_MS ||
 		ab_now_ms() - claimed + LEASE_MARGIN_MS >
-		rt->cfg->dispatch.timeout_ms * (int64_t)(oldest + 1);
+		rt->cfg->dispatch.timeout_ms * SEND_REQUESTS_MAX * (int64_t)(oldest + 1);
 }
 
 /* Attempt each of the claimed jobs[0..n-1]: the jobs of channels that
@@ -723,7 +724,10 @@ static int run_batch(struct ab_dispatcher *d, struct ab_store *st, struct ab_run
 	struct ab_job jobs[DISPATCH_BATCH];
 	bool more;
 	int want = batch_size(d, st, now, &more);
-	int n = want > 0 ? ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms, jobs,
+	/* a send may make several requests (a token, a retry after 401, Slack's
+	 * update and reply): the leases allow SEND_REQUESTS_MAX per job */
+	int n = want > 0 ? ab_store_claim_batch(st, now, rt->cfg->dispatch.timeout_ms *
+		SEND_REQUESTS_MAX, jobs,
 		want) : 0;
 
 	if (n <= 0)
@@ -756,7 +760,8 @@ static int run_probes(struct ab_dispatcher *d, struct ab_store *st, struct ab_ru
 			ab_breaker_idle(d->br, name);
 			continue;
 		}
-		r = ab_store_claim_probe(st, name, now, rt->cfg->dispatch.timeout_ms, &job);
+		r = ab_store_claim_probe(st, name, now, rt->cfg->dispatch.timeout_ms *
+			SEND_REQUESTS_MAX, &job);
 		if (r < 0) {
 			ab_complain(&queue_unreadable, COMPLAIN_EVERY_MS, AB_LOG_ERR,
 				"dispatcher: cannot read the queue: %s", ab_store_errmsg(st));

@@ -467,21 +467,11 @@ static size_t hit_channels(const struct ab_route_hit *hit, const char **mine)
 	return nm;
 }
 
-/* A resolved status taken only to follow a finding up (route.c,
- * ab_route_follows_up, by a rule without statuses): 1 when channel had the
- * fingerprint (a delivery, or a job on its way), 0 when it never did (not
- * sent there), -1 on a store error.  1 for every other event. */
-static int follow_up_only(struct nz *z, const struct ab_rule_conf *r,
-	const struct ab_event *ev, const char *channel)
+/* Is ev a resolved status taken only to follow its finding up (route.c,
+ * ab_route_follows_up) by this rule (one without statuses)? */
+static bool follow_up(const struct ab_rule_conf *r, const struct ab_event *ev)
 {
-	int k;
-
-	if ((r && r->n_statuses) || !ab_route_follows_up(ev))
-		return 1;
-	k = ab_store_knows(z->st, channel, ev->fingerprint);
-	if (k < 0)
-		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(z->st));
-	return k;
+	return !(r && r->n_statuses) && ab_route_follows_up(ev);
 }
 
 /* One rule's (or the default's) channels: now, or through its throttle,
@@ -495,6 +485,7 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 	bool noisy = r && (r->throttle_ms || r->n_group_by || r->digest);
 	bool people = r && r->recipients && !hit->muted;   /* its recipients get it now */
 	int64_t sup = 0;
+	bool follow_only = false;
 	char *cj;
 	int rc = 0;
 
@@ -508,6 +499,28 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 		if (!nm && !hit->muted)
 			ab_buf_puts(ex, people ? " (people only)" : " (no channel left)");
 	}
+	if (!hit->muted && follow_up(r, ev)) {
+		/* a resolution goes only where the finding went; not to people
+		 * and no reminder when none of the rule's channels had it */
+		size_t kept = 0;
+
+		for (size_t c = 0; c < nm; c++) {
+			int k = ab_store_knows(z->st, mine[c], ev->fingerprint);
+
+			if (k < 0) {
+				snprintf(z->err, z->errsz, "%s", ab_store_errmsg(z->st));
+				return -1;
+			}
+			if (k)
+				mine[kept++] = mine[c];
+			else if (ex)
+				ab_buf_printf(ex, " (%s: never had fingerprint '%s', nothing to "
+					"resolve there)", mine[c], ev->fingerprint);
+		}
+		nm = kept;
+		people = people && kept > 0;
+		follow_only = true;
+	}
 	if (hit->muted || (!nm && !people)) {
 		/* nothing to send */
 	} else if (noisy && dup) {
@@ -517,17 +530,8 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 	} else if (!noisy || dup) {
 		if (ex)
 			ab_buf_puts(ex, " -> now");
-		for (size_t c = 0; c < nm; c++) {
-			int k = follow_up_only(z, r, ev, mine[c]);
-
-			if (k < 0)
-				return -1;
-			if (k == 0 && ex)
-				ab_buf_printf(ex, " (%s: never had fingerprint '%s', nothing to "
-					"resolve there)", mine[c], ev->fingerprint);
-			if (k > 0)
-				pl->direct[pl->nd++] = mine[c];
-		}
+		for (size_t c = 0; c < nm; c++)
+			pl->direct[pl->nd++] = mine[c];
 	} else if (r->n_group_by) {
 		if (ex)
 			ab_buf_puts(ex, " -> ");
@@ -564,7 +568,7 @@ static int apply_hit(struct nz *z, const struct ab_config *cfg, const struct ab_
 	}
 	if (rc >= 0 && people && pl->np < AB_ROUTE_MAX_HITS)
 		pl->people[pl->np++] = r;
-	if (rc >= 0 && r && r->n_remind && !hit->muted && !dup)
+	if (rc >= 0 && r && r->n_remind && !hit->muted && !dup && !follow_only)
 		rc = remind_add(z, cfg, r, ev, now, ex);
 	if (ex)
 		ab_buf_puts(ex, "\n");
@@ -597,7 +601,8 @@ static int store_plan(struct nz *z, const struct ab_event *ev, const struct plan
 		return -1;
 	}
 	json_decref(j);
-	if (ab_store_enqueue_payload(z->st, ev->id, AB_MSG_EVENT, p, pl->counted, pl->nc, now,
+	if (ab_store_enqueue_payload(z->st, ev->id, AB_MSG_EVENT, p, ev->fingerprint, pl->counted,
+		pl->nc, now,
 		&a2) < 0) {
 		free(p);
 		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(z->st));
@@ -734,7 +739,7 @@ static int enqueue_msg(struct ab_store *st, struct nz *z, const char *id, int ki
 		snprintf(z->err, z->errsz, "noise: out of memory");
 		return -1;
 	}
-	rc = ab_store_enqueue_payload(st, id, kind, p, chans, n, now, &added);
+	rc = ab_store_enqueue_payload(st, id, kind, p, NULL, chans, n, now, &added);
 	free(p);
 	if (rc < 0) {
 		snprintf(z->err, z->errsz, "%s", ab_store_errmsg(st));

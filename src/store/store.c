@@ -167,11 +167,14 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 		"attempts, created_at, next_at, updated_at, recipient, recipients, fp) "
 		"VALUES(?1, ?2, 0, NULL, 0, 0, ?3, ?3, ?3, ?4, ?5, (SELECT NULLIF(json_extract("
 		"json, '$.fingerprint'), '') FROM events WHERE id = ?1))",
-	/* the first delivery of a fingerprint is kept; later ones count */
+	/* the first delivery of a fingerprint is kept (its reference replaced
+	 * only by a delivery that reports one: a new message); later ones count */
 	[ST_THREAD] = "INSERT INTO threads(channel, recipient, fingerprint, event_id, ref, "
 		"first_at, last_at, count) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6, 1) "
-		"ON CONFLICT(channel, recipient, fingerprint) DO UPDATE SET last_at = ?6, "
-		"count = count + (event_id != ?4)",
+		"ON CONFLICT(channel, fingerprint, recipient) DO UPDATE SET last_at = ?6, "
+		"count = count + (event_id != ?4), "
+		/* a new top-level message (the first one was gone) is followed from now */
+		"ref = CASE WHEN ?5 <> '' THEN ?5 ELSE ref END",
 	[ST_THREAD_GET] = "SELECT event_id, ref, first_at, last_at, count FROM threads "
 		"WHERE channel = ?1 AND recipient = ?2 AND fingerprint = ?3",
 	[ST_KNOWS] = "SELECT EXISTS (SELECT 1 FROM threads WHERE channel = ?1 AND fingerprint = ?2)"
@@ -387,7 +390,8 @@ static const char schema_v6_sql[] =
 	"CREATE TABLE threads (channel TEXT NOT NULL, recipient TEXT NOT NULL,"
 	" fingerprint TEXT NOT NULL, event_id TEXT NOT NULL, ref TEXT NOT NULL DEFAULT '',"
 	" first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, count INTEGER NOT NULL,"
-	" PRIMARY KEY(channel, recipient, fingerprint));";
+	" PRIMARY KEY(channel, fingerprint, recipient));"
+	"CREATE INDEX threads_last ON threads(last_at);";
 
 /* schema_steps[v] takes a store at version v to v + 1 (db.c). */
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
@@ -758,13 +762,14 @@ int ab_store_enqueue(struct ab_store *s, const struct ab_event *ev,
 }
 
 int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
-	const char *payload, const char *const *channels, size_t n, int64_t now, int *added)
+	const char *payload, const char *fp, const char *const *channels, size_t n, int64_t now,
+	int *added)
 {
 	if (!payload) {
 		snprintf(s->err, sizeof s->err, "store: enqueue: no payload");
 		return -1;
 	}
-	return enqueue(s, event_id, NULL, now, kind, payload, NULL, channels, n, now, added);
+	return enqueue(s, event_id, NULL, now, kind, payload, fp, channels, n, now, added);
 }
 
 int ab_store_enqueue_people(struct ab_store *s, const char *event_id, const char *channel,

@@ -103,7 +103,8 @@ int ab_store_room(struct ab_store *s);
 bool ab_store_room_low(const struct ab_store *s);
 /* Same with an explicit payload/kind (groups, digests, health events). */
 int ab_store_enqueue_payload(struct ab_store *s, const char *event_id, int kind,
-	const char *payload, const char *const *channels, size_t n, int64_t now, int *added);
+	const char *payload, const char *fp, const char *const *channels, size_t n, int64_t now,
+	int *added);
 
 /* One job of the stored event event_id for people (the event row must be
  * stored already, e.g. by ab_store_enqueue in the same batch; the job's

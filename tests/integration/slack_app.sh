@@ -59,7 +59,7 @@ msgfield() {  # msgfield EXPR: a Python expression over the one message m in C0S
 	state | python3 -c "import json,sys; s=json.load(sys.stdin); ms=list(s.get('C0SEC',{}).values()); m=ms[0] if len(ms)==1 else {'n': len(ms)}; print($1)"
 }
 
-plan 26
+plan 28
 conf app "$TOKEN"
 out=$("$AB" -c "$T/app.conf" check 2>&1)
 is "check accepts the slack app channel" "$?" 0
@@ -140,6 +140,11 @@ send '{"type":"finding.updated","severity":"high","title":"SQL injection in /log
 _w() { test "$(calls chat.update message_not_found)" -ge 1 && test "$(state | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("C0SEC",{})))')" -ge 1; }
 ok "an update of a message Slack no longer has posts a new one" wait_for 20 _w
 is "... delivered, not a dead letter" "$("$AB" -c "$T/app.conf" queue list --dead 2>/dev/null | grep -c slack)" 0
+nf=$(calls chat.update message_not_found)
+send '{"type":"finding.updated","severity":"critical","title":"SQL injection in /login (third)","fingerprint":"F1"}'
+_w() { test "$(msgfield "m.get('updates', 0)")" -ge 1 2>/dev/null; }
+ok "... and later events update that new message" wait_for 20 _w
+is "... without another message_not_found" "$(calls chat.update message_not_found)" "$nf"
 ab_stop_daemon
 
 # --- a wrong token: a dead letter saying invalid_auth, the token nowhere

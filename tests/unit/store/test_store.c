@@ -104,8 +104,9 @@ static int enqueue_n(struct ab_store *s, unsigned n, const char *const *ch, size
 }
 
 /* Lifecycle (schema 6): the first delivery of a fingerprint on a channel
- * is kept with the service's reference; a later event's job comes with
- * it; failed sends and other channels add nothing; retention prunes it. */
+ * is kept with the service's reference (replaced only by a delivery that
+ * reports a new one); a later event's job comes with it; failed sends and
+ * other channels add nothing; retention prunes it. */
 static void test_threads(void **state)
 {
 	struct fixture *f = *state;
@@ -153,12 +154,19 @@ static void test_threads(void **state)
 	assert_string_equal(job.thread_event, first);
 	assert_string_equal(job.thread_ref, "C0SEC:1712345678.000100");
 	assert_int_equal(job.thread_count, 1);
+	ok.ref[0] = '\0';   /* an update in place reports no reference: the first's stays */
+	assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, 2600, 0, false), 0);
+	assert_int_equal(ab_store_thread(f->s, "slack", "", "fp-1", &th), 1);
+	assert_string_equal(th.ref, "C0SEC:1712345678.000100");
+	assert_int_equal(th.count, 2);
+	/* a delivery that reports one posted a new message: it is followed from now */
 	snprintf(ok.ref, sizeof ok.ref, "C0SEC:1712345999.000200");
 	assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, 2600, 0, false), 0);
 	ab_job_clear(&job);
 	assert_int_equal(ab_store_thread(f->s, "slack", "", "fp-1", &th), 1);
-	assert_string_equal(th.ref, "C0SEC:1712345678.000100");   /* the first's stays */
-	assert_int_equal(th.count, 2);
+	assert_string_equal(th.ref, "C0SEC:1712345999.000200");
+	assert_string_equal(th.event_id, first);
+	assert_int_equal(th.count, 3);
 	assert_int_equal(th.last_at, 2600);
 	/* event 3 has no fingerprint: nothing */
 	assert_int_equal(ab_store_claim(f->s, 3500, 60000, &job), 1);
@@ -266,13 +274,13 @@ static void test_enqueue_bad_input(void **state)
 	static const char *const a[] = { "a" };
 	int added = 5;
 
-	assert_int_equal(ab_store_enqueue_payload(f->s, "", 1, "{}", a, 1, 1, &added), -1);
+	assert_int_equal(ab_store_enqueue_payload(f->s, "", 1, "{}", NULL, a, 1, 1, &added), -1);
 	assert_int_equal(added, 0);
 	assert_int_equal(ab_store_enqueue_payload(f->s, "000000000000000000000000000000001",
-		1, "{}", a, 1, 1, NULL), -1);  /* 33 characters */
-	assert_int_equal(ab_store_enqueue_payload(f->s, "g1", 1, "{}", bad, 2, 1, NULL), -1);
+		1, "{}", NULL, a, 1, 1, NULL), -1);  /* 33 characters */
+	assert_int_equal(ab_store_enqueue_payload(f->s, "g1", 1, "{}", NULL, bad, 2, 1, NULL), -1);
 	assert_non_null(strstr(ab_store_errmsg(f->s), "channel"));
-	assert_int_equal(ab_store_enqueue_payload(f->s, "g1", 1, NULL, a, 1, 1, NULL), -1);
+	assert_int_equal(ab_store_enqueue_payload(f->s, "g1", 1, NULL, NULL, a, 1, 1, NULL), -1);
 	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), 0);
 }
 
@@ -284,7 +292,7 @@ static void test_payload_job(void **state)
 	int added;
 
 	assert_int_equal(ab_store_enqueue_payload(f->s, "group1", AB_MSG_GROUP,
-		"{\"group\":{\"title\":\"x\"},\"items\":[]}", ch, 1, 10, &added), 0);
+		"{\"group\":{\"title\":\"x\"},\"items\":[]}", NULL, ch, 1, 10, &added), 0);
 	assert_int_equal(added, 1);
 	assert_int_equal(ab_store_claim(f->s, 10, 1000, &job), 1);
 	assert_int_equal(job.kind, AB_MSG_GROUP);
