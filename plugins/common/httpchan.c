@@ -224,6 +224,24 @@ int hc_check(const json_t *config, const struct ab_host *host, char *err, size_t
 	if (hs.url)
 		r = rd_check_url(host, hs.url, hs.allow_http ? AB_URL_HTTP : AB_URL_HTTPS,
 			hs.allow_networks, err, errsz);
+	for (size_t i = 0; r >= 0 && hc_plugin_desc.check_urls && hc_plugin_desc.check_urls[i];
+	     i++) {
+		const char *key = hc_plugin_desc.check_urls[i];
+		const char *u = json_string_value(json_object_get(config, key));
+		char why[400];
+		int r2;
+
+		if (!u)
+			continue;
+		r2 = rd_check_url(host, u, hs.allow_http ? AB_URL_HTTP : AB_URL_HTTPS,
+			hs.allow_networks, why, sizeof why);
+		if (r2 != 0 && (r == 0 || r2 < 0)) {
+			/* rd_check_url names 'url': name the setting checked */
+			snprintf(err, errsz, "setting '%s'%s", key, strncmp(why, "setting 'url'", 13) ?
+				why : why + 13);
+			r = r2;
+		}
+	}
 	rd_http_free(&hs);
 	return r;
 }

@@ -81,6 +81,9 @@ struct hc_desc {
 	 * result), false to go on as usual.  Runs in send and http_prepare. */
 	bool (*send)(const struct ab_host *h, const struct rd_http *hs, void *priv,
 		const struct ab_message *msg, struct ab_result *res);
+	/* Optional, NULL-terminated: more settings holding a URL that check()
+	 * passes through the host's guard as url when they are set. */
+	const char *const *check_urls;
 };
 
 /* Defined by the plugin: its descriptor. */

@@ -698,6 +698,8 @@ static bool app_send(const struct ab_host *h, const struct rd_http *hs, void *pr
 	return true;
 }
 
+static const char *const sl_check_urls[] = { "api_url", NULL };
+
 const struct hc_desc hc_plugin_desc = {
 	.plugin = HC_PLUGIN_FLAGS("slack", "Slack incoming webhook or app (Block Kit)", 1.0,
 		AB_PLUGIN_F_RECIPIENTS),
@@ -706,4 +708,5 @@ const struct hc_desc hc_plugin_desc = {
 	.destroy = sl_free,
 	.url_rule = sl_url_rule,
 	.send = app_send,
+	.check_urls = sl_check_urls,
 };

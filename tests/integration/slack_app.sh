@@ -59,7 +59,7 @@ msgfield() {  # msgfield EXPR: a Python expression over the one message m in C0S
 	state | python3 -c "import json,sys; s=json.load(sys.stdin); ms=list(s.get('C0SEC',{}).values()); m=ms[0] if len(ms)==1 else {'n': len(ms)}; print($1)"
 }
 
-plan 28
+plan 29
 conf app "$TOKEN"
 out=$("$AB" -c "$T/app.conf" check 2>&1)
 is "check accepts the slack app channel" "$?" 0
@@ -164,3 +164,6 @@ ab_stop_daemon
 conf both "$TOKEN" 'url = "https://hooks.slack.com/services/T0/B0/x";'
 like "check refuses url and token together" "$("$AB" -c "$T/both.conf" check 2>&1)" \
 	"both.conf:[0-9]+: channel 'slack' .*setting 'url': give either url .* or token"
+sed 's/allow_networks = \["127.0.0.0\/8"\];//' "$T/app.conf" > "$T/guard.conf"
+like "check passes api_url through the SSRF guard" "$("$AB" -c "$T/guard.conf" check 2>&1)" \
+	"setting 'api_url'.*loopback"
