@@ -22,9 +22,12 @@
  * keeps it, with its warning).
  *
  * Order and duplicates: records are moved in journal order.  The mover
- * acknowledges a batch after its store commit (fsync), so a crash between
- * the two moves it again: the store ignores an event id it has (no second
- * job).  An acknowledgement is persisted every ACK_EVERY records / ACK_MS.
+ * acknowledges a batch after its store commit, so a crash between the two
+ * moves it again: the store ignores an event id it has (no second job).
+ * An acknowledgement is persisted every ACK_EVERY records / ACK_MS, after
+ * the store's log is synced (the mover's commits are not fsynced one by
+ * one: a power loss can undo the last ones, which the journal still holds
+ * and moves again).
  *
  * Full: the journal is capped (journal_max_mb); ab_spool_put then fails
  * and the listener keeps the batch, retries and stops reading (TCP
@@ -98,6 +101,18 @@ int ab_spool_dir(const char *store_path, char *out, size_t outsz)
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
+/* Before the reader's position is persisted: the moves it covers are
+ * durable in the store. */
+static int sync_store(void *arg, char *err, size_t errsz)
+{
+	struct ab_spool *sp = arg;
+
+	if (ab_store_sync(sp->st) == 0)
+		return 0;
+	snprintf(err, errsz, "%s", ab_store_errmsg(sp->st));
+	return -1;
+}
+
 int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, int min_free_mb,
 	char *err, size_t errsz)
 {
@@ -147,6 +162,12 @@ int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, int
 	if (ab_store_set_bulk(sp->st) < 0)
 		ab_log(AB_LOG_WARNING, "syslog journal: %s (moves work, only slower)",
 			ab_store_errmsg(sp->st));
+	/* The journal keeps every record until the position past it is
+	 * persisted, so the mover's commits need no fsync each: the log is
+	 * synced once before each persisting of the position (every ACK_MS or
+	 * ACK_EVERY records), not once per move. */
+	if (ab_store_set_relaxed(sp->st) == 0)
+		ab_journal_reader_before_persist(sp->rd, sync_store, sp);
 	*out = sp;
 	return 0;
 fail:
@@ -155,6 +176,7 @@ fail:
 }
 
 /* ------------------------------------------------------------ put side */
+
 
 static bool routes_somewhere(const struct ab_route_result *rr)
 {

@@ -1474,6 +1474,9 @@ struct ab_journal_reader {
 	uint8_t *buf;
 	size_t cap, len;
 	uint64_t buf_pos;
+	/* ab_journal_reader_before_persist: made durable what the acks cover */
+	int (*before)(void *arg, char *err, size_t errsz);
+	void *before_arg;
 };
 
 static int registered(struct ab_journal *j, const char *name)
@@ -1743,6 +1746,8 @@ static int persist(struct ab_journal_reader *r, char *err, size_t errsz)
 		r->unpersisted = 0;
 		return 0;
 	}
+	if (r->before && r->before(r->before_arg, err, errsz) < 0)
+		return -1;   /* not durable downstream yet: the position waits */
 	if (ledger_store(r->lfd, r->path, r->gen + 1, r->ack_pos, next, err, errsz) < 0)
 		return -1;
 	r->gen++;
@@ -1836,6 +1841,13 @@ int ab_journal_ack(struct ab_journal_reader *r, uint64_t seq, char *err, size_t 
 	r->unpersisted += seq - r->acked;
 	r->acked = seq;
 	return persist_if_due(r, err, errsz);
+}
+
+void ab_journal_reader_before_persist(struct ab_journal_reader *r,
+	int (*fn)(void *arg, char *err, size_t errsz), void *arg)
+{
+	r->before = fn;
+	r->before_arg = arg;
 }
 
 int ab_journal_reader_flush(struct ab_journal_reader *r, char *err, size_t errsz)

@@ -142,6 +142,12 @@ int ab_journal_read(struct ab_journal_reader *r, struct ab_journal_rec *out, siz
 int ab_journal_ack(struct ab_journal_reader *r, uint64_t seq, char *err, size_t errsz);
 /* Persists the acked position now (and reclaims).  0 or -1. */
 int ab_journal_reader_flush(struct ab_journal_reader *r, char *err, size_t errsz);
+/* fn(arg) runs before each persisting of the reader's position, and the
+ * position is not persisted when it fails (-1 with err): a reader whose
+ * own writes become durable later (the mover's store commits without
+ * fsync) makes them durable there first. */
+void ab_journal_reader_before_persist(struct ab_journal_reader *r,
+	int (*fn)(void *arg, char *err, size_t errsz), void *arg);
 /* Persists (best effort: call flush first to see errors) and closes. */
 void ab_journal_reader_close(struct ab_journal_reader *r);
 /* Removes the registered reader name (not open), so it no longer holds

@@ -72,11 +72,14 @@
  * message into err.  List callbacks get borrowed rows and must not call
  * back into the same struct ab_store.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/metrics.h"
@@ -554,6 +557,28 @@ int ab_store_set_relaxed(struct ab_store *s)
 		return -1;
 	}
 	return 0;
+}
+
+int ab_store_sync(struct ab_store *s)
+{
+	const char *db = sqlite3_db_filename(s->db, "main");
+	const char *wal = db && *db ? sqlite3_filename_wal(db) : NULL;
+	int fd, rc;
+
+	if (!wal || !*wal)
+		return 0;   /* not a file: nothing to sync */
+	fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;   /* no log: the last checkpoint synced the database */
+		snprintf(s->err, sizeof s->err, "store: sync: %s: %s", wal, strerror(errno));
+		return -1;
+	}
+	rc = fdatasync(fd);
+	if (rc < 0)
+		snprintf(s->err, sizeof s->err, "store: sync: %s: %s", wal, strerror(errno));
+	close(fd);
+	return rc < 0 ? -1 : 0;
 }
 
 void ab_store_close(struct ab_store *s)

@@ -87,6 +87,10 @@ int ab_store_set_bulk(struct ab_store *s);
  * never a lost job (see store.c).  Never for connections that write events
  * or jobs.  Also checkpoints as rarely as ab_store_set_bulk.  0 or -1. */
 int ab_store_set_relaxed(struct ab_store *s);
+/* Make every commit of this connection durable now (fdatasync of the
+ * write-ahead log), for a relaxed connection whose commits were not:
+ * 0, or -1 with the error set. */
+int ab_store_sync(struct ab_store *s);
 /* Is a batch open?  fail_batch: roll an open batch back with msg as the
  * error (its commit then returns -1); for modules that write their own
  * tables inside a batch (noise.c). */
