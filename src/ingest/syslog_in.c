@@ -15,8 +15,10 @@
  * lines that go somewhere to the syslog journal (spool.c: one fdatasync per
  * batch; the spool's mover thread ingests them into the store behind us;
  * lines that go nowhere are counted as unrouted, never written), at the
- * end of the first round that drained the input, or when it is full
- * (BATCH_MAX_EVENTS / BATCH_MAX_BYTES) or BATCH_MAX_MS old; while the
+ * end of the first round that drained the input (but no sooner than
+ * COMMIT_GAP_MS after the last hand-over: a steady stream makes one fsync
+ * per gap, not one per read), or when it is full (BATCH_MAX_EVENTS /
+ * BATCH_MAX_BYTES) or BATCH_MAX_MS old; while the
  * committer works, the listener fills the other batch (so a batch spans
  * several rounds under a flood, and commits overlap with parsing).  Only
  * when its append returned are the lines counted as received (by the
@@ -102,6 +104,9 @@
                                         below AB_SPOOL_QUEUE, which one append may take */
 #define BATCH_REC_KEEP (1u << 20)    /* buffer kept between batches up to this size */
 #define BATCH_MAX_MS 200             /* a batch waits at most this long for more lines */
+#define COMMIT_GAP_MS 3              /* a drained batch waits for more lines this long after
+					the last hand-over (a steady stream: one fsync per gap,
+					not one per read; a lone line goes at once) */
 #define RETRY_MS 500
 #define STOP_DRAIN_MS 5000           /* at stop, journal lines moved into the store for up to */
 #define HW_CHECK_MS 100
@@ -205,6 +210,7 @@ struct ab_syslog_in {
 		unrouted, conn_refused_src, silent_closed;
 	uint64_t udp_dropped_logged;
 	uint64_t gen_next;            /* the next batch's gen */
+	int64_t handed_ms;            /* monotonic: the last hand-over to the committer */
 	uint64_t done_gen;            /* every batch up to this gen is durable */
 	/* per-message context while feeding a connection */
 	struct lsn *cur_l;
@@ -796,11 +802,14 @@ static void flush(struct ab_syslog_in *in, bool wait)
 	reap(in);
 	if (b->n == 0)
 		return;
+	if (!wait && ab_mono_ms() - in->handed_ms < COMMIT_GAP_MS)
+		return;   /* the run loop wakes at the end of the gap */
 	if (in->sent) {
 		if (!wait)
 			return;
 		wait_committer(in);
 	}
+	in->handed_ms = ab_mono_ms();
 	in->cur = b == &in->bt[0] ? &in->bt[1] : &in->bt[0];
 	in->cur->gen = in->gen_next++;
 	pthread_mutex_lock(&in->cmu);
@@ -1460,6 +1469,10 @@ static void *run(void *arg)
 		timeout = more ? 0 : in->paused ? HW_CHECK_MS : 1000;
 		if (!more && in->cur->n && !in->sent) {   /* a batch waits: BATCH_MAX_MS */
 			int64_t left = BATCH_MAX_MS - (ab_mono_ms() - in->cur->t0);
+			int64_t gap = COMMIT_GAP_MS - (ab_mono_ms() - in->handed_ms);
+
+			if (gap > 0 && gap < left)
+				left = gap;   /* drained, held for the gap: woken at its end */
 			timeout = left > 0 ? (int)left : 0;
 		}
 		n = epoll_wait(in->ep, evs, 64, timeout);
