@@ -49,7 +49,10 @@ rules = (
   { name = "ops"; events = ["ops.*"]; channels = ["hook"]; }
 );
 default = ["ops"];
-http = { listen = "127.0.0.1:$PORT";
+# five browser contexts (users) from one address at once, each with its
+# keep-alive connections and a live event stream: more than the default 16
+# per address when ASan slows the daemon (ERR_CONNECTION_RESET at the limit)
+http = { listen = "127.0.0.1:$PORT"; max_connections_per_ip = 64;
          console = { proxy_header = "X-Remote-User"; proxies = ["127.0.0.2/32"]; }; };
 CONF
 
