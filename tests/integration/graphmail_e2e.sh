@@ -56,12 +56,8 @@ ${3:-}
 CONF
 }
 send() { printf '%s' "$1" | "$AB" -c "$T/secret.conf" send - > /dev/null 2>&1; }
-sent() { python3 - "$T/g.jsonl" "$@" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])] if len(sys.argv) > 1 else []
-kind = sys.argv[2]
-print(sum(1 for r in rows if r["kind"] == kind and (len(sys.argv) < 4 or r["status"] == int(sys.argv[3]))))
-PY
+sent() {  # sent KIND [STATUS]: how many requests of that kind (and status)
+	ab_records "$T/g.jsonl" kind="$1" ${2:+"status=$2"}
 }
 mail() {  # mail SUBJECT-PART FIELD: a field of the accepted sendMail with that subject
 	python3 - "$T/g.jsonl" "$1" "$2" <<'PY'

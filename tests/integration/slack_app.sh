@@ -44,15 +44,8 @@ CONF
 }
 send() { printf '%s' "$1" | "$AB" -c "$T/app.conf" send - > /dev/null 2>&1; }
 calls() {  # calls METHOD [ok|error]: how many
-	python3 - "$T/s.jsonl" "$1" "${2:-ok}" <<'PY'
-import json, sys
-n = 0
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    if r["method"] == sys.argv[2] and (r["ok"] if sys.argv[3] == "ok" else r["error"] == sys.argv[3]):
-        n += 1
-print(n)
-PY
+	if [ "${2:-ok}" = ok ]; then ab_records "$T/s.jsonl" method="$1" ok=true
+	else ab_records "$T/s.jsonl" method="$1" error="$2"; fi
 }
 state() { curl -s "http://127.0.0.1:$SP/_state"; }
 msgfield() {  # msgfield EXPR: a Python expression over the one message m in C0SEC

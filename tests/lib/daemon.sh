@@ -23,6 +23,12 @@
 #                              log $T/VAR.log, port file $T/VAR.port), wait
 #                              for it (bounded) and set VAR to its port;
 #                              bails out if it does not start
+#   ab_records FILE [FIELD=VALUE...]
+#                              how many lines of FILE, a record of JSON
+#                              lines (sink.py's, a stand-in's), have every
+#                              FIELD at VALUE (a string as it is, anything
+#                              else as JSON: 202, true, null); a missing
+#                              FILE prints no number and fails
 #   ab_start_daemon CONF [ARGS...]
 #                              start "$ABD" -f -c CONF ARGS, stdout and
 #                              stderr appended to $AB_DLOG (default
@@ -124,6 +130,17 @@ ab_sink() {
 	wait_for 20 test -s "$T/$var.port" ||
 		bail "sink $var did not start: $(tail -3 "$T/$var.log" 2>/dev/null)"
 	printf -v "$var" '%s' "$(cat "$T/$var.port")"
+}
+
+ab_records() {
+	python3 - "$@" <<'PY'
+import json, sys
+def text(v):
+    return v if isinstance(v, str) else json.dumps(v)
+want = [a.split("=", 1) for a in sys.argv[2:]]
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print(sum(1 for r in rows if all(text(r.get(k)) == v for k, v in want)))
+PY
 }
 
 ab_daemon_started() {

@@ -41,21 +41,19 @@ Usage: graph_standin.py --port-file F --record F --control F --tenant T
        --client-id C --mailbox M [--secret S] [--cert PEM]
 Stops on SIGTERM or SIGINT.
 """
-import argparse
 import base64
 import binascii
 import email
 import email.policy
 import hashlib
 import json
-import os
 import secrets
-import signal
 import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import standin  # noqa: E402  (tests/lib/standin.py, next to this script)
 
 MAX_BODY = 8 * 1024 * 1024
 SCOPE = "https://graph.microsoft.com/.default"
@@ -66,77 +64,24 @@ def b64url_decode(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-class State:
+class State(standin.State):
+    once_key = "revoke"
+
     def __init__(self, a):
+        super().__init__(a.record, a.control)
         self.a = a
-        self.lock = threading.Lock()
         self.tokens = {}           # token -> expiry (Unix time)
-        self.revoked_for = None    # control text whose revoke was applied
-        self.counts = {}
-        self.last_text = None
         self.cert = None
         if a.cert:
             from cryptography import x509
             with open(a.cert, "rb") as f:
                 self.cert = x509.load_pem_x509_certificate(f.read())
 
-    def control(self):
-        try:
-            with open(self.a.control, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, TypeError):
-            text = ""
-        with self.lock:
-            if text != self.last_text:
-                self.last_text = text
-                self.counts = {}
-            try:
-                ctl = json.loads(text) if text.strip() else {}
-            except ValueError:
-                ctl = {}
-            if ctl.get("revoke") and self.revoked_for != text:
-                self.revoked_for = text
-                self.tokens = {}
-            return ctl
-
-    def take(self, ctl, key):
-        """The failure configured for key, counted; None when used up."""
-        f = ctl.get(key)
-        if not f:
-            return None
-        with self.lock:
-            n = self.counts.get(key, 0)
-            if f.get("count") is not None and n >= int(f["count"]):
-                return None
-            self.counts[key] = n + 1
-        return f
-
-    def log(self, entry):
-        if not self.a.record:
-            return
-        with self.lock:
-            with open(self.a.record, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry, sort_keys=True) + "\n")
+    def once(self):                # revoke: every token issued so far is refused
+        self.tokens = {}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def answer(self, status, obj=None, headers=None):
-        body = b"" if obj is None else json.dumps(obj).encode()
-        self.send_response(status)
-        if obj is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        return status
-
+class Handler(standin.Handler):
     def do_POST(self):
         st = self.server.state
         n = int(self.headers.get("Content-Length") or 0)
@@ -300,27 +245,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--record")
-    ap.add_argument("--control")
+    ap = standin.arguments(__doc__)
     ap.add_argument("--tenant", required=True)
     ap.add_argument("--client-id", required=True)
     ap.add_argument("--mailbox", required=True)
     ap.add_argument("--secret")
     ap.add_argument("--cert")
-    a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.state = State(a)
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.replace(tmp, a.port_file)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
-    signal.signal(signal.SIGINT, lambda *_: threading.Thread(target=srv.shutdown).start())
-    srv.serve_forever()
-    return 0
+    return standin.run(ap, State, Handler)
 
 
 if __name__ == "__main__":

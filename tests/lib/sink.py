@@ -31,72 +31,38 @@ Port 0 (the default) picks a free port; it is written to --port-file
 import argparse
 import base64
 import ipaddress
-import json
-import os
-import signal
 import socket
 import ssl
 import struct
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import standin  # noqa: E402  (tests/lib/standin.py, next to this script)
 
 MAX_BODY = 16 * 1024 * 1024
 
 
-class State:
-    def __init__(self, record, control):
-        self.record = record
-        self.control = control
-        self.lock = threading.Lock()
-        self.last_text = None
-        self.used = 0
-
+class State(standin.State):
     def next_action(self):
         """The control settings for this request, or {} for the default."""
-        if not self.control:
+        if not self.control_path:
             return {}
-        try:
-            with open(self.control, encoding="utf-8") as f:
-                text = f.read()
-        except OSError:
-            text = ""
+        text = standin.read_text(self.control_path)
         with self.lock:
-            if text != self.last_text:
-                self.last_text = text
-                self.used = 0
-            if not text.strip():
-                return {}
             try:
-                ctl = json.loads(text)
+                ctl = self.settings(text)
             except ValueError as e:
                 sys.stderr.write("sink: bad control file: %s\n" % e)
                 return {"mode": "status", "status": 599, "body": "bad control file"}
-            count = ctl.get("count")
-            if count is not None and self.used >= int(count):
-                return {}
             until = ctl.get("until")
             if until is not None and time.time() >= float(until):
                 return {}
-            self.used += 1
-            return ctl
-
-    def log(self, entry):
-        if not self.record:
-            return
-        line = json.dumps(entry, sort_keys=True) + "\n"
-        with self.lock:
-            with open(self.record, "a", encoding="utf-8") as f:
-                f.write(line)
+            return ctl if self.count("answer", ctl.get("count")) else {}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(standin.Handler):
     server_version = "alertbridge-sink/1"
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
 
     def setup(self):
         super().setup()
@@ -185,13 +151,7 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _safe
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # the default backlog (5) drops SYNs of a burst of parallel clients and
-    # their retransmission arrives a second later: keep the arrival times true
-    request_queue_size = 128
-    allow_reuse_address = True
-
+class Server(standin.Server):
     def handle_error(self, request, client_address):  # quiet on client aborts
         pass
 
@@ -221,24 +181,7 @@ def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-
-    def stop(signum, frame):
-        threading.Thread(target=srv.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    port = srv.server_address[1]
-    if a.port_file:
-        tmp = a.port_file + ".tmp"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, a.port_file)
-    try:
-        srv.serve_forever(poll_interval=0.1)
-    finally:
-        srv.server_close()
-    return 0
+    return standin.serve(srv, a.port_file)
 
 
 if __name__ == "__main__":

@@ -31,63 +31,28 @@ ok, error, channel, ts, thread_ts, text and the attachments' colors.
 Usage: slack_standin.py --port-file F --record F --control F --token T
        --channels security=C0SEC,... --users a@b.c=U0ABC,...
 """
-import argparse
 import json
-import os
-import signal
 import sys
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import standin  # noqa: E402  (tests/lib/standin.py, next to this script)
 
 
-class State:
+class State(standin.State):
+    once_key = "forget"
+
     def __init__(self, a):
+        super().__init__(a.record, a.control)
         self.a = a
-        self.lock = threading.Lock()
         self.channels = dict(kv.split("=", 1) for kv in a.channels.split(",") if kv)
         self.users = dict(kv.split("=", 1) for kv in a.users.split(",") if kv)
         self.messages = {}          # channel id -> {ts: message}
         self.seq = 0
-        self.last_text = None
-        self.counts = {}
-        self.forgot_for = None
 
-    def control(self):
-        try:
-            with open(self.a.control, encoding="utf-8") as f:
-                text = f.read()
-        except (OSError, TypeError):
-            text = ""
-        with self.lock:
-            if text != self.last_text:
-                self.last_text = text
-                self.counts = {}
-            try:
-                ctl = json.loads(text) if text.strip() else {}
-            except ValueError:
-                ctl = {}
-            if ctl.get("forget") and self.forgot_for != text:
-                self.forgot_for = text
-                self.messages = {}
-            return ctl
-
-    def take(self, ctl, key, method):
-        f = ctl.get(key)
-        if not f or (f.get("method") and f["method"] != method):
-            return None
-        with self.lock:
-            n = self.counts.get(key, 0)
-            if f.get("count") is not None and n >= int(f["count"]):
-                return None
-            self.counts[key] = n + 1
-        return f
-
-    def log(self, entry):
-        with self.lock:
-            with open(self.a.record, "a", encoding="utf-8") as f:
-                f.write(json.dumps(entry, sort_keys=True) + "\n")
+    def once(self):                 # forget: every message so far is gone
+        self.messages = {}
 
 
 def block_error(blocks):
@@ -108,29 +73,14 @@ def block_error(blocks):
     return None
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def reply(self, status, obj, headers=None):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
+class Handler(standin.Handler):
     def do_GET(self):
         st = self.server.state
         if self.path == "/_state":
             with st.lock:
-                self.reply(200, st.messages)
+                self.answer(200, st.messages)
         else:
-            self.reply(404, {"ok": False, "error": "unknown_method"})
+            self.answer(404, {"ok": False, "error": "unknown_method"})
 
     def do_POST(self):
         st = self.server.state
@@ -223,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.done(st, method, res, args)
 
     def done(self, st, method, res, args, status=200, headers=None):
-        self.reply(status, res, headers)
+        self.answer(status, res, headers)
         atts = args.get("attachments") if isinstance(args, dict) else None
         st.log({"time": time.time(), "method": method, "status": status,
                 "ok": res.get("ok"), "error": res.get("error", ""),
@@ -234,25 +184,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--port-file", required=True)
-    ap.add_argument("--record", required=True)
-    ap.add_argument("--control")
+    ap = standin.arguments(__doc__, record_required=True)
     ap.add_argument("--token", required=True)
     ap.add_argument("--channels", default="")
     ap.add_argument("--users", default="")
-    a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    srv.state = State(a)
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.replace(tmp, a.port_file)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=srv.shutdown).start())
-    signal.signal(signal.SIGINT, lambda *_: threading.Thread(target=srv.shutdown).start())
-    srv.serve_forever()
-    return 0
+    return standin.run(ap, State, Handler)
 
 
 if __name__ == "__main__":
