@@ -16,10 +16,13 @@
  * takes a reference on the current runtime snapshot, calls the channel's
  * plugin for each and records the outcomes.  The jobs of channels whose
  * plugin splits send() into http_prepare and http_result (ABI 1.3: the
- * HTTP channels) go out HTTP_AT_ONCE at a time concurrently: each plugin
- * prepares its request, ab_http_do_many performs them on the worker's
- * curl multi handle (connections kept alive, HTTP_AT_ONCE in flight to
- * one host at most) and each plugin turns its answer into the result; the
+ * HTTP channels) go out concurrently in a sliding window: each plugin
+ * prepares its request when a place is free, ab_http_stream performs them
+ * on the worker's curl multi handle (connections kept alive,
+ * HTTP_IN_FLIGHT in flight to one host at most), each plugin turns its
+ * answer into the result as it arrives, and the results are recorded in
+ * small batches while the network works (so a kill -9 re-sends what was
+ * in flight and the last few answers, not a batch already answered); the
  * other jobs call send() one after the other.  Rate limits, results,
  * backoff, dead letters, logs and health are the same either way.  Claims
  * and outcomes go in
@@ -75,9 +78,7 @@ static AB_METRIC_HISTOGRAM(m_delivery_seconds, "alertbridge_delivery_duration_se
 	ab_metric_latency_bounds);
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
-#define HTTP_AT_ONCE 8        /* split jobs sent at once, and in flight to one host: a
-				 kill -9 re-sends at most this many answered requests
-				 per worker (their outcomes were not recorded yet) */
+#define HTTP_IN_FLIGHT 16     /* split jobs' requests in flight to one host per worker */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
 #define SEND_REQUESTS_MAX 4   /* requests one send may make (graphmail: token, 401, token, mail) */
@@ -455,6 +456,10 @@ static void attempt(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 	conclude(d, st, rt, job, &res, ab_mono_ms() - t0, o);
 }
 
+static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
+	struct outcome *o, size_t n);
+static bool stopping(struct ab_dispatcher *d);
+
 /* Does the job's channel split send() (ABI 1.3), so that it can go out
  * with others at once? */
 static bool http_split(struct ab_runtime *rt, const struct ab_job *job)
@@ -464,63 +469,115 @@ static bool http_split(struct ab_runtime *rt, const struct ab_job *job)
 	return ch && ab_plugin_http_split(ch->plugin.api);
 }
 
-/* Jobs jobs[from..n-1] not done yet whose channels split send(), at most
- * HTTP_AT_ONCE of them: their requests prepared by the plugins, performed
- * at once (ab_http_do_many, HTTP_AT_ONCE in flight to one host at most),
- * each answer turned into its result by its plugin. */
-static void attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
-	struct ab_job *jobs, struct outcome *o, int from, int n)
-{
-	struct ab_http_request reqs[HTTP_AT_ONCE];
-	struct ab_http_response resps[HTTP_AT_ONCE];
-	struct ab_channel_rt *chs[HTTP_AT_ONCE];
-	void *states[HTTP_AT_ONCE];
-	int64_t t_prep[HTTP_AT_ONCE];
-	int idx[HTTP_AT_ONCE];
-	int k = 0;
+/* The split jobs of one claimed batch on their way (attempt_http). */
+struct http_round {
+	struct ab_dispatcher *d;
+	struct ab_store *st;
+	struct ab_runtime *rt;
+	struct ab_job *jobs;
+	struct outcome *o;
+	int next, n;                /* the next job to look at, the batch's size */
+	bool refused;               /* the store refused a record: send no more */
+	struct ab_http_request reqs[DISPATCH_BATCH];
+	struct ab_http_response resps[DISPATCH_BATCH];
+	struct ab_channel_rt *chs[DISPATCH_BATCH];
+	void *states[DISPATCH_BATCH];
+	int64_t t_prep[DISPATCH_BATCH];
+	int idx[DISPATCH_BATCH];
+};
 
-	for (int i = from; i < n && k < HTTP_AT_ONCE; i++) {
+/* ab_http_feed.more: the next split job not done yet, its request prepared
+ * by its plugin into reqs[k] (1), or 0 when there is none (or the store
+ * refuses records, or the worker stops).  Jobs held, over their rate or
+ * refused before a request are concluded on the way. */
+static size_t round_more(void *ctx, size_t k)
+{
+	struct http_round *r = ctx;
+
+	while (r->next < r->n && !r->refused && !stopping(r->d)) {
+		int i = r->next++;
+		struct ab_job *job = &r->jobs[i];
 		struct ab_channel_rt *ch;
 		struct ab_result res;
 		struct ab_message msg;
 		json_t *payload;
 		int64_t t0;
-		int r;
+		int b;
 
-		if (o[i].done || !http_split(rt, &jobs[i]))
+		if (r->o[i].done || !http_split(r->rt, job))
 			continue;
 		t0 = ab_mono_ms();
-		ch = ab_runtime_channel(rt, jobs[i].channel);
-		r = begin(d, st, rt, &jobs[i], ch, &msg, &payload, &res, &o[i]);
-		if (r == 1)
+		ch = ab_runtime_channel(r->rt, job->channel);
+		b = begin(r->d, r->st, r->rt, job, ch, &msg, &payload, &res, &r->o[i]);
+		if (b == 1)
 			continue;
-		memset(&reqs[k], 0, sizeof reqs[k]);
-		states[k] = NULL;
-		if (r == 0 && ch->plugin.api->http_prepare(ch->inst, &msg, &reqs[k], &states[k],
-					&res) == 1) {
+		memset(&r->reqs[k], 0, sizeof r->reqs[k]);
+		r->states[k] = NULL;
+		if (b == 0 && ch->plugin.api->http_prepare(ch->inst, &msg, &r->reqs[k],
+					&r->states[k], &res) == 1) {
 			json_decref(payload);
-			chs[k] = ch;
-			idx[k] = i;
-			t_prep[k] = ab_mono_ms() - t0;
-			k++;
-			continue;
+			r->chs[k] = ch;
+			r->idx[k] = i;
+			r->t_prep[k] = ab_mono_ms() - t0;
+			return 1;
 		}
 		json_decref(payload);
-		conclude(d, st, rt, &jobs[i], &res, ab_mono_ms() - t0, &o[i]);
+		conclude(r->d, r->st, r->rt, job, &res, ab_mono_ms() - t0, &r->o[i]);
 	}
-	if (k == 0)
-		return;
-	ab_http_do_many(reqs, resps, (size_t)k, HTTP_AT_ONCE);
-	for (int j = 0; j < k; j++) {
-		struct ab_result res;
+	return 0;
+}
 
-		memset(&res, 0, sizeof res);
-		ab_result_set(&res, AB_RETRY, 0, "plugin returned no result");
-		chs[j]->plugin.api->http_result(chs[j]->inst, states[j], &resps[j], &res);
-		ab_http_free(&resps[j]);
-		conclude(d, st, rt, &jobs[idx[j]], &res, t_prep[j] + resps[j].latency_ms,
-			&o[idx[j]]);
+/* ab_http_feed.done: request k's answer, turned into its job's result by
+ * its plugin. */
+static void round_done(void *ctx, size_t k)
+{
+	struct http_round *r = ctx;
+	struct ab_result res;
+	int i = r->idx[k];
+
+	memset(&res, 0, sizeof res);
+	ab_result_set(&res, AB_RETRY, 0, "plugin returned no result");
+	r->chs[k]->plugin.api->http_result(r->chs[k]->inst, r->states[k], &r->resps[k], &res);
+	ab_http_free(&r->resps[k]);
+	conclude(r->d, r->st, r->rt, &r->jobs[i], &res, r->t_prep[k] + r->resps[k].latency_ms,
+		&r->o[i]);
+}
+
+/* ab_http_feed.settle: the answers so far recorded in one relaxed commit
+ * while the network works, so that a crash re-sends only what was in
+ * flight and the last few answers, not a whole batch already answered. */
+static void round_settle(void *ctx)
+{
+	struct http_round *r = ctx;
+
+	if (record(r->st, r->rt, r->jobs, r->o, (size_t)r->n) < 0)
+		r->refused = true;
+}
+
+/* Jobs jobs[from..n-1] not done yet whose channels split send() (ABI
+ * 1.3): each request prepared by its plugin just before a place is free,
+ * HTTP_IN_FLIGHT in flight to one host at most (ab_http_stream, a sliding
+ * window), each answer turned into its result as it arrives and the
+ * results recorded in small batches meanwhile.  Returns -1 when the store
+ * refused to record them (no more sends: persist() waits), else 0. */
+static int attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
+	struct ab_job *jobs, struct outcome *o, int from, int n)
+{
+	struct http_round *r = calloc(1, sizeof *r);
+	struct ab_http_feed feed = { round_more, round_done, round_settle, NULL };
+	int rc;
+
+	if (!r) {
+		ab_log(AB_LOG_ERR, "dispatcher: out of memory");
+		return -1;
 	}
+	*r = (struct http_round){ .d = d, .st = st, .rt = rt, .jobs = jobs, .o = o, .next = from,
+		.n = n };
+	feed.ctx = r;
+	ab_http_stream(r->reqs, r->resps, 0, DISPATCH_BATCH, HTTP_IN_FLIGHT, &feed);
+	rc = r->refused ? -1 : 0;
+	free(r);
+	return rc;
 }
 
 /* Record the outcomes attempted and not recorded yet among jobs[0..n-1] in
@@ -677,8 +734,8 @@ static bool record_due(struct ab_dispatcher *d, struct ab_runtime *rt, const str
 }
 
 /* Attempt each of the claimed jobs[0..n-1]: the jobs of channels that
- * split send() (ABI 1.3) HTTP_AT_ONCE at a time concurrently, the others
- * in turn; record the outcomes after each concurrent round, every
+ * split send() (ABI 1.3) concurrently (attempt_http, which records as the
+ * answers come), the others in turn; record the outcomes every
  * FINISH_MAX_MS and at the end.  On stop, the jobs not
  * attempted yet go back to the queue untouched.  Frees the jobs. */
 static void run_claimed(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
@@ -699,14 +756,12 @@ static void run_claimed(struct ab_dispatcher *d, struct ab_store *st, struct ab_
 		if (stopping(d))
 			break;
 		if (http_split(rt, &jobs[i])) {
-			attempt_http(d, st, rt, jobs, o, i, n);
-			/* Said at once: a crash now re-sends only what is in flight,
-			 * not a round already answered (one relaxed commit a round). */
-			if (i + 1 < n) {
-				if (record(st, rt, jobs, o, (size_t)n) < 0)
-					break;
-				t0 = ab_mono_ms();
-			}
+			/* every split job of the batch; their results are recorded
+			 * as they come (a crash re-sends what was in flight and the
+			 * last few answers, no more) */
+			if (attempt_http(d, st, rt, jobs, o, i, n) < 0)
+				break;
+			t0 = ab_mono_ms();
 		} else {
 			attempt(d, st, rt, &jobs[i], &o[i]);
 		}

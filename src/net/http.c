@@ -21,12 +21,16 @@
  * ab_http_do_many() runs many such requests at once on that multi handle,
  * at most max_per_host in flight to one host:port (admitted oldest first),
  * each response filled exactly as ab_http_do fills it; one request's
- * failure is its own.  ab_http_do() is the same path with one request.
+ * failure is its own.  ab_http_stream() is the same with a feed: more
+ * requests taken as places free up (a sliding window), each answer
+ * handed over as it ends, and a settle call while the network works (so
+ * the caller records outcomes in batches without waiting for the slowest
+ * request).  ab_http_do() is the same path with one request.
  * Outcome: 2xx OK; 429, 5xx, transport errors and timeouts RETRY; 3xx
  * ("redirect to ... refused"), other 4xx, SSRF refusals, bad URLs and
  * http:// without allow_http PERMANENT.
  *
- * Public: ab_http_global_init, ab_http_do, ab_http_do_many, ab_http_free, ab_http_host_do,
+ * Public: ab_http_global_init, ab_http_do, ab_http_do_many, ab_http_stream, ab_http_free, ab_http_host_do,
  * ab_http_host_free, ab_http_thread_cleanup, ab_http_check_url, ab_smtp_check_url,
  * ab_http_parse_retry_after.
  * Diagnostics: resp->error, e.g. "POST <redacted URL>: HTTP 404: no_service"
@@ -67,6 +71,7 @@
 #define POOL_MAX 64             /* idle easy handles kept per thread */
 #define MAXCONNECTS_MIN 64      /* idle connections kept per thread, at least */
 #define POLL_MS 1000            /* longest wait in one curl_multi_poll */
+#define SETTLE_MAX 8            /* ab_http_stream: answers settled at least this often */
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static int global_rc = -1;
@@ -769,32 +774,95 @@ done:
 	x->state = X_DONE;
 }
 
-/* Run the checked requests xs[0..n-1] on the thread's multi handle, at
- * most bound at a time to one host, in order; every one ends done. */
-static void run(struct thread_state *ts, struct xfer *xs, size_t n, unsigned bound)
+int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
 {
-	size_t left = 0, next = 0;
+	return ab_http_stream(req, resp, 1, 1, 1, NULL) == 1 ? 0 : -1;
+}
+
+/* xs[i] was checked: give it its host group (the first request of the call
+ * to the same host:port, whose busy counts what is in flight there). */
+static void xfer_group(struct xfer *xs, size_t i)
+{
+	xs[i].group = i;
+	for (size_t j = 0; j < i; j++)
+		if (xs[j].host[0] && strcmp(xs[j].host, xs[i].host) == 0) {
+			xs[i].group = xs[j].group;
+			return;
+		}
+}
+
+/* Check and group the requests [from, to); those refused end at once. */
+static size_t xfer_add(struct thread_state *ts, struct xfer *xs,
+	const struct ab_http_request *reqs, struct ab_http_response *resps, size_t from,
+	size_t to)
+{
+	size_t pending = 0;
+
+	for (size_t i = from; i < to; i++) {
+		if (xfer_check(&xs[i], &reqs[i], &resps[i]) != 0)
+			continue;
+		if (!ts) {
+			resps[i].outcome = AB_RETRY;
+			set_error(&resps[i], reqs[i].url, xs[i].prefix, "cannot initialise libcurl");
+			xs[i].state = X_DONE;
+			continue;
+		}
+		xfer_group(xs, i);
+		pending++;
+	}
+	return pending;
+}
+
+static void feed_done(const struct ab_http_feed *f, size_t i, size_t *unsettled)
+{
+	if (f && f->done)
+		f->done(f->ctx, i);
+	++*unsettled;
+}
+
+static void feed_settle(const struct ab_http_feed *f, size_t *unsettled)
+{
+	if (*unsettled && f && f->settle)
+		f->settle(f->ctx);
+	*unsettled = 0;
+}
+
+int ab_http_stream(const struct ab_http_request *reqs, struct ab_http_response *resps,
+	size_t n, size_t cap, unsigned bound, const struct ab_http_feed *f)
+{
+	struct thread_state *ts = cap ? thread_state() : NULL;
+	struct xfer *xs = cap ? calloc(cap, sizeof *xs) : NULL;
+	size_t left, next = 0, unsettled = 0, ok = 0;
 	long want;
 
-	for (size_t i = 0; i < n; i++) {
-		if (xs[i].state != X_PENDING)
-			continue;
-		left++;
-		xs[i].group = i;
-		for (size_t j = 0; j < i; j++)
-			if (xs[j].state == X_PENDING && strcmp(xs[j].host, xs[i].host) == 0) {
-				xs[i].group = xs[j].group;
-				break;
+	if (n > cap)
+		n = cap;
+	if (!bound)
+		bound = AB_HTTP_DEFAULT_PER_HOST;
+	if (!xs) {   /* out of memory: every request ends at once */
+		for (size_t i = 0; i < n; i++) {
+			struct xfer tmp;
+			if (xfer_check(&tmp, &reqs[i], &resps[i]) == 0) {
+				resps[i].outcome = AB_RETRY;
+				set_error(&resps[i], reqs[i].url, tmp.prefix, "out of memory");
 			}
+			feed_done(f, i, &unsettled);
+		}
+		feed_settle(f, &unsettled);
+		goto count;
 	}
+	left = xfer_add(ts, xs, reqs, resps, 0, n);
+	for (size_t i = 0; i < n; i++)
+		if (xs[i].state == X_DONE)
+			feed_done(f, i, &unsettled);
 	/* keep at least one idle connection per request that may run at once */
-	want = (long)(bound < n ? bound : n) * 2;
-	if (want > ts->maxconnects &&
+	want = (long)(bound < cap ? bound : cap) * 2;
+	if (ts && want > ts->maxconnects &&
 	    curl_multi_setopt(ts->multi, CURLMOPT_MAXCONNECTS, want) == CURLM_OK)
 		ts->maxconnects = want;
-	while (left > 0) {
+	for (;;) {
 		struct CURLMsg *msg;
-		bool ended = false;
+		bool ended = false, waiting = false;
 		int running = 0, q;
 		CURLMcode mc;
 
@@ -803,12 +871,32 @@ static void run(struct thread_state *ts, struct xfer *xs, size_t n, unsigned bou
 			next++;
 		for (size_t i = next; i < n; i++) {
 			struct xfer *g = &xs[xs[i].group];
-			if (xs[i].state != X_PENDING || g->busy >= bound)
+			if (xs[i].state != X_PENDING)
 				continue;
-			if (xfer_start(ts, &xs[i]) == 0)
+			if (g->busy >= bound) {
+				waiting = true;
+				continue;
+			}
+			if (xfer_start(ts, &xs[i]) == 0) {
 				g->busy++;
-			else
+			} else {
 				left--;
+				feed_done(f, i, &unsettled);
+			}
+		}
+		/* none waits for a place: the caller may have more */
+		if (!waiting && n < cap && f && f->more) {
+			size_t k = f->more(f->ctx, n), from = n;
+			if (k > cap - n)
+				k = cap - n;
+			if (k > 0) {
+				n += k;
+				left += xfer_add(ts, xs, reqs, resps, from, n);
+				for (size_t i = from; i < n; i++)
+					if (xs[i].state == X_DONE)
+						feed_done(f, i, &unsettled);
+				continue;   /* start them */
+			}
 		}
 		if (left == 0)
 			break;
@@ -825,6 +913,7 @@ static void run(struct thread_state *ts, struct xfer *xs, size_t n, unsigned bou
 			xs[x->group].busy--;
 			left--;
 			ended = true;
+			feed_done(f, (size_t)(x - xs), &unsettled);
 		}
 		if (mc != CURLM_OK) {
 			/* libcurl itself failed (out of memory): end every running one */
@@ -833,53 +922,32 @@ static void run(struct thread_state *ts, struct xfer *xs, size_t n, unsigned bou
 					xfer_end(ts, &xs[i], CURLE_OUT_OF_MEMORY);
 					xs[xs[i].group].busy--;
 					left--;
+					feed_done(f, i, &unsettled);
 				}
 			continue;
 		}
-		if (!ended && left > 0)
-			curl_multi_poll(ts->multi, NULL, 0, POLL_MS, NULL);
-	}
-}
-
-int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
-{
-	struct thread_state *ts;
-	struct xfer x;
-
-	if (xfer_check(&x, req, resp) != 0)
-		return -1;
-	if (!(ts = thread_state())) {
-		resp->outcome = AB_RETRY;
-		set_error(resp, req->url, x.prefix, "cannot initialise libcurl");
-		return -1;
-	}
-	run(ts, &x, 1, 1);
-	return resp->outcome == AB_OK ? 0 : -1;
-}
-
-int ab_http_do_many(const struct ab_http_request *reqs, struct ab_http_response *resps,
-	size_t n, unsigned max_per_host)
-{
-	struct thread_state *ts = NULL;
-	struct xfer *xs = n ? calloc(n, sizeof *xs) : NULL;
-	size_t ok = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct xfer tmp, *x = xs ? &xs[i] : &tmp;
-		if (xfer_check(x, &reqs[i], &resps[i]) != 0 || (xs && (ts || (ts = thread_state()))))
+		if (ended) {   /* places are free: start the next ones first */
+			if (unsettled >= SETTLE_MAX)
+				feed_settle(f, &unsettled);
 			continue;
-		resps[i].outcome = AB_RETRY;
-		set_error(&resps[i], reqs[i].url, x->prefix, "%s",
-			xs ? "cannot initialise libcurl" : "out of memory");
-		x->state = X_DONE;
+		}
+		/* the network has the requests: settle what ended meanwhile */
+		feed_settle(f, &unsettled);
+		curl_multi_poll(ts->multi, NULL, 0, POLL_MS, NULL);
 	}
-	if (xs && ts)
-		run(ts, xs, n, max_per_host ? max_per_host : AB_HTTP_DEFAULT_PER_HOST);
+	feed_settle(f, &unsettled);
+count:
 	for (size_t i = 0; i < n; i++)
 		if (resps[i].outcome == AB_OK)
 			ok++;
 	free(xs);
 	return (int)ok;
+}
+
+int ab_http_do_many(const struct ab_http_request *reqs, struct ab_http_response *resps,
+	size_t n, unsigned max_per_host)
+{
+	return ab_http_stream(reqs, resps, n, n, max_per_host, NULL);
 }
 
 int ab_http_host_do(const struct ab_host *h, const struct ab_http_request *req,

@@ -42,6 +42,29 @@ int ab_http_do(const struct ab_http_request *req, struct ab_http_response *resp)
 int ab_http_do_many(const struct ab_http_request *reqs, struct ab_http_response *resps,
 	size_t n, unsigned max_per_host);
 
+/* What ab_http_stream tells its caller, and asks it, as it runs (each
+ * member may be NULL):
+ *  - more(ctx, from): requests to add, written into reqs[from..cap-1];
+ *    returns how many (0: none now).  Called whenever no request waits
+ *    for a place, so the caller prepares each one just in time.
+ *  - done(ctx, i): resps[i] is final (once per request, as it ends).
+ *  - settle(ctx): the requests done since the last settle may be
+ *    recorded: called when the call is about to wait for the network, at
+ *    least every few answers, and at the end. */
+struct ab_http_feed {
+	size_t (*more)(void *ctx, size_t from);
+	void (*done)(void *ctx, size_t i);
+	void (*settle)(void *ctx);
+	void *ctx;
+};
+
+/* ab_http_do_many over reqs[0..n-1] and then what feed->more adds, up to
+ * cap requests in all (reqs and resps have room for cap), at most
+ * max_per_host in flight to one host:port.  Returns how many ended AB_OK.
+ * Release each response with ab_http_free. */
+int ab_http_stream(const struct ab_http_request *reqs, struct ab_http_response *resps,
+	size_t n, size_t cap, unsigned max_per_host, const struct ab_http_feed *feed);
+
 /* Free resp->body (safe on a zeroed or already freed response). */
 void ab_http_free(struct ab_http_response *resp);
 

@@ -880,6 +880,101 @@ static void test_many_bound_and_keepalive(void **state)
 	control("", "{\"mode\": \"ok\"}");
 }
 
+/* ab_http_stream as the dispatcher uses it: requests added one at a time
+ * just before a place is free (never more than the bound running when
+ * more() is asked), each answer handed over once as it ends, settled
+ * while the others are still running (not only at the end), a request
+ * refused before it goes out ended at once. */
+#define STREAM_CAP 12
+#define STREAM_BOUND 3
+struct stream_run {
+	struct ab_http_request req[STREAM_CAP];
+	struct ab_http_response resp[STREAM_CAP];
+	const char *url;
+	size_t added, done, done_at_settle, max_running;
+	int ok;
+	unsigned ended[STREAM_CAP];
+	unsigned settles, unsettled;
+	size_t settled_before_last;   /* answers settled when the last was added */
+};
+
+static size_t stream_more(void *ctx, size_t from)
+{
+	static const char *const bad_hdr[] = { "X-B: 2\r\nX-Injected: 1", NULL };
+	struct stream_run *r = ctx;
+
+	assert_int_equal(from, r->added);
+	if (r->added == STREAM_CAP)
+		return 0;
+	if (r->added - r->done > r->max_running)
+		r->max_running = r->added - r->done;
+	req_init(&r->req[from], r->url);
+	if (from == 4)
+		r->req[from].headers = bad_hdr;   /* refused, never sent */
+	if (from == STREAM_CAP - 1)
+		r->settled_before_last = r->done_at_settle;
+	r->added++;
+	return 1;
+}
+
+static void stream_done(void *ctx, size_t i)
+{
+	struct stream_run *r = ctx;
+
+	assert_true(i < r->added);
+	r->ended[i]++;
+	r->done++;
+	r->unsettled++;
+}
+
+static void stream_settle(void *ctx)
+{
+	struct stream_run *r = ctx;
+
+	assert_true(r->unsettled > 0);   /* only called with something to settle */
+	r->settles++;
+	r->unsettled = 0;
+	r->done_at_settle = r->done;
+}
+
+static void *stream_thread(void *arg)
+{
+	struct stream_run *r = arg;
+	struct ab_http_feed feed = { stream_more, stream_done, stream_settle, r };
+
+	r->ok = ab_http_stream(r->req, r->resp, 0, STREAM_CAP, STREAM_BOUND, &feed);
+	return NULL;
+}
+
+static void test_stream_window(void **state)
+{
+	struct stream_run r;
+	size_t before = n_records();
+	pthread_t th;
+
+	(void)state;
+	memset(&r, 0, sizeof r);
+	r.url = T.url;
+	control("", "{\"mode\": \"slow\", \"delay\": 0.1}");
+	assert_int_equal(pthread_create(&th, NULL, stream_thread, &r), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	control("", "{\"mode\": \"ok\"}");
+	assert_int_equal(r.ok, STREAM_CAP - 1);         /* all but the bad one */
+	assert_true(r.max_running <= STREAM_BOUND);     /* prepared just in time */
+	assert_int_equal(r.added, STREAM_CAP);
+	for (size_t i = 0; i < STREAM_CAP; i++) {
+		assert_int_equal(r.ended[i], 1);
+		assert_int_equal(r.resp[i].outcome, i == 4 ? AB_PERMANENT : AB_OK);
+		ab_http_free(&r.resp[i]);
+	}
+	assert_int_equal(r.unsettled, 0);       /* everything settled at the end */
+	assert_true(r.settles >= 3);            /* 11 slow answers, 3 at a time */
+	assert_true(r.settled_before_last > 0); /* a window, not rounds */
+	assert_int_equal(n_records(), before + STREAM_CAP - 1);
+	/* nothing to do at all */
+	assert_int_equal(ab_http_stream(NULL, NULL, 0, 0, 0, NULL), 0);
+}
+
 /* The in-flight bound is per host: two host names of the same sink
  * (127.0.0.1 and localhost) with a bound of 1 get one connection each. */
 static void *two_hosts_thread(void *arg)
@@ -1079,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(test_many_one_fails),
 		cmocka_unit_test(test_many_bound_and_keepalive),
 		cmocka_unit_test(test_many_bound_per_host),
+		cmocka_unit_test(test_stream_window),
 		cmocka_unit_test(test_secret_never_logged),
 		cmocka_unit_test(test_check_url),
 		cmocka_unit_test(test_smtp_check_url),
