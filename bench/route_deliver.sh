@@ -42,7 +42,8 @@
 # capacity; one alert alone p50 <= 2 ms; <= 30 us CPU per alert.
 #
 # Environment: AB_BENCH_ROUNDS (3), AB_BENCH_WORKERS (alertbridge's
-# dispatch.workers, 2), AB_BENCH_PACED_SECONDS (5), AB_BENCH_PACED_RATE
+# dispatch.workers, 2), AB_BENCH_IN_FLIGHT (its dispatch.in_flight; unset:
+# the default, 8), AB_BENCH_PACED_SECONDS (5), AB_BENCH_PACED_RATE
 # (alerts/s of the paced phase for every system instead of half of each
 # one's burst rate), AB_BENCH_SINGLE (30),
 # AB_BENCH_BATCH (alerts per Alertmanager request, 100),
@@ -61,6 +62,7 @@ B=$(cd "${1:-.}" && pwd)
 N=${2:-20000}
 ROUNDS=${AB_BENCH_ROUNDS:-3}
 WORKERS=${AB_BENCH_WORKERS:-2}
+IN_FLIGHT=${AB_BENCH_IN_FLIGHT:-}
 PACED_S=${AB_BENCH_PACED_SECONDS:-5}
 SINGLE=${AB_BENCH_SINGLE:-30}
 BATCH=${AB_BENCH_BATCH:-100}
@@ -109,7 +111,7 @@ reset_sink() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sy
 	"http://127.0.0.1:$SP/ctl/reset" >/dev/null; }
 
 echo "route_deliver: $N alerts, $ROUNDS rounds, $(nproc) cores, load $(load) at start"
-echo "alertbridge: $("$AB" --version 2>/dev/null | head -n 1) dispatch.workers=$WORKERS;" \
+echo "alertbridge: $("$AB" --version 2>/dev/null | head -n 1) dispatch.workers=$WORKERS${IN_FLIGHT:+ in_flight=$IN_FLIGHT};" \
 	"alertmanager: $("$AM" --version 2>&1 | head -n 1 | sed 's/ (.*//')," \
 	"group_by ['...'], group_wait 0s, group_interval $AM_GI"
 
@@ -139,7 +141,7 @@ ab_conf() {  # ab_conf DIR SYSLOG_PORT HTTP_PORT
 state_dir = "$1/state";
 plugin_dir = "$T/plugins";
 log = { level = "notice"; };
-dispatch = { workers = $WORKERS; };
+dispatch = { workers = $WORKERS;${IN_FLIGHT:+ in_flight = $IN_FLIGHT;} };
 channels = ( { name = "sink"; type = "webhook"; url = "http://127.0.0.1:$SP/alertbridge";
   allow_http = true; allow_networks = ["127.0.0.0/8"]; } );
 # CEF severity 7-8 is high, 9-10 critical

@@ -124,6 +124,7 @@ static void h_backoff(struct ab_conf_ctx *c, const config_setting_t *s,
 #define DOFF(m) offsetof(struct ab_dispatch_conf, m)
 static const struct ab_conf_field dispatch_fields[] = {
 	{ "workers", AB_CONF_T_INT, false, ab_conf_h_int, DOFF(workers), 0, 1, 64 },
+	{ "in_flight", AB_CONF_T_INT, false, ab_conf_h_int, DOFF(in_flight), 0, 1, 32 },
 	{ "backoff_base", AB_CONF_T_DURATION, false, h_backoff, DOFF(backoff_base_ms), 0,
 	  1, MS_DAY },
 	{ "backoff_cap", AB_CONF_T_DURATION, false, h_backoff, DOFF(backoff_cap_ms), 0,
@@ -381,6 +382,7 @@ static int set_defaults(struct ab_config *cfg, const char *path)
 	cfg->log_level = AB_LOG_INFO;
 	cfg->log_syslog = false;
 	cfg->dispatch.workers = 2;
+	cfg->dispatch.in_flight = 8;
 	cfg->dispatch.backoff_base_ms = 2 * MS_SEC;
 	cfg->dispatch.backoff_cap_ms = 10 * MS_MIN;
 	cfg->dispatch.max_age_ms = 2 * MS_DAY;

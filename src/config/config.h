@@ -37,6 +37,7 @@
 
 struct ab_dispatch_conf {
 	int workers;              /* default 2 */
+	int in_flight;            /* default 8: HTTP requests in flight per worker and host */
 	int64_t backoff_base_ms;  /* default 2s */
 	int64_t backoff_cap_ms;   /* default 10m */
 	int64_t max_age_ms;       /* default 2d */

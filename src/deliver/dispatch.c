@@ -19,7 +19,7 @@
  * HTTP channels) go out concurrently in a sliding window: each plugin
  * prepares its request when a place is free, ab_http_stream performs them
  * on the worker's curl multi handle (connections kept alive,
- * HTTP_IN_FLIGHT in flight to one host at most), each plugin turns its
+ * dispatch.in_flight to one host at most), each plugin turns its
  * answer into the result as it arrives, and the results are recorded in
  * small batches while the network works (so a kill -9 re-sends what was
  * in flight and the last few answers, not a batch already answered); the
@@ -78,7 +78,6 @@ static AB_METRIC_HISTOGRAM(m_delivery_seconds, "alertbridge_delivery_duration_se
 	ab_metric_latency_bounds);
 
 #define DISPATCH_BATCH 32     /* jobs claimed, and finished, in one transaction */
-#define HTTP_IN_FLIGHT 16     /* split jobs' requests in flight to one host per worker */
 #define FINISH_MAX_MS 200     /* outcomes wait at most this long for their commit */
 #define LEASE_MARGIN_MS 1000  /* slack kept between an attempt's end and a lease's end */
 #define SEND_REQUESTS_MAX 4   /* requests one send may make (graphmail: token, 401, token, mail) */
@@ -556,7 +555,7 @@ static void round_settle(void *ctx)
 
 /* Jobs jobs[from..n-1] not done yet whose channels split send() (ABI
  * 1.3): each request prepared by its plugin just before a place is free,
- * HTTP_IN_FLIGHT in flight to one host at most (ab_http_stream, a sliding
+ * dispatch.in_flight to one host at most (ab_http_stream, a sliding
  * window), each answer turned into its result as it arrives and the
  * results recorded in small batches meanwhile.  Returns -1 when the store
  * refused to record them (no more sends: persist() waits), else 0. */
@@ -574,7 +573,8 @@ static int attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab_
 	*r = (struct http_round){ .d = d, .st = st, .rt = rt, .jobs = jobs, .o = o, .next = from,
 		.n = n };
 	feed.ctx = r;
-	ab_http_stream(r->reqs, r->resps, 0, DISPATCH_BATCH, HTTP_IN_FLIGHT, &feed);
+	ab_http_stream(r->reqs, r->resps, 0, DISPATCH_BATCH, (unsigned)rt->cfg->dispatch.in_flight,
+		&feed);
 	rc = r->refused ? -1 : 0;
 	free(r);
 	return rc;

@@ -212,6 +212,9 @@ static const struct err_case err_cases[] = {
 	{ "workers_too_high",
 	  "\ndispatch = { workers = 65; };\n",
 	  { { 2, "setting 'workers' must be between 1 and 64 (got 65)" } }, 1, NULL },
+	{ "in_flight_too_high",
+	  "dispatch = {\n\tin_flight = 33;\n};\n",
+	  { { 2, "setting 'in_flight' must be between 1 and 32 (got 33)" } }, 1, NULL },
 	{ "bad_duration",
 	  "dispatch = {\n\tbackoff_base = \"5 minutes\";\n};\n",
 	  { { 2, "setting 'backoff_base': bad duration '5 minutes' (use 30s, 5m, 1h, 2d)" } }, 1,
@@ -470,6 +473,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->log_level, AB_LOG_INFO);
 	assert_false(cfg->log_syslog);
 	assert_int_equal(cfg->dispatch.workers, 2);
+	assert_int_equal(cfg->dispatch.in_flight, 8);
 	assert_int_equal(cfg->dispatch.backoff_base_ms, 2000);
 	assert_int_equal(cfg->dispatch.backoff_cap_ms, 600000);
 	assert_int_equal(cfg->dispatch.max_age_ms, 2LL * 86400 * 1000);
@@ -491,7 +495,7 @@ static const char full_conf[] =
 	"user = \"alertbridge\";\n"
 	"pidfile = \"run/ab.pid\";\n"
 	"log = { level = \"debug\"; syslog = true; };\n"
-	"dispatch = { workers = 8; backoff_base = \"500ms\"; backoff_cap = \"1h\";\n"
+	"dispatch = { workers = 8; in_flight = 16; backoff_base = \"500ms\"; backoff_cap = \"1h\";\n"
 	"  max_age = \"1w\"; poll = \"250ms\"; timeout = \"2m\"; };\n"
 	"channels = (\n"
 	"  { name = \"inbox\"; type = \"inbox\"; path = \"inbox.db\"; },\n"
@@ -533,6 +537,7 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg->log_level, AB_LOG_DEBUG);
 	assert_true(cfg->log_syslog);
 	assert_int_equal(cfg->dispatch.workers, 8);
+	assert_int_equal(cfg->dispatch.in_flight, 16);
 	assert_int_equal(cfg->dispatch.backoff_base_ms, 500);
 	assert_int_equal(cfg->dispatch.backoff_cap_ms, 3600000);
 	assert_int_equal(cfg->dispatch.max_age_ms, 7LL * 86400 * 1000);

@@ -629,7 +629,7 @@ static void test_rate_and_health(void **state)
 	"state_dir = \"%s\";\n" \
 	"plugin_dir = \"%s\";\n" \
 	"dispatch = { workers = 2; backoff_base = \"10ms\"; backoff_cap = \"40ms\";\n" \
-	"             max_age = \"1h\"; poll = \"20ms\"; timeout = \"5s\"; };\n" \
+	"             max_age = \"1h\"; poll = \"20ms\"; timeout = \"5s\"; in_flight = 3; };\n" \
 	"channels = (\n" \
 	"  { name = \"web\"; type = \"mocksplit\"; url = \"http://127.0.0.1:%d/hook\";\n" \
 	"    record = \"%s/srec\"; },\n" \
@@ -657,7 +657,7 @@ static int sink_stop(void **state)
 	return 0;
 }
 
-static pid_t sink_start(const char *portf, const char *recf)
+static pid_t sink_start(const char *portf, const char *recf, const char *ctlf)
 {
 	char script[1024];
 	const char *srcdir = getenv("srcdir");
@@ -667,7 +667,7 @@ static pid_t sink_start(const char *portf, const char *recf)
 	pid = fork();
 	if (pid == 0) {
 		execlp("python3", "python3", script, "--port-file", portf, "--record", recf,
-			(char *)NULL);
+			"--control", ctlf, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -715,10 +715,38 @@ static int count_channel(const struct ab_log_entry *e, void *arg)
  * the SSRF guard) is dead-lettered without touching the others, a
  * rate-limited one is deferred, not counted, a result decided in
  * http_prepare (no request) retries as send()'s does. */
+/* How many client ports the sink's record names (its connections). */
+static int distinct_ports(const char *recf)
+{
+	char line[16384];
+	long ports[256];
+	int n = 0;
+	FILE *f = fopen(recf, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f)) {
+		const char *p = strstr(line, "\"client_port\": ");
+		long port;
+		int i;
+
+		if (!p)
+			continue;
+		port = strtol(p + 15, NULL, 10);
+		for (i = 0; i < n && ports[i] != port; i++)
+			;
+		if (i == n && n < 256)
+			ports[n++] = port;
+	}
+	fclose(f);
+	return n;
+}
+
 static void test_http_split(void **state)
 {
 	char text[4096], err[512], *dbpath = tu_path(dir, "split.db");
 	char *portf = tu_path(dir, "sinkport"), *recf = tu_path(dir, "sinkrec");
+	char *ctlf = tu_path(dir, "sinkctl");
 	char libs[1024];
 	const char *chans[] = { "web", "web2", "meta", "local", "plain" };
 	struct by_channel web = { "web", 0, 0, 0 }, web2 = { "web2", 0, 0, 0 };
@@ -728,12 +756,14 @@ static void test_http_split(void **state)
 	struct ab_dispatcher *d;
 	struct ab_runtime *rt;
 	struct ab_store *st;
-	int port;
+	int port, n_ports;
 
 	(void)state;
 	snprintf(libs, sizeof libs, "%s/tests/plugins/.libs", tu_builddir());
 	assert_int_equal(tu_install_plugin(libs, "mocksplit", dir, 0755), 0);
-	sink_pid = sink_start(portf, recf);
+	/* answers take 50 ms, so each worker's window fills up */
+	assert_int_equal(tu_write(ctlf, "{\"mode\": \"slow\", \"delay\": 0.05}"), 0);
+	sink_pid = sink_start(portf, recf, ctlf);
 	assert_true(sink_pid > 0);
 	port = sink_port(portf);
 	if (port <= 0)
@@ -780,11 +810,17 @@ static void test_http_split(void **state)
 	/* each message reached the sink once, on its channel's URL */
 	assert_int_equal(count_lines(recf, "\"path\": \"/hook\""), 40);
 	assert_int_equal(count_lines(recf, "\"path\": \"/hook2\""), 40);
+	/* dispatch.in_flight = 3: each worker kept at most three requests in
+	 * flight to the sink, so at most 2 x 3 connections, and used the window */
+	n_ports = distinct_ports(recf);
+	if (n_ports > 6 || n_ports < 3)
+		fail_msg("%d connections to the sink with 2 workers x in_flight 3", n_ports);
 	ab_store_close(st);
 	ab_runtime_unref(rt);
 	free(dbpath);
 	free(portf);
 	free(recf);
+	free(ctlf);
 }
 
 int main(void)
