@@ -14,7 +14,13 @@
  * MOVE_BATCH events, so its cost is paid behind the sender, not in front.
  *
  * Record: one byte version (1), the routing time (int64, little endian,
- * ms since the epoch), then the event's canonical JSON with its id.  The
+ * ms since the epoch), then the event's canonical JSON with its id.
+ * Hand-over: ab_spool_put also takes the events the records were made
+ * from and keeps up to AB_SPOOL_HANDOFF of them in memory, by record
+ * number; the mover routes those as they are and decodes only the records
+ * it has no event for (after a restart, or when it is that far behind).
+ * The two are the same event: every parsed event's canonical JSON reads
+ * back to the same JSON (fuzz_syslog checks it on every input).  The
  * mover routes again at that time with the configuration it has: the
  * listener's routing only decides whether the line is kept.  "Routes
  * somewhere" means a channel, a matching rule (muted or throttled: noise
@@ -88,8 +94,15 @@ struct ab_spool {
 	_Atomic uint64_t min_free;      /* bytes, from the configuration (0: off) */
 	_Atomic uint64_t room_avail;    /* the last look */
 	_Atomic bool room_low;
+	/* events handed over in memory by ab_spool_put, oldest first (a ring) */
+	pthread_mutex_t hmu;
+	struct handoff {
+		uint64_t seq;           /* its record's */
+		struct ab_event *ev;
+	} ho[AB_SPOOL_HANDOFF];
+	size_t ho_head, ho_n;
 	/* counters */
-	_Atomic uint64_t spooled, stored, corrupt, store_errors, acked_seq;
+	_Atomic uint64_t spooled, stored, handed, corrupt, store_errors, acked_seq;
 };
 
 static struct ab_complaint move_failed = AB_COMPLAINT_INIT;
@@ -132,6 +145,7 @@ int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, int
 		return -1;
 	}
 	pthread_mutex_init(&sp->mu, NULL);
+	pthread_mutex_init(&sp->hmu, NULL);
 	pthread_cond_init(&sp->cv, NULL);
 	memset(&o, 0, sizeof o);
 	o.segment_size = AB_SPOOL_SEGMENT;
@@ -210,9 +224,56 @@ int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t no
 	return rc;
 }
 
-int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs, size_t n,
-	char *err, size_t errsz)
+/* The events of records first_seq.. (evs[0..n-1]) into the hand-over
+ * ring while it has room; the rest are freed.  Every evs[i] ends NULL. */
+static void hand_over(struct ab_spool *sp, struct ab_event **evs, size_t n, uint64_t first_seq)
 {
+	pthread_mutex_lock(&sp->hmu);
+	for (size_t i = 0; i < n && sp->ho_n < AB_SPOOL_HANDOFF; i++) {
+		struct handoff *h = &sp->ho[(sp->ho_head + sp->ho_n) % AB_SPOOL_HANDOFF];
+
+		if (!evs[i])
+			continue;
+		h->seq = first_seq + i;
+		h->ev = evs[i];
+		evs[i] = NULL;
+		sp->ho_n++;
+	}
+	pthread_mutex_unlock(&sp->hmu);
+	for (size_t i = 0; i < n; i++) {
+		ab_event_free(evs[i]);
+		evs[i] = NULL;
+	}
+}
+
+/* The mover: the event handed over for record seq, or NULL (the ring had
+ * no room for it, or it came from an earlier run).  Older ones left in
+ * the ring (their records were skipped, or read before ab_spool_put had
+ * handed them over) are freed on the way. */
+static struct ab_event *take_handed(struct ab_spool *sp, uint64_t seq)
+{
+	struct ab_event *ev = NULL;
+
+	pthread_mutex_lock(&sp->hmu);
+	while (sp->ho_n > 0 && sp->ho[sp->ho_head].seq <= seq) {
+		struct handoff *h = &sp->ho[sp->ho_head];
+
+		if (h->seq == seq)
+			ev = h->ev;
+		else
+			ab_event_free(h->ev);
+		h->ev = NULL;
+		sp->ho_head = (sp->ho_head + 1) % AB_SPOOL_HANDOFF;
+		sp->ho_n--;
+	}
+	pthread_mutex_unlock(&sp->hmu);
+	return ev;
+}
+
+int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs,
+	struct ab_event **evs, size_t n, char *err, size_t errsz)
+{
+	uint64_t first = 0;
 	int rc;
 
 	if (n == 0)
@@ -239,31 +300,51 @@ int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *o
 		sp->recs[i].data = recs->data + offs[i];
 		sp->recs[i].len = (uint32_t)(end - offs[i]);
 	}
-	rc = ab_journal_append(sp->jn, sp->recs, n, NULL, err, errsz);
+	rc = ab_journal_append(sp->jn, sp->recs, n, &first, err, errsz);
 	if (rc < 0)
 		return -1;
 	atomic_fetch_add(&sp->spooled, n);
+	if (evs)
+		hand_over(sp, evs, n, first);
 	return 0;
 }
 
 /* ------------------------------------------------------------ mover */
 
-static struct ab_event *decode(const struct ab_journal_rec *r, int64_t *now, char *err,
-	size_t errsz)
+/* A record's head: its format and routing time.  0, or -1 with err. */
+static int rec_head(const struct ab_journal_rec *r, int64_t *now, char *err, size_t errsz)
 {
 	const unsigned char *p = r->data;
-	struct ab_event *ev;
-	json_error_t je;
-	json_t *j;
 	uint64_t t = 0;
 
 	if (r->len < REC_HEAD || p[0] != REC_VERSION) {
 		snprintf(err, errsz, "unknown record format");
-		return NULL;
+		return -1;
 	}
 	for (int i = 0; i < 8; i++)
 		t |= (uint64_t)p[1 + i] << (8 * i);
 	*now = (int64_t)t;
+	return 0;
+}
+
+/* The record's event: the one handed over in memory, else its JSON
+ * decoded.  NULL with err when the record cannot be read back. */
+static struct ab_event *decode(struct ab_spool *sp, const struct ab_journal_rec *r,
+	int64_t *now, char *err, size_t errsz)
+{
+	const unsigned char *p = r->data;
+	struct ab_event *ev = take_handed(sp, r->seq);
+	json_error_t je;
+	json_t *j;
+
+	if (rec_head(r, now, err, errsz) < 0) {
+		ab_event_free(ev);
+		return NULL;
+	}
+	if (ev) {
+		atomic_fetch_add(&sp->handed, 1);
+		return ev;
+	}
 	j = json_loadb((const char *)p + REC_HEAD, r->len - REC_HEAD, 0, &je);
 	if (!j) {
 		snprintf(err, errsz, "not JSON: %s", je.text);
@@ -286,7 +367,7 @@ static int move(struct ab_spool *sp, const struct ab_config *cfg,
 	}
 	for (size_t i = 0; i < n; i++) {
 		int64_t now = 0;
-		struct ab_event *ev = decode(&recs[i], &now, e2, sizeof e2);
+		struct ab_event *ev = decode(sp, &recs[i], &now, e2, sizeof e2);
 
 		if (!ev) {
 			atomic_fetch_add(&sp->corrupt, 1);
@@ -437,6 +518,7 @@ void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st)
 	ab_journal_get_stats(sp->jn, &js);
 	st->spooled = atomic_load(&sp->spooled);
 	st->stored = atomic_load(&sp->stored);
+	st->handed = atomic_load(&sp->handed);
 	st->corrupt = atomic_load(&sp->corrupt);
 	st->store_errors = atomic_load(&sp->store_errors);
 	acked = atomic_load(&sp->acked_seq);
@@ -474,7 +556,10 @@ void ab_spool_close(struct ab_spool *sp, int drain_ms)
 	ab_store_close(sp->st);
 	ab_runtime_unref(sp->rt);
 	free(sp->recs);
+	for (size_t i = 0; i < sp->ho_n; i++)
+		ab_event_free(sp->ho[(sp->ho_head + i) % AB_SPOOL_HANDOFF].ev);
 	pthread_cond_destroy(&sp->cv);
 	pthread_mutex_destroy(&sp->mu);
+	pthread_mutex_destroy(&sp->hmu);
 	free(sp);
 }

@@ -29,12 +29,14 @@
 /* Records one ab_spool_put may take, in bytes (with their framing): the
  * journal refuses a larger append, so callers stay well below it. */
 #define AB_SPOOL_QUEUE (32u << 20)
+#define AB_SPOOL_HANDOFF 4096             /* events waiting in memory for the mover */
 
 struct ab_spool;
 
 struct ab_spool_stats {
 	uint64_t spooled;      /* events made durable in the journal since start */
 	uint64_t stored;       /* events moved into the store since start */
+	uint64_t handed;       /* ... of them taken from memory, their records not decoded */
 	uint64_t corrupt;      /* records the mover could not read back (logged, skipped) */
 	uint64_t store_errors; /* failed store transactions of the mover (retried) */
 	uint64_t backlog;      /* durable records not yet in the store */
@@ -71,9 +73,14 @@ int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t no
 /* Appends the n records that ab_spool_encode put into recs, the i-th at
  * offset offs[i], and returns once they are durable.  0, or -1 with err
  * (the journal is full, its filesystem below min_free_mb, or an I/O error:
- * nothing of this call is durable; retry later). */
-int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs, size_t n,
-	char *err, size_t errsz);
+ * nothing of this call is durable; retry later).  evs (may be NULL, and
+ * so may each evs[i]): the event each record was encoded from.  On
+ * success the spool takes them all (evs[i] set to NULL): up to
+ * AB_SPOOL_HANDOFF of them wait in memory for the mover, which then routes
+ * them as they are instead of decoding their records; the others are
+ * freed.  On failure they stay the caller's. */
+int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs,
+	struct ab_event **evs, size_t n, char *err, size_t errsz);
 void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st);
 /* Stops the mover (after moving what is durable, for up to drain_ms),
  * closes the journal.  What is left is moved at the next start. */

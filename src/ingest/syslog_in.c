@@ -164,6 +164,7 @@ struct batch {
 	size_t bytes;                 /* their raw bytes */
 	struct ab_buf rec;            /* the records of the lines that go somewhere */
 	size_t *offs;                 /* where each record starts in rec */
+	struct ab_event **evs;        /* the event of each record (ab_spool_put takes them) */
 	size_t nrec;
 	size_t unrouted;              /* lines that went nowhere (not written) */
 	int64_t t0;                   /* when its first line came */
@@ -441,6 +442,10 @@ static void in_free(struct ab_syslog_in *in)
 	for (int i = 0; i < 2; i++) {
 		free(in->bt[i].ls);
 		free(in->bt[i].offs);
+		if (in->bt[i].evs)
+			for (size_t k = 0; k < in->bt[i].nrec; k++)
+				ab_event_free(in->bt[i].evs[k]);
+		free(in->bt[i].evs);
 		ab_buf_free(&in->bt[i].rec);
 	}
 	free(in->rbuf);
@@ -476,6 +481,7 @@ struct ab_syslog_in *ab_syslog_in_open(const struct ab_config *cfg, char *err, s
 	for (int i = 0; i < 2; i++) {
 		in->bt[i].ls = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[i].ls);
 		in->bt[i].offs = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[i].offs);
+		in->bt[i].evs = calloc(BATCH_MAX_EVENTS, sizeof *in->bt[i].evs);
 		ab_buf_init(&in->bt[i].rec, BATCH_REC_CAP);
 	}
 	in->cur = &in->bt[0];
@@ -483,6 +489,7 @@ struct ab_syslog_in *ab_syslog_in_open(const struct ab_config *cfg, char *err, s
 	in->gen_next = 2;
 	in->status_path = ab_config_path(cfg, sc->status_file ? sc->status_file : "syslog.status");
 	if (!in->ls || !in->bt[0].ls || !in->bt[1].ls || !in->bt[0].offs || !in->bt[1].offs ||
+	    !in->bt[0].evs || !in->bt[1].evs ||
 	    !in->status_path) {
 		snprintf(err, errsz, "syslog: out of memory");
 		goto fail;
@@ -628,9 +635,10 @@ static void write_status(struct ab_syslog_in *in, bool force)
 		json_object_set_new(j, "silent_closed", json_integer((json_int_t)in->silent_closed));
 	}
 	if (j)
-		json_object_set_new(j, "journal", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}",
+		json_object_set_new(j, "journal", json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			"unrouted", (json_int_t)in->unrouted,
 			"stored", (json_int_t)ss.stored,
+			"stored_from_memory", (json_int_t)ss.handed,
 			"backlog", (json_int_t)ss.backlog,
 			"disk_bytes", (json_int_t)ss.disk_bytes,
 			"corrupt", (json_int_t)ss.corrupt,
@@ -662,6 +670,10 @@ static void write_status(struct ab_syslog_in *in, bool force)
 
 static void batch_free(struct batch *b)
 {
+	for (size_t k = 0; k < b->nrec; k++) {   /* those ab_spool_put did not take */
+		ab_event_free(b->evs[k]);
+		b->evs[k] = NULL;
+	}
 	b->n = b->nrec = b->unrouted = 0;
 	b->bytes = 0;
 	if (b->rec.cap > BATCH_REC_KEEP)
@@ -674,7 +686,7 @@ static void batch_free(struct batch *b)
  * fdatasync); the lines that route nowhere are only counted. */
 static int try_commit(struct ab_syslog_in *in, struct batch *b, char *err, size_t errsz)
 {
-	return ab_spool_put(in->sp, &b->rec, b->offs, b->nrec, err, errsz);
+	return ab_spool_put(in->sp, &b->rec, b->offs, b->evs, b->nrec, err, errsz);
 }
 
 /* Wait up to ms on the wake eventfd; true when stopping. */
@@ -851,6 +863,12 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		b->t0 = ab_mono_ms();
 	b->offs[b->nrec] = b->rec.len;
 	rc = ab_spool_encode(in->round_rt->cfg, ev, now, &b->rec);
+	if (rc == 1 && b->nrec < AB_SPOOL_HANDOFF / 2) {
+		/* handed to the mover with the record (a bounded number: the
+		 * rest are decoded from the journal) */
+		b->evs[b->nrec] = ev;
+		ev = NULL;
+	}
 	ab_event_free(ev);
 	if (rc < 0) {
 		/* out of memory (the buffer's cap is never reached: flushed far

@@ -54,7 +54,7 @@ PY
 }
 backlog0() { [ "$(stat journal.backlog)" = 0 ]; }
 
-plan 11
+plan 13
 
 # ---- kill -9 during commits, KILLS times
 expected="$T/expected.txt"; : > "$expected"
@@ -92,6 +92,7 @@ PY
 ok "every line counted before a kill is delivered after the restarts" wait_for 300 delivered
 ok "the journal's backlog drains into the store" wait_for 60 backlog0
 ok "lines were moved from the journal into the store" stat_ge journal.stored 1
+is "after the kills, every line was read back from the journal" "$(stat journal.stored_from_memory)" 0
 
 # ---- lines that route nowhere: counted, never written
 before_unrouted=$(stat journal.unrouted)
@@ -105,6 +106,8 @@ s.close()
 PY
 ok "the routed marker after 5000 quiet lines arrives" wait_for 30 grep -q marker-after-quiet "$T/state/events.jsonl"
 ok "5000 unrouted lines counted" wait_for 10 stat_ge journal.unrouted $((before_unrouted + 5000))
+# the marker's event came along in memory with its record (not decoded)
+ok "a live line's event was handed to the mover in memory" stat_ge journal.stored_from_memory 1
 stored_quiet=$(python3 -c 'import sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print(db.execute("select count(*) from events where json like ?", ("%quiet-%",)).fetchone()[0])' "$T/state/store.db")
