@@ -9,11 +9,26 @@
 #   AB_BENCH_DEFAULT='' bench/syslog_tcp.sh ...  ingest only (no default channel;
 #                                                by default a file channel delivers
 #                                                concurrently)
+#   AB_BENCH_MIX=firehose bench/syslog_tcp.sh ...  every 20th line is an alert (CEF
+#                                                severity 9), the rest are not: a rule
+#                                                (min_severity critical) routes the alerts
+#                                                to the file channel, the rest go nowhere
+#                                                (counted, never written); rsyslog gets
+#                                                the same lines and a filter that writes
+#                                                only the alerts.  N is rounded up to a
+#                                                multiple of 20 so that the last line is
+#                                                an alert (rsyslog's finish line).
 #
 # Not part of make check.  Needs rsyslog, python3 (contrib/install-deps.sh --test).
 set -u
 B=$(cd "${1:-.}" && pwd)
 N=${2:-200000}
+MIX=${AB_BENCH_MIX:-all}
+case $MIX in
+all) WANT_RS=$N;;
+firehose) N=$(( (N + 19) / 20 * 20 )); WANT_RS=$((N / 20));;
+*) echo "AB_BENCH_MIX: all or firehose" >&2; exit 64;;
+esac
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ABD="$B/src/alertbridged"
 [ -x "$ABD" ] || { echo "usage: $0 BUILD_DIR [LINES] (no $ABD)" >&2; exit 64; }
@@ -29,9 +44,10 @@ a = socket.socket(); a.bind(("127.0.0.1", 0)); b = socket.socket(); b.bind(("127
 print(a.getsockname()[1], b.getsockname()[1])')
 
 # Input: N numbered lines, octet-counted, in one file.
-python3 - "$N" "$T/input.bin" <<'PY'
+python3 - "$N" "$T/input.bin" "$MIX" <<'PY'
 import sys
-n, out = int(sys.argv[1]), sys.argv[2]
+n, out, mix = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+alert = '<132>Nov 23 09:00:00 fw%d CEF:0|Fortinet|FortiGate|7.2|0419016384|Intrusion blocked|9|src=10.0.0.5 dst=10.0.0.9 spt=4431 dpt=443 act=blocked msg=seq %d'
 forms = [
     '<134>1 2026-11-23T09:00:00.123+01:00 web%d nginx 4242 ACCESS [req@32473 ip="10.1.2.3" code="403"] blocked request %d',
     '<38>Nov 23 09:00:00 bastion%d sshd[1234]: Failed password for root from 203.0.113.9 port 22 ssh2 seq %d',
@@ -39,7 +55,10 @@ forms = [
 ]
 with open(out, "wb") as f:
     for i in range(1, n + 1):
-        m = (forms[i % 3] % (i % 50, i)).encode()
+        form = forms[i % 3]
+        if mix == "firehose":
+            form = alert if i % 20 == 0 else form.replace("|Intrusion blocked|8|", "|Intrusion blocked|3|")
+        m = (form % (i % 50, i)).encode()
         f.write(b"%d %s" % (len(m), m))
 PY
 
@@ -56,11 +75,11 @@ PY
 }
 now() { date +%s.%N; }
 # wait_count CMD: poll until CMD prints >= N (bounded: 600 s); prints elapsed seconds.
-run_one() {  # $1 port, $2 counter command
+run_one() {  # $1 port, $2 counter command, $3 the count that means done
 	local t0 t1 i=0
 	t0=$(now)
 	send "$1"
-	while [ "$(eval "$2")" -lt "$N" ] 2>/dev/null; do
+	while [ "$(eval "$2")" -lt "$3" ] 2>/dev/null; do
 		sleep 0.02; i=$((i + 1)); [ $i -gt 30000 ] && { echo "timeout" >&2; return 1; }
 	done
 	t1=$(now)
@@ -70,6 +89,11 @@ run_one() {  # $1 port, $2 counter command
 # ---- alertbridged
 # AB_BENCH_DEFAULT: the default channel list ('' = ingest only, no delivery).
 AB_DEF=${AB_BENCH_DEFAULT-'"file"'}
+AB_RULES=""
+if [ "$MIX" = firehose ]; then
+	AB_DEF=""
+	AB_RULES='rules = ( { name = "alerts"; min_severity = "critical"; channels = ["file"]; } );'
+fi
 mkdir -m 755 "$T/plugins"
 install -m 0755 "$B/plugins/built/file.so" "$T/plugins/file.so"
 cat > "$T/ab.conf" <<CONF
@@ -79,6 +103,7 @@ log = { level = "notice"; };
 dispatch = { workers = 1; poll = "1s"; };
 channels = ( { name = "file"; type = "file"; path = "events.jsonl"; } );
 default = [$AB_DEF];
+$AB_RULES
 syslog = { high_water = 0;
   listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_AB"; } ); };
 CONF
@@ -86,7 +111,7 @@ CONF
 for _ in $(seq 100); do grep -q 'syslog: listening' "$T/ab.log" && break; sleep 0.05; done
 grep -q 'syslog: listening' "$T/ab.log" || { echo "alertbridged did not start:" >&2; cat "$T/ab.log" >&2; exit 1; }
 ab_count() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["received"])' "$T/ab/syslog.status" 2>/dev/null || echo 0; }
-ab_s=$(run_one "$P_AB" ab_count) || exit 1
+ab_s=$(run_one "$P_AB" ab_count "$N") || exit 1
 
 # ---- rsyslog
 mkdir -p "$T/rs"
@@ -96,13 +121,19 @@ module(load="imtcp")
 template(name="abjson" type="string"
   string="{\"time\":\"%timereported:::date-rfc3339,json%\",\"host\":\"%hostname:::json%\",\"app\":\"%app-name:::json%\",\"severity\":\"%syslogseverity-text%\",\"facility\":\"%syslogfacility-text%\",\"msg\":\"%msg:::json%\"}\n")
 input(type="imtcp" port="$P_RS" address="127.0.0.1" ruleset="out")
-ruleset(name="out") { action(type="omfile" file="$T/rs/out.jsonl" template="abjson") }
+ruleset(name="out") {
+$( [ "$MIX" = firehose ] && echo 'if ($msg contains "|Intrusion blocked|9|") then {' )
+  action(type="omfile" file="$T/rs/out.jsonl" template="abjson")
+$( [ "$MIX" = firehose ] && echo '}' )
+}
 RS
 rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rs/pid" 2>"$T/rs.log" & PIDS+=($!)
 for _ in $(seq 100); do python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$P_RS" 2>/dev/null && break; sleep 0.05; done
 rs_count() { [ -f "$T/rs/out.jsonl" ] && wc -l < "$T/rs/out.jsonl" || echo 0; }
-rs_s=$(run_one "$P_RS" rs_count) || exit 1
+rs_s=$(run_one "$P_RS" rs_count "$WANT_RS") || exit 1
 
+[ "$MIX" = firehose ] && echo "firehose: $WANT_RS alerts (CEF severity 9) among $N lines;" \
+	"alertbridge routed $(python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); print(j["received"] - j["journal"]["unrouted"])' "$T/ab/syslog.status" 2>/dev/null)"
 awk -v n="$N" -v a="$ab_s" -v r="$rs_s" 'BEGIN {
 	printf "lines: %d (RFC 5424 / RFC 3164 / CEF, octet-counted, one TCP connection)\n", n
 	printf "alertbridged (parse+route+group commit, fsync): %.3f s  %.0f lines/s\n", a, n / a
