@@ -17,8 +17,11 @@
  * ms since the epoch), then the event's canonical JSON with its id.
  * Hand-over: ab_spool_put also takes the events the records were made
  * from and keeps up to AB_SPOOL_HANDOFF of them in memory, by record
- * number; the mover routes those as they are and decodes only the records
- * it has no event for (after a restart, or when it is that far behind).
+ * number (put in the ring before the append, as pending, so that a mover
+ * that reads a record the moment it is durable waits the few microseconds
+ * until the put returns instead of decoding it); the mover routes those
+ * events as they are and decodes only the records it has no event for
+ * (after a restart, or when it is that far behind).
  * The two are the same event: every parsed event's canonical JSON reads
  * back to the same JSON (fuzz_syslog checks it on every input).  The
  * mover routes again at that time with the configuration it has: the
@@ -96,9 +99,12 @@ struct ab_spool {
 	_Atomic bool room_low;
 	/* events handed over in memory by ab_spool_put, oldest first (a ring) */
 	pthread_mutex_t hmu;
+	pthread_cond_t hcv;             /* a put's pending entries were settled */
 	struct handoff {
-		uint64_t seq;           /* its record's */
+		uint64_t seq;           /* its record's (while pending: at least this) */
 		struct ab_event *ev;
+		size_t idx;             /* while pending: its place in the put's evs */
+		bool pending;           /* its put's append has not returned yet */
 	} ho[AB_SPOOL_HANDOFF];
 	size_t ho_head, ho_n;
 	/* counters */
@@ -146,6 +152,7 @@ int ab_spool_open(struct ab_spool **out, const char *store_path, int max_mb, int
 	}
 	pthread_mutex_init(&sp->mu, NULL);
 	pthread_mutex_init(&sp->hmu, NULL);
+	pthread_cond_init(&sp->hcv, NULL);
 	pthread_cond_init(&sp->cv, NULL);
 	memset(&o, 0, sizeof o);
 	o.segment_size = AB_SPOOL_SEGMENT;
@@ -198,7 +205,7 @@ static bool routes_somewhere(const struct ab_route_result *rr)
 }
 
 int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
-	struct ab_buf *out)
+	struct ab_buf *out, void (*keep)(struct ab_event *ev, void *arg), void *keep_arg)
 {
 	struct ab_route_result rr;
 	unsigned char head[REC_HEAD];
@@ -208,6 +215,8 @@ int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t no
 	ab_route_at(cfg, ev, now, &rr, NULL);
 	if (!routes_somewhere(&rr))
 		return 0;
+	if (keep)
+		keep(ev, keep_arg);
 	head[0] = REC_VERSION;
 	for (int i = 0; i < 8; i++)
 		head[1 + i] = (unsigned char)((uint64_t)now >> (8 * i));
@@ -224,23 +233,53 @@ int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t no
 	return rc;
 }
 
-/* The events of records first_seq.. (evs[0..n-1]) into the hand-over
- * ring while it has room; the rest are freed.  Every evs[i] ends NULL. */
-static void hand_over(struct ab_spool *sp, struct ab_event **evs, size_t n, uint64_t first_seq)
+/* Hand-over, before the append: the events evs[0..n-1] into the ring as
+ * pending (while it has room), with the least record number each can get
+ * (the journal's next; the committer is its only writer), so that a mover
+ * that reads their records as soon as they are durable, before the put
+ * returns, waits for them rather than decoding.  Returns how many. */
+static size_t reserve(struct ab_spool *sp, struct ab_event **evs, size_t n)
 {
+	struct ab_journal_stats js;
+	size_t k = 0;
+
+	ab_journal_get_stats(sp->jn, &js);
 	pthread_mutex_lock(&sp->hmu);
 	for (size_t i = 0; i < n && sp->ho_n < AB_SPOOL_HANDOFF; i++) {
 		struct handoff *h = &sp->ho[(sp->ho_head + sp->ho_n) % AB_SPOOL_HANDOFF];
 
 		if (!evs[i])
 			continue;
-		h->seq = first_seq + i;
-		h->ev = evs[i];
-		evs[i] = NULL;
+		*h = (struct handoff){ .seq = js.next_seq + i, .ev = evs[i], .idx = i,
+			.pending = true };
 		sp->ho_n++;
+		k++;
 	}
 	pthread_mutex_unlock(&sp->hmu);
-	for (size_t i = 0; i < n; i++) {
+	return k;
+}
+
+/* After the append: the k pending entries (the ring's last) get their
+ * record numbers (first_seq + their place) and the spool takes their
+ * events; the other events are freed, every evs[i] ends NULL.  After a
+ * failed append (ok false) they leave the ring and stay the caller's. */
+static void settle(struct ab_spool *sp, struct ab_event **evs, size_t n, size_t k, bool ok,
+	uint64_t first_seq)
+{
+	pthread_mutex_lock(&sp->hmu);
+	for (size_t j = sp->ho_n - k; j < sp->ho_n; j++) {
+		struct handoff *h = &sp->ho[(sp->ho_head + j) % AB_SPOOL_HANDOFF];
+
+		h->pending = false;
+		h->seq = first_seq + h->idx;
+		if (ok)
+			evs[h->idx] = NULL;
+	}
+	if (!ok)
+		sp->ho_n -= k;
+	pthread_cond_broadcast(&sp->hcv);
+	pthread_mutex_unlock(&sp->hmu);
+	for (size_t i = 0; ok && i < n; i++) {
 		ab_event_free(evs[i]);
 		evs[i] = NULL;
 	}
@@ -248,14 +287,22 @@ static void hand_over(struct ab_spool *sp, struct ab_event **evs, size_t n, uint
 
 /* The mover: the event handed over for record seq, or NULL (the ring had
  * no room for it, or it came from an earlier run).  Older ones left in
- * the ring (their records were skipped, or read before ab_spool_put had
- * handed them over) are freed on the way. */
+ * the ring (their records were skipped) are freed on the way.  When the
+ * oldest is pending and may be seq's, it waits for its put to return
+ * (that record is durable: the append is about to). */
 static struct ab_event *take_handed(struct ab_spool *sp, uint64_t seq)
 {
 	struct ab_event *ev = NULL;
 
 	pthread_mutex_lock(&sp->hmu);
-	while (sp->ho_n > 0 && sp->ho[sp->ho_head].seq <= seq) {
+	for (int tries = 0; sp->ho_n > 0 && sp->ho[sp->ho_head].pending &&
+	     sp->ho[sp->ho_head].seq <= seq && tries < 100; tries++) {
+		struct timespec ts;
+
+		ab_deadline(&ts, CLOCK_REALTIME, 10);
+		pthread_cond_timedwait(&sp->hcv, &sp->hmu, &ts);
+	}
+	while (sp->ho_n > 0 && !sp->ho[sp->ho_head].pending && sp->ho[sp->ho_head].seq <= seq) {
 		struct handoff *h = &sp->ho[sp->ho_head];
 
 		if (h->seq == seq)
@@ -274,6 +321,7 @@ int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *o
 	struct ab_event **evs, size_t n, char *err, size_t errsz)
 {
 	uint64_t first = 0;
+	size_t k;
 	int rc;
 
 	if (n == 0)
@@ -300,12 +348,13 @@ int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *o
 		sp->recs[i].data = recs->data + offs[i];
 		sp->recs[i].len = (uint32_t)(end - offs[i]);
 	}
+	k = evs ? reserve(sp, evs, n) : 0;
 	rc = ab_journal_append(sp->jn, sp->recs, n, &first, err, errsz);
+	if (evs)
+		settle(sp, evs, n, k, rc >= 0, first);
 	if (rc < 0)
 		return -1;
 	atomic_fetch_add(&sp->spooled, n);
-	if (evs)
-		hand_over(sp, evs, n, first);
 	return 0;
 }
 
@@ -561,5 +610,6 @@ void ab_spool_close(struct ab_spool *sp, int drain_ms)
 	pthread_cond_destroy(&sp->cv);
 	pthread_mutex_destroy(&sp->mu);
 	pthread_mutex_destroy(&sp->hmu);
+	pthread_cond_destroy(&sp->hcv);
 	free(sp);
 }

@@ -90,6 +90,7 @@
 #include "ingest/syslog_frame.h"
 #include "ingest/syslog_in.h"
 #include "ingest/syslog_source.h"
+#include "parse/syslog.h"
 #include "ingest/spool.h"
 #include "lib/util.h"
 #include "lib/metrics.h"
@@ -831,6 +832,20 @@ static void flush(struct ab_syslog_in *in, bool wait)
 	pthread_mutex_unlock(&in->cmu);
 }
 
+/* The line an event was parsed from, for its id (ab_spool_encode's keep:
+ * only the lines that go somewhere are hashed). */
+struct id_line {
+	const char *peer, *msg;
+	size_t len;
+};
+
+static void keep_line(struct ab_event *ev, void *arg)
+{
+	const struct id_line *idl = arg;
+
+	ab_syslog_event_id(ev, idl->msg, idl->len, idl->peer);
+}
+
 static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, const char *msg,
 	size_t len, bool truncated)
 {
@@ -840,6 +855,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	int64_t now = ab_now_ms();
 	char err[256];
 	int rc;
+	struct id_line idl = { peer && *peer ? peer : NULL, msg, len };
 
 	if (truncated)
 		in->truncated++;
@@ -848,7 +864,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		return;
 	}
 	rc = ab_syslog_process(in->round_rt->cfg->syslog, in->round_rt->cfg->mail, NULL, l->name,
-		peer && *peer ? peer : NULL, msg, len, truncated, now, ev, NULL, NULL, err,
+		idl.peer, msg, len, truncated, now, AB_SYSLOG_ID_LATER, ev, NULL, NULL, err,
 		sizeof err);
 	if (rc <= 0) {
 		if (rc == 0)
@@ -862,7 +878,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	if (b->n == 0)
 		b->t0 = ab_mono_ms();
 	b->offs[b->nrec] = b->rec.len;
-	rc = ab_spool_encode(in->round_rt->cfg, ev, now, &b->rec);
+	rc = ab_spool_encode(in->round_rt->cfg, ev, now, &b->rec, keep_line, &idl);
 	if (rc == 1 && b->nrec < AB_SPOOL_HANDOFF / 2) {
 		/* handed to the mover with the record (a bounded number: the
 		 * rest are decoded from the journal) */

@@ -78,7 +78,7 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
 int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
 	const struct ab_profile *force, const char *listener,
 	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
-	struct ab_event *ev, const struct ab_syslog_source_conf **matched,
+	unsigned flags, struct ab_event *ev, const struct ab_syslog_source_conf **matched,
 	const struct ab_detect_entry **detected, char *err, size_t errsz)
 {
 	const struct ab_syslog_source_conf *src;
@@ -89,7 +89,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 		*matched = NULL;
 	if (detected)
 		*detected = NULL;
-	if (ab_syslog_parse(line, len, peer_host, now_ms, ev, err, errsz) < 0)
+	if (ab_syslog_parse_ex(line, len, peer_host, now_ms, flags, ev, err, errsz) < 0)
 		return -1;
 	ev->received_at = now_ms;
 	if (truncated)

@@ -31,14 +31,16 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
  * "syslog.truncated" = true).  Returns 1 when the event is to be ingested,
  * 0 when its source says drop, -1 on out-of-memory (message in err).
  * *matched (may be NULL) gets the source or NULL; *detected (may be NULL)
- * the detect entry that chose the profile, or NULL.
+ * the detect entry that chose the profile, or NULL.  flags: the parser's
+ * (AB_SYSLOG_ID_LATER: no id yet; the caller sets it with
+ * ab_syslog_event_id(ev, line, len, peer_host) if it keeps the event).
  */
 struct ab_detect_entry;
 struct ab_profile;
 int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
 	const struct ab_profile *force, const char *listener,
 	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
-	struct ab_event *ev, const struct ab_syslog_source_conf **matched,
+	unsigned flags, struct ab_event *ev, const struct ab_syslog_source_conf **matched,
 	const struct ab_detect_entry **detected, char *err, size_t errsz);
 
 #endif

@@ -1011,19 +1011,21 @@ static void fill_common(struct ctx *c, const char *peer_host)
 
 /* The stable id: SHA-256 over the raw line, NUL, the peer host (cut to
  * MEMBER_MAX bytes), hashed in parts (no copy of the line). */
-static void event_id(struct ctx *c, const char *line, size_t len, const char *peer_host)
+void ab_syslog_event_id(struct ab_event *ev, const char *line, size_t len,
+	const char *peer_host)
 {
 	size_t hostlen = peer_host ? strnlen(peer_host, MEMBER_MAX) : 0;
 	const void *parts[3] = { line, "", peer_host };
-	size_t lens[3] = { len, 1, hostlen };
+	size_t lens[3] = { ab_syslog_line_len(line, len), 1, hostlen };
 
-	ab_event_compute_idv(c->ev, parts, lens, hostlen ? 3 : 1);
+	ab_event_compute_idv(ev, parts, lens, hostlen ? 3 : 1);
 }
 
 /* The event of a view over valid UTF-8 text without NUL; the id from the
  * raw line (line, len). */
 static int build(const struct ab_syslog_view *v, const char *line, size_t len,
-		 const char *peer_host, struct ab_event *ev, char *err, size_t errsz)
+		 const char *peer_host, unsigned flags, struct ab_event *ev, char *err,
+		 size_t errsz)
 {
 	struct ctx c;
 
@@ -1037,7 +1039,8 @@ static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 	c.shadow = c.shadow_heap = NULL;
 	c.intern = intern_table();
 	set_lit(&c, &ev->origin.kind, "syslog");
-	event_id(&c, line, len, peer_host);
+	if (!(flags & AB_SYSLOG_ID_LATER))
+		ab_syslog_event_id(ev, line, len, peer_host);
 	if (v->format == AB_SYSLOG_RFC5424) {
 		if (v->flags & AB_SYSLOG_V_SD_INVALID)
 			field_set(&c, "syslog.sd_invalid", json_true());
@@ -1075,7 +1078,7 @@ static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 }
 
 int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
-			 struct ab_event *ev, char *err, size_t errsz)
+			 unsigned flags, struct ab_event *ev, char *err, size_t errsz)
 {
 	struct ab_syslog_view *rv;
 	char *buf;
@@ -1089,7 +1092,7 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
 	}
 	if (!(v->flags & AB_SYSLOG_V_NUL) &&
 	    (!(v->flags & AB_SYSLOG_V_HIGH) || ab_utf8_valid(v->line, v->len)))
-		return build(v, v->line, v->len, peer_host, ev, err, errsz);
+		return build(v, v->line, v->len, peer_host, flags, ev, err, errsz);
 	/* invalid UTF-8 or NUL bytes: read a repaired copy again */
 	buf = malloc(3 * v->len + 1);
 	rv = malloc(sizeof *rv);
@@ -1103,7 +1106,7 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
 	n = utf8_repair((const unsigned char *)v->line, v->len, buf);
 	ab_syslog_scan_text(buf, n, v->now_ms,
 			    (v->flags & AB_SYSLOG_V_TRUNCATED) | AB_SYSLOG_V_HIGH, rv);
-	rc = build(rv, v->line, v->len, peer_host, ev, err, errsz);
+	rc = build(rv, v->line, v->len, peer_host, flags, ev, err, errsz);
 	free(rv);
 	free(buf);
 	return rc;
@@ -1111,6 +1114,12 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
 
 int ab_syslog_parse(const char *line, size_t len, const char *peer_host, int64_t now_ms,
 		    struct ab_event *ev, char *err, size_t errsz)
+{
+	return ab_syslog_parse_ex(line, len, peer_host, now_ms, 0, ev, err, errsz);
+}
+
+int ab_syslog_parse_ex(const char *line, size_t len, const char *peer_host, int64_t now_ms,
+		       unsigned flags, struct ab_event *ev, char *err, size_t errsz)
 {
 	struct ab_syslog_view v;
 
@@ -1120,5 +1129,5 @@ int ab_syslog_parse(const char *line, size_t len, const char *peer_host, int64_t
 		return -1;
 	}
 	ab_syslog_scan(line, len, now_ms, &v);
-	return ab_syslog_view_event(&v, peer_host, ev, err, errsz);
+	return ab_syslog_view_event(&v, peer_host, flags, ev, err, errsz);
 }

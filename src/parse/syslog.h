@@ -134,6 +134,14 @@ struct ab_syslog_view {
  * Returns 0, or -1 when line or v is NULL.
  */
 int ab_syslog_scan(const char *line, size_t len, int64_t now_ms, struct ab_syslog_view *v);
+/* How much of line (len bytes) the scan reads: at most AB_SYSLOG_MAX_LINE
+ * bytes, without a trailing CR, LF or NUL. */
+size_t ab_syslog_line_len(const char *line, size_t len);
+
+/* Flags of ab_syslog_view_event and ab_syslog_parse_ex. */
+#define AB_SYSLOG_ID_LATER 1u   /* leave ev->id empty: the caller sets it with
+				   ab_syslog_event_id (the same id) if it keeps the
+				   event, and saves the hash for lines it drops */
 
 /*
  * The event of a scanned line into ev (created with ab_event_new()).
@@ -142,7 +150,12 @@ int ab_syslog_scan(const char *line, size_t len, int64_t now_ms, struct ab_syslo
  * message in err when memory runs out or an argument is NULL.
  */
 int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
-			 struct ab_event *ev, char *err, size_t errsz);
+			 unsigned flags, struct ab_event *ev, char *err, size_t errsz);
+
+/* The id of the event of line (len bytes, as given to ab_syslog_parse) from
+ * peer_host (may be NULL): what ab_syslog_parse gives it. */
+void ab_syslog_event_id(struct ab_event *ev, const char *line, size_t len,
+	const char *peer_host);
 
 /*
  * Fill ev (created by the caller with ab_event_new()) from one line of
@@ -156,6 +169,9 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
  */
 int ab_syslog_parse(const char *line, size_t len, const char *peer_host, int64_t now_ms,
 		    struct ab_event *ev, char *err, size_t errsz);
+/* The same with flags (AB_SYSLOG_ID_LATER). */
+int ab_syslog_parse_ex(const char *line, size_t len, const char *peer_host, int64_t now_ms,
+		       unsigned flags, struct ab_event *ev, char *err, size_t errsz);
 
 /* The text of s, unescaped as s.esc says, into out (room for s.n bytes;
  * the result is never longer).  Returns its length. */

@@ -1202,18 +1202,24 @@ void ab_syslog_scan_text(const char *p, size_t n, int64_t now_ms, unsigned flags
 	scan_payload(&sc);
 }
 
+size_t ab_syslog_line_len(const char *line, size_t len)
+{
+	if (len > AB_SYSLOG_MAX_LINE)
+		len = AB_SYSLOG_MAX_LINE;
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == '\0'))
+		len--;
+	return len;
+}
+
 int ab_syslog_scan(const char *line, size_t len, int64_t now_ms, struct ab_syslog_view *v)
 {
 	unsigned flags = 0;
 
 	if (!line || !v)
 		return -1;
-	if (len > AB_SYSLOG_MAX_LINE) {
-		len = AB_SYSLOG_MAX_LINE;
+	if (len > AB_SYSLOG_MAX_LINE)
 		flags |= AB_SYSLOG_V_TRUNCATED;
-	}
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == '\0'))
-		len--;
+	len = ab_syslog_line_len(line, len);
 	ab_syslog_scan_text(line, len, now_ms, flags | byte_flags(line, len), v);
 	return 0;
 }

@@ -95,9 +95,9 @@ static void one_line(const uint8_t *data, size_t size)
 	if (nl)
 		size = (size_t)(nl - data);
 	if (ab_syslog_process(NULL, cfg->mail, NULL, "fuzz", "192.0.2.1", (const char *)data, size,
-			      false, 1705312800000LL, ev, NULL, &a, err, sizeof err) != 1 ||
+			      false, 1705312800000LL, 0, ev, NULL, &a, err, sizeof err) != 1 ||
 	    ab_syslog_process(NULL, cfg->mail, NULL, "fuzz", "192.0.2.1", (const char *)data, size,
-			      false, 1705312800000LL, ev2, NULL, &b, err, sizeof err) != 1)
+			      false, 1705312800000LL, 0, ev2, NULL, &b, err, sizeof err) != 1)
 		abort();
 	if (a != b)
 		abort();

@@ -107,7 +107,7 @@ PY
 ok "the routed marker after 5000 quiet lines arrives" wait_for 30 grep -q marker-after-quiet "$T/state/events.jsonl"
 ok "5000 unrouted lines counted" wait_for 10 stat_ge journal.unrouted $((before_unrouted + 5000))
 # the marker's event came along in memory with its record (not decoded)
-ok "a live line's event was handed to the mover in memory" stat_ge journal.stored_from_memory 1
+ok "a live line's event was handed to the mover in memory" wait_for 10 stat_ge journal.stored_from_memory 1
 stored_quiet=$(python3 -c 'import sqlite3, sys
 db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print(db.execute("select count(*) from events where json like ?", ("%quiet-%",)).fetchone()[0])' "$T/state/store.db")

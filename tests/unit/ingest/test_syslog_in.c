@@ -95,7 +95,7 @@ static int process(const struct ab_config *cfg, const char *listener, const char
 
 	assert_non_null(ev);
 	r = ab_syslog_process(cfg->syslog, cfg->mail, NULL, listener, "192.0.2.7", line,
-		strlen(line), false, 1700000000000LL, ev, src, NULL, err, sizeof err);
+		strlen(line), false, 1700000000000LL, 0, ev, src, NULL, err, sizeof err);
 	*out = ev;
 	return r;
 }
@@ -153,7 +153,7 @@ static void test_process_marks(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, "<13>hello", 9, true, 1,
+	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, "<13>hello", 9, true, 1, 0,
 		ev, NULL, NULL, err, sizeof err), 1);
 	assert_true(json_is_true(json_object_get(ev->fields, "syslog.truncated")));
 	assert_string_equal(ev->source, "syslog");

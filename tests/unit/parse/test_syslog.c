@@ -872,6 +872,47 @@ static void test_cef_sev(void **state)
 	}
 }
 
+/* AB_SYSLOG_ID_LATER leaves the id empty, and ab_syslog_event_id gives the
+ * id ab_syslog_parse would have (the listener hashes only the lines it
+ * keeps): raw line and peer, also for a repaired line and without a peer. */
+static void test_id_later(void **state)
+{
+	static const struct {
+		const char *line;
+		size_t len;
+		const char *peer;
+	} t[] = {
+		{ "<34>1 2026-11-23T09:00:00Z host app - - - hello", 0, "192.0.2.1" },
+		{ "<38>Nov 23 09:00:00 bastion sshd[1]: Failed password", 0, NULL },
+		{ "<132>fw CEF:0|V|P|1|2|blocked|9|src=10.0.0.5", 0, "fw.example" },
+		{ "<13>bad \xff\xfe utf-8 and a NUL \0 inside", 35, "peer" },
+		{ "<13>a line with its CR LF\r\n", 0, "peer" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		size_t len = t[i].len ? t[i].len : strlen(t[i].line);
+		struct ab_event *a = parse(t[i].line, len, t[i].peer), *b = ab_event_new();
+		char err[128] = "", *ja, *jb;
+
+		assert_non_null(b);
+		assert_int_equal(ab_syslog_parse_ex(t[i].line, len, t[i].peer, NOW_MS,
+			AB_SYSLOG_ID_LATER, b, err, sizeof err), 0);
+		assert_string_equal(b->id, "");
+		ab_syslog_event_id(b, t[i].line, len, t[i].peer);
+		assert_string_equal(a->id, b->id);
+		ja = ab_event_dumps(a);
+		jb = ab_event_dumps(b);
+		assert_non_null(ja);
+		assert_non_null(jb);
+		assert_string_equal(ja, jb);   /* the rest of the event is the same */
+		free(ja);
+		free(jb);
+		ab_event_free(a);
+		ab_event_free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -883,6 +924,7 @@ int main(void)
 		cmocka_unit_test(test_long_cef),
 		cmocka_unit_test(test_leef_sev),
 		cmocka_unit_test(test_cef_sev),
+		cmocka_unit_test(test_id_later),
 	};
 
 	return cmocka_run_group_tests_name("syslog", tests, NULL, NULL);
