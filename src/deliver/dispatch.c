@@ -562,7 +562,7 @@ static void round_settle(void *ctx)
 static int attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab_runtime *rt,
 	struct ab_job *jobs, struct outcome *o, int from, int n)
 {
-	struct http_round *r = calloc(1, sizeof *r);
+	struct http_round *r = malloc(sizeof *r);   /* set whole below */
 	struct ab_http_feed feed = { round_more, round_done, round_settle, NULL };
 	int rc;
 

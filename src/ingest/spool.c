@@ -198,7 +198,6 @@ fail:
 
 /* ------------------------------------------------------------ put side */
 
-
 static bool routes_somewhere(const struct ab_route_result *rr)
 {
 	return rr->n > 0 || rr->n_matched > 0 || rr->n_disabled > 0;

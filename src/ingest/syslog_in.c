@@ -430,6 +430,15 @@ static void close_listeners(struct ab_syslog_in *in)
 	in->n_ls = 0;
 }
 
+/* The events of a batch's records that ab_spool_put did not take. */
+static void batch_events_free(struct batch *b)
+{
+	for (size_t k = 0; b->evs && k < b->nrec; k++) {
+		ab_event_free(b->evs[k]);
+		b->evs[k] = NULL;
+	}
+}
+
 static void in_free(struct ab_syslog_in *in)
 {
 	if (!in)
@@ -443,9 +452,7 @@ static void in_free(struct ab_syslog_in *in)
 	for (int i = 0; i < 2; i++) {
 		free(in->bt[i].ls);
 		free(in->bt[i].offs);
-		if (in->bt[i].evs)
-			for (size_t k = 0; k < in->bt[i].nrec; k++)
-				ab_event_free(in->bt[i].evs[k]);
+		batch_events_free(&in->bt[i]);
 		free(in->bt[i].evs);
 		ab_buf_free(&in->bt[i].rec);
 	}
@@ -671,10 +678,7 @@ static void write_status(struct ab_syslog_in *in, bool force)
 
 static void batch_free(struct batch *b)
 {
-	for (size_t k = 0; k < b->nrec; k++) {   /* those ab_spool_put did not take */
-		ab_event_free(b->evs[k]);
-		b->evs[k] = NULL;
-	}
+	batch_events_free(b);
 	b->n = b->nrec = b->unrouted = 0;
 	b->bytes = 0;
 	if (b->rec.cap > BATCH_REC_KEEP)
