@@ -51,7 +51,10 @@
 # Alertmanager's notification pipeline again, so with one group per alert
 # "1s" adds ALERTS pipeline runs per second of idle work; the first
 # notification goes after group_wait either way), AB_BENCH_SYSTEMS
-# ("ab-tcp ab-http ab-lines am").
+# ("ab-tcp ab-http ab-lines am"), AB_BENCH_PERF (a directory: perf record
+# --call-graph dwarf of alertbridged during each burst phase, one
+# perf-SYSTEM-rROUND.data per phase; read with perf report -i FILE --no-children
+# --sort pid first, then per thread with --tid).
 #
 # Not part of make check.  Needs python3 and prometheus-alertmanager
 # (Debian; apt-get install prometheus-alertmanager); ab (apache2-utils) is
@@ -203,7 +206,15 @@ run_phases() {
 				{ cat "$d/send.log" >&2; return 1; };;
 		esac
 	}
+	local pp=
+	if [ -n "${AB_BENCH_PERF:-}" ] && [ "$sys" != am ]; then
+		mkdir -p "$AB_BENCH_PERF"
+		perf record -q -F 999 --call-graph dwarf,16384 -p "$DPID" \
+			-o "$AB_BENCH_PERF/perf-$sys-r$r.data" 2>/dev/null & pp=$!
+		sleep 0.5
+	fi
 	out=$(send "$N" 0) || { echo "$sys round $r: burst failed: $out" >&2; stop "$DPID"; return 1; }
+	[ -n "$pp" ] && { kill -INT "$pp"; wait "$pp" 2>/dev/null; }
 	echo "$r $sys burst $out load=$(load | cut -d' ' -f1)" >> "$T/results"
 	if [ "$sys" != ab-lines ]; then
 		rate=${AB_BENCH_PACED_RATE:-$(( $(field per_s "$out") / 2 ))}

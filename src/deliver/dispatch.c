@@ -580,8 +580,24 @@ static int attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab_
 	return rc;
 }
 
+/* Is f[i] a success followed, in this batch, by another success of the same
+ * channel with no failure between them?  Then the later one says all the
+ * earlier one would: healthy, no failures, last_ok (and a recovery, if
+ * the channel was failing), so channel health reads the store once per
+ * run of successes instead of once per delivered job. */
+static bool health_superseded(const struct ab_finish *f, size_t k, size_t i)
+{
+	if (f[i].res->status != AB_OK)
+		return false;
+	for (size_t j = i + 1; j < k; j++)
+		if (!strcmp(f[j].job->channel, f[i].job->channel))
+			return f[j].res->status == AB_OK;
+	return false;
+}
+
 /* Record the outcomes attempted and not recorded yet among jobs[0..n-1] in
- * one store transaction (one commit), then channel health for each.  0, or
+ * one store transaction (one commit), then channel health (per run of
+ * successes, see health_superseded).  0, or
  * -1 when the store refused them (they stay unrecorded, for another try). */
 static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
 	struct outcome *o, size_t n)
@@ -609,7 +625,7 @@ static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *job
 		o[f[i].job - jobs].recorded = true;
 	for (i = 0; i < k; i++) {   /* channel health */
 		const struct ab_job *job = f[i].job;
-		if (ab_runtime_channel(rt, job->channel))
+		if (ab_runtime_channel(rt, job->channel) && !health_superseded(f, k, i))
 			ab_health_record(st, rt, job, f[i].res, f[i].now);
 	}
 	return 0;
@@ -940,6 +956,7 @@ struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtim
 	d->rt = ab_runtime_ref(rt);
 	d->n_workers = n;
 	for (int i = 0; i < n; i++) {
+		char name[32];
 		int e = pthread_create(&d->threads[i], NULL, worker, d);
 		if (e) {
 			snprintf(err, errsz, "cannot start dispatcher thread: %s", strerror(e));
@@ -947,6 +964,9 @@ struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtim
 			ab_dispatch_stop(d);
 			return NULL;
 		}
+		snprintf(name, sizeof name, "ab-worker-%d", i + 1);
+		name[15] = '\0';    /* the kernel's limit */
+		pthread_setname_np(d->threads[i], name);
 	}
 	d->n_threads = n;
 	return d;

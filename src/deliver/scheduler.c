@@ -166,6 +166,7 @@ struct ab_sched *ab_sched_start(const char *store_path, struct ab_runtime *rt,
 		free(s);
 		return NULL;
 	}
+	pthread_setname_np(s->thread, "ab-scheduler");
 	return s;
 }
 

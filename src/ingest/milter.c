@@ -776,6 +776,7 @@ int ab_milter_start(struct ab_milter *m, char *err, size_t errsz)
 		snprintf(err, errsz, "milter thread: %s", strerror(e));
 		return -1;
 	}
+	pthread_setname_np(m->thr, "ab-milter");
 	m->running = true;
 	ab_log(AB_LOG_NOTICE, "milter listening on %s", m->rt->cfg->mail->socket);
 	log_plan(m->rt->cfg->mail, "");

@@ -538,6 +538,7 @@ int ab_spool_start(struct ab_spool *sp, struct ab_runtime *rt, void (*wake)(void
 		snprintf(err, errsz, "syslog journal: cannot start the mover thread");
 		return -1;
 	}
+	pthread_setname_np(sp->th, "ab-mover");
 	sp->started = true;
 	return 0;
 }

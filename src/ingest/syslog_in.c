@@ -1628,11 +1628,13 @@ int ab_syslog_in_start(struct ab_syslog_in *in, struct ab_runtime *rt, const cha
 		snprintf(err, errsz, "syslog: cannot start the committer thread");
 		goto fail;
 	}
+	pthread_setname_np(in->cth, "ab-commit");
 	in->cstarted = true;
 	if (pthread_create(&in->th, NULL, run, in) != 0) {
 		snprintf(err, errsz, "syslog: cannot start the listener thread");
 		goto fail;
 	}
+	pthread_setname_np(in->th, "ab-syslog");
 	in->started = true;
 	for (size_t i = 0; i < in->n_ls; i++)
 		ab_log(AB_LOG_NOTICE, "syslog: listening on %s (%s) as '%s', max_message %zu",

@@ -1291,6 +1291,7 @@ int ab_journal_open(struct ab_journal **out, const char *dir, const struct ab_jo
 		set_err(err, errsz, "journal %s: cannot start the writer thread", dir);
 		goto fail;
 	}
+	pthread_setname_np(j->writer, "ab-journal");
 	*out = j;
 	return 0;
 fail:

@@ -623,6 +623,81 @@ static void test_rate_and_health(void **state)
 	free(dbpath);
 }
 
+struct health_events { int failing, recovered; };
+
+static int find_health(const struct ab_job *j, void *arg)
+{
+	struct health_events *h = arg;
+
+	if (strcmp(j->channel, "good") || !strstr(j->payload, "\"flap\""))
+		return 0;
+	h->failing += strstr(j->payload, "\"channel.failing\"") != NULL;
+	h->recovered += strstr(j->payload, "\"channel.recovered\"") != NULL;
+	return 0;
+}
+
+/* A channel whose first send of every message fails: a dozen jobs fail
+ * (below failure_threshold), then their retries succeed.  Health is read
+ * once per run of successes in a batch (the last stands for the run), and
+ * the successes still end the count: healthy, no failures, no event for
+ * the fallback channel. */
+static void test_health_run_of_successes(void **state)
+{
+	char text[4096], err[512], *dbpath = tu_path(dir, "flap.db");
+	struct ab_runtime *rt;
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *flap[] = { "flap" };
+	struct health_events he = { 0, 0 };
+	int i;
+	struct ab_health_row row;
+	struct ab_dispatcher *d;
+
+	(void)state;
+	assert_non_null(st);
+	snprintf(text, sizeof text,
+		"state_dir = \"%s\";\nplugin_dir = \"%s\";\n"
+		"dispatch = { workers = 1; backoff_base = \"10ms\"; backoff_cap = \"20ms\";\n"
+		"  max_age = \"1h\"; poll = \"20ms\"; timeout = \"5s\"; };\n"
+		"channels = ( { name = \"good\"; type = \"mock\"; },\n"
+		"  { name = \"flap\"; type = \"mock\"; script = \"retry:1\"; failure_threshold = 13;\n"
+		"    pause_base = \"10ms\"; pause_cap = \"20ms\"; fallback = \"good\"; } );\n",
+		dir, dir);
+	rt = rt_from("flap.conf", text);
+	for (i = 0; i < 12; i++) {
+		char t[32];
+		struct ab_event *ev;
+
+		snprintf(t, sizeof t, "flap %d", i);
+		ev = mkev(t);
+		assert_int_equal(ab_store_enqueue(st, ev, flap, 1, ab_now_ms(), NULL), 0);
+		ab_event_free(ev);
+	}
+	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
+	assert_non_null(d);
+	wait_final(st, 12);
+	/* the last results are recorded after the jobs are DONE (health follows
+	 * the batch's commit): wait for them */
+	for (i = 0; i < 500; i++) {
+		if (ab_store_health_get(st, "flap", &row) == 1 && row.failures == 0 &&
+		    row.last_ok > 0)
+			break;
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	ab_dispatch_stop(d);
+	assert_int_equal(ab_store_health_get(st, "flap", &row), 1);
+	assert_int_equal(row.state, AB_HEALTH_HEALTHY);
+	assert_int_equal(row.failures, 0);
+	assert_true(row.last_ok > 0);
+	ab_store_list_jobs(st, 1u << AB_JOB_DONE, find_health, &he);
+	assert_int_equal(he.failing, 0);
+	assert_int_equal(he.recovered, 0);
+	assert_true(row.last_fail > 0);
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+}
+
 /* ------------------------------------------------------------ HTTP at once */
 
 #define SPLIT_FMT \
@@ -835,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_store_held),
 		cmocka_unit_test(test_disabled_jobs_held),
 		cmocka_unit_test(test_rate_and_health),
+		cmocka_unit_test(test_health_run_of_successes),
 		cmocka_unit_test_teardown(test_http_split, sink_stop),
 	};
 	return cmocka_run_group_tests_name("dispatch", tests, setup, teardown);
