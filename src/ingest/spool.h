@@ -84,6 +84,10 @@ int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t no
 int ab_spool_put(struct ab_spool *sp, const struct ab_buf *recs, const size_t *offs,
 	struct ab_event **evs, size_t n, char *err, size_t errsz);
 void ab_spool_get_stats(struct ab_spool *sp, struct ab_spool_stats *st);
+/* Free the handed events the mover is done with: called by the thread that
+ * made them (the listener), so that their memory goes back to its malloc
+ * arena without contention. */
+void ab_spool_free_spent(struct ab_spool *sp);
 /* Stops the mover (after moving what is durable, for up to drain_ms),
  * closes the journal.  What is left is moved at the next start. */
 void ab_spool_close(struct ab_spool *sp, int drain_ms);

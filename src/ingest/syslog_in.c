@@ -1579,6 +1579,7 @@ static void *run(void *arg)
 		else
 			reap(in);
 		relp_ack_all(in);
+		ab_spool_free_spent(in->sp);   /* the mover's, in this thread's arena */
 		check_high_water(in);
 		idle_scan(in);
 		drop_log(in);
