@@ -34,6 +34,7 @@
 #   paced     offered at half of the system's own burst rate in this round
 #             for AB_BENCH_PACED_SECONDS: p50/p99 from send to arrival.
 #   single    AB_BENCH_SINGLE alerts 100 ms apart: p50/p99 of one alert alone.
+#   memory    the daemon's peak RSS over the three (VmHWM), in MB.
 # Then the sink's keep-alive ceiling (bench/http_sink ceiling, 2 and 8
 # connections, and ab -k when apache2-utils is installed), the medians over
 # the rounds, the ratios and issue 13's targets: alertbridge >= 5x
@@ -226,6 +227,8 @@ run_phases() {
 		out=$(send "$SINGLE" "$base" 10) || { echo "$sys round $r: single failed" >&2; stop "$DPID"; return 1; }
 		echo "$r $sys single $out load=$(load | cut -d' ' -f1)" >> "$T/results"
 	fi
+	echo "$r $sys memory peak_rss_mb=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$DPID/status")" \
+		>> "$T/results"
 	stop "$DPID"
 	rm -rf "$d"
 }
