@@ -22,10 +22,19 @@
 #          AB_BENCH_SECONDS after the commit.  Prints RSS at idle before the
 #          backlog, min / median / max over the samples, PSS at the end, the
 #          jobs still queued and the delivery attempts made.
+# syslog   the backlog's configuration, a fresh daemon, then AB_BENCH_LINES
+#          CEF lines (octet-counted) as fast as one TCP connection takes
+#          them: the listener parses, routes and journals at full speed
+#          while the mover and the store fall behind (every line becomes a
+#          job for "down"; high_water = 0, so input never pauses for the
+#          queue).  RSS is sampled every half second until every
+#          line is counted and for AB_BENCH_SECONDS more; prints the peak
+#          (VmHWM), min / median / max of the samples and the mappings at
+#          the end.
 #
-# Environment: AB_BENCH_EVENTS (1000000), AB_BENCH_SECONDS (60),
-# AB_BENCH_SETTLE (5), AB_BENCH_TOP (15 mappings; 0: none),
-# AB_BENCH_PHASES ("idle backlog").
+# Environment: AB_BENCH_EVENTS (1000000), AB_BENCH_LINES (200000),
+# AB_BENCH_SECONDS (60), AB_BENCH_SETTLE (5), AB_BENCH_TOP (15 mappings;
+# 0: none), AB_BENCH_PHASES ("idle backlog syslog").
 # Not part of make check.  Needs python3 (contrib/install-deps.sh --test).
 set -u
 B=$(cd "${1:-.}" && pwd)
@@ -34,7 +43,8 @@ N=${AB_BENCH_EVENTS:-1000000}
 SECS=${AB_BENCH_SECONDS:-60}
 SETTLE=${AB_BENCH_SETTLE:-5}
 TOP=${AB_BENCH_TOP:-15}
-PHASES=${AB_BENCH_PHASES:-idle backlog}
+LINES=${AB_BENCH_LINES:-200000}
+PHASES=${AB_BENCH_PHASES:-idle backlog syslog}
 AB="$B/src/alertbridge"
 ABD="$B/src/alertbridged"
 [ -x "$ABD" ] && [ -x "$AB" ] || { echo "usage: $0 BUILD_DIR (no $ABD or $AB)" >&2; exit 64; }
@@ -62,7 +72,7 @@ for p in inbox file webhook; do install -m 0755 "$B/plugins/built/$p.so" "$T/plu
 cp -r "$SRC/conf/profiles.d" "$T/profiles.d"
 nprof=$(ls "$T/profiles.d"/*.conf | wc -l)
 
-# conf DIR [backlog]: the shipped file with a private state_dir and
+# conf DIR [backlog [SYSLOG_SETTINGS]]: the shipped file with a private state_dir and
 # plugin_dir, plus the syslog listener (and for the backlog the failing
 # channel as the default route).
 conf() {
@@ -77,8 +87,8 @@ conf() {
 		grep -q '"down"' "$d/ab.conf" && grep -q '^default = \["down"\];' "$d/ab.conf" ||
 			{ echo "could not add the failing channel to the shipped configuration" >&2; exit 1; }
 	fi
-	printf 'syslog = { listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:%s"; } ); };\n' \
-		"$P_SYSLOG" >> "$d/ab.conf"
+	printf 'syslog = { %slisteners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:%s"; } ); };\n' \
+		"${3:-}" "$P_SYSLOG" >> "$d/ab.conf"
 }
 
 start() {  # start DIR: DPID
@@ -195,6 +205,58 @@ q = db.execute("SELECT count(*), coalesce(sum(attempts), 0) FROM jobs").fetchone
 l = db.execute("SELECT count(*) FROM delivery_log").fetchone()
 print("  jobs queued %d, attempts made %d, delivery log rows %d" % (q[0], q[1], l[0]))
 PY
+	stop
+	;;
+syslog)
+	conf "$T/syslog" backlog "high_water = 0; "
+	start "$T/syslog"
+	python3 - "$LINES" "$T/lines.bin" <<'PY'
+import sys
+n, out = int(sys.argv[1]), sys.argv[2]
+with open(out, "wb") as f:
+    for i in range(n):
+        m = ("<132>Nov 23 09:00:00 fw%d CEF:0|Fortinet|FortiGate|7.2|0419016384|Intrusion "
+             "blocked|5|src=10.0.0.5 dst=10.0.0.9 spt=4431 dpt=443 act=blocked msg=bseq-%d"
+             % (i % 50, i)).encode()
+        f.write(b"%d %s" % (len(m), m))
+PY
+	sleep "$SETTLE"
+	idle_kb=$(rss_kb "$DPID")
+	t0=$(date +%s.%N)
+	python3 - "$P_SYSLOG" "$T/lines.bin" <<'PY' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+with open(sys.argv[2], "rb") as f:
+    s.sendall(f.read())
+s.close()
+PY
+	SPID=$!
+	counted() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["received"])' \
+		"$T/syslog/state/syslog.status" 2>/dev/null || echo 0; }
+	samples=()
+	for _ in $(seq 1200); do
+		samples+=("$(rss_kb "$DPID")")
+		[ "$(counted)" -ge "$LINES" ] && break
+		sleep 0.5
+	done
+	wait "$SPID"
+	t1=$(date +%s.%N)
+	during=${#samples[@]}
+	for _ in $(seq $((SECS * 2))); do
+		kill -0 "$DPID" 2>/dev/null || { echo "alertbridged exited:" >&2; tail -20 "$T/syslog/daemon.log" >&2; exit 1; }
+		samples+=("$(rss_kb "$DPID")")
+		sleep 0.5
+	done
+	echo "syslog: $LINES CEF lines over one TCP connection, every one a job for a channel that refuses connections ($(counted) counted in $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s), then ${SECS} s:"
+	printf '%s\n' "${samples[@]}" | sort -n | awk -v idle="$idle_kb" -v d="$during" -v s="${samples[*]}" \
+		-v hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$DPID/status")" '
+		{ v[NR] = $1 }
+		END {
+			n = split(s, all, " ")
+			printf "  RSS idle before %.1f MB; peak (VmHWM) %.1f MB; over %d samples (%d until counted) min %.1f, median %.1f, max %.1f MB; last %.1f MB\n",
+				idle / 1024, hwm / 1024, NR, d, v[1] / 1024, v[int((NR + 1) / 2)] / 1024, v[NR] / 1024, all[n] / 1024
+		}'
+	smaps "$DPID" "$TOP"
 	stop
 	;;
 *) echo "unknown phase $phase" >&2; exit 64;;

@@ -29,7 +29,7 @@
 /* Records one ab_spool_put may take, in bytes (with their framing): the
  * journal refuses a larger append, so callers stay well below it. */
 #define AB_SPOOL_QUEUE (32u << 20)
-#define AB_SPOOL_HANDOFF 4096             /* events waiting in memory for the mover */
+#define AB_SPOOL_HANDOFF 1024             /* events waiting in memory for the mover */
 
 struct ab_spool;
 

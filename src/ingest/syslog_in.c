@@ -99,7 +99,7 @@
 #define UDP_ROUND 256                /* datagrams per socket per round */
 #define BATCH_MAX_EVENTS 16384
 #define BATCH_MAX_BYTES (8 * 1024 * 1024)
-#define BATCH_REC_FLUSH (16u << 20)  /* a batch's records: committed at this size */
+#define BATCH_REC_FLUSH (4u << 20)   /* a batch's records: committed at this size */
 #define BATCH_REC_CAP (24u << 20)    /* ... and never larger (records are <= 4 MiB);
                                         with the framing of BATCH_MAX_EVENTS records
                                         below AB_SPOOL_QUEUE, which one append may take */
