@@ -109,7 +109,11 @@ try {
 
   // --- remove two of three selected
   for (const t of ['Sel A', 'Sel B', 'Sel C']) send('finding.created', t, 'high');
-  await until(async () => { await page.reload(); return await page.locator('li.alert', { hasText: 'Sel C' }).count() === 1; });
+  // two workers deliver them: C may come before B, so wait for all three
+  await until(async () => {
+    await page.reload();
+    return await page.locator('li.alert', { hasText: /Sel [ABC]/ }).count() === 3;
+  });
   await page.locator('li.alert', { hasText: 'Sel A' }).getByRole('checkbox').check();
   await page.locator('li.alert', { hasText: 'Sel B' }).getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Remove selected' }).click();
