@@ -64,12 +64,21 @@ print(j)' "$T/state/syslog.status" "$1" 2>/dev/null || echo -1; }
 stat_ge() { [ "$(stat "$1")" -ge "$2" ] 2>/dev/null; }
 listening() { [ "$(grep -c 'syslog: listening on' "$T/daemon.log")" -ge "$1" ]; }
 
-plan 39
+plan 40
 
 out=$("$AB" -c "$T/ab.conf" check 2>&1); rc=$?
 is "check accepts the syslog section" "$rc" 0
 ab_start_daemon "$T/ab.conf"
 ok "daemon starts 4 listeners" wait_for 10 listening 4
+# top -H and perf --sort comm show what each thread is
+thread_names() {
+	local c n
+	c=" $(cat /proc/"$DPID"/task/*/comm 2>/dev/null | sort -u | tr '\n' ' ')"
+	for n in ab-syslog ab-commit ab-journal ab-mover ab-worker-1 ab-scheduler; do
+		case $c in *" $n "*) ;; *) diag "no thread $n among:$c"; return 1;; esac
+	done
+}
+ok "the daemon's threads are named" thread_names
 
 # ---- logger over each transport
 logger --udp -n 127.0.0.1 -P "$P_UDP" -t ltest "logger-udp-1"
