@@ -4,7 +4,8 @@
  * ingests it into the store behind the listeners.
  *
  * Public: ab_spool_dir, ab_spool_open, ab_spool_start, ab_spool_set_runtime,
- *         ab_spool_encode, ab_spool_put, ab_spool_get_stats, ab_spool_close.
+ *         ab_spool_encode, ab_spool_put, ab_spool_free_spent, ab_spool_get_stats,
+ *         ab_spool_close.
  *
  * Why: a SQLite transaction per batch, with an event row of ~750 bytes of
  * JSON and its jobs, capped syslog input at ~50k lines/s; an append to the
@@ -21,7 +22,9 @@
  * that reads a record the moment it is durable waits the few microseconds
  * until the put returns instead of decoding it); the mover routes those
  * events as they are and decodes only the records it has no event for
- * (after a restart, or when it is that far behind).
+ * (after a restart, or when it is that far behind).  It gives the handed
+ * events back when done with them, and the listener frees them
+ * (ab_spool_free_spent) in the malloc arena they came from.
  * The two are the same event: every parsed event's canonical JSON reads
  * back to the same JSON (fuzz_syslog checks it on every input).  The
  * mover routes again at that time with the configuration it has: the

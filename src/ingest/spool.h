@@ -7,7 +7,8 @@
  * the journal.  Events that route nowhere are counted, never written.
  *
  * Threads: ab_spool_put from one thread at a time (the committer),
- * ab_spool_encode from any; the mover is the spool's own thread;
+ * ab_spool_encode from any; ab_spool_free_spent from the thread that made
+ * the handed events (the listener); the mover is the spool's own thread;
  * ab_spool_get_stats from any thread.
  */
 #ifndef AB_SPOOL_H
