@@ -20,11 +20,42 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/db.h"
+
+/* A writer that finds the file locked by another (the mover, a worker, the
+ * HTTP committer, the tool) sleeps 0.1, 0.2, 0.4, 0.8, 1.6 ms, then 2 ms
+ * at a time, for AB_DB_BUSY_MS in all.  SQLite's own busy timeout sleeps
+ * 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 ms ...: the others' transactions take
+ * a millisecond or two, so a writer slept far past them.  Measured
+ * (route_deliver, builds alternating, 7 rounds): events POSTed at half
+ * capacity reached the sink p50 27-229 -> 3-5 ms, p99 132-391 -> 18-26 ms;
+ * burst alerts/s +6-16 % in the last rounds, CPU per alert +10-15 %. */
+#define BUSY_FIRST_US 100
+#define BUSY_MAX_US 2000
+
+static int busy_wait(void *arg, int count)
+{
+	int64_t us = BUSY_FIRST_US, total = 0;
+	struct timespec ts;
+
+	(void)arg;
+	for (int i = 0; i < count && total < (int64_t)AB_DB_BUSY_MS * 1000; i++) {
+		total += us;
+		us = us * 2 < BUSY_MAX_US ? us * 2 : BUSY_MAX_US;
+	}
+	if (total >= (int64_t)AB_DB_BUSY_MS * 1000)
+		return 0;            /* SQLITE_BUSY: the caller says so */
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)us * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
 
 void ab_db_errf(char *err, size_t errsz, sqlite3 *db, const char *who, const char *what)
 {
@@ -145,7 +176,7 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_timeout(db, AB_DB_BUSY_MS);
+	sqlite3_busy_handler(db, busy_wait, NULL);
 	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		mode = (const char *)sqlite3_column_text(st, 0);

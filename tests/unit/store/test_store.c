@@ -219,6 +219,59 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err, f->path));
 }
 
+/* Another connection holds the write lock for a while (a worker's or the
+ * mover's transaction): a writer waits for it in short sleeps (db.c's busy
+ * handler) and then writes, it does not fail with SQLITE_BUSY. */
+struct holder {
+	struct ab_store *s;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool locked;
+	int rc;
+};
+
+static void *hold_lock(void *arg)
+{
+	struct holder *h = arg;
+	struct timespec ts = { 0, 60 * 1000000L };
+	int rc = ab_store_begin(h->s);
+
+	if (rc == 0)
+		rc = enqueue_n(h->s, 1, (const char *const[]){ "a" }, 1, 1000) == 1 ? 0 : -1;
+	pthread_mutex_lock(&h->mu);
+	h->locked = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	nanosleep(&ts, NULL);              /* the other writer waits meanwhile */
+	if (rc == 0)
+		rc = ab_store_commit(h->s);
+	h->rc = rc;
+	return NULL;
+}
+
+static void test_writer_waits_for_lock(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ch[] = { "a" };
+	struct holder h = { .s = f->s, .mu = PTHREAD_MUTEX_INITIALIZER,
+		.cv = PTHREAD_COND_INITIALIZER };
+	char err[512];
+	struct ab_store *s2 = ab_store_open(f->path, err, sizeof err);
+	pthread_t th;
+
+	assert_non_null(s2);
+	assert_int_equal(pthread_create(&th, NULL, hold_lock, &h), 0);
+	pthread_mutex_lock(&h.mu);
+	while (!h.locked)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	assert_int_equal(enqueue_n(s2, 2, ch, 1, 1000), 1);   /* waited, then wrote */
+	pthread_join(th, NULL);
+	assert_int_equal(h.rc, 0);
+	assert_int_equal(ab_store_count(s2, AB_JOB_QUEUED), 2);
+	ab_store_close(s2);
+}
+
 static void test_enqueue_dedupe(void **state)
 {
 	struct fixture *f = *state;
@@ -1387,6 +1440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_mode_and_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enqueue_dedupe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_waits_for_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedupe_after_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enqueue_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_payload_job, setup, teardown),
