@@ -142,6 +142,22 @@ static struct ab_event *mkev(const char *title)
 }
 
 /* Wait (bounded) until n jobs reached a final state (done or dead). */
+/* n events titled "PREFIX 0" .. "PREFIX n-1", each queued for the nch
+ * channels ch, made age_ms ago. */
+static void enqueue_titled(struct ab_store *st, const char *prefix, int n,
+	const char *const *ch, size_t nch, int64_t age_ms)
+{
+	for (int i = 0; i < n; i++) {
+		char t[64];
+		struct ab_event *ev;
+
+		snprintf(t, sizeof t, "%s %d", prefix, i);
+		ev = mkev(t);
+		assert_int_equal(ab_store_enqueue(st, ev, ch, nch, ab_now_ms() - age_ms, NULL), 0);
+		ab_event_free(ev);
+	}
+}
+
 static void wait_final(struct ab_store *st, int64_t n)
 {
 	for (int i = 0; i < 1000; i++) {
@@ -179,13 +195,7 @@ static void test_end_to_end(void **state)
 
 	(void)state;
 	assert_non_null(st);
-	for (int i = 0; i < 5; i++) {
-		char t[32];
-		snprintf(t, sizeof t, "event %d", i);
-		struct ab_event *ev = mkev(t);
-		assert_int_equal(ab_store_enqueue(st, ev, chans, 3, ab_now_ms(), NULL), 0);
-		ab_event_free(ev);
-	}
+	enqueue_titled(st, "event", 5, chans, 3, 0);
 	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
 	assert_non_null(d);
 	wait_final(st, 15);
@@ -330,15 +340,7 @@ static void test_result_commit_fails(void **state)
 	assert_non_null(st);
 	snprintf(text, sizeof text, FAULT_FMT, dir, dir, dir);
 	rt = rt_from("fault.conf", text);
-	for (int i = 0; i < 5; i++) {
-		char t[32];
-		struct ab_event *ev;
-
-		snprintf(t, sizeof t, "fault %d", i);
-		ev = mkev(t);
-		assert_int_equal(ab_store_enqueue(st, ev, good, 1, ab_now_ms(), NULL), 0);
-		ab_event_free(ev);
-	}
+	enqueue_titled(st, "fault", 5, good, 1, 0);
 	ab_store_set_fault(AB_STORE_FAULT_FINISH | AB_STORE_FAULT_RELEASE, -1);
 	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
 	assert_non_null(d);
@@ -476,15 +478,7 @@ static void test_disabled_jobs_held(void **state)
 	assert_null(ab_runtime_channel(rt, "off"));      /* never created */
 	assert_non_null(ab_runtime_channel(rt, "good"));
 	/* held jobs first: unheld, they would be claimed before the good one */
-	for (int i = 0; i < 3; i++) {
-		char t[32];
-		struct ab_event *ev;
-
-		snprintf(t, sizeof t, "held %d", i);
-		ev = mkev(t);
-		assert_int_equal(ab_store_enqueue(st, ev, off, 1, ab_now_ms() - 1000, NULL), 0);
-		ab_event_free(ev);
-	}
+	enqueue_titled(st, "held", 3, off, 1, 1000);
 	{
 		struct ab_event *ev = mkev("goes now");
 		assert_int_equal(ab_store_enqueue(st, ev, good, 1, ab_now_ms(), NULL), 0);
@@ -580,15 +574,7 @@ static void test_rate_and_health(void **state)
 	assert_non_null(st);
 	snprintf(text, sizeof text, RATE_FMT, dir, dir);
 	rt = rt_from("rate.conf", text);
-	for (i = 0; i < 6; i++) {
-		char t[32];
-		struct ab_event *ev;
-
-		snprintf(t, sizeof t, "slow %d", i);
-		ev = mkev(t);
-		assert_int_equal(ab_store_enqueue(st, ev, slow, 1, ab_now_ms(), NULL), 0);
-		ab_event_free(ev);
-	}
+	enqueue_titled(st, "slow", 6, slow, 1, 0);
 	{
 		struct ab_event *ev = mkev("never delivered");
 		assert_int_equal(ab_store_enqueue(st, ev, down, 1, ab_now_ms(), NULL), 0);
@@ -663,15 +649,7 @@ static void test_health_run_of_successes(void **state)
 		"    pause_base = \"10ms\"; pause_cap = \"20ms\"; fallback = \"good\"; } );\n",
 		dir, dir);
 	rt = rt_from("flap.conf", text);
-	for (i = 0; i < 12; i++) {
-		char t[32];
-		struct ab_event *ev;
-
-		snprintf(t, sizeof t, "flap %d", i);
-		ev = mkev(t);
-		assert_int_equal(ab_store_enqueue(st, ev, flap, 1, ab_now_ms(), NULL), 0);
-		ab_event_free(ev);
-	}
+	enqueue_titled(st, "flap", 12, flap, 1, 0);
 	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
 	assert_non_null(d);
 	wait_final(st, 12);
@@ -847,15 +825,7 @@ static void test_http_split(void **state)
 	rt = rt_from("split.conf", text);
 	st = ab_store_open(dbpath, err, sizeof err);
 	assert_non_null(st);
-	for (int i = 0; i < 40; i++) {
-		char t[32];
-		struct ab_event *ev;
-
-		snprintf(t, sizeof t, "split %d", i);
-		ev = mkev(t);
-		assert_int_equal(ab_store_enqueue(st, ev, chans, 5, ab_now_ms(), NULL), 0);
-		ab_event_free(ev);
-	}
+	enqueue_titled(st, "split", 40, chans, 5, 0);
 	d = ab_dispatch_start(dbpath, rt, err, sizeof err);
 	assert_non_null(d);
 	wait_final(st, 200);
