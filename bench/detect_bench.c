@@ -92,7 +92,7 @@ static double syslog_rate(const struct ab_mail_conf *mc, long rounds)
 
 			if (!ev || ab_syslog_process(NULL, mc, NULL, "bench", "192.0.2.1", lines[i],
 						     strlen(lines[i]), false, 1705312800000LL, 0, ev, NULL,
-						     NULL, err, sizeof err) < 0) {
+						     NULL, NULL, err, sizeof err) < 0) {
 				fprintf(stderr, "detect_bench: %s\n", err);
 				exit(1);
 			}

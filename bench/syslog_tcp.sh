@@ -18,6 +18,9 @@
 #                                                only the alerts.  N is rounded up to a
 #                                                multiple of 20 so that the last line is
 #                                                an alert (rsyslog's finish line).
+#   AB_BENCH_PERF=DIR bench/syslog_tcp.sh ...    also record alertbridged's run with perf
+#                                                (--call-graph dwarf) into DIR/perf-syslog.data;
+#                                                read per thread: perf report --sort comm
 #
 # Not part of make check.  Needs rsyslog, python3 (contrib/install-deps.sh --test).
 set -u
@@ -111,7 +114,15 @@ CONF
 for _ in $(seq 100); do grep -q 'syslog: listening' "$T/ab.log" && break; sleep 0.05; done
 grep -q 'syslog: listening' "$T/ab.log" || { echo "alertbridged did not start:" >&2; cat "$T/ab.log" >&2; exit 1; }
 ab_count() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["received"])' "$T/ab/syslog.status" 2>/dev/null || echo 0; }
+pp=
+if [ -n "${AB_BENCH_PERF:-}" ]; then
+	mkdir -p "$AB_BENCH_PERF"
+	perf record -q -F 999 --call-graph dwarf,16384 -p "${PIDS[0]}" \
+		-o "$AB_BENCH_PERF/perf-syslog.data" 2>/dev/null & pp=$!
+	sleep 0.5
+fi
 ab_s=$(run_one "$P_AB" ab_count "$N") || exit 1
+[ -n "$pp" ] && { kill -INT "$pp"; wait "$pp" 2>/dev/null; }
 
 # ---- rsyslog
 mkdir -p "$T/rs"

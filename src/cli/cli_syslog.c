@@ -142,7 +142,7 @@ static int parse_one(const struct ab_config *cfg, const struct opts *o, const ch
 		return EX_OSERR;
 	}
 	r = ab_syslog_process(cfg ? cfg->syslog : NULL, cfg ? cfg->mail : NULL, o->force,
-		o->listener, o->host, line, len, truncated, ab_now_ms(), 0, ev, &src, &hit, err,
+		o->listener, o->host, line, len, truncated, ab_now_ms(), 0, ev, &src, &hit, NULL, err,
 		sizeof err);
 	if (r > 0 && o->line)
 		say_profile(o, src, hit, ev);
@@ -227,7 +227,7 @@ static int explain(const struct ab_config *cfg, const struct opts *o)
 	if (!ev)
 		return EX_OSERR;
 	r = ab_syslog_process(cfg->syslog, cfg->mail, o->force, o->listener, o->host, o->line,
-		strlen(o->line), false, now, 0, ev, &src, &hit, err, sizeof err);
+		strlen(o->line), false, now, 0, ev, &src, &hit, NULL, err, sizeof err);
 	if (r < 0) {
 		fprintf(stderr, "alertbridge: %s\n", err);
 		ab_event_free(ev);

@@ -213,7 +213,7 @@ static bool routes_somewhere(const struct ab_route_result *rr)
 }
 
 int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
-	struct ab_buf *out, void (*keep)(struct ab_event *ev, void *arg), void *keep_arg)
+	struct ab_buf *out, int (*keep)(struct ab_event *ev, void *arg), void *keep_arg)
 {
 	struct ab_route_result rr;
 	unsigned char head[REC_HEAD];
@@ -223,8 +223,8 @@ int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t no
 	ab_route_at(cfg, ev, now, &rr, NULL);
 	if (!routes_somewhere(&rr))
 		return 0;
-	if (keep)
-		keep(ev, keep_arg);
+	if (keep && keep(ev, keep_arg) < 0)
+		return -1;
 	head[0] = REC_VERSION;
 	for (int i = 0; i < 8; i++)
 		head[1 + i] = (unsigned char)((uint64_t)now >> (8 * i));

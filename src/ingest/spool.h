@@ -64,15 +64,16 @@ int ab_spool_start(struct ab_spool *sp, struct ab_runtime *rt, void (*wake)(void
 /* Later batches are routed and stored with rt (a reference is taken). */
 void ab_spool_set_runtime(struct ab_spool *sp, struct ab_runtime *rt);
 /* Routes ev at now with cfg; if it goes somewhere, calls keep(ev,
- * keep_arg) when keep is set (the listener gives the event its id there:
- * lines that go nowhere never pay for one), sets its id if it still has
- * none and appends its record to out.  1 appended, 0 it goes nowhere
- * (nothing appended), -1 out of memory or over out's cap, -2 the record is
- * over AB_SPOOL_RECORD_MAX (nothing appended in either case).  Any thread:
- * it touches only its arguments, so the listener encodes a line as soon as
- * it is parsed. */
+ * keep_arg) when keep is set (the listener completes the event there, its
+ * id and the payload's fields: lines that go nowhere never pay for them),
+ * sets its id if it still has none and appends its record to out.  1
+ * appended, 0 it goes nowhere (nothing appended), -1 out of memory (keep
+ * returned < 0 too) or over out's cap, -2 the record is over
+ * AB_SPOOL_RECORD_MAX (nothing appended in either case).  Any thread: it
+ * touches only its arguments, so the listener encodes a line as soon as it
+ * is parsed. */
 int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
-	struct ab_buf *out, void (*keep)(struct ab_event *ev, void *arg), void *keep_arg);
+	struct ab_buf *out, int (*keep)(struct ab_event *ev, void *arg), void *keep_arg);
 /* Appends the n records that ab_spool_encode put into recs, the i-th at
  * offset offs[i], and returns once they are durable.  0, or -1 with err
  * (the journal is full, its filesystem below min_free_mb, or an I/O error:

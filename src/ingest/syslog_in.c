@@ -92,6 +92,7 @@
 #include "ingest/syslog_source.h"
 #include "parse/syslog.h"
 #include "ingest/spool.h"
+#include "route/route.h"
 #include "lib/util.h"
 #include "lib/metrics.h"
 
@@ -213,6 +214,7 @@ struct ab_syslog_in {
 	uint64_t udp_dropped_logged;
 	uint64_t gen_next;            /* the next batch's gen */
 	int64_t handed_ms;            /* monotonic: the last hand-over to the committer */
+	struct ab_syslog_view view;   /* the scan of the line in add_line */
 	uint64_t done_gen;            /* every batch up to this gen is durable */
 	/* per-message context while feeding a connection */
 	struct lsn *cur_l;
@@ -836,30 +838,36 @@ static void flush(struct ab_syslog_in *in, bool wait)
 	pthread_mutex_unlock(&in->cmu);
 }
 
-/* The line an event was parsed from, for its id (ab_spool_encode's keep:
- * only the lines that go somewhere are hashed). */
+/* The line an event was parsed from (ab_spool_encode's keep: only the
+ * lines that go somewhere are hashed for their id and, when they were
+ * left out, get the fields of their payload). */
 struct id_line {
 	const char *peer, *msg;
 	size_t len;
+	const struct ab_syslog_view *later;   /* the fields come from it, or NULL */
 };
 
-static void keep_line(struct ab_event *ev, void *arg)
+static int keep_line(struct ab_event *ev, void *arg)
 {
 	const struct id_line *idl = arg;
 
+	if (idl->later && ab_syslog_view_fields(idl->later, ev) < 0)
+		return -1;
 	ab_syslog_event_id(ev, idl->msg, idl->len, idl->peer);
+	return 0;
 }
 
 static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, const char *msg,
 	size_t len, bool truncated)
 {
 	static struct ab_complaint encode_failed = AB_COMPLAINT_INIT;
+	const struct ab_config *cfg = in->round_rt->cfg;
 	struct ab_event *ev = ab_event_new();
 	struct batch *b = in->cur;
 	int64_t now = ab_now_ms();
 	char err[256];
 	int rc;
-	struct id_line idl = { peer && *peer ? peer : NULL, msg, len };
+	struct id_line idl = { peer && *peer ? peer : NULL, msg, len, NULL };
 
 	if (truncated)
 		in->truncated++;
@@ -867,9 +875,11 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		in->parse_errors++;
 		return;
 	}
-	rc = ab_syslog_process(in->round_rt->cfg->syslog, in->round_rt->cfg->mail, NULL, l->name,
-		idl.peer, msg, len, truncated, now, AB_SYSLOG_ID_LATER, ev, NULL, NULL, err,
-		sizeof err);
+	rc = ab_syslog_process(cfg->syslog, cfg->mail, NULL, l->name, idl.peer, msg, len,
+		truncated, now, AB_SYSLOG_ID_LATER | AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL,
+		ab_route_reads_fields(cfg) ? NULL : &in->view, err, sizeof err);
+	if (rc == 2)
+		idl.later = &in->view;
 	if (rc <= 0) {
 		if (rc == 0)
 			in->dropped_by_source++;
@@ -882,7 +892,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	if (b->n == 0)
 		b->t0 = ab_mono_ms();
 	b->offs[b->nrec] = b->rec.len;
-	rc = ab_spool_encode(in->round_rt->cfg, ev, now, &b->rec, keep_line, &idl);
+	rc = ab_spool_encode(cfg, ev, now, &b->rec, keep_line, &idl);
 	if (rc == 1 && b->nrec < AB_SPOOL_HANDOFF / 2) {
 		/* handed to the mover with the record (a bounded number: the
 		 * rest are decoded from the journal) */

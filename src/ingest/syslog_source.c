@@ -75,22 +75,48 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
 	return NULL;
 }
 
+/* The payload's fields that ab_syslog_view_event left out, now. */
+static int fields_now(const struct ab_syslog_view *v, struct ab_event *ev, bool *later,
+	char *err, size_t errsz)
+{
+	if (!*later)
+		return 0;
+	*later = false;
+	if (ab_syslog_view_fields(v, ev) == 0)
+		return 0;
+	snprintf(err, errsz, "syslog: out of memory");
+	return -1;
+}
+
 int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
 	const struct ab_profile *force, const char *listener,
 	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
 	unsigned flags, struct ab_event *ev, const struct ab_syslog_source_conf **matched,
-	const struct ab_detect_entry **detected, char *err, size_t errsz)
+	const struct ab_detect_entry **detected, struct ab_syslog_view *view, char *err,
+	size_t errsz)
 {
 	const struct ab_syslog_source_conf *src;
 	const struct ab_profile *p = force;
-	int bad = 0;
+	struct ab_syslog_view own;
+	struct ab_syslog_view *v = view ? view : &own;
+	bool later;
+	int bad = 0, rc;
 
 	if (matched)
 		*matched = NULL;
 	if (detected)
 		*detected = NULL;
-	if (ab_syslog_parse_ex(line, len, peer_host, now_ms, flags, ev, err, errsz) < 0)
+	if (!view)
+		flags &= ~AB_SYSLOG_FIELDS_LATER;   /* nothing to add them from */
+	if (!line || !ev) {
+		snprintf(err, errsz, "syslog parse: bad argument");
 		return -1;
+	}
+	ab_syslog_scan(line, len, now_ms, v);
+	rc = ab_syslog_view_event(v, peer_host, flags, ev, err, errsz);
+	if (rc < 0)
+		return -1;
+	later = rc == 1;
 	ev->received_at = now_ms;
 	if (truncated)
 		bad |= json_object_set_new(ev->fields, "syslog.truncated", json_true());
@@ -108,17 +134,24 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	} else if (!ev->source) {
 		ab_event_set_str(&ev->source, "syslog");
 	}
-	if (!p && src && src->profile)
+	if (!p && src && src->profile) {
 		p = ab_mail_profile(mc, src->profile);
-	else if (!p && mc) {
-		const struct ab_detect_entry *e = ab_detect_syslog_line(mc->detect, ev);
+	} else if (!p && mc) {
+		const struct ab_detect_entry *e;
 
+		if (ab_detect_syslog_reads_fields(mc->detect) &&
+		    fields_now(v, ev, &later, err, errsz) < 0)
+			return -1;
+		e = ab_detect_syslog_line(mc->detect, ev);
 		if (e)
 			p = e->profile;
 		if (detected)
 			*detected = e;
 	}
 	if (p) {
+		/* a profile reads the fields and may change any member */
+		if (fields_now(v, ev, &later, err, errsz) < 0)
+			return -1;
 		bad |= json_object_set_new(ev->fields, "syslog.profile", json_string(p->name));
 		bad |= ab_profile_apply_syslog(p, ev, NULL) < 0;
 	}
@@ -130,5 +163,5 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 		snprintf(err, errsz, "syslog: out of memory");
 		return -1;
 	}
-	return 1;
+	return later ? 2 : 1;
 }

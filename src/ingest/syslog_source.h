@@ -34,13 +34,23 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
  * the detect entry that chose the profile, or NULL.  flags: the parser's
  * (AB_SYSLOG_ID_LATER: no id yet; the caller sets it with
  * ab_syslog_event_id(ev, line, len, peer_host) if it keeps the event).
+ *
+ * view: NULL, or where the line's scan is kept (it points into line).
+ * With a view and AB_SYSLOG_FIELDS_LATER, the payload's fields (SD params,
+ * CEF/LEEF fields) are left out while nothing needs them: returns 2 when
+ * the event still lacks them, its members final (no profile applied; one
+ * that applies, or detection that reads fields, adds them first).  A
+ * caller that keeps such an event adds them with ab_syslog_view_fields(view,
+ * ev) while line is alive.
  */
 struct ab_detect_entry;
 struct ab_profile;
+struct ab_syslog_view;
 int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
 	const struct ab_profile *force, const char *listener,
 	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
 	unsigned flags, struct ab_event *ev, const struct ab_syslog_source_conf **matched,
-	const struct ab_detect_entry **detected, char *err, size_t errsz);
+	const struct ab_detect_entry **detected, struct ab_syslog_view *view, char *err,
+	size_t errsz);
 
 #endif

@@ -31,6 +31,7 @@
 struct ab_detect {
 	struct ab_detect_entry *mail, *syslog;
 	size_t n_mail, n_syslog;
+	bool syslog_fields;          /* a syslog alternative reads fields */
 };
 
 static int cmp_entry(const void *a, const void *b)
@@ -68,8 +69,10 @@ struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n)
 			const struct ab_detect_alt *a = &profiles[i]->detect[k];
 			struct ab_detect_entry e = { profiles[i], a };
 
-			if (a->syslog)
+			if (a->syslog) {
 				d->syslog[d->n_syslog++] = e;
+				d->syslog_fields |= a->n_field > 0;
+			}
 			else
 				d->mail[d->n_mail++] = e;
 		}
@@ -227,6 +230,11 @@ const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
 		if (syslog_holds(d->syslog[i].alt, ev, app, payload))
 			return &d->syslog[i];
 	return NULL;
+}
+
+bool ab_detect_syslog_reads_fields(const struct ab_detect *d)
+{
+	return d && d->syslog_fields;
 }
 
 /* ------------------------------------------------------------ listing */

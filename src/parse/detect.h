@@ -38,6 +38,10 @@ void ab_detect_free(struct ab_detect *d);
 const struct ab_detect_entry *ab_detect_mail(const struct ab_detect *d, const struct ab_mail *m);
 const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
 	const struct ab_event *ev);
+/* Does any syslog alternative look at fields other than syslog.appname
+ * and syslog.payload (its field conditions)?  Without, the members and
+ * those two decide (the payload's fields can come later). */
+bool ab_detect_syslog_reads_fields(const struct ab_detect *d);
 
 /* The order itself, for `alertbridge profiles`. */
 size_t ab_detect_count(const struct ab_detect *d, bool syslog);

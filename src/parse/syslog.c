@@ -664,9 +664,6 @@ static void cef_event(struct ctx *c)
 	struct span title;
 
 	c->payload = 1;
-	kv_fields(c, &cef_set);
-	if (v->flags & AB_SYSLOG_V_LABELS)
-		cef_labels(c);
 	title = text(c, v->hdr[5]);
 	while (title.n > 0 && ab_sl_ws(title.p[title.n - 1]))
 		title.n--;
@@ -683,7 +680,6 @@ static void leef_event(struct ctx *c)
 	const struct ab_syslog_view *v = c->v;
 
 	c->payload = 2;
-	kv_fields(c, &leef_set);
 	alert_common(c, text(c, v->hdr[1]), text(c, v->hdr[2]), text(c, v->hdr[4]));
 	if (v->kv_sev.n)
 		sev_from_span(c, text(c, v->kv_sev), AB_SCALE_LEEF);
@@ -1021,32 +1017,64 @@ void ab_syslog_event_id(struct ab_event *ev, const char *line, size_t len,
 	ab_event_compute_idv(ev, parts, lens, hostlen ? 3 : 1);
 }
 
+static void ctx_init(struct ctx *c, const struct ab_syslog_view *v, struct ab_event *ev)
+{
+	c->ev = ev;
+	c->v = v;
+	c->nfields = 0;
+	c->fail = false;
+	c->finding = false;
+	c->payload = 0;
+	c->payload_ts = v->payload_ts;
+	c->shadow = c->shadow_heap = NULL;
+	c->intern = intern_table();
+}
+
+/* The fields of the line's structured parts, first in the event's fields:
+ * RFC 5424 SD params (or syslog.sd_invalid), then a CEF/LEEF payload's
+ * header fields and extension pairs (CEF labels last).  Members never
+ * depend on them, so they can come later (AB_SYSLOG_FIELDS_LATER). */
+static void payload_fields(struct ctx *c)
+{
+	const struct ab_syslog_view *v = c->v;
+
+	if (v->format == AB_SYSLOG_RFC5424) {
+		if (v->flags & AB_SYSLOG_V_SD_INVALID)
+			field_set(c, "syslog.sd_invalid", json_true());
+		else
+			sd_fields(c);
+	}
+	if (v->payload == AB_SYSLOG_CEF) {
+		kv_fields(c, &cef_set);
+		if (v->flags & AB_SYSLOG_V_LABELS)
+			cef_labels(c);
+	} else if (v->payload == AB_SYSLOG_LEEF) {
+		kv_fields(c, &leef_set);
+	}
+}
+
+/* May a view's payload fields come later?  Not for JSON (its decoding
+ * makes members and fields together). */
+static bool can_defer(const struct ab_syslog_view *v)
+{
+	return v->payload != AB_SYSLOG_CEE && v->payload != AB_SYSLOG_JSON;
+}
+
 /* The event of a view over valid UTF-8 text without NUL; the id from the
- * raw line (line, len). */
+ * raw line (line, len).  later: leave out payload_fields (returns 1). */
 static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 		 const char *peer_host, unsigned flags, struct ab_event *ev, char *err,
 		 size_t errsz)
 {
+	bool later = (flags & AB_SYSLOG_FIELDS_LATER) && can_defer(v);
 	struct ctx c;
 
-	c.ev = ev;
-	c.v = v;
-	c.nfields = 0;
-	c.fail = false;
-	c.finding = false;
-	c.payload = 0;
-	c.payload_ts = v->payload_ts;
-	c.shadow = c.shadow_heap = NULL;
-	c.intern = intern_table();
+	ctx_init(&c, v, ev);
 	set_lit(&c, &ev->origin.kind, "syslog");
 	if (!(flags & AB_SYSLOG_ID_LATER))
 		ab_syslog_event_id(ev, line, len, peer_host);
-	if (v->format == AB_SYSLOG_RFC5424) {
-		if (v->flags & AB_SYSLOG_V_SD_INVALID)
-			field_set(&c, "syslog.sd_invalid", json_true());
-		else
-			sd_fields(&c);
-	}
+	if (!later)
+		payload_fields(&c);
 	ev->category = AB_CAT_SYSTEM;
 	ev->severity = ab_severity_from_scale(AB_SCALE_SYSLOG, v->pri % 8);
 	switch (v->payload) {
@@ -1074,6 +1102,37 @@ static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 			snprintf(err, errsz, "syslog parse: out of memory");
 		return -1;
 	}
+	return later ? 1 : 0;
+}
+
+int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev)
+{
+	json_t *old, *val;
+	const char *key;
+	struct ctx c;
+
+	if (!v || !v->line || !ev || !ev->fields)
+		return -1;
+	old = ev->fields;
+	ev->fields = json_object();
+	if (!ev->fields) {
+		ev->fields = old;
+		return -1;
+	}
+	ctx_init(&c, v, ev);
+	payload_fields(&c);
+	/* then the fields the event has, in their order: the same object as
+	 * one build makes (no key of theirs is a payload field's) */
+	json_object_foreach(old, key, val)
+		if (json_object_set_nocheck(ev->fields, key, val) < 0)
+			c.fail = true;
+	free(c.shadow_heap);
+	if (c.fail) {
+		json_decref(ev->fields);
+		ev->fields = old;
+		return -1;
+	}
+	json_decref(old);
 	return 0;
 }
 
@@ -1106,7 +1165,9 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
 	n = utf8_repair((const unsigned char *)v->line, v->len, buf);
 	ab_syslog_scan_text(buf, n, v->now_ms,
 			    (v->flags & AB_SYSLOG_V_TRUNCATED) | AB_SYSLOG_V_HIGH, rv);
-	rc = build(rv, v->line, v->len, peer_host, flags, ev, err, errsz);
+	/* the repaired view lives only here: its fields come now */
+	rc = build(rv, v->line, v->len, peer_host, flags & ~AB_SYSLOG_FIELDS_LATER, ev, err,
+		   errsz);
 	free(rv);
 	free(buf);
 	return rc;

@@ -142,6 +142,11 @@ size_t ab_syslog_line_len(const char *line, size_t len);
 #define AB_SYSLOG_ID_LATER 1u   /* leave ev->id empty: the caller sets it with
 				   ab_syslog_event_id (the same id) if it keeps the
 				   event, and saves the hash for lines it drops */
+#define AB_SYSLOG_FIELDS_LATER 2u /* leave out the fields of the line's structured
+				   parts (RFC 5424 SD params, CEF/LEEF header and
+				   extension fields): a caller that may drop the line
+				   on its members alone (routing) adds them with
+				   ab_syslog_view_fields only if it keeps it */
 
 /*
  * The event of a scanned line into ev (created with ab_event_new()).
@@ -151,6 +156,17 @@ size_t ab_syslog_line_len(const char *line, size_t len);
  */
 int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
 			 unsigned flags, struct ab_event *ev, char *err, size_t errsz);
+/*
+ * With AB_SYSLOG_FIELDS_LATER, ab_syslog_view_event returns 1 when it left
+ * those fields out (0: the event is whole: a JSON payload, whose decoding
+ * makes members and fields together, or a line read from a repaired copy).
+ * The members are complete either way.  ab_syslog_view_fields(v, ev) adds
+ * them, with the same view (its line still alive): ev->fields is then the
+ * same object, in the same order, as without the flag, and the fields set
+ * on the event in between are kept.  Returns 0, or -1 when memory runs out
+ * (ev unchanged).
+ */
+int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev);
 
 /* The id of the event of line (len bytes, as given to ab_syslog_parse) from
  * peer_host (may be NULL): what ab_syslog_parse gives it. */

@@ -3,7 +3,7 @@
  * rule.
  *
  * Public: ab_rule_match, ab_rule_window, ab_route_at, ab_route,
- * ab_route_channel_team, ab_event_member.
+ * ab_route_channel_team, ab_event_member, ab_route_reads_fields.
  * Matchers (all optional; each one that is set must hold): events (type
  * globs), categories, severities, min_severity, sources, tools (globs),
  * statuses (when unset: the active ones - open, affected, in review, new,
@@ -216,6 +216,28 @@ bool ab_rule_match(const struct ab_rule_conf *r, const struct ab_event *ev, char
 		return false;
 	}
 	return true;
+}
+
+/* Does r (or its not { }) look at a key of fields? */
+static bool rule_reads_fields(const struct ab_rule_conf *r)
+{
+	for (; r; r = r->not)
+		for (size_t i = 0; i < r->n_fields; i++)
+			if (r->fields[i].member < 0)
+				return true;
+	return false;
+}
+
+bool ab_route_reads_fields(const struct ab_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		if (rule_reads_fields(&cfg->rules[i]))
+			return true;
+	for (size_t k = 0; k < cfg->n_teams; k++)
+		for (size_t i = 0; i < cfg->teams[k].n_rules; i++)
+			if (rule_reads_fields(&cfg->teams[k].rules[i]))
+				return true;
+	return false;
 }
 
 static void window_text(const struct ab_window *w, char *out, size_t outsz)

@@ -2,7 +2,8 @@
  * fuzz_event.h - the invariant every fuzz target checks on the events it
  * makes: the canonical JSON (what the store keeps) loads back with
  * ab_event_from_json() and dumps to the same text.  abort() otherwise,
- * with the refusal on stderr.  Header-only so each target stays one file.
+ * with the refusal on stderr.  And fuzz_event_same: two events that must
+ * be one write the same JSON.  Header-only so each target stays one file.
  */
 #ifndef AB_FUZZ_EVENT_H
 #define AB_FUZZ_EVENT_H
@@ -40,6 +41,18 @@ static inline void fuzz_event_roundtrip(const struct ab_event *ev, const char *w
 	ab_event_free(back);
 	json_decref(j);
 	free(s);
+}
+
+/* Two events that must be the same write the same canonical JSON (fields
+ * in the same order too). */
+static inline void fuzz_event_same(const struct ab_event *a, const struct ab_event *b)
+{
+	char *sa = ab_event_dumps(a), *sb = ab_event_dumps(b);
+
+	if (!sa || !sb || strcmp(sa, sb) != 0)
+		abort();
+	free(sa);
+	free(sb);
 }
 
 #endif

@@ -36,6 +36,7 @@
 #include "config/config_syslog.h"
 #include "ingest/syslog_in.h"
 #include "ingest/syslog_source.h"
+#include "parse/syslog.h"
 #include "../harness/testutil.h"
 #include "lib/util.h"
 
@@ -95,7 +96,7 @@ static int process(const struct ab_config *cfg, const char *listener, const char
 
 	assert_non_null(ev);
 	r = ab_syslog_process(cfg->syslog, cfg->mail, NULL, listener, "192.0.2.7", line,
-		strlen(line), false, 1700000000000LL, 0, ev, src, NULL, err, sizeof err);
+		strlen(line), false, 1700000000000LL, 0, ev, src, NULL, NULL, err, sizeof err);
 	*out = ev;
 	return r;
 }
@@ -154,11 +155,78 @@ static void test_process_marks(void **state)
 
 	(void)state;
 	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, "<13>hello", 9, true, 1, 0,
-		ev, NULL, NULL, err, sizeof err), 1);
+		ev, NULL, NULL, NULL, err, sizeof err), 1);
 	assert_true(json_is_true(json_object_get(ev->fields, "syslog.truncated")));
 	assert_string_equal(ev->source, "syslog");
 	assert_int_equal(ev->received_at, 1);
 	ab_event_free(ev);
+}
+
+/* With a view and AB_SYSLOG_FIELDS_LATER, the payload's fields wait while
+ * nothing needs them (2); a profile, or detection that reads fields,
+ * makes them first (1); adding them later gives the whole event. */
+static void test_process_later(void **state)
+{
+	static const char cef[] = "<132>Nov 23 09:00:00 fw1 CEF:0|Acme|Box|1|7|Blocked|9|act=deny";
+	static const char siem[] = "<134>1 2026-11-23T09:00:00Z siem-01 ossec - - [a@1 b=\"c\"] "
+		"alert";
+	static const char detect_conf[] =
+		"profiles = ( { name = \"acme\"; fallback = { tool = \"acme\"; };\n"
+		"  detect = { payload = [\"cef\"]; field = [\"cef.product: ^Box$\"]; }; } );\n";
+	struct ab_config *cfg = load_text("later.conf", sources_conf);
+	struct ab_config *dcfg = load_text("later-detect.conf", detect_conf);
+	struct ab_syslog_view *v = malloc(sizeof *v);
+	struct ab_event *ev = ab_event_new(), *whole = ab_event_new();
+	char err[128], *a, *b;
+
+	(void)state;
+	assert_non_null(v);
+	assert_int_equal(ab_syslog_process(cfg->syslog, cfg->mail, NULL, "tcp", "192.0.2.7", cef,
+		strlen(cef), false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err, sizeof err), 2);
+	assert_string_equal(ev->title, "Blocked");
+	assert_int_equal(ev->severity, AB_SEV_CRITICAL);
+	assert_null(json_object_get(ev->fields, "cef.act"));
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.listener")), "tcp");
+	assert_int_equal(ab_syslog_view_fields(v, ev), 0);
+	assert_int_equal(ab_syslog_process(cfg->syslog, cfg->mail, NULL, "tcp", "192.0.2.7", cef,
+		strlen(cef), false, 1, 0, whole, NULL, NULL, NULL, err, sizeof err), 1);
+	a = ab_event_dumps(ev);
+	b = ab_event_dumps(whole);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	ab_event_free(ev);
+	/* a source with a profile: the profile reads the fields, so they come now */
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(cfg->syslog, cfg->mail, NULL, "udp", "192.0.2.7", siem,
+		strlen(siem), false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err, sizeof err), 1);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "sd.a@1.b")), "c");
+	assert_string_equal(ev->tool, "wazuh");
+	ab_event_free(ev);
+	/* JSON is decoded whole */
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, "<13>app: {\"k\":1}", 16,
+		false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err, sizeof err), 1);
+	assert_int_equal(json_integer_value(json_object_get(ev->fields, "json.k")), 1);
+	ab_event_free(ev);
+	/* detection that reads a field: made before it, and the profile found */
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, dcfg->mail, NULL, "tcp", NULL, cef, strlen(cef),
+		false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err, sizeof err), 1);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.act")), "deny");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.profile")),
+		"acme");
+	ab_event_free(ev);
+	/* without a view the flag does nothing */
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, cef, strlen(cef), false,
+		1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, NULL, err, sizeof err), 1);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.act")), "deny");
+	ab_event_free(ev);
+	ab_event_free(whole);
+	free(v);
+	ab_config_free(cfg);
+	ab_config_free(dcfg);
 }
 
 /* ------------------------------------------------------------ group commit */
@@ -303,6 +371,19 @@ static long long stat_get(const char *path, const char *key)
 	return n;
 }
 
+/* A counter of the status file's "journal" object (-1 when unreadable). */
+static long long stat_get_journal(const char *path, const char *key)
+{
+	json_t *j = json_load_file(path, 0, NULL), *v;
+	long long n = -1;
+
+	v = json_object_get(json_object_get(j, "journal"), key);
+	if (json_is_integer(v))
+		n = json_integer_value(v);
+	json_decref(j);
+	return n;
+}
+
 /* Poll (bounded: 20 s) until the status counter reaches want. */
 static bool wait_stat(const char *path, const char *key, long long want)
 {
@@ -334,25 +415,27 @@ struct rig {
 	char sock[256];
 };
 
-static void rig_start(struct rig *r, const char *name, const char *extra_listener_opts,
-	int high_water)
+/* routing: NULL for a (disabled) default channel that every line routes
+ * to, so it is kept (lines that route nowhere are only counted, never
+ * written, and most tests count the store's rows); else rules that send
+ * to the channel "off". */
+static void rig_start_routed(struct rig *r, const char *name, const char *extra_listener_opts,
+	int high_water, const char *routing)
 {
 	char body[4096], err[512], *errors = NULL;
 	struct ab_config *cfg;
 
 	r->port = free_port();
 	snprintf(r->sock, sizeof r->sock, "%s/%s.sock", dir, name);
-	/* every line routes to a (disabled) default channel, so it is kept:
-	 * lines that route nowhere are only counted, never written, and these
-	 * tests count the store's rows */
 	snprintf(body, sizeof body,
 		"channels = ( { name = \"off\"; type = \"file\"; path = \"x.jsonl\"; "
-		"enabled = false; } );\ndefault = [\"off\"];\n"
+		"enabled = false; } );\n%s\n"
 		"syslog = { high_water = %d; listeners = (\n"
 		" { name = \"tcp\"; proto = \"tcp\"; address = \"127.0.0.1:%d\"; %s },\n"
 		" { name = \"udp\"; proto = \"udp\"; address = \"127.0.0.1:%d\"; max_message = 1024; },\n"
 		" { name = \"local\"; proto = \"unix\"; address = \"%s\"; } ); };\n",
-		high_water, r->port, extra_listener_opts, r->port, r->sock);
+		routing ? routing : "default = [\"off\"];", high_water, r->port, extra_listener_opts,
+		r->port, r->sock);
 	cfg = load_text(name, body);
 	snprintf(r->status, sizeof r->status, "%s/syslog.status", cfg->state_dir);
 	snprintf(r->store, sizeof r->store, "%s", cfg->store_path);
@@ -364,6 +447,12 @@ static void rig_start(struct rig *r, const char *name, const char *extra_listene
 	assert_non_null(r->in);
 	assert_int_equal(ab_syslog_in_start(r->in, r->rt, r->rt->cfg->store_path, NULL, NULL, err,
 		sizeof err), 0);
+}
+
+static void rig_start(struct rig *r, const char *name, const char *extra_listener_opts,
+	int high_water)
+{
+	rig_start_routed(r, name, extra_listener_opts, high_water, NULL);
 }
 
 static void rig_stop(struct rig *r)
@@ -425,6 +514,53 @@ static void test_listeners(void **state)
 	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE json LIKE "
 		"'%\"syslog.listener\":\"local\"%'"), 5);
 	assert_int_equal(stat_get(r.status, "received"), 116);
+}
+
+/* Lines routed on their members, their payload's fields made only for
+ * those that go somewhere: the kept ones are whole (CEF extension and
+ * label fields, RFC 5424 SD params, the listener's marks), the others are
+ * counted and never written. */
+static void test_routed_whole(void **state)
+{
+	static const char *const lines[] = {
+		"<132>Nov 23 09:00:00 fw1 CEF:0|Fortinet|FortiGate|7.2|100|Intrusion blocked|9|"
+		"act=blocked dst=10.0.0.9 cs1Label=policy cs1=deny-all msg=kept\n",
+		"<132>Nov 23 09:00:00 fw1 CEF:0|Fortinet|FortiGate|7.2|100|Intrusion seen|3|"
+		"act=allowed dst=10.0.0.9 msg=dropped\n",
+		"<130>1 2026-11-23T09:00:00Z web1 nginx 42 ID7 [req@32473 ip=\"10.1.2.3\" "
+		"code=\"403\"] kept too\n",
+		"<134>1 2026-11-23T09:00:00Z web1 nginx 42 ID7 [req@32473 ip=\"10.1.2.4\"] info\n",
+		"<130>Nov 23 09:00:00 fw1 LEEF:1.0|Trend|DS|1|4000000|cat=malware\tsev=9\tdst=h\n",
+	};
+	struct rig r;
+	int a;
+
+	(void)state;
+	rig_start_routed(&r, "whole", "", 0, "rules = ( { name = \"crit\"; "
+		"min_severity = \"critical\"; channels = [\"off\"]; } );");
+	a = tcp_connect(r.port);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		send_all(a, lines[i], strlen(lines[i]));
+	assert_true(wait_stat(r.status, "received", 5));
+	close(a);
+	rig_stop(&r);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events"), 3);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
+		"json_extract(json, '$.fields.\"cef.act\"') = 'blocked' AND "
+		"json_extract(json, '$.fields.\"cef.label.policy\"') = 'deny-all' AND "
+		"json_extract(json, '$.fields.\"cef.vendor\"') = 'Fortinet' AND "
+		"json_extract(json, '$.fields.\"syslog.listener\"') = 'tcp' AND "
+		"json_extract(json, '$.summary') = 'kept'"), 1);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
+		"json_extract(json, '$.fields.\"sd.req@32473.ip\"') = '10.1.2.3' AND "
+		"json_extract(json, '$.fields.\"sd.req@32473.code\"') = '403' AND "
+		"json_extract(json, '$.fields.\"syslog.appname\"') = 'nginx'"), 1);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
+		"json_extract(json, '$.fields.\"leef.cat\"') = 'malware' AND "
+		"json_extract(json, '$.fields.\"leef.vendor\"') = 'Trend'"), 1);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE json LIKE "
+		"'%dropped%' OR json LIKE '%10.1.2.4%'"), 0);
+	assert_int_equal(stat_get_journal(r.status, "unrouted"), 2);
 }
 
 static void test_limits(void **state)
@@ -500,8 +636,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_select),
 		cmocka_unit_test(test_process_marks),
+		cmocka_unit_test(test_process_later),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_listeners),
+		cmocka_unit_test(test_routed_whole),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_backpressure),
 	};

@@ -620,7 +620,7 @@ static void test_detect_syslog(void **state)
 		fail_msg("%s", errors);
 	ev = ab_event_new();
 	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, ssh, strlen(ssh), false,
-		1, 0, ev, NULL, &hit, err, sizeof err), 1);
+		1, 0, ev, NULL, &hit, NULL, err, sizeof err), 1);
 	assert_non_null(hit);
 	assert_string_equal(ev->type, "t.sys");
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.profile")), "sys");
@@ -629,14 +629,14 @@ static void test_detect_syslog(void **state)
 
 	ev = ab_event_new();
 	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, cef, strlen(cef), false,
-		1, 0, ev, NULL, &hit, err, sizeof err), 1);
+		1, 0, ev, NULL, &hit, NULL, err, sizeof err), 1);
 	assert_string_equal(ev->type, "t.sys");
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "product")), "Wall");
 	ab_event_free(ev);
 
 	ev = ab_event_new();
 	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, other, strlen(other),
-		false, 1, 0, ev, NULL, &hit, err, sizeof err), 1);
+		false, 1, 0, ev, NULL, &hit, NULL, err, sizeof err), 1);
 	assert_null(hit);
 	assert_string_equal(ev->type, "finding.created");     /* the parser's own */
 	assert_null(json_object_get(ev->fields, "syslog.profile"));
@@ -779,14 +779,14 @@ static void test_regex_on_field(void **state)
 		fail_msg("%s", errors);
 	ev = ab_event_new();
 	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, line, strlen(line),
-		false, 1, 0, ev, NULL, &hit, err, sizeof err), 1);
+		false, 1, 0, ev, NULL, &hit, NULL, err, sizeof err), 1);
 	assert_non_null(hit);
 	assert_string_equal(ev->type, "4625");       /* an integer field is matched as text */
 	assert_string_equal(ev->asset, "alice");
 	ab_event_free(ev);
 	ev = ab_event_new();
 	assert_int_equal(ab_syslog_process(NULL, cfg->mail, NULL, NULL, NULL, other, strlen(other),
-		false, 1, 0, ev, NULL, &hit, err, sizeof err), 1);
+		false, 1, 0, ev, NULL, &hit, NULL, err, sizeof err), 1);
 	assert_string_not_equal(ev->type, "4720");   /* no match: the parser's own type */
 	ab_event_free(ev);
 	ab_config_free(cfg);

@@ -351,6 +351,45 @@ static void route_str(const struct ab_config *c, const char *event, int64_t now,
 /* Team blocks: their rules see only their team's events, their channels
  * only ever get their team's events, global rules apply in addition, a
  * final in a team stops only that team's rules, team default first. */
+/* Does routing read a key of fields (then syslog lines are routed whole)?
+ * Members named in fields = { } do not count; a team's rule and a not { }
+ * do. */
+static void test_reads_fields(void **state)
+{
+	static const struct {
+		const char *rules;
+		bool want;
+	} tc[] = {
+		{ "", false },
+		{ "rules = ( { name = \"r\"; min_severity = \"high\"; channels = [\"a\"]; } );",
+		  false },
+		{ "rules = ( { name = \"r\"; fields = { title = \"x\"; asset = \"y\"; };\n"
+		  "  channels = [\"a\"]; } );", false },
+		{ "rules = ( { name = \"r\"; fields = { title = \"x\"; cve = \"y\"; };\n"
+		  "  channels = [\"a\"]; } );", true },
+		{ "rules = ( { name = \"r\"; channels = [\"a\"];\n"
+		  "  not = { fields = { rule_id = \"^1\"; }; }; } );", true },
+		{ "teams = ( { name = \"t\"; channels = [\"a\"];\n"
+		  "  rules = ( { name = \"r\"; fields = { src_ip = \"^10\\\\.\"; };\n"
+		  "    channels = [\"a\"]; } ); } );", true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof tc / sizeof tc[0]; i++) {
+		char text[1024], *errors = NULL;
+		struct ab_config *c;
+
+		snprintf(text, sizeof text, "channels = ( { name = \"a\"; type = \"file\"; "
+			"path = \"/tmp/a\"; } );\n%s\n", tc[i].rules);
+		c = load_text(text, &errors);
+		if (!c)
+			fail_msg("case %zu: %s", i, errors);
+		if (ab_route_reads_fields(c) != tc[i].want)
+			fail_msg("case %zu: reads fields %d, want %d", i, !tc[i].want, tc[i].want);
+		ab_config_free(c);
+	}
+}
+
 static void test_teams(void **state)
 {
 	static const struct {
@@ -772,6 +811,7 @@ int main(void)
 		cmocka_unit_test(test_explain_trace),
 		cmocka_unit_test(test_empty_matcher_matches_all),
 		cmocka_unit_test(test_matchers),
+		cmocka_unit_test(test_reads_fields),
 		cmocka_unit_test(test_teams),
 		cmocka_unit_test(test_windows),
 		cmocka_unit_test(test_check_rejects),
