@@ -18,6 +18,9 @@
 #                                                only the alerts.  N is rounded up to a
 #                                                multiple of 20 so that the last line is
 #                                                an alert (rsyslog's finish line).
+#   AB_BENCH_PROFILES=1 bench/syslog_tcp.sh ...  with the shipped parser profiles
+#                                                (conf/profiles.d: detection, the CEF
+#                                                and sshd profiles' extractors)
 #   AB_BENCH_PERF=DIR bench/syslog_tcp.sh ...    also record alertbridged's run with perf
 #                                                (--call-graph dwarf) into DIR/perf-syslog.data;
 #                                                read per thread: perf report --sort comm
@@ -107,6 +110,7 @@ dispatch = { workers = 1; poll = "1s"; };
 channels = ( { name = "file"; type = "file"; path = "events.jsonl"; } );
 default = [$AB_DEF];
 $AB_RULES
+${AB_BENCH_PROFILES:+profiles = ( \"$SRC/conf/profiles.d/*.conf\" );}
 syslog = { high_water = 0;
   listeners = ( { name = "tcp"; proto = "tcp"; address = "127.0.0.1:$P_AB"; } ); };
 CONF
@@ -123,6 +127,11 @@ if [ -n "${AB_BENCH_PERF:-}" ]; then
 fi
 ab_s=$(run_one "$P_AB" ab_count "$N") || exit 1
 [ -n "$pp" ] && { kill -INT "$pp"; wait "$pp" 2>/dev/null; }
+# CPU seconds of each of alertbridged's threads so far (utime + stime)
+ab_cpu=$(for t in /proc/"${PIDS[0]}"/task/*; do
+	printf '%s %s\n' "$(cat "$t/comm")" "$(cut -d')' -f2 "$t/stat" | awk '{print $12 + $13}')"
+done | awk -v hz="$(getconf CLK_TCK)" '{c[$1] += $2; t += $2}
+	END { for (k in c) if (c[k] >= hz / 100) printf "%s %.2f, ", k, c[k] / hz; printf "total %.2f s", t / hz }')
 
 # ---- rsyslog
 mkdir -p "$T/rs"
@@ -145,9 +154,14 @@ rs_s=$(run_one "$P_RS" rs_count "$WANT_RS") || exit 1
 
 [ "$MIX" = firehose ] && echo "firehose: $WANT_RS alerts (CEF severity 9) among $N lines;" \
 	"alertbridge routed $(python3 -c 'import json,sys; j = json.load(open(sys.argv[1])); print(j["received"] - j["journal"]["unrouted"])' "$T/ab/syslog.status" 2>/dev/null)"
-awk -v n="$N" -v a="$ab_s" -v r="$rs_s" 'BEGIN {
+# how many of the lines the mover had stored when the listener had read the
+# last one, and how many of those it took from memory (the rest it read
+# back from the journal)
+python3 -c 'import json,sys; j = json.load(open(sys.argv[1]))["journal"]; print("alertbridge journal at the end: stored %d, %d of them from memory" % (j["stored"], j["stored_from_memory"]))' "$T/ab/syslog.status" 2>/dev/null
+awk -v n="$N" -v a="$ab_s" -v r="$rs_s" -v cpu="$ab_cpu" 'BEGIN {
 	printf "lines: %d (RFC 5424 / RFC 3164 / CEF, octet-counted, one TCP connection)\n", n
 	printf "alertbridged (parse+route+group commit, fsync): %.3f s  %.0f lines/s\n", a, n / a
+	printf "alertbridged CPU by thread: %s\n", cpu
 	printf "rsyslog (imtcp -> JSON -> omfile):            %.3f s  %.0f lines/s\n", r, n / r
 	printf "ratio alertbridged / rsyslog: %.2f\n", (n / a) / (n / r)
 }'

@@ -877,7 +877,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	}
 	rc = ab_syslog_process(cfg->syslog, cfg->mail, NULL, l->name, idl.peer, msg, len,
 		truncated, now, AB_SYSLOG_ID_LATER | AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL,
-		ab_route_reads_fields(cfg) ? NULL : &in->view, err, sizeof err);
+		ab_route_reads_fields(cfg, ab_syslog_later_key) ? NULL : &in->view, err, sizeof err);
 	if (rc == 2)
 		idl.later = &in->view;
 	if (rc <= 0) {

@@ -75,17 +75,22 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
 	return NULL;
 }
 
+/* An event whose payload fields may still be missing, and its view. */
+struct pending {
+	const struct ab_syslog_view *v;
+	struct ab_event *ev;
+	bool later;                  /* they are missing */
+};
+
 /* The payload's fields that ab_syslog_view_event left out, now. */
-static int fields_now(const struct ab_syslog_view *v, struct ab_event *ev, bool *later,
-	char *err, size_t errsz)
+static int fields_now(void *arg)
 {
-	if (!*later)
+	struct pending *pd = arg;
+
+	if (!pd->later)
 		return 0;
-	*later = false;
-	if (ab_syslog_view_fields(v, ev) == 0)
-		return 0;
-	snprintf(err, errsz, "syslog: out of memory");
-	return -1;
+	pd->later = false;
+	return ab_syslog_view_fields(pd->v, pd->ev);
 }
 
 int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
@@ -99,7 +104,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	const struct ab_profile *p = force;
 	struct ab_syslog_view own;
 	struct ab_syslog_view *v = view ? view : &own;
-	bool later;
+	struct pending pd = { v, ev, false };
 	int bad = 0, rc;
 
 	if (matched)
@@ -116,7 +121,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	rc = ab_syslog_view_event(v, peer_host, flags, ev, err, errsz);
 	if (rc < 0)
 		return -1;
-	later = rc == 1;
+	pd.later = rc == 1;
 	ev->received_at = now_ms;
 	if (truncated)
 		bad |= json_object_set_new(ev->fields, "syslog.truncated", json_true());
@@ -137,12 +142,13 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	if (!p && src && src->profile) {
 		p = ab_mail_profile(mc, src->profile);
 	} else if (!p && mc) {
+		/* an alternative that looks at a payload field has them made */
+		struct ab_detect_later dl = { fields_now, &pd };
 		const struct ab_detect_entry *e;
+		bool failed;
 
-		if (ab_detect_syslog_reads_fields(mc->detect) &&
-		    fields_now(v, ev, &later, err, errsz) < 0)
-			return -1;
-		e = ab_detect_syslog_line(mc->detect, ev);
+		e = ab_detect_syslog_line_later(mc->detect, ev, &dl, &failed);
+		bad |= failed;
 		if (e)
 			p = e->profile;
 		if (detected)
@@ -150,8 +156,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	}
 	if (p) {
 		/* a profile reads the fields and may change any member */
-		if (fields_now(v, ev, &later, err, errsz) < 0)
-			return -1;
+		bad |= fields_now(&pd) < 0;
 		bad |= json_object_set_new(ev->fields, "syslog.profile", json_string(p->name));
 		bad |= ab_profile_apply_syslog(p, ev, NULL) < 0;
 	}
@@ -163,5 +168,5 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 		snprintf(err, errsz, "syslog: out of memory");
 		return -1;
 	}
-	return later ? 2 : 1;
+	return pd.later ? 2 : 1;
 }

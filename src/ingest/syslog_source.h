@@ -39,7 +39,8 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
  * With a view and AB_SYSLOG_FIELDS_LATER, the payload's fields (SD params,
  * CEF/LEEF fields) are left out while nothing needs them: returns 2 when
  * the event still lacks them, its members final (no profile applied; one
- * that applies, or detection that reads fields, adds them first).  A
+ * that applies, or a detect alternative that reads one of them, has them
+ * made first).  A
  * caller that keeps such an event adds them with ab_syslog_view_fields(view,
  * ev) while line is alive.
  */

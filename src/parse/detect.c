@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "parse/detect.h"
+#include "parse/syslog.h"
 #include "parse/mail.h"
 #include "lib/regex.h"
 #include "lib/util.h"
@@ -31,7 +32,6 @@
 struct ab_detect {
 	struct ab_detect_entry *mail, *syslog;
 	size_t n_mail, n_syslog;
-	bool syslog_fields;          /* a syslog alternative reads fields */
 };
 
 static int cmp_entry(const void *a, const void *b)
@@ -69,10 +69,8 @@ struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n)
 			const struct ab_detect_alt *a = &profiles[i]->detect[k];
 			struct ab_detect_entry e = { profiles[i], a };
 
-			if (a->syslog) {
+			if (a->syslog)
 				d->syslog[d->n_syslog++] = e;
-				d->syslog_fields |= a->n_field > 0;
-			}
 			else
 				d->mail[d->n_mail++] = e;
 		}
@@ -187,8 +185,25 @@ static const char *field_text(json_t *v, char *buf, size_t bufsz)
 	return NULL;
 }
 
+/* Before a's field conditions: when one names a field that the parser
+ * left for later, have it made (later, when set, does; once). */
+static int fields_for(const struct ab_detect_alt *a, struct ab_detect_later *later)
+{
+	if (!later || !later->make)
+		return 0;
+	for (size_t i = 0; i < a->n_field; i++)
+		if (ab_syslog_later_key(a->field[i].name)) {
+			int (*make)(void *) = later->make;
+
+			later->make = NULL;
+			return make(later->arg);
+		}
+	return 0;
+}
+
 static bool syslog_holds(const struct ab_detect_alt *a, const struct ab_event *ev,
-			 const char *app, const char *payload)
+			 const char *app, const char *payload, struct ab_detect_later *later,
+			 bool *failed)
 {
 	size_t i;
 
@@ -200,6 +215,10 @@ static bool syslog_holds(const struct ab_detect_alt *a, const struct ab_event *e
 				break;
 		if (i == a->n_payload)
 			return false;
+	}
+	if (fields_for(a, later) < 0) {
+		*failed = true;
+		return false;
 	}
 	for (i = 0; i < a->n_field; i++) {
 		char num[64];
@@ -217,24 +236,30 @@ static bool syslog_holds(const struct ab_detect_alt *a, const struct ab_event *e
 const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
 	const struct ab_event *ev)
 {
+	return ab_detect_syslog_line_later(d, ev, NULL, NULL);
+}
+
+const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect *d,
+	const struct ab_event *ev, struct ab_detect_later *later, bool *failed)
+{
 	const char *app, *payload;
+	bool oom = false;
 	size_t i;
 
+	if (failed)
+		*failed = false;
 	if (!d || !ev || !d->n_syslog)
 		return NULL;
 	app = json_string_value(json_object_get(ev->fields, "syslog.appname"));
 	payload = json_string_value(json_object_get(ev->fields, "syslog.payload"));
 	if (!payload)
 		payload = "none";
-	for (i = 0; i < d->n_syslog; i++)
-		if (syslog_holds(d->syslog[i].alt, ev, app, payload))
+	for (i = 0; i < d->n_syslog && !oom; i++)
+		if (syslog_holds(d->syslog[i].alt, ev, app, payload, later, &oom))
 			return &d->syslog[i];
+	if (oom && failed)
+		*failed = true;
 	return NULL;
-}
-
-bool ab_detect_syslog_reads_fields(const struct ab_detect *d)
-{
-	return d && d->syslog_fields;
 }
 
 /* ------------------------------------------------------------ listing */

@@ -38,10 +38,19 @@ void ab_detect_free(struct ab_detect *d);
 const struct ab_detect_entry *ab_detect_mail(const struct ab_detect *d, const struct ab_mail *m);
 const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
 	const struct ab_event *ev);
-/* Does any syslog alternative look at fields other than syslog.appname
- * and syslog.payload (its field conditions)?  Without, the members and
- * those two decide (the payload's fields can come later). */
-bool ab_detect_syslog_reads_fields(const struct ab_detect *d);
+/* The same for an event whose payload fields the parser left for later
+ * (AB_SYSLOG_FIELDS_LATER): an alternative whose field conditions name
+ * one of them (ab_syslog_later_key) has them made first, by
+ * later->make(later->arg) (0, or -1 when memory ran out: then NULL is
+ * returned and *failed set), at most once: later->make is cleared.  Other
+ * alternatives read the members, syslog.appname and syslog.payload, which
+ * are there.  later NULL: ab_detect_syslog_line. */
+struct ab_detect_later {
+	int (*make)(void *arg);
+	void *arg;
+};
+const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect *d,
+	const struct ab_event *ev, struct ab_detect_later *later, bool *failed);
 
 /* The order itself, for `alertbridge profiles`. */
 size_t ab_detect_count(const struct ab_detect *d, bool syslog);

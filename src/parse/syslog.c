@@ -44,7 +44,8 @@
  * (a small table per thread): fields' values are never modified in place,
  * only replaced, so an event holds a reference like any other.
  *
- * Public: ab_syslog_view_event, ab_syslog_parse (see syslog.h).
+ * Public: ab_syslog_view_event, ab_syslog_view_fields, ab_syslog_later_key,
+ * ab_syslog_parse (see syslog.h).
  * Diagnostics: none logged; "out of memory" or "bad argument" in err.
  */
 #include <ctype.h>
@@ -1134,6 +1135,12 @@ int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev)
 	}
 	json_decref(old);
 	return 0;
+}
+
+bool ab_syslog_later_key(const char *key)
+{
+	return key && (!strncmp(key, "sd.", 3) || !strncmp(key, "cef.", 4) ||
+		       !strncmp(key, "leef.", 5) || !strcmp(key, "syslog.sd_invalid"));
 }
 
 int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,

@@ -167,6 +167,9 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
  * (ev unchanged).
  */
 int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev);
+/* Is key (a name in fields) one that AB_SYSLOG_FIELDS_LATER may leave
+ * out: "sd.*", "cef.*", "leef.*", "syslog.sd_invalid"? */
+bool ab_syslog_later_key(const char *key);
 
 /* The id of the event of line (len bytes, as given to ab_syslog_parse) from
  * peer_host (may be NULL): what ab_syslog_parse gives it. */

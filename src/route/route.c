@@ -218,24 +218,27 @@ bool ab_rule_match(const struct ab_rule_conf *r, const struct ab_event *ev, char
 	return true;
 }
 
-/* Does r (or its not { }) look at a key of fields? */
-static bool rule_reads_fields(const struct ab_rule_conf *r)
+/* Does r (or its not { }) look at a key of fields that is ... ? */
+static bool rule_reads_fields(const struct ab_rule_conf *r, bool (*which)(const char *key))
 {
 	for (; r; r = r->not)
-		for (size_t i = 0; i < r->n_fields; i++)
-			if (r->fields[i].member < 0)
+		for (size_t i = 0; i < r->n_fields; i++) {
+			const struct ab_field_match *fm = &r->fields[i];
+
+			if (fm->member < 0 && (!which || !fm->key || which(fm->key)))
 				return true;
+		}
 	return false;
 }
 
-bool ab_route_reads_fields(const struct ab_config *cfg)
+bool ab_route_reads_fields(const struct ab_config *cfg, bool (*which)(const char *key))
 {
 	for (size_t i = 0; i < cfg->n_rules; i++)
-		if (rule_reads_fields(&cfg->rules[i]))
+		if (rule_reads_fields(&cfg->rules[i], which))
 			return true;
 	for (size_t k = 0; k < cfg->n_teams; k++)
 		for (size_t i = 0; i < cfg->teams[k].n_rules; i++)
-			if (rule_reads_fields(&cfg->teams[k].rules[i]))
+			if (rule_reads_fields(&cfg->teams[k].rules[i], which))
 				return true;
 	return false;
 }

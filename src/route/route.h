@@ -77,9 +77,10 @@ void ab_route_at(const struct ab_config *cfg, const struct ab_event *ev, int64_t
 	struct ab_route_result *out, struct ab_buf *explain);
 void ab_route(const struct ab_config *cfg, const struct ab_event *ev,
 	struct ab_route_result *out, struct ab_buf *explain);
-/* Does any rule (a team's too, or a not { }) match on a key of fields?
- * Without, routing reads only the event's members. */
-bool ab_route_reads_fields(const struct ab_config *cfg);
+/* Does any rule (a team's too, or a not { }) match on a key of fields
+ * for which which(key) holds (which NULL: any key)?  Without, routing
+ * reads only the event's members and the other keys. */
+bool ab_route_reads_fields(const struct ab_config *cfg, bool (*which)(const char *key));
 /* The team that owns a channel, or NULL. */
 const struct ab_team_conf *ab_route_channel_team(const struct ab_config *cfg, const char *ch);
 /* An event member by name for group_by / throttle_key / fields: a member

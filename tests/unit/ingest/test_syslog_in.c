@@ -172,7 +172,11 @@ static void test_process_later(void **state)
 		"alert";
 	static const char detect_conf[] =
 		"profiles = ( { name = \"acme\"; fallback = { tool = \"acme\"; };\n"
-		"  detect = { payload = [\"cef\"]; field = [\"cef.product: ^Box$\"]; }; } );\n";
+		"  detect = { payload = [\"cef\"]; field = [\"cef.product: ^Box$\"]; }; },\n"
+		"  { name = \"leefy\"; detect = { payload = [\"leef\"]; field = [\"leef.vendor: .\"]; }; },\n"
+		"  { name = \"web\"; detect = { field = [\"syslog.appname: ^nginx$\"]; }; } );\n";
+	static const char other[] = "<132>Nov 23 09:00:00 fw1 CEF:0|Other|Thing|1|7|Seen|3|act=x";
+	static const char sd_line[] = "<13>1 2026-11-23T09:00:00Z h app - - [a@1 b=\"c\"] hi";
 	struct ab_config *cfg = load_text("later.conf", sources_conf);
 	struct ab_config *dcfg = load_text("later-detect.conf", detect_conf);
 	struct ab_syslog_view *v = malloc(sizeof *v);
@@ -216,6 +220,26 @@ static void test_process_later(void **state)
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.act")), "deny");
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.profile")),
 		"acme");
+	ab_event_free(ev);
+	/* an RFC 5424 line reaches no alternative that reads a payload field
+	 * (acme wants CEF, leefy LEEF; web reads syslog.appname, which is
+	 * there): its fields wait */
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, dcfg->mail, NULL, "tcp", NULL,
+		sd_line, strlen(sd_line), false, 1,
+		AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err, sizeof err), 2);
+	assert_null(json_object_get(ev->fields, "sd.a@1.b"));
+	assert_int_equal(ab_syslog_view_fields(v, ev), 0);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "sd.a@1.b")), "c");
+	ab_event_free(ev);
+	/* a CEF line: acme's condition reads cef.product, so the fields are
+	 * made to look, and it does not hold */
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, dcfg->mail, NULL, "tcp", NULL, other,
+		strlen(other), false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err, sizeof err),
+		1);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.act")), "x");
+	assert_null(json_object_get(ev->fields, "syslog.profile"));
 	ab_event_free(ev);
 	/* without a view the flag does nothing */
 	ev = ab_event_new();
