@@ -439,8 +439,9 @@ static int row_find(const struct ab_event_member_def *defs, size_t n, const char
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(key, defs[i].key) == 0 && (defs[i].flags & flags) == flags)
+	for (i = 0; i < n; i++)   /* the first byte rules out most rows */
+		if (key[0] == defs[i].key[0] && strcmp(key, defs[i].key) == 0 &&
+		    (defs[i].flags & flags) == flags)
 			return (int)i;
 	return -1;
 }

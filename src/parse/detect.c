@@ -49,6 +49,28 @@ static int cmp_entry(const void *a, const void *b)
 	return x->alt < y->alt ? -1 : x->alt > y->alt;
 }
 
+/* The payload kinds a syslog alternative asks for, as bits of
+ * payload_names (what syslog.payload says; "none" without one). */
+static const char *const payload_names[] = { "none", "cef", "leef", "json", "cee" };
+#define N_PAYLOADS (sizeof payload_names / sizeof payload_names[0])
+
+static unsigned payload_bit(const char *name)
+{
+	for (unsigned i = 0; name && i < N_PAYLOADS; i++)
+		if (!strcmp(payload_names[i], name))
+			return 1u << i;
+	return 1u << N_PAYLOADS;     /* a kind no line has */
+}
+
+static unsigned payload_set(const struct ab_detect_alt *a)
+{
+	unsigned set = 0;
+
+	for (size_t i = 0; i < a->n_payload; i++)
+		set |= payload_bit(a->payload[i]);
+	return set;
+}
+
 struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n)
 {
 	struct ab_detect *d = calloc(1, sizeof *d);
@@ -67,7 +89,7 @@ struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n)
 	for (i = 0; i < n; i++)
 		for (k = 0; k < profiles[i]->n_detect; k++) {
 			const struct ab_detect_alt *a = &profiles[i]->detect[k];
-			struct ab_detect_entry e = { profiles[i], a };
+			struct ab_detect_entry e = { profiles[i], a, payload_set(a) };
 
 			if (a->syslog)
 				d->syslog[d->n_syslog++] = e;
@@ -201,21 +223,17 @@ static int fields_for(const struct ab_detect_alt *a, struct ab_detect_later *lat
 	return 0;
 }
 
-static bool syslog_holds(const struct ab_detect_alt *a, const struct ab_event *ev,
-			 const char *app, const char *payload, struct ab_detect_later *later,
+static bool syslog_holds(const struct ab_detect_entry *e, const struct ab_event *ev,
+			 const char *app, unsigned payload, struct ab_detect_later *later,
 			 bool *failed)
 {
+	const struct ab_detect_alt *a = e->alt;
 	size_t i;
 
+	if (e->payloads && !(e->payloads & payload))
+		return false;
 	if (a->n_app && !any_glob(a->app, a->n_app, app))
 		return false;
-	if (a->n_payload) {
-		for (i = 0; i < a->n_payload; i++)
-			if (!strcmp(a->payload[i], payload))
-				break;
-		if (i == a->n_payload)
-			return false;
-	}
 	if (fields_for(a, later) < 0) {
 		*failed = true;
 		return false;
@@ -242,7 +260,8 @@ const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
 const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect *d,
 	const struct ab_event *ev, struct ab_detect_later *later, bool *failed)
 {
-	const char *app, *payload;
+	const char *app;
+	unsigned payload;
 	bool oom = false;
 	size_t i;
 
@@ -251,11 +270,11 @@ const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect
 	if (!d || !ev || !d->n_syslog)
 		return NULL;
 	app = json_string_value(json_object_get(ev->fields, "syslog.appname"));
-	payload = json_string_value(json_object_get(ev->fields, "syslog.payload"));
-	if (!payload)
-		payload = "none";
+	payload = payload_bit(json_string_value(json_object_get(ev->fields, "syslog.payload")));
+	if (payload == 1u << N_PAYLOADS)
+		payload = payload_bit("none");
 	for (i = 0; i < d->n_syslog && !oom; i++)
-		if (syslog_holds(d->syslog[i].alt, ev, app, payload, later, &oom))
+		if (syslog_holds(&d->syslog[i], ev, app, payload, later, &oom))
 			return &d->syslog[i];
 	if (oom && failed)
 		*failed = true;

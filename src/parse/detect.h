@@ -26,6 +26,7 @@ struct ab_detect;
 struct ab_detect_entry {
 	const struct ab_profile *profile;
 	const struct ab_detect_alt *alt;
+	unsigned payloads;           /* syslog: alt's payload list as a set (0: any) */
 };
 
 /* Build the orders over profiles[0..n) (borrowed: they must outlive it).

@@ -905,6 +905,12 @@ static void ext_fields(struct cand *c, const struct ab_extractor *x, const struc
 
 		if (!v || json_is_null(v))
 			continue;
+		if (json_is_string(v)) {     /* most are: offered without a copy (up to a NUL) */
+			n += offer(c, x->maps[i].target, json_string_value(v),
+				   strnlen(json_string_value(v), json_string_length(v)),
+				   x->maps[i].from);
+			continue;
+		}
 		s = json_text(v);
 		if (!s) {
 			c->oom = true;
@@ -1171,11 +1177,7 @@ static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped
 	size_t i, k;
 
 	memcpy(done.t, skip->t, sizeof done.t);
-	done.fields = json_copy(skip->fields);
-	if (!done.fields) {
-		c->oom = true;
-		return;
-	}
+	done.fields = NULL;          /* the fields this pass maps, made at the first */
 	for (i = 0; i < p->n_maps; i++) {
 		const struct ab_value_map *vm = &p->maps[i];
 		const char *fname = NULL;
@@ -1185,7 +1187,8 @@ static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped
 		if (t < 0)
 			continue;
 		if (t == T_FIELD) {
-			if (json_object_get(done.fields, fname))
+			if (json_object_get(skip->fields, fname) ||
+			    json_object_get(done.fields, fname))
 				continue;
 			cur = json_string_value(json_object_get(c->fields, fname));
 		} else {
@@ -1200,8 +1203,11 @@ static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped
 				continue;
 			tracef(c, "  map %s: \"%.60s\" -> \"%s\"\n", vm->target, cur, vm->value);
 			if (t == T_FIELD) {
-				json_object_set_new(c->fields, fname, json_string(vm->value));
-				json_object_set_new(done.fields, fname, json_true());
+				if (!done.fields)
+					done.fields = json_object();
+				if (json_object_set_new(c->fields, fname, json_string(vm->value)) < 0 ||
+				    json_object_set_new(done.fields, fname, json_true()) < 0)
+					c->oom = true;
 			} else {
 				char *nv = strdup(vm->value);
 
