@@ -4,7 +4,7 @@
  * through.
  *
  * Public: ab_event_new, ab_event_free, ab_event_set_str, ab_event_to_json,
- * ab_event_from_json, ab_event_dumps, ab_event_write_json,
+ * ab_event_from_json, ab_event_from_json_take, ab_event_dumps, ab_event_write_json,
  * ab_event_write_json_id, ab_event_compute_id, ab_event_compute_idv,
  * ab_event_ensure_id, ab_event_id_valid, ab_event_member_find, ab_event_str_member, ab_event_member_text, ab_event_member_defs,
  * ab_origin_member_defs, ab_severity_parse, ab_severity_from_scale,
@@ -1346,7 +1346,7 @@ static int get_text(const json_t *obj, const struct ab_event_member_def *d, cons
 /* One row from obj into base (struct ab_event or struct ab_origin); an
  * absent or null member keeps its default. */
 static int row_from_json(const json_t *obj, void *base, const struct ab_event_member_def *d,
-			 const char *where, char *err, size_t errsz)
+			 const char *where, bool take, char *err, size_t errsz)
 {
 	void *p = slot(base, d);
 	const json_t *v;
@@ -1429,7 +1429,8 @@ static int row_from_json(const json_t *obj, void *base, const struct ab_event_me
 
 			snprintf(sub, sizeof sub, "%s%s.", where, d->key);
 			for (size_t i = 0; i < AB_ORM_COUNT && r == 0; i++)
-				r = row_from_json(v, p, &ab_origin_member_defs[i], sub, err, errsz);
+				r = row_from_json(v, p, &ab_origin_member_defs[i], sub, false, err,
+						  errsz);
 		}
 		break;
 	case AB_EVK_FIELDS:
@@ -1449,7 +1450,8 @@ static int row_from_json(const json_t *obj, void *base, const struct ab_event_me
 				       AB_FIELDS_MAX_NODES);
 				return -1;
 			}
-			copy = json_deep_copy(v);
+			/* taken: the caller's tree goes, its fields stay */
+			copy = take ? json_incref((json_t *)(uintptr_t)v) : json_deep_copy(v);
 			if (!copy) {
 				seterr(err, errsz, "member '%s%s': out of memory", where, d->key);
 				return -1;
@@ -1463,7 +1465,7 @@ static int row_from_json(const json_t *obj, void *base, const struct ab_event_me
 	return r < 0 ? -1 : 0;
 }
 
-struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
+static struct ab_event *from_json(const json_t *j, bool take, char *err, size_t errsz)
 {
 	struct ab_event *ev;
 	const char *k;
@@ -1487,11 +1489,24 @@ struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
 		return NULL;
 	}
 	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
-		if (row_from_json(j, ev, &ab_event_member_defs[i], "", err, errsz) < 0) {
+		if (row_from_json(j, ev, &ab_event_member_defs[i], "", take, err, errsz) < 0) {
 			ab_event_free(ev);
 			return NULL;
 		}
 	}
+	return ev;
+}
+
+struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz)
+{
+	return from_json(j, false, err, errsz);
+}
+
+struct ab_event *ab_event_from_json_take(json_t *j, char *err, size_t errsz)
+{
+	struct ab_event *ev = from_json(j, true, err, errsz);
+
+	json_decref(j);
 	return ev;
 }
 

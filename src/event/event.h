@@ -115,6 +115,11 @@ void ab_event_set_str(char **member, const char *value);
  * a message in err on bad input.  Unknown top-level keys are an error. */
 json_t *ab_event_to_json(const struct ab_event *ev);
 struct ab_event *ab_event_from_json(const json_t *j, char *err, size_t errsz);
+/* The same, taking the caller's reference to j (released, also on error):
+ * the event keeps j's fields object instead of a copy, so j must be the
+ * caller's alone (just loaded) and nobody may change those fields through
+ * it. */
+struct ab_event *ab_event_from_json_take(json_t *j, char *err, size_t errsz);
 /* Compact JSON with sorted keys; caller frees.  Written directly (no
  * jansson tree), the same text json_dumps(ab_event_to_json(ev),
  * JSON_COMPACT | JSON_SORT_KEYS) gives; at most AB_EVENT_JSON_MAX bytes. */

@@ -408,9 +408,7 @@ static struct ab_event *decode(struct ab_spool *sp, const struct ab_journal_rec 
 		snprintf(err, errsz, "not JSON: %s", je.text);
 		return NULL;
 	}
-	ev = ab_event_from_json(j, err, errsz);
-	json_decref(j);
-	return ev;
+	return ab_event_from_json_take(j, err, errsz);
 }
 
 /* A handed event the mover is done with goes back to the listener's

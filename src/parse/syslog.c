@@ -1108,33 +1108,17 @@ static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 
 int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev)
 {
-	json_t *old, *val;
-	const char *key;
 	struct ctx c;
 
 	if (!v || !v->line || !ev || !ev->fields)
 		return -1;
-	old = ev->fields;
-	ev->fields = json_object();
-	if (!ev->fields) {
-		ev->fields = old;
-		return -1;
-	}
+	/* into the fields the event has (no key of theirs is a payload
+	 * field's): the same set as one build makes, in another order, which
+	 * nothing reads (canonical JSON sorts the keys) */
 	ctx_init(&c, v, ev);
 	payload_fields(&c);
-	/* then the fields the event has, in their order: the same object as
-	 * one build makes (no key of theirs is a payload field's) */
-	json_object_foreach(old, key, val)
-		if (json_object_set_nocheck(ev->fields, key, val) < 0)
-			c.fail = true;
 	free(c.shadow_heap);
-	if (c.fail) {
-		json_decref(ev->fields);
-		ev->fields = old;
-		return -1;
-	}
-	json_decref(old);
-	return 0;
+	return c.fail ? -1 : 0;
 }
 
 bool ab_syslog_later_key(const char *key)

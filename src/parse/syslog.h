@@ -161,10 +161,11 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
  * those fields out (0: the event is whole: a JSON payload, whose decoding
  * makes members and fields together, or a line read from a repaired copy).
  * The members are complete either way.  ab_syslog_view_fields(v, ev) adds
- * them, with the same view (its line still alive): ev->fields is then the
- * same object, in the same order, as without the flag, and the fields set
- * on the event in between are kept.  Returns 0, or -1 when memory runs out
- * (ev unchanged).
+ * them, with the same view (its line still alive): ev->fields then holds
+ * the same keys and values as without the flag (in another order, which
+ * the canonical JSON does not show: it sorts them), and the fields set on
+ * the event in between are kept.  Returns 0, or -1 when memory runs out
+ * (some may have been added: the caller drops the event).
  */
 int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev);
 /* Is key (a name in fields) one that AB_SYSLOG_FIELDS_LATER may leave

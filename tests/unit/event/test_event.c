@@ -229,6 +229,39 @@ static const struct {
 	{ "{\"fields\":{\"a\":[[[[[[[[1]]]]]]]]}}", "member 'fields': nested deeper" },
 };
 
+/* from_json_take keeps the loaded fields (no copy), and gives up its
+ * reference on error too (the ASan build finds a leak otherwise). */
+static void test_from_json_take(void **state)
+{
+	json_t *j = json_loads("{\"type\":\"a.b\",\"fields\":{\"k\":\"v\",\"n\":{\"x\":1}}}",
+		0, NULL), *f;
+	struct ab_event *ev, *same;
+	char err[128], *a, *b;
+
+	(void)state;
+	assert_non_null(j);
+	f = json_object_get(j, "fields");
+	same = ab_event_from_json(j, err, sizeof err);
+	assert_non_null(same);
+	assert_ptr_not_equal(same->fields, f);
+	ev = ab_event_from_json_take(j, err, sizeof err);
+	assert_non_null(ev);
+	assert_ptr_equal(ev->fields, f);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "k")), "v");
+	a = ab_event_dumps(ev);
+	b = ab_event_dumps(same);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	ab_event_free(ev);
+	ab_event_free(same);
+	j = json_loads("{\"type\":\"a.b\",\"bogus\":1}", 0, NULL);
+	assert_null(ab_event_from_json_take(j, err, sizeof err));
+	assert_non_null(strstr(err, "bogus"));
+	j = json_loads("{\"severity\":\"nope\",\"fields\":{\"k\":1}}", 0, NULL);
+	assert_null(ab_event_from_json_take(j, err, sizeof err));
+}
+
 static void test_from_json_errors(void **state)
 {
 	size_t i;
@@ -1227,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_new_and_set_str),
 		cmocka_unit_test(test_from_json_errors),
+		cmocka_unit_test(test_from_json_take),
 		cmocka_unit_test(test_fields_depth_limit),
 		cmocka_unit_test(test_length_caps),
 		cmocka_unit_test(test_id_stability),
