@@ -4,7 +4,10 @@
  * does), ab_event_dumps, the jansson way (json_dumps(ab_event_to_json(ev),
  * JSON_COMPACT | JSON_SORT_KEYS)), the stable id (ab_event_ensure_id), and
  * both the id and the text: ensure_id + write_json against one
- * ab_event_write_json_id,
+ * ab_event_write_json_id, reading the text back (json_loadb +
+ * ab_event_from_json_take, as the syslog mover read a journal record),
+ * the binary form of a journal record now (ab_event_write_bin and
+ * ab_event_read_bin), and a copy of the fields alone (json_deep_copy),
  * for a parsed syslog CEF line and a mail-sized event.
  *
  * Usage: event_json_bench [ITERATIONS]   (default 200,000 per case)
@@ -141,6 +144,60 @@ static void run(const char *name, struct ab_event *ev, long iters)
 	}
 	dt = now_s() - t0;
 	printf("%-6s write_json_id              %8ld x %7.0f ns\n", name, iters, dt / iters * 1e9);
+
+	/* reading it back as the syslog mover does a journal record */
+	b.len = 0;
+	if (ab_event_write_json_id(ev, &b) < 0)
+		exit(1);
+	t0 = now_s();
+	for (i = 0; i < iters; i++) {
+		json_t *j = json_loadb(b.data, b.len, 0, NULL);
+		struct ab_event *back = j ? ab_event_from_json_take(j, NULL, 0) : NULL;
+
+		if (!back)
+			exit(1);
+		sink += back->severity;
+		ab_event_free(back);
+	}
+	dt = now_s() - t0;
+	printf("%-6s json_loadb + from_json_take %7ld x %7.0f ns\n", name, iters, dt / iters * 1e9);
+
+	t0 = now_s();
+	for (i = 0; i < iters; i++) {
+		b.len = 0;
+		if (ab_event_write_bin(ev, &b) < 0)
+			exit(1);
+		sink += b.len;
+	}
+	dt = now_s() - t0;
+	printf("%-6s write_bin (%zu bytes)      %8ld x %7.0f ns\n", name, b.len, iters,
+	       dt / iters * 1e9);
+
+	t0 = now_s();
+	for (i = 0; i < iters; i++) {
+		struct ab_event *back = ab_event_read_bin(b.data, b.len, NULL, 0);
+
+		if (!back)
+			exit(1);
+		sink += back->severity;
+		ab_event_free(back);
+	}
+	dt = now_s() - t0;
+	printf("%-6s read_bin                   %8ld x %7.0f ns\n", name, iters, dt / iters * 1e9);
+
+	t0 = now_s();
+	for (i = 0; i < iters; i++) {
+		struct ab_event *cp = ab_event_new();
+
+		if (!cp)
+			exit(1);
+		json_decref(cp->fields);
+		cp->fields = json_deep_copy(ev->fields);
+		sink += json_object_size(cp->fields);
+		ab_event_free(cp);
+	}
+	dt = now_s() - t0;
+	printf("%-6s fields: json_deep_copy     %8ld x %7.0f ns\n", name, iters, dt / iters * 1e9);
 	ab_buf_free(&b);
 }
 

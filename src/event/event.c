@@ -54,9 +54,6 @@
 #include "lib/utf8.h"
 #include "lib/util.h"
 
-#define AB_FIELDS_MAX_DEPTH 8
-#define AB_FIELDS_MAX_NODES 10000
-
 /* ------------------------------------------------------------ the table */
 
 /*

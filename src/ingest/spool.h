@@ -26,7 +26,7 @@
 
 #define AB_SPOOL_MAX_MB_DEFAULT 1024      /* journal_max_mb when not set */
 #define AB_SPOOL_SEGMENT (8u << 20)       /* bytes per journal segment */
-#define AB_SPOOL_RECORD_MAX (4u << 20)    /* largest record (an event's JSON) */
+#define AB_SPOOL_RECORD_MAX (4u << 20)    /* largest record (an event in its binary form) */
 /* Records one ab_spool_put may take, in bytes (with their framing): the
  * journal refuses a larger append, so callers stay well below it. */
 #define AB_SPOOL_QUEUE (32u << 20)

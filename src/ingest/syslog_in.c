@@ -902,10 +902,10 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	ab_event_free(ev);
 	if (rc < 0) {
 		/* out of memory (the buffer's cap is never reached: flushed far
-		 * below it), or an event of more than 4 MiB of JSON (a line near
-		 * max_message made of control characters): lost, and said so */
+		 * below it), or a record of more than 4 MiB (a line is at most
+		 * 64 KiB: not from a line): lost, and said so */
 		ab_complain(&encode_failed, 10000, AB_LOG_ERR, "syslog: %s: line(s) dropped "
-			"(counted as parse_errors)", rc == -2 ? "an event's JSON is over 4 MiB "
+			"(counted as parse_errors)", rc == -2 ? "an event's record is over 4 MiB "
 			"(lower max_message)" : "out of memory");
 		in->parse_errors++;
 		in->dirty = true;

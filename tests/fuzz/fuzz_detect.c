@@ -81,6 +81,7 @@ static void one_mail(const uint8_t *data, size_t size)
 	ab_event_ensure_id(ev);
 	check_strings(ev);
 	fuzz_event_roundtrip(ev, "fuzz_detect");
+	fuzz_event_bin_roundtrip(ev, "fuzz_detect");
 	ab_event_free(ev);
 	ab_mail_free(m);
 }
@@ -118,6 +119,7 @@ static void one_line(const uint8_t *data, size_t size)
 	ab_event_ensure_id(ev);
 	check_strings(ev);
 	fuzz_event_roundtrip(ev, "fuzz_detect");
+	fuzz_event_bin_roundtrip(ev, "fuzz_detect");
 	ab_event_free(ev);
 	ab_event_free(ev2);
 }

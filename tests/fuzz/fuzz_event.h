@@ -3,7 +3,8 @@
  * makes: the canonical JSON (what the store keeps) loads back with
  * ab_event_from_json() and dumps to the same text.  abort() otherwise,
  * with the refusal on stderr.  And fuzz_event_same: two events that must
- * be one write the same JSON.  Header-only so each target stays one file.
+ * be one write the same JSON; fuzz_event_bin_roundtrip: the binary form
+ * reads back to the same event.  Header-only so each target stays one file.
  */
 #ifndef AB_FUZZ_EVENT_H
 #define AB_FUZZ_EVENT_H
@@ -15,6 +16,7 @@
 #include <jansson.h>
 
 #include "event/event.h"
+#include "lib/buf.h"
 
 static inline void fuzz_event_roundtrip(const struct ab_event *ev, const char *who)
 {
@@ -43,8 +45,7 @@ static inline void fuzz_event_roundtrip(const struct ab_event *ev, const char *w
 	free(s);
 }
 
-/* Two events that must be the same write the same canonical JSON (fields
- * in the same order too). */
+/* Two events that must be the same write the same canonical JSON. */
 static inline void fuzz_event_same(const struct ab_event *a, const struct ab_event *b)
 {
 	char *sa = ab_event_dumps(a), *sb = ab_event_dumps(b);
@@ -53,6 +54,26 @@ static inline void fuzz_event_same(const struct ab_event *a, const struct ab_eve
 		abort();
 	free(sa);
 	free(sb);
+}
+
+/* The binary form (the syslog journal's records) reads back to the same
+ * event. */
+static inline void fuzz_event_bin_roundtrip(const struct ab_event *ev, const char *who)
+{
+	struct ab_buf b = AB_BUF_INIT(AB_EVENT_JSON_MAX);
+	struct ab_event *back;
+	char err[256];
+
+	if (ab_event_write_bin(ev, &b) < 0)
+		abort();
+	back = ab_event_read_bin(b.data, b.len, err, sizeof err);
+	if (!back) {
+		fprintf(stderr, "%s: binary event refused: %s\n", who, err);
+		abort();
+	}
+	fuzz_event_same(ev, back);
+	ab_event_free(back);
+	ab_buf_free(&b);
 }
 
 #endif

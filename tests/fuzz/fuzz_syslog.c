@@ -2,9 +2,11 @@
  * fuzz_syslog.c - libFuzzer target for ab_syslog_parse() (src/parse/syslog.c).
  *
  * Public: LLVMFuzzerTestOneInput.  Checks that any input parses into an
- * event whose canonical JSON survives ab_event_from_json(), and that the
- * same input gives the same id, and the same event when its payload's
- * fields come later (AB_SYSLOG_FIELDS_LATER, ab_syslog_view_fields).  Diagnostics: abort() on a broken invariant.
+ * event whose canonical JSON survives ab_event_from_json(), that the same
+ * input gives the same id, the same event when its payload's fields come
+ * later (AB_SYSLOG_FIELDS_LATER, ab_syslog_view_fields), and the same
+ * event read back from its binary form (the syslog journal's records).
+ * Diagnostics: abort() on a broken invariant.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ev->title || strlen(ev->title) > AB_SYSLOG_MAX_TITLE)
 		abort();
 	fuzz_event_roundtrip(ev, "fuzz_syslog");
+	fuzz_event_bin_roundtrip(ev, "fuzz_syslog");
 	ab_event_free(ev);
 	ab_event_free(ev2);
 	return 0;

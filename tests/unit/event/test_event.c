@@ -229,6 +229,18 @@ static const struct {
 	{ "{\"fields\":{\"a\":[[[[[[[[1]]]]]]]]}}", "member 'fields': nested deeper" },
 };
 
+/* a and b write the same canonical JSON */
+static void assert_same_event(const struct ab_event *a, const struct ab_event *b)
+{
+	char *ja = ab_event_dumps(a), *jb = ab_event_dumps(b);
+
+	assert_non_null(ja);
+	assert_non_null(jb);
+	assert_string_equal(ja, jb);
+	free(ja);
+	free(jb);
+}
+
 /* from_json_take keeps the loaded fields (no copy), and gives up its
  * reference on error too (the ASan build finds a leak otherwise). */
 static void test_from_json_take(void **state)
@@ -236,7 +248,7 @@ static void test_from_json_take(void **state)
 	json_t *j = json_loads("{\"type\":\"a.b\",\"fields\":{\"k\":\"v\",\"n\":{\"x\":1}}}",
 		0, NULL), *f;
 	struct ab_event *ev, *same;
-	char err[128], *a, *b;
+	char err[128];
 
 	(void)state;
 	assert_non_null(j);
@@ -248,11 +260,7 @@ static void test_from_json_take(void **state)
 	assert_non_null(ev);
 	assert_ptr_equal(ev->fields, f);
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "k")), "v");
-	a = ab_event_dumps(ev);
-	b = ab_event_dumps(same);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
+	assert_same_event(ev, same);
 	ab_event_free(ev);
 	ab_event_free(same);
 	j = json_loads("{\"type\":\"a.b\",\"bogus\":1}", 0, NULL);
@@ -260,6 +268,156 @@ static void test_from_json_take(void **state)
 	assert_non_null(strstr(err, "bogus"));
 	j = json_loads("{\"severity\":\"nope\",\"fields\":{\"k\":1}}", 0, NULL);
 	assert_null(ab_event_from_json_take(j, err, sizeof err));
+}
+
+/* An event with every member set and fields of every kind. */
+static struct ab_event *rich_event(void)
+{
+	static const char js[] =
+		"{\"id\":\"0123456789abcdef0123456789abcdef\",\"type\":\"finding.created\","
+		"\"category\":\"error\",\"severity\":\"critical\",\"source\":\"sast\","
+		"\"tool\":\"semgrep\",\"title\":\"Tr\u00e8s \\\"bad\\\" \u2603\",\"summary\":\"a\\nb\","
+		"\"url\":\"https://x.example/1\",\"asset\":\"\",\"team\":\"web\",\"status\":\"open\","
+		"\"priority\":999,\"fingerprint\":\"fp\",\"occurred_at\":\"1969-12-31T23:59:59Z\","
+		"\"received_at\":\"2026-12-07T10:00:00.123Z\",\"origin\":{\"kind\":\"syslog\","
+		"\"message_id\":\"<m@x>\",\"from\":\"a@b\",\"host\":\"h\"},\"fields\":{\"s\":\"v\","
+		"\"nul\":\"a\\u0000b\",\"big\":9223372036854775807,\"neg\":-9223372036854775808,"
+		"\"zero\":0,\"pi\":3.141592653589793,\"tiny\":-1e-300,\"t\":true,\"f\":false,"
+		"\"n\":null,\"arr\":[1,\"x\",[],{},[[null]]],\"obj\":{\"a\":{\"b\":{\"c\":1}}},"
+		"\"\":\"empty key\",\"k\\u00e9y\":\"\u00e9\"}}";
+	json_t *j = json_loads(js, JSON_ALLOW_NUL, NULL);
+	char err[128];
+	struct ab_event *ev;
+
+	assert_non_null(j);
+	ev = ab_event_from_json_take(j, err, sizeof err);
+	if (!ev)
+		fail_msg("rich event: %s", err);
+	return ev;
+}
+
+/* The binary form reads back to the same event: every member (NULL and
+ * "" apart), every kind of field value, and an event that has only its
+ * defaults. */
+static void test_bin_round_trip(void **state)
+{
+	struct ab_event *ev = rich_event(), *back, *plain = ab_event_new();
+	struct ab_buf b = AB_BUF_INIT(1 << 20);
+	char err[128];
+
+	(void)state;
+	assert_int_equal(ab_event_write_bin(ev, &b), 0);
+	back = ab_event_read_bin(b.data, b.len, err, sizeof err);
+	if (!back)
+		fail_msg("read_bin: %s", err);
+	assert_same_event(ev, back);
+	assert_non_null(back->asset);          /* "" stays "", not unset */
+	assert_string_equal(back->asset, "");
+	assert_null(plain->url);
+	assert_int_equal(json_string_length(json_object_get(back->fields, "nul")), 3);
+	ab_event_free(back);
+	/* defaults only: unset members stay unset */
+	b.len = 0;
+	assert_int_equal(ab_event_write_bin(plain, &b), 0);
+	back = ab_event_read_bin(b.data, b.len, err, sizeof err);
+	assert_non_null(back);
+	assert_null(back->url);
+	assert_string_equal(back->id, "");
+	assert_same_event(plain, back);
+	ab_event_free(back);
+	ab_event_free(plain);
+	ab_event_free(ev);
+	ab_buf_free(&b);
+}
+
+/* Damaged input: every cut, every byte changed (to each of a few values),
+ * is refused or reads as some valid event; never a crash or a leak (the
+ * ASan build of the suite checks); limits hold against what a length or
+ * count claims. */
+static void test_bin_damage(void **state)
+{
+	static const unsigned char flips[] = { 0x00, 0x01, 0x7f, 0x80, 0xff, 'o', 'a', 's' };
+	struct ab_event *ev = rich_event(), *back;
+	struct ab_buf b = AB_BUF_INIT(1 << 20), d = AB_BUF_INIT(4 << 20);
+	char err[128];
+	size_t refused = 0;
+
+	(void)state;
+	assert_int_equal(ab_event_write_bin(ev, &b), 0);
+	for (size_t n = 0; n < b.len; n++) {
+		assert_null(ab_event_read_bin(b.data, n, err, sizeof err));
+		assert_true(err[0] != '\0');
+	}
+	assert_null(ab_event_read_bin(NULL, 0, err, sizeof err));
+	for (size_t i = 0; i < b.len; i++)
+		for (size_t k = 0; k < sizeof flips; k++) {
+			unsigned char keep = (unsigned char)b.data[i];
+
+			b.data[i] = (char)flips[k];
+			back = ab_event_read_bin(b.data, b.len, err, sizeof err);
+			if (back) {
+				char *s = ab_event_dumps(back);
+
+				assert_non_null(s);   /* a readable event writes out */
+				free(s);
+				ab_event_free(back);
+			} else {
+				refused++;
+			}
+			b.data[i] = (char)keep;
+		}
+	assert_true(refused > 0);
+	/* a byte more than the event */
+	assert_int_equal(ab_buf_append(&b, "x", 1), 0);
+	assert_null(ab_event_read_bin(b.data, b.len, err, sizeof err));
+	assert_non_null(strstr(err, "after"));
+	/* fields nested deeper than AB_FIELDS_MAX_DEPTH, and a count that claims
+	 * more than the bytes hold: refused */
+	b.len = 0;
+	json_decref(ev->fields);
+	ev->fields = json_object();
+	{
+		json_t *o = ev->fields;
+
+		for (int i = 0; i < AB_FIELDS_MAX_DEPTH + 2; i++) {
+			json_t *in = json_object();
+
+			json_object_set_new(o, "d", in);
+			o = in;
+		}
+	}
+	assert_int_equal(ab_event_write_bin(ev, &b), 0);
+	assert_null(ab_event_read_bin(b.data, b.len, err, sizeof err));
+	assert_non_null(strstr(err, "deep"));
+	json_object_clear(ev->fields);
+	b.len = 0;
+	assert_int_equal(ab_event_write_bin(ev, &b), 0);
+	b.len -= 1;                                  /* the fields' count, 0 */
+	assert_int_equal(ab_buf_append(&b, "\xff\xff\xff\x0f", 4), 0);
+	assert_null(ab_event_read_bin(b.data, b.len, err, sizeof err));
+	/* more values than AB_FIELDS_MAX_NODES */
+	for (int i = 0; i <= AB_FIELDS_MAX_NODES; i++) {
+		char k[16];
+
+		snprintf(k, sizeof k, "k%d", i);
+		json_object_set_new(ev->fields, k, json_true());
+	}
+	d.len = 0;
+	assert_int_equal(ab_event_write_bin(ev, &d), 0);
+	assert_null(ab_event_read_bin(d.data, d.len, err, sizeof err));
+	assert_non_null(strstr(err, "too many"));
+	/* a field string that is not UTF-8 is repaired, not refused */
+	json_object_clear(ev->fields);
+	json_object_set_new_nocheck(ev->fields, "bad", json_stringn_nocheck("a\xff", 2));
+	d.len = 0;
+	assert_int_equal(ab_event_write_bin(ev, &d), 0);
+	back = ab_event_read_bin(d.data, d.len, err, sizeof err);
+	assert_non_null(back);
+	assert_string_equal(json_string_value(json_object_get(back->fields, "bad")), "a\xEF\xBF\xBD");
+	ab_event_free(back);
+	ab_event_free(ev);
+	ab_buf_free(&b);
+	ab_buf_free(&d);
 }
 
 static void test_from_json_errors(void **state)
@@ -1261,6 +1419,8 @@ int main(void)
 		cmocka_unit_test(test_new_and_set_str),
 		cmocka_unit_test(test_from_json_errors),
 		cmocka_unit_test(test_from_json_take),
+		cmocka_unit_test(test_bin_round_trip),
+		cmocka_unit_test(test_bin_damage),
 		cmocka_unit_test(test_fields_depth_limit),
 		cmocka_unit_test(test_length_caps),
 		cmocka_unit_test(test_id_stability),

@@ -35,8 +35,10 @@
 #include "store/store.h"
 #include "config/config_syslog.h"
 #include "ingest/syslog_in.h"
+#include "ingest/spool.h"
 #include "ingest/syslog_source.h"
 #include "parse/syslog.h"
+#include "store/journal.h"
 #include "../harness/testutil.h"
 #include "lib/util.h"
 
@@ -408,6 +410,19 @@ static long long stat_get_journal(const char *path, const char *key)
 	return n;
 }
 
+/* Poll (bounded: 20 s) until the status file's journal counter reaches want. */
+static bool wait_journal(const char *path, const char *key, long long want)
+{
+	for (int i = 0; i < 400; i++) {
+		if (stat_get_journal(path, key) >= want)
+			return true;
+		usleep(50 * 1000);
+	}
+	print_message("# %s: journal.%s = %lld, want %lld\n", path, key,
+		stat_get_journal(path, key), want);
+	return false;
+}
+
 /* Poll (bounded: 20 s) until the status counter reaches want. */
 static bool wait_stat(const char *path, const char *key, long long want)
 {
@@ -587,6 +602,72 @@ static void test_routed_whole(void **state)
 	assert_int_equal(stat_get_journal(r.status, "unrouted"), 2);
 }
 
+/* A record in the journal as it is: head (format, routing time) and body. */
+static void journal_put(struct ab_journal *jn, unsigned char format, const void *body,
+	size_t n)
+{
+	unsigned char *rec = malloc(9 + n);
+	struct ab_journal_rec jr;
+	char err[256];
+
+	assert_non_null(rec);
+	rec[0] = format;
+	for (int i = 0; i < 8; i++)
+		rec[1 + i] = (unsigned char)((uint64_t)1700000000000LL >> (8 * i));
+	memcpy(rec + 9, body, n);
+	jr = (struct ab_journal_rec){ rec, (uint32_t)(9 + n), 0 };
+	if (ab_journal_append(jn, &jr, 1, NULL, err, sizeof err) < 0)
+		fail_msg("append: %s", err);
+	free(rec);
+}
+
+/* The journal's record formats: the binary form written now, canonical
+ * JSON that journals of earlier versions hold (a journal left by an
+ * upgrade is moved as it is), and a record of no known format (skipped,
+ * counted as corrupt, the others still moved). */
+static void test_journal_formats(void **state)
+{
+	static const char json_ev[] = "{\"id\":\"0123456789abcdef0123456789abcdef\","
+		"\"type\":\"syslog.message\",\"severity\":\"critical\",\"title\":\"from json\","
+		"\"received_at\":\"2023-11-14T22:13:20Z\",\"origin\":{\"kind\":\"syslog\"},"
+		"\"fields\":{\"cef.act\":\"deny\"}}";
+	struct ab_config *cfg = load_text("formats", "");
+	struct ab_journal_opts o = { .segment_size = AB_SPOOL_SEGMENT,
+		.max_bytes = 8ull * AB_SPOOL_SEGMENT, .max_record = AB_SPOOL_RECORD_MAX };
+	struct ab_event *ev = ab_event_new();
+	struct ab_buf b = AB_BUF_INIT(1 << 20);
+	struct ab_journal *jn;
+	char jdir[4096], err[256];
+	struct rig r;
+
+	(void)state;
+	assert_int_equal(ab_spool_dir(cfg->store_path, jdir, sizeof jdir), 0);
+	assert_int_equal(ab_mkdir_p(jdir, 0750), 0);
+	if (ab_journal_open(&jn, jdir, &o, NULL, err, sizeof err) < 0)
+		fail_msg("journal: %s", err);
+	journal_put(jn, 1, json_ev, strlen(json_ev));
+	journal_put(jn, 9, "?", 1);
+	ab_event_set_str(&ev->title, "from binary");
+	ev->severity = AB_SEV_CRITICAL;
+	ab_event_set_str(&ev->origin.kind, "syslog");
+	ab_event_ensure_id(ev);
+	assert_int_equal(ab_event_write_bin(ev, &b), 0);
+	journal_put(jn, 2, b.data, b.len);
+	ab_journal_close(jn);
+	ab_config_free(cfg);
+	ab_event_free(ev);
+	ab_buf_free(&b);
+	rig_start_routed(&r, "formats", "", 0, NULL);
+	assert_true(wait_journal(r.status, "stored", 2));
+	rig_stop(&r);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
+		"json_extract(json, '$.title') = 'from json' AND "
+		"json_extract(json, '$.fields.\"cef.act\"') = 'deny'"), 1);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
+		"json_extract(json, '$.title') = 'from binary'"), 1);
+	assert_int_equal(stat_get_journal(r.status, "corrupt"), 1);
+}
+
 static void test_limits(void **state)
 {
 	struct rig r;
@@ -664,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_listeners),
 		cmocka_unit_test(test_routed_whole),
+		cmocka_unit_test(test_journal_formats),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_backpressure),
 	};
