@@ -47,6 +47,31 @@
 
 /* ------------------------------------------------------------ writing */
 
+/* A tag byte (0: none), a varint and n bytes, with one reservation. */
+static int put_head(struct ab_buf *b, unsigned char tag, uint64_t v, const void *s, size_t n)
+{
+	unsigned char *p, *q;
+
+	if (ab_buf_reserve(b, 11 + n) < 0)
+		return -1;
+	p = q = (unsigned char *)b->data + b->len;
+	if (tag)
+		*q++ = tag;
+	do {
+		*q = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			*q |= 0x80;
+		q++;
+	} while (v);
+	if (n)
+		memcpy(q, s, n);
+	q += n;
+	b->len += (size_t)(q - p);
+	b->data[b->len] = '\0';
+	return 0;
+}
+
 static int put_byte(struct ab_buf *b, unsigned char c)
 {
 	return ab_buf_append(b, &c, 1);
@@ -54,17 +79,7 @@ static int put_byte(struct ab_buf *b, unsigned char c)
 
 static int put_varint(struct ab_buf *b, uint64_t v)
 {
-	unsigned char t[10];
-	size_t n = 0;
-
-	do {
-		t[n] = (unsigned char)(v & 0x7f);
-		v >>= 7;
-		if (v)
-			t[n] |= 0x80;
-		n++;
-	} while (v);
-	return ab_buf_append(b, t, n);
+	return put_head(b, 0, v, NULL, 0);
 }
 
 static uint64_t zigzag(int64_t v)
@@ -74,14 +89,14 @@ static uint64_t zigzag(int64_t v)
 
 static int put_bytes(struct ab_buf *b, const char *s, size_t n)
 {
-	return put_varint(b, n) < 0 || ab_buf_append(b, s, n) < 0 ? -1 : 0;
+	return put_head(b, 0, n, s, n);
 }
 
 static int put_value(struct ab_buf *b, const json_t *v)
 {
 	const char *k;
 	json_t *child;
-	size_t i;
+	size_t i, kn;
 	uint64_t bits;
 	double d;
 	unsigned char r[8];
@@ -89,24 +104,24 @@ static int put_value(struct ab_buf *b, const json_t *v)
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		if (put_byte(b, 'o') < 0 || put_varint(b, json_object_size(v)) < 0)
+		if (put_head(b, 'o', json_object_size(v), NULL, 0) < 0)
 			return -1;
-		json_object_foreach((json_t *)(uintptr_t)v, k, child)
-			if (put_bytes(b, k, strlen(k)) < 0 || put_value(b, child) < 0)
+		json_object_keylen_foreach((json_t *)(uintptr_t)v, k, kn, child)
+			if (put_bytes(b, k, kn) < 0 || put_value(b, child) < 0)
 				return -1;
 		return 0;
 	case JSON_ARRAY:
-		if (put_byte(b, 'a') < 0 || put_varint(b, json_array_size(v)) < 0)
+		if (put_head(b, 'a', json_array_size(v), NULL, 0) < 0)
 			return -1;
 		json_array_foreach(v, i, child)
 			if (put_value(b, child) < 0)
 				return -1;
 		return 0;
 	case JSON_STRING:
-		return put_byte(b, 's') < 0 ? -1 :
-			put_bytes(b, json_string_value(v), json_string_length(v));
+		return put_head(b, 's', json_string_length(v), json_string_value(v),
+				json_string_length(v));
 	case JSON_INTEGER:
-		return put_byte(b, 'i') < 0 ? -1 : put_varint(b, zigzag(json_integer_value(v)));
+		return put_head(b, 'i', zigzag(json_integer_value(v)), NULL, 0);
 	case JSON_REAL:
 		d = json_real_value(v);
 		memcpy(&bits, &d, sizeof bits);
@@ -125,11 +140,9 @@ static int put_value(struct ab_buf *b, const json_t *v)
 
 static int put_str(struct ab_buf *b, const char *s)
 {
-	if (!s)
-		return put_varint(b, 0);
-	size_t n = strlen(s);
+	size_t n = s ? strlen(s) : 0;
 
-	return put_varint(b, (uint64_t)n + 1) < 0 || ab_buf_append(b, s, n) < 0 ? -1 : 0;
+	return s ? put_head(b, 0, (uint64_t)n + 1, s, n) : put_varint(b, 0);
 }
 
 static int put_row(struct ab_buf *b, const void *base, const struct ab_event_member_def *d)
@@ -140,7 +153,7 @@ static int put_row(struct ab_buf *b, const void *base, const struct ab_event_mem
 	case AB_EVK_ID: {
 		size_t n = p[0] ? strnlen(p, AB_ID_LEN) : 0;
 
-		return put_byte(b, (unsigned char)n) < 0 ? -1 : ab_buf_append(b, p, n);
+		return put_head(b, 0, n, p, n);      /* 0 or 32: one byte */
 	}
 	case AB_EVK_STR:
 		return put_str(b, *(char *const *)(const void *)p);
@@ -161,7 +174,7 @@ static int put_row(struct ab_buf *b, const void *base, const struct ab_event_mem
 		const json_t *f = *(json_t *const *)(const void *)p;
 
 		if (!f || !json_is_object(f))
-			return put_byte(b, 'o') < 0 ? -1 : put_varint(b, 0);
+			return put_head(b, 'o', 0, NULL, 0);
 		return put_value(b, f);
 	}
 	}

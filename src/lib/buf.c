@@ -75,6 +75,11 @@ static int reserve(struct ab_buf *b, size_t n)
 	return 0;
 }
 
+int ab_buf_reserve(struct ab_buf *b, size_t n)
+{
+	return reserve(b, n);
+}
+
 int ab_buf_append(struct ab_buf *b, const void *p, size_t n)
 {
 	if (reserve(b, n) < 0)

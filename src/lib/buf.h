@@ -41,6 +41,10 @@ void ab_buf_reset(struct ab_buf *b);           /* len = 0, keeps memory */
 /* Append; returns 0, or -1 if it would pass max (nothing appended, overflow
  * set, errno EMSGSIZE) or on ENOMEM (oom and overflow set, errno ENOMEM). */
 int ab_buf_append(struct ab_buf *b, const void *p, size_t n);
+/* Room for n more bytes (and the NUL) without appending, for a writer that
+ * fills data + len itself and then moves len and writes the NUL: 0, or -1
+ * as ab_buf_append. */
+int ab_buf_reserve(struct ab_buf *b, size_t n);
 int ab_buf_puts(struct ab_buf *b, const char *s);
 /* s escaped for HTML text and quoted attribute values (& < > " '). */
 int ab_buf_put_html(struct ab_buf *b, const char *s);

@@ -48,6 +48,28 @@ static void test_empty(void **state)
 	ab_buf_free(&b);
 }
 
+/* reserve: room without appending; the writer fills it, moves len and
+ * writes the NUL; past the cap it fails as an append would */
+static void test_reserve(void **state)
+{
+	struct ab_buf b = AB_BUF_INIT(8);
+
+	(void)state;
+	assert_int_equal(ab_buf_reserve(&b, 5), 0);
+	assert_int_equal(b.len, 0);
+	assert_true(b.cap >= 6);
+	memcpy(b.data, "hello", 5);
+	b.len = 5;
+	b.data[5] = '\0';
+	assert_string_equal(ab_buf_cstr(&b), "hello");
+	assert_int_equal(ab_buf_reserve(&b, 3), 0);
+	assert_int_equal(ab_buf_reserve(&b, 4), -1);
+	assert_true(b.overflow);
+	assert_false(b.oom);
+	assert_int_equal(b.len, 5);
+	ab_buf_free(&b);
+}
+
 static void test_append_within_cap(void **state)
 {
 	struct ab_buf b;
@@ -387,6 +409,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_oom_sticky),
 		cmocka_unit_test(test_oom_realloc_sticky),
 		cmocka_unit_test(test_oom_first_alloc),
