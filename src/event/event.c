@@ -3,7 +3,7 @@
  * and the one severity/category table every parser and tool scale maps
  * through.
  *
- * Public: ab_event_new, ab_event_free, ab_event_set_str, ab_event_to_json,
+ * Public: ab_event_new, ab_event_new_at, ab_event_free, ab_event_set_str, ab_event_to_json,
  * ab_event_from_json, ab_event_from_json_take, ab_event_dumps, ab_event_write_json,
  * ab_event_write_json_id, ab_event_compute_id, ab_event_compute_idv,
  * ab_event_ensure_id, ab_event_id_valid, ab_event_member_find, ab_event_str_member, ab_event_member_text, ab_event_member_defs,
@@ -510,7 +510,7 @@ static inline int str_init(char **m, const char *dflt)
 #define EV_INIT_CATEGORY(m, dflt, flags) ((m) = AB_CAT_SECURITY, 0)
 #define EV_INIT_SEVERITY(m, dflt, flags) ((m) = AB_SEV_INFO, 0)
 #define EV_INIT_INT(m, dflt, flags) 0
-#define EV_INIT_TIME(m, dflt, flags) ((m) = ((flags) & AB_EVF_ALWAYS) ? ab_now_ms() : 0, 0)
+#define EV_INIT_TIME(m, dflt, flags) ((m) = ((flags) & AB_EVF_ALWAYS) ? (at ? *at : ab_now_ms()) : 0, 0)
 #define EV_INIT_ORIGIN(m, dflt, flags) origin_init(&(m))
 #define EV_INIT_FIELDS(m, dflt, flags) (((m) = json_object()) ? 0 : -1)
 
@@ -540,7 +540,8 @@ static void origin_free(struct ab_origin *o)
 #undef AB_X
 }
 
-struct ab_event *ab_event_new(void)
+/* at: the time for received_at, or NULL for now. */
+static struct ab_event *event_new(const int64_t *at)
 {
 	struct ab_event *ev = calloc(1, sizeof *ev);
 	int bad = 0;
@@ -555,6 +556,16 @@ struct ab_event *ab_event_new(void)
 		return NULL;
 	}
 	return ev;
+}
+
+struct ab_event *ab_event_new(void)
+{
+	return event_new(NULL);
+}
+
+struct ab_event *ab_event_new_at(int64_t received_at)
+{
+	return event_new(&received_at);
 }
 
 void ab_event_free(struct ab_event *ev)

@@ -105,6 +105,9 @@ const char *ab_event_member_text(const struct ab_event *ev, enum ab_event_member
 	char *buf, size_t bufsz);
 
 struct ab_event *ab_event_new(void);
+/* The same, received at received_at (ms) instead of now: no clock read, for
+ * a caller that has the time already (the syslog listener, per line). */
+struct ab_event *ab_event_new_at(int64_t received_at);
 void ab_event_free(struct ab_event *ev);
 /* Replace a string member (strdup of value, NULL clears). */
 void ab_event_set_str(char **member, const char *value);

@@ -862,9 +862,9 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 {
 	static struct ab_complaint encode_failed = AB_COMPLAINT_INIT;
 	const struct ab_config *cfg = in->round_rt->cfg;
-	struct ab_event *ev = ab_event_new();
-	struct batch *b = in->cur;
 	int64_t now = ab_now_ms();
+	struct ab_event *ev = ab_event_new_at(now);
+	struct batch *b = in->cur;
 	char err[256];
 	int rc;
 	struct id_line idl = { peer && *peer ? peer : NULL, msg, len, NULL };

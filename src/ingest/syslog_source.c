@@ -113,6 +113,13 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 		*detected = NULL;
 	if (!view)
 		flags &= ~AB_SYSLOG_FIELDS_LATER;   /* nothing to add them from */
+	/* the header's fields wait too unless sources or detection read them
+	 * (syslog.appname, .facility, .payload) */
+	if ((flags & AB_SYSLOG_FIELDS_LATER) && !force && !(sc && sc->n_sources) &&
+	    !(mc && ab_detect_count(mc->detect, true) > 0))
+		flags |= AB_SYSLOG_HEADER_LATER;
+	else
+		flags &= ~AB_SYSLOG_HEADER_LATER;
 	if (!line || !ev) {
 		snprintf(err, errsz, "syslog parse: bad argument");
 		return -1;

@@ -37,12 +37,13 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
  *
  * view: NULL, or where the line's scan is kept (it points into line).
  * With a view and AB_SYSLOG_FIELDS_LATER, the payload's fields (SD params,
- * CEF/LEEF fields) are left out while nothing needs them: returns 2 when
- * the event still lacks them, its members final (no profile applied; one
- * that applies, or a detect alternative that reads one of them, has them
- * made first).  A
- * caller that keeps such an event adds them with ab_syslog_view_fields(view,
- * ev) while line is alive.
+ * CEF/LEEF fields) are left out while nothing needs them, and the header's
+ * (syslog.facility, .appname, ...) too when there are no sources and no
+ * detection to read them (AB_SYSLOG_HEADER_LATER is set here, not by the
+ * caller): returns 2 when the event still lacks them, its members final
+ * (no profile applied; one that applies, or a detect alternative that
+ * reads one of them, has them made first).  A caller that keeps such an
+ * event adds them with ab_syslog_view_fields(view, ev) while line is alive.
  */
 struct ab_detect_entry;
 struct ab_profile;

@@ -208,13 +208,16 @@ static const char *field_text(json_t *v, char *buf, size_t bufsz)
 }
 
 /* Before a's field conditions: when one names a field that the parser
- * left for later, have it made (later, when set, does; once). */
-static int fields_for(const struct ab_detect_alt *a, struct ab_detect_later *later)
+ * may have left for later and ev has not, have them made (later, when
+ * set, does; once). */
+static int fields_for(const struct ab_detect_alt *a, const struct ab_event *ev,
+		      struct ab_detect_later *later)
 {
 	if (!later || !later->make)
 		return 0;
 	for (size_t i = 0; i < a->n_field; i++)
-		if (ab_syslog_later_key(a->field[i].name)) {
+		if (ab_syslog_later_key(a->field[i].name) &&
+		    !json_object_get(ev->fields, a->field[i].name)) {
 			int (*make)(void *) = later->make;
 
 			later->make = NULL;
@@ -234,7 +237,7 @@ static bool syslog_holds(const struct ab_detect_entry *e, const struct ab_event 
 		return false;
 	if (a->n_app && !any_glob(a->app, a->n_app, app))
 		return false;
-	if (fields_for(a, later) < 0) {
+	if (fields_for(a, ev, later) < 0) {
 		*failed = true;
 		return false;
 	}

@@ -41,7 +41,7 @@ const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
 	const struct ab_event *ev);
 /* The same for an event whose payload fields the parser left for later
  * (AB_SYSLOG_FIELDS_LATER): an alternative whose field conditions name
- * one of them (ab_syslog_later_key) has them made first, by
+ * one of them (ab_syslog_later_key) that ev lacks has them made first, by
  * later->make(later->arg) (0, or -1 when memory ran out: then NULL is
  * returned and *failed set), at most once: later->make is cleared.  Other
  * alternatives read the members, syslog.appname and syslog.payload, which

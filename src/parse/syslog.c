@@ -959,12 +959,12 @@ static bool parse_json(struct ctx *c, const char *p, size_t n, bool cee)
 
 /* ------------------------------------------------------------ the event */
 
-static void fill_common(struct ctx *c, const char *peer_host)
+/* The header's fields: syslog.facility (always: ab_syslog_view_fields
+ * knows by it whether they were left out), severity, format, appname,
+ * procid, msgid, payload. */
+static void header_fields(struct ctx *c)
 {
 	const struct ab_syslog_view *v = c->v;
-	struct ab_event *ev = c->ev;
-	const char *mp = v->msg.p;
-	size_t mn = v->msg.n;
 
 	pthread_once(&shared_once, shared_init);
 	FIELD_LIT(c, "syslog.facility", shared_int(shared_fac, 24, v->pri / 8));
@@ -979,6 +979,18 @@ static void fill_common(struct ctx *c, const char *peer_host)
 	if (c->payload)
 		FIELD_LIT(c, "syslog.payload", shared_str(shared_payload, payload_names,
 							  c->payload - 1));
+}
+
+/* The members every line has; the header's fields unless header_later. */
+static void fill_common(struct ctx *c, const char *peer_host, bool header_later)
+{
+	const struct ab_syslog_view *v = c->v;
+	struct ab_event *ev = c->ev;
+	const char *mp = v->msg.p;
+	size_t mn = v->msg.n;
+
+	if (!header_later)
+		header_fields(c);
 	if (v->host.n)
 		set_span(c, &ev->origin.host, v->host.p, v->host.n, MEMBER_MAX);
 	else if (peer_host)
@@ -1068,6 +1080,7 @@ static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 		 size_t errsz)
 {
 	bool later = (flags & AB_SYSLOG_FIELDS_LATER) && can_defer(v);
+	bool header_later = later && (flags & AB_SYSLOG_HEADER_LATER);
 	struct ctx c;
 
 	ctx_init(&c, v, ev);
@@ -1094,7 +1107,7 @@ static int build(const struct ab_syslog_view *v, const char *line, size_t len,
 	}
 	/* the type once, when the payload is known (not replaced on the way) */
 	set_lit(&c, &ev->type, c.finding ? "finding.created" : "syslog.message");
-	fill_common(&c, peer_host);
+	fill_common(&c, peer_host, header_later);
 	if (v->flags & AB_SYSLOG_V_TRUNCATED)
 		field_set(&c, "syslog.truncated", json_true());
 	free(c.shadow_heap);
@@ -1112,10 +1125,13 @@ int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev)
 
 	if (!v || !v->line || !ev || !ev->fields)
 		return -1;
-	/* into the fields the event has (no key of theirs is a payload
-	 * field's): the same set as one build makes, in another order, which
-	 * nothing reads (canonical JSON sorts the keys) */
+	/* into the fields the event has (no key of theirs is one of these):
+	 * the same set as one build makes, in another order, which nothing
+	 * reads (canonical JSON sorts the keys) */
 	ctx_init(&c, v, ev);
+	c.payload = v->payload == AB_SYSLOG_CEF ? 1 : v->payload == AB_SYSLOG_LEEF ? 2 : 0;
+	if (!json_object_get(ev->fields, "syslog.facility"))
+		header_fields(&c);   /* left out too (AB_SYSLOG_HEADER_LATER) */
 	payload_fields(&c);
 	free(c.shadow_heap);
 	return c.fail ? -1 : 0;
@@ -1123,8 +1139,18 @@ int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev)
 
 bool ab_syslog_later_key(const char *key)
 {
-	return key && (!strncmp(key, "sd.", 3) || !strncmp(key, "cef.", 4) ||
-		       !strncmp(key, "leef.", 5) || !strcmp(key, "syslog.sd_invalid"));
+	static const char *const header[] = { "syslog.facility", "syslog.severity",
+		"syslog.format", "syslog.appname", "syslog.procid", "syslog.msgid",
+		"syslog.payload", "syslog.sd_invalid" };
+
+	if (!key)
+		return false;
+	if (!strncmp(key, "sd.", 3) || !strncmp(key, "cef.", 4) || !strncmp(key, "leef.", 5))
+		return true;
+	for (size_t i = 0; i < sizeof header / sizeof header[0]; i++)
+		if (!strcmp(key, header[i]))
+			return true;
+	return false;
 }
 
 int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,

@@ -147,6 +147,10 @@ size_t ab_syslog_line_len(const char *line, size_t len);
 				   extension fields): a caller that may drop the line
 				   on its members alone (routing) adds them with
 				   ab_syslog_view_fields only if it keeps it */
+#define AB_SYSLOG_HEADER_LATER 4u /* with AB_SYSLOG_FIELDS_LATER: the header's fields
+				   too (syslog.facility, .severity, .format, .appname,
+				   .procid, .msgid, .payload), for a caller that reads
+				   none of them before it keeps the line */
 
 /*
  * The event of a scanned line into ev (created with ab_event_new()).
@@ -168,8 +172,9 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
  * (some may have been added: the caller drops the event).
  */
 int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev);
-/* Is key (a name in fields) one that AB_SYSLOG_FIELDS_LATER may leave
- * out: "sd.*", "cef.*", "leef.*", "syslog.sd_invalid"? */
+/* Is key (a name in fields) one that AB_SYSLOG_FIELDS_LATER (with
+ * AB_SYSLOG_HEADER_LATER) may leave out: "sd.*", "cef.*", "leef.*",
+ * "syslog.sd_invalid" and the header's syslog.* fields? */
 bool ab_syslog_later_key(const char *key);
 
 /* The id of the event of line (len bytes, as given to ab_syslog_parse) from

@@ -4,7 +4,7 @@
  * Public: LLVMFuzzerTestOneInput.  Checks that any input parses into an
  * event whose canonical JSON survives ab_event_from_json(), that the same
  * input gives the same id, the same event when its payload's fields come
- * later (AB_SYSLOG_FIELDS_LATER, ab_syslog_view_fields), and the same
+ * later (AB_SYSLOG_FIELDS_LATER and _HEADER_LATER, ab_syslog_view_fields), and the same
  * event read back from its binary form (the syslog journal's records).
  * Diagnostics: abort() on a broken invariant.
  */
@@ -32,10 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ab_syslog_parse((const char *)data, size, "fuzz.peer", 1705312800000LL, ev, err,
 			    sizeof err) != 0)
 		abort();
-	/* again, its payload's fields left for later and then added: the same
-	 * event, the same id */
+	/* again, its payload's and header's fields left for later and then
+	 * added: the same event, the same id */
 	ab_syslog_scan((const char *)data, size, 1705312800000LL, &view);
-	rc = ab_syslog_view_event(&view, "fuzz.peer", AB_SYSLOG_FIELDS_LATER, ev2, err, sizeof err);
+	rc = ab_syslog_view_event(&view, "fuzz.peer", AB_SYSLOG_FIELDS_LATER |
+				  AB_SYSLOG_HEADER_LATER, ev2, err, sizeof err);
 	if (rc < 0 || (rc == 1 && ab_syslog_view_fields(&view, ev2) < 0) ||
 	    strcmp(ev->id, ev2->id) != 0)
 		abort();

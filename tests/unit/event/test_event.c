@@ -147,6 +147,34 @@ static void test_defaults(void **state)
 	ab_event_free(ev);
 }
 
+/* a and b write the same canonical JSON */
+static void assert_same_event(const struct ab_event *a, const struct ab_event *b)
+{
+	char *ja = ab_event_dumps(a), *jb = ab_event_dumps(b);
+
+	assert_non_null(ja);
+	assert_non_null(jb);
+	assert_string_equal(ja, jb);
+	free(ja);
+	free(jb);
+}
+
+/* new_at: the given received_at, every other default as new's */
+static void test_new_at(void **state)
+{
+	struct ab_event *a = ab_event_new_at(1700000000123LL), *b = ab_event_new();
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(a->received_at, 1700000000123LL);
+	assert_true(b->received_at > 1700000000123LL);   /* now */
+	b->received_at = a->received_at;
+	assert_same_event(a, b);
+	ab_event_free(a);
+	ab_event_free(b);
+}
+
 static void test_new_and_set_str(void **state)
 {
 	struct ab_event *ev = ab_event_new();
@@ -228,18 +256,6 @@ static const struct {
 	  "member 'fields': nested deeper" },
 	{ "{\"fields\":{\"a\":[[[[[[[[1]]]]]]]]}}", "member 'fields': nested deeper" },
 };
-
-/* a and b write the same canonical JSON */
-static void assert_same_event(const struct ab_event *a, const struct ab_event *b)
-{
-	char *ja = ab_event_dumps(a), *jb = ab_event_dumps(b);
-
-	assert_non_null(ja);
-	assert_non_null(jb);
-	assert_string_equal(ja, jb);
-	free(ja);
-	free(jb);
-}
 
 /* from_json_take keeps the loaded fields (no copy), and gives up its
  * reference on error too (the ASan build finds a leak otherwise). */
@@ -1416,6 +1432,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_new_at),
 		cmocka_unit_test(test_new_and_set_str),
 		cmocka_unit_test(test_from_json_errors),
 		cmocka_unit_test(test_from_json_take),

@@ -243,6 +243,19 @@ static void test_process_later(void **state)
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.act")), "x");
 	assert_null(json_object_get(ev->fields, "syslog.profile"));
 	ab_event_free(ev);
+	/* no sources and no detection: the header's fields wait too */
+	ev = ab_event_new();
+	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, cef, strlen(cef), false,
+		1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err, sizeof err), 2);
+	assert_null(json_object_get(ev->fields, "syslog.facility"));
+	assert_null(json_object_get(ev->fields, "syslog.payload"));
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.listener")), "tcp");
+	assert_int_equal(ev->severity, AB_SEV_CRITICAL);
+	assert_int_equal(ab_syslog_view_fields(v, ev), 0);
+	assert_int_equal(json_integer_value(json_object_get(ev->fields, "syslog.facility")), 16);
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.payload")), "cef");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.act")), "deny");
+	ab_event_free(ev);
 	/* without a view the flag does nothing */
 	ev = ab_event_new();
 	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, cef, strlen(cef), false,
