@@ -53,9 +53,9 @@
 # "1s" adds ALERTS pipeline runs per second of idle work; the first
 # notification goes after group_wait either way), AB_BENCH_SYSTEMS
 # ("ab-tcp ab-http ab-lines am"), AB_BENCH_PERF (a directory: perf record
-# --call-graph dwarf of alertbridged during each burst phase, one
-# perf-SYSTEM-rROUND.data per phase; read with perf report -i FILE --no-children
-# --sort pid first, then per thread with --tid).
+# --call-graph dwarf of alertbridged during each burst phase,
+# perf-SYSTEM-rROUND.data, and each paced phase, perf-SYSTEM-rROUND-paced.data;
+# read with perf report -i FILE --no-children --sort comm).
 #
 # Not part of make check.  Needs python3 and prometheus-alertmanager
 # (Debian; apt-get install prometheus-alertmanager); ab (apache2-utils) is
@@ -221,7 +221,14 @@ run_phases() {
 		rate=${AB_BENCH_PACED_RATE:-$(( $(field per_s "$out") / 2 ))}
 		[ "$rate" -lt 10 ] && rate=10
 		np=$(( rate * PACED_S )); [ "$np" -gt $((2 * N)) ] && np=$((2 * N))
+		pp=
+		if [ -n "${AB_BENCH_PERF:-}" ] && [ "$sys" != am ]; then
+			perf record -q -F 999 --call-graph dwarf,16384 -p "$DPID" \
+				-o "$AB_BENCH_PERF/perf-$sys-r$r-paced.data" 2>/dev/null & pp=$!
+			sleep 0.5
+		fi
 		out=$(send "$np" "$N" "$rate") || { echo "$sys round $r: paced failed" >&2; stop "$DPID"; return 1; }
+		[ -n "$pp" ] && { kill -INT "$pp"; wait "$pp" 2>/dev/null; }
 		echo "$r $sys paced $out rate=$rate load=$(load | cut -d' ' -f1)" >> "$T/results"
 		base=$((N + np))
 		out=$(send "$SINGLE" "$base" 10) || { echo "$sys round $r: single failed" >&2; stop "$DPID"; return 1; }
