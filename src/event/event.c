@@ -592,30 +592,16 @@ void ab_event_set_str(char **member, const char *value)
 static json_t *json_string_repair(const char *s)
 {
 	json_t *j = json_string(s);
-	struct ab_buf b;
-	size_t n, i;
+	size_t n;
+	char *buf;
 
 	if (j)
 		return j;
 	n = strlen(s);
-	if (n > SIZE_MAX / 3 - 1)
+	if (n > SIZE_MAX / 3 - 1 || !(buf = malloc(3 * n + 1)))
 		return NULL;
-	ab_buf_init(&b, n * 3 + 1);
-	for (i = 0; i < n;) {
-		size_t k = ab_utf8_seq(s + i, n - i);
-
-		if (k) {
-			if (ab_buf_append(&b, s + i, k) < 0)
-				break;
-			i += k;
-		} else {
-			if (ab_buf_puts(&b, "\xef\xbf\xbd") < 0)
-				break;
-			i++;
-		}
-	}
-	j = i == n ? json_stringn(ab_buf_cstr(&b), b.len) : NULL;
-	ab_buf_free(&b);
+	j = json_stringn(buf, ab_utf8_repair(s, n, buf, false));
+	free(buf);
 	return j;
 }
 

@@ -100,7 +100,6 @@ static int put_value(struct ab_buf *b, const json_t *v)
 	uint64_t bits;
 	double d;
 	unsigned char r[8];
-	int rc = 0;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -135,7 +134,7 @@ static int put_value(struct ab_buf *b, const json_t *v)
 	case JSON_NULL:
 		return put_byte(b, 'n');
 	}
-	return rc;
+	return -1;
 }
 
 static int put_str(struct ab_buf *b, const char *s)
@@ -279,7 +278,6 @@ static const char *get_span(struct rd *r, uint64_t n)
  * in a copy, *tmp (freed by the caller). */
 static const char *utf8_ok(struct rd *r, const char *s, size_t *n, char **tmp)
 {
-	struct ab_buf b;
 	size_t i, k;
 
 	*tmp = NULL;
@@ -288,20 +286,13 @@ static const char *utf8_ok(struct rd *r, const char *s, size_t *n, char **tmp)
 			break;
 	if (i == *n)
 		return s;
-	ab_buf_init(&b, 3 * *n + 1);
-	for (i = 0; i < *n; i += k) {
-		k = ab_utf8_seq(s + i, *n - i);
-		if (k ? ab_buf_append(&b, s + i, k) : ab_buf_append(&b, "\xEF\xBF\xBD", 3)) {
-			ab_buf_free(&b);
-			fail(r, "out of memory");
-			return NULL;
-		}
-		if (!k)
-			k = 1;
+	*tmp = malloc(3 * *n + 1);
+	if (!*tmp) {
+		fail(r, "out of memory");
+		return NULL;
 	}
-	*n = b.len;
-	*tmp = ab_buf_steal(&b);
-	return *tmp ? *tmp : "";
+	*n = ab_utf8_repair(s, *n, *tmp, false);
+	return *tmp;
 }
 
 static json_t *get_value(struct rd *r, int depth);

@@ -215,6 +215,8 @@ struct ab_syslog_in {
 	uint64_t gen_next;            /* the next batch's gen */
 	int64_t handed_ms;            /* monotonic: the last hand-over to the committer */
 	struct ab_syslog_view view;   /* the scan of the line in add_line */
+	bool round_lazy;              /* round_rt's rules read no field a line's fields
+				       * may leave for later: route before making them */
 	uint64_t done_gen;            /* every batch up to this gen is durable */
 	/* per-message context while feeding a connection */
 	struct lsn *cur_l;
@@ -838,6 +840,17 @@ static void flush(struct ab_syslog_in *in, bool wait)
 	pthread_mutex_unlock(&in->cmu);
 }
 
+/* The runtime snapshot for one round, and whether its lines may be routed
+ * before their fields are made (once per round: a reload takes effect at
+ * the next). */
+static void round_begin(struct ab_syslog_in *in)
+{
+	pthread_mutex_lock(&in->mu);
+	in->round_rt = ab_runtime_ref(in->rt);
+	pthread_mutex_unlock(&in->mu);
+	in->round_lazy = !ab_route_reads_fields(in->round_rt->cfg, ab_syslog_later_key);
+}
+
 /* The line an event was parsed from (ab_spool_encode's keep: only the
  * lines that go somewhere are hashed for their id and, when they were
  * left out, get the fields of their payload). */
@@ -877,7 +890,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	}
 	rc = ab_syslog_process(cfg->syslog, cfg->mail, NULL, l->name, idl.peer, msg, len,
 		truncated, now, AB_SYSLOG_ID_LATER | AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL,
-		ab_route_reads_fields(cfg, ab_syslog_later_key) ? NULL : &in->view, err, sizeof err);
+		in->round_lazy ? &in->view : NULL, err, sizeof err);
 	if (rc == 2)
 		idl.later = &in->view;
 	if (rc <= 0) {
@@ -1529,9 +1542,7 @@ static void *run(void *arg)
 			nap(in, 100);
 			continue;
 		}
-		pthread_mutex_lock(&in->mu);
-		in->round_rt = ab_runtime_ref(in->rt);
-		pthread_mutex_unlock(&in->mu);
+		round_begin(in);
 		in->undrained = false;
 		for (int i = 0; i < n; i++) {
 			enum kind *k = evs[i].data.ptr;
@@ -1693,7 +1704,7 @@ void ab_syslog_in_stop(struct ab_syslog_in *in)
 		pthread_mutex_unlock(&in->cmu);
 		pthread_join(in->th, NULL);
 		/* What is still buffered in open connections is committed too. */
-		in->round_rt = ab_runtime_ref(in->rt);
+		round_begin(in);
 		for (struct conn *c = in->conns, *next; c; c = next) {
 			next = c->next;
 			if (!c->relp)      /* RELP sessions: answered below */

@@ -1,8 +1,8 @@
 /*
  * utf8.c - UTF-8 validation and cleaning for text taken from outside.
  *
- * Public: ab_utf8_seq, ab_utf8_clean, ab_utf8_valid, ab_utf8_count,
- *         ab_utf8_plausible, ab_utf8_from_cp1252.
+ * Public: ab_utf8_seq, ab_utf8_clean, ab_utf8_repair, ab_utf8_valid,
+ *         ab_utf8_count, ab_utf8_plausible, ab_utf8_from_cp1252.
  * Diagnostics: none; ab_utf8_clean and ab_utf8_from_cp1252 return -1 when
  *         their output was cut (the buffer's overflow flag set) or on ENOMEM
  *         (its oom flag set too).
@@ -12,6 +12,7 @@
  * valid JSON string.
  */
 #include <stdbool.h>
+#include <string.h>
 #include <stddef.h>
 
 #include "lib/buf.h"
@@ -113,6 +114,25 @@ int ab_utf8_clean(struct ab_buf *out, const char *in, size_t len, bool single_li
 		run = p;
 	}
 	return put_valid(out, run, (size_t)(p - run));
+}
+
+size_t ab_utf8_repair(const char *s, size_t n, char *out, bool nul_too)
+{
+	size_t i = 0, o = 0, k;
+
+	while (i < n) {
+		k = s[i] || !nul_too ? ab_utf8_seq(s + i, n - i) : 0;
+		if (k) {
+			memcpy(out + o, s + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	return o;
 }
 
 bool ab_utf8_valid(const char *s, size_t len)

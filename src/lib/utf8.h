@@ -28,6 +28,12 @@ size_t ab_utf8_seq(const char *s, size_t n);
  */
 int ab_utf8_clean(struct ab_buf *out, const char *in, size_t len, bool single_line);
 
+/* s[0..n) into out (room for 3n bytes) with each byte that is not part of
+ * a valid sequence, and each NUL when nul_too, as U+FFFD; the length
+ * written.  The one repair that keeps a text's length and everything else
+ * (ab_utf8_clean also drops controls and folds newlines). */
+size_t ab_utf8_repair(const char *s, size_t n, char *out, bool nul_too);
+
 /* True if s[0..len) is valid UTF-8 without NUL bytes. */
 bool ab_utf8_valid(const char *s, size_t len);
 

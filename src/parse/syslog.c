@@ -315,26 +315,6 @@ static struct span text(struct ctx *c, struct ab_syslog_slice s)
 
 /* ------------------------------------------------------------ UTF-8 */
 
-/* Copy with bad bytes and NUL replaced by U+FFFD; out has room for 3n. */
-static size_t utf8_repair(const unsigned char *s, size_t n, char *out)
-{
-	size_t i = 0, o = 0, k;
-
-	while (i < n) {
-		k = s[i] ? ab_utf8_seq((const char *)s + i, n - i) : 0;
-		if (k) {
-			memcpy(out + o, s + i, k);
-			o += k;
-			i += k;
-		} else {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-		}
-	}
-	return o;
-}
-
 /* ------------------------------------------------------------ RFC 5424 SD */
 
 /* "sd.ID.param" for each SD-PARAM, unescaped (\" \\ \]). */
@@ -1179,7 +1159,7 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
 			snprintf(err, errsz, "syslog parse: out of memory");
 		return -1;
 	}
-	n = utf8_repair((const unsigned char *)v->line, v->len, buf);
+	n = ab_utf8_repair(v->line, v->len, buf, true);
 	ab_syslog_scan_text(buf, n, v->now_ms,
 			    (v->flags & AB_SYSLOG_V_TRUNCATED) | AB_SYSLOG_V_HIGH, rv);
 	/* the repaired view lives only here: its fields come now */

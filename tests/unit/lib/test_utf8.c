@@ -121,6 +121,24 @@ static void test_against_reference(void **state)
 				}
 }
 
+/* repair: each bad byte (and NUL, when asked) one U+FFFD, the rest as is */
+static void test_repair(void **state)
+{
+	static const char in[] = "a\xff\xc3\xa9\0b\xe2\x82";
+	char out[3 * sizeof in];
+	size_t n;
+
+	(void)state;
+	n = ab_utf8_repair(in, sizeof in - 1, out, false);
+	assert_int_equal(n, 14);
+	assert_memory_equal(out, "a\xEF\xBF\xBD\xc3\xa9\0b\xEF\xBF\xBD\xEF\xBF\xBD", n);
+	n = ab_utf8_repair(in, sizeof in - 1, out, true);
+	assert_int_equal(n, 16);
+	assert_memory_equal(out, "a\xEF\xBF\xBD\xc3\xa9\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD", n);
+	assert_true(ab_utf8_valid(out, n));
+	assert_int_equal(ab_utf8_repair("", 0, out, true), 0);
+}
+
 static void test_valid_agrees(void **state)
 {
 	(void)state;
@@ -144,6 +162,7 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_against_reference),
 		cmocka_unit_test(test_valid_agrees),
+		cmocka_unit_test(test_repair),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
