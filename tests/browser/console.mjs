@@ -102,8 +102,10 @@ try {
 
   // --- an XSS payload in a title is inert
   send('finding.created', '<img src=x onerror=alert(1)><script>alert(2)</script>XSS');
-  await page.waitForTimeout(1500);
-  await page.reload();
+  await until(async () => {
+    await page.reload();
+    return await page.getByText('<script>alert(2)</script>XSS', { exact: false }).count() === 1;
+  });
   ok(dialogs.length === 0 && await page.getByText('<script>alert(2)</script>XSS', { exact: false }).count() === 1,
     'an XSS payload in an alert title shows as text and runs nothing', dialogs.join(','));
 

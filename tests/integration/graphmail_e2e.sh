@@ -100,7 +100,7 @@ send '{"type":"ops.cert","severity":"high","title":"Certificate expires soon"}'
 _w() { test "$(sent sendmail 202)" -ge 3; }; wait_for 20 _w
 is "after a 401 the token is fetched again once and the mail sent" \
 	"$(sent sendmail 401) $(sent token 200)" "1 2"
-id=$(q "SELECT event_id FROM delivery_log ORDER BY id DESC LIMIT 1")
+id=$(q "SELECT id FROM events WHERE json LIKE '%Certificate expires soon%'")
 is "... in one attempt" "$(q "SELECT COUNT(*) FROM delivery_log WHERE event_id = '$id'")" 1
 
 # --- that token expires: a new one before the next mail, no 401

@@ -143,7 +143,11 @@ ok "rsyslog omfwd UDP lines arrive" wait_for 30 has rsyslog-udp-3
 ok "rsyslog omfwd TCP lines arrive" wait_for 30 has rsyslog-tcp-3
 ok "rsyslog omfwd octet-counted RFC 5424 lines arrive" wait_for 30 has rsyslog-octet-3
 ok "rsyslog omfwd TLS (ossl, x509/name, client cert) lines arrive" wait_for 30 has rsyslog-tls-3
-n=0; for k in udp tcp octet tls; do for i in 1 2 3; do has "rsyslog-$k-$i" && n=$((n + 1)); done; done
+# the lines go out in separate connections and two workers write them, so
+# -3 of a kind may land before -1 or -2: wait for every one
+rs_count() { n=0; for k in udp tcp octet tls; do for i in 1 2 3; do has "rsyslog-$k-$i" && n=$((n + 1)); done; done; }
+rs_all() { rs_count; [ "$n" -eq 12 ]; }
+wait_for 30 rs_all; rs_count
 is "all 12 rsyslog lines arrived" "$n" 12
 ab_stop_daemon "$RPID" >/dev/null
 
