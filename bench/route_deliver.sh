@@ -55,7 +55,9 @@
 # ("ab-tcp ab-http ab-lines am"), AB_BENCH_PERF (a directory: perf record
 # --call-graph dwarf of alertbridged during each burst phase,
 # perf-SYSTEM-rROUND.data, and each paced phase, perf-SYSTEM-rROUND-paced.data;
-# read with perf report -i FILE --no-children --sort comm).
+# read with perf report -i FILE --no-children --sort comm), AB_BENCH_STRACE
+# (a directory: strace -f -c of alertbridged during each paced phase, the
+# system calls counted, strace-SYSTEM-rROUND-paced.txt; slows the daemon).
 #
 # Not part of make check.  Needs python3 and prometheus-alertmanager
 # (Debian; apt-get install prometheus-alertmanager); ab (apache2-utils) is
@@ -225,6 +227,10 @@ run_phases() {
 		if [ -n "${AB_BENCH_PERF:-}" ] && [ "$sys" != am ]; then
 			perf record -q -F 999 --call-graph dwarf,16384 -p "$DPID" \
 				-o "$AB_BENCH_PERF/perf-$sys-r$r-paced.data" 2>/dev/null & pp=$!
+			sleep 0.5
+		elif [ -n "${AB_BENCH_STRACE:-}" ] && [ "$sys" != am ]; then
+			strace -f -c -S calls -p "$DPID" \
+				-o "$AB_BENCH_STRACE/strace-$sys-r$r-paced.txt" 2>/dev/null & pp=$!
 			sleep 0.5
 		fi
 		out=$(send "$np" "$N" "$rate") || { echo "$sys round $r: paced failed" >&2; stop "$DPID"; return 1; }

@@ -20,23 +20,26 @@
  * prepares its request when a place is free, ab_http_stream performs them
  * on the worker's curl multi handle (connections kept alive,
  * dispatch.in_flight to one host at most), each plugin turns its
- * answer into the result as it arrives, and the results are recorded in
- * small batches while the network works (so a kill -9 re-sends what was
- * in flight and the last few answers, not a batch already answered); the
- * other jobs call send() one after the other.  Rate limits, results,
- * backoff, dead letters, logs and health are the same either way.  Claims
- * and outcomes go in
- * batches (up to DISPATCH_BATCH jobs per transaction, outcomes committed at
- * least every FINISH_MAX_MS), so a busy queue costs two commits per batch,
- * not two per job; with several workers each takes its share of what is
- * due.  When the store refuses to record outcomes (a full disk), the
- * worker sends no more of that batch, keeps the outcomes in memory and
- * tries to write them (and to release the unsent jobs) every
- * RECORD_RETRY_MS: they are recorded within a second of the store taking
- * writes again, not when the batch's leases expire.  The workers' commits are not fsynced (ab_store_set_relaxed): a
- * process crash loses none of them; a power loss may undo the last claims
- * and outcomes, so a job is delivered again (at-least-once; receivers
- * dedupe by event id), never lost.  The core owns retry: exponential
+ * answer into the result as it arrives, and the results are handed to the
+ * recorder in small batches while the network works (so a kill -9 re-sends
+ * what was in flight and the last few answers, not a batch already
+ * answered); the other jobs call send() one after the other.  Rate limits,
+ * results, backoff, dead letters, logs and health are the same either way.
+ * Claims go in batches (up to DISPATCH_BATCH jobs per transaction); the
+ * outcomes of every worker are committed by one recorder thread
+ * (recorder.c: what was handed while its last commit ran goes in the next,
+ * then channel health), handed at least every FINISH_MAX_MS; with several
+ * workers each takes its share of what is due.  When the store refuses to
+ * record outcomes (a full disk), the recorder keeps those it has and
+ * refuses more; the worker sends no more of that batch, keeps its
+ * outcomes in memory and tries to hand them (and to release the unsent
+ * jobs) every RECORD_RETRY_MS: they are recorded within a second of the
+ * store taking writes again, not when the batch's leases expire.  The
+ * workers' and the recorder's commits are not fsynced
+ * (ab_store_set_relaxed): a process crash loses none of them; a kill -9
+ * loses the outcomes handed and not committed yet, and a power loss may
+ * undo the last claims and outcomes, so a job is delivered again
+ * (at-least-once; receivers dedupe by event id), never lost.  The core owns retry: exponential
  * backoff with full jitter, never sooner than the plugin's retry-after,
  * dead-lettered after max_age.  Jobs of a disabled channel (enabled =
  * false) are held: the worker's store connection skips them (not claimed,
@@ -48,7 +51,7 @@
  * (ratelimit.c), shared by its workers; a job over its channel's rate goes
  * back to the queue through the worker's store connection (ab_store_defer),
  * due when a token is free, its attempt not counted.  After each recorded
- * attempt the channel's health is updated (health.c).
+ * attempt the channel's health is updated (health.c, by the recorder).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -61,11 +64,11 @@
 #include "deliver/breaker.h"
 #include "deliver/dispatch.h"
 #include "deliver/plugin.h"
+#include "deliver/recorder.h"
 #include "lib/log.h"
 #include "net/http.h"
 #include "store/store.h"
 #include "lib/util.h"
-#include "deliver/health.h"
 #include "deliver/ratelimit.h"
 #include "lib/metrics.h"
 
@@ -103,6 +106,7 @@ struct ab_dispatcher {
 	int n_workers;              /* configured, set before the threads start */
 	struct ab_ratelimit *rl;    /* per-channel token buckets of all the workers */
 	struct ab_breaker *br;      /* per-channel circuit breakers of all the workers */
+	struct ab_recorder *rec;    /* records every worker's results (recorder.h) */
 };
 
 int64_t ab_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t rnd)
@@ -455,8 +459,8 @@ static void attempt(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 	conclude(d, st, rt, job, &res, ab_mono_ms() - t0, o);
 }
 
-static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
-	struct outcome *o, size_t n);
+static int record(struct ab_dispatcher *d, struct ab_runtime *rt, struct ab_job *jobs,
+	struct outcome *o, size_t n, char *err, size_t errsz);
 static bool stopping(struct ab_dispatcher *d);
 
 /* Does the job's channel split send() (ABI 1.3), so that it can go out
@@ -549,7 +553,9 @@ static void round_settle(void *ctx)
 {
 	struct http_round *r = ctx;
 
-	if (record(r->st, r->rt, r->jobs, r->o, (size_t)r->n) < 0)
+	char err[512];
+
+	if (record(r->d, r->rt, r->jobs, r->o, (size_t)r->n, err, sizeof err) < 0)
 		r->refused = true;
 }
 
@@ -580,27 +586,12 @@ static int attempt_http(struct ab_dispatcher *d, struct ab_store *st, struct ab_
 	return rc;
 }
 
-/* Is f[i] a success followed, in this batch, by another success of the same
- * channel with no failure between them?  Then the later one says all the
- * earlier one would: healthy, no failures, last_ok (and a recovery, if
- * the channel was failing), so channel health reads the store once per
- * run of successes instead of once per delivered job. */
-static bool health_superseded(const struct ab_finish *f, size_t k, size_t i)
-{
-	if (f[i].res->status != AB_OK)
-		return false;
-	for (size_t j = i + 1; j < k; j++)
-		if (!strcmp(f[j].job->channel, f[i].job->channel))
-			return f[j].res->status == AB_OK;
-	return false;
-}
-
-/* Record the outcomes attempted and not recorded yet among jobs[0..n-1] in
- * one store transaction (one commit), then channel health (per run of
- * successes, see health_superseded).  0, or
- * -1 when the store refused them (they stay unrecorded, for another try). */
-static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *jobs,
-	struct outcome *o, size_t n)
+/* Hand the outcomes attempted and not handed yet among jobs[0..n-1] to
+ * the recorder, which commits them with the other workers' (and then
+ * channel health).  0, or -1 when the store refuses results now (they stay
+ * unrecorded here, for another try; err says why). */
+static int record(struct ab_dispatcher *d, struct ab_runtime *rt, struct ab_job *jobs,
+	struct outcome *o, size_t n, char *err, size_t errsz)
 {
 	struct ab_finish f[DISPATCH_BATCH];
 	size_t k = 0, i;
@@ -619,15 +610,10 @@ static int record(struct ab_store *st, struct ab_runtime *rt, struct ab_job *job
 	}
 	if (k == 0)
 		return 0;
-	if (ab_store_finish_batch(st, f, k) < 0)
+	if (ab_recorder_put(d->rec, rt, f, k, err, errsz) < 0)
 		return -1;
 	for (i = 0; i < k; i++)
 		o[f[i].job - jobs].recorded = true;
-	for (i = 0; i < k; i++) {   /* channel health */
-		const struct ab_job *job = f[i].job;
-		if (ab_runtime_channel(rt, job->channel) && !health_superseded(f, k, i))
-			ab_health_record(st, rt, job, f[i].res, f[i].now);
-	}
 	return 0;
 }
 
@@ -681,12 +667,13 @@ static void persist(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 	struct ab_job *jobs, struct outcome *o, int n)
 {
 	bool failed = false;
+	char err[512];
 
 	for (;;) {
-		int r = record(st, rt, jobs, o, (size_t)n);
+		int r = record(d, rt, jobs, o, (size_t)n, err, sizeof err);
 
-		if (r == 0)
-			r = release_rest(st, jobs, o, n);
+		if (r == 0 && (r = release_rest(st, jobs, o, n)) < 0)
+			snprintf(err, sizeof err, "%s", ab_store_errmsg(st));
 		if (r == 0) {
 			if (failed)
 				ab_complain_clear(&result_unwritten, AB_LOG_NOTICE, "dispatcher: "
@@ -696,7 +683,7 @@ static void persist(struct ab_dispatcher *d, struct ab_store *st, struct ab_runt
 		failed = true;
 		ab_complain(&result_unwritten, COMPLAIN_EVERY_MS, AB_LOG_ERR, "dispatcher: cannot "
 			"record the results of %d claimed job(s): %s (kept in memory, tried again "
-			"every %d ms)", n, ab_store_errmsg(st), RECORD_RETRY_MS);
+			"every %d ms)", n, err, RECORD_RETRY_MS);
 		if (stopping(d)) {
 			ab_log(AB_LOG_ERR, "dispatcher: stopping with the results of %d job(s) not "
 				"recorded: they are queued again at the next start", n);
@@ -765,7 +752,9 @@ static void run_claimed(struct ab_dispatcher *d, struct ab_store *st, struct ab_
 		if (o[i].done)
 			continue;
 		if (record_due(d, rt, o, n, claimed, t0)) {
-			if (record(st, rt, jobs, o, (size_t)n) < 0)
+			char err[512];
+
+			if (record(d, rt, jobs, o, (size_t)n, err, sizeof err) < 0)
 				break;   /* the store refuses: no more sends; persist() waits */
 			t0 = ab_mono_ms();
 		}
@@ -932,6 +921,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The recorder put jobs back in the queue (retries): a worker looks. */
+static void wake_all(void *arg)
+{
+	ab_dispatch_wake(arg);
+}
+
 struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtime *rt,
 	char *err, size_t errsz)
 {
@@ -955,6 +950,10 @@ struct ab_dispatcher *ab_dispatch_start(const char *store_path, struct ab_runtim
 	pthread_cond_init(&d->stop_cv, NULL);
 	d->rt = ab_runtime_ref(rt);
 	d->n_workers = n;
+	if (!(d->rec = ab_recorder_start(store_path, wake_all, d, err, errsz))) {
+		ab_dispatch_stop(d);
+		return NULL;
+	}
 	for (int i = 0; i < n; i++) {
 		char name[32];
 		int e = pthread_create(&d->threads[i], NULL, worker, d);
@@ -1010,6 +1009,7 @@ void ab_dispatch_stop(struct ab_dispatcher *d)
 	pthread_mutex_unlock(&d->mu);
 	for (int i = 0; i < d->n_threads; i++)
 		pthread_join(d->threads[i], NULL);
+	ab_recorder_stop(d->rec);   /* after the workers: it records their last results */
 	ab_runtime_unref(d->rt);
 	ab_ratelimit_free(d->rl);
 	ab_breaker_free(d->br);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "deliver/dispatch.h"
+#include "deliver/recorder.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "store/store.h"
@@ -676,6 +677,112 @@ static void test_health_run_of_successes(void **state)
 	free(dbpath);
 }
 
+/* ------------------------------------------------------------ the recorder */
+
+static void count_call(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* Results handed in two puts (two workers' batches) are committed by the
+ * recorder, in order: jobs done, queued again at their retry time, dead;
+ * every attempt logged; the channel's health follows the results in their
+ * order (a 404 after successes: failing); one wake for the retry.  Then a
+ * store that refuses results: the first put is taken and held, later puts
+ * are refused with the store's reason, and once the store takes writes
+ * again the held result is recorded and puts work again; a stop while it
+ * refuses gives up on what it holds (the job stays running: queued again
+ * at the next start). */
+static void test_recorder(void **state)
+{
+	char text[4096], err[512], *dbpath = tu_path(dir, "rec.db");
+	struct ab_store *st = ab_store_open(dbpath, err, sizeof err);
+	const char *good[] = { "good" };
+	struct ab_job jobs[8];
+	struct ab_result res[4];
+	struct ab_finish f[4];
+	struct ab_recorder *rec;
+	struct ab_runtime *rt;
+	struct ab_health_row row;
+	struct logcount lc = { 0, 0, 0 };
+	int64_t now;
+	int calls = 0, n, i;
+
+	(void)state;
+	assert_non_null(st);
+	snprintf(text, sizeof text, "state_dir = \"%s\";\nplugin_dir = \"%s\";\n"
+		"channels = ( { name = \"good\"; type = \"mock\"; failure_threshold = 5; } );\n",
+		dir, dir);
+	rt = rt_from("rec.conf", text);
+	enqueue_titled(st, "rec", 4, good, 1, 0);
+	now = ab_now_ms();
+	n = ab_store_claim_batch(st, now, 60000, jobs, 8);
+	assert_int_equal(n, 4);
+	memset(res, 0, sizeof res);
+	ab_result_set(&res[0], AB_OK, 200, "");
+	ab_result_set(&res[1], AB_OK, 200, "");
+	ab_result_set(&res[2], AB_RETRY, 503, "busy");
+	ab_result_set(&res[3], AB_PERMANENT, 404, "no such hook");
+	for (i = 0; i < 4; i++)
+		f[i] = (struct ab_finish){ &jobs[i], &res[i], 5, now, i == 2 ? now + 60000 : 0,
+			i == 3 };
+	rec = ab_recorder_start(dbpath, count_call, &calls, err, sizeof err);
+	assert_non_null(rec);
+	assert_int_equal(ab_recorder_put(rec, rt, f, 2, err, sizeof err), 0);
+	assert_int_equal(ab_recorder_put(rec, rt, f + 2, 2, err, sizeof err), 0);
+	for (i = 0; i < 4; i++)
+		ab_job_clear(&jobs[i]);                      /* the recorder has copies */
+	ab_recorder_stop(rec);                            /* records what it holds */
+	assert_int_equal(ab_store_count(st, AB_JOB_DONE), 2);
+	assert_int_equal(ab_store_count(st, AB_JOB_QUEUED), 1);
+	assert_int_equal(ab_store_count(st, AB_JOB_DEAD), 1);
+	assert_int_equal(ab_store_next_due(st), now + 60000);
+	ab_store_list_log(st, NULL, 100, count_log, &lc);
+	assert_int_equal(lc.ok, 2);
+	assert_int_equal(lc.retry, 1);
+	assert_int_equal(lc.perm, 1);
+	assert_int_equal(calls, 1);
+	assert_int_equal(ab_store_health_get(st, "good", &row), 1);
+	assert_int_equal(row.state, AB_HEALTH_FAILING);
+	assert_true(row.last_ok > 0);
+
+	/* the store refuses */
+	enqueue_titled(st, "refused", 3, good, 1, 0);
+	now = ab_now_ms();
+	n = ab_store_claim_batch(st, now, 60000, jobs, 8);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++)
+		f[i] = (struct ab_finish){ &jobs[i], &res[0], 5, now, 0, false };
+	rec = ab_recorder_start(dbpath, count_call, &calls, err, sizeof err);
+	assert_non_null(rec);
+	ab_store_set_fault(AB_STORE_FAULT_FINISH, -1);
+	assert_int_equal(ab_recorder_put(rec, rt, f, 1, err, sizeof err), 0);   /* taken */
+	for (i = 0; i < 500 && ab_recorder_put(rec, rt, f + 1, 1, err, sizeof err) == 0; i++) {
+		/* taken before the first commit failed: fine, held with it */
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	assert_true(i < 500);
+	assert_non_null(strstr(err, "injected fault"));
+	assert_int_equal(ab_store_count(st, AB_JOB_RUNNING), 3);
+	ab_store_set_fault(0, 0);                         /* room again */
+	for (i = 0; i < 300 && ab_store_count(st, AB_JOB_RUNNING) > 1; i++) {
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(ab_store_count(st, AB_JOB_RUNNING), 1);   /* held ones recorded */
+	ab_store_set_fault(AB_STORE_FAULT_FINISH, -1);
+	assert_int_equal(ab_recorder_put(rec, rt, f + 2, 1, err, sizeof err), 0);
+	ab_recorder_stop(rec);                            /* refused: given up, logged */
+	ab_store_set_fault(0, 0);
+	assert_int_equal(ab_store_count(st, AB_JOB_RUNNING), 1);
+	for (i = 0; i < 3; i++)
+		ab_job_clear(&jobs[i]);
+	ab_store_close(st);
+	ab_runtime_unref(rt);
+	free(dbpath);
+}
+
 /* ------------------------------------------------------------ HTTP at once */
 
 #define SPLIT_FMT \
@@ -881,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_disabled_jobs_held),
 		cmocka_unit_test(test_rate_and_health),
 		cmocka_unit_test(test_health_run_of_successes),
+		cmocka_unit_test(test_recorder),
 		cmocka_unit_test_teardown(test_http_split, sink_stop),
 	};
 	return cmocka_run_group_tests_name("dispatch", tests, setup, teardown);
