@@ -605,9 +605,12 @@ static void write_status(struct ab_syslog_in *in, bool force)
 	struct ab_spool_stats ss;
 	char *s;
 
+	/* called every round: the stats (a statvfs, the journal's lock) only
+	 * when the file may be due */
+	if (!force && now - in->last_status < STATUS_MS)
+		return;
 	ab_spool_get_stats(in->sp, &ss);
-	if (!force && (!in->dirty || now - in->last_status < STATUS_MS) &&
-	    !(ss.backlog != in->last_backlog && now - in->last_status >= STATUS_MS))
+	if (!force && !in->dirty && ss.backlog == in->last_backlog)
 		return;
 	in->last_backlog = ss.backlog;
 	in->last_status = now;
