@@ -57,7 +57,9 @@
 # perf-SYSTEM-rROUND.data, and each paced phase, perf-SYSTEM-rROUND-paced.data;
 # read with perf report -i FILE --no-children --sort comm), AB_BENCH_STRACE
 # (a directory: strace -f -c of alertbridged during each paced phase, the
-# system calls counted, strace-SYSTEM-rROUND-paced.txt; slows the daemon).
+# system calls counted, strace-SYSTEM-rROUND-paced.txt; slows the daemon),
+# AB_BENCH_THREADS (1: print alertbridged's CPU per alert by thread for the
+# burst and paced phases).
 #
 # Not part of make check.  Needs python3 and prometheus-alertmanager
 # (Debian; apt-get install prometheus-alertmanager); ab (apache2-utils) is
@@ -92,6 +94,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# CPU ticks (utime + stime) of each thread of PID, by thread name
+threads_cpu() {
+	for t in /proc/"$1"/task/*; do
+		printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null)" "$(cut -d')' -f2 "$t/stat" 2>/dev/null | awk '{print $12 + $13}')"
+	done | awk '{c[$1] += $2} END {for (k in c) print k, c[k]}'
+}
+# threads_diff BEFORE AFTER ALERTS: "name us-per-alert, ..." for AB_BENCH_THREADS
+threads_diff() {
+	awk -v hz="$(getconf CLK_TCK)" -v n="$3" 'NR == FNR {b[$1] = $2; next}
+		{d = $2 - b[$1]; if (d > 0) printf "%s %.1f, ", $1, d * 1e6 / hz / n}' "$1" "$2"
+}
 free_ports() { python3 -c '
 import socket
 s = [socket.socket() for _ in range(int(__import__("sys").argv[1]))]
@@ -216,7 +229,12 @@ run_phases() {
 			-o "$AB_BENCH_PERF/perf-$sys-r$r.data" 2>/dev/null & pp=$!
 		sleep 0.5
 	fi
+	[ -n "${AB_BENCH_THREADS:-}" ] && threads_cpu "$DPID" > "$T/th0"
 	out=$(send "$N" 0) || { echo "$sys round $r: burst failed: $out" >&2; stop "$DPID"; return 1; }
+	if [ -n "${AB_BENCH_THREADS:-}" ]; then
+		threads_cpu "$DPID" > "$T/th1"
+		echo "  $r $sys burst us per alert by thread: $(threads_diff "$T/th0" "$T/th1" "$N")"
+	fi
 	[ -n "$pp" ] && { kill -INT "$pp"; wait "$pp" 2>/dev/null; }
 	echo "$r $sys burst $out load=$(load | cut -d' ' -f1)" >> "$T/results"
 	if [ "$sys" != ab-lines ]; then
@@ -233,7 +251,12 @@ run_phases() {
 				-o "$AB_BENCH_STRACE/strace-$sys-r$r-paced.txt" 2>/dev/null & pp=$!
 			sleep 0.5
 		fi
+		[ -n "${AB_BENCH_THREADS:-}" ] && threads_cpu "$DPID" > "$T/th0"
 		out=$(send "$np" "$N" "$rate") || { echo "$sys round $r: paced failed" >&2; stop "$DPID"; return 1; }
+		if [ -n "${AB_BENCH_THREADS:-}" ]; then
+			threads_cpu "$DPID" > "$T/th1"
+			echo "  $r $sys paced us per alert by thread: $(threads_diff "$T/th0" "$T/th1" "$np")"
+		fi
 		[ -n "$pp" ] && { kill -INT "$pp"; wait "$pp" 2>/dev/null; }
 		echo "$r $sys paced $out rate=$rate load=$(load | cut -d' ' -f1)" >> "$T/results"
 		base=$((N + np))
