@@ -106,6 +106,7 @@
                                         below AB_SPOOL_QUEUE, which one append may take */
 #define BATCH_REC_KEEP (1u << 20)    /* buffer kept between batches up to this size */
 #define BATCH_MAX_MS 200             /* a batch waits at most this long for more lines */
+#define COALESCE_LINES 16            /* a round with fewer lines: a trickle (see run) */
 #define COMMIT_GAP_MS 3              /* a drained batch waits for more lines this long after
 					the last hand-over (a steady stream: one fsync per gap,
 					not one per read; a lone line goes at once) */
@@ -215,6 +216,7 @@ struct ab_syslog_in {
 	uint64_t gen_next;            /* the next batch's gen */
 	int64_t handed_ms;            /* monotonic: the last hand-over to the committer */
 	struct ab_syslog_view view;   /* the scan of the line in add_line */
+	unsigned round_lines;         /* lines the last round added */
 	bool round_lazy;              /* round_rt's rules read no field a line's fields
 				       * may leave for later: route before making them */
 	uint64_t done_gen;            /* every batch up to this gen is durable */
@@ -852,6 +854,18 @@ static void round_begin(struct ab_syslog_in *in)
 	in->round_rt = ab_runtime_ref(in->rt);
 	pthread_mutex_unlock(&in->mu);
 	in->round_lazy = !ab_route_reads_fields(in->round_rt->cfg, ab_syslog_later_key);
+	in->round_lines = 0;
+}
+
+/* Does any listener take datagrams (UDP, a unix socket)?  Those are lost
+ * when the socket's buffer overflows, so the listener never lets them
+ * wait. */
+static bool takes_datagrams(const struct ab_syslog_in *in)
+{
+	for (size_t i = 0; i < in->n_ls; i++)
+		if (in->ls[i].proto == AB_SYSLOG_UDP || in->ls[i].proto == AB_SYSLOG_UNIX)
+			return true;
+	return false;
 }
 
 /* The line an event was parsed from (ab_spool_encode's keep: only the
@@ -885,6 +899,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	int rc;
 	struct id_line idl = { peer && *peer ? peer : NULL, msg, len, NULL };
 
+	in->round_lines++;
 	if (truncated)
 		in->truncated++;
 	if (!ev) {
@@ -1538,6 +1553,19 @@ static void *run(void *arg)
 			if (gap > 0 && gap < left)
 				left = gap;   /* drained, held for the gap: woken at its end */
 			timeout = left > 0 ? (int)left : 0;
+			/* A trickle over streams (a few lines per wake-up: a steady
+			 * sender's lines one by one): the batch is held for the gap
+			 * anyway, so let the lines wait in the sockets until its end
+			 * and read them in one round, instead of waking up, reading
+			 * and parsing for each.  Nothing is committed later; TCP
+			 * holds what comes meanwhile (datagram sockets could drop,
+			 * so not with those). */
+			if (gap > 0 && gap == left && in->round_lines < COALESCE_LINES &&
+			    !takes_datagrams(in)) {
+				if (nap(in, (int)gap))
+					break;
+				timeout = 0;
+			}
 		}
 		n = epoll_wait(in->ep, evs, 64, timeout);
 		if (n < 0 && errno != EINTR) {
