@@ -859,6 +859,7 @@ static void add_profile(struct ab_conf_ctx *c, struct ab_mail_conf *mc, const co
 			ab_profile_free(p);
 			return;
 		}
+	ab_profile_prepare(p);
 	mc->profiles[mc->n_profiles++] = p;
 }
 

@@ -60,6 +60,15 @@ enum target {
 
 enum scale { SC_WORDS = -1 };
 
+/* A fields.NAME value found so far. */
+struct cfield {
+	char name[65];            /* NAME: at most 64 bytes (target_parse) */
+	char *val;
+	int from;                 /* extractor that set it */
+	bool settled;             /* it had its value after the first pass */
+	bool mapped;              /* a value map changed it in this pass */
+};
+
 struct cand {
 	char *val[T_COUNT];
 	int sev_scale;            /* SC_WORDS or enum ab_sev_scale */
@@ -69,8 +78,10 @@ struct cand {
 	int from[T_COUNT];        /* extractor that set val[t] (-1: none) */
 	bool worse;               /* "all": this match raised the severity, its other
 				     captures replace the extractor's earlier ones */
-	json_t *fields;           /* fields.NAME -> string */
-	json_t *field_from;       /* fields.NAME -> extractor that set it */
+	struct cfield *fl;        /* fields.NAME, in the order found (at most
+				     AB_PROFILE_MAX_FIELDS): fl0, then on the heap */
+	size_t nfl, capfl;
+	struct cfield fl0[8];
 	struct ab_buf *trace;
 	bool oom;
 };
@@ -121,6 +132,26 @@ bool ab_profile_target_ok(const char *name)
 	return target_parse(name, NULL, NULL) >= 0;
 }
 
+static void target_read(const char *name, struct ab_target *tg)
+{
+	tg->name = name;
+	tg->field = NULL;
+	tg->member = target_parse(name, &tg->scale, &tg->field);
+}
+
+void ab_profile_prepare(struct ab_profile *p)
+{
+	size_t i, k;
+
+	for (i = 0; i < p->n_ext; i++)
+		for (k = 0; k < p->ext[i].n_maps; k++)
+			target_read(p->ext[i].maps[k].target, &p->ext[i].maps[k].tg);
+	for (i = 0; i < p->n_maps; i++)
+		target_read(p->maps[i].target, &p->maps[i].tg);
+	for (i = 0; i < p->n_fallback; i++)
+		target_read(p->fallback[i].target, &p->fallback[i].tg);
+}
+
 /* Regex group names cannot hold '.' or '@': fields_X -> fields.X,
  * severity_wazuh -> severity@wazuh. */
 static void group_target(const char *g, char *out, size_t outsz)
@@ -147,10 +178,23 @@ static void tracef(struct cand *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Printable ASCII with no run of spaces: clean as it is. */
+static bool plain_ascii(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch < 0x20 || ch >= 0x7f || (ch == ' ' && i + 1 < n && v[i + 1] == ' '))
+			return false;
+	}
+	return true;
+}
+
 /* Clean a value: UTF-8, trimmed, capped; single line unless multi. */
 static char *clean_value(const char *v, size_t len, bool multi)
 {
-	struct ab_buf b = AB_BUF_INIT(multi ? AB_PROFILE_MAX_SUMMARY : AB_PROFILE_MAX_VALUE);
+	size_t cap = multi ? AB_PROFILE_MAX_SUMMARY : AB_PROFILE_MAX_VALUE;
+	struct ab_buf b = AB_BUF_INIT(cap);
 	size_t s = 0, e;
 	char *out;
 
@@ -161,6 +205,8 @@ static char *clean_value(const char *v, size_t len, bool multi)
 		e--;
 	if (e == s)
 		return NULL;
+	if (e - s < cap && plain_ascii(v + s, e - s))
+		return strndup(v + s, e - s);    /* what the cleaning below would give */
 	if (ab_utf8_clean(&b, v + s, e - s, !multi) < 0 && (b.oom || !b.overflow)) {
 		ab_buf_free(&b);
 		return NULL;
@@ -188,7 +234,7 @@ static int sev_rank(const struct cand *c, const char *v, int scale)
 	for (i = 0; c->prof && i < c->prof->n_maps; i++) {
 		const struct ab_value_map *vm = &c->prof->maps[i];
 
-		if (strcmp(vm->target, "severity"))
+		if (vm->tg.member != AB_EVM_SEVERITY || vm->tg.scale != SC_WORDS)
 			continue;
 		for (k = 0; k < vm->n_match; k++)
 			if (ab_glob_match(vm->match[k], v))
@@ -200,23 +246,60 @@ static int sev_rank(const struct cand *c, const char *v, int scale)
 	return ab_severity_parse(v, &sev) == 0 ? (int)sev : -1;
 }
 
+static struct cfield *cfield_get(const struct cand *c, const char *name)
+{
+	for (size_t i = 0; i < c->nfl; i++)
+		if (!strcmp(c->fl[i].name, name))
+			return &c->fl[i];
+	return NULL;
+}
+
+/* A new field (name at most 64 bytes), NULL when memory ran out. */
+static struct cfield *cfield_add(struct cand *c, const char *name)
+{
+	struct cfield *f;
+
+	size_t n = strnlen(name, sizeof f->name - 1);
+
+	if (c->nfl == c->capfl) {
+		size_t cap = c->capfl * 2;
+
+		f = malloc(cap * sizeof *f);
+		if (!f) {
+			c->oom = true;
+			return NULL;
+		}
+		memcpy(f, c->fl, c->nfl * sizeof *f);
+		if (c->fl != c->fl0)
+			free(c->fl);
+		c->fl = f;
+		c->capfl = cap;
+	}
+	f = &c->fl[c->nfl++];
+	memcpy(f->name, name, n);
+	f->name[n] = '\0';
+	f->val = NULL;
+	f->from = -1;
+	f->settled = f->mapped = false;
+	return f;
+}
+
 /* Offer a value for a target: the first one wins, except that within one
  * "all" extractor a higher severity replaces a lower one.  who says where
  * it came from (trace).  Returns true if it was taken. */
-static bool offer(struct cand *c, const char *target, const char *v, size_t len, const char *who)
+static bool offer_tg(struct cand *c, const struct ab_target *tg, const char *v, size_t len,
+		     const char *who)
 {
-	const char *fname = NULL;
-	int scale, t = target_parse(target, &scale, &fname);
+	const char *fname = tg->field;
+	int scale = tg->scale, t = tg->member;
+	struct cfield *f = NULL;
 	char *val;
 
 	if (t < 0 || !v)
 		return false;
 	if (t == T_FIELD) {
-		json_t *by = json_object_get(c->field_from, fname);
-		bool mine = c->worse && by && json_integer_value(by) == c->cur_ext;
-
-		if ((json_object_get(c->fields, fname) && !mine) ||
-		    json_object_size(c->fields) >= AB_PROFILE_MAX_FIELDS)
+		f = cfield_get(c, fname);
+		if ((f && !(c->worse && f->from == c->cur_ext)) || c->nfl >= AB_PROFILE_MAX_FIELDS)
 			return false;
 	} else if (c->val[t] && !(c->agg && c->from[t] == c->cur_ext &&
 				  (t == AB_EVM_SEVERITY || c->worse))) {
@@ -234,9 +317,16 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 		c->val[t] = NULL;
 	}
 	if (t == T_FIELD) {
-		if (json_object_set_new(c->fields, fname, json_string(val)) < 0 ||
-		    json_object_set_new(c->field_from, fname, json_integer(c->cur_ext)) < 0)
-			c->oom = true;
+		if (!f)
+			f = cfield_add(c, fname);
+		if (!f) {
+			free(val);
+			return false;
+		}
+		free(f->val);                /* set before by this "all" extractor */
+		f->val = val;
+		f->from = c->cur_ext;
+		val = NULL;
 	} else {
 		free(c->val[t]);     /* set before by this "all" extractor's lesser match */
 		c->val[t] = val;
@@ -246,10 +336,18 @@ static bool offer(struct cand *c, const char *target, const char *v, size_t len,
 		}
 		val = NULL;
 	}
-	tracef(c, "    %s = \"%.120s\"  (%s)\n", target, t == T_FIELD ? json_string_value(
-		json_object_get(c->fields, fname)) : c->val[t], who);
+	tracef(c, "    %s = \"%.120s\"  (%s)\n", tg->name, t == T_FIELD ? f->val : c->val[t], who);
 	free(val);
 	return true;
+}
+
+/* The same for a target given as text. */
+static bool offer(struct cand *c, const char *target, const char *v, size_t len, const char *who)
+{
+	struct ab_target tg;
+
+	target_read(target, &tg);
+	return offer_tg(c, &tg, v, len, who);
 }
 
 static bool offer_str(struct cand *c, const char *target, const char *v, const char *who)
@@ -263,18 +361,18 @@ static bool offer_str(struct cand *c, const char *target, const char *v, const c
 static void offer_fallback(struct cand *c, const struct ab_ext_map *m)
 {
 	const char *v = m->from, *p, *end = NULL;
-	bool url = target_parse(m->target, NULL, NULL) == AB_EVM_URL;
+	bool url = m->tg.member == AB_EVM_URL;
 	struct ab_buf b;
 
 	if (!strstr(v, "{fields.")) {
-		offer_str(c, m->target, v, "fallback");
+		offer_tg(c, &m->tg, v, strlen(v), "fallback");
 		return;
 	}
 	ab_buf_init(&b, AB_PROFILE_MAX_VALUE);
 	for (p = v; *p; p = end) {
 		const char *open = strstr(p, "{fields."), *close;
 		char name[72];
-		json_t *f;
+		const struct cfield *f;
 		size_t k;
 
 		if (!open || !(close = strchr(open, '}'))) {
@@ -284,13 +382,13 @@ static void offer_fallback(struct cand *c, const struct ab_ext_map *m)
 		ab_buf_append(&b, p, (size_t)(open - p));
 		end = close + 1;
 		snprintf(name, sizeof name, "%.*s", (int)(close - open - 8), open + 8);
-		f = json_object_get(c->fields, name);
-		if (!json_is_string(f)) {
+		f = cfield_get(c, name);
+		if (!f || !f->val) {
 			tracef(c, "    %s: no fields.%s for its template\n", m->target, name);
 			ab_buf_free(&b);
 			return;
 		}
-		for (v = json_string_value(f), k = 0; v[k]; k++) {
+		for (v = f->val, k = 0; v[k]; k++) {
 			unsigned char ch = (unsigned char)v[k];
 
 			if (!url || isalnum(ch) || strchr("-._~", ch))
@@ -300,7 +398,7 @@ static void offer_fallback(struct cand *c, const struct ab_ext_map *m)
 		}
 	}
 	if (!b.overflow && b.data)
-		offer(c, m->target, b.data, b.len, "fallback");
+		offer_tg(c, &m->tg, b.data, b.len, "fallback");
 	ab_buf_free(&b);
 }
 
@@ -352,7 +450,7 @@ static void ext_header_map(struct cand *c, const struct ab_extractor *x, const s
 		const char *v = ab_mail_header(vw->m, x->maps[i].from);
 
 		if (v)
-			offer_str(c, x->maps[i].target, v, x->maps[i].from);
+			offer_tg(c, &x->maps[i].tg, v, strlen(v), x->maps[i].from);
 	}
 }
 
@@ -414,7 +512,7 @@ static bool att_selected(const struct ab_extractor *x, const struct ab_mail_atta
 
 struct jwalk {
 	struct cand *c;
-	const char *target;
+	const struct ab_target *target;
 	const char *who;
 	bool all;
 	unsigned found;
@@ -444,7 +542,7 @@ static bool jwalk(struct jwalk *w, json_t *cur, const char *p, int depth)
 			return false;
 		}
 		w->found++;
-		offer_str(w->c, w->target, s, w->who);
+		offer_tg(w->c, w->target, s, strlen(s), w->who);
 		free(s);
 		return true;
 	}
@@ -494,7 +592,7 @@ static void json_apply(struct cand *c, const struct ab_extractor *x, json_t *doc
 	for (i = 0; i < x->n_maps; i++) {
 		char w[160];
 		const char *path = x->maps[i].from;
-		struct jwalk jw = { c, x->maps[i].target, w, x->all, 0 };
+		struct jwalk jw = { c, &x->maps[i].tg, w, x->all, 0 };
 
 		snprintf(w, sizeof w, "%s %s", who, path);
 		if (*path == '$')
@@ -636,7 +734,7 @@ static void xml_apply(struct cand *c, const struct ab_extractor *x, const char *
 		}
 		if (str) {
 			snprintf(w, sizeof w, "%s %s", who, x->maps[i].from);
-			offer_str(c, x->maps[i].target, (const char *)str, w);
+			offer_tg(c, &x->maps[i].tg, (const char *)str, strlen((const char *)str), w);
 			xmlFree(str);
 		}
 		xmlXPathFreeObject(r);
@@ -711,7 +809,8 @@ static void ext_kv(struct cand *c, const struct ab_extractor *x, const struct vi
 				size_t kl = strlen(x->maps[i].from);
 
 				if ((size_t)(k1 - k0) == kl && !strncasecmp(k0, x->maps[i].from, kl))
-					offer(c, x->maps[i].target, v, (size_t)(le - v), x->maps[i].from);
+					offer_tg(c, &x->maps[i].tg, v, (size_t)(le - v),
+						 x->maps[i].from);
 			}
 		}
 		p = nl ? nl + 1 : end;
@@ -733,6 +832,7 @@ struct ab_regex *ab_profile_regex(const char *pattern, char *err, size_t errsz)
 
 int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *err, size_t errsz)
 {
+	struct ab_re_group *groups;
 	struct ab_regex *re;
 	unsigned n, i;
 
@@ -750,19 +850,31 @@ int ab_profile_compile_regex(struct ab_extractor *x, const char *pattern, char *
 		ab_regex_free(re);
 		return -1;
 	}
+	groups = calloc(n, sizeof *groups);
+	if (!groups) {
+		snprintf(err, errsz, "out of memory");
+		ab_regex_free(re);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
-		const char *name = ab_regex_name(re, i, NULL);
-		char t[96];
+		struct ab_re_group *gr = &groups[i];
+		const char *name = ab_regex_name(re, i, &gr->g);
 
-		group_target(name, t, sizeof t);
-		if (!ab_profile_target_ok(t)) {
+		group_target(name, gr->text, sizeof gr->text);
+		target_read(gr->text, &gr->tg);
+		if (gr->tg.member < 0) {
 			snprintf(err, errsz, "regex group '%s' is not a target (type, severity, "
 				 "title, url, asset, ..., fields_NAME, severity_wazuh)", name);
+			free(groups);
 			ab_regex_free(re);
 			return -1;
 		}
 	}
+	ab_regex_free(x->re);
+	free(x->groups);
 	x->re = re;
+	x->groups = groups;
+	x->n_groups = n;
 	return 0;
 }
 
@@ -772,40 +884,31 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 		     const char *who)
 {
 	const struct ab_regex *re = x->re;
-	struct {
-		unsigned g;              /* group number */
-		bool sev;                /* a severity target */
-		char t[96];              /* the target it offers to */
-	} gn[RE_MAX_NAMES];
-	unsigned n = ab_regex_name_count(re), i, npairs;
+	const struct ab_re_group *gn = x->groups;
+	unsigned n = x->n_groups, i, npairs;
 	const size_t *ov;
 	size_t start = 0;
 	unsigned matches = 0;
 	int rc = AB_REGEX_NOMATCH, pass;
 
-	if (n > RE_MAX_NAMES)        /* refused when compiled */
-		n = RE_MAX_NAMES;
 	while (start <= len && matches < ALL_MAX_MATCHES) {
 		rc = ab_regex_exec(re, s, len, start, &ov, &npairs);
 		if (rc != AB_REGEX_MATCH)
 			break;
-		if (matches++ == 0)      /* the groups' targets, once per call */
-			for (i = 0; i < n; i++) {
-				group_target(ab_regex_name(re, i, &gn[i].g), gn[i].t, sizeof gn[i].t);
-				gn[i].sev = target_parse(gn[i].t, NULL, NULL) == AB_EVM_SEVERITY;
-			}
+		matches++;
 		/* severity first: with "all", the match that raises it brings its
 		 * other captures along (the worst finding's id, name, ...) */
 		c->worse = false;
 		for (pass = 0; pass < 2; pass++)
 			for (i = 0; i < n; i++) {
 				unsigned g = gn[i].g;
-				bool took;
+				bool sev = gn[i].tg.member == AB_EVM_SEVERITY, took;
 
-				if (g >= npairs || ov[2 * g] == AB_REGEX_UNSET || gn[i].sev != (pass == 0))
+				if (g >= npairs || ov[2 * g] == AB_REGEX_UNSET || sev != (pass == 0))
 					continue;
-				took = offer(c, gn[i].t, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g], who);
-				if (gn[i].sev && took && x->all && matches > 1)
+				took = offer_tg(c, &gn[i].tg, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g],
+						who);
+				if (sev && took && x->all && matches > 1)
 					c->worse = true;
 			}
 		c->worse = false;
@@ -825,6 +928,23 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
 	return matches > 0;
 }
 
+/* Could x's regex still set anything?  Not when it offers only to targets
+ * that earlier extractors have set (the first value wins; only an "all"
+ * extractor replaces its own). */
+static bool regex_may_offer(const struct cand *c, const struct ab_extractor *x)
+{
+	if (x->all)
+		return true;
+	for (unsigned i = 0; i < x->n_groups; i++) {
+		const struct ab_target *tg = &x->groups[i].tg;
+
+		if (tg->member == T_FIELD ? !cfield_get(c, tg->field) &&
+		    c->nfl < AB_PROFILE_MAX_FIELDS : !c->val[tg->member])
+			return true;
+	}
+	return false;
+}
+
 static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct view *vw)
 {
 	bool hit = false;
@@ -832,6 +952,10 @@ static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct
 
 	if (!x->re)
 		return;
+	if (!regex_may_offer(c, x)) {
+		tracef(c, "    not run: every target it sets has its value\n");
+		return;
+	}
 	if (x->where == AB_WHERE_FIELD) {
 		char num[64];
 		json_t *v = vw->evfields ? json_object_get(vw->evfields, x->field) : NULL;
@@ -906,9 +1030,9 @@ static void ext_fields(struct cand *c, const struct ab_extractor *x, const struc
 		if (!v || json_is_null(v))
 			continue;
 		if (json_is_string(v)) {     /* most are: offered without a copy (up to a NUL) */
-			n += offer(c, x->maps[i].target, json_string_value(v),
-				   strnlen(json_string_value(v), json_string_length(v)),
-				   x->maps[i].from);
+			n += offer_tg(c, &x->maps[i].tg, json_string_value(v),
+				      strnlen(json_string_value(v), json_string_length(v)),
+				      x->maps[i].from);
 			continue;
 		}
 		s = json_text(v);
@@ -916,7 +1040,7 @@ static void ext_fields(struct cand *c, const struct ab_extractor *x, const struc
 			c->oom = true;
 			continue;
 		}
-		n += offer_str(c, x->maps[i].target, s, x->maps[i].from);
+		n += offer_tg(c, &x->maps[i].tg, s, strlen(s), x->maps[i].from);
 		free(s);
 	}
 	if (!n)
@@ -1159,16 +1283,18 @@ static void convert(struct cand *c, struct ab_event *ev)
 		}
 		}
 	}
-	if (json_object_size(c->fields))
-		json_object_update_missing(ev->fields, c->fields);
+	for (size_t i = 0; i < c->nfl; i++)     /* the parser's own fields stay */
+		if (c->fl[i].val && !json_object_get(ev->fields, c->fl[i].name) &&
+		    json_object_set_new(ev->fields, c->fl[i].name, json_string(c->fl[i].val)) < 0)
+			c->oom = true;
 }
 
 /* Targets a value map may no longer change: those it changed in this pass,
  * and in the second pass (after fallback and defaults) every target that
- * already had its value in the first, so that no value is mapped twice. */
+ * already had its value in the first, so that no value is mapped twice
+ * (for fields: cfield.mapped and .settled). */
 struct mapped {
 	bool t[T_COUNT];
-	json_t *fields;           /* field name -> true */
 };
 
 static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped *skip)
@@ -1177,20 +1303,21 @@ static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped
 	size_t i, k;
 
 	memcpy(done.t, skip->t, sizeof done.t);
-	done.fields = NULL;          /* the fields this pass maps, made at the first */
+	for (i = 0; i < c->nfl; i++)
+		c->fl[i].mapped = false;
 	for (i = 0; i < p->n_maps; i++) {
 		const struct ab_value_map *vm = &p->maps[i];
-		const char *fname = NULL;
-		int t = target_parse(vm->target, NULL, &fname);
+		int t = vm->tg.member;
+		struct cfield *f = NULL;
 		const char *cur;
 
 		if (t < 0)
 			continue;
 		if (t == T_FIELD) {
-			if (json_object_get(skip->fields, fname) ||
-			    json_object_get(done.fields, fname))
+			f = cfield_get(c, vm->tg.field);
+			if (!f || f->settled || f->mapped)
 				continue;
-			cur = json_string_value(json_object_get(c->fields, fname));
+			cur = f->val;
 		} else {
 			if (done.t[t])
 				continue;
@@ -1199,22 +1326,21 @@ static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped
 		if (!cur)
 			continue;
 		for (k = 0; k < vm->n_match; k++) {
+			char *nv;
+
 			if (!ab_glob_match(vm->match[k], cur))
 				continue;
 			tracef(c, "  map %s: \"%.60s\" -> \"%s\"\n", vm->target, cur, vm->value);
-			if (t == T_FIELD) {
-				if (!done.fields)
-					done.fields = json_object();
-				if (json_object_set_new(c->fields, fname, json_string(vm->value)) < 0 ||
-				    json_object_set_new(done.fields, fname, json_true()) < 0)
-					c->oom = true;
+			nv = strdup(vm->value);
+			if (!nv) {
+				c->oom = true;
+				break;
+			}
+			if (f) {
+				free(f->val);
+				f->val = nv;
+				f->mapped = true;
 			} else {
-				char *nv = strdup(vm->value);
-
-				if (!nv) {
-					c->oom = true;
-					break;
-				}
 				free(c->val[t]);
 				c->val[t] = nv;
 				if (t == AB_EVM_SEVERITY)
@@ -1224,20 +1350,17 @@ static void value_maps(struct cand *c, const struct ab_profile *p, struct mapped
 			break;
 		}
 	}
-	json_decref(done.fields);
 }
 
 /* After the first pass: every target and field with a value is settled. */
-static void settle(const struct cand *c, struct mapped *skip)
+static void settle(struct cand *c, struct mapped *skip)
 {
-	const char *k;
-	json_t *v;
 	size_t t;
 
 	for (t = 0; t < T_COUNT; t++)
 		skip->t[t] = c->val[t] != NULL;
-	json_object_foreach(c->fields, k, v)
-		json_object_set_new(skip->fields, k, json_true());
+	for (t = 0; t < c->nfl; t++)
+		c->fl[t].settled = true;
 }
 
 static const char *kind_name(enum ab_ext_kind k)
@@ -1270,15 +1393,8 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 		c.from[i] = -1;
 	c.trace = trace;
 	c.prof = p;
-	c.fields = json_object();
-	c.field_from = json_object();
-	skip.fields = json_object();
-	if (!c.fields || !c.field_from || !skip.fields) {
-		json_decref(c.fields);
-		json_decref(c.field_from);
-		json_decref(skip.fields);
-		return -1;
-	}
+	c.fl = c.fl0;
+	c.capfl = sizeof c.fl0 / sizeof c.fl0[0];
 	if (p)
 		tracef(&c, "profile %s (%s:%d):\n", p->name, p->file ? p->file : "?", p->line);
 	else
@@ -1333,11 +1449,12 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 		value_maps(&c, p, &skip);   /* fallback and defaults may bring words to map */
 	convert(&c, ev);
 	rc = c.oom ? -1 : 0;
-	json_decref(skip.fields);
 	for (i = 0; i < T_COUNT; i++)
 		free(c.val[i]);
-	json_decref(c.fields);
-	json_decref(c.field_from);
+	for (i = 0; i < c.nfl; i++)
+		free(c.fl[i].val);
+	if (c.fl != c.fl0)
+		free(c.fl);
 	return rc;
 }
 
@@ -1361,19 +1478,10 @@ int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, str
 {
 	const char *text = ev->summary ? ev->summary : "";
 	struct view vw = { NULL, text, strlen(text), NULL, ev->fields };
-	char *own = NULL;
-	int rc;
 
-	/* the summary may be replaced by the profile: work on a copy */
-	if (ev->summary) {
-		own = strdup(ev->summary);
-		if (!own)
-			return -1;
-		vw.text = own;
-	}
-	rc = apply(p, &vw, ev, trace);
-	free(own);
-	return rc;
+	/* The text is the summary itself: apply() changes the event's members
+	 * (convert) only after its last read of the view. */
+	return apply(p, &vw, ev, trace);
 }
 
 /* ------------------------------------------------------------ freeing */
@@ -1441,6 +1549,7 @@ void ab_profile_free(struct ab_profile *p)
 		free(x->separator);
 		free(x->pattern);
 		free_maps(x->maps, x->n_maps);
+		free(x->groups);
 		for (k = 0; k < x->n_ns; k++)
 			free(x->ns[k]);
 		free(x->ns);

@@ -63,9 +63,27 @@ enum ab_ext_where {
 	AB_WHERE_FIELD,       /* regex, syslog: the text of one event field (x->field) */
 };
 
+/* A target as read once, when the profile is prepared (ab_profile_prepare),
+ * instead of for every value offered. */
+struct ab_target {
+	const char *name;   /* its text: "severity@cef", "fields.src_ip" */
+	int member;         /* AB_EVM_..., AB_EVM_COUNT for fields.NAME, -1: no target */
+	int scale;          /* severity@SCALE: enum ab_sev_scale; -1: words */
+	const char *field;  /* fields.NAME: NAME, inside name */
+};
+
 struct ab_ext_map {
 	char *from;     /* JSON path (a.b[0].c), XPath, key, header name */
 	char *target;   /* see the targets above */
+	struct ab_target tg;   /* target, read */
+};
+
+/* A named group of an extractor's regex and the target it offers to
+ * ("fields_X" -> fields.X, "severity_wazuh" -> severity@wazuh). */
+struct ab_re_group {
+	unsigned g;              /* group number */
+	char text[96];           /* the target's text */
+	struct ab_target tg;
 };
 
 struct ab_extractor {
@@ -80,6 +98,8 @@ struct ab_extractor {
 	char **ns;                   /* xml: "prefix=uri" namespace bindings */
 	size_t n_ns;
 	struct ab_regex *re;         /* regex (compiled) */
+	struct ab_re_group *groups;  /* its named groups, in name order */
+	unsigned n_groups;
 	char *pattern;
 	bool all;                    /* every match / every [*] element */
 };
@@ -123,6 +143,7 @@ struct ab_value_map {
 	char **match;
 	size_t n_match;
 	char *value;
+	struct ab_target tg;         /* target, read */
 };
 
 struct ab_profile {
@@ -147,6 +168,12 @@ struct ab_profile {
 
 /* Is name a valid target?  (see above) */
 bool ab_profile_target_ok(const char *name);
+
+/* Read the targets of p's extractor maps, value maps and fallbacks once
+ * (struct ab_target); the loader calls it when p is complete, before any
+ * ab_profile_apply_*.  Targets were checked when loaded: one that does not
+ * read is skipped when applied. */
+void ab_profile_prepare(struct ab_profile *p);
 
 /* Compile a PCRE2 pattern for an extractor: named groups must be targets
  * ("fields_NAME" groups go to fields.NAME).  0, or -1 with err set. */
