@@ -113,7 +113,8 @@
 #define RETRY_MS 500
 #define STOP_DRAIN_MS 5000           /* at stop, journal lines moved into the store for up to */
 #define HW_CHECK_MS 100
-#define STATUS_MS 500
+#define STATUS_MS 500                /* the status file while lines come, at most every */
+#define STATUS_IDLE_MS 20            /* ... and this soon after the input stopped */
 #define DROP_LOG_MS 10000
 #define ACCEPT_ROUND 64
 #define PEER_MAX 64
@@ -599,17 +600,31 @@ static void publish_metrics(const struct ab_syslog_in *in)
 }
 /* ---- end metrics */
 
+/* When the status file is next due (monotonic ms), -1 when nothing the
+ * listener counts has changed: every STATUS_MS while lines come, and
+ * STATUS_IDLE_MS after a change once the input has stopped and every line
+ * read is committed and counted, so that the end of a burst shows at once
+ * (`alertbridge syslog status`, /metrics) instead of up to a second later. */
+static int64_t status_due(const struct ab_syslog_in *in)
+{
+	bool settled = !in->undrained && in->cur->n == 0 && !in->sent;
+
+	if (!in->dirty)
+		return -1;
+	return in->last_status + (settled ? STATUS_IDLE_MS : STATUS_MS);
+}
+
 static void write_status(struct ab_syslog_in *in, bool force)
 {
-	int64_t now = ab_mono_ms();
+	int64_t now = ab_mono_ms(), due = status_due(in);
 	json_t *j, *ls;
 	char t[40];
 	struct ab_spool_stats ss;
 	char *s;
 
 	/* called every round: the stats (a statvfs, the journal's lock) only
-	 * when the file may be due */
-	if (!force && now - in->last_status < STATUS_MS)
+	 * when the file may be due (the journal's backlog alone: STATUS_MS) */
+	if (!force && (due < 0 ? now - in->last_status < STATUS_MS : now < due))
 		return;
 	ab_spool_get_stats(in->sp, &ss);
 	if (!force && !in->dirty && ss.backlog == in->last_backlog)
@@ -1566,6 +1581,12 @@ static void *run(void *arg)
 					break;
 				timeout = 0;
 			}
+		}
+		{
+			int64_t due = status_due(in), now = ab_mono_ms();
+
+			if (due >= 0 && due - now < timeout)
+				timeout = due > now ? (int)(due - now) : 0;
 		}
 		n = epoll_wait(in->ep, evs, 64, timeout);
 		if (n < 0 && errno != EINTR) {
