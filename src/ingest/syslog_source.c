@@ -48,7 +48,7 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
 {
 	json_t *app, *fac;
 
-	if (!sc)
+	if (!sc || !sc->n_sources)
 		return NULL;
 	app = json_object_get(ev->fields, "syslog.appname");
 	fac = json_object_get(ev->fields, "syslog.facility");
