@@ -568,6 +568,41 @@ struct ab_event *ab_event_new_at(int64_t received_at)
 	return event_new(&received_at);
 }
 
+/* renew: as new, but the fields object given (kept) */
+#define EV_RENEW_ID EV_INIT_ID
+#define EV_RENEW_STR EV_INIT_STR
+#define EV_RENEW_CATEGORY EV_INIT_CATEGORY
+#define EV_RENEW_SEVERITY EV_INIT_SEVERITY
+#define EV_RENEW_INT EV_INIT_INT
+#define EV_RENEW_TIME EV_INIT_TIME
+#define EV_RENEW_ORIGIN EV_INIT_ORIGIN
+#define EV_RENEW_FIELDS(m, dflt, flags) (((m) = keep) ? 0 : -1)
+
+int ab_event_renew_at(struct ab_event *ev, int64_t received_at)
+{
+	const int64_t *at = &received_at;
+	json_t *keep = ev->fields;
+	int bad = 0;
+
+	/* an object that only this event holds is emptied and kept */
+	if (!keep || keep->refcount != 1 || json_object_clear(keep) < 0)
+		keep = json_object();
+	else
+		ev->fields = NULL;
+#define AB_X(NAME, name, kind, max, dflt, flags) EV_FREE_##kind(ev->name)
+	AB_EVENT_MEMBERS(AB_X)
+#undef AB_X
+	memset(ev, 0, sizeof *ev);
+#define AB_X(NAME, name, kind, max, dflt, flags) bad |= EV_RENEW_##kind(ev->name, dflt, flags);
+	AB_EVENT_MEMBERS(AB_X)
+#undef AB_X
+	if (bad) {
+		ab_event_free(ev);
+		return -1;
+	}
+	return 0;
+}
+
 void ab_event_free(struct ab_event *ev)
 {
 	if (!ev)

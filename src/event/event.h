@@ -108,6 +108,11 @@ struct ab_event *ab_event_new(void);
 /* The same, received at received_at (ms) instead of now: no clock read, for
  * a caller that has the time already (the syslog listener, per line). */
 struct ab_event *ab_event_new_at(int64_t received_at);
+/* ev made new again, as ab_event_new_at(received_at) would, keeping its
+ * allocation and its emptied fields object (a listener's next line reuses
+ * the event of a line that went nowhere).  0, or -1 when memory ran out:
+ * then ev is freed. */
+int ab_event_renew_at(struct ab_event *ev, int64_t received_at);
 void ab_event_free(struct ab_event *ev);
 /* Replace a string member (strdup of value, NULL clears). */
 void ab_event_set_str(char **member, const char *value);

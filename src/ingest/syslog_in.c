@@ -217,6 +217,7 @@ struct ab_syslog_in {
 	uint64_t gen_next;            /* the next batch's gen */
 	int64_t handed_ms;            /* monotonic: the last hand-over to the committer */
 	struct ab_syslog_view view;   /* the scan of the line in add_line */
+	struct ab_event *spare;       /* the event of a line that went nowhere, for the next */
 	unsigned round_lines;         /* lines the last round added */
 	bool round_lazy;              /* round_rt's rules read no field a line's fields
 				       * may leave for later: route before making them */
@@ -464,6 +465,7 @@ static void in_free(struct ab_syslog_in *in)
 		ab_buf_free(&in->bt[i].rec);
 	}
 	free(in->rbuf);
+	ab_event_free(in->spare);
 	pthread_mutex_destroy(&in->mu);
 	pthread_mutex_destroy(&in->cmu);
 	pthread_cond_destroy(&in->c_work_cv);
@@ -902,13 +904,22 @@ static int keep_line(struct ab_event *ev, void *arg)
 	return 0;
 }
 
+/* Done with ev: kept for the next line (ab_event_renew_at) or freed. */
+static void spare(struct ab_syslog_in *in, struct ab_event *ev)
+{
+	if (!in->spare)
+		in->spare = ev;
+	else
+		ab_event_free(ev);
+}
+
 static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, const char *msg,
 	size_t len, bool truncated)
 {
 	static struct ab_complaint encode_failed = AB_COMPLAINT_INIT;
 	const struct ab_config *cfg = in->round_rt->cfg;
 	int64_t now = ab_now_ms();
-	struct ab_event *ev = ab_event_new_at(now);
+	struct ab_event *ev = in->spare;
 	struct batch *b = in->cur;
 	char err[256];
 	int rc;
@@ -917,6 +928,9 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	in->round_lines++;
 	if (truncated)
 		in->truncated++;
+	in->spare = NULL;
+	if (!ev || ab_event_renew_at(ev, now) < 0)
+		ev = ab_event_new_at(now);
 	if (!ev) {
 		in->parse_errors++;
 		return;
@@ -932,7 +946,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		else
 			in->parse_errors++;
 		in->dirty = true;
-		ab_event_free(ev);
+		spare(in, ev);
 		return;
 	}
 	if (b->n == 0)
@@ -945,7 +959,8 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		b->evs[b->nrec] = ev;
 		ev = NULL;
 	}
-	ab_event_free(ev);
+	if (ev)
+		spare(in, ev);
 	if (rc < 0) {
 		/* out of memory (the buffer's cap is never reached: flushed far
 		 * below it), or a record of more than 4 MiB (a line is at most

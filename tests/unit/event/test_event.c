@@ -175,6 +175,35 @@ static void test_new_at(void **state)
 	ab_event_free(b);
 }
 
+/* renew_at: an event that was filled in becomes what new_at makes, and a
+ * fields object another holder shares is left to it */
+static void test_renew_at(void **state)
+{
+	struct ab_event *ev = ab_event_new_at(1), *fresh = ab_event_new_at(1700000000123LL);
+	json_t *shared;
+
+	(void)state;
+	assert_non_null(ev);
+	assert_non_null(fresh);
+	ab_event_set_str(&ev->title, "a title");
+	ab_event_set_str(&ev->origin.host, "fw1");
+	ev->severity = AB_SEV_CRITICAL;
+	ev->occurred_at = 42;
+	json_object_set_new(ev->fields, "k", json_string("v"));
+	assert_int_equal(ab_event_renew_at(ev, 1700000000123LL), 0);
+	assert_same_event(ev, fresh);
+	assert_int_equal(json_object_size(ev->fields), 0);
+	json_object_set_new(ev->fields, "k", json_string("v"));
+	shared = json_incref(ev->fields);
+	assert_int_equal(ab_event_renew_at(ev, 1700000000123LL), 0);
+	assert_ptr_not_equal(ev->fields, shared);
+	assert_int_equal(json_object_size(shared), 1);     /* untouched */
+	assert_same_event(ev, fresh);
+	json_decref(shared);
+	ab_event_free(ev);
+	ab_event_free(fresh);
+}
+
 static void test_new_and_set_str(void **state)
 {
 	struct ab_event *ev = ab_event_new();
@@ -1455,6 +1484,7 @@ int main(void)
 		cmocka_unit_test(test_member_table_round_trip),
 		cmocka_unit_test(test_member_table_types),
 		cmocka_unit_test(test_member_text),
+		cmocka_unit_test(test_renew_at),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
