@@ -125,6 +125,7 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 		return -1;
 	}
 	ab_syslog_scan(line, len, now_ms, v);
+	v->listener = listener;      /* a header field (later with the header's) */
 	rc = ab_syslog_view_event(v, peer_host, flags, ev, err, errsz);
 	if (rc < 0)
 		return -1;
@@ -132,8 +133,6 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	ev->received_at = now_ms;
 	if (truncated)
 		bad |= json_object_set_new(ev->fields, "syslog.truncated", json_true());
-	if (listener)
-		bad |= json_object_set_new(ev->fields, "syslog.listener", json_string(listener));
 	src = ab_syslog_select(sc, listener, ev, line, len);
 	if (matched)
 		*matched = src;

@@ -959,6 +959,8 @@ static void header_fields(struct ctx *c)
 	if (c->payload)
 		FIELD_LIT(c, "syslog.payload", shared_str(shared_payload, payload_names,
 							  c->payload - 1));
+	if (v->listener)
+		field_strn(c, "syslog.listener", 15, v->listener, strlen(v->listener));
 }
 
 /* The members every line has; the header's fields unless header_later. */
@@ -1121,7 +1123,7 @@ bool ab_syslog_later_key(const char *key)
 {
 	static const char *const header[] = { "syslog.facility", "syslog.severity",
 		"syslog.format", "syslog.appname", "syslog.procid", "syslog.msgid",
-		"syslog.payload", "syslog.sd_invalid" };
+		"syslog.payload", "syslog.sd_invalid", "syslog.listener" };
 
 	if (!key)
 		return false;
@@ -1162,6 +1164,7 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
 	n = ab_utf8_repair(v->line, v->len, buf, true);
 	ab_syslog_scan_text(buf, n, v->now_ms,
 			    (v->flags & AB_SYSLOG_V_TRUNCATED) | AB_SYSLOG_V_HIGH, rv);
+	rv->listener = v->listener;
 	/* the repaired view lives only here: its fields come now */
 	rc = build(rv, v->line, v->len, peer_host, flags & ~AB_SYSLOG_FIELDS_LATER, ev, err,
 		   errsz);

@@ -97,6 +97,8 @@ struct ab_syslog_view {
 	size_t len;
 	int64_t now_ms;          /* receive time given to the scan */
 	unsigned flags;          /* AB_SYSLOG_V_ */
+	const char *listener;    /* set by the caller after the scan (NULL: none): its
+				  * name becomes fields "syslog.listener", a header field */
 	int pri;                 /* 0..191 (facility pri / 8, severity pri % 8) */
 	enum ab_syslog_format format;
 	enum ab_syslog_payload payload;
