@@ -1277,8 +1277,13 @@ static void convert(struct cand *c, struct ab_event *ev)
 		default: {    /* a string member, cut to what from_json takes */
 			char **m = ab_event_str_member(ev, (enum ab_event_member_id)t);
 
-			if (m)
+			if (m && strlen(v) <= ab_event_member_defs[t].max) {
+				free(*m);        /* the value itself: no copy */
+				*m = c->val[t];
+				c->val[t] = NULL;
+			} else if (m) {
 				set_capped(m, v, ab_event_member_defs[t].max);
+			}
 			break;
 		}
 		}
