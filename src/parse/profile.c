@@ -257,9 +257,8 @@ static struct cfield *cfield_get(const struct cand *c, const char *name)
 /* A new field (name at most 64 bytes), NULL when memory ran out. */
 static struct cfield *cfield_add(struct cand *c, const char *name)
 {
+	size_t n = strnlen(name, sizeof c->fl0[0].name - 1);
 	struct cfield *f;
-
-	size_t n = strnlen(name, sizeof f->name - 1);
 
 	if (c->nfl == c->capfl) {
 		size_t cap = c->capfl * 2;
