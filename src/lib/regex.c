@@ -16,7 +16,12 @@
  * cheap conditions first), and JIT code is the largest part of the daemon's
  * private memory at idle (~1.8 MB for the shipped profiles).  Every match runs with AB_REGEX_MATCH_LIMIT and
  * AB_REGEX_DEPTH_LIMIT; hitting one (or the JIT stack or heap limit) is
- * AB_REGEX_LIMIT, which callers count as no match.
+ * AB_REGEX_LIMIT, which callers count as no match.  A pattern the JIT
+ * compiled is matched with pcre2_jit_match, which skips pcre2_match's
+ * checks of its arguments (most of the cost of a pattern that fails at
+ * once, as most detection patterns do on most lines): the JIT code takes
+ * invalid UTF-8 itself (PCRE2_MATCH_INVALID_UTF) and honours the match
+ * limit; the offset is checked here.
  * Per thread: one match context (the budget) and one match data block,
  * grown to the largest capture count seen, made on first use and freed by
  * a thread-exit destructor; no allocation per match.
@@ -40,6 +45,7 @@
 struct ab_regex {
 	pcre2_code *code;
 	atomic_bool jit_tried;
+	bool jit_ok;                 /* the JIT compiled it (read after jit_tried) */
 };
 
 static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -144,6 +150,7 @@ struct ab_regex *ab_regex_compile(const char *pattern, unsigned flags, size_t *e
 	}
 	r->code = re;
 	atomic_init(&r->jit_tried, false);
+	r->jit_ok = false;
 	return r;
 }
 
@@ -165,12 +172,21 @@ static const pcre2_code *code_for_match(const struct ab_regex *cre)
 	if (!atomic_load_explicit(&re->jit_tried, memory_order_acquire)) {
 		pthread_mutex_lock(&jit_lock);
 		if (!atomic_load_explicit(&re->jit_tried, memory_order_relaxed)) {
-			(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+			re->jit_ok = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
 			atomic_store_explicit(&re->jit_tried, true, memory_order_release);
 		}
 		pthread_mutex_unlock(&jit_lock);
 	}
 	return re->code;
+}
+
+/* One match of re's code (code_for_match made it ready) from start <= len. */
+static int run(const struct ab_regex *re, const pcre2_code *code, const char *s, size_t len,
+	       size_t start, struct tls *t)
+{
+	if (re->jit_ok)
+		return pcre2_jit_match(code, (PCRE2_SPTR)s, len, start, 0, t->md, t->mc);
+	return pcre2_match(code, (PCRE2_SPTR)s, len, start, 0, t->md, t->mc);
 }
 
 static int result(int rc)
@@ -199,7 +215,7 @@ int ab_regex_match(const struct ab_regex *re, const char *s, size_t len)
 	t = tls_get(1);
 	if (!t)
 		return AB_REGEX_ERROR;
-	return result(pcre2_match(code_for_match(re), (PCRE2_SPTR)s, len, 0, 0, t->md, t->mc));
+	return result(run(re, code_for_match(re), s, len, 0, t));
 }
 
 int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t start,
@@ -221,7 +237,7 @@ int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t s
 	t = tls_get(groups + 1);
 	if (!t)
 		return AB_REGEX_ERROR;
-	rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, 0, t->md, t->mc);
+	rc = run(re, code, s, len, start, t);
 	if (rc >= 0) {
 		*ov = pcre2_get_ovector_pointer(t->md);
 		*npairs = rc > 0 ? (unsigned)rc : t->pairs;
