@@ -351,6 +351,46 @@ static void test_apply_text(void **state)
 	ab_config_free(cfg);
 }
 
+/* A regex extractor whose every target has its value does not run (the
+ * first value wins); one with a target still free runs, and an "all"
+ * extractor runs anyway (a worse severity replaces its own lesser one).
+ * Field values found go through value maps and fallback templates. */
+static void test_regex_skipped_when_set(void **state)
+{
+	char *errors = NULL;
+	struct ab_config *cfg = load_conf("profiles = ( { name = \"p\"; extractors = ( "
+		"{ type = \"regex\"; on = \"text\"; pattern = \"user (?<fields_user>\\\\S+) "
+		"from (?<fields_ip>\\\\S+)\"; }, "
+		"{ type = \"regex\"; on = \"text\"; pattern = \"(?<fields_user>\\\\S+)\"; }, "
+		"{ type = \"regex\"; on = \"text\"; pattern = \"(?<fields_user>\\\\S+) "
+		"port (?<fields_port>\\\\d+)\"; }, "
+		"{ type = \"regex\"; on = \"text\"; all = true; "
+		"pattern = \"sev=(?<severity>\\\\w+)\"; } ); "
+		"values = ( { target = \"fields.user\"; match = [\"root\"]; value = \"superuser\"; } ); "
+		"fallback = { url = \"https://example.com/u/{fields.user}?ip={fields.ip}\"; }; } );",
+		&errors);
+	struct ab_buf trace = AB_BUF_INIT(1 << 16);
+	struct ab_event *ev = ab_event_new();
+	const char *t;
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(ab_profile_apply_text(cfg->mail->profiles[0], NULL,
+		"user root from 10.0.0.1 port 22 sev=low sev=high", ev, &trace), 0);
+	t = ab_buf_cstr(&trace);
+	/* extractor 2 sets only user: not run; 3 has port free: runs */
+	assert_non_null(strstr(t, "extractor 2 (regex):\n    not run"));
+	assert_null(strstr(t, "extractor 3 (regex):\n    not run"));
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "user")), "superuser");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "ip")), "10.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(ev->fields, "port")), "22");
+	assert_int_equal(ev->severity, AB_SEV_HIGH);        /* "all": the worst match */
+	assert_string_equal(ev->url, "https://example.com/u/superuser?ip=10.0.0.1");
+	ab_event_free(ev);
+	ab_buf_free(&trace);
+	ab_config_free(cfg);
+}
+
 /* ------------------------------------------------------------ sources, trust */
 
 static void test_sources_and_trust(void **state)
@@ -921,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_ext_xml_hostile),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_apply_text),
+		cmocka_unit_test(test_regex_skipped_when_set),
 		cmocka_unit_test(test_sources_and_trust),
 		cmocka_unit_test(test_source_header_budget),
 		cmocka_unit_test(test_accept_route_from_envelope_only),
