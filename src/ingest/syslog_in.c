@@ -223,6 +223,7 @@ struct ab_syslog_in {
 				       * may leave for later: route before making them */
 	uint64_t done_gen;            /* every batch up to this gen is durable */
 	/* per-message context while feeding a connection */
+	int64_t read_ms;              /* when the bytes being fed were read (received_at) */
 	struct lsn *cur_l;
 	const char *cur_peer;
 	unsigned char *rbuf;          /* READ buffer, max_message + 1 of the largest */
@@ -918,7 +919,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 {
 	static struct ab_complaint encode_failed = AB_COMPLAINT_INIT;
 	const struct ab_config *cfg = in->round_rt->cfg;
-	int64_t now = ab_now_ms();
+	int64_t now = in->read_ms;
 	struct ab_event *ev = in->spare;
 	struct batch *b = in->cur;
 	char err[256];
@@ -1101,6 +1102,7 @@ static bool feed(struct ab_syslog_in *in, struct conn *c, const void *p, size_t 
 {
 	char err[160];
 
+	in->read_ms = ab_now_ms();    /* one clock read per read, not per line */
 	in->cur_l = c->l;
 	in->cur_peer = c->peer;
 	c->spoke = true;
@@ -1129,6 +1131,7 @@ static bool feed(struct ab_syslog_in *in, struct conn *c, const void *p, size_t 
 
 static void end_of_stream(struct ab_syslog_in *in, struct conn *c)
 {
+	in->read_ms = ab_now_ms();
 	in->cur_l = c->l;
 	in->cur_peer = c->peer;
 	ab_framer_finish(&c->fr, frame_cb, in);
@@ -1511,6 +1514,7 @@ static void do_dgram(struct ab_syslog_in *in, struct lsn *l)
 		peer_name(&ss, mh.msg_namelen, peer, sizeof peer);
 		if (len == 0)
 			continue;
+		in->read_ms = ab_now_ms();
 		add_line(in, l, peer, (const char *)in->rbuf, len, (size_t)n > l->max_message);
 	}
 }
