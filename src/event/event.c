@@ -512,7 +512,7 @@ static inline int str_init(char **m, const char *dflt)
 #define EV_INIT_INT(m, dflt, flags) 0
 #define EV_INIT_TIME(m, dflt, flags) ((m) = ((flags) & AB_EVF_ALWAYS) ? (at ? *at : ab_now_ms()) : 0, 0)
 #define EV_INIT_ORIGIN(m, dflt, flags) origin_init(&(m))
-#define EV_INIT_FIELDS(m, dflt, flags) (((m) = json_object()) ? 0 : -1)
+#define EV_INIT_FIELDS(m, dflt, flags) (((m) = keep ? keep : json_object()) ? 0 : -1)
 
 #define EV_FREE_ID(m)
 #define EV_FREE_STR(m) free(m);
@@ -541,17 +541,25 @@ static void origin_free(struct ab_origin *o)
 }
 
 /* at: the time for received_at, or NULL for now. */
-static struct ab_event *event_new(const int64_t *at)
+/* Every member of a zeroed ev to its default; the fields object keep
+ * (an empty one) or a new one.  -1 when memory ran out. */
+static int event_init(struct ab_event *ev, const int64_t *at, json_t *keep)
 {
-	struct ab_event *ev = calloc(1, sizeof *ev);
 	int bad = 0;
 
-	if (!ev)
-		return NULL;
 #define AB_X(NAME, name, kind, max, dflt, flags) bad |= EV_INIT_##kind(ev->name, dflt, flags);
 	AB_EVENT_MEMBERS(AB_X)
 #undef AB_X
-	if (bad) {
+	return bad;
+}
+
+static struct ab_event *event_new(const int64_t *at)
+{
+	struct ab_event *ev = calloc(1, sizeof *ev);
+
+	if (!ev)
+		return NULL;
+	if (event_init(ev, at, NULL)) {
 		ab_event_free(ev);
 		return NULL;
 	}
@@ -568,35 +576,21 @@ struct ab_event *ab_event_new_at(int64_t received_at)
 	return event_new(&received_at);
 }
 
-/* renew: as new, but the fields object given (kept) */
-#define EV_RENEW_ID EV_INIT_ID
-#define EV_RENEW_STR EV_INIT_STR
-#define EV_RENEW_CATEGORY EV_INIT_CATEGORY
-#define EV_RENEW_SEVERITY EV_INIT_SEVERITY
-#define EV_RENEW_INT EV_INIT_INT
-#define EV_RENEW_TIME EV_INIT_TIME
-#define EV_RENEW_ORIGIN EV_INIT_ORIGIN
-#define EV_RENEW_FIELDS(m, dflt, flags) (((m) = keep) ? 0 : -1)
-
 int ab_event_renew_at(struct ab_event *ev, int64_t received_at)
 {
-	const int64_t *at = &received_at;
 	json_t *keep = ev->fields;
-	int bad = 0;
 
-	/* an object that only this event holds is emptied and kept */
-	if (!keep || keep->refcount != 1 || json_object_clear(keep) < 0)
-		keep = json_object();
-	else
+	/* an object that only this event holds (jansson's public refcount) is
+	 * emptied and kept; a shared one is left to its other holders */
+	if (keep && keep->refcount == 1 && json_object_clear(keep) == 0)
 		ev->fields = NULL;
+	else
+		keep = NULL;
 #define AB_X(NAME, name, kind, max, dflt, flags) EV_FREE_##kind(ev->name)
 	AB_EVENT_MEMBERS(AB_X)
 #undef AB_X
 	memset(ev, 0, sizeof *ev);
-#define AB_X(NAME, name, kind, max, dflt, flags) bad |= EV_RENEW_##kind(ev->name, dflt, flags);
-	AB_EVENT_MEMBERS(AB_X)
-#undef AB_X
-	if (bad) {
+	if (event_init(ev, &received_at, keep)) {
 		ab_event_free(ev);
 		return -1;
 	}

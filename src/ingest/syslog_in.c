@@ -617,6 +617,16 @@ static int64_t status_due(const struct ab_syslog_in *in)
 	return in->last_status + (settled ? STATUS_IDLE_MS : STATUS_MS);
 }
 
+/* An epoll timeout of at most timeout ms that wakes when the file is due. */
+static int status_wait(const struct ab_syslog_in *in, int timeout)
+{
+	int64_t due = status_due(in), now = ab_mono_ms();
+
+	if (due < 0 || due - now >= timeout)
+		return timeout;
+	return due > now ? (int)(due - now) : 0;
+}
+
 static void write_status(struct ab_syslog_in *in, bool force)
 {
 	int64_t now = ab_mono_ms(), due = status_due(in);
@@ -1601,13 +1611,7 @@ static void *run(void *arg)
 				timeout = 0;
 			}
 		}
-		{
-			int64_t due = status_due(in), now = ab_mono_ms();
-
-			if (due >= 0 && due - now < timeout)
-				timeout = due > now ? (int)(due - now) : 0;
-		}
-		n = epoll_wait(in->ep, evs, 64, timeout);
+		n = epoll_wait(in->ep, evs, 64, status_wait(in, timeout));
 		if (n < 0 && errno != EINTR) {
 			ab_log(AB_LOG_ERR, "syslog: epoll_wait: %s", strerror(errno));
 			nap(in, 100);

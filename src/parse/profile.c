@@ -49,6 +49,7 @@
 #define RE_MAX_TEXT (1024u * 1024)
 #define ALL_MAX_MATCHES 1000u     /* matches an "all" extractor offers */
 #define RE_MAX_NAMES 64u          /* named groups in one extractor regex */
+#define FIELD_NAME_MAX 64         /* bytes of NAME in a fields.NAME target */
 
 /* A target is a row of the event's member table that profiles may set
  * (AB_EVF_PROFILE in event/event_members.h), by its index AB_EVM_..., or
@@ -62,7 +63,7 @@ enum scale { SC_WORDS = -1 };
 
 /* A fields.NAME value found so far. */
 struct cfield {
-	char name[65];            /* NAME: at most 64 bytes (target_parse) */
+	char name[FIELD_NAME_MAX + 1];
 	char *val;
 	int from;                 /* extractor that set it */
 	bool settled;             /* it had its value after the first pass */
@@ -106,7 +107,7 @@ static int target_parse(const char *name, int *scale, const char **fname)
 	if (!strncmp(name, "fields.", 7)) {
 		const char *p = name + 7;
 
-		if (!*p || strlen(p) > 64)
+		if (!*p || strlen(p) > FIELD_NAME_MAX)
 			return -1;
 		for (; *p; p++)
 			if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.')
@@ -937,9 +938,12 @@ static bool regex_may_offer(const struct cand *c, const struct ab_extractor *x)
 	for (unsigned i = 0; i < x->n_groups; i++) {
 		const struct ab_target *tg = &x->groups[i].tg;
 
-		if (tg->member == T_FIELD ? !cfield_get(c, tg->field) &&
-		    c->nfl < AB_PROFILE_MAX_FIELDS : !c->val[tg->member])
+		if (tg->member != T_FIELD) {
+			if (!c->val[tg->member])
+				return true;
+		} else if (!cfield_get(c, tg->field) && c->nfl < AB_PROFILE_MAX_FIELDS) {
 			return true;
+		}
 	}
 	return false;
 }
