@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (samples[s].team)
-			ab_event_set_str(&ev->team, samples[s].team);
+			ab_event_set_str(ev, &ev->team, samples[s].team);
 		t0 = now_s();
 		for (long i = 0; i < iters; i++) {
 			ab_route_at(cfg, ev, NOW_MS, &rr, NULL);

@@ -57,19 +57,19 @@ static void queue_event(struct ab_store *st, const struct ab_config *cfg,
 		snprintf(title, sizeof title, "channel %s is failing: %s", ch->name, reason);
 	else
 		snprintf(title, sizeof title, "channel %s recovered", ch->name);
-	ab_event_set_str(&ev->type, failing ? "channel.failing" : "channel.recovered");
+	ab_event_set_str(ev, &ev->type, failing ? "channel.failing" : "channel.recovered");
 	ev->category = AB_CAT_ERROR;
 	ev->severity = failing ? AB_SEV_HIGH : AB_SEV_INFO;
-	ab_event_set_str(&ev->source, "alertbridge");
-	ab_event_set_str(&ev->tool, "alertbridge");
-	ab_event_set_str(&ev->title, title);
-	ab_event_set_str(&ev->summary, failing ? "Alerts for this channel are not being "
+	ab_event_set_str(ev, &ev->source, "alertbridge");
+	ab_event_set_str(ev, &ev->tool, "alertbridge");
+	ab_event_set_str(ev, &ev->title, title);
+	ab_event_set_str(ev, &ev->summary, failing ? "Alerts for this channel are not being "
 		"delivered. Check the channel (alertbridge test CHANNEL, alertbridge log "
 		"--channels), fix it, then replay dead letters with 'alertbridge queue retry "
 		"--dead'." : "Deliveries to this channel work again.");
-	ab_event_set_str(&ev->asset, ch->name);
-	ab_event_set_str(&ev->status, "new");
-	ab_event_set_str(&ev->origin.kind, "daemon");   /* made by the dispatcher */
+	ab_event_set_str(ev, &ev->asset, ch->name);
+	ab_event_set_str(ev, &ev->status, "new");
+	ab_event_set_str(ev, &ev->origin.kind, "daemon");   /* made by the dispatcher */
 	json_object_set_new(ev->fields, "channel", json_string(ch->name));
 	json_object_set_new(ev->fields, "health", json_string(failing ? "failing" : "healthy"));
 	if (failing) {

@@ -3,7 +3,8 @@
  * and the one severity/category table every parser and tool scale maps
  * through.
  *
- * Public: ab_event_new, ab_event_new_at, ab_event_free, ab_event_set_str, ab_event_to_json,
+ * Public: ab_event_new, ab_event_new_at, ab_event_free, ab_event_set_str, ab_event_set_strn,
+ *         ab_event_take_str, ab_event_to_json,
  * ab_event_from_json, ab_event_from_json_take, ab_event_dumps, ab_event_write_json,
  * ab_event_write_json_id, ab_event_compute_id, ab_event_compute_idv,
  * ab_event_ensure_id, ab_event_id_valid, ab_event_member_find, ab_event_str_member, ab_event_member_text, ab_event_member_defs,
@@ -500,30 +501,65 @@ const char *ab_event_member_text(const struct ab_event *ev, enum ab_event_member
  * Defaults: the rows' strings, an empty fields object, category security,
  * severity info, a time written always (received_at) is now.
  */
-static inline int str_init(char **m, const char *dflt)
+/* s lives in ev's own block (not freed on its own). */
+static inline bool in_scratch(const struct ab_event *ev, const char *s)
 {
-	return dflt && !(*m = strdup(dflt)) ? -1 : 0;
+	return (uintptr_t)s - (uintptr_t)ev->scratch < sizeof ev->scratch;
+}
+
+static inline void str_drop(const struct ab_event *ev, char *s)
+{
+	if (!in_scratch(ev, s))
+		free(s);
+}
+
+/* A copy of the n bytes at p and a NUL: in ev's block while it fits, else
+ * malloc'd.  NULL when memory ran out. */
+static char *str_copy(struct ab_event *ev, const char *p, size_t n)
+{
+	char *s;
+
+	if (n < sizeof ev->scratch - ev->scratch_used) {
+		s = ev->scratch + ev->scratch_used;
+		ev->scratch_used += (uint32_t)n + 1;
+	} else if (!(s = malloc(n + 1))) {
+		return NULL;
+	}
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* A default: malloc'd (heap), or in ev's block (scratch: a renewed event,
+ * only ever the listener's, whose members are replaced through the
+ * ab_event_set_str family). */
+static inline int str_init(struct ab_event *ev, char **m, const char *dflt, bool scratch)
+{
+	if (!dflt)
+		return 0;
+	*m = scratch ? str_copy(ev, dflt, strlen(dflt)) : strdup(dflt);
+	return *m ? 0 : -1;
 }
 
 #define EV_INIT_ID(m, dflt, flags) 0
-#define EV_INIT_STR(m, dflt, flags) str_init(&(m), (dflt))
+#define EV_INIT_STR(m, dflt, flags) str_init(ev, &(m), (dflt), scratch)
 #define EV_INIT_CATEGORY(m, dflt, flags) ((m) = AB_CAT_SECURITY, 0)
 #define EV_INIT_SEVERITY(m, dflt, flags) ((m) = AB_SEV_INFO, 0)
 #define EV_INIT_INT(m, dflt, flags) 0
 #define EV_INIT_TIME(m, dflt, flags) ((m) = ((flags) & AB_EVF_ALWAYS) ? (at ? *at : ab_now_ms()) : 0, 0)
-#define EV_INIT_ORIGIN(m, dflt, flags) origin_init(&(m))
+#define EV_INIT_ORIGIN(m, dflt, flags) origin_init(ev, &(m), scratch)
 #define EV_INIT_FIELDS(m, dflt, flags) (((m) = keep ? keep : json_object()) ? 0 : -1)
 
 #define EV_FREE_ID(m)
-#define EV_FREE_STR(m) free(m);
+#define EV_FREE_STR(m) str_drop(ev, m);
 #define EV_FREE_CATEGORY(m)
 #define EV_FREE_SEVERITY(m)
 #define EV_FREE_INT(m)
 #define EV_FREE_TIME(m)
-#define EV_FREE_ORIGIN(m) origin_free(&(m));
+#define EV_FREE_ORIGIN(m) origin_free(ev, &(m));
 #define EV_FREE_FIELDS(m) json_decref(m);
 
-static int origin_init(struct ab_origin *o)
+static int origin_init(struct ab_event *ev, struct ab_origin *o, bool scratch)
 {
 	int bad = 0;
 
@@ -533,17 +569,18 @@ static int origin_init(struct ab_origin *o)
 	return bad;
 }
 
-static void origin_free(struct ab_origin *o)
+static void origin_free(const struct ab_event *ev, struct ab_origin *o)
 {
 #define AB_X(NAME, name, kind, max, dflt, flags) EV_FREE_##kind(o->name)
 	AB_ORIGIN_MEMBERS(AB_X)
 #undef AB_X
 }
 
-/* at: the time for received_at, or NULL for now. */
-/* Every member of a zeroed ev to its default; the fields object keep
- * (an empty one) or a new one.  -1 when memory ran out. */
-static int event_init(struct ab_event *ev, const int64_t *at, json_t *keep)
+/* Every member of a zeroed ev to its default; at: the time for
+ * received_at, or NULL for now; the fields object keep (an empty one) or a
+ * new one; scratch: the default strings in ev's own block.  -1 when memory
+ * ran out. */
+static int event_init(struct ab_event *ev, const int64_t *at, json_t *keep, bool scratch)
 {
 	int bad = 0;
 
@@ -555,11 +592,12 @@ static int event_init(struct ab_event *ev, const int64_t *at, json_t *keep)
 
 static struct ab_event *event_new(const int64_t *at)
 {
-	struct ab_event *ev = calloc(1, sizeof *ev);
+	struct ab_event *ev = malloc(sizeof *ev);
 
 	if (!ev)
 		return NULL;
-	if (event_init(ev, at, NULL)) {
+	memset(ev, 0, offsetof(struct ab_event, scratch));   /* the block needs no zeroing */
+	if (event_init(ev, at, NULL, false)) {
 		ab_event_free(ev);
 		return NULL;
 	}
@@ -589,8 +627,8 @@ int ab_event_renew_at(struct ab_event *ev, int64_t received_at)
 #define AB_X(NAME, name, kind, max, dflt, flags) EV_FREE_##kind(ev->name)
 	AB_EVENT_MEMBERS(AB_X)
 #undef AB_X
-	memset(ev, 0, sizeof *ev);
-	if (event_init(ev, &received_at, keep)) {
+	memset(ev, 0, offsetof(struct ab_event, scratch));
+	if (event_init(ev, &received_at, keep, true)) {
 		ab_event_free(ev);
 		return -1;
 	}
@@ -607,12 +645,26 @@ void ab_event_free(struct ab_event *ev)
 	free(ev);
 }
 
-void ab_event_set_str(char **member, const char *value)
+void ab_event_set_str(struct ab_event *ev, char **member, const char *value)
 {
-	char *copy = value ? strdup(value) : NULL;
+	if (value)
+		ab_event_set_strn(ev, member, value, strlen(value));   /* NULL on ENOMEM */
+	else
+		ab_event_take_str(ev, member, NULL);
+}
 
-	free(*member);
-	*member = copy;     /* NULL on ENOMEM too: the member reads as unset */
+int ab_event_set_strn(struct ab_event *ev, char **member, const char *p, size_t n)
+{
+	char *s = str_copy(ev, p, n);   /* before the old value goes: p may be in it */
+
+	ab_event_take_str(ev, member, s);
+	return s ? 0 : -1;
+}
+
+void ab_event_take_str(struct ab_event *ev, char **member, char *value)
+{
+	str_drop(ev, *member);
+	*member = value;
 }
 
 /* ------------------------------------------------------------ to_json */

@@ -55,6 +55,9 @@ enum ab_sev_scale {
 #define AB_EVENT_TITLE_MAX 1024
 #define AB_EVENT_SUMMARY_MAX 65536
 #define AB_EVENT_URL_MAX 4096
+/* Bytes of string members an event holds in its own allocation (the whole
+ * event then stays within 1 KiB, one of malloc's per-thread cache sizes). */
+#define AB_EVENT_SCRATCH 824
 
 /* The members come from the one table in event/event_members.h; the
  * order there is the canonical order. */
@@ -71,6 +74,14 @@ struct ab_event {
 	 * received_at (ms since epoch; 0 = unset); struct ab_origin origin;
 	 * json_t *fields (an object, owned; never NULL). */
 	AB_EVENT_MEMBERS(AB_X)
+	/* Private to event.c: string members set with ab_event_set_str(n)
+	 * (the syslog parser, profiles) and the defaults of a renewed event
+	 * are kept here, in the event's own allocation, while they fit: a line
+	 * that routes nowhere costs no allocation of its own for them.  So a
+	 * string member is replaced or cleared only through ab_event_set_str,
+	 * _strn or _take_str, never freed directly. */
+	uint32_t scratch_used;
+	char scratch[AB_EVENT_SCRATCH];
 };
 #undef AB_X
 
@@ -114,8 +125,14 @@ struct ab_event *ab_event_new_at(int64_t received_at);
  * then ev is freed. */
 int ab_event_renew_at(struct ab_event *ev, int64_t received_at);
 void ab_event_free(struct ab_event *ev);
-/* Replace a string member (strdup of value, NULL clears). */
-void ab_event_set_str(char **member, const char *value);
+/* Replace ev's string member (one of ev's own slots): with a copy of value
+ * (NULL clears; on ENOMEM the member is cleared too); _strn with a copy of
+ * the n bytes at p (no NUL needed), 0 or -1 when memory ran out (cleared);
+ * copies are kept in the event's own block while they fit.  _take_str:
+ * with value itself, a malloc'd string the event now owns (NULL clears). */
+void ab_event_set_str(struct ab_event *ev, char **member, const char *value);
+int ab_event_set_strn(struct ab_event *ev, char **member, const char *p, size_t n);
+void ab_event_take_str(struct ab_event *ev, char **member, char *value);
 
 /* Canonical JSON.  to_json() omits unset optional members.  from_json()
  * validates types and enum names; it fills defaults (type "event.generic",

@@ -53,7 +53,7 @@ static AB_METRIC_COUNTER(m_am_alerts, "alertbridge_http_alertmanager_alerts_tota
 	"Alertmanager payload, unavailable: not stored).", "result", NULL);
 
 /* member = v cleaned to UTF-8 and cut to max bytes; "" and NULL leave it. */
-static int put(char **member, const char *v, size_t max, bool single_line)
+static int put(struct ab_event *ev, char **member, const char *v, size_t max, bool single_line)
 {
 	struct ab_buf b;
 
@@ -64,8 +64,7 @@ static int put(char **member, const char *v, size_t max, bool single_line)
 		ab_buf_free(&b);
 		return -1;
 	}
-	free(*member);
-	*member = ab_buf_steal(&b);
+	ab_event_take_str(ev, member, ab_buf_steal(&b));
 	return *member ? 0 : -1;
 }
 
@@ -143,17 +142,17 @@ static int fill(struct ab_event *ev, const json_t *root, const json_t *alert, bo
 		ab_buf_append_trunc(&title, ": ", 2);
 		ab_buf_append_trunc(&title, sum, strlen(sum));
 	}
-	rc |= put(&ev->type, resolved ? "alert.resolved" : "alert.firing", AB_EVENT_STR_MAX, true);
-	rc |= put(&ev->title, ab_buf_cstr(&title), AB_EVENT_TITLE_MAX, true);
+	rc |= put(ev, &ev->type, resolved ? "alert.resolved" : "alert.firing", AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->title, ab_buf_cstr(&title), AB_EVENT_TITLE_MAX, true);
 	ab_buf_free(&title);
-	rc |= put(&ev->summary, str_at(ann, "description"), AB_EVENT_SUMMARY_MAX, false);
-	rc |= put(&ev->url, str_at(alert, "generatorURL"), AB_EVENT_URL_MAX, true);
-	rc |= put(&ev->fingerprint, fp, AB_EVENT_STR_MAX, true);
-	rc |= put(&ev->asset, str_at(labels, "instance"), AB_EVENT_STR_MAX, true);
-	rc |= put(&ev->team, str_at(labels, "team"), AB_EVENT_STR_MAX, true);
-	rc |= put(&ev->tool, "alertmanager", AB_EVENT_STR_MAX, true);
-	rc |= put(&ev->source, "monitoring", AB_EVENT_STR_MAX, true);
-	rc |= put(&ev->origin.kind, "alertmanager", AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->summary, str_at(ann, "description"), AB_EVENT_SUMMARY_MAX, false);
+	rc |= put(ev, &ev->url, str_at(alert, "generatorURL"), AB_EVENT_URL_MAX, true);
+	rc |= put(ev, &ev->fingerprint, fp, AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->asset, str_at(labels, "instance"), AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->team, str_at(labels, "team"), AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->tool, "alertmanager", AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->source, "monitoring", AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->origin.kind, "alertmanager", AB_EVENT_STR_MAX, true);
 	ev->category = AB_CAT_SYSTEM;
 	ev->severity = severity_of(sev);
 	ev->occurred_at = resolved && time_of(ends) ? time_of(ends) : time_of(starts);

@@ -69,7 +69,7 @@ static struct ab_event *one(const json_t *j, const char *where, char *err, size_
 	}
 	origin = json_object_get(j, "origin");
 	if (!json_is_object(origin) || !json_object_get(origin, "kind"))
-		ab_event_set_str(&ev->origin.kind, "http");
+		ab_event_set_str(ev, &ev->origin.kind, "http");
 	if (!ev->origin.kind) {
 		ab_event_free(ev);
 		snprintf(err, errsz, "out of memory");

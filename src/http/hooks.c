@@ -222,10 +222,9 @@ struct ab_event *ab_http_hook_event(const struct ab_http_hook *h, const struct a
 	 * nothing a profile's own summary would not */
 	if (ev->summary && !strncmp(ev->summary, body, strlen(ev->summary)) &&
 	    strlen(ev->summary) > 16) {
-		free(ev->summary);
-		ev->summary = NULL;
+		ab_event_set_str(ev, &ev->summary, NULL);
 	}
-	ab_event_set_str(&ev->origin.kind, "hook");
+	ab_event_set_str(ev, &ev->origin.kind, "hook");
 	json_object_set_new(ev->fields, "hook", json_string(h->name));
 	ab_event_ensure_id(ev);
 	return ev;

@@ -241,7 +241,7 @@ void ab_mail_mark_unverified(struct ab_event *ev, enum ab_severity max, const ch
 			k--;    /* cut on a character boundary */
 	}
 	snprintf(title, sizeof title, "%s%.*s", prefix, (int)k, t);
-	ab_event_set_str(&ev->title, title);
+	ab_event_set_str(ev, &ev->title, title);
 	json_object_set_new(ev->fields, "unverified_sender", json_true());
 	if (why)
 		json_object_set_new(ev->fields, "trust", json_string(why));
@@ -306,14 +306,14 @@ struct ab_event *ab_mail_event(const struct ab_mail_conf *mc, const struct ab_ma
 		ab_event_free(ev);
 		return NULL;
 	}
-	ab_event_set_str(&ev->origin.kind, kind);
-	ab_event_set_str(&ev->origin.message_id, m->message_id);
-	ab_event_set_str(&ev->origin.from, env && env->sender && *env->sender ? env->sender :
+	ab_event_set_str(ev, &ev->origin.kind, kind);
+	ab_event_set_str(ev, &ev->origin.message_id, m->message_id);
+	ab_event_set_str(ev, &ev->origin.from, env && env->sender && *env->sender ? env->sender :
 			 m->from);
 	if (env && env->client_host)
-		ab_event_set_str(&ev->origin.host, env->client_host);
+		ab_event_set_str(ev, &ev->origin.host, env->client_host);
 	if (!ev->source)
-		ab_event_set_str(&ev->source, src && src->event_source ? src->event_source :
+		ab_event_set_str(ev, &ev->source, src && src->event_source ? src->event_source :
 				 "mail");
 	if (src)
 		json_object_set_new(ev->fields, "mail_source", json_string(src->name));

@@ -141,9 +141,9 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 		if (src->drop)
 			return 0;
 		if (!ev->source || strcmp(ev->source, "syslog") == 0)
-			ab_event_set_str(&ev->source, src->name);
+			ab_event_set_str(ev, &ev->source, src->name);
 	} else if (!ev->source) {
-		ab_event_set_str(&ev->source, "syslog");
+		ab_event_set_str(ev, &ev->source, "syslog");
 	}
 	if (!p && src && src->profile) {
 		p = ab_mail_profile(mc, src->profile);

@@ -1194,22 +1194,16 @@ static int parse_time(const char *s, int64_t *ms)
 /* Set a string member cut to max bytes on a character boundary: the
  * caps of ab_event_from_json() (event.c), so that what the store keeps
  * loads back (tests/fuzz/fuzz_mail.c checks it). */
-static void set_capped(char **member, const char *v, size_t max)
+static void set_capped(struct ab_event *ev, char **member, const char *v, size_t max)
 {
 	size_t n = strlen(v);
-	char *cut;
 
-	if (n <= max) {
-		ab_event_set_str(member, v);
-		return;
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--;
 	}
-	n = max;
-	while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
-		n--;
-	cut = strndup(v, n);
-	if (cut)
-		ab_event_set_str(member, cut);
-	free(cut);
+	ab_event_set_strn(ev, member, v, n);
 }
 
 
@@ -1231,8 +1225,7 @@ static void convert(struct cand *c, struct ab_event *ev)
 					   (char)tolower((unsigned char)v[i]);
 			while (i > 0 && ((unsigned char)v[i] & 0xc0) == 0x80)
 				i--;    /* cut on a character boundary */
-			lower[i] = '\0';
-			ab_event_set_str(&ev->type, lower);
+			ab_event_set_strn(ev, &ev->type, lower, i);
 			break;
 		case AB_EVM_CATEGORY: {
 			enum ab_category cat;
@@ -1281,11 +1274,10 @@ static void convert(struct cand *c, struct ab_event *ev)
 			char **m = ab_event_str_member(ev, (enum ab_event_member_id)t);
 
 			if (m && strlen(v) <= ab_event_member_defs[t].max) {
-				free(*m);        /* the value itself: no copy */
-				*m = c->val[t];
+				ab_event_take_str(ev, m, c->val[t]);   /* the value itself: no copy */
 				c->val[t] = NULL;
 			} else if (m) {
-				set_capped(m, v, ab_event_member_defs[t].max);
+				set_capped(ev, m, v, ab_event_member_defs[t].max);
 			}
 			break;
 		}

@@ -104,17 +104,10 @@ static size_t utf8_cut(const char *p, size_t n, size_t max)
 
 static int set_span(struct ctx *c, char **member, const char *p, size_t n, size_t max)
 {
-	char *s;
-
-	n = utf8_cut(p, n, max);
-	s = realloc(*member, n + 1);      /* a member set before keeps its block */
-	if (!s) {
+	if (ab_event_set_strn(c->ev, member, p, utf8_cut(p, n, max)) < 0) {
 		c->fail = true;
 		return -1;
 	}
-	memcpy(s, p, n);
-	s[n] = '\0';
-	*member = s;
 	return 0;
 }
 

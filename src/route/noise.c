@@ -919,8 +919,8 @@ static int fire_reminder(struct ab_store *st, struct nz *z, const struct ab_nois
 	json_object_set_new(ev->fields, "reminder_of", json_string(orig ? orig : ""));
 	json_object_set_new(ev->fields, "reminder_rule", json_string(rule ? rule : ""));
 	json_object_set_new(ev->fields, "original_type", json_string(ev->type));
-	ab_event_set_str(&ev->type, AB_NOISE_REMIND_TYPE);
-	ab_event_set_str(&ev->title, title);
+	ab_event_set_str(ev, &ev->type, AB_NOISE_REMIND_TYPE);
+	ab_event_set_str(ev, &ev->title, title);
 	ev->received_at = now;
 	snprintf(key, sizeof key, "remind:%s:%s:%lld", orig ? orig : "", rule ? rule : "",
 		(long long)off);

@@ -134,8 +134,8 @@ static struct ab_event *mkev(const char *title)
 {
 	struct ab_event *ev = ab_event_new();
 
-	ab_event_set_str(&ev->type, "finding.created");
-	ab_event_set_str(&ev->title, title);
+	ab_event_set_str(ev, &ev->type, "finding.created");
+	ab_event_set_str(ev, &ev->title, title);
 	ev->severity = AB_SEV_HIGH;
 	ev->received_at = ab_now_ms();
 	ab_event_ensure_id(ev);

@@ -185,8 +185,8 @@ static void test_renew_at(void **state)
 	(void)state;
 	assert_non_null(ev);
 	assert_non_null(fresh);
-	ab_event_set_str(&ev->title, "a title");
-	ab_event_set_str(&ev->origin.host, "fw1");
+	ab_event_set_str(ev, &ev->title, "a title");
+	ab_event_set_str(ev, &ev->origin.host, "fw1");
 	ev->severity = AB_SEV_CRITICAL;
 	ev->occurred_at = 42;
 	json_object_set_new(ev->fields, "k", json_string("v"));
@@ -212,11 +212,11 @@ static void test_new_and_set_str(void **state)
 	assert_non_null(ev);
 	assert_string_equal(ev->type, "event.generic");
 	assert_string_equal(ev->origin.kind, "cli");
-	ab_event_set_str(&ev->title, "hello");
+	ab_event_set_str(ev, &ev->title, "hello");
 	assert_string_equal(ev->title, "hello");
-	ab_event_set_str(&ev->title, "again");
+	ab_event_set_str(ev, &ev->title, "again");
 	assert_string_equal(ev->title, "again");
-	ab_event_set_str(&ev->title, NULL);
+	ab_event_set_str(ev, &ev->title, NULL);
 	assert_null(ev->title);
 	ab_event_free(ev);
 	ab_event_free(NULL);
@@ -629,8 +629,8 @@ static void test_write_json_id_limits(void **state)
 	(void)state;
 	assert_non_null(ev);
 	assert_non_null(ref);
-	ab_event_set_str(&ev->title, "t");
-	ab_event_set_str(&ref->title, "t");
+	ab_event_set_str(ev, &ev->title, "t");
+	ab_event_set_str(ref, &ref->title, "t");
 	ev->received_at = ref->received_at = 1700000000000LL;
 	ab_event_ensure_id(ref);
 	assert_int_equal(ab_buf_puts(&b, "x"), 0);
@@ -668,7 +668,7 @@ static void test_compute_id(void **state)
 	ab_strlcpy(a, ev->id, sizeof a);
 	ab_event_compute_id(ev, "<m@x>", 5);
 	assert_string_equal(ev->id, a);
-	ab_event_set_str(&ev->origin.kind, "mail");   /* kind is part of the id */
+	ab_event_set_str(ev, &ev->origin.kind, "mail");   /* kind is part of the id */
 	ab_event_compute_id(ev, "<m@x>", 5);
 	assert_string_not_equal(ev->id, a);
 	ab_event_compute_id(ev, "", 0);
@@ -979,7 +979,7 @@ static void test_utf8_repair(void **state)
 
 	(void)state;
 	assert_non_null(ev);
-	ab_event_set_str(&ev->title, "bad \xff byte, good \xc3\xa9, cut \xe2\x82");
+	ab_event_set_str(ev, &ev->title, "bad \xff byte, good \xc3\xa9, cut \xe2\x82");
 	j = ab_event_to_json(ev);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "title")),
@@ -1124,7 +1124,7 @@ static void check_same(const struct ab_event *ev)
 	/* the stable id's key is the same text without id and received_at */
 	copy = ab_event_new();
 	assert_non_null(copy);
-	ab_event_set_str(&copy->origin.kind, ev->origin.kind ? ev->origin.kind : "cli");
+	ab_event_set_str(copy, &copy->origin.kind, ev->origin.kind ? ev->origin.kind : "cli");
 	want = ref_dumps(ev, true);
 	ab_event_compute_id(copy, want, strlen(want));
 	ab_strlcpy(id, copy->id, sizeof id);
@@ -1204,12 +1204,12 @@ static void test_dumps_matches_jansson(void **state)
 			if (rnd(3) == 0)
 				continue;
 			rnd_str(s, sizeof s);
-			ab_event_set_str(members[m], s);
+			ab_event_set_str(ev, members[m], s);
 		}
 		if (rnd(4) == 0)
-			ab_event_set_str(&ev->type, NULL);
+			ab_event_set_str(ev, &ev->type, NULL);
 		if (rnd(4) == 0)
-			ab_event_set_str(&ev->origin.kind, NULL);
+			ab_event_set_str(ev, &ev->origin.kind, NULL);
 		ev->severity = (enum ab_severity)rnd(AB_SEV_COUNT);
 		ev->category = (enum ab_category)rnd(AB_CAT_COUNT);
 		ev->priority = (int)rnd(3);
@@ -1261,16 +1261,16 @@ static void test_golden_text_and_id(void **state)
 	ev->id[0] = '\0';
 	ab_event_ensure_id(ev);
 	assert_string_equal(ev->id, "685a4a08a9968f80c3d5e6ad432048c2");
-	ab_event_set_str(&ev->title, "bad \xff \x01\x1f\"\\/\t");
+	ab_event_set_str(ev, &ev->title, "bad \xff \x01\x1f\"\\/\t");
 	ev->id[0] = '\0';
 	ab_event_ensure_id(ev);
 	assert_string_equal(ev->id, "a8103d71c6a26aa2a28a54c02b155aad");
 	ab_event_free(ev);
 }
 
-/* Sets row d of base (struct ab_event or struct ab_origin) to a value
- * that is not its default. */
-static void set_row(void *base, const struct ab_event_member_def *d)
+/* Sets row d of base (ev itself or its origin) to a value that is not its
+ * default. */
+static void set_row(struct ab_event *ev, void *base, const struct ab_event_member_def *d)
 {
 	void *p = (char *)base + d->off;
 	char v[64];
@@ -1282,7 +1282,7 @@ static void set_row(void *base, const struct ab_event_member_def *d)
 	case AB_EVK_STR:   /* a valid token (origin.kind), escapes, UTF-8 */
 		snprintf(v, sizeof v, (d->flags & AB_EVF_TOKEN) ? "x-%s" : "%s \"\\\n\xc3\xa9",
 			 d->key);
-		ab_event_set_str(p, v);
+		ab_event_set_str(ev, p, v);
 		break;
 	case AB_EVK_CATEGORY:
 		*(enum ab_category *)p = AB_CAT_ERROR;
@@ -1298,7 +1298,7 @@ static void set_row(void *base, const struct ab_event_member_def *d)
 		break;
 	case AB_EVK_ORIGIN:
 		for (size_t i = 0; i < AB_ORM_COUNT; i++)
-			set_row(p, &ab_origin_member_defs[i]);
+			set_row(ev, p, &ab_origin_member_defs[i]);
 		break;
 	case AB_EVK_FIELDS:
 		json_object_set_new(*(json_t **)p, "k", json_string("v"));
@@ -1323,7 +1323,7 @@ static void test_member_table_round_trip(void **state)
 		assert_non_null(ev);
 		assert_int_equal(ab_event_member_find(d->key, 0), (int)i);
 		assert_int_equal(ab_event_member_find(d->key, d->flags), (int)i);
-		set_row(ev, d);
+		set_row(ev, ev, d);
 		check_same(ev);
 		s1 = ab_event_dumps(ev);
 		assert_non_null(s1);
@@ -1357,7 +1357,7 @@ static void test_member_table_round_trip(void **state)
 
 		assert_non_null(ev);
 		for (size_t i = 0; i < AB_EVM_COUNT; i++)
-			set_row(ev, &ab_event_member_defs[i]);
+			set_row(ev, ev, &ab_event_member_defs[i]);
 		check_same(ev);
 		j = ab_event_to_json(ev);
 		assert_non_null(j);
@@ -1433,7 +1433,7 @@ static void test_member_text(void **state)
 	assert_string_equal(ab_event_member_text(ev, AB_EVM_TYPE, buf, sizeof buf),
 			    "event.generic");
 	for (size_t i = 0; i < AB_EVM_COUNT; i++)
-		set_row(ev, &ab_event_member_defs[i]);
+		set_row(ev, ev, &ab_event_member_defs[i]);
 	assert_string_equal(ab_event_member_text(ev, AB_EVM_PRIORITY, buf, sizeof buf), "999");
 	assert_string_equal(ab_event_member_text(ev, AB_EVM_SEVERITY, buf, sizeof buf),
 			    "critical");

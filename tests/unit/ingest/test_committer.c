@@ -67,7 +67,7 @@ static struct ab_event *event(const char *title)
 	struct ab_event *ev = ab_event_new();
 
 	assert_non_null(ev);
-	ab_event_set_str(&ev->title, title);
+	ab_event_set_str(ev, &ev->title, title);
 	ev->severity = AB_SEV_HIGH;
 	return ev;
 }

@@ -293,7 +293,7 @@ static struct ab_event *mkev(int i)
 	char t[32];
 
 	snprintf(t, sizeof t, "event %d", i);
-	ab_event_set_str(&ev->title, t);
+	ab_event_set_str(ev, &ev->title, t);
 	ab_event_ensure_id(ev);
 	return ev;
 }
@@ -639,9 +639,9 @@ static void test_journal_formats(void **state)
 		fail_msg("journal: %s", err);
 	journal_put(jn, 1, json_ev, strlen(json_ev));
 	journal_put(jn, 9, "?", 1);
-	ab_event_set_str(&ev->title, "from binary");
+	ab_event_set_str(ev, &ev->title, "from binary");
 	ev->severity = AB_SEV_CRITICAL;
-	ab_event_set_str(&ev->origin.kind, "syslog");
+	ab_event_set_str(ev, &ev->origin.kind, "syslog");
 	ab_event_ensure_id(ev);
 	assert_int_equal(ab_event_write_bin(ev, &b), 0);
 	journal_put(jn, 2, b.data, b.len);

@@ -92,12 +92,12 @@ static struct ab_event *mk(const struct rcase *c)
 	enum ab_severity s;
 	enum ab_category k;
 
-	ab_event_set_str(&ev->type, c->type);
+	ab_event_set_str(ev, &ev->type, c->type);
 	assert_int_equal(ab_severity_parse(c->severity, &s), 0);
 	assert_int_equal(ab_category_parse(c->category, &k), 0);
 	ev->severity = s;
 	ev->category = k;
-	ab_event_set_str(&ev->source, c->source);
+	ab_event_set_str(ev, &ev->source, c->source);
 	return ev;
 }
 
@@ -142,7 +142,7 @@ static void test_rule_reasons(void **state)
 	ev->severity = AB_SEV_MEDIUM;
 	assert_false(ab_rule_match(&cfg->rules[4], ev, why, sizeof why));
 	assert_non_null(strstr(why, "source 'dast'"));
-	ab_event_set_str(&ev->source, "code_scan");
+	ab_event_set_str(ev, &ev->source, "code_scan");
 	assert_true(ab_rule_match(&cfg->rules[4], ev, why, sizeof why));
 	assert_string_equal(why, "");
 	ab_event_free(ev);
@@ -778,8 +778,8 @@ static void test_event_member(void **state)
 	assert_string_equal(ab_event_member(ev, "id", buf, sizeof buf), "");
 	assert_null(ab_event_member(ev, "priority", buf, sizeof buf));
 	assert_null(ab_event_member(ev, "asset", buf, sizeof buf));
-	ab_event_set_str(&ev->asset, "db-1");
-	ab_event_set_str(&ev->fingerprint, "fp");
+	ab_event_set_str(ev, &ev->asset, "db-1");
+	ab_event_set_str(ev, &ev->fingerprint, "fp");
 	ev->priority = 3;
 	ev->occurred_at = 1714564800000LL;
 	json_object_set_new(ev->fields, "asset", json_string("from fields"));
@@ -800,7 +800,8 @@ static void test_event_member(void **state)
 		const struct ab_event_member_def *d = &ab_event_member_defs[i];
 
 		if ((d->flags & AB_EVF_ROUTE) && d->kind == AB_EVK_STR)
-			ab_event_set_str(ab_event_str_member(ev, (enum ab_event_member_id)i), d->key);
+			ab_event_set_str(ev, ab_event_str_member(ev, (enum ab_event_member_id)i),
+				d->key);
 	}
 	for (size_t i = 0; i < AB_EVM_COUNT; i++) {
 		const struct ab_event_member_def *d = &ab_event_member_defs[i];

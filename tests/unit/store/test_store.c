@@ -97,7 +97,7 @@ static int enqueue_n(struct ab_store *s, unsigned n, const char *const *ch, size
 
 	assert_non_null(ev);
 	make_id(ev->id, sizeof ev->id, n);
-	ab_event_set_str(&ev->title, "test event");
+	ab_event_set_str(ev, &ev->title, "test event");
 	rc = ab_store_enqueue(s, ev, ch, nch, now, &added);
 	ab_event_free(ev);
 	return rc < 0 ? -1 : added;
@@ -124,8 +124,8 @@ static void test_threads(void **state)
 	for (int i = 1; i <= 3; i++) {
 		assert_non_null(ev = ab_event_new());
 		make_id(ev->id, sizeof ev->id, (unsigned)i);
-		ab_event_set_str(&ev->title, "finding");
-		ab_event_set_str(&ev->fingerprint, i < 3 ? "fp-1" : "");
+		ab_event_set_str(ev, &ev->title, "finding");
+		ab_event_set_str(ev, &ev->fingerprint, i < 3 ? "fp-1" : "");
 		assert_int_equal(ab_store_enqueue(f->s, ev, ch, i == 1 ? 2 : 1, 1000 * i, NULL), 0);
 		ab_event_free(ev);
 	}
