@@ -77,7 +77,9 @@ struct ab_event {
 	/* Private to event.c: string members set with ab_event_set_str(n)
 	 * (the syslog parser, profiles) and the defaults of a renewed event
 	 * are kept here, in the event's own allocation, while they fit: a line
-	 * that routes nowhere costs no allocation of its own for them.  So a
+	 * that routes nowhere costs no allocation of its own for them (the
+	 * bytes of a replaced one are reused only when the event is renewed;
+	 * what no longer fits goes to the heap).  So a
 	 * string member is replaced or cleared only through ab_event_set_str,
 	 * _strn or _take_str, never freed directly. */
 	uint32_t scratch_used;

@@ -222,6 +222,65 @@ static void test_new_and_set_str(void **state)
 	ab_event_free(NULL);
 }
 
+/* Is s inside ev's own allocation (its block of string members)? */
+static bool in_event(const struct ab_event *ev, const char *s)
+{
+	return (uintptr_t)s - (uintptr_t)ev < sizeof *ev;
+}
+
+/* String members live in the event's own block while they fit, on the
+ * heap after; every way of replacing one (set_str, set_strn, take_str,
+ * NULL) and freeing or renewing the event works on both kinds (ASan and
+ * valgrind builds check the frees), a copy may come from the member it
+ * replaces, and a renewed event's defaults are in the block. */
+static void test_members_in_block(void **state)
+{
+	struct ab_event *ev = ab_event_new_at(1);
+	char big[AB_EVENT_SCRATCH + 10], *heap;
+	int i;
+
+	(void)state;
+	assert_non_null(ev);
+	assert_false(in_event(ev, ev->type));            /* a new event's defaults: heap */
+	assert_int_equal(ab_event_set_strn(ev, &ev->title, "a title, cut", 7), 0);
+	assert_string_equal(ev->title, "a title");
+	assert_true(in_event(ev, ev->title));
+	ab_event_set_str(ev, &ev->type, "syslog.message");   /* a heap default replaced */
+	assert_true(in_event(ev, ev->type));
+	assert_int_equal(ab_event_set_strn(ev, &ev->summary, ev->title + 2, 5), 0);
+	assert_string_equal(ev->summary, "title");
+	assert_int_equal(ab_event_set_strn(ev, &ev->summary, ev->summary + 1, 3), 0);
+	assert_string_equal(ev->summary, "itl");            /* from the member it replaces */
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	ab_event_set_str(ev, &ev->url, big);                /* larger than the block: heap */
+	assert_false(in_event(ev, ev->url));
+	assert_int_equal(strlen(ev->url), sizeof big - 1);
+	for (i = 0; i < 200; i++)                           /* fills the block, then heap */
+		ab_event_set_str(ev, &ev->asset, i % 2 ? "asset-one" : "asset-two");
+	assert_string_equal(ev->asset, "asset-one");
+	assert_false(in_event(ev, ev->asset));
+	assert_string_equal(ev->title, "a title");          /* earlier ones unchanged */
+	heap = strdup("taken");
+	assert_non_null(heap);
+	ab_event_take_str(ev, &ev->title, heap);            /* a block member replaced */
+	assert_ptr_equal(ev->title, heap);
+	ab_event_take_str(ev, &ev->url, NULL);              /* a heap member freed */
+	assert_null(ev->url);
+	ab_event_set_str(ev, &ev->origin.host, "fw1");
+	assert_int_equal(ab_event_renew_at(ev, 2), 0);
+	assert_true(in_event(ev, ev->type));             /* renewed: defaults in the block */
+	assert_true(in_event(ev, ev->origin.kind));
+	assert_string_equal(ev->type, "event.generic");
+	assert_null(ev->title);
+	assert_null(ev->origin.host);
+	ab_event_set_str(ev, &ev->title, "next line");
+	assert_true(in_event(ev, ev->title));
+	ab_event_set_str(ev, &ev->type, NULL);
+	assert_null(ev->type);
+	ab_event_free(ev);
+}
+
 /* Build a JSON string value of n 'a's: {"KEY":"aaa..."} */
 static char *long_member(const char *key, size_t n)
 {
@@ -1485,6 +1544,7 @@ int main(void)
 		cmocka_unit_test(test_member_table_types),
 		cmocka_unit_test(test_member_text),
 		cmocka_unit_test(test_renew_at),
+		cmocka_unit_test(test_members_in_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
