@@ -21,7 +21,10 @@
  * checks of its arguments (most of the cost of a pattern that fails at
  * once, as most detection patterns do on most lines): the JIT code takes
  * invalid UTF-8 itself (PCRE2_MATCH_INVALID_UTF) and honours the match
- * limit; the offset is checked here.
+ * limit; the offset is checked here.  Before any of it, a subject that
+ * lacks one of the literals every match contains (regex_lit.c: read from
+ * the pattern when it is compiled, case-sensitive patterns only) is no
+ * match: memchr and a compare instead of the pattern.
  * Per thread: one match context (the budget) and one match data block,
  * grown to the largest capture count seen, made on first use and freed by
  * a thread-exit destructor; no allocation per match.
@@ -32,20 +35,25 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
 #include "lib/regex.h"
+#include "lib/regex_lit.h"
 
 #define STD_OPTIONS (PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C)
 #define MIN_PAIRS 16u
 
-/* The pattern and whether its JIT compile was tried (see the top). */
+/* The pattern, whether its JIT compile was tried (see the top), and the
+ * literals every match contains (regex_lit.c). */
 struct ab_regex {
 	pcre2_code *code;
 	atomic_bool jit_tried;
 	bool jit_ok;                 /* the JIT compiled it (read after jit_tried) */
+	unsigned char n_lit;
+	struct ab_regex_lit lit[AB_REGEX_LITS];
 };
 
 static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -151,6 +159,9 @@ struct ab_regex *ab_regex_compile(const char *pattern, unsigned flags, size_t *e
 	r->code = re;
 	atomic_init(&r->jit_tried, false);
 	r->jit_ok = false;
+	r->n_lit = 0;
+	if (!(flags & (AB_REGEX_CASELESS | AB_REGEX_NO_FILTER)))
+		r->n_lit = (unsigned char)ab_regex_literals(pattern, r->lit);
 	return r;
 }
 
@@ -189,6 +200,17 @@ static int run(const struct ab_regex *re, const pcre2_code *code, const char *s,
 	return pcre2_match(code, (PCRE2_SPTR)s, len, start, 0, t->md, t->mc);
 }
 
+/* Is one of the literals every match of re contains missing from s[0..len)?
+ * (A match from an offset lies after it, literals too: none is taken
+ * from a lookbehind.) */
+static bool lacks_literal(const struct ab_regex *re, const char *s, size_t len)
+{
+	for (unsigned i = 0; i < re->n_lit; i++)
+		if (!ab_regex_lit_in(&re->lit[i], s, len))
+			return true;
+	return false;
+}
+
 static int result(int rc)
 {
 	if (rc >= 0)          /* 0: matched, ovector too small for all groups */
@@ -212,6 +234,8 @@ int ab_regex_match(const struct ab_regex *re, const char *s, size_t len)
 
 	if (!re || !s)
 		return AB_REGEX_ERROR;
+	if (lacks_literal(re, s, len))
+		return AB_REGEX_NOMATCH;
 	t = tls_get(1);
 	if (!t)
 		return AB_REGEX_ERROR;
@@ -230,7 +254,7 @@ int ab_regex_exec(const struct ab_regex *re, const char *s, size_t len, size_t s
 	*npairs = 0;
 	if (!re || !s)
 		return AB_REGEX_ERROR;
-	if (start > len)
+	if (start > len || lacks_literal(re, s + start, len - start))
 		return AB_REGEX_NOMATCH;
 	code = code_for_match(re);
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);

@@ -19,6 +19,7 @@ struct ab_regex;
 enum {
 	AB_REGEX_CASELESS = 1u << 0,   /* mail header conditions */
 	AB_REGEX_MULTILINE = 1u << 1,  /* profiles: ^ and $ at every line */
+	AB_REGEX_NO_FILTER = 1u << 2,  /* tests: match without the literal filter (regex.c) */
 };
 
 /* What a match returns: distinct, so a caller can report a budget hit. */
