@@ -11,7 +11,7 @@
 top=${1:-${top_srcdir:-$(dirname "$0")/..}}
 cd "$top" || exit 1
 files=$(find src plugins include tests/unit tests/plugins tests/fuzz bench -name '*.[ch]' 2>/dev/null | sort)
-echo "1..10"
+echo "1..11"
 bad=$(grep -nE '(^|[^_a-z])(sprintf|vsprintf|strcpy|strcat|gets)[[:space:]]*\(' $files 2>/dev/null | grep -v 'snprintf\|vsnprintf' )
 if [ -z "$bad" ]; then echo "ok 1 - no sprintf/vsprintf/strcpy/strcat/gets"; else
 	echo "not ok 1 - banned string functions"; echo "$bad" | sed 's/^/# /'; fi
@@ -112,3 +112,10 @@ for f in tests/integration/*.sh tests/fuzz/*.sh tests/milter/run.sh .ci/run cont
 done
 if [ -z "$noexec" ]; then echo "ok 10 - every test and contrib script is executable"; else
 	echo "not ok 10 - not executable (chmod +x, git add):$noexec"; fi
+# an event's string members live in its own block while they fit
+# (src/event/event.h): only the ab_event_set_str family replaces them
+members='type|source|tool|title|summary|url|asset|team|status|fingerprint|origin\.(kind|message_id|from|host)'
+raw=$(grep -nE "(free|realloc)\((ev|e|event)->($members)\b|(ev|e|event)->($members) = " \
+	$(echo "$files" | grep -v '^tests/') 2>/dev/null)
+if [ -z "$raw" ]; then echo "ok 11 - event string members are replaced through ab_event_set_str"; else
+	echo "not ok 11 - an event string member freed or assigned directly"; echo "$raw" | sed 's/^/# /'; fi

@@ -181,6 +181,23 @@ static enum atom escape(struct rd *r, char *b)
 	}
 }
 
+/* Past the end of a POSIX class such as [:alpha:] whose name starts at p
+ * (t is ':', '.' or '='), or NULL when PCRE2 does not read one there: a
+ * ']', or a '[' followed by t, comes first (then the '[' is an ordinary
+ * member: "[[=[=]" is the class of '[' and '=').  As PCRE2's own check. */
+static const char *posix_end(const char *p, const char *end, char t)
+{
+	for (; p < end; p++) {
+		if (*p == '\\' && p + 1 < end && (p[1] == ']' || p[1] == '\\'))
+			p++;
+		else if ((*p == '[' && p + 1 < end && p[1] == t) || *p == ']')
+			return NULL;
+		else if (*p == t && p + 1 < end && p[1] == ']')
+			return p + 2;
+	}
+	return NULL;
+}
+
 /* A class, r->p after its '['. */
 static void skip_class(struct rd *r)
 {
@@ -198,15 +215,9 @@ static void skip_class(struct rd *r)
 			}
 			p += 2;
 		} else if (*p == '[' && p + 1 < end && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-			const char *q = p + 2;  /* [:alpha:] and the like */
+			const char *q = posix_end(p + 2, end, p[1]);
 
-			while (q + 1 < end && !(q[0] == p[1] && q[1] == ']'))
-				q++;
-			if (q + 1 >= end) {
-				r->bail = true;
-				return;
-			}
-			p = q + 2;
+			p = q ? q : p + 1;      /* [:alpha:], or a plain '[' */
 		} else {
 			p++;
 		}

@@ -289,6 +289,8 @@ static void test_literals_read(void **state)
 		{ "(a)(?(1)abc|def)", "" }, { "(?R)abc", "" }, { "a{,3}bcd", "" }, { "abc{", "" },
 		{ "[abc]def", "def" }, { "[]x]yz!", "yz!" }, { "[^]x]yz!", "yz!" },
 		{ "[[:alpha:]]+foo", "foo" }, { "[\\]]ABC", "ABC" },
+		{ "\x1e[[=[=]|e]Y", "" },   /* "[[=[=]" is a class of '[' and '=', then a '|' */
+		{ "[[=[=]XYZ", "XYZ" }, { "[[:a]:]]XYZ", ":]]XYZ" },
 		{ "a\\.b\\[c", "a.b[c" }, { "a\\\\b", "a\\b" }, { "ab\\tcd", "ab\tcd" },
 		{ "\\d+ MS\\b", " MS" }, { "\\x{41}BC", "BC" }, { "\\x41BC", "BC" },
 		{ "\\p{Lu}ABC\\P{L}DEF", "ABC|DEF" }, { "(a)\\1XYZ", "XYZ" },
