@@ -300,8 +300,9 @@ static enum atom group(struct rd *r, int depth, struct cands *g)
 			const char *q;
 
 			p += *p == 'P' ? 2 : 1;
-			q = memchr(p, close, (size_t)(end - p));
-			if (!q) {
+			for (q = p; q < end && (alnum(*q) || *q == '_'); q++)
+				;               /* a group name; (?<* is a lookbehind (10.34) */
+			if (q == p || q >= end || *q != close) {
 				r->bail = true;
 				return A_OTHER;
 			}

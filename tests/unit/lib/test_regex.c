@@ -297,6 +297,7 @@ static void test_literals_read(void **state)
 		{ "(?<n>a)\\k<n>XYZ", "XYZ" }, { "(a)\\g{-1}XYZ", "XYZ" }, { "\\N{U+41}", "" },
 		{ "(?<=abc)def", "def" }, { "(?<!abc)def", "def" }, { "(?!abc)def", "def" },
 		{ "(?=abc)def", "abc|def" }, { "(?=.*(?:AB|CD))EFG", "EFG" },
+		{ "(?<*;dd>ddds)", "" },   /* a non-atomic lookbehind, not a name */
 		{ "(?<name>abc)d", "abc" }, { "(?P<n>abc)", "abc" }, { "(?'n'abc)", "abc" },
 		{ "(?#a comment)abc", "abc" }, { "(?>abc)+", "abc" },
 		{ "\xc3\xa9+X", "\xc3\xa9X|\xc3\xa9" },   /* a repeated character is whole */
