@@ -213,7 +213,7 @@ static void skip_class(struct rd *r)
 				r->bail = true;
 				return;
 			}
-			p += 2;
+			p += p[1] == 'c' ? 3 : 2;   /* \c] is control-], not the end */
 		} else if (*p == '[' && p + 1 < end && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
 			const char *q = posix_end(p + 2, end, p[1]);
 

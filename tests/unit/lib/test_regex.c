@@ -291,6 +291,7 @@ static void test_literals_read(void **state)
 		{ "[[:alpha:]]+foo", "foo" }, { "[\\]]ABC", "ABC" },
 		{ "\x1e[[=[=]|e]Y", "" },   /* "[[=[=]" is a class of '[' and '=', then a '|' */
 		{ "[[=[=]XYZ", "XYZ" }, { "[[:a]:]]XYZ", ":]]XYZ" },
+		{ "[\\c]\\[\\c]c]", "" },   /* one class: \c] is control-], not its end */
 		{ "a\\.b\\[c", "a.b[c" }, { "a\\\\b", "a\\b" }, { "ab\\tcd", "ab\tcd" },
 		{ "\\d+ MS\\b", " MS" }, { "\\x{41}BC", "BC" }, { "\\x41BC", "BC" },
 		{ "\\p{Lu}ABC\\P{L}DEF", "ABC|DEF" }, { "(a)\\1XYZ", "XYZ" },
