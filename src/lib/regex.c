@@ -24,7 +24,9 @@
  * limit; the offset is checked here.  Before any of it, a subject that
  * lacks one of the literals every match contains (regex_lit.c: read from
  * the pattern when it is compiled, case-sensitive patterns only) is no
- * match: memchr and a compare instead of the pattern.
+ * match: memchr and a compare instead of the pattern (not for an anchored
+ * pattern on a subject over ANCHORED_FILTER_MAX bytes: its one attempt
+ * can cost less than reading the subject).
  * Per thread: one match context (the budget) and one match data block,
  * grown to the largest capture count seen, made on first use and freed by
  * a thread-exit destructor; no allocation per match.
@@ -52,9 +54,15 @@ struct ab_regex {
 	pcre2_code *code;
 	atomic_bool jit_tried;
 	bool jit_ok;                 /* the JIT compiled it (read after jit_tried) */
+	bool anchored;               /* one attempt, at the start (PCRE2_INFO_ALLOPTIONS) */
 	unsigned char n_lit;
 	struct ab_regex_lit lit[AB_REGEX_LITS];
 };
+
+/* An anchored pattern makes one attempt, often over a few bytes, where
+ * the literals' search reads the whole subject: beyond this many bytes
+ * (a mail body) it is not made for one. */
+#define ANCHORED_FILTER_MAX 4096
 
 static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -162,6 +170,8 @@ struct ab_regex *ab_regex_compile(const char *pattern, unsigned flags, size_t *e
 	r->n_lit = 0;
 	if (!(flags & (AB_REGEX_CASELESS | AB_REGEX_NO_FILTER)))
 		r->n_lit = (unsigned char)ab_regex_literals(pattern, r->lit);
+	r->anchored = pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &opt) == 0 &&
+		(opt & PCRE2_ANCHORED);
 	return r;
 }
 
@@ -205,6 +215,8 @@ static int run(const struct ab_regex *re, const pcre2_code *code, const char *s,
  * from a lookbehind.) */
 static bool lacks_literal(const struct ab_regex *re, const char *s, size_t len)
 {
+	if (re->anchored && len > ANCHORED_FILTER_MAX)
+		return false;
 	for (unsigned i = 0; i < re->n_lit; i++)
 		if (!ab_regex_lit_in(&re->lit[i], s, len))
 			return true;
