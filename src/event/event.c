@@ -494,14 +494,8 @@ const char *ab_event_member_text(const struct ab_event *ev, enum ab_event_member
 
 /* ------------------------------------------------------------ lifecycle */
 
-/*
- * new and free run for every received line, so they expand the table at
- * compile time: one statement per row, by kind (a loop over the rows cost
- * about 700 instructions per event more, 1.4% of a syslog line).
- * Defaults: the rows' strings, an empty fields object, category security,
- * severity info, a time written always (received_at) is now.
- */
-/* s lives in ev's own block (not freed on its own). */
+/* String members in ev's own block (see event.h): s is one of them, not
+ * freed on its own. */
 static inline bool in_scratch(const struct ab_event *ev, const char *s)
 {
 	return (uintptr_t)s - (uintptr_t)ev->scratch < sizeof ev->scratch;
@@ -529,6 +523,14 @@ static char *str_copy(struct ab_event *ev, const char *p, size_t n)
 	s[n] = '\0';
 	return s;
 }
+
+/*
+ * new and free run for every received line, so they expand the table at
+ * compile time: one statement per row, by kind (a loop over the rows cost
+ * about 700 instructions per event more, 1.4% of a syslog line).
+ * Defaults: the rows' strings, an empty fields object, category security,
+ * severity info, a time written always (received_at) is now.
+ */
 
 /* A default: malloc'd (heap), or in ev's block (scratch: a renewed event,
  * only ever the listener's, whose members are replaced through the

@@ -79,9 +79,9 @@ struct ab_event {
 	 * are kept here, in the event's own allocation, while they fit: a line
 	 * that routes nowhere costs no allocation of its own for them (the
 	 * bytes of a replaced one are reused only when the event is renewed;
-	 * what no longer fits goes to the heap).  So a
-	 * string member is replaced or cleared only through ab_event_set_str,
-	 * _strn or _take_str, never freed directly. */
+	 * what no longer fits goes to the heap).  So a string member is
+	 * replaced or cleared only through ab_event_set_str, _strn or
+	 * _take_str, never freed directly. */
 	uint32_t scratch_used;
 	char scratch[AB_EVENT_SCRATCH];
 };

@@ -142,7 +142,8 @@ static int fill(struct ab_event *ev, const json_t *root, const json_t *alert, bo
 		ab_buf_append_trunc(&title, ": ", 2);
 		ab_buf_append_trunc(&title, sum, strlen(sum));
 	}
-	rc |= put(ev, &ev->type, resolved ? "alert.resolved" : "alert.firing", AB_EVENT_STR_MAX, true);
+	rc |= put(ev, &ev->type, resolved ? "alert.resolved" : "alert.firing", AB_EVENT_STR_MAX,
+		  true);
 	rc |= put(ev, &ev->title, ab_buf_cstr(&title), AB_EVENT_TITLE_MAX, true);
 	ab_buf_free(&title);
 	rc |= put(ev, &ev->summary, str_at(ann, "description"), AB_EVENT_SUMMARY_MAX, false);

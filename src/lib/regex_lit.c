@@ -212,12 +212,13 @@ static void skip_class(struct rd *r)
 		p++;                        /* a ']' first is a member */
 	while (p < end && *p != ']') {
 		if (*p == '\\') {
-			if (p + 1 >= end || p[1] == 'Q' || p[1] == 'E' || (p[1] == 'c' && p + 2 >= end)) {
+			if (p + 1 >= end || p[1] == 'Q' || p[1] == 'E' ||
+			    (p[1] == 'c' && p + 2 >= end)) {
 				r->bail = true;
 				return;
 			}
 			p += p[1] == 'c' ? 3 : 2;   /* \c] is control-], not the end */
-		} else if (*p == '[' && p + 1 < end && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+		} else if (*p == '[' && p + 1 < end && p[1] && strchr(":.=", p[1])) {
 			const char *q = posix_end(p + 2, end, p[1]);
 
 			p = q ? q : p + 1;      /* [:alpha:], or a plain '[' */

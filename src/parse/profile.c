@@ -1274,7 +1274,7 @@ static void convert(struct cand *c, struct ab_event *ev)
 			char **m = ab_event_str_member(ev, (enum ab_event_member_id)t);
 
 			if (m && strlen(v) <= ab_event_member_defs[t].max) {
-				ab_event_take_str(ev, m, c->val[t]);   /* the value itself: no copy */
+				ab_event_take_str(ev, m, c->val[t]);   /* the value: no copy */
 				c->val[t] = NULL;
 			} else if (m) {
 				set_capped(ev, m, v, ab_event_member_defs[t].max);

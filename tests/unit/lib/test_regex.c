@@ -281,7 +281,7 @@ static void test_literals_read(void **state)
 		{ "X(?:abc)?Y", "X|Y" },            /* an optional group */
 		{ "(ABC)+", "ABC" }, { "(ABC)*", "" }, { "(ABC){0,2}", "" }, { "(ABC){2}", "ABC" },
 		{ "colou?r", "colo" },              /* "r": one common letter, not kept */
-		{ "ab+cde", "bcde" },               /* a repeated one ends a run and starts the next */
+		{ "ab+cde", "bcde" },               /* a repeated one ends a run, starts the next */
 		{ "x{2}yz", "xyz" }, { "a{0,3}bcd", "bcd" }, { "XY?Z", "X|Z" },
 		{ "(?i)abc", "" }, { "abc(?i)def", "" }, { "(?x)abc", "" }, { "(?i:abc)", "" },
 		{ "(?s:abc.def)", "abc|def" }, { "(?m)^abc$", "abc" }, { "(?sm-J)abc", "abc" },
@@ -318,7 +318,8 @@ static void test_literals_read(void **state)
 			off += (size_t)snprintf(got + off, sizeof got - off, "%s%.*s", k ? "|" : "",
 						lits[k].n, lits[k].s);
 		if (strcmp(got, t[i].want) != 0)
-			fail_msg("/%s/: literals \"%s\", want \"%s\"", t[i].pattern, got, t[i].want);
+			fail_msg("/%s/: literals \"%s\", want \"%s\"", t[i].pattern, got,
+				 t[i].want);
 		ab_regex_free(compile(t[i].pattern, 0));   /* each is a pattern PCRE2 takes */
 	}
 	assert_int_equal(ab_regex_literals(NULL, NULL), 0);
@@ -471,8 +472,8 @@ static void test_filter_agrees(void **state)
 		for (unsigned fl = 0; fl <= AB_REGEX_MULTILINE; fl += AB_REGEX_MULTILINE) {
 			char err[256];
 			struct ab_regex *f = ab_regex_compile(pats.v[i], fl, NULL, err, sizeof err);
-			struct ab_regex *u = ab_regex_compile(pats.v[i], fl | AB_REGEX_NO_FILTER, NULL,
-							      err, sizeof err);
+			struct ab_regex *u = ab_regex_compile(pats.v[i], fl | AB_REGEX_NO_FILTER,
+							      NULL, err, sizeof err);
 			struct ab_regex_lit lits[AB_REGEX_LITS];
 
 			if (!f || !u) {
@@ -486,18 +487,19 @@ static void test_filter_agrees(void **state)
 				int r1 = ab_regex_match(f, s, len), r2 = ab_regex_match(u, s, len);
 
 				if (r1 != r2)
-					fail_msg("/%s/ on \"%.200s\": %d filtered, %d not", pats.v[i], s,
-						 r1, r2);
+					fail_msg("/%s/ on \"%.200s\": %d filtered, %d not",
+						 pats.v[i], s, r1, r2);
 				matches += r1 == AB_REGEX_MATCH;
 				compared++;
 				for (size_t start = len / 3; r2 == AB_REGEX_MATCH && start < len;
 				     start += len / 3 + 1) {
 					size_t a1, b1, a2, b2;
+					int e1 = exec_at(f, s, len, start, &a1, &b1);
+					int e2 = exec_at(u, s, len, start, &a2, &b2);
 
-					r1 = exec_at(f, s, len, start, &a1, &b1);
-					if (r1 != exec_at(u, s, len, start, &a2, &b2) || a1 != a2 || b1 != b2)
-						fail_msg("/%s/ from %zu on \"%.200s\": filtered and not differ",
-							 pats.v[i], start, s);
+					if (e1 != e2 || a1 != a2 || b1 != b2)
+						fail_msg("/%s/ from %zu on \"%.200s\": filtered "
+							 "and not differ", pats.v[i], start, s);
 				}
 			}
 			ab_regex_free(f);
