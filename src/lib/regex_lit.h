@@ -1,7 +1,7 @@
 /*
  * regex_lit.h - the literal strings every match of a PCRE2 pattern must
  * contain, read from the pattern text (lib/regex.c skips a match whose
- * subject lacks one: memchr/memmem instead of running the pattern).
+ * subject lacks one: a memchr and a compare instead of running the pattern).
  */
 #ifndef AB_LIB_REGEX_LIT_H
 #define AB_LIB_REGEX_LIT_H

@@ -1,6 +1,6 @@
 /*
  * testutil.h - small helpers shared by the unit tests: temporary
- * directories, writing fixture files, locating the build tree.
+ * directories, writing fixture files, locating the source and build trees.
  */
 #ifndef AB_TESTUTIL_H
 #define AB_TESTUTIL_H
@@ -50,6 +50,14 @@ static inline int tu_rm_rf(const char *dir)
 		return -1;
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	return system(cmd);
+}
+
+/* The source tree (make check exports top_srcdir), for fixtures and conf/. */
+static inline const char *tu_srcdir(void)
+{
+	const char *t = getenv("top_srcdir");
+
+	return t && *t ? t : ".";
 }
 
 static inline const char *tu_builddir(void)

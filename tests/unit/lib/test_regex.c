@@ -31,6 +31,7 @@
 
 #include "lib/regex.h"
 #include "lib/regex_lit.h"
+#include "../harness/testutil.h"
 
 static struct ab_regex *compile(const char *pattern, unsigned flags)
 {
@@ -351,13 +352,6 @@ static void test_literal_filter(void **state)
 
 /* ------------------------------------------------------------ agreement */
 
-static const char *srcdir(void)
-{
-	const char *t = getenv("top_srcdir");
-
-	return t && *t ? t : ".";
-}
-
 struct strs {
 	char **v;
 	size_t n, cap;
@@ -402,7 +396,7 @@ static void corpus_subjects(struct strs *out)
 	char pat[1024];
 	glob_t g;
 
-	snprintf(pat, sizeof pat, "%s/tests/data/corpus/*/*", srcdir());
+	snprintf(pat, sizeof pat, "%s/tests/data/corpus/*/*", tu_srcdir());
 	assert_int_equal(glob(pat, 0, NULL, &g), 0);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i], *dot = strrchr(path, '.');
@@ -452,7 +446,7 @@ static void test_filter_agrees(void **state)
 	glob_t g;
 
 	(void)state;
-	snprintf(pat, sizeof pat, "%s/conf/profiles.d/*.conf", srcdir());
+	snprintf(pat, sizeof pat, "%s/conf/profiles.d/*.conf", tu_srcdir());
 	assert_int_equal(glob(pat, 0, NULL, &g), 0);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		config_t cfg;

@@ -32,13 +32,6 @@
 
 static char *tmp;
 
-static const char *srcdir(void)
-{
-	const char *t = getenv("top_srcdir");
-
-	return t && *t ? t : ".";
-}
-
 static char *slurp(const char *path, size_t *len)
 {
 	char *s = ab_read_file(path, 64 * 1024 * 1024, len);
@@ -68,7 +61,7 @@ static struct ab_config *shipped(void)
 	char body[2048], *errors = NULL;
 	struct ab_config *cfg;
 
-	snprintf(body, sizeof body, "profiles = ( \"%s/conf/profiles.d/*.conf\" );\n", srcdir());
+	snprintf(body, sizeof body, "profiles = ( \"%s/conf/profiles.d/*.conf\" );\n", tu_srcdir());
 	cfg = load_conf(body, &errors);
 	if (!cfg)
 		fail_msg("shipped profiles refused:\n%s", errors ? errors : "?");
@@ -154,7 +147,7 @@ static void test_shipped_profiles(void **state)
 
 		if (!p)
 			fail_msg("profile %s not shipped", w->profile);
-		snprintf(path, sizeof path, "%s/tests/data/profiles/%s", srcdir(), w->fixture);
+		snprintf(path, sizeof path, "%s/tests/data/profiles/%s", tu_srcdir(), w->fixture);
 		raw = slurp(path, &len);
 		ev = run(p, raw, len, &trace);
 		check_str("severity", ab_severity_name(ev->severity), w->severity, w->profile);
@@ -182,7 +175,7 @@ static void test_shipped_times(void **state)
 	struct ab_event *ev;
 
 	(void)state;
-	snprintf(path, sizeof path, "%s/tests/data/profiles/guardduty.eml", srcdir());
+	snprintf(path, sizeof path, "%s/tests/data/profiles/guardduty.eml", tu_srcdir());
 	raw = slurp(path, &len);
 	ev = run(ab_mail_profile(cfg->mail, "aws-guardduty"), raw, len, NULL);
 	ab_time_format_rfc3339(ev->occurred_at, when, sizeof when);
@@ -190,7 +183,7 @@ static void test_shipped_times(void **state)
 	assert_string_equal(ev->fingerprint, "16afba5c5c43e07c9e3e5e2e544e95df");
 	ab_event_free(ev);
 	free(raw);
-	snprintf(path, sizeof path, "%s/tests/data/profiles/iodef.eml", srcdir());
+	snprintf(path, sizeof path, "%s/tests/data/profiles/iodef.eml", tu_srcdir());
 	raw = slurp(path, &len);
 	ev = run(ab_mail_profile(cfg->mail, "iodef"), raw, len, NULL);
 	ab_time_format_rfc3339(ev->occurred_at, when, sizeof when);

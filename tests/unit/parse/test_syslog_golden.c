@@ -34,6 +34,7 @@
 
 #include "event/event.h"
 #include "parse/syslog.h"
+#include "../harness/testutil.h"
 
 #define NOW_A 1710928800000LL      /* 2024-03-20T10:00:00Z */
 #define NOW_B 1703977200000LL      /* 2023-12-30T23:00:00Z */
@@ -45,13 +46,6 @@ struct golden {
 	char *buf;                   /* the file; keys and values point into it */
 	size_t n, cap;
 };
-
-static const char *srcdir(void)
-{
-	const char *t = getenv("top_srcdir");
-
-	return t && *t ? t : ".";
-}
 
 static uint64_t fnv64(const void *p, size_t n)
 {
@@ -222,13 +216,13 @@ static void golden_load(struct golden *g, const char *path)
 static void walk(struct run *r)
 {
 	static const char *const pats[] = { "tests/data/corpus/*/*.log", "tests/fuzz/corpus/syslog*/*" };
-	size_t skip = strlen(srcdir()) + 1, i, k;
+	size_t skip = strlen(tu_srcdir()) + 1, i, k;
 	char pat[4096];
 
 	for (k = 0; k < 2; k++) {
 		glob_t gl;
 
-		snprintf(pat, sizeof pat, "%s/%s", srcdir(), pats[k]);
+		snprintf(pat, sizeof pat, "%s/%s", tu_srcdir(), pats[k]);
 		assert_int_equal(glob(pat, 0, NULL, &gl), 0);
 		for (i = 0; i < gl.gl_pathc; i++) {
 			size_t len, lineno = 1;
@@ -267,7 +261,7 @@ static void test_golden(void **state)
 		assert_int_equal(fclose(r.w), 0);
 		return;
 	}
-	snprintf(path, sizeof path, "%s/tests/unit/parse/syslog_golden.tsv", srcdir());
+	snprintf(path, sizeof path, "%s/tests/unit/parse/syslog_golden.tsv", tu_srcdir());
 	golden_load(&g, path);
 	r.g = &g;
 	walk(&r);
