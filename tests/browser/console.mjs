@@ -141,6 +141,9 @@ try {
 
   // --- preferences: findings in-app off, saved at once, the next finding follows it
   await page.getByRole('link', { name: 'Preferences' }).click();
+  // The page saves on change from its deferred script: wait until it has run
+  // (a slow daemon, as under ASan, may still be serving app.js).
+  await page.waitForLoadState('load');
   ok(await page.getByRole('row', { name: /Mentions.*kept on by the system/ }).count() === 1,
     'the preferences show what the system override keeps on');
   await Promise.all([page.waitForNavigation(),
