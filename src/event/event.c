@@ -492,6 +492,45 @@ const char *ab_event_member_text(const struct ab_event *ev, enum ab_event_member
 	return NULL;
 }
 
+int ab_event_copy_member(struct ab_event *dst, const struct ab_event *src,
+	enum ab_event_member_id m)
+{
+	const struct ab_event_member_def *d;
+	const void *from;
+
+	if (!dst || !src || (unsigned)m >= AB_EVM_COUNT)
+		return 0;
+	d = &ab_event_member_defs[m];
+	from = slot(src, d);
+	switch (d->kind) {
+	case AB_EVK_ID:
+		memcpy(slot(dst, d), from, sizeof dst->id);
+		return 0;
+	case AB_EVK_STR: {
+		const char *v = *(char *const *)from;
+
+		return v ? ab_event_set_strn(dst, slot(dst, d), v, strlen(v)) :
+			   (ab_event_set_str(dst, slot(dst, d), NULL), 0);
+	}
+	case AB_EVK_CATEGORY:
+		memcpy(slot(dst, d), from, sizeof(enum ab_category));
+		return 0;
+	case AB_EVK_SEVERITY:
+		memcpy(slot(dst, d), from, sizeof(enum ab_severity));
+		return 0;
+	case AB_EVK_INT:
+		memcpy(slot(dst, d), from, sizeof(int));
+		return 0;
+	case AB_EVK_TIME:
+		memcpy(slot(dst, d), from, sizeof(int64_t));
+		return 0;
+	case AB_EVK_ORIGIN:
+	case AB_EVK_FIELDS:
+		break;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 /* String members in ev's own block (see event.h): s is one of them, not

@@ -116,6 +116,11 @@ char **ab_event_str_member(struct ab_event *ev, enum ab_event_member_id m);
  * times in RFC 3339 (into buf; NULL when 0), NULL for origin and fields. */
 const char *ab_event_member_text(const struct ab_event *ev, enum ab_event_member_id m,
 	char *buf, size_t bufsz);
+/* dst's member m made src's (a string copied, as ab_event_set_str does);
+ * origin and fields are not copied.  0, or -1 when memory ran out (a
+ * string member is then cleared). */
+int ab_event_copy_member(struct ab_event *dst, const struct ab_event *src,
+	enum ab_event_member_id m);
 
 struct ab_event *ab_event_new(void);
 /* The same, received at received_at (ms) instead of now: no clock read, for

@@ -4,8 +4,8 @@
  * ingests it into the store behind the listeners.
  *
  * Public: ab_spool_dir, ab_spool_open, ab_spool_start, ab_spool_set_runtime,
- *         ab_spool_encode, ab_spool_put, ab_spool_free_spent, ab_spool_get_stats,
- *         ab_spool_close.
+ *         ab_spool_routes, ab_spool_encode, ab_spool_put, ab_spool_free_spent,
+ *         ab_spool_get_stats, ab_spool_close.
  *
  * Why: a SQLite transaction per batch, with an event row of ~750 bytes of
  * JSON and its jobs, capped syslog input at ~50k lines/s; an append to the
@@ -216,16 +216,22 @@ static bool routes_somewhere(const struct ab_route_result *rr)
 	return rr->n > 0 || rr->n_matched > 0 || rr->n_disabled > 0;
 }
 
+bool ab_spool_routes(const struct ab_config *cfg, const struct ab_event *ev, int64_t now)
+{
+	struct ab_route_result rr;
+
+	ab_route_at(cfg, ev, now, &rr, NULL);
+	return routes_somewhere(&rr);
+}
+
 int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
 	struct ab_buf *out, int (*keep)(struct ab_event *ev, void *arg), void *keep_arg)
 {
-	struct ab_route_result rr;
 	unsigned char head[REC_HEAD];
 	size_t mark = out->len;
 	int rc = 1;
 
-	ab_route_at(cfg, ev, now, &rr, NULL);
-	if (!routes_somewhere(&rr))
+	if (!ab_spool_routes(cfg, ev, now))
 		return 0;
 	if (keep && keep(ev, keep_arg) < 0)
 		return -1;

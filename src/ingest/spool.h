@@ -7,7 +7,7 @@
  * the journal.  Events that route nowhere are counted, never written.
  *
  * Threads: ab_spool_put from one thread at a time (the committer),
- * ab_spool_encode from any; ab_spool_free_spent from the thread that made
+ * ab_spool_routes and ab_spool_encode from any; ab_spool_free_spent from the thread that made
  * the handed events (the listener); the mover is the spool's own thread;
  * ab_spool_get_stats from any thread.
  */
@@ -63,6 +63,9 @@ int ab_spool_start(struct ab_spool *sp, struct ab_runtime *rt, void (*wake)(void
 	void *wake_arg, char *err, size_t errsz);
 /* Later batches are routed and stored with rt (a reference is taken). */
 void ab_spool_set_runtime(struct ab_spool *sp, struct ab_runtime *rt);
+/* Does ev, routed at now with cfg, go somewhere: a channel, a matching rule
+ * (noise control keeps its state) or a disabled channel? */
+bool ab_spool_routes(const struct ab_config *cfg, const struct ab_event *ev, int64_t now);
 /* Routes ev at now with cfg; if it goes somewhere, calls keep(ev,
  * keep_arg) when keep is set (the listener completes the event there, its
  * id and the payload's fields: lines that go nowhere never pay for them),

@@ -218,6 +218,8 @@ struct ab_syslog_in {
 	int64_t handed_ms;            /* monotonic: the last hand-over to the committer */
 	struct ab_syslog_view view;   /* the scan of the line in add_line */
 	struct ab_event *spare;       /* the event of a line that went nowhere, for the next */
+	struct ab_syslog_gate gate;   /* members: what round_rt's routing reads (0: no gate,
+				       * every line's profile applied whole); view: its event */
 	unsigned round_lines;         /* lines the last round added */
 	bool round_lazy;              /* round_rt's rules read no field a line's fields
 				       * may leave for later: route before making them */
@@ -467,6 +469,7 @@ static void in_free(struct ab_syslog_in *in)
 	}
 	free(in->rbuf);
 	ab_event_free(in->spare);
+	ab_event_free(in->gate.view);
 	pthread_mutex_destroy(&in->mu);
 	pthread_mutex_destroy(&in->cmu);
 	pthread_cond_destroy(&in->c_work_cv);
@@ -873,6 +876,15 @@ static void flush(struct ab_syslog_in *in, bool wait)
 	pthread_mutex_unlock(&in->cmu);
 }
 
+/* The gate's question (ab_syslog_process_gated): does the event whose
+ * routing members view holds go anywhere in this round? */
+static bool gate_goes(const struct ab_event *view, void *arg)
+{
+	struct ab_syslog_in *in = arg;
+
+	return ab_spool_routes(in->round_rt->cfg, view, in->read_ms);
+}
+
 /* The runtime snapshot for one round, and whether its lines may be routed
  * before their fields are made (once per round: a reload takes effect at
  * the next). */
@@ -882,6 +894,13 @@ static void round_begin(struct ab_syslog_in *in)
 	in->round_rt = ab_runtime_ref(in->rt);
 	pthread_mutex_unlock(&in->mu);
 	in->round_lazy = !ab_route_reads_fields(in->round_rt->cfg, ab_syslog_later_key);
+	/* with default channels every line with an active status goes
+	 * somewhere: the gate would only add work */
+	in->gate.members = in->round_rt->cfg->n_default ? 0 : ab_route_members(in->round_rt->cfg);
+	if (in->gate.members && !in->gate.view)
+		in->gate.view = ab_event_new_at(0);
+	in->gate.goes = gate_goes;
+	in->gate.arg = in;
 	in->round_lines = 0;
 }
 
@@ -946,9 +965,9 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		in->parse_errors++;
 		return;
 	}
-	rc = ab_syslog_process(cfg->syslog, cfg->mail, NULL, l->name, idl.peer, msg, len,
+	rc = ab_syslog_process_gated(cfg->syslog, cfg->mail, NULL, l->name, idl.peer, msg, len,
 		truncated, now, AB_SYSLOG_ID_LATER | AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL,
-		in->round_lazy ? &in->view : NULL, err, sizeof err);
+		in->round_lazy ? &in->view : NULL, &in->gate, err, sizeof err);
 	if (rc == 2)
 		idl.later = &in->view;
 	if (rc <= 0) {
@@ -963,7 +982,10 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	if (b->n == 0)
 		b->t0 = ab_mono_ms();
 	b->offs[b->nrec] = b->rec.len;
-	rc = ab_spool_encode(cfg, ev, now, &b->rec, keep_line, &idl);
+	if (rc == 3)
+		rc = 0;          /* the gate found it goes nowhere: its profile was not applied */
+	else
+		rc = ab_spool_encode(cfg, ev, now, &b->rec, keep_line, &idl);
 	if (rc == 1 && b->nrec < AB_SPOOL_HANDOFF / 2) {
 		/* handed to the mover with the record (a bounded number: the
 		 * rest are decoded from the journal) */

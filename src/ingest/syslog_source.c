@@ -100,6 +100,32 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	const struct ab_detect_entry **detected, struct ab_syslog_view *view, char *err,
 	size_t errsz)
 {
+	return ab_syslog_process_gated(sc, mc, force, listener, peer_host, line, len, truncated,
+		now_ms, flags, ev, matched, detected, view, NULL, err, errsz);
+}
+
+/* Does the event that p would make of ev route anywhere (the gate's
+ * question, asked of the members routing reads alone)?  When that cannot
+ * be worked out (memory), the answer is yes: the whole event is made. */
+static bool gate_passes(struct ab_syslog_gate *g, const struct ab_profile *p,
+	const struct ab_event *ev)
+{
+	if (ab_event_renew_at(g->view, ev->received_at) < 0) {
+		g->view = NULL;
+		return true;
+	}
+	if (ab_profile_syslog_members(p, ev, g->members, g->view) < 0)
+		return true;
+	return g->goes(g->view, g->arg);
+}
+
+int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
+	const struct ab_profile *force, const char *listener,
+	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
+	unsigned flags, struct ab_event *ev, const struct ab_syslog_source_conf **matched,
+	const struct ab_detect_entry **detected, struct ab_syslog_view *view,
+	struct ab_syslog_gate *gate, char *err, size_t errsz)
+{
 	const struct ab_syslog_source_conf *src;
 	const struct ab_profile *p = force;
 	struct ab_syslog_view own;
@@ -163,6 +189,10 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	if (p) {
 		/* a profile reads the fields and may change any member */
 		bad |= fields_now(&pd) < 0;
+		if (!bad && gate && gate->members && gate->view && !gate_passes(gate, p, ev)) {
+			ab_metric_inc(&ab_m_events_by_profile, "syslog", p->name);
+			return 3;
+		}
 		bad |= json_object_set_new(ev->fields, "syslog.profile", json_string(p->name));
 		bad |= ab_profile_apply_syslog(p, ev, NULL) < 0;
 	}

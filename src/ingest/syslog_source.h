@@ -55,4 +55,27 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 	const struct ab_detect_entry **detected, struct ab_syslog_view *view, char *err,
 	size_t errsz);
 
+/*
+ * ab_syslog_process with a gate (the listener's): when a profile is to be
+ * applied, the members routing reads (members, from ab_route_members) are
+ * worked out first into view, a spare event of the caller's
+ * (ab_profile_syslog_members), and goes(view, arg) says whether that event
+ * routes anywhere.  When it does not, the profile is not applied and 3 is
+ * returned: ev is half made (not to be ingested; renew or free it).
+ * Otherwise as ab_syslog_process.  members 0 or view NULL: no gate.  If
+ * view cannot be renewed (memory), it was freed and is set to NULL.
+ */
+struct ab_syslog_gate {
+	uint64_t members;
+	struct ab_event *view;
+	bool (*goes)(const struct ab_event *view, void *arg);
+	void *arg;
+};
+int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
+	const struct ab_profile *force, const char *listener,
+	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
+	unsigned flags, struct ab_event *ev, const struct ab_syslog_source_conf **matched,
+	const struct ab_detect_entry **detected, struct ab_syslog_view *view,
+	struct ab_syslog_gate *gate, char *err, size_t errsz);
+
 #endif

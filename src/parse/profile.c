@@ -85,7 +85,25 @@ struct cand {
 	struct cfield fl0[8];
 	struct ab_buf *trace;
 	bool oom;
+	uint64_t want;            /* 0: every target; else the members (1 << AB_EVM_...)
+				     to work out, the others left alone */
+	bool want_fields;         /* with want: fields.NAME too (a fallback reads them) */
 };
+
+/* Is tg a target this pass works out? */
+static bool wanted(const struct cand *c, const struct ab_target *tg)
+{
+	if (!c->want)
+		return true;
+	if (tg->member == T_FIELD)
+		return c->want_fields;
+	return tg->member >= 0 && (c->want & (1ull << tg->member));
+}
+
+static bool want_member(const struct cand *c, int member)
+{
+	return !c->want || (c->want & (1ull << member));
+}
 
 struct view {
 	const char *subject;
@@ -149,8 +167,12 @@ void ab_profile_prepare(struct ab_profile *p)
 			target_read(p->ext[i].maps[k].target, &p->ext[i].maps[k].tg);
 	for (i = 0; i < p->n_maps; i++)
 		target_read(p->maps[i].target, &p->maps[i].tg);
-	for (i = 0; i < p->n_fallback; i++)
+	p->fallback_fields = false;
+	for (i = 0; i < p->n_fallback; i++) {
 		target_read(p->fallback[i].target, &p->fallback[i].tg);
+		if (strstr(p->fallback[i].from, "{fields."))
+			p->fallback_fields = true;
+	}
 }
 
 /* Regex group names cannot hold '.' or '@': fields_X -> fields.X,
@@ -295,7 +317,7 @@ static bool offer_tg(struct cand *c, const struct ab_target *tg, const char *v, 
 	struct cfield *f = NULL;
 	char *val;
 
-	if (t < 0 || !v)
+	if (t < 0 || !v || !wanted(c, tg))
 		return false;
 	if (t == T_FIELD) {
 		f = cfield_get(c, fname);
@@ -364,6 +386,8 @@ static void offer_fallback(struct cand *c, const struct ab_ext_map *m)
 	bool url = m->tg.member == AB_EVM_URL;
 	struct ab_buf b;
 
+	if (!wanted(c, &m->tg))
+		return;
 	if (!strstr(v, "{fields.")) {
 		offer_tg(c, &m->tg, v, strlen(v), "fallback");
 		return;
@@ -594,6 +618,8 @@ static void json_apply(struct cand *c, const struct ab_extractor *x, json_t *doc
 		const char *path = x->maps[i].from;
 		struct jwalk jw = { c, &x->maps[i].tg, w, x->all, 0 };
 
+		if (!wanted(c, &x->maps[i].tg))
+			continue;        /* it would offer nothing this pass takes */
 		snprintf(w, sizeof w, "%s %s", who, path);
 		if (*path == '$')
 			path++;
@@ -933,11 +959,13 @@ static bool regex_on(struct cand *c, const struct ab_extractor *x, const char *s
  * extractor replaces its own). */
 static bool regex_may_offer(const struct cand *c, const struct ab_extractor *x)
 {
-	if (x->all)
-		return true;
 	for (unsigned i = 0; i < x->n_groups; i++) {
 		const struct ab_target *tg = &x->groups[i].tg;
 
+		if (!wanted(c, tg))
+			continue;
+		if (x->all)
+			return true;
 		if (tg->member != T_FIELD) {
 			if (!c->val[tg->member])
 				return true;
@@ -1027,9 +1055,12 @@ static void ext_fields(struct cand *c, const struct ab_extractor *x, const struc
 	int n = 0;
 
 	for (i = 0; vw->evfields && i < x->n_maps; i++) {
-		json_t *v = json_object_get(vw->evfields, x->maps[i].from);
+		json_t *v;
 		char *s;
 
+		if (!wanted(c, &x->maps[i].tg))
+			continue;
+		v = json_object_get(vw->evfields, x->maps[i].from);
 		if (!v || json_is_null(v))
 			continue;
 		if (json_is_string(v)) {     /* most are: offered without a copy (up to a NUL) */
@@ -1127,7 +1158,7 @@ static void run_defaults(struct cand *c, const struct view *vw, const struct ab_
 	char when[40];
 
 	tracef(c, "  defaults:\n");
-	if (!ev->title) {
+	if (!ev->title && want_member(c, AB_EVM_TITLE)) {
 		if (vw->subject)
 			offer_str(c, "title", vw->subject, "default: Subject");
 		else {
@@ -1138,7 +1169,7 @@ static void run_defaults(struct cand *c, const struct view *vw, const struct ab_
 				offer(c, "title", l, n, "default: first line of the text");
 		}
 	}
-	if (!ev->summary && vw->text_len)
+	if (!ev->summary && vw->text_len && want_member(c, AB_EVM_SUMMARY))
 		offer(c, "summary", vw->text, vw->text_len, "default: text");
 	if (vw->m && vw->m->date && !ev->occurred_at) {
 		ab_time_format_rfc3339(vw->m->date, when, sizeof when);
@@ -1146,7 +1177,7 @@ static void run_defaults(struct cand *c, const struct view *vw, const struct ab_
 	}
 	if (vw->subject)
 		subject_severity(c, vw->subject);
-	if (vw->m && !ev->url && default_link(p, vw->m))
+	if (vw->m && !ev->url && want_member(c, AB_EVM_URL) && default_link(p, vw->m))
 		offer_str(c, "url", default_link(p, vw->m), "default: first link");
 }
 
@@ -1283,7 +1314,7 @@ static void convert(struct cand *c, struct ab_event *ev)
 		}
 		}
 	}
-	for (size_t i = 0; i < c->nfl; i++)     /* the parser's own fields stay */
+	for (size_t i = 0; !c->want && i < c->nfl; i++)   /* the parser's own fields stay */
 		if (c->fl[i].val && !json_object_get(ev->fields, c->fl[i].name) &&
 		    json_object_set_new(ev->fields, c->fl[i].name, json_string(c->fl[i].val)) < 0)
 			c->oom = true;
@@ -1377,8 +1408,10 @@ static const char *kind_name(enum ab_ext_kind k)
 	return "?";
 }
 
-static int apply(const struct ab_profile *p, const struct view *vw, struct ab_event *ev,
-		 struct ab_buf *trace)
+/* Apply p to what vw shows of ev, into `to`: ev itself, or (want set: see
+ * struct cand) an event that gets only the wanted members. */
+static int apply(const struct ab_profile *p, const struct view *vw, const struct ab_event *ev,
+		 struct ab_event *to, struct ab_buf *trace, uint64_t want)
 {
 	struct cand c;
 	struct mapped skip;
@@ -1387,6 +1420,8 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 
 	memset(&c, 0, sizeof c);
 	memset(&skip, 0, sizeof skip);
+	c.want = want;
+	c.want_fields = want && p && p->fallback_fields;
 	c.sev_scale = SC_WORDS;
 	c.cur_ext = -1;
 	for (i = 0; i < T_COUNT; i++)
@@ -1447,7 +1482,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, struct ab_ev
 		run_defaults(&c, vw, ev, p);
 	if (p)
 		value_maps(&c, p, &skip);   /* fallback and defaults may bring words to map */
-	convert(&c, ev);
+	convert(&c, to);
 	rc = c.oom ? -1 : 0;
 	for (i = 0; i < T_COUNT; i++)
 		free(c.val[i]);
@@ -1463,7 +1498,7 @@ int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
 {
 	struct view vw = { m->subject, m->text, m->text_len, m, NULL };
 
-	return apply(p, &vw, ev, trace);
+	return apply(p, &vw, ev, ev, trace, 0);
 }
 
 int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const char *text,
@@ -1471,7 +1506,7 @@ int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const
 {
 	struct view vw = { subject, text ? text : "", text ? strlen(text) : 0, NULL, NULL };
 
-	return apply(p, &vw, ev, trace);
+	return apply(p, &vw, ev, ev, trace, 0);
 }
 
 int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, struct ab_buf *trace)
@@ -1481,7 +1516,22 @@ int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, str
 
 	/* The text is the summary itself: apply() changes the event's members
 	 * (convert) only after its last read of the view. */
-	return apply(p, &vw, ev, trace);
+	return apply(p, &vw, ev, ev, trace, 0);
+}
+
+int ab_profile_syslog_members(const struct ab_profile *p, const struct ab_event *ev,
+	uint64_t members, struct ab_event *out)
+{
+	const char *text = ev->summary ? ev->summary : "";
+	struct view vw = { NULL, text, strlen(text), NULL, ev->fields };
+	int bad = 0;
+
+	for (int m = 0; m < AB_EVM_COUNT; m++)
+		if (members & (1ull << m))
+			bad |= ab_event_copy_member(out, ev, (enum ab_event_member_id)m);
+	if (bad)
+		return -1;
+	return members ? apply(p, &vw, ev, out, NULL, members) : 0;
 }
 
 /* ------------------------------------------------------------ freeing */

@@ -157,6 +157,8 @@ struct ab_profile {
 	struct ab_ext_map *fallback; /* target -> constant (from = the constant) */
 	size_t n_fallback;
 	bool defaults;               /* run the built-in defaults (default true) */
+	bool fallback_fields;        /* a fallback's template reads {fields.NAME}
+				      * (ab_profile_prepare) */
 	char *description;           /* one line for `alertbridge profiles` */
 	char *reference;             /* where the tool's format was read */
 	int priority;                /* detection order: higher first */
@@ -210,5 +212,16 @@ int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const
 /* A syslog event's MSG text through profile p: ab_profile_apply_text over
  * ev->summary, with "fields" extractors reading ev->fields. */
 int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, struct ab_buf *trace);
+
+/* For routing before the profile is applied (the syslog listener): the
+ * members in `members` (bits 1 << AB_EVM_...) as ab_profile_apply_syslog
+ * would leave them, into out (a new or renewed event), ev unchanged.  out
+ * gets ev's values of those members, then the profile's: its extractors,
+ * value maps, fallbacks and defaults run as in a whole application but
+ * take only those targets (and fields.NAME when a fallback's template
+ * reads one), so each comes out the same.  out's fields are left alone.
+ * 0, or -1 when memory ran out. */
+int ab_profile_syslog_members(const struct ab_profile *p, const struct ab_event *ev,
+	uint64_t members, struct ab_event *out);
 
 #endif

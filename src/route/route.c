@@ -3,7 +3,7 @@
  * rule.
  *
  * Public: ab_rule_match, ab_rule_window, ab_route_at, ab_route,
- * ab_route_channel_team, ab_event_member, ab_route_reads_fields.
+ * ab_route_channel_team, ab_event_member, ab_route_reads_fields, ab_route_members.
  * Matchers (all optional; each one that is set must hold): events (type
  * globs), categories, severities, min_severity, sources, tools (globs),
  * statuses (when unset: the active ones - open, affected, in review, new,
@@ -241,6 +241,38 @@ bool ab_route_reads_fields(const struct ab_config *cfg, bool (*which)(const char
 			if (rule_reads_fields(&cfg->teams[k].rules[i], which))
 				return true;
 	return false;
+}
+
+_Static_assert(AB_EVM_COUNT <= 64, "ab_route_members: one bit per member");
+
+static uint64_t rule_members(const struct ab_rule_conf *r)
+{
+	uint64_t m = 0;
+
+	for (; r; r = r->not)
+		for (size_t i = 0; i < r->n_fields; i++)
+			if (r->fields[i].member >= 0)
+				m |= 1ull << r->fields[i].member;
+	return m;
+}
+
+uint64_t ab_route_members(const struct ab_config *cfg)
+{
+	/* what ab_rule_match, status_match, ab_route_follows_up, the team
+	 * scope and the default channels read */
+	uint64_t m = 1ull << AB_EVM_TYPE | 1ull << AB_EVM_CATEGORY | 1ull << AB_EVM_SEVERITY |
+		1ull << AB_EVM_SOURCE | 1ull << AB_EVM_TOOL | 1ull << AB_EVM_STATUS |
+		1ull << AB_EVM_PRIORITY | 1ull << AB_EVM_ASSET | 1ull << AB_EVM_TEAM |
+		1ull << AB_EVM_FINGERPRINT;
+
+	if (ab_route_reads_fields(cfg, NULL))
+		return 0;
+	for (size_t i = 0; i < cfg->n_rules; i++)
+		m |= rule_members(&cfg->rules[i]);
+	for (size_t k = 0; k < cfg->n_teams; k++)
+		for (size_t i = 0; i < cfg->teams[k].n_rules; i++)
+			m |= rule_members(&cfg->teams[k].rules[i]);
+	return m;
 }
 
 static void window_text(const struct ab_window *w, char *out, size_t outsz)

@@ -81,6 +81,12 @@ void ab_route(const struct ab_config *cfg, const struct ab_event *ev,
  * for which which(key) holds (which NULL: any key)?  Without, routing
  * reads only the event's members and the other keys. */
 bool ab_route_reads_fields(const struct ab_config *cfg, bool (*which)(const char *key));
+/* The members ab_route_at may read (bits 1 << AB_EVM_...: type, category,
+ * severity, source, tool, status, priority, asset, team, fingerprint, and
+ * every member a rule's fields matcher names), for a caller that works
+ * out those members alone before deciding whether to build the rest.
+ * Returns 0 when routing also reads keys of fields (ab_route_reads_fields). */
+uint64_t ab_route_members(const struct ab_config *cfg);
 /* The team that owns a channel, or NULL. */
 const struct ab_team_conf *ab_route_channel_team(const struct ab_config *cfg, const char *ch);
 /* An event member by name for group_by / throttle_key / fields: a member

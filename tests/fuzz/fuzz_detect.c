@@ -12,7 +12,9 @@
  * same input picks the same profile twice; the profile named on the event
  * (fields.profile / fields["syslog.profile"]) is the one detection picked;
  * a syslog line read with its payload's fields left for later (then
- * added) makes the same event as one read whole (the same JSON);
+ * added) makes the same event as one read whole (the same JSON); the
+ * listener's gate (ab_syslog_process_gated) works out every member rules
+ * may name as the whole application of the profile sets it;
  * a mail that no alternative recognizes goes to "generic"; the event's
  * strings are valid UTF-8 and its canonical JSON loads back unchanged.
  */
@@ -86,6 +88,65 @@ static void one_mail(const uint8_t *data, size_t size)
 	ab_mail_free(m);
 }
 
+/* The gate's view, member by member as text (ab_syslog_process_gated). */
+static char *gate_text[AB_EVM_COUNT];
+static int gate_asked;
+
+static bool gate_capture(const struct ab_event *view, void *arg)
+{
+	char buf[64];
+
+	(void)arg;
+	gate_asked++;
+	for (int m = 0; m < AB_EVM_COUNT; m++) {
+		const char *t = ab_event_member_text(view, (enum ab_event_member_id)m, buf,
+						     sizeof buf);
+
+		free(gate_text[m]);
+		gate_text[m] = t ? strdup(t) : NULL;
+	}
+	return false;
+}
+
+/* The line through the gate: asked only when a profile applies (a), then
+ * every member it worked out as on ev, the whole event. */
+static void gate_same(const uint8_t *data, size_t size, const struct ab_event *ev,
+		      const struct ab_detect_entry *a)
+{
+	uint64_t all = 0;
+	struct ab_syslog_gate g = { 0, ab_event_new_at(0), gate_capture, NULL };
+	struct ab_event *half = ab_event_new();
+	char err[256], buf[64];
+	int rc;
+
+	for (int m = 0; m < AB_EVM_COUNT; m++)
+		if (ab_event_member_defs[m].flags & AB_EVF_ROUTE)
+			all |= 1ull << m;
+	g.members = all;
+	if (!g.view || !half)
+		abort();
+	gate_asked = 0;
+	rc = ab_syslog_process_gated(NULL, cfg->mail, NULL, "fuzz", "192.0.2.1",
+		(const char *)data, size, false, 1705312800000LL, 0, half, NULL, NULL, NULL, &g,
+		err, sizeof err);
+	if (gate_asked != (a != NULL) || (a && rc != 3) || (!a && rc != 1))
+		abort();
+	for (int m = 0; a && m < AB_EVM_COUNT; m++) {
+		const char *t = ab_event_member_text(ev, (enum ab_event_member_id)m, buf, sizeof buf);
+
+		if (!(all & (1ull << m)))
+			continue;
+		if ((t == NULL) != (gate_text[m] == NULL) || (t && strcmp(t, gate_text[m])))
+			abort();
+	}
+	for (int m = 0; m < AB_EVM_COUNT; m++) {
+		free(gate_text[m]);
+		gate_text[m] = NULL;
+	}
+	ab_event_free(g.view);
+	ab_event_free(half);
+}
+
 static void one_line(const uint8_t *data, size_t size)
 {
 	static struct ab_syslog_view view;   /* 4 KiB: not on the fuzzer's stack */
@@ -116,6 +177,7 @@ static void one_line(const uint8_t *data, size_t size)
 	named = json_string_value(json_object_get(ev->fields, "syslog.profile"));
 	if ((a == NULL) != (named == NULL) || (a && strcmp(named, a->profile->name)))
 		abort();
+	gate_same(data, size, ev, a);
 	ab_event_ensure_id(ev);
 	check_strings(ev);
 	fuzz_event_roundtrip(ev, "fuzz_detect");

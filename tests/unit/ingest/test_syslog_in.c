@@ -594,6 +594,47 @@ static void test_routed_whole(void **state)
 	assert_int_equal(stat_get(r.status, "journal.unrouted"), 2);
 }
 
+/* Lines a profile applies to, routed on the members it gives before the
+ * rest of it is applied (the gate): a line whose profile makes it critical
+ * is kept whole (the profile's title, fields and fallback, a field its
+ * template read), the others are counted and never written. */
+static void test_gated_by_profile(void **state)
+{
+	static const char *const lines[] = {
+		"<13>Nov 23 09:00:00 h1 acme: level=boom owner=ops disk on fire\n",
+		"<13>Nov 23 09:00:00 h1 acme: level=calm owner=ops all quiet\n",
+		"<13>Nov 23 09:00:00 h1 acme: level=boom owner=dev fan on fire\n",
+		"<13>Nov 23 09:00:00 h1 other: level=boom owner=ops not acme's\n",
+	};
+	struct rig r;
+	int a;
+
+	(void)state;
+	rig_start_routed(&r, "gated", "", 0,
+		"profiles = ( { name = \"acme\"; detect = { app = [\"acme\"]; };\n"
+		" extractors = ( { type = \"regex\"; on = \"text\"; pattern = "
+		"\"level=(?<severity>\\\\w+) owner=(?<fields_owner>\\\\w+) (?<title>.+)\"; } );\n"
+		" values = ( { target = \"severity\"; match = [\"boom\"]; value = \"critical\"; } );\n"
+		" fallback = { team = \"{fields.owner}\"; tool = \"acme\"; }; } );\n"
+		"rules = ( { name = \"crit\"; min_severity = \"critical\"; teams = [\"ops\"];"
+		" channels = [\"off\"]; } );");
+	a = tcp_connect(r.port);
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+		send_all(a, lines[i], strlen(lines[i]));
+	assert_true(wait_stat(r.status, "received", 4));
+	close(a);
+	rig_stop(&r);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events"), 1);
+	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
+		"json_extract(json, '$.title') = 'disk on fire' AND "
+		"json_extract(json, '$.severity') = 'critical' AND "
+		"json_extract(json, '$.team') = 'ops' AND "
+		"json_extract(json, '$.tool') = 'acme' AND "
+		"json_extract(json, '$.fields.owner') = 'ops' AND "
+		"json_extract(json, '$.fields.\"syslog.profile\"') = 'acme'"), 1);
+	assert_int_equal(stat_get(r.status, "journal.unrouted"), 3);
+}
+
 /* A record in the journal as it is: head (format, routing time) and body. */
 static void journal_put(struct ab_journal *jn, unsigned char format, const void *body,
 	size_t n)
@@ -737,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_listeners),
 		cmocka_unit_test(test_routed_whole),
+		cmocka_unit_test(test_gated_by_profile),
 		cmocka_unit_test(test_journal_formats),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_backpressure),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glob.h>
 #include <cmocka.h>
 #include <jansson.h>
 #include <arpa/inet.h>
@@ -27,6 +28,8 @@
 #include "parse/mail.h"
 #include "parse/profile.h"
 #include "ingest/syslog_source.h"
+#include "parse/syslog.h"
+#include "route/route.h"
 #include "../harness/testutil.h"
 #include "lib/util.h"
 
@@ -677,6 +680,118 @@ static void test_detect_syslog(void **state)
 	ab_config_free(cfg);
 }
 
+/* What a gate saw: its view's members as text, and how many it was asked. */
+struct seen {
+	char *text[AB_EVM_COUNT];
+	int asked;
+};
+
+static bool capture(const struct ab_event *view, void *arg)
+{
+	struct seen *sn = arg;
+	char buf[64];
+
+	sn->asked++;
+	for (int m = 0; m < AB_EVM_COUNT; m++) {
+		const char *t = ab_event_member_text(view, (enum ab_event_member_id)m, buf,
+						     sizeof buf);
+
+		free(sn->text[m]);
+		sn->text[m] = t ? strdup(t) : NULL;
+	}
+	return false;
+}
+
+/* One line, as the listener takes it, through the gate (which answers "goes
+ * nowhere") and whole: every member of the mask the same.  Returns whether
+ * the gate was asked. */
+static bool gate_agrees(const struct ab_config *cfg, const char *line, size_t len,
+			uint64_t mask)
+{
+	static struct ab_syslog_view v1, v2;
+	struct seen sn = { { NULL }, 0 };
+	struct ab_syslog_gate g = { mask, ab_event_new_at(0), capture, &sn };
+	struct ab_event *whole = ab_event_new_at(1705312800000LL);
+	struct ab_event *half = ab_event_new_at(1705312800000LL);
+	unsigned fl = AB_SYSLOG_ID_LATER | AB_SYSLOG_FIELDS_LATER;
+	char err[256], buf[64];
+	int r1, r2;
+
+	assert_non_null(whole);
+	assert_non_null(half);
+	assert_non_null(g.view);
+	r1 = ab_syslog_process(cfg->syslog, cfg->mail, NULL, "in", "192.0.2.1", line, len, false,
+		1705312800000LL, fl, whole, NULL, NULL, &v1, err, sizeof err);
+	r2 = ab_syslog_process_gated(cfg->syslog, cfg->mail, NULL, "in", "192.0.2.1", line, len,
+		false, 1705312800000LL, fl, half, NULL, NULL, &v2, &g, err, sizeof err);
+	assert_true(r1 >= 1);
+	if (sn.asked) {
+		assert_int_equal(r2, 3);
+		assert_int_equal(sn.asked, 1);
+		for (int m = 0; m < AB_EVM_COUNT; m++) {
+			const char *t = ab_event_member_text(whole, (enum ab_event_member_id)m,
+							     buf, sizeof buf);
+
+			if (!(mask & (1ull << m)) || (!t && !sn.text[m]) ||
+			    (t && sn.text[m] && !strcmp(t, sn.text[m])))
+				continue;
+			fail_msg("member %s: whole '%s', gate '%s' for line: %.*s",
+				 ab_event_member_defs[m].key, t ? t : "(null)",
+				 sn.text[m] ? sn.text[m] : "(null)", (int)len, line);
+		}
+	} else {
+		assert_int_equal(r2, r1);    /* no profile: the gate is not asked */
+	}
+	for (int m = 0; m < AB_EVM_COUNT; m++)
+		free(sn.text[m]);
+	ab_event_free(g.view);
+	ab_event_free(whole);
+	ab_event_free(half);
+	return sn.asked > 0;
+}
+
+/* The syslog listener's gate (ab_syslog_process_gated): for every line of
+ * the tool corpus and the shipped profiles, the members routing reads come
+ * out of the gate's partial application as out of the whole one; with
+ * every member rules may name (fields matchers) as well. */
+static void test_gate_members_agree(void **state)
+{
+	struct ab_config *cfg = shipped();
+	uint64_t base = ab_route_members(cfg), all = 0;
+	char pat[1024];
+	glob_t gl;
+	int lines = 0, gated = 0;
+
+	(void)state;
+	assert_true(base & (1ull << AB_EVM_SEVERITY));
+	for (int m = 0; m < AB_EVM_COUNT; m++)
+		if (ab_event_member_defs[m].flags & AB_EVF_ROUTE)
+			all |= 1ull << m;
+	snprintf(pat, sizeof pat, "%s/tests/data/corpus/*/*.log", tu_srcdir());
+	assert_int_equal(glob(pat, 0, NULL, &gl), 0);
+	for (size_t i = 0; i < gl.gl_pathc; i++) {
+		size_t n;
+		char *text = slurp(gl.gl_pathv[i], &n);
+
+		for (size_t a = 0, b; a < n; a = b + 1) {
+			const char *nl = memchr(text + a, '\n', n - a);
+
+			b = nl ? (size_t)(nl - text) : n;
+			if (b == a)
+				continue;
+			lines++;
+			gated += gate_agrees(cfg, text + a, b - a, base);
+			gate_agrees(cfg, text + a, b - a, all);
+		}
+		free(text);
+	}
+	globfree(&gl);
+	/* most corpus lines are some profile's */
+	assert_true(lines >= 130);
+	assert_true(gated * 10 >= lines * 8);
+	ab_config_free(cfg);
+}
+
 /* regex over the links and over attachments; ignore_links for the default url */
 static void test_links_and_attachments(void **state)
 {
@@ -967,6 +1082,7 @@ int main(void)
 		cmocka_unit_test(test_regex_on_field),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_targets_from_member_table),
+		cmocka_unit_test(test_gate_members_agree),
 	};
 
 	return cmocka_run_group_tests_name("profile", tests, setup, teardown);
