@@ -89,7 +89,10 @@ struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n)
 	for (i = 0; i < n; i++)
 		for (k = 0; k < profiles[i]->n_detect; k++) {
 			const struct ab_detect_alt *a = &profiles[i]->detect[k];
-			struct ab_detect_entry e = { profiles[i], a, payload_set(a) };
+			struct ab_detect_entry e = { profiles[i], a, payload_set(a), false };
+
+			for (size_t f = 0; f < a->n_field; f++)
+				e.later |= ab_syslog_later_key(a->field[f].name);
 
 			if (a->syslog)
 				d->syslog[d->n_syslog++] = e;
@@ -210,10 +213,12 @@ static const char *field_text(json_t *v, char *buf, size_t bufsz)
 /* Before a's field conditions: when one names a field that the parser
  * may have left for later and ev has not, have them made (later, when
  * set, does; once). */
-static int fields_for(const struct ab_detect_alt *a, const struct ab_event *ev,
+static int fields_for(const struct ab_detect_entry *e, const struct ab_event *ev,
 		      struct ab_detect_later *later)
 {
-	if (!later || !later->make)
+	const struct ab_detect_alt *a = e->alt;
+
+	if (!e->later || !later || !later->make)
 		return 0;
 	for (size_t i = 0; i < a->n_field; i++)
 		if (ab_syslog_later_key(a->field[i].name) &&
@@ -237,7 +242,7 @@ static bool syslog_holds(const struct ab_detect_entry *e, const struct ab_event 
 		return false;
 	if (a->n_app && !any_glob(a->app, a->n_app, app))
 		return false;
-	if (fields_for(a, ev, later) < 0) {
+	if (fields_for(e, ev, later) < 0) {
 		*failed = true;
 		return false;
 	}

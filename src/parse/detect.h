@@ -27,6 +27,8 @@ struct ab_detect_entry {
 	const struct ab_profile *profile;
 	const struct ab_detect_alt *alt;
 	unsigned payloads;           /* syslog: alt's payload list as a set (0: any) */
+	bool later;                  /* syslog: a field condition names a key the parser
+				      * may leave for later (ab_syslog_later_key) */
 };
 
 /* Build the orders over profiles[0..n) (borrowed: they must outlive it).

@@ -189,17 +189,18 @@ static void group_target(const char *g, char *out, size_t outsz)
 
 /* ------------------------------------------------------------ candidates */
 
-static void tracef(struct cand *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tracef(struct cand *c, const char *fmt, ...)
+static void trace_put(struct cand *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace_put(struct cand *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!c->trace)
-		return;
 	va_start(ap, fmt);
 	ab_buf_vprintf(c->trace, fmt, ap);
 	va_end(ap);
 }
+
+/* A line of the trace; nothing (not even its arguments) without one. */
+#define tracef(c, ...) ((c)->trace ? trace_put((c), __VA_ARGS__) : (void)0)
 
 /* Printable ASCII with no run of spaces: clean as it is. */
 static bool plain_ascii(const char *v, size_t n)
