@@ -139,10 +139,11 @@ int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mai
 		*detected = NULL;
 	if (!view)
 		flags &= ~AB_SYSLOG_FIELDS_LATER;   /* nothing to add them from */
-	/* the header's fields wait too unless sources or detection read them
-	 * (syslog.appname, .facility, .payload) */
+	/* the header's fields wait too unless sources read them (syslog.appname,
+	 * .facility) or a detect condition names one; detection reads the app
+	 * and the payload from the view */
 	if ((flags & AB_SYSLOG_FIELDS_LATER) && !force && !(sc && sc->n_sources) &&
-	    !(mc && ab_detect_count(mc->detect, true) > 0))
+	    !(mc && ab_detect_reads_header(mc->detect)))
 		flags |= AB_SYSLOG_HEADER_LATER;
 	else
 		flags &= ~AB_SYSLOG_HEADER_LATER;
@@ -175,10 +176,24 @@ int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mai
 		p = ab_mail_profile(mc, src->profile);
 	} else if (!p && mc) {
 		/* an alternative that looks at a payload field has them made */
-		struct ab_detect_later dl = { fields_now, &pd };
+		struct ab_detect_later dl = { fields_now, &pd, false, NULL, NULL };
 		const struct ab_detect_entry *e;
+		char app[256];
 		bool failed;
 
+		if (pd.later && (flags & AB_SYSLOG_HEADER_LATER)) {
+			/* no header fields: what they would say, from the view (valid
+			 * UTF-8 without NUL, as only such a view leaves them out) */
+			if (v->app.n < sizeof app) {
+				dl.header = true;
+				dl.app = v->app.n ? memcpy(app, v->app.p, v->app.n) : NULL;
+				app[v->app.n] = '\0';
+				dl.payload = v->payload == AB_SYSLOG_CEF ? "cef" :
+					     v->payload == AB_SYSLOG_LEEF ? "leef" : NULL;
+			} else {
+				bad |= fields_now(&pd) < 0;
+			}
+		}
 		e = ab_detect_syslog_line_later(mc->detect, ev, &dl, &failed);
 		bad |= failed;
 		if (e)

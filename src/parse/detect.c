@@ -4,7 +4,7 @@
  * event (see detect.h and doc/profiles.md).
  *
  * Public: ab_detect_build, ab_detect_free, ab_detect_mail, ab_detect_syslog_line,
- *   ab_detect_count, ab_detect_at, ab_detect_describe.
+ *   ab_detect_reads_header, ab_detect_count, ab_detect_at, ab_detect_describe.
  *
  * Cost: the orders are sorted once per configuration snapshot; per input
  * the cheap conditions (globs, payload names, header presence) are tested
@@ -32,6 +32,7 @@
 struct ab_detect {
 	struct ab_detect_entry *mail, *syslog;
 	size_t n_mail, n_syslog;
+	bool header;                 /* a syslog field condition names a header key */
 };
 
 static int cmp_entry(const void *a, const void *b)
@@ -91,8 +92,11 @@ struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n)
 			const struct ab_detect_alt *a = &profiles[i]->detect[k];
 			struct ab_detect_entry e = { profiles[i], a, payload_set(a), false };
 
-			for (size_t f = 0; f < a->n_field; f++)
+			for (size_t f = 0; f < a->n_field; f++) {
 				e.later |= ab_syslog_later_key(a->field[f].name);
+				d->header |= a->syslog && ab_syslog_later_key(a->field[f].name) &&
+					     !strncmp(a->field[f].name, "syslog.", 7);
+			}
 
 			if (a->syslog)
 				d->syslog[d->n_syslog++] = e;
@@ -277,8 +281,14 @@ const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect
 		*failed = false;
 	if (!d || !ev || !d->n_syslog)
 		return NULL;
-	app = json_string_value(json_object_get(ev->fields, "syslog.appname"));
-	payload = payload_bit(json_string_value(json_object_get(ev->fields, "syslog.payload")));
+	if (later && later->header) {
+		app = later->app;
+		payload = payload_bit(later->payload);
+	} else {
+		app = json_string_value(json_object_get(ev->fields, "syslog.appname"));
+		payload = payload_bit(json_string_value(json_object_get(ev->fields,
+									"syslog.payload")));
+	}
 	if (payload == 1u << N_PAYLOADS)
 		payload = payload_bit("none");
 	for (i = 0; i < d->n_syslog && !oom; i++)
@@ -287,6 +297,11 @@ const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect
 	if (oom && failed)
 		*failed = true;
 	return NULL;
+}
+
+bool ab_detect_reads_header(const struct ab_detect *d)
+{
+	return d && d->header;
 }
 
 /* ------------------------------------------------------------ listing */

@@ -46,14 +46,23 @@ const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
  * one of them (ab_syslog_later_key) that ev lacks has them made first, by
  * later->make(later->arg) (0, or -1 when memory ran out: then NULL is
  * returned and *failed set), at most once: later->make is cleared.  Other
- * alternatives read the members, syslog.appname and syslog.payload, which
- * are there.  later NULL: ab_detect_syslog_line. */
+ * alternatives read the members, syslog.appname and syslog.payload: from
+ * later->app and later->payload when header is set (the header's fields
+ * were left out too: app NULL when the line has none, payload "cef",
+ * "leef" or NULL for none), else from the fields, which are there.  later
+ * NULL: ab_detect_syslog_line. */
 struct ab_detect_later {
 	int (*make)(void *arg);
 	void *arg;
+	bool header;
+	const char *app, *payload;
 };
 const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect *d,
 	const struct ab_event *ev, struct ab_detect_later *later, bool *failed);
+
+/* Does a syslog alternative's field condition name a header key
+ * (syslog.appname, .facility, ...: ab_syslog_later_key)? */
+bool ab_detect_reads_header(const struct ab_detect *d);
 
 /* The order itself, for `alertbridge profiles`. */
 size_t ab_detect_count(const struct ab_detect *d, bool syslog);

@@ -258,6 +258,44 @@ static void test_process_later(void **state)
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "syslog.payload")), "cef");
 	assert_string_equal(json_string_value(json_object_get(ev->fields, "cef.act")), "deny");
 	ab_event_free(ev);
+	/* detection without header conditions: the app and the payload read
+	 * from the view, the header's fields wait for a line it does not take */
+	{
+		struct ab_config *acfg = load_text("later-app.conf",
+			"profiles = ( { name = \"sshy\"; detect = { app = [\"sshd\"]; };\n"
+			"  fallback = { tool = \"sshy\"; }; },\n"
+			"  { name = \"cefy\"; detect = { payload = [\"cef\"]; app = [\"fw*\"]; };\n"
+			"  fallback = { tool = \"cefy\"; }; } );\n");
+		static const char ssh[] = "<38>Nov 23 09:00:00 h sshd[7]: Failed password";
+		static const char web[] = "<13>Nov 23 09:00:00 h nginx: GET /";
+		static const char fw[] = "<132>Nov 23 09:00:00 h fw1: CEF:0|A|B|1|7|Seen|3|act=x";
+
+		ev = ab_event_new();
+		assert_int_equal(ab_syslog_process(NULL, acfg->mail, NULL, "tcp", NULL, ssh,
+			strlen(ssh), false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err,
+			sizeof err), 1);
+		assert_string_equal(ev->tool, "sshy");
+		assert_string_equal(json_string_value(json_object_get(ev->fields,
+			"syslog.appname")), "sshd");
+		ab_event_free(ev);
+		ev = ab_event_new();
+		assert_int_equal(ab_syslog_process(NULL, acfg->mail, NULL, "tcp", NULL, fw,
+			strlen(fw), false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err,
+			sizeof err), 1);
+		assert_string_equal(ev->tool, "cefy");
+		ab_event_free(ev);
+		ev = ab_event_new();
+		assert_int_equal(ab_syslog_process(NULL, acfg->mail, NULL, "tcp", NULL, web,
+			strlen(web), false, 1, AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, v, err,
+			sizeof err), 2);
+		assert_null(json_object_get(ev->fields, "syslog.appname"));
+		assert_null(json_object_get(ev->fields, "syslog.profile"));
+		assert_int_equal(ab_syslog_view_fields(v, ev), 0);
+		assert_string_equal(json_string_value(json_object_get(ev->fields,
+			"syslog.appname")), "nginx");
+		ab_event_free(ev);
+		ab_config_free(acfg);
+	}
 	/* without a view the flag does nothing */
 	ev = ab_event_new();
 	assert_int_equal(ab_syslog_process(NULL, NULL, NULL, "tcp", NULL, cef, strlen(cef), false,
