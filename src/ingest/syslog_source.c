@@ -202,12 +202,18 @@ int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mai
 			*detected = e;
 	}
 	if (p) {
-		/* a profile reads the fields and may change any member */
-		bad |= fields_now(&pd) < 0;
-		if (!bad && gate && gate->members && gate->view && !gate_passes(gate, p, ev)) {
+		/* a profile reads the fields and may change any member; the
+		 * gate's part of it may need none of those left for later */
+		bool gated = gate && gate->members && gate->view;
+
+		if (!gated || (pd.later && ab_profile_syslog_reads(p, gate->members,
+								      ab_syslog_later_key)))
+			bad |= fields_now(&pd) < 0;
+		if (gated && !bad && !gate_passes(gate, p, ev)) {
 			ab_metric_inc(&ab_m_events_by_profile, "syslog", p->name);
 			return 3;
 		}
+		bad |= fields_now(&pd) < 0;   /* if they still wait */
 		bad |= json_object_set_new(ev->fields, "syslog.profile", json_string(p->name));
 		bad |= ab_profile_apply_syslog(p, ev, NULL) < 0;
 	}

@@ -90,14 +90,20 @@ struct cand {
 	bool want_fields;         /* with want: fields.NAME too (a fallback reads them) */
 };
 
-/* Is tg a target this pass works out? */
-static bool wanted(const struct cand *c, const struct ab_target *tg)
+/* Is tg a target of a pass that works out want (0: all) and, with want,
+ * fields.NAME only when want_fields? */
+static bool tg_wanted(uint64_t want, bool want_fields, const struct ab_target *tg)
 {
-	if (!c->want)
+	if (!want)
 		return true;
 	if (tg->member == T_FIELD)
-		return c->want_fields;
-	return tg->member >= 0 && (c->want & (1ull << tg->member));
+		return want_fields;
+	return tg->member >= 0 && (want & (1ull << tg->member));
+}
+
+static bool wanted(const struct cand *c, const struct ab_target *tg)
+{
+	return tg_wanted(c->want, c->want_fields, tg);
 }
 
 static bool want_member(const struct cand *c, int member)
@@ -1518,6 +1524,28 @@ int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, str
 	/* The text is the summary itself: apply() changes the event's members
 	 * (convert) only after its last read of the view. */
 	return apply(p, &vw, ev, ev, trace, 0);
+}
+
+bool ab_profile_syslog_reads(const struct ab_profile *p, uint64_t members,
+	bool (*which)(const char *key))
+{
+	bool wf = p->fallback_fields;
+
+	for (size_t i = 0; i < p->n_ext; i++) {
+		const struct ab_extractor *x = &p->ext[i];
+
+		if (x->kind == AB_EXT_FIELDS) {
+			for (size_t k = 0; k < x->n_maps; k++)
+				if (tg_wanted(members, wf, &x->maps[k].tg) && which(x->maps[k].from))
+					return true;
+		} else if (x->kind == AB_EXT_REGEX && x->where == AB_WHERE_FIELD && x->field &&
+			   which(x->field)) {
+			for (unsigned g = 0; g < x->n_groups; g++)
+				if (tg_wanted(members, wf, &x->groups[g].tg))
+					return true;
+		}
+	}
+	return false;
 }
 
 int ab_profile_syslog_members(const struct ab_profile *p, const struct ab_event *ev,

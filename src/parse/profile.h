@@ -223,5 +223,9 @@ int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, str
  * 0, or -1 when memory ran out. */
 int ab_profile_syslog_members(const struct ab_profile *p, const struct ab_event *ev,
 	uint64_t members, struct ab_event *out);
+/* Does working out `members` that way read a key of the event's fields for
+ * which which(key) holds (a "fields" extractor's map, a regex on a field)? */
+bool ab_profile_syslog_reads(const struct ab_profile *p, uint64_t members,
+	bool (*which)(const char *key));
 
 #endif

@@ -90,6 +90,7 @@ static void one_mail(const uint8_t *data, size_t size)
 
 /* The gate's view, member by member as text (ab_syslog_process_gated). */
 static char *gate_text[AB_EVM_COUNT];
+static struct ab_syslog_view gate_view;   /* the line's scan: not on the stack */
 static int gate_asked;
 
 static bool gate_capture(const struct ab_event *view, void *arg)
@@ -126,10 +127,11 @@ static void gate_same(const uint8_t *data, size_t size, const struct ab_event *e
 	if (!g.view || !half)
 		abort();
 	gate_asked = 0;
+	/* as the listener: the fields left for later where they can be */
 	rc = ab_syslog_process_gated(NULL, cfg->mail, NULL, "fuzz", "192.0.2.1",
-		(const char *)data, size, false, 1705312800000LL, 0, half, NULL, NULL, NULL, &g,
-		err, sizeof err);
-	if (gate_asked != (a != NULL) || (a && rc != 3) || (!a && rc != 1))
+		(const char *)data, size, false, 1705312800000LL, AB_SYSLOG_FIELDS_LATER, half, NULL,
+		NULL, &gate_view, &g, err, sizeof err);
+	if (gate_asked != (a != NULL) || (a && rc != 3) || (!a && rc != 1 && rc != 2))
 		abort();
 	for (int m = 0; a && m < AB_EVM_COUNT; m++) {
 		const char *t = ab_event_member_text(ev, (enum ab_event_member_id)m, buf, sizeof buf);
