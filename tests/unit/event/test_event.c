@@ -349,8 +349,9 @@ static const struct {
  * reference on error too (the ASan build finds a leak otherwise). */
 static void test_from_json_take(void **state)
 {
-	json_t *j = json_loads("{\"type\":\"a.b\",\"fields\":{\"k\":\"v\",\"n\":{\"x\":1}}}",
-		0, NULL), *f;
+	/* received_at given: without it each event gets its own clock reading */
+	json_t *j = json_loads("{\"type\":\"a.b\",\"received_at\":\"2026-12-07T10:00:00.123Z\","
+		"\"fields\":{\"k\":\"v\",\"n\":{\"x\":1}}}", 0, NULL), *f;
 	struct ab_event *ev, *same;
 	char err[128];
 
