@@ -93,6 +93,22 @@ static int fields_now(void *arg)
 	return ab_syslog_view_fields(pd->v, pd->ev);
 }
 
+/* A field left for later that the line's scan does not give
+ * (ab_syslog_view_field reads only "cef.*" and "leef.*"). */
+static bool not_from_line(const char *key)
+{
+	return ab_syslog_later_key(key) && strncmp(key, "cef.", 4) && strncmp(key, "leef.", 5);
+}
+
+/* A payload field that ab_syslog_view_event left out, read from the view
+ * (ab_syslog_view_field), while it is left out. */
+static int field_later(void *arg, const char *key, char *buf, size_t bufsz, const char **out)
+{
+	struct pending *pd = arg;
+
+	return pd->later ? ab_syslog_view_field(pd->v, key, buf, bufsz, out) : -1;
+}
+
 int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf *mc,
 	const struct ab_profile *force, const char *listener,
 	const char *peer_host, const char *line, size_t len, bool truncated, int64_t now_ms,
@@ -108,13 +124,13 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
  * question, asked of the members routing reads alone)?  When that cannot
  * be worked out (memory), the answer is yes: the whole event is made. */
 static bool gate_passes(struct ab_syslog_gate *g, const struct ab_profile *p,
-	const struct ab_event *ev)
+	const struct ab_event *ev, const struct pending *pd)
 {
 	if (ab_event_renew_at(g->view, ev->received_at) < 0) {
 		g->view = NULL;
 		return true;
 	}
-	if (ab_profile_syslog_members(p, ev, g->members, g->view) < 0)
+	if (ab_profile_syslog_members(p, ev, pd->later ? pd->v : NULL, g->members, g->view) < 0)
 		return true;
 	return g->goes(g->view, g->arg);
 }
@@ -176,7 +192,7 @@ int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mai
 		p = ab_mail_profile(mc, src->profile);
 	} else if (!p && mc) {
 		/* an alternative that looks at a payload field has them made */
-		struct ab_detect_later dl = { fields_now, &pd, false, NULL, NULL };
+		struct ab_detect_later dl = { fields_now, &pd, false, NULL, NULL, field_later };
 		const struct ab_detect_entry *e;
 		char app[256];
 		bool failed;
@@ -207,9 +223,9 @@ int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mai
 		bool gated = gate && gate->members && gate->view;
 
 		if (!gated || (pd.later && ab_profile_syslog_reads(p, gate->members,
-								      ab_syslog_later_key)))
+								      not_from_line)))
 			bad |= fields_now(&pd) < 0;
-		if (gated && !bad && !gate_passes(gate, p, ev)) {
+		if (gated && !bad && !gate_passes(gate, p, ev, &pd)) {
 			ab_metric_inc(&ab_m_events_by_profile, "syslog", p->name);
 			return 3;
 		}

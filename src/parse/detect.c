@@ -214,47 +214,45 @@ static const char *field_text(json_t *v, char *buf, size_t bufsz)
 	return NULL;
 }
 
-/* Before a's field conditions: when one names a field that the parser
- * may have left for later and ev has not, have them made (later, when
- * set, does; once). */
-static int fields_for(const struct ab_detect_entry *e, const struct ab_event *ev,
-		      struct ab_detect_later *later)
+/* The text of field condition i of e's alternative into *t (NULL when
+ * ev has no such field).  A field the parser may have left for later
+ * (and ev has not) is read from the line (later->field), else they are
+ * made (later->make; once).  0, or -1 when memory ran out. */
+static int cond_text(const struct ab_detect_entry *e, size_t i, const struct ab_event *ev,
+		     struct ab_detect_later *later, char *buf, size_t bufsz, const char **t)
 {
-	const struct ab_detect_alt *a = e->alt;
+	const char *name = e->alt->field[i].name;
 
-	if (!e->later || !later || !later->make)
-		return 0;
-	for (size_t i = 0; i < a->n_field; i++)
-		if (ab_syslog_later_key(a->field[i].name) &&
-		    !json_object_get(ev->fields, a->field[i].name)) {
-			int (*make)(void *) = later->make;
+	if (e->later && later && later->make && ab_syslog_later_key(name) &&
+	    !json_object_get(ev->fields, name)) {
+		int (*make)(void *) = later->make;
 
-			later->make = NULL;
-			return make(later->arg);
-		}
+		if (later->field && later->field(later->arg, name, buf, bufsz, t) >= 0)
+			return 0;
+		later->make = NULL;
+		if (make(later->arg) < 0)
+			return -1;
+	}
+	*t = field_text(json_object_get(ev->fields, name), buf, bufsz);
 	return 0;
 }
 
+/* e's field and message conditions (the loop below tests its payload
+ * kinds and app globs first). */
 static bool syslog_holds(const struct ab_detect_entry *e, const struct ab_event *ev,
-			 const char *app, unsigned payload, struct ab_detect_later *later,
-			 bool *failed)
+			 struct ab_detect_later *later, bool *failed)
 {
 	const struct ab_detect_alt *a = e->alt;
 	size_t i;
 
-	if (e->payloads && !(e->payloads & payload))
-		return false;
-	if (a->n_app && !any_glob(a->app, a->n_app, app))
-		return false;
-	if (fields_for(e, ev, later) < 0) {
-		*failed = true;
-		return false;
-	}
 	for (i = 0; i < a->n_field; i++) {
-		char num[64];
-		const char *t = field_text(json_object_get(ev->fields, a->field[i].name), num,
-					   sizeof num);
+		char buf[1024];
+		const char *t;
 
+		if (cond_text(e, i, ev, later, buf, sizeof buf, &t) < 0) {
+			*failed = true;
+			return false;
+		}
 		if (!t || (a->field[i].re && !re_on(a->field[i].re, t, MESSAGE_MAX)))
 			return false;
 	}
@@ -291,9 +289,16 @@ const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect
 	}
 	if (payload == 1u << N_PAYLOADS)
 		payload = payload_bit("none");
-	for (i = 0; i < d->n_syslog && !oom; i++)
-		if (syslog_holds(&d->syslog[i], ev, app, payload, later, &oom))
-			return &d->syslog[i];
+	for (i = 0; i < d->n_syslog && !oom; i++) {
+		const struct ab_detect_entry *e = &d->syslog[i];
+
+		/* the cheap conditions here, the rest in syslog_holds */
+		if ((e->payloads && !(e->payloads & payload)) ||
+		    (e->alt->n_app && !any_glob(e->alt->app, e->alt->n_app, app)))
+			continue;
+		if (syslog_holds(e, ev, later, &oom))
+			return e;
+	}
 	if (oom && failed)
 		*failed = true;
 	return NULL;

@@ -45,7 +45,8 @@ const struct ab_detect_entry *ab_detect_syslog_line(const struct ab_detect *d,
  * (AB_SYSLOG_FIELDS_LATER): an alternative whose field conditions name
  * one of them (ab_syslog_later_key) that ev lacks has them made first, by
  * later->make(later->arg) (0, or -1 when memory ran out: then NULL is
- * returned and *failed set), at most once: later->make is cleared.  Other
+ * returned and *failed set), at most once: later->make is cleared; unless
+ * later->field gives its text from the line.  Other
  * alternatives read the members, syslog.appname and syslog.payload: from
  * later->app and later->payload when header is set (the header's fields
  * were left out too: app NULL when the line has none, payload "cef",
@@ -56,6 +57,9 @@ struct ab_detect_later {
 	void *arg;
 	bool header;
 	const char *app, *payload;
+	/* optional, while make is set: a left-out field's text without making
+	 * them (as ab_syslog_view_field: 1, 0 absent, -1 make them to know) */
+	int (*field)(void *arg, const char *key, char *buf, size_t bufsz, const char **out);
 };
 const struct ab_detect_entry *ab_detect_syslog_line_later(const struct ab_detect *d,
 	const struct ab_event *ev, struct ab_detect_later *later, bool *failed);

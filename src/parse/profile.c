@@ -41,6 +41,7 @@
 #include "parse/html.h"
 #include "parse/mail.h"
 #include "parse/profile.h"
+#include "parse/syslog.h"
 #include "lib/regex.h"
 #include "lib/utf8.h"
 #include "lib/util.h"
@@ -88,6 +89,7 @@ struct cand {
 	uint64_t want;            /* 0: every target; else the members (1 << AB_EVM_...)
 				     to work out, the others left alone */
 	bool want_fields;         /* with want: fields.NAME too (a fallback reads them) */
+	bool unsure;              /* a field left out could not be read from the line */
 };
 
 /* Is tg a target of a pass that works out want (0: all) and, with want,
@@ -117,7 +119,32 @@ struct view {
 	size_t text_len;
 	const struct ab_mail *m;  /* NULL for plain text */
 	json_t *evfields;         /* syslog: the parser's fields ("fields" extractor) */
+	const struct ab_syslog_view *later;   /* syslog: the line's scan, when the payload's
+				     fields were left out of evfields (ab_syslog_view_field) */
 };
+
+/* The text of the event's field key (NULL: none) for a syslog view: from
+ * its fields, or the line's scan for one left out.  json: the value when
+ * it is not a string (the caller writes it out). */
+static const char *evfield(struct cand *c, const struct view *vw, const char *key,
+			   char *buf, size_t bufsz, json_t **json)
+{
+	json_t *v = vw->evfields ? json_object_get(vw->evfields, key) : NULL;
+	const char *t = NULL;
+
+	*json = NULL;
+	if (!v && vw->later && ab_syslog_later_key(key)) {
+		if (ab_syslog_view_field(vw->later, key, buf, bufsz, &t) < 0)
+			c->unsure = true;
+		return t;
+	}
+	if (!v || json_is_null(v))
+		return NULL;
+	if (json_is_string(v))
+		return json_string_value(v);
+	*json = v;
+	return NULL;
+}
 
 /* ------------------------------------------------------------ targets */
 
@@ -995,13 +1022,11 @@ static void ext_regex(struct cand *c, const struct ab_extractor *x, const struct
 		return;
 	}
 	if (x->where == AB_WHERE_FIELD) {
-		char num[64];
-		json_t *v = vw->evfields ? json_object_get(vw->evfields, x->field) : NULL;
-		const char *t = NULL;
+		char num[64], buf[AB_PROFILE_MAX_VALUE + 1];
+		json_t *v;
+		const char *t = evfield(c, vw, x->field, buf, sizeof buf, &v);
 
-		if (json_is_string(v))
-			t = json_string_value(v);
-		else if (json_is_integer(v)) {
+		if (json_is_integer(v)) {
 			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
 			t = num;
 		}
@@ -1067,7 +1092,19 @@ static void ext_fields(struct cand *c, const struct ab_extractor *x, const struc
 
 		if (!wanted(c, &x->maps[i].tg))
 			continue;
-		v = json_object_get(vw->evfields, x->maps[i].from);
+		if (vw->later) {     /* the gate's pass: the line may hold what is left out */
+			char buf[AB_PROFILE_MAX_VALUE + 1];
+			const char *t = evfield(c, vw, x->maps[i].from, buf, sizeof buf, &v);
+
+			if (t) {
+				n += offer_tg(c, &x->maps[i].tg, t, strlen(t), x->maps[i].from);
+				continue;
+			}
+			if (!v)
+				continue;
+		} else {
+			v = json_object_get(vw->evfields, x->maps[i].from);
+		}
 		if (!v || json_is_null(v))
 			continue;
 		if (json_is_string(v)) {     /* most are: offered without a copy (up to a NUL) */
@@ -1490,7 +1527,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, const struct
 	if (p)
 		value_maps(&c, p, &skip);   /* fallback and defaults may bring words to map */
 	convert(&c, to);
-	rc = c.oom ? -1 : 0;
+	rc = c.oom || c.unsure ? -1 : 0;
 	for (i = 0; i < T_COUNT; i++)
 		free(c.val[i]);
 	for (i = 0; i < c.nfl; i++)
@@ -1503,7 +1540,7 @@ static int apply(const struct ab_profile *p, const struct view *vw, const struct
 int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
 	struct ab_event *ev, struct ab_buf *trace)
 {
-	struct view vw = { m->subject, m->text, m->text_len, m, NULL };
+	struct view vw = { m->subject, m->text, m->text_len, m, NULL, NULL };
 
 	return apply(p, &vw, ev, ev, trace, 0);
 }
@@ -1511,7 +1548,8 @@ int ab_profile_apply_mail(const struct ab_profile *p, const struct ab_mail *m,
 int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const char *text,
 	struct ab_event *ev, struct ab_buf *trace)
 {
-	struct view vw = { subject, text ? text : "", text ? strlen(text) : 0, NULL, NULL };
+	struct view vw = { subject, text ? text : "", text ? strlen(text) : 0, NULL, NULL,
+		NULL };
 
 	return apply(p, &vw, ev, ev, trace, 0);
 }
@@ -1519,7 +1557,7 @@ int ab_profile_apply_text(const struct ab_profile *p, const char *subject, const
 int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, struct ab_buf *trace)
 {
 	const char *text = ev->summary ? ev->summary : "";
-	struct view vw = { NULL, text, strlen(text), NULL, ev->fields };
+	struct view vw = { NULL, text, strlen(text), NULL, ev->fields, NULL };
 
 	/* The text is the summary itself: apply() changes the event's members
 	 * (convert) only after its last read of the view. */
@@ -1549,10 +1587,10 @@ bool ab_profile_syslog_reads(const struct ab_profile *p, uint64_t members,
 }
 
 int ab_profile_syslog_members(const struct ab_profile *p, const struct ab_event *ev,
-	uint64_t members, struct ab_event *out)
+	const struct ab_syslog_view *later, uint64_t members, struct ab_event *out)
 {
 	const char *text = ev->summary ? ev->summary : "";
-	struct view vw = { NULL, text, strlen(text), NULL, ev->fields };
+	struct view vw = { NULL, text, strlen(text), NULL, ev->fields, later };
 	int bad = 0;
 
 	for (int m = 0; m < AB_EVM_COUNT; m++)

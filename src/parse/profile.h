@@ -220,9 +220,14 @@ int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, str
  * value maps, fallbacks and defaults run as in a whole application but
  * take only those targets (and fields.NAME when a fallback's template
  * reads one), so each comes out the same.  out's fields are left alone.
- * 0, or -1 when memory ran out. */
+ * later: NULL, or the line's scan when ev's payload fields were left out
+ * (AB_SYSLOG_FIELDS_LATER): those read are taken from it
+ * (ab_syslog_view_field).  0, or -1 when memory ran out or a field left
+ * out could not be read from the line (then make the fields and apply the
+ * profile whole). */
+struct ab_syslog_view;
 int ab_profile_syslog_members(const struct ab_profile *p, const struct ab_event *ev,
-	uint64_t members, struct ab_event *out);
+	const struct ab_syslog_view *later, uint64_t members, struct ab_event *out);
 /* Does working out `members` that way read a key of the event's fields for
  * which which(key) holds (a "fields" extractor's map, a regex on a field)? */
 bool ab_profile_syslog_reads(const struct ab_profile *p, uint64_t members,

@@ -1112,6 +1112,64 @@ int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev)
 	return c.fail ? -1 : 0;
 }
 
+/* The text of slice x into buf (unescaped as marked), NUL-terminated. */
+static int slice_text(struct ab_syslog_slice x, char *buf, size_t bufsz, const char **out)
+{
+	size_t n;
+
+	if (x.n >= bufsz)
+		return -1;
+	n = x.esc ? ab_syslog_unescape(x, buf) : x.n;
+	if (!x.esc && n)
+		memcpy(buf, x.p, n);
+	buf[n] = '\0';
+	*out = buf;
+	return 1;
+}
+
+int ab_syslog_view_field(const struct ab_syslog_view *v, const char *key, char *buf,
+	size_t bufsz, const char **out)
+{
+	const struct kvset *set = v->payload == AB_SYSLOG_CEF ? &cef_set :
+				  v->payload == AB_SYSLOG_LEEF ? &leef_set : NULL;
+	const char *rest;
+	size_t rn;
+	bool ext;
+
+	*out = NULL;
+	if (!set || !bufsz || strncmp(key, set->prefix, set->plen))
+		return -1;
+	/* structured data's fields count against the cap before the pairs */
+	if (v->format == AB_SYSLOG_RFC5424 && (v->sd.p || (v->flags & AB_SYSLOG_V_SD_INVALID)))
+		return -1;
+	rest = key + set->plen;
+	rn = strlen(rest);
+	if (set == &cef_set && (v->flags & AB_SYSLOG_V_LABELS) && !strncmp(rest, "label.", 6))
+		return -1;         /* cef_labels may have made it */
+	for (int i = 0; i < set->nhdr; i++)     /* the header's own */
+		if (set->hdr[i].n == rn && !memcmp(set->hdr[i].s, rest, rn))
+			return v->hdr[i].p ? slice_text(v->hdr[i], buf, bufsz, out) : -1;
+	/* a pair: "KEY", or "ext.KEY" for a KEY that kv_reserved moves there;
+	 * keys cut to KV_KEY_MAX as kv_fields cuts them; the last one wins */
+	ext = rn >= 4 && !memcmp(rest, "ext.", 4);
+	if (ext) {
+		rest += 4;
+		rn -= 4;
+		if (!kv_reserved(set, rest, rn))
+			return 0;
+	}
+	if (rn > KV_KEY_MAX || !rn)
+		return 0;
+	for (int i = v->nkv - 1; i >= 0; i--) {
+		const struct ab_syslog_kv *kv = &v->kv[i];
+		size_t kn = kv->key.n > KV_KEY_MAX ? KV_KEY_MAX : kv->key.n;
+
+		if (kn == rn && !memcmp(kv->key.p, rest, rn) && kv_reserved(set, rest, rn) == ext)
+			return slice_text(kv->value, buf, bufsz, out);
+	}
+	return 0;
+}
+
 bool ab_syslog_later_key(const char *key)
 {
 	static const char *const header[] = { "syslog.facility", "syslog.severity",

@@ -174,6 +174,18 @@ int ab_syslog_view_event(const struct ab_syslog_view *v, const char *peer_host,
  * (some may have been added: the caller drops the event).
  */
 int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev);
+/*
+ * One payload field of a view that ab_syslog_view_fields would make, read
+ * from the view without making any: "cef.*" or "leef.*" of a CEF or LEEF
+ * line (v as ab_syslog_view_event left its fields out: valid UTF-8, no
+ * NUL).  1: *out is its text, NUL-terminated (in buf when it had to be
+ * unescaped or terminated); 0: the fields would not have the key; -1: the
+ * view cannot tell (another key, "cef.label.*" of a line with labels, an
+ * RFC 5424 line with structured data, a value longer than bufsz - 1): make
+ * the fields to know.
+ */
+int ab_syslog_view_field(const struct ab_syslog_view *v, const char *key, char *buf,
+	size_t bufsz, const char **out);
 /* Is key (a name in fields) one that AB_SYSLOG_FIELDS_LATER (with
  * AB_SYSLOG_HEADER_LATER) may leave out: "sd.*", "cef.*", "leef.*",
  * "syslog.sd_invalid" and the header's syslog.* fields? */

@@ -4,8 +4,10 @@
  * Public: LLVMFuzzerTestOneInput.  Checks that any input parses into an
  * event whose canonical JSON survives ab_event_from_json(), that the same
  * input gives the same id, the same event when its payload's fields come
- * later (AB_SYSLOG_FIELDS_LATER and _HEADER_LATER, ab_syslog_view_fields), and the same
- * event read back from its binary form (the syslog journal's records).
+ * later (AB_SYSLOG_FIELDS_LATER and _HEADER_LATER, ab_syslog_view_fields), every
+ * field the scan can give without making them (ab_syslog_view_field) the
+ * same as made, and the same event read back from its binary form (the
+ * syslog journal's records).
  * Diagnostics: abort() on a broken invariant.
  */
 #include <stdint.h>
@@ -19,6 +21,27 @@
 #include "parse/syslog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Each of ev's fields as the scan gives it: the same text, or "cannot
+ * tell"; a key it lacks never reads as a value. */
+static void view_fields_same(const struct ab_syslog_view *v, const struct ab_event *ev)
+{
+	static char buf[1 << 16];
+	static const char *const absent[] = { "cef.nope", "cef.ext.nope", "leef.nope" };
+	const char *key, *t;
+	json_t *val;
+
+	json_object_foreach(ev->fields, key, val) {
+		int r = ab_syslog_view_field(v, key, buf, sizeof buf, &t);
+
+		if (r == 0 || (r > 0 && (!json_is_string(val) || strcmp(t, json_string_value(val)))))
+			abort();
+	}
+	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+		if (!json_object_get(ev->fields, absent[i]) &&
+		    ab_syslog_view_field(v, absent[i], buf, sizeof buf, &t) > 0)
+			abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc < 0 || (rc == 1 && ab_syslog_view_fields(&view, ev2) < 0) ||
 	    strcmp(ev->id, ev2->id) != 0)
 		abort();
+	if (rc == 1)
+		view_fields_same(&view, ev2);
 	fuzz_event_same(ev, ev2);
 	if (!ev->title || strlen(ev->title) > AB_SYSLOG_MAX_TITLE)
 		abort();

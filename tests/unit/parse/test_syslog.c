@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glob.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -22,6 +23,7 @@
 #include "event/event.h"
 #include "parse/syslog.h"
 #include "lib/util.h"
+#include "../harness/testutil.h"
 
 #define NOW_MS 1710928800000LL      /* 2024-03-20T10:00:00Z */
 #define MAXF 16
@@ -913,6 +915,86 @@ static void test_id_later(void **state)
 	}
 }
 
+/* Every key of a line's fields as ab_syslog_view_field reads it from the
+ * scan: the same text as the made field, or "cannot tell"; a key the
+ * fields lack reads as absent (or "cannot tell"), never as a value. */
+static int view_field_agrees(const char *line, size_t len)
+{
+	static struct ab_syslog_view v;
+	struct ab_event *ev = ab_event_new();
+	char err[128], buf[4096];
+	const char *key, *t;
+	json_t *val;
+	int told = 0;
+
+	assert_non_null(ev);
+	ab_syslog_scan(line, len, 1705312800000LL, &v);
+	if (ab_syslog_view_event(&v, NULL, AB_SYSLOG_FIELDS_LATER, ev, err, sizeof err) != 1) {
+		ab_event_free(ev);
+		return 0;           /* nothing left out */
+	}
+	assert_int_equal(ab_syslog_view_fields(&v, ev), 0);
+	json_object_foreach(ev->fields, key, val) {
+		int r = ab_syslog_view_field(&v, key, buf, sizeof buf, &t);
+
+		if (r < 0)
+			continue;
+		if (r == 0 || !json_is_string(val) || strcmp(t, json_string_value(val)))
+			fail_msg("%s: field '%s' is '%s', the scan says %s'%s' in: %.*s", __func__,
+				 key, json_is_string(val) ? json_string_value(val) : "?",
+				 r ? "" : "absent ", r ? t : "", (int)len, line);
+		told++;
+	}
+	/* keys the fields lack */
+	static const char *const absent[] = { "cef.nope", "cef.ext.nope", "cef.ext.act",
+		"leef.nope", "leef.ext.cat", "cef.label.nope", "cef.", "leef." };
+	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+		if (!json_object_get(ev->fields, absent[i]) &&
+		    ab_syslog_view_field(&v, absent[i], buf, sizeof buf, &t) > 0)
+			fail_msg("%s: '%s' is not a field, the scan says '%s' in: %.*s", __func__,
+				 absent[i], t, (int)len, line);
+	ab_event_free(ev);
+	return told;
+}
+
+static void test_view_field(void **state)
+{
+	static const char *const made[] = {
+		"<132>Nov 23 09:00:00 fw CEF:0|A|B|1|7|N|9|dhost=web\\=01 act=a act=b msg=x\\\\y",
+		"<132>Nov 23 09:00:00 fw CEF:0|A\\|V|B|1|7|N|9|name=ext vendor=v ext.k=1 cnt=3",
+		"<132>Nov 23 09:00:00 fw CEF:0|A|B|1|7|N|9|cs1Label=url cs1=https://x/1 dst=10.0.0.1",
+		"<130>Nov 23 09:00:00 fw LEEF:1.0|Trend|DS|1|4000000|cat=malware\tsev=9\tvendor=x",
+		"<130>Nov 23 09:00:00 fw LEEF:2.0|V|P|1|E|^|a=1^b=2^a=3",
+		"<13>1 2026-11-23T09:00:00Z h app - - - CEF:0|A|B|1|7|N|3|src=1.2.3.4 spt=5",
+		"<13>1 2026-11-23T09:00:00Z h app - - [x@1 a=\"b\"] CEF:0|A|B|1|7|N|3|src=1.2.3.4",
+	};
+	char pat[1024];
+	glob_t gl;
+	int told = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
+		told += view_field_agrees(made[i], strlen(made[i]));
+	snprintf(pat, sizeof pat, "%s/tests/data/corpus/*/*.log", tu_srcdir());
+	assert_int_equal(glob(pat, 0, NULL, &gl), 0);
+	for (size_t i = 0; i < gl.gl_pathc; i++) {
+		size_t n;
+		char *text = ab_read_file(gl.gl_pathv[i], 1 << 20, &n);
+
+		assert_non_null(text);
+		for (size_t a = 0, b; a < n; a = b + 1) {
+			const char *nl = memchr(text + a, '\n', n - a);
+
+			b = nl ? (size_t)(nl - text) : n;
+			if (b > a)
+				told += view_field_agrees(text + a, b - a);
+		}
+		free(text);
+	}
+	globfree(&gl);
+	assert_true(told >= 300);    /* most CEF and LEEF keys are read from the scan */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -925,6 +1007,7 @@ int main(void)
 		cmocka_unit_test(test_leef_sev),
 		cmocka_unit_test(test_cef_sev),
 		cmocka_unit_test(test_id_later),
+		cmocka_unit_test(test_view_field),
 	};
 
 	return cmocka_run_group_tests_name("syslog", tests, NULL, NULL);
