@@ -310,9 +310,23 @@ int ab_severity_from_text(enum ab_sev_scale scale, const char *s, enum ab_severi
 		return ab_severity_from_number(scale, nagios_state(tmp), out);
 	/* a plain decimal: optional sign, digits, optional fraction; nothing
 	 * that strtod would read as hex, an exponent, inf or nan */
-	for (i = (tmp[0] == '-' || tmp[0] == '+'); i < n; i++)
-		if (!isdigit((unsigned char)tmp[i]) && tmp[i] != '.')
+	bool frac = false;
+
+	for (i = (tmp[0] == '-' || tmp[0] == '+'); i < n; i++) {
+		if (tmp[i] == '.')
+			frac = true;
+		else if (!isdigit((unsigned char)tmp[i]))
 			return -1;
+	}
+	if (!frac && n <= 9 && isdigit((unsigned char)tmp[n - 1])) {
+		/* most are a few digits: read as strtod would, without it */
+		long iv = 0;
+
+		for (i = (tmp[0] == '-' || tmp[0] == '+'); i < n; i++)
+			iv = iv * 10 + (tmp[i] - '0');
+		return ab_severity_from_number(scale, tmp[0] == '-' ? -(double)iv : (double)iv,
+					       out);
+	}
 	errno = 0;
 	v = strtod(tmp, &end);
 	if (end == tmp || *end || errno == ERANGE)

@@ -93,13 +93,6 @@ static int fields_now(void *arg)
 	return ab_syslog_view_fields(pd->v, pd->ev);
 }
 
-/* A field left for later that the line's scan does not give
- * (ab_syslog_view_field reads only "cef.*" and "leef.*"). */
-static bool not_from_line(const char *key)
-{
-	return ab_syslog_later_key(key) && strncmp(key, "cef.", 4) && strncmp(key, "leef.", 5);
-}
-
 /* A payload field that ab_syslog_view_event left out, read from the view
  * (ab_syslog_view_field), while it is left out. */
 static int field_later(void *arg, const char *key, char *buf, size_t bufsz, const char **out)
@@ -222,8 +215,7 @@ int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mai
 		 * gate's part of it may need none of those left for later */
 		bool gated = gate && gate->members && gate->view;
 
-		if (!gated || (pd.later && ab_profile_syslog_reads(p, gate->members,
-								      not_from_line)))
+		if (!gated || (pd.later && ab_profile_syslog_reads_unscanned(p, gate->members)))
 			bad |= fields_now(&pd) < 0;
 		if (gated && !bad && !gate_passes(gate, p, ev, &pd)) {
 			ab_metric_inc(&ab_m_events_by_profile, "syslog", p->name);

@@ -129,14 +129,21 @@ struct view {
 static const char *evfield(struct cand *c, const struct view *vw, const char *key,
 			   char *buf, size_t bufsz, json_t **json)
 {
-	json_t *v = vw->evfields ? json_object_get(vw->evfields, key) : NULL;
+	json_t *v;
 	const char *t = NULL;
+	int r;
 
 	*json = NULL;
+	/* a payload field is not in evfields while the scan is given */
+	if (vw->later && ab_syslog_view_gives(key)) {
+		r = ab_syslog_view_field(vw->later, key, buf, bufsz, &t);
+		if (r >= 0)
+			return t;
+	}
+	v = vw->evfields ? json_object_get(vw->evfields, key) : NULL;
 	if (!v && vw->later && ab_syslog_later_key(key)) {
-		if (ab_syslog_view_field(vw->later, key, buf, bufsz, &t) < 0)
-			c->unsure = true;
-		return t;
+		c->unsure = true;       /* left out, and the scan cannot tell */
+		return NULL;
 	}
 	if (!v || json_is_null(v))
 		return NULL;
@@ -195,9 +202,18 @@ void ab_profile_prepare(struct ab_profile *p)
 {
 	size_t i, k;
 
-	for (i = 0; i < p->n_ext; i++)
-		for (k = 0; k < p->ext[i].n_maps; k++)
-			target_read(p->ext[i].maps[k].target, &p->ext[i].maps[k].tg);
+	for (i = 0; i < p->n_ext; i++) {
+		struct ab_extractor *x = &p->ext[i];
+
+		for (k = 0; k < x->n_maps; k++) {
+			target_read(x->maps[k].target, &x->maps[k].tg);
+			x->maps[k].unscanned = x->kind == AB_EXT_FIELDS &&
+				ab_syslog_later_key(x->maps[k].from) &&
+				!ab_syslog_view_gives(x->maps[k].from);
+		}
+		x->field_unscanned = x->kind == AB_EXT_REGEX && x->where == AB_WHERE_FIELD &&
+			ab_syslog_later_key(x->field) && !ab_syslog_view_gives(x->field);
+	}
 	for (i = 0; i < p->n_maps; i++)
 		target_read(p->maps[i].target, &p->maps[i].tg);
 	p->fallback_fields = false;
@@ -1564,8 +1580,7 @@ int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, str
 	return apply(p, &vw, ev, ev, trace, 0);
 }
 
-bool ab_profile_syslog_reads(const struct ab_profile *p, uint64_t members,
-	bool (*which)(const char *key))
+bool ab_profile_syslog_reads_unscanned(const struct ab_profile *p, uint64_t members)
 {
 	bool wf = p->fallback_fields;
 
@@ -1574,10 +1589,9 @@ bool ab_profile_syslog_reads(const struct ab_profile *p, uint64_t members,
 
 		if (x->kind == AB_EXT_FIELDS) {
 			for (size_t k = 0; k < x->n_maps; k++)
-				if (tg_wanted(members, wf, &x->maps[k].tg) && which(x->maps[k].from))
+				if (x->maps[k].unscanned && tg_wanted(members, wf, &x->maps[k].tg))
 					return true;
-		} else if (x->kind == AB_EXT_REGEX && x->where == AB_WHERE_FIELD && x->field &&
-			   which(x->field)) {
+		} else if (x->field_unscanned) {
 			for (unsigned g = 0; g < x->n_groups; g++)
 				if (tg_wanted(members, wf, &x->groups[g].tg))
 					return true;

@@ -76,6 +76,8 @@ struct ab_ext_map {
 	char *from;     /* JSON path (a.b[0].c), XPath, key, header name */
 	char *target;   /* see the targets above */
 	struct ab_target tg;   /* target, read */
+	bool unscanned; /* a "fields" map's key that a syslog line's scan cannot give
+			   when its fields are left for later (ab_profile_prepare) */
 };
 
 /* A named group of an extractor's regex and the target it offers to
@@ -91,6 +93,7 @@ struct ab_extractor {
 	enum ab_ext_where where;
 	char *attachment;            /* filename glob for attachments (NULL = any) */
 	char *field;                 /* regex over this event field (syslog) */
+	bool field_unscanned;        /* the same for field (ab_profile_prepare) */
 	char *prefix;                /* headers: default "X-Alert-" */
 	char *separator;             /* kv: default ":" */
 	struct ab_ext_map *maps;
@@ -228,9 +231,10 @@ int ab_profile_apply_syslog(const struct ab_profile *p, struct ab_event *ev, str
 struct ab_syslog_view;
 int ab_profile_syslog_members(const struct ab_profile *p, const struct ab_event *ev,
 	const struct ab_syslog_view *later, uint64_t members, struct ab_event *out);
-/* Does working out `members` that way read a key of the event's fields for
- * which which(key) holds (a "fields" extractor's map, a regex on a field)? */
-bool ab_profile_syslog_reads(const struct ab_profile *p, uint64_t members,
-	bool (*which)(const char *key));
+/* Does working out `members` that way read a key of the event's fields
+ * that AB_SYSLOG_FIELDS_LATER may leave out and the line's scan cannot give
+ * (ab_syslog_view_field: it gives "cef.*" and "leef.*"), so that the
+ * fields must be made first? */
+bool ab_profile_syslog_reads_unscanned(const struct ab_profile *p, uint64_t members);
 
 #endif

@@ -1127,6 +1127,11 @@ static int slice_text(struct ab_syslog_slice x, char *buf, size_t bufsz, const c
 	return 1;
 }
 
+bool ab_syslog_view_gives(const char *key)
+{
+	return key && (!strncmp(key, "cef.", 4) || !strncmp(key, "leef.", 5));
+}
+
 int ab_syslog_view_field(const struct ab_syslog_view *v, const char *key, char *buf,
 	size_t bufsz, const char **out)
 {

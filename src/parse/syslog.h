@@ -186,6 +186,8 @@ int ab_syslog_view_fields(const struct ab_syslog_view *v, struct ab_event *ev);
  */
 int ab_syslog_view_field(const struct ab_syslog_view *v, const char *key, char *buf,
 	size_t bufsz, const char **out);
+/* May ab_syslog_view_field give key ("cef.*", "leef.*")? */
+bool ab_syslog_view_gives(const char *key);
 /* Is key (a name in fields) one that AB_SYSLOG_FIELDS_LATER (with
  * AB_SYSLOG_HEADER_LATER) may leave out: "sd.*", "cef.*", "leef.*",
  * "syslog.sd_invalid" and the header's syslog.* fields? */

@@ -944,6 +944,10 @@ static const struct {
 	{ "wazuh", "10", 1, AB_SEV_MEDIUM },
 	{ "wazuh", "00000000000000000000000000015", 1, AB_SEV_CRITICAL },
 	{ "asa", "2", 1, AB_SEV_CRITICAL },
+	{ "cef", "+8", 1, AB_SEV_HIGH },          /* short integers skip strtod: the same */
+	{ "cef", "007", 1, AB_SEV_HIGH },
+	{ "cef", "8.", 1, AB_SEV_HIGH },
+	{ "cef", "-", 0, 0 },
 	{ "modsecurity", "4", 1, AB_SEV_MEDIUM },
 	{ "snort", "1", 1, AB_SEV_HIGH },
 	{ "nagios", "DOWN", 1, AB_SEV_CRITICAL },
