@@ -369,7 +369,9 @@ int ab_severity_parse(const char *s, enum ab_severity *out)
 	if (len == 0)
 		return -1;
 	for (i = 0; i < ROWS(sev_words); i++) {
-		if (word_eq(s, len, sev_words[i].word)) {
+		/* the words' first letters differ most: test that one first */
+		if (tolower((unsigned char)s[0]) == sev_words[i].word[0] &&
+		    word_eq(s, len, sev_words[i].word)) {
 			*out = sev_words[i].sev;
 			return 0;
 		}
