@@ -184,7 +184,8 @@ int ab_syslog_process_gated(const struct ab_syslog_conf *sc, const struct ab_mai
 	if (!p && src && src->profile) {
 		p = ab_mail_profile(mc, src->profile);
 	} else if (!p && mc) {
-		/* an alternative that looks at a payload field has them made */
+		/* an alternative that looks at a payload field reads it from the
+		 * scan (field_later) or has them made */
 		struct ab_detect_later dl = { fields_now, &pd, false, NULL, NULL, field_later };
 		const struct ab_detect_entry *e;
 		char app[256];

@@ -39,11 +39,13 @@ const struct ab_syslog_source_conf *ab_syslog_select(const struct ab_syslog_conf
  * With a view and AB_SYSLOG_FIELDS_LATER, the payload's fields (SD params,
  * CEF/LEEF fields) are left out while nothing needs them, and the header's
  * (syslog.facility, .appname, ...) too when there are no sources and no
- * detection to read them (AB_SYSLOG_HEADER_LATER is set here, not by the
- * caller): returns 2 when the event still lacks them, its members final
- * (no profile applied; one that applies, or a detect alternative that
- * reads one of them, has them made first).  A caller that keeps such an
- * event adds them with ab_syslog_view_fields(view, ev) while line is alive.
+ * detect condition names one (AB_SYSLOG_HEADER_LATER is set here, not by
+ * the caller; detection takes the app and the payload kind from the scan):
+ * returns 2 when the event still lacks them, its members final (no profile
+ * applied; one that applies has them made first, and a detect condition
+ * on one reads a CEF/LEEF field from the scan, ab_syslog_view_field, or
+ * has them made).  A caller that keeps such an event adds them with
+ * ab_syslog_view_fields(view, ev) while line is alive.
  */
 struct ab_detect_entry;
 struct ab_profile;
