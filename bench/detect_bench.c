@@ -127,8 +127,8 @@ static double listener_rate(const struct ab_config *cfg, long rounds, bool gated
 	for (long r = 0; r < rounds; r++)
 		for (size_t i = 0; i < n_lines; i++) {
 			if (!ev || !g.view || ab_event_renew_at(ev, 1705312800000LL) < 0 ||
-			    ab_syslog_process_gated(cfg->syslog, cfg->mail, NULL, "bench", "192.0.2.1",
-				lines[i], strlen(lines[i]), false, 1705312800000LL,
+			    ab_syslog_process_gated(cfg->syslog, cfg->mail, NULL, "bench",
+				"192.0.2.1", lines[i], strlen(lines[i]), false, 1705312800000LL,
 				AB_SYSLOG_ID_LATER | AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL, &view,
 				&g, err, sizeof err) < 0) {
 				fprintf(stderr, "detect_bench: %s\n", err);

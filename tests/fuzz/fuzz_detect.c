@@ -130,15 +130,16 @@ static void gate_same(const uint8_t *data, size_t size, const struct ab_event *e
 	gate_asked = 0;
 	/* as the listener: the fields left for later where they can be */
 	rc = ab_syslog_process_gated(NULL, cfg->mail, NULL, "fuzz", "192.0.2.1",
-		(const char *)data, size, false, 1705312800000LL, AB_SYSLOG_FIELDS_LATER, half, NULL,
-		NULL, &gate_view, &g, err, sizeof err);
+		(const char *)data, size, false, 1705312800000LL, AB_SYSLOG_FIELDS_LATER, half,
+		NULL, NULL, &gate_view, &g, err, sizeof err);
 	/* asked only when a profile applies, and then unless a field its part
 	 * reads could not be read from the line (the line goes the whole way) */
 	if (gate_asked > 1 || (gate_asked && (!a || rc != 3)) || (!gate_asked && rc != 1 &&
 								   rc != 2))
 		abort();
 	for (int m = 0; gate_asked && m < AB_EVM_COUNT; m++) {
-		const char *t = ab_event_member_text(ev, (enum ab_event_member_id)m, buf, sizeof buf);
+		const char *t = ab_event_member_text(ev, (enum ab_event_member_id)m, buf,
+						     sizeof buf);
 
 		if (!(all & (1ull << m)))
 			continue;

@@ -34,7 +34,8 @@ static void view_fields_same(const struct ab_syslog_view *v, const struct ab_eve
 	json_object_foreach(ev->fields, key, val) {
 		int r = ab_syslog_view_field(v, key, buf, sizeof buf, &t);
 
-		if (r == 0 || (r > 0 && (!json_is_string(val) || strcmp(t, json_string_value(val)))))
+		if (r == 0 || (r > 0 && (!json_is_string(val) ||
+					 strcmp(t, json_string_value(val)))))
 			abort();
 	}
 	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)

@@ -652,7 +652,8 @@ static void test_gated_by_profile(void **state)
 		"profiles = ( { name = \"acme\"; detect = { app = [\"acme\"]; };\n"
 		" extractors = ( { type = \"regex\"; on = \"text\"; pattern = "
 		"\"level=(?<severity>\\\\w+) owner=(?<fields_owner>\\\\w+) (?<title>.+)\"; } );\n"
-		" values = ( { target = \"severity\"; match = [\"boom\"]; value = \"critical\"; } );\n"
+		" values = ( { target = \"severity\"; match = [\"boom\"];"
+		" value = \"critical\"; } );\n"
 		" fallback = { team = \"{fields.owner}\"; tool = \"acme\"; }; } );\n"
 		"rules = ( { name = \"crit\"; min_severity = \"critical\"; teams = [\"ops\"];"
 		" channels = [\"off\"]; } );");

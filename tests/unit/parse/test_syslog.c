@@ -962,7 +962,8 @@ static void test_view_field(void **state)
 	static const char *const made[] = {
 		"<132>Nov 23 09:00:00 fw CEF:0|A|B|1|7|N|9|dhost=web\\=01 act=a act=b msg=x\\\\y",
 		"<132>Nov 23 09:00:00 fw CEF:0|A\\|V|B|1|7|N|9|name=ext vendor=v ext.k=1 cnt=3",
-		"<132>Nov 23 09:00:00 fw CEF:0|A|B|1|7|N|9|cs1Label=url cs1=https://x/1 dst=10.0.0.1",
+		"<132>Nov 23 09:00:00 fw CEF:0|A|B|1|7|N|9|cs1Label=url cs1=https://x/1 "
+		"dst=10.0.0.1",
 		"<130>Nov 23 09:00:00 fw LEEF:1.0|Trend|DS|1|4000000|cat=malware\tsev=9\tvendor=x",
 		"<130>Nov 23 09:00:00 fw LEEF:2.0|V|P|1|E|^|a=1^b=2^a=3",
 		"<13>1 2026-11-23T09:00:00Z h app - - - CEF:0|A|B|1|7|N|3|src=1.2.3.4 spt=5",
