@@ -709,9 +709,10 @@ static void jcopy(struct ctx *c, json_t *root, const struct jsel *sel, size_t ns
 
 static void json_time(struct ctx *c, const char *s)
 {
-	int64_t t;
+	int64_t t = 0;
 
-	if (s && ab_syslog_iso_time(s, strlen(s), false, &t) == strlen(s))
+	/* the whole text a time (an empty one reads as 0 bytes of none) */
+	if (s && *s && ab_syslog_iso_time(s, strlen(s), false, &t) == strlen(s))
 		c->payload_ts = t;
 }
 

@@ -957,6 +957,29 @@ static int view_field_agrees(const char *line, size_t len)
 	return told;
 }
 
+/* A JSON payload's empty "time" is no time: occurred_at stays unset (it
+ * took an uninitialized value before, found by fuzz_syslog). */
+static void test_json_empty_time(void **state)
+{
+	static const char *const lines[] = {
+		"{\"output\":\"x\",\"time\":\"\"}",
+		"<13>app: {\"timestamp\":\"\",\"msg\":\"m\"}",
+		"<13>app: @cee: {\"@timestamp\":\"\"}",
+	};
+	char err[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		struct ab_event *ev = ab_event_new();
+
+		assert_non_null(ev);
+		assert_int_equal(ab_syslog_parse(lines[i], strlen(lines[i]), NULL, 1705312800000LL, ev,
+			err, sizeof err), 0);
+		assert_int_equal(ev->occurred_at, 0);
+		ab_event_free(ev);
+	}
+}
+
 static void test_view_field(void **state)
 {
 	static const char *const made[] = {
@@ -1009,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_cef_sev),
 		cmocka_unit_test(test_id_later),
 		cmocka_unit_test(test_view_field),
+		cmocka_unit_test(test_json_empty_time),
 	};
 
 	return cmocka_run_group_tests_name("syslog", tests, NULL, NULL);
