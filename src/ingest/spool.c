@@ -225,13 +225,14 @@ bool ab_spool_routes(const struct ab_config *cfg, const struct ab_event *ev, int
 }
 
 int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
-	struct ab_buf *out, int (*keep)(struct ab_event *ev, void *arg), void *keep_arg)
+	bool routed, struct ab_buf *out, int (*keep)(struct ab_event *ev, void *arg),
+	void *keep_arg)
 {
 	unsigned char head[REC_HEAD];
 	size_t mark = out->len;
 	int rc = 1;
 
-	if (!ab_spool_routes(cfg, ev, now))
+	if (!routed && !ab_spool_routes(cfg, ev, now))
 		return 0;
 	if (keep && keep(ev, keep_arg) < 0)
 		return -1;

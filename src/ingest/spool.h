@@ -7,8 +7,8 @@
  * the journal.  Events that route nowhere are counted, never written.
  *
  * Threads: ab_spool_put from one thread at a time (the committer),
- * ab_spool_routes and ab_spool_encode from any; ab_spool_free_spent from the thread that made
- * the handed events (the listener); the mover is the spool's own thread;
+ * ab_spool_routes and ab_spool_encode from any; ab_spool_free_spent from
+ * the thread that made the handed events (the listener); the mover is the spool's own thread;
  * ab_spool_get_stats from any thread.
  */
 #ifndef AB_SPOOL_H
@@ -66,9 +66,11 @@ void ab_spool_set_runtime(struct ab_spool *sp, struct ab_runtime *rt);
 /* Does ev, routed at now with cfg, go somewhere: a channel, a matching rule
  * (noise control keeps its state) or a disabled channel? */
 bool ab_spool_routes(const struct ab_config *cfg, const struct ab_event *ev, int64_t now);
-/* Routes ev at now with cfg; if it goes somewhere, calls keep(ev,
- * keep_arg) when keep is set (the listener completes the event there, its
- * id and the payload's fields: lines that go nowhere never pay for them),
+/* Routes ev at now with cfg (routed: the caller has found that it goes
+ * somewhere, on the same members, and it is not routed again); if it goes
+ * somewhere, calls keep(ev, keep_arg) when keep is set (the listener
+ * completes the event there, its id and the payload's fields: lines that
+ * go nowhere never pay for them),
  * sets its id if it still has none and appends its record to out.  1
  * appended, 0 it goes nowhere (nothing appended), -1 out of memory (keep
  * returned < 0 too) or over out's cap, -2 the record is over
@@ -76,7 +78,8 @@ bool ab_spool_routes(const struct ab_config *cfg, const struct ab_event *ev, int
  * touches only its arguments, so the listener encodes a line as soon as it
  * is parsed. */
 int ab_spool_encode(const struct ab_config *cfg, struct ab_event *ev, int64_t now,
-	struct ab_buf *out, int (*keep)(struct ab_event *ev, void *arg), void *keep_arg);
+	bool routed, struct ab_buf *out, int (*keep)(struct ab_event *ev, void *arg),
+	void *keep_arg);
 /* Appends the n records that ab_spool_encode put into recs, the i-th at
  * offset offs[i], and returns once they are durable.  0, or -1 with err
  * (the journal is full, its filesystem below min_free_mb, or an I/O error:

@@ -220,6 +220,7 @@ struct ab_syslog_in {
 	struct ab_event *spare;       /* the event of a line that went nowhere, for the next */
 	struct ab_syslog_gate gate;   /* members: what round_rt's routing reads (0: no gate,
 				       * every line's profile applied whole); view: its event */
+	bool gate_went;               /* the gate found this line goes somewhere */
 	unsigned round_lines;         /* lines the last round added */
 	bool round_lazy;              /* round_rt's rules read no field a line's fields
 				       * may leave for later: route before making them */
@@ -882,7 +883,8 @@ static bool gate_goes(const struct ab_event *view, void *arg)
 {
 	struct ab_syslog_in *in = arg;
 
-	return ab_spool_routes(in->round_rt->cfg, view, in->read_ms);
+	in->gate_went = ab_spool_routes(in->round_rt->cfg, view, in->read_ms);
+	return in->gate_went;
 }
 
 /* The runtime snapshot for one round, and whether its lines may be routed
@@ -965,6 +967,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 		in->parse_errors++;
 		return;
 	}
+	in->gate_went = false;
 	rc = ab_syslog_process_gated(cfg->syslog, cfg->mail, NULL, l->name, idl.peer, msg, len,
 		truncated, now, AB_SYSLOG_ID_LATER | AB_SYSLOG_FIELDS_LATER, ev, NULL, NULL,
 		in->round_lazy ? &in->view : NULL, &in->gate, err, sizeof err);
@@ -985,7 +988,7 @@ static void add_line(struct ab_syslog_in *in, struct lsn *l, const char *peer, c
 	if (rc == 3)
 		rc = 0;          /* the gate found it goes nowhere: its profile was not applied */
 	else
-		rc = ab_spool_encode(cfg, ev, now, &b->rec, keep_line, &idl);
+		rc = ab_spool_encode(cfg, ev, now, in->gate_went, &b->rec, keep_line, &idl);
 	if (rc == 1 && b->nrec < AB_SPOOL_HANDOFF / 2) {
 		/* handed to the mover with the record (a bounded number: the
 		 * rest are decoded from the journal) */

@@ -115,7 +115,8 @@ int ab_syslog_process(const struct ab_syslog_conf *sc, const struct ab_mail_conf
 
 /* Does the event that p would make of ev route anywhere (the gate's
  * question, asked of the members routing reads alone)?  When that cannot
- * be worked out (memory), the answer is yes: the whole event is made. */
+ * be worked out (memory, or a field left for later that the scan cannot
+ * give), the answer is yes: the whole event is made. */
 static bool gate_passes(struct ab_syslog_gate *g, const struct ab_profile *p,
 	const struct ab_event *ev, const struct pending *pd)
 {

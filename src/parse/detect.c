@@ -93,8 +93,10 @@ struct ab_detect *ab_detect_build(struct ab_profile *const *profiles, size_t n)
 			struct ab_detect_entry e = { profiles[i], a, payload_set(a), false };
 
 			for (size_t f = 0; f < a->n_field; f++) {
-				e.later |= ab_syslog_later_key(a->field[f].name);
-				d->header |= a->syslog && ab_syslog_later_key(a->field[f].name) &&
+				bool later = ab_syslog_later_key(a->field[f].name);
+
+				e.later |= later;
+				d->header |= a->syslog && later &&
 					     !strncmp(a->field[f].name, "syslog.", 7);
 			}
 

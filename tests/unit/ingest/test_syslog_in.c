@@ -585,6 +585,19 @@ static void test_listeners(void **state)
 	assert_int_equal(stat_get(r.status, "received"), 116);
 }
 
+/* lines over one TCP connection to r's listener, all received, then r
+ * stopped (its store and status file stay to be read) */
+static void send_lines_and_stop(struct rig *r, const char *const *lines, size_t n)
+{
+	int a = tcp_connect(r->port);
+
+	for (size_t i = 0; i < n; i++)
+		send_all(a, lines[i], strlen(lines[i]));
+	assert_true(wait_stat(r->status, "received", (long long)n));
+	close(a);
+	rig_stop(r);
+}
+
 /* Lines routed on their members, their payload's fields made only for
  * those that go somewhere: the kept ones are whole (CEF extension and
  * label fields, RFC 5424 SD params, the listener's marks), the others are
@@ -602,17 +615,11 @@ static void test_routed_whole(void **state)
 		"<130>Nov 23 09:00:00 fw1 LEEF:1.0|Trend|DS|1|4000000|cat=malware\tsev=9\tdst=h\n",
 	};
 	struct rig r;
-	int a;
 
 	(void)state;
 	rig_start_routed(&r, "whole", "", 0, "rules = ( { name = \"crit\"; "
 		"min_severity = \"critical\"; channels = [\"off\"]; } );");
-	a = tcp_connect(r.port);
-	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-		send_all(a, lines[i], strlen(lines[i]));
-	assert_true(wait_stat(r.status, "received", 5));
-	close(a);
-	rig_stop(&r);
+	send_lines_and_stop(&r, lines, sizeof lines / sizeof lines[0]);
 	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events"), 3);
 	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
 		"json_extract(json, '$.fields.\"cef.act\"') = 'blocked' AND "
@@ -645,7 +652,6 @@ static void test_gated_by_profile(void **state)
 		"<13>Nov 23 09:00:00 h1 other: level=boom owner=ops not acme's\n",
 	};
 	struct rig r;
-	int a;
 
 	(void)state;
 	rig_start_routed(&r, "gated", "", 0,
@@ -657,12 +663,7 @@ static void test_gated_by_profile(void **state)
 		" fallback = { team = \"{fields.owner}\"; tool = \"acme\"; }; } );\n"
 		"rules = ( { name = \"crit\"; min_severity = \"critical\"; teams = [\"ops\"];"
 		" channels = [\"off\"]; } );");
-	a = tcp_connect(r.port);
-	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-		send_all(a, lines[i], strlen(lines[i]));
-	assert_true(wait_stat(r.status, "received", 4));
-	close(a);
-	rig_stop(&r);
+	send_lines_and_stop(&r, lines, sizeof lines / sizeof lines[0]);
 	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events"), 1);
 	assert_int_equal(count_rows(r.store, "SELECT COUNT(*) FROM events WHERE "
 		"json_extract(json, '$.title') = 'disk on fire' AND "
