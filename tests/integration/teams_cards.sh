@@ -62,10 +62,11 @@ PY
 "$AB" -c "$T/ab.conf" send - < "$T/hostile.json" > /dev/null 2>&1
 printf '{"type":"ops.backup_failed","severity":"high","title":"Backup failed on db-1",
 "occurred_at":"2026-07-01T06:05:00Z"}' | "$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
+# the group's three in one commit: three processes could straddle group_wait under ASan
 for i in 1 2 3; do
-	printf '{"type":"scan.finding","severity":"medium","tool":"zap","title":"Finding %s *%s*","asset":"web_%s"}' \
-		"$i" "$i" "$i" | "$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
-done
+	printf '{"type":"scan.finding","severity":"medium","tool":"zap","title":"Finding %s *%s*","asset":"web_%s"}\n' \
+		"$i" "$i" "$i"
+done | "$AB" -c "$T/ab.conf" send --lines - > /dev/null 2>&1
 python3 - "$HOSTILE_TITLE" <<'PY' | "$AB" -c "$T/ab.conf" send - > /dev/null 2>&1
 import json, sys
 print(json.dumps({"type": "tpl.finding", "severity": "high", "title": sys.argv[1],
