@@ -582,12 +582,18 @@ static void *mover(void *arg)
 			"the store again");
 		atomic_fetch_add(&sp->stored, (uint64_t)n);
 		moved += (unsigned)n;
+		/* the jobs are committed: the dispatcher may take them now, before
+		 * the acknowledgement, whose persisting (every ACK_MS) syncs the
+		 * store's log and the ledger first: a millisecond or more that one
+		 * alert in two waited for at 100 ms apart.  A job delivered before
+		 * its position is persisted is the same job if a crash makes the
+		 * mover move its record again (the store ignores the event id) */
+		if (sp->wake)
+			sp->wake(sp->wake_arg);
 		if (ab_journal_ack(sp->rd, recs[n - 1].seq, err, sizeof err) < 0)
 			ab_log(AB_LOG_WARNING, "syslog journal: cannot record the position: %s "
 				"(those lines may be moved again: the store ignores them)", err);
 		atomic_store(&sp->acked_seq, recs[n - 1].seq);
-		if (sp->wake)
-			sp->wake(sp->wake_arg);
 	}
 	free(recs);
 	return NULL;
