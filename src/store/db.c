@@ -2,7 +2,8 @@
  * db.c - the SQLite helper shared by the store's files (see db.h): the
  * queue (store.c, noisedb.c) and the inbox (inboxdb.c).
  *
- * Public: ab_db_open, ab_db_version, ab_db_stmt, ab_db_finalize, ab_db_run,
+ * Public: ab_db_open, ab_db_version, ab_db_checkpoint_restart, ab_db_stmt,
+ *         ab_db_finalize, ab_db_run,
  *         ab_db_rollback, ab_db_errf.
  * Diagnostics: ab_db_open writes "WHO PATH: ..." into err: cannot open
  *         (with the reason and what to check), read-only, no WAL, cannot
@@ -43,14 +44,14 @@
 static int busy_wait(void *arg, int count)
 {
 	int64_t us = BUSY_FIRST_US, total = 0;
+	int64_t limit = (int64_t)(arg ? *(const int *)arg : AB_DB_BUSY_MS) * 1000;
 	struct timespec ts;
 
-	(void)arg;
-	for (int i = 0; i < count && total < (int64_t)AB_DB_BUSY_MS * 1000; i++) {
+	for (int i = 0; i < count && total < limit; i++) {
 		total += us;
 		us = us * 2 < BUSY_MAX_US ? us * 2 : BUSY_MAX_US;
 	}
-	if (total >= (int64_t)AB_DB_BUSY_MS * 1000)
+	if (total >= limit)
 		return 0;            /* SQLITE_BUSY: the caller says so */
 	ts.tv_sec = 0;
 	ts.tv_nsec = (long)us * 1000;
@@ -210,6 +211,16 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 fail:
 	sqlite3_close(db);
 	return NULL;
+}
+
+int ab_db_checkpoint_restart(sqlite3 *db, const char *name, int wait_ms)
+{
+	int rc;
+
+	sqlite3_busy_handler(db, busy_wait, &wait_ms);
+	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+	sqlite3_busy_handler(db, busy_wait, NULL);
+	return rc == SQLITE_OK ? 0 : -1;
 }
 
 sqlite3_stmt *ab_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)

@@ -33,6 +33,11 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 	char *err, size_t errsz);
 /* The schema version of an open connection, or -1. */
 int ab_db_version(sqlite3 *db);
+/* A RESTART checkpoint of db's log (all of it copied, and the next write
+ * starts it again), waiting at most wait_ms for other writers and for
+ * readers of older snapshots, instead of the busy timeout: writers wait
+ * while it does.  0, or -1 when it could not (busy, or an I/O error). */
+int ab_db_checkpoint_restart(sqlite3 *db, const char *name, int wait_ms);
 
 /* The statement for sql cached in *slot: prepared (persistent) on first
  * use, else reset with its bindings cleared.  NULL on error (then

@@ -87,6 +87,10 @@ int ab_store_set_bulk(struct ab_store *s);
  * never a lost job (see store.c).  Never for connections that write events
  * or jobs.  Also checkpoints as rarely as ab_store_set_bulk.  0 or -1. */
 int ab_store_set_relaxed(struct ab_store *s);
+/* Tests: this connection's WAL checkpoint marks in pages (store.c's
+ * wal_hook; 0 keeps one): a PASSIVE checkpoint after each commit from
+ * passive pages, a RESTART one from restart pages. */
+void ab_store_set_wal_marks(struct ab_store *s, int passive, int restart);
 /* Make every commit of this connection durable now (fdatasync of the
  * write-ahead log), for a relaxed connection whose commits were not:
  * 0, or -1 with the error set. */
