@@ -147,7 +147,9 @@ ab_cpu=$(threads_cpu)
 WANT_STORED=0
 [ -n "$AB_DEF" ] && WANT_STORED=$N
 [ "$MIX" = firehose ] && WANT_STORED=$((N / 20))
-ab_stored() { sed -n 's/^    "stored": \([0-9]*\),*$/\1/p' "$T/ab/syslog.status" 2>/dev/null | grep . || echo 0; }
+ab_stored() {
+	sed -n 's/^    "stored": \([0-9]*\),*$/\1/p' "$T/ab/syslog.status" 2>/dev/null | grep . || echo 0
+}
 st_s=""
 if [ "$WANT_STORED" -gt 0 ]; then
 	i=0
@@ -190,8 +192,10 @@ awk -v n="$N" -v a="$ab_s" -v r="$rs_s" -v cpu="$ab_cpu" 'BEGIN {
 	printf "rsyslog (imtcp -> JSON -> omfile):            %.3f s  %.0f lines/s\n", r, n / r
 	printf "ratio alertbridged / rsyslog: %.2f\n", (n / a) / (n / r)
 }'
-[ -n "$st_s" ] && awk -v n="$N" -v s="$st_s" -v r="$rs_s" -v w="$WANT_STORED" -v cpu="$st_cpu" 'BEGIN {
-	printf "alertbridged until the %d routed lines are in the store (the mover): %.3f s  %.0f lines/s\n", w, s, n / s
+[ -n "$st_s" ] && awk -v n="$N" -v s="$st_s" -v r="$rs_s" -v w="$WANT_STORED" -v cpu="$st_cpu" '
+BEGIN {
+	printf "alertbridged until the %d routed lines are in the store (the mover): %.3f s  ", w, s
+	printf "%.0f lines/s\n", n / s
 	printf "alertbridged CPU by thread then: %s\n", cpu
 	printf "ratio alertbridged (in the store) / rsyslog: %.2f\n", (n / s) / (n / r)
 }'

@@ -15,7 +15,9 @@
 #define AB_DB_BUSY_MS 10000   /* a writer waits this long for another one */
 /* After a checkpoint that empties it, the write-ahead log is cut back to at
  * most this many bytes (PRAGMA journal_size_limit): between checkpoints it
- * holds at most the bulk writers' 8000 pages (32 MiB) and one transaction. */
+ * holds the bulk writers' 8000 pages (32 MiB) and one transaction, and
+ * while readers keep it from starting again at most some 32,000 pages
+ * (128 MiB: store.c's wal_hook then waits for them). */
 #define AB_DB_WAL_LIMIT 67108864
 #define AB_STR_(x) #x
 #define AB_STR(x) AB_STR_(x)
