@@ -2,8 +2,8 @@
  * db.c - the SQLite helper shared by the store's files (see db.h): the
  * queue (store.c, noisedb.c) and the inbox (inboxdb.c).
  *
- * Public: ab_db_open, ab_db_version, ab_db_checkpoint_restart, ab_db_stmt,
- *         ab_db_finalize, ab_db_run,
+ * Public: ab_db_open, ab_db_version, ab_db_wal_init, ab_db_wal_marks,
+ *         ab_db_stmt, ab_db_finalize, ab_db_run,
  *         ab_db_rollback, ab_db_errf.
  * Diagnostics: ab_db_open writes "WHO PATH: ..." into err: cannot open
  *         (with the reason and what to check), read-only, no WAL, cannot
@@ -40,6 +40,7 @@
  * CPU per alert +11-20 %. */
 #define BUSY_FIRST_US 100
 #define BUSY_MAX_US 2000
+#define RESTART_WAIT_MS 200   /* wal_hook's RESTART checkpoint waits this long at most */
 
 static int busy_wait(void *arg, int count)
 {
@@ -213,14 +214,50 @@ fail:
 	return NULL;
 }
 
-int ab_db_checkpoint_restart(sqlite3 *db, const char *name, int wait_ms)
+/* ab_db_wal's hook.  A PASSIVE checkpoint never waits, so it cannot copy
+ * past a reader's snapshot, and the log starts again from its beginning
+ * only when a writer finds it wholly copied while no reader uses it.
+ * With the daemon's threads always reading or writing, under a sustained
+ * load that never happened and the log grew without end (2.6 GB while
+ * 600,000 syslog lines routed to a channel went into the store, every
+ * write a new block the kernel zeroes).  So a commit that finds
+ * restart_mark pages in the log runs a RESTART checkpoint: it waits, at
+ * most RESTART_WAIT_MS (writers waiting meanwhile; the usual busy handler
+ * would wait AB_DB_BUSY_MS), for the other writers and for the readers of
+ * older snapshots, copies the rest, and the next write starts the log
+ * again (journal_size_limit cuts the file back).  When it cannot (busy),
+ * this connection tries again a quarter of the mark later. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	int rc;
+	struct ab_db_wal *w = arg;
+	int wait_ms = RESTART_WAIT_MS, rc;
 
-	sqlite3_busy_handler(db, busy_wait, &wait_ms);
-	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-	sqlite3_busy_handler(db, busy_wait, NULL);
-	return rc == SQLITE_OK ? 0 : -1;
+	if (pages < w->restart_mark)
+		w->restart_at = w->restart_mark;   /* the log started again */
+	if (pages >= w->restart_at) {
+		sqlite3_busy_handler(db, busy_wait, &wait_ms);
+		rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		sqlite3_busy_handler(db, busy_wait, NULL);
+		w->restart_at = rc == SQLITE_OK ? w->restart_mark : pages + w->restart_mark / 4;
+	} else if (pages >= w->passive) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	}
+	return SQLITE_OK;
+}
+
+void ab_db_wal_init(sqlite3 *db, struct ab_db_wal *w)
+{
+	w->passive = AB_DB_WAL_PASSIVE;
+	w->restart_at = w->restart_mark = AB_DB_WAL_RESTART;
+	sqlite3_wal_hook(db, wal_hook, w);
+}
+
+void ab_db_wal_marks(struct ab_db_wal *w, int passive, int restart)
+{
+	if (passive > 0)
+		w->passive = passive;
+	if (restart > 0)
+		w->restart_at = w->restart_mark = restart;
 }
 
 sqlite3_stmt *ab_db_stmt(sqlite3 *db, sqlite3_stmt **slot, const char *sql)

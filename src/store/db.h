@@ -17,7 +17,7 @@
  * most this many bytes (PRAGMA journal_size_limit): between checkpoints it
  * holds the bulk writers' 8000 pages (32 MiB) and one transaction, and
  * while readers keep it from starting again at most some 32,000 pages
- * (128 MiB: store.c's wal_hook then waits for them). */
+ * (128 MiB: ab_db_wal's RESTART checkpoint then waits for them). */
 #define AB_DB_WAL_LIMIT 67108864
 #define AB_STR_(x) #x
 #define AB_STR(x) AB_STR_(x)
@@ -35,11 +35,25 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 	char *err, size_t errsz);
 /* The schema version of an open connection, or -1. */
 int ab_db_version(sqlite3 *db);
-/* A RESTART checkpoint of db's log (all of it copied, and the next write
- * starts it again), waiting at most wait_ms for other writers and for
- * readers of older snapshots, instead of the busy timeout: writers wait
- * while it does.  0, or -1 when it could not (busy, or an I/O error). */
-int ab_db_checkpoint_restart(sqlite3 *db, const char *name, int wait_ms);
+/* A connection's WAL checkpoints, in place of SQLite's wal_autocheckpoint
+ * (whose work they do too): after each commit, a PASSIVE checkpoint once
+ * the log holds `passive` pages, and a RESTART one once it holds
+ * `restart_mark` (see db.c).  The caller keeps it for the connection's
+ * life (in the struct that holds the connection). */
+struct ab_db_wal {
+	int passive;        /* pages: a PASSIVE checkpoint from here */
+	int restart_mark;   /* pages: a RESTART one from here ... */
+	int restart_at;     /* ... or, after one that could not run, from here */
+};
+#define AB_DB_WAL_PASSIVE 1000    /* SQLite's own mark */
+#define AB_DB_WAL_RESTART 32000   /* 128 MiB of log */
+/* Install w on db (ab_db_open does not: the caller, once w has its place)
+ * with SQLite's passive mark and AB_DB_WAL_RESTART.  A later PRAGMA
+ * wal_autocheckpoint would undo it. */
+void ab_db_wal_init(sqlite3 *db, struct ab_db_wal *w);
+/* Change w's marks (0 keeps one): the bulk writers' rarer checkpoints;
+ * tests. */
+void ab_db_wal_marks(struct ab_db_wal *w, int passive, int restart);
 
 /* The statement for sql cached in *slot: prepared (persistent) on first
  * use, else reset with its bindings cleared.  NULL on error (then

@@ -119,6 +119,7 @@ static const char *const inbox_steps[INBOX_SCHEMA_VERSION] = { inbox_schema, inb
 
 struct ab_inbox {
 	sqlite3 *db;
+	struct ab_db_wal wal;         /* its WAL checkpoints (db.c) */
 	sqlite3_stmt *st[IS_COUNT];
 	char owner[AB_INBOX_OWNER_MAX + 1];   /* "" = the shared list */
 	char err[512];
@@ -189,6 +190,7 @@ struct ab_inbox *ab_inbox_open(const char *path, char *err, size_t errsz)
 		free(ib);
 		return NULL;
 	}
+	ab_db_wal_init(ib->db, &ib->wal);   /* checkpoints; a bounded log (db.c) */
 	return ib;
 }
 

@@ -95,9 +95,6 @@
 #define STORE_JSON_KEEP (256 * 1024)  /* reused event JSON buffer kept up to this */
 #define STORE_BULK_CACHE_KB 16384     /* ab_store_set_bulk: page cache */
 #define STORE_BULK_CHECKPOINT 8000    /* ab_store_set_bulk: WAL pages (32 MB) */
-#define STORE_CHECKPOINT 1000         /* other connections: SQLite's own mark */
-#define STORE_WAL_RESTART 32000       /* WAL pages (128 MB): a RESTART checkpoint (wal_hook) */
-#define STORE_RESTART_WAIT_MS 200     /* ... waits this long at most for readers and writers */
 #define STORE_PRUNE_MAX_CHUNKS 50     /* ab_store_prune: transactions per call */
 #define STORE_PRUNE_PAUSE_NS 1000000L /* between full chunks: let other writers in */
 
@@ -494,41 +491,9 @@ static int tx_commit(struct ab_store *s, const char *what)
 	return 0;
 }
 
-/* Every connection's WAL checkpoints (sqlite3_wal_hook, in place of
- * SQLite's wal_autocheckpoint, whose work it does too): PASSIVE after each
- * commit once the log holds s->ckpt_pages.  A PASSIVE checkpoint never
- * waits, so it cannot copy past a reader's snapshot, and the log starts
- * again from its beginning only when a writer finds it wholly copied while
- * no reader uses it.  With the daemon's threads always reading or writing,
- * under a sustained load that never happened and the log grew without
- * end: 2.6 GB while 600,000 syslog lines routed to a channel went into
- * the store, every write a new block the kernel zeroes.
- * So a commit that finds STORE_WAL_RESTART pages in the log runs a RESTART
- * checkpoint: it waits (at most STORE_RESTART_WAIT_MS, other writers
- * waiting meanwhile) for the other writers and for the readers of older
- * snapshots, copies the rest, and the next write starts the log again
- * (journal_size_limit cuts the file back).  When it cannot (busy), this
- * connection tries again a quarter of the mark later. */
-static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
-{
-	struct ab_store *s = arg;
-
-	if (pages < s->restart_mark)
-		s->restart_at = s->restart_mark;   /* the log started again */
-	if (pages >= s->restart_at)
-		s->restart_at = ab_db_checkpoint_restart(db, name, STORE_RESTART_WAIT_MS) == 0 ?
-			s->restart_mark : pages + s->restart_mark / 4;
-	else if (pages >= s->ckpt_pages)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-	return SQLITE_OK;
-}
-
 void ab_store_set_wal_marks(struct ab_store *s, int passive, int restart)
 {
-	if (passive > 0)
-		s->ckpt_pages = passive;
-	if (restart > 0)
-		s->restart_at = s->restart_mark = restart;
+	ab_db_wal_marks(&s->wal, passive, restart);
 }
 
 struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
@@ -546,9 +511,7 @@ struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
 		free(s);
 		return NULL;
 	}
-	s->ckpt_pages = STORE_CHECKPOINT;
-	s->restart_at = s->restart_mark = STORE_WAL_RESTART;
-	sqlite3_wal_hook(s->db, wal_hook, s);
+	ab_db_wal_init(s->db, &s->wal);   /* checkpoints; a bounded log (db.c) */
 	return s;
 }
 
@@ -568,7 +531,7 @@ int ab_store_set_bulk(struct ab_store *s)
 		ab_store_set_err(s, "bulk settings");
 		return -1;
 	}
-	s->ckpt_pages = STORE_BULK_CHECKPOINT;
+	ab_db_wal_marks(&s->wal, STORE_BULK_CHECKPOINT, 0);
 	return 0;
 }
 
@@ -596,7 +559,7 @@ int ab_store_set_relaxed(struct ab_store *s)
 		ab_store_set_err(s, "relaxed sync");
 		return -1;
 	}
-	s->ckpt_pages = STORE_BULK_CHECKPOINT;
+	ab_db_wal_marks(&s->wal, STORE_BULK_CHECKPOINT, 0);
 	return 0;
 }
 

@@ -37,9 +37,7 @@ struct ab_store {
 	bool batch_failed;   /* an enqueue failed: the batch was rolled back */
 	char *held;          /* JSON array of held channels (ab_store_set_held), or NULL */
 	struct ab_diskroom room;  /* the free-space watermark of new alerts (ab_store_room) */
-	int ckpt_pages;      /* store.c's wal_hook: a PASSIVE checkpoint from this many pages */
-	int restart_at;      /* ... a RESTART one from this many */
-	int restart_mark;    /* restart_at while the log starts again */
+	struct ab_db_wal wal;     /* its WAL checkpoints (db.c) */
 };
 
 /* "store: WHAT: sqlite message" as the connection's last error. */
