@@ -40,41 +40,33 @@ DIR = sys.argv[2] if len(sys.argv) > 2 else "/var/tmp/index_bench"
 BATCH = 4096
 JSON = '{"type":"syslog","severity":"high","title":"' + "x" * 700 + '"}'
 
+
+def jobs(ref, unique=True):
+    """The jobs table (its columns the mover fills) referring to the event
+    by ref ("event_id TEXT" or "event_row INTEGER"), with its indexes."""
+    name = ref.split()[0]
+    return ("CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, %s NOT NULL,"
+            " channel TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0,"
+            " created_at INTEGER NOT NULL, next_at INTEGER NOT NULL,"
+            " updated_at INTEGER NOT NULL, recipient TEXT NOT NULL DEFAULT ''%s);"
+            " CREATE INDEX jobs_due ON jobs(state, next_at);"
+            % (ref, ", UNIQUE(%s, channel, recipient)" % name if unique else ""))
+
+
 SCHEMAS = {
-    "today": """
-CREATE TABLE events (id TEXT PRIMARY KEY, json TEXT NOT NULL, received_at INTEGER);
-CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,
-  channel TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
-  next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, recipient TEXT NOT NULL DEFAULT '',
-  UNIQUE(event_id, channel, recipient));
-CREATE INDEX jobs_due ON jobs(state, next_at);
-""",
-    "rowid": """
-CREATE TABLE events (id TEXT PRIMARY KEY, json TEXT NOT NULL, received_at INTEGER);
-CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_row INTEGER NOT NULL,
-  channel TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
-  next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, recipient TEXT NOT NULL DEFAULT '',
-  UNIQUE(event_row, channel, recipient));
-CREATE INDEX jobs_due ON jobs(state, next_at);
-""",
-    "hash64": """
-CREATE TABLE events (id TEXT NOT NULL, idh INTEGER NOT NULL, json TEXT NOT NULL,
-  received_at INTEGER);
-CREATE INDEX events_idh ON events(idh);
-CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_row INTEGER NOT NULL,
-  channel TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
-  next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, recipient TEXT NOT NULL DEFAULT '',
-  UNIQUE(event_row, channel, recipient));
-CREATE INDEX jobs_due ON jobs(state, next_at);
-""",
-    "noindex": """
-CREATE TABLE events (id TEXT, json TEXT NOT NULL, received_at INTEGER);
-CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_row INTEGER NOT NULL,
-  channel TEXT NOT NULL, state INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
-  next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, recipient TEXT NOT NULL DEFAULT '');
-CREATE INDEX jobs_due ON jobs(state, next_at);
-""",
+    "today": "CREATE TABLE events (id TEXT PRIMARY KEY, json TEXT NOT NULL, received_at INTEGER);"
+             + jobs("event_id TEXT"),
+    "rowid": "CREATE TABLE events (id TEXT PRIMARY KEY, json TEXT NOT NULL, received_at INTEGER);"
+             + jobs("event_row INTEGER"),
+    "hash64": "CREATE TABLE events (id TEXT NOT NULL, idh INTEGER NOT NULL, json TEXT NOT NULL,"
+              " received_at INTEGER); CREATE INDEX events_idh ON events(idh);"
+              + jobs("event_row INTEGER"),
+    "noindex": "CREATE TABLE events (id TEXT, json TEXT NOT NULL, received_at INTEGER);"
+               + jobs("event_row INTEGER", unique=False),
 }
+
+JOB_BY_ROW = ("INSERT INTO jobs(event_row, channel, created_at, next_at, updated_at)"
+              " VALUES (?, 'file', ?, ?, ?)")
 
 
 def run(variant):
@@ -109,12 +101,10 @@ def run(variant):
                               (h, ids[k])).fetchone():
                     continue                               # the dedup: seen
                 cur = db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (ids[k], h, JSON, k))
-                db.execute("INSERT INTO jobs(event_row, channel, created_at, next_at,"
-                           " updated_at) VALUES (?, 'file', ?, ?, ?)", (cur.lastrowid, k, k, k))
+                db.execute(JOB_BY_ROW, (cur.lastrowid, k, k, k))
             else:
                 cur = db.execute("INSERT INTO events VALUES (?, ?, ?)", (ids[k], JSON, k))
-                db.execute("INSERT INTO jobs(event_row, channel, created_at, next_at,"
-                           " updated_at) VALUES (?, 'file', ?, ?, ?)", (cur.lastrowid, k, k, k))
+                db.execute(JOB_BY_ROW, (cur.lastrowid, k, k, k))
         db.execute("COMMIT")
         other.execute("INSERT INTO tick VALUES (1)")   # another connection's commit
         i = min(i + BATCH, ROWS)
