@@ -65,6 +65,34 @@ void ab_db_errf(char *err, size_t errsz, sqlite3 *db, const char *who, const cha
 	snprintf(err, errsz, "%s: %s: %s", who, what, db ? sqlite3_errmsg(db) : "not open");
 }
 
+/* SQL ab_id_key(text), on every connection: the integer key that indexes
+ * rows by an id in a quarter of the room of its text (store.c's events; a
+ * non-unique index, so the id itself is compared too).  FNV-1a, 64 bits:
+ * spreads any id (a content hash's hex, a group's name) over the keys. */
+static int64_t id_key(const char *id, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)id[i];
+		h *= 1099511628211ULL;
+	}
+	return (int64_t)h;
+}
+
+/* ab_id_key's SQL side (NULL for NULL). */
+static void sql_id_key(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *t = sqlite3_value_text(argv[0]);
+
+	(void)argc;
+	if (t)
+		sqlite3_result_int64(cx, id_key((const char *)t,
+			(size_t)sqlite3_value_bytes(argv[0])));
+	else
+		sqlite3_result_null(cx);
+}
+
 /* sqlite3_exec of fixed text; "WHO PATH: WHAT: message" into err. */
 static int exec_open(sqlite3 *db, const char *sql, const char *who, const char *path,
 	const char *what, char *err, size_t errsz)
@@ -180,6 +208,12 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_handler(db, busy_wait, NULL);
+	if (sqlite3_create_function(db, "ab_id_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+		SQLITE_INNOCUOUS, NULL, sql_id_key, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s %s: cannot add a function: %s", who, path,
+			sqlite3_errmsg(db));
+		goto fail;
+	}
 	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
 		mode = (const char *)sqlite3_column_text(st, 0);

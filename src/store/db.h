@@ -24,7 +24,8 @@
 
 /* Open the SQLite file at path for reading and writing, creating it (mode
  * 0600) when it does not exist, with WAL, synchronous=FULL,
- * foreign_keys=ON, extended result codes and the busy timeout.  Then, in
+ * foreign_keys=ON, extended result codes, the busy timeout and the SQL
+ * function ab_id_key(text) (an id's 64-bit integer key, db.c).  Then, in
  * one BEGIN IMMEDIATE transaction, bring its schema (PRAGMA user_version)
  * to version n_steps: steps[i] is the SQL that takes version i to i + 1
  * (run with foreign keys off, so a step may rebuild a table others refer

@@ -42,6 +42,14 @@
  *        counter kept by triggers; prefsdb.c).
  * Schema version 5 adds logins(user, hash, set_at): the web console's
  *        passwords as Argon2id hashes (logindb.c).
+ * Schema version 6 adds lifecycle by fingerprint: jobs.fp and
+ *        threads(channel, recipient, fingerprint, event_id, ref, first_at,
+ *        last_at, count).
+ * Schema version 7 makes what the syslog mover writes appends: events(id,
+ *        key, json, received_at) found by key = ab_id_key(id) (db.c) and
+ *        id, jobs.event_row = the event's rowid under UNIQUE(event_row,
+ *        channel, recipient), and jobs_free: UNIQUE(event_id, channel,
+ *        recipient) for the jobs with no events row (groups, digests).
  * An older store is migrated in place when opened (db.c runs the steps
  * from its version on; a channel_health table that an older alertbridge
  * created outside the versioned schema is kept as it is).
@@ -88,7 +96,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_ERROR_MAX 512        /* last_error / delivery_log.error cap */
 #define STORE_CHANNEL_MAX 256      /* channel name length cap */
 #define STORE_MAX_CHANNELS 4096    /* channels per enqueue */
@@ -122,7 +130,7 @@ enum {
 	ST_EVENT_JSON,
 	ST_CLAIM_PICK_HELD,     /* ab_store_set_held: jobs of disabled channels wait */
 	ST_NEXT_DUE_HELD,
-	ST_EVENT_EXISTS,
+	ST_EVENT_ROW,
 	ST_COUNT_DUE,
 	ST_RELEASE,
 	ST_PRUNE_LOG,
@@ -149,13 +157,15 @@ _Static_assert(ST_COUNT_ALL <= AB_STORE_QUEUE_STMTS, "raise AB_STORE_QUEUE_STMTS
 	"j.recipient, j.recipients, j.fp, t.event_id, t.ref, t.first_at, t.count"
 /* the first delivery of the job's fingerprint on its channel (and to its
  * recipient), if any: a lookup by primary key, only for jobs with one */
-#define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.id = j.event_id " \
+#define JOB_FROM " FROM jobs j LEFT JOIN events e ON e.rowid = j.event_row " \
 	"LEFT JOIN threads t ON j.fp IS NOT NULL AND t.channel = j.channel AND " \
 	"t.recipient = j.recipient AND t.fingerprint = j.fp "
 /* The first rowid of table whose time column is not older than ?1 (the
  * end of the retention scan), or past the last row. */
 #define PRUNE_BOUND(table, col) "COALESCE((SELECT rowid FROM " table " WHERE " col \
 	" >= ?1 ORDER BY rowid LIMIT 1), 9223372036854775807)"
+/* An event by its id ?1: through the id's integer key (ab_id_key, db.c). */
+#define EVENT_BY_ID " FROM events WHERE key = ab_id_key(?1) AND id = ?1"
 #define LOG_COLS "SELECT id, job_id, event_id, channel, at, attempt, status, code, " \
 	"latency_ms, error, recipient FROM delivery_log "
 
@@ -163,14 +173,16 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, json, received_at) VALUES(?1, ?2, ?3)",
-	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
-		"attempts, created_at, next_at, updated_at, fp) "
-		"VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5, ?6)",
-	[ST_INS_JOB_TO] = "INSERT OR IGNORE INTO jobs(event_id, channel, kind, payload, state, "
-		"attempts, created_at, next_at, updated_at, recipient, recipients, fp) "
-		"VALUES(?1, ?2, 0, NULL, 0, 0, ?3, ?3, ?3, ?4, ?5, (SELECT NULLIF(json_extract("
-		"json, '$.fingerprint'), '') FROM events WHERE id = ?1))",
+	[ST_INS_EVENT] = "INSERT INTO events(id, key, json, received_at) SELECT ?1, ab_id_key(?1), "
+		"?2, ?3 WHERE NOT EXISTS (SELECT 1" EVENT_BY_ID ")",
+	[ST_EVENT_ROW] = "SELECT rowid" EVENT_BY_ID,
+	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, event_row, channel, kind, payload, "
+		"state, attempts, created_at, next_at, updated_at, fp) "
+		"VALUES(?1, ?7, ?2, ?3, ?4, 0, 0, ?5, ?5, ?5, ?6)",
+	[ST_INS_JOB_TO] = "INSERT OR IGNORE INTO jobs(event_id, event_row, channel, kind, payload, "
+		"state, attempts, created_at, next_at, updated_at, recipient, recipients, fp) "
+		"VALUES(?1, ?6, ?2, 0, NULL, 0, 0, ?3, ?3, ?3, ?4, ?5, (SELECT NULLIF(json_extract("
+		"json, '$.fingerprint'), '') FROM events WHERE rowid = ?6))",
 	/* the first delivery of a fingerprint is kept (its reference replaced
 	 * only by a delivery that reports one: a new message); later ones count */
 	[ST_THREAD] = "INSERT INTO threads(channel, recipient, fingerprint, event_id, ref, "
@@ -213,8 +225,7 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_COUNT] = "SELECT COUNT(*) FROM jobs WHERE state = ?1",
 	[ST_JOB_STATS] = "SELECT channel, state, COUNT(*), MIN(created_at) FROM jobs "
 		"WHERE state <> 2 GROUP BY channel, state",
-	[ST_EVENT_JSON] = "SELECT json FROM events WHERE id = ?1",
-	[ST_EVENT_EXISTS] = "SELECT 1 FROM events WHERE id = ?1",
+	[ST_EVENT_JSON] = "SELECT json" EVENT_BY_ID,
 	[ST_COUNT_DUE] = "SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 0 AND "
 		"next_at <= ?1 LIMIT ?2)",
 	[ST_RELEASE] = "UPDATE jobs SET state = 0, attempts = MAX(attempts - 1, 0), "
@@ -258,7 +269,7 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_PRUNE_EVENTS] = "DELETE FROM events WHERE rowid IN (SELECT e.rowid FROM events e "
 		"WHERE e.rowid < " PRUNE_BOUND("events", "received_at") " AND "
 		"e.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE "
-		"j.event_id = e.id) AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
+		"j.event_row = e.rowid) AND NOT EXISTS (SELECT 1 FROM reminders r WHERE "
 		"r.event_id = e.id) ORDER BY e.rowid LIMIT ?2)",
 };
 
@@ -397,9 +408,63 @@ static const char schema_v6_sql[] =
 	" PRIMARY KEY(channel, fingerprint, recipient));"
 	"CREATE INDEX threads_last ON threads(last_at);";
 
+/* Version 7: rows the syslog mover appends.  The events' id (a random
+ * content hash) was the primary key and jobs were UNIQUE(event_id, ...):
+ * two indexes keyed by random text, so once they outgrew the page cache
+ * every line routed dirtied a leaf of each, anywhere in them (the mover's
+ * cost per line tripled as the store grew to 600,000 events).  Now events
+ * are found by key, the id's 64-bit integer (ab_id_key, db.c; not unique:
+ * the id is compared too), in an index a quarter the size, and a job
+ * refers to its event's rowid (event_row), so the jobs' unique index is
+ * an append.  A job with no events row (a group's or a digest's message)
+ * has event_row NULL and stays unique by its event_id (jobs_free).  Both
+ * tables are rebuilt with their rowids and the jobs' id sequence kept, so
+ * the delivery log's job_id, reminders and threads still point right. */
+static const char schema_v7_sql[] =
+	"CREATE TABLE events_v7 (id TEXT NOT NULL, key INTEGER NOT NULL, json TEXT NOT NULL,"
+	" received_at INTEGER);"
+	"INSERT INTO events_v7(rowid, id, key, json, received_at) SELECT rowid, id,"
+	" ab_id_key(id), json, received_at FROM events ORDER BY rowid;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_v7 RENAME TO events;"
+	"CREATE INDEX events_key ON events(key);"
+	"CREATE TABLE jobs_v7 ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" event_id TEXT NOT NULL,"
+	" event_row INTEGER,"
+	" channel TEXT NOT NULL,"
+	" kind INTEGER NOT NULL DEFAULT 0,"
+	" payload TEXT,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" lease_until INTEGER,"
+	" last_error TEXT,"
+	" recipient TEXT NOT NULL DEFAULT '',"
+	" recipients TEXT,"
+	" fp TEXT,"
+	" UNIQUE(event_row, channel, recipient));"
+	"INSERT INTO jobs_v7(id, event_id, event_row, channel, kind, payload, state, attempts,"
+	" created_at, next_at, updated_at, lease_until, last_error, recipient, recipients, fp)"
+	" SELECT j.id, j.event_id, (SELECT e.rowid FROM events e WHERE e.key ="
+	" ab_id_key(j.event_id) AND e.id = j.event_id), j.channel, j.kind, j.payload, j.state,"
+	" j.attempts, j.created_at, j.next_at, j.updated_at, j.lease_until, j.last_error,"
+	" j.recipient, j.recipients, j.fp FROM jobs j ORDER BY j.id;"
+	"DELETE FROM sqlite_sequence WHERE name = 'jobs_v7';"
+	"UPDATE sqlite_sequence SET name = 'jobs_v7' WHERE name = 'jobs';"
+	"DROP TABLE jobs;"
+	"ALTER TABLE jobs_v7 RENAME TO jobs;"
+	"CREATE INDEX jobs_due ON jobs(state, next_at);"
+	"CREATE INDEX jobs_fp ON jobs(fp) WHERE fp IS NOT NULL;"
+	"CREATE UNIQUE INDEX jobs_free ON jobs(event_id, channel, recipient)"
+	" WHERE event_row IS NULL;";
+
 /* schema_steps[v] takes a store at version v to v + 1 (db.c). */
 static const char *const schema_steps[STORE_SCHEMA_VERSION] = {
 	schema_sql, schema_v2_sql, schema_v3_sql, schema_v4_sql, schema_v5_sql, schema_v6_sql,
+	schema_v7_sql,
 };
 
 /* ab_store_set_fault: which operations fail, and how many more times. */
@@ -615,13 +680,34 @@ static bool event_id_ok(const char *id)
 	return n > 0 && n <= AB_ID_LEN;
 }
 
-/* Shared body of both enqueue calls.  event_json NULL: no event row. */
+/* The rowid of event id's row into *row: 1, 0 when there is none, -1 on
+ * error. */
+static int event_row(struct ab_store *s, const char *id, int64_t *row)
+{
+	sqlite3_stmt *st = stmt(s, ST_EVENT_ROW);
+	int rc;
+
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*row = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		ab_store_set_err(s, "event");
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Shared body of both enqueue calls.  event_json NULL: no event row
+ * (a message of its own; its jobs still refer to the event if it has one). */
 static int enqueue(struct ab_store *s, const char *event_id, const char *event_json,
 	int64_t received_at, int kind, const char *payload, const char *fp,
 	const char *const *channels, size_t n, int64_t now, int *added)
 {
 	sqlite3_stmt *st;
-	int count = 0;
+	int64_t row = 0;
+	int count = 0, have_row;
 
 	if (added)
 		*added = 0;
@@ -656,6 +742,14 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 		if (ab_store_run(s, st, "enqueue: event") < 0)
 			goto fail;
 	}
+	/* a new row's rowid is at hand; an event seen before (or none) is
+	 * looked up */
+	if (event_json && sqlite3_changes(s->db) == 1) {
+		row = sqlite3_last_insert_rowid(s->db);
+		have_row = 1;
+	} else if ((have_row = event_row(s, event_id, &row)) < 0) {
+		goto fail;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!(st = stmt(s, ST_INS_JOB)))
 			goto fail;
@@ -669,6 +763,8 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 		sqlite3_bind_int64(st, 5, now);
 		if (fp && *fp)
 			sqlite3_bind_text(st, 6, fp, -1, SQLITE_STATIC);
+		if (have_row)
+			sqlite3_bind_int64(st, 7, row);
 		if (ab_store_run(s, st, "enqueue: job") < 0)
 			goto fail;
 		count += sqlite3_changes(s->db);
@@ -805,7 +901,8 @@ int ab_store_enqueue_people(struct ab_store *s, const char *event_id, const char
 	const char *recipient, const char *recipients, int64_t now, int *added)
 {
 	sqlite3_stmt *st;
-	int count;
+	int64_t row = 0;
+	int count, have_row;
 
 	if (added)
 		*added = 0;
@@ -821,13 +918,15 @@ int ab_store_enqueue_people(struct ab_store *s, const char *event_id, const char
 	}
 	if (!s->batch && tx_begin(s, "enqueue") < 0)
 		return -1;
-	if (!(st = stmt(s, ST_INS_JOB_TO)))
+	if ((have_row = event_row(s, event_id, &row)) < 0 || !(st = stmt(s, ST_INS_JOB_TO)))
 		goto fail;
 	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_text(st, 4, recipient, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, recipients, -1, SQLITE_STATIC);
+	if (have_row)
+		sqlite3_bind_int64(st, 6, row);
 	if (ab_store_run(s, st, "enqueue: job for people") < 0)
 		goto fail;
 	count = sqlite3_changes(s->db);
@@ -1703,17 +1802,9 @@ char *ab_store_event_json(struct ab_store *s, const char *event_id)
 
 int ab_store_event_exists(struct ab_store *s, const char *event_id)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int64_t row;
 
-	if (!event_id || !(st = stmt(s, ST_EVENT_EXISTS)))
-		return -1;
-	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ab_store_set_err(s, "event exists");
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return event_id ? event_row(s, event_id, &row) : -1;
 }
 
 const char *ab_job_state_name(enum ab_job_state st)

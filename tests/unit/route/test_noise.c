@@ -400,7 +400,8 @@ static void test_migrate_v1(void **state)
 		" DROP TABLE counts; DROP TABLE digests; DROP TABLE reminders;"
 		" DROP TABLE channel_health; DROP TABLE prefs; DROP TABLE prefs_gen; DROP TABLE logins;"
 		" DROP TABLE threads;"
-		" ALTER TABLE delivery_log DROP COLUMN recipient; DROP TABLE jobs;"
+		" ALTER TABLE delivery_log DROP COLUMN recipient; DROP TABLE jobs; DROP TABLE events;"
+		" CREATE TABLE events (id TEXT PRIMARY KEY, json TEXT NOT NULL, received_at INTEGER);"
 		" CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
 		" channel TEXT NOT NULL, kind INTEGER NOT NULL DEFAULT 0, payload TEXT,"
 		" state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
@@ -416,7 +417,7 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_open(store_path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 6);   /* 6: threads */
+	assert_int_equal(sqlite3_column_int(q, 0), 7);   /* 7: jobs by the event's rowid */
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	ab_store_close(st);

@@ -6,8 +6,8 @@
  * from two connections, durability across kill -9 of a writer,
  * retention pruning (what goes, what stays, chunked transactions), the
  * migration of a version 2 store (with and without the channel_health
- * table an older dispatcher made), channel health rows, and deferral of a
- * job over its channel's rate.
+ * table an older dispatcher made) and of versions 3 and 6, channel health
+ * rows, and deferral of a job over its channel's rate.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -192,7 +192,7 @@ static void test_open_mode_and_version(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 6);   /* 6: threads */
+	assert_int_equal(sqlite3_column_int(q, 0), 7);   /* 7: jobs by the event's rowid */
 	sqlite3_finalize(q);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -340,8 +340,9 @@ static void test_enqueue_bad_input(void **state)
 static void test_payload_job(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const ch[] = { "slack" };
+	static const char *const ch[] = { "slack" }, *const mail[] = { "mail" };
 	struct ab_job job;
+	char id[AB_ID_LEN + 1];
 	int added;
 
 	assert_int_equal(ab_store_enqueue_payload(f->s, "group1", AB_MSG_GROUP,
@@ -356,6 +357,19 @@ static void test_payload_job(void **state)
 	assert_int_equal(job.state, AB_JOB_RUNNING);
 	ab_job_clear(&job);
 	assert_null(ab_store_event_json(f->s, "group1"));
+	/* a message with no event row is queued once per channel, as an event */
+	assert_int_equal(ab_store_enqueue_payload(f->s, "group1", AB_MSG_GROUP, "{}", NULL, ch,
+		1, 20, &added), 0);
+	assert_int_equal(added, 0);
+	/* one for a stored event (a throttle's summary) is one of its jobs */
+	assert_int_equal(enqueue_n(f->s, 7, ch, 1, 30), 1);
+	make_id(id, sizeof id, 7);
+	assert_int_equal(ab_store_enqueue_payload(f->s, id, AB_MSG_EVENT, "{}", NULL, ch, 1, 40,
+		&added), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(ab_store_enqueue_payload(f->s, id, AB_MSG_EVENT, "{}", NULL, mail, 1, 40,
+		&added), 0);
+	assert_int_equal(added, 1);
 }
 
 static void test_claim_order(void **state)
@@ -668,6 +682,121 @@ static void test_migrate_v3(void **state)
 	assert_int_equal(ab_store_claim(s2, 9000, 60000, &job), 1);
 	assert_true(job.id == 2 || job.id == 4);
 	ab_job_clear(&job);
+}
+
+/* One value of SQL on a plain connection (no ab_id_key), as text. */
+static void sql_is(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(q) != SQLITE_ROW)
+		fail_msg("%s: no row: %s", sql, sqlite3_errmsg(db));
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), want);
+	sqlite3_finalize(q);
+}
+
+/* A version 6 store (events keyed by their id text, jobs UNIQUE(event_id,
+ * channel, recipient)) becomes version 7 when opened: every row, rowid,
+ * job id and the id sequence kept, each job pointing at its event's rowid
+ * (events' rowids made sparse here, so that only a lookup by id finds
+ * them), a message with no event row at none; and what was queued or done
+ * before stays the dedup record. */
+static void test_migrate_v6(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ab[] = { "a", "b" }, *const a[] = { "a" }, *const c[] = { "c" };
+	struct ab_store *s2;
+	struct ab_job job;
+	struct ab_result ok;
+	sqlite3 *db;
+	char err[512] = "", id1[AB_ID_LEN + 1], id2[AB_ID_LEN + 1], *json;
+	int added = -1, n;
+
+	ab_result_set(&ok, AB_OK, 0, NULL);
+	make_id(id1, sizeof id1, 1);
+	make_id(id2, sizeof id2, 2);
+	assert_int_equal(enqueue_n(f->s, 1, ab, 2, 1000), 2);                 /* jobs 1, 2 */
+	assert_int_equal(ab_store_claim(f->s, 2000, 60000, &job), 1);
+	assert_int_equal(job.id, 1);
+	assert_int_equal(ab_store_finish(f->s, &job, &ok, 1, 2001, 0, false), 0);
+	ab_job_clear(&job);
+	assert_int_equal(enqueue_n(f->s, 2, a, 1, 1000), 1);                  /* job 3 */
+	assert_int_equal(ab_store_enqueue_payload(f->s, "group1", AB_MSG_GROUP, "{\"g\":1}",
+		NULL, a, 1, 1000, &added), 0);                                 /* job 4 */
+	assert_int_equal(ab_store_enqueue_people(f->s, id2, "inbox", "alice", "[]", 1000,
+		&added), 0);                                                   /* job 5 */
+	assert_int_equal(ab_store_enqueue_payload(f->s, "group2", AB_MSG_GROUP, "{}", NULL, a,
+		1, 1000, &added), 0);
+	assert_int_equal(ab_store_drop(f->s, 6), 1);   /* the highest id is gone */
+	ab_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=OFF; BEGIN;"
+		" CREATE TABLE e6 (id TEXT PRIMARY KEY, json TEXT NOT NULL, received_at INTEGER);"
+		" INSERT INTO e6(rowid, id, json, received_at) SELECT rowid * 3, id, json,"
+		" received_at FROM events;"
+		" DROP TABLE events; ALTER TABLE e6 RENAME TO events;"
+		" CREATE TABLE j6 (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL,"
+		" channel TEXT NOT NULL, kind INTEGER NOT NULL DEFAULT 0, payload TEXT,"
+		" state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+		" created_at INTEGER NOT NULL, next_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+		" lease_until INTEGER, last_error TEXT, recipient TEXT NOT NULL DEFAULT '',"
+		" recipients TEXT, fp TEXT, UNIQUE(event_id, channel, recipient));"
+		" INSERT INTO j6 SELECT id, event_id, channel, kind, payload, state, attempts,"
+		" created_at, next_at, updated_at, lease_until, last_error, recipient, recipients,"
+		" fp FROM jobs;"
+		" DELETE FROM sqlite_sequence WHERE name = 'j6';"
+		" UPDATE sqlite_sequence SET name = 'j6' WHERE name = 'jobs';"
+		" DROP TABLE jobs; ALTER TABLE j6 RENAME TO jobs;"
+		" CREATE INDEX jobs_due ON jobs(state, next_at);"
+		" CREATE INDEX jobs_fp ON jobs(fp) WHERE fp IS NOT NULL;"
+		" PRAGMA user_version = 6; COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	s2 = ab_store_open(f->path, err, sizeof err);
+	if (!s2)
+		fail_msg("%s", err);
+	f->s = s2;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sql_is(db, "PRAGMA user_version", "7");
+	sql_is(db, "SELECT group_concat(id || ':' || COALESCE(event_row, '-')) FROM"
+		" (SELECT id, event_row FROM jobs ORDER BY id)", "1:3,2:3,3:6,4:-,5:6");
+	sql_is(db, "SELECT group_concat(rowid) FROM (SELECT rowid FROM events ORDER BY rowid)",
+		"3,6");
+	sql_is(db, "SELECT COUNT(*) FROM events WHERE key IS NULL", "0");
+	sql_is(db, "SELECT (SELECT job_id FROM delivery_log) || ',' || (SELECT seq FROM"
+		" sqlite_sequence WHERE name = 'jobs')", "1,6");
+	sql_is(db, "PRAGMA integrity_check", "ok");
+	sqlite3_close(db);
+	/* the dedup record holds: done, queued, a message of its own, people */
+	assert_int_equal(enqueue_n(s2, 1, ab, 2, 3000), 0);
+	assert_int_equal(enqueue_n(s2, 2, a, 1, 3000), 0);
+	assert_int_equal(ab_store_enqueue_payload(s2, "group1", AB_MSG_GROUP, "{}", NULL, a, 1,
+		3000, &added), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(ab_store_enqueue_people(s2, id2, "inbox", "alice", "[]", 3000, &added),
+		0);
+	assert_int_equal(added, 0);
+	assert_int_equal(ab_store_event_exists(s2, id1), 1);
+	assert_int_equal(ab_store_event_exists(s2, "ffffffffffffffffffffffffffffffff"), 0);
+	assert_non_null(json = ab_store_event_json(s2, id2));
+	assert_non_null(strstr(json, "test event"));
+	free(json);
+	/* new rows follow the old ones; every job finds its event's JSON */
+	assert_int_equal(enqueue_n(s2, 1, c, 1, 3000), 1);
+	assert_int_equal(enqueue_n(s2, 3, a, 1, 3000), 1);
+	sql_is(store_conn(s2), "SELECT group_concat(event_row) FROM (SELECT event_row FROM jobs"
+		" WHERE id > 6 ORDER BY id)", "3,7");
+	for (n = 0; ab_store_claim(s2, 9000, 60000, &job) == 1; n++) {
+		if (job.id == 4)
+			assert_string_equal(job.payload, "{\"g\":1}");
+		else
+			assert_non_null(strstr(job.payload, "test event"));
+		ab_job_clear(&job);
+	}
+	assert_int_equal(n, 6);   /* 2, 3, 4, 5 and the two new ones */
 }
 
 /* Preferences: set, replace, unset; the snapshot is read again only when
@@ -1307,7 +1436,7 @@ static void test_migrate_v2(void **state)
 		s = ab_store_open(path, err, sizeof err);
 		if (!s)
 			fail_msg("%s", err);
-		assert_int_equal(count_sql(s, "PRAGMA user_version"), 6);
+		assert_int_equal(count_sql(s, "PRAGMA user_version"), 7);
 		assert_int_equal(ab_store_count(s, AB_JOB_QUEUED), 1);
 		assert_int_equal(ab_store_claim(s, 2000, 1000, &job), 1);
 		assert_string_equal(job.channel, "a");
@@ -1526,6 +1655,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retry_and_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_people_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_finish_after_requeue, setup, teardown),
