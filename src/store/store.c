@@ -173,8 +173,10 @@ static const char *const sql_text[ST_COUNT_ALL] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_INS_EVENT] = "INSERT INTO events(id, key, json, received_at) SELECT ?1, ab_id_key(?1), "
-		"?2, ?3 WHERE NOT EXISTS (SELECT 1" EVENT_BY_ID ")",
+	/* after ST_EVENT_ROW found none (an INSERT ... SELECT ... WHERE NOT
+	 * EXISTS on events would stage its row in a temporary table) */
+	[ST_INS_EVENT] = "INSERT INTO events(id, key, json, received_at) "
+		"VALUES(?1, ab_id_key(?1), ?2, ?3)",
 	[ST_EVENT_ROW] = "SELECT rowid" EVENT_BY_ID,
 	[ST_INS_JOB] = "INSERT OR IGNORE INTO jobs(event_id, event_row, channel, kind, payload, "
 		"state, attempts, created_at, next_at, updated_at, fp) "
@@ -733,7 +735,9 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 	}
 	if (!s->batch && tx_begin(s, "enqueue") < 0)
 		return -1;
-	if (event_json) {
+	if ((have_row = event_row(s, event_id, &row)) < 0)
+		goto fail;
+	if (event_json && !have_row) {   /* an event seen before keeps its row */
 		if (!(st = stmt(s, ST_INS_EVENT)))
 			goto fail;
 		sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
@@ -741,14 +745,8 @@ static int enqueue(struct ab_store *s, const char *event_id, const char *event_j
 		sqlite3_bind_int64(st, 3, received_at);
 		if (ab_store_run(s, st, "enqueue: event") < 0)
 			goto fail;
-	}
-	/* a new row's rowid is at hand; an event seen before (or none) is
-	 * looked up */
-	if (event_json && sqlite3_changes(s->db) == 1) {
 		row = sqlite3_last_insert_rowid(s->db);
 		have_row = 1;
-	} else if ((have_row = event_row(s, event_id, &row)) < 0) {
-		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!(st = stmt(s, ST_INS_JOB)))
