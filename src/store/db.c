@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "store/db.h"
 
 /* A writer that finds the file locked by another (the mover, a worker, the
@@ -141,6 +142,11 @@ static int migrate(sqlite3 *db, const char *path, const char *who, const char *c
 	}
 	if (ver == n_steps)
 		return 0;
+	/* a step may rebuild a table: on a large file that takes a while
+	 * (store version 7: some 13 s per 600,000 events), once */
+	if (ver > 0)
+		ab_log(AB_LOG_NOTICE, "%s %s: updating the schema from version %d to %d (once; "
+			"a large file takes a while)", who, path, ver, n_steps);
 	for (int v = ver; v < n_steps; v++) {
 		snprintf(what, sizeof what, ver == 0 ? "creating the schema (version %d)" :
 			"updating the schema to version %d", v + 1);
