@@ -82,12 +82,26 @@ static int key_rc = -1;
 /* A thread's HTTP state: one multi handle (its connection cache is what
  * keeps connections alive between calls, single or many), a share for the
  * TLS session cache, and the easy handles not in use. */
+/* A URL this thread found well formed (url_precheck): a channel sends
+ * every request to the same URL, and parsing it again with curl_url for
+ * each one was a tenth of a delivery worker's CPU.  Only the form is
+ * remembered; the SSRF guard still checks each connection's address. */
+#define URL_MEMO 4
+struct url_memo {
+	char *url;                  /* NULL: an empty slot */
+	bool allow_http;
+	char red[REDACTED_MAX];     /* ab_redact_url of it */
+	char host[300];             /* "host:port" */
+};
+
 struct thread_state {
 	CURLM *multi;
 	CURLSH *share;
 	CURL *pool[POOL_MAX];
 	size_t n_pool;
 	long maxconnects;
+	struct url_memo memo[URL_MEMO];
+	unsigned memo_next;         /* the slot the next new URL takes */
 };
 
 static void global_init_once(void)
@@ -109,6 +123,8 @@ static void state_destroy(void *p)
 		return;
 	for (size_t i = 0; i < ts->n_pool; i++)
 		curl_easy_cleanup(ts->pool[i]);
+	for (size_t i = 0; i < URL_MEMO; i++)
+		free(ts->memo[i].url);
 	if (ts->multi)
 		curl_multi_cleanup(ts->multi);
 	if (ts->share)
@@ -568,12 +584,45 @@ struct xfer {
 	char curlerr[CURL_ERROR_SIZE];
 };
 
-/* Check a request before anything goes out; fills x->host.  Returns 0, or
- * -1 with x->resp filled (PERMANENT) and x done. */
-static int xfer_check(struct xfer *x, const struct ab_http_request *req,
-	struct ab_http_response *resp)
+/* ts's memo of url (with allow_http), or NULL. */
+static const struct url_memo *memo_find(const struct thread_state *ts, const char *url,
+	bool allow_http)
+{
+	for (size_t i = 0; ts && i < URL_MEMO; i++)
+		if (ts->memo[i].url && ts->memo[i].allow_http == allow_http &&
+		    strcmp(ts->memo[i].url, url) == 0)
+			return &ts->memo[i];
+	return NULL;
+}
+
+/* Remember a well-formed url in ts, in place of the oldest (nothing when
+ * out of memory: it is only parsed again). */
+static void memo_put(struct thread_state *ts, const char *url, bool allow_http,
+	const char *red, const char *hostport)
+{
+	struct url_memo *m;
+	char *copy;
+
+	if (!ts || !(copy = strdup(url)))
+		return;
+	m = &ts->memo[ts->memo_next++ % URL_MEMO];
+	free(m->url);
+	m->url = copy;
+	m->allow_http = allow_http;
+	ab_strlcpy(m->red, red, sizeof m->red);
+	ab_strlcpy(m->host, hostport, sizeof m->host);
+}
+
+/* Check a request before anything goes out; fills x->host.  ts (may be
+ * NULL) remembers the URLs found well formed.  Returns 0, or -1 with
+ * x->resp filled (PERMANENT) and x done. */
+static int xfer_check(struct thread_state *ts, struct xfer *x,
+	const struct ab_http_request *req, struct ab_http_response *resp)
 {
 	char red[REDACTED_MAX], why[AB_HTTP_ERROR_MAX], host[256], port[16];
+	char hostport[sizeof x->host];
+	const struct url_memo *m = req && req->url ? memo_find(ts, req->url, req->allow_http) :
+		NULL;
 
 	memset(resp, 0, sizeof *resp);
 	memset(x, 0, sizeof *x);
@@ -582,16 +631,24 @@ static int xfer_check(struct xfer *x, const struct ab_http_request *req,
 	x->state = X_DONE;
 	resp->outcome = AB_PERMANENT;
 	x->method = req && req->method && *req->method ? req->method : "POST";
-	ab_redact_url(req ? req->url : NULL, red, sizeof red);
+	if (m)
+		ab_strlcpy(red, m->red, sizeof red);
+	else
+		ab_redact_url(req ? req->url : NULL, red, sizeof red);
 	snprintf(x->prefix, sizeof x->prefix, "%.16s %s", x->method, red);
 	if (!req || !req->url) {
 		set_error(resp, NULL, x->prefix, "no URL");
 		return -1;
 	}
-	if (url_precheck(req->url, URL_HTTP, req->allow_http, host, sizeof host, port,
+	if (m) {
+		ab_strlcpy(hostport, m->host, sizeof hostport);
+	} else if (url_precheck(req->url, URL_HTTP, req->allow_http, host, sizeof host, port,
 			 sizeof port, why, sizeof why) != 0) {
 		set_error(resp, req->url, x->prefix, "%s", why);
 		return -1;
+	} else {
+		snprintf(hostport, sizeof hostport, "%s:%s", host, port);
+		memo_put(ts, req->url, req->allow_http, red, hostport);
 	}
 	for (const char *p = x->method; *p; p++)
 		if (!isupper((unsigned char)*p)) {
@@ -608,7 +665,7 @@ static int xfer_check(struct xfer *x, const struct ab_http_request *req,
 		set_error(resp, req->url, x->prefix, "content type contains CR/LF");
 		return -1;
 	}
-	snprintf(x->host, sizeof x->host, "%s:%s", host, port);
+	ab_strlcpy(x->host, hostport, sizeof x->host);
 	x->state = X_PENDING;
 	return 0;
 }
@@ -799,7 +856,7 @@ static size_t xfer_add(struct thread_state *ts, struct xfer *xs,
 	size_t pending = 0;
 
 	for (size_t i = from; i < to; i++) {
-		if (xfer_check(&xs[i], &reqs[i], &resps[i]) != 0)
+		if (xfer_check(ts, &xs[i], &reqs[i], &resps[i]) != 0)
 			continue;
 		if (!ts) {
 			resps[i].outcome = AB_RETRY;
@@ -842,7 +899,7 @@ int ab_http_stream(const struct ab_http_request *reqs, struct ab_http_response *
 	if (!xs) {   /* out of memory: every request ends at once */
 		for (size_t i = 0; i < n; i++) {
 			struct xfer tmp;
-			if (xfer_check(&tmp, &reqs[i], &resps[i]) == 0) {
+			if (xfer_check(ts, &tmp, &reqs[i], &resps[i]) == 0) {
 				resps[i].outcome = AB_RETRY;
 				set_error(&resps[i], reqs[i].url, tmp.prefix, "out of memory");
 			}

@@ -621,6 +621,44 @@ static void test_connection_reuse(void **state)
 	json_decref(recs);
 }
 
+/* A URL this thread already sent to is not parsed again, but nothing it
+ * was refused for changes: plain http without allow_http, the SSRF guard,
+ * also after other URLs took the thread's memo. */
+static void test_url_memo(void **state)
+{
+	struct ab_http_request req;
+	struct ab_http_response resp;
+	char other[sizeof T.url + 16];
+
+	(void)state;
+	control("", "{\"mode\": \"ok\"}");
+	for (int round = 0; round < 2; round++) {
+		req_init(&req, T.url);
+		assert_int_equal(ab_http_do(&req, &resp), 0);
+		assert_int_equal(resp.status, 200);
+		ab_http_free(&resp);
+		req.allow_http = false;
+		assert_int_equal(ab_http_do(&req, &resp), -1);
+		assert_non_null(strstr(resp.error, "plain http is refused"));
+		ab_http_free(&resp);
+		req.allow_http = true;
+		req.allow_networks = NULL;
+		assert_int_equal(ab_http_do(&req, &resp), -1);
+		assert_non_null(strstr(resp.error, "SSRF guard"));
+		ab_http_free(&resp);
+		for (int i = 0; i < 6; i++) {   /* more URLs than the memo holds */
+			snprintf(other, sizeof other, "%s/other-%d", T.url, i);
+			req_init(&req, other);
+			assert_int_equal(ab_http_do(&req, &resp), 0);
+			ab_http_free(&resp);
+		}
+		req_init(&req, "https://exa mple.com/x");
+		assert_int_equal(ab_http_do(&req, &resp), -1);
+		assert_non_null(strstr(resp.error, "not a valid URL"));
+		ab_http_free(&resp);
+	}
+}
+
 static void test_tls(void **state)
 {
 	struct ab_http_request req;
@@ -1168,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_answer_cap),
 		cmocka_unit_test(test_what_the_sink_sees),
 		cmocka_unit_test(test_connection_reuse),
+		cmocka_unit_test(test_url_memo),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_many_mixed),
