@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/log.h"
 #include "store/db.h"
 
 /* A writer that finds the file locked by another (the mover, a worker, the
@@ -41,7 +40,8 @@
  * CPU per alert +11-20 %. */
 #define BUSY_FIRST_US 100
 #define BUSY_MAX_US 2000
-#define RESTART_WAIT_MS 200   /* wal_hook's RESTART checkpoint waits this long at most */
+#define RESTART_WAIT_MS 200
+#define PATH_MSG_MAX 1024     /* a path's bytes in a notice */   /* wal_hook's RESTART checkpoint waits this long at most */
 
 static int busy_wait(void *arg, int count)
 {
@@ -124,10 +124,10 @@ int ab_db_version(sqlite3 *db)
 /* Inside BEGIN IMMEDIATE: run the steps from the file's version on.  0
  * when the file was up to date, 1 when steps ran, -1 on error. */
 static int migrate(sqlite3 *db, const char *path, const char *who, const char *const *steps,
-	int n_steps, char *err, size_t errsz)
+	int n_steps, void (*notice)(const char *msg), char *err, size_t errsz)
 {
 	int ver = ab_db_version(db);
-	char sql[64], what[64];
+	char sql[64], what[64], msg[256 + PATH_MSG_MAX];
 
 	if (ver < 0) {
 		snprintf(err, errsz, "%s %s: cannot read the schema version: %s", who, path,
@@ -142,11 +142,11 @@ static int migrate(sqlite3 *db, const char *path, const char *who, const char *c
 	}
 	if (ver == n_steps)
 		return 0;
-	/* a step may rebuild a table: on a large file that takes a while
-	 * (store version 7: some 13 s per 600,000 events), once */
-	if (ver > 0)
-		ab_log(AB_LOG_NOTICE, "%s %s: updating the schema from version %d to %d (once; "
-			"a large file takes a while)", who, path, ver, n_steps);
+	if (ver > 0 && notice) {   /* a step may rebuild a table */
+		snprintf(msg, sizeof msg, "%s %.*s: updating the schema from version %d to %d "
+			"(once; a large file takes a while)", who, PATH_MSG_MAX, path, ver, n_steps);
+		notice(msg);
+	}
 	for (int v = ver; v < n_steps; v++) {
 		snprintf(what, sizeof what, ver == 0 ? "creating the schema (version %d)" :
 			"updating the schema to version %d", v + 1);
@@ -178,7 +178,7 @@ static int fk_check(sqlite3 *db, const char *path, const char *who, char *err, s
 }
 
 sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps, int n_steps,
-	char *err, size_t errsz)
+	void (*notice)(const char *msg), char *err, size_t errsz)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -240,7 +240,7 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 	/* Foreign keys are off while the steps run, so that a step may rebuild
 	 * a table others refer to (SQLite's documented way to change a
 	 * table's constraints) without their rows following the old one. */
-	if ((mig = migrate(db, path, who, steps, n_steps, err, errsz)) < 0 ||
+	if ((mig = migrate(db, path, who, steps, n_steps, notice, err, errsz)) < 0 ||
 	    (mig > 0 && fk_check(db, path, who, err, errsz) < 0) ||
 	    exec_open(db, "COMMIT", who, path, "commit", err, errsz) < 0) {
 		ab_db_rollback(db);

@@ -31,9 +31,11 @@
  * (run with foreign keys off, so a step may rebuild a table others refer
  * to; the references are checked before the commit); a newer version is
  * refused.  who names the file in messages ("store",
- * "inbox": "store PATH: cannot open: ...").  NULL with err on failure. */
+ * "inbox": "store PATH: cannot open: ...").  notice (may be NULL) is told
+ * before the steps of an existing file run, which on a large file take a
+ * while.  NULL with err on failure. */
 sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps, int n_steps,
-	char *err, size_t errsz);
+	void (*notice)(const char *msg), char *err, size_t errsz);
 /* The schema version of an open connection, or -1. */
 int ab_db_version(sqlite3 *db);
 /* A connection's WAL checkpoints, in place of SQLite's wal_autocheckpoint

@@ -185,7 +185,8 @@ struct ab_inbox *ab_inbox_open(const char *path, char *err, size_t errsz)
 		snprintf(err, errsz, "inbox %s: out of memory", path ? path : "");
 		return NULL;
 	}
-	ib->db = ab_db_open(path, "inbox", inbox_steps, INBOX_SCHEMA_VERSION, err, errsz);
+	ib->db = ab_db_open(path, "inbox", inbox_steps, INBOX_SCHEMA_VERSION, NULL, err,
+		errsz);
 	if (!ib->db) {
 		free(ib);
 		return NULL;
