@@ -8,12 +8,13 @@ channel, recipient) and jobs_due.  Both unique indexes are keyed by the
 random id, so once they outgrow the page cache every line dirties a leaf
 of each, spread over the whole index.  The variants:
 
-  today      the store's schema (store.c, version 6), as the mover writes it
+  today      the store's schema version 6 (store.c before version 7), as
+             the mover wrote it
   rowid      jobs refer to the event by its rowid (an append): only the
              events id index stays random (the dedup of a re-sent line)
   hash64     jobs by rowid, and the dedup index on the id's first 8 bytes as
              an integer (its own column) instead of the 32-character text:
-             four times as many entries per page
+             four times as many entries per page (store.c's version 7)
   noindex    no index on the id at all (an upper bound: no dedup)
 
 Rows are inserted in transactions of BATCH (the mover's MOVE_BATCH, 4096),
