@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -177,6 +178,18 @@ static int fk_check(sqlite3 *db, const char *path, const char *who, char *err, s
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* Before SQLite's first use in the process: no memory statistics (nothing
+ * reads them), so its allocations take no mutex shared by every thread
+ * (6 % of the syslog mover's CPU was that lock; route_deliver, 2 rounds:
+ * ab-tcp 17.2k/17.6k -> 19.1k/21.4k alerts/s, 74 -> 60-68 us per alert).
+ * Refused (and harmless) if SQLite is in use already. */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void config_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps, int n_steps,
 	void (*notice)(const char *msg), char *err, size_t errsz)
 {
@@ -189,6 +202,7 @@ sqlite3 *ab_db_open(const char *path, const char *who, const char *const *steps,
 		snprintf(err, errsz, "%s: no path given", who);
 		return NULL;
 	}
+	pthread_once(&config_once, config_sqlite);
 	/* Create the file ourselves so it is 0600 (SQLite gives the -wal and
 	 * -shm files the same mode).  Only when it does not exist yet: closing
 	 * any descriptor of a file drops every POSIX lock this process holds
