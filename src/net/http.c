@@ -79,9 +79,6 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t state_key;
 static int key_rc = -1;
 
-/* A thread's HTTP state: one multi handle (its connection cache is what
- * keeps connections alive between calls, single or many), a share for the
- * TLS session cache, and the easy handles not in use. */
 /* A URL this thread found well formed (url_precheck): a channel sends
  * every request to the same URL, and parsing it again with curl_url for
  * each one was a tenth of a delivery worker's CPU.  Only the form is
@@ -94,6 +91,10 @@ struct url_memo {
 	char host[300];             /* "host:port" */
 };
 
+/* A thread's HTTP state: one multi handle (its connection cache is what
+ * keeps connections alive between calls, single or many), a share for the
+ * TLS session cache, the easy handles not in use, and the URLs it found
+ * well formed. */
 struct thread_state {
 	CURLM *multi;
 	CURLSH *share;

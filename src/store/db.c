@@ -41,8 +41,8 @@
  * CPU per alert +11-20 %. */
 #define BUSY_FIRST_US 100
 #define BUSY_MAX_US 2000
-#define RESTART_WAIT_MS 200
-#define PATH_MSG_MAX 1024     /* a path's bytes in a notice */   /* wal_hook's RESTART checkpoint waits this long at most */
+#define RESTART_WAIT_MS 200   /* wal_hook's RESTART checkpoint waits this long at most */
+#define PATH_MSG_MAX 1024     /* a path's bytes in a notice */
 
 static int busy_wait(void *arg, int count)
 {
@@ -145,7 +145,8 @@ static int migrate(sqlite3 *db, const char *path, const char *who, const char *c
 		return 0;
 	if (ver > 0 && notice) {   /* a step may rebuild a table */
 		snprintf(msg, sizeof msg, "%s %.*s: updating the schema from version %d to %d "
-			"(once; a large file takes a while)", who, PATH_MSG_MAX, path, ver, n_steps);
+			"(once; a large file takes a while)", who, PATH_MSG_MAX, path, ver,
+			n_steps);
 		notice(msg);
 	}
 	for (int v = ver; v < n_steps; v++) {
