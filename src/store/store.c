@@ -353,32 +353,40 @@ static const char schema_v3_sql[] =
  * the step with foreign keys off).  The delivery log says whom an attempt
  * was for; prefs holds each user's preferences, and prefs_gen counts
  * their changes (triggers), so that a reader knows when to read again. */
-static const char schema_v4_sql[] =
-	"CREATE TABLE jobs_v4 ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" event_id TEXT NOT NULL,"
-	" channel TEXT NOT NULL,"
-	" kind INTEGER NOT NULL DEFAULT 0,"
-	" payload TEXT,"
-	" state INTEGER NOT NULL DEFAULT 0,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" created_at INTEGER NOT NULL,"
-	" next_at INTEGER NOT NULL,"
-	" updated_at INTEGER NOT NULL,"
-	" lease_until INTEGER,"
-	" last_error TEXT,"
-	" recipient TEXT NOT NULL DEFAULT '',"
+/* The jobs table as versions 4 and later rebuild it: its columns, with
+ * ref (how a job names its event) after event_id ... */
+#define JOBS_COLUMNS(ref) \
+	" id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	" event_id TEXT NOT NULL," \
+	ref \
+	" channel TEXT NOT NULL," \
+	" kind INTEGER NOT NULL DEFAULT 0," \
+	" payload TEXT," \
+	" state INTEGER NOT NULL DEFAULT 0," \
+	" attempts INTEGER NOT NULL DEFAULT 0," \
+	" created_at INTEGER NOT NULL," \
+	" next_at INTEGER NOT NULL," \
+	" updated_at INTEGER NOT NULL," \
+	" lease_until INTEGER," \
+	" last_error TEXT," \
+	" recipient TEXT NOT NULL DEFAULT ''," \
 	" recipients TEXT,"
-	" UNIQUE(event_id, channel, recipient));"
+/* ... and the new table tmp, filled, put in its place: the id sequence
+ * kept, the old table and its indexes gone, jobs_due made again. */
+#define JOBS_REPLACE(tmp) \
+	"DELETE FROM sqlite_sequence WHERE name = '" tmp "';" \
+	"UPDATE sqlite_sequence SET name = '" tmp "' WHERE name = 'jobs';" \
+	"DROP TABLE jobs;" \
+	"ALTER TABLE " tmp " RENAME TO jobs;" \
+	"CREATE INDEX jobs_due ON jobs(state, next_at);"
+
+static const char schema_v4_sql[] =
+	"CREATE TABLE jobs_v4 (" JOBS_COLUMNS("") " UNIQUE(event_id, channel, recipient));"
 	"INSERT INTO jobs_v4(id, event_id, channel, kind, payload, state, attempts, created_at,"
 	" next_at, updated_at, lease_until, last_error) SELECT id, event_id, channel, kind,"
 	" payload, state, attempts, created_at, next_at, updated_at, lease_until, last_error"
 	" FROM jobs;"
-	"DELETE FROM sqlite_sequence WHERE name = 'jobs_v4';"
-	"UPDATE sqlite_sequence SET name = 'jobs_v4' WHERE name = 'jobs';"
-	"DROP TABLE jobs;"
-	"ALTER TABLE jobs_v4 RENAME TO jobs;"
-	"CREATE INDEX jobs_due ON jobs(state, next_at);"
+	JOBS_REPLACE("jobs_v4")
 	"ALTER TABLE delivery_log ADD COLUMN recipient TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE prefs (user TEXT NOT NULL, pattern TEXT NOT NULL, kind TEXT NOT NULL,"
 	" value INTEGER NOT NULL, set_at INTEGER NOT NULL, PRIMARY KEY(user, pattern, kind));"
@@ -431,23 +439,7 @@ static const char schema_v7_sql[] =
 	"DROP TABLE events;"
 	"ALTER TABLE events_v7 RENAME TO events;"
 	"CREATE INDEX events_key ON events(key);"
-	"CREATE TABLE jobs_v7 ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" event_id TEXT NOT NULL,"
-	" event_row INTEGER,"
-	" channel TEXT NOT NULL,"
-	" kind INTEGER NOT NULL DEFAULT 0,"
-	" payload TEXT,"
-	" state INTEGER NOT NULL DEFAULT 0,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" created_at INTEGER NOT NULL,"
-	" next_at INTEGER NOT NULL,"
-	" updated_at INTEGER NOT NULL,"
-	" lease_until INTEGER,"
-	" last_error TEXT,"
-	" recipient TEXT NOT NULL DEFAULT '',"
-	" recipients TEXT,"
-	" fp TEXT,"
+	"CREATE TABLE jobs_v7 (" JOBS_COLUMNS(" event_row INTEGER,") " fp TEXT,"
 	" UNIQUE(event_row, channel, recipient));"
 	"INSERT INTO jobs_v7(id, event_id, event_row, channel, kind, payload, state, attempts,"
 	" created_at, next_at, updated_at, lease_until, last_error, recipient, recipients, fp)"
@@ -455,11 +447,7 @@ static const char schema_v7_sql[] =
 	" ab_id_key(j.event_id) AND e.id = j.event_id), j.channel, j.kind, j.payload, j.state,"
 	" j.attempts, j.created_at, j.next_at, j.updated_at, j.lease_until, j.last_error,"
 	" j.recipient, j.recipients, j.fp FROM jobs j ORDER BY j.id;"
-	"DELETE FROM sqlite_sequence WHERE name = 'jobs_v7';"
-	"UPDATE sqlite_sequence SET name = 'jobs_v7' WHERE name = 'jobs';"
-	"DROP TABLE jobs;"
-	"ALTER TABLE jobs_v7 RENAME TO jobs;"
-	"CREATE INDEX jobs_due ON jobs(state, next_at);"
+	JOBS_REPLACE("jobs_v7")
 	"CREATE INDEX jobs_fp ON jobs(fp) WHERE fp IS NOT NULL;"
 	"CREATE UNIQUE INDEX jobs_free ON jobs(event_id, channel, recipient)"
 	" WHERE event_row IS NULL;";
