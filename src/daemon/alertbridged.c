@@ -431,6 +431,9 @@ static int open_state(struct daemon_state *d)
 		return EX_CANTCREAT;
 	}
 	ab_store_requeue_running(d->st, ab_now_ms(), true);   /* even after kill -9 */
+	/* every thread's commits hand their WAL checkpoints to one thread */
+	if (ab_store_checkpointer_start(d->cfg->store_path, 0, 0, err, sizeof err) < 0)
+		ab_log(AB_LOG_WARNING, "%s (each commit checkpoints instead)", err);
 	d->rt = build_runtime(d->cfg, d->plugin_dir);
 	d->cfg = NULL;   /* the runtime's now, or freed */
 	return d->rt ? 0 : EX_CONFIG;
@@ -800,6 +803,7 @@ static void shut_down(struct daemon_state *d)
 	ab_sched_stop(d->sched);           /* a pass in progress commits */
 	ab_dispatch_stop(d->disp);         /* in-flight deliveries finish */
 	ab_store_close(d->st);
+	ab_store_checkpointer_stop();
 	if (d->pidfd >= 0) {
 		/* After a privilege drop the directory may not be ours: empty it then. */
 		if (unlink(d->pidfile) < 0 && ftruncate(d->pidfd, 0) < 0)

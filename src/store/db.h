@@ -8,6 +8,7 @@
 #ifndef AB_DB_H
 #define AB_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <sqlite3.h>
@@ -47,6 +48,9 @@ struct ab_db_wal {
 	int passive;        /* pages: a PASSIVE checkpoint from here */
 	int restart_mark;   /* pages: a RESTART one from here ... */
 	int restart_at;     /* ... or, after one that could not run, from here */
+	unsigned bg_gen;    /* the checkpointer's state when bg was last looked up */
+	bool hand_over;     /* ab_db_wal_hand_over was called */
+	bool bg;            /* ... and the checkpointer runs them for this file */
 };
 #define AB_DB_WAL_PASSIVE 1000    /* SQLite's own mark */
 #define AB_DB_WAL_RESTART 32000   /* 128 MiB of log */
@@ -57,6 +61,24 @@ void ab_db_wal_init(sqlite3 *db, struct ab_db_wal *w);
 /* Change w's marks (0 keeps one): the bulk writers' rarer checkpoints;
  * tests. */
 void ab_db_wal_marks(struct ab_db_wal *w, int passive, int restart);
+/* w's connection hands its PASSIVE checkpoints over to the checkpointer
+ * while one runs for its file (whatever w's passive mark); else it runs
+ * them itself. */
+void ab_db_wal_hand_over(struct ab_db_wal *w);
+/* The checkpointer: a thread, with a connection of its own to the file at
+ * path, that runs the PASSIVE checkpoints of the connections of this
+ * process to that file that hand them over (ab_db_wal_hand_over): one when
+ * a commit finds passive frames not copied yet (0: AB_DB_WAL_PASSIVE), and
+ * after one that copied a whole log of restart_soon pages or more (0: a
+ * quarter of AB_DB_WAL_RESTART) a RESTART one that waits a few ms at most,
+ * so that the log starts again.  Those threads never wait for a PASSIVE
+ * one; the RESTART one that bounds the log stays theirs (db.c).  One at a
+ * time per process.  0, or -1 with err. */
+int ab_db_checkpointer_start(const char *path, int passive, int restart_soon, char *err,
+	size_t errsz);
+/* Stop it (a checkpoint in progress ends first); the connections run their
+ * own checkpoints again.  Returns the checkpoints it ran (0 when none runs). */
+unsigned long ab_db_checkpointer_stop(void);
 
 /* The statement for sql cached in *slot: prepared (persistent) on first
  * use, else reset with its bindings cleared.  NULL on error (then

@@ -71,7 +71,8 @@
  * attempt not counted), ab_store_claim_probe and ab_store_resume_channel
  * (the circuit breaker: a paused channel's probe, and its queue due again), ab_store_health_get, ab_store_health_put,
  * ab_store_health_list (channel health), ab_store_set_wal_marks (tests: the
- * checkpoint marks), ab_store_set_fault (tests: the next
+ * checkpoint marks), ab_store_checkpointer_start, ab_store_checkpointer_stop (the
+ * daemon's checkpoint thread, db.c), ab_store_set_fault (tests: the next
  * claims, finishes, releases or requeues fail as on a full disk); for the layer's other files
  * (store_int.h): ab_store_set_err, ab_store_run.
  *
@@ -552,6 +553,17 @@ void ab_store_set_wal_marks(struct ab_store *s, int passive, int restart)
 	ab_db_wal_marks(&s->wal, passive, restart);
 }
 
+int ab_store_checkpointer_start(const char *path, int passive, int restart_soon, char *err,
+	size_t errsz)
+{
+	return ab_db_checkpointer_start(path, passive, restart_soon, err, errsz);
+}
+
+unsigned long ab_store_checkpointer_stop(void)
+{
+	return ab_db_checkpointer_stop();
+}
+
 /* ab_db_open's word before a schema update (store version 7 rebuilds two
  * tables: some 13 s per 600,000 events). */
 static void schema_notice(const char *msg)
@@ -585,7 +597,9 @@ struct ab_store *ab_store_open(const char *path, char *err, size_t errsz)
  * 1000: index pages that every batch rewrites are copied to the database
  * once per checkpoint, not once per 4 MB of log.  The delivery workers'
  * connections (ab_store_set_relaxed) checkpoint as rarely; whichever
- * commit crosses the mark runs it. */
+ * commit crosses the mark runs it.  While the daemon's checkpointer runs
+ * (ab_store_checkpointer_start), this connection's PASSIVE checkpoints
+ * are its (db.c: every 1000 pages, off this thread). */
 int ab_store_set_bulk(struct ab_store *s)
 {
 	char sql[96];
@@ -596,6 +610,7 @@ int ab_store_set_bulk(struct ab_store *s)
 		return -1;
 	}
 	ab_db_wal_marks(&s->wal, STORE_BULK_CHECKPOINT, 0);
+	ab_db_wal_hand_over(&s->wal);
 	return 0;
 }
 

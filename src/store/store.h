@@ -79,7 +79,8 @@ int ab_store_begin(struct ab_store *s);
 int ab_store_commit(struct ab_store *s);
 void ab_store_rollback(struct ab_store *s);
 /* Tune this connection for large group commits (bigger page cache, rarer
- * WAL checkpoints); durability is unchanged.  0 or -1. */
+ * WAL checkpoints, handed to the checkpointer while one runs); durability
+ * is unchanged.  0 or -1. */
 int ab_store_set_bulk(struct ab_store *s);
 /* Delivery workers: commits of this connection are not fsynced
  * (synchronous=NORMAL, WAL): safe against a process crash; a power loss may
@@ -91,6 +92,17 @@ int ab_store_set_relaxed(struct ab_store *s);
  * wal_hook; 0 keeps one): a PASSIVE checkpoint after each commit from
  * passive pages, a RESTART one from restart pages. */
 void ab_store_set_wal_marks(struct ab_store *s, int passive, int restart);
+/* The daemon's checkpointer for the store at path (db.h
+ * ab_db_checkpointer_start): the bulk writer's connection
+ * (ab_store_set_bulk) hands its WAL checkpoints to one thread instead of
+ * running them at commit.
+ * passive, restart_soon: its marks in pages (0: db.h's defaults; tests set
+ * small ones).  0, or -1 with err. */
+int ab_store_checkpointer_start(const char *path, int passive, int restart_soon, char *err,
+	size_t errsz);
+/* Stop it: the connections checkpoint at commit again.  Returns the
+ * checkpoints it ran. */
+unsigned long ab_store_checkpointer_stop(void);
 /* Make every commit of this connection durable now (fdatasync of the
  * write-ahead log), for a relaxed connection whose commits were not:
  * 0, or -1 with the error set. */

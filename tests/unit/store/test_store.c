@@ -1643,6 +1643,82 @@ static void test_wal_bounded_under_readers(void **state)
 	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), (int64_t)n * 2);
 }
 
+/* Write b batches of 40 jobs on s, pause_us apart; the most pages the
+ * log of path held after a batch. */
+static long write_batches(struct ab_store *s, const char *path, int b, unsigned *n,
+	int pause_us)
+{
+	static const char *const ch[] = { "a", "b" };
+	long most = 0;
+
+	while (b-- > 0) {
+		assert_int_equal(ab_store_begin(s), 0);
+		for (int i = 0; i < 20; i++)
+			assert_int_equal(enqueue_n(s, (*n)++, ch, 2, 1000), 2);
+		assert_int_equal(ab_store_commit(s), 0);
+		if (wal_pages(path) > most)
+			most = wal_pages(path);
+		if (pause_us)
+			usleep((useconds_t)pause_us);
+	}
+	return most;
+}
+
+/* The daemon's checkpointer runs the bulk writer's PASSIVE checkpoints on
+ * its own thread: with that connection's own marks out of reach (it never
+ * checkpoints), the log stays bounded only because the checkpointer copies
+ * it and lets it start again.  Under readers that never all stop, the
+ * connection's own RESTART mark still bounds it.  A connection that does
+ * not hand its checkpoints over runs its own (with its marks out of reach
+ * the log grows), and so does the bulk writer once the checkpointer stops.
+ * A second start is refused, and a file that cannot be opened is named. */
+static void test_checkpointer(void **state)
+{
+	struct fixture *f = *state;
+	struct wal_reader r[2] = { { f->path, 0, 0, 0 }, { f->path, 500, 0, 0 } };
+	char err[512];
+	struct ab_store *plain;
+	pthread_t th[2];
+	unsigned n = 0;
+	long before;
+
+	assert_int_equal(ab_store_set_bulk(f->s), 0);
+	ab_store_set_wal_marks(f->s, 1 << 30, 1 << 30);
+	assert_int_equal(ab_store_checkpointer_start(f->path, 16, 32, err, sizeof err), 0);
+	assert_int_equal(ab_store_checkpointer_start(f->path, 16, 32, err, sizeof err), -1);
+	assert_non_null(strstr(err, "already running"));
+	assert_true(write_batches(f->s, f->path, 200, &n, 2000) < 128 * 3);
+
+	ab_store_set_wal_marks(f->s, 1 << 30, 128);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, wal_reader, &r[i]), 0);
+	assert_true(write_batches(f->s, f->path, 300, &n, 0) < 128 * 3);
+	for (int i = 0; i < 2; i++) {
+		r[i].stop = 1;
+		pthread_join(th[i], NULL);
+	}
+
+	plain = ab_store_open(f->path, err, sizeof err);
+	assert_non_null(plain);
+	ab_store_set_wal_marks(plain, 1 << 30, 1 << 30);
+	before = wal_pages(f->path);
+	write_batches(plain, f->path, 100, &n, 0);
+	assert_true(wal_pages(f->path) > before + 128);
+	ab_store_close(plain);
+
+	assert_true(ab_store_checkpointer_stop() > 0);
+	assert_int_equal(ab_store_checkpointer_stop(), 0);   /* none runs */
+	ab_store_set_wal_marks(f->s, 1 << 30, 1 << 30);
+	write_batches(f->s, f->path, 1, &n, 0);   /* the log starts again (plain's close copied it) */
+	before = wal_pages(f->path);
+	write_batches(f->s, f->path, 100, &n, 0);
+	assert_true(wal_pages(f->path) > before + 128);
+	assert_int_equal(ab_store_count(f->s, AB_JOB_QUEUED), (int64_t)n * 2);
+	assert_int_equal(ab_store_checkpointer_start("/nonexistent/dir/store.db", 0, 0, err,
+		sizeof err), -1);
+	assert_non_null(strstr(err, "/nonexistent/dir/store.db"));
+}
+
 static void test_names(void **state)
 {
 	static const struct { int v; const char *job, *status; } t[] = {
@@ -1690,6 +1766,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_defer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_bounded_under_readers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpointer, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 
