@@ -51,6 +51,7 @@ struct ab_db_wal {
 	unsigned bg_gen;    /* the checkpointer's state when bg was last looked up */
 	bool hand_over;     /* ab_db_wal_hand_over was called */
 	bool bg;            /* ... and the checkpointer runs them for this file */
+	int bg_restart;     /* its restart_soon: this connection's RESTART mark then */
 };
 #define AB_DB_WAL_PASSIVE 1000    /* SQLite's own mark */
 #define AB_DB_WAL_RESTART 32000   /* 128 MiB of log */
@@ -62,8 +63,9 @@ void ab_db_wal_init(sqlite3 *db, struct ab_db_wal *w);
  * tests. */
 void ab_db_wal_marks(struct ab_db_wal *w, int passive, int restart);
 /* w's connection hands its PASSIVE checkpoints over to the checkpointer
- * while one runs for its file (whatever w's passive mark); else it runs
- * them itself. */
+ * while one runs for its file (whatever w's passive mark), and runs its
+ * RESTART ones from the checkpointer's restart_soon mark (if lower than
+ * w's); else it runs them as before. */
 void ab_db_wal_hand_over(struct ab_db_wal *w);
 /* The checkpointer: a thread, with a connection of its own to the file at
  * path, that runs the PASSIVE checkpoints of the connections of this
@@ -72,8 +74,8 @@ void ab_db_wal_hand_over(struct ab_db_wal *w);
  * after one that copied a whole log of restart_soon pages or more (0: a
  * quarter of AB_DB_WAL_RESTART) a RESTART one that waits a few ms at most,
  * so that the log starts again.  Those threads never wait for a PASSIVE
- * one; the RESTART one that bounds the log stays theirs (db.c).  One at a
- * time per process.  0, or -1 with err. */
+ * one; the RESTART one that bounds the log stays theirs, from restart_soon
+ * pages (db.c).  One at a time per process.  0, or -1 with err. */
 int ab_db_checkpointer_start(const char *path, int passive, int restart_soon, char *err,
 	size_t errsz);
 /* Stop it (a checkpoint in progress ends first); the connections run their

@@ -1667,11 +1667,12 @@ static long write_batches(struct ab_store *s, const char *path, int b, unsigned 
 /* The daemon's checkpointer runs the bulk writer's PASSIVE checkpoints on
  * its own thread: with that connection's own marks out of reach (it never
  * checkpoints), the log stays bounded only because the checkpointer copies
- * it and lets it start again.  Under readers that never all stop, the
- * connection's own RESTART mark still bounds it.  A connection that does
- * not hand its checkpoints over runs its own (with its marks out of reach
- * the log grows), and so does the bulk writer once the checkpointer stops.
- * A second start is refused, and a file that cannot be opened is named. */
+ * it (and a writer that pauses starts it again).  Under readers that never
+ * all stop, the connection's RESTART checkpoint bounds it, from the
+ * checkpointer's lower mark.  A connection that does not hand its
+ * checkpoints over runs its own (with its marks out of reach the log
+ * grows), and so does the bulk writer once the checkpointer stops.  A
+ * second start is refused, and a file that cannot be opened is named. */
 static void test_checkpointer(void **state)
 {
 	struct fixture *f = *state;
@@ -1684,15 +1685,16 @@ static void test_checkpointer(void **state)
 
 	assert_int_equal(ab_store_set_bulk(f->s), 0);
 	ab_store_set_wal_marks(f->s, 1 << 30, 1 << 30);
-	assert_int_equal(ab_store_checkpointer_start(f->path, 16, 32, err, sizeof err), 0);
+	assert_int_equal(ab_store_checkpointer_start(f->path, 16, 1 << 30, err, sizeof err), 0);
 	assert_int_equal(ab_store_checkpointer_start(f->path, 16, 32, err, sizeof err), -1);
 	assert_non_null(strstr(err, "already running"));
 	assert_true(write_batches(f->s, f->path, 200, &n, 2000) < 128 * 3);
+	assert_true(ab_store_checkpointer_stop() > 0);
 
-	ab_store_set_wal_marks(f->s, 1 << 30, 128);
+	assert_int_equal(ab_store_checkpointer_start(f->path, 16, 32, err, sizeof err), 0);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, wal_reader, &r[i]), 0);
-	assert_true(write_batches(f->s, f->path, 300, &n, 0) < 128 * 3);
+	assert_true(write_batches(f->s, f->path, 300, &n, 0) < 32 * 6);
 	for (int i = 0; i < 2; i++) {
 		r[i].stop = 1;
 		pthread_join(th[i], NULL);
