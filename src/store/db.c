@@ -437,8 +437,9 @@ int ab_db_checkpointer_start(const char *path, int passive_mark, int restart_soo
 	if (sqlite3_open_v2(path, &bg.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
 	    sqlite3_exec(bg.db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
 	    !(f = sqlite3_db_filename(bg.db, "main")) || strlen(f) >= sizeof bg.path) {
-		snprintf(err, errsz, "checkpointer %s: cannot open: %s", path,
-			bg.db ? sqlite3_errmsg(bg.db) : "out of memory");
+		snprintf(err, errsz, "checkpointer %s: cannot open: %s", path, !bg.db ?
+			"out of memory" : sqlite3_errcode(bg.db) == SQLITE_OK ? "the path is too long" :
+			sqlite3_errmsg(bg.db));
 		sqlite3_close(bg.db);
 		bg.db = NULL;
 		return -1;
