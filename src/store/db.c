@@ -353,9 +353,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct ab_db_wal *w = arg;
 	unsigned gen = atomic_load(&bg.gen);
-	bool whole;
-
 	int mark = w->restart_mark;
+	bool whole;
 
 	if (gen != w->bg_gen) {
 		const char *f = sqlite3_db_filename(db, "main");
