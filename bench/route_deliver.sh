@@ -35,12 +35,15 @@
 #             for AB_BENCH_PACED_SECONDS: p50/p99 from send to arrival.
 #   single    AB_BENCH_SINGLE alerts 100 ms apart: p50/p99 of one alert alone.
 #   memory    the daemon's peak RSS over the three (VmHWM), in MB.
-# Then the sink's keep-alive ceiling (bench/http_sink ceiling, 2 and 8
-# connections, and ab -k when apache2-utils is installed), the medians over
-# the rounds, the ratios and issue 13's targets: alertbridge >= 5x
-# Alertmanager's alerts/s or >= 80 % of the sink's ceiling (with as many
-# connections as dispatch.workers) when that is lower; p99 <= 20 ms at half
-# capacity; one alert alone p50 <= 2 ms; <= 30 us CPU per alert.
+# Then the sink's keep-alive ceiling (bench/http_sink ceiling with
+# dispatch.workers connections and with as many as alertbridge opens to it,
+# workers x in_flight, and ab -k when apache2-utils is installed), the
+# medians over the rounds, the ratios and issue 13's targets: alertbridge
+# >= 5x Alertmanager's alerts/s or >= 80 % of the sink's ceiling (with as
+# many connections as alertbridge opens: until 2026-12-08 this took the
+# ceiling with dispatch.workers connections, a lower and noisier mark) when
+# that is lower; p99 <= 20 ms at half capacity; one alert alone p50 <= 2 ms;
+# <= 30 us CPU per alert.
 #
 # Environment: AB_BENCH_ROUNDS (3), AB_BENCH_WORKERS (alertbridge's
 # dispatch.workers, 2), AB_BENCH_IN_FLIGHT (its dispatch.in_flight; unset:
@@ -71,6 +74,7 @@ N=${2:-20000}
 ROUNDS=${AB_BENCH_ROUNDS:-3}
 WORKERS=${AB_BENCH_WORKERS:-2}
 IN_FLIGHT=${AB_BENCH_IN_FLIGHT:-}
+CONNS=$((WORKERS * ${IN_FLIGHT:-8}))   # alertbridge's connections to the sink at most (in_flight: 8)
 PACED_S=${AB_BENCH_PACED_SECONDS:-5}
 SINGLE=${AB_BENCH_SINGLE:-30}
 BATCH=${AB_BENCH_BATCH:-100}
@@ -138,7 +142,7 @@ echo "alertbridge: $("$AB" --version 2>/dev/null | head -n 1) dispatch.workers=$
 ceiling() {
 	local c2 c8 abk=""
 	c2=$(field per_s "$("$HS" ceiling -s "$SP" -c "$WORKERS" -t 2)")
-	c8=$(field per_s "$("$HS" ceiling -s "$SP" -c 8 -t 2)")
+	c8=$(field per_s "$("$HS" ceiling -s "$SP" -c "$CONNS" -t 2)")
 	if command -v ab >/dev/null; then
 		head -c 760 /dev/zero | tr '\0' x | sed 's/^/{"id":"bseq-1","pad":"/; s/$/"}/' > "$T/ab-body.json"
 		abk=$(ab -k -q -n 40000 -c "$WORKERS" -p "$T/ab-body.json" -T application/json \
@@ -271,7 +275,7 @@ run_phases() {
 
 : > "$T/results"
 for r in $(seq "$ROUNDS"); do
-	echo "round $r: sink ceiling (per s; $WORKERS conns, 8 conns, ab -k): $(ceiling | tee "$T/ceil$r" | tr ' ' /), load $(load)"
+	echo "round $r: sink ceiling (per s; $WORKERS conns, $CONNS conns, ab -k): $(ceiling | tee "$T/ceil$r" | tr ' ' /), load $(load)"
 	for s in $SYSTEMS; do
 		run_phases "$s" "$r" || exit 1
 		grep "^$r $s " "$T/results" | sed 's/^/  /'
@@ -279,9 +283,9 @@ for r in $(seq "$ROUNDS"); do
 done
 cat "$T"/ceil* > "$T/ceilings"
 
-python3 - "$T/results" "$T/ceilings" "$N" "$WORKERS" <<'PY'
+python3 - "$T/results" "$T/ceilings" "$N" "$WORKERS" "$CONNS" <<'PY'
 import sys, statistics as st
-res, ceil, n, workers = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+res, ceil, n, workers, conns = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 rows = {}
 for line in open(res):
     p = line.split()
@@ -312,7 +316,7 @@ for s in systems:
 if ("ab-lines", "burst") in rows:
     print("ab-lines: cpu_us is the daemon's; the send --lines command's own: %s us per alert"
           % f(med("ab-lines", "burst", "cmd_cpu_us"), "%.1f"))
-print("sink keep-alive ceiling: %.0f/s with %s connection(s), %.0f/s with 8%s" % (c2, workers, c8,
+print("sink keep-alive ceiling: %.0f/s with %s connection(s), %.0f/s with %s%s" % (c2, workers, c8, conns,
       ", ab -k %.0f/s" % st.median(abk) if abk else ""))
 ab, am = med("ab-tcp", "burst", "per_s"), med("am", "burst", "per_s")
 if ab and am:
@@ -322,11 +326,11 @@ if ab and am:
             print(", %s %.2fx" % (other, med(other, "burst", "per_s") / am), end="")
     cu_ab, cu_am = med("ab-tcp", "burst", "cpu_us"), med("am", "burst", "cpu_us")
     print("; CPU per alert %.2fx of alertmanager's" % (cu_ab / cu_am) if cu_am else "")
-    goal = min(5 * am, 0.8 * c2)
+    goal = min(5 * am, 0.8 * c8)   # the ceiling with alertbridge's connections
     chk = lambda ok: "met" if ok else "MISSED"
     print("targets (issue 13), ab-tcp:")
-    print("  alerts/s >= min(5 x am = %.0f, 80%% of ceiling = %.0f) = %.0f: %.0f  %s"
-          % (5 * am, 0.8 * c2, goal, ab, chk(ab >= goal)))
+    print("  alerts/s >= min(5 x am = %.0f, 80%% of the ceiling on %s connections = %.0f) = %.0f: "
+          "%.0f  %s" % (5 * am, conns, 0.8 * c8, goal, ab, chk(ab >= goal)))
     v = med("ab-tcp", "paced", "p99_ms")
     print("  p99 at half capacity <= 20 ms: %.2f ms  %s" % (v, chk(v <= 20)))
     v = med("ab-tcp", "single", "p50_ms")
