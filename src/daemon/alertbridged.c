@@ -431,7 +431,7 @@ static int open_state(struct daemon_state *d)
 		return EX_CANTCREAT;
 	}
 	ab_store_requeue_running(d->st, ab_now_ms(), true);   /* even after kill -9 */
-	/* every thread's commits hand their WAL checkpoints to one thread */
+	/* the syslog mover's WAL checkpoints run on a thread of their own */
 	if (ab_store_checkpointer_start(d->cfg->store_path, 0, 0, err, sizeof err) < 0)
 		ab_log(AB_LOG_WARNING, "%s (each commit checkpoints instead)", err);
 	d->rt = build_runtime(d->cfg, d->plugin_dir);

@@ -46,7 +46,7 @@
 #define BUSY_MAX_US 2000
 #define RESTART_WAIT_MS 200   /* wal_hook's RESTART checkpoint waits this long at most */
 #define RESTART_SOON_MS 10    /* the checkpointer's, after a whole PASSIVE one */
-#define PATH_MSG_MAX 1024     /* a path's bytes in a notice */
+#define PATH_MSG_MAX 1024     /* a path's bytes in a notice; the checkpointer's file */
 
 static int busy_wait(void *arg, int count)
 {
@@ -318,14 +318,15 @@ static int restart(sqlite3 *db, const char *name, int wait_ms)
 	return rc;
 }
 
-/* A PASSIVE checkpoint: the frames it copied; *whole when that was the
- * whole log. */
+/* A PASSIVE checkpoint: the frames it copied; *whole (may be NULL) when
+ * that was the whole log. */
 static int passive(sqlite3 *db, const char *name, bool *whole)
 {
 	int nlog = -1, copied = 0;
 
 	sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &nlog, &copied);
-	*whole = nlog > 0 && copied >= nlog;
+	if (whole)
+		*whole = nlog > 0 && copied >= nlog;
 	return copied;
 }
 
@@ -354,7 +355,6 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	struct ab_db_wal *w = arg;
 	unsigned gen = atomic_load(&bg.gen);
 	int mark = w->restart_mark;
-	bool whole;
 
 	if (gen != w->bg_gen) {
 		const char *f = sqlite3_db_filename(db, "main");
@@ -382,7 +382,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 		}
 		pthread_mutex_unlock(&bg.mu);
 	} else if (pages >= w->passive) {
-		passive(db, name, &whole);
+		passive(db, name, NULL);
 	}
 	return SQLITE_OK;
 }

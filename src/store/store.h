@@ -94,8 +94,8 @@ int ab_store_set_relaxed(struct ab_store *s);
 void ab_store_set_wal_marks(struct ab_store *s, int passive, int restart);
 /* The daemon's checkpointer for the store at path (db.h
  * ab_db_checkpointer_start): the bulk writer's connection
- * (ab_store_set_bulk) hands its WAL checkpoints to one thread instead of
- * running them at commit.
+ * (ab_store_set_bulk) hands its PASSIVE WAL checkpoints to one thread
+ * instead of running them at commit.
  * passive, restart_soon: its marks in pages (0: db.h's defaults; tests set
  * small ones).  0, or -1 with err. */
 int ab_store_checkpointer_start(const char *path, int passive, int restart_soon, char *err,
